@@ -1,0 +1,3 @@
+from wsltui.cli import main
+
+raise SystemExit(main())

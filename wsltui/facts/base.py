@@ -1,0 +1,44 @@
+"""What every fact has in common: it may be unknown, and it may be partly not understood.
+
+Parsers are pure functions ``text -> Facts`` that never raise. When a whole fact cannot be known
+(the record is missing, the command failed, needs root) the fact carries an ``Unknown`` with the
+reason and the command that would tell. When only parts of the input were not understood, the
+fact lists them in ``problems`` and everything else is still used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wsltui.snapshot import Record
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+    command: str = ""  # the command that would tell
+
+    def __str__(self) -> str:
+        return f"unknown: {self.reason}" + (f" (run: {self.command})" if self.command else "")
+
+
+def record_unknown(record: Record | None, command: str, *, accept_exit_codes: tuple[int, ...] = (0,)) -> Unknown | None:
+    """Why a record cannot be used, or None when it can. ``command`` is what a person would run
+    to get the record by hand (used when the record was not captured at all)."""
+    if record is None:
+        return Unknown("not captured in this snapshot", command)
+    cmd = record.command or command
+    if record.error:
+        return Unknown(record.error, cmd)
+    if record.exit_code not in accept_exit_codes:
+        detail = first_line(record.stderr) or first_line(record.stdout)
+        return Unknown(f"exit code {record.exit_code}" + (f": {detail}" if detail else ""), cmd)
+    return None
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line[:limit]
+    return ""

@@ -1,0 +1,119 @@
+"""Capture a snapshot of the live system: every probe at once, none of them allowed to fail loudly."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from wsltui import __version__
+from wsltui.probes import interop
+from wsltui.probes.records import ALL_PROBES, Probe
+from wsltui.probes.runner import Job, decode, is_root, run, run_all
+from wsltui.snapshot import Record, Snapshot
+
+
+def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
+    probes = tuple(probes)
+    started = time.monotonic()
+    links = interop.detect()
+    snap = Snapshot(
+        meta={
+            "wsltui": __version__,
+            "taken": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "host": platform.node(),
+            "root": is_root(),
+            "interop": links.reason,
+        }
+    )
+    jobs: list[Job] = []
+    for probe in probes:
+        if probe.reads_file:
+            record = _read_file(probe)
+            if record is not None:
+                snap.add(record)
+                continue
+        if probe.needs_interop and not links.available:
+            snap.add(Record(probe.name, probe.argv, "", exit_code=None, error=links.reason))
+            continue
+        jobs.append(_job(probe, links))
+    for record in run_all(jobs):
+        if record.name == "wsl.wslconfig":
+            record = _read_wslconfig(record)
+        snap.add(record)
+    snap.meta["seconds"] = round(time.monotonic() - started, 3)
+    return snap
+
+
+def _job(probe: Probe, links: interop.Interop) -> Job:
+    if probe.needs_interop:
+        return Job(probe.name, probe.argv, probe.timeout, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS)
+    return Job(probe.name, probe.argv, probe.timeout, as_root=probe.needs_root)
+
+
+def _read_file(probe: Probe) -> Record | None:
+    """Read a file in-process with ``cat`` semantics. None means "run cat through sudo"."""
+    path = probe.reads_file
+    assert path is not None
+    start = time.monotonic()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return Record(probe.name, probe.argv, "", exit_code=1, stderr=f"cat: {path}: No such file or directory")
+    except PermissionError:
+        if probe.needs_root and not is_root():
+            return None
+        return Record(probe.name, probe.argv, "", exit_code=1, stderr=f"cat: {path}: Permission denied")
+    except OSError as e:
+        return Record(probe.name, probe.argv, "", exit_code=1, stderr=f"cat: {path}: {e.strerror}")
+    return Record(probe.name, probe.argv, decode(data), seconds=round(time.monotonic() - start, 4))
+
+
+def _read_wslconfig(where: Record) -> Record:
+    """Second step of ``wsl.wslconfig``: %USERPROFILE% -> /mnt/c/Users/<me>/.wslconfig."""
+    argv = where.argv
+    if not where.ok:
+        return where
+    profile = where.stdout.strip().splitlines()[-1] if where.stdout.strip() else ""
+    linux_path = interop.windows_to_wsl_path(profile, _automount_root())
+    if linux_path is None:
+        return Record(where.name, argv, "", exit_code=None, stderr=where.stdout, seconds=where.seconds,
+                      error=f"cmd.exe printed no usable %USERPROFILE% path: {profile[:80]!r}")
+    path = f"{linux_path}/.wslconfig"
+    argv = ("cat", path)
+    try:
+        with open(path, "rb") as f:
+            return Record(where.name, argv, decode(f.read()), seconds=where.seconds)
+    except FileNotFoundError:
+        return Record(where.name, argv, "", exit_code=1, stderr=f"cat: {path}: No such file or directory", seconds=where.seconds)
+    except OSError as e:
+        return Record(where.name, argv, "", exit_code=1, stderr=f"cat: {path}: {e.strerror}", seconds=where.seconds)
+
+
+def _automount_root() -> str:
+    """``[automount] root`` of /etc/wsl.conf (default /mnt/). Read directly: a tiny local file."""
+    try:
+        with open("/etc/wsl.conf", encoding="utf-8", errors="replace") as f:
+            section = ""
+            for line in f:
+                line = line.strip()
+                if line.startswith("["):
+                    section = line.strip("[]").strip().lower()
+                elif section == "automount" and "=" in line:
+                    key, value = (s.strip() for s in line.split("=", 1))
+                    if key.lower() == "root" and value:
+                        return value.strip('"')
+    except OSError:
+        pass
+    return "/mnt/"
+
+
+def run_probe(probe: Probe) -> Record:
+    """One probe on its own (the TUI refreshes sources one by one)."""
+    snap = capture((probe,))
+    return snap.records[probe.name]
+
+

@@ -1,0 +1,178 @@
+"""The one place in wsltui that runs a command.
+
+Every call is an argv list (never a shell string), has a timeout, and returns a Record that
+never raises into the caller: a missing tool, a timeout, a refused sudo or a crash of the tool
+becomes ``Record.error``. Output bytes are decoded here, once, so nothing downstream ever sees
+bytes: UTF-8, UTF-16 with or without BOM (``wsl.exe``), CRLF line ends and the Windows console's
+OEM code page (cp437, cp850, cp936 …) are all handled.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import sh
+
+from wsltui.snapshot import Record
+
+DEFAULT_TIMEOUT = 5.0
+NEEDS_ROOT = "needs root: sudo would ask for a password (run wsltui as root, or `sudo -v` first)"
+
+# Linux tools translate their output (ufw, firewall-cmd); parsers read the untranslated form.
+_LINUX_LOCALE = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A command to run: what to call it, the argv, and how."""
+
+    name: str
+    argv: tuple[str, ...]
+    timeout: float = DEFAULT_TIMEOUT
+    as_root: bool = False
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    stdin: bytes | None = None
+    encoding: str | None = None  # an expected legacy code page (e.g. "cp936"), tried after UTF-8
+    search_path: tuple[str, ...] = ()  # extra directories to find argv[0] in (Windows tools)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def resolve(program: str, extra_dirs: Iterable[str] = ()) -> str | None:
+    """Absolute path of ``program`` from PATH, then ``extra_dirs``; None when not found."""
+    if os.sep in program:
+        return program if os.access(program, os.X_OK) else None
+    found = shutil.which(program)
+    if found:
+        return found
+    for d in extra_dirs:
+        candidate = os.path.join(d, program)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run(job: Job) -> Record:
+    """Run one job. Never raises (except KeyboardInterrupt)."""
+    start = time.monotonic()
+
+    def record(stdout: bytes = b"", stderr: bytes = b"", exit_code: int | None = None, error: str | None = None) -> Record:
+        return Record(
+            name=job.name,
+            argv=tuple(job.argv),
+            stdout=decode(stdout, job.encoding),
+            stderr=decode(stderr, job.encoding),
+            exit_code=exit_code,
+            seconds=round(time.monotonic() - start, 4),
+            error=error,
+        )
+
+    if not job.argv:
+        return record(error="empty command")
+    program = resolve(job.argv[0], job.search_path)
+    if program is None:
+        return record(error=f"{job.argv[0]}: command not found")
+    argv = [program, *job.argv[1:]]
+    if job.as_root and not is_root():
+        sudo = resolve("sudo")
+        if sudo is None:
+            return record(error="needs root: not running as root and sudo is not installed")
+        argv = [sudo, "-n", "--", *argv]
+
+    env = {**os.environ, **_LINUX_LOCALE, **job.env}
+    try:
+        proc = sh.Command(argv[0])(
+            *argv[1:],
+            _timeout=job.timeout,
+            _ok_code=list(range(256)),
+            _return_cmd=True,
+            _tty_out=False,
+            _tty_in=False,
+            _cwd=job.cwd,
+            _env=env,
+            _in=job.stdin,
+            _decode_errors="replace",
+        )
+        out, err, code = proc.stdout, proc.stderr, proc.exit_code
+    except sh.TimeoutException as e:
+        return record(error=f"timed out after {job.timeout:g} s", exit_code=getattr(e, "exit_code", None))
+    except sh.ErrorReturnCode as e:  # killed by a signal (negative exit code)
+        return record(e.stdout or b"", e.stderr or b"", exit_code=e.exit_code, error=f"killed by signal {-e.exit_code}")
+    except OSError as e:
+        return record(error=f"{job.argv[0]}: {e.strerror or e}")
+    except Exception as e:  # sh raises assorted things on odd failures; a probe must never raise
+        return record(error=f"{job.argv[0]}: {type(e).__name__}: {e}")
+
+    if job.as_root and not is_root() and code == 1 and _sudo_refused(err):
+        return record(out, err, code, error=NEEDS_ROOT)
+    return record(out, err, code)
+
+
+def _sudo_refused(stderr: bytes) -> bool:
+    text = stderr.decode("utf-8", "replace")
+    return "password is required" in text or "a terminal is required" in text or "no tty present" in text
+
+
+def run_all(jobs: Sequence[Job]) -> list[Record]:
+    """Run independent jobs concurrently; results in the order given."""
+    if not jobs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(jobs)), thread_name_prefix="probe") as pool:
+        return list(pool.map(run, jobs))
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def decode(data: bytes, encoding: str | None = None) -> str:
+    """Bytes from any tool -> text with ``\\n`` line ends. Never raises.
+
+    Order: a BOM wins; then UTF-16 without BOM (every other byte NUL, as ``wsl.exe`` writes);
+    then strict UTF-8; then the expected legacy code page; then UTF-8 with replacement.
+    """
+    if not data:
+        return ""
+    text: str | None = None
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            text = data[len(bom) :].decode(codec, errors="replace")
+            break
+    if text is None and _looks_utf16(data):
+        le = data[1::2].count(0) > data[0::2].count(0)
+        text = data.decode("utf-16-le" if le else "utf-16-be", errors="replace")
+    if text is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    if text is None and encoding:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            text = None
+    if text is None:
+        text = data.decode("utf-8", errors="replace")
+    return _CR_LF.sub("\n", text).replace("\r", "\n")
+
+
+_CR_LF = re.compile(r"\r+\n")  # netsh writes "\r\r\n"
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 text of mostly ASCII has a NUL in every other byte."""
+    n = min(len(data), 400)
+    if n < 4:
+        return False
+    sample = data[:n]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return max(even, odd) >= 0.4 * (n // 2) and min(even, odd) <= 0.05 * (n // 2)
