@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Why can't Windows (or the LAN) reach my WSL2 service, and what do I change?",
     )
     p.add_argument("--version", action="version", version=_version())
+    _add_source(p, top_level=True)
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     s = sub.add_parser("snapshot", help="capture every probe's raw output (for a ticket, or to replay)")
@@ -32,9 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="source", metavar="PATH", help="read a snapshot file or directory instead of probing")
-    p.add_argument("--demo", nargs="?", const="", metavar="NAME", help="use a bundled demo snapshot (list them with --demo list)")
+def _add_source(p: argparse.ArgumentParser, top_level: bool = False) -> None:
+    # Subcommands suppress their defaults so `wsltui --demo facts` keeps the top-level value.
+    default = None if top_level else argparse.SUPPRESS
+    p.add_argument("--from", dest="source", metavar="PATH", default=default,
+                   help="read a snapshot file or directory instead of probing")
+    p.add_argument("--demo", nargs="?", const="", metavar="NAME", default=default,
+                   help="use a bundled demo snapshot (list them with --demo list)")
 
 
 def _version() -> str:
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "facts":
             return _facts(args)
         # The full-screen app arrives with its own issue; until then, summarise the facts.
-        args.source, args.demo, args.json = None, "", False
+        args.json = False
         return _facts(args)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
@@ -82,7 +87,7 @@ def load_source(args: argparse.Namespace):
 
     if getattr(args, "source", None):
         return snapshot.load(args.source)
-    if getattr(args, "demo", None) is not None:
+    if getattr(args, "demo", None) is not None:  # "--demo" alone gives "", the default demo
         return demos.load(args.demo)
     return capture()
 

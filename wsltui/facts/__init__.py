@@ -1,0 +1,81 @@
+"""Facts: the snapshot's raw records turned into typed, pure data.
+
+``build_facts(snapshot)`` runs every parser. Parsers never raise; should one ever do (a bug),
+its section becomes ``unknown`` with the error, so a strange machine still gets a report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from wsltui.facts import firewalld, iptables, network, nft, sockets, ufw, wsl
+from wsltui.facts.base import Unknown
+from wsltui.snapshot import Snapshot
+
+
+@dataclass
+class Facts:
+    wsl: Any
+    network: Any
+    sockets: Any
+    iptables: Any
+    nft: Any
+    firewalld: Any
+    ufw: Any
+    ufw_trap: str | None
+    failures: dict[str, Unknown]  # section -> parser crash (should stay empty)
+    meta: dict
+
+    def to_json(self) -> dict:
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def build_facts(snap: Snapshot) -> Facts:
+    failures: dict[str, Unknown] = {}
+
+    def section(name: str, parse):
+        try:
+            return parse(snap)
+        except Exception as e:  # a parser bug must not take the whole report down
+            failures[name] = Unknown(f"wsltui could not parse this ({type(e).__name__}: {e}); please report it")
+            return None
+
+    ufw_facts = section("ufw", ufw.from_snapshot)
+    trap = None
+    if ufw_facts is not None:
+        legacy = snap.get("nf.legacy-tables")
+        save = snap.get("nf.iptables-legacy")
+        try:
+            trap = ufw.ufw_trap(ufw_facts, legacy.stdout if legacy else None, save.stdout if save else None)
+        except Exception as e:
+            failures["ufw_trap"] = Unknown(f"{type(e).__name__}: {e}")
+    return Facts(
+        wsl=section("wsl", wsl.from_snapshot),
+        network=section("network", network.from_snapshot),
+        sockets=section("sockets", sockets.from_snapshot),
+        iptables=section("iptables", iptables.from_snapshot),
+        nft=section("nft", nft.from_snapshot),
+        firewalld=section("firewalld", firewalld.from_snapshot),
+        ufw=ufw_facts,
+        ufw_trap=trap,
+        failures=failures,
+        meta=dict(snap.meta),
+    )
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, enums, tuples, sets -> plain JSON values (faster than asdict on big rulesets)."""
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    return str(obj)

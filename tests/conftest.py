@@ -1,0 +1,70 @@
+"""Test-wide guards.
+
+- Tests marked ``realtools`` need root, network namespaces and the real firewall tools. Where
+  they cannot run they skip with the reason, except in CI (``CI=true``), where any skip fails
+  the run: a green CI must never hide a real-component test.
+- The host's own firewall (root namespace) and /etc/firewalld, /etc/ufw must be exactly as they
+  were when the session started.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import realtools  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_skipped: list[str] = []
+_cannot_run: str | None | bool = False  # False = not checked yet
+
+
+def _realtools_reason() -> str | None:
+    global _cannot_run
+    if _cannot_run is False:
+        _cannot_run = realtools.can_run()
+    return _cannot_run  # type: ignore[return-value]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("realtools"):
+        reason = _realtools_reason()
+        if reason:
+            if IN_CI:
+                pytest.fail(f"real-component test cannot run in CI: {reason}")
+            pytest.skip(f"real components unavailable: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _skipped and session.exitstatus == 0:
+        print(f"\nCI: {len(_skipped)} test(s) skipped; in CI a skip is a failure:", *_skipped, sep="\n  ")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_firewall_untouched():
+    if os.geteuid() != 0:
+        yield
+        return
+    before = realtools.host_fingerprint()
+    yield
+    after = realtools.host_fingerprint()
+    assert after == before, "a test changed the host's own firewall or /etc/firewalld, /etc/ufw"
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture
+def golden() -> Path:
+    return GOLDEN
