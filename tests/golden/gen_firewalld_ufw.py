@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from realtools import Firewalld, NetnsPair, Ufw  # noqa: E402
+from realtools import Firewalld, NetnsPair, Ufw, ns_run  # noqa: E402
 
 PREFIX = "gfw"
 
@@ -155,7 +155,7 @@ def case_firewalld_iptables(root: Path, index: int, timings: dict) -> None:
 firewalld 1.3.3, FirewallBackend=iptables (rules are in iptables-nft-save / ip6tables-nft-save).
 Runtime: public gets interface {pair.srv_if} and port 8080/tcp and the rich rule
   rule family="ipv4" source address="{pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"
-trusted gets source {pair.cli_ip}/32 (shown by firewalld as {pair.cli_ip}/32? see firewalld.zones).
+trusted gets source {pair.cli_ip}/32.
 """, timings, "firewalld-iptables", started)
 
 
@@ -183,13 +183,14 @@ def case_firewalld_nobus(root: Path, index: int, timings: dict) -> None:
     work = Path(tempfile.mkdtemp(prefix="wsltui-nobus-"))
     try:
         with NetnsPair(f"{PREFIX}{index}", index) as pair:
-            env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={work}/no-bus.sock"}
-            out = pair.snapshot(root / "firewalld-nobus", env=env, binds=[(str(work), "/run")])
+            # An empty private /run: the default /run/dbus/system_bus_socket does not exist.
+            out = pair.snapshot(root / "firewalld-nobus", binds=[(str(work), "/run")])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _write_case(out, """
 No D-Bus system bus at all (like WSL without systemd). firewall-cmd prints
-`Error: DBUS_ERROR: Failed to connect to socket ...: No such file or directory` and exits 36:
+`Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: No such file or
+directory` (to stderr) and exits 36:
 firewalld cannot be running (it needs the system bus) and cannot be asked.
 """, timings, "firewalld-nobus", started)
 
@@ -209,6 +210,8 @@ def case_ufw_active(root: Path, index: int, timings: dict) -> None:
         ufw = Ufw(pair.srv)
         (ufw.workdir / "etc-ufw" / "applications.d" / "openssh-server").write_text(OPENSSH_PROFILE)
         cli, srv, ifc = pair.cli_ip, pair.srv_ip, pair.srv_if
+        # Forwarding on in this namespace, so `Default:` shows the routed policy (else "disabled").
+        ns_run(pair.srv, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
         commands = [
             ["--force", "enable"],
             ["default", "reject", "incoming"],
@@ -231,6 +234,10 @@ def case_ufw_active(root: Path, index: int, timings: dict) -> None:
             ["allow", "to", srv, "port", "7000"],
             ["insert", "1", "deny", "from", "10.66.66.66", "comment", "bad host"],
             ["reject", "in", "on", ifc, "from", "any", "port", "53", "proto", "udp"],
+            ["allow", "log", "8088/tcp"],
+            ["deny", "log-all", "from", "10.55.0.0/16", "to", "any", "port", "3306", "proto", "tcp", "comment", "no db"],
+            ["allow", "proto", "gre", "from", "10.44.0.0/16"],
+            ["allow", "from", "10.33.0.0/16", "to", "any", "app", "OpenSSH"],
         ]
         try:
             for c in commands:
@@ -240,7 +247,8 @@ def case_ufw_active(root: Path, index: int, timings: dict) -> None:
             shutil.rmtree(ufw.workdir, ignore_errors=True)
     listing = "\n".join("  ufw " + " ".join(f"'{a}'" if " " in a else a for a in c) for c in commands)
     _write_case(out, f"""
-ufw 0.36.2 (iptables-nft backend), enabled, with a private OpenSSH app profile. Commands:
+ufw 0.36.2 (iptables-nft backend), enabled, with a private OpenSSH app profile, forwarding on
+in the namespace. Commands:
 {listing}
 """, timings, "ufw-active", started)
 

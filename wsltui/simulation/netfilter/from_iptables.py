@@ -1,0 +1,361 @@
+"""Compile iptables-save facts (either backend, either family) into the evaluator's form."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from wsltui.facts import iptables as ipt
+from wsltui.simulation.netfilter.ir import (
+    BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, BaseChain, Chain, Compare, Cond, Const,
+    Glob, Interval, Masked, Rule, RuleRef, Table, Undecidable,
+)
+
+PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "132": "sctp", "136": "udplite",
+                 "icmpv6": "ipv6-icmp", "ipv6-icmp": "ipv6-icmp"}
+PORT_PROTOS = frozenset({"tcp", "udp", "sctp", "udplite", "dccp"})
+NON_TERMINAL_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "TOS", "DSCP", "TTL", "HL",
+                                  "CLASSIFY", "CHECKSUM", "SECMARK", "CONNSECMARK", "SET", "IDLETIMER", "LED",
+                                  "RATEEST", "TEE", "CONNMARK"})
+ADDRTYPES = {"LOCAL": "local", "UNICAST": "unicast", "BROADCAST": "broadcast", "MULTICAST": "multicast"}
+
+_L4 = KEYS["meta l4proto"]
+
+
+def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChain]]:
+    source = "iptables-nft" if rs.backend == "nft" else "iptables-legacy"
+    tables: list[Table] = []
+    bases: list[BaseChain] = []
+    for t in rs.tables:
+        table = Table(source, rs.family, t.name)
+        for c in t.chains:
+            chain = Chain(c.name)
+            chain.rules = [_rule(r, source, rs.family) for r in c.rules]
+            table.chains[c.name] = chain
+        for c in t.chains:
+            hook = BUILTIN_HOOKS.get(t.name, {}).get(c.name) if c.builtin else None
+            if hook is None:
+                continue
+            prio = TABLE_PRIORITY.get(t.name, 0)
+            if t.name == "nat" and hook in ("postrouting", "input"):
+                prio = NAT_SRC_PRIORITY
+            policy = (c.policy or "ACCEPT").lower()
+            bases.append(BaseChain(table, table.chains[c.name], hook, prio, "nat" if t.name == "nat" else "filter",
+                                   "drop" if policy == "drop" else "accept", f":{c.name} {c.policy}"))
+        tables.append(table)
+    return tables, bases
+
+
+def _rule(r: ipt.Rule, source: str, family: str) -> Rule:
+    conds: list = []
+    comment = None
+    ref_text = f"-t {r.table} {r.verbatim}" if r.table != "filter" else r.verbatim
+    proto = None
+    if r.protocol is not None:
+        name = PROTO_NUMBERS.get(r.protocol.value.lower(), r.protocol.value.lower())
+        if name in ("all", "0"):
+            if r.protocol.negated:
+                conds.append(Const(False, "! -p all"))
+        else:
+            proto = None if r.protocol.negated else name
+            names = {name, "ipv6-icmp"} if name == "icmp" and family == "ipv6" else {name}
+            conds.append(Compare("meta l4proto", "not in" if r.protocol.negated else "in", names,
+                                 f"{'! ' if r.protocol.negated else ''}-p {r.protocol.value}"))
+    for value, key, flag in ((r.source, "saddr", "-s"), (r.destination, "daddr", "-d")):
+        if value is not None:
+            nets = _networks(value.value)
+            if nets is None:
+                conds.append(Undecidable(f"cannot read the address {value.value!r}", f"{flag} {value.value}"))
+            else:
+                conds.append(Compare(key, "not in" if value.negated else "in", nets,
+                                     f"{'! ' if value.negated else ''}{flag} {value.value}"))
+    for value, key, flag in ((r.in_iface, "meta iifname", "-i"), (r.out_iface, "meta oifname", "-o")):
+        if value is not None:
+            conds.append(Compare(key, "!=" if value.negated else "==", _iface(value.value),
+                                 f"{'! ' if value.negated else ''}{flag} {value.value}"))
+    if r.fragment is not None:
+        # The first packet of a connection is never a non-first fragment.
+        conds.append(Const(not r.fragment, "-f" if r.fragment else "! -f"))
+    for m in r.matches:
+        if m.module == "comment":
+            opt = m.options[0] if m.options else None
+            comment = " ".join(opt.values) if opt else None
+            continue
+        conds.extend(_match(m, proto, family))
+    if r.unparsed:
+        conds.append(Undecidable("wsltui could not read part of this rule", r.unparsed))
+    action = _target(r, family)
+    ref = RuleRef(source, family, r.table, r.chain, r.position, ref_text, comment=comment)
+    return Rule(tuple(conds), action, ref)
+
+
+def _iface(name: str):
+    return Glob(name[:-1] + "*") if name.endswith("+") else name
+
+
+def _networks(text: str):
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            return None
+    return out
+
+
+def _ports(values: list[str]) -> list | None:
+    out: list = []
+    for v in values:
+        for part in v.split(","):
+            lo, _, hi = part.partition(":")
+            try:
+                a = int(lo) if lo else 0
+                b = int(hi) if hi else (65535 if _ else a)
+            except ValueError:
+                return None
+            out.append(Interval(a, b) if a != b else a)
+    return out
+
+
+def _opt_text(module: str, opt: ipt.Option) -> str:
+    return f"-m {module} {'! ' if opt.negated else ''}--{opt.name.lstrip('-')} {' '.join(opt.values)}".strip()
+
+
+def _match(m: ipt.Match, proto: str | None, family: str) -> list:
+    module = m.module
+    out: list = []
+    for opt in m.options:
+        text = _opt_text(module, opt)
+        out.append(_option(module, opt, text, proto, family))
+    if not m.options and module not in ("tcp", "udp", "icmp", "icmp6", "state", "conntrack"):
+        out.append(Undecidable(f"-m {module} is not evaluated by wsltui", f"-m {module}"))
+    return out
+
+
+def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: str):
+    name, values, neg = "--" + opt.name.lstrip("-"), opt.values, opt.negated
+    if module in ("tcp", "udp", "sctp", "udplite", "dccp"):
+        requires = ((_L4, frozenset({module})),)
+        if name in ("--dport", "--destination-port", "--sport", "--source-port"):
+            ports = _ports(values)
+            if ports is None:
+                return Undecidable("cannot read the port", text)
+            key = "dport" if name in ("--dport", "--destination-port") else "sport"
+            return Compare(key, "not in" if neg else "in", ports, text, requires)
+        if name == "--syn":
+            return Const(not neg, text)
+        if name == "--tcp-flags" and len(values) >= 2:
+            mask = set(values[0].lower().split(","))
+            comp = set(values[1].lower().split(","))
+            if "all" in mask:
+                mask = {"fin", "syn", "rst", "psh", "ack", "urg"}
+            hit = ({"syn"} & mask) == (comp - {"none"})
+            return Const(hit != neg, text)
+        return Undecidable(f"{name} is not evaluated by wsltui", text)
+    if module == "multiport":
+        ports = _ports(values)
+        if ports is None or proto not in PORT_PROTOS:
+            return Undecidable("cannot read the ports (or no -p)", text)
+        requires = ((_L4, frozenset({proto})),)
+        if name in ("--dports", "--destination-ports"):
+            return Compare("dport", "not in" if neg else "in", ports, text, requires)
+        if name in ("--sports", "--source-ports"):
+            return Compare("sport", "not in" if neg else "in", ports, text, requires)
+        if name == "--ports":
+            return _Either(Compare("dport", "in", ports, text, requires),
+                           Compare("sport", "in", ports, text, requires), neg, text)
+    if module in ("conntrack", "state"):
+        if name in ("--ctstate", "--state"):
+            states = {s.lower() for s in ",".join(values).split(",")}
+            if states & {"dnat", "snat"}:
+                return _CtStateCond(states, neg, text)
+            return Compare("ct state", "not in" if neg else "in", states, text)
+        if name == "--ctstatus":
+            # A new, not yet confirmed connection has none of EXPECTED, SEEN_REPLY, ASSURED,
+            # CONFIRMED: only NONE matches.
+            statuses = {s.lower() for s in ",".join(values).split(",")}
+            return Const(("none" in statuses) != neg, text)
+        if name == "--ctorigdst":
+            nets = _networks(values[0]) if values else None
+            if nets is not None:
+                return Compare("ct original daddr", "not in" if neg else "in", nets, text)
+        if name == "--ctorigdstport":
+            ports = _ports(values)
+            if ports is not None:
+                return Compare("ct original proto-dst", "not in" if neg else "in", ports, text)
+        if name == "--ctproto" and values:
+            p = PROTO_NUMBERS.get(values[0].lower(), values[0].lower())
+            return Compare("meta l4proto", "!=" if neg else "==", p, text)
+        if name == "--ctdir":
+            return Const((values[0].upper() == "ORIGINAL") != neg if values else False, text)
+        return Undecidable(f"{name} is not evaluated by wsltui", text)
+    if module == "addrtype":
+        if name in ("--src-type", "--dst-type"):
+            types = [ADDRTYPES.get(v.upper()) for v in ",".join(values).split(",")]
+            if None in types:
+                return Undecidable("address types other than LOCAL, UNICAST, BROADCAST, MULTICAST", text)
+            key = "fib daddr type" if name == "--dst-type" else "fib saddr type"
+            return Compare(key, "not in" if neg else "in", set(types), text)
+        if name in ("--limit-iface-in", "--limit-iface-out"):
+            return Undecidable("addrtype limited to an interface is not evaluated", text)
+    if module == "iprange" and name in ("--src-range", "--dst-range") and values:
+        lo, _, hi = values[0].partition("-")
+        try:
+            interval = Interval(ipaddress.ip_address(lo), ipaddress.ip_address(hi or lo))
+        except ValueError:
+            return Undecidable("cannot read the range", text)
+        return Compare("saddr" if name == "--src-range" else "daddr", "not in" if neg else "in", [interval], text)
+    if module == "mark" and name == "--mark" and values:
+        vm = ipt.value_and_mask(values[0])
+        if vm is not None:
+            value, mask = vm
+            return Masked("meta mark", mask, value & mask, neg, text)
+    if module == "icmp":
+        return Const(False, text)  # only our IPv6 neighbor discovery packet is ICMP
+    if module == "icmp6" and name == "--icmpv6-type" and values:
+        kind = values[0].split("/")[0].lower()
+        number = int(kind) if kind.isdigit() else ICMPV6_TYPES.get(kind)
+        if number is None:
+            return Undecidable(f"the ICMPv6 type {kind}", text)
+        if "/" in values[0]:
+            return Undecidable("ICMPv6 codes are not evaluated", text)
+        return Compare("icmpv6 type", "!=" if neg else "==", number, text, ((_L4, frozenset({"ipv6-icmp"})),))
+    if module == "pkttype" and name == "--pkt-type" and values:
+        v = values[0].lower()
+        return Compare("meta pkttype", "!=" if neg else "==", "host" if v == "unicast" else v, text)
+    if module == "rpfilter":
+        return _RpFilter(name == "--invert" or neg, text)
+    if module == "set":
+        return Undecidable("ipset contents are not captured", text)
+    if module == "limit":
+        return Undecidable("a rate limit: whether it matches depends on recent traffic", text)
+    return Undecidable(f"-m {module} {name} is not evaluated by wsltui", text)
+
+
+class _Either(Cond):
+    """multiport ``--ports``: source or destination port."""
+
+    __slots__ = ("a", "b", "neg")
+
+    def __init__(self, a, b, neg, text):
+        self.a, self.b, self.neg, self.text = a, b, neg, text
+
+    def test(self, pkt, host):
+        ra, rb = self.a.test(pkt, host), self.b.test(pkt, host)
+        if ra is True or rb is True:
+            return not self.neg
+        if ra is False and rb is False:
+            return self.neg
+        return ra if ra is not False else rb
+
+
+class _CtStateCond(Cond):
+    """``--ctstate`` with the virtual states DNAT/SNAT (the connection was NATed)."""
+
+    __slots__ = ("states", "neg")
+
+    def __init__(self, states, neg, text):
+        self.states, self.neg, self.text = states, neg, text
+
+    def test(self, pkt, host):
+        hit = pkt.ct_state in self.states or bool(self.states & pkt.ct_status)
+        return hit != self.neg
+
+
+class _RpFilter(Cond):
+    """``-m rpfilter``: is there a route back to the source through the input interface?"""
+
+    __slots__ = ("invert",)
+
+    def __init__(self, invert, text):
+        self.invert, self.text = invert, text
+
+    def test(self, pkt, host):
+        oif = KEYS["fib saddr iif oif"](pkt, host)
+        if not isinstance(oif, str) and oif is not None:
+            return "the routing table is unknown"
+        return (oif is not None) != self.invert
+
+
+def _target(r: ipt.Rule, family: str) -> Action:
+    t = r.target
+    if t is None:
+        return CONTINUE
+    if r.target_kind == "chain" or (t not in ipt.VERDICTS and r.target_kind != "extension" and t not in _EXTENSIONS):
+        return Action("goto" if r.goto else "jump", target=t)
+    if t in ("ACCEPT", "DROP"):
+        return Action(t.lower())
+    if t == "RETURN":
+        return Action("return")
+    if t == "REJECT":
+        opt = r.target_option("reject-with")
+        default = "icmp6-port-unreachable" if family == "ipv6" else "icmp-port-unreachable"
+        return Action("reject", reject_with=(opt.values[0] if opt and opt.values else default))
+    if t in NON_TERMINAL_TARGETS:
+        if t == "CONNMARK" and r.target_option("restore-mark"):
+            return Action("mark", mark=(0, 0xFFFFFFFF))  # a new connection's conntrack mark is 0
+        return CONTINUE
+    if t == "MARK":
+        return _mark_target(r)
+    if t in ("NOTRACK",) or (t == "CT" and r.target_option("notrack")):
+        return Action("notrack")
+    if t == "CT":
+        return CONTINUE  # zones, helpers, timeouts: no effect on filtering a new connection
+    if t == "DNAT":
+        opt = r.target_option("to-destination")
+        return _dnat(opt.values[0] if opt and opt.values else "", family)
+    if t == "REDIRECT":
+        opt = r.target_option("to-ports")
+        port = _first_port(opt.values[0]) if opt and opt.values else None
+        return Action("redirect", nat_port=port)
+    if t in ("SNAT", "MASQUERADE", "NETMAP"):
+        return Action("snat")
+    return Action("unknown", reason=f"the target {t} is not evaluated by wsltui")
+
+
+_EXTENSIONS = frozenset({"REJECT", "LOG", "MARK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "CT", "NOTRACK",
+                         "NFQUEUE", "TPROXY", "NETMAP", "QUEUE"}) | NON_TERMINAL_TARGETS
+
+
+def _first_port(text: str):
+    lo = text.split("-", 1)[0]
+    try:
+        return (int(lo), int(lo))
+    except ValueError:
+        return None
+
+
+def _dnat(spec: str, family: str) -> Action:
+    addr_text, port_text = spec, ""
+    if spec.startswith("["):  # [2001:db8::1]:80
+        addr_text, _, rest = spec[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif family == "ipv4" and ":" in spec:
+        addr_text, _, port_text = spec.partition(":")
+    addr_text = addr_text.split("-", 1)[0]
+    try:
+        addr = ipaddress.ip_address(addr_text) if addr_text else None
+    except ValueError:
+        return Action("unknown", reason=f"cannot read the DNAT destination {spec!r}")
+    port = _first_port(port_text) if port_text else None
+    return Action("dnat", nat_addr=addr, nat_port=port)
+
+
+def _mark_target(r: ipt.Rule) -> Action:
+    for name in ("set-xmark", "set-mark"):
+        opt = r.target_option(name)
+        if opt and opt.values:
+            vm = ipt.value_and_mask(opt.values[0])
+            if vm:
+                value, mask = vm
+                if name == "set-mark":  # --set-mark v/m == --set-xmark v/(v|m)
+                    mask = mask | value
+                return Action("mark", mark=(value, mask))
+    for name, fn in (("and-mark", lambda v: (0, ~v & 0xFFFFFFFF)), ("or-mark", lambda v: (v, v)),
+                     ("xor-mark", lambda v: (v, 0))):
+        opt = r.target_option(name)
+        if opt and opt.values:
+            try:
+                return Action("mark", mark=fn(int(opt.values[0], 0)))
+            except ValueError:
+                break
+    return Action("unknown", reason="cannot read the MARK target")

@@ -1,0 +1,437 @@
+"""One compiled form for every netfilter source: iptables-legacy, iptables-nft and native nft.
+
+The adapters (``from_iptables``, ``from_nft``) compile parsed rules into this form once; the
+evaluator then only walks it. A rule is a tuple of conditions and one action. A condition
+answers True, False or a string — the reason it cannot be decided (an ipset whose members we do
+not know, ``-m recent``, a uid owner …), which the evaluator turns into an ``unknown`` verdict
+naming the expression instead of guessing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from wsltui.simulation.packet import HostView, Packet
+
+# Netfilter hook priorities of the iptables tables (include/uapi/linux/netfilter_ipv4.h).
+TABLE_PRIORITY = {"raw": -300, "mangle": -150, "nat": -100, "filter": 0, "security": 50}
+NAT_SRC_PRIORITY = 100  # nat POSTROUTING / INPUT
+BUILTIN_HOOKS = {
+    "raw": {"PREROUTING": "prerouting", "OUTPUT": "output"},
+    "mangle": {"PREROUTING": "prerouting", "INPUT": "input", "FORWARD": "forward", "OUTPUT": "output",
+               "POSTROUTING": "postrouting"},
+    "nat": {"PREROUTING": "prerouting", "INPUT": "input", "OUTPUT": "output", "POSTROUTING": "postrouting"},
+    "filter": {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"},
+    "security": {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"},
+}
+
+UNKNOWN = object()  # a key whose value cannot be known for this packet
+
+
+# --- keys: what a condition looks at ----------------------------------------------------------
+
+
+def _l4(pkt: Packet, host: HostView):
+    return pkt.proto
+
+
+def _nfproto(pkt: Packet, host: HostView):
+    return "ipv4" if pkt.family == 4 else "ipv6"
+
+
+def _iifname(pkt: Packet, host: HostView):
+    return pkt.iif
+
+
+def _oifname(pkt: Packet, host: HostView):
+    return pkt.oif
+
+
+def _iif_index(pkt: Packet, host: HostView):
+    return host.interface_index.get(pkt.iif, UNKNOWN) if pkt.iif else None
+
+
+def _oif_index(pkt: Packet, host: HostView):
+    return host.interface_index.get(pkt.oif, UNKNOWN) if pkt.oif else None
+
+
+def _saddr(pkt, host):
+    return pkt.src
+
+
+def _daddr(pkt, host):
+    return pkt.dst
+
+
+def _sport(pkt, host):
+    return pkt.sport
+
+
+def _dport(pkt, host):
+    return pkt.dport
+
+
+def _mark(pkt, host):
+    return pkt.mark
+
+
+def _ct_state(pkt, host):
+    return pkt.ct_state
+
+
+def _ct_status(pkt, host):
+    return pkt.ct_status
+
+
+def _ct_orig_daddr(pkt, host):
+    return pkt.orig_dst or pkt.dst
+
+
+def _ct_orig_dport(pkt, host):
+    return pkt.orig_dport if pkt.orig_dport is not None else pkt.dport
+
+
+def _ct_orig_saddr(pkt, host):
+    return pkt.src
+
+
+def _icmpv6_type(pkt, host):
+    return pkt.icmp_type
+
+
+def _tcp_flags(pkt, host):
+    return frozenset({"syn"})  # the first packet of a TCP connection
+
+
+def _pkttype(pkt, host):
+    if pkt.dst.is_multicast:
+        return "multicast"
+    if pkt.family == 4 and str(pkt.dst).endswith(".255"):
+        return UNKNOWN  # could be a subnet broadcast; we do not guess
+    return "host"
+
+
+def _fib_daddr_type(pkt, host):
+    return _addr_type(pkt.dst, host)
+
+
+def _fib_saddr_type(pkt, host):
+    return _addr_type(pkt.src, host)
+
+
+def _addr_type(addr, host: HostView):
+    if addr.is_multicast:
+        return "multicast"
+    local = host.is_local(addr)
+    if local is None:
+        return UNKNOWN
+    if local:
+        return "local"
+    if addr.version == 4 and addr == ipaddress.IPv4Address("255.255.255.255"):
+        return "broadcast"
+    return "unicast"
+
+
+def _fib_saddr_iif_oif(pkt, host):
+    """``fib saddr . iif oif``: the reverse-path lookup firewalld uses against spoofing."""
+    if not pkt.iif:
+        return UNKNOWN
+    if pkt.iif == "lo":
+        return "lo"
+    dev = host.route_dev(pkt.src, pkt.iif)
+    if dev is False:
+        return UNKNOWN
+    return dev  # None = "missing"
+
+
+KEYS = {
+    "meta l4proto": _l4,
+    "meta nfproto": _nfproto,
+    "meta iifname": _iifname,
+    "meta oifname": _oifname,
+    "meta iif": _iif_index,
+    "meta oif": _oif_index,
+    "meta mark": _mark,
+    "meta pkttype": _pkttype,
+    "saddr": _saddr,
+    "daddr": _daddr,
+    "sport": _sport,
+    "dport": _dport,
+    "ct state": _ct_state,
+    "ct status": _ct_status,
+    "ct original daddr": _ct_orig_daddr,
+    "ct original saddr": _ct_orig_saddr,
+    "ct original proto-dst": _ct_orig_dport,
+    "tcp flags": _tcp_flags,
+    "icmpv6 type": _icmpv6_type,
+    "fib daddr type": _fib_daddr_type,
+    "fib saddr type": _fib_saddr_type,
+    "fib saddr iif oif": _fib_saddr_iif_oif,
+}
+
+
+# --- values a key is compared with ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: object
+    hi: object
+
+    def contains(self, v) -> bool:
+        try:
+            return self.lo <= v <= self.hi
+        except TypeError:
+            return False
+
+
+def value_in(v, element) -> bool:
+    """Does packet value ``v`` fall in one element (a value, a network, an Interval, a glob)?"""
+    if isinstance(element, Interval):
+        return element.contains(v)
+    if isinstance(element, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return getattr(v, "version", None) == element.version and v in element
+    if isinstance(element, Glob):
+        return isinstance(v, str) and element.matches(v)
+    if isinstance(v, frozenset):  # flag sets (ct status, tcp flags): any bit in common
+        return element in v
+    return v == element
+
+
+@dataclass(frozen=True)
+class Glob:
+    """An interface name pattern: iptables ``eth+``, nft ``"eth*"``."""
+
+    pattern: str
+
+    def matches(self, name: str) -> bool:
+        return fnmatchcase(name, self.pattern)
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+
+class Cond:
+    __slots__ = ("text",)
+
+    def test(self, pkt: Packet, host: HostView):  # -> True | False | str (why unknown)
+        raise NotImplementedError
+
+
+class Compare(Cond):
+    """``key op right``: op is "==", "!=", "in" (any element), "not in", "<", "<=", ">", ">=".
+
+    ``requires`` makes the condition False for packets it cannot apply to (``tcp dport`` on
+    a UDP packet, ``ip saddr`` on IPv6), as nft's implicit dependencies and iptables' ``-p`` do."""
+
+    __slots__ = ("key", "op", "right", "requires", "keyname")
+
+    def __init__(self, key: str, op: str, right, text: str, requires: tuple = ()) -> None:
+        self.keyname = key
+        self.key = KEYS[key]
+        self.op = op
+        self.right = right
+        self.text = text
+        self.requires = requires  # ((keyfn, allowed values), ...)
+
+    def test(self, pkt, host):
+        for keyfn, allowed in self.requires:
+            if keyfn(pkt, host) not in allowed:
+                return False
+        v = self.key(pkt, host)
+        if v is UNKNOWN:
+            return f"cannot tell {self.keyname} for this packet"
+        op = self.op
+        if op in ("in", "not in"):
+            hit = any(value_in(v, e) for e in self.right)
+            return hit if op == "in" else not hit
+        if op in ("==", "!="):
+            if v is None:
+                return op == "!="
+            hit = value_in(v, self.right)
+            return hit if op == "==" else not hit
+        try:
+            return {"<": v < self.right, "<=": v <= self.right, ">": v > self.right, ">=": v >= self.right}[op]
+        except (TypeError, KeyError):
+            return f"cannot compare {self.keyname} {op} {self.right}"
+
+
+class Masked(Cond):
+    """``key & mask op value`` (marks, ``-m mark --mark v/m``)."""
+
+    __slots__ = ("key", "mask", "value", "negated", "keyname")
+
+    def __init__(self, key: str, mask: int, value: int, negated: bool, text: str) -> None:
+        self.keyname, self.key, self.mask, self.value, self.negated, self.text = key, KEYS[key], mask, value, negated, text
+
+    def test(self, pkt, host):
+        v = self.key(pkt, host)
+        if not isinstance(v, int):
+            return f"cannot tell {self.keyname} for this packet"
+        hit = (v & self.mask) == self.value
+        return hit != self.negated
+
+
+class Lookup(Cond):
+    """Membership of a tuple of keys in a set of tuples (nft concatenations)."""
+
+    __slots__ = ("keys", "elements", "negated", "requires")
+
+    def __init__(self, keys: list[str], elements: list[tuple], negated: bool, text: str, requires: tuple = ()) -> None:
+        self.keys = [KEYS[k] for k in keys]
+        self.elements = elements
+        self.negated = negated
+        self.text = text
+        self.requires = requires
+
+    def test(self, pkt, host):
+        for keyfn, allowed in self.requires:
+            if keyfn(pkt, host) not in allowed:
+                return False
+        values = [k(pkt, host) for k in self.keys]
+        if any(v is UNKNOWN for v in values):
+            return "cannot tell every part of the concatenation for this packet"
+        hit = any(len(e) == len(values) and all(value_in(v, x) for v, x in zip(values, e)) for e in self.elements)
+        return hit != self.negated
+
+
+class Const(Cond):
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool, text: str) -> None:
+        self.value, self.text = value, text
+
+    def test(self, pkt, host):
+        return self.value
+
+
+class Undecidable(Cond):
+    """A match wsltui cannot evaluate (``-m recent``, an ipset we cannot read, ``xt`` …)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str, text: str) -> None:
+        self.reason, self.text = reason, text
+
+    def test(self, pkt, host):
+        return self.reason
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # accept drop reject jump goto return continue dnat redirect snat mark notrack vmap unknown
+    target: str | None = None  # chain for jump/goto
+    reject_with: str | None = None  # tcp-reset, icmp-port-unreachable, admin-prohibited, …
+    nat_addr: object = None  # ipaddress or None (keep the address)
+    nat_port: tuple[int, int] | None = None
+    mark: tuple[int, int] | None = None  # (value, mask): new = (old & ~mask) ^ value  (xt MARK --set-xmark)
+    vmap_key: str | None = None
+    vmap: tuple = ()  # ((element, Action), ...)
+    vmap_requires: tuple = ()  # like Compare.requires: the map does not apply to other packets
+    reason: str | None = None  # for kind="unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self.kind in ("accept", "drop", "reject", "dnat", "redirect", "snat", "unknown")
+
+
+CONTINUE = Action("continue")
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """Where a rule lives and how a person reads it."""
+
+    source: str  # "iptables-legacy" | "iptables-nft" | "nft"
+    family: str  # "ipv4" | "ipv6" | "inet" | nft family
+    table: str
+    chain: str
+    position: int  # 1-based within the chain
+    text: str  # verbatim: the iptables-save line or the nft rule text
+    handle: int | None = None  # nft handle
+    comment: str | None = None
+
+    def location(self) -> str:
+        if self.source == "nft":
+            return f"nft {self.family} {self.table} chain {self.chain}, rule {self.position}" + (
+                f" (handle {self.handle})" if self.handle is not None else "")
+        return f"{self.source} ({self.family}) table {self.table}, chain {self.chain}, rule {self.position}"
+
+
+@dataclass
+class Rule:
+    conds: tuple
+    action: Action
+    ref: RuleRef
+    effects: tuple = ()  # nft statements that change the packet before the verdict (meta mark set)
+
+
+@dataclass
+class Chain:
+    name: str
+    rules: list[Rule] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    source: str
+    family: str  # "ipv4", "ipv6", or nft "ip", "ip6", "inet", "arp", "bridge", "netdev"
+    name: str
+    chains: dict[str, Chain] = field(default_factory=dict)
+
+    def applies_to(self, family: int) -> bool:
+        f = self.family
+        return f in ("inet",) or (family == 4 and f in ("ipv4", "ip")) or (family == 6 and f in ("ipv6", "ip6"))
+
+
+@dataclass
+class BaseChain:
+    table: Table
+    chain: Chain
+    hook: str  # prerouting input forward output postrouting
+    priority: int
+    type: str  # filter | nat | route
+    policy: str  # accept | drop
+    policy_text: str = ""  # how the policy reads ("policy DROP" of chain INPUT)
+    # When the kernel registered this chain's hook, as (nft table handle, chain handle): at equal
+    # priority the most recently registered hook runs first (nf_hook_entries_grow). None for
+    # iptables-legacy, whose order against nf_tables chains no snapshot can tell.
+    order: tuple | None = None
+
+    @property
+    def label(self) -> str:
+        t = self.table
+        if t.source == "nft":
+            return f"nft {t.family} {t.name} {self.chain.name}"
+        return f"{t.source} {t.family} {t.name} {self.chain.name}"
+
+
+@dataclass
+class Netfilter:
+    """Every table of every source, and their base chains by hook."""
+
+    tables: list[Table] = field(default_factory=list)
+    base_chains: list[BaseChain] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # sources that were unknown, with why
+    unknown_sources: list[str] = field(default_factory=list)
+
+    def at_hook(self, hook: str, family: int) -> list[BaseChain]:
+        """Base chains in the order the kernel runs them: by priority; at equal priority the
+        later-registered first; legacy chains (order unknown) after those (see ``ambiguous``)."""
+        chains = [b for b in self.base_chains if b.hook == hook and b.table.applies_to(family)]
+        chains.sort(key=lambda b: (b.priority, b.order is None, tuple(-x for x in b.order or ())))
+        return chains
+
+
+ICMPV6_TYPES = {"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
+                "echo-request": 128, "echo-reply": 129, "mld-listener-query": 130, "mld-listener-report": 131,
+                "mld-listener-done": 132, "mld-listener-reduction": 132, "nd-router-solicit": 133,
+                "nd-router-advert": 134, "nd-neighbor-solicit": 135, "nd-neighbor-advert": 136, "nd-redirect": 137,
+                "router-solicitation": 133, "router-advertisement": 134, "neighbour-solicitation": 135,
+                "neighbor-solicitation": 135, "neighbour-advertisement": 136, "neighbor-advertisement": 136,
+                "redirect": 137, "mld2-listener-report": 143, "ind-neighbor-solicit": 141, "ind-neighbor-advert": 142}

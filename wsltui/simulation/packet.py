@@ -1,0 +1,99 @@
+"""The hypothetical packet: the first packet of a new connection, as netfilter sees it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Packet:
+    proto: str  # "tcp" | "udp"
+    src: Address
+    dst: Address
+    dport: int
+    sport: int = 50000  # an ephemeral port; rules on the source port are rare for inbound traffic
+    iif: str | None = None  # input interface (None for a locally generated packet before loopback)
+    oif: str | None = None  # output interface (locally generated packets)
+    mark: int = 0
+    ct_state: str = "new"  # "new" | "untracked"
+    ct_status: frozenset[str] = frozenset()  # {"dnat", "snat"} once NAT rewrote the packet
+    orig_dst: Address | None = None  # before DNAT (conntrack --ctorigdst)
+    orig_dport: int | None = None
+    locally_generated: bool = False
+    icmp_type: int | None = None  # for ICMPv6 neighbor discovery (135 = neighbor solicitation)
+
+    @property
+    def family(self) -> int:
+        return self.src.version
+
+    def with_(self, **changes) -> Packet:
+        return replace(self, **changes)
+
+    def describe(self) -> str:
+        def ep(addr: Address, port: int) -> str:
+            return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
+
+        where = []
+        if self.iif:
+            where.append(f"in {self.iif}")
+        if self.oif:
+            where.append(f"out {self.oif}")
+        if self.icmp_type is not None:
+            text = f"{self.proto} type {self.icmp_type} {self.src} -> {self.dst}"
+        else:
+            text = f"{self.proto} {ep(self.src, self.sport)} -> {ep(self.dst, self.dport)}"
+        if where:
+            text += " (" + ", ".join(where) + ")"
+        if self.orig_dst is not None and (self.orig_dst, self.orig_dport) != (self.dst, self.dport):
+            text += f" [was {ep(self.orig_dst, self.orig_dport or self.dport)}]"
+        if self.mark:
+            text += f" mark {self.mark:#x}"
+        return text
+
+
+def parse_address(text: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HostView:
+    """What the evaluator needs to know about the host: its addresses and routes (for
+    ``addrtype``/``fib``) and interface indexes (for nft ``iif``)."""
+
+    local_addresses: frozenset = frozenset()  # every address configured on any interface
+    interface_addresses: dict = field(default_factory=dict)  # ifname -> tuple of addresses
+    interface_index: dict = field(default_factory=dict)  # ifname -> ifindex
+    routes: tuple = ()  # (ipaddress network, dev) for the main table, longest prefix first
+    known: bool = True  # False when the network facts were unknown (addrtype/fib become unknown)
+
+    def is_local(self, addr: Address) -> bool | None:
+        if addr.is_loopback:
+            return True
+        if addr.version == 6 and addr.is_multicast and int(addr) >> 112 == 0xFF02:
+            return True  # link-local groups (all-nodes, solicited-node): every host joins its own
+        if not self.known:
+            return None
+        return addr in self.local_addresses
+
+    def route_dev(self, addr: Address, via: str | None = None) -> str | None | bool:
+        """Device the main table routes ``addr`` through (restricted to ``via`` when given);
+        None when there is no route; False when routes are unknown."""
+        if not self.known:
+            return False
+        if addr.is_loopback:
+            return "lo" if via in (None, "lo") else None
+        for net, dev in self.routes:
+            if addr.version == net.version and addr in net and (via is None or dev == via):
+                return dev
+        return None
+
+
+def solicited_node(addr: Address) -> Address:
+    """ff02::1:ffXX:XXXX, where a neighbor solicitation for ``addr`` is sent (RFC 4291)."""
+    return ipaddress.IPv6Address((0xFF02 << 112) | (0x1FF << 24) | (int(addr) & 0xFFFFFF))

@@ -1,0 +1,370 @@
+"""The flow simulator: ``simulate(facts, scenario) -> Trace``. Pure: no I/O, no Textual.
+
+The path a packet takes depends on the effective networking mode (``wslinfo``) and on who
+connects (DESIGN §3, docs/wsl-networking.md). Every layer on that path is a hop; Linux hops are
+evaluated from the facts (netfilter, the listening sockets); Windows hops need Windows facts
+and say ``unknown`` until those are captured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from wsltui.facts.base import Unknown
+from wsltui.simulation import socket_hop
+from wsltui.simulation.attribution import attribute, firewalld_zone_for, nd_fixes, netfilter_fixes
+from wsltui.simulation.netfilter.build import build_host, build_netfilter
+from wsltui.simulation.netfilter.evaluate import Disabled, NetfilterTrace, deliver
+from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
+from wsltui.simulation.trace import Hop, Trace, reject_symptom
+
+SCENARIOS = {
+    "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
+    "windows-localhost-v6": "a Windows app connects to [::1]:PORT",
+    "windows-to-wsl-ip": "a Windows app connects to the WSL VM's IP (eth0)",
+    "lan-to-host": "a device on the LAN connects to the Windows host's IP",
+    "wsl-to-windows": "a Linux program in WSL connects to a service on Windows",
+    "custom": "any packet: --src, --dst and --in-iface",
+}
+NO_WINDOWS_DATA = "no Windows data: the Windows side is not captured yet"
+LAN_CLIENT = ipaddress.ip_address("192.168.1.50")  # a stand-in LAN device when --src is not given
+
+
+@dataclass
+class Scenario:
+    name: str
+    port: int
+    proto: str = "tcp"
+    src: Address | None = None  # custom, or the LAN client
+    dst: Address | None = None
+    in_iface: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    """The facts the simulator reads, compiled once per snapshot (a trace is then cheap)."""
+
+    facts: object
+    netfilter: object
+    host: HostView
+    mode: str  # effective mode, or "unknown"
+    mode_reason: str | None
+
+    @classmethod
+    def from_facts(cls, facts) -> World:
+        nf = build_netfilter(facts.iptables, facts.nft)
+        host = build_host(facts.network)
+        mode, reason = "unknown", None
+        wsl = facts.wsl
+        if wsl is None:
+            reason = "the WSL facts could not be read"
+        elif isinstance(wsl.kind, str) and wsl.kind == "not-wsl":
+            mode = "not-wsl"
+        elif isinstance(wsl.kind, str) and wsl.kind == "wsl1":
+            mode = "wsl1"
+        elif isinstance(wsl.networking_mode, Unknown):
+            reason = str(wsl.networking_mode)
+        else:
+            mode = wsl.networking_mode
+        return cls(facts, nf, host, mode, reason)
+
+
+def simulate(world: World, sc: Scenario) -> Trace:
+    mode = world.mode
+    trace = Trace(sc.name, mode, sc.proto, sc.port, notes=list(sc.notes))
+    if world.netfilter.unknown_sources:
+        trace.notes += [f"not read: {s}" for s in world.netfilter.unknown_sources]
+    mismatch = getattr(world.facts.wsl, "mode_mismatch", None) if world.facts.wsl is not None else None
+    if mismatch:
+        trace.notes.append(mismatch)
+    if sc.name == "custom":
+        _linux(world, trace, _custom_packet(world, sc))
+        return _finish(trace)
+    if mode == "unknown":
+        trace.hops.append(Hop("path", "assumed", "The networking mode is unknown, so the NAT path (the default) is traced.",
+                              assumption="networking mode NAT", reason=world.mode_reason))
+        mode = "nat"
+    if mode == "not-wsl":
+        trace.hops.append(Hop("path", "not-applicable", "This machine is not WSL: there is no Windows side. "
+                              "Use --scenario custom to trace a packet through this machine's firewall.",
+                              reason="the kernel release does not say microsoft"))
+        return _finish(trace)
+    if mode == "none":
+        trace.hops.append(Hop("path", "drop", "WSL runs with networkingMode=none: the VM has no network.",
+                              symptom="timeout"))
+        return _finish(trace)
+    if mode == "wsl1":
+        trace.hops.append(Hop("path", "not-applicable", "WSL1 shares the Windows network stack: Linux programs are "
+                              "Windows sockets here, and only the Windows firewall applies.", reason=NO_WINDOWS_DATA))
+        return _finish(trace)
+    build = {
+        "windows-localhost-v4": _localhost, "windows-localhost-v6": _localhost,
+        "windows-to-wsl-ip": _to_wsl_ip, "lan-to-host": _lan, "wsl-to-windows": _to_windows,
+    }[sc.name]
+    build(world, trace, sc, mode)
+    return _finish(trace)
+
+
+def _finish(trace: Trace) -> Trace:
+    trace.blockers = [b for hop in trace.hops if hop.blocks for b in (hop, *hop.behind)]
+    return trace
+
+
+def windows_unknown(layer: str, what: str, command: str) -> Hop:
+    return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+
+def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    v6 = sc.name.endswith("v6")
+    loop = ipaddress.ip_address("::1" if v6 else "127.0.0.1")
+    trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic."))
+    if mode in ("nat", "bridged"):
+        trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
+                                          "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
+        trace.hops.append(windows_unknown("windows-listener", f"A Windows program already listening on {sc.port} would "
+                                          "answer instead of WSL.", "netstat.exe -ano"))
+        relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, v6)
+        trace.hops.append(relay)
+        if relay.blocks or relay.verdict == "unknown":
+            return
+        # The relay connects from inside the VM: a local connection over lo.
+        pkt = Packet(sc.proto, loop, loop, sc.port, oif="lo", locally_generated=True)
+        _linux(world, trace, pkt)
+        return
+    # mirrored and consomme: Windows loopback is steered into the VM's loopback0.
+    if v6:
+        trace.hops.append(Hop("localhost-relay", "no-listener", f"{mode} networking does not forward [::1] to Linux: "
+                              f"only 127.0.0.1 reaches WSL.", symptom="refused",
+                              fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")]))
+        return
+    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
+                                      "by default) lets Windows reach WSL on 127.0.0.1.",
+                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=True)
+    trace.hops.append(reserved)
+    if reserved.blocks or reserved.verdict == "unknown":
+        return
+    pkt = Packet(sc.proto, loop, loop, sc.port, iif="loopback0")
+    _linux(world, trace, pkt)
+
+
+def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    net = world.facts.network
+    if mode in ("mirrored", "consomme"):
+        trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: Windows apps use "
+                              "127.0.0.1 (see windows-localhost-v4), or the host's own IP with hostAddressLoopback=true."))
+        return
+    dst = _addr(getattr(net, "primary_address", None))
+    gw = _addr(getattr(net, "default_gateway_v4", None))
+    iface = getattr(net, "primary_interface", None) or "eth0"
+    if dst is None or gw is None:
+        trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet "
+                              "address) to trace this path.", reason="net.addr / net.route missing: run ip -j addr show"))
+        return
+    trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
+                                      "powershell.exe Get-NetFirewallProfile"))
+    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall for the WSL VM, when enabled, may block "
+                                      "host-to-VM traffic.", "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    pkt = Packet(sc.proto, gw, dst, sc.port, iif=iface)
+    _linux(world, trace, pkt)
+
+
+def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    net = world.facts.network
+    iface = getattr(net, "primary_interface", None) or "eth0"
+    dst = _addr(getattr(net, "primary_address", None))
+    if mode == "nat":
+        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
+                                          "profile needs an allow rule for the port.", "powershell.exe Get-NetFirewallRule"))
+        trace.hops.append(windows_unknown("portproxy", "In NAT mode the LAN reaches WSL only through `netsh interface "
+                                          "portproxy` to the WSL IP.", "netsh.exe interface portproxy show all"))
+        gw = _addr(getattr(net, "default_gateway_v4", None))
+        if dst is None or gw is None:
+            trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+            return
+        # portproxy opens a new connection from the host's vEthernet address.
+        _linux(world, trace, Packet(sc.proto, gw, dst, sc.port, iif=iface))
+        return
+    if mode == "bridged":
+        src = sc.src or LAN_CLIENT
+        if dst is None:
+            trace.hops.append(Hop("path", "unknown", "wsltui needs the VM's LAN IP.", reason="run ip -j addr show"))
+            return
+        _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
+        return
+    # mirrored / consomme
+    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
+                                      "default (DefaultInboundAction Block) unless a rule allows the port.",
+                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=False)
+    trace.hops.append(reserved)
+    if reserved.blocks or reserved.verdict == "unknown" or dst is None:
+        return
+    _linux(world, trace, Packet(sc.proto, sc.src or LAN_CLIENT, dst, sc.port, iif=iface))
+
+
+def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    net = world.facts.network
+    if mode in ("mirrored",):
+        dst = ipaddress.ip_address("127.0.0.1")
+        oif = "loopback0"
+    else:
+        dst = _addr(getattr(net, "default_gateway_v4", None))
+        oif = getattr(net, "default_interface", None) or "eth0"
+    src = _addr(getattr(net, "primary_address", None)) or ipaddress.ip_address("0.0.0.0")
+    if dst is None:
+        trace.hops.append(Hop("path", "unknown", "wsltui needs the default gateway (the Windows host).",
+                              reason="run ip -j route show table all"))
+        return
+    pkt = Packet(sc.proto, src, dst, sc.port, oif=oif, locally_generated=True)
+    from wsltui.simulation.netfilter.evaluate import run_hook
+
+    for hook in ("output", "postrouting"):
+        res = run_hook(world.netfilter, hook, pkt, world.host)
+        pkt = res.packet
+        if res.verdict != "accept":
+            trace.hops.append(_netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world))
+            return
+    trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
+    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
+                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the vEthernet (WSL) "
+                                      "adapter, whose profile is Public, must allow the port.", "powershell.exe Get-NetFirewallRule"))
+    trace.hops.append(windows_unknown("windows-listener", "A Windows program must listen on 0.0.0.0 or the vEthernet "
+                                      "address (not only 127.0.0.1).", "netstat.exe -ano"))
+
+
+# --- Linux hops ------------------------------------------------------------------------------
+
+
+def _custom_packet(world: World, sc: Scenario) -> Packet:
+    src = sc.src or ipaddress.ip_address("127.0.0.1")
+    dst = sc.dst or (ipaddress.ip_address("::1") if src.version == 6 else ipaddress.ip_address("127.0.0.1"))
+    if sc.in_iface:
+        return Packet(sc.proto, src, dst, sc.port, iif=sc.in_iface)
+    # No input interface: a connection made on this machine.
+    local = world.host.is_local(dst)
+    return Packet(sc.proto, src, dst, sc.port, oif="lo" if local else None, locally_generated=True)
+
+
+def _linux(world: World, trace: Trace, pkt: Packet) -> None:
+    if pkt.family == 6 and not pkt.locally_generated and pkt.iif not in (None, "lo"):
+        nd = _neighbor_discovery(world, pkt)
+        if nd is not None:
+            trace.hops.append(nd)
+            return
+    nft = deliver(world.netfilter, pkt, world.host)
+    hop = _netfilter_hop(nft, pkt.proto, pkt.dport, world)
+    trace.hops.append(hop)
+    if hop.blocks:
+        # The blockers behind the first, so a user fixes them all at once: switch each one
+        # off in turn (the rule, or the chain's policy) and send the packet again.
+        off, again = Disabled(), nft
+        for _ in range(8):
+            step = again.decisive
+            if step is None:
+                break
+            if step.outcome.rule is not None:
+                off = Disabled(off.rules | {step.outcome.rule}, off.policies)
+            else:
+                off = Disabled(off.rules, off.policies | {step.base.label})
+            again = deliver(world.netfilter, pkt, world.host, off)
+            if again.verdict not in ("drop", "reject"):
+                break
+            behind = _netfilter_hop(again, pkt.proto, pkt.dport, world)
+            known = [f.commands for h in (hop, *hop.behind) for f in h.fixes]
+            if not behind.fixes or [f.commands for f in behind.fixes][0] not in known:
+                hop.behind.append(behind)
+    if nft.verdict != "forwarded":
+        trace.hops.append(socket_hop.listener(world.facts.sockets, nft.packet))
+
+
+def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
+    """Over IPv6 the client first asks for the server's link address with a neighbor
+    solicitation (ICMPv6 135, untracked by conntrack). If the firewall stops it, nothing else
+    gets through, whatever the rules for the port say. None when it passes."""
+    ns = Packet("ipv6-icmp", pkt.src, solicited_node(pkt.dst), 0, sport=0, iif=pkt.iif, ct_state="untracked",
+                icmp_type=135)
+    nd = deliver(world.netfilter, ns, world.host)
+    if nd.verdict not in ("drop", "reject", "unknown"):
+        return None
+    hop = _netfilter_hop(nd, "ipv6-icmp", 0, world)
+    if nd.verdict == "unknown":
+        hop.explanation = "wsltui cannot tell whether IPv6 neighbor discovery gets through: " + hop.explanation
+        return hop
+    hop.symptom = "timeout"
+    hop.alternatives = []
+    hop.explanation = (f"IPv6 neighbor discovery from the client is stopped ({hop.edit}), so the client never learns "
+                       "this machine's link address: every IPv6 connection times out, whatever the rules for the port say.")
+    hop.fixes = nd_fixes(nd.decisive)
+    return hop
+
+
+def _netfilter_hop(nft: NetfilterTrace, proto: str, port: int, world: World) -> Hop:
+    steps = []
+    for hook in nft.hooks:
+        for s in hook.steps:
+            o = s.outcome
+            decided = f"rule {o.rule.position}" if o.rule else "policy"
+            steps.append(f"{hook.hook}: {s.base.label} -> {o.verdict} ({decided})")
+    pkt = nft.packet
+    if nft.verdict == "accept":
+        return Hop("netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps)
+    if nft.verdict == "forwarded":
+        return Hop("netfilter", "unknown", f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
+                   "machine: it is forwarded, and wsltui does not follow it further.", packet=pkt.describe(),
+                   reason="forwarded traffic (e.g. to a container) is not traced yet", steps=steps)
+    step = nft.decisive
+    if step is None:
+        return Hop("netfilter", "unknown", "wsltui cannot tell whether this address is local.", packet=pkt.describe(),
+                   reason="the interface addresses are unknown (ip -j addr show)", steps=steps)
+    o = step.outcome
+    attr = attribute(step)
+    if attr.owner == "firewalld" and attr.zone is None:
+        attr.zone = firewalld_zone_for(world.facts.firewalld, step.before)
+    rule_text = o.rule.text if o.rule else step.base.policy_text or f"policy {step.base.policy}"
+    location = o.rule.location() if o.rule else f"{step.base.label} (chain policy)"
+    if o.verdict == "unknown":
+        return Hop("netfilter", "unknown", f"wsltui cannot evaluate a rule in {step.base.label}.", packet=step.before.describe(),
+                   rule=rule_text, location=location, owner=attr.owner, edit=attr.edit,
+                   reason=f"{o.reason}", steps=steps)
+    fixes = netfilter_fixes(step, attr, pkt.proto, pkt.dport, pkt.family)
+    symptom = _symptom(o, pkt.family)
+    if o.verdict == "drop":
+        sentence = f"{attr.edit} drops it: the client waits until it times out."
+    else:
+        sentence = f"{attr.edit} rejects it ({o.reject_with or 'default'}): the client sees '{symptom}'."
+    hop = Hop("netfilter", o.verdict, sentence, packet=step.before.describe(), rule=rule_text, location=location,
+              owner=attr.owner, edit=attr.edit, symptom=symptom, fixes=fixes, steps=steps)
+    alternatives = [a for hook in nft.hooks for a in hook.alternatives]
+    if alternatives:
+        hop.alternatives = sorted({_symptom(a.outcome, pkt.family) for a in alternatives} - {symptom})
+        others = ", ".join(a.base.label for a in alternatives)
+        hop.explanation += (f" {others} at the same priority would stop it too; iptables-legacy and nf_tables chains "
+                            "run in the order their tables were created, which no snapshot tells, so the client may "
+                            f"see {' or '.join(hop.alternatives)} instead.")
+    return hop
+
+
+def _symptom(outcome, family: int) -> str:
+    return "timeout" if outcome.verdict == "drop" else reject_symptom(outcome.reject_with, family)
+
+
+def _addr(text: str | None):
+    if not text:
+        return None
+    try:
+        return ipaddress.ip_address(text.split("/")[0])
+    except ValueError:
+        return None
+
+
+def _fix_note(title: str):
+    from wsltui.simulation.trace import Fix
+
+    return Fix(title, needs_root=False, front_end="client")

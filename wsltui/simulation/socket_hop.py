@@ -1,0 +1,147 @@
+"""Hops decided by Linux's listening sockets: the socket itself, the NAT localhost relay (which
+only forwards for some bind addresses), and mirrored mode's port reservations."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from wsltui.facts.base import Unknown
+from wsltui.simulation.packet import Packet
+from wsltui.simulation.trace import Fix, Hop
+
+SS_COMMAND = "ss -H -l -n -t -u -p -e"
+
+
+def _listeners(sockets_facts):
+    if sockets_facts is None:
+        return Unknown("the socket facts could not be read", SS_COMMAND)
+    return sockets_facts.listeners
+
+
+def accepts(listener, pkt: Packet) -> bool:
+    """Would the kernel deliver ``pkt`` to this listening socket?"""
+    if listener.proto != pkt.proto or listener.port != pkt.dport:
+        return False
+    if listener.interface and listener.interface != pkt.iif:
+        return False
+    try:
+        addr = ipaddress.ip_address(listener.address)
+    except ValueError:
+        return False
+    dst = pkt.dst
+    if dst.version == 4:
+        if addr.version == 4:
+            return addr == dst or addr == ipaddress.IPv4Address("0.0.0.0")
+        # An IPv6 socket takes IPv4 as v4-mapped addresses unless it is v6only.
+        if listener.v6only:
+            return False
+        return addr == ipaddress.IPv6Address("::") or addr == ipaddress.IPv6Address(f"::ffff:{dst}")
+    return addr.version == 6 and (addr == dst or addr == ipaddress.IPv6Address("::"))
+
+
+def _who(listener) -> str:
+    names = [p.name or f"pid {p.pid}" for p in listener.processes if p.name or p.pid]
+    return ", ".join(names) if names else "an unknown process"
+
+
+def _show(listener) -> str:
+    a = listener.address
+    host = f"[{a}]" if ":" in a else a
+    return f"{listener.proto} {host}:{listener.port}" + (f"%{listener.interface}" if listener.interface else "")
+
+
+def listener(sockets_facts, pkt: Packet) -> Hop:
+    listeners = _listeners(sockets_facts)
+    where = pkt.describe()
+    if isinstance(listeners, Unknown):
+        return Hop("socket", "unknown", "wsltui does not know which sockets are listening.", packet=where,
+                   reason=str(listeners))
+    for l in listeners:
+        if accepts(l, pkt):
+            return Hop("socket", "allow", f"{_who(l)} listens on {_show(l)} and gets the connection.", packet=where,
+                       rule=_show(l), owner=_who(l))
+    same_port = [l for l in listeners if l.proto == pkt.proto and l.port == pkt.dport]
+    fixes: list[Fix] = []
+    if same_port:
+        bound = ", ".join(f"{_show(l)} ({_who(l)})" for l in same_port)
+        why = f"Something listens on port {pkt.dport}, but not on an address this packet can reach: {bound}."
+        wildcard = "::" if pkt.family == 6 else "0.0.0.0"
+        fixes.append(Fix(f"Bind the server to {wildcard} (all addresses) instead of {same_port[0].address}",
+                         [], [], "socket", needs_root=False,
+                         note=f"e.g. --host {wildcard} / listen(\"{wildcard}:{pkt.dport}\"); then restart it"))
+    else:
+        why = f"Nothing listens on {pkt.proto} port {pkt.dport}."
+        fixes.append(Fix(f"Start the server on port {pkt.dport} ({pkt.proto}), bound to 0.0.0.0", [], [], "socket",
+                         needs_root=False))
+    symptom = "refused"
+    return Hop("socket", "no-listener", why + (" The kernel answers with a TCP reset." if pkt.proto == "tcp"
+                                               else " The kernel answers with ICMP port unreachable."),
+               packet=where, symptom=symptom, fixes=fixes)
+
+
+def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool) -> Hop:
+    """NAT mode's wslrelay.exe: binds Windows 127.0.0.1:P for a Linux TCP listener on 0.0.0.0 or
+    127.0.0.1, and [::1]:P for one on :: or ::1 (a dual-stack [::] socket gets only [::1])."""
+    win = "[::1]" if v6 else "127.0.0.1"
+    config = getattr(wsl_facts, "wslconfig", None)
+    if config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
+        return Hop("localhost-relay", "no-listener", "localhostForwarding=false in .wslconfig: WSL does not forward "
+                   "localhost to the VM.", symptom="refused",
+                   fixes=[Fix("Set localhostForwarding=true under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+                              front_end="wsl", needs_root=False)])
+    if proto != "tcp":
+        return Hop("localhost-relay", "no-listener", f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} "
+                   "never reaches WSL.", symptom="refused",
+                   fixes=[Fix("Send the UDP traffic to the WSL IP (windows-to-wsl-ip), or switch to networkingMode=mirrored",
+                              front_end="wsl", needs_root=False)])
+    listeners = _listeners(sockets_facts)
+    if isinstance(listeners, Unknown):
+        return Hop("localhost-relay", "unknown", "The relay forwards only for some Linux bind addresses; wsltui does "
+                   "not know the listening sockets.", reason=str(listeners))
+    wanted = ("::", "::1") if v6 else ("0.0.0.0", "127.0.0.1")
+    mine = [l for l in listeners if l.proto == "tcp" and l.port == port and l.address in wanted and not l.interface]
+    if mine:
+        return Hop("localhost-relay", "allow", f"wslrelay.exe listens on Windows {win}:{port} for {_show(mine[0])} "
+                   f"({_who(mine[0])}) and connects to it from inside the VM over lo.", rule=_show(mine[0]),
+                   owner="wsl")
+    others = [l for l in listeners if l.proto == "tcp" and l.port == port]
+    if others:
+        got = ", ".join(_show(l) for l in others)
+        if v6:
+            fix = Fix(f"Bind the server to :: (dual-stack) or ::1, or connect to 127.0.0.1:{port} instead", front_end="socket",
+                      needs_root=False)
+        elif any(l.address == "::" and l.dual_stack for l in others):
+            fix = Fix(f"Connect to localhost or [::1]:{port} instead of 127.0.0.1, or bind the server to 0.0.0.0 as well",
+                      front_end="socket", needs_root=False,
+                      note="a dual-stack [::] listener (Go, Node, Java) gets only an IPv6 relay in NAT mode")
+        else:
+            fix = Fix("Bind the server to 0.0.0.0 or 127.0.0.1", front_end="socket", needs_root=False)
+        why = (f"The relay only forwards {win}:{port} for a Linux listener on {' or '.join(wanted)}; "
+               f"this port is bound as {got}, so Windows {win}:{port} has nobody listening.")
+        return Hop("localhost-relay", "no-listener", why, symptom="refused", fixes=[fix])
+    return Hop("localhost-relay", "no-listener", f"No Linux TCP listener on port {port}, so wslrelay.exe does not "
+               f"listen on Windows {win}:{port}.", symptom="refused",
+               fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
+
+
+def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loopback: bool) -> Hop:
+    """Mirrored mode steers a port into Linux only if a root-namespace socket bound it there;
+    port 53 and ``ignoredPorts`` are never reserved."""
+    config = getattr(wsl_facts, "wslconfig", None)
+    ignored = [] if config is None or isinstance(config, Unknown) else list(config.ignored_ports)
+    if port == 53 or port in ignored:
+        return Hop("localhost-relay", "no-listener", f"Port {port} is not reserved for Linux in mirrored mode "
+                   f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
+                   symptom="refused")
+    listeners = _listeners(sockets_facts)
+    if isinstance(listeners, Unknown):
+        return Hop("localhost-relay", "unknown", "Mirrored mode forwards only ports a Linux socket bound; wsltui does "
+                   "not know the listening sockets.", reason=str(listeners))
+    wanted = {"0.0.0.0", "127.0.0.1", "::"} if loopback else None
+    mine = [l for l in listeners if l.proto == proto and l.port == port and (wanted is None or l.address in wanted)]
+    if mine:
+        return Hop("localhost-relay", "allow", f"{_show(mine[0])} ({_who(mine[0])}) reserved port {port} on Windows, "
+                   "so Windows steers it into the VM.", rule=_show(mine[0]), owner="wsl")
+    return Hop("localhost-relay", "no-listener", f"No Linux socket bound {proto} port {port}, so mirrored networking "
+               "does not steer it into the VM.", symptom="refused",
+               fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
