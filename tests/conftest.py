@@ -68,3 +68,13 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 @pytest.fixture
 def golden() -> Path:
     return GOLDEN
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    kernel = sys.modules.get("kernel")
+    tally = getattr(kernel, "TALLY", None)
+    if tally and tally["packets"]:
+        decided = tally["packets"] - tally["unknown"]
+        terminalreporter.write_line(
+            f"kernel agreement: {tally['agree']}/{decided} packets agree with the kernel ({tally['rulesets']} rulesets; "
+            f"{tally['unknown']} more predicted 'unknown', each checked by its own test)")

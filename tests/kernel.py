@@ -98,7 +98,8 @@ def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], 
             trace = simulate(world, Scenario("custom", port, proto, src, dst, pair.srv_if))
             predictions[(port, proto, fam)] = trace
         with in_netns(pair.cli):
-            kernel = probe_many([(pair.srv_ip if f == 4 else pair.srv_ip6, p, pr) for p, pr, f in targets], timeout)
+            kernel = probe_many([(pair.srv_ip if f == 4 else pair.srv_ip6, p, pr) for p, pr, f in targets], timeout,
+                                witness=listeners)
     finally:
         with in_netns(pair.srv):
             listeners.close()

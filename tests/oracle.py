@@ -51,6 +51,9 @@ def symptom(cls: str, family: int = 4) -> str:
         return "timeout"
     if cls.startswith("refused"):
         return "refused"
+    if cls.startswith("error:"):  # an error on an open connection carries no ICMP detail, only errno
+        return {"EHOSTUNREACH": "no route to host", "ENETUNREACH": "network unreachable", "ECONNREFUSED": "refused",
+                "EACCES": "permission denied", "ECONNRESET": "refused", "ENOPROTOOPT": "protocol not available"}.get(cls[6:], cls)
     if cls.startswith("unreach:icmp-"):
         t, c = (int(x) for x in cls.split("-", 1)[1].split("(")[0].split("/"))
         if family == 6 or t == 1:
@@ -87,10 +90,15 @@ def _classify(s, err, v6):
     return f"error:{errno.errorcode.get(err, err)}"
 
 
-def probe_many(targets, timeout: float = 0.15) -> dict:
-    """targets: (host, port, 'tcp'|'udp'). Call with the thread in the client namespace."""
+def probe_many(targets, timeout: float = 0.15, witness: "Listeners | None" = None) -> dict:
+    """targets: (host, port, 'tcp'|'udp'). Call with the thread in the client namespace.
+
+    With ``witness`` (the server's listeners), a TCP connect that completes on the client counts
+    as accepted only once the server has accepted it too: if the client's next packet (the
+    handshake's ACK) is dropped or rejected, the connection opens and then hangs or breaks."""
     sel = selectors.DefaultSelector()
     res = {}
+    opened = {}  # socket -> target: connected on the client, waiting for the server's accept
     for t in targets:
         host, port, proto = t
         v6 = ":" in host
@@ -122,6 +130,10 @@ def probe_many(targets, timeout: float = 0.15) -> dict:
             v6 = ":" in t[0]
             if t[2] == "tcp":
                 err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err == 0 and witness is not None:
+                    sel.unregister(s)
+                    opened[s] = t
+                    continue
             else:
                 try:
                     s.recv(2048)
@@ -131,6 +143,23 @@ def probe_many(targets, timeout: float = 0.15) -> dict:
             res[t] = _classify(s, err, v6)
             sel.unregister(s)
             s.close()
+    while opened:
+        for s, t in list(opened.items()):
+            if s.getsockname()[1] in witness.accepted:  # by client port: NAT may change the server's
+                res[t] = "accept"
+            else:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err == 0:
+                    continue
+                res[t] = _classify(s, err, ":" in t[0])
+            del opened[s]
+            s.close()
+        if not opened or time.monotonic() > deadline:
+            break
+        time.sleep(0.002)
+    for s, t in opened.items():  # connected, but the server never got the connection: it hangs
+        res[t] = "drop"
+        s.close()
     for key in list(sel.get_map().values()):
         s, t = key.fileobj, key.data
         icmp = _errqueue(s, ":" in t[0])
@@ -164,6 +193,7 @@ class Listeners:
                 u.bind((addr, p))
                 u.setblocking(False)
                 self.socks.append(u)
+        self.accepted: set[int] = set()  # client ports of the connections the server accepted
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._echo, daemon=True)
         self._thread.start()
@@ -171,13 +201,19 @@ class Listeners:
     def _echo(self) -> None:
         sel = selectors.DefaultSelector()
         for s in self.socks:
-            if s.type == socket.SOCK_DGRAM:
-                sel.register(s, selectors.EVENT_READ)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
         while not self._stop.is_set():
-            for k, _ in sel.select(0.02):
+            for k, _ in sel.select(0.005):
+                s = k.fileobj
                 try:
-                    d, a = k.fileobj.recvfrom(2048)
-                    k.fileobj.sendto(d, a)
+                    if s.type == socket.SOCK_STREAM:
+                        conn, peer = s.accept()
+                        self.accepted.add(peer[1])
+                        conn.close()
+                    else:
+                        d, a = s.recvfrom(2048)
+                        s.sendto(d, a)
                 except OSError:
                     pass
         sel.close()

@@ -93,10 +93,7 @@ def _ipt_rule(rng: random.Random, fam: int, chains: list[str], user: bool) -> st
     t = rng.choice(targets)
     extra = rng.random()
     if extra < 0.1:
-        # A rule that stops ESTABLISHED packets breaks a connection after its first packet,
-        # which the simulator does not model (it traces the first packet): keep those to accepts.
-        states = ["NEW", "INVALID"] + (["RELATED,ESTABLISHED", "NEW,ESTABLISHED"] if t in ("ACCEPT", "RETURN") else [])
-        parts.append(f"-m conntrack --ctstate {rng.choice(states)}")
+        parts.append(f"-m conntrack --ctstate {rng.choice(['NEW', 'RELATED,ESTABLISHED', 'INVALID', 'NEW,ESTABLISHED'])}")
     elif extra < 0.15:
         parts.append(f"-m addrtype {'! ' if rng.random() < 0.5 else ''}--dst-type {rng.choice(['LOCAL', 'UNICAST', 'MULTICAST'])}")
     elif extra < 0.2:
@@ -181,8 +178,7 @@ def _nft_rule(rng, addr, cli, other, fam, family, user=False) -> str:
         name = rng.choice(["@SRVIF@", "@IFPREFIX@*", "lo", "eth9"])
         parts.append(f'iifname {rng.choice(["", "!= "])}"{name}"')
     elif r < 0.4:
-        safe = v in ("accept", "return", "counter")  # see the iptables note on ESTABLISHED
-        parts.append(f"ct state {rng.choice(['new', 'invalid', '{ new, untracked }'] + (['established,related'] if safe else []))}")
+        parts.append(f"ct state {rng.choice(['new', 'invalid', '{ new, untracked }', 'established,related'])}")
     elif r < 0.45:
         parts.append(f"fib daddr type {rng.choice(['local', 'unicast', '!= local'])}")
     elif r < 0.5:

@@ -538,22 +538,17 @@ def test_snapshot_unknowns() -> None:
     assert from_snapshot(Snapshot()).legacy_loaded is None
 
 
-# --- speed ---------------------------------------------------------------------------------------
+# --- scale (speed is measured in bench/, not here) -------------------------------------------
 
 
-def test_parses_10k_rules_quickly() -> None:
-    import time
-
+def test_parses_10k_rules() -> None:
     lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":U - [0:0]"]
     for k in range(10000):
         lines.append(f"-A INPUT -s 10.{k % 256}.0.0/16 -p tcp -m multiport --dports {k},{k + 1} -m conntrack "
                      f"--ctstate NEW -m comment --comment \"r {k}\" -j REJECT --reject-with tcp-reset")
-    text = "\n".join(lines + ["COMMIT", ""])
-    start = time.process_time()
-    rs = parse_iptables_save(text, backend="nft", family="ipv4")
-    spent = time.process_time() - start
+    rs = parse_iptables_save("\n".join(lines + ["COMMIT", ""]), backend="nft", family="ipv4")
     assert rs.rule_count() == 10000 and rs.problems == []
-    assert spent < 2.0, spent  # ~0.1 s here; generous for loaded CI machines
+    assert rs.table("filter").chain("INPUT").rules[9999].verbatim == lines[-1]
 
 
 # --- regenerate with the real tools -------------------------------------------------------------

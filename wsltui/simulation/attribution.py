@@ -157,6 +157,24 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
                 note=_persist_note(tool))]
 
 
+def established_fixes(step: Step) -> list[Fix]:
+    """Accept the packets of connections already let in, first thing in the chain."""
+    table, rule = step.base.table, step.outcome.rule
+    chain = step.base.chain.name
+    if table.source == "nft":
+        first = table.chains[chain].rules[0].ref.handle if table.chains[chain].rules else None
+        where = f" position {first}" if first is not None else ""
+        verb = "insert" if where else "add"
+        return [Fix("Accept packets of established connections first",
+                    [f"nft --echo --handle {verb} rule {table.family} {table.name} {chain}{where} ct state established,related accept"],
+                    [f"nft delete rule {table.family} {table.name} {chain} handle <the handle printed by the command>"], "nft")]
+    tool = _iptables_tool(table.source, table.family)
+    tflag = "" if table.name == "filter" else f"-t {table.name} "
+    spec = "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+    return [Fix("Accept packets of established connections first", [f"{tool} {tflag}-I {chain} 1 {spec}"],
+                [f"{tool} {tflag}-D {chain} {spec}"], tool, note=_persist_note(tool))]
+
+
 def nd_fixes(step: Step) -> list[Fix]:
     """Let IPv6 neighbor discovery in before the rule (or policy) that stops it."""
     table, rule = step.base.table, step.outcome.rule

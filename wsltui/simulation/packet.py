@@ -24,6 +24,7 @@ class Packet:
     orig_dport: int | None = None
     locally_generated: bool = False
     icmp_type: int | None = None  # for ICMPv6 neighbor discovery (135 = neighbor solicitation)
+    hop_limit: int | None = None  # TTL / hop limit when known (neighbor discovery: always 255)
 
     @property
     def family(self) -> int:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown
 from wsltui.simulation import socket_hop
-from wsltui.simulation.attribution import attribute, firewalld_zone_for, nd_fixes, netfilter_fixes
+from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
-from wsltui.simulation.netfilter.evaluate import Disabled, NetfilterTrace, deliver
+from wsltui.simulation.netfilter.evaluate import Disabled, NetfilterTrace, deliver, deliver_established
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
 from wsltui.simulation.trace import Hop, Trace, reject_symptom
 
@@ -280,8 +280,21 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
             known = [f.commands for h in (hop, *hop.behind) for f in h.fixes]
             if not behind.fixes or [f.commands for f in behind.fixes][0] not in known:
                 hop.behind.append(behind)
-    if nft.verdict != "forwarded":
-        trace.hops.append(socket_hop.listener(world.facts.sockets, nft.packet))
+    if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
+        return  # where the packet goes next is not known
+    sock = socket_hop.listener(world.facts.sockets, nft.packet)
+    if nft.verdict == "accept" and pkt.proto == "tcp" and sock.verdict == "allow":
+        after = deliver_established(world.netfilter, pkt, nft.packet, world.host)
+        if after.verdict != "accept":
+            hop = _netfilter_hop(after, pkt.proto, pkt.dport, world)
+            if hop.blocks:
+                hop.explanation = ("The connection opens, but the client's next packet (conntrack state established) "
+                                   f"is stopped: {hop.explanation}")
+                if hop.verdict == "drop":
+                    hop.symptom = "timeout"
+                hop.fixes = established_fixes(after.decisive) + hop.fixes
+            trace.hops.append(hop)
+    trace.hops.append(sock)
 
 
 def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
@@ -289,7 +302,7 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
     solicitation (ICMPv6 135, untracked by conntrack). If the firewall stops it, nothing else
     gets through, whatever the rules for the port say. None when it passes."""
     ns = Packet("ipv6-icmp", pkt.src, solicited_node(pkt.dst), 0, sport=0, iif=pkt.iif, ct_state="untracked",
-                icmp_type=135)
+                icmp_type=135, hop_limit=255)
     nd = deliver(world.netfilter, ns, world.host)
     if nd.verdict not in ("drop", "reject", "unknown"):
         return None
@@ -313,7 +326,11 @@ def _netfilter_hop(nft: NetfilterTrace, proto: str, port: int, world: World) -> 
             decided = f"rule {o.rule.position}" if o.rule else "policy"
             steps.append(f"{hook.hook}: {s.base.label} -> {o.verdict} ({decided})")
     pkt = nft.packet
+    assumed = "; ".join(dict.fromkeys(a for hook in nft.hooks for s in hook.steps for a in s.outcome.assumptions)) or None
     if nft.verdict == "accept":
+        if assumed:
+            return Hop("netfilter", "assumed", "Every Linux firewall table lets the packet in, under an assumption.",
+                       packet=pkt.describe(), steps=steps, assumption=assumed)
         return Hop("netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps)
     if nft.verdict == "forwarded":
         return Hop("netfilter", "unknown", f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
@@ -340,7 +357,7 @@ def _netfilter_hop(nft: NetfilterTrace, proto: str, port: int, world: World) -> 
     else:
         sentence = f"{attr.edit} rejects it ({o.reject_with or 'default'}): the client sees '{symptom}'."
     hop = Hop("netfilter", o.verdict, sentence, packet=step.before.describe(), rule=rule_text, location=location,
-              owner=attr.owner, edit=attr.edit, symptom=symptom, fixes=fixes, steps=steps)
+              owner=attr.owner, edit=attr.edit, symptom=symptom, fixes=fixes, steps=steps, assumption=assumed)
     alternatives = [a for hook in nft.hooks for a in hook.alternatives]
     if alternatives:
         hop.alternatives = sorted({_symptom(a.outcome, pkt.family) for a in alternatives} - {symptom})

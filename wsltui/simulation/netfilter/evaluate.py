@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import Action, BaseChain, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Netfilter, Rule, RuleRef
 from wsltui.simulation.packet import HostView, Packet
 
+NAT_DST_PRIORITY = -100
 MAX_DEPTH = 64
 MAX_STEPS = 2_000_000
 
@@ -32,6 +33,7 @@ class ChainOutcome:
     reject_with: str | None = None
     reason: str | None = None  # why unknown
     nat: bool = False  # a NAT binding was set up
+    assumptions: tuple[str, ...] = ()  # what was assumed to decide (rate limits, recent lists)
 
 
 @dataclass
@@ -71,6 +73,14 @@ class Disabled:
 
 
 def run_chain(base: BaseChain, pkt: Packet, host: HostView, off: Disabled = Disabled()) -> tuple[ChainOutcome, Packet]:
+    assumed: list[str] = []
+    outcome, pkt = _walk(base, pkt, host, off, assumed)
+    if assumed:
+        outcome.assumptions = tuple(dict.fromkeys(assumed))
+    return outcome, pkt
+
+
+def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled, assumed: list[str]) -> tuple[ChainOutcome, Packet]:
     chains = base.table.chains
     stack: list[tuple] = []  # (rules, index, chain name) to resume after a jump
     rules, i, name = base.chain.rules, 0, base.chain.name
@@ -95,6 +105,9 @@ def run_chain(base: BaseChain, pkt: Packet, host: HostView, off: Disabled = Disa
         unsure = None
         for cond in rule.conds:
             r = cond.test(pkt, host)
+            if r.__class__ is Assume:
+                assumed.append(f"{r.why} ({cond.text})")
+                r = r.value
             if r is True:
                 continue
             if r is False:
@@ -208,10 +221,14 @@ def _loopback(family: int):
 
 
 def run_hook(nf: Netfilter, hook: str, pkt: Packet, host: HostView, *, nat_done: bool = False,
-             off: Disabled = Disabled()) -> HookResult:
+             off: Disabled = Disabled(), translated: Packet | None = None) -> HookResult:
+    """``translated``: for a packet of a connection NATed earlier, conntrack rewrites it at the
+    nat priority (-100) without running the nat chains; chains from there on see this."""
     result = HookResult(hook)
     chains = nf.at_hook(hook, pkt.family)
     for base in chains:
+        if translated is not None and base.priority >= NAT_DST_PRIORITY:
+            pkt, translated = translated, None
         if base.type == "nat":
             if nat_done or pkt.ct_state == "untracked":
                 continue
@@ -231,7 +248,7 @@ def run_hook(nf: Netfilter, hook: str, pkt: Packet, host: HostView, *, nat_done:
             result.verdict = outcome.verdict
             result.alternatives = _alternatives(chains, step, host, off)
             break
-    result.packet = pkt
+    result.packet = translated or pkt
     return result
 
 
@@ -299,3 +316,27 @@ def deliver(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled = Disabled
     res = run_hook(nf, "input", pkt, host, nat_done=nat_done, off=off)
     hooks.append(res)
     return stop(res.verdict, res.packet)
+
+
+def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: HostView,
+                        off: Disabled = Disabled()) -> NetfilterTrace:
+    """The client's next packet of a TCP connection whose first packet got through (the ACK
+    of the handshake): ct state established, NATed by conntrack, no nat chain runs. A ruleset
+    that accepts only NEW packets and stops the rest breaks the connection right after it opens."""
+    est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0)
+    after = delivered.with_(ct_state="established", mark=0)
+    hooks: list[HookResult] = []
+    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else ("prerouting", "input")
+    pkt, pending = est, (after if (after.dst, after.dport) != (est.dst, est.dport) else None)
+    for name in names:
+        if name == "prerouting" and first.locally_generated:
+            pkt, pending = pkt.with_(iif="lo"), None
+        res = run_hook(nf, name, pkt, host, nat_done=True, off=off,
+                       translated=pending if name in ("prerouting", "output") else None)
+        if name in ("prerouting", "output"):
+            pending = None
+        hooks.append(res)
+        pkt = res.packet
+        if res.verdict != "accept":
+            return NetfilterTrace(hooks, res.verdict, pkt, res.decisive)
+    return NetfilterTrace(hooks, "accept", pkt, None)

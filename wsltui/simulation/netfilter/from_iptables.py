@@ -6,7 +6,8 @@ import ipaddress
 
 from wsltui.facts import iptables as ipt
 from wsltui.simulation.netfilter.ir import (
-    BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, BaseChain, Chain, Compare, Cond, Const,
+    BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, Assumed, BaseChain, Chain, Compare,
+    Cond, Const,
     Glob, Interval, Masked, Rule, RuleRef, Table, Undecidable,
 )
 
@@ -193,6 +194,8 @@ def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: 
             types = [ADDRTYPES.get(v.upper()) for v in ",".join(values).split(",")]
             if None in types:
                 return Undecidable("address types other than LOCAL, UNICAST, BROADCAST, MULTICAST", text)
+            if family == "ipv6":
+                return _AddrType6(name == "--dst-type", set(types), neg, text)
             key = "fib daddr type" if name == "--dst-type" else "fib saddr type"
             return Compare(key, "not in" if neg else "in", set(types), text)
         if name in ("--limit-iface-in", "--limit-iface-out"):
@@ -222,12 +225,33 @@ def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: 
     if module == "pkttype" and name == "--pkt-type" and values:
         v = values[0].lower()
         return Compare("meta pkttype", "!=" if neg else "==", "host" if v == "unicast" else v, text)
+    if module in ("hl", "ttl") and values and values[0].isdigit():
+        op = {"--hl-eq": "==", "--ttl-eq": "==", "--hl-lt": "<", "--ttl-lt": "<", "--hl-gt": ">", "--ttl-gt": ">"}.get(name)
+        if op:
+            if neg:
+                op = {"==": "!=", "<": ">=", ">": "<="}[op]
+            return Compare("hop limit", op, int(values[0]), text)
+    if module in ("rt", "frag", "hbh", "dst"):
+        # IPv6 extension headers: the first packet of a TCP/UDP connection carries none, and
+        # these matches are false when their header is absent (ip6t_rt.c …), negated or not.
+        return Const(False, text)
     if module == "rpfilter":
         return _RpFilter(name == "--invert" or neg, text)
     if module == "set":
         return Undecidable("ipset contents are not captured", text)
     if module == "limit":
-        return Undecidable("a rate limit: whether it matches depends on recent traffic", text)
+        return Assumed(True, "assumed under the rate limit", text)
+    if module == "hashlimit":
+        above = name == "--hashlimit-above"
+        if name in ("--hashlimit-above", "--hashlimit-upto", "--hashlimit"):
+            return Assumed(not above, "assumed under the rate limit", text)
+        return Const(True, text)  # the other hashlimit options only shape the limit
+    if module == "recent":
+        if name in ("--set", "--remove"):
+            return Const(not neg, text)  # adds or removes the source and always matches
+        if name in ("--update", "--rcheck"):
+            return Assumed(neg, "assumed the client is not on the recent list (it has not connected often lately)", text)
+        return Const(True, text)  # --seconds, --hitcount, --name, --rsource … qualify --update/--rcheck
     return Undecidable(f"-m {module} {name} is not evaluated by wsltui", text)
 
 
@@ -246,6 +270,32 @@ class _Either(Cond):
         if ra is False and rb is False:
             return self.neg
         return ra if ra is not False else rb
+
+
+class _AddrType6(Cond):
+    """``-m addrtype`` for IPv6 (xt_addrtype.c match_type6): UNICAST and MULTICAST are properties
+    of the address, checked first; LOCAL is a route lookup. Unlike IPv4, a local unicast address
+    is both LOCAL and UNICAST."""
+
+    __slots__ = ("dst", "types", "neg")
+
+    def __init__(self, dst, types, neg, text):
+        self.dst, self.types, self.neg, self.text = dst, types, neg, text
+
+    def test(self, pkt, host):
+        addr = pkt.dst if self.dst else pkt.src
+        if "multicast" in self.types and not addr.is_multicast:
+            return self.neg
+        if "unicast" in self.types and (addr.is_multicast or addr.is_unspecified):
+            return self.neg
+        if "broadcast" in self.types:
+            return self.neg  # IPv6 has no broadcast
+        if "local" in self.types:
+            local = host.is_local(addr) if not addr.is_multicast else False
+            if local is None:
+                return "the host's addresses are unknown"
+            return local != self.neg
+        return not self.neg
 
 
 class _CtStateCond(Cond):

@@ -11,7 +11,7 @@ import ipaddress
 
 from wsltui.facts import nft as nftfacts
 from wsltui.simulation.netfilter.ir import (
-    CONTINUE, ICMPV6_TYPES, KEYS, UNKNOWN, Action, BaseChain, Chain, Compare, Cond, Const, Glob, Interval, Lookup, Masked, Rule,
+    CONTINUE, ICMPV6_TYPES, KEYS, UNKNOWN, Action, Assumed, BaseChain, Chain, Compare, Cond, Const, Glob, Interval, Lookup, Masked, Rule,
     RuleRef, Table, Undecidable,
 )
 
@@ -111,7 +111,8 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
             elif kind in ("counter", "log", "set", "ct helper", "ct timeout", "ct expectation", "synproxy"):
                 continue  # no effect on whether a new connection passes
             elif kind == "limit":
-                conds.append(Undecidable("a rate limit: whether it matches depends on recent traffic", st.text))
+                over = isinstance(body, dict) and bool(body.get("inv"))  # "limit rate over ..."
+                conds.append(Assumed(not over, "assumed under the rate limit", st.text))
             elif kind == "xt":
                 what = body.get("name", "?") if isinstance(body, dict) else "?"
                 if isinstance(body, dict) and body.get("type") == "target":
@@ -200,6 +201,8 @@ def _key(left) -> tuple[str, tuple]:
             return field, ((_L4, PORT_L4),)
         if proto == "tcp" and field == "flags":
             return "tcp flags", ((_L4, frozenset({"tcp"})),)
+        if (proto, field) in (("ip6", "hoplimit"), ("ip", "ttl")):
+            return "hop limit", V6 if proto == "ip6" else V4
         if proto == "icmpv6" and field == "type":
             return "icmpv6 type", ((_L4, frozenset({"ipv6-icmp"})),)
         if proto in ("icmp", "icmpv6"):

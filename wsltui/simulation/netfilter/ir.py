@@ -101,6 +101,10 @@ def _icmpv6_type(pkt, host):
     return pkt.icmp_type
 
 
+def _hop_limit(pkt, host):
+    return UNKNOWN if pkt.hop_limit is None else pkt.hop_limit
+
+
 def _tcp_flags(pkt, host):
     return frozenset({"syn"})  # the first packet of a TCP connection
 
@@ -166,6 +170,7 @@ KEYS = {
     "ct original proto-dst": _ct_orig_dport,
     "tcp flags": _tcp_flags,
     "icmpv6 type": _icmpv6_type,
+    "hop limit": _hop_limit,
     "fib daddr type": _fib_daddr_type,
     "fib saddr type": _fib_saddr_type,
     "fib saddr iif oif": _fib_saddr_iif_oif,
@@ -295,6 +300,26 @@ class Lookup(Cond):
             return "cannot tell every part of the concatenation for this packet"
         hit = any(len(e) == len(values) and all(value_in(v, x) for v, x in zip(values, e)) for e in self.elements)
         return hit != self.negated
+
+
+class Assume:
+    """A condition decided by an assumption a person can check, named in the trace: a rate
+    limit not yet reached, a client not yet on a ``recent`` list."""
+
+    __slots__ = ("value", "why")
+
+    def __init__(self, value: bool, why: str) -> None:
+        self.value, self.why = value, why
+
+
+class Assumed(Cond):
+    __slots__ = ("result",)
+
+    def __init__(self, value: bool, why: str, text: str) -> None:
+        self.result, self.text = Assume(value, why), text
+
+    def test(self, pkt, host):
+        return self.result
 
 
 class Const(Cond):
