@@ -291,6 +291,9 @@ def parse_state(record: Record | None) -> FirewalldState:
     if record.error:
         if "command not found" in record.error:
             return FirewalldState(False, "not-installed", "firewalld is not installed (there is no firewall-cmd).")
+        if record.error.startswith("no system D-Bus"):  # wsltui.probes.capture did not ask: see why
+            return FirewalldState(False, "no-bus", f"firewalld is not running: {record.error}, and firewalld cannot "
+                                  "run without a system bus (usual in WSL without systemd).")
         u = Unknown(record.error, rcmd)
         return FirewalldState(None, "unknown", f"It is not known whether firewalld runs: {record.error}.", u)
     out = record.stdout.strip()

@@ -38,6 +38,11 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
         if probe.needs_interop and not links.available:
             snap.add(Record(probe.name, probe.argv, "", exit_code=None, error=links.reason))
             continue
+        if probe.needs_system_bus:
+            missing = _no_system_bus()
+            if missing:
+                snap.add(Record(probe.name, probe.argv, "", exit_code=None, error=missing))
+                continue
         jobs.append(_job(probe, links))
     for record in run_all(jobs):
         if record.name == "wsl.wslconfig":
@@ -45,6 +50,24 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
         snap.add(record)
     snap.meta["seconds"] = round(time.monotonic() - started, 3)
     return snap
+
+
+NO_SYSTEM_BUS = "no system D-Bus"
+
+
+def _no_system_bus() -> str | None:
+    """Why there is no D-Bus system bus (so nothing on it, like firewalld, can be running)."""
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")
+    for part in address.split(";"):
+        if part.startswith("unix:") and "abstract=" in part:
+            return None
+        if part.startswith("unix:path="):
+            path = part[len("unix:path="):].split(",")[0]
+            return None if os.path.exists(path) else f"{NO_SYSTEM_BUS}: {path} does not exist"
+    for path in ("/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"):
+        if os.path.exists(path):
+            return None
+    return f"{NO_SYSTEM_BUS}: /run/dbus/system_bus_socket does not exist"
 
 
 def _job(probe: Probe, links: interop.Interop) -> Job:

@@ -18,6 +18,7 @@ class Probe:
     needs_interop: bool = False
     reads_file: str | None = None  # read in-process instead of running argv (``cat FILE`` semantics)
     timeout: float = 5.0
+    needs_system_bus: bool = False  # only asked when a D-Bus system bus exists (firewalld lives on it)
 
     @property
     def command(self) -> str:
@@ -48,17 +49,61 @@ LINUX_PROBES: tuple[Probe, ...] = (
     # "ufw says inactive but legacy rules still filter").
     _file("nf.legacy-tables", "/proc/net/ip_tables_names", needs_root=True),
     _file("nf.legacy6-tables", "/proc/net/ip6_tables_names", needs_root=True),
-    Probe("firewalld.state", ("firewall-cmd", "--state"), needs_root=True),
-    Probe("firewalld.zones", ("firewall-cmd", "--list-all-zones"), needs_root=True),
-    Probe("firewalld.active", ("firewall-cmd", "--get-active-zones"), needs_root=True),
-    Probe("firewalld.default-zone", ("firewall-cmd", "--get-default-zone"), needs_root=True),
+    # firewall-cmd is a Python program that takes ~0.3 s to start: not worth four of them when
+    # there is no system bus for firewalld to live on (WSL without systemd).
+    Probe("firewalld.state", ("firewall-cmd", "--state"), needs_root=True, needs_system_bus=True),
+    Probe("firewalld.zones", ("firewall-cmd", "--list-all-zones"), needs_root=True, needs_system_bus=True),
+    Probe("firewalld.active", ("firewall-cmd", "--get-active-zones"), needs_root=True, needs_system_bus=True),
+    Probe("firewalld.default-zone", ("firewall-cmd", "--get-default-zone"), needs_root=True, needs_system_bus=True),
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
 )
+
+# The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page;
+# the PowerShell batch forces UTF-8. Six Windows processes per capture, all in parallel:
+# three reg.exe, two netsh.exe and one powershell.exe (which also tells %USERPROFILE%, so the
+# .wslconfig lookup needs no cmd.exe of its own when it succeeds).
+FW_POLICY_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy"
+FW_POLICY_GPO_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall"
+PORTPROXY_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy"
+POWERSHELL_SCRIPT = "wsltui/probes/windows.ps1"
+POWERSHELL_COMMAND = f"powershell.exe -NoProfile -NonInteractive -EncodedCommand <{POWERSHELL_SCRIPT}>"
+
+
+def _windows_script() -> str:
+    from importlib import resources
+
+    return resources.files("wsltui.probes").joinpath("windows.ps1").read_text(encoding="utf-8")
+
+
+def encode_powershell(script: str) -> str:
+    """``-EncodedCommand`` takes base64 of the UTF-16LE script (no quoting problems, no shell)."""
+    import base64
+
+    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
 
 INTEROP_PROBES: tuple[Probe, ...] = (
     # Two steps (see capture.py): ask cmd.exe for %USERPROFILE%, then read the file via /mnt/c.
     Probe("wsl.wslconfig", ("cmd.exe", "/d", "/c", "echo %USERPROFILE%"), needs_interop=True),
+    Probe("win.fw-policy", ("reg.exe", "query", FW_POLICY_KEY, "/s"), needs_interop=True, timeout=10.0),
+    Probe("win.fw-policy-gpo", ("reg.exe", "query", FW_POLICY_GPO_KEY, "/s"), needs_interop=True, timeout=10.0),
+    Probe("win.portproxy", ("reg.exe", "query", PORTPROXY_KEY, "/s"), needs_interop=True, timeout=10.0),
+    Probe("win.excluded-tcp4", ("netsh.exe", "int", "ipv4", "show", "excludedportrange", "protocol=tcp"),
+          needs_interop=True, timeout=10.0),
+    Probe("win.excluded-tcp6", ("netsh.exe", "int", "ipv6", "show", "excludedportrange", "protocol=tcp"),
+          needs_interop=True, timeout=10.0),
+    # argv[-1] is filled in at capture time from windows.ps1 (see ``argv_for``).
+    Probe("win.powershell", ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand",
+                             f"<{POWERSHELL_SCRIPT}>"), needs_interop=True, timeout=30.0),
 )
+WINDOWS_PROBES: tuple[Probe, ...] = tuple(p for p in INTEROP_PROBES if p.name.startswith("win."))
+
+
+def argv_for(probe: Probe) -> tuple[str, ...]:
+    """The argv actually run: the PowerShell batch is sent as ``-EncodedCommand <base64>``."""
+    if probe.name == "win.powershell":
+        return (*probe.argv[:-1], encode_powershell(_windows_script()))
+    return probe.argv
 
 ALL_PROBES: tuple[Probe, ...] = LINUX_PROBES + INTEROP_PROBES
 BY_NAME: dict[str, Probe] = {p.name: p for p in ALL_PROBES}

@@ -1,0 +1,129 @@
+"""What the app shows, computed off the UI thread: a snapshot's facts, the compiled world, and a
+trace per listener and scenario. Pure: no Textual, no I/O. Every value here comes from the core
+(``build_facts``, ``simulate``); this module only decides *which* questions to ask it.
+
+An ``Analysis`` is never mutated after it is built: worker threads hand it to the UI in a
+message, and the UI only reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wsltui.facts import Facts, build_facts
+from wsltui.facts.base import Unknown
+from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
+from wsltui.simulation.trace import Trace
+from wsltui.snapshot import Snapshot
+
+# The scenarios the status screen and the sockets table answer for every listener.
+STATUS_SCENARIOS: tuple[str, ...] = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host")
+# The scenarios a user can pick in the flow view (custom needs addresses: use `wsltui check`).
+FLOW_SCENARIOS: tuple[str, ...] = STATUS_SCENARIOS + ("wsl-to-windows",)
+SHORT = {
+    "windows-localhost-v4": "Win→127.0.0.1",
+    "windows-localhost-v6": "Win→[::1]",
+    "windows-to-wsl-ip": "Win→WSL IP",
+    "lan-to-host": "LAN→host",
+    "wsl-to-windows": "WSL→Win",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A port somebody wants to reach: a listener, or a port nobody listens on (``--port``)."""
+
+    proto: str
+    port: int
+    address: str = ""  # the listener's bind address ("" when nobody listens)
+    process: str = ""
+    bind: str = ""  # wildcard | loopback | specific
+    family: str = ""  # ipv4 | ipv6
+    dual_stack: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.proto}/{self.address or '-'}/{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        if not self.address:
+            return f"{self.proto} *:{self.port} (nobody listens)"
+        addr = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.proto} {addr}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Row:
+    target: Target
+    traces: dict[str, Trace]  # scenario -> trace
+
+
+@dataclass(frozen=True)
+class Analysis:
+    snapshot: Snapshot
+    facts: Facts
+    world: World
+    rows: tuple[Row, ...]
+    listeners_unknown: Unknown | None = None
+    errors: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)  # source name -> its state line
+
+    def trace(self, scenario: str, port: int, proto: str = "tcp") -> Trace:
+        """A trace for any scenario and port (cached for the status rows)."""
+        for row in self.rows:
+            if row.target.port == port and row.target.proto == proto and scenario in row.traces:
+                return row.traces[scenario]
+        return simulate(self.world, Scenario(scenario, port, proto))
+
+    def row(self, key: str) -> Row | None:
+        return next((r for r in self.rows if r.target.key == key), None)
+
+    @property
+    def blockers(self) -> list[tuple[Target, str, Trace]]:
+        """(target, scenario, trace) for every status cell that is blocked."""
+        return [(r.target, sc, t) for r in self.rows for sc, t in r.traces.items() if t.reachable is False]
+
+
+def targets(facts: Facts, ports: tuple[int, ...] = ()) -> tuple[list[Target], Unknown | None]:
+    socks = facts.sockets
+    listeners = getattr(socks, "listeners", None)
+    unknown = listeners if isinstance(listeners, Unknown) else None
+    if socks is None:
+        unknown = facts.failures.get("sockets") or Unknown("the listening sockets could not be read", "ss -H -l -n -t -u -p -e")
+    out: list[Target] = []
+    for lst in listeners if isinstance(listeners, list) else []:
+        procs = ",".join(dict.fromkeys(p.name or (f"pid {p.pid}" if p.pid else "?") for p in lst.processes))
+        out.append(Target(lst.proto, lst.port, lst.address, procs, lst.bind, lst.family, lst.dual_stack))
+    if ports:
+        wanted = [t for t in out if t.port in ports]
+        for p in ports:
+            if not any(t.port == p for t in wanted):
+                wanted.append(Target("tcp", p))
+        out = wanted
+    out.sort(key=lambda t: (t.port, t.proto, t.family, t.address))
+    return out, unknown
+
+
+def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str] | None = None) -> Analysis:
+    """Facts, world and one trace per (target, status scenario). Never raises for bad input:
+    the core turns it into unknowns; a core bug becomes an error line."""
+    facts = build_facts(snap)
+    errors: list[str] = [f"{name}: {u}" for name, u in facts.failures.items()]
+    world = World.from_facts(facts)
+    found, unknown = targets(facts, ports)
+    rows = []
+    for t in found:
+        traces: dict[str, Trace] = {}
+        for sc in STATUS_SCENARIOS:
+            try:
+                traces[sc] = simulate(world, Scenario(sc, t.port, t.proto))
+            except Exception as e:  # a simulator bug must not take the app down
+                errors.append(f"simulate {sc} {t.proto}/{t.port}: {type(e).__name__}: {e}")
+        rows.append(Row(t, traces))
+    return Analysis(snap, facts, world, tuple(rows), unknown, tuple(errors), dict(sources or {}))
+
+
+def scenario_text(name: str, port: int | None = None) -> str:
+    text = SCENARIOS.get(name, name)
+    return text.replace("PORT", str(port)) if port is not None else text

@@ -1,0 +1,72 @@
+"""Rich building blocks shared by the panels: verdict marks, unknown markers, status cells.
+
+Colour is never the only signal (NO_COLOR turns the app monochrome): every verdict also has a
+word or a mark.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+VERDICT_STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red",
+                 "unknown": "yellow", "not-applicable": "dim", "assumed": "cyan"}
+VERDICT_MARK = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LISTENER", "unknown": "unknown",
+                "not-applicable": "n/a", "assumed": "assumed"}
+VERDICT_CLASS = {"allow": "-allow", "drop": "-block", "reject": "-block", "no-listener": "-block",
+                 "unknown": "-unknown", "not-applicable": "-na", "assumed": "-assumed"}
+
+
+def is_unknown(value) -> bool:
+    # Imported here: wsltui.facts is heavy, and the first frame must not wait for it.
+    from wsltui.facts.base import Unknown
+
+    return isinstance(value, Unknown)
+
+
+def unknown_text(value, prefix: str = "") -> Text:
+    """``unknown: reason (run: command)`` in the unknown style."""
+    text = Text(prefix, style="bold") if prefix else Text()
+    text.append(str(value), style="yellow")
+    return text
+
+
+def or_unknown(value, fmt=str) -> Text:
+    if value is None:
+        return Text("unknown", style="yellow")
+    if is_unknown(value):
+        return unknown_text(value)
+    return Text(fmt(value))
+
+
+def verdict_text(verdict: str) -> Text:
+    return Text(VERDICT_MARK.get(verdict, verdict), style=VERDICT_STYLE.get(verdict, ""))
+
+
+def cell(trace) -> Text:
+    """One status cell: ✓ yes, ✗ symptom (layer), ? the first undecided layer."""
+    if trace is None:
+        return Text("-", style="dim")
+    if trace.reachable is True:
+        return Text("✓ yes", style="bold green")
+    if trace.reachable is False:
+        first = trace.first_blocker
+        return Text(f"✗ {first.symptom or first.verdict}", style="bold red")
+    unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
+    layer = unknown.layer if unknown else "?"
+    return Text(f"? {layer}", style="yellow")
+
+
+def bool_word(value, yes: str = "yes", no: str = "no") -> Text:
+    if value is True:
+        return Text(yes, style="green")
+    if value is False:
+        return Text(no, style="dim")
+    return or_unknown(value)
+
+
+def state_style(state: str) -> str:
+    if state.startswith("ok"):
+        return "green"
+    if state.startswith("error"):
+        return "bold red"
+    return "yellow"
