@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
     _add_source(c)
+
+    r = sub.add_parser("report", help="render the status screen to a file, headlessly (for a ticket)")
+    r.add_argument("--format", choices=("svg",), default="svg", help="output format (default svg)")
+    r.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the report")
+    r.add_argument("--port", type=_port, action="append", metavar="PORT",
+                   help="show only this port (repeatable), even when nothing listens on it")
+    r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="screen size (default 100x30)")
+    _add_source(r)
     return p
 
 
@@ -93,15 +101,21 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "demo", None) == "list":
+            from wsltui import demos
+
+            for name in demos.names():
+                print(f"{name:28} {demos.describe(name).splitlines()[0] if demos.describe(name) else ''}")
+            return ExitCode.OK
         if args.cmd == "snapshot":
             return _snapshot(args)
         if args.cmd == "facts":
             return _facts(args)
         if args.cmd == "check":
             return _check(args)
-        # The full-screen app arrives with its own issue; until then, summarise the facts.
-        args.json = False
-        return _facts(args)
+        if args.cmd == "report":
+            return _report(args)
+        return _tui(args)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -136,6 +150,18 @@ def load_source(args: argparse.Namespace):
     return capture()
 
 
+def _live_checks(facts) -> None:
+    """On the live system only: name the processes ss could not, and cross-check the interfaces
+    with netifaces (a disagreement means a parser misread, or the machine changed meanwhile)."""
+    from wsltui.probes.netifaces_check import live_cross_check
+    from wsltui.probes.process_names import fill_process_names
+
+    if facts.sockets is not None:
+        facts.sockets = fill_process_names(facts.sockets)
+    if facts.network is not None:
+        facts.network.problems += [f"netifaces (live) disagrees: {d}" for d in live_cross_check(facts.network)]
+
+
 def _facts(args: argparse.Namespace) -> int:
     from wsltui.demos import DemoError
     from wsltui.facts import build_facts
@@ -147,6 +173,8 @@ def _facts(args: argparse.Namespace) -> int:
         print(f"wsltui: {e}", file=sys.stderr)
         return ExitCode.USAGE
     facts = build_facts(snap)
+    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
+        _live_checks(facts)
     if args.json:
         json.dump(facts.to_json(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -187,3 +215,57 @@ def _check(args: argparse.Namespace) -> int:
     if trace.reachable is True:
         return ExitCode.OK
     return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+
+
+def _tui_sources(args: argparse.Namespace):
+    """(sources, demo name, label) for the app; the app loads them itself, in workers."""
+    from wsltui.tui.app import demo_source, file_source, live_sources
+
+    if getattr(args, "source", None):
+        return file_source(args.source), None, args.source
+    if getattr(args, "demo", None) is not None:
+        from wsltui import demos
+
+        name = args.demo or demos.DEFAULT
+        if name not in demos.names():
+            demos.load(name)  # raises DemoError with the listing
+        return demo_source(name), name, ""
+    return live_sources(), None, ""
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from wsltui.demos import DemoError
+
+    try:
+        sources, demo, label = _tui_sources(args)
+    except DemoError as e:
+        print(f"wsltui: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    from wsltui.tui.app import make_app
+
+    app = make_app(sources, demo=demo, label=label)
+    app.run()
+    return app.return_code or ExitCode.OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from wsltui.demos import DemoError
+
+    try:
+        cols, rows = (int(x) for x in args.size.lower().split("x"))
+    except ValueError:
+        print(f"wsltui: --size {args.size!r}: expected COLSxROWS, e.g. 100x30", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        sources, demo, label = _tui_sources(args)
+    except DemoError as e:
+        print(f"wsltui: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    from wsltui.tui.report import render_status
+
+    error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label)
+    if error:
+        print(f"wsltui: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(f"wsltui: status screen -> {args.output}", file=sys.stderr)
+    return ExitCode.OK

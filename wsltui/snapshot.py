@@ -53,15 +53,23 @@ class Record:
 
     @classmethod
     def from_json(cls, name: str, d: dict) -> Record:
-        exit_code = d.get("exit_code", 0)
+        """Tolerant: a hand-edited meta file with wrong types still loads; what could not be
+        read is said in ``error`` rather than guessed."""
+        argv, exit_code, seconds, error = d.get("argv") or (), d.get("exit_code", 0), d.get("seconds") or 0.0, d.get("error")
+        wrong = [key for key, ok in (("argv", isinstance(argv, (list, tuple))),
+                                     ("exit_code", exit_code is None or (isinstance(exit_code, int) and not isinstance(exit_code, bool))),
+                                     ("seconds", isinstance(seconds, (int, float)) and not isinstance(seconds, bool)),
+                                     ("error", error is None or isinstance(error, str))) if not ok]
+        if wrong and error is None or not isinstance(error, (str, type(None))):
+            error = f"the record's {', '.join(wrong)} could not be read"
         return cls(
             name=name,
-            argv=tuple(str(a) for a in d.get("argv") or ()),
+            argv=tuple(str(a) for a in argv) if isinstance(argv, (list, tuple)) else (),
             stdout=str(d.get("stdout") or ""),
-            exit_code=exit_code if isinstance(exit_code, int) else None,
+            exit_code=exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
             stderr=str(d.get("stderr") or ""),
-            seconds=float(d.get("seconds") or 0.0),
-            error=d.get("error") if isinstance(d.get("error"), str) else None,
+            seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0,
+            error=error,
         )
 
 

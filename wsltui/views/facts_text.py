@@ -3,15 +3,19 @@
 
 Nothing is hidden: a section that could not be read says ``unknown: <reason> (run: <command>)``
 in yellow. Text is built with ``rich.text.Text`` (never markup), so rule text such as ``[ufw]`` or
-``%%REJECT%%`` prints verbatim. Rich honours NO_COLOR and prints no ANSI when piped.
+``%%REJECT%%`` prints verbatim, and control characters from garbled records are replaced. No ANSI
+is printed when piped or when NO_COLOR is set.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from rich.console import Console
 from rich.text import Text
+
+from wsltui.views.console import make_console
 
 from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
@@ -22,21 +26,32 @@ MAX_PROBLEMS = 3  # problems shown per section (the count says how many there ar
 MAX_CHAINS = 5  # user chains named per owner group
 MAX_SET_ELEMENTS = 6
 
+# Control characters from a snapshot (garbled records) must not reach the terminal: an ESC could
+# print colours or move the cursor. One replacement character keeps Rich's style spans aligned.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
 STATE_STYLE = {"running": "green", "failed": "bold red", "not-running": "dim", "no-bus": "dim",
                "not-installed": "dim", "unknown": "yellow"}
 
 
 def print_facts(facts: Facts, console: Console | None = None) -> None:
-    out = _Out(console or Console(highlight=False, soft_wrap=True))
+    out = _Out(console or make_console())
     _header(out, facts)
     fail = facts.failures.get
-    _wsl(out, facts.wsl, fail("wsl"))
-    _network(out, facts.network, fail("network"))
-    _sockets(out, facts.sockets, fail("sockets"))
-    _iptables(out, facts.iptables, fail("iptables"))
-    _nft(out, facts.nft, fail("nft"))
-    _firewalld(out, facts.firewalld, fail("firewalld"))
-    _ufw(out, facts.ufw, facts.ufw_trap, fail("ufw"))
+    sections = (
+        (_wsl, facts.wsl, fail("wsl")),
+        (_network, facts.network, fail("network")),
+        (_sockets, facts.sockets, fail("sockets")),
+        (_iptables, facts.iptables, fail("iptables")),
+        (_nft, facts.nft, fail("nft")),
+        (_firewalld, facts.firewalld, fail("firewalld")),
+        (_ufw, facts.ufw, fail("ufw"), facts.ufw_trap),
+    )
+    for show, *args in sections:
+        try:
+            show(out, *args)
+        except Exception as e:  # a display bug must not hide the other sections
+            out.kv("unknown", Unknown(f"wsltui could not display this ({type(e).__name__}: {e}); please report it"))
     if facts.failures:
         out.heading("Parser failures", "a wsltui bug: please report it with the snapshot")
         for name, why in facts.failures.items():
@@ -78,12 +93,16 @@ class _Out:
     def __init__(self, console: Console) -> None:
         self.console = console
 
+    def print(self, text: Text) -> None:
+        text.plain = _CONTROL.sub("\ufffd", text.plain)
+        self.console.print(text)
+
     def heading(self, title: str, note: str = "") -> None:
         self.console.print()
-        self.console.print(_t((title, "bold"), _dim(f"  {note}") if note else ""))
+        self.print(_t((title, "bold"), _dim(f"  {note}") if note else ""))
 
     def line(self, *parts, indent: int = 1) -> None:
-        self.console.print(_t("  " * indent, *parts))
+        self.print(_t("  " * indent, *parts))
 
     def kv(self, key: str, value, *more, indent: int = 1) -> None:
         self.line(f"{key}:".ljust(KEY_WIDTH - 2 * (indent - 1)), _v(value), *more, indent=indent)
@@ -115,7 +134,7 @@ def _header(out: _Out, facts: Facts) -> None:
                 f"taken {meta['taken']}" if meta.get("taken") else "",
                 {True: "as root", False: "not as root (root-only records are unknown)"}.get(meta.get("root"), "")]
         source = ", ".join(b for b in bits if b) or "snapshot"
-    out.console.print(_t(("wsltui facts", "bold"), _dim(f"  {source}")))
+    out.print(_t(("wsltui facts", "bold"), _dim(f"  {source}")))
     if facts.ufw_trap:
         out.warn("ufw trap: ufw says inactive, but its legacy iptables rules still filter packets (see ufw below)",
                  indent=0, style="bold red")
@@ -140,7 +159,7 @@ def _wsl(out: _Out, w, failure: Unknown | None) -> None:
     mode = w.networking_mode
     raw = _dim(f" (wslinfo: {w.networking_mode_raw})") if w.networking_mode_raw not in (None, mode) else ""
     out.kv("networking mode", Text(mode, style="bold") if isinstance(mode, str) else mode, raw,
-           requested if isinstance(mode, str) else "")
+           requested if isinstance(mode, str) and mode != "wsl1" else "")
     if w.mode_mismatch:
         out.warn(w.mode_mismatch, style="red")
     if w.mode_hint:
@@ -191,13 +210,15 @@ def _network(out: _Out, n, failure: Unknown | None) -> None:
         out.kv("interfaces", n.interfaces)
     else:
         width = max((len(i.name) for i in n.interfaces), default=0) + 2
-        for i in n.interfaces:
-            state = ("UP", "green") if i.up and i.lower_up else ("UP, no carrier", "yellow") if i.up else ("DOWN", "dim")
+        states = [("UP", "green") if i.up and i.lower_up else ("UP, no carrier", "yellow") if i.up else ("DOWN", "dim")
+                  for i in n.interfaces]
+        state_w = max((len(s[0]) for s in states), default=0) + 1
+        for i, state in zip(n.interfaces, states):
             addrs = Text(", ").join(Text(f"{a.address}/{a.prefix}" if a.prefix is not None else a.address,
                                          style="dim" if a.scope in ("link", "host") else "")
                                     for a in i.addresses) or Text("no address", style="dim")
             extra = ", ".join(x for x in (i.kind, f"master {i.master}" if i.master else None) if x)
-            out.line((i.name.ljust(width), "bold"), (state[0].ljust(6), state[1]), " ", addrs,
+            out.line((i.name.ljust(width), "bold"), (state[0].ljust(state_w), state[1]), " ", addrs,
                      _dim(f"  ({extra})") if extra else "")
     if isinstance(n.routes, Unknown):
         out.kv("routes", n.routes)
@@ -221,17 +242,25 @@ def _sockets(out: _Out, s, failure: Unknown | None) -> None:
     if isinstance(listeners, Unknown):
         return out.kv("listeners", listeners)
     if not listeners:
-        out.line(_dim("none: no TCP or UDP socket is listening"))
+        out.line(_dim("none understood (see the problems)" if s.problems else "none: no TCP or UDP socket is listening"))
     rows = sorted(listeners, key=lambda l: (l.port, l.proto, l.family))
     width = max((len(_endpoint(l)) for l in rows), default=0) + 2
     for l in rows:
-        owners = ", ".join(f"{p.name or '?'} (pid {p.pid})" for p in l.processes)
+        owners = ", ".join(f"{_name(p.name)} (pid {p.pid})" for p in l.processes)
         out.line(l.proto.ljust(4), (_endpoint(l).ljust(width), "bold"), l.bind.ljust(9), " ", _stack(l).ljust(20),
                  owners or _dim("owner not visible"))
     if listeners and not s.owners_visible:
-        out.warn("owners not visible: ss ran without root, so it cannot name the processes "
-                 f"(run: sudo {command_for('net.sockets')})")
+        # The snapshot's "root" is about the whole capture, not this record (it may be retaken or pasted).
+        out.warn("owners not visible: ss names the processes only when run as root (or they live in another "
+                 f"PID namespace) (run: sudo {command_for('net.sockets')})")
     out.problems(s.problems)
+
+
+def _name(name: str | None) -> str:
+    """A process name, quoted when it could be misread (ss cuts names at ')')."""
+    if not name:
+        return "?"
+    return f'"{name}"' if any(c in name for c in " ()\",") else name
 
 
 def _endpoint(l) -> str:
@@ -260,7 +289,7 @@ def _iptables(out: _Out, f, failure: Unknown | None) -> None:
             out.kv(label, rs.unknown)
             continue
         if not rs.tables:
-            out.kv(label, Text("no tables (no rules)", style="dim"))
+            out.kv(label, Text("no tables", style="dim"))
         else:
             out.kv(label, f"{_plural(len(rs.tables), 'table')}, {_plural(rs.rule_count(), 'rule')}",
                    _dim(f"  {rs.generated_by}") if rs.generated_by else "")
@@ -279,7 +308,7 @@ def _iptables(out: _Out, f, failure: Unknown | None) -> None:
 
 
 def _iptables_table(out: _Out, t) -> None:
-    builtin = Text(" · ").join(
+    builtin = Text(", ").join(
         _t(c.name, " ", (c.policy or "-", "" if c.policy == "ACCEPT" else "bold red"), _dim(f" {len(c.rules)}"))
         for c in t.chains if c.builtin)
     out.line((t.name.ljust(9), "bold"), builtin or _dim("no built-in chains"),
@@ -319,7 +348,7 @@ def _nft(out: _Out, rs, failure: Unknown | None) -> None:
                       + (f"; flags {','.join(t.flags)}" if t.flags else "")))
         rows = [(c, f"{c.type} hook {c.hook}", f"priority {c.priority_text}")
                 for c in sorted(base, key=lambda c: (HOOK_ORDER.get(c.hook, 9), c.priority or 0))]
-        width = max((len(x.name) for x in [*base, *t.sets]), default=0) + 2
+        width = max([len(c.name) for c in base] + [len(s.name) + 4 for s in t.sets], default=0) + 2
         hook_w = max((len(r[1]) for r in rows), default=0) + 2
         prio_w = max((len(r[2]) for r in rows), default=0) + 2
         for c, hook, prio in rows:
@@ -348,7 +377,8 @@ def _firewalld(out: _Out, f, failure: Unknown | None) -> None:
     out.heading("firewalld")
     if f is None:
         return out.failed(failure)
-    out.kv("state", f.unknown or Text(f.state, style=STATE_STYLE.get(f.state, "")), _dim(f"  {f.reason}") if f.reason else "")
+    out.kv("state", f.unknown or Text(f.state, style=STATE_STYLE.get(f.state, "")),
+           _dim(f"  {f.reason}") if f.reason and not f.unknown else "")
     if f.running is False:
         out.kv("zones", Text("n/a: firewalld is not running", style="dim"))
         return out.problems(f.problems)
@@ -397,7 +427,7 @@ def _zone(out: _Out, z, default_zone: str | None, active: set[str]) -> None:
 # --- ufw --------------------------------------------------------------------------------------
 
 
-def _ufw(out: _Out, u, trap: str | None, failure: Unknown | None) -> None:
+def _ufw(out: _Out, u, failure: Unknown | None, trap: str | None) -> None:
     out.heading("ufw")
     if trap:
         out.warn(f"TRAP: {trap}", style="bold red")

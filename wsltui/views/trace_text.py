@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from wsltui.simulation.simulate import SCENARIOS
+from wsltui.views.console import make_console
 from wsltui.simulation.trace import Hop, Trace
 
 STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red", "unknown": "yellow",
@@ -16,7 +17,7 @@ MARK = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LI
 
 
 def print_trace(trace: Trace, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, soft_wrap=True)
+    console = console or make_console()
     what = SCENARIOS.get(trace.scenario, trace.scenario).replace("PORT", str(trace.port))
     console.print(f"[bold]{trace.proto}/{trace.port}[/]  {escape(what)}  (networking mode: {trace.mode})")
     for note in trace.notes:
