@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from wsltui.facts import firewalld, iptables, network, nft, sockets, ufw, wsl
+from wsltui.facts import firewalld, iptables, network, nft, sockets, ufw, windows, wsl
 from wsltui.facts.base import Unknown
 from wsltui.snapshot import Snapshot
 
@@ -26,6 +26,7 @@ class Facts:
     firewalld: Any
     ufw: Any
     ufw_trap: str | None
+    windows: Any  # WindowsFacts (each part may be Unknown: no interop, denied, timed out)
     failures: dict[str, Unknown]  # section -> parser crash (should stay empty)
     meta: dict
 
@@ -61,6 +62,7 @@ def build_facts(snap: Snapshot) -> Facts:
         firewalld=section("firewalld", firewalld.from_snapshot),
         ufw=ufw_facts,
         ufw_trap=trap,
+        windows=section("windows", windows.from_snapshot),
         failures=failures,
         meta=dict(snap.meta),
     )

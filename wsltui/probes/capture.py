@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from wsltui import __version__
 from wsltui.probes import interop
-from wsltui.probes.records import ALL_PROBES, Probe
+from wsltui.probes.records import ALL_PROBES, Probe, argv_for
 from wsltui.probes.runner import Job, decode, is_root, run, run_all
 from wsltui.snapshot import Record, Snapshot
 
@@ -44,10 +44,22 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
                 snap.add(Record(probe.name, probe.argv, "", exit_code=None, error=missing))
                 continue
         jobs.append(_job(probe, links))
+    # At most 6 Windows launches: when the PowerShell batch runs it also tells %USERPROFILE%,
+    # so .wslconfig needs cmd.exe only if PowerShell could not say.
+    wslconfig = next((j for j in jobs if j.name == "wsl.wslconfig"), None)
+    if wslconfig is not None and any(j.name == "win.powershell" for j in jobs):
+        jobs.remove(wslconfig)
     for record in run_all(jobs):
         if record.name == "wsl.wslconfig":
             record = _read_wslconfig(record)
         snap.add(record)
+    if wslconfig is not None and "wsl.wslconfig" not in snap.records:
+        profile = _user_profile(snap.records.get("win.powershell"))
+        if profile:
+            where = Record("wsl.wslconfig", ("powershell.exe", "$env:USERPROFILE"), profile + "\n")
+        else:
+            where = run(wslconfig)
+        snap.add(_read_wslconfig(where))
     snap.meta["seconds"] = round(time.monotonic() - started, 3)
     return snap
 
@@ -72,8 +84,43 @@ def _no_system_bus() -> str | None:
 
 def _job(probe: Probe, links: interop.Interop) -> Job:
     if probe.needs_interop:
-        return Job(probe.name, probe.argv, probe.timeout, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS)
+        # reg.exe/netsh.exe/cmd.exe write the console's OEM code page; decode() tries UTF-8
+        # first, then this one (WSLTUI_OEM_CODEPAGE, e.g. 936; without it non-ASCII bytes
+        # become U+FFFD and the parsers still read the numbers and addresses by structure).
+        return Job(probe.name, argv_for(probe), probe.timeout, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS,
+                   encoding=oem_codepage())
     return Job(probe.name, probe.argv, probe.timeout, as_root=probe.needs_root)
+
+
+def oem_codepage(environ=None) -> str | None:
+    """The Windows console code page to decode reg/netsh/cmd output with, as a Python codec name."""
+    raw = (os.environ if environ is None else environ).get("WSLTUI_OEM_CODEPAGE", "").strip().lower()
+    if not raw:
+        return None
+    name = f"cp{raw}" if raw.isdigit() else raw
+    try:
+        import codecs
+
+        codecs.lookup(name)
+    except LookupError:
+        return None
+    return name
+
+
+def _user_profile(record: Record | None) -> str | None:
+    """``userProfile`` from the PowerShell batch's JSON (None when it did not run or say)."""
+    if record is None or not record.ok:
+        return None
+    import json
+
+    text = record.stdout.strip()
+    start = text.find("{")
+    try:
+        data = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        return None
+    value = data.get("userProfile") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _read_file(probe: Probe) -> Record | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown
 from wsltui.simulation import socket_hop
+from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
 from wsltui.simulation.netfilter.evaluate import Disabled, NetfilterTrace, deliver, deliver_established
@@ -116,6 +117,33 @@ def windows_unknown(layer: str, what: str, command: str) -> Hop:
     return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
 
 
+# --- Windows hops (wsltui/simulation/windows.py); windows_unknown when nothing was captured ------
+
+
+def _win(world: World):
+    """The Windows facts, or None when the snapshot holds no Windows record at all."""
+    win = getattr(world.facts, "windows", None)
+    return win if win is not None and getattr(win, "captured", False) else None
+
+
+def _wsl_adapter(win) -> str:
+    """The host side of WSL's NAT switch: vEthernet (WSL) or vEthernet (WSL (Hyper-V firewall))."""
+    conns = [] if isinstance(win.connections, Unknown) else win.connections
+    return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
+
+
+def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
+    """Windows Defender Firewall inbound on the LAN adapter(s): the first that blocks, else the first."""
+    adapters = winsim.lan_adapters(win)
+    src = str(sc.src or LAN_CLIENT)
+    if isinstance(adapters, Unknown) or not adapters:
+        pkt = winsim.WinPacket("in", sc.proto, sc.port, src, program=program, service=service)
+        return winsim.firewall(win, pkt, what=what)
+    hops = [winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, src, interface=a.alias, program=program,
+                                                  service=service), what=what) for a in adapters]
+    return next((h for h in hops if h.blocks), next((h for h in hops if h.verdict == "unknown"), hops[0]))
+
+
 # --- scenarios -------------------------------------------------------------------------------
 
 
@@ -123,11 +151,16 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     v6 = sc.name.endswith("v6")
     loop = ipaddress.ip_address("::1" if v6 else "127.0.0.1")
     trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic."))
-    if mode in ("nat", "bridged"):
+    win = _win(world)
+    if mode in ("nat", "bridged") and win is not None:
+        trace.hops.append(winsim.excluded(win, sc.proto, sc.port, v6, who="wslrelay.exe (the localhost relay)"))
+        trace.hops.append(winsim.listener(win, sc.proto, sc.port, (str(loop),), relay=True))
+    elif mode in ("nat", "bridged"):
         trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
                                           "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
         trace.hops.append(windows_unknown("windows-listener", f"A Windows program already listening on {sc.port} would "
                                           "answer instead of WSL.", "netstat.exe -ano"))
+    if mode in ("nat", "bridged"):
         relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, v6)
         trace.hops.append(relay)
         if relay.blocks or relay.verdict == "unknown":
@@ -142,9 +175,13 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                               f"only 127.0.0.1 reaches WSL.", symptom="refused",
                               fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")]))
         return
-    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
-                                      "by default) lets Windows reach WSL on 127.0.0.1.",
-                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    if win is not None:
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
+                                        what=f"Windows to 127.0.0.1:{sc.port}", mode=mode))
+    else:
+        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
+                                          "by default) lets Windows reach WSL on 127.0.0.1.",
+                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
     reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=True)
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
@@ -166,10 +203,19 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet "
                               "address) to trace this path.", reason="net.addr / net.route missing: run ip -j addr show"))
         return
-    trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
-                                      "powershell.exe Get-NetFirewallProfile"))
-    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall for the WSL VM, when enabled, may block "
-                                      "host-to-VM traffic.", "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    win = _win(world)
+    if win is not None:
+        alias = _wsl_adapter(win)
+        what = f"a Windows app connecting to {dst}:{sc.port}"
+        trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                                interface=alias), what=what))
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias),
+                                        what=what, mode=mode, host_to_vm=True))
+    else:
+        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
+                                          "powershell.exe Get-NetFirewallProfile"))
+        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall for the WSL VM, when enabled, may block "
+                                          "host-to-VM traffic.", "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
     pkt = Packet(sc.proto, gw, dst, sc.port, iif=iface)
     _linux(world, trace, pkt)
 
@@ -178,6 +224,31 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     iface = getattr(net, "primary_interface", None) or "eth0"
     dst = _addr(getattr(net, "primary_address", None))
+    win = _win(world)
+    if mode == "nat" and win is not None:
+        what = f"{sc.proto.upper()} {sc.port} from the LAN to portproxy"
+        trace.hops.append(_lan_firewall(win, sc, winsim.SVCHOST, "iphlpsvc", what))
+        if sc.proto == "tcp":
+            trace.hops.append(winsim.excluded(win, sc.proto, sc.port, False, who="portproxy (iphlpsvc)"))
+        hop, target, cport = winsim.portproxy(win, sc.port, str(dst) if dst is not None else None, sc.proto)
+        trace.hops.append(hop)
+        if hop.blocks or hop.verdict == "unknown" or target is None:
+            return
+        if target in ("127.0.0.1", "localhost", "::1"):
+            # portproxy connects to Windows loopback: the NAT relay carries it into the VM.
+            relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, cport, target == "::1")
+            trace.hops.append(relay)
+            if relay.blocks or relay.verdict == "unknown":
+                return
+            loop = ipaddress.ip_address("::1" if target == "::1" else "127.0.0.1")
+            _linux(world, trace, Packet(sc.proto, loop, loop, cport, oif="lo", locally_generated=True))
+            return
+        gw = _addr(getattr(net, "default_gateway_v4", None))
+        if dst is None or gw is None:
+            trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+            return
+        _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
+        return
     if mode == "nat":
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
                                           "profile needs an allow rule for the port.", "powershell.exe Get-NetFirewallRule"))
@@ -198,9 +269,13 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
         return
     # mirrored / consomme
-    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
-                                      "default (DefaultInboundAction Block) unless a rule allows the port.",
-                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    if win is not None:
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT)),
+                                        what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
+    else:
+        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
+                                          "default (DefaultInboundAction Block) unless a rule allows the port.",
+                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
     reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=False)
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown" or dst is None:
@@ -231,6 +306,21 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
             trace.hops.append(_netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world))
             return
     trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
+    win = _win(world)
+    if win is not None:
+        what = f"WSL connecting to Windows {dst}:{sc.port}"
+        loopback = dst.is_loopback
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                              loopback=loopback), what=what, mode=mode))
+        owner = None
+        if not isinstance(win.listeners, Unknown):
+            owner = next((l.process for l in win.listeners if l.port == sc.port and l.process), None)
+        alias = None if loopback else _wsl_adapter(win)
+        trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
+                                                                program=owner, loopback=loopback), what=what))
+        addrs = (str(dst),) + (("127.0.0.1",) if loopback else ())
+        trace.hops.append(winsim.listener(win, sc.proto, sc.port, addrs, relay=False))
+        return
     trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
                                       "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
     trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the vEthernet (WSL) "

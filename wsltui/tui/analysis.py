@@ -12,21 +12,11 @@ from dataclasses import dataclass, field
 
 from wsltui.facts import Facts, build_facts
 from wsltui.facts.base import Unknown
-from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
+from wsltui.simulation.simulate import Scenario, World, simulate
 from wsltui.simulation.trace import Trace
 from wsltui.snapshot import Snapshot
 
-# The scenarios the status screen and the sockets table answer for every listener.
-STATUS_SCENARIOS: tuple[str, ...] = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host")
-# The scenarios a user can pick in the flow view (custom needs addresses: use `wsltui check`).
-FLOW_SCENARIOS: tuple[str, ...] = STATUS_SCENARIOS + ("wsl-to-windows",)
-SHORT = {
-    "windows-localhost-v4": "Win→127.0.0.1",
-    "windows-localhost-v6": "Win→[::1]",
-    "windows-to-wsl-ip": "Win→WSL IP",
-    "lan-to-host": "LAN→host",
-    "wsl-to-windows": "WSL→Win",
-}
+from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, STATUS_SCENARIOS, scenario_text  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -122,8 +112,3 @@ def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str]
                 errors.append(f"simulate {sc} {t.proto}/{t.port}: {type(e).__name__}: {e}")
         rows.append(Row(t, traces))
     return Analysis(snap, facts, world, tuple(rows), unknown, tuple(errors), dict(sources or {}))
-
-
-def scenario_text(name: str, port: int | None = None) -> str:
-    text = SCENARIOS.get(name, name)
-    return text.replace("PORT", str(port)) if port is not None else text

@@ -1,0 +1,112 @@
+"""Stand-in Windows tools for the live probe path (DESIGN §6). Each tool emits the REAL fixture
+bytes the way Windows writes them (CRLF, the OEM code page 936, UTF-16 for wsl.exe) and can also
+misbehave, chosen per tool by the environment:
+
+    STANDIN_<TOOL>=ok|hang|fail|garbage|denied     (TOOL: REG, NETSH, POWERSHELL, CMD, WSLINFO)
+    STANDIN_DATA=DIR                               (files the tools print; see tests/test_windows_probes.py)
+    STANDIN_LOG=FILE                               (one line per launch: the tool and its argv)
+"""
+
+import base64
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+FIXTURES = Path("/work/shared/fixtures/windows")
+
+
+def out(text: str, encoding: str = "cp936", stream=None) -> None:
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode(encoding)
+    (stream or sys.stdout.buffer).write(data)
+    (stream or sys.stdout.buffer).flush()
+
+
+def misbehave(tool: str) -> None:
+    mode = os.environ.get(f"STANDIN_{tool.upper()}", "ok")
+    log = os.environ.get("STANDIN_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{tool} {' '.join(sys.argv[1:])[:120]}\n")
+    if mode == "hang":
+        time.sleep(60)
+    if mode == "fail":
+        out("ERROR: Invalid syntax.\n", stream=sys.stderr.buffer)
+        sys.exit(87)
+    if mode == "garbage":
+        sys.stdout.buffer.write(bytes(range(256)) * 4)
+        sys.exit(0)
+    if mode == "denied":
+        out("ERROR: Access is denied.\n", stream=sys.stderr.buffer)
+        sys.exit(1)
+
+
+def data(name: str) -> str | None:
+    d = os.environ.get("STANDIN_DATA")
+    p = Path(d) / name if d else None
+    return p.read_text(encoding="utf-8") if p and p.is_file() else None
+
+
+def reg() -> None:
+    misbehave("reg")
+    if len(sys.argv) < 4 or sys.argv[1].lower() != "query" or sys.argv[3].lower() != "/s":
+        out("ERROR: Invalid syntax.\n", stream=sys.stderr.buffer)
+        sys.exit(1)
+    key = sys.argv[2]
+    leaf = re.sub(r"[^A-Za-z0-9]+", "_", key.split("\\", 1)[-1]).strip("_")
+    text = data(f"reg_{leaf}.txt")
+    if text is None:
+        out("ERROR: The system was unable to find the specified registry key or value.\n", stream=sys.stderr.buffer)
+        sys.exit(1)
+    out(text)
+
+
+def netsh() -> None:
+    misbehave("netsh")
+    args = [a.lower() for a in sys.argv[1:]]
+    if args[:1] == ["int"] and "excludedportrange" in args:
+        fam = args[1]
+        text = data(f"netsh_excluded_{fam}.txt")
+        if text is None:
+            text = (FIXTURES / "netsh_int_ip_show_excludedportrange_tcp_zh-CN.txt").read_text(encoding="utf-8")
+        out(text)
+        return
+    out("The following command was not found: " + " ".join(sys.argv[1:]) + "\n")
+    sys.exit(1)
+
+
+def powershell() -> None:
+    misbehave("powershell")
+    args = sys.argv[1:]
+    if args[:3] != ["-NoProfile", "-NonInteractive", "-EncodedCommand"] or len(args) != 4:
+        out("bad arguments\n", stream=sys.stderr.buffer)
+        sys.exit(64)
+    script = base64.b64decode(args[3]).decode("utf-16-le")  # must be valid base64 of UTF-16LE
+    if "ConvertTo-Json" not in script or "[Console]::OutputEncoding" not in script:
+        sys.exit(65)
+    text = data("powershell.json")
+    sys.stdout.buffer.write((text or "{}").encode("utf-8"))
+
+
+def cmd() -> None:
+    misbehave("cmd")
+    if sys.argv[1:] == ["/d", "/c", "echo %USERPROFILE%"]:
+        out(os.environ.get("STANDIN_USERPROFILE", r"C:\Users\dev") + "\n")
+        return
+    sys.exit(1)
+
+
+def wslinfo() -> None:
+    misbehave("wslinfo")
+    if sys.argv[1:] == ["--networking-mode"]:
+        print(os.environ.get("STANDIN_MODE", "nat"))
+    elif sys.argv[1:] == ["--version"]:
+        print("2.3.26")
+    else:
+        sys.exit(1)
+
+
+def wsl() -> None:
+    misbehave("wsl")
+    out("WSL version: 2.3.26.0\nKernel version: 5.15.167.4-1\n", encoding="utf-16-le")

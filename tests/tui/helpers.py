@@ -1,0 +1,56 @@
+"""Shared by the TUI tests: apps over demo data or hand-made snapshots (never the live system)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from wsltui.snapshot import Record, Snapshot
+from wsltui.tui.app import demo_source, make_app
+from wsltui.tui.report import wait_until_ready
+
+BLOCKED = "nat-firewalld-reject"
+HEALTHY = "nat-healthy"
+SIZE = (120, 36)
+
+
+def demo_app(name: str = BLOCKED, **kw):
+    return make_app(demo_source(name), demo=name, **kw)
+
+
+def unknown_app():
+    """A snapshot where nothing could be captured: every fact is unknown."""
+    snap = Snapshot(meta={"note": "nothing captured"})
+    snap.add(Record("net.sockets", ("ss", "-H", "-l", "-n", "-t", "-u", "-p", "-e"), "", exit_code=None,
+                    error="ss: command not found"))
+    return make_app(lambda: snap, label="empty")
+
+
+class Gate:
+    """A source that blocks until released (the loading state), then loads a demo."""
+
+    def __init__(self, name: str = BLOCKED) -> None:
+        self.event = threading.Event()
+        self.name = name
+
+    def __call__(self):
+        self.event.wait(10)
+        from wsltui import demos
+
+        return demos.load(self.name)
+
+
+def run(app, body, size=SIZE):
+    """Run ``body(app, pilot)`` inside ``app.run_test`` (no pytest-asyncio needed)."""
+
+    async def main():
+        async with app.run_test(size=size) as pilot:
+            await wait_until_ready(pilot)
+            await body(app, pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot) -> None:
+    await wait_until_ready(pilot)
+    await pilot.pause()

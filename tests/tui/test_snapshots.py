@@ -1,0 +1,76 @@
+"""Snapshot tests (pytest-textual-snapshot): each panel on the blocked demo, and the blocked /
+reachable / unknown / loading states of the status screen. Fixed size, demo data only.
+Update baselines with ``pytest tests/tui --snapshot-update`` after reviewing snapshot_report.html."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsltui.tui.app import PANELS, make_app
+from wsltui.tui.report import wait_until_ready
+
+from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, unknown_app
+
+
+def _show(key: str):
+    async def run_before(pilot) -> None:
+        await wait_until_ready(pilot)
+        pilot.app.action_panel(key)
+        await pilot.pause()
+        await wait_until_ready(pilot)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("key", [p.KEY for p in PANELS])
+def test_panel(snap_compare, key):
+    assert snap_compare(demo_app(BLOCKED), terminal_size=SIZE, run_before=_show(key))
+
+
+def test_status_blocked_100x30(snap_compare):
+    assert snap_compare(demo_app(BLOCKED), terminal_size=(100, 30), run_before=_show("status"))
+
+
+def test_status_reachable(snap_compare):
+    assert snap_compare(demo_app(HEALTHY), terminal_size=(100, 30), run_before=_show("status"))
+
+
+def test_status_unknown(snap_compare):
+    assert snap_compare(unknown_app(), terminal_size=(100, 30), run_before=_show("status"))
+
+
+def test_flow_reachable(snap_compare):
+    async def run_before(pilot) -> None:
+        await wait_until_ready(pilot)
+        pilot.app.open_flow("windows-to-wsl-ip", 8080, "tcp")
+        await pilot.pause()
+        await wait_until_ready(pilot)
+
+    assert snap_compare(demo_app(HEALTHY), terminal_size=SIZE, run_before=run_before)
+
+
+def test_loading(snap_compare):
+    gate = Gate()
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+
+    try:
+        assert snap_compare(make_app({"linux": gate, "windows": Gate(HEALTHY)}), terminal_size=(100, 30),
+                            run_before=run_before)
+    finally:
+        gate.event.set()
+
+
+def test_help(snap_compare):
+    async def run_before(pilot) -> None:
+        await wait_until_ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(demo_app(BLOCKED), terminal_size=SIZE, run_before=run_before)
+
+
+def test_small_80x24(snap_compare):
+    assert snap_compare(demo_app(BLOCKED), terminal_size=(80, 24), run_before=_show("flow"))

@@ -1,0 +1,66 @@
+"""The help screen: every binding of the app and of each panel, with what it does."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+ABOUT = ("wsltui explains why Windows or the LAN cannot reach a service in WSL2. Each panel renders "
+         "what the probes read; Flow traces one connection hop by hop. 'unknown: reason (run: command)' "
+         "means the data is missing and says which command would tell.")
+
+
+def binding_rows(app) -> list[tuple[str, str, str]]:
+    """(where, keys, description) for every binding, from the live classes (so it never lies)."""
+    from wsltui.tui.panels import PANELS
+    from wsltui.tui.panels.base import VimScroll, VimTable, VimTree
+    from wsltui.tui.panels.flow import HopBox
+
+    rows: list[tuple[str, str, str]] = []
+
+    def add(where: str, bindings) -> None:
+        for b in bindings:
+            if isinstance(b, Binding):
+                keys = b.key_display or b.key
+                rows.append((where, keys.replace("question_mark", "?").replace("slash", "/"), b.description or b.action))
+    add("everywhere", type(app).BINDINGS)
+    rows.append(("everywhere", "ctrl+p", "command palette: every panel, action, scenario and demo"))
+    for panel in PANELS:
+        add(panel.TITLE, panel.BINDINGS)
+    add("Sockets", [Binding("enter", "", "trace the selected listener in Flow")])
+    add("Flow", HopBox.BINDINGS)
+    add("tables", VimTable.BINDINGS)
+    add("trees", [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")])
+    add("scrolling", VimScroll.BINDINGS)
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
+        Binding("j", "scroll(1)", "Down", show=False),
+        Binding("k", "scroll(-1)", "Up", show=False),
+    ]
+
+    def compose(self):
+        t = Table(title="wsltui keys", header_style="bold", expand=True, box=None, padding=(0, 1))
+        t.add_column("where", style="dim", no_wrap=True)
+        t.add_column("key", style="bold cyan", no_wrap=True)
+        t.add_column("does")
+        for where, keys, desc in binding_rows(self.app):
+            t.add_row(where, keys, desc)
+        with VerticalScroll(id="help-box"):
+            yield Static(Text(ABOUT, style="dim"), id="help-about")
+            yield Static(t, id="help-keys")
+            yield Static(Text("esc, q or ? closes this", style="dim"))
+
+    def action_scroll(self, delta: int) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        box.scroll_relative(y=delta, animate=False)
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

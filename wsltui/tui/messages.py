@@ -1,0 +1,27 @@
+"""Messages that worker threads post to the UI. Their payloads are never mutated afterwards."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class SourceLoaded(Message):
+    """One source (a demo, a file, the Linux probes, the Windows probes) finished."""
+
+    def __init__(self, name: str, generation: int, snapshot=None, error: str | None = None, seconds: float = 0.0):
+        super().__init__()
+        self.name = name
+        self.generation = generation
+        self.snapshot = snapshot
+        self.error = error
+        self.seconds = seconds
+
+
+class Analyzed(Message):
+    """Facts and traces for the snapshots loaded so far."""
+
+    def __init__(self, generation: int, analysis=None, error: str | None = None):
+        super().__init__()
+        self.generation = generation
+        self.analysis = analysis
+        self.error = error

@@ -1,0 +1,109 @@
+"""What every panel shares: a loading state until the first analysis arrives, then ``show``."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, Tree
+
+from wsltui.tui.render import state_style
+
+
+class VimScroll(VerticalScroll, can_focus=True):
+    """A scrollable area that also answers j/k and g/G."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+
+class VimTable(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
+class VimTree(Tree):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+
+class Panel(Vertical):
+    """A panel: shows "loading" for each source until data arrives."""
+
+    TITLE = ""
+    KEY = ""
+    HAS_FILTER = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.analysis = None
+
+    def compose(self):
+        yield Static(Text("loading…", style="yellow"), classes="loading")
+        yield from self.compose_body()
+
+    def compose_body(self):
+        return iter(())
+
+    def on_mount(self) -> None:
+        """Panels mount lazily: catch up with what the app already has."""
+        app = self.app
+        self.show_loading(getattr(app, "states", {}))
+        if getattr(app, "analysis", None) is not None and self.analysis is None:
+            self.call_after_refresh(self._catch_up)
+
+    def _catch_up(self) -> None:
+        if self.analysis is None and self.app.analysis is not None:
+            self.set_analysis(self.app.analysis)
+        if getattr(self.app, "active_key", None) == self.id:
+            self.focus_main()
+
+    def show_loading(self, states: dict[str, str]) -> None:
+        """Per-source state while no analysis is shown yet (and while refreshing)."""
+        found = self.query(".loading")
+        if not found:  # not composed yet
+            return
+        loading = found.first()
+        if self.analysis is not None:
+            loading.display = False
+            return
+        text = Text()
+        for name, state in states.items():
+            mark = "…" if state == "loading" else ("✓" if state.startswith("ok") else "✗")
+            text.append(f"{mark} {name} probes: {state}\n", style=state_style(state))
+        loading.update(text)
+        loading.display = True
+
+    def set_analysis(self, analysis) -> None:
+        if not self.query(".loading"):  # not composed yet: on_mount catches up
+            return
+        self.analysis = analysis
+        self.query_one(".loading", Static).display = False
+        self.show(analysis)
+
+    def show(self, analysis) -> None:
+        raise NotImplementedError
+
+    def main_widget(self) -> Widget | None:
+        return None
+
+    def focus_main(self) -> None:
+        w = self.main_widget()
+        if w is not None and w.display:
+            w.focus()
+
+    def start_filter(self) -> None:
+        pass

@@ -1,0 +1,260 @@
+"""Flow: the hop chain of one connection, drawn top to bottom, each hop coloured by its verdict
+(and labelled, for NO_COLOR); the first blocker is highlighted and focused, with its rule, owner,
+explanation, symptom, fix commands and undo; every other blocker is listed below."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static
+
+from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
+from wsltui.tui.panels.base import Panel, VimScroll
+from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
+
+
+class HopBox(Static, can_focus=True):
+    """One hop; j/k (or the arrows) move to the next/previous hop."""
+
+    BINDINGS = [
+        Binding("j,down", "step(1)", "Next hop", show=False),
+        Binding("k,up", "step(-1)", "Previous hop", show=False),
+    ]
+
+    def __init__(self, hop, index: int, first: bool) -> None:
+        super().__init__(render_hop(hop, first), classes=f"hop {VERDICT_CLASS.get(hop.verdict, '')}"
+                         + (" -first" if first else ""))
+        self.hop = hop
+        mark = VERDICT_MARK.get(hop.verdict, hop.verdict)
+        self.border_title = f"{index}. {hop.layer}  {mark}" + ("  ◀ first blocker" if first else "")
+
+    def action_step(self, delta: int) -> None:
+        boxes = list(self.parent.query(HopBox)) if self.parent else []
+        if self in boxes:
+            i = boxes.index(self) + delta
+            if 0 <= i < len(boxes):
+                boxes[i].focus()
+
+
+def render_hop(hop, first: bool) -> Group:
+    lines: list = [Text(hop.explanation)]
+
+    def field(name: str, value: str | None, style: str = "") -> None:
+        if value:
+            t = Text(f"{name:<8}", style="dim")
+            t.append(value, style=style)
+            lines.append(t)
+
+    field("packet", hop.packet)
+    if hop.verdict != "allow":
+        field("rule", hop.rule, "bold")
+        field("where", hop.location)
+    field("owner", hop.owner)
+    field("edit", hop.edit)
+    field("assumed", hop.assumption, "cyan")
+    if hop.reason:
+        field("unknown", hop.reason, "yellow")
+    if hop.blocks:
+        field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
+              if hop.symptom else None, "bold red")
+        for fix in hop.fixes:
+            lines.extend(render_fix(fix))
+    return Group(*lines)
+
+
+def render_fix(fix, indent: str = "") -> list[Text]:
+    out = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
+    for cmd in fix.commands:
+        out.append(Text.assemble(f"{indent}  $ ", (cmd, "bold")))
+    if fix.undo:
+        out.append(Text.assemble((f"{indent}  undo: ", "dim"), " ; ".join(fix.undo)))
+    if fix.note:
+        out.append(Text(f"{indent}  {fix.note}", style="dim"))
+    return out
+
+
+class FlowPanel(Panel):
+    TITLE = "Flow"
+    KEY = "flow"
+    BINDINGS = [
+        Binding("s", "scenario(1)", "Next scenario", id="flow-next-scenario"),
+        Binding("S", "scenario(-1)", "Prev scenario", id="flow-prev-scenario"),
+        Binding("t", "toggle_proto", "tcp/udp", id="flow-proto"),
+        Binding("p", "edit_port", "Port", id="flow-port"),
+    ]
+
+    class Changed(Message):
+        """The flow target changed (for the footer and tests)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scenario = FLOW_SCENARIOS[0]
+        self.port: int | None = None
+        self.proto = "tcp"
+        self.trace = None
+        self._generation = 0
+
+    def compose_body(self):
+        with Horizontal(id="flow-form"):
+            yield Label("scenario ")
+            yield Select([(SHORT[s], s) for s in FLOW_SCENARIOS], value=self.scenario,
+                         allow_blank=False, id="flow-scenario", compact=True)
+            yield Label(" port ")
+            yield Input(placeholder="8080", id="flow-port", restrict=r"[0-9]*", max_length=5, compact=True)
+            yield Label(" proto ")
+            yield Select([("tcp", "tcp"), ("udp", "udp")], value="tcp", allow_blank=False, id="flow-proto",
+                         compact=True)
+        yield Static(id="flow-summary")
+        yield VimScroll(id="flow-hops")
+
+    def main_widget(self):
+        first = self.query(".hop.-first")
+        if first:
+            return first.first()
+        hops = self.query(HopBox)
+        return hops.first() if hops else self.query_one("#flow-hops")
+
+    def show(self, a) -> None:
+        request = getattr(self.app, "flow_request", None)
+        if request is not None:
+            self.app.flow_request = None
+            self.scenario, self.port, self.proto = request[0] or self.scenario, request[1], request[2]
+        if self.port is None:
+            self._pick_default(a)
+        self._sync_form()
+        self.draw()
+
+    def _pick_default(self, a) -> None:
+        """The most instructive start: the first blocked cell of the status table."""
+        blocked = a.blockers
+        # A blocker with a rule (a firewall) teaches more than a missing relay.
+        blocked.sort(key=lambda b: b[2].first_blocker.rule is None)
+        if blocked:
+            target, sc, _ = blocked[0]
+            self.scenario, self.port, self.proto = sc, target.port, target.proto
+        elif a.rows:
+            self.port, self.proto = a.rows[0].target.port, a.rows[0].target.proto
+        else:
+            self.port = 8080
+
+    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None) -> None:
+        if scenario:
+            self.scenario = scenario
+        if port:
+            self.port = port
+        if proto:
+            self.proto = proto
+        if self.analysis is not None:
+            self._sync_form()
+            self.draw()
+
+    def _sync_form(self) -> None:
+        with self.prevent(Select.Changed, Input.Changed):
+            self.query_one("#flow-scenario", Select).value = self.scenario
+            self.query_one("#flow-proto", Select).value = self.proto
+            self.query_one("#flow-port", Input).value = str(self.port or "")
+
+    def draw(self) -> None:
+        a = self.analysis
+        if a is None or not self.port:
+            return
+        self.trace = trace = a.trace(self.scenario, self.port, self.proto)
+        self.query_one("#flow-summary", Static).update(render_summary(trace))
+        hops = self.query_one("#flow-hops", VimScroll)
+        self._generation += 1
+        widgets = []
+        first = trace.first_blocker
+        for i, hop in enumerate(trace.hops, 1):
+            if widgets:
+                widgets.append(Static("  ▼", classes="arrow"))
+            widgets.append(HopBox(hop, i, hop is first))
+        others = trace.blockers[1:]
+        if others:
+            widgets.append(Static(render_others(others), classes="others"))
+        if trace.notes:
+            widgets.append(Static(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
+        hops.remove_children()
+        hops.mount_all(widgets)
+        focus_here = self.app.focused is None or self in self.app.focused.ancestors_with_self
+        if self.display and focus_here:
+            self.call_after_refresh(self.focus_main)
+        self.post_message(self.Changed())
+
+    # --- keys and form -------------------------------------------------------------------
+
+    def action_scenario(self, delta: int) -> None:
+        i = (FLOW_SCENARIOS.index(self.scenario) + delta) % len(FLOW_SCENARIOS)
+        self.select(scenario=FLOW_SCENARIOS[i])
+
+    def action_toggle_proto(self) -> None:
+        self.select(proto="udp" if self.proto == "tcp" else "tcp")
+
+    def action_edit_port(self) -> None:
+        self.query_one("#flow-port", Input).focus()
+
+    @on(Select.Changed, "#flow-scenario")
+    def _scenario_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.scenario:
+            self.select(scenario=event.value)
+
+    @on(Select.Changed, "#flow-proto")
+    def _proto_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.proto:
+            self.select(proto=event.value)
+
+    @on(Input.Submitted, "#flow-port")
+    def _port_submitted(self, event: Input.Submitted) -> None:
+        try:
+            port = int(event.value)
+        except ValueError:
+            port = 0
+        if not 1 <= port <= 65535:
+            self.notify(f"{event.value!r} is not a port number (1-65535)", severity="warning")
+            return
+        self.select(port=port)
+        self.focus_main()
+
+
+def render_summary(trace) -> Text:
+    t = Text()
+    for i, hop in enumerate(trace.hops):
+        if i:
+            t.append(" → ", style="dim")
+        t.append(hop.layer)
+        t.append(f" {VERDICT_MARK.get(hop.verdict, hop.verdict)}", style=VERDICT_STYLE.get(hop.verdict, ""))
+    t.append("\n")
+    t.append(f"{trace.proto}/{trace.port}", style="bold")
+    t.append(f"  {scenario_text(trace.scenario, trace.port)}  (mode {trace.mode})\n")
+    if trace.reachable is True:
+        t.append("REACHABLE", style="bold green")
+        t.append(": every layer lets the connection through.")
+    elif trace.reachable is False:
+        first = trace.first_blocker
+        t.append("BLOCKED", style="bold red")
+        t.append(f" at {first.layer}: the client sees ")
+        t.append(str(first.symptom), style="bold")
+        if len(trace.blockers) > 1:
+            t.append(f"  (+{len(trace.blockers) - 1} more blocker(s) below)")
+    else:
+        n = sum(1 for h in trace.hops if h.verdict == "unknown")
+        t.append("UNDECIDED", style="bold yellow")
+        t.append(f": {n} layer(s) could not be decided (no data); nothing known blocks it.")
+    return t
+
+
+def render_others(others) -> Group:
+    lines: list = [Text("Also in the way (fix these too):", style="bold")]
+    for b in others:
+        t = Text("✗ ", style="bold red")
+        t.append(f"{b.layer} {VERDICT_MARK.get(b.verdict, b.verdict)}", style=VERDICT_STYLE.get(b.verdict, ""))
+        t.append(f"  {b.rule or b.explanation}")
+        if b.location:
+            t.append(f"  ({b.location})", style="dim")
+        lines.append(t)
+        for fix in b.fixes:
+            lines.extend(render_fix(fix, indent="    "))
+    return Group(*lines)

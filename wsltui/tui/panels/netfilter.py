@@ -1,0 +1,159 @@
+"""Netfilter: source → table → chain (policy, owner) → rule, verbatim, for iptables-nft and
+iptables-legacy in both families and the native nft ruleset. A warning when legacy and nft
+both hold rules (both filter every packet)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from wsltui.tui.panels.base import Panel, VimTree
+from wsltui.tui.render import unknown_text
+
+
+class NetfilterPanel(Panel):
+    TITLE = "Netfilter"
+    KEY = "netfilter"
+
+    def compose_body(self):
+        yield Static(id="netfilter-warnings")
+        tree = VimTree("netfilter", id="netfilter-tree")
+        tree.show_root = False
+        tree.guide_depth = 3
+        yield tree
+
+    def main_widget(self):
+        return self.query_one("#netfilter-tree")
+
+    def show(self, a) -> None:
+        warnings = render_warnings(a)
+        box = self.query_one("#netfilter-warnings", Static)
+        box.update(warnings)
+        box.display = bool(warnings.plain.strip())
+        tree = self.query_one("#netfilter-tree", VimTree)
+        expanded = _expanded_paths(tree.root)
+        line = tree.cursor_line
+        tree.clear()
+        build_tree(tree.root, a, expanded or None)
+        tree.cursor_line = max(0, line)
+
+
+def _path(node) -> tuple[str, ...]:
+    out = []
+    while node is not None and node.parent is not None:
+        out.append(str(node.data or node.label))
+        node = node.parent
+    return tuple(reversed(out))
+
+
+def _expanded_paths(root) -> set[tuple[str, ...]]:
+    out = set()
+    stack = list(root.children)
+    while stack:
+        n = stack.pop()
+        if n.is_expanded:
+            out.add(_path(n))
+        stack.extend(n.children)
+    return out
+
+
+def render_warnings(a) -> Text:
+    f = a.facts
+    t = Text()
+    ipt = f.iptables
+    nft = f.nft
+    if ipt is None:
+        t.append("iptables: unknown (parser failure)\n", style="yellow")
+        return t
+    for w in ipt.warnings:
+        t.append(f"⚠ {w}\n", style="bold yellow")
+    legacy = [rs.record for rs in (ipt.iptables_legacy, ipt.ip6tables_legacy) if rs.unknown is None and rs.is_active()]
+    nft_rules = [rs.record for rs in (ipt.iptables_nft, ipt.ip6tables_nft) if rs.unknown is None and rs.is_active()]
+    if nft is not None and nft.unknown is None and any(c.rules for tb in nft.tables for c in tb.chains):
+        nft_rules.append("nf.nft")
+    if legacy and nft_rules:
+        t.append(f"⚠ legacy and nft both hold rules ({', '.join(legacy)} and {', '.join(nft_rules)}): "
+                 "a packet must pass both\n", style="bold yellow")
+    return t
+
+
+def _owner(tag: str) -> Text:
+    style = {"firewalld": "magenta", "ufw": "cyan", "docker": "blue", "wsl": "green"}.get(tag, "dim")
+    return Text(f" [{tag}]", style=style)
+
+
+def build_tree(root, a, expanded) -> None:
+    f = a.facts
+    # Chains a blocker names are opened; the rest stay folded.
+    hot = " ".join(h.location or "" for _, _, t in a.blockers for h in t.blockers)
+    ipt = f.iptables
+    if ipt is not None:
+        for rs in ipt.rulesets():
+            label = Text.assemble((f"iptables-{rs.backend} {rs.family}", "bold"), (f"  ({rs.record})", "dim"))
+            if rs.unknown is not None:
+                root.add_leaf(label.append_text(Text("  ")).append_text(unknown_text(rs.unknown)), data=rs.record)
+                continue
+            if not rs.tables:
+                root.add_leaf(label.append("  no tables", style="dim"), data=rs.record)
+                continue
+            src = root.add(label, data=rs.record, expand=_want(expanded, (rs.record,), rs.is_active()))
+            for w in rs.problems:
+                src.add_leaf(Text(f"problem: {w}", style="yellow"))
+            for table in rs.tables:
+                tn = src.add(Text(f"table {table.name}", style="bold"), data=f"table {table.name}",
+                             expand=_want(expanded, (rs.record, f"table {table.name}"), True))
+                for chain in table.chains:
+                    lab = Text(chain.name, style="bold")
+                    if chain.policy:
+                        lab.append(f"  policy {chain.policy}", style="red" if chain.policy != "ACCEPT" else "dim")
+                    lab.append_text(_owner(chain.owner))
+                    lab.append(f"  {len(chain.rules)} rule(s)", style="dim")
+                    path = (rs.record, f"table {table.name}", chain.name)
+                    if not chain.rules:
+                        tn.add_leaf(lab, data=chain.name)
+                        continue
+                    cn = tn.add(lab, data=chain.name, expand=_want(expanded, path, f"chain {chain.name}," in hot or (chain.builtin and chain.policy not in (None, 'ACCEPT'))))
+                    for r in chain.rules:
+                        cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim), data=f"rule {r.position}")
+    nft = f.nft
+    label = Text.assemble(("nft", "bold"), ("  (nf.nft: nft -j list ruleset)", "dim"))
+    if nft is None:
+        root.add_leaf(label.append("  unknown: parser failure", style="yellow"), data="nf.nft")
+        return
+    if nft.unknown is not None:
+        root.add_leaf(label.append_text(Text("  ")).append_text(unknown_text(nft.unknown)), data="nf.nft")
+        return
+    if not nft.tables:
+        root.add_leaf(label.append("  empty ruleset", style="dim"), data="nf.nft")
+        return
+    src = root.add(label, data="nf.nft", expand=_want(expanded, ("nf.nft",), True))
+    for tb in nft.tables:
+        tl = Text(f"table {tb.family} {tb.name}", style="bold")
+        if tb.managed_by_iptables:
+            tl.append(f"  (iptables-nft: {tb.managed_reason or 'shown above'})", style="dim")
+        tkey = f"table {tb.family} {tb.name}"
+        tn = src.add(tl, data=tkey, expand=_want(expanded, ("nf.nft", tkey), not tb.managed_by_iptables))
+        for ch in tb.chains:
+            lab = Text(ch.name, style="bold")
+            if ch.base:
+                lab.append(f"  {ch.type} hook {ch.hook} priority {ch.priority_text or ch.priority}", style="dim")
+                if ch.policy:
+                    lab.append(f" policy {ch.policy}", style="red" if ch.policy != "accept" else "dim")
+            lab.append(f"  {len(ch.rules)} rule(s)", style="dim")
+            if not ch.rules:
+                tn.add_leaf(lab, data=ch.name)
+                continue
+            cn = tn.add(lab, data=ch.name, expand=_want(expanded, ("nf.nft", tkey, ch.name), f"chain {ch.name}," in hot))
+            for r in ch.rules:
+                cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
+                                          (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
+                            data=f"rule {r.position}")
+        for s in tb.sets:
+            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {len(s.elements)} element(s)", "dim")),
+                        data=f"set {s.name}")
+
+
+def _want(expanded, path, default: bool) -> bool:
+    if expanded is None:
+        return default
+    return path in expanded

@@ -1,0 +1,118 @@
+"""Sockets: every listener with its process, bind class, family and which scenarios reach it.
+``enter`` opens the flow view for the row; ``/`` filters. Refresh diffs rows by key, so the
+cursor and scroll position stay where they were."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.tui.panels.base import Panel, VimTable
+from wsltui.tui.render import cell, unknown_text
+
+COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("process", "process"),
+           ("bind", "bind"), ("v4/v6", "family")) + tuple((SHORT[s], s) for s in STATUS_SCENARIOS)
+
+
+class SocketsPanel(Panel):
+    TITLE = "Sockets"
+    KEY = "sockets"
+    HAS_FILTER = True
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+
+    class OpenFlow(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def compose_body(self):
+        yield Input(placeholder="filter: address, port, process, bind… (esc clears)", id="sockets-filter")
+        yield Static(id="sockets-note")
+        table = VimTable(id="sockets-table", cursor_type="row", zebra_stripes=True)
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+
+    def on_mount(self) -> None:
+        self.query_one("#sockets-filter", Input).display = False
+
+    def main_widget(self):
+        return self.query_one("#sockets-table")
+
+    def show(self, a) -> None:
+        note = self.query_one("#sockets-note", Static)
+        if a.listeners_unknown is not None:
+            note.update(unknown_text(a.listeners_unknown, "listeners: "))
+        else:
+            note.update(Text(f"{len(a.rows)} listener(s). enter: trace it in Flow  /: filter", style="dim"))
+        self._fill()
+
+    def _rows(self):
+        a = self.analysis
+        if a is None:
+            return []
+        text = self.query_one("#sockets-filter", Input).value.strip().lower()
+        out = []
+        for row in a.rows:
+            t = row.target
+            fam = "v4+v6" if t.dual_stack else ("v6" if t.family == "ipv6" else "v4" if t.family else "-")
+            cells = [t.proto, t.address or "*", str(t.port), t.process or "-", t.bind or "-", fam]
+            cells += [cell(row.traces.get(sc)) for sc in STATUS_SCENARIOS]
+            if text and text not in " ".join(str(c) for c in cells).lower():
+                continue
+            out.append((t.key, cells))
+        return out
+
+    def _fill(self) -> None:
+        """Diff the table by row key: update changed cells, drop stale rows, add new ones."""
+        table = self.query_one("#sockets-table", VimTable)
+        wanted = self._rows()
+        keys = {k for k, _ in wanted}
+        with self.app.batch_update():
+            for rk in list(table.rows):
+                if rk.value not in keys:
+                    table.remove_row(rk)
+            present = {rk.value for rk in table.rows}
+            for key, cells in wanted:
+                if key in present:
+                    old = table.get_row(key)
+                    for (_, col), new, prev in zip(COLUMNS, cells, old):
+                        if str(new) != str(prev):
+                            table.update_cell(key, col, new)
+                else:
+                    table.add_row(*cells, key=key)
+
+    def start_filter(self) -> None:
+        box = self.query_one("#sockets-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#sockets-filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self._fill()
+            self.focus_main()
+
+    @on(Input.Changed, "#sockets-filter")
+    def _filter(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#sockets-filter")
+    def _filter_done(self) -> None:
+        self.focus_main()
+
+    @on(DataTable.RowSelected, "#sockets-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.post_message(self.OpenFlow(event.row_key.value))
+
+    def selected_key(self) -> str | None:
+        table = self.query_one("#sockets-table", VimTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
