@@ -8,6 +8,9 @@ fact lists them in ``problems`` and everything else is still used.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wsltui.snapshot import Record
@@ -42,3 +45,19 @@ def first_line(text: str, limit: int = 200) -> str:
         if line:
             return line[:limit]
     return ""
+
+
+@contextmanager
+def building_many_objects() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a parser or compiler builds a big tree of
+    (acyclic) objects, then move them out of its reach with ``gc.freeze()``. Without this, the
+    collector rescans the growing tree again and again: 100k rules took 3x as long. Reference
+    counting still frees these objects when they are dropped."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()

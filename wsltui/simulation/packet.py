@@ -30,6 +30,14 @@ class Packet:
     def family(self) -> int:
         return self.src.version
 
+    @property
+    def src_int(self) -> int:
+        return self.src._ip  # the integer ipaddress keeps (int(addr) without the call)
+
+    @property
+    def dst_int(self) -> int:
+        return self.dst._ip
+
     def with_(self, **changes) -> Packet:
         return replace(self, **changes)
 

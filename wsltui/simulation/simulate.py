@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown
+from wsltui.facts.base import Unknown, building_many_objects
 from wsltui.simulation import socket_hop
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
@@ -55,8 +55,9 @@ class World:
 
     @classmethod
     def from_facts(cls, facts) -> World:
-        nf = build_netfilter(facts.iptables, facts.nft)
-        host = build_host(facts.network)
+        with building_many_objects():
+            nf = build_netfilter(facts.iptables, facts.nft)
+            host = build_host(facts.network)
         mode, reason = "unknown", None
         wsl = facts.wsl
         if wsl is None:

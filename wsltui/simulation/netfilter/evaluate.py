@@ -82,21 +82,22 @@ def run_chain(base: BaseChain, pkt: Packet, host: HostView, off: Disabled = Disa
 
 def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled, assumed: list[str]) -> tuple[ChainOutcome, Packet]:
     chains = base.table.chains
-    stack: list[tuple] = []  # (rules, index, chain name) to resume after a jump
-    rules, i, name = base.chain.rules, 0, base.chain.name
+    stack: list[tuple] = []  # (chain, candidates, position) to resume after a jump
+    chain = base.chain
+    todo, pos = chain.candidates(pkt), 0
     steps = 0
 
     def here() -> tuple[str, ...]:
-        return tuple(frame[2] for frame in stack) + (name,)
+        return tuple(frame[0].name for frame in stack) + (chain.name,)
 
     while True:
-        if i >= len(rules):
+        if pos >= len(todo):
             if not stack:
                 return _policy(base, here(), off), pkt
-            rules, i, name = stack.pop()
+            chain, todo, pos = stack.pop()
             continue
-        rule: Rule = rules[i]
-        i += 1
+        rule: Rule = chain.rule(todo[pos])
+        pos += 1
         steps += 1
         if steps > MAX_STEPS:
             return ChainOutcome("unknown", rule.ref, here(), reason="rule evaluation did not end (a loop?)"), pkt
@@ -149,13 +150,13 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled, assumed: 
             if kind == "jump":
                 if len(stack) >= MAX_DEPTH:
                     return ChainOutcome("unknown", rule.ref, here(), reason="jumps nested too deep"), pkt
-                stack.append((rules, i, name))
-            rules, i, name = target.rules, 0, target.name
+                stack.append((chain, todo, pos))
+            chain, todo, pos = target, target.candidates(pkt), 0
             continue
         if kind == "return":
             if not stack:
                 return _policy(base, here(), off), pkt
-            rules, i, name = stack.pop()
+            chain, todo, pos = stack.pop()
             continue
         if kind == "mark":
             value, mask = act.mark

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache, partial
 
 from wsltui.facts import iptables as ipt
 from wsltui.simulation.netfilter.ir import (
     BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, Assumed, BaseChain, Chain, Compare,
     Cond, Const,
-    Glob, Interval, Masked, Rule, RuleRef, Table, Undecidable,
+    Glob, Interval, Masked, Rule, RuleRef, Table, Undecidable, net_ints,
 )
 
 PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "132": "sctp", "136": "udplite",
@@ -20,6 +21,7 @@ NON_TERMINAL_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCP
 ADDRTYPES = {"LOCAL": "local", "UNICAST": "unicast", "BROADCAST": "broadcast", "MULTICAST": "multicast"}
 
 _L4 = KEYS["meta l4proto"]
+_REQUIRES = {p: ((_L4, frozenset({p})),) for p in PORT_PROTOS}  # shared: 100k rules, one tuple each
 
 
 def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChain]]:
@@ -28,10 +30,9 @@ def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChai
     bases: list[BaseChain] = []
     for t in rs.tables:
         table = Table(source, rs.family, t.name)
+        build = partial(_rule, source=source, family=rs.family)
         for c in t.chains:
-            chain = Chain(c.name)
-            chain.rules = [_rule(r, source, rs.family) for r in c.rules]
-            table.chains[c.name] = chain
+            table.chains[c.name] = Chain(c.name, sources=c.rules, build=build, prefilter=[_prefilter(r) for r in c.rules])
         for c in t.chains:
             hook = BUILTIN_HOOKS.get(t.name, {}).get(c.name) if c.builtin else None
             if hook is None:
@@ -44,6 +45,40 @@ def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChai
                                    "drop" if policy == "drop" else "accept", f":{c.name} {c.policy}"))
         tables.append(table)
     return tables, bases
+
+
+def _prefilter(r: ipt.Rule) -> tuple:
+    """What the rule certainly needs — (protocols, destination port ranges, source nets,
+    destination nets, input interfaces) — read from the facts without compiling the rule
+    (see ir.Chain); None where it could match any."""
+    protos = ports = srcs = dsts = iifs = None
+    if r.source is not None and not r.source.negated:
+        nets = _networks(r.source.value)
+        srcs = net_ints(nets) if nets is not None else None
+    if r.destination is not None and not r.destination.negated:
+        nets = _networks(r.destination.value)
+        dsts = net_ints(nets) if nets is not None else None
+    if r.in_iface is not None and not r.in_iface.negated and not r.in_iface.value.endswith("+"):
+        iifs = frozenset((r.in_iface.value,))
+    p = r.protocol
+    if p is not None and not p.negated:
+        name = PROTO_NUMBERS.get(p.value.lower(), p.value.lower())
+        if name == "icmp":
+            protos = _PROTO_SETS["icmp"]  # -p icmp in ip6tables also means ICMPv6 (see _rule)
+        elif name not in ("all", "0"):
+            protos = _PROTO_SETS.get(name) or frozenset({name})
+    for m in r.matches:
+        if m.module in PORT_PROTOS or m.module == "multiport":
+            for opt in m.options:
+                if not opt.negated and opt.name in ("dport", "destination-port", "dports", "destination-ports"):
+                    ranges = _ports(opt.values)
+                    if ranges is not None:
+                        ports = tuple((v.lo, v.hi) if isinstance(v, Interval) else (v, v) for v in ranges)
+    return protos, ports, srcs, dsts, iifs
+
+
+_PROTO_SETS = {name: frozenset({name}) for name in ("tcp", "udp", "ipv6-icmp", "sctp", "udplite")}
+_PROTO_SETS["icmp"] = frozenset({"icmp", "ipv6-icmp"})
 
 
 def _rule(r: ipt.Rule, source: str, family: str) -> Rule:
@@ -93,6 +128,7 @@ def _iface(name: str):
     return Glob(name[:-1] + "*") if name.endswith("+") else name
 
 
+@lru_cache(maxsize=65536)
 def _networks(text: str):
     out = []
     for part in text.split(","):
@@ -100,21 +136,26 @@ def _networks(text: str):
             out.append(ipaddress.ip_network(part.strip(), strict=False))
         except ValueError:
             return None
-    return out
+    return tuple(out)
 
 
-def _ports(values: list[str]) -> list | None:
+def _ports(values: list[str]) -> tuple | None:
+    return _ports_text(",".join(values))
+
+
+@lru_cache(maxsize=4096)
+def _ports_text(text: str) -> tuple | None:
+    """"80,1000:2000" -> (80, Interval(1000, 2000)); an open end (":1024", "1024:") is 0 / 65535."""
     out: list = []
-    for v in values:
-        for part in v.split(","):
-            lo, _, hi = part.partition(":")
-            try:
-                a = int(lo) if lo else 0
-                b = int(hi) if hi else (65535 if _ else a)
-            except ValueError:
-                return None
-            out.append(Interval(a, b) if a != b else a)
-    return out
+    for part in text.split(","):
+        lo, colon, hi = part.partition(":")
+        try:
+            a = int(lo) if lo else 0
+            b = int(hi) if hi else (65535 if colon else a)
+        except ValueError:
+            return None
+        out.append(Interval(a, b) if a != b else a)
+    return tuple(out)
 
 
 def _opt_text(module: str, opt: ipt.Option) -> str:
@@ -135,7 +176,7 @@ def _match(m: ipt.Match, proto: str | None, family: str) -> list:
 def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: str):
     name, values, neg = "--" + opt.name.lstrip("-"), opt.values, opt.negated
     if module in ("tcp", "udp", "sctp", "udplite", "dccp"):
-        requires = ((_L4, frozenset({module})),)
+        requires = _REQUIRES[module]
         if name in ("--dport", "--destination-port", "--sport", "--source-port"):
             ports = _ports(values)
             if ports is None:
@@ -156,7 +197,7 @@ def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: 
         ports = _ports(values)
         if ports is None or proto not in PORT_PROTOS:
             return Undecidable("cannot read the ports (or no -p)", text)
-        requires = ((_L4, frozenset({proto})),)
+        requires = _REQUIRES[proto]
         if name in ("--dports", "--destination-ports"):
             return Compare("dport", "not in" if neg else "in", ports, text, requires)
         if name in ("--sports", "--source-ports"):
@@ -332,10 +373,8 @@ def _target(r: ipt.Rule, family: str) -> Action:
         return CONTINUE
     if r.target_kind == "chain" or (t not in ipt.VERDICTS and r.target_kind != "extension" and t not in _EXTENSIONS):
         return Action("goto" if r.goto else "jump", target=t)
-    if t in ("ACCEPT", "DROP"):
-        return Action(t.lower())
-    if t == "RETURN":
-        return Action("return")
+    if t in ("ACCEPT", "DROP", "RETURN"):
+        return _VERDICTS[t]
     if t == "REJECT":
         opt = r.target_option("reject-with")
         default = "icmp6-port-unreachable" if family == "ipv6" else "icmp-port-unreachable"
@@ -362,6 +401,7 @@ def _target(r: ipt.Rule, family: str) -> Action:
     return Action("unknown", reason=f"the target {t} is not evaluated by wsltui")
 
 
+_VERDICTS = {"ACCEPT": Action("accept"), "DROP": Action("drop"), "RETURN": Action("return")}
 _EXTENSIONS = frozenset({"REJECT", "LOG", "MARK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "CT", "NOTRACK",
                          "NFQUEUE", "TPROXY", "NETMAP", "QUEUE"}) | NON_TERMINAL_TARGETS
 

@@ -49,9 +49,7 @@ def compile_ruleset(rs: nftfacts.NftRuleset, *, skip_iptables_tables: set[tuple[
         for c in t.chains:
             if skip and (not c.base or _is_iptables_builtin(c)):
                 continue
-            chain = Chain(c.name)
-            chain.rules = [_rule(r, sets, t.family) for r in c.rules]
-            table.chains[c.name] = chain
+            table.chains[c.name] = Chain(c.name, [_rule(r, sets, t.family) for r in c.rules])
         for c in t.chains:
             if c.base and c.name in table.chains and c.hook in ("prerouting", "input", "forward", "output", "postrouting"):
                 policy = c.policy or "accept"

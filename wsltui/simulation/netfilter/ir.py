@@ -231,7 +231,7 @@ class Compare(Cond):
     ``requires`` makes the condition False for packets it cannot apply to (``tcp dport`` on
     a UDP packet, ``ip saddr`` on IPv6), as nft's implicit dependencies and iptables' ``-p`` do."""
 
-    __slots__ = ("key", "op", "right", "requires", "keyname")
+    __slots__ = ("key", "op", "right", "requires", "keyname", "need_proto", "fast")
 
     def __init__(self, key: str, op: str, right, text: str, requires: tuple = ()) -> None:
         self.keyname = key
@@ -240,8 +240,18 @@ class Compare(Cond):
         self.right = right
         self.text = text
         self.requires = requires  # ((keyfn, allowed values), ...)
+        # The common shapes get a specialised test (a trace walks thousands of rules):
+        # a protocol requirement as one set lookup, and the comparison itself as ints and sets.
+        self.need_proto = None
+        if len(requires) == 1 and requires[0][0] is KEYS["meta l4proto"]:
+            self.need_proto, self.requires = frozenset(requires[0][1]), ()
+        self.fast = _fast_test(key, op, right)
 
     def test(self, pkt, host):
+        if self.need_proto is not None and pkt.proto not in self.need_proto:
+            return False
+        if self.fast is not None:
+            return self.fast(pkt)
         for keyfn, allowed in self.requires:
             if keyfn(pkt, host) not in allowed:
                 return False
@@ -261,6 +271,42 @@ class Compare(Cond):
             return {"<": v < self.right, "<=": v <= self.right, ">": v > self.right, ">=": v >= self.right}[op]
         except (TypeError, KeyError):
             return f"cannot compare {self.keyname} {op} {self.right}"
+
+
+def _fast_test(key: str, op: str, right):
+    """A specialised ``pkt -> bool`` for the shapes most rules have, or None."""
+    if op not in ("in", "not in", "==", "!="):
+        return None
+    values = list(right) if op in ("in", "not in") else [right]
+    negate = op in ("not in", "!=")
+    if key in ("dport", "sport"):
+        exact = frozenset(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+        ranges = tuple((v.lo, v.hi) for v in values if isinstance(v, Interval))
+        if len(exact) + len(ranges) != len(values) or any(not isinstance(lo, int) for lo, _ in ranges):
+            return None
+        attr = key
+        if not ranges:
+            return (lambda p: getattr(p, attr) not in exact) if negate else (lambda p: getattr(p, attr) in exact)
+
+        def ports(p):
+            x = getattr(p, attr)
+            return (x in exact or any(lo <= x <= hi for lo, hi in ranges)) != negate
+        return ports
+    if key in ("saddr", "daddr"):
+        nets = net_ints(values)
+        if nets is None:
+            return None
+        which = "src_int" if key == "saddr" else "dst_int"
+
+        def addresses(p):
+            x, v = getattr(p, which), p.family
+            return any(ver == v and x & mask == net for ver, net, mask in nets) != negate
+        return addresses
+    if key in ("meta l4proto", "ct state", "meta iifname") and all(isinstance(v, str) for v in values):
+        names = frozenset(values)
+        attr = {"meta l4proto": "proto", "ct state": "ct_state", "meta iifname": "iif"}[key]
+        return (lambda p: getattr(p, attr) not in names) if negate else (lambda p: getattr(p, attr) in names)
+    return None
 
 
 class Masked(Cond):
@@ -396,10 +442,107 @@ class Rule:
     effects: tuple = ()  # nft statements that change the packet before the verdict (meta mark set)
 
 
-@dataclass
 class Chain:
-    name: str
-    rules: list[Rule] = field(default_factory=list)
+    """A chain's rules, compiled on demand, with a cheap pre-filter per rule.
+
+    ``prefilter[i]`` is (protocols, ports) a rule needs — positive ``-p``/``--dport`` style
+    conditions, None for "any" — so a packet skips rules that cannot match without compiling or
+    testing them. A trace of a 100k-rule ruleset then compiles only the rules the packet could
+    meet. The pre-filter only ever skips rules whose own conditions would be false."""
+
+    __slots__ = ("name", "_sources", "_build", "_compiled", "prefilter", "_memo")
+
+    def __init__(self, name: str, rules: list[Rule] | None = None, *, sources: list | None = None, build=None,
+                 prefilter: list | None = None) -> None:
+        self.name = name
+        self._sources = sources if sources is not None else (rules or [])
+        self._build = build  # source -> Rule; None when ``rules`` are already compiled
+        self._compiled: list = list(rules) if rules is not None else [None] * len(self._sources)
+        self.prefilter = prefilter if prefilter is not None else [prefilter_of(r) for r in self._compiled]
+        self._memo: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def rule(self, i: int) -> Rule:
+        r = self._compiled[i]
+        if r is None:
+            r = self._compiled[i] = self._build(self._sources[i])
+        return r
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [self.rule(i) for i in range(len(self._compiled))]
+
+    def candidates(self, pkt: Packet) -> list[int]:
+        """Indexes of the rules ``pkt`` could match, in order (memoised per packet shape)."""
+        key = (pkt.proto, pkt.dport, pkt.src, pkt.dst, pkt.iif)
+        found = self._memo.get(key)
+        if found is None:
+            proto, port, iif, v = pkt.proto, pkt.dport, pkt.iif, pkt.family
+            s, d = int(pkt.src), int(pkt.dst)
+            found = self._memo[key] = [
+                i for i, (protos, ports, srcs, dsts, iifs) in enumerate(self.prefilter)
+                if (protos is None or proto in protos)
+                and (ports is None or any(lo <= port <= hi for lo, hi in ports))
+                and (srcs is None or any(ver == v and s & mask == net for ver, net, mask in srcs))
+                and (dsts is None or any(ver == v and d & mask == net for ver, net, mask in dsts))
+                and (iifs is None or iif in iifs)]
+        return found
+
+
+ANY = (None, None, None, None, None)
+
+
+def net_ints(nets) -> tuple | None:
+    """Networks and addresses as (version, network int, mask int), for the pre-filter."""
+    out = []
+    for n in nets:
+        if isinstance(n, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            out.append((n.version, int(n.network_address), int(n.netmask)))
+        elif isinstance(n, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            out.append((n.version, int(n), (1 << n.max_prefixlen) - 1))
+        else:
+            return None
+    return tuple(out)
+
+
+def prefilter_of(rule: Rule) -> tuple:
+    """(protocols, destination port ranges, source nets, destination nets, input interfaces)
+    from a compiled rule's positive conditions; None in a slot the rule does not constrain."""
+    protos = ports = srcs = dsts = iifs = None
+    for c in rule.conds:
+        if c.__class__ is not Compare or c.op not in ("in", "=="):
+            continue
+        values = c.right if c.op == "in" else [c.right]
+        if c.keyname == "meta l4proto":
+            if all(isinstance(v, str) for v in values):
+                protos = frozenset(values) if protos is None else protos & frozenset(values)
+        elif c.keyname == "dport":
+            ranges = []
+            for v in values:
+                if isinstance(v, int):
+                    ranges.append((v, v))
+                elif isinstance(v, Interval) and isinstance(v.lo, int):
+                    ranges.append((v.lo, v.hi))
+                else:
+                    ranges = None
+                    break
+            if ranges is not None:
+                ports = tuple(ranges)
+            for keyfn, allowed in c.requires:  # "tcp dport" also needs the protocol
+                if keyfn is KEYS["meta l4proto"]:
+                    protos = frozenset(allowed) if protos is None else protos & frozenset(allowed)
+        elif c.keyname in ("saddr", "daddr") and not c.requires:
+            nets = net_ints(values)
+            if nets is not None:
+                if c.keyname == "saddr":
+                    srcs = nets
+                else:
+                    dsts = nets
+        elif c.keyname == "meta iifname" and all(isinstance(v, str) for v in values):
+            iifs = frozenset(values)
+    return protos, ports, srcs, dsts, iifs
 
 
 @dataclass
