@@ -2,16 +2,20 @@
 """Build the bundled demo snapshots (wsltui/demos/<name>/) from real tools (needs root).
 
 Each demo is a real capture, made with wsltui's own probes inside a network namespace shaped
-like a WSL2 VM (eth0 on a 172.x/20 NAT subnet, a default route to the Windows host's vEthernet
-address), with the real firewall and real listening sockets. Only what cannot exist on Linux is
-written by hand on top — the records of WSL itself (kernel release, ``wslinfo``, ``.wslconfig``,
-``/etc/wsl.conf``) and, later, the Windows side — and each demo's ABOUT says which.
+like a WSL2 VM (NAT: eth0 on a 172.x/20 subnet with a default route to the Windows host's
+vEthernet address; mirrored: loopback0 plus an eth0 holding the host's own LAN address), with the
+real firewall and real listening sockets. Only what cannot exist on Linux is written by hand on
+top — the records of WSL itself (kernel release, ``wslinfo``, ``.wslconfig``, ``/etc/wsl.conf``)
+and of the Windows host (``win.*``: the reg.exe, netsh.exe and PowerShell outputs, in the real
+formats of ../shared/fixtures/windows and README "Windows records") — and each demo's ABOUT says
+which. The first line of ABOUT is the demo's story (``wsltui --demo list``).
 
 Run: ``sudo .venv/bin/python scripts/make_demos.py [NAME...]``
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,12 +31,19 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from realtools import Firewalld, ip_batch, ns_argv, ns_run  # noqa: E402
 
+from wsltui.probes.records import BY_NAME, argv_for  # noqa: E402
+
 DEMOS = REPO / "wsltui" / "demos"
-WSL_ADDR, WSL_GW, PREFIX = "172.28.165.23", "172.28.160.1", 20
+WSL_ADDR, WSL_GW, PREFIX = "172.28.165.23", "172.28.160.1", 20  # NAT: the VM and the host's vEthernet
+LAN_ADDR, LAN_GW = "192.168.1.23", "192.168.1.1"  # the Windows host on its Wi-Fi (mirrored: Linux's eth0 too)
+WIFI_MAC = "7c:8a:e1:c3:e8:64"  # the Windows Wi-Fi adapter's MAC, which mirrored eth0 copies
+STALE_WSL_ADDR = "172.23.188.236"  # the VM's address from an earlier boot (a NAT subnet WSL picked before)
 KERNEL = "5.15.167.4-microsoft-standard-WSL2\n"
 WSL_VERSION = "2.3.26\n"
+MIRRORED_WSLCONFIG = "[wsl2]\nmemory=8GB\nnetworkingMode=mirrored\n"
 
 # A tiny server that names itself like the developer's program and binds what it is told.
+# IPv6 sockets are dual-stack (IPV6_V6ONLY 0), as Go and Node bind "[::]".
 SERVER = r"""
 import socket, sys, time
 socks = []
@@ -52,17 +64,36 @@ time.sleep(3600)
 
 
 class WslVm:
-    """A namespace that looks like a WSL2 VM in NAT mode, with a 'Windows host' peer."""
+    """A namespace that looks like a WSL2 VM, with a peer namespace standing in for Windows.
 
-    def __init__(self, name: str) -> None:
+    NAT: eth0 on the WSL subnet, default route to the host's vEthernet address. Mirrored: eth0
+    carries the host's LAN address (and MAC) with the LAN router as default route, plus
+    ``loopback0``, the interface Windows' 127.0.0.1 traffic arrives on (no address)."""
+
+    def __init__(self, name: str, mode: str = "nat") -> None:
         self.ns, self.host_ns = f"demo-{name}", f"demo-{name}-win"
-        ip_batch(f"netns add {self.ns}\nnetns add {self.host_ns}\n"
-                 f"link add eth0 netns {self.ns} type veth peer name vEthernetWSL netns {self.host_ns}\n")
-        ip_batch(f"addr add {WSL_ADDR}/{PREFIX} dev eth0\nlink set lo up\nlink set eth0 up\n"
-                 f"route add default via {WSL_GW}\naddr add 10.255.255.254/32 dev lo\n", self.ns)
-        ip_batch(f"addr add {WSL_GW}/{PREFIX} dev vEthernetWSL\nlink set lo up\nlink set vEthernetWSL up\n", self.host_ns)
         self.servers: list[subprocess.Popen] = []
         self.bin = Path(tempfile.mkdtemp(prefix="wsltui-demo-bin-"))
+        try:
+            self._build(mode)
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self, mode: str) -> None:
+        ip_batch(f"netns add {self.ns}\nnetns add {self.host_ns}\n"
+                 f"link add eth0 netns {self.ns} type veth peer name vEthernetWSL netns {self.host_ns}\n")
+        if mode == "mirrored":
+            ip_batch(f"link add loopback0 netns {self.ns} type veth peer name gelnic netns {self.host_ns}\n")
+            ns_run(self.ns, ["sysctl", "-qw", "net.ipv6.conf.loopback0.disable_ipv6=1"])
+            addr, gw, prefix = LAN_ADDR, LAN_GW, 24
+            macs = f"link set eth0 address {WIFI_MAC}\nlink set loopback0 address 00:15:5d:4f:23:d9\nlink set loopback0 up\n"
+        else:
+            addr, gw, prefix = WSL_ADDR, WSL_GW, PREFIX
+            macs = "link set eth0 address 00:15:5d:a3:7c:19\n"
+        ip_batch(f"{macs}addr add {addr}/{prefix} dev eth0\nlink set lo up\nlink set eth0 up\n"
+                 f"route add default via {gw}\naddr add 10.255.255.254/32 dev lo\n", self.ns)
+        ip_batch(f"addr add {gw}/{prefix} dev vEthernetWSL\nlink set lo up\nlink set vEthernetWSL up\n", self.host_ns)
 
     def serve(self, program: str, *specs: str) -> None:
         """Start ``program`` (a python3 symlink, so ss/psutil show that name) with listeners."""
@@ -88,6 +119,23 @@ class WslVm:
         shutil.rmtree(self.bin, ignore_errors=True)
 
 
+def capture(out: Path, name: str, servers: dict[str, tuple[str, ...]], *, mode: str = "nat", firewalld: bool = False) -> None:
+    """The real part of a demo: a WslVm with ``servers`` (program -> listener specs), optionally
+    firewalld 1.3 with its stock configuration (default zone public: ssh and dhcpv6-client)."""
+    vm = WslVm(name, mode)
+    fw = None
+    try:
+        if firewalld:
+            fw = Firewalld(vm.ns)
+        for program, specs in servers.items():
+            vm.serve(program, *specs)
+        vm.capture(out, env=fw.env if fw else None, binds=fw.binds if fw else ())
+    finally:
+        if fw:
+            fw.stop()
+        vm.close()
+
+
 def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, wsl_conf: str = "[boot]\nsystemd=true\n") -> None:
     """Write the WSL records a Linux namespace cannot produce, and drop host-specific noise."""
     (out / "kernel.osrelease.txt").write_text(KERNEL)
@@ -106,48 +154,282 @@ def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, 
     (out / "snapshot.json").unlink(missing_ok=True)
 
 
+# --- the Windows host ------------------------------------------------------------------------
+#
+# One description of the host (Windows) is written as all six win.* records, so the registry,
+# netsh and PowerShell views always agree. Formats: reg.exe query /s (README "Windows records",
+# docs/windows-firewall.md §1.4), netsh's excluded-range table (fixtures netsh_int_ipv4_show_
+# excludedportrange_*), the win.powershell JSON (wsltui/probes/windows.ps1). Rule content follows
+# the ActiveStore rules of fixtures Get-NetFirewallRule_ActiveStore_*_ws2022.json; the Hyper-V rules
+# are the defaults WSL itself adds (microsoft/WSL src/windows/common/WslCoreFirewallSupport.cpp).
+
+WSL_ADAPTER = "vEthernet (WSL (Hyper-V firewall))"  # the NAT switch's host side when the Hyper-V firewall is on
+WSL_VM_ID = "9A1E3F52-6C0B-4D7E-8B25-0F6A9C4D2E71"  # the VM's own id: WSL's Hyper-V rule ids end with it
+SVCHOST = r"%SystemRoot%\system32\svchost.exe"
+REG_MISSING = "ERROR: The system was unable to find the specified registry key or value."
+
+
+def rule(id_: str, name: str, *, action: str = "allow", dir_: str = "in", proto: int | None = None, lport: str = "Any",
+         rport: str = "Any", raddr: str = "Any", program: str = "Any", service: str = "Any", profiles: tuple[str, ...] = (),
+         group: str | None = None, enabled: bool = True, edge: bool = False) -> dict:
+    """A Windows Defender Firewall rule, in one form for both the registry and PowerShell writers."""
+    return dict(id=id_, name=name, action=action, dir=dir_, proto=proto, lport=lport, rport=rport, raddr=raddr,
+                program=program, service=service, profiles=profiles, group=group, enabled=enabled, edge=edge)
+
+
+# Stock Windows 11 rules (as in the ws2022 ActiveStore fixture) and one the firewall prompt made
+# when the developer first ran Node on Windows. None of them opens a port for WSL.
+STOCK_RULES = [
+    rule("CoreNet-IPv6-In", "Core Networking - IPv6 (IPv6-In)", proto=41, program="System", group="Core Networking"),
+    rule("DeliveryOptimization-UDP-In", "Delivery Optimization (UDP-In)", proto=17, lport="7680", program=SVCHOST,
+         service="dosvc", group="Delivery Optimization", edge=True),
+    rule("NETDIS-UPnPHost-Out-TCP", "Network Discovery (UPnP-Out)", dir_="out", proto=6, rport="2869", program="System",
+         group="Network Discovery", enabled=False),
+    rule("PlayTo-QWave-Out-TCP-PlayToScope", "Cast to Device functionality (qWave-TCP-Out)", dir_="out", proto=6,
+         rport="2177", raddr="PlayToDevice", program=SVCHOST, service="Qwave", profiles=("Private", "Public"),
+         group="Cast to Device functionality"),
+    rule(r"TCP Query User{8B1D5C3A-2E47-4F0B-9C61-7A3E5D2B1F08}C:\program files\nodejs\node.exe",
+         "Node.js JavaScript Runtime", proto=6, program=r"C:\program files\nodejs\node.exe", profiles=("Private",)),
+]
+
+# What Get-NetTCPConnection -State Listen shows on any Windows 11 (pid, process).
+STOCK_LISTENERS = [
+    ("0.0.0.0", 135, 1132, "svchost"), ("0.0.0.0", 445, 4, "System"), ("0.0.0.0", 5040, 6640, "svchost"),
+    ("0.0.0.0", 7680, 9816, "svchost"), ("0.0.0.0", 49664, 1000, "lsass"), ("0.0.0.0", 49665, 872, "wininit"),
+    ("0.0.0.0", 49666, 1648, "svchost"), ("0.0.0.0", 49667, 2108, "svchost"), ("0.0.0.0", 49668, 3344, "spoolsv"),
+    ("0.0.0.0", 49669, 980, "services"), (LAN_ADDR, 139, 4, "System"),
+    ("::", 135, 1132, "svchost"), ("::", 445, 4, "System"), ("::", 7680, 9816, "svchost"), ("::", 49664, 1000, "lsass"),
+    ("::", 49665, 872, "wininit"), ("::", 49666, 1648, "svchost"), ("::", 49667, 2108, "svchost"),
+    ("::", 49668, 3344, "spoolsv"), ("::", 49669, 980, "services"),
+]
+WSLRELAY_PID = 5120
+
+# netsh int ipv4/ipv6 show excludedportrange protocol=tcp: WSD's 5357 and Hyper-V/WinNAT's blocks of 100.
+STOCK_EXCLUDED = [(5357, 5357, False), (49681, 49780, False), (49781, 49880, False)]
+
+
+@dataclass
+class Windows:
+    """The Windows host of a demo: the stock parts above plus what the story needs."""
+
+    mode: str = "nat"
+    rules: list[dict] = field(default_factory=list)  # user rules on top of STOCK_RULES
+    relay: tuple[tuple[str, int], ...] = ()  # (address, port) wslrelay.exe listens on (NAT localhost forwarding)
+    listeners: list[tuple[str, int, int, str]] = field(default_factory=list)  # other Windows listeners
+    excluded: list[tuple[int, int, bool]] = field(default_factory=list)  # extra TCP exclusions (v4 and v6)
+    portproxy: list[tuple[str, int, str, int]] = field(default_factory=list)  # v4tov4 listen addr/port -> connect
+
+    @property
+    def adapters(self) -> list[dict]:
+        conn = [{"alias": "Wi-Fi", "ifIndex": 12, "category": 1}]  # Private
+        if self.mode == "nat":
+            conn.append({"alias": WSL_ADAPTER, "ifIndex": 58, "category": 0})  # unidentified network: Public
+        return conn
+
+
+def _reg_rule(r: dict) -> str:
+    """[MS-GPFAS] 2.2.2 rule string, as reg.exe prints it."""
+    parts = ["v2.31", f"Action={r['action'].capitalize()}", f"Active={'TRUE' if r['enabled'] else 'FALSE'}",
+             f"Dir={r['dir'].capitalize()}"]
+    if r["proto"] is not None:
+        parts.append(f"Protocol={r['proto']}")
+    parts += [f"Profile={p}" for p in r["profiles"]]
+    if r["lport"] != "Any":
+        parts.append(f"LPort={r['lport']}")
+    if r["rport"] != "Any":
+        parts.append(f"RPort={r['rport']}")
+    if r["raddr"] != "Any":
+        parts += [f"RA42={r['raddr']}", f"RA62={r['raddr']}"]
+    if r["program"] != "Any":
+        parts.append(f"App={r['program']}")
+    if r["service"] != "Any":
+        parts.append(f"Svc={r['service']}")
+    parts.append(f"Name={r['name']}")
+    if r["group"]:
+        parts.append(f"EmbedCtxt={r['group']}")
+    if r["edge"]:
+        parts.append("Edge=TRUE")
+    return "|".join(parts) + "|"
+
+
+def _ps_rule(r: dict) -> dict:
+    """The same rule as the win.powershell batch prints it (Get-NetFirewallRule joined with its filters)."""
+    bits = {"Domain": 1, "Private": 2, "Public": 4}
+    program = r["program"].replace("%SystemRoot%", r"C:\Windows")
+    return {"id": r["id"], "name": r["name"], "group": r["group"], "enabled": 1 if r["enabled"] else 2,
+            "dir": 1 if r["dir"] == "in" else 2, "action": 2 if r["action"] == "allow" else 4,
+            "profile": sum(bits[p] for p in r["profiles"]), "edge": 1 if r["edge"] else 0, "primary": 1,
+            "enforce": "Enforced" if r["enabled"] else "OptimizedOut", "src": "PersistentStore", "srcType": 1,
+            "proto": {None: "Any", 6: "TCP", 17: "UDP"}.get(r["proto"], str(r["proto"])), "lport": r["lport"],
+            "rport": r["rport"], "icmp": "Any", "laddr": "Any", "raddr": r["raddr"], "program": program, "package": "",
+            "service": r["service"], "ifAlias": "Any", "ifType": "Any"}
+
+
+def _hyperv_rule(kind: str, name: str, proto: str, lport: str, laddr: str = "Any") -> dict:
+    return {"id": f"WslCore-Allow-Inbound-{kind}-1-{WSL_VM_ID}", "name": name, "enabled": 1, "dir": 1, "action": 2,
+            "proto": proto, "lport": lport, "rport": "Any", "laddr": laddr, "raddr": "Any", "profile": 0, "priority": None}
+
+
+HYPERV_RULES = [  # the only Hyper-V rules WSL adds: ICMP errors and mDNS (nothing for any TCP port)
+    _hyperv_rule("ICMPv6", "WslCore Inbound ICMPv6 Default Allow Rule", "ICMPv6", "135,136,1,3"),
+    _hyperv_rule("ICMPv4", "WslCore Inbound ICMPv4 Default Allow Rule", "ICMPv4", "3,11"),
+    _hyperv_rule("mDNS-IPv4", "WslCore Inbound IPv4 mDNS Default Allow Rule", "UDP", "5353", "224.0.0.251"),
+    _hyperv_rule("mDNS-IPv6", "WslCore Inbound IPv6 mDNS Default Allow Rule", "UDP", "5353", "ff02::fb"),
+]
+
+
+def _reg_query(keys: list[tuple[str, list[tuple[str, str, str]]]]) -> str:
+    """reg.exe query /s output: a blank line, then per key its full path and its values."""
+    out = [""]
+    for key, vals in keys:
+        out.append(f"HKEY_LOCAL_MACHINE\\{key}")
+        out += [f"    {name}    {typ}    {data}" for name, typ, data in vals]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _excluded_table(rows: list[tuple[int, int, bool]]) -> str:
+    body = "".join(f"{s:>10}  {e:>10}     {'*' if admin else ''}\n" for s, e, admin in sorted(rows))
+    return ("\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port      \n----------    --------      \n"
+            f"{body}\n* - Administered port exclusions.\n\n")
+
+
+def _missing_key(out: Path, record: str) -> None:
+    """reg.exe on a key that does not exist: no output, exit 1 (e.g. no Group Policy on a home PC)."""
+    (out / f"{record}.txt").write_text("")
+    (out / f"{record}.meta.json").write_text(json.dumps({"argv": list(argv_for(BY_NAME[record])), "exit_code": 1,
+                                                         "stderr": REG_MISSING, "seconds": 0.09, "error": None}) + "\n")
+
+
+def dress_as_windows(out: Path, win: Windows) -> None:
+    """Write the six win.* records for ``win`` (hand-written; the formats are the real tools'), over
+    the "no Windows interop" error records the capture left."""
+    for name in ("win.fw-policy", "win.fw-policy-gpo", "win.portproxy", "win.excluded-tcp4", "win.excluded-tcp6", "win.powershell"):
+        (out / f"{name}.meta.json").unlink(missing_ok=True)
+    rules = STOCK_RULES + win.rules
+    policy = r"SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy"
+    profile_vals = [("DisableNotifications", "REG_DWORD", "0x0"), ("EnableFirewall", "REG_DWORD", "0x1"),
+                    ("DoNotAllowExceptions", "REG_DWORD", "0x0")]
+    (out / "win.fw-policy.txt").write_text(_reg_query([
+        (policy, []), (policy + r"\DomainProfile", profile_vals),
+        (policy + r"\FirewallRules", [(r["id"], "REG_SZ", _reg_rule(r)) for r in rules]),
+        (policy + r"\PublicProfile", profile_vals), (policy + r"\StandardProfile", profile_vals)]))
+    _missing_key(out, "win.fw-policy-gpo")
+    if win.portproxy:
+        (out / "win.portproxy.txt").write_text(_reg_query([
+            (r"SYSTEM\CurrentControlSet\Services\PortProxy", []), (r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4", []),
+            (r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4\tcp",
+             [(f"{la}/{lp}", "REG_SZ", f"{ca}/{cp}") for la, lp, ca, cp in win.portproxy])]))
+    else:
+        _missing_key(out, "win.portproxy")
+    for fam in ("4", "6"):
+        (out / f"win.excluded-tcp{fam}.txt").write_text(_excluded_table(STOCK_EXCLUDED + win.excluded))
+    listeners = STOCK_LISTENERS + win.listeners + [(a, p, WSLRELAY_PID, "wslrelay") for a, p in win.relay]
+    doc = {
+        "v": 1, "build": "22631.4037", "oemCodePage": 437, "userProfile": "C:\\Users\\dev",
+        "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1, "allowLocal": 1, "disabledIf": None}
+                     for n in ("Domain", "Private", "Public")],
+        "rules": [_ps_rule(r) for r in rules],
+        "conn": win.adapters,
+        "hyperv": {"available": True, "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
+                   "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowLocal": 1} for n in ("Domain", "Private", "Public")],
+                   "rules": HYPERV_RULES},
+        "listeners": [{"addr": a, "port": p, "pid": pid, "process": proc} for a, p, pid, proc in listeners],
+        "iphlpsvc": {"status": 4, "startType": 2}, "errors": {},
+    }
+    (out / "win.powershell.txt").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def about(story: str, real: str, wslconfig: str, windows: str = "", hyperv: str = "") -> str:
+    """ABOUT: the story (first line, shown by ``--demo list``), then what is real and what is not."""
+    return (f"{story}\nReal capture: {real}\nHand-written: kernel release, wslinfo, /etc/wsl.conf, .wslconfig ({wslconfig}).\n"
+            f"Hand-written Windows host (win.* records in the real reg.exe/netsh/PowerShell formats): Windows 11 22631, "
+            f"Wi-Fi {LAN_ADDR} on a Private network, firewall profiles on (inbound Block), stock rules only{windows}, no "
+            f"Group Policy, Hyper-V firewall on for WSL (inbound Block, loopback allowed, WSL's default ICMP/mDNS rules{hyperv}).\n")
+
+
+# --- the demos -------------------------------------------------------------------------------
+
+
 def nat_firewalld_reject(out: Path) -> str:
-    vm = WslVm("fwrej")
-    fw = None
-    try:
-        fw = Firewalld(vm.ns)  # default zone public, eth0 falls into it; ssh and dhcpv6-client only
-        vm.serve("main", "tcp,0.0.0.0,8080")
-        vm.serve("node", "tcp,::,3000")
-        vm.capture(out, env=fw.env, binds=fw.binds)
-    finally:
-        if fw:
-            fw.stop()
-        vm.close()
+    capture(out, "fwrej", {"main": ("tcp,0.0.0.0,8080",), "node": ("tcp,::,3000",)}, firewalld=True)
     dress_as_wsl(out)
-    return ("NAT mode; firewalld rejects the developer's port 8080 on eth0 (public zone allows only ssh)\n"
-            "Real capture: firewalld 1.3 (nftables backend) and two listeners, main on 0.0.0.0:8080 and node on [::]:3000.\n"
-            "Hand-written: kernel release, wslinfo, /etc/wsl.conf, .wslconfig (absent).\n")
+    dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080), ("::1", 3000))))
+    return about("NAT mode; firewalld rejects the developer's port 8080 on eth0 (public zone allows only ssh)",
+                 "firewalld 1.3 (nftables backend, stock zones) and two listeners, main on 0.0.0.0:8080 and node on "
+                 "[::]:3000 (dual-stack).", "absent", "; wslrelay on 127.0.0.1:8080 and [::1]:3000")
 
 
 def nat_healthy(out: Path) -> str:
-    vm = WslVm("ok")
-    try:
-        vm.serve("main", "tcp,0.0.0.0,8080", "udp,0.0.0.0,5353")
-        vm.capture(out)
-    finally:
-        vm.close()
+    capture(out, "ok", {"main": ("tcp,0.0.0.0,8080", "udp,0.0.0.0,5353")})
     dress_as_wsl(out)
-    return ("NAT mode, no Linux firewall, a Go server on 0.0.0.0:8080: reachable from Windows\n"
-            "Real capture: empty rulesets, listeners main on 0.0.0.0:8080/tcp and 0.0.0.0:5353/udp.\n"
-            "Hand-written: kernel release, wslinfo, /etc/wsl.conf, .wslconfig (absent).\n")
+    dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),)))
+    return about("NAT mode, no Linux firewall, a Go server on 0.0.0.0:8080: reachable from Windows",
+                 "empty rulesets, listeners main on 0.0.0.0:8080/tcp and 0.0.0.0:5353/udp.", "absent",
+                 "; wslrelay on 127.0.0.1:8080")
 
 
-BUILDERS = {"nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy}
+def nat_dual_stack(out: Path) -> str:
+    capture(out, "dual", {"main": ("tcp,::,8080",)})
+    dress_as_wsl(out)
+    dress_as_windows(out, Windows(relay=(("::1", 8080),)))
+    return about("NAT mode; a Go server on [::]:8080 (dual-stack): Windows 127.0.0.1:8080 is refused, the relay binds only [::1]",
+                 "empty rulesets, one listener main on [::]:8080 with v6only 0 and no IPv4 socket.", "absent",
+                 "; wslrelay on [::1]:8080 only")
+
+
+def nat_excluded_port(out: Path) -> str:
+    capture(out, "excl", {"main": ("tcp,0.0.0.0,50000",)})
+    dress_as_wsl(out)
+    hyperv_blocks = [(49935, 50034, False), (50035, 50134, False)]
+    dress_as_windows(out, Windows(excluded=hyperv_blocks))  # the relay could not bind: no wslrelay
+    return about("NAT mode; port 50000 is inside a Windows excluded range (Hyper-V reserved 49935-50034): the relay cannot bind it",
+                 "empty rulesets, one listener main on 0.0.0.0:50000.", "absent",
+                 "; Hyper-V/WinNAT excluded ranges 49935-50034 and 50035-50134, so no wslrelay listener for 50000")
+
+
+def mirrored_hyperv_lan(out: Path) -> str:
+    capture(out, "mirr", {"main": ("tcp,0.0.0.0,8080",)}, mode="mirrored")
+    dress_as_wsl(out, mode="mirrored", wslconfig=MIRRORED_WSLCONFIG)
+    dress_as_windows(out, Windows(mode="mirrored"))
+    return about("Mirrored mode; the Hyper-V firewall's default inbound Block stops the LAN at port 8080 (Windows 127.0.0.1 works)",
+                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (and its Wi-Fi MAC), "
+                 f"default route via {LAN_GW}, one listener main on 0.0.0.0:8080. WSL's mirrored policy routing "
+                 "(ip rules, tables 127/128) is not reproduced.", "networkingMode=mirrored",
+                 "; no vEthernet (WSL) adapter", " only: none for 8080")
+
+
+def lan_stale_portproxy(out: Path) -> str:
+    capture(out, "proxy", {"main": ("tcp,0.0.0.0,8080",)})
+    dress_as_wsl(out)
+    allow = rule("{5E3C6A7B-1D2F-4B8E-A7C0-3F9D1E6B2A45}", "WSL dev server 8080", proto=6, lport="8080")
+    dress_as_windows(out, Windows(rules=[allow], portproxy=[("0.0.0.0", 8080, STALE_WSL_ADDR, 8080)],
+                                  listeners=[("0.0.0.0", 8080, 3712, "svchost")]))
+    return about(f"NAT mode; the LAN times out: portproxy still forwards 0.0.0.0:8080 to {STALE_WSL_ADDR}, WSL's address from an earlier boot",
+                 f"empty rulesets, one listener main on 0.0.0.0:8080, eth0 {WSL_ADDR}/{PREFIX}.", "absent",
+                 f" plus the inbound allow rule 'WSL dev server 8080' (TCP 8080, any profile); portproxy v4tov4 "
+                 f"0.0.0.0:8080 -> {STALE_WSL_ADDR}:8080, served by iphlpsvc (svchost on 0.0.0.0:8080, so wslrelay has no "
+                 "127.0.0.1:8080)")
+
+
+BUILDERS = {
+    "nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy, "nat-dual-stack": nat_dual_stack,
+    "nat-excluded-port": nat_excluded_port, "mirrored-hyperv-lan": mirrored_hyperv_lan,
+    "lan-stale-portproxy": lan_stale_portproxy,
+}
 
 
 def main(names: list[str]) -> None:
     if os.geteuid() != 0:
         sys.exit("make_demos.py needs root (it builds namespaces)")
+    unknown = [n for n in names if n not in BUILDERS]
+    if unknown:
+        sys.exit(f"no demo called {', '.join(unknown)}; known: {', '.join(BUILDERS)}")
     for name in names or BUILDERS:
         out = DEMOS / name
         start = time.monotonic()
-        about = BUILDERS[name](out)
-        (out / "ABOUT").write_text(about)
+        text = BUILDERS[name](out)
+        (out / "ABOUT").write_text(text)
         print(f"{name}: {len(list(out.glob('*.txt')))} records in {time.monotonic() - start:.1f} s")
 
 

@@ -29,7 +29,7 @@ def test_missing_command_is_an_error_record():
 def test_timeout_kills_and_reports_within_the_limit():
     start = time.monotonic()
     r = run(Job("t", ("sleep", "30"), timeout=0.3))
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 10  # killed long before the 30 s sleep ends
     assert r.error == "timed out after 0.3 s"
 
 
@@ -38,13 +38,13 @@ def test_killed_by_signal_is_an_error_not_an_exception():
     assert r.error and "signal 9" in r.error
 
 
-def test_independent_jobs_run_concurrently():
-    jobs = [Job(f"j{i}", ("sleep", "0.4")) for i in range(6)]
-    start = time.monotonic()
+def test_independent_jobs_run_concurrently(tmp_path):
+    """Each job waits until all six have started: run one after another, the first would time out."""
+    script = f'touch {tmp_path}/$0; while [ "$(ls {tmp_path} | wc -l)" -lt 6 ]; do sleep 0.01; done'
+    jobs = [Job(f"j{i}", ("sh", "-c", script, f"j{i}"), timeout=20) for i in range(6)]
     records = run_all(jobs)
-    assert time.monotonic() - start < 1.5  # serially it would be 2.4 s
     assert [r.name for r in records] == [f"j{i}" for i in range(6)]
-    assert all(r.ok for r in records)
+    assert all(r.ok for r in records), [r.error for r in records]
 
 
 def test_cwd_env_and_stdin():

@@ -1,6 +1,6 @@
 """Every Windows blocker, through `wsltui check --from DIR --json` on hand-made snapshot
-directories: the NAT demo (nat-healthy: a Go server on 0.0.0.0:8080, WSL IP 172.28.165.23,
-gateway 172.28.160.1) plus win.* records."""
+directories: the NAT demo's Linux side (nat-healthy: a Go server on 0.0.0.0:8080, WSL IP
+172.28.165.23, gateway 172.28.160.1) plus win.* records written here."""
 
 from __future__ import annotations
 
@@ -41,10 +41,15 @@ def rule(id_, name, action, port, profile=0, program="Any") -> dict:
             "service": "Any", "ifAlias": "Any", "ifType": "Any", "src": "PersistentStore", "srcType": 1}
 
 
+def linux_only(d: Path) -> Path:
+    """The demo's real Linux capture and WSL records, without its hand-written Windows side."""
+    shutil.copytree(DEMO, d, ignore=shutil.ignore_patterns("win.*"))
+    return d
+
+
 def case(tmp_path: Path, *, powershell: dict | None = None, excluded4: str = "", portproxy: str | None = None,
          mode: str | None = None, sockets: str | None = None, wslconfig: str | None = None) -> Path:
-    d = tmp_path / "case"
-    shutil.copytree(DEMO, d)
+    d = linux_only(tmp_path / "case")
     (d / "win.powershell.txt").write_text(json.dumps(powershell or ps()))
     (d / "win.excluded-tcp4.txt").write_text(EXCLUDED_EN.format(rows=excluded4))
     (d / "win.excluded-tcp6.txt").write_text(EXCLUDED_EN.format(rows=""))
@@ -80,8 +85,8 @@ def test_healthy_nat_localhost_with_windows_data(capsys, tmp_path):
     assert layers(t)[:3] == [("windows-firewall", "not-applicable"), ("excluded-ports", "allow"), ("windows-listener", "allow")]
 
 
-def test_without_windows_records_the_hops_stay_unknown(capsys):
-    code, t = check(capsys, DEMO)
+def test_without_windows_records_the_hops_stay_unknown(capsys, tmp_path):
+    code, t = check(capsys, linux_only(tmp_path / "linux"))
     assert code == 3 and "no Windows data" in t["hops"][1]["reason"]
 
 

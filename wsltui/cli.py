@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from wsltui import __version__
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=_version())
     _add_source(p, top_level=True)
+    p.add_argument("--read-only", action="store_true", help="never change anything (fix and undo refuse)")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     s = sub.add_parser("snapshot", help="capture every probe's raw output (for a ticket, or to replay)")
@@ -43,12 +45,22 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
     _add_source(c)
 
-    r = sub.add_parser("report", help="render the status screen to a file, headlessly (for a ticket)")
-    r.add_argument("--format", choices=("svg",), default="svg", help="output format (default svg)")
-    r.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the report")
+    from wsltui.cli_actions import add_parsers as _add_action_parsers
+
+    _add_action_parsers(sub)  # fix, undo
+
+    r = sub.add_parser("report", help="everything a support ticket needs: every port x scenario, the traces, the facts",
+                       description="Formats: text (terminal), md (a GitHub issue), json (tools), svg (the status "
+                                   "screen). Default: from the -o extension (.md .json .svg), else text.")
+    r.add_argument("--format", choices=("text", "md", "json", "svg"), default=None, help="output format (default text)")
+    r.add_argument("-o", "--output", metavar="FILE", help="write the report here (default stdout; svg needs it)")
     r.add_argument("--port", type=_port, action="append", metavar="PORT",
-                   help="show only this port (repeatable), even when nothing listens on it")
-    r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="screen size (default 100x30)")
+                   help="only this port (repeatable), even when nothing listens on it")
+    r.add_argument("--scenario", choices=[s for s in SCENARIO_NAMES if s != "custom"], default=None,
+                   help="only this scenario (default: the status screen's four)")
+    r.add_argument("--redact", action="store_true",
+                   help="replace addresses, MACs, host and user names, Windows paths (consistently) for a public ticket")
+    r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="svg screen size (default 100x30)")
     _add_source(r)
     return p
 
@@ -113,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             return _facts(args)
         if args.cmd == "check":
             return _check(args)
+        if args.cmd in ("fix", "undo"):
+            from wsltui import cli_actions
+
+            return cli_actions.run(args)
         if args.cmd == "report":
             return _report(args)
         return _tui(args)
@@ -251,6 +267,17 @@ def _tui(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from wsltui.demos import DemoError
 
+    fmt = args.format or {".md": "md", ".json": "json", ".svg": "svg"}.get(
+        os.path.splitext(args.output or "")[1].lower(), "text")
+    if fmt != "svg":
+        return _report_document(args, fmt)
+    if args.redact or args.scenario:
+        print(f"wsltui: --format svg is a screenshot of the status screen: no --{'redact' if args.redact else 'scenario'} "
+              "(use --format md or json)", file=sys.stderr)
+        return ExitCode.USAGE
+    if not args.output:
+        print("wsltui: --format svg needs -o FILE", file=sys.stderr)
+        return ExitCode.USAGE
     try:
         cols, rows = (int(x) for x in args.size.lower().split("x"))
     except ValueError:
@@ -268,4 +295,35 @@ def _report(args: argparse.Namespace) -> int:
         print(f"wsltui: {error}", file=sys.stderr)
         return ExitCode.USAGE
     print(f"wsltui: status screen -> {args.output}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _report_document(args: argparse.Namespace, fmt: str) -> int:
+    """text, md or json (wsltui.report); written to -o FILE or stdout."""
+    from wsltui import report
+    from wsltui.demos import DemoError
+    from wsltui.facts import build_facts
+    from wsltui.snapshot import SnapshotError
+
+    try:
+        snap = load_source(args)
+    except (SnapshotError, DemoError) as e:
+        print(f"wsltui: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    facts = build_facts(snap)
+    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
+        _live_checks(facts)
+    rep = report.build(snap, tuple(args.port or ()), args.scenario, facts=facts)
+    color = fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = report.render(rep, fmt, redact=args.redact, color=color)
+    if not args.output:
+        sys.stdout.write(text)
+        return ExitCode.OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        print(f"wsltui: {args.output}: {e.strerror}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(f"wsltui: report ({fmt}{', redacted' if args.redact else ''}) -> {args.output}", file=sys.stderr)
     return ExitCode.OK

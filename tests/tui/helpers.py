@@ -52,5 +52,17 @@ def run(app, body, size=SIZE):
 
 
 async def settle(pilot) -> None:
+    """Wait until the sources are in and the active panel — mounted lazily on first show —
+    has drawn the latest analysis (a fixed number of pauses raced the lazy mount)."""
     await wait_until_ready(pilot)
-    await pilot.pause()
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        panel = app.panel(app.active_key)
+        if panel is None:
+            continue
+        if app.analysis is not None and getattr(panel, "analysis", app.analysis) is not app.analysis:
+            continue
+        if app.active_key == "flow" and app.analysis is not None and app.analysis.rows and panel.trace is None:
+            continue
+        return

@@ -8,11 +8,12 @@ generated chains changed names across versions, so they are recognised by shape.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 from wsltui.facts.iptables import chain_owner
 from wsltui.simulation.netfilter.evaluate import Step
-from wsltui.simulation.trace import Fix
+from wsltui.simulation.trace import Fix, handle_of
 
 # filter_IN_public, filter_IN_public_allow (nft backend); IN_public_deny (iptables backend)
 _FWD_ZONE_CHAIN = re.compile(r"^(?:(?:filter|nat|mangle|raw)_)?(?:IN|FWD|FWDI|FWDO|PRE|POST|OUT)_(?!policy_)(?P<zone>[^_].*?)"
@@ -98,81 +99,136 @@ def _is_firewalld_chain(name: str, source: str) -> bool:
 
 
 def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family: int) -> list[Fix]:
-    """Fixes for the base chain that dropped or rejected ``proto/port`` (after NAT)."""
+    """Fixes for the base chain that dropped or rejected ``proto/port`` (after NAT).
+
+    Each fix carries the exact argv lists (``Fix.argv``/``Fix.undo_argv``) wsltui can run; the
+    display strings are derived from them. A fix that needs a person's choice has no argv and
+    says why in ``Fix.manual``."""
     out = step.outcome
     rule = out.rule
     spec = f"{port}/{proto}"
     if attr.owner == "firewalld":
-        zone = attr.zone or "public"
+        zone = attr.zone
         if attr.part in ("deny", "pre", "post", "log") and rule is not None:
+            zone = zone or "public"
             return [Fix(f"Remove the firewalld rich rule in zone {zone} that matches {spec}",
                         [f"firewall-cmd --zone={zone} --list-rich-rules",
                          f"firewall-cmd --zone={zone} --remove-rich-rule='<the rule listed above that matches {spec}>'"],
                         [f"firewall-cmd --zone={zone} --add-rich-rule='<the same rule>'"], "firewalld",
-                        note="runtime change; add --permanent (then firewall-cmd --reload) to keep it")]
-        zone_note = "" if attr.zone else " (the zone the interface is in; check with firewall-cmd --get-active-zones)"
-        return [Fix(f"Open {spec} in firewalld zone {zone}{zone_note}",
-                    [f"firewall-cmd --zone={zone} --add-port={spec}", f"firewall-cmd --permanent --zone={zone} --add-port={spec}"],
-                    [f"firewall-cmd --zone={zone} --remove-port={spec}", f"firewall-cmd --permanent --zone={zone} --remove-port={spec}"],
-                    "firewalld", note="the first command opens it now, the second keeps it after a reload or reboot")]
+                        note="runtime change; add --permanent (then firewall-cmd --reload) to keep it",
+                        manual="pick the rich rule that matches from the list; nftables does not tell which one it was")]
+        zone_note = "" if zone else " (the zone the interface is in; check with firewall-cmd --get-active-zones)"
+        argv = [["firewall-cmd", f"--zone={zone or 'public'}", f"--add-port={spec}"],
+                ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--add-port={spec}"]]
+        undo = [["firewall-cmd", f"--zone={zone or 'public'}", f"--remove-port={spec}"],
+                ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--remove-port={spec}"]]
+        return [Fix(f"Open {spec} in firewalld zone {zone or 'public'}{zone_note}", front_end="firewalld",
+                    note="the first command opens it now, the second keeps it after a reload or reboot",
+                    argv=argv, undo_argv=undo, persistent=True,
+                    manual="" if zone else "the zone is a guess: check it with firewall-cmd --get-active-zones")]
     if attr.owner == "ufw":
-        if attr.edit == "a ufw rule" and rule is not None and port_specific(rule.text, port):
-            return [Fix(f"Delete the ufw rule that blocks {spec}",
-                        ["ufw status numbered", "ufw delete <the number of the rule that denies or rejects " + spec + ">"],
-                        [f"ufw insert <that number> deny {spec}"], "ufw")]
-        return [Fix(f"Allow {spec} in ufw", [f"ufw allow {spec}"], [f"ufw delete allow {spec}"], "ufw",
-                    note="ufw rules are persistent")]
+        plain = re.fullmatch(rf"-A ufw6?-user-input -p {proto} -m {proto} --dport {port} -j (DROP|REJECT)\b.*", rule.text) \
+            if attr.edit == "a ufw rule" and rule is not None else None
+        if plain:
+            # ufw sees "allow 8080/tcp" as the same rule as "deny 8080/tcp": it updates it in place
+            # (and skips an insert of it), so the exact fix and undo are an update each way.
+            was = "deny" if plain.group(1) == "DROP" else "reject"
+            return [Fix(f"Change the ufw rule for {spec} from {was} to allow", front_end="ufw",
+                        note="ufw rules are persistent; ufw updates the rule where it is",
+                        argv=[["ufw", "allow", spec]], undo_argv=[["ufw", was, spec]], persistent=True)]
+        if attr.edit == "a ufw rule" and rule is not None:
+            fixes = [Fix(f"Allow {spec} in ufw ahead of the rule that blocks it", front_end="ufw",
+                         note="ufw rules are persistent", argv=[["ufw", "insert", "1", "allow", spec]],
+                         undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
+            if port_specific(rule.text, port):
+                fixes.append(Fix(f"Delete the ufw rule that blocks {spec}",
+                                 ["ufw status numbered", "ufw delete <the number of the rule that denies or rejects " + spec + ">"],
+                                 [f"ufw insert <that number> deny {spec}"], "ufw",
+                                 manual="pick the rule's number from ufw status numbered"))
+            return fixes
+        return [Fix(f"Allow {spec} in ufw", front_end="ufw", note="ufw rules are persistent",
+                    argv=[["ufw", "allow", spec]], undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
     if attr.owner == "wsl":
         return [Fix("This chain belongs to WSL itself; do not edit it", [], [], "wsl", needs_root=False,
-                    note="WSL recreates it; check the mode and .wslconfig instead")]
+                    note="WSL recreates it; check the mode and .wslconfig instead",
+                    manual="WSL owns this chain and recreates it")]
     source, table = step.base.table.source, step.base.table
     if source == "nft":
         cmd_base = f"nft {table.family} {table.name}"
         chain = rule.chain if rule else step.base.chain.name
-        match = f"{'tcp' if proto == 'tcp' else 'udp'} dport {port}"
+        where = [table.family, table.name, chain]
+        match = ["tcp" if proto == "tcp" else "udp", "dport", str(port)]
+        note = "runtime change; persist it in /etc/nftables.conf"
         if rule is not None and rule.handle is not None and port_specific(rule.text, port):
-            return [Fix(f"Delete the nft rule that blocks {spec} (handle {rule.handle})",
-                        [f"nft delete rule {table.family} {table.name} {chain} handle {rule.handle}"],
-                        [f"nft add rule {table.family} {table.name} {chain} {rule.text}  # at its old place: see the backup"],
-                        "nft", note="runtime change; persist it in /etc/nftables.conf")]
-        where = f" position {rule.handle}" if rule is not None and rule.handle is not None else ""
-        verb = "insert" if where else "add"
+            return [Fix(f"Delete the nft rule that blocks {spec} (handle {rule.handle})", front_end="nft", note=note,
+                        argv=[["nft", "delete", "rule", *where, "handle", str(rule.handle)]],
+                        undo_argv=[_nft_readd(table, chain, rule)])]
+        pos = ["position", str(rule.handle)] if rule is not None and rule.handle is not None else []
+        verb = "insert" if pos else "add"
         return [Fix(f"Accept {spec} in {cmd_base} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
-                    [f"nft --echo --handle {verb} rule {table.family} {table.name} {chain}{where} {match} accept"],
-                    [f"nft delete rule {table.family} {table.name} {chain} handle <the handle printed by the command>"],
-                    "nft", note="runtime change; persist it in /etc/nftables.conf")]
+                    front_end="nft", note=note,
+                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos, *match, "accept"]],
+                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
     tool = _iptables_tool(source, table.family)
-    tflag = "" if table.name == "filter" else f"-t {table.name} "
     chain = rule.chain if rule else step.base.chain.name
-    accept = f"-p {proto} --dport {port} -j ACCEPT"
+    tflag = [] if (rule.table if rule else table.name) == "filter" else ["-t", rule.table if rule else table.name]
+    accept = ["-p", proto, "--dport", str(port), "-j", "ACCEPT"]
     if rule is not None and port_specific(rule.text, port):
-        verbatim = rule.text.split(" -A ", 1)[-1] if rule.text.startswith("-t ") else rule.text[len("-A "):]
-        return [Fix(f"Delete the {tool} rule that blocks {spec}",
-                    [f"{tool} {tflag}-D {verbatim}"], [f"{tool} {tflag}-I {chain} {rule.position} {verbatim.split(' ', 1)[1]}"],
-                    tool, note=_persist_note(tool))]
-    pos = f" {rule.position}" if rule is not None else ""
+        spec_words = _iptables_spec(rule.text)
+        if spec_words is not None:
+            return [Fix(f"Delete the {tool} rule that blocks {spec}", front_end=tool, note=_persist_note(tool),
+                        argv=[[tool, *tflag, "-D", chain, *spec_words]],
+                        undo_argv=[[tool, *tflag, "-I", chain, str(rule.position), *spec_words]])]
+    pos = [str(rule.position)] if rule is not None else []
     verb = "-I" if rule is not None else "-A"
     return [Fix(f"Accept {spec} in {tool} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
-                [f"{tool} {tflag}{verb} {chain}{pos} {accept}"], [f"{tool} {tflag}-D {chain} {accept}"], tool,
-                note=_persist_note(tool))]
+                front_end=tool, note=_persist_note(tool),
+                argv=[[tool, *tflag, verb, chain, *pos, *accept]], undo_argv=[[tool, *tflag, "-D", chain, *accept]])]
+
+
+def _iptables_spec(text: str) -> list[str] | None:
+    """The match and target words of an iptables-save line (after ``[-t T] -A CHAIN``)."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return None
+    if words[:1] == ["-t"]:
+        words = words[2:]
+    if len(words) < 2 or words[0] != "-A":
+        return None
+    return words[2:]
+
+
+def _nft_readd(table, chain: str, rule) -> list[str]:
+    """argv that puts a deleted nft rule back at its place: after the rule before it, or before
+    the rule after it (nft handles never change, so these still name the neighbours)."""
+    rules = [r.ref for r in table.chains[chain].rules] if chain in table.chains else []
+    idx = next((i for i, r in enumerate(rules) if r.handle == rule.handle), None)
+    where = [table.family, table.name, chain]
+    if idx is not None and idx > 0 and rules[idx - 1].handle is not None:
+        return ["nft", "add", "rule", *where, "position", str(rules[idx - 1].handle), rule.text]
+    if idx is not None and idx + 1 < len(rules) and rules[idx + 1].handle is not None:
+        return ["nft", "insert", "rule", *where, "position", str(rules[idx + 1].handle), rule.text]
+    return ["nft", "add", "rule", *where, rule.text]
 
 
 def established_fixes(step: Step) -> list[Fix]:
     """Accept the packets of connections already let in, first thing in the chain."""
-    table, rule = step.base.table, step.outcome.rule
+    table = step.base.table
     chain = step.base.chain.name
     if table.source == "nft":
         first = table.chains[chain].rules[0].ref.handle if table.chains[chain].rules else None
-        where = f" position {first}" if first is not None else ""
-        verb = "insert" if where else "add"
-        return [Fix("Accept packets of established connections first",
-                    [f"nft --echo --handle {verb} rule {table.family} {table.name} {chain}{where} ct state established,related accept"],
-                    [f"nft delete rule {table.family} {table.name} {chain} handle <the handle printed by the command>"], "nft")]
+        pos = ["position", str(first)] if first is not None else []
+        verb = "insert" if pos else "add"
+        where = [table.family, table.name, chain]
+        return [Fix("Accept packets of established connections first", front_end="nft",
+                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos, "ct", "state", "established,related", "accept"]],
+                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
     tool = _iptables_tool(table.source, table.family)
-    tflag = "" if table.name == "filter" else f"-t {table.name} "
-    spec = "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
-    return [Fix("Accept packets of established connections first", [f"{tool} {tflag}-I {chain} 1 {spec}"],
-                [f"{tool} {tflag}-D {chain} {spec}"], tool, note=_persist_note(tool))]
+    tflag = [] if table.name == "filter" else ["-t", table.name]
+    spec = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
+    return [Fix("Accept packets of established connections first", front_end=tool, note=_persist_note(tool),
+                argv=[[tool, *tflag, "-I", chain, "1", *spec]], undo_argv=[[tool, *tflag, "-D", chain, *spec]])]
 
 
 def nd_fixes(step: Step) -> list[Fix]:
@@ -180,20 +236,20 @@ def nd_fixes(step: Step) -> list[Fix]:
     table, rule = step.base.table, step.outcome.rule
     chain = rule.chain if rule else step.base.chain.name
     if table.source == "nft":
-        where = f" position {rule.handle}" if rule is not None and rule.handle is not None else ""
-        verb = "insert" if where else "add"
-        return [Fix("Accept IPv6 neighbor discovery before it is stopped",
-                    [f"nft --echo --handle {verb} rule {table.family} {table.name} {chain}{where} "
-                     "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"],
-                    [f"nft delete rule {table.family} {table.name} {chain} handle <the handle printed by the command>"], "nft")]
+        pos = ["position", str(rule.handle)] if rule is not None and rule.handle is not None else []
+        verb = "insert" if pos else "add"
+        where = [table.family, table.name, chain]
+        return [Fix("Accept IPv6 neighbor discovery before it is stopped", front_end="nft",
+                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos,
+                           "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"]],
+                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
     tool = _iptables_tool(table.source, table.family)
-    pos = f" {rule.position}" if rule is not None else ""
+    pos = [str(rule.position)] if rule is not None else []
     verb = "-I" if rule is not None else "-A"
-    cmds = [f"{tool} {verb} {chain}{pos} -p ipv6-icmp --icmpv6-type {t} -j ACCEPT"
-            for t in ("neighbour-solicitation", "neighbour-advertisement")]
-    undo = [f"{tool} -D {chain} -p ipv6-icmp --icmpv6-type {t} -j ACCEPT"
-            for t in ("neighbour-solicitation", "neighbour-advertisement")]
-    return [Fix("Accept IPv6 neighbor discovery before it is stopped", cmds, undo, tool, note=_persist_note(tool))]
+    types = ("neighbour-solicitation", "neighbour-advertisement")
+    return [Fix("Accept IPv6 neighbor discovery before it is stopped", front_end=tool, note=_persist_note(tool),
+                argv=[[tool, verb, chain, *pos, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types],
+                undo_argv=[[tool, "-D", chain, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types])]
 
 
 def _iptables_tool(source: str, family: str) -> str:

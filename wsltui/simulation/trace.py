@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field
 
 # Layer ids (documented in the README).
@@ -11,14 +13,55 @@ LAYERS = ("windows-firewall", "hyperv-firewall", "excluded-ports", "windows-list
 BLOCKING = frozenset({"drop", "reject", "no-listener"})
 
 
+# An undo argument that is only known after applying: the rule handle that ``nft --echo
+# --handle`` printed for apply step N (0-based). wsltui's actions fill it in from the journal.
+_HANDLE = re.compile(r"^<handle:(\d+)>$")
+
+
+def handle_of(step: int) -> str:
+    return f"<handle:{step}>"
+
+
+def display(argv: list[str]) -> str:
+    """How a command reads (shell-quoted), with placeholders in words a person understands."""
+    return " ".join("<the handle printed by the command>" if _HANDLE.match(a) else shlex.quote(a) for a in argv)
+
+
+def placeholder_step(arg: str) -> int | None:
+    m = _HANDLE.match(arg)
+    return int(m.group(1)) if m else None
+
+
 @dataclass
 class Fix:
     title: str  # one line a person reads: "Open tcp/8080 in firewalld zone public"
-    commands: list[str] = field(default_factory=list)  # exact commands, in order
+    commands: list[str] = field(default_factory=list)  # exact commands, in order (display strings)
     undo: list[str] = field(default_factory=list)
     front_end: str = ""  # firewalld | ufw | iptables-nft | iptables-legacy | nft | socket | windows | wsl
     needs_root: bool = True
     note: str = ""  # runtime vs persistent, and anything else worth knowing
+    # The same commands as argv lists, for wsltui to run (display strings are derived from them).
+    # Empty when the fix needs a human (``manual`` says why).
+    argv: list[list[str]] = field(default_factory=list)
+    undo_argv: list[list[str]] = field(default_factory=list)
+    persistent: bool = False  # survives a reboot / a reload of the front end
+    manual: str = ""  # why wsltui cannot apply this fix by itself
+
+    def __post_init__(self) -> None:
+        if self.argv and not self.commands:
+            self.commands = [display(a) for a in self.argv]
+        if self.undo_argv and not self.undo:
+            self.undo = [display(a) for a in self.undo_argv]
+
+    @property
+    def automatic(self) -> bool:
+        """Can wsltui apply and undo this fix exactly, without a person filling something in?"""
+        return bool(self.argv) and bool(self.undo_argv) and not self.manual
+
+    def to_json(self) -> dict:
+        return {"title": self.title, "commands": self.commands, "undo": self.undo, "front_end": self.front_end,
+                "needs_root": self.needs_root, "note": self.note, "argv": self.argv, "undo_argv": self.undo_argv,
+                "persistent": self.persistent, "automatic": self.automatic, "manual": self.manual}
 
 
 @dataclass
@@ -63,8 +106,8 @@ class Trace:
     def reachable(self) -> bool | None:
         if self.blockers:
             return False
-        if any(h.verdict == "unknown" for h in self.hops):
-            return None
+        if any(h.verdict == "unknown" or (h.layer == "path" and h.verdict == "not-applicable") for h in self.hops):
+            return None  # undecided, or the scenario does not apply (WSL1, mirrored has no WSL IP …)
         return True
 
     @property
@@ -80,8 +123,7 @@ class Trace:
                 "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
                 "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
                 "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
-                "fixes": [{"title": f.title, "commands": f.commands, "undo": f.undo, "front_end": f.front_end,
-                           "needs_root": f.needs_root, "note": f.note} for f in h.fixes],
+                "fixes": [f.to_json() for f in h.fixes],
             }
 
         first = self.first_blocker

@@ -88,7 +88,8 @@ class Panel(Vertical):
         loading.display = True
 
     def set_analysis(self, analysis) -> None:
-        if not self.query(".loading"):  # not composed yet: on_mount catches up
+        if not self.query(".loading"):  # a lazily mounted panel not composed yet: try after the next refresh
+            self.call_after_refresh(self.set_analysis, analysis)
             return
         self.analysis = analysis
         self.query_one(".loading", Static).display = False

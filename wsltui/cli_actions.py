@@ -1,0 +1,161 @@
+"""``wsltui fix`` and ``wsltui undo``: the shell side of wsltui.actions (kept out of cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from wsltui.exit_codes import ExitCode
+
+
+def add_parsers(sub) -> None:
+    from wsltui.cli import SCENARIO_NAMES, _add_source, _address, _iface, _port
+
+    f = sub.add_parser("fix", help="apply the fixes for every blocker of PORT's trace (backed up, undoable)",
+                       description="Traces PORT like `check`, then applies the fix for every blocker after a backup; "
+                                   "a failed step or a fix that does not verify is rolled back. Exit codes: 0 applied "
+                                   "(or nothing to fix), 4 failed, 5 refused, 3 unknown, 2 usage error.")
+    f.add_argument("port", type=_port, metavar="PORT")
+    f.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    f.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
+                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
+    f.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario)")
+    f.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
+    f.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario)")
+    f.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    f.add_argument("--dry-run", action="store_true", help="print the plan (commands and undo) and change nothing")
+    f.add_argument("--json", action="store_true", help="print the plan (and the result) as JSON")
+    _add_source(f)
+
+    u = sub.add_parser("undo", help="undo the last change wsltui made (or list the journal)",
+                       description="Exit codes: 0 undone, 4 failed, 5 refused (nothing to undo, read-only).")
+    u.add_argument("--list", action="store_true", help="list the journal of changes")
+    u.add_argument("--id", metavar="ID", help="undo this journal entry instead of the last one")
+
+
+def run(args: argparse.Namespace) -> int:
+    return _fix(args) if args.cmd == "fix" else _undo(args)
+
+
+def _err(msg: str) -> None:
+    print(f"wsltui: {msg}", file=sys.stderr)
+
+
+def _read_only(args) -> bool:
+    from wsltui.actions.state import read_only
+
+    return bool(getattr(args, "read_only", False)) or read_only()
+
+
+def _fix(args: argparse.Namespace) -> int:
+    from wsltui.actions import ActionError, apply, plan_for_trace
+    from wsltui.actions.apply import trace_verifier
+    from wsltui.cli import load_source
+    from wsltui.demos import DemoError
+    from wsltui.facts import build_facts
+    from wsltui.simulation.simulate import Scenario, World, simulate
+    from wsltui.snapshot import SnapshotError
+
+    scenario = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
+    if scenario == "custom" and args.dst is None and args.in_iface:
+        _err("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
+        return ExitCode.USAGE
+    if args.src and args.dst and args.src.version != args.dst.version:
+        _err("--src and --dst must both be IPv4 or both IPv6")
+        return ExitCode.USAGE
+    replay = bool(getattr(args, "source", None)) or getattr(args, "demo", None) is not None
+    if replay and not args.dry_run:
+        _err("--from/--demo describe another machine: only --dry-run makes sense with them")
+        return ExitCode.USAGE
+    try:
+        snap = load_source(args)
+    except (SnapshotError, DemoError) as e:
+        _err(str(e))
+        return ExitCode.USAGE
+    sc = Scenario(scenario, args.port, args.proto, args.src, args.dst, args.in_iface)
+    trace = simulate(World.from_facts(build_facts(snap)), sc)
+    plan = plan_for_trace(trace, {"name": scenario, "src": str(args.src) if args.src else None,
+                                  "dst": str(args.dst) if args.dst else None, "in_iface": args.in_iface})
+    out = {"plan": plan.to_json(), "reachable": trace.reachable}
+    if not trace.blockers:
+        if args.json:
+            _dump(out)
+        if trace.reachable:
+            print(f"{args.proto}/{args.port}: nothing to fix, it connects ({scenario})")
+            return ExitCode.OK
+        _err(f"{args.proto}/{args.port}: nothing is known to block it, but some layer could not be decided "
+             f"(see `wsltui check {args.port}`): nothing to fix")
+        return ExitCode.UNKNOWN
+    if not args.json:
+        print(plan.describe())
+    if args.dry_run:
+        if args.json:
+            _dump(out)
+        return ExitCode.OK if plan.automatic else ExitCode.REFUSED
+    if not plan.automatic:
+        if args.json:
+            _dump(out)
+        _err("refused: some blockers need a person (listed above); nothing was changed")
+        return ExitCode.REFUSED
+    if _read_only(args):
+        if args.json:
+            _dump(out)
+        _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
+        return ExitCode.REFUSED
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _err("refused: stdin is not a terminal, so wsltui cannot ask; pass --yes to apply (nothing was changed)")
+            return ExitCode.REFUSED
+        print("Apply these changes? [y/N] ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            _err("not applied")
+            return ExitCode.REFUSED
+    try:
+        result = apply(plan, verify=trace_verifier(plan))
+    except ActionError as e:
+        _err(f"refused: {e}")
+        return ExitCode.REFUSED
+    if args.json:
+        out["result"] = {"ok": result.ok, "result": result.result, "message": result.message, "id": result.id,
+                         "backup": result.backup}
+        _dump(out)
+    if result.ok:
+        print(f"wsltui: {result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})",
+              file=sys.stderr)
+        return ExitCode.OK
+    _err(f"fix failed: {result.message}")
+    return ExitCode.FAILED
+
+
+def _undo(args: argparse.Namespace) -> int:
+    from wsltui.actions import ActionError, Journal, undo
+
+    if args.list:
+        entries = Journal().entries()
+        if not entries:
+            print(f"(the journal is empty: {Journal().path})")
+        for e in entries:
+            plan = e.get("plan") or {}
+            what = "; ".join(f["title"] for f in plan.get("fixes", [])) or (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
+            print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):4}  {e.get('result', ''):20} {what}")
+        return ExitCode.OK
+    if _read_only(args):
+        _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
+        return ExitCode.REFUSED
+    try:
+        result = undo(entry_id=args.id)
+    except ActionError as e:
+        _err(f"refused: {e}")
+        return ExitCode.REFUSED
+    if result.ok:
+        print(f"wsltui: {result.message}", file=sys.stderr)
+        return ExitCode.OK
+    _err(result.message)
+    return ExitCode.FAILED
+
+
+def _dump(data) -> None:
+    json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,565 @@
+"""``wsltui report``: one document a person attaches to a ticket — text for the terminal,
+Markdown for a GitHub issue, JSON for tools. (The SVG of the status screen is the app's own
+rendering: ``wsltui.tui.report``.)
+
+Headless: no Textual; Rich only inside the text renderers it reuses (``views.trace_text``,
+``views.facts_text``), imported when text is rendered. Like every view it only renders Facts and
+Traces: the questions asked are the Status screen's (every listening port x the status scenarios,
+``wsltui.tui.analysis.targets``), the answers are the simulator's.
+
+``--redact`` runs over the finished document (``wsltui.redact`` says why there and not earlier).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+
+from wsltui import __version__
+from wsltui.facts import Facts, build_facts
+from wsltui.facts.base import Unknown
+from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
+from wsltui.simulation.trace import Hop, Trace
+from wsltui.snapshot import Snapshot
+from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
+from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+
+SCHEMA_VERSION = 1
+FORMATS = ("text", "md", "json")
+MARK = {True: "✅", False: "❌", None: "❔"}
+
+
+@dataclass
+class Row:
+    """One port: who listens on it, and a trace per scenario."""
+
+    proto: str
+    port: int
+    listeners: list[Target]
+    traces: dict[str, Trace]
+
+    @property
+    def label(self) -> str:
+        return f"{self.proto}/{self.port}"
+
+
+@dataclass
+class Blocker:
+    """One blocking hop, once, however many traces it stops."""
+
+    hop: Hop  # the first; the others differ only in port (and so in their fixes)
+    where: list[tuple[Row, str]] = field(default_factory=list)  # (row, scenario) it stops
+    hops: list[Hop] = field(default_factory=list)
+
+    @property
+    def fixes(self) -> list:
+        """The first fix of every hop, once each (one per port for a rule that stops several)."""
+        out: dict[tuple, object] = {}
+        for h in self.hops:
+            if h.fixes:
+                f = h.fixes[0]
+                out.setdefault((f.title, tuple(f.commands)), f)
+        return list(out.values())
+
+
+@dataclass
+class Report:
+    snapshot: Snapshot
+    facts: Facts
+    world: World
+    rows: list[Row]
+    scenarios: tuple[str, ...]
+    ports: tuple[int, ...] = ()  # what was asked (empty: every listener)
+    listeners_unknown: Unknown | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def traces(self) -> list[Trace]:
+        return [t for r in self.rows for t in r.traces.values()]
+
+    @property
+    def blockers(self) -> list[Blocker]:
+        found: dict[tuple, Blocker] = {}
+        for row in self.rows:
+            for sc, t in row.traces.items():
+                for hop in t.blockers:
+                    def generic(text: str | None) -> str:  # the same rule for another port is the same blocker
+                        return re.sub(rf"\b{row.port}\b", "PORT", text or "")
+
+                    key = (hop.layer, hop.verdict, generic(hop.rule), generic(hop.location), generic(hop.explanation))
+                    b = found.setdefault(key, Blocker(hop))
+                    b.where.append((row, sc))
+                    b.hops.append(hop)
+        return list(found.values())
+
+
+def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = None, facts: Facts | None = None) -> Report:
+    """The traces the Status screen shows (every listener x the status scenarios), or only
+    ``ports`` (even when nothing listens on them) and only ``scenario``."""
+    facts = facts if facts is not None else build_facts(snap)
+    world = World.from_facts(facts)
+    scenarios = (scenario,) if scenario else STATUS_SCENARIOS
+    found, unknown = targets(facts, tuple(ports))
+    rows: dict[tuple[str, int], Row] = {}
+    errors = [f"{name}: {u}" for name, u in facts.failures.items()]
+    for t in found:
+        key = (t.proto, t.port)
+        if key not in rows:
+            rows[key] = Row(t.proto, t.port, [], {})
+            for sc in scenarios:
+                try:
+                    rows[key].traces[sc] = simulate(world, Scenario(sc, t.port, t.proto))
+                except Exception as e:  # a simulator bug must not lose the rest of the report
+                    errors.append(f"simulate {sc} {t.proto}/{t.port}: {type(e).__name__}: {e}")
+        if t.address:
+            rows[key].listeners.append(t)
+    return Report(snap, facts, world, list(rows.values()), scenarios, tuple(ports), unknown, errors)
+
+
+def render(report: Report, fmt: str, *, redact: bool = False, color: bool = False) -> str:
+    """The report as ``fmt`` (text, md, json). ``redact`` replaces addresses, names and Windows
+    paths in the finished document; ``color`` keeps ANSI styles in text (never when redacting)."""
+    redactor = None
+    if redact:
+        from wsltui.redact import Redactor
+
+        redactor = Redactor.for_snapshot(report.snapshot)
+    if fmt == "json":
+        doc = to_json(report, redacted=redact)
+        if redactor is not None:
+            doc = redactor.document(doc)
+        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    if fmt == "md":
+        out = to_markdown(report, redacted=redact)
+    elif fmt == "text":
+        out = to_text(report, color=color and not redact, redacted=redact)
+    else:
+        raise ValueError(f"unknown report format {fmt!r}")
+    return redactor.text(out) if redactor is not None else out
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def to_json(report: Report, redacted: bool = False) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "wsltui": __version__,
+        "meta": dict(report.snapshot.meta),
+        "redacted": redacted,
+        "selection": {"ports": list(report.ports), "scenarios": list(report.scenarios)},
+        "summary": [{"proto": r.proto, "port": r.port, "scenario": sc, "reachable": t.reachable, "symptom": t.symptom,
+                     "blocked_at": t.first_blocker.layer if t.first_blocker else None}
+                    for r in report.rows for sc, t in r.traces.items()],
+        "errors": list(report.errors),
+        "facts": report.facts.to_json(),
+        "traces": [t.to_json() for t in report.traces],
+    }
+
+
+# --- what every format says first ----------------------------------------------------------------
+
+
+def _source(report: Report) -> str:
+    meta = report.snapshot.meta
+    if meta.get("demo"):
+        return f"bundled demo {meta['demo']}"
+    parts = [f"taken {meta['taken']}" if meta.get("taken") else "", f"on {meta['host']}" if meta.get("host") else "",
+             f"by wsltui {meta['wsltui']}" if meta.get("wsltui") else "", "as root" if meta.get("root") else ""]
+    return "snapshot " + " ".join(p for p in parts if p) if any(parts) else "snapshot"
+
+
+def _mode(report: Report) -> str:
+    mode = report.world.mode
+    wsl = report.facts.wsl
+    requested = getattr(getattr(wsl, "wslconfig", None), "networking_mode", None)
+    text = mode + (f" (unknown: {report.world.mode_reason})" if mode == "unknown" and report.world.mode_reason else "")
+    if isinstance(requested, str) and requested != mode:
+        text += f"; .wslconfig requests {requested}"
+    return text
+
+
+def _addresses(report: Report) -> str:
+    n = report.facts.network
+    if n is None:
+        return "unknown (the network facts could not be read)"
+    bits = []
+    primary = ", ".join(a for a in (getattr(n, "primary_address", None), getattr(n, "primary_address6", None)) if a)
+    if primary:
+        bits.append(primary + (f" on {n.primary_interface}" if getattr(n, "primary_interface", None) else ""))
+    gw = getattr(n, "default_gateway_v4", None) or getattr(n, "default_gateway_v6", None)
+    if gw:
+        bits.append(f"gateway {gw}")
+    return ", ".join(bits) or "no global address"
+
+
+def _windows(report: Report) -> str:
+    win = report.facts.windows
+    if win is None or not getattr(win, "captured", False):
+        return "not captured (Windows layers are unknown)"
+    return "captured" + (f", Windows build {win.build}" if getattr(win, "build", None) else "")
+
+
+def _cell(t: Trace | None) -> tuple[str, str]:
+    """(mark, words) for one port x scenario."""
+    if t is None:
+        return "", "-"
+    if t.reachable is True:
+        return MARK[True], "connects"
+    if t.reachable is False:
+        return MARK[False], f"{t.symptom or 'blocked'} ({t.first_blocker.layer})"
+    unknown = [h.layer for h in t.hops if h.verdict == "unknown"]
+    return MARK[None], "unknown (" + ", ".join(dict.fromkeys(unknown)) + ")"
+
+
+def _listener(t: Target) -> str:
+    stack = "dual-stack" if t.dual_stack else ("IPv6" if t.family == "ipv6" else "IPv4")
+    return f"{t.endpoint.split(' ', 1)[1]} {t.process or 'owner not visible'} ({t.bind}, {stack})"
+
+
+def _listeners(row: Row) -> str:
+    return "; ".join(_listener(t) for t in row.listeners) or "nobody listens"
+
+
+def _fix_line(f) -> str:
+    if f is None:
+        return "no automatic fix: see the trace"
+    more = f" (+{len(f.commands) - 1} more, in the trace below)" if len(f.commands) > 1 else ""
+    return f.title + (f": {f.commands[0]}{more}" if f.commands else "")
+
+
+def _what(trace: Trace) -> str:
+    return SCENARIOS.get(trace.scenario, trace.scenario).replace("PORT", str(trace.port))
+
+
+def _counts(report: Report) -> str:
+    traces = report.traces
+    blocked = sum(1 for t in traces if t.reachable is False)
+    unknown = sum(1 for t in traces if t.reachable is None)
+    return (f"{len(report.rows)} port(s) x {len(report.scenarios)} scenario(s): "
+            f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown")
+
+
+def _expanded(report: Report, t: Trace) -> bool:
+    """Blocked traces are shown in full; with --port every asked trace is."""
+    return t.reachable is False or bool(report.ports)
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.markup import escape
+
+    from wsltui.views.facts_text import print_facts
+    from wsltui.views.trace_text import print_trace
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, color_system="standard" if color else None, width=120,
+                      soft_wrap=True, highlight=False)
+    p = console.print
+    p(f"[bold]wsltui report[/]  wsltui {__version__}, {escape(_source(report))}" + ("  (redacted)" if redacted else ""))
+    p(f"networking mode:  {escape(_mode(report))}")
+    p(f"WSL address:      {escape(_addresses(report))}")
+    p(f"Windows side:     {escape(_windows(report))}")
+    p(f"result:           {escape(_counts(report))}")
+    if report.listeners_unknown is not None:
+        p(f"[yellow]listening sockets: {escape(str(report.listeners_unknown))}[/]")
+    for e in report.errors:
+        p(f"[yellow]error:[/] {escape(e)}")
+    p()
+    if not report.rows:
+        p("Nothing listens, so there is nothing to trace: use --port PORT.")
+    width = max([len(r.label) for r in report.rows] + [4]) + 2
+    grid = [[" ".join(_cell(r.traces.get(sc))) for sc in report.scenarios] for r in report.rows]
+    heads = [SHORT.get(sc, sc) for sc in report.scenarios]
+    widths = [max(cell_len(x) for x in [h] + [g[i] for g in grid]) + 2 for i, h in enumerate(heads)]
+
+    def pad(text: str, n: int) -> str:  # by terminal cells: the marks are two cells wide
+        return text + " " * max(n - cell_len(text), 1)
+
+    p("[bold]" + escape("port".ljust(width) + "".join(pad(h, n) for h, n in zip(heads, widths))).rstrip() + "[/]")
+    for r, cells in zip(report.rows, grid):
+        p(escape((r.label.ljust(width) + "".join(pad(c, n) for c, n in zip(cells, widths))).rstrip()))
+        p(escape(" " * width + _listeners(r)), style="dim")
+    blockers = report.blockers
+    if blockers:
+        p()
+        p(f"[bold]Blockers[/] ({len(blockers)}):")
+        for i, b in enumerate(blockers, 1):
+            where = ", ".join(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
+            p(f"  {i}. [bold]{escape(b.hop.layer)}[/]: {escape(b.hop.rule or b.hop.explanation)}  [dim]({escape(where)})[/]")
+            for f in b.fixes or [None]:
+                p(f"     fix: {escape(_fix_line(f))}")
+    for r in report.rows:
+        for t in r.traces.values():
+            if _expanded(report, t):
+                p()
+                console.rule(style="dim")
+                print_trace(t, console)
+    p()
+    console.rule("[bold]Facts[/]", style="dim")
+    print_facts(report.facts, console)
+    return buf.getvalue()
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks in the text."""
+    text = text.replace("\n", " ")
+    if "`" not in text:
+        return f"`{text}`"
+    return f"`` {text} ``"
+
+
+def cell(text: str) -> str:
+    """Text for a table cell: pipes escaped, lines joined."""
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def prose(text: str) -> str:
+    """Plain text in Markdown: no accidental HTML, emphasis or links. Characters that can be part
+    of an address, a name or a path (``_ . - : % \\ /``) are left alone, so redaction still
+    recognises every value in the finished document."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "*[]`":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def fence(text: str, lang: str = "") -> str:
+    mark = "```"
+    while mark in text:
+        mark += "`"
+    return f"{mark}{lang}\n{text.rstrip()}\n{mark}"
+
+
+def to_markdown(report: Report, redacted: bool = False) -> str:
+    out: list[str] = []
+    w = out.append
+    blocked = [t for t in report.traces if t.reachable is False]
+    title = (f"{len(blocked)} of {len(report.traces)} connections blocked" if blocked
+             else "every traced connection connects" if report.traces and all(t.reachable for t in report.traces)
+             else "nothing blocked, some layers unknown" if report.traces else "nothing to trace")
+    w(f"# wsltui report: {title}")
+    w("")
+    w(f"wsltui {__version__} · {prose(_source(report))}" + (" · **redacted**" if redacted else ""))
+    w("")
+    w("## Summary")
+    w("")
+    w(f"- **Networking mode:** {prose(_mode(report))}")
+    w(f"- **WSL address:** {prose(_addresses(report))}")
+    w(f"- **Windows side:** {prose(_windows(report))}")
+    w(f"- **Result:** {prose(_counts(report))}")
+    if report.listeners_unknown is not None:
+        w(f"- **Listening sockets:** {prose(str(report.listeners_unknown))}")
+    for e in report.errors:
+        w(f"- **Error:** {prose(e)}")
+    w("")
+    if report.rows:
+        w("| port | listener | " + " | ".join(cell(SHORT.get(sc, sc)) for sc in report.scenarios) + " |")
+        w("|---|---|" + "---|" * len(report.scenarios))
+        for r in report.rows:
+            cells = [" ".join(_cell(r.traces.get(sc))) for sc in report.scenarios]
+            w(f"| **{r.label}** | {cell(prose(_listeners(r)))} | " + " | ".join(cell(prose(c)) for c in cells) + " |")
+    else:
+        w("Nothing listens, so there is nothing to trace: run `wsltui report --port PORT`.")
+    w("")
+    blockers = report.blockers
+    if blockers:
+        w("### Blockers")
+        w("")
+        for i, b in enumerate(blockers, 1):
+            where = ", ".join(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
+            symptom = f" — the client sees **{prose(b.hop.symptom)}**" if b.hop.symptom else ""
+            w(f"{i}. **{prose(b.hop.layer)}** ({prose(where)}){symptom}: {prose(b.hop.explanation)}")
+            for f in b.fixes:
+                more = f" (+{len(f.commands) - 1} more, in the trace below)" if len(f.commands) > 1 else ""
+                w(f"   - fix: {prose(f.title)}" + (f": {code(f.commands[0])}{more}" if f.commands else ""))
+        w("")
+    _md_traces(report, w)
+    _md_deciding(report, w)
+    _md_details(report, w)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md_trace(t: Trace, w) -> None:
+    mark, words = _cell(t)
+    w(f"### {t.proto}/{t.port}: {prose(_what(t))} {mark} {prose(words)}")
+    w("")
+    w(f"Networking mode {prose(t.mode)}.")
+    for n in t.notes:
+        w(f"> note: {prose(n)}")
+    w("")
+    w("| # | layer | verdict | what happens | packet | rule · where |")
+    w("|---|---|---|---|---|---|")
+    first = t.first_blocker
+    for i, h in enumerate(t.hops, 1):
+        verdict = f"**{h.verdict}**" if h.blocks else h.verdict
+        what = prose(h.explanation)
+        for label, value in (("assumed", h.assumption), ("why", h.reason)):
+            if value:
+                what += f"<br>*{label}:* {prose(value)}"
+        where = " · ".join(x for x in (code(h.rule) if h.rule else "", prose(h.location or ""),
+                                         f"edit: {prose(h.edit)}" if h.edit else "") if x)
+        w(f"| {'**' + str(i) + '**' if h is first else i} | {h.layer} | {verdict} | {cell(what)} | "
+          f"{cell(code(h.packet)) if h.packet else ''} | {cell(where)} |")
+    w("")
+    for b in t.blockers:
+        for f in b.fixes:
+            w(f"**Fix ({prose(b.layer)}):** {prose(f.title)}" + (f" — {prose(f.note)}" if f.note else ""))
+            w("")
+            if f.commands:
+                w(fence("\n".join(f.commands), "sh"))
+                w("")
+            if f.undo:
+                w("Undo:")
+                w("")
+                w(fence("\n".join(f.undo), "sh"))
+                w("")
+
+
+def _md_traces(report: Report, w) -> None:
+    shown = [t for t in report.traces if _expanded(report, t)]
+    rest = [t for t in report.traces if not _expanded(report, t)]
+    if not report.traces:
+        return
+    w("## Traces")
+    w("")
+    for t in shown:
+        _md_trace(t, w)
+    if rest:
+        w(f"<details><summary>Other traces ({len(rest)}: reachable or unknown)</summary>")
+        w("")
+        for t in rest:
+            _md_trace(t, w)
+        w("</details>")
+        w("")
+
+
+def _md_deciding(report: Report, w) -> None:
+    w("## The facts that decided")
+    w("")
+    seen: dict[tuple, list[str]] = {}
+    hops: dict[tuple, Hop] = {}
+    for b in report.blockers:  # one section per deciding rule, with every port x scenario it stops
+        h = b.hop
+        key = (h.layer, h.verdict, h.rule or h.explanation, h.location or "", h.owner or "")
+        hops.setdefault(key, h)
+        seen.setdefault(key, []).extend(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
+    for key, h in hops.items():
+        w(f"### {prose(h.layer)}: {h.verdict} ({prose(', '.join(dict.fromkeys(seen[key])))})")
+        w("")
+        if h.rule:
+            w("Rule, verbatim:")
+            w("")
+            w(fence(h.rule))
+            w("")
+        else:
+            w(prose(h.explanation))
+            w("")
+        items = [f"- {label}: {code(value) if label == 'packet' else prose(value)}"
+                 for label, value in (("where", h.location), ("owner", h.owner), ("edit", h.edit), ("packet", h.packet))
+                 if value]
+        if h.steps:
+            items.append("- path through netfilter: " + "; ".join(prose(s) for s in h.steps))
+        if items:
+            out = "\n".join(items)
+            w(out)
+            w("")
+    _md_zones(report, w)
+    _md_windows(report, w)
+    w("**Listeners**")
+    w("")
+    if report.listeners_unknown is not None:
+        w(prose(str(report.listeners_unknown)))
+    for r in report.rows:
+        w(f"- {r.label}: " + "; ".join(code(_listener(t)) for t in r.listeners) if r.listeners
+          else f"- {r.label}: nobody listens")
+    w("")
+
+
+def _md_zones(report: Report, w) -> None:
+    f = report.facts.firewalld
+    if f is None or getattr(f, "running", False) is not True:
+        return
+    active = {az.name: az for az in f.active_zones}
+    w(f"**firewalld zones** (default zone {code(str(f.default_zone))})")
+    w("")
+    w("| zone | bound to | target | services | ports | rich rules |")
+    w("|---|---|---|---|---|---|")
+    for z in f.zones:
+        if not (z.name in active or z.name == f.default_zone or z.active or z.default):
+            continue
+        az = active.get(z.name)
+        bound = " ".join((az.interfaces + az.sources) if az else z.interfaces + z.sources) or (
+            "every interface (default zone)" if z.name == f.default_zone else "-")
+        rich = "<br>".join(code(r.text) for r in z.rich_rules) or "-"
+        w(f"| {z.name} | {cell(prose(bound))} | {z.target or '-'} | {cell(' '.join(z.services) or '-')} | "
+          f"{cell(' '.join(p.text for p in z.ports) or '-')} | {cell(rich)} |")
+    w("")
+
+
+def _md_windows(report: Report, w) -> None:
+    win = report.facts.windows
+    if win is None or not getattr(win, "captured", False):
+        return
+    if not any(b.hop.layer in ("windows-firewall", "hyperv-firewall", "portproxy", "excluded-ports", "windows-listener")
+               for b in report.blockers):
+        return
+    w("**Windows**")
+    w("")
+    if not isinstance(win.connections, Unknown):
+        w("- network profiles: " + ", ".join(f"{prose(c.alias)} = {c.category}" for c in win.connections))
+    if not isinstance(win.profiles, Unknown):
+        w("- firewall profiles: " + ", ".join(f"{name} {'on' if p.enabled else 'off'}, inbound {p.default_inbound}"
+                                              for name, p in win.profiles.items()))
+    hv = win.hyperv
+    setting = getattr(hv, "setting", None)
+    if getattr(hv, "available", False) and setting is not None and not isinstance(setting, Unknown):
+        def on(v) -> str:
+            return "not configured" if v is None else "on" if v else "off"
+
+        w(f"- Hyper-V firewall for WSL: {on(setting.enabled)}, inbound {setting.default_inbound or 'not configured'}, "
+          f"loopback {on(setting.loopback)}")
+    w("")
+
+
+def _md_details(report: Report, w) -> None:
+    from rich.console import Console
+
+    from wsltui.views.facts_text import print_facts
+
+    w("## Details")
+    w("")
+    buf = io.StringIO()
+    print_facts(report.facts, Console(file=buf, color_system=None, width=200, soft_wrap=True, highlight=False))
+    w("<details><summary>Full facts summary</summary>")
+    w("")
+    w(fence(buf.getvalue(), "text"))
+    w("")
+    w("</details>")
+    w("")
+    w("<details><summary>Raw records: commands and exit codes</summary>")
+    w("")
+    w("| record | command | exit code | seconds | error |")
+    w("|---|---|---|---|---|")
+    for name in sorted(report.snapshot.records):
+        r = report.snapshot.records[name]
+        w(f"| {name} | {cell(code(r.command)) if r.argv else '-'} | "
+          f"{'-' if r.exit_code is None else r.exit_code} | {r.seconds:.2f} | {cell(prose(r.error or ''))} |")
+    w("")
+    w("</details>")
+    w("")
+    w("<details><summary>wsltui version and snapshot meta</summary>")
+    w("")
+    w(fence(json.dumps({"wsltui": __version__, "schema_version": SCHEMA_VERSION, "meta": report.snapshot.meta},
+                       indent=1, ensure_ascii=False, default=str), "json"))
+    w("")
+    w("</details>")
