@@ -12,6 +12,7 @@ import sys
 
 from wsltui import __version__
 from wsltui.exit_codes import ExitCode
+from wsltui.snapshot import SnapshotError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,13 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="trace a connection to PORT through every layer and name what blocks it",
                        description="Exit codes: 0 reachable, 1 blocked, 3 unknown, 2 usage error.")
-    c.add_argument("port", type=_port, metavar="PORT")
-    c.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    c.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
-                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
-    c.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
-    c.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
-    c.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
+    add_packet_options(c)
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
     _add_source(c)
 
@@ -66,6 +61,44 @@ def _parser() -> argparse.ArgumentParser:
 
 
 SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows", "custom")
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not make sense together (main prints it, exit code 2)."""
+
+
+def add_packet_options(p: argparse.ArgumentParser) -> None:
+    """PORT and the packet / scenario options `check` and `fix` share."""
+    p.add_argument("port", type=_port, metavar="PORT")
+    p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
+                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
+    p.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
+    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
+    p.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
+
+
+def scenario_from(args: argparse.Namespace):
+    """The Scenario the packet options describe; UsageError when they contradict each other."""
+    from wsltui.simulation.simulate import Scenario
+
+    name = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
+    if name == "custom" and args.dst is None and args.in_iface:
+        raise UsageError("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
+    if args.src and args.dst and args.src.version != args.dst.version:
+        raise UsageError("--src and --dst must both be IPv4 or both IPv6")
+    return Scenario(name, args.port, args.proto, args.src, args.dst, args.in_iface)
+
+
+def load_facts(args: argparse.Namespace):
+    """(snapshot, facts) from --from, --demo or the live system (with the live-only checks)."""
+    from wsltui.facts import build_facts
+
+    snap = load_source(args)
+    facts = build_facts(snap)
+    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
+        _live_checks(facts)
+    return snap, facts
 
 
 def _port(text: str) -> int:
@@ -132,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "report":
             return _report(args)
         return _tui(args)
+    except (UsageError, SnapshotError) as e:  # a DemoError is a SnapshotError too
+        print(f"wsltui: {e}", file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -179,18 +215,7 @@ def _live_checks(facts) -> None:
 
 
 def _facts(args: argparse.Namespace) -> int:
-    from wsltui.demos import DemoError
-    from wsltui.facts import build_facts
-    from wsltui.snapshot import SnapshotError
-
-    try:
-        snap = load_source(args)
-    except (SnapshotError, DemoError) as e:
-        print(f"wsltui: {e}", file=sys.stderr)
-        return ExitCode.USAGE
-    facts = build_facts(snap)
-    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
-        _live_checks(facts)
+    _, facts = load_facts(args)
     if args.json:
         json.dump(facts.to_json(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -202,25 +227,11 @@ def _facts(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from wsltui.demos import DemoError
-    from wsltui.facts import build_facts
-    from wsltui.simulation.simulate import Scenario, World, simulate
-    from wsltui.snapshot import SnapshotError
+    from wsltui.simulation.simulate import World, simulate
 
-    scenario = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
-    if scenario == "custom" and args.dst is None and args.in_iface:
-        print("wsltui: --scenario custom with --in-iface needs --dst (the address the packet is sent to)", file=sys.stderr)
-        return ExitCode.USAGE
-    if args.src and args.dst and args.src.version != args.dst.version:
-        print("wsltui: --src and --dst must both be IPv4 or both IPv6", file=sys.stderr)
-        return ExitCode.USAGE
-    try:
-        snap = load_source(args)
-    except (SnapshotError, DemoError) as e:
-        print(f"wsltui: {e}", file=sys.stderr)
-        return ExitCode.USAGE
-    world = World.from_facts(build_facts(snap))
-    trace = simulate(world, Scenario(scenario, args.port, args.proto, args.src, args.dst, args.in_iface))
+    scenario = scenario_from(args)
+    _, facts = load_facts(args)
+    trace = simulate(World.from_facts(facts), scenario)
     if args.json:
         json.dump(trace.to_json(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -301,18 +312,8 @@ def _report(args: argparse.Namespace) -> int:
 def _report_document(args: argparse.Namespace, fmt: str) -> int:
     """text, md or json (wsltui.report); written to -o FILE or stdout."""
     from wsltui import report
-    from wsltui.demos import DemoError
-    from wsltui.facts import build_facts
-    from wsltui.snapshot import SnapshotError
 
-    try:
-        snap = load_source(args)
-    except (SnapshotError, DemoError) as e:
-        print(f"wsltui: {e}", file=sys.stderr)
-        return ExitCode.USAGE
-    facts = build_facts(snap)
-    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
-        _live_checks(facts)
+    snap, facts = load_facts(args)
     rep = report.build(snap, tuple(args.port or ()), args.scenario, facts=facts)
     color = fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = report.render(rep, fmt, redact=args.redact, color=color)

@@ -10,19 +10,13 @@ from wsltui.exit_codes import ExitCode
 
 
 def add_parsers(sub) -> None:
-    from wsltui.cli import SCENARIO_NAMES, _add_source, _address, _iface, _port
+    from wsltui.cli import _add_source, add_packet_options
 
     f = sub.add_parser("fix", help="apply the fixes for every blocker of PORT's trace (backed up, undoable)",
                        description="Traces PORT like `check`, then applies the fix for every blocker after a backup; "
                                    "a failed step or a fix that does not verify is rolled back. Exit codes: 0 applied "
                                    "(or nothing to fix), 4 failed, 5 refused, 3 unknown, 2 usage error.")
-    f.add_argument("port", type=_port, metavar="PORT")
-    f.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    f.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
-                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
-    f.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario)")
-    f.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
-    f.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario)")
+    add_packet_options(f)
     f.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     f.add_argument("--dry-run", action="store_true", help="print the plan (commands and undo) and change nothing")
     f.add_argument("--json", action="store_true", help="print the plan (and the result) as JSON")
@@ -51,30 +45,17 @@ def _read_only(args) -> bool:
 def _fix(args: argparse.Namespace) -> int:
     from wsltui.actions import ActionError, apply, plan_for_trace
     from wsltui.actions.apply import trace_verifier
-    from wsltui.cli import load_source
-    from wsltui.demos import DemoError
+    from wsltui.cli import load_source, scenario_from
     from wsltui.facts import build_facts
-    from wsltui.simulation.simulate import Scenario, World, simulate
-    from wsltui.snapshot import SnapshotError
+    from wsltui.simulation.simulate import World, simulate
 
-    scenario = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
-    if scenario == "custom" and args.dst is None and args.in_iface:
-        _err("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
-        return ExitCode.USAGE
-    if args.src and args.dst and args.src.version != args.dst.version:
-        _err("--src and --dst must both be IPv4 or both IPv6")
-        return ExitCode.USAGE
+    sc = scenario_from(args)
+    scenario = sc.name
     replay = bool(getattr(args, "source", None)) or getattr(args, "demo", None) is not None
     if replay and not args.dry_run:
         _err("--from/--demo describe another machine: only --dry-run makes sense with them")
         return ExitCode.USAGE
-    try:
-        snap = load_source(args)
-    except (SnapshotError, DemoError) as e:
-        _err(str(e))
-        return ExitCode.USAGE
-    sc = Scenario(scenario, args.port, args.proto, args.src, args.dst, args.in_iface)
-    trace = simulate(World.from_facts(build_facts(snap)), sc)
+    trace = simulate(World.from_facts(build_facts(load_source(args))), sc)
     plan = plan_for_trace(trace, {"name": scenario, "src": str(args.src) if args.src else None,
                                   "dst": str(args.dst) if args.dst else None, "in_iface": args.in_iface})
     out = {"plan": plan.to_json(), "reachable": trace.reachable}

@@ -56,8 +56,8 @@ async def settle(pilot) -> None:
     has drawn the latest analysis (a fixed number of pauses raced the lazy mount)."""
     await wait_until_ready(pilot)
     app = pilot.app
-    for _ in range(200):
-        await pilot.pause()
+    for _ in range(250):  # up to 5 s: refreshes need time to pass, not only messages
+        await pilot.pause(0.02)
         panel = app.panel(app.active_key)
         if panel is None:
             continue

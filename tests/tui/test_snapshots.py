@@ -9,16 +9,14 @@ import pytest
 from wsltui.tui.app import PANELS, make_app
 from wsltui.tui.report import wait_until_ready
 
-from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, unknown_app
+from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, settle, unknown_app
 
 
 def _show(key: str):
     async def run_before(pilot) -> None:
         await wait_until_ready(pilot)
         pilot.app.action_panel(key)
-        await pilot.pause()
-        await wait_until_ready(pilot)
-        await pilot.pause()
+        await settle(pilot)  # the panel mounts lazily: wait until it has drawn
 
     return run_before
 

@@ -11,8 +11,8 @@ from wsltui import snapshot
 DEFAULT = "nat-firewalld-reject"
 
 
-class DemoError(Exception):
-    pass
+class DemoError(snapshot.SnapshotError):
+    """No such demo (a kind of unusable snapshot source)."""
 
 
 def _root() -> Path:

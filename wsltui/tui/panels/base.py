@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tree
 
@@ -91,9 +92,14 @@ class Panel(Vertical):
         if not self.query(".loading"):  # a lazily mounted panel not composed yet: try after the next refresh
             self.call_after_refresh(self.set_analysis, analysis)
             return
-        self.analysis = analysis
+        previous, self.analysis = self.analysis, analysis
+        try:
+            self.show(analysis)
+        except NoMatches:  # its children are still being mounted: the same, after the next refresh
+            self.analysis = previous
+            self.call_after_refresh(self.set_analysis, analysis)
+            return
         self.query_one(".loading", Static).display = False
-        self.show(analysis)
 
     def show(self, analysis) -> None:
         raise NotImplementedError
