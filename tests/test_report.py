@@ -25,19 +25,7 @@ FORMATS = ("text", "md", "json")
 BLOCKED = "nat-firewalld-reject"
 
 
-@pytest.fixture(autouse=True)
-def plain_env(monkeypatch):
-    for var in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return int(code), out, err
+from clirun import plain_env, run  # noqa: E402,F401  (plain_env is an autouse fixture)
 
 
 def report(capsys, *argv: str) -> str:
