@@ -65,4 +65,17 @@ async def settle(pilot) -> None:
             continue
         if app.active_key == "flow" and app.analysis is not None and app.analysis.rows and panel.trace is None:
             continue
+        if not _selects_drawn(panel):
+            continue
         return
+
+
+def _selects_drawn(panel) -> bool:
+    """A Select shows its placeholder until its own mount handler ran (a race the CI lost once)."""
+    from textual.widgets import Select
+    from textual.widgets._select import SelectCurrent
+
+    for select in panel.query(Select):
+        if select.value is not Select.NULL and not select.query_one(SelectCurrent).has_value:
+            return False
+    return True

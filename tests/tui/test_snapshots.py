@@ -42,8 +42,7 @@ def test_flow_reachable(snap_compare):
     async def run_before(pilot) -> None:
         await wait_until_ready(pilot)
         pilot.app.open_flow("windows-to-wsl-ip", 8080, "tcp")
-        await pilot.pause()
-        await wait_until_ready(pilot)
+        await settle(pilot)
 
     assert snap_compare(demo_app(HEALTHY), terminal_size=SIZE, run_before=run_before)
 
