@@ -57,8 +57,9 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "lan-stale-portproxy": {
         (8080, "lan-to-host"): ("portproxy", "drop", "timeout"),
         (8080, "windows-to-wsl-ip"): OK,  # the any-profile port rule is merged into the Hyper-V firewall
-        # iphlpsvc holds 0.0.0.0:8080 for the portproxy, so Windows' 127.0.0.1:8080 is not WSL's relay
-        (8080, "windows-localhost-v4"): ("windows-listener", "reject", "another program answers"),
+        # portproxy (svchost for iphlpsvc) holds 0.0.0.0:8080 and no relay has 127.0.0.1:8080: Windows'
+        # 127.0.0.1:8080 follows the stale portproxy entry
+        (8080, "windows-localhost-v4"): ("portproxy", "drop", "timeout"),
     },
 }
 

@@ -145,6 +145,68 @@ def test_portproxy_netsh_form(name, entry):
     assert [(e.kind, e.listen_address, e.listen_port, e.connect_address, e.connect_port) for e in pp.entries] == [entry]
 
 
+def test_portproxy_kind_from_the_untranslated_ipv_words():
+    """``show all`` prints one table per kind; its title is translated except ``ipv4``/``ipv6``."""
+    zh = fx("netsh_interface_portproxy_show_all_zh-CN.txt")
+    v6_listen = zh.replace("侦听 ipv4:", "侦听 ipv6:")  # a v6tov4 table: "*" alone would read as IPv4
+    en = fx("netsh_interface_portproxy_show_v4tov4_en.txt")
+    v4tov6 = en.replace("Connect to ipv4:", "Connect to ipv6:").replace("172.23.188.236 ", "::1            ")
+    pp = w.parse_portproxy_netsh(v6_listen + en + v4tov6)
+    assert pp.problems == []
+    assert [(e.kind, e.listen_family, e.connect_family, e.connect_address) for e in pp.entries] == [
+        ("v6tov4", 6, 4, "172.17.17.232"), ("v4tov4", 4, 4, "172.23.188.236"), ("v4tov6", 4, 6, "::1")]
+
+
+def test_portproxy_registry_kinds():
+    text = ("\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v6tov4\\tcp\n"
+            "    */8080    REG_SZ    172.28.165.23/8080\n\n"
+            "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v4tov6\\tcp\n"
+            "    0.0.0.0/3000    REG_SZ    ::1/3000\n\n"
+            "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v6tov6\\tcp\n"
+            "    ::/22    REG_SZ    fd00::23/22\n")
+    pp = w.parse_portproxy_registry(text)
+    assert [(e.kind, e.listen_family, e.connect_family, e.text) for e in pp.entries] == [
+        ("v6tov4", 6, 4, "v6tov4 *:8080 -> 172.28.165.23:8080"), ("v4tov6", 4, 6, "v4tov6 0.0.0.0:3000 -> [::1]:3000"),
+        ("v6tov6", 6, 6, "v6tov6 [::]:22 -> [fd00::23]:22")]
+
+
+@pytest.mark.parametrize("token,keyword", [
+    ("IntErnet", ("Internet", None)), ("IntrAnet", ("Intranet", None)), ("RmtIntrAnet", ("IntranetRemoteAccess", None)),
+    ("Ply2Renders", ("PlayToDevice", None)), ("CaptivePortal", ("CaptivePortal", None)), ("LocalSubnet", ("LocalSubnet", None)),
+    ("LocalSubnet4", ("LocalSubnet", 4)), ("DNS6", ("DNS", 6)), ("DefaultGateway", ("DefaultGateway", None)),
+    ("PlayToDevice", ("PlayToDevice", None)), ("10.0.0.0/255.0.0.0", None), ("10.0.0.1-10.0.0.9", None), ("fe80::1", None),
+    ("", None), ("Internet5", None),
+])
+def test_address_keywords_registry_and_powershell_spellings(token, keyword):
+    assert w.address_keyword(token) == keyword
+
+
+def test_address_keywords_in_the_real_rules():
+    pol = w.parse_fw_policy(fx("reg_query_HKLM_Software_Policies_Microsoft_WindowsFirewall_FirewallRules_excerpt.txt"), "gpo")
+    assert {w.address_keyword(a) for r in pol.rules for a in r.remote_addresses} == {("Internet", None)}
+    rules, _ = w.parse_ps_rules(
+        json.loads(fx("Get-NetFirewallRule_ActiveStore_TracePolicyStore_Select_ConvertTo-Json_ws2022.json")),
+        json.loads(fx("Get-NetFirewall-X-Filter_ActiveStore_bulk_join_ConvertTo-Json_ws2022.json")))
+    assert {w.address_keyword(a) for r in rules for a in r.remote_addresses} == {("PlayToDevice", None)}
+
+
+def test_adapters_map_interface_guids():
+    doc = {"v": 1, "adapters": [{"alias": "Wi-Fi", "ifIndex": 12, "guid": "{6f3c1a2b-9d4e-4f60-8a7b-1c2d3e4f5a6b}", "type": 71},
+                                {"Name": "vEthernet (WSL)", "InterfaceIndex": 40, "InterfaceGuid": "{0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0}",
+                                 "InterfaceType": 6},
+                                {"alias": "broken", "guid": "not-a-guid"}, "junk"]}
+    ps = w.parse_powershell(json.dumps(doc))
+    assert [(a.alias, a.index, a.guid, a.if_type) for a in ps.adapters] == [
+        ("Wi-Fi", 12, "{6F3C1A2B-9D4E-4F60-8A7B-1C2D3E4F5A6B}", 71), ("vEthernet (WSL)", 40, "{0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0}", 6)]
+    facts = w.WindowsFacts(w.Unknown("x"), w.Unknown("x"), w.Unknown("x"), w.Unknown("x"), w.Unknown("x"), ps, adapters=ps.adapters)
+    assert facts.adapter("{6F3C1A2B-9D4E-4F60-8A7B-1C2D3E4F5A6B}").alias == "Wi-Fi" and facts.adapter("wi-fi").if_type == 71
+    assert facts.adapter("{00000000-0000-0000-0000-000000000000}") is None
+    denied = w.parse_powershell(json.dumps({**doc, "errors": {"adapters": "Access is denied."}}))
+    assert isinstance(denied.adapters, w.Unknown) and "Access is denied." in denied.adapters.reason
+    old = w.parse_powershell(json.dumps({"v": 1}))  # a batch from before the adapters section
+    assert isinstance(old.adapters, w.Unknown)
+
+
 def test_netsh_allprofiles_policy_pairs_by_order():
     profiles = w.parse_netsh_allprofiles(fx("netsh_advfirewall_show_allprofiles_zh-CN_win7.txt"))
     assert list(profiles) == ["Domain", "Private", "Public"]

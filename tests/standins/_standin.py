@@ -3,6 +3,7 @@ bytes the way Windows writes them (CRLF, the OEM code page 936, UTF-16 for wsl.e
 misbehave, chosen per tool by the environment:
 
     STANDIN_<TOOL>=ok|hang|fail|garbage|denied     (TOOL: REG, NETSH, POWERSHELL, CMD, WSLINFO)
+    STANDIN_OEMCP=936                              (the console code page reg/netsh/cmd write in)
     STANDIN_DATA=DIR                               (files the tools print; see tests/test_windows_probes.py)
     STANDIN_LOG=FILE                               (one line per launch: the tool and its argv)
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 FIXTURES = Path("/work/shared/fixtures/windows")
 
 
-def out(text: str, encoding: str = "cp936", stream=None) -> None:
+def out(text: str, encoding: str | None = None, stream=None) -> None:
+    encoding = encoding or "cp" + os.environ.get("STANDIN_OEMCP", "936")
     data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode(encoding)
     (stream or sys.stdout.buffer).write(data)
     (stream or sys.stdout.buffer).flush()

@@ -9,6 +9,8 @@ Sources: docs/windows-firewall.md (formats and semantics), fixtures/windows/ (re
   ``    NAME    REG_TYPE    DATA`` lines; DWORDs print as ``0x1``.
 - netsh output is translated: excluded ranges and portproxy tables are read by structure (rows of
   numbers and addresses), never by their labels.
+- Address keywords come in registry spellings (``RA42=IntErnet``, ``Ply2Renders``) and PowerShell
+  names (``Internet``, ``PlayToDevice``, ``LocalSubnet4``): ``address_keyword`` gives both one name.
 - The PowerShell batch (``wsltui/probes/windows.ps1``) prints one JSON object with integer enums;
   the parsers also accept the common hand-made shapes (a single object instead of an array,
   ``{"value": [...], "Count": n}`` wrappers, enum names instead of numbers).
@@ -114,7 +116,7 @@ class ExcludedPorts:
 
 @dataclass
 class PortProxy:
-    kind: str  # v4tov4 | v4tov6 | v6tov4 | v6tov6
+    kind: str  # v4tov4 | v4tov6 | v6tov4 | v6tov6: the families it listens on and connects with
     listen_address: str  # "0.0.0.0", "*", an address
     listen_port: str  # "8080" or a range "30000-50000" (accepted by netsh, does not work)
     connect_address: str
@@ -123,6 +125,21 @@ class PortProxy:
 
     def listens_on(self, port: int) -> bool:
         return _in_port_token(port, self.listen_port) is True
+
+    @property
+    def listen_family(self) -> int:
+        return 6 if self.kind.startswith("v6") else 4
+
+    @property
+    def connect_family(self) -> int:
+        return 6 if self.kind.endswith("v6") else 4
+
+    @property
+    def text(self) -> str:
+        def at(addr: str, port: str) -> str:
+            return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+        return f"{self.kind} {at(self.listen_address, self.listen_port)} -> {at(self.connect_address, self.connect_port)}"
 
 
 @dataclass
@@ -136,6 +153,17 @@ class ConnectionProfile:
     alias: str
     index: int | None
     category: str  # Public | Private | DomainAuthenticated | unknown
+
+
+@dataclass
+class Adapter:
+    """Get-NetAdapter -IncludeHidden: maps the registry's interface GUIDs (``IF=``,
+    ``DisabledInterfaces``) to adapter names, and says what kind of link it is."""
+
+    alias: str
+    index: int | None
+    guid: str  # "{...}", upper case
+    if_type: int | None  # IANA ifType: 6 Ethernet, 71 IEEE 802.11, 23 PPP, 131 tunnel ...
 
 
 @dataclass
@@ -161,7 +189,8 @@ class WinListener:
     address: str
     port: int
     pid: int | None
-    process: str | None
+    process: str | None  # Get-Process name: no path, no ".exe"
+    path: str | None = None  # the executable, when Windows tells it (not for protected processes)
 
 
 @dataclass
@@ -183,6 +212,7 @@ class PowerShellData:
     hyperv: HyperV | Unknown
     listeners: list[WinListener] | Unknown
     iphlpsvc: Service | Unknown
+    adapters: list[Adapter] | Unknown = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -202,8 +232,17 @@ class WindowsFacts:
     hyperv: HyperV | Unknown = field(default_factory=lambda: HyperV(False))
     listeners: list[WinListener] | Unknown = field(default_factory=list)
     iphlpsvc: Service | Unknown = field(default_factory=lambda: Service(True, "running", "automatic"))
+    adapters: list[Adapter] | Unknown = field(default_factory=list)
     build: str | None = None
     problems: list[str] = field(default_factory=list)
+
+    def adapter(self, name: str) -> Adapter | Unknown | None:
+        """The adapter named by an alias or an interface GUID; None when no adapter has it,
+        Unknown when the adapters were not read."""
+        if isinstance(self.adapters, Unknown):
+            return self.adapters
+        key = name.strip().lower()
+        return next((a for a in self.adapters if key in (a.alias.lower(), a.guid.lower())), None)
 
     @property
     def captured(self) -> bool:
@@ -257,6 +296,27 @@ def values(v: Any) -> list[str]:
         if t and t.lower() not in ("any", "*", "notconfigured"):
             out.append(t)
     return out
+
+
+# Address keywords: [MS-GPFAS] RA4/RA6 and RA42/RA62 spellings and PowerShell's names (which may
+# end in 4 or 6 to limit them to one family) -> the canonical (PowerShell) name.
+_ADDRESS_KEYWORDS = {
+    "localsubnet": "LocalSubnet", "dns": "DNS", "dhcp": "DHCP", "wins": "WINS", "defaultgateway": "DefaultGateway",
+    "intranet": "Intranet", "internet": "Internet", "intranetremoteaccess": "IntranetRemoteAccess",
+    "rmtintranet": "IntranetRemoteAccess", "playtodevice": "PlayToDevice", "ply2renders": "PlayToDevice",
+    "captiveportal": "CaptivePortal",
+}
+
+
+def address_keyword(token: str) -> tuple[str, int | None] | None:
+    """``LocalSubnet``, ``IntErnet``, ``DNS4`` -> (canonical keyword, address family or None for
+    both); None when the token is not a keyword (an address, a range, a subnet)."""
+    t = str(token or "").strip().lower()
+    family = None
+    if t[-1:] in ("4", "6") and t[:-1] in _ADDRESS_KEYWORDS:
+        t, family = t[:-1], int(t[-1])
+    name = _ADDRESS_KEYWORDS.get(t)
+    return (name, family) if name else None
 
 
 def _int(v: Any) -> int | None:
@@ -521,10 +581,12 @@ _PROXY_ROW = re.compile(r"^\s*(\S+)\s+(\d+(?:-\d+)?)\s+(\S+)\s+(\d+(?:-\d+)?)\s*
 
 def parse_portproxy_netsh(text: str) -> PortProxies:
     """``netsh interface portproxy show all|v4tov4`` in any language: the data rows after each dashed
-    line are ``listenaddr listenport connectaddr connectport``. The listen/connect family comes from
-    the addresses (the headers are translated)."""
+    line are ``listenaddr listenport connectaddr connectport``. The kind (v4tov4, v4tov6, v6tov4,
+    v6tov6) comes from the table's title, whose words are translated but whose ``ipv4``/``ipv6``
+    are not (``侦听 ipv4: 连接到 ipv4:``); without a title, from the addresses."""
     out = PortProxies()
     in_table = False
+    kind = None  # from the table's title line: "Listen on ipv4:  Connect to ipv6:" (the ipvN words are not translated)
     for line in (text or "").splitlines():
         if re.match(r"^\s*-{3,}(\s+-{3,})+\s*$", line):
             in_table = True
@@ -533,13 +595,16 @@ def parse_portproxy_netsh(text: str) -> PortProxies:
             in_table = False
             continue
         if not in_table:
+            families = re.findall(r"\bipv([46])\b", line, re.I)
+            if len(families) == 2:
+                kind = f"v{families[0]}tov{families[1]}"
             continue
         m = _PROXY_ROW.match(line)
         if not m:
             out.problems.append(f"not a portproxy row: {line.strip()[:80]!r}")
             continue
         la, lp, ca, cp = m.groups()
-        out.entries.append(PortProxy(_proxy_kind(la, ca), la, lp, ca, cp))
+        out.entries.append(PortProxy(kind or _proxy_kind(la, ca), la, lp, ca, cp))
     return out
 
 
@@ -773,7 +838,24 @@ def parse_listeners(items: Any) -> list[WinListener]:
         addr = _text(it.get("addr", it.get("LocalAddress")))
         if port is None or not addr or not 0 < port <= 65535:
             continue
-        out.append(WinListener(addr, port, _int(it.get("pid", it.get("OwningProcess"))), _text(it.get("process"))))
+        out.append(WinListener(addr, port, _int(it.get("pid", it.get("OwningProcess"))), _text(it.get("process")),
+                               _text(it.get("path")) or None))
+    return out
+
+
+def parse_adapters(items: Any) -> list[Adapter]:
+    """Get-NetAdapter rows: the batch's ``{alias, ifIndex, guid, type}`` or the CIM names."""
+    out = []
+    for it in as_list(items):
+        if not isinstance(it, dict):
+            continue
+        g = {k.lower(): v for k, v in it.items()}
+        guid = str(g.get("guid", g.get("interfaceguid")) or "").strip().upper()
+        alias = _text(g.get("alias", g.get("name", g.get("interfacealias"))))
+        if not alias or not re.fullmatch(r"\{[0-9A-F-]{36}\}", guid):
+            continue
+        out.append(Adapter(alias, _int(g.get("ifindex", g.get("interfaceindex"))), guid,
+                           _int(g.get("type", g.get("interfacetype")))))
     return out
 
 
@@ -840,7 +922,8 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
     return PowerShellData(
         build=_text(data.get("build")), oem_codepage=_int(data.get("oemCodePage")),
         profiles=profiles, rules=part("rules", rules), connections=part("conn", parse_connection_profiles),
-        hyperv=hv, listeners=part("listeners", parse_listeners), iphlpsvc=svc, problems=problems,
+        hyperv=hv, listeners=part("listeners", parse_listeners), iphlpsvc=svc,
+        adapters=part("adapters", parse_adapters), problems=problems,
     )
 
 
@@ -941,10 +1024,10 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.profiles = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
     if isinstance(ps, Unknown):
-        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = ps
+        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = ps
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
-        facts.build = ps.build
+        facts.adapters, facts.build = ps.adapters, ps.build
     return facts
 
 

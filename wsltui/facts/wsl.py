@@ -338,15 +338,20 @@ def _file_absent(record: Record) -> bool:
     return (record.error is None and record.exit_code == 1 and "no such file or directory" in record.stderr.lower())
 
 
-def parse_wslconfig_record(record: Record | None) -> WslConfig | Unknown:
-    cmd = command_for("wsl.wslconfig")
+def _config_file(record: Record | None, name: str, parse, absent):
+    """A config file record: ``absent`` when the file does not exist (a normal state), unknown
+    when it could not be read, else the parsed file."""
     if record is not None and _file_absent(record):
-        return WslConfig(present=False)
-    why = record_unknown(record, cmd)
+        return absent
+    why = record_unknown(record, command_for(name))
     if why is not None:
         return why
     assert record is not None
-    return parse_wslconfig(record.stdout)
+    return parse(record.stdout)
+
+
+def parse_wslconfig_record(record: Record | None) -> WslConfig | Unknown:
+    return _config_file(record, "wsl.wslconfig", parse_wslconfig, WslConfig(present=False))
 
 
 # Keys WSL reads (lower-case) per section, to flag the ones it will ignore.
@@ -438,14 +443,7 @@ def parse_wslconfig(text: str) -> WslConfig:
 
 
 def parse_wsl_conf_record(record: Record | None) -> WslConf | Unknown:
-    cmd = command_for("wsl.conf")
-    if record is not None and _file_absent(record):
-        return WslConf(present=False)
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return why
-    assert record is not None
-    return parse_wsl_conf(record.stdout)
+    return _config_file(record, "wsl.conf", parse_wsl_conf, WslConf(present=False))
 
 
 _WSL_CONF_KEYS = {

@@ -49,16 +49,22 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
     wslconfig = next((j for j in jobs if j.name == "wsl.wslconfig"), None)
     if wslconfig is not None and any(j.name == "win.powershell" for j in jobs):
         jobs.remove(wslconfig)
-    for record in run_all(jobs):
+    records = run_all(jobs)
+    # reg/netsh/cmd output is decoded once the PowerShell batch has told the code page (interop.py).
+    codec = interop.oem_codec(next((r for r in records if r.name == "win.powershell"), None))
+    for record in records:
+        record = interop.settle(record, codec)
         if record.name == "wsl.wslconfig":
             record = _read_wslconfig(record)
         snap.add(record)
+    if any(j.encoding == interop.UNDECIDED for j in jobs):
+        snap.meta["oem_codepage"] = codec or "unknown"
     if wslconfig is not None and "wsl.wslconfig" not in snap.records:
         profile = _user_profile(snap.records.get("win.powershell"))
         if profile:
             where = Record("wsl.wslconfig", ("powershell.exe", "$env:USERPROFILE"), profile + "\n")
         else:
-            where = run(wslconfig)
+            where = interop.settle(run(wslconfig), codec)
         snap.add(_read_wslconfig(where))
     snap.meta["seconds"] = round(time.monotonic() - started, 3)
     return snap
@@ -84,42 +90,16 @@ def _no_system_bus() -> str | None:
 
 def _job(probe: Probe, links: interop.Interop) -> Job:
     if probe.needs_interop:
-        # reg.exe/netsh.exe/cmd.exe write the console's OEM code page; decode() tries UTF-8
-        # first, then this one (WSLTUI_OEM_CODEPAGE, e.g. 936; without it non-ASCII bytes
-        # become U+FFFD and the parsers still read the numbers and addresses by structure).
+        # reg.exe/netsh.exe/cmd.exe write the console's OEM code page, which the PowerShell
+        # batch reports: their bytes are kept until then (interop.UNDECIDED, interop.settle).
         return Job(probe.name, argv_for(probe), probe.timeout, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS,
-                   encoding=oem_codepage())
+                   encoding=interop.UNDECIDED)
     return Job(probe.name, probe.argv, probe.timeout, as_root=probe.needs_root)
-
-
-def oem_codepage(environ=None) -> str | None:
-    """The Windows console code page to decode reg/netsh/cmd output with, as a Python codec name."""
-    raw = (os.environ if environ is None else environ).get("WSLTUI_OEM_CODEPAGE", "").strip().lower()
-    if not raw:
-        return None
-    name = f"cp{raw}" if raw.isdigit() else raw
-    try:
-        import codecs
-
-        codecs.lookup(name)
-    except LookupError:
-        return None
-    return name
 
 
 def _user_profile(record: Record | None) -> str | None:
     """``userProfile`` from the PowerShell batch's JSON (None when it did not run or say)."""
-    if record is None or not record.ok:
-        return None
-    import json
-
-    text = record.stdout.strip()
-    start = text.find("{")
-    try:
-        data = json.loads(text[start:]) if start >= 0 else None
-    except ValueError:
-        return None
-    value = data.get("userProfile") if isinstance(data, dict) else None
+    value = interop.batch_value(record, "userProfile")
     return value if isinstance(value, str) and value.strip() else None
 
 

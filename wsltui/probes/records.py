@@ -58,8 +58,9 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
 )
 
-# The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page;
-# the PowerShell batch forces UTF-8. Six Windows processes per capture, all in parallel:
+# The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,
+# which the PowerShell batch reports (``oemCodePage``; interop.py decodes with it); the batch
+# itself forces UTF-8. Six Windows processes per capture, all in parallel:
 # three reg.exe, two netsh.exe and one powershell.exe (which also tells %USERPROFILE%, so the
 # .wslconfig lookup needs no cmd.exe of its own when it succeeds).
 FW_POLICY_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy"

@@ -5,7 +5,14 @@
 # The shape is documented in README.md, section "Windows records". Windows PowerShell 5.1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$oem = [Console]::OutputEncoding.CodePage
+# The console code page reg.exe and netsh.exe (started the same way, in parallel) write in: read it
+# before switching this process to UTF-8; wsltui decodes their records with it (see interop.py).
+# Without a console it is 0: then the system OEM code page, which new consoles start with.
+$oem = $null
+try { $oem = [Console]::OutputEncoding.CodePage } catch { }
+if (-not $oem) {
+  try { $oem = [int](Get-ItemProperty 'HKLM:\SYSTEM\CurrentControlSet\Control\Nls\CodePage').OEMCP } catch { }
+}
 [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $s = 'ActiveStore'
 $wsl = '{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}'
@@ -51,6 +58,12 @@ try {
 } catch { $errors.rules = "$($_.Exception.Message)" }
 
 try {
+  # Interface GUIDs: the registry names interfaces by GUID (rule IF=, profile DisabledInterfaces).
+  $out.adapters = @(Get-NetAdapter -IncludeHidden | ForEach-Object { [ordered]@{
+      alias = $_.Name; ifIndex = (I $_.InterfaceIndex); guid = "$($_.InterfaceGuid)"; type = (I $_.InterfaceType) } })
+} catch { $errors.adapters = "$($_.Exception.Message)" }
+
+try {
   $out.conn = @(Get-NetConnectionProfile | ForEach-Object { [ordered]@{
       alias = $_.InterfaceAlias; ifIndex = (I $_.InterfaceIndex); category = (I $_.NetworkCategory) } })
 } catch { $errors.conn = "$($_.Exception.Message)" }
@@ -78,9 +91,11 @@ try {
 $out.hyperv = $hv
 
 try {
-  $names = @{}; Get-Process | ForEach-Object { $names[[int]$_.Id] = $_.ProcessName }
+  # Path: program rules name a path; it is $null for processes a standard user may not open.
+  $names = @{}; $paths = @{}; Get-Process | ForEach-Object { $names[[int]$_.Id] = $_.ProcessName; $paths[[int]$_.Id] = $_.Path }
   $out.listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object { [ordered]@{
-      addr = "$($_.LocalAddress)"; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess; process = $names[[int]$_.OwningProcess] } })
+      addr = "$($_.LocalAddress)"; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess; process = $names[[int]$_.OwningProcess]
+      path = $paths[[int]$_.OwningProcess] } })
 } catch { $errors.listeners = "$($_.Exception.Message)" }
 
 try {

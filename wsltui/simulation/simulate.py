@@ -9,6 +9,7 @@ and say ``unknown`` until those are captured.
 from __future__ import annotations
 
 import ipaddress
+from itertools import islice
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, building_many_objects
@@ -16,9 +17,9 @@ from wsltui.simulation import socket_hop
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
-from wsltui.simulation.netfilter.evaluate import Disabled, NetfilterTrace, deliver, deliver_established
+from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
-from wsltui.simulation.trace import Hop, Trace, reject_symptom
+from wsltui.simulation.trace import Fix, Hop, Trace, reject_symptom
 
 SCENARIOS = {
     "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
@@ -155,16 +156,27 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     win = _win(world)
     if mode in ("nat", "bridged") and win is not None:
         trace.hops.append(winsim.excluded(win, sc.proto, sc.port, v6, who="wslrelay.exe (the localhost relay)"))
-        trace.hops.append(winsim.listener(win, sc.proto, sc.port, (str(loop),), relay=True))
+        taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(loop))
+        trace.hops.append(taker)
+        if proxied:  # portproxy, not the relay, holds the address: the connection follows its entry
+            net = world.facts.network
+            hop, target, cport = winsim.portproxy(win, sc.port, getattr(net, "primary_address", None), sc.proto,
+                                                  dst=str(loop), family=loop.version)
+            trace.hops.append(hop)
+            _through_portproxy(world, trace, sc, hop, target, cport)
+            return
+        if taker.blocks:
+            return  # another Windows program gets the connection
     elif mode in ("nat", "bridged"):
         trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
                                           "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
         trace.hops.append(windows_unknown("windows-listener", f"A Windows program already listening on {sc.port} would "
                                           "answer instead of WSL.", "netstat.exe -ano"))
     if mode in ("nat", "bridged"):
-        relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, v6)
+        relay = winsim.relay_binds(win, socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, v6),
+                                   sc.proto, sc.port, v6)
         trace.hops.append(relay)
-        if relay.blocks or relay.verdict == "unknown":
+        if relay.verdict not in ("allow", "assumed"):
             return
         # The relay connects from inside the VM: a local connection over lo.
         pkt = Packet(sc.proto, loop, loop, sc.port, oif="lo", locally_generated=True)
@@ -183,7 +195,8 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
                                           "by default) lets Windows reach WSL on 127.0.0.1.",
                                           "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
-    reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=True)
+    reserved = winsim.steering_binds(win, socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto,
+                                                                          sc.port, loopback=True), sc.proto, sc.port, False)
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
@@ -208,10 +221,11 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if win is not None:
         alias = _wsl_adapter(win)
         what = f"a Windows app connecting to {dst}:{sc.port}"
+        onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                                interface=alias), what=what))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias),
-                                        what=what, mode=mode, host_to_vm=True))
+                                                                interface=alias, onlink=onlink), what=what))
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
+                                                              onlink=onlink), what=what, mode=mode, host_to_vm=True))
     else:
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
                                           "powershell.exe Get-NetFirewallProfile"))
@@ -226,29 +240,19 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     iface = getattr(net, "primary_interface", None) or "eth0"
     dst = _addr(getattr(net, "primary_address", None))
     win = _win(world)
+    if mode == "nat" and sc.proto != "tcp":
+        # portproxy forwards TCP only: nothing on Windows carries UDP to WSL, whatever the firewall says.
+        trace.hops.append(winsim.portproxy(win, sc.port, None, sc.proto)[0])
+        return
+    family = (sc.src or LAN_CLIENT).version
     if mode == "nat" and win is not None:
         what = f"{sc.proto.upper()} {sc.port} from the LAN to portproxy"
         trace.hops.append(_lan_firewall(win, sc, winsim.SVCHOST, "iphlpsvc", what))
-        if sc.proto == "tcp":
-            trace.hops.append(winsim.excluded(win, sc.proto, sc.port, False, who="portproxy (iphlpsvc)"))
-        hop, target, cport = winsim.portproxy(win, sc.port, str(dst) if dst is not None else None, sc.proto)
+        trace.hops.append(winsim.excluded(win, sc.proto, sc.port, family == 6, who="portproxy (iphlpsvc)"))
+        hop, target, cport = winsim.portproxy(win, sc.port, str(dst) if dst is not None else None, sc.proto,
+                                              dst=str(sc.dst) if sc.dst is not None else None, family=family)
         trace.hops.append(hop)
-        if hop.blocks or hop.verdict == "unknown" or target is None:
-            return
-        if target in ("127.0.0.1", "localhost", "::1"):
-            # portproxy connects to Windows loopback: the NAT relay carries it into the VM.
-            relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, cport, target == "::1")
-            trace.hops.append(relay)
-            if relay.blocks or relay.verdict == "unknown":
-                return
-            loop = ipaddress.ip_address("::1" if target == "::1" else "127.0.0.1")
-            _linux(world, trace, Packet(sc.proto, loop, loop, cport, oif="lo", locally_generated=True))
-            return
-        gw = _addr(getattr(net, "default_gateway_v4", None))
-        if dst is None or gw is None:
-            trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
-            return
-        _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
+        _through_portproxy(world, trace, sc, hop, target, cport)
         return
     if mode == "nat":
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
@@ -271,17 +275,49 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     # mirrored / consomme
     if win is not None:
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT)),
+        # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
+        onlink = winsim.subnets(net) if mode == "mirrored" else None
+        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT),
+                                                              onlink=onlink),
                                         what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
                                           "default (DefaultInboundAction Block) unless a rule allows the port.",
                                           "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
-    reserved = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=False)
+    reserved = winsim.steering_binds(win, socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto,
+                                                                          sc.port, loopback=False),
+                                     sc.proto, sc.port, family == 6)
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown" or dst is None:
         return
     _linux(world, trace, Packet(sc.proto, sc.src or LAN_CLIENT, dst, sc.port, iif=iface))
+
+
+def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, target: str | None, cport: int) -> None:
+    """After the portproxy hop: portproxy opens a new connection to its target, either Windows
+    loopback (the NAT relay carries it into the VM) or the WSL IP (from the host's vEthernet)."""
+    if hop.blocks or hop.verdict == "unknown" or target is None:
+        return
+    net, win = world.facts.network, _win(world)
+    loop = ipaddress.ip_address(target)
+    if loop.is_loopback:
+        v6 = loop.version == 6
+        taker, proxied = winsim.relay_listener(win, sc.proto, cport, target)
+        trace.hops.append(winsim.portproxy_loop(target, cport) if proxied else taker)
+        if proxied or taker.blocks:
+            return
+        relay = winsim.relay_binds(win, socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, cport, v6),
+                                   sc.proto, cport, v6)
+        trace.hops.append(relay)
+        if relay.verdict not in ("allow", "assumed"):
+            return
+        _linux(world, trace, Packet(sc.proto, loop, loop, cport, oif="lo", locally_generated=True))
+        return
+    dst, gw = _addr(getattr(net, "primary_address", None)), _addr(getattr(net, "default_gateway_v4", None))
+    if dst is None or gw is None:
+        trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+        return
+    _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=getattr(net, "primary_interface", None) or "eth0"))
 
 
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
@@ -298,8 +334,6 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                               reason="run ip -j route show table all"))
         return
     pkt = Packet(sc.proto, src, dst, sc.port, oif=oif, locally_generated=True)
-    from wsltui.simulation.netfilter.evaluate import run_hook
-
     for hook in ("output", "postrouting"):
         res = run_hook(world.netfilter, hook, pkt, world.host)
         pkt = res.packet
@@ -311,16 +345,16 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if win is not None:
         what = f"WSL connecting to Windows {dst}:{sc.port}"
         loopback = dst.is_loopback
+        # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
+        onlink = None if loopback else winsim.subnets(net, (oif,))
         trace.hops.append(winsim.hyperv(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                              loopback=loopback), what=what, mode=mode))
-        owner = None
-        if not isinstance(win.listeners, Unknown):
-            owner = next((l.process for l in win.listeners if l.port == sc.port and l.process), None)
+                                                              loopback=loopback, onlink=onlink), what=what, mode=mode))
+        program, service = winsim.listener_for(win, sc.port, str(dst))
         alias = None if loopback else _wsl_adapter(win)
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
-                                                                program=owner, loopback=loopback), what=what))
-        addrs = (str(dst),) + (("127.0.0.1",) if loopback else ())
-        trace.hops.append(winsim.listener(win, sc.proto, sc.port, addrs, relay=False))
+                                                                program=program, service=service, loopback=loopback,
+                                                                onlink=onlink), what=what))
+        trace.hops.append(winsim.service_listener(win, sc.proto, sc.port, str(dst)))
         return
     trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
                                       "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
@@ -349,22 +383,14 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
         if nd is not None:
             trace.hops.append(nd)
             return
-    nft = deliver(world.netfilter, pkt, world.host)
+    # The blockers behind the first, so a user fixes them all at once: each one switched off in
+    # turn (the rule, or the chain's policy), the packet goes on (one walk, see the function).
+    walks = deliver_past_blockers(world.netfilter, pkt, world.host)
+    nft = next(walks)
     hop = _netfilter_hop(nft, pkt.proto, pkt.dport, world)
     trace.hops.append(hop)
     if hop.blocks:
-        # The blockers behind the first, so a user fixes them all at once: switch each one
-        # off in turn (the rule, or the chain's policy) and send the packet again.
-        off, again = Disabled(), nft
-        for _ in range(8):
-            step = again.decisive
-            if step is None:
-                break
-            if step.outcome.rule is not None:
-                off = Disabled(off.rules | {step.outcome.rule}, off.policies)
-            else:
-                off = Disabled(off.rules, off.policies | {step.base.label})
-            again = deliver(world.netfilter, pkt, world.host, off)
+        for again in islice(walks, 8):
             if again.verdict not in ("drop", "reject"):
                 break
             behind = _netfilter_hop(again, pkt.proto, pkt.dport, world)
@@ -473,6 +499,4 @@ def _addr(text: str | None):
 
 
 def _fix_note(title: str):
-    from wsltui.simulation.trace import Fix
-
     return Fix(title, needs_root=False, front_end="client")

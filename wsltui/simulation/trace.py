@@ -12,6 +12,19 @@ LAYERS = ("windows-firewall", "hyperv-firewall", "excluded-ports", "windows-list
 
 BLOCKING = frozenset({"drop", "reject", "no-listener"})
 
+# What the client sees (``Hop.symptom``, ``Trace.symptom``): the README's symptom vocabulary.
+# DESIGN §4 names the first three; the next three are the other errors connect() reports for an
+# ICMP reject (``reject_symptom``); the last two are the outcomes where connect() succeeds.
+TIMEOUT = "timeout"  # a drop: nothing comes back
+REFUSED = "refused"  # a TCP reset or ICMP port unreachable: nothing listens there
+NO_ROUTE = "no route to host"  # ICMP host/admin prohibited (firewalld's default reject)
+NET_UNREACHABLE = "network unreachable"
+PERMISSION_DENIED = "permission denied"  # ICMPv6 admin prohibited
+PROTOCOL_UNAVAILABLE = "protocol not available"  # ICMP protocol unreachable
+CONNECTS = "connects"  # the service the user meant gets the connection
+WRONG_PROGRAM = "wrong program"  # connect() succeeds, but another program than the one meant answers
+SYMPTOMS = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE, CONNECTS, WRONG_PROGRAM)
+
 
 # An undo argument that is only known after applying: the rule handle that ``nft --echo
 # --handle`` printed for apply step N (0-based). wsltui's actions fill it in from the journal.
@@ -115,7 +128,7 @@ class Trace:
         first = self.first_blocker
         if first is not None:
             return first.symptom
-        return None if self.reachable is None else "connects"
+        return None if self.reachable is None else CONNECTS
 
     def to_json(self) -> dict:
         def hop(h: Hop) -> dict:
@@ -142,15 +155,15 @@ def reject_symptom(reject_with: str | None, family: int) -> str:
     (net/ipv4/icmp.c icmp_err_convert, net/ipv6/icmp.c tab_unreach)."""
     r = (reject_with or "").lower()
     if "tcp-reset" in r or "tcp reset" in r or "port-unreach" in r or "port-unreachable" in r:
-        return "refused"
+        return REFUSED
     if family == 6 or "icmp6" in r or "icmpv6" in r:
         if "adm" in r or "admin" in r or "policy" in r or "reject-route" in r:
-            return "permission denied"
+            return PERMISSION_DENIED
         if "no-route" in r or "noroute" in r or "net" in r:
-            return "network unreachable"
-        return "no route to host"
+            return NET_UNREACHABLE
+        return NO_ROUTE
     if "net-unreach" in r or "net-prohib" in r or "no-route" in r:
-        return "network unreachable"
+        return NET_UNREACHABLE
     if "proto-unreach" in r:
-        return "protocol not available"
-    return "no route to host"  # host-unreachable, host-prohibited, admin-prohibited
+        return PROTOCOL_UNAVAILABLE
+    return NO_ROUTE  # host-unreachable, host-prohibited, admin-prohibited

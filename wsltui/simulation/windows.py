@@ -6,27 +6,37 @@ Pure: ``WindowsFacts`` in, ``Hop`` out. Semantics (docs/windows-firewall.md §4)
 - host firewall: loopback is not filtered; profile off or interface excluded -> allow; any matching
   block rule beats any allow rule; shields-up ignores inbound allows; else the profile default.
   Program/service rules match only that program (portproxy = svchost.exe/iphlpsvc, the NAT relay =
-  wslrelay.exe).
+  wslrelay.exe). Interfaces named by GUID (the registry's ``IF=`` and ``DisabledInterfaces``) are
+  mapped to adapters through Get-NetAdapter; ``IFType`` is checked against the adapter's ifType.
+- address keywords: ``LocalSubnet`` is decided where the facts give the on-link prefixes (the WSL
+  NAT subnet on vEthernet (WSL), the mirrored interfaces in mirrored mode), a ``4``/``6`` suffix
+  against the address family; DNS, DHCP, WINS, DefaultGateway, Internet, Intranet,
+  IntranetRemoteAccess, PlayToDevice and CaptivePortal need Windows settings the facts lack.
 - Hyper-V firewall (WSL VM creator): enabled, its rules (block before allow), host rules merged
   when AllowHostPolicyMerge (port/address rules only, never program rules), default actions;
   loopback traffic needs LoopbackEnabled.
+- listeners: a bind to an address beats a wildcard bind; a svchost listener on a portproxy port is
+  portproxy (it forwards, it is not the service); portproxy of all four kinds, TCP only.
 
-A condition wsltui cannot check (an address keyword such as LocalSubnet, an RPC port keyword, an
-IPsec requirement) never decides silently: the hop says ``assumed`` and names the assumption, or
-``unknown`` when the verdict hangs on it.
+A condition wsltui cannot check (an address keyword it cannot resolve, an RPC port keyword, an
+IPsec requirement, an unmapped interface GUID) never decides silently: the hop says ``assumed`` and
+names the assumption, or ``unknown`` with the keyword and the command that would tell when the
+verdict hangs on it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
 
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import (
-    WSL_VM_CREATOR, ConnectionProfile, FwRule, ProfileSettings, WindowsFacts, _in_port_token,
+    WSL_VM_CREATOR, Adapter, ConnectionProfile, FwRule, PortProxy, ProfileSettings, WindowsFacts, WinListener,
+    _in_port_token, address_keyword,
 )
-from wsltui.simulation.trace import Fix, Hop
+from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop
 
 PS = "powershell.exe -NoProfile -NonInteractive -EncodedCommand <wsltui/probes/windows.ps1>"
 FW_CMD = "powershell.exe Get-NetFirewallRule -PolicyStore ActiveStore; Get-NetFirewallProfile -PolicyStore ActiveStore"
@@ -34,6 +44,10 @@ HV_CMD = f"powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStor
 EXCL_CMD = "netsh.exe int ipv4 show excludedportrange protocol=tcp"
 PROXY_CMD = "netsh.exe interface portproxy show all"
 LISTEN_CMD = "powershell.exe Get-NetTCPConnection -State Listen"
+ADAPTER_CMD = "powershell.exe Get-NetAdapter -IncludeHidden | Select-Object Name, InterfaceGuid, InterfaceType"
+IPCONFIG_CMD = "powershell.exe Get-NetIPConfiguration -InterfaceAlias"
+_GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
+_IF_TYPES = {"lan": 6, "wired": 6, "wireless": 71}  # firewall interface types -> IANA ifType
 SVCHOST = r"%SystemRoot%\System32\svchost.exe"
 WSLRELAY = "wslrelay.exe"
 PROTO_NUM = {"tcp": 6, "udp": 17}
@@ -55,6 +69,10 @@ class WinPacket:
     program: str | None = None  # full path or exe name of the Windows program that owns the socket
     service: str | None = None  # service short name (iphlpsvc for portproxy)
     loopback: bool = False
+    # What the address keywords LocalSubnet and DefaultGateway stand for on ``interface``, when
+    # the facts tell it (None: not known, so a rule naming them cannot be decided).
+    onlink: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
+    gateways: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] | None = None
 
     @property
     def port(self) -> int | None:
@@ -84,14 +102,21 @@ def _program_matches(rule_programs: list[str], pkt: WinPacket) -> bool | str:
     if pkt.program is None:
         return f"the program is not {', '.join(rule_programs)}"
     mine = _norm_program(pkt.program)
+    same_name = []
     for rp in rule_programs:
         r = _norm_program(rp)
         if r == "system":
             if mine == "system":
                 return True
             continue
-        if r == mine or ("\\" not in mine and r.rsplit("\\", 1)[-1] == mine):
+        if r == mine:
             return True
+        # Only a name (Get-Process without the path, e.g. for a protected process): a rule for
+        # that name elsewhere on disk does not match, so the same name is not enough.
+        if "\\" not in mine and r.rsplit("\\", 1)[-1].removesuffix(".exe") == mine.removesuffix(".exe"):
+            same_name.append(rp)
+    if same_name:
+        return f"the program {pkt.program} is {' or '.join(same_name)} (its path is not known)"
     return False
 
 
@@ -110,47 +135,113 @@ def _port_matches(tokens: list[str], port: int | None) -> bool | str:
     return f"port keyword {','.join(keywords)} does not cover {port}" if keywords else False
 
 
-def _addr_matches(tokens: list[str], addr: str | None) -> bool | str:
+def _literal_matches(token: str, a) -> bool | str:
+    """An address, an ``a-b`` range or a subnet (``a/len`` or ``a/mask``)."""
+    try:
+        if "-" in token and "/" not in token:
+            lo, hi = (ipaddress.ip_address(x.strip()) for x in token.split("-", 1))
+            return lo.version == a.version and lo <= a <= hi
+        net = ipaddress.ip_network(token, strict=False)
+        return net.version == a.version and a in net
+    except ValueError:
+        return f"address {token!r} not understood"
+
+
+def _keyword_matches(keyword: str, family: int | None, a, pkt: WinPacket) -> bool | str:
+    """A remote address keyword (docs/windows-firewall.md §1.2, §4.1): LocalSubnet is the on-link
+    prefixes of the interface the packet crosses, DefaultGateway its gateways; DNS, DHCP, WINS are
+    its configured servers and Internet, Intranet, IntranetRemoteAccess, PlayToDevice, CaptivePortal
+    come from Windows' network isolation and device discovery, which the facts do not hold."""
+    if family is not None and family != a.version:
+        return False  # LocalSubnet4 and the like name one address family
+    iface = pkt.interface or "the adapter"
+    if keyword == "LocalSubnet" and pkt.onlink is not None:
+        return any(a in net for net in pkt.onlink if net.version == a.version)
+    if keyword == "DefaultGateway" and pkt.gateways is not None:
+        return a in pkt.gateways
+    if keyword == "LocalSubnet":
+        return f"remote address keyword LocalSubnet: the on-link prefixes of {iface} are not known (run: {IPCONFIG_CMD} '{iface}')"
+    if keyword in ("DNS", "DHCP", "WINS", "DefaultGateway"):
+        return f"remote address keyword {keyword}: the {keyword} servers of {iface} are not known (run: {IPCONFIG_CMD} '{iface}' -Detailed)"
+    return (f"remote address keyword {keyword}: Windows derives it from its network isolation and discovery settings, "
+            "which wsltui does not read")
+
+
+def _addr_matches(tokens: list[str], addr: str | None, pkt: WinPacket, side: str) -> bool | str:
     if not tokens:
         return True
     if addr is None:
-        return f"address condition {','.join(tokens)}"
+        return f"{side} address condition {','.join(tokens)}"
     try:
         a = ipaddress.ip_address(addr)
     except ValueError:
-        return f"address {addr}"
-    keywords = []
+        return f"{side} address {addr}"
+    doubts = []
     for t in tokens:
-        t = t.strip()
-        try:
-            if "-" in t and "/" not in t:
-                lo, hi = (ipaddress.ip_address(x.strip()) for x in t.split("-", 1))
-                if lo.version == a.version and lo <= a <= hi:
-                    return True
-                continue
-            net = ipaddress.ip_network(t, strict=False)
-            if net.version == a.version and a in net:
-                return True
-        except ValueError:
-            keywords.append(t)
-    return f"address keyword {','.join(keywords)} does not cover {addr}" if keywords else False
-
-
-def _iface_matches(rule: FwRule, pkt: WinPacket) -> bool | str:
-    if not rule.interfaces:
-        return True
-    if pkt.interface is None:
-        return f"the interface is not {', '.join(rule.interfaces)}"
-    for i in rule.interfaces:
-        pat = re.escape(i).replace(r"\*", ".*")
-        if re.fullmatch(pat, pkt.interface, re.I):
+        keyword = address_keyword(t)
+        if keyword is None:
+            m = _literal_matches(t.strip(), a)
+        elif side == "remote":
+            m = _keyword_matches(*keyword, a, pkt)
+        else:
+            m = f"local address keyword {keyword[0]}"
+        if m is True:
             return True
-    if all(i.startswith("{") for i in rule.interfaces):
-        return f"interface GUID {','.join(rule.interfaces)} is not {pkt.interface}"
+        if isinstance(m, str):
+            doubts.append(m)
+    return "; ".join(dict.fromkeys(doubts)) if doubts else False
+
+
+def _adapter_for(win: WindowsFacts | None, alias: str) -> Adapter | str:
+    """The adapter ``alias`` names, or why it is not known."""
+    found = win.adapter(alias) if win is not None else Unknown("no Windows data")
+    if isinstance(found, Unknown):
+        return f"the adapters and their GUIDs are not known: {found.reason} (run: {ADAPTER_CMD})"
+    if found is None:
+        return f"{alias} is not among the adapters Windows listed (run: {ADAPTER_CMD})"
+    return found
+
+
+def names_interface(win: WindowsFacts | None, names: list[str], alias: str | None) -> bool | str:
+    """Does a list of interfaces (aliases with ``*``, or the registry's ``{GUID}``s) name
+    ``alias``? True, False, or why it cannot be told."""
+    if not names:
+        return False
+    if alias is None:
+        return f"the interface is not {', '.join(names)}"
+    guids = [n.strip().upper() for n in names if _GUID.fullmatch(n.strip())]
+    for n in names:
+        if not _GUID.fullmatch(n.strip()) and re.fullmatch(re.escape(n.strip()).replace(r"\*", ".*"), alias, re.I):
+            return True
+    if not guids:
+        return False
+    mine = _adapter_for(win, alias)
+    if isinstance(mine, str):
+        return f"interface {','.join(guids)}: {mine}"
+    return mine.guid in guids
+
+
+def _iface_type_matches(rule: FwRule, pkt: WinPacket, win: WindowsFacts | None) -> bool | str:
+    """IFType (registry Lan/Wireless/RemoteAccess, PowerShell Wired/Wireless/RemoteAccess) against
+    the adapter's IANA ifType: 6 is Ethernet (wired), 71 is IEEE 802.11; neither is remote access."""
+    if not rule.interface_types:
+        return True
+    wanted = ",".join(rule.interface_types)
+    mine = _adapter_for(win, pkt.interface) if pkt.interface else "the interface is not known"
+    if isinstance(mine, str) or mine.if_type is None:
+        return f"interface type {wanted}: {mine if isinstance(mine, str) else f'the type of {pkt.interface} is not known'}"
+    for t in rule.interface_types:
+        kind = _IF_TYPES.get(t.strip().lower())
+        if kind is None and t.strip().lower() != "remoteaccess":
+            return f"interface type {t!r} not understood"
+        if kind == mine.if_type:
+            return True
+        if kind is None and mine.if_type not in _IF_TYPES.values():
+            return f"interface type RemoteAccess: whether {pkt.interface} (ifType {mine.if_type}) is a remote-access link is not known"
     return False
 
 
-def rule_matches(rule: FwRule, pkt: WinPacket, profile: str | None) -> bool | str:
+def rule_matches(rule: FwRule, pkt: WinPacket, profile: str | None, win: WindowsFacts | None = None) -> bool | str:
     """True, False, or the assumption under which it would NOT match (a string)."""
     if not rule.enabled or rule.direction != pkt.direction or rule.action not in ("allow", "block"):
         return False
@@ -161,16 +252,19 @@ def rule_matches(rule: FwRule, pkt: WinPacket, profile: str | None) -> bool | st
     checks = [
         _port_matches(rule.local_ports, pkt.local_port),
         _port_matches(rule.remote_ports, pkt.remote_port) if rule.remote_ports else True,
-        _addr_matches(rule.remote_addresses, pkt.remote_address),
-        _addr_matches(rule.local_addresses, pkt.local_address),
+        _addr_matches(rule.remote_addresses, pkt.remote_address, pkt, "remote"),
+        _addr_matches(rule.local_addresses, pkt.local_address, pkt, "local"),
         _program_matches(rule.programs, pkt),
-        _iface_matches(rule, pkt),
+        names_interface(win, rule.interfaces, pkt.interface) if rule.interfaces else True,
+        _iface_type_matches(rule, pkt, win),
     ]
     if rule.services:
         svc = [s for s in rule.services if s != "*"]
         if svc:
-            checks.append(True if pkt.service and pkt.service.lower() in (s.lower() for s in svc)
-                          else False if pkt.program is not None else f"the service is not {','.join(svc)}")
+            # A service rule matches the service SID of the socket's process; any program (svchost, or
+            # an .exe of its own) may run as a service, so without the service's name it is a doubt.
+            checks.append(pkt.service.lower() in (s.lower() for s in svc) if pkt.service
+                          else f"the service is not {','.join(svc)}")
     if rule.other:
         checks.append(f"its condition {'; '.join(rule.other)} does not apply")
     if rule.profiles and profile is None:
@@ -224,14 +318,19 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if not settings.enabled:
         return Hop(layer, "allow", f"The {profile} firewall profile is off, so nothing is filtered on {pkt.interface}.",
                    location=where, owner="windows-firewall", rule=f"{profile} profile: Enabled=False")
-    if pkt.interface and any(pkt.interface.lower() == d.lower() for d in settings.disabled_interfaces):
+    off_here = names_interface(win, settings.disabled_interfaces, pkt.interface)
+    if off_here is True:
         return Hop(layer, "allow", f"{pkt.interface} is excluded from the {profile} profile (DisabledInterfaceAliases): "
                    "the firewall is off there.", location=where, owner="windows-firewall")
+    if isinstance(off_here, str):
+        return Hop(layer, "unknown", f"The {profile} profile turns the firewall off on some interfaces "
+                   f"({', '.join(settings.disabled_interfaces)}), and wsltui cannot tell whether {pkt.interface} is one.",
+                   location=where, owner="windows-firewall", reason=f"cannot evaluate: {off_here}")
     if isinstance(win.rules, Unknown):
         return _unknown(layer, f"Windows Defender Firewall ({what}): the rules are not known.", win.rules)
     blocks, allows, doubts_block, doubts_allow = [], [], [], []
     for r in win.rules:
-        m = rule_matches(r, pkt, profile)
+        m = rule_matches(r, pkt, profile, win)
         if m is True:
             (blocks if r.action == "block" else allows).append(r)
         elif isinstance(m, str):
@@ -244,17 +343,17 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         hop = Hop(layer, "drop", f"The {direction} block rule '{r.label}' matches {what}; a block rule beats any "
                   f"allow rule, so Windows drops it.", packet=packet, rule=r.raw or r.label,
                   location=f"{win.rules_source}, {where}, rule {r.id}", owner="windows-firewall", edit=f"Windows rule '{r.label}'",
-                  symptom="timeout", fixes=[_disable_rule_fix(r)])
+                  symptom=TIMEOUT, fixes=[_disable_rule_fix(r)])
         for other in blocks[1:]:
             hop.behind.append(Hop(layer, "drop", f"The block rule '{other.label}' matches too.", rule=other.raw or other.label,
-                                  owner="windows-firewall", edit=f"Windows rule '{other.label}'", symptom="timeout",
+                                  owner="windows-firewall", edit=f"Windows rule '{other.label}'", symptom=TIMEOUT,
                                   fixes=[_disable_rule_fix(other)]))
         return hop
     if pkt.direction == "in" and settings.shielded:
         return Hop(layer, "drop", f"The {profile} profile blocks all incoming connections (shields up), so allow rules "
                    f"are ignored and {what} is dropped.", packet=packet, rule=f"{profile} profile: DoNotAllowExceptions / "
                    "AllowInboundRules=False", location=where, owner="windows-firewall", edit=f"{profile} firewall profile",
-                   symptom="timeout", assumption=assumption,
+                   symptom=TIMEOUT, assumption=assumption,
                    fixes=[Fix(f"Let inbound allow rules apply on the {profile} profile",
                               [f"Set-NetFirewallProfile -Profile {profile} -AllowInboundRules True"],
                               [f"Set-NetFirewallProfile -Profile {profile} -AllowInboundRules False"], "windows",
@@ -285,7 +384,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
                          [f"Remove-NetFirewallRule -Name 'wsltui-out-{pkt.proto}-{pkt.port}'"], "windows"))
     return Hop(layer, "drop", f"No Windows Defender Firewall rule allows {what} on the {profile} profile, whose default "
                f"{direction} action is Block.", packet=packet, rule=f"{profile} profile: Default{direction.capitalize()}Action=Block",
-               location=where, owner="windows-firewall", edit=f"{profile} firewall profile", symptom="timeout",
+               location=where, owner="windows-firewall", edit=f"{profile} firewall profile", symptom=TIMEOUT,
                assumption=assumption, fixes=fixes)
 
 
@@ -336,7 +435,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
         if s.loopback is False:
             return Hop(layer, "drop", "The Hyper-V firewall's LoopbackEnabled is False: Windows cannot reach WSL over "
                        "loopback.", rule="LoopbackEnabled=False", location=loc, owner="hyperv-firewall",
-                       edit="Hyper-V firewall VM setting", symptom="timeout",
+                       edit="Hyper-V firewall VM setting", symptom=TIMEOUT,
                        fixes=[Fix("Allow loopback between Windows and WSL",
                                   [f"Set-NetFirewallHyperVVMSetting -Name '{WSL_VM_CREATOR}' -LoopbackEnabled True"],
                                   [f"Set-NetFirewallHyperVVMSetting -Name '{WSL_VM_CREATOR}' -LoopbackEnabled False"], "windows")])
@@ -347,7 +446,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
         rules += [r for r in win.rules if not r.program_scoped and not r.interfaces]  # type: ignore[union-attr]
     blocks, allows, doubts = [], [], []
     for r in sorted(rules, key=lambda r: (r.priority if r.priority is not None else (1 if r.action == "block" else 2))):
-        m = rule_matches(r, pkt, None)
+        m = rule_matches(r, pkt, None, win)
         if m is True:
             (blocks if r.action == "block" else allows).append(r)
         elif isinstance(m, str):
@@ -359,7 +458,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
                else _disable_rule_fix(r))
         return Hop(layer, "drop", f"The {'Hyper-V' if r.source == 'hyperv' else 'merged host'} block rule '{r.label}' "
                    f"drops {what}.", rule=r.label, location=loc, owner="hyperv-firewall", edit=f"Hyper-V rule '{r.label}'",
-                   symptom="timeout", fixes=[fix])
+                   symptom=TIMEOUT, fixes=[fix])
     if pkt.loopback:
         return Hop(layer, "allow", "LoopbackEnabled=True lets Windows reach WSL over loopback.", rule="LoopbackEnabled=True",
                    location=loc, owner="hyperv-firewall")
@@ -386,7 +485,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
     return Hop(layer, "drop", f"No Hyper-V firewall rule allows {what}, and the WSL VM's default {direction} action is "
                "Block: the packet is dropped before it reaches Linux.",
                rule=f"Default{direction.capitalize()}Action=Block", location=loc, owner="hyperv-firewall",
-               edit="Hyper-V firewall VM setting", symptom="timeout", fixes=[_hv_allow_fix(pkt)])
+               edit="Hyper-V firewall VM setting", symptom=TIMEOUT, fixes=[_hv_allow_fix(pkt)])
 
 
 def _hv_allow_fix(pkt: WinPacket) -> Fix:
@@ -402,16 +501,19 @@ def _hv_allow_fix(pkt: WinPacket) -> Fix:
 # --- excluded port ranges ---------------------------------------------------------------------
 
 
+def _excluded_table(win: WindowsFacts | None, v6: bool):
+    """The TCP excluded ranges of one family (``ExcludedPorts``), or Unknown."""
+    if win is None:
+        return Unknown("no Windows data in this snapshot", EXCL_CMD.replace("ipv4", "ipv6") if v6 else EXCL_CMD)
+    return win.excluded6 if v6 else win.excluded4
+
+
 def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: str) -> Hop:
     """Can ``who`` (the relay, portproxy) bind TCP ``port`` on Windows?"""
     layer = "excluded-ports"
     if proto != "tcp":
         return Hop(layer, "not-applicable", f"wsltui reads the TCP excluded ranges only; {who} does not carry {proto.upper()}.")
-    cmd = EXCL_CMD.replace("ipv4", "ipv6") if v6 else EXCL_CMD
-    if win is None:
-        return _unknown(layer, f"If port {port} is in a Windows excluded port range, {who} cannot bind it (silently).",
-                        "no Windows data in this snapshot", cmd)
-    table = win.excluded6 if v6 else win.excluded4
+    table = _excluded_table(win, v6)
     if isinstance(table, Unknown):
         return _unknown(layer, f"If port {port} is in a Windows excluded port range, {who} cannot bind it (silently).", table)
     r = table.containing(port)
@@ -432,15 +534,200 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
     return Hop(layer, "no-listener", f"Port {port} is in the Windows excluded port range {r.start}-{r.end}"
                f"{' (administered)' if r.administered else ' (reserved by Hyper-V/WinNAT)'}: {who} cannot bind it, "
                "and nothing tells you.", rule=f"{r.start} {r.end}{' *' if r.administered else ''}",
-               location=f"netsh int {fam} show excludedportrange protocol=tcp", owner="windows", symptom="refused", fixes=fixes)
+               location=f"netsh int {fam} show excludedportrange protocol=tcp", owner="windows", symptom=REFUSED, fixes=fixes)
+
+
+# --- WSL's forwarding into the VM, as Windows sees it ----------------------------------------
+
+
+def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6: bool) -> Hop:
+    """NAT's relay hop (``relay``, decided from the Linux sockets) with Windows' side of it:
+    wslrelay.exe must bind Windows 127.0.0.1:P / [::1]:P. Inside an excluded port range that bind
+    fails with WSAEACCES and is only logged (docs/wsl-networking.md §1.2 a, from WSL's source):
+    the relay is then not on the path, and the excluded-ports hop carries the blocker and its fixes.
+    When the ranges are not known the relay is assumed to bind, and says so. Windows' own listener
+    list, when read, tells whether the relay did bind."""
+    if relay.verdict != "allow" or proto != "tcp":
+        return relay
+    addr = "::1" if v6 else "127.0.0.1"
+    shown = f"[{addr}]" if v6 else addr
+    table = _excluded_table(win, v6)
+    if isinstance(table, Unknown):
+        return dataclasses.replace(relay, verdict="assumed", assumption=f"port {port} is outside the Windows excluded port "
+                                   f"ranges, which are not known ({table.reason})")
+    r = table.containing(port)
+    if r is not None:
+        return Hop("localhost-relay", "not-applicable", f"wslrelay.exe would listen on Windows {shown}:{port} for "
+                   f"{relay.rule}, but port {port} is in the excluded range {r.start}-{r.end}: its bind fails (WSAEACCES, "
+                   "only logged), so the connection never reaches the VM (the excluded-ports hop has the fixes).",
+                   rule=relay.rule, owner="wsl")
+    assert win is not None
+    if isinstance(win.listeners, Unknown) or any(_is_relay(l) and l.port == port and _same(l.address, addr)
+                                                 for l in win.listeners):
+        return relay
+    return Hop("localhost-relay", "no-listener", f"{relay.rule} qualifies for the relay, but wslrelay.exe does not listen "
+               f"on Windows {shown}:{port} (Get-NetTCPConnection), so nothing answers there.", rule=relay.rule,
+               location="Get-NetTCPConnection -State Listen", owner="wsl", symptom=REFUSED,
+               fixes=[Fix("Restart WSL so its localhost relay binds again: wsl.exe --shutdown, then start the distro and "
+                          "the server", front_end="wsl", needs_root=False,
+                          note="the relay can stop after sleep, hibernation or Fast Startup (microsoft/WSL#5317, #8825); "
+                               "it also appears up to a second after the Linux server starts listening, so capture again first")])
+
+
+def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port: int, v6: bool) -> Hop:
+    """Mirrored mode's port reservation (``reservation``, decided from the Linux sockets) against
+    the excluded ranges. Linux's bind() reserves the port on Windows, and inside an excluded
+    range that fails with EADDRINUSE (docs/wsl-networking.md §4 #4): a Linux socket that holds an
+    excluded port contradicts it (the range was reserved after the bind?), and what Windows does
+    with the port then is not documented. Unknown ranges change nothing: the bind itself shows
+    that the reservation succeeded."""
+    if reservation.verdict != "allow" or proto != "tcp":
+        return reservation
+    table = _excluded_table(win, v6)
+    r = None if isinstance(table, Unknown) else table.containing(port)
+    if r is None:
+        return reservation
+    target = "[::1]" if v6 else "127.0.0.1"
+    return Hop("localhost-relay", "unknown", f"{reservation.rule} holds port {port}, which Windows excludes "
+               f"({r.start}-{r.end}); a mirrored-mode bind of an excluded port should have failed.", rule=reservation.rule,
+               owner="wsl", reason=f"unknown: undocumented: whether Windows steers an excluded port into Linux "
+               f"(run from Windows: Test-NetConnection -ComputerName {target} -Port {port})")
 
 
 # --- Windows listeners ------------------------------------------------------------------------
 
+_WILDCARD = {4: "0.0.0.0", 6: "::"}
 
-def listener(win: WindowsFacts | None, proto: str, port: int, addresses: tuple[str, ...], *, relay: bool) -> Hop:
-    """A Windows process already listening on ``port`` at one of ``addresses`` (or a wildcard).
-    With ``relay`` the listener shadows WSL's relay; otherwise it is the service WSL wants."""
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
+    except ValueError:
+        return a == b
+
+
+def _process(l: WinListener) -> str:
+    return (l.process or "").lower().removesuffix(".exe")
+
+
+def _is_relay(l: WinListener) -> bool:
+    return _process(l) == "wslrelay"
+
+
+def _who(l: WinListener) -> str:
+    return f"{l.process or 'an unknown process'} (pid {l.pid})"
+
+
+def _listeners_on(win: WindowsFacts, port: int, address: str) -> tuple[list[WinListener], list[WinListener], list[WinListener]]:
+    """Windows TCP listeners a connection to ``address:port`` could reach: (bound to that address,
+    bound to the family's wildcard, bound to [::] when ``address`` is IPv4). A [::] socket takes
+    IPv4 only when its program turned IPV6_V6ONLY off (Windows' default is on), which the listener
+    list does not show."""
+    family = ipaddress.ip_address(address).version
+    mine = [l for l in win.listeners if l.port == port]  # type: ignore[union-attr]
+    exact = [l for l in mine if _same(l.address, address)]
+    wild = [l for l in mine if l.address == _WILDCARD[family]]
+    dual = [l for l in mine if family == 4 and l.address == "::"]
+    return exact, wild, dual
+
+
+def _proxy_entries(win: WindowsFacts, l: WinListener) -> list[PortProxy] | str:
+    """The portproxy entries a svchost listener serves (portproxy runs in svchost for iphlpsvc),
+    or why that is not known. [] for any other program."""
+    if _process(l) != "svchost":
+        return []
+    if isinstance(win.portproxy, Unknown):
+        return (f"{_who(l)} listens on {l.address}:{l.port}: portproxy (iphlpsvc) runs in svchost, and the portproxy "
+                f"entries are not known ({win.portproxy.reason})")
+    family = 6 if ":" in l.address else 4
+    return [e for e in win.portproxy.entries if e.listens_on(l.port) and e.listen_family == family]
+
+
+def listener_for(win: WindowsFacts | None, port: int, address: str) -> tuple[str | None, str | None]:
+    """(program, service) of the Windows listener that gets a TCP connection to ``address:port``
+    (a bind to the address beats a wildcard bind; portproxy is svchost for iphlpsvc): the
+    program's path when Windows told it, else its name; (None, None) when no listener does or the
+    listeners are not known."""
+    if win is None or isinstance(win.listeners, Unknown):
+        return None, None
+    exact, wild, _ = _listeners_on(win, port, address)
+    taker = next(iter(exact + wild), None)
+    if taker is None:
+        return None, None
+    entries = _proxy_entries(win, taker)
+    return taker.path or taker.process, "iphlpsvc" if entries and not isinstance(entries, str) else None
+
+
+def _stop_fix(l: WinListener, port: int) -> Fix:
+    if _process(l) in ("svchost", "system"):  # a shared service host or the kernel (http.sys): find the service
+        return Fix(f"Find the Windows service behind {_who(l)} and move it off port {port}",
+                   [f"Get-CimInstance Win32_Service -Filter \"ProcessId={l.pid}\""], [], "windows", needs_root=False,
+                   note="or run the WSL service on a different port")
+    return Fix(f"Stop {_who(l)} or move it to another port", [f"Stop-Process -Id {l.pid}"], [], "windows",
+               note="or run the WSL service on a different port")
+
+
+def _delete_proxy_fix(e: PortProxy) -> Fix:
+    rm = f"netsh interface portproxy delete {e.kind} listenport={e.listen_port} listenaddress={e.listen_address}"
+    add = (f"netsh interface portproxy add {e.kind} listenport={e.listen_port} listenaddress={e.listen_address} "
+           f"connectport={e.connect_port} connectaddress={e.connect_address}")
+    return Fix(f"Delete the portproxy entry {e.text}", [rm], [add], "windows", note="elevated")
+
+
+def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str) -> tuple[Hop, bool]:
+    """Who answers a Windows app's connection to ``address:port`` (127.0.0.1 or ::1) in NAT mode:
+    wslrelay.exe, another Windows program (it shadows WSL), or portproxy (True: follow the
+    portproxy entry). A bind to the address beats a wildcard bind; two sockets sharing the same
+    address (SO_REUSEADDR, as the relay binds) get connections in no documented order
+    (docs/wsl-networking.md §1.2 a, "Shadowing")."""
+    layer = "windows-listener"
+    shown = f"[{address}]" if ":" in address else address
+    if proto != "tcp":
+        return Hop(layer, "not-applicable", "wsltui reads Windows TCP listeners only."), False
+    if win is None:
+        return _unknown(layer, f"A Windows program listening on {shown}:{port} would answer instead of WSL.",
+                        "no Windows data in this snapshot", LISTEN_CMD), False
+    if isinstance(win.listeners, Unknown):
+        return _unknown(layer, f"A Windows program listening on {shown}:{port} would answer instead of WSL.", win.listeners), False
+    exact, wild, dual = _listeners_on(win, port, address)
+    relays = [l for l in exact if _is_relay(l)]
+    exact = [l for l in exact if not _is_relay(l)]
+    if relays and exact:
+        return Hop(layer, "unknown", f"{_who(exact[0])} and wslrelay.exe both listen on {shown}:{port}.",
+                   rule=f"{shown}:{port} {exact[0].process}, wslrelay", location="Get-NetTCPConnection",
+                   reason="unknown: two sockets bound to the same address with SO_REUSEADDR get connections in an order "
+                          "Windows does not define (Using SO_REUSEADDR and SO_EXCLUSIVEADDRUSE)",
+                   fixes=[_stop_fix(exact[0], port)]), False
+    if relays:
+        beside = (f"; {_who(wild[0])} listens on {wild[0].address}:{port}, but a bind to {shown} beats a wildcard bind"
+                  if wild else "")
+        return Hop(layer, "allow", f"wslrelay.exe listens on Windows {shown}:{port}{beside}.", rule=f"{shown}:{port} wslrelay",
+                   owner="wsl"), False
+    taker = (exact or wild or [None])[0]
+    if taker is None:
+        if dual:
+            return Hop(layer, "unknown", f"{_who(dual[0])} listens on [::]:{port}; if its socket is dual-stack it answers "
+                       f"{shown}:{port} instead of WSL.", rule=f"[::]:{port} {dual[0].process}",
+                       reason=f"unknown: whether {dual[0].process} turned IPV6_V6ONLY off (Windows' default is on)"), False
+        return Hop(layer, "allow", f"No other Windows program listens on {shown}:{port}.", owner="windows"), False
+    where = f"{taker.address}:{port} {taker.process}"
+    entries = _proxy_entries(win, taker)
+    if isinstance(entries, str):
+        return Hop(layer, "unknown", f"{_who(taker)} answers {shown}:{port}, not wslrelay.exe.", rule=where,
+                   reason=f"unknown: {entries} (run: {PROXY_CMD})"), False
+    if entries:
+        return Hop(layer, "allow", f"portproxy (iphlpsvc in {_who(taker)}) listens on {taker.address}:{port}, which covers "
+                   f"{shown}, and wslrelay.exe does not: portproxy, not the relay, takes the connection.", rule=where,
+                   location="Get-NetTCPConnection", owner="windows"), True
+    return Hop(layer, "no-listener", f"{_who(taker)} listens on Windows {taker.address}:{port} and wslrelay.exe does not: "
+               f"{taker.process} answers {shown}:{port}, WSL never sees the connection.", rule=where,
+               location="Get-NetTCPConnection", owner="windows", edit=f"Windows program {taker.process}",
+               symptom=WRONG_PROGRAM, fixes=[_stop_fix(taker, port)]), False
+
+
+def service_listener(win: WindowsFacts | None, proto: str, port: int, address: str) -> Hop:
+    """Does a Windows program (the service WSL wants) listen where WSL connects? A portproxy
+    listener (svchost for iphlpsvc) is not that service: it forwards the connection elsewhere."""
     layer = "windows-listener"
     if proto != "tcp":
         return Hop(layer, "not-applicable", "wsltui reads Windows TCP listeners only.")
@@ -448,85 +735,168 @@ def listener(win: WindowsFacts | None, proto: str, port: int, addresses: tuple[s
         return _unknown(layer, f"A Windows program listening on {port}.", "no Windows data in this snapshot", LISTEN_CMD)
     if isinstance(win.listeners, Unknown):
         return _unknown(layer, f"A Windows program listening on {port}.", win.listeners)
-    wild = ("0.0.0.0", "::")
-    on = [l for l in win.listeners if l.port == port and (l.address in addresses or l.address in wild)]
-    who = lambda l: f"{l.process or 'an unknown process'} (pid {l.pid})"  # noqa: E731
-    if relay:
-        others = [l for l in on if (l.process or "").lower().removesuffix(".exe") != "wslrelay"]
-        if not others:
-            return Hop(layer, "allow", f"No other Windows program listens on port {port}.", owner="windows")
-        l = others[0]
-        return Hop(layer, "reject", f"{who(l)} already listens on Windows {l.address}:{port}, so it answers instead "
-                   "of WSL (or the relay cannot bind).", rule=f"{l.address}:{port} {l.process}", location="Get-NetTCPConnection",
-                   owner="windows", edit=f"Windows program {l.process}", symptom="another program answers",
-                   fixes=[Fix(f"Stop {who(l)} or move it to another port", [f"Stop-Process -Id {l.pid}"], [], "windows",
-                              note="or run the WSL service on a different port")])
-    if on:
-        l = on[0]
-        return Hop(layer, "allow", f"{who(l)} listens on {l.address}:{port}.", rule=f"{l.address}:{port} {l.process}",
-                   owner="windows")
-    loop = [l for l in win.listeners if l.port == port]
-    if loop:
-        l = loop[0]
-        return Hop(layer, "no-listener", f"{who(l)} listens on {l.address}:{port} only, which WSL cannot reach.",
-                   symptom="refused", fixes=[Fix(f"Make the Windows service listen on 0.0.0.0:{port}", [], [], "windows",
-                                                 needs_root=False)])
-    return Hop(layer, "no-listener", f"Nothing listens on Windows port {port}.", symptom="refused",
+    exact, wild, dual = _listeners_on(win, port, address)
+    taker = (exact or wild or [None])[0]
+    if taker is not None:
+        where = f"{taker.address}:{port} {taker.process}"
+        entries = _proxy_entries(win, taker)
+        if isinstance(entries, str):
+            return Hop(layer, "unknown", f"{_who(taker)} listens on {taker.address}:{port}.", rule=where,
+                       reason=f"unknown: {entries} (run: {PROXY_CMD})")
+        if entries:
+            e = entries[0]
+            return Hop(layer, "no-listener", f"portproxy (iphlpsvc in {_who(taker)}) listens on {taker.address}:{port} and "
+                       f"forwards to {e.connect_address}:{e.connect_port}: WSL reaches portproxy, not a Windows program of "
+                       "yours.", rule=e.text, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
+                       edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=WRONG_PROGRAM,
+                       fixes=[_delete_proxy_fix(e),
+                              Fix(f"Or run the Windows service on a port portproxy does not use", [], [], "windows",
+                                  needs_root=False)])
+        return Hop(layer, "allow", f"{_who(taker)} listens on {taker.address}:{port}.", rule=where, owner="windows")
+    if dual:
+        return Hop(layer, "unknown", f"{_who(dual[0])} listens on [::]:{port} only.", rule=f"[::]:{port} {dual[0].process}",
+                   reason=f"unknown: whether {dual[0].process} turned IPV6_V6ONLY off (Windows' default is on), so that it "
+                          f"also takes IPv4")
+    elsewhere = [l for l in win.listeners if l.port == port]
+    if elsewhere:
+        l = elsewhere[0]
+        return Hop(layer, "no-listener", f"{_who(l)} listens on {l.address}:{port} only, which WSL cannot reach.",
+                   symptom=REFUSED, fixes=[Fix(f"Make the Windows service listen on 0.0.0.0:{port}", [], [], "windows",
+                                               needs_root=False)])
+    return Hop(layer, "no-listener", f"Nothing listens on Windows port {port}.", symptom=REFUSED,
                fixes=[Fix(f"Start the Windows service on port {port}, bound to 0.0.0.0", [], [], "windows", needs_root=False)])
 
 
 # --- portproxy --------------------------------------------------------------------------------
 
 
-def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: str = "tcp") -> tuple[Hop, str | None, int]:
-    """The portproxy entry for ``port`` and whether it reaches WSL: (hop, connect address, connect port)."""
+def _covers(e: PortProxy, dst: str | None, family: int) -> bool | None:
+    """Does the entry's listen address take a connection to ``dst`` (None: the Windows host's
+    address as a LAN client uses it, which the facts do not hold)?"""
+    if e.listen_family != family:
+        return False
+    la = e.listen_address.strip("[]").lower()
+    if la in ("*", "0.0.0.0", "::"):
+        return True
+    if la == "localhost":
+        la = "127.0.0.1" if family == 4 else "::1"
+    try:
+        listen = ipaddress.ip_address(la)
+    except ValueError:
+        return None  # a host name: Windows resolves it
+    if dst is None:
+        return False if listen.is_loopback else None
+    return listen == ipaddress.ip_address(dst)
+
+
+def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: str = "tcp", *,
+              dst: str | None = None, family: int = 4) -> tuple[Hop, str | None, int]:
+    """The portproxy entry that takes a TCP connection of ``family`` to ``dst:port`` (``dst``
+    None: the host's LAN address) and whether it reaches WSL: (hop, connect address, connect port).
+    All four kinds: v4tov4 and v4tov6 listen on IPv4, v6tov4 and v6tov6 on IPv6; the connect side
+    is IPv4 for *tov4 and IPv6 for *tov6 (so ``localhost`` resolves to ::1 there)."""
     layer = "portproxy"
-    add = (f"netsh interface portproxy add v4tov4 listenport={port} listenaddress=0.0.0.0 connectport={port} "
+    kind = f"v{family}tov4"
+    any_addr = "0.0.0.0" if family == 4 else "::"
+    add = (f"netsh interface portproxy add {kind} listenport={port} listenaddress={any_addr} connectport={port} "
            f"connectaddress={wsl_ip or '<WSL IP>'}")
-    delete = f"netsh interface portproxy delete v4tov4 listenport={port} listenaddress=0.0.0.0"
+    delete = f"netsh interface portproxy delete {kind} listenport={port} listenaddress={any_addr}"
     if proto != "tcp":
         return Hop(layer, "no-listener", "netsh interface portproxy forwards TCP only: UDP from the LAN cannot reach WSL "
-                   "in NAT mode.", symptom="timeout",
+                   "in NAT mode.", symptom=TIMEOUT,
                    fixes=[Fix("Switch to networkingMode=mirrored (UDP works there)", [], [], "wsl", needs_root=False)]), None, port
     if win is None:
         return _unknown(layer, "In NAT mode the LAN reaches WSL only through `netsh interface portproxy` to the WSL IP.",
                         "no Windows data in this snapshot", PROXY_CMD), None, port
     if isinstance(win.portproxy, Unknown):
         return _unknown(layer, "In NAT mode the LAN reaches WSL only through a portproxy entry.", win.portproxy), None, port
-    entries = [e for e in win.portproxy.entries if e.listens_on(port) and e.kind.startswith("v4")]
-    if not entries:
-        return Hop(layer, "no-listener", f"No portproxy entry listens on port {port}: in NAT mode nothing on Windows "
-                   "forwards LAN traffic to WSL.", symptom="refused",
+    mine = [e for e in win.portproxy.entries if e.listens_on(port)]
+    covered = [e for e in mine if _covers(e, dst, family) is True]
+    if not covered:
+        maybe = [e for e in mine if _covers(e, dst, family) is None]
+        if maybe:
+            e = maybe[0]
+            return Hop(layer, "unknown", f"portproxy listens on {e.listen_address}:{e.listen_port} only ({e.text}).",
+                       rule=e.text, reason="unknown: whether the client connects to Windows at that address (pass --dst "
+                       "with the Windows address the client uses)"), None, port
+        where = f" on {'IPv4' if family == 4 else 'IPv6'}" + (f" at {dst}" if dst else "")
+        return Hop(layer, "no-listener", f"No portproxy entry listens on port {port}{where}: in NAT mode nothing on Windows "
+                   "forwards LAN traffic to WSL.", symptom=REFUSED,
                    fixes=[Fix(f"Forward port {port} to WSL with portproxy", [add], [delete], "windows",
                               note="elevated; the WSL IP can change when WSL restarts")]), None, port
-    e = entries[0]
-    entry = f"{e.kind} {e.listen_address}:{e.listen_port} -> {e.connect_address}:{e.connect_port}"
+    e = covered[0]
+    entry = e.text
     if not isinstance(win.iphlpsvc, Unknown) and not win.iphlpsvc.running:
         cmds = (["Set-Service iphlpsvc -StartupType Automatic"] if win.iphlpsvc.start_type == "disabled" else []) + ["Start-Service iphlpsvc"]
         undo = ["Stop-Service iphlpsvc"] + (["Set-Service iphlpsvc -StartupType Disabled"] if win.iphlpsvc.start_type == "disabled" else [])
         return Hop(layer, "no-listener", f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
-                   f"the entry {entry} does nothing.", rule=entry, owner="windows", symptom="refused",
+                   f"the entry {entry} does nothing.", rule=entry, owner="windows", symptom=REFUSED,
                    fixes=[Fix("Start the IP Helper service", cmds, undo, "windows")]), None, port
     if "-" in e.listen_port:
         return Hop(layer, "unknown", f"The entry {entry} uses a port range, which netsh accepts but which did not work "
                    "in reports.", rule=entry, reason="unknown: portproxy port ranges (microsoft/WSL#8963)"), None, port
-    target = e.connect_address
+    target = e.connect_address.strip("[]")
+    if target.lower() == "localhost":
+        target = "127.0.0.1" if e.connect_family == 4 else "::1"
     cport = int(e.connect_port) if e.connect_port.isdigit() else port
-    loopbacks = ("127.0.0.1", "localhost", "::1")
-    if target not in loopbacks:
-        if wsl_ip is None:
-            return Hop(layer, "unknown", f"portproxy forwards {entry}, but the WSL IP is not known.", rule=entry,
-                       reason="unknown: the WSL address (run: ip -j addr show)"), target, cport
-        if target != wsl_ip:
-            fix_add = (f"netsh interface portproxy add {e.kind} listenport={e.listen_port} listenaddress={e.listen_address} "
-                       f"connectport={e.connect_port} connectaddress={wsl_ip}")
-            old_add = fix_add.replace(f"connectaddress={wsl_ip}", f"connectaddress={e.connect_address}")
-            rm = f"netsh interface portproxy delete {e.kind} listenport={e.listen_port} listenaddress={e.listen_address}"
-            return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but WSL's address is now {wsl_ip}: the "
-                       "entry is stale (WSL got a new IP after a restart), so connections time out.", rule=entry,
-                       location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
-                       edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom="timeout",
-                       fixes=[Fix(f"Point the portproxy entry at {wsl_ip}", [rm, fix_add], [rm, old_add], "windows",
-                                  note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
+    try:
+        target_ip = ipaddress.ip_address(target)
+    except ValueError:
+        return Hop(layer, "unknown", f"portproxy forwards {entry} to a host name.", rule=entry,
+                   reason=f"unknown: what Windows resolves {target} to (run: Resolve-DnsName {target})"), None, port
+    if target_ip.is_loopback:
+        return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
+                   f"{e.connect_address}:{e.connect_port} on Windows loopback, where WSL's localhost relay should take it.",
+                   rule=entry, owner="windows"), target, cport
+    if wsl_ip is None:
+        return Hop(layer, "unknown", f"portproxy forwards {entry}, but the WSL IP is not known.", rule=entry,
+                   reason="unknown: the WSL address (run: ip -j addr show)"), target, cport
+    if target_ip != ipaddress.ip_address(wsl_ip):
+        new_kind = f"v{e.listen_family}tov4"
+        rm = f"netsh interface portproxy delete {e.kind} listenport={e.listen_port} listenaddress={e.listen_address}"
+        fix_add = (f"netsh interface portproxy add {new_kind} listenport={e.listen_port} listenaddress={e.listen_address} "
+                   f"connectport={e.connect_port} connectaddress={wsl_ip}")
+        old_add = (f"netsh interface portproxy add {e.kind} listenport={e.listen_port} listenaddress={e.listen_address} "
+                   f"connectport={e.connect_port} connectaddress={e.connect_address}")
+        rm_new = f"netsh interface portproxy delete {new_kind} listenport={e.listen_port} listenaddress={e.listen_address}"
+        why = (f"WSL has no IPv6 address in NAT mode (its address is {wsl_ip}): the entry cannot reach WSL"
+               if target_ip.version == 6 else
+               f"WSL's address is now {wsl_ip}: the entry is stale (WSL got a new IP after a restart)")
+        return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so connections time out.",
+                   rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
+                   edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
+                   fixes=[Fix(f"Point the portproxy entry at {wsl_ip}", [rm, fix_add], [rm_new, old_add], "windows",
+                              note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
+
+
+def portproxy_loop(target: str, port: int) -> Hop:
+    """portproxy forwards to Windows loopback where portproxy itself listens, not the relay."""
+    shown = f"[{target}]" if ":" in target else target
+    return Hop("portproxy", "unknown", f"portproxy forwards to {shown}:{port}, where portproxy listens again instead of "
+               "WSL's relay: the connection goes round in a loop and never reaches WSL.", rule=f"{shown}:{port}",
+               reason="unknown: what the client then sees is not documented (a portproxy loop: MicrosoftDocs/WSL#1070)",
+               fixes=[Fix("Forward portproxy to the WSL IP instead of loopback, or start the Linux server so the relay "
+                          "binds first", [], [], "windows", needs_root=False)])
+
+
+def subnets(network, interfaces: tuple[str, ...] | None = None) -> tuple | None:
+    """On-link prefixes of Linux interfaces (``None``: every interface but lo and loopback0), as
+    address keywords need them; None when the addresses are not known. In NAT mode the WSL
+    adapter's prefix is the vEthernet (WSL) subnet; in mirrored mode Linux's interfaces carry
+    the Windows adapters' addresses (docs/wsl-networking.md §1.2, §1.3)."""
+    ifaces = getattr(network, "interfaces", None)
+    if ifaces is None or isinstance(ifaces, Unknown):
+        return None
+    nets = []
+    for i in ifaces:
+        if (interfaces is None and i.name in ("lo", "loopback0")) or (interfaces is not None and i.name not in interfaces):
+            continue
+        for a in i.addresses:
+            if a.prefix is not None and a.scope == "global":
+                try:
+                    nets.append(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False))
+                except ValueError:
+                    continue
+    return tuple(nets) if nets else None

@@ -11,13 +11,19 @@
   was already NATed on OUTPUT, so its PREROUTING/INPUT nat chains are skipped.
 - A condition that cannot be decided makes the verdict ``unknown`` naming it — unless the rule's
   action would not change the outcome anyway (a counter or LOG).
+
+A walk reads each chain through the packet's ``ChainView`` (ir.py), where the conditions on the
+packet alone are already decided, so a second trace of a packet only walks the rules left. To
+find the blockers behind the first, the walk goes on past each one (``deliver_past_blockers``)
+instead of starting over.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -66,110 +72,176 @@ class HookResult:
 @dataclass
 class Disabled:
     """What-if switches: rules (by ref) and base-chain policies treated as absent, used to find
-    the blockers behind the first one."""
+    the blockers behind the first one. ``deliver_past_blockers`` holds sets here and adds to them
+    as it goes."""
 
-    rules: frozenset = frozenset()
-    policies: frozenset = frozenset()  # labels of base chains whose policy is treated as accept
+    rules: frozenset | set = frozenset()
+    policies: frozenset | set = frozenset()  # labels of base chains whose policy is treated as accept
 
 
 def run_chain(base: BaseChain, pkt: Packet, host: HostView, off: Disabled = Disabled()) -> tuple[ChainOutcome, Packet]:
+    return next(_walk(base, pkt, host, off, set()))
+
+
+class _Skipped:
+    """The rest of a chain after a ``return``: nothing left to walk."""
+
+    rules = tests = ()
+
+    @staticmethod
+    def more(host: HostView) -> bool:
+        return False
+
+
+def _view(views: dict, chain: Chain, pkt: Packet) -> ChainView:
+    view = views.get(chain)
+    if view is None:
+        view = views[chain] = ChainView(chain, pkt)
+    return view
+
+
+def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
+          touched: set) -> Iterator[tuple[ChainOutcome, Packet]]:
+    """Yields how ``base`` ends for ``pkt``, and the packet then. After a drop or a reject the
+    caller may switch that rule (or the policy) off in ``off`` and take the next outcome: the walk
+    goes on from the blocker, as a new walk with that switch would go. ``touched`` gets the rules
+    whose visit did more than match or miss (an assumption noted, a verdict map followed): a new
+    walk that skips one of them could differ before this point."""
+    table = base.table
+    chains = table.chains
+    views = table.views(pkt)
+    off_rules = off.rules
+    stack: list[tuple] = []  # (chain, view, position, packet) to resume after a jump
     assumed: list[str] = []
-    outcome, pkt = _walk(base, pkt, host, off, assumed)
-    if assumed:
-        outcome.assumptions = tuple(dict.fromkeys(assumed))
-    return outcome, pkt
-
-
-def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled, assumed: list[str]) -> tuple[ChainOutcome, Packet]:
-    chains = base.table.chains
-    stack: list[tuple] = []  # (chain, candidates, position) to resume after a jump
     chain = base.chain
-    todo, pos = chain.candidates(pkt), 0
+    view = _view(views, chain, pkt)
+    rules, tests, pos = view.rules, view.tests, 0
     steps = 0
 
     def here() -> tuple[str, ...]:
         return tuple(frame[0].name for frame in stack) + (chain.name,)
 
+    def decided(outcome: ChainOutcome) -> ChainOutcome:
+        if assumed:
+            outcome.assumptions = tuple(dict.fromkeys(assumed))
+        return outcome
+
+    def unknown(rule: Rule, reason: str) -> ChainOutcome:
+        return decided(ChainOutcome("unknown", rule.ref, here(), reason=reason))
+
     while True:
-        if pos >= len(todo):
+        if pos >= len(rules):
+            if view.more(host):
+                continue
             if not stack:
-                return _policy(base, here(), off), pkt
-            chain, todo, pos = stack.pop()
+                break  # the base chain's policy
+            chain, view, pos, seen = stack.pop()
+            if seen is not pkt:  # a rule changed the packet after the jump: see the rest anew
+                view, pos = view.rest_after(pos, pkt), 0
+            rules, tests = view.rules, view.tests
             continue
-        rule: Rule = chain.rule(todo[pos])
+        rule: Rule = rules[pos]
+        left = tests[pos]
         pos += 1
         steps += 1
         if steps > MAX_STEPS:
-            return ChainOutcome("unknown", rule.ref, here(), reason="rule evaluation did not end (a loop?)"), pkt
-        if off.rules and rule.ref in off.rules:
+            yield unknown(rule, "rule evaluation did not end (a loop?)"), pkt
+            return
+        if off_rules and rule.ref in off_rules:
             continue
         unsure = None
-        for cond in rule.conds:
-            r = cond.test(pkt, host)
-            if r.__class__ is Assume:
-                assumed.append(f"{r.why} ({cond.text})")
-                r = r.value
-            if r is True:
-                continue
-            if r is False:
+        if left:
+            for cond in left:
+                r = cond.test(pkt, host)
+                if r.__class__ is Assume:
+                    assumed.append(f"{r.why} ({cond.text})")
+                    touched.add(rule.ref)
+                    r = r.value
+                if r is True:
+                    continue
+                if r is False:
+                    break
+                unsure = f"{r}: {cond.text}"
                 break
-            unsure = f"{r}: {cond.text}"
-            break
-        else:
-            r = True
-        if r is False:
-            continue
+            else:
+                r = True
+            if r is False:
+                continue
         act: Action = rule.action
-        if act.kind == "vmap" and unsure is None:
+        kind = act.kind
+        if kind == "vmap" and unsure is None:
             act, unsure = _vmap(act, pkt, host)
             if act is None:
                 continue
+            touched.add(rule.ref)
+            kind = act.kind
         if unsure is not None:
-            if act.kind == "continue" and not rule.effects:
+            if kind == "continue" and not rule.effects:
                 continue  # a counter or LOG: whether it matched changes nothing
-            return ChainOutcome("unknown", rule.ref, here(), reason=unsure), pkt
-        for effect in rule.effects:
-            if effect.kind == "mark":
-                value, mask = effect.mark
-                pkt = pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
-            elif effect.kind == "notrack":
-                pkt = pkt.with_(ct_state="untracked")
-            elif effect.kind == "unknown":
-                return ChainOutcome("unknown", rule.ref, here(), reason=effect.reason), pkt
-        kind = act.kind
-        if kind == "continue":
+            yield unknown(rule, unsure), pkt
+            return
+        if rule.effects or kind == "mark" or kind == "notrack":
+            changed = pkt
+            for effect in rule.effects:
+                if effect.kind == "unknown":
+                    yield unknown(rule, effect.reason), changed
+                    return
+                changed = _changed(effect, changed)
+            changed = _changed(act, changed)
+            if changed is not pkt:  # the rest of the walk sees another packet
+                pkt = changed
+                views = table.views(pkt)
+                view, pos = view.rest_after(pos, pkt), 0
+                rules, tests = view.rules, view.tests
+        if kind == "continue" or kind == "mark" or kind == "notrack":
             continue
-        if kind in ("accept", "drop"):
-            return ChainOutcome(kind, rule.ref, here()), pkt
-        if kind == "reject":
-            return ChainOutcome("reject", rule.ref, here(), reject_with=act.reject_with), pkt
-        if kind in ("jump", "goto"):
+        if kind == "jump" or kind == "goto":
             target = chains.get(act.target or "")
             if target is None:
-                return ChainOutcome("unknown", rule.ref, here(), reason=f"chain {act.target} is not in the ruleset"), pkt
+                yield unknown(rule, f"chain {act.target} is not in the ruleset"), pkt
+                return
             if kind == "jump":
                 if len(stack) >= MAX_DEPTH:
-                    return ChainOutcome("unknown", rule.ref, here(), reason="jumps nested too deep"), pkt
-                stack.append((chain, todo, pos))
-            chain, todo, pos = target, target.candidates(pkt), 0
+                    yield unknown(rule, "jumps nested too deep"), pkt
+                    return
+                stack.append((chain, view, pos, pkt))
+            chain = target
+            view = views.get(target) or _view(views, target, pkt)
+            rules, tests, pos = view.rules, view.tests, 0
             continue
+        if kind == "accept" or kind == "drop":
+            yield decided(ChainOutcome(kind, rule.ref, here())), pkt
+            if kind == "accept":
+                return
+            continue  # resumed: this rule is switched off now
+        if kind == "reject":
+            yield decided(ChainOutcome("reject", rule.ref, here(), reject_with=act.reject_with)), pkt
+            continue  # resumed: this rule is switched off now
         if kind == "return":
-            if not stack:
-                return _policy(base, here(), off), pkt
-            chain, todo, pos = stack.pop()
-            continue
-        if kind == "mark":
-            value, mask = act.mark
-            pkt = pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
-            continue
-        if kind == "notrack":
-            pkt = pkt.with_(ct_state="untracked")
+            view, rules, tests, pos = _Skipped, (), (), 0
             continue
         if kind in ("dnat", "redirect"):
-            return ChainOutcome("accept", rule.ref, here(), nat=True), _nat(act, pkt, host)
+            yield decided(ChainOutcome("accept", rule.ref, here(), nat=True)), _nat(act, pkt, host)
+            return
         if kind == "snat":
-            return ChainOutcome("accept", rule.ref, here(), nat=True), pkt
-        return ChainOutcome("unknown", rule.ref, here(), reason=act.reason or f"cannot evaluate the action {kind}"), pkt
+            yield decided(ChainOutcome("accept", rule.ref, here(), nat=True)), pkt
+            return
+        yield unknown(rule, act.reason or f"cannot evaluate the action {kind}"), pkt
+        return
+    outcome = _policy(base, here(), off)
+    yield decided(outcome), pkt
+    if outcome.verdict == "drop":  # resumed: the policy is switched off now
+        yield decided(_policy(base, here(), off)), pkt
+
+
+def _changed(act: Action, pkt: Packet) -> Packet:
+    """The packet after a ``mark`` or ``notrack`` action or effect."""
+    if act.kind == "mark":
+        value, mask = act.mark
+        return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
+    if act.kind == "notrack":
+        return pkt.with_(ct_state="untracked")
+    return pkt
 
 
 def _policy(base: BaseChain, path: tuple[str, ...], off: Disabled) -> ChainOutcome:
@@ -225,7 +297,27 @@ def run_hook(nf: Netfilter, hook: str, pkt: Packet, host: HostView, *, nat_done:
              off: Disabled = Disabled(), translated: Packet | None = None) -> HookResult:
     """``translated``: for a packet of a connection NATed earlier, conntrack rewrites it at the
     nat priority (-100) without running the nat chains; chains from there on see this."""
-    result = HookResult(hook)
+    return next(_hook_walk(nf, hook, pkt, host, nat_done, off, translated, _Notes()))
+
+
+class _Notes:
+    """What a walk notes so that going on past a blocker stays the same as starting over."""
+
+    __slots__ = ("touched", "nat_checked")
+
+    def __init__(self) -> None:
+        self.touched: set = set()  # refs of rules whose visit did more than miss (see _walk)
+        self.nat_checked = False  # two NAT chains of unknown order were compared, with the switches of then
+
+    def can_go_past(self, blocker: RuleRef | None) -> bool:
+        return not self.nat_checked and blocker not in self.touched
+
+
+def _hook_walk(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bool, off: Disabled,
+               translated: Packet | None, notes: _Notes) -> Iterator[HookResult]:
+    """Yields the hook's result; after a drop or a reject, the next result goes on past the
+    blocker once the caller switched it off (see _walk)."""
+    steps: list[Step] = []
     chains = nf.at_hook(hook, pkt.family)
     for base in chains:
         if translated is not None and base.priority >= NAT_DST_PRIORITY:
@@ -234,23 +326,27 @@ def run_hook(nf: Netfilter, hook: str, pkt: Packet, host: HostView, *, nat_done:
             if nat_done or pkt.ct_state == "untracked":
                 continue
         before = pkt
-        outcome, pkt = run_chain(base, pkt, host, off)
-        step = Step(base, before, pkt, outcome)
-        result.steps.append(step)
-        if base.type == "nat" and outcome.nat:
-            nat_done = True
-            if _order_unknown_peers(chains, base, lambda b: b.type == "nat"):
-                result.ambiguity = _nat_ambiguity(chains, step, host, off)
-                if result.ambiguity:
-                    result.verdict = "unknown"
-                    step.outcome = ChainOutcome("unknown", outcome.rule, outcome.path, reason=result.ambiguity)
-                    break
+        for outcome, pkt in _walk(base, pkt, host, off, notes.touched):
+            step = Step(base, before, pkt, outcome)
+            if base.type == "nat" and outcome.nat:
+                nat_done = True
+                if _order_unknown_peers(chains, base, lambda b: b.type == "nat"):
+                    notes.nat_checked = True
+                    ambiguity = _nat_ambiguity(chains, step, host, off)
+                    if ambiguity:
+                        step.outcome = ChainOutcome("unknown", outcome.rule, outcome.path, reason=ambiguity)
+                        yield HookResult(hook, steps + [step], "unknown", translated or pkt, ambiguity=ambiguity)
+                        return
+            if outcome.verdict not in ("drop", "reject"):
+                break
+            yield HookResult(hook, steps + [step], outcome.verdict, translated or pkt,
+                             _alternatives(chains, step, host, off))
+            # resumed: the walk goes on past the blocker
+        steps.append(step)
         if outcome.verdict != "accept":
-            result.verdict = outcome.verdict
-            result.alternatives = _alternatives(chains, step, host, off)
-            break
-    result.packet = translated or pkt
-    return result
+            yield HookResult(hook, steps, outcome.verdict, translated or pkt, _alternatives(chains, step, host, off))
+            return
+    yield HookResult(hook, steps, "accept", translated or pkt)
 
 
 def _order_unknown_peers(chains: list[BaseChain], base: BaseChain, which) -> list[BaseChain]:
@@ -288,35 +384,65 @@ class NetfilterTrace:
 
 def deliver(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled = Disabled()) -> NetfilterTrace:
     """The packet's way from the wire (``pkt.iif``) or from a local socket to a local socket."""
+    return next(_deliver_walk(nf, pkt, host, off, _Notes()))
+
+
+def deliver_past_blockers(nf: Netfilter, pkt: Packet, host: HostView) -> Iterator[NetfilterTrace]:
+    """deliver(), then, each time the packet is dropped or rejected, the packet again with that
+    rule (or that base chain's policy) switched off too, until no drop or reject stops it: the
+    blockers behind the first, so that a user can fix them all at once.
+
+    The traces are those of deliver() with a growing Disabled set, but the walk goes on right
+    after each blocker instead of starting over. Going on differs from starting over only when
+    the blocker was visited earlier in the walk with an effect besides missing (an assumption
+    noted, a verdict map followed), or when NAT chains of unknown order were compared under the
+    switches of then; in those cases it starts over."""
+    off = Disabled(set(), set())
+    notes = _Notes()
+    walk = _deliver_walk(nf, pkt, host, off, notes)
+    while True:
+        trace = next(walk)
+        yield trace
+        step = trace.decisive
+        if trace.verdict not in ("drop", "reject") or step is None:
+            return
+        blocker = step.outcome.rule
+        if blocker is not None:
+            off.rules.add(blocker)
+        else:
+            off.policies.add(step.base.label)
+        if not notes.can_go_past(blocker):
+            notes = _Notes()
+            walk = _deliver_walk(nf, pkt, host, off, notes)
+
+
+def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes) -> Iterator[NetfilterTrace]:
+    """Yields deliver()'s trace; after a drop or a reject, the next trace goes on past the
+    blocker once the caller switched it off (see _walk)."""
     hooks: list[HookResult] = []
-
-    def stop(verdict: str, p: Packet) -> NetfilterTrace:
-        return NetfilterTrace(hooks, verdict, p, hooks[-1].decisive if hooks else None)
-
     nat_done = False
-    if pkt.locally_generated:
-        for hook in ("output", "postrouting"):
-            res = run_hook(nf, hook, pkt, host, off=off)
-            hooks.append(res)
-            pkt = res.packet
-            if res.verdict != "accept":
-                return stop(res.verdict, pkt)
-        # Delivered over loopback: the NAT bindings were made on the way out.
-        nat_done = True
-        pkt = pkt.with_(iif="lo")
-    res = run_hook(nf, "prerouting", pkt, host, nat_done=nat_done, off=off)
-    hooks.append(res)
-    pkt = res.packet
-    if res.verdict != "accept":
-        return stop(res.verdict, pkt)
-    local = host.is_local(pkt.dst)
-    if local is None:
-        return NetfilterTrace(hooks, "unknown", pkt, None)
-    if not local:
-        return NetfilterTrace(hooks, "forwarded", pkt, None)
-    res = run_hook(nf, "input", pkt, host, nat_done=nat_done, off=off)
-    hooks.append(res)
-    return stop(res.verdict, res.packet)
+    for hook in ("output", "postrouting", "prerouting", "input") if pkt.locally_generated else ("prerouting", "input"):
+        if hook == "prerouting" and pkt.locally_generated:
+            # Delivered over loopback: the NAT bindings were made on the way out.
+            nat_done, pkt = True, pkt.with_(iif="lo")
+        if hook == "input":
+            local = host.is_local(pkt.dst)
+            if local is None:
+                yield NetfilterTrace(hooks, "unknown", pkt, None)
+                return
+            if not local:
+                yield NetfilterTrace(hooks, "forwarded", pkt, None)
+                return
+        for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
+            if res.verdict == "accept":
+                break
+            yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
+            if res.verdict not in ("drop", "reject"):
+                return
+            # resumed: the walk goes on past the blocker
+        hooks.append(res)
+        pkt = res.packet
+    yield NetfilterTrace(hooks, "accept", pkt, None)
 
 
 def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: HostView,

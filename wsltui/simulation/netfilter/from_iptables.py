@@ -30,7 +30,7 @@ def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChai
     bases: list[BaseChain] = []
     for t in rs.tables:
         table = Table(source, rs.family, t.name)
-        build = partial(_rule, source=source, family=rs.family)
+        build = partial(_rule, source=source, family=rs.family, shared={})
         for c in t.chains:
             table.chains[c.name] = Chain(c.name, sources=c.rules, build=build, prefilter=[_prefilter(r) for r in c.rules])
         for c in t.chains:
@@ -81,47 +81,70 @@ _PROTO_SETS = {name: frozenset({name}) for name in ("tcp", "udp", "ipv6-icmp", "
 _PROTO_SETS["icmp"] = frozenset({"icmp", "ipv6-icmp"})
 
 
-def _rule(r: ipt.Rule, source: str, family: str) -> Rule:
+def _rule(r: ipt.Rule, source: str, family: str, shared: dict) -> Rule:
+    """``shared``: the conditions compiled so far for this table, by what they are made of. A
+    condition never changes once made, so the rules share them: a table repeats ``-p tcp``,
+    ``-i eth0``, ``--ctstate NEW`` …, and a trace compiles thousands of its rules."""
     conds: list = []
     comment = None
     ref_text = f"-t {r.table} {r.verbatim}" if r.table != "filter" else r.verbatim
     proto = None
     if r.protocol is not None:
-        name = PROTO_NUMBERS.get(r.protocol.value.lower(), r.protocol.value.lower())
-        if name in ("all", "0"):
-            if r.protocol.negated:
-                conds.append(Const(False, "! -p all"))
-        else:
-            proto = None if r.protocol.negated else name
-            names = {name, "ipv6-icmp"} if name == "icmp" and family == "ipv6" else {name}
-            conds.append(Compare("meta l4proto", "not in" if r.protocol.negated else "in", names,
-                                 f"{'! ' if r.protocol.negated else ''}-p {r.protocol.value}"))
-    for value, key, flag in ((r.source, "saddr", "-s"), (r.destination, "daddr", "-d")):
+        p = r.protocol
+        name = PROTO_NUMBERS.get(p.value.lower(), p.value.lower())
+        if name not in ("all", "0") and not p.negated:
+            proto = name
+        conds += _shared(shared, ("-p", p.value, p.negated), _protocol, p, name, family)
+    for value, key, flag in ((r.source, "saddr", "-s"), (r.destination, "daddr", "-d"),
+                             (r.in_iface, "meta iifname", "-i"), (r.out_iface, "meta oifname", "-o")):
         if value is not None:
-            nets = _networks(value.value)
-            if nets is None:
-                conds.append(Undecidable(f"cannot read the address {value.value!r}", f"{flag} {value.value}"))
-            else:
-                conds.append(Compare(key, "not in" if value.negated else "in", nets,
-                                     f"{'! ' if value.negated else ''}{flag} {value.value}"))
-    for value, key, flag in ((r.in_iface, "meta iifname", "-i"), (r.out_iface, "meta oifname", "-o")):
-        if value is not None:
-            conds.append(Compare(key, "!=" if value.negated else "==", _iface(value.value),
-                                 f"{'! ' if value.negated else ''}{flag} {value.value}"))
+            conds.append(_shared(shared, (flag, value.value, value.negated), _address_or_iface, value, key, flag))
     if r.fragment is not None:
         # The first packet of a connection is never a non-first fragment.
-        conds.append(Const(not r.fragment, "-f" if r.fragment else "! -f"))
+        conds.append(_shared(shared, ("-f", r.fragment), Const, not r.fragment, "-f" if r.fragment else "! -f"))
     for m in r.matches:
-        if m.module == "comment":
+        module = m.module
+        if module == "comment":
             opt = m.options[0] if m.options else None
             comment = " ".join(opt.values) if opt else None
             continue
-        conds.extend(_match(m, proto, family))
+        for opt in m.options:
+            conds.append(_shared(shared, (module, opt.name, opt.negated, tuple(opt.values), proto), _option,
+                                 module, opt, proto, family))
+        if not m.options and module not in ("tcp", "udp", "icmp", "icmp6", "state", "conntrack"):
+            conds.append(_shared(shared, ("-m", module), Undecidable, f"-m {module} is not evaluated by wsltui",
+                                 f"-m {module}"))
     if r.unparsed:
         conds.append(Undecidable("wsltui could not read part of this rule", r.unparsed))
     action = _target(r, family)
     ref = RuleRef(source, family, r.table, r.chain, r.position, ref_text, comment=comment)
     return Rule(tuple(conds), action, ref)
+
+
+def _shared(shared: dict, key: tuple, make, *args):
+    """``make(*args)``, made once per ``key``."""
+    made = shared.get(key)
+    if made is None:
+        made = shared[key] = make(*args)
+    return made
+
+
+def _protocol(p: ipt.Value, name: str, family: str) -> tuple:
+    if name in ("all", "0"):
+        return (Const(False, "! -p all"),) if p.negated else ()
+    names = {name, "ipv6-icmp"} if name == "icmp" and family == "ipv6" else {name}
+    text = f"{'! ' if p.negated else ''}-p {p.value}"
+    return (Compare("meta l4proto", "not in" if p.negated else "in", names, text),)
+
+
+def _address_or_iface(value: ipt.Value, key: str, flag: str) -> Cond:
+    text = f"{'! ' if value.negated else ''}{flag} {value.value}"
+    if key in ("meta iifname", "meta oifname"):
+        return Compare(key, "!=" if value.negated else "==", _iface(value.value), text)
+    nets = _networks(value.value)
+    if nets is None:
+        return Undecidable(f"cannot read the address {value.value!r}", f"{flag} {value.value}")
+    return Compare(key, "not in" if value.negated else "in", nets, text)
 
 
 def _iface(name: str):
@@ -162,18 +185,8 @@ def _opt_text(module: str, opt: ipt.Option) -> str:
     return f"-m {module} {'! ' if opt.negated else ''}--{opt.name.lstrip('-')} {' '.join(opt.values)}".strip()
 
 
-def _match(m: ipt.Match, proto: str | None, family: str) -> list:
-    module = m.module
-    out: list = []
-    for opt in m.options:
-        text = _opt_text(module, opt)
-        out.append(_option(module, opt, text, proto, family))
-    if not m.options and module not in ("tcp", "udp", "icmp", "icmp6", "state", "conntrack"):
-        out.append(Undecidable(f"-m {module} is not evaluated by wsltui", f"-m {module}"))
-    return out
-
-
-def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: str):
+def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Cond:
+    text = _opt_text(module, opt)
     name, values, neg = "--" + opt.name.lstrip("-"), opt.values, opt.negated
     if module in ("tcp", "udp", "sctp", "udplite", "dccp"):
         requires = _REQUIRES[module]
@@ -299,10 +312,11 @@ def _option(module: str, opt: ipt.Option, text: str, proto: str | None, family: 
 class _Either(Cond):
     """multiport ``--ports``: source or destination port."""
 
-    __slots__ = ("a", "b", "neg")
+    __slots__ = ("a", "b", "neg", "packet_only")
 
     def __init__(self, a, b, neg, text):
         self.a, self.b, self.neg, self.text = a, b, neg, text
+        self.packet_only = a.packet_only and b.packet_only
 
     def test(self, pkt, host):
         ra, rb = self.a.test(pkt, host), self.b.test(pkt, host)
@@ -343,6 +357,7 @@ class _CtStateCond(Cond):
     """``--ctstate`` with the virtual states DNAT/SNAT (the connection was NATed)."""
 
     __slots__ = ("states", "neg")
+    packet_only = True
 
     def __init__(self, states, neg, text):
         self.states, self.neg, self.text = states, neg, text

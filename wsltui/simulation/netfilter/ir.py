@@ -10,6 +10,8 @@ naming the expression instead of guessing.
 from __future__ import annotations
 
 import ipaddress
+import threading
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -176,6 +178,20 @@ KEYS = {
     "fib saddr iif oif": _fib_saddr_iif_oif,
 }
 
+# Keys read from the packet alone (the others look at the host: interface indexes, routes). A
+# condition on these gives the same answer for equal packets, so a chain decides it once per
+# packet (ChainView). A key missing here is only slower, never wrong.
+PACKET_KEYS = frozenset({
+    "meta l4proto", "meta nfproto", "meta iifname", "meta oifname", "meta mark", "meta pkttype", "saddr", "daddr",
+    "sport", "dport", "ct state", "ct status", "ct original daddr", "ct original saddr", "ct original proto-dst",
+    "tcp flags", "icmpv6 type", "hop limit"})
+_PACKET_KEYFNS = frozenset(KEYS[k] for k in PACKET_KEYS)
+
+
+def reads_packet_only(keys, requires=()) -> bool:
+    """Do these keys (names) and requirements ((keyfn, allowed), ...) read nothing but the packet?"""
+    return all(k in PACKET_KEYS for k in keys) and all(fn in _PACKET_KEYFNS for fn, _ in requires)
+
 
 # --- values a key is compared with ---------------------------------------------------------
 
@@ -220,6 +236,9 @@ class Glob:
 
 class Cond:
     __slots__ = ("text",)
+    # True when test() reads nothing but the packet (not the host, no assumption): equal packets
+    # get equal answers, so ChainView works it out once per packet instead of at every walk.
+    packet_only = False
 
     def test(self, pkt: Packet, host: HostView):  # -> True | False | str (why unknown)
         raise NotImplementedError
@@ -231,7 +250,7 @@ class Compare(Cond):
     ``requires`` makes the condition False for packets it cannot apply to (``tcp dport`` on
     a UDP packet, ``ip saddr`` on IPv6), as nft's implicit dependencies and iptables' ``-p`` do."""
 
-    __slots__ = ("key", "op", "right", "requires", "keyname", "need_proto", "fast")
+    __slots__ = ("key", "op", "right", "requires", "keyname", "need_proto", "fast", "packet_only")
 
     def __init__(self, key: str, op: str, right, text: str, requires: tuple = ()) -> None:
         self.keyname = key
@@ -240,6 +259,7 @@ class Compare(Cond):
         self.right = right
         self.text = text
         self.requires = requires  # ((keyfn, allowed values), ...)
+        self.packet_only = reads_packet_only((key,), requires)
         # The common shapes get a specialised test (a trace walks thousands of rules):
         # a protocol requirement as one set lookup, and the comparison itself as ints and sets.
         self.need_proto = None
@@ -312,10 +332,11 @@ def _fast_test(key: str, op: str, right):
 class Masked(Cond):
     """``key & mask op value`` (marks, ``-m mark --mark v/m``)."""
 
-    __slots__ = ("key", "mask", "value", "negated", "keyname")
+    __slots__ = ("key", "mask", "value", "negated", "keyname", "packet_only")
 
     def __init__(self, key: str, mask: int, value: int, negated: bool, text: str) -> None:
         self.keyname, self.key, self.mask, self.value, self.negated, self.text = key, KEYS[key], mask, value, negated, text
+        self.packet_only = reads_packet_only((key,))
 
     def test(self, pkt, host):
         v = self.key(pkt, host)
@@ -328,10 +349,11 @@ class Masked(Cond):
 class Lookup(Cond):
     """Membership of a tuple of keys in a set of tuples (nft concatenations)."""
 
-    __slots__ = ("keys", "elements", "negated", "requires")
+    __slots__ = ("keys", "elements", "negated", "requires", "packet_only")
 
     def __init__(self, keys: list[str], elements: list[tuple], negated: bool, text: str, requires: tuple = ()) -> None:
         self.keys = [KEYS[k] for k in keys]
+        self.packet_only = reads_packet_only(keys, requires)
         self.elements = elements
         self.negated = negated
         self.text = text
@@ -370,6 +392,7 @@ class Assumed(Cond):
 
 class Const(Cond):
     __slots__ = ("value",)
+    packet_only = True
 
     def __init__(self, value: bool, text: str) -> None:
         self.value, self.text = value, text
@@ -448,7 +471,8 @@ class Chain:
     ``prefilter[i]`` is (protocols, ports) a rule needs — positive ``-p``/``--dport`` style
     conditions, None for "any" — so a packet skips rules that cannot match without compiling or
     testing them. A trace of a 100k-rule ruleset then compiles only the rules the packet could
-    meet. The pre-filter only ever skips rules whose own conditions would be false."""
+    meet. The pre-filter only ever skips rules whose own conditions would be false. A walk reads
+    the candidates through a ChainView."""
 
     __slots__ = ("name", "_sources", "_build", "_compiled", "prefilter", "_memo")
 
@@ -489,6 +513,79 @@ class Chain:
                 and (dsts is None or any(ver == v and d & mask == net for ver, net, mask in dsts))
                 and (iifs is None or iif in iifs)]
         return found
+
+
+class ChainView:
+    """A chain as one packet sees it: the rules the packet can meet, in order, each with the
+    conditions left to test when a walk reaches it.
+
+    The conditions that read the packet alone (``Cond.packet_only``) are decided here, once:
+    a rule one of them rules out is left out, those that hold are dropped, and the rest keeps
+    its order, cut after the first condition decided otherwise (see ``left_to_test``). A walk
+    then gets the same answers, reasons and assumptions as testing every condition in turn.
+    Built lazily, a few pre-filter candidates at a time as a walk goes on (a trace that stops
+    early in a long chain decides only its start), and kept per packet by ``Table.views``."""
+
+    __slots__ = ("rules", "tests", "indexes", "_chain", "_pkt", "_todo", "_next")
+
+    def __init__(self, chain: Chain, pkt: Packet, after: int = -1) -> None:
+        self.rules: list[Rule] = []
+        self.tests: list[tuple] = []  # per rule: the conditions left to test
+        self.indexes: list[int] = []  # per rule: its index in the chain
+        self._chain, self._pkt = chain, pkt
+        todo = chain.candidates(pkt)
+        self._todo = todo if after < 0 else todo[bisect_right(todo, after):]  # the rest of a chain
+        self._next = 0
+
+    def more(self, host: HostView) -> bool:
+        """Decide the next candidates; False when none are left."""
+        todo = self._todo
+        if self._next >= len(todo):
+            return False
+        with _DECIDING:
+            start = self._next
+            end = min(start + VIEW_BATCH, len(todo))
+            chain, pkt = self._chain, self._pkt
+            for i in todo[start:end]:
+                rule = chain.rule(i)
+                tests = left_to_test(rule, pkt, host)
+                if tests is not None:
+                    # ``rules`` last: a walk in another thread reads up to len(rules)
+                    self.indexes.append(i)
+                    self.tests.append(tests)
+                    self.rules.append(rule)
+            self._next = end
+        return True
+
+    def rest_after(self, pos: int, pkt: Packet) -> ChainView:
+        """The rules after the first ``pos`` of this view, for ``pkt`` (a packet a rule changed)."""
+        return ChainView(self._chain, pkt, self.indexes[pos - 1] if pos else -1)
+
+
+VIEW_BATCH = 64  # candidates decided at a time
+# Views are shared by every trace of a World, and the app traces in worker threads: one thread
+# at a time extends them (walks only read them).
+_DECIDING = threading.Lock()
+
+
+def left_to_test(rule: Rule, pkt: Packet, host: HostView) -> tuple | None:
+    """The conditions of ``rule`` a walk still has to test for ``pkt``, in order; None when the
+    rule changes nothing for this packet (it cannot match, or it matches and only continues)."""
+    left: list = []
+    for cond in rule.conds:
+        if not cond.packet_only:
+            left.append(cond)
+            continue
+        r = cond.test(pkt, host)
+        if r is True:
+            continue
+        if r is False and not left:
+            return None
+        left.append(cond)  # false after a condition only the walk can test, or a reason: the test stops here
+        break
+    if rule.action.kind == "continue" and not rule.effects and not any(c.__class__ is Assumed for c in left):
+        return None  # a counter or LOG, with no assumption to report
+    return tuple(left)
 
 
 ANY = (None, None, None, None, None)
@@ -545,12 +642,33 @@ def prefilter_of(rule: Rule) -> tuple:
     return protos, ports, srcs, dsts, iifs
 
 
+MAX_PACKETS = 32  # per table, in Table.views
+
+
 @dataclass
 class Table:
     source: str
     family: str  # "ipv4", "ipv6", or nft "ip", "ip6", "inet", "arp", "bridge", "netdev"
     name: str
     chains: dict[str, Chain] = field(default_factory=dict)
+    _views: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def views(self, pkt: Packet) -> dict:
+        """{chain: ChainView} for this packet, kept for the next trace of an equal packet. A few
+        packets are kept (a trace makes one to four); then the oldest are forgotten."""
+        found = self._views.get(pkt)
+        if found is None:
+            with _DECIDING:
+                found = self._views.get(pkt)
+                if found is None:
+                    if len(self._views) >= MAX_PACKETS:
+                        del self._views[next(iter(self._views))]
+                    found = self._views[pkt] = {}
+        return found
+
+    def forget_views(self) -> None:
+        """Drop every ChainView (after a change to the compiled rules)."""
+        self._views.clear()
 
     def applies_to(self, family: int) -> bool:
         f = self.family
