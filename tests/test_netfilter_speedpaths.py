@@ -366,7 +366,9 @@ def test_hand_written_paths(name):
 
 @realtools
 def test_generated_rulesets_every_backend():
-    count = max(1, int(os.environ.get("WSLTUI_KERNEL_RULESETS", "200")) // 4)
+    # A cross-check of the fast paths on every backend (the kernel agreement tests prove the
+    # answers themselves): a tenth of the kernel tests' count keeps CI short.
+    count = max(1, int(os.environ.get("WSLTUI_KERNEL_RULESETS", "200")) // 10)
     rng = random.Random(int(os.environ.get("WSLTUI_KERNEL_SEED", "20261127")) + 1)
     behind = 0
     for i in range(count):
