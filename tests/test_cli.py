@@ -272,6 +272,13 @@ def test_check_usage_errors(capsys, argv, message):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("value, message", [("abc", "'abc' is not a number of seconds"),
+                                             ("0.5", "is not 0 (never) or 1 to 86400 seconds")])
+def test_refresh_usage_errors(capsys, value, message):
+    code, out, err = run(capsys, "--refresh", value, "--demo")
+    assert code == 2 and out == "" and message in err
+
+
 def test_check_from_unusable_path(capsys, tmp_path):
     code, out, err = run(capsys, "check", "8080", "--from", str(tmp_path / "missing.json"))
     assert code == 2 and out == "" and "no such file" in err

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 
-from wsltui.probes.runner import Job, decode, run, run_all
+import pytest
+
+from wsltui.probes.runner import Job, decode, run, run_all, sudo_validate
 
 PY = sys.executable
 
@@ -67,3 +71,71 @@ def test_decode_oem_code_page_and_netsh_line_ends():
     assert decode(b"caf\x82", "cp850") == "café"
     assert decode(b"\x80\x81 garbage").endswith(" garbage")  # never raises
     assert decode(b"") == ""
+
+
+# --- sudo_validate: a stand-in `sudo` on PATH (this machine's real sudo is never called) -------
+
+SUDO_PASSWORD = "correct horse"  # the one the stand-in accepts
+SUDO_STANDIN = f"""#!{PY}
+import json, os, sys, time
+if os.environ.get("STANDIN_HANG"):
+    time.sleep(30)
+password = sys.stdin.readline().rstrip("\\n")
+with open(os.environ["STANDIN_LOG"], "w") as f:
+    json.dump({{"argv": sys.argv[1:], "env": dict(os.environ)}}, f)
+if sys.argv[1:] != ["-S", "-p", "", "-v"]:
+    sys.exit(2)
+if password == {SUDO_PASSWORD!r}:
+    sys.exit(0)
+print("Sorry, try again.", file=sys.stderr)
+print("sudo: 1 incorrect password attempt", file=sys.stderr)
+sys.exit(1)
+"""
+
+
+def install_fake_sudo(tmp_path, monkeypatch):
+    """Put the stand-in first on PATH; returns the file where it writes what it saw."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sudo = bin_dir / "sudo"
+    sudo.write_text(SUDO_STANDIN)
+    sudo.chmod(0o755)
+    log = tmp_path / "sudo-saw.json"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("STANDIN_LOG", str(log))
+    return log
+
+
+@pytest.fixture
+def fake_sudo(tmp_path, monkeypatch):
+    return install_fake_sudo(tmp_path, monkeypatch)
+
+
+def test_sudo_validate_sends_the_password_on_stdin_only(fake_sudo):
+    r = sudo_validate(SUDO_PASSWORD.encode())
+    assert r.ok, (r.error, r.stderr)
+    assert r.argv[1:] == ("-S", "-p", "", "-v")
+    saw = json.loads(fake_sudo.read_text())
+    assert saw["argv"] == ["-S", "-p", "", "-v"]
+    assert SUDO_PASSWORD not in json.dumps(saw["env"])
+    assert SUDO_PASSWORD not in repr(r) and SUDO_PASSWORD not in json.dumps(r.to_json())
+
+
+def test_sudo_validate_wrong_password_says_why(fake_sudo):
+    r = sudo_validate(b"Tr0ub4dor&3")
+    assert not r.ok and r.exit_code == 1 and r.error is None
+    assert "incorrect password" in r.stderr
+    assert "Tr0ub4dor" not in repr(r)
+
+
+def test_sudo_validate_times_out(fake_sudo, monkeypatch):
+    monkeypatch.setenv("STANDIN_HANG", "1")
+    start = time.monotonic()
+    r = sudo_validate(SUDO_PASSWORD.encode(), timeout=0.5)
+    assert r.error == "timed out after 0.5 s" and time.monotonic() - start < 10
+
+
+def test_sudo_validate_without_sudo(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    r = sudo_validate(b"x")
+    assert r.error == "sudo is not installed" and not r.ok

@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=_version())
     _add_source(p, top_level=True)
     p.add_argument("--read-only", action="store_true", help="never change anything (fix and undo refuse)")
+    p.add_argument("--refresh", type=_seconds, default=None, metavar="SECONDS",
+                   help="the app, live: read the Linux side again every SECONDS (default 10; 0: never); "
+                        "the Windows side only on r")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     s = sub.add_parser("snapshot", help="capture every probe's raw output (for a ticket, or to replay)")
@@ -109,6 +112,16 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
     return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (seconds == 0 or 1 <= seconds <= 86400):
+        raise argparse.ArgumentTypeError(f"{text} is not 0 (never) or 1 to 86400 seconds")
+    return seconds
 
 
 def _address(text: str):
@@ -270,7 +283,7 @@ def _tui(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     from wsltui.tui.app import make_app
 
-    app = make_app(sources, demo=demo, label=label)
+    app = make_app(sources, demo=demo, label=label, refresh=args.refresh)
     app.run()
     return app.return_code or ExitCode.OK
 

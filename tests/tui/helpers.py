@@ -11,6 +11,7 @@ from wsltui.tui.report import wait_until_ready
 
 BLOCKED = "nat-firewalld-reject"
 HEALTHY = "nat-healthy"
+WINDOWS = "lan-stale-portproxy"  # the demo whose Windows side has the most to show
 SIZE = (120, 36)
 
 
@@ -52,22 +53,15 @@ def run(app, body, size=SIZE):
 
 
 async def settle(pilot) -> None:
-    """Wait until the sources are in and the active panel — mounted lazily on first show —
-    has drawn the latest analysis (a fixed number of pauses raced the lazy mount)."""
+    """Wait until the app is settled (sources in, the panel on screen — mounted when first shown —
+    drawn with the latest analysis), and its Select widgets show their values."""
     await wait_until_ready(pilot)
     app = pilot.app
     for _ in range(250):  # up to 5 s: refreshes need time to pass, not only messages
-        await pilot.pause(0.02)
         panel = app.panel(app.active_key)
-        if panel is None:
-            continue
-        if app.analysis is not None and getattr(panel, "analysis", app.analysis) is not app.analysis:
-            continue
-        if app.active_key == "flow" and app.analysis is not None and app.analysis.rows and panel.trace is None:
-            continue
-        if not _selects_drawn(panel):
-            continue
-        return
+        if panel is not None and _selects_drawn(panel):
+            return
+        await pilot.pause(0.02)
 
 
 def _selects_drawn(panel) -> bool:
@@ -79,3 +73,23 @@ def _selects_drawn(panel) -> bool:
         if select.value is not Select.NULL and not select.query_one(SelectCurrent).has_value:
             return False
     return True
+
+
+def with_many_rules(n: int, name: str = WINDOWS) -> Snapshot:
+    """The demo with ``n`` extra Windows firewall rules in its PowerShell record: ports 20000+i,
+    every third one a block rule, every fifth one bound to a program."""
+    import json
+
+    from wsltui import demos
+
+    snap = demos.load(name)
+    record = snap.records["win.powershell"]
+    data = json.loads(record.stdout)
+    for i in range(n):
+        data["rules"].append({
+            "id": f"Generated-{i:05d}", "name": f"Generated rule {i:05d}", "enabled": 1, "dir": 1,
+            "action": 4 if i % 3 == 0 else 2, "profile": 0, "proto": "TCP", "lport": str(20000 + i),
+            "rport": "Any", "laddr": "Any", "raddr": "Any", "program": "C:\\apps\\app.exe" if i % 5 == 0 else "Any",
+            "service": "Any", "ifAlias": "Any", "ifType": "Any", "src": "PersistentStore"})
+    snap.add(Record(record.name, record.argv, json.dumps(data), exit_code=record.exit_code))
+    return snap

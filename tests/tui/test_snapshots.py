@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from wsltui.tui.app import PANELS, make_app
+from wsltui.tui.app import PANELS, make_app, probing
 from wsltui.tui.report import wait_until_ready
 
-from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, settle, unknown_app
+from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, WINDOWS, Gate, demo_app, settle, unknown_app
 
 
 def _show(key: str):
@@ -71,3 +71,29 @@ def test_help(snap_compare):
 
 def test_small_80x24(snap_compare):
     assert snap_compare(demo_app(BLOCKED), terminal_size=(80, 24), run_before=_show("flow"))
+
+
+def test_windows_80x24_only_the_flow_port(snap_compare):
+    async def run_before(pilot) -> None:
+        await _show("windows")(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+
+    assert snap_compare(demo_app(WINDOWS), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_sudo_dialog(snap_compare):
+    from tests.tui.test_refresh import needing_root, split
+
+    linux, _ = split()
+    snap = needing_root(linux, "nf.nft")
+
+    async def run_before(pilot) -> None:
+        await wait_until_ready(pilot)
+        await pilot.press("R")
+        await pilot.pause()
+        pilot.app.screen.query_one("#sudo-password").cursor_blink = False  # a blink would race the snapshot
+        await pilot.pause()
+
+    assert snap_compare(make_app({"linux": probing(lambda: snap, periodic=False)}), terminal_size=(100, 30),
+                        run_before=run_before)

@@ -123,6 +123,25 @@ def _sudo_refused(stderr: bytes) -> bool:
     return "password is required" in text or "a terminal is required" in text or "no tty present" in text
 
 
+SUDO_TIMEOUT = 15.0  # sudo may wait a few seconds after a wrong password (pam_faildelay)
+
+
+def sudo_validate(password: bytes, timeout: float = SUDO_TIMEOUT) -> Record:
+    """Refresh sudo's credential timestamp: ``sudo -S -p '' -v`` with ``password`` on stdin, so
+    the probes' ``sudo -n`` calls that follow run without a prompt. ``ok`` means it worked;
+    otherwise ``stderr`` says why (wrong password, not in sudoers).
+
+    The password is only ever stdin: never in argv, the environment or the returned Record.
+    ``-p ''`` keeps sudo's prompt out of stderr. sudo's default timestamp is per terminal, and
+    the child shares wsltui's session (``run`` never starts a new one), so the later probes
+    find the fresh timestamp."""
+    sudo = resolve("sudo")
+    if sudo is None:
+        return Record(name="sudo.validate", argv=("sudo", "-S", "-p", "", "-v"), stdout="", exit_code=None,
+                      error="sudo is not installed")
+    return run(Job("sudo.validate", (sudo, "-S", "-p", "", "-v"), timeout=timeout, stdin=password + b"\n"))
+
+
 def run_all(jobs: Sequence[Job]) -> list[Record]:
     """Run independent jobs concurrently; results in the order given."""
     if not jobs:

@@ -3,8 +3,17 @@
 Data flow: each *source* (a callable returning a Snapshot: the Linux probes, the Windows probes,
 a demo or a file) runs in its own thread worker and posts ``SourceLoaded``. The app merges the
 snapshots loaded so far and runs ``analyze`` (facts + traces) in another thread worker, which
-posts ``Analyzed``; only then do the panels render. The first frame never waits for a probe,
-and Linux facts never wait for Windows.
+posts ``Analyzed``; only then do the panels render. The sources start once the first frame is
+on screen (their threads would otherwise compete with it for the interpreter), and Linux facts
+never wait for Windows.
+
+Periodic refresh: live mode re-runs the Linux probes every ``refresh`` seconds (default
+``LIVE_REFRESH``; 0 disables), each run armed only when the previous one finished, skipped
+while a dialog is open, and paused while some probe needs root (each run would log sudo's
+refusal; the sudo dialog, key ``R``, resumes it). The Windows probes start ``powershell.exe``
+and ``reg.exe`` through interop and take seconds, so they run again only on ``r``. A refresh
+that read the same records changes nothing on screen; otherwise panels keep their cursor and
+scroll position.
 
 ``make_app(source)`` is the factory tests and the CLI use; nothing here touches the system
 unless the source does.
@@ -14,30 +23,38 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.lazy import Lazy
+from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, SourceLoaded
-from wsltui.tui.panels import PANELS
+from wsltui.tui.messages import Analyzed, OpenFlow, SourceLoaded
+from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
-from wsltui.tui.panels.flow import FlowPanel
-from wsltui.tui.panels.sockets import SocketsPanel
-from wsltui.tui.render import state_style
+from wsltui.tui.panels.status import StatusPanel
+from wsltui.tui.render import record_outputs, state_style
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT
 
 Source = Callable[[], object]  # returns a wsltui.snapshot.Snapshot
-FIRST_PAINT_ENV = "WSLTUI_FIRST_PAINT_FILE"  # bench: write time.time() at the first painted frame
+FIRST_PAINT_ENV = "WSLTUI_FIRST_PAINT_FILE"  # bench: write time.time() and CPU seconds at the first frame
 SCREENSHOT_DIR_ENV = "WSLTUI_SCREENSHOT_DIR"
+LIVE_REFRESH = 10.0  # seconds between two runs of the Linux probes in live mode
+
+
+def probing(fn: Source, *, periodic: bool) -> Source:
+    """Mark ``fn`` as probing the live system: its probes may need root (the sudo password
+    dialog is offered), and a ``periodic`` one runs again every ``refresh`` seconds."""
+    fn.live = True  # type: ignore[attr-defined]
+    fn.periodic = periodic  # type: ignore[attr-defined]
+    return fn
 
 
 def live_sources() -> dict[str, Source]:
@@ -55,7 +72,7 @@ def live_sources() -> dict[str, Source]:
 
         return capture(INTEROP_PROBES)
 
-    return {"linux": linux, "windows": windows}
+    return {"linux": probing(linux, periodic=True), "windows": probing(windows, periodic=False)}
 
 
 def demo_source(name: str | None) -> dict[str, Source]:
@@ -77,12 +94,41 @@ def file_source(path: str) -> dict[str, Source]:
 
 
 def make_app(source: Source | Mapping[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-             label: str = "") -> WslTuiApp:
+             label: str = "", refresh: float | None = None) -> WslTuiApp:
     """The app over ``source``: one callable returning a Snapshot, or ``{name: callable}`` for
     sources that load independently (live: linux + windows). ``demo`` names the bundled demo
-    being shown (enables switching demos); ``ports`` adds ports nobody may listen on."""
+    being shown (enables switching demos); ``ports`` adds ports nobody may listen on;
+    ``refresh`` is the seconds between runs of the periodic sources (None: ``LIVE_REFRESH``;
+    0: never)."""
     sources = dict(source) if isinstance(source, Mapping) else {"snapshot": source}
-    return WslTuiApp(sources, demo=demo, ports=tuple(ports), label=label)
+    return WslTuiApp(sources, demo=demo, ports=tuple(ports), label=label,
+                     refresh=LIVE_REFRESH if refresh is None else refresh)
+
+
+def __getattr__(name: str):
+    if name == "PANELS":  # the panel classes (imports every panel)
+        from wsltui.tui import panels
+
+        return panels.PANELS
+    raise AttributeError(name)
+
+
+class PanelSlot(Static):
+    """Stands in for a panel until it is first shown: then its module is imported and the panel
+    mounted in its place. (Textual's Lazy would mount every panel right after the first frame,
+    while the sources load.)"""
+
+    def __init__(self, info: PanelInfo) -> None:
+        super().__init__(Text("loading…", style="yellow"))
+        self.info = info
+        self._replaced = False
+
+    async def replace(self) -> None:
+        if self._replaced or self.parent is None:  # a second activation while the first mounts
+            return
+        self._replaced = True
+        await self.parent.mount(self.info.load()(id=self.info.key), after=self)
+        await self.remove()
 
 
 class WslProvider(Provider):
@@ -91,10 +137,12 @@ class WslProvider(Provider):
     def _commands(self) -> list[tuple[str, Callable, str]]:
         app: WslTuiApp = self.app  # type: ignore[assignment]
         cmds: list[tuple[str, Callable, str]] = []
-        for i, panel in enumerate(PANELS, 1):
-            cmds.append((f"Panel: {panel.TITLE}", partial(app.action_panel, panel.KEY), f"key {i}"))
+        for i, info in enumerate(PANEL_INFO, 1):
+            cmds.append((f"Panel: {info.title}", partial(app.action_panel, info.key), f"key {i}"))
         cmds += [
             ("Refresh", app.action_refresh, "key r: run the sources again"),
+            *([("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
+              if app.needs_root else []),
             ("Save screenshot (SVG)", app.action_save_screenshot, "key f8 / ctrl+s"),
             ("Help: every key", app.action_help, "key ?"),
             ("Filter the sockets table", partial(app.action_filter), "key /"),
@@ -132,8 +180,8 @@ class WslTuiApp(App):
     TITLE = "wsltui"
     COMMANDS = App.COMMANDS | {WslProvider}
     BINDINGS = [
-        *(Binding(str(i), f"panel('{p.KEY}')", p.TITLE, show=False, id=f"panel-{p.KEY}")
-          for i, p in enumerate(PANELS, 1)),
+        *(Binding(str(i), f"panel('{p.key}')", p.title, show=False, id=f"panel-{p.key}")
+          for i, p in enumerate(PANEL_INFO, 1)),
         Binding("tab", "next_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
         Binding("shift+tab", "next_panel(-1)", "Prev panel", show=False, priority=True, id="prev-panel"),
         Binding("right_square_bracket", "next_panel(1)", "Next panel", show=False, key_display="]"),
@@ -142,23 +190,31 @@ class WslTuiApp(App):
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
-        Binding("d", "next_demo", "Next demo", id="next-demo"),
+        Binding("R", "sudo", "sudo password", id="sudo",
+                tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
+        Binding("n", "next_demo", "Next demo", id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
 
     def __init__(self, sources: dict[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-                 label: str = "") -> None:
+                 label: str = "", refresh: float = 0.0) -> None:
         super().__init__()
         self.sources = sources
         self.demo = demo
         self.ports = ports
         self.label = label
+        self.refresh_every = refresh
         self.analysis = None
         self.states: dict[str, str] = {name: "loading" for name in sources}
+        self.refreshing: set[str] = set()  # sources re-running in the background (periodic refresh)
+        self.needs_root: dict[str, list[str]] = {}  # live source -> records sudo refused without a password
+        self._told_needs_root = False
         self._loaded: dict[str, object] = {}
-        self._generation = 0
+        self._source_generation: dict[str, int] = {}  # a source's result counts only if it is the latest run
+        self._analysis_generation = 0  # the latest analysis asked for
+        self._shown = 0  # the analysis generation the panels show
+        self._refresh_timers: dict[str, Timer] = {}
         self._painted = False
-        self._shown = 0  # the generation the panels show
         self.flow_request: tuple | None = None  # for the flow panel before it is first shown
 
     # --- layout --------------------------------------------------------------------------
@@ -166,25 +222,26 @@ class WslTuiApp(App):
     def compose(self) -> ComposeResult:
         yield Static(self._topbar(), id="topbar")
         with TabbedContent(id="panels"):
-            for i, panel in enumerate(PANELS, 1):
-                with TabPane(f"{i} {panel.TITLE}", id=f"tab-{panel.KEY}"):
-                    # Hidden panels mount when first shown: the first frame only builds Status.
-                    yield panel(id=panel.KEY) if i == 1 else Lazy(panel(id=panel.KEY))
+            for i, info in enumerate(PANEL_INFO, 1):
+                with TabPane(f"{i} {info.title}", id=f"tab-{info.key}"):
+                    # The first frame builds Status only; the others are imported and mounted
+                    # when first shown.
+                    yield StatusPanel(id=info.key) if info.cls == StatusPanel.__name__ else PanelSlot(info)
         yield Footer(compact=True, show_command_palette=True)
 
     def on_mount(self) -> None:
-        self.query_one(Tabs).can_focus = False
+        self.main_screen.query_one(Tabs).can_focus = False
         self._refresh_states()
-        self.start_sources()
 
     def on_ready(self) -> None:
-        """The first frame is on screen (the benchmark reads this)."""
+        """The first frame is on screen (the benchmark reads this): now start the sources."""
         path = os.environ.get(FIRST_PAINT_ENV)
         if path and not self._painted:
             with open(path, "w", encoding="utf-8") as f:
-                f.write(f"{time.time():.6f}\n")
+                f.write(f"{time.time():.6f} {time.process_time():.6f}\n")
         self._painted = True
         self.focus_active()
+        self.start_sources()
 
     def _topbar(self) -> Text:
         t = Text()
@@ -195,24 +252,37 @@ class WslTuiApp(App):
         if a is not None:
             t.append(f" mode {a.world.mode} ", style="bold")
         for name, state in self.states.items():
-            mark = "…" if state == "loading" else ("✓" if state.startswith("ok") else "✗")
+            mark = "…" if state == "loading" else "↻" if name in self.refreshing else ("✓" if state.startswith("ok") else "✗")
             t.append(f" {name} {mark}", style=state_style(state))  # (seconds: in the loading lines)
+        if self.refresh_every and any(getattr(fn, "periodic", False) for fn in self.sources.values()):
+            if any(getattr(self.sources.get(name), "periodic", False) for name in self.needs_root):
+                t.append("  auto-refresh paused: probes need root (a)", style="yellow")
+            else:
+                t.append(f"  every {self.refresh_every:g}s", style="dim")
         return t
 
     def _refresh_states(self) -> None:
-        self.query_one("#topbar", Static).update(self._topbar())
-        for panel in self.query(Panel):
+        if self.closing:
+            return
+        self.main_screen.query_one("#topbar", Static).update(self._topbar())
+        for panel in self.main_screen.query(Panel):
             panel.show_loading(self.states)
 
     # --- sources and analysis (thread workers that only post messages) --------------------
 
-    def start_sources(self) -> None:
-        self._generation += 1
-        self._loaded = {}
-        self.states = {name: "loading" for name in self.sources}
+    def start_sources(self, names: Iterable[str] | None = None, *, background: bool = False) -> None:
+        """Run ``names`` (default: every source) again. A source shows "loading" until it is
+        back, unless ``background`` (the periodic refresh): then its current data stays on
+        screen meanwhile. The other sources' data stays as it is."""
+        for name in list(self.sources) if names is None else names:
+            self._source_generation[name] = self._source_generation.get(name, 0) + 1
+            if background:
+                self.refreshing.add(name)
+            else:
+                self.states[name] = "loading"
+                self.refreshing.discard(name)
+            self._run_source(name, self.sources[name], self._source_generation[name])
         self._refresh_states()
-        for name, fn in self.sources.items():
-            self._run_source(name, fn, self._generation)
         self.refresh_bindings()
 
     def _run_source(self, name: str, fn: Source, generation: int) -> None:
@@ -231,21 +301,68 @@ class WslTuiApp(App):
 
     @on(SourceLoaded)
     def _source_loaded(self, msg: SourceLoaded) -> None:
-        if msg.generation != self._generation:
+        if self.closing or msg.generation != self._source_generation.get(msg.name):
             return
+        background = msg.name in self.refreshing
+        self.refreshing.discard(msg.name)
+        previous = self._loaded.get(msg.name)
         if msg.error is not None:
             self.states[msg.name] = f"error: {msg.error}"
+            self._loaded.pop(msg.name, None)  # its old data would now be a lie
             self.notify(f"{msg.name}: {msg.error}", title="Could not load", severity="error", markup=False)
         else:
             self.states[msg.name] = f"ok {msg.seconds:.2f}s"
             self._loaded[msg.name] = msg.snapshot
+            self._note_needs_root(msg.name, msg.snapshot)
         self._refresh_states()
-        if self._loaded:
-            self._analyze(dict(self._loaded), msg.generation, dict(self.states))
+        unchanged = background and previous is not None and msg.snapshot is not None and record_outputs(previous) == record_outputs(msg.snapshot)
+        if self._loaded and not unchanged:
+            self._analyze(dict(self._loaded), dict(self.states))
+        self._arm_refresh(msg.name)
         self.refresh_bindings()
 
-    def _analyze(self, loaded: dict, generation: int, states: dict[str, str]) -> None:
+    def _arm_refresh(self, name: str) -> None:
+        """Run a periodic source again ``refresh_every`` seconds after its last run finished.
+        Not while some of its probes need root: each run would add sudo's "a password is
+        required" to the system's auth log; the sudo dialog (key R) or ``r`` carries on."""
+        if not self.refresh_every or not getattr(self.sources.get(name), "periodic", False):
+            return
+        if name in self.needs_root:
+            return
+        old = self._refresh_timers.pop(name, None)
+        if old is not None:
+            old.stop()
+        self._refresh_timers[name] = self.set_timer(self.refresh_every, partial(self._periodic_refresh, name))
+
+    def _periodic_refresh(self, name: str) -> None:
+        self._refresh_timers.pop(name, None)
+        if self.closing or name not in self.sources:  # the sources were switched meanwhile
+            return
+        if len(self.screen_stack) > 1:  # a dialog is open: do not change what is behind it now
+            self._arm_refresh(name)
+            return
+        self.start_sources([name], background=True)
+
+    def _note_needs_root(self, name: str, snap) -> None:
+        """Live probes that sudo refused without a password: offer the password dialog (key R)."""
+        if not getattr(self.sources.get(name), "live", False):
+            return
+        from wsltui.probes.runner import NEEDS_ROOT
+
+        needing = sorted(r.name for r in snap.records.values() if r.error == NEEDS_ROOT)
+        if needing:
+            self.needs_root[name] = needing
+        else:
+            self.needs_root.pop(name, None)
+        if needing and not self._told_needs_root:
+            self._told_needs_root = True
+            self.notify(f"{len(needing)} probe(s) need root: {', '.join(needing)}. Press R to give sudo your "
+                        "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
+
+    def _analyze(self, loaded: dict, states: dict[str, str]) -> None:
         ports = self.ports
+        self._analysis_generation += 1
+        generation = self._analysis_generation
 
         def job() -> None:
             from wsltui.snapshot import Snapshot
@@ -269,7 +386,7 @@ class WslTuiApp(App):
 
     @on(Analyzed)
     def _analyzed(self, msg: Analyzed) -> None:
-        if msg.generation != self._generation:
+        if self.closing or msg.generation != self._analysis_generation:
             return
         if msg.error is not None:
             self.notify(f"wsltui could not analyse this snapshot ({msg.error}); please report it",
@@ -280,14 +397,14 @@ class WslTuiApp(App):
         for err in msg.analysis.errors:
             self.notify(err, title="Parser problem", severity="warning", markup=False)
         with self.batch_update():
-            for panel in self.query(Panel):
+            for panel in self.main_screen.query(Panel):
                 try:
                     panel.set_analysis(msg.analysis)
                 except Exception as e:  # a rendering bug in one panel must not take the others down
                     self.notify(f"{panel.TITLE}: {type(e).__name__}: {e}", title="Display problem",
                                 severity="error", markup=False)
         self._refresh_states()
-        if self.focused is None:
+        if self.focused is None and self.screen is self.main_screen:
             self.focus_active()
         self.refresh_bindings()
 
@@ -301,20 +418,36 @@ class WslTuiApp(App):
 
     @property
     def settled(self) -> bool:
-        """Every source finished and the panels show the latest analysis (tests and reports wait for it)."""
-        if any(s == "loading" for s in self.states.values()):
+        """Every source finished, and the panel on screen (mounted when first shown) shows the
+        latest analysis (tests, reports and screenshots wait for it)."""
+        if self.refreshing or any(s == "loading" for s in self.states.values()):
             return False
-        if self._loaded and (self.analysis is None or self._shown != self._generation):
+        if self._analysis_generation and self._shown != self._analysis_generation:
             return False
+        if self.analysis is not None:
+            panel = self.panel(self.active_key)
+            if panel is None or panel.analysis is not self.analysis or panel.busy:
+                return False
         return not any(w.is_running for w in self.workers)
 
     @property
+    def closing(self) -> bool:
+        """The app is shutting down: its screens are gone; late results and timers do nothing."""
+        return not self.screen_stack
+
+    @property
+    def main_screen(self):
+        """The screen with the panels. ``App.query`` searches the screen on top, which is a dialog
+        while one is open (help, sudo, rule details); the data keeps arriving meanwhile."""
+        return self.screen_stack[0]
+
+    @property
     def active_key(self) -> str:
-        return (self.query_one("#panels", TabbedContent).active or "tab-status").removeprefix("tab-")
+        return (self.main_screen.query_one("#panels", TabbedContent).active or "tab-status").removeprefix("tab-")
 
     def panel(self, key: str) -> Panel | None:
         """The panel, or None while it has not been shown yet (panels mount lazily)."""
-        return next((w for w in self.query(f"#{key}") if isinstance(w, Panel)), None)
+        return next((w for w in self.main_screen.query(f"#{key}") if isinstance(w, Panel)), None)
 
     def focus_active(self) -> None:
         panel = self.panel(self.active_key)
@@ -322,18 +455,34 @@ class WslTuiApp(App):
             panel.focus_main()
 
     def action_panel(self, key: str) -> None:
-        self.query_one("#panels", TabbedContent).active = f"tab-{key}"
+        self.main_screen.query_one("#panels", TabbedContent).active = f"tab-{key}"
         self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
     def action_next_panel(self, delta: int) -> None:
-        keys = [p.KEY for p in PANELS]
+        keys = [p.key for p in PANEL_INFO]
         i = (keys.index(self.active_key) + delta) % len(keys)
         self.action_panel(keys[i])
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        for slot in event.pane.query(PanelSlot):
+            await slot.replace()
         self.refresh_bindings()
+
+    def flow_target(self) -> tuple[str, int, str] | None:
+        """(scenario, port, proto) the Flow panel traces, or will trace when first shown."""
+        flow = self.panel("flow")
+        if flow is not None and flow.port:  # type: ignore[attr-defined]
+            return flow.scenario, flow.port, flow.proto  # type: ignore[attr-defined]
+        if self.flow_request is not None:
+            scenario, port, proto = self.flow_request
+            return scenario or FLOW_SCENARIOS[0], port, proto
+        if self.analysis is None:
+            return None
+        from wsltui.tui.panels.flow import default_target
+
+        return default_target(self.analysis)
 
     def open_flow(self, scenario: str | None, port: int, proto: str) -> None:
         flow = self.panel("flow")
@@ -343,8 +492,8 @@ class WslTuiApp(App):
             flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
         self.action_panel("flow")
 
-    @on(SocketsPanel.OpenFlow)
-    def _open_flow_for_socket(self, msg: SocketsPanel.OpenFlow) -> None:
+    @on(OpenFlow)
+    def _open_flow_for_socket(self, msg: OpenFlow) -> None:
         a = self.analysis
         row = a.row(msg.key) if a is not None else None
         if row is None:
@@ -357,15 +506,15 @@ class WslTuiApp(App):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "filter":
-            return True if self._active_panel_class().HAS_FILTER else None
+            panel = self.panel(self.active_key)
+            return True if panel is not None and panel.HAS_FILTER else None
         if action == "next_demo":
             return self.demo is not None
+        if action == "sudo":
+            return bool(self.needs_root)
         if action == "refresh":
             return None if any(s == "loading" for s in self.states.values()) else True
         return True
-
-    def _active_panel_class(self) -> type[Panel]:
-        return next(p for p in PANELS if p.KEY == self.active_key)
 
     def action_filter(self) -> None:
         panel = self.panel(self.active_key)
@@ -375,6 +524,19 @@ class WslTuiApp(App):
     def action_refresh(self) -> None:
         self.start_sources()
         self.notify("Refreshing: " + ", ".join(self.sources), timeout=2)
+
+    def action_sudo(self) -> None:
+        from wsltui.tui.sudo import SudoScreen
+
+        if self.needs_root and not isinstance(self.screen, SudoScreen):
+            probes = [p for names in self.needs_root.values() for p in names]
+            self.push_screen(SudoScreen(probes), self._sudo_done)
+
+    def _sudo_done(self, validated: bool | None) -> None:
+        if validated:
+            self.notify("sudo accepted the password; reading the probes that need root again", title="sudo",
+                        timeout=4)
+            self.start_sources(list(self.needs_root))
 
     def action_help(self) -> None:
         from wsltui.tui.help import HelpScreen
@@ -404,11 +566,14 @@ class WslTuiApp(App):
     def switch_demo(self, name: str) -> None:
         self.demo = name
         self.sources = demo_source(name)
+        self.states = {n: "loading" for n in self.sources}
+        self._loaded = {}
+        self._analysis_generation += 1  # an analysis of the previous demo still on its way is dropped
         self.analysis = None
-        for panel in self.query(Panel):
+        for panel in self.main_screen.query(Panel):
             panel.analysis = None
         flow = self.panel("flow")
         if flow is not None:
-            flow.port = None  # type: ignore[attr-defined]
+            flow.chosen = False  # type: ignore[attr-defined]  # a new demo: its own most instructive target
         self.start_sources()
         self.notify(f"Demo: {name}", timeout=2)

@@ -11,13 +11,15 @@ from textual.widgets import Static
 
 ABOUT = ("wsltui explains why Windows or the LAN cannot reach a service in WSL2. Each panel renders "
          "what the probes read; Flow traces one connection hop by hop. 'unknown: reason (run: command)' "
-         "means the data is missing and says which command would tell.")
+         "means the data is missing and says which command would tell. Live, the Linux probes run again "
+         "every few seconds (--refresh N; 0: never); the Windows probes, which are slow, only on r.")
 
 
 def binding_rows(app) -> list[tuple[str, str, str]]:
     """(where, keys, description) for every binding, from the live classes (so it never lies)."""
     from wsltui.tui.panels import PANELS
-    from wsltui.tui.panels.base import VimScroll, VimTable, VimTree
+    from wsltui.tui.panels.base import VimScroll
+    from wsltui.tui.panels.tables import VimTable, VimTree
     from wsltui.tui.panels.flow import HopBox
 
     rows: list[tuple[str, str, str]] = []
@@ -32,6 +34,10 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
     for panel in PANELS:
         add(panel.TITLE, panel.BINDINGS)
     add("Sockets", [Binding("enter", "", "trace the selected listener in Flow")])
+    add("Windows", [Binding("enter", "", "all about the selected rule, and whether it could match the Flow port"),
+                    Binding("click", "", "a column header sorts by it (again: reverse)")])
+    add("sudo password", [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"),
+                          Binding("escape", "", "cancel")])
     add("Flow", HopBox.BINDINGS)
     add("tables", VimTable.BINDINGS)
     add("trees", [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")])

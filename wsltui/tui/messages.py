@@ -25,3 +25,11 @@ class Analyzed(Message):
         self.generation = generation
         self.analysis = analysis
         self.error = error
+
+
+class OpenFlow(Message):
+    """A listener was chosen (enter on the sockets table): trace it in the Flow panel."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key

@@ -70,3 +70,10 @@ def state_style(state: str) -> str:
     if state.startswith("error"):
         return "bold red"
     return "yellow"
+
+
+def record_outputs(snapshot, prefix: str = "") -> dict:
+    """What the records named ``prefix…`` said (not how long they took): two snapshots with the
+    same outputs give the same facts, so a refresh that read the same can leave a view alone."""
+    return {n: (r.argv, r.stdout, r.stderr, r.exit_code, r.error)
+            for n, r in snapshot.records.items() if n.startswith(prefix)}

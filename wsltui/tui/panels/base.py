@@ -7,8 +7,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import Static
 
+from wsltui.tui.panels import PANEL_INFO
 from wsltui.tui.render import state_style
 
 
@@ -23,30 +24,19 @@ class VimScroll(VerticalScroll, can_focus=True):
     ]
 
 
-class VimTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-    ]
-
-
-class VimTree(Tree):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
-    ]
-
-
 class Panel(Vertical):
-    """A panel: shows "loading" for each source until data arrives."""
+    """A panel: shows "loading" for each source until data arrives. Its ``KEY`` (also its id)
+    and ``TITLE`` come from its entry in ``PANEL_INFO``."""
 
     TITLE = ""
     KEY = ""
     HAS_FILTER = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        info = next((i for i in PANEL_INFO if i.cls == cls.__name__), None)
+        if info is not None:
+            cls.KEY, cls.TITLE = info.key, info.title
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -103,6 +93,11 @@ class Panel(Vertical):
 
     def show(self, analysis) -> None:
         raise NotImplementedError
+
+    @property
+    def busy(self) -> bool:
+        """Still placing what ``show`` drew (the app is not settled meanwhile)."""
+        return False
 
     def main_widget(self) -> Widget | None:
         return None

@@ -13,9 +13,6 @@ from wsltui.tui.render import bool_word, unknown_text
 
 
 class FirewalldPanel(Panel):
-    TITLE = "firewalld"
-    KEY = "firewalld"
-
     def compose_body(self):
         with VimScroll(id="firewalld-scroll"):
             yield Static(id="firewalld-body")

@@ -77,9 +77,21 @@ def render_fix(fix, indent: str = "") -> list[Text]:
     return out
 
 
+def default_target(a, scenario: str = FLOW_SCENARIOS[0]) -> tuple[str, int, str]:
+    """(scenario, port, proto) the Flow panel starts with, the most instructive: the first
+    blocked cell of the status table, else the first listener (else port 8080)."""
+    blocked = a.blockers
+    # A blocker with a rule (a firewall) teaches more than a missing relay.
+    blocked.sort(key=lambda b: b[2].first_blocker.rule is None)
+    if blocked:
+        target, sc, _ = blocked[0]
+        return sc, target.port, target.proto
+    if a.rows:
+        return scenario, a.rows[0].target.port, a.rows[0].target.proto
+    return scenario, 8080, "tcp"
+
+
 class FlowPanel(Panel):
-    TITLE = "Flow"
-    KEY = "flow"
     BINDINGS = [
         Binding("s", "scenario(1)", "Next scenario", id="flow-next-scenario"),
         Binding("S", "scenario(-1)", "Prev scenario", id="flow-prev-scenario"),
@@ -96,7 +108,8 @@ class FlowPanel(Panel):
         self.port: int | None = None
         self.proto = "tcp"
         self.trace = None
-        self._generation = 0
+        self.chosen = False  # the user picked the target; until then it follows each new analysis
+        self._drawing = 0  # draws whose hops are not mounted and placed yet
 
     def compose_body(self):
         with Horizontal(id="flow-form"):
@@ -123,25 +136,18 @@ class FlowPanel(Panel):
         if request is not None:
             self.app.flow_request = None
             self.scenario, self.port, self.proto = request[0] or self.scenario, request[1], request[2]
-        if self.port is None:
+            self.chosen = True
+        if not self.chosen:
+            # The most instructive target may change as sources arrive (Windows data later).
             self._pick_default(a)
         self._sync_form()
         self.draw()
 
     def _pick_default(self, a) -> None:
-        """The most instructive start: the first blocked cell of the status table."""
-        blocked = a.blockers
-        # A blocker with a rule (a firewall) teaches more than a missing relay.
-        blocked.sort(key=lambda b: b[2].first_blocker.rule is None)
-        if blocked:
-            target, sc, _ = blocked[0]
-            self.scenario, self.port, self.proto = sc, target.port, target.proto
-        elif a.rows:
-            self.port, self.proto = a.rows[0].target.port, a.rows[0].target.proto
-        else:
-            self.port = 8080
+        self.scenario, self.port, self.proto = default_target(a, self.scenario)
 
     def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None) -> None:
+        self.chosen = True
         if scenario:
             self.scenario = scenario
         if port:
@@ -162,10 +168,20 @@ class FlowPanel(Panel):
         a = self.analysis
         if a is None or not self.port:
             return
-        self.trace = trace = a.trace(self.scenario, self.port, self.proto)
-        self.query_one("#flow-summary", Static).update(render_summary(trace))
+        trace = a.trace(self.scenario, self.port, self.proto)
+        previous, self.trace = self.trace, trace
         hops = self.query_one("#flow-hops", VimScroll)
-        self._generation += 1
+        if trace == previous and hops.children:  # a refresh that changed nothing on this path
+            return
+        # A refresh of the same question keeps the focused hop and the scroll; a new question
+        # starts at its first blocker.
+        same_question = previous is not None and (previous.scenario, previous.proto, previous.port) == (
+            trace.scenario, trace.proto, trace.port)
+        boxes = list(hops.query(HopBox))
+        focused = self.app.focused
+        keep_index = boxes.index(focused) if same_question and focused in boxes else None
+        scroll_y = hops.scroll_y
+        self.query_one("#flow-summary", Static).update(render_summary(trace))
         widgets = []
         first = trace.first_blocker
         for i, hop in enumerate(trace.hops, 1):
@@ -178,11 +194,37 @@ class FlowPanel(Panel):
         if trace.notes:
             widgets.append(Static(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
         hops.remove_children()
-        hops.mount_all(widgets)
-        focus_here = self.app.focused is None or self in self.app.focused.ancestors_with_self
-        if self.display and focus_here:
-            self.call_after_refresh(self.focus_main)
+        mounted = hops.mount_all(widgets)
+        self._drawing += 1
+        self.call_later(self._after_draw, mounted, same_question, keep_index, scroll_y)
         self.post_message(self.Changed())
+
+    @property
+    def busy(self) -> bool:
+        return self._drawing > 0
+
+    async def _after_draw(self, mounted, same_question: bool, index: int | None, scroll_y: float) -> None:
+        """Once the new hops are mounted: the same question keeps its focused hop and scroll; a
+        new one focuses (and scrolls to) its first blocker, if the focus is in this panel."""
+        await mounted
+        hops = self.query_one("#flow-hops", VimScroll)
+        focused = self.app.focused
+        if same_question:
+            boxes = list(hops.query(HopBox))
+            if index is not None and boxes:
+                boxes[min(index, len(boxes) - 1)].focus(scroll_visible=False)
+            hops.scroll_to(y=scroll_y, animate=False)
+        elif self.display and (focused is None or self in focused.ancestors_with_self):
+            self.call_after_refresh(self._show_first_blocker)  # after the layout: it knows where the hops are
+            return
+        self._drawing -= 1
+
+    def _show_first_blocker(self) -> None:
+        box = self.main_widget()
+        box.focus(scroll_visible=False)
+        if isinstance(box, HopBox):
+            self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
+        self._drawing -= 1
 
     # --- keys and form -------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from wsltui.tui.panels.base import Panel, VimTree
-from wsltui.tui.render import unknown_text
+from wsltui.tui.panels.base import Panel
+from wsltui.tui.panels.tables import VimTree
+from wsltui.tui.render import record_outputs, unknown_text
 
 
 class NetfilterPanel(Panel):
-    TITLE = "Netfilter"
-    KEY = "netfilter"
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._inputs: dict | None = None  # the nf.* records the tree was built from
 
     def compose_body(self):
         yield Static(id="netfilter-warnings")
@@ -30,10 +32,14 @@ class NetfilterPanel(Panel):
         box = self.query_one("#netfilter-warnings", Static)
         box.update(warnings)
         box.display = bool(warnings.plain.strip())
+        inputs = record_outputs(a.snapshot, "nf.")
+        if inputs == self._inputs:  # a refresh that read the same rules: leave the tree as it is
+            return
+        self._inputs = inputs
         tree = self.query_one("#netfilter-tree", VimTree)
         expanded = _expanded_paths(tree.root)
         line = tree.cursor_line
-        tree.clear()
+        tree.clear()  # (the scroll position survives a rebuild: tests/tui/test_refresh.py)
         build_tree(tree.root, a, expanded or None)
         tree.cursor_line = max(0, line)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from wsltui.tui.messages import OpenFlow
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
-from wsltui.tui.panels.base import Panel, VimTable
+from wsltui.tui.panels.base import Panel
+from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import cell, unknown_text
 
 COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("process", "process"),
@@ -19,15 +20,8 @@ COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("proce
 
 
 class SocketsPanel(Panel):
-    TITLE = "Sockets"
-    KEY = "sockets"
     HAS_FILTER = True
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
-
-    class OpenFlow(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
 
     def compose_body(self):
         yield Input(placeholder="filter: address, port, process, bind… (esc clears)", id="sockets-filter")
@@ -109,7 +103,7 @@ class SocketsPanel(Panel):
 
     @on(DataTable.RowSelected, "#sockets-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.post_message(self.OpenFlow(event.row_key.value))
+        self.post_message(OpenFlow(event.row_key.value))
 
     def selected_key(self) -> str | None:
         table = self.query_one("#sockets-table", VimTable)

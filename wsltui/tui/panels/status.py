@@ -14,9 +14,6 @@ from wsltui.tui.render import bool_word, cell, is_unknown, or_unknown, unknown_t
 
 
 class StatusPanel(Panel):
-    TITLE = "Status"
-    KEY = "status"
-
     def compose_body(self):
         with VimScroll(id="status-scroll"):
             yield Static(id="status-body")

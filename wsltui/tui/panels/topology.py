@@ -17,9 +17,6 @@ ARROW = Text("        │\n        ▼", style="dim")
 
 
 class TopologyPanel(Panel):
-    TITLE = "Topology"
-    KEY = "topology"
-
     def compose_body(self):
         with VimScroll(id="topology-scroll"):
             yield Static(id="topology-body")

@@ -12,9 +12,6 @@ from wsltui.tui.render import bool_word, unknown_text
 
 
 class UfwPanel(Panel):
-    TITLE = "ufw"
-    KEY = "ufw"
-
     def compose_body(self):
         with VimScroll(id="ufw-scroll"):
             yield Static(id="ufw-body")
