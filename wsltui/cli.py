@@ -283,7 +283,7 @@ def _tui(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     from wsltui.tui.app import make_app
 
-    app = make_app(sources, demo=demo, label=label, refresh=args.refresh)
+    app = make_app(sources, demo=demo, label=label, refresh=args.refresh, read_only=args.read_only)
     app.run()
     return app.return_code or ExitCode.OK
 

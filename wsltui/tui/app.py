@@ -36,7 +36,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, OpenFlow, SourceLoaded
+from wsltui.tui.messages import Analyzed, OpenFlow, PlanBuilt, SourceLoaded
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -94,7 +94,7 @@ def file_source(path: str) -> dict[str, Source]:
 
 
 def make_app(source: Source | Mapping[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-             label: str = "", refresh: float | None = None) -> WslTuiApp:
+             label: str = "", refresh: float | None = None, read_only: bool = False) -> WslTuiApp:
     """The app over ``source``: one callable returning a Snapshot, or ``{name: callable}`` for
     sources that load independently (live: linux + windows). ``demo`` names the bundled demo
     being shown (enables switching demos); ``ports`` adds ports nobody may listen on;
@@ -102,7 +102,7 @@ def make_app(source: Source | Mapping[str, Source], *, demo: str | None = None, 
     0: never)."""
     sources = dict(source) if isinstance(source, Mapping) else {"snapshot": source}
     return WslTuiApp(sources, demo=demo, ports=tuple(ports), label=label,
-                     refresh=LIVE_REFRESH if refresh is None else refresh)
+                     refresh=LIVE_REFRESH if refresh is None else refresh, read_only=read_only)
 
 
 def __getattr__(name: str):
@@ -197,9 +197,10 @@ class WslTuiApp(App):
     ]
 
     def __init__(self, sources: dict[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-                 label: str = "", refresh: float = 0.0) -> None:
+                 label: str = "", refresh: float = 0.0, read_only: bool = False) -> None:
         super().__init__()
         self.sources = sources
+        self.read_only = read_only
         self.demo = demo
         self.ports = ports
         self.label = label
@@ -491,6 +492,47 @@ class WslTuiApp(App):
         else:
             flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
         self.action_panel("flow")
+
+    # --- changes (wsltui/tui/changes.py): a plan in a dialog, nothing runs without y ----------
+
+    @property
+    def live(self) -> bool:
+        return any(getattr(src, "live", False) for src in self.sources.values())
+
+    def change_refusal(self) -> str | None:
+        """Why no change can be applied from this app (None: it can)."""
+        from wsltui.actions import read_only
+
+        if self.read_only or read_only():
+            return "read-only (--read-only or WSLTUI_READ_ONLY)"
+        if not self.live:
+            return ("this is the bundled demo " + repr(self.demo) if self.demo is not None
+                    else f"this is a snapshot ({self.label or 'file'})") + ", not the live system"
+        return None
+
+    def propose(self, build, what: str, *, reads_live: bool = True) -> None:
+        """Show the plan ``build()`` returns. ``reads_live``: building it reads the live rules, so
+        it is refused up front when this app does not show the live system."""
+        from wsltui.tui.changes import build_plan_worker
+
+        refusal = self.change_refusal()
+        if reads_live and refusal:
+            self.notify(f"{what}: cannot change anything here: {refusal}", severity="warning")
+            return
+        build_plan_worker(self, build, what)
+
+    @on(PlanBuilt)
+    def _plan_built(self, msg: PlanBuilt) -> None:
+        from wsltui.tui.changes import PlanScreen
+
+        if msg.plan is None:
+            self.notify(msg.error, severity="warning", timeout=8)
+            return
+        self.push_screen(PlanScreen(msg.plan, self.change_refusal()), self._plan_done)
+
+    def _plan_done(self, applied: bool | None) -> None:
+        if applied:
+            self.start_sources()
 
     @on(OpenFlow)
     def _open_flow_for_socket(self, msg: OpenFlow) -> None:

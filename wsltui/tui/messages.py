@@ -33,3 +33,12 @@ class OpenFlow(Message):
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key
+
+
+class PlanBuilt(Message):
+    """A change plan to show (wsltui/tui/changes.py), or why none could be made (``error``)."""
+
+    def __init__(self, plan=None, error: str = "") -> None:
+        super().__init__()
+        self.plan = plan
+        self.error = error

@@ -4,6 +4,8 @@ explanation, symptom, fix commands and undo; every other blocker is listed below
 
 from __future__ import annotations
 
+import dataclasses
+
 from rich.console import Group
 from rich.text import Text
 from textual import on
@@ -97,6 +99,8 @@ class FlowPanel(Panel):
         Binding("S", "scenario(-1)", "Prev scenario", id="flow-prev-scenario"),
         Binding("t", "toggle_proto", "tcp/udp", id="flow-proto"),
         Binding("p", "edit_port", "Port", id="flow-port"),
+        Binding("f", "fix", "Fix blocker", id="flow-fix",
+                tooltip="The plan for the selected blocker (or the first): its commands and undo; y applies it"),
     ]
 
     class Changed(Message):
@@ -234,6 +238,31 @@ class FlowPanel(Panel):
 
     def action_toggle_proto(self) -> None:
         self.select(proto="udp" if self.proto == "tcp" else "tcp")
+
+    def selected_blocker(self):
+        """The focused hop when it blocks, else the first blocker (None: nothing blocks)."""
+        focused = self.app.focused
+        if isinstance(focused, HopBox) and focused.hop.blocks:
+            return focused.hop
+        return self.trace.first_blocker if self.trace is not None else None
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "fix":
+            return None if self.trace is None or not self.trace.blockers else True
+        return True
+
+    def action_fix(self) -> None:
+        hop = self.selected_blocker()
+        if hop is None:
+            self.notify("nothing blocks this path", timeout=3)
+            return
+        from wsltui.actions import plan_for_trace
+
+        # The plan for this blocker only (each blocker's fixes are its own, behind ones included).
+        only = dataclasses.replace(self.trace, blockers=[hop])
+        live = self.app.change_refusal() is None
+        self.app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
+                         f"fix {hop.layer}", reads_live=False)
 
     def action_edit_port(self) -> None:
         self.query_one("#flow-port", Input).focus()

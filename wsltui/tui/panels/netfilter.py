@@ -5,17 +5,31 @@ both hold rules (both filter every packet)."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
+from wsltui.tui.changes import allow_binding, propose_allow
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import record_outputs, unknown_text
 
 
+FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-nft",
+             "nf.iptables-legacy": "iptables-legacy", "nf.ip6tables-legacy": "ip6tables-legacy", "nf.nft": "nft"}
+
+
 class NetfilterPanel(Panel):
+    BINDINGS = [
+        # priority: the tree binds space to folding; on a chain or table it still folds.
+        Binding("space", "toggle_rule", "Disable/enable rule", id="rule-toggle", priority=True),
+        allow_binding("the selected ruleset, ahead of the selected rule"),
+        Binding("d", "delete_rule", "Delete rule", id="rule-delete"),
+    ]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._inputs: dict | None = None  # the nf.* records the tree was built from
+        self.rules: dict = {}  # tree node id -> (front end, facts rule or DisabledRule)
 
     def compose_body(self):
         yield Static(id="netfilter-warnings")
@@ -40,8 +54,75 @@ class NetfilterPanel(Panel):
         expanded = _expanded_paths(tree.root)
         line = tree.cursor_line
         tree.clear()  # (the scroll position survives a rebuild: tests/tui/test_refresh.py)
-        build_tree(tree.root, a, expanded or None)
+        self.rules = {}
+        self._add_disabled(tree.root)
+        build_tree(tree.root, a, expanded or None, self.rules)
         tree.cursor_line = max(0, line)
+
+
+    def _add_disabled(self, root) -> None:
+        """Rules disabled with wsltui are gone from the rules; space puts one back where it was."""
+        if not self.app.live:
+            return
+        from wsltui.actions import disabled_rules
+
+        gone = [d for d in disabled_rules() if d.ref.front_end in FRONT_END.values()]
+        if not gone:
+            return
+        node = root.add(Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled",
+                        expand=True)
+        for d in gone:
+            leaf = node.add_leaf(Text.assemble((f"{d.time}  ", "dim"), d.ref.label), data=f"disabled {d.id}")
+            self.rules[leaf.id] = (d.ref.front_end, d)
+
+    # --- keys: each builds a plan in a worker and shows it (wsltui/tui/changes.py) -----------
+
+    def _selected(self):
+        tree = self.query_one("#netfilter-tree", VimTree)
+        node = tree.cursor_node
+        if node is None:
+            return None, None, None
+        picked = self.rules.get(node.id)
+        while node is not None and node.data not in FRONT_END:
+            node = node.parent
+        source = FRONT_END.get(node.data) if node is not None else None
+        return (picked[0] if picked else source), (picked[1] if picked else None), source
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("add_allow", "delete_rule"):
+            return None if self.app.change_refusal() else True
+        return True
+
+    def action_toggle_rule(self) -> None:
+        from wsltui import actions
+
+        front_end, rule, _ = self._selected()
+        if rule is None:
+            self.query_one("#netfilter-tree", VimTree).action_toggle_node()
+        elif isinstance(rule, actions.DisabledRule):
+            self.app.propose(lambda: actions.enable_plan(rule), "enable rule")
+        else:
+            facts = self.analysis.facts
+            self.app.propose(lambda: actions.disable_plan(rule, facts), "disable rule")
+
+    def action_delete_rule(self) -> None:
+        from wsltui import actions
+
+        _, rule, _ = self._selected()
+        if rule is None or isinstance(rule, actions.DisabledRule):
+            self.notify("select a rule first", timeout=3)
+            return
+        facts = self.analysis.facts
+        self.app.propose(lambda: actions.delete_plan(rule, facts), "delete rule")
+
+    def action_add_allow(self) -> None:
+        from wsltui.actions import DisabledRule
+
+        _, rule, source = self._selected()
+        if source is None:
+            self.notify("select a ruleset (iptables or nft) first", timeout=3)
+            return
+        propose_allow(self, source, at=None if isinstance(rule, DisabledRule) else rule)
 
 
 def _path(node) -> tuple[str, ...]:
@@ -88,7 +169,8 @@ def _owner(tag: str) -> Text:
     return Text(f" [{tag}]", style=style)
 
 
-def build_tree(root, a, expanded) -> None:
+def build_tree(root, a, expanded, rules: dict) -> None:
+    """Fill ``root``; ``rules`` gets node id -> (front end, rule) for every rule leaf."""
     f = a.facts
     # Chains a blocker names are opened; the rest stay folded.
     hot = " ".join(h.location or "" for _, _, t in a.blockers for h in t.blockers)
@@ -120,7 +202,9 @@ def build_tree(root, a, expanded) -> None:
                         continue
                     cn = tn.add(lab, data=chain.name, expand=_want(expanded, path, f"chain {chain.name}," in hot or (chain.builtin and chain.policy not in (None, 'ACCEPT'))))
                     for r in chain.rules:
-                        cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim), data=f"rule {r.position}")
+                        leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim),
+                                           data=f"rule {r.position}")
+                        rules[leaf.id] = (FRONT_END[rs.record], r)
     nft = f.nft
     label = Text.assemble(("nft", "bold"), ("  (nf.nft: nft -j list ruleset)", "dim"))
     if nft is None:
@@ -151,9 +235,10 @@ def build_tree(root, a, expanded) -> None:
                 continue
             cn = tn.add(lab, data=ch.name, expand=_want(expanded, ("nf.nft", tkey, ch.name), f"chain {ch.name}," in hot))
             for r in ch.rules:
-                cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
-                                          (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
-                            data=f"rule {r.position}")
+                leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
+                                                 (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
+                                   data=f"rule {r.position}")
+                rules[leaf.id] = ("nft", r)
         for s in tb.sets:
             tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {len(s.elements)} element(s)", "dim")),
                         data=f"set {s.name}")

@@ -7,11 +7,20 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from wsltui.tui.changes import allow_binding, propose_allow
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, unknown_text
 
 
 class UfwPanel(Panel):
+    BINDINGS = [allow_binding("ufw")]
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return (None if self.app.change_refusal() else True) if action == "add_allow" else True
+
+    def action_add_allow(self) -> None:
+        propose_allow(self, "ufw")
+
     def compose_body(self):
         with VimScroll(id="ufw-scroll"):
             yield Static(id="ufw-body")

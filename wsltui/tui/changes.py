@@ -1,0 +1,149 @@
+"""Changes from the keyboard. Every change is a Plan (wsltui/actions): the exact commands, the
+exact undo, runtime or persistent, root or Windows elevation. The dialog shows it and nothing
+runs without ``y``. Building a rule plan reads the live rules and applying runs commands, so
+both happen in worker threads that only post messages back."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from wsltui.tui.messages import PlanBuilt
+
+
+def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
+    """Run ``build`` (returns a Plan, may raise ActionError) in a thread; post PlanBuilt to ``app``."""
+
+    def job() -> None:
+        from wsltui.actions import ActionError
+
+        try:
+            app.post_message(PlanBuilt(build()))
+        except (ActionError, ValueError, OSError) as e:
+            app.post_message(PlanBuilt(error=f"{what}: {e}"))
+
+    app.run_worker(job, name="plan", group="plan", thread=True, exclusive=True, exit_on_error=False)
+
+
+def propose_allow(panel, front_end: str, *, at=None) -> None:
+    """`a` in a firewall panel: allow the Flow panel's port/protocol in ``front_end``."""
+    from wsltui.actions import add_allow_plan
+
+    _, port, proto = panel.app.flow_target() or (None, 8080, "tcp")
+    facts = panel.analysis.facts
+    panel.app.propose(lambda: add_allow_plan(front_end, port, proto, at=at, facts=facts),
+                      f"allow {proto}/{port} in {front_end}")
+
+
+def allow_binding(where: str) -> Binding:
+    return Binding("a", "add_allow", "Allow port", id=f"{where}-allow",
+                   tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
+
+
+class PlanScreen(ModalScreen[bool]):
+    """Dismissed with True once the plan was applied (the app then reads the system again)."""
+
+    BINDINGS = [
+        Binding("y", "apply", "Apply"),
+        Binding("c", "copy", "Copy commands"),
+        Binding("escape,n", "cancel", "Cancel"),
+    ]
+
+    class Done(Message):
+        """What applying (or copying) said."""
+
+        def __init__(self, ok: bool, message: str, applied: bool = False) -> None:
+            super().__init__()
+            self.ok = ok
+            self.message = message
+            self.applied = applied
+
+    def __init__(self, plan, refusal: str | None = None) -> None:
+        """``refusal``: why this plan cannot run here (a demo, a snapshot file, --read-only)."""
+        super().__init__()
+        self.plan = plan
+        self.refusal = refusal or (None if plan.fixes else "nothing wsltui can apply: see the manual steps")
+        self.busy = False
+
+    def compose(self):
+        with Vertical(id="plan-box"):
+            yield Static(Text("Change plan", style="bold"), id="plan-title")
+            with VerticalScroll(id="plan-body"):
+                yield Static(Text(self.plan.describe()))
+            hint = Text.assemble(("y", "bold"), " apply   ", ("c", "bold"), " copy the commands   ",
+                                 ("esc", "bold"), " cancel")
+            if self.refusal:
+                hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
+                                     " copy the commands   ", ("esc", "bold"), " close")
+            yield Static(hint, id="plan-status")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "apply":
+            return None if self.refusal or self.busy else True
+        return True
+
+    def _status(self, text: Text) -> None:
+        self.query_one("#plan-status", Static).update(text)
+
+    def action_apply(self) -> None:
+        if self.refusal or self.busy:
+            return
+        self.busy = True
+        self.refresh_bindings()
+        self._status(Text("applying… (backup first; verified after)", style="yellow"))
+        plan = self.plan
+
+        def job() -> None:
+            from wsltui.actions import ActionError, apply
+            from wsltui.actions.apply import trace_verifier
+
+            try:
+                result = apply(plan, verify=trace_verifier(plan) if plan.kind == "fix" else None)
+            except ActionError as e:
+                self.post_message(self.Done(False, f"nothing was changed: {e}"))
+                return
+            self.post_message(self.Done(result.ok, result.message, applied=result.ok))
+
+        self.run_worker(job, name="apply", group="apply", thread=True, exclusive=True, exit_on_error=False)
+
+    def action_copy(self) -> None:
+        plan = self.plan
+
+        def job() -> None:
+            from wsltui.actions import clipboard_text, copy_to_clipboard
+
+            if any(f.elevated for f in plan.fixes):
+                text = clipboard_text(plan)
+            else:
+                text = "\n".join([c for f in plan.fixes for c in f.commands]
+                                 + [c for m in plan.manual for c in m.commands]) + "\n"
+            record = copy_to_clipboard(text)
+            if record.ok:
+                self.post_message(self.Done(True, "copied to the Windows clipboard: paste it in an elevated "
+                                            "PowerShell or a root shell"))
+            else:
+                self.post_message(self.Done(False, f"could not copy ({record.error or 'clip.exe failed'}): "
+                                            "select the commands above instead"))
+
+        self.run_worker(job, name="copy", group="apply", thread=True, exclusive=True, exit_on_error=False)
+
+    @on(Done)
+    def _done(self, msg: Done) -> None:
+        self.busy = False
+        self.refresh_bindings()
+        if msg.applied:
+            self.app.notify(msg.message + " (undo: wsltui undo)", title="applied", timeout=8)
+            self.dismiss(True)
+            return
+        self._status(Text(msg.message, style="green" if msg.ok else "bold red"))
+
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(False)
