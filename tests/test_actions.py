@@ -145,3 +145,174 @@ def test_undo_list_and_nothing_to_undo(capsys, monkeypatch, tmp_path):
     assert "nothing to undo" in capsys.readouterr().err
     assert main(["--read-only", "undo"]) == 5
     assert "read-only" in capsys.readouterr().err
+
+
+# --- scopes and edits -------------------------------------------------------------------------------
+
+from wsltui.actions import disabled_rules  # noqa: E402
+from wsltui.actions.plan import RESTORE, _step_text, restore_of  # noqa: E402
+from wsltui.actions.rules import UfwTuple  # noqa: E402
+from wsltui.actions.scopes import Edit, nft_chains, nft_handle_at, nft_handle_ref, scopes  # noqa: E402
+
+NFT_A = """table inet t { # handle 1
+	set s { # handle 2
+		type inet_service
+		elements = { 22, 80 }
+	}
+
+	chain input { # handle 1
+		type filter hook input priority filter; policy accept;
+		tcp dport 8080 counter packets 3 bytes 180 drop comment "a b" # handle 3
+		ip saddr { 10.0.0.1, 10.0.0.2 } tcp dport { 1, 2 } accept # handle 4
+	}
+	chain empty { # handle 5
+	}
+}
+table ip filter { # handle 2
+	chain INPUT { # handle 1
+		type filter hook input priority filter; policy drop;
+		tcp dport 1  counter packets 0 bytes 0 accept # handle 2
+	}
+}
+"""
+
+
+def test_nft_chains_split_rules_declarations_and_the_rest():
+    c = nft_chains(NFT_A)
+    assert c["inet t input"] == ['tcp dport 8080 counter packets 3 bytes 180 drop comment "a b" # handle 3',
+                                 "ip saddr { 10.0.0.1, 10.0.0.2 } tcp dport { 1, 2 } accept # handle 4"]
+    assert c["inet t input :decl"] == ["type filter hook input priority filter; policy accept;"]
+    assert c["inet t empty"] == [] and c["ip filter INPUT :decl"] == ["type filter hook input priority filter; policy drop;"]
+    assert "elements = { 22, 80 }" in c["inet t :other"]
+    s = scopes("nft", NFT_A)
+    assert s["inet t input"][0] == 'tcp dport 8080 counter drop comment "a b"'  # counters and handles out
+
+
+def test_iptables_scopes_per_chain_with_policies():
+    s = scopes("iptables-nft-4", "*filter\n:INPUT DROP [4:200]\n:X - [0:0]\n-A INPUT -j X\n-A X -j ACCEPT\nCOMMIT\n"
+                                 "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")
+    assert s["filter INPUT"] == ["-A INPUT -j X"]
+    assert s["filter X"] == ["-A X -j ACCEPT"] and s["filter :chains"] == ["INPUT DROP", "X -"]
+    assert s["nat PREROUTING"] == []
+
+
+def test_edits_check_exactly_what_changed():
+    before = ["a", "b", "c"]
+    assert Edit("t", "s", "remove", "b", 1, before).wrong(["a", "c"]) is None
+    assert Edit("t", "s", "remove", "b", 1, before).wrong(["a", "b"]) is not None
+    assert Edit("t", "s", "insert", "x", 0, before).wrong(["x", "a", "b", "c"]) is None
+    assert Edit("t", "s", "insert", "x", 0, before).wrong(["a", "x", "b", "c"]) is not None
+    assert Edit("t", "s", "insert", "x", None, before).wrong(["a", "x", "b", "c"]) is None  # anywhere
+    assert Edit("t", "s", "insert", "x", None, before).wrong(["a", "x", "c", "b"]) is not None  # the rest moved
+    assert Edit("t", "s", "remove", "b", None, before).wrong(["a", "c"]) is None
+    assert Edit("t", "s", "replace", "B", 1, before).wrong(["a", "B", "c"]) is None
+    assert Edit("t", "s", "set", "new", None, ["old"]).wrong(["new"]) is None
+    assert Edit("t", "s", "remove", "b", 1, before).stale(["a", "b", "c"]) is None
+    assert "changed" in Edit("t", "s", "remove", "b", 1, before).stale(["b", "c"])
+    mirror = Edit("file:/x", "content", "mirror", "save:iptables-nft-4")
+    assert mirror.wrong(["# Generated\n*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n"],
+                        {"iptables-nft-4": "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n# Completed\n"}) is None
+    assert mirror.wrong([], {"iptables-nft-4": "*filter\n"}) is not None
+
+
+def test_nft_rules_are_named_by_place_and_text():
+    arg = nft_handle_at(3, 17, 'tcp dport 22 accept comment "a:b>"')
+    assert nft_handle_ref(arg) == (3, "17", 'tcp dport 22 accept comment "a:b>"')
+    assert nft_handle_ref("17") is None
+    assert _step_text(["nft", "delete", "rule", "inet", "t", "c", "handle", arg], None) == \
+        'nft delete rule inet t c handle <the handle of the rule tcp dport 22 accept comment "a:b>", now 17>'
+    assert _step_text(["tee", "/etc/iptables/rules.v4"], "save:iptables-nft-4") == "iptables-nft-save > /etc/iptables/rules.v4"
+    assert _step_text(restore_of("/etc/wsl.conf"), None).startswith("put /etc/wsl.conf back as it was before")
+    assert restore_of("/x")[0] == RESTORE
+
+
+@pytest.mark.parametrize("tuple_text, argv", [
+    ("allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "22",
+                                                "proto", "tcp"]),
+    ("deny any any ::/0 any fd00::/8 in", ["deny", "in", "from", "fd00::/8", "to", "::/0"]),
+    ("reject tcp 9000:9010 0.0.0.0/0 any 0.0.0.0/0 in_eth0", ["reject", "in", "on", "eth0", "from", "0.0.0.0/0", "to",
+                                                             "0.0.0.0/0", "port", "9000:9010", "proto", "tcp"]),
+    ("allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078",
+     ["allow", "in", "log", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "5353", "proto", "udp", "comment", "mdns x"]),
+    ("route:allow tcp 3000 0.0.0.0/0 any 0.0.0.0/0 in_lo!out_eth0",
+     ["route", "allow", "in", "on", "lo", "out", "on", "eth0", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "3000",
+      "proto", "tcp"]),
+    ("allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in", ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "app",
+                                                          "OpenSSH"]),
+])
+def test_ufw_tuples_give_back_the_command_that_makes_them(tuple_text, argv):
+    assert UfwTuple.parse(tuple_text).argv() == argv
+
+
+def test_ufw_tuples_match_the_status_rows_they_show():
+    from wsltui.facts.ufw import parse_rule_row
+
+    rows = ["22/tcp                     ALLOW IN    Anywhere",
+            "8081/tcp                   DENY IN     10.77.2.2",
+            "Anywhere (v6)              DENY IN     fd00::/8",
+            "5353/udp                   ALLOW IN    Anywhere                   (log) # mdns x"]
+    tuples = ["allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "deny tcp 8081 0.0.0.0/0 any 10.77.2.2 in",
+              "deny any any ::/0 any fd00::/8 in", "allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078"]
+    for i, row in enumerate(rows):
+        parsed = parse_rule_row(row, i + 1)
+        assert [t for t in tuples if UfwTuple.parse(t).matches_row(parsed)] == [tuples[i]], row
+
+
+def test_journal_keeps_the_order_changes_were_made_within_one_second(tmp_path):
+    j = Journal(tmp_path)
+    for rid in ("20260101T000000-ffffff", "20260101T000000-000000"):
+        j.append({"id": rid, "action": "add", "started": "same second", "result": "applied"})
+    j.append({"id": "20260101T000000-ffffff", "action": "add", "started": "same second", "result": "applied", "x": 1})
+    assert [e["id"] for e in j.entries()] == ["20260101T000000-ffffff", "20260101T000000-000000"]
+    assert j.last_undoable()["id"] == "20260101T000000-000000"
+
+
+def test_disabled_rules_come_from_the_journal(tmp_path):
+    j = Journal(tmp_path)
+    ref = {"front_end": "nft", "text": "tcp dport 1 drop", "table": "t", "family": "inet", "chain": "c", "index": 2}
+    j.append({"id": "d1", "action": "disable", "result": "applied", "plan": {"ref": ref, "title": "Disable 1"}})
+    j.append({"id": "d2", "action": "disable", "result": "applied", "plan": {"ref": {**ref, "index": 3}, "title": "D2"}})
+    j.append({"id": "e1", "action": "enable", "result": "applied", "plan": {"enables": "d2"}})
+    j.append({"id": "d3", "action": "disable", "result": "undone", "plan": {"ref": ref}})
+    j.append({"id": "w1", "action": "disable", "result": "applied", "plan": {"ref": {"front_end": "windows-firewall"}}})
+    (d,) = disabled_rules(tmp_path)
+    assert (d.id, d.ref.index, d.ref.front_end, d.title) == ("d1", 2, "nft", "Disable 1")
+    j.append({"id": "e1", "action": "enable", "result": "undone", "plan": {"enables": "d2"}})
+    assert [d.id for d in disabled_rules(tmp_path)] == ["d1", "d2"]
+
+
+# --- applying file writes (no root needed: the files are the test's own) -------------------------------
+
+
+def _write_plan(path, new: str, old: str | None, says: str | None = None) -> Plan:
+    fix = PlannedFix("write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False,
+                     stdin=["text:" + new])
+    return Plan(0, "", {"name": "test"}, [fix], kind="persist", title="Write a file",
+                edits=[Edit(f"file:{path}", "content", "set", says if says is not None else new,
+                            before=[] if old is None else [old])])
+
+
+@pytest.mark.parametrize("old", ["old text\n", None])
+def test_a_written_file_is_undone_exactly(tmp_path, old):
+    path = tmp_path / "wsl.conf"
+    if old is not None:
+        path.write_text(old)
+    plan = _write_plan(path, "[boot]\ncommand = x\n", old)
+    assert Plan.from_json(json.loads(json.dumps(plan.to_json()))).to_json() == plan.to_json()
+    r = apply(plan, base=tmp_path / "state")
+    assert r.ok, r.message
+    assert path.read_text() == "[boot]\ncommand = x\n"
+    u = undo(base=tmp_path / "state")
+    assert u.ok, u.message
+    assert (path.read_text() if path.exists() else None) == old
+
+
+def test_a_stale_plan_changes_nothing_and_a_wrong_result_is_rolled_back(tmp_path):
+    path = tmp_path / "wsl.conf"
+    path.write_text("changed meanwhile\n")
+    with pytest.raises(ActionError, match="changed since this plan was made"):
+        apply(_write_plan(path, "new\n", "as read\n"), base=tmp_path / "state")
+    assert path.read_text() == "changed meanwhile\n"
+    r = apply(_write_plan(path, "new\n", "changed meanwhile\n", says="something else\n"), base=tmp_path / "state")
+    assert not r.ok and r.result == "rolled-back" and "not as planned" in r.message
+    assert path.read_text() == "changed meanwhile\n"

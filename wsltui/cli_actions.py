@@ -19,11 +19,18 @@ def add_parsers(sub) -> None:
     add_packet_options(f)
     f.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     f.add_argument("--dry-run", action="store_true", help="print the plan (commands and undo) and change nothing")
+    f.add_argument("--persist", action="store_true",
+                   help="also make iptables/nft changes survive a restart, the distro's way (netfilter-persistent, "
+                        "nftables.service) or with a /etc/wsl.conf [boot] command (firewalld and ufw fixes always "
+                        "persist)")
     f.add_argument("--json", action="store_true", help="print the plan (and the result) as JSON")
     _add_source(f)
 
     u = sub.add_parser("undo", help="undo the last change wsltui made (or list the journal)",
-                       description="Exit codes: 0 undone, 4 failed, 5 refused (nothing to undo, read-only).")
+                       description="Undoes the last change wsltui applied: a fix, or a rule action from the TUI "
+                                   "(disable, enable, delete, add; Windows changes ask for elevation again). "
+                                   "Exit codes: 0 undone, 4 failed, 5 refused (nothing to undo, read-only, "
+                                   "UAC prompt declined).")
     u.add_argument("--list", action="store_true", help="list the journal of changes")
     u.add_argument("--id", metavar="ID", help="undo this journal entry instead of the last one")
 
@@ -55,9 +62,22 @@ def _fix(args: argparse.Namespace) -> int:
     if replay and not args.dry_run:
         _err("--from/--demo describe another machine: only --dry-run makes sense with them")
         return ExitCode.USAGE
+    if replay and args.persist:
+        _err("--persist writes this machine's files: it needs the live system, not --from/--demo")
+        return ExitCode.USAGE
     trace = simulate(World.from_facts(build_facts(load_source(args))), sc)
+    # Windows fixes run elevated only on the live machine (a snapshot describes another one).
     plan = plan_for_trace(trace, {"name": scenario, "src": str(args.src) if args.src else None,
-                                  "dst": str(args.dst) if args.dst else None, "in_iface": args.in_iface})
+                                  "dst": str(args.dst) if args.dst else None, "in_iface": args.in_iface},
+                          elevate=not replay)
+    if args.persist:
+        from wsltui.actions.persist import add_to
+
+        try:
+            add_to(plan)
+        except ActionError as e:
+            _err(f"refused: {e}")
+            return ExitCode.REFUSED
     out = {"plan": plan.to_json(), "reachable": trace.reachable}
     if not trace.blockers:
         if args.json:
@@ -106,6 +126,9 @@ def _fix(args: argparse.Namespace) -> int:
         print(f"wsltui: {result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})",
               file=sys.stderr)
         return ExitCode.OK
+    if result.result == "declined":
+        _err(f"not applied: {result.message}")
+        return ExitCode.REFUSED
     _err(f"fix failed: {result.message}")
     return ExitCode.FAILED
 
@@ -119,8 +142,9 @@ def _undo(args: argparse.Namespace) -> int:
             print(f"(the journal is empty: {Journal().path})")
         for e in entries:
             plan = e.get("plan") or {}
-            what = "; ".join(f["title"] for f in plan.get("fixes", [])) or (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
-            print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):4}  {e.get('result', ''):20} {what}")
+            what = plan.get("title") or "; ".join(f["title"] for f in plan.get("fixes", [])) or \
+                (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
+            print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}")
         return ExitCode.OK
     if _read_only(args):
         _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
@@ -134,7 +158,7 @@ def _undo(args: argparse.Namespace) -> int:
         print(f"wsltui: {result.message}", file=sys.stderr)
         return ExitCode.OK
     _err(result.message)
-    return ExitCode.FAILED
+    return ExitCode.REFUSED if result.result == "declined" else ExitCode.FAILED
 
 
 def _dump(data) -> None:

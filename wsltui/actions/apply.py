@@ -1,15 +1,21 @@
 """Apply a Plan safely, and undo it.
 
-apply: back up -> journal "pending" -> run each argv through the runner -> verify (probe again
-and re-trace) -> journal "applied". Any failed step, or a verification that still finds a fixed
-blocker, rolls back: the undo of every step that ran, then, where the rules still differ from the
-backup, the backup itself is restored (iptables-*-restore, ``nft -f`` of the saved tables, ufw's
-rules files + ``ufw reload``, firewalld's zone XML + ``--reload``). undo: the recorded undo argv
-(with the nft handles the apply printed), then a comparison with the backup.
+apply: back up -> check the plan still fits (its edits' scopes are as they were read) -> journal
+"pending" -> run each argv through the runner -> verify (the edits happened exactly; the caller's
+check, e.g. probe again and re-trace) -> journal "applied". Any failed step, or a verification
+that fails, rolls back: the undo of every step that ran, then, where the rules still differ from
+the backup, the backup itself is restored (iptables-*-restore, ``nft -f`` of the saved tables,
+ufw's rules files + ``ufw reload``, firewalld's zone XML + ``--reload``, files copied back).
+undo: the recorded undo argv (with the nft handles the apply printed, and the backup copies of
+files it wrote), then a comparison with the backup.
+
+Windows steps (elevated PowerShell, a UAC prompt) go through wsltui.actions.windows; a declined
+prompt ends the apply as ``declined`` with nothing changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -17,9 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wsltui.actions import state as st
-from wsltui.actions.plan import Plan
+from wsltui.actions import windows
+from wsltui.actions.plan import IPTABLES_FRONT_ENDS, RESTORE, ActionError, Plan, iptables_target
+from wsltui.actions.scopes import nft_handle_ref, nft_rule_handles, nft_scope, nft_table_block, parse_save, scopes
 from wsltui.probes.runner import Job, run
 from wsltui.simulation.trace import placeholder_step
+from wsltui.snapshot import Record
+
+__all__ = ["ActionError", "Result", "apply", "undo", "trace_verifier", "nft_table_block", "iptables_delta"]
 
 STEP_TIMEOUT = 60.0
 _HANDLE_OUT = re.compile(r"#\s*handle\s+(\d+)")
@@ -27,14 +38,10 @@ _HANDLE_OUT = re.compile(r"#\s*handle\s+(\d+)")
 Verifier = Callable[[], tuple[bool, str]]
 
 
-class ActionError(Exception):
-    """Refused before anything changed (read-only, a plan that needs a person, no backup)."""
-
-
 @dataclass
 class Result:
     ok: bool
-    result: str  # applied | rolled-back | rollback-incomplete | undone | undo-failed
+    result: str  # applied | rolled-back | rollback-incomplete | declined | undone | undo-failed
     message: str
     id: str = ""
     backup: str = ""
@@ -53,6 +60,65 @@ def _failed(rec) -> str | None:
     if rec.exit_code != 0:
         return (rec.stderr.strip() or rec.stdout.strip() or f"exit code {rec.exit_code}").splitlines()[-1]
     return None
+
+
+def run_step(job: Job, runner=run):
+    """One step: an elevated Windows step through wsltui.actions.windows, anything else through
+    the runner (nft rules named by position get their handle from the live chain first)."""
+    if windows.elevated_paths(job.argv) is not None:
+        return windows.run_elevated(job, runner)
+    if any(nft_handle_ref(a) for a in job.argv):
+        argv, why = _nft_handles_now(list(job.argv), job.as_root, runner)
+        if why:
+            return Record(job.name, job.argv, "", None, error=why)
+        job = dataclasses.replace(job, argv=tuple(argv))
+    return runner(job)
+
+
+def _nft_handles_now(argv: list[str], as_root: bool, runner) -> tuple[list[str], str | None]:
+    """Put the live handles in for ``<nft-handle-at:...>`` arguments (see scopes.nft_handle_at)."""
+    i = argv.index("rule")
+    family, table, chain = argv[i + 1:i + 4]
+    rec = runner(Job("nft.handles", ("nft", "-a", "list", "chain", family, table, chain), STEP_TIMEOUT, as_root=as_root))
+    if not rec.ok:
+        return argv, f"cannot list nft chain {family} {table} {chain}: {rec.error or rec.stderr.strip()}"
+    rows = nft_rule_handles(rec.stdout).get(nft_scope(family, table, chain), [])
+    out = []
+    for a in argv:
+        ref = nft_handle_ref(a)
+        if ref is None:
+            out.append(a)
+            continue
+        index, _, text = ref
+        if index >= len(rows) or rows[index][0] != text or rows[index][1] is None:
+            return argv, f"rule {index + 1} of nft chain {family} {table} {chain} is no longer {text!r}"
+        out.append(str(rows[index][1]))
+    return out, None
+
+
+def _stdin(spec: str | None, as_root: bool, runner) -> tuple[bytes | None, str | None]:
+    """The bytes a step reads (see PlannedFix.stdin), or why they could not be made."""
+    if spec is None:
+        return None, None
+    if spec.startswith("text:"):
+        return spec[len("text:"):].encode(), None
+    if spec.startswith("save:"):
+        saved = st.capture_state([spec[len("save:"):]], as_root)[spec[len("save:"):]]
+        return (None, f"{spec[5:]}: {saved.error}") if saved.error else (saved.text.encode(), None)
+    if spec == "nft-native":
+        from wsltui.actions.persist import nft_native_conf
+
+        text, err = nft_native_conf(as_root, runner)
+        return (None, err) if err else (text.encode(), None)
+    return None, f"unknown input {spec!r}"
+
+
+def _restore_argv(path: str, before: dict, backup: Path) -> list[str]:
+    """The undo of a step that wrote ``path``: its backup copy back, or remove it."""
+    saved = before.get(f"file:{path}")
+    if saved is None or saved.missing:
+        return ["rm", "-f", path]
+    return ["cp", str(backup / st.backup_name(f"file:{path}")), path]
 
 
 def _resolve(argv: list[str], handles: dict[int, str]) -> list[str] | None:
@@ -86,28 +152,48 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
     missing = [f"{k}: {s.error}" for k, s in before.items() if s.error and k in needed]
     if missing:
         raise ActionError("could not back up the state this plan changes, so nothing was changed: " + "; ".join(missing))
+    stale = stale_edits(plan, before)
+    if stale:
+        raise ActionError("the rules changed since this plan was made, so nothing was changed (refresh and try "
+                          "again): " + "; ".join(stale))
     st.write_backup(backup, before, plan.to_json())
-    entry = {"id": entry_id, "action": "fix", "time": st.now(), "started": st.now(), "plan": plan.to_json(),
+    entry = {"id": entry_id, "action": plan.kind, "time": st.now(), "started": st.now(), "plan": plan.to_json(),
              "backup": str(backup), "result": "pending", "steps": [], "undo": []}
     journal.append(entry)
 
     undo_stack: list[list[str]] = []  # resolved undo argv of every step that ran, in apply order
     failure = None
+    declined = False
+    failed_undo: list[str] | None = None  # the undo of the step that failed
     for fi, fix in enumerate(plan.fixes):
         handles: dict[int, str] = {}
         for si, argv in enumerate(fix.argv):
-            rec = runner(Job(f"fix.{fi}.{si}", tuple(argv), STEP_TIMEOUT, as_root=fix.needs_root))
+            data, why = _stdin(fix.stdin_of(si), fix.needs_root, runner)
+            if why:
+                failure = f"step not run: {' '.join(argv)}: cannot make its input: {why}"
+                break
+            rec = run_step(Job(f"fix.{fi}.{si}", tuple(argv), STEP_TIMEOUT, as_root=fix.needs_root, stdin=data), runner)
             entry["steps"].append(_step_record(rec))
             why = _failed(rec)
             if why:
-                failure = f"step failed: {' '.join(argv)}: {why}"
+                declined = rec.error == windows.DECLINED
+                failure = why if declined else f"step failed: {fix.commands[si] if not fix.elevated else fix.title}: {why}"
+                # It may have changed the rules before it failed (killed, timed out): its undo
+                # runs first in the rollback. Never for Windows: that would be another UAC prompt,
+                # and the elevated script changes nothing when it fails.
+                if not fix.elevated and si < len(fix.undo_argv):
+                    undo_argv = fix.undo_argv[si]
+                    failed_undo = (_restore_argv(undo_argv[1], before, backup) if undo_argv[:1] == [RESTORE]
+                                   else _resolve(undo_argv, handles))
                 break
             if "--handle" in argv and "--echo" in argv:
                 m = _HANDLE_OUT.search(rec.stdout)
                 if m:
                     handles[si] = m.group(1)
             if si < len(fix.undo_argv):
-                resolved = _resolve(fix.undo_argv[si], handles)
+                undo_argv = fix.undo_argv[si]
+                resolved = (_restore_argv(undo_argv[1], before, backup) if undo_argv[:1] == [RESTORE]
+                            else _resolve(undo_argv, handles))
                 if resolved is None:
                     failure = f"the command printed no rule handle, so its undo would not be exact: {' '.join(argv)}"
                     undo_stack.append(["nft", "-a", "list", "ruleset"])  # harmless; the backup restore follows
@@ -116,34 +202,105 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
         if failure:
             break
     entry["undo"] = undo_stack
+    after = None
+    if failure is None and plan.edits:
+        after = st.capture_state(plan.backup_targets(), as_root)
+        wrong = wrong_edits(plan, before, after)
+        entry["verify"] = "; ".join(wrong) or "exactly the planned change, nothing else"
+        if wrong:
+            failure = "verification failed: " + "; ".join(wrong)
     if failure is None and verify is not None:
         ok, why = verify()
-        entry["verify"] = why
+        entry["verify"] = (entry.get("verify", "") + "; " if plan.edits else "") + why
         if not ok:
             failure = f"verification failed: {why}"
     if failure is None:
-        after = st.capture_state(plan.backup_targets(), as_root)
-        entry["after"] = {k: st.normalise(k, s.text) for k, s in after.items()}
-        entry.update(result="applied", message="applied" + (f"; verified: {entry['verify']}" if verify else ""),
+        if after is None or verify is not None:
+            after = st.capture_state(plan.backup_targets(), as_root)
+        entry["after"] = {k: st.normalise(k, s.text, unordered(plan)) for k, s in after.items()}
+        entry.update(result="applied", message="applied" + (f"; verified: {entry['verify']}" if "verify" in entry else ""),
                      time=st.now())
         journal.append(entry)
         return Result(True, "applied", entry["message"], entry_id, str(backup), entry["steps"])
-    diff = _roll_back(plan, undo_stack, before, backup, entry, as_root, runner)
-    result = "rolled-back" if not diff else "rollback-incomplete"
-    message = failure + ("; rolled back: the rules are as before" if not diff else
-                         f"; rollback incomplete, still different: {', '.join(diff)} (backup in {backup})")
+    diff = _roll_back(plan, undo_stack, before, backup, entry, as_root, runner, failed_undo)
+    if declined and not undo_stack and not diff:
+        result, message = "declined", failure
+    else:
+        result = "rolled-back" if not diff else "rollback-incomplete"
+        message = failure + ("; rolled back: the rules are as before" if not diff else
+                             f"; rollback incomplete, still different: {', '.join(diff)} (backup in {backup})")
     entry.update(result=result, message=message, time=st.now(), differences=diff)
     journal.append(entry)
     return Result(False, result, message, entry_id, str(backup), entry["steps"], diff)
 
 
+def _scope_now(edit, state: dict) -> list[str] | None:
+    """The edit's scope in ``state`` (None: its target could not be read)."""
+    saved = state.get(edit.target)
+    if saved is None or saved.error:
+        return None
+    return scopes(edit.target, saved.text, saved.missing).get(edit.scope, [])
+
+
+def stale_edits(plan: Plan, before: dict) -> list[str]:
+    """Edits whose scope is no longer what the plan was made from."""
+    out = []
+    for e in plan.edits:
+        now = _scope_now(e, before)
+        why = e.stale(now) if now is not None else f"{e.target} could not be read"
+        if why:
+            out.append(why)
+    return out
+
+
+def wrong_edits(plan: Plan, before: dict, after: dict) -> list[str]:
+    """What differs from the plan after applying: each edit happened exactly, and every other
+    scope of the targets the edits name is as it was."""
+    out = []
+    saved_after = {k: s.text for k, s in after.items()}
+    edited: dict[str, set[str]] = {}
+    for e in plan.edits:
+        now = _scope_now(e, after)
+        why = e.wrong(now, saved_after) if now is not None else f"{e.target} could not be read after the change"
+        if why:
+            out.append(why)
+        edited.setdefault(e.target, set()).add(e.scope)
+    for target, names in edited.items():
+        b, a = before.get(target), after.get(target)
+        if b is None or a is None or b.error or a.error:
+            continue
+        sb, sa = scopes(target, b.text, b.missing), scopes(target, a.text, a.missing)
+        moved = sorted(k for k in set(sb) | set(sa) if k not in names and sb.get(k) != sa.get(k))
+        if moved:
+            out.append(f"{target}: {', '.join(moved)} changed too")
+    may = may_change(plan)
+    if may is not None:
+        untouched = [k for k in st.differences(before, after) if k not in may]
+        if untouched:
+            out.append(f"{', '.join(untouched)} changed too, and this plan does not touch them")
+    return out
+
+
+def may_change(plan: Plan) -> set[str] | None:
+    """The backup targets a plan may change: its edits' and its front ends' (an iptables-nft rule
+    shows in ``nft list ruleset`` too); None when that is everything (ufw rewrites its chains,
+    firewalld its table)."""
+    out = {e.target for e in plan.edits}
+    for fe in plan.front_ends:
+        if fe in ("ufw", "firewalld"):
+            return None
+        if fe in IPTABLES_FRONT_ENDS:
+            out.add(iptables_target(fe))
+        if fe in ("nft", "iptables-nft", "ip6tables-nft"):
+            out.add("nft")
+    return out
+
+
 def _needed_targets(plan: Plan) -> set[str]:
     need: set[str] = set()
     for fe in plan.front_ends:
-        if fe in ("iptables-legacy", "iptables-nft"):
-            need.add(f"{fe}-4")
-        elif fe in ("ip6tables-legacy", "ip6tables-nft"):
-            need.add(f"ip{fe[3:]}-6")  # ip6tables-nft -> iptables-nft-6
+        if fe in IPTABLES_FRONT_ENDS:
+            need.add(iptables_target(fe))
         elif fe == "nft":
             need.add("nft")
         elif fe == "firewalld":
@@ -154,18 +311,30 @@ def _needed_targets(plan: Plan) -> set[str]:
 
 
 def _roll_back(plan: Plan, undo_stack: list[list[str]], before: dict, backup: Path, entry: dict, as_root: bool,
-               runner) -> list[str]:
+               runner, failed_undo: list[str] | None = None) -> list[str]:
+    loose = unordered(plan)
+    changed = undo_stack or st.differences(before, st.capture_state(plan.backup_targets(), as_root), loose)
+    if failed_undo is not None and changed:
+        # Where the failed step did take effect this puts it back; where it did not, its undo
+        # finds nothing to undo (or the backup restore below makes good what it did).
+        rec = run_step(Job("rollback.failed-step", tuple(failed_undo), STEP_TIMEOUT, as_root=as_root), runner)
+        entry.setdefault("rollback", []).append(_step_record(rec))
     for argv in reversed(undo_stack):
-        rec = runner(Job("rollback", tuple(argv), STEP_TIMEOUT, as_root=as_root))
+        rec = run_step(Job("rollback", tuple(argv), STEP_TIMEOUT, as_root=as_root), runner)
         entry.setdefault("rollback", []).append(_step_record(rec))
     if "firewalld" in plan.front_ends:
         _firewalld_tidy(before, entry.setdefault("rollback", []), as_root, runner)
     now = st.capture_state(plan.backup_targets(), as_root)
-    diff = st.differences(before, now)
+    diff = st.differences(before, now, loose)
     if diff:
         _restore(plan, before, backup, diff, entry, as_root, runner)
-        diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root))
+        diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root), loose)
     return diff
+
+
+def unordered(plan: Plan) -> bool:
+    """Compare without rule order inside chains: firewalld regenerates its chains from sets."""
+    return "firewalld" in plan.front_ends
 
 
 def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dict, as_root: bool, runner) -> None:
@@ -196,9 +365,12 @@ def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dic
                 script += f"flush table {fam} {name}\n{block}\n"
         if script:
             go("restore.nft", ("nft", "-f", "-"), script.encode())
+    for key in diff:
+        if key.startswith("file:"):
+            go(f"restore.{key}", tuple(_restore_argv(key[len("file:"):], before, backup)))
     ufw_changed = [k for k in diff if k.startswith("ufw:")]
     for key in ufw_changed:
-        src = backup / (re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".txt")
+        src = backup / st.backup_name(key)
         go(f"restore.{key}", ("cp", str(src), key[len("ufw:"):]))
     if ufw_changed:
         go("restore.ufw-reload", ("ufw", "reload"))
@@ -208,7 +380,7 @@ def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dic
             if key == "firewalld-zones":
                 continue
             name = key.split(":", 1)[1]
-            src = backup / (re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".txt")
+            src = backup / st.backup_name(key)
             go(f"restore.{key}", ("cp", str(src), f"{st.FIREWALLD_ZONES}/{name}"))
         saved_names = set(before.get("firewalld-zones", st.Saved("", "")).text.split())
         for p in Path(st.FIREWALLD_ZONES).glob("*.xml"):
@@ -237,28 +409,10 @@ def _firewalld_tidy(before: dict, log: list, as_root: bool, runner) -> None:
             log.append(_step_record(rec))
 
 
-def _parse_save(text: str) -> dict:
-    tables: dict = {}
-    cur = None
-    for line in text.splitlines():
-        if line.startswith("*"):
-            cur = tables.setdefault(line[1:].strip(), {"chains": {}, "policy": {}})
-        elif cur is None or not line.strip() or line.startswith("#") or line.strip() == "COMMIT":
-            continue
-        elif line.startswith(":"):
-            name, policy = line[1:].split()[:2]
-            cur["chains"].setdefault(name, [])
-            cur["policy"][name] = policy
-        elif line.startswith("-A "):
-            chain = line.split()[1]
-            cur["chains"].setdefault(chain, []).append(line)
-    return tables
-
-
 def iptables_delta(saved: str, current: str) -> str | None:
     """An ``iptables-restore --noflush`` script that turns ``current`` back into ``saved`` chain by
     chain (only the chains whose rules or policy differ), or None when that cannot be done."""
-    want, have = _parse_save(saved), _parse_save(current)
+    want, have = parse_save(saved), parse_save(current)
     out = []
     for table, w in want.items():
         h = have.get(table)
@@ -285,18 +439,6 @@ def iptables_delta(saved: str, current: str) -> str | None:
     return "\n".join(out) + "\n" if out else None
 
 
-def nft_table_block(ruleset: str, family: str, name: str) -> str:
-    """The ``table FAMILY NAME { ... }`` block of an ``nft list ruleset`` listing."""
-    lines = ruleset.splitlines()
-    head = f"table {family} {name} {{"
-    for i, line in enumerate(lines):
-        if line.strip() == head or line.startswith(head + " "):
-            for j in range(i + 1, len(lines)):
-                if lines[j] == "}":
-                    return "\n".join(lines[i:j + 1])
-    return ""
-
-
 def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bool = False, runner=run) -> Result:
     """Undo the last applied change (or ``entry_id``): its recorded undo commands, then a
     comparison with the backup taken before it. Raises ActionError when there is nothing to undo."""
@@ -307,7 +449,7 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
         entry = next((e for e in journal.entries() if e["id"] == entry_id), None)
         if entry is None:
             raise ActionError(f"no journal entry {entry_id!r} (see wsltui undo --list)")
-        if entry.get("action") != "fix" or entry.get("result") not in ("applied", "pending"):
+        if entry.get("action") == "undo" or entry.get("result") not in ("applied", "pending"):
             raise ActionError(f"entry {entry_id} is {entry.get('result')}: there is nothing to undo")
     else:
         entry = journal.last_undoable()
@@ -322,35 +464,41 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
     as_root = plan.needs_root
     current = st.capture_state(plan.backup_targets(), as_root)
     after = entry.get("after")
-    drifted = after is not None and any(st.normalise(k, s.text) != after.get(k) for k, s in current.items())
+    loose = unordered(plan)
+    drifted = after is not None and any(st.normalise(k, s.text, loose) != after.get(k) for k, s in current.items())
     uid = st.new_id()
     rec_entry = {"id": uid, "action": "undo", "undoes": entry["id"], "time": st.now(), "started": st.now(),
                  "backup": str(backup), "steps": [], "result": "pending"}
     journal.append(rec_entry)
     t0 = time.monotonic()
     failures = []
+    uncovered = False  # a failed step no backup can make good (Windows)
     if entry.get("result") == "pending":  # interrupted mid-apply: only the backup knows the state
-        _restore(plan, before, backup, st.differences(before, current), rec_entry, as_root, runner)
+        _restore(plan, before, backup, st.differences(before, current, loose), rec_entry, as_root, runner)
     else:
         for argv in reversed(entry.get("undo", [])):
-            rec = runner(Job("undo", tuple(argv), STEP_TIMEOUT, as_root=as_root))
+            rec = run_step(Job("undo", tuple(argv), STEP_TIMEOUT, as_root=as_root), runner)
             rec_entry["steps"].append(_step_record(rec))
             why = _failed(rec)
             if why:
-                failures.append(f"{' '.join(argv)}: {why}")
+                elevated = windows.elevated_paths(argv) is not None
+                failures.append(why if elevated else f"{' '.join(argv)}: {why}")
+                uncovered = uncovered or elevated
         if "firewalld" in plan.front_ends:
             _firewalld_tidy(before, rec_entry["steps"], as_root, runner)
-    diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root))
+    diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root), loose)
     if diff and not drifted:
         # Nothing else changed since the fix, so the backup is exactly what to go back to (a
         # failed undo step, or a front end that does not give back exactly what it had: ufw
         # rewrites all its chains on every change, and may fill in rules its enable left out).
         _restore(plan, before, backup, diff, rec_entry, as_root, runner)
-        diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root))
-    ok = not diff  # a failed undo step whose effect the backup restore made good is fine
+        diff = st.differences(before, st.capture_state(plan.backup_targets(), as_root), loose)
+    ok = not diff and not uncovered  # a failed undo step whose effect the backup restore made good is fine
     if ok:
         message = f"undone {entry['id']}: the rules are identical to before the change ({st.seconds_since(t0)} s)"
         result = "undone"
+    elif failures == [windows.DECLINED] and not diff:
+        message, result = f"undo of {entry['id']} not done: {windows.DECLINED}", "declined"
     else:
         message = (f"undo of {entry['id']} incomplete: " + "; ".join(failures)
                    + (f"; differs from the backup: {', '.join(diff)}" if diff else "")

@@ -2,8 +2,9 @@
 
 Layout: ``$XDG_STATE_HOME/wsltui`` (default ``~/.local/state/wsltui``)
   journal.jsonl                    one JSON object per line; the last line of an id wins
-  backups/<id>/<target>.txt        what each save command printed before the change
-  backups/<id>/ufw/ and firewalld/ copies of ufw's user*.rules and firewalld's zone XML
+  backups/<id>/<target>.txt        what each save command printed before the change, and copies of
+                                   the files a plan changes (ufw's user*.rules, firewalld's zone
+                                   XML, rules files and /etc/wsl.conf written for persistence)
 Nothing secret is written: commands run with ``sudo -n`` (never a password) and only their
 output is kept.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wsltui.actions.scopes import normalised_text, scopes
 from wsltui.probes.runner import Job, run, run_all
 
 SAVE_TIMEOUT = 30.0
@@ -82,7 +84,9 @@ class Journal:
             os.fsync(f.fileno())
 
     def entries(self) -> list[dict]:
-        """Latest state of every entry, oldest first."""
+        """Latest state of every entry, oldest first: in the order they were first written (the
+        file only grows; timestamps have one-second resolution, so two changes in one second
+        would tie)."""
         if not self.path.exists():
             return []
         latest: dict[str, dict] = {}
@@ -92,29 +96,46 @@ class Journal:
             except ValueError:
                 continue
             if isinstance(e, dict) and "id" in e:
-                latest.pop(e["id"], None)  # keep the order of the last write
-                latest[e["id"]] = e
-        return sorted(latest.values(), key=lambda e: (e.get("started", e.get("time", "")), e["id"]))
+                latest[e["id"]] = e  # a later line updates the entry where it first appeared
+        return list(latest.values())
 
     def last_undoable(self) -> dict | None:
         for e in reversed(self.entries()):
-            if e.get("action") == "fix" and e.get("result") in ("applied", "pending"):
+            if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
                 return e
         return None
 
 
 # --- capturing and comparing state ------------------------------------------------------------
 
-_COUNTERS = re.compile(r"\[\d+:\d+\]")
-_NFT_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 
-
-def normalise(target: str, text: str) -> str:
-    """Text that is equal exactly when the rules are: no comments, timestamps or counters."""
+def normalise(target: str, text: str, unordered: bool = False) -> str:
+    """Text that is equal exactly when the rules are: no comments, timestamps or counters; for
+    firewalld, whose zone entries are sets, no order either (a port removed and added again is
+    listed last, and nothing else changed). ``unordered``: the netfilter rules firewalld
+    generates from those sets are compared chain by chain without their order, too."""
     if target.startswith(("iptables", "nft")):
-        lines = [l.rstrip() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
-        return "\n".join(_NFT_COUNTER.sub("counter", _COUNTERS.sub("[0:0]", l)) for l in lines)
+        text = normalised_text(target, text)
+        return _sorted_within_chains(text) if unordered else text
+    if target in ("firewalld-runtime", "firewalld-permanent"):
+        return "\n".join(f"{k}: {' | '.join(v)}" for k, v in sorted(scopes(target, text).items()))
+    if target.startswith("firewalld-zone:"):
+        return "\n".join(sorted(l.strip() for l in text.splitlines() if l.strip()))
     return text
+
+
+def _sorted_within_chains(text: str) -> str:
+    """iptables-save or nft text with the rules of each chain sorted (the chains stay in place)."""
+    out: list[str] = []
+    run_: list[str] = []
+    for line in text.splitlines():
+        rule = line.startswith("-A ") or (line.startswith("\t\t") and not line.rstrip().endswith(("{", "}")))
+        if rule:
+            run_.append(line)
+            continue
+        out += sorted(run_) + [line]
+        run_ = []
+    return "\n".join(out + sorted(run_))
 
 
 @dataclass
@@ -122,19 +143,30 @@ class Saved:
     target: str
     text: str
     error: str | None = None  # the save command failed (tool missing, no root, ...)
+    missing: bool = False  # a file target that does not exist (not the same as an empty file)
 
 
 def _read_file(path: str, as_root: bool) -> tuple[str | None, str | None]:
     """(text, error); a missing file is ("", None)."""
+    text, err, _ = read_file(path, as_root)
+    return text, err
+
+
+def read_file(path: str, as_root: bool) -> tuple[str | None, str | None, bool]:
+    """(text, error, missing); a missing file is ("", None, True)."""
     try:
-        return Path(path).read_text(encoding="utf-8"), None
+        return Path(path).read_text(encoding="utf-8"), None, False
     except FileNotFoundError:
-        return "", None
+        return "", None, True
     except PermissionError:
         rec = run(Job(f"backup.{path}", ("cat", path), SAVE_TIMEOUT, as_root=as_root))
-        return (rec.stdout, None) if rec.ok else (None, rec.error or rec.stderr.strip())
+        if rec.ok:
+            return rec.stdout, None, False
+        if rec.exit_code == 1 and "No such file" in rec.stderr:
+            return "", None, True
+        return None, rec.error or rec.stderr.strip(), False
     except OSError as e:
-        return None, str(e)
+        return None, str(e), False
 
 
 def capture_state(targets: list[str], as_root: bool = True) -> dict[str, Saved]:
@@ -144,7 +176,10 @@ def capture_state(targets: list[str], as_root: bool = True) -> dict[str, Saved]:
         err = rec.error or (None if rec.exit_code == 0 else (rec.stderr.strip() or f"exit {rec.exit_code}"))
         out[t] = Saved(t, rec.stdout, err)
     for t in targets:
-        if t == "ufw-rules":
+        if t.startswith("file:"):
+            text, err, missing = read_file(t[len("file:"):], as_root)
+            out[t] = Saved(t, text or "", err, missing)
+        elif t == "ufw-rules":
             for path in UFW_FILES:
                 text, err = _read_file(path, as_root)
                 out[f"ufw:{path}"] = Saved(f"ufw:{path}", text or "", err)
@@ -166,8 +201,8 @@ def zone_files() -> list[str]:
         return []
 
 
-def differences(before: dict[str, Saved], after: dict[str, Saved]) -> list[str]:
-    """Targets whose rules differ (counters and comments aside)."""
+def differences(before: dict[str, Saved], after: dict[str, Saved], unordered: bool = False) -> list[str]:
+    """Targets whose rules differ (counters and comments aside; see normalise for ``unordered``)."""
     diff = []
     for key in sorted(set(before) | set(after)):
         b, a = before.get(key), after.get(key)
@@ -176,7 +211,8 @@ def differences(before: dict[str, Saved], after: dict[str, Saved]) -> list[str]:
             continue
         if b.error and a.error:
             continue
-        if (b.error is None) != (a.error is None) or normalise(key, b.text) != normalise(key, a.text):
+        if (b.error is None) != (a.error is None) or b.missing != a.missing or \
+                normalise(key, b.text, unordered) != normalise(key, a.text, unordered):
             diff.append(key)
     return diff
 
@@ -186,15 +222,21 @@ def write_backup(backup: Path, saved: dict[str, Saved], plan_json: dict) -> None
     (backup / "plan.json").write_text(json.dumps(plan_json, indent=1, ensure_ascii=False), encoding="utf-8")
     index = {}
     for key, s in saved.items():
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".txt"
+        name = backup_name(key)
         (backup / name).write_text(s.text, encoding="utf-8")
-        index[key] = {"file": name, "error": s.error}
+        index[key] = {"file": name, "error": s.error, "missing": s.missing}
     (backup / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
+
+
+def backup_name(key: str) -> str:
+    """The file in a backup directory that holds target ``key``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".txt"
 
 
 def read_backup(backup: Path) -> dict[str, Saved]:
     index = json.loads((backup / "index.json").read_text(encoding="utf-8"))
-    return {key: Saved(key, (backup / v["file"]).read_text(encoding="utf-8"), v.get("error")) for key, v in index.items()}
+    return {key: Saved(key, (backup / v["file"]).read_text(encoding="utf-8"), v.get("error"), bool(v.get("missing")))
+            for key, v in index.items()}
 
 
 def seconds_since(t0: float) -> float:

@@ -1,0 +1,354 @@
+"""Windows firewall and Hyper-V firewall rule actions, run through an elevated PowerShell.
+
+A Linux process cannot start an elevated Windows program directly; it asks Windows to, and
+Windows shows a UAC prompt (docs/windows-firewall.md §5). Each step is::
+
+    powershell.exe -NoProfile -NonInteractive -EncodedCommand <outer>
+      outer: Start-Process powershell.exe -Verb RunAs -Wait -ArgumentList '... -EncodedCommand <inner>'
+             (a declined prompt makes Start-Process throw: exit 1223 = ERROR_CANCELLED)
+      inner: checks the rule's state, changes it, and writes {"ok", "before", "after", "error"}
+             as JSON to a file in the user's %TEMP% (an absolute path: with over-the-shoulder UAC
+             the elevated process is another user with another %TEMP%)
+
+The elevated child's stdout cannot be captured (ShellExecute), so wsltui reads the result file
+back through the Windows drive (/mnt/c/..., via ``wslpath -u``). The outer script's first line
+names both paths, so a journalled step (``wsltui undo`` in another process) runs the same way.
+Every value put into a script is validated, then single-quoted with PowerShell's own escaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import secrets
+from pathlib import Path
+
+from wsltui.actions.plan import ActionError, Plan, PlannedFix
+from wsltui.probes import interop
+from wsltui.probes.runner import Job, run
+from wsltui.snapshot import Record
+
+WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
+POWERSHELL = ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand")
+ELEVATION_TIMEOUT = 180.0  # a person has to answer the UAC prompt
+PROBE_TIMEOUT = 10.0
+EXIT_CANCELLED = 1223  # ERROR_CANCELLED: the UAC prompt was declined or closed
+# A Linux exit status has 8 bits, so through interop 1223 arrives as 1223 & 0xFF = 199.
+CANCELLED_CODES = (EXIT_CANCELLED, EXIT_CANCELLED & 0xFF)
+EXIT_UNKNOWN = 259  # the elevated child's exit code could not be read
+DECLINED = "the UAC prompt was declined or closed: nothing was changed on Windows"
+PROFILES = ("Domain", "Private", "Public", "Any")
+_MARKER = re.compile(r"^# wsltui-elevated result=(?P<win>[^\r\n]*) wsl=(?P<wsl>[^\r\n]*)$", re.M)
+
+
+class WindowsUnavailable(ActionError):
+    """No way to run a Windows program from here (no interop, no %TEMP%)."""
+
+
+# --- PowerShell text ------------------------------------------------------------------------------
+
+
+def encode(script: str) -> str:
+    """What ``-EncodedCommand`` takes: base64 of the UTF-16LE script."""
+    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+def decode(b64: str) -> str:
+    return base64.b64decode(b64).decode("utf-16-le")
+
+
+def quote(value: str) -> str:
+    """A PowerShell single-quoted literal. Refuses control characters (a newline would end the
+    statement) rather than trying to escape them."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ActionError(f"refusing a value with control characters for PowerShell: {value!r}")
+    # PowerShell also treats the typographic single quotes as quotes.
+    return "'" + re.sub(r"['\u2018\u2019\u201a\u201b]", lambda m: m.group(0) * 2, value) + "'"
+
+
+def port_number(port) -> int:
+    try:
+        p = int(port)
+    except (TypeError, ValueError):
+        p = 0
+    if isinstance(port, bool) or not 1 <= p <= 65535 or str(port).strip() != str(p):
+        raise ActionError(f"not a port: {port!r}")
+    return p
+
+
+def protocol(proto: str) -> str:
+    if str(proto).lower() not in ("tcp", "udp"):
+        raise ActionError(f"protocol must be tcp or udp, not {proto!r}")
+    return proto.upper()
+
+
+def _inner(body: str, result_win: str) -> str:
+    return "\n".join([
+        "$ErrorActionPreference = 'Stop'",
+        "$result = [ordered]@{ ok = $false }",
+        "try {",
+        *(f"  {l}" for l in body.splitlines()),
+        "  $result.ok = $true",
+        "} catch {",
+        "  $result.error = [string]$_.Exception.Message",
+        "  $result.code = $_.Exception.HResult",
+        "}",
+        "$json = ConvertTo-Json -InputObject $result -Depth 4 -Compress",
+        f"[IO.File]::WriteAllText({quote(result_win)}, $json, (New-Object Text.UTF8Encoding $false))",
+    ])
+
+
+def _outer(inner: str, result_win: str, result_wsl: str) -> str:
+    args = f"-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encode(inner)}"
+    return "\n".join([
+        f"# wsltui-elevated result={result_win} wsl={result_wsl}",
+        "$ErrorActionPreference = 'Stop'",
+        "try {",
+        f"  $p = Start-Process -FilePath powershell.exe -Verb RunAs -Wait -PassThru -WindowStyle Hidden -ArgumentList {quote(args)}",
+        "} catch {",
+        f"  exit {EXIT_CANCELLED}",
+        "}",
+        f"if ($null -eq $p.ExitCode) {{ exit {EXIT_UNKNOWN} }}",
+        "exit $p.ExitCode",
+    ])
+
+
+def elevated_argv(body: str, temp: tuple[str, str]) -> list[str]:
+    """argv that runs ``body`` elevated and leaves its result in a new file in ``temp``
+    ((Windows path, the same directory as seen from WSL))."""
+    win_dir, wsl_dir = temp
+    name = f"wsltui-{secrets.token_hex(6)}.json"
+    result_win = win_dir.rstrip("\\") + "\\" + name
+    result_wsl = str(Path(wsl_dir) / name)
+    for p in (result_win, result_wsl):
+        quote(p)  # no control characters in either path
+    return [*POWERSHELL, encode(_outer(_inner(body, result_win), result_win, result_wsl))]
+
+
+def elevated_paths(argv) -> tuple[str, str] | None:
+    """(Windows path, WSL path) of the result file of an elevated step; None for any other argv."""
+    argv = list(argv)
+    if len(argv) != len(POWERSHELL) + 1 or tuple(argv[:len(POWERSHELL)]) != POWERSHELL:
+        return None
+    try:
+        m = _MARKER.search(decode(argv[-1]))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (m.group("win"), m.group("wsl")) if m else None
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def run_elevated(job: Job, runner=run) -> Record:
+    """Run an elevated step and turn what came back into a Record: ``error`` says why it failed
+    (DECLINED for a declined UAC prompt); ``stdout`` holds the result JSON (the rule's state
+    before and after)."""
+    win, wsl = elevated_paths(job.argv)  # type: ignore[misc]
+    result = Path(wsl)
+    links = interop.detect()
+    result.unlink(missing_ok=True)
+    rec = runner(dataclasses.replace(job, timeout=ELEVATION_TIMEOUT, as_root=False,
+                                     cwd=job.cwd or links.cwd, search_path=job.search_path or interop.SYSTEM32_DIRS))
+    data, problem = _read_result(result)
+    result.unlink(missing_ok=True)
+
+    def out(error: str | None, code: int | None = rec.exit_code) -> Record:
+        return Record(job.name, job.argv, json.dumps(data) if data is not None else "", code, rec.stderr, rec.seconds, error)
+
+    if rec.error:
+        timed_out = "timed out" in rec.error
+        return out(f"{rec.error}: no answer to the UAC prompt, or the elevated PowerShell hung" if timed_out else rec.error)
+    if rec.exit_code in CANCELLED_CODES and data is None:
+        return out(DECLINED)
+    if data is None:
+        return out(problem or f"the elevated PowerShell wrote no result to {win} (exit code {rec.exit_code})")
+    if not data.get("ok"):
+        why = str(data.get("error") or "failed without saying why").strip()
+        return out(f"Windows refused: {why}", rec.exit_code or 1)
+    return out(None, 0)
+
+
+def _read_result(path: Path) -> tuple[dict | None, str | None]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        return None, f"cannot read the result file {path}: {e}"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, f"the result file {path} is not JSON: {text[:200]!r}"
+    return (data, None) if isinstance(data, dict) else (None, f"the result file {path} is not a JSON object")
+
+
+_temp_cache: dict[str, tuple[str, str]] = {}
+
+
+def windows_temp(runner=run) -> tuple[str, str]:
+    """The user's %TEMP% as (Windows path, path from WSL). Raises WindowsUnavailable."""
+    links = interop.detect()
+    if not links.available:
+        raise WindowsUnavailable(links.reason)
+    if "temp" in _temp_cache:
+        return _temp_cache["temp"]
+    where = dict(cwd=links.cwd, search_path=interop.SYSTEM32_DIRS, timeout=PROBE_TIMEOUT)
+    rec = runner(Job("windows.temp", ("cmd.exe", "/d", "/c", "echo %TEMP%"), **where))
+    win = rec.stdout.strip().splitlines()[-1].strip() if rec.ok and rec.stdout.strip() else ""
+    if not win or "%" in win or not re.match(r"^[A-Za-z]:\\", win):
+        raise WindowsUnavailable(f"cannot tell the Windows %TEMP% directory ({rec.error or rec.stderr.strip() or win!r})")
+    conv = runner(Job("windows.temp.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
+    wsl = conv.stdout.strip() if conv.ok else ""
+    if not wsl:
+        wsl = interop.windows_to_wsl_path(win) or ""
+    if not wsl or not Path(wsl).is_dir():
+        raise WindowsUnavailable(f"the Windows %TEMP% directory {win} is not reachable from WSL ({wsl or 'no path'})")
+    _temp_cache["temp"] = (win, wsl)
+    return win, wsl
+
+
+def copy_to_clipboard(text: str, runner=run) -> Record:
+    """Put ``text`` on the Windows clipboard (``clip.exe``), for a person to paste into an
+    elevated PowerShell. UTF-16LE with a BOM, so clip.exe keeps non-ASCII rule names."""
+    links = interop.detect()
+    if not links.available:
+        return Record("windows.clip", ("clip.exe",), "", None, error=links.reason)
+    data = b"\xff\xfe" + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-16-le")
+    return runner(Job("windows.clip", ("clip.exe",), PROBE_TIMEOUT, cwd=links.cwd, stdin=data,
+                      search_path=interop.SYSTEM32_DIRS))
+
+
+def clipboard_text(plan: Plan, undo: bool = False) -> str:
+    """What a person pastes into an elevated PowerShell to apply (or undo) a Windows plan."""
+    scripts = [f.undo_script if undo else f.script for f in (reversed(plan.fixes) if undo else plan.fixes) if f.elevated]
+    return "\n".join(scripts) + "\n"
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def _state_body(get: str, change: str, want: int) -> str:
+    """Read the rule's Enabled (1 True, 2 False), refuse when it is already ``want`` (its undo
+    would then change a rule this action never touched), change it, read it again."""
+    word = "enabled" if want == 1 else "disabled"
+    return "\n".join([
+        f"$r = {get}",
+        "$result.before = [int]$r.Enabled",
+        f"if ([int]$r.Enabled -eq {want}) {{ throw 'the rule is already {word}' }}",
+        change,
+        f"$result.after = [int]({get}).Enabled",
+    ])
+
+
+def _plan(kind: str, title: str, front_end: str, command: str, undo_command: str, body: str, undo_body: str,
+          note: str, temp: tuple[str, str], ref: dict) -> Plan:
+    fix = PlannedFix(title, front_end, [elevated_argv(body, temp)], [elevated_argv(undo_body, temp)], persistent=True,
+                     needs_root=False, note=note, elevated=True, script=command, undo_script=undo_command)
+    return Plan(0, "", {"name": "windows"}, [fix], kind=kind, title=title, ref=ref)
+
+
+def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
+    """Enable or disable a Windows Defender Firewall rule, or a Hyper-V firewall rule
+    (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows."""
+    if rule.source == "gpo" or "group policy" in (rule.store or "").lower():
+        raise ActionError(f"'{rule.label}' comes from Group Policy: it cannot be changed on this computer "
+                         "(ask the administrator; a local change is overwritten at the next policy refresh)")
+    if not rule.id:
+        raise ActionError("the rule has no Name (InstanceID), so it cannot be addressed exactly")
+    hv = rule.source == "hyperv"
+    noun = "NetFirewallHyperVRule" if hv else "NetFirewallRule"
+    name = quote(rule.id)
+    get = f"Get-{noun} -Name {name}"
+    verb, back = ("Enable", "Disable") if enable else ("Disable", "Enable")
+    command, undo_command = f"{verb}-{noun} -Name {name}", f"{back}-{noun} -Name {name}"
+    want = 1 if enable else 2
+    where = "Hyper-V firewall" if hv else "Windows Defender Firewall"
+    title = f"{verb} the {where} rule '{rule.label}'"
+    return _plan(verb.lower(), title, "hyperv-firewall" if hv else "windows-firewall", command, undo_command,
+                 _state_body(get, command, want), _state_body(get, undo_command, 3 - want),
+                 f"checks the rule is not already {verb.lower()}d first; persistent (Windows keeps it)",
+                 windows_temp(runner), {"front_end": "hyperv-firewall" if hv else "windows-firewall", "id": rule.id,
+                                        "name": rule.label})
+
+
+def _new_rule_body(new: str, get: str, remove_name: str) -> str:
+    return "\n".join([
+        f"if ({get} -ErrorAction SilentlyContinue) {{ throw {quote('a rule named ' + remove_name + ' already exists')} }}",
+        "$result.before = 0",
+        f"$null = {new}",
+        f"$result.after = [int]({get}).Enabled",
+    ])
+
+
+def _remove_rule_body(remove: str, get: str) -> str:
+    return "\n".join([f"$result.before = [int]({get}).Enabled", remove, "$result.after = 0"])
+
+
+def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None, runner=run) -> Plan:
+    """A new inbound Windows Defender Firewall allow rule for ``proto/port`` on ``profile``
+    (optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``)."""
+    p, pr = port_number(port), protocol(proto)
+    if profile not in PROFILES:
+        raise ActionError(f"profile must be one of {', '.join(PROFILES)}")
+    name = f"wsltui-in-{pr.lower()}-{p}"
+    iface = f" -InterfaceAlias {quote(interface)}" if interface else ""
+    new = (f"New-NetFirewallRule -Name {quote(name)} -DisplayName {quote(f'wsltui: allow {pr} {p}')} -Direction Inbound "
+           f"-Action Allow -Protocol {pr} -LocalPort {p} -Profile {profile}{iface}")
+    get, remove = f"Get-NetFirewallRule -Name {quote(name)}", f"Remove-NetFirewallRule -Name {quote(name)}"
+    title = f"Allow inbound {pr} {p} in Windows Defender Firewall ({profile} profile" + (f", {interface})" if interface else ")")
+    return _plan("add", title, "windows-firewall", new, remove, _new_rule_body(new, get, name), _remove_rule_body(remove, get),
+                 "a new rule named " + name + "; persistent", windows_temp(runner),
+                 {"front_end": "windows-firewall", "id": name, "name": f"wsltui: allow {pr} {p}"})
+
+
+def hyperv_allow_plan(port, proto: str = "tcp", *, runner=run) -> Plan:
+    """A new Hyper-V firewall rule that lets ``proto/port`` in to the WSL VM (mirrored mode, or
+    NAT where the Hyper-V firewall applies)."""
+    p, pr = port_number(port), protocol(proto)
+    name = f"wsltui-hv-{pr.lower()}-{p}"
+    new = (f"New-NetFirewallHyperVRule -Name {quote(name)} -DisplayName {quote(f'wsltui: allow {pr} {p}')} "
+           f"-Direction Inbound -VMCreatorId {quote(WSL_VM_CREATOR)} -Protocol {pr} -LocalPorts {p} -Action Allow")
+    get, remove = f"Get-NetFirewallHyperVRule -Name {quote(name)}", f"Remove-NetFirewallHyperVRule -Name {quote(name)}"
+    return _plan("add", f"Allow inbound {pr} {p} through the Hyper-V firewall for WSL", "hyperv-firewall", new, remove,
+                 _new_rule_body(new, get, name), _remove_rule_body(remove, get), "a new Hyper-V rule named " + name
+                 + "; persistent", windows_temp(runner), {"front_end": "hyperv-firewall", "id": name,
+                                                           "name": f"wsltui: allow {pr} {p}"})
+
+
+# --- a trace's Windows fixes -----------------------------------------------------------------------
+
+_RULE_TOGGLE = re.compile(r"^(Enable|Disable)-NetFirewall(HyperV)?Rule -Name '((?:[^']|'')*)'$")
+_NEW_RULE = re.compile(r"^New-NetFirewallRule -Name 'wsltui-in-(tcp|udp)-(\d+)' .*-Direction Inbound -Action Allow "
+                       r"-Protocol (TCP|UDP) -LocalPort (\d+) -Profile (\w+)(?: -InterfaceAlias '((?:[^']|'')*)')?$")
+_NEW_HV_RULE = re.compile(r"^New-NetFirewallHyperVRule -Name 'wsltui-hv-(tcp|udp)-(\d+)' .*-Direction Inbound "
+                          r".*-Protocol (TCP|UDP) -LocalPorts (\d+) -Action Allow$")
+
+
+def elevated_fix(fix, runner=run) -> PlannedFix | None:
+    """The elevated step for a trace's Windows fix, rebuilt from its parameters by the builders
+    above (validated, quoted, with the state check), when its one command is a rule toggle or a
+    wsltui allow rule; None for any other command (it stays a person's job). Raises
+    WindowsUnavailable when Windows cannot be reached from here."""
+    if len(fix.commands) != 1:
+        return None
+    cmd = fix.commands[0].strip()
+    plan = None
+    if m := _RULE_TOGGLE.match(cmd):
+        from wsltui.facts.windows import FwRule
+
+        rid = m.group(3).replace("''", "'")
+        rule = FwRule(rid, rid, "unknown", m.group(1) == "Disable", "in", source="hyperv" if m.group(2) else "local")
+        plan = rule_plan(rule, m.group(1) == "Enable", runner=runner)
+    elif (m := _NEW_RULE.match(cmd)) and m.group(1) == m.group(3).lower() and m.group(2) == m.group(4):
+        iface = m.group(6).replace("''", "'") if m.group(6) is not None else None
+        plan = allow_plan(int(m.group(4)), m.group(1), profile=m.group(5), interface=iface, runner=runner)
+    elif (m := _NEW_HV_RULE.match(cmd)) and m.group(1) == m.group(3).lower() and m.group(2) == m.group(4):
+        plan = hyperv_allow_plan(int(m.group(4)), m.group(1), runner=runner)
+    if plan is None:
+        return None
+    out = plan.fixes[0]
+    out.title = fix.title or out.title
+    return out
