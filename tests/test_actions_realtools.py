@@ -314,7 +314,7 @@ def test_random_fix_undo_sequences(pair, tmp_path, case):
     stack: list[dict] = []  # the ruleset before each applied fix
     applied = undone = 0
     with in_netns(pair.srv):
-        for _ in range(30):
+        for _ in range(20):  # the rule actions' sequences (test_actions_rules_realtools.py) add more
             if stack and rng.random() < 0.4:
                 before = stack.pop()
                 r = undo(base=tmp_path)
@@ -338,4 +338,4 @@ def test_random_fix_undo_sequences(pair, tmp_path, case):
             assert r.ok, r.message
             assert ruleset(pair.srv) == before
     assert ruleset(pair.srv) == start
-    assert applied >= 5
+    assert applied >= 4

@@ -56,6 +56,7 @@ def test_core_never_imports_textual():
     code = (
         "import sys\n"
         "import wsltui.cli, wsltui.snapshot, wsltui.facts, wsltui.probes.capture, wsltui.demos\n"
+        "import wsltui.simulation.simulate, wsltui.actions, wsltui.cli_actions\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "print(','.join(bad))\n"
     )
