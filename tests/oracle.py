@@ -223,3 +223,18 @@ class Listeners:
         self._thread.join()
         for s in self.socks:
             s.close()
+
+
+@contextlib.contextmanager
+def listening_pair(prefix: str, index: int, ports, **listeners):
+    """A NetnsPair whose server listens on ``ports`` (``pair.listeners``), closed afterwards."""
+    from realtools import NetnsPair
+
+    with NetnsPair(prefix, index) as pair:
+        with in_netns(pair.srv):
+            pair.listeners = Listeners(ports, **listeners)
+        try:
+            yield pair
+        finally:
+            with in_netns(pair.srv):
+                pair.listeners.close()

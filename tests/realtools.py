@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -220,3 +221,27 @@ class Ufw:
 
     def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return ns_run(self.ns, ["ufw", *args], binds=self.binds, check=check)
+
+
+# --- what the action tests compare: every netfilter source, comments and counters out -----------
+
+RULE_DUMPS = (["iptables-legacy-save"], ["ip6tables-legacy-save"], ["iptables-nft-save"], ["ip6tables-nft-save"],
+              ["nft", "list", "ruleset"])
+
+
+def strip_counters(text: str, unordered: bool = False) -> str:
+    """Comments and counters out; with ``unordered``, the lines of each block sorted (firewalld
+    keeps its entries as sets and regenerates its chains in any order)."""
+    lines = [re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l.rstrip()))
+             for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    if not unordered:
+        return "\n".join(lines)
+    blocks, cur = [], []
+    for l in lines:
+        if l.rstrip().endswith(("{", "}")) or not l.startswith(("\t", " ")):
+            blocks.append(sorted(cur))
+            cur = []
+            blocks.append([l])
+        else:
+            cur.append(" ".join(sorted(l.split())) if ": " in l and "rule " not in l else l)
+    return "\n".join("\n".join(b) for b in blocks + [sorted(cur)])

@@ -12,14 +12,13 @@ import ipaddress
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 
 import pytest
 from kernel import NETFILTER_PROBES
-from oracle import Listeners, in_netns, probe_many
-from realtools import REPO, Firewalld, NetnsPair, Ufw, ns_argv, ns_run
+from oracle import in_netns, listening_pair, probe_many
+from realtools import REPO, RULE_DUMPS, Firewalld, NetnsPair, Ufw, ns_argv, ns_run, strip_counters
 
 from wsltui.actions import apply, plan_for_trace, undo
 from wsltui.actions.plan import Plan, PlannedFix
@@ -36,34 +35,20 @@ _counter = [0]
 def pair():
     """A namespace pair whose server listens on 8080, 8081, 9005, 8000 and 22 (TCP and UDP)."""
     _counter[0] += 1
-    index = 140 + (_counter[0] % 40)
-    with NetnsPair(f"wa{os.getpid() % 1000}{_counter[0]}", index) as p:
-        with in_netns(p.srv):
-            p.listeners = Listeners([8080, 8081, 9005, 8000, 22], v6=False)
-        try:
-            yield p
-        finally:
-            with in_netns(p.srv):
-                p.listeners.close()
+    with listening_pair(f"wa{os.getpid() % 1000}{_counter[0]}", 140 + (_counter[0] % 40), [8080, 8081, 9005, 8000, 22],
+                        v6=False) as p:
+        yield p
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-DUMPS = (["iptables-legacy-save"], ["ip6tables-legacy-save"], ["iptables-nft-save"], ["ip6tables-nft-save"],
-         ["nft", "list", "ruleset"])
-
-
-def _strip(text: str) -> str:
-    lines = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
-    return "\n".join(re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l)) for l in lines)
 
 
 def ruleset(ns: str, binds=(), extra_files=()) -> dict:
     """Every netfilter source of ``ns``, counters and comments stripped (plus config files)."""
     out = {}
-    for argv in DUMPS:
+    for argv in RULE_DUMPS:
         r = ns_run(ns, argv, check=False)
-        out[argv[0]] = _strip(r.stdout.decode())
+        out[argv[0]] = strip_counters(r.stdout.decode())
     for path in extra_files:
         out[path] = ns_run(ns, ["cat", path], binds=list(binds), check=False).stdout.decode()
     return out

@@ -19,14 +19,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from oracle import Listeners, in_netns, probe_many
-from realtools import Firewalld, NetnsPair, Ufw, ns_run
+from oracle import in_netns, listening_pair, probe_many
+from realtools import RULE_DUMPS, Firewalld, NetnsPair, Ufw, ns_run, strip_counters
 
 from wsltui.actions import (ActionError, FirewalldItem, add_allow_plan, apply, delete_plan, disable_plan, disabled_rules,
                             enable_plan, undo)
@@ -56,38 +55,8 @@ _counter = [0]
 @pytest.fixture
 def pair():
     _counter[0] += 1
-    with NetnsPair(f"wr{os.getpid() % 1000}{_counter[0]}", 110 + _counter[0] % 20) as p:
-        with in_netns(p.srv):
-            p.listeners = Listeners(PORTS)
-        try:
-            yield p
-        finally:
-            with in_netns(p.srv):
-                p.listeners.close()
-
-
-# --- the rules as the test sees them (its own normalisation, not wsltui's) ------------------------
-
-DUMPS = (["iptables-legacy-save"], ["ip6tables-legacy-save"], ["iptables-nft-save"], ["ip6tables-nft-save"],
-         ["nft", "list", "ruleset"])
-
-
-def _strip(text: str, unordered: bool = False) -> str:
-    """Comments and counters out; with ``unordered``, the lines of each block sorted (firewalld
-    keeps its entries as sets and regenerates its chains in any order)."""
-    lines = [re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l.rstrip()))
-             for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
-    if not unordered:
-        return "\n".join(lines)
-    blocks, cur = [], []
-    for l in lines:
-        if l.rstrip().endswith(("{", "}")) or not l.startswith(("\t", " ")):
-            blocks.append(sorted(cur))
-            cur = []
-            blocks.append([l])
-        else:
-            cur.append(" ".join(sorted(l.split())) if ": " in l and "rule " not in l else l)
-    return "\n".join("\n".join(b) for b in blocks + [sorted(cur)])
+    with listening_pair(f"wr{os.getpid() % 1000}{_counter[0]}", 110 + _counter[0] % 20, PORTS) as p:
+        yield p
 
 
 class World:
@@ -110,10 +79,10 @@ class World:
 
     def rules(self) -> dict:
         """Every netfilter source of the server namespace, plus the config files in play."""
-        jobs = {argv[0]: (lambda a=argv: _strip(self.dump(a), self.unordered)) for argv in DUMPS}
+        jobs = {argv[0]: (lambda a=argv: strip_counters(self.dump(a), self.unordered)) for argv in RULE_DUMPS}
         if self.fw is not None:
             for perm in ([], ["--permanent"]):
-                jobs["firewall-cmd" + "".join(perm)] = lambda p=perm: _strip(self.fw.cmd(*p, "--list-all-zones").stdout, True)
+                jobs["firewall-cmd" + "".join(perm)] = lambda p=perm: strip_counters(self.fw.cmd(*p, "--list-all-zones").stdout, True)
         with ThreadPoolExecutor(len(jobs)) as pool:
             out = dict(zip(jobs, pool.map(lambda f: f(), jobs.values())))
         for p in [*self.files, *sorted(x for x in self.root.rglob("*"))]:

@@ -8,6 +8,7 @@ from wsltui import demos
 from wsltui.tui.app import make_app
 from wsltui.tui.changes import PlanScreen
 
+from tests.test_actions_windows import windows  # noqa: F401 (the stand-in Windows fixture)
 from tests.tui.helpers import BLOCKED, demo_app, run, settle
 
 
@@ -76,3 +77,94 @@ def test_read_only_live_app_shows_plans_but_refuses_them():
         assert "read-only" in screen.refusal
 
     run(make_app({"linux": live_demo}, read_only=True, refresh=0), body)
+
+
+def test_windows_keys_are_dimmed_and_refused_on_a_demo():
+    async def body(app, pilot):
+        await pilot.press("8")
+        await settle(pilot)
+        panel = app.panel("windows")
+        for action in ("toggle_rule", "add_allow", "add_hyperv_allow"):
+            assert panel.check_action(action, ()) is None, action
+        assert not isinstance(app.screen, PlanScreen)
+
+    run(demo_app(BLOCKED), body)
+
+
+def test_space_on_a_windows_rule_shows_the_elevated_plan_and_y_applies_it(windows):
+    """Live (a demo marked live) with the stand-in Windows tools of tests/test_actions_windows.py:
+    the plan runs through the elevated PowerShell and the stand-in's rule really changes."""
+
+    def live_demo():
+        return demos.load(BLOCKED)
+
+    live_demo.live = True
+
+    async def body(app, pilot):
+        await pilot.press("8")
+        await settle(pilot)
+        panel = app.panel("windows")
+        table = panel.query_one("#windows-rules")
+        row = next(r for r in panel._rows if r.firewall == "Windows" and r.rule.source != "gpo" and r.rule.id)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(row.key))
+        was = 1 if row.rule.enabled else 2
+        windows.set_rules({row.rule.id: {"enabled": was}})
+        await pilot.press("space")
+        screen = await _wait_for_plan(pilot)
+        verb = "Disable" if row.rule.enabled else "Enable"
+        assert f"{verb}-NetFirewallRule -Name" in screen.plan.describe() and screen.refusal is None
+        await pilot.press("y")
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if app.screen is not screen:
+                break
+        assert app.screen is not screen, screen.query_one("#plan-status").render()
+        assert windows.rules()[row.rule.id]["enabled"] == 3 - was
+
+    run(make_app({"linux": live_demo}, refresh=0), body)
+
+
+def test_ufw_rules_are_rows_and_space_plans_for_the_selected_one(golden):
+    """ufw's rules (the real ufw-active capture) are a table; on a snapshot file the keys are
+    dimmed, and space refuses before reading the live rules."""
+    from wsltui import snapshot
+
+    snap = snapshot.load(golden / "ufw-active")
+
+    async def body(app, pilot):
+        await pilot.press("7")
+        await settle(pilot)
+        panel = app.panel("ufw")
+        rules = app.analysis.facts.ufw.rules
+        assert rules and [r.text for r in panel.rows.values()] == [r.text for r in rules]
+        table = panel.query_one("#ufw-rules")
+        table.focus()
+        table.move_cursor(row=1)
+        assert panel._selected() is rules[1]
+        assert panel.check_action("disable_rule", ()) is None
+        panel.action_disable_rule()
+        await pilot.pause(0.1)
+        assert any("disable ufw rule: cannot change anything here" in n.message for n in app._notifications)
+
+    run(make_app(lambda: snap, label="ufw-active"), body)
+
+
+def test_firewalld_zone_entries_are_tree_leaves_and_space_plans_for_the_selected_one():
+    async def body(app, pilot):
+        await pilot.press("6")
+        await settle(pilot)
+        panel = app.panel("firewalld")
+        zone = next(z for z in app.analysis.facts.firewalld.zones if z.name == "public")
+        items = {(i.zone, i.kind, i.value) for i in panel.items.values()}
+        assert {("public", "service", s) for s in zone.services} <= items
+        assert {("public", "port", p.text) for p in zone.ports} <= items
+        tree = panel.query_one("#firewalld-tree")
+        line = next(n for n in range(tree.last_line + 1) if tree.get_node_at_line(n) is not None
+                    and tree.get_node_at_line(n).id in panel.items)
+        tree.cursor_line = line
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert any("disable firewalld" in n.message and "demo" in n.message for n in app._notifications)
+
+    run(demo_app(BLOCKED), body)

@@ -32,11 +32,17 @@ def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
     app.run_worker(job, name="plan", group="plan", thread=True, exclusive=True, exit_on_error=False)
 
 
+def flow_port(app) -> tuple[int, str]:
+    """(port, proto) the Flow panel traces: what `a` allows."""
+    _, port, proto = app.flow_target() or (None, 8080, "tcp")
+    return port, proto
+
+
 def propose_allow(panel, front_end: str, *, at=None) -> None:
     """`a` in a firewall panel: allow the Flow panel's port/protocol in ``front_end``."""
     from wsltui.actions import add_allow_plan
 
-    _, port, proto = panel.app.flow_target() or (None, 8080, "tcp")
+    port, proto = flow_port(panel.app)
     facts = panel.analysis.facts
     panel.app.propose(lambda: add_allow_plan(front_end, port, proto, at=at, facts=facts),
                       f"allow {proto}/{port} in {front_end}")

@@ -6,31 +6,127 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.changes import allow_binding, propose_allow
-from wsltui.tui.panels.base import Panel, VimScroll
+from wsltui.tui.panels.base import Panel
+from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import bool_word, unknown_text
 
 
+# The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
+ENTRIES = (("service", "services"), ("port", "ports"), ("protocol", "protocols"), ("source-port", "source_ports"),
+           ("forward-port", "forward_ports"), ("icmp-block", "icmp_blocks"), ("rich-rule", "rich_rules"))
+
+
 class FirewalldPanel(Panel):
-    BINDINGS = [allow_binding("firewalld")]
+    BINDINGS = [
+        Binding("space", "disable_entry", "Disable entry", id="firewalld-disable", priority=True,
+                tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
+                        "from the Netfilter panel's list; on a zone, space folds it"),
+        allow_binding("firewalld"),
+        Binding("d", "delete_entry", "Delete entry", id="firewalld-delete"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.items: dict = {}  # tree node id -> FirewalldItem
+
+    def compose_body(self):
+        yield Static(id="firewalld-body")
+        tree = VimTree("zones", id="firewalld-tree")
+        tree.show_root = False
+        yield tree
+
+    def main_widget(self):
+        return self.query_one("#firewalld-tree")
+
+    def show(self, a) -> None:
+        fw = a.facts.firewalld
+        self.query_one("#firewalld-body", Static).update(render_firewalld(fw))
+        tree = self.query_one("#firewalld-tree", VimTree)
+        line = tree.cursor_line
+        tree.clear()
+        self.items = build_zone_tree(tree.root, fw)
+        tree.display = bool(tree.root.children)
+        tree.cursor_line = max(0, line)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        return (None if self.app.change_refusal() else True) if action == "add_allow" else True
+        if action in ("add_allow", "delete_entry"):
+            return None if self.app.change_refusal() else True
+        return True
 
     def action_add_allow(self) -> None:
         propose_allow(self, "firewalld")
 
-    def compose_body(self):
-        with VimScroll(id="firewalld-scroll"):
-            yield Static(id="firewalld-body")
+    def _selected(self):
+        node = self.query_one("#firewalld-tree", VimTree).cursor_node
+        return self.items.get(node.id) if node is not None else None
 
-    def main_widget(self):
-        return self.query_one("#firewalld-scroll")
+    def action_disable_entry(self) -> None:
+        item = self._selected()
+        if item is None:
+            self.query_one("#firewalld-tree", VimTree).action_toggle_node()
+            return
+        self._remove("disable", item)
 
-    def show(self, a) -> None:
-        self.query_one("#firewalld-body", Static).update(render_firewalld(a.facts.firewalld))
+    def action_delete_entry(self) -> None:
+        item = self._selected()
+        if item is None:
+            self.notify("select a zone entry first", timeout=3)
+            return
+        self._remove("delete", item)
+
+    def _remove(self, kind: str, item) -> None:
+        from wsltui.actions import delete_plan, disable_plan
+
+        facts = self.analysis.facts
+        build = disable_plan if kind == "disable" else delete_plan
+        # firewalld keeps runtime and permanent apart: the change goes to both, as `a` does.
+        self.app.propose(lambda: build(item, facts, persist=True), f"{kind} firewalld {item.kind}")
+
+
+def build_zone_tree(root, fw) -> dict:
+    """Zones (active and default first) with their entries; returns node id -> FirewalldItem."""
+    from wsltui.actions import FirewalldItem
+
+    items: dict = {}
+    if fw is None or fw.zones_unknown or not fw.zones:
+        return items
+    active_names = {z.name for z in fw.active_zones}
+    zones = sorted(fw.zones, key=lambda z: (not (z.active or z.name in active_names or z.default
+                                                 or z.name == fw.default_zone), z.name))
+    quiet = []
+    for z in zones:
+        important = z.active or z.default or z.name in active_names or z.name == fw.default_zone
+        if not important and not (z.ports or z.rich_rules or z.interfaces or z.sources):
+            quiet.append(f"{z.name} ({z.target or 'default'})")
+            continue
+        node = root.add(_zone_title(z, fw.default_zone), expand=important)
+        node.add_leaf(Text.assemble(("interfaces ", "bold"), " ".join(z.interfaces) or "-"))
+        node.add_leaf(Text.assemble(("sources    ", "bold"), " ".join(z.sources) or "-"))
+        if z.masquerade:
+            node.add_leaf(Text.assemble(("masquerade ", "bold"), "yes"))
+        for kind, attr in ENTRIES:
+            for entry in getattr(z, attr, None) or ():
+                value = entry if isinstance(entry, str) else entry.text
+                leaf = node.add_leaf(Text.assemble((f"{kind:<11}", "bold"), value))
+                items[leaf.id] = FirewalldItem(z.name, kind, value)
+    if quiet:
+        root.add_leaf(Text("other zones (no interfaces, sources, ports or rich rules): " + ", ".join(quiet), style="dim"))
+    return items
+
+
+def _zone_title(z, default_zone) -> Text:
+    title = Text(f"zone {z.name}", style="bold magenta")
+    flags = [f for f in ("default" if (z.default or z.name == default_zone) else "", "active" if z.active else "") if f]
+    if flags:
+        title.append(f"  ({', '.join(flags)})", style="bold")
+    title.append(f"  target {z.target or 'default'}")
+    if z.target in ("default", "%%REJECT%%", ""):
+        title.append("  (anything not allowed below is rejected)", style="dim")
+    return title
 
 
 def render_firewalld(fw) -> Group:
@@ -57,48 +153,4 @@ def render_firewalld(fw) -> Group:
         parts.append(Text(f"problem: {p}", style="yellow"))
     if fw.zones_unknown:
         parts.append(unknown_text(fw.zones_unknown, "zones: "))
-        return Group(*parts)
-    active_names = {z.name for z in fw.active_zones}
-    zones = sorted(fw.zones, key=lambda z: (not (z.active or z.name in active_names or z.default
-                                                 or z.name == fw.default_zone), z.name))
-    quiet = []
-    for z in zones:
-        important = z.active or z.default or z.name in active_names or z.name == fw.default_zone
-        if not important and not (z.ports or z.rich_rules or z.interfaces or z.sources):
-            quiet.append(f"{z.name} ({z.target or 'default'})")
-            continue
-        parts.append(Text())
-        parts.append(_zone(z, fw.default_zone))
-    if quiet:
-        parts.append(Text())
-        parts.append(Text("other zones (no interfaces, sources, ports or rich rules): " + ", ".join(quiet), style="dim"))
     return Group(*parts)
-
-
-def _zone(z, default_zone) -> Table:
-    title = Text(f"zone {z.name}", style="bold magenta")
-    flags = [f for f in ("default" if (z.default or z.name == default_zone) else "", "active" if z.active else "") if f]
-    if flags:
-        title.append(f"  ({', '.join(flags)})", style="bold")
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold", no_wrap=True, min_width=14)
-    t.add_column()
-    t.add_row(title, Text())
-    target = Text(z.target or "default")
-    if z.target in ("default", "%%REJECT%%", ""):
-        target.append("  (anything not allowed below is rejected)", style="dim")
-    t.add_row("  target", target)
-    t.add_row("  interfaces", Text(" ".join(z.interfaces) or "-"))
-    t.add_row("  sources", Text(" ".join(z.sources) or "-"))
-    t.add_row("  services", Text(" ".join(z.services) or "-"))
-    t.add_row("  ports", Text(" ".join(p.text for p in z.ports) or "-"))
-    if z.protocols:
-        t.add_row("  protocols", Text(" ".join(z.protocols)))
-    if z.forward_ports:
-        t.add_row("  forward ports", Text("\n".join(p.text for p in z.forward_ports)))
-    if z.masquerade:
-        t.add_row("  masquerade", Text("yes"))
-    if z.icmp_blocks:
-        t.add_row("  icmp blocks", Text(" ".join(z.icmp_blocks)))
-    t.add_row("  rich rules", Text("\n".join(r.text for r in z.rich_rules) or "-"))
-    return t

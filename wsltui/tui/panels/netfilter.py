@@ -66,7 +66,7 @@ class NetfilterPanel(Panel):
             return
         from wsltui.actions import disabled_rules
 
-        gone = [d for d in disabled_rules() if d.ref.front_end in FRONT_END.values()]
+        gone = disabled_rules()  # ufw and firewalld ones too: this is the one list of them
         if not gone:
             return
         node = root.add(Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled",

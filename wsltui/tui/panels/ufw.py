@@ -5,31 +5,87 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.changes import allow_binding, propose_allow
-from wsltui.tui.panels.base import Panel, VimScroll
+from wsltui.tui.panels.base import Panel
+from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import bool_word, unknown_text
 
 
+RULE_COLUMNS = ("#", "to", "action", "from", "v6", "comment")
+
+
 class UfwPanel(Panel):
-    BINDINGS = [allow_binding("ufw")]
+    BINDINGS = [
+        Binding("space", "disable_rule", "Disable rule", id="ufw-disable",
+                tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
+        allow_binding("ufw"),
+        Binding("d", "delete_rule", "Delete rule", id="ufw-delete"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: dict[str, object] = {}  # row key -> facts UfwRule
+
+    def compose_body(self):
+        yield Static(id="ufw-body")
+        yield VimTable(id="ufw-rules", cursor_type="row", zebra_stripes=True)
+
+    def main_widget(self):
+        return self.query_one("#ufw-rules")
+
+    def show(self, a) -> None:
+        u = a.facts.ufw
+        self.query_one("#ufw-body", Static).update(render_ufw(u, a.facts.ufw_trap))
+        table = self.query_one("#ufw-rules", VimTable)
+        row = table.cursor_row
+        table.clear(columns=not table.columns)
+        if not table.columns:
+            table.add_columns(*RULE_COLUMNS)
+        self.rows = {}
+        for i, r in enumerate(u.rules if u is not None else ()):
+            style = "green" if r.action == "allow" else "red" if r.action in ("deny", "reject") else ""
+            key = str(i)
+            table.add_row(str(r.number or r.position), r.dst.text,
+                          Text(f"{r.action.upper()} {r.direction.upper()}", style=style), r.src.text,
+                          "v6" if r.v6 else "", r.comment, key=key)
+            self.rows[key] = r
+        table.display = bool(self.rows)
+        if self.rows:
+            table.move_cursor(row=min(row, len(self.rows) - 1))
+
+    def _selected(self):
+        table = self.query_one("#ufw-rules", VimTable)
+        if not table.row_count:
+            return None
+        return self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        return (None if self.app.change_refusal() else True) if action == "add_allow" else True
+        if action in ("add_allow", "disable_rule", "delete_rule"):
+            return None if self.app.change_refusal() else True
+        return True
 
     def action_add_allow(self) -> None:
         propose_allow(self, "ufw")
 
-    def compose_body(self):
-        with VimScroll(id="ufw-scroll"):
-            yield Static(id="ufw-body")
+    def action_disable_rule(self) -> None:
+        self._remove("disable")
 
-    def main_widget(self):
-        return self.query_one("#ufw-scroll")
+    def action_delete_rule(self) -> None:
+        self._remove("delete")
 
-    def show(self, a) -> None:
-        self.query_one("#ufw-body", Static).update(render_ufw(a.facts.ufw, a.facts.ufw_trap))
+    def _remove(self, kind: str) -> None:
+        from wsltui.actions import delete_plan, disable_plan
+
+        rule = self._selected()
+        if rule is None:
+            self.notify("select a rule first", timeout=3)
+            return
+        facts = self.analysis.facts
+        build = disable_plan if kind == "disable" else delete_plan
+        self.app.propose(lambda: build(rule, facts), f"{kind} ufw rule")
 
 
 def render_ufw(u, trap) -> Group:
@@ -55,16 +111,6 @@ def render_ufw(u, trap) -> Group:
     parts.append(head)
     for p in u.problems:
         parts.append(Text(f"problem: {p}", style="yellow"))
-    if u.rules:
-        t = Table(header_style="bold", box=None, padding=(0, 1))
-        for col in ("#", "to", "action", "from", "v6", "comment"):
-            t.add_column(col)
-        for r in u.rules:
-            style = "green" if r.action == "allow" else "red" if r.action in ("deny", "reject") else ""
-            t.add_row(str(r.number or r.position), r.dst.text, Text(f"{r.action.upper()} {r.direction.upper()}",
-                      style=style), r.src.text, "v6" if r.v6 else "", r.comment)
-        parts.append(Text())
-        parts.append(t)
-    elif u.active:
+    if u.active and not u.rules:
         parts.append(Text("no rules", style="dim"))
     return Group(*parts)

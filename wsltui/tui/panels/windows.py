@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from wsltui.tui.changes import allow_binding, flow_port
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.panels.tables import FastTable
 from wsltui.tui.render import bool_word, is_unknown, unknown_text
@@ -150,6 +151,11 @@ class WindowsPanel(Panel):
         Binding("o", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
+                tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
+        allow_binding("the Windows firewall"),
+        Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
+                tooltip="Allow the Flow panel's port/protocol in the Hyper-V firewall for WSL: the plan first"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -381,6 +387,36 @@ class WindowsPanel(Panel):
 
     def selected_key(self) -> str | None:
         return _cursor_key(self.query_one("#windows-rules", FastTable))
+
+    # --- changes: elevated PowerShell plans, built in a worker (wsltui/tui/changes.py) ----------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("toggle_rule", "add_allow", "add_hyperv_allow"):
+            return None if self.app.change_refusal() else True
+        return True
+
+    def action_toggle_rule(self) -> None:
+        from wsltui.actions import windows_rule_plan
+
+        key = self.selected_key()
+        row = next((r for r in self._rows if r.key == key), None)
+        if row is None:
+            self.notify("select a rule first", timeout=3)
+            return
+        rule, enable = row.rule, not row.rule.enabled
+        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule")
+
+    def action_add_allow(self) -> None:
+        from wsltui.actions import windows_allow_plan
+
+        port, proto = flow_port(self.app)
+        self.app.propose(lambda: windows_allow_plan(port, proto), f"allow {proto}/{port} in the Windows firewall")
+
+    def action_add_hyperv_allow(self) -> None:
+        from wsltui.actions import hyperv_allow_plan
+
+        port, proto = flow_port(self.app)
+        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall")
 
 
 def _cursor_key(table: DataTable) -> str | None:
