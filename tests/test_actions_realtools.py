@@ -288,7 +288,9 @@ def test_failure_mid_apply_restores(pair, tmp_path, case):
 # --- seeded random sequences of fix and undo -------------------------------------------------
 
 
-@pytest.mark.parametrize("case", ["iptables-legacy", "iptables-nft", "nft", "nft-policy", "iptables-legacy-policy"])
+# Three backends x blocker kinds; the rule-action sequences (test_actions_rules_realtools.py)
+# cover every front end again, so the plain-rule variants are left out here to keep CI short.
+@pytest.mark.parametrize("case", ["iptables-nft", "nft-policy", "iptables-legacy-policy"])
 def test_random_fix_undo_sequences(pair, tmp_path, case):
     _skip_legacy(case)
     tool, text = CASES[case]
