@@ -132,8 +132,10 @@ def profile(out: str) -> None:
     session = f"wsltui-profile-{uuid.uuid4().hex[:8]}"
     target = Path(out).resolve()
     target.unlink(missing_ok=True)
+    script = target.with_suffix(".profile-app.py")  # a file: tmux mangles a multi-line `python -c`
+    script.write_text(PROFILE_APP, encoding="utf-8")
     command = (f"PYTHONPATH={shlex.quote(str(ROOT))} PROFILE_OUT={shlex.quote(str(target))} "
-               f"exec {shlex.join([sys.executable, '-c', PROFILE_APP])}")
+               f"exec {shlex.join([sys.executable, str(script)])}")
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", "sleep 60")
     try:
         tmux("respawn-pane", "-k", "-t", session, command)
@@ -143,6 +145,7 @@ def profile(out: str) -> None:
         time.sleep(0.5)  # dump_stats has finished writing
     finally:
         tmux("kill-session", "-t", session)
+        script.unlink(missing_ok=True)
     print(f"profile up to the first frame: {target}  (python -m pstats {target})")
 
 
@@ -160,7 +163,11 @@ def main() -> int:
         return 0
     series("wsltui", [sys.executable, "-m", "wsltui", "--demo"], args.runs, "Blockers")
     if args.floor:
-        series("floor", [sys.executable, "-c", FLOOR_APP], args.runs, None)
+        # From a file: tmux does not pass a multi-line `python -c` through respawn-pane.
+        with tempfile.TemporaryDirectory() as tmp:
+            floor = Path(tmp) / "floor.py"
+            floor.write_text(FLOOR_APP, encoding="utf-8")
+            series("floor", [sys.executable, str(floor)], args.runs, None)
     return 0
 
 
