@@ -28,6 +28,8 @@ def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
             app.post_message(PlanBuilt(build()))
         except (ActionError, ValueError, OSError) as e:
             app.post_message(PlanBuilt(error=f"{what}: {e}"))
+        except Exception as e:  # a bug: say so in a notification, never as a traceback on screen
+            app.post_message(PlanBuilt(error=f"{what}: internal error {type(e).__name__}: {e}"))
 
     app.run_worker(job, name="plan", group="plan", thread=True, exclusive=True, exit_on_error=False)
 
@@ -48,8 +50,8 @@ def propose_allow(panel, front_end: str, *, at=None) -> None:
                       f"allow {proto}/{port} in {front_end}")
 
 
-def allow_binding(where: str) -> Binding:
-    return Binding("a", "add_allow", "Allow port", id=f"{where}-allow",
+def allow_binding(panel: str, where: str) -> Binding:
+    return Binding("a", "add_allow", "Allow port", id=f"{panel}-allow",
                    tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
 
 
@@ -114,6 +116,9 @@ class PlanScreen(ModalScreen[bool]):
                 result = apply(plan, verify=trace_verifier(plan) if plan.kind == "fix" else None)
             except ActionError as e:
                 self.post_message(self.Done(False, f"nothing was changed: {e}"))
+                return
+            except Exception as e:  # a bug: the journal and backup say what happened; never a traceback
+                self.post_message(self.Done(False, f"internal error {type(e).__name__}: {e} (see `wsltui undo --list`)"))
                 return
             self.post_message(self.Done(result.ok, result.message, applied=result.ok))
 

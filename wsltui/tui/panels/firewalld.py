@@ -25,7 +25,7 @@ class FirewalldPanel(Panel):
         Binding("space", "disable_entry", "Disable entry", id="firewalld-disable", priority=True,
                 tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
                         "from the Netfilter panel's list; on a zone, space folds it"),
-        allow_binding("firewalld"),
+        allow_binding("firewalld", "firewalld"),
         Binding("d", "delete_entry", "Delete entry", id="firewalld-delete"),
     ]
 

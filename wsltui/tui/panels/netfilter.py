@@ -22,7 +22,7 @@ class NetfilterPanel(Panel):
     BINDINGS = [
         # priority: the tree binds space to folding; on a chain or table it still folds.
         Binding("space", "toggle_rule", "Disable/enable rule", id="rule-toggle", priority=True),
-        allow_binding("the selected ruleset, ahead of the selected rule"),
+        allow_binding("netfilter", "the selected ruleset, ahead of the selected rule"),
         Binding("d", "delete_rule", "Delete rule", id="rule-delete"),
     ]
 

@@ -21,7 +21,7 @@ class UfwPanel(Panel):
     BINDINGS = [
         Binding("space", "disable_rule", "Disable rule", id="ufw-disable",
                 tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
-        allow_binding("ufw"),
+        allow_binding("ufw", "ufw"),
         Binding("d", "delete_rule", "Delete rule", id="ufw-delete"),
     ]
 

@@ -153,7 +153,7 @@ class WindowsPanel(Panel):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
                 tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
-        allow_binding("the Windows firewall"),
+        allow_binding("windows", "the Windows firewall"),
         Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
                 tooltip="Allow the Flow panel's port/protocol in the Hyper-V firewall for WSL: the plan first"),
     ]
