@@ -234,6 +234,19 @@ def _what(trace: Trace) -> str:
     return SCENARIOS.get(trace.scenario, trace.scenario).replace("PORT", str(trace.port))
 
 
+def _summary(report) -> list[tuple[str, str, str, bool]]:
+    """(Markdown label, text label, value, is a warning) of the report's summary, shared by the
+    text and Markdown forms."""
+    rows = [("Networking mode", "networking mode", _mode(report), False),
+            ("WSL address", "WSL address", _addresses(report), False),
+            ("Windows side", "Windows side", _windows(report), False),
+            ("Result", "result", _counts(report), False)]
+    if report.listeners_unknown is not None:
+        rows.append(("Listening sockets", "listening sockets", str(report.listeners_unknown), True))
+    rows += [("Error", "error", e, True) for e in report.errors]
+    return rows
+
+
 def _counts(report: Report) -> str:
     traces = report.traces
     blocked = sum(1 for t in traces if t.reachable is False)
@@ -263,14 +276,13 @@ def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
                       soft_wrap=True, highlight=False)
     p = console.print
     p(f"[bold]wsltui report[/]  wsltui {__version__}, {escape(_source(report))}" + ("  (redacted)" if redacted else ""))
-    p(f"networking mode:  {escape(_mode(report))}")
-    p(f"WSL address:      {escape(_addresses(report))}")
-    p(f"Windows side:     {escape(_windows(report))}")
-    p(f"result:           {escape(_counts(report))}")
-    if report.listeners_unknown is not None:
-        p(f"[yellow]listening sockets: {escape(str(report.listeners_unknown))}[/]")
-    for e in report.errors:
-        p(f"[yellow]error:[/] {escape(e)}")
+    for _, label, value, warn in _summary(report):
+        if not warn:
+            p(f"{label + ':':<17} {escape(value)}")
+        elif label == "error":
+            p(f"[yellow]{label}:[/] {escape(value)}")
+        else:
+            p(f"[yellow]{label}: {escape(value)}[/]")
     p()
     if not report.rows:
         p("Nothing listens, so there is nothing to trace: use --port PORT.")
@@ -353,14 +365,8 @@ def to_markdown(report: Report, redacted: bool = False) -> str:
     w("")
     w("## Summary")
     w("")
-    w(f"- **Networking mode:** {prose(_mode(report))}")
-    w(f"- **WSL address:** {prose(_addresses(report))}")
-    w(f"- **Windows side:** {prose(_windows(report))}")
-    w(f"- **Result:** {prose(_counts(report))}")
-    if report.listeners_unknown is not None:
-        w(f"- **Listening sockets:** {prose(str(report.listeners_unknown))}")
-    for e in report.errors:
-        w(f"- **Error:** {prose(e)}")
+    for label, _, value, _ in _summary(report):
+        w(f"- **{label}:** {prose(value)}")
     w("")
     if report.rows:
         w("| port | listener | " + " | ".join(cell(SHORT.get(sc, sc)) for sc in report.scenarios) + " |")
