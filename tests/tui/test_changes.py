@@ -86,6 +86,10 @@ def test_windows_keys_are_dimmed_and_refused_on_a_demo():
         panel = app.panel("windows")
         for action in ("toggle_rule", "add_allow", "add_hyperv_allow"):
             assert panel.check_action(action, ()) is None, action
+        # The panel's own keys keep their rule (one check_action once hid the other).
+        assert panel.check_action("sort", ()) is True and panel.check_action("toggle_relevant", ()) is True
+        panel._rows = []
+        assert panel.check_action("sort", ()) is None
         assert not isinstance(app.screen, PlanScreen)
 
     run(demo_app(BLOCKED), body)

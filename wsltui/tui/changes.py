@@ -50,6 +50,15 @@ def propose_allow(panel, front_end: str, *, at=None) -> None:
                       f"allow {proto}/{port} in {front_end}")
 
 
+def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
+    """`space` (``kind`` "disable") or `d` ("delete") on a rule of a firewall panel."""
+    from wsltui.actions import delete_plan, disable_plan
+
+    build = disable_plan if kind == "disable" else delete_plan
+    facts = panel.analysis.facts
+    panel.app.propose(lambda: build(rule, facts, **options), f"{kind} {what}")
+
+
 def allow_binding(panel: str, where: str) -> Binding:
     return Binding("a", "add_allow", "Allow port", id=f"{panel}-allow",
                    tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from wsltui.tui.changes import allow_binding, propose_allow
+from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import bool_word, unknown_text
@@ -21,6 +21,7 @@ ENTRIES = (("service", "services"), ("port", "ports"), ("protocol", "protocols")
 
 
 class FirewalldPanel(Panel):
+    CHANGE_ACTIONS = frozenset({"add_allow", "delete_entry"})  # space still folds a zone
     BINDINGS = [
         Binding("space", "disable_entry", "Disable entry", id="firewalld-disable", priority=True,
                 tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
@@ -52,11 +53,6 @@ class FirewalldPanel(Panel):
         tree.display = bool(tree.root.children)
         tree.cursor_line = max(0, line)
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("add_allow", "delete_entry"):
-            return None if self.app.change_refusal() else True
-        return True
-
     def action_add_allow(self) -> None:
         propose_allow(self, "firewalld")
 
@@ -69,22 +65,15 @@ class FirewalldPanel(Panel):
         if item is None:
             self.query_one("#firewalld-tree", VimTree).action_toggle_node()
             return
-        self._remove("disable", item)
+        # firewalld keeps runtime and permanent apart: the change goes to both, as `a` does.
+        propose_removal(self, "disable", item, f"firewalld {item.kind}", persist=True)
 
     def action_delete_entry(self) -> None:
         item = self._selected()
         if item is None:
             self.notify("select a zone entry first", timeout=3)
             return
-        self._remove("delete", item)
-
-    def _remove(self, kind: str, item) -> None:
-        from wsltui.actions import delete_plan, disable_plan
-
-        facts = self.analysis.facts
-        build = disable_plan if kind == "disable" else delete_plan
-        # firewalld keeps runtime and permanent apart: the change goes to both, as `a` does.
-        self.app.propose(lambda: build(item, facts, persist=True), f"{kind} firewalld {item.kind}")
+        propose_removal(self, "delete", item, f"firewalld {item.kind}", persist=True)
 
 
 def build_zone_tree(root, fw) -> dict:

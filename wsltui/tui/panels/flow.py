@@ -249,7 +249,7 @@ class FlowPanel(Panel):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "fix":
             return None if self.trace is None or not self.trace.blockers else True
-        return True
+        return super().check_action(action, parameters)
 
     def action_fix(self) -> None:
         hop = self.selected_blocker()

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from wsltui.tui.changes import allow_binding, propose_allow
+from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import record_outputs, unknown_text
@@ -19,6 +19,7 @@ FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-n
 
 
 class NetfilterPanel(Panel):
+    CHANGE_ACTIONS = frozenset({"add_allow", "delete_rule"})  # space still folds a chain
     BINDINGS = [
         # priority: the tree binds space to folding; on a chain or table it still folds.
         Binding("space", "toggle_rule", "Disable/enable rule", id="rule-toggle", priority=True),
@@ -29,7 +30,7 @@ class NetfilterPanel(Panel):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._inputs: dict | None = None  # the nf.* records the tree was built from
-        self.rules: dict = {}  # tree node id -> (front end, facts rule or DisabledRule)
+        self.rules: dict = {}  # tree node id -> facts rule, or a DisabledRule
 
     def compose_body(self):
         yield Static(id="netfilter-warnings")
@@ -73,7 +74,7 @@ class NetfilterPanel(Panel):
                         expand=True)
         for d in gone:
             leaf = node.add_leaf(Text.assemble((f"{d.time}  ", "dim"), d.ref.label), data=f"disabled {d.id}")
-            self.rules[leaf.id] = (d.ref.front_end, d)
+            self.rules[leaf.id] = d
 
     # --- keys: each builds a plan in a worker and shows it (wsltui/tui/changes.py) -----------
 
@@ -81,44 +82,36 @@ class NetfilterPanel(Panel):
         tree = self.query_one("#netfilter-tree", VimTree)
         node = tree.cursor_node
         if node is None:
-            return None, None, None
-        picked = self.rules.get(node.id)
+            return None, None
+        rule = self.rules.get(node.id)
         while node is not None and node.data not in FRONT_END:
             node = node.parent
-        source = FRONT_END.get(node.data) if node is not None else None
-        return (picked[0] if picked else source), (picked[1] if picked else None), source
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("add_allow", "delete_rule"):
-            return None if self.app.change_refusal() else True
-        return True
+        return rule, (FRONT_END.get(node.data) if node is not None else None)
 
     def action_toggle_rule(self) -> None:
         from wsltui import actions
 
-        front_end, rule, _ = self._selected()
+        rule, _ = self._selected()
         if rule is None:
             self.query_one("#netfilter-tree", VimTree).action_toggle_node()
         elif isinstance(rule, actions.DisabledRule):
             self.app.propose(lambda: actions.enable_plan(rule), "enable rule")
         else:
-            facts = self.analysis.facts
-            self.app.propose(lambda: actions.disable_plan(rule, facts), "disable rule")
+            propose_removal(self, "disable", rule, "rule")
 
     def action_delete_rule(self) -> None:
         from wsltui import actions
 
-        _, rule, _ = self._selected()
+        rule, _ = self._selected()
         if rule is None or isinstance(rule, actions.DisabledRule):
             self.notify("select a rule first", timeout=3)
             return
-        facts = self.analysis.facts
-        self.app.propose(lambda: actions.delete_plan(rule, facts), "delete rule")
+        propose_removal(self, "delete", rule, "rule")
 
     def action_add_allow(self) -> None:
         from wsltui.actions import DisabledRule
 
-        _, rule, source = self._selected()
+        rule, source = self._selected()
         if source is None:
             self.notify("select a ruleset (iptables or nft) first", timeout=3)
             return
@@ -170,7 +163,7 @@ def _owner(tag: str) -> Text:
 
 
 def build_tree(root, a, expanded, rules: dict) -> None:
-    """Fill ``root``; ``rules`` gets node id -> (front end, rule) for every rule leaf."""
+    """Fill ``root``; ``rules`` gets node id -> rule for every rule leaf."""
     f = a.facts
     # Chains a blocker names are opened; the rest stay folded.
     hot = " ".join(h.location or "" for _, _, t in a.blockers for h in t.blockers)
@@ -204,7 +197,7 @@ def build_tree(root, a, expanded, rules: dict) -> None:
                     for r in chain.rules:
                         leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim),
                                            data=f"rule {r.position}")
-                        rules[leaf.id] = (FRONT_END[rs.record], r)
+                        rules[leaf.id] = r
     nft = f.nft
     label = Text.assemble(("nft", "bold"), ("  (nf.nft: nft -j list ruleset)", "dim"))
     if nft is None:
@@ -238,7 +231,7 @@ def build_tree(root, a, expanded, rules: dict) -> None:
                 leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
                                                  (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
                                    data=f"rule {r.position}")
-                rules[leaf.id] = ("nft", r)
+                rules[leaf.id] = r
         for s in tb.sets:
             tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {len(s.elements)} element(s)", "dim")),
                         data=f"set {s.name}")

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from wsltui.tui.changes import allow_binding, propose_allow
+from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import bool_word, unknown_text
@@ -18,6 +18,7 @@ RULE_COLUMNS = ("#", "to", "action", "from", "v6", "comment")
 
 
 class UfwPanel(Panel):
+    CHANGE_ACTIONS = frozenset({"add_allow", "disable_rule", "delete_rule"})
     BINDINGS = [
         Binding("space", "disable_rule", "Disable rule", id="ufw-disable",
                 tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
@@ -62,11 +63,6 @@ class UfwPanel(Panel):
             return None
         return self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("add_allow", "disable_rule", "delete_rule"):
-            return None if self.app.change_refusal() else True
-        return True
-
     def action_add_allow(self) -> None:
         propose_allow(self, "ufw")
 
@@ -77,15 +73,11 @@ class UfwPanel(Panel):
         self._remove("delete")
 
     def _remove(self, kind: str) -> None:
-        from wsltui.actions import delete_plan, disable_plan
-
         rule = self._selected()
         if rule is None:
             self.notify("select a rule first", timeout=3)
             return
-        facts = self.analysis.facts
-        build = disable_plan if kind == "disable" else delete_plan
-        self.app.propose(lambda: build(rule, facts), f"{kind} ufw rule")
+        propose_removal(self, kind, rule, "ufw rule")
 
 
 def render_ufw(u, trap) -> Group:

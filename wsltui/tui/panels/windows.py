@@ -143,6 +143,7 @@ def match_cell(result: bool | str) -> Text:
 
 class WindowsPanel(Panel):
     HAS_FILTER = True
+    CHANGE_ACTIONS = frozenset({"toggle_rule", "add_allow", "add_hyperv_allow"})
     BINDINGS = [
         Binding("p", "toggle_relevant", "Only this port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
@@ -322,7 +323,7 @@ class WindowsPanel(Panel):
             return True if self.target is not None and self._rows else None
         if action in ("sort", "reverse_sort"):
             return True if self._rows else None
-        return True
+        return super().check_action(action, parameters)
 
     def action_toggle_relevant(self) -> None:
         self.relevant_only = not self.relevant_only
@@ -389,11 +390,6 @@ class WindowsPanel(Panel):
         return _cursor_key(self.query_one("#windows-rules", FastTable))
 
     # --- changes: elevated PowerShell plans, built in a worker (wsltui/tui/changes.py) ----------
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("toggle_rule", "add_allow", "add_hyperv_allow"):
-            return None if self.app.change_refusal() else True
-        return True
 
     def action_toggle_rule(self) -> None:
         from wsltui.actions import windows_rule_plan
