@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,26 @@ def test_timeout_kills_and_reports_within_the_limit():
     r = run(Job("t", ("sleep", "30"), timeout=0.3))
     assert time.monotonic() - start < 10  # killed long before the 30 s sleep ends
     assert r.error == "timed out after 0.3 s"
+
+
+def test_timeout_also_kills_what_the_command_started(tmp_path):
+    """A grandchild holds the output pipe open: the timeout must not wait for it, and must not leave it running."""
+    pidfile = tmp_path / "pid"
+    start = time.monotonic()
+    r = run(Job("t", ("sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"), timeout=0.5))
+    assert time.monotonic() - start < 10 and r.error == "timed out after 0.5 s"
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid), "the grandchild still runs"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
 
 
 def test_killed_by_signal_is_an_error_not_an_exception():
