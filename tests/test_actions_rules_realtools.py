@@ -1,12 +1,15 @@
 """Rule actions (disable / enable / delete / add an allow, and undo) against the real
 iptables-legacy, iptables-nft, nft, firewalld and ufw, inside network namespaces the tests create.
 
-One long seeded random sequence per front end (fewer, longer sequences find more and cost less
-than many short ones): after every undo the rules are exactly what they were before the change it
-undoes; every added allow is confirmed by a real packet from the client namespace; failures are
-injected mid-apply (a step that "crashes" after it changed the rules) and must leave the rules as
-they were; persistence (iptables, nft) writes only a private root; after undoing everything the
-rules, and those files, are identical to the start (counters aside).
+Many short seeded random sequences per front end, one after another on one setup: every kind of
+action at least once per sequence, the rest at random. After every undo the rules are exactly
+what they were before the change it undoes; every added allow is confirmed by a real packet from
+the client namespace; a failure is injected mid-apply in every sequence (a step that "crashes"
+after it changed the rules) and must leave the rules as they were; persistence (iptables, nft)
+writes only a private root; after undoing everything the rules, and those files, are identical to
+the start (counters aside), and the next sequence starts from there. ``WSLTUI_ACTION_SEQUENCES``
+multiplies the number of sequences, for a longer run by hand; the totals are printed at the end
+of the run (the "rule actions:" line).
 
 The process stays in the root namespaces; its thread moves into the server namespace for each
 action (the commands it starts inherit that). ufw runs through a wrapper that gives it a private
@@ -44,10 +47,12 @@ PORTS = [22, 2222, 7, 8080, 8081, 8082, 8083, 8084, 8085]
 RECORDS = {"iptables-legacy": ["nf.iptables-legacy", "nf.ip6tables-legacy", "nf.legacy-tables", "nf.legacy6-tables"],
            "iptables-nft": ["nf.iptables-nft", "nf.ip6tables-nft"], "nft": ["nf.nft"], "ufw": ["ufw.status"],
            "firewalld": ["firewalld.zones", "firewalld.default-zone"]}
-# Random actions per front end (firewall-cmd and ufw are slow: fewer there). WSLTUI_ACTION_STEPS
-# multiplies them, for a longer run by hand.
-STEPS = {"iptables-legacy": 8, "iptables-nft": 8, "nft": 9, "ufw": 6, "firewalld": 6}
-SCALE = float(os.environ.get("WSLTUI_ACTION_STEPS", "1"))
+# Sequences per front end (firewall-cmd and ufw take 0.3-0.6 s a call: fewer there), and actions
+# per sequence. WSLTUI_ACTION_SEQUENCES multiplies the sequences, for a longer run by hand.
+SEQUENCES = {"iptables-legacy": 8, "iptables-nft": 6, "nft": 6, "ufw": 3, "firewalld": 1}
+STEPS = 7
+SCALE = float(os.environ.get("WSLTUI_ACTION_SEQUENCES", "1"))
+TALLY = {"sequences": 0, "steps": 0, "undo": 0, "crash": 0, "packets": 0, "refused": 0, "covered": 0}
 
 _counter = [0]
 
@@ -73,6 +78,7 @@ class World:
         self.unordered = front_end == "firewalld"
         self.records = RECORDS[front_end]
         self.fw = None
+        self.covered: set[str] = set()  # kinds of rules disabled or deleted (or refused) so far
 
     def facts(self):
         return build_facts(capture([BY_NAME[r] for r in self.records]))
@@ -169,11 +175,14 @@ def setup_iptables(w: World, backend: str) -> None:
 def setup_ufw(w: World, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "ufw").mkdir()
     ufw = Ufw(w.pair.srv, workdir=tmp_path / "ufw")
+    apps = ufw.workdir / "etc-ufw" / "applications.d"
+    apps.mkdir(exist_ok=True)
+    (apps / "wsltui-test").write_text("[WsltuiWeb]\ntitle=test web\ndescription=test\nports=8086,8087/tcp\n")
     ufw.cmd("--force", "enable")
     for args in (["allow", "22/tcp"], ["deny", "8081/tcp"], ["deny", "proto", "tcp", "from", w.pair.cli_ip, "to", "any",
                                                             "port", "8082"],
                  ["allow", "8083/udp"], ["reject", "8084/tcp"], ["deny", "from", "fd00::/8"],
-                 ["allow", "in", "log", "5353/udp", "comment", "mdns, logged"],
+                 ["allow", "in", "log", "5353/udp", "comment", "mdns, logged"], ["allow", "WsltuiWeb"],
                  ["route", "allow", "in", "on", "lo", "out", "on", w.pair.srv_if, "to", "any", "port", "3000", "proto", "tcp"]):
         ufw.cmd(*args)
     ufw.cmd("reload")  # ufw fills in rules its enable left out at the first reload
@@ -197,9 +206,12 @@ def setup_firewalld(w: World, tmp_path: Path, monkeypatch) -> None:
     fw.cmd("--permanent", "--zone=public", "--add-port=9090/tcp")
     fw.cmd("--permanent", "--zone=public", "--add-rich-rule",
            f'rule family="ipv4" source address="{w.pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"')
+    fw.cmd("--permanent", "--zone=public", "--add-forward-port=port=2222:proto=tcp:toport=22")
+    fw.cmd("--permanent", "--zone=public", "--add-icmp-block=echo-request")
     fw.cmd("--reload")
     fw.cmd("--zone=public", "--add-port=8085/udp")  # runtime only
     fw.cmd("--zone=public", "--add-service=http")  # runtime only
+    fw.cmd("--zone=public", "--add-source-port=5353/udp")  # runtime only
     for k, v in fw.env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setattr(st, "FIREWALLD_ZONES", str(fw.config / "zones"))
@@ -209,22 +221,25 @@ def setup_firewalld(w: World, tmp_path: Path, monkeypatch) -> None:
 # --- choosing actions -----------------------------------------------------------------------------
 
 
-def candidates(w: World, facts) -> list:
-    """Rules a person could select in the front end's panel."""
+def candidates(w: World, facts) -> list[tuple[str, object]]:
+    """(kind, rule) of every rule a person could select in the front end's panel. The kind (the
+    table and verdict, ufw's action or application, firewalld's entry type) is what the test
+    makes sure every run disables at least once (see cover_every_kind)."""
     fe = w.front_end
     if fe.startswith("iptables-"):
         backend = fe.split("-")[1]
-        out = []
-        for rs in facts.iptables.rulesets():
-            if rs.backend == backend and rs.unknown is None:
-                out += [r for t in rs.tables for c in t.chains for r in c.rules]
-        return out
+        return [(f"{t.name} {r.target}", r) for rs in facts.iptables.rulesets() if rs.backend == backend and rs.unknown is None
+                for t in rs.tables for c in t.chains for r in c.rules]
     if fe == "nft":
-        return [r for t in facts.nft.tables if not t.managed_by_iptables for c in t.chains for r in c.rules]
+        return [(f"{t.family} {r.text.split()[-1] if r.text else ''}", r) for t in facts.nft.tables
+                if not t.managed_by_iptables for c in t.chains for r in c.rules]
     if fe == "ufw":
-        return list(facts.ufw.rules)
+        return [("app" if r.dst.app else f"{r.action} {r.direction}", r) for r in facts.ufw.rules]
     z = facts.firewalld.zone("public")
-    return [*z.ports, *z.rich_rules, *(FirewalldItem("public", "service", s) for s in z.services)]
+    return [*(("port", r) for r in z.ports), *(("rich-rule", r) for r in z.rich_rules),
+            *(("forward-port", r) for r in z.forward_ports), *(("source-port", r) for r in z.source_ports),
+            *(("service", FirewalldItem("public", "service", s)) for s in z.services),
+            *(("icmp-block", FirewalldItem("public", "icmp-block", b)) for b in z.icmp_blocks)]
 
 
 def add_action(w: World, rng: random.Random, facts):
@@ -234,7 +249,9 @@ def add_action(w: World, rng: random.Random, facts):
         try:
             return _add(w, rng, facts, port, proto)
         except ActionError as e:
-            if "already" not in str(e):
+            # Allowed already; or (ufw) a disable left the port's v4 and v6 rules different, and
+            # one allow for both families would hide that.
+            if "already" not in str(e) and "per family" not in str(e):
                 raise
     raise ActionError("every port is already allowed")
 
@@ -286,26 +303,55 @@ def test_random_rule_actions_then_undo_everything(pair, tmp_path, monkeypatch, f
     else:
         setup_firewalld(w, tmp_path, monkeypatch)
     try:
-        run_sequence(w, random.Random(f"wsltui-rules-{front_end}"))
+        start = w.rules()
+        for n in range(max(1, round(SEQUENCES[front_end] * SCALE))):
+            run_sequence(w, random.Random(f"wsltui-rules-{front_end}-{n}"), start)
+        cover_every_kind(w, start)
     finally:
         if w.fw is not None:
             w.fw.stop()
 
 
-def run_sequence(w: World, rng: random.Random) -> None:
-    start = before = w.rules()
+def cover_every_kind(w: World, start: dict) -> None:
+    """Disable, then undo, one rule of every kind the random sequences left out."""
+    with in_netns(w.pair.srv):
+        facts = w.facts()
+    for kind, rule in {k: r for k, r in candidates(w, facts) if k not in w.covered}.items():
+        with in_netns(w.pair.srv):
+            try:
+                plan = disable_plan(rule, facts)
+            except ActionError as e:
+                assert "reads that back" in str(e), f"{kind}: {e}"  # see run_sequence
+                continue
+            r = apply(plan, base=w.base)
+        assert r.ok, plan.describe() + "\n" + r.message
+        assert w.rules() != start, f"{plan.title} changed nothing"
+        with in_netns(w.pair.srv):
+            r = undo(base=w.base)
+        assert r.ok, r.message
+        assert w.rules() == start, f"undo of {plan.title} did not restore the rules"
+        w.covered.add(kind)
+        TALLY["covered"] += 1
+
+
+def run_sequence(w: World, rng: random.Random, start: dict) -> None:
+    before = start
     stack: list[tuple[str, dict]] = []  # (journal id, the rules before it) of every applied change
     done = {"disable": 0, "enable": 0, "delete": 0, "add": 0, "undo": 0, "crash": 0, "refused": 0}
-    # Every kind of action at least once, the rest drawn at random, in a random order.
-    kinds = ["disable", "add", "undo", "delete", "enable", "add"]
-    steps = max(len(kinds), round(STEPS[w.front_end] * SCALE))
-    kinds += rng.choices(["disable", "enable", "delete", "add", "undo"], [3, 2, 1, 3, 2], k=steps - len(kinds))
-    rng.shuffle(kinds)
-    # A crash mid-apply for the first removal and the second add (the first add must get through).
-    crashes = {kinds.index("disable"), [i for i, k in enumerate(kinds) if k == "add"][1]}
-    for step, kind in enumerate(kinds):
-        with in_netns(w.pair.srv):
-            facts = w.facts()
+    crash_at = rng.randrange(STEPS)  # the first change at or after this step crashes mid-apply
+    step = 0
+    # STEPS random actions; then, until each kind has happened (an undo with nothing to undo is a
+    # disable; a refused action counts for nothing), the kinds still missing.
+    while True:
+        missing = [k for k in ("add", "undo", "disable", "crash") if not done[k]]
+        if step >= STEPS and not missing:
+            break
+        assert step < 4 * STEPS, f"no complete sequence after {step} actions: {done}"
+        if step < STEPS:
+            kind = rng.choices(["disable", "enable", "delete", "add", "undo"], [3, 2, 1, 3, 2])[0]
+        else:
+            kind = "disable" if missing[0] == "crash" else missing[0]
+        step += 1
         if kind == "undo" and stack:
             entry, was = stack.pop()
             with in_netns(w.pair.srv):
@@ -317,15 +363,17 @@ def run_sequence(w: World, rng: random.Random) -> None:
             continue
         kind = "disable" if kind == "undo" else kind  # nothing to undo yet
         with in_netns(w.pair.srv):
+            facts = w.facts() if kind != "enable" else None
             try:
                 if kind == "enable":
                     shelf = disabled_rules(w.base)
                     if not shelf:
-                        kind = "disable"
+                        kind, facts = "disable", w.facts()
                     else:
                         plan = enable_plan(rng.choice(shelf))
                 if kind in ("disable", "delete"):
-                    rule = rng.choice(candidates(w, facts))
+                    rules = candidates(w, facts)  # kinds not disabled yet first, so that every kind gets its turn
+                    rule_kind, rule = rng.choice([c for c in rules if c[0] not in w.covered] or rules)
                     persist = rng.random() < 0.35
                     plan = (disable_plan if kind == "disable" else delete_plan)(rule, facts, persist=persist)
                 if kind == "add":
@@ -335,8 +383,10 @@ def run_sequence(w: World, rng: random.Random) -> None:
                 # (the merged interval set "from the lab"), so it must not be removed.
                 assert "already" in str(e) or "reads that back" in str(e), str(e)
                 done["refused"] += 1
+                if kind in ("disable", "delete"):
+                    w.covered.add(rule_kind)  # refused for a reason it keeps: do not prefer it again
                 continue
-            crash = step in crashes
+            crash = not done["crash"] and step > crash_at
             if crash:
                 last = plan.fixes[-1]
                 log: list = []
@@ -354,8 +404,11 @@ def run_sequence(w: World, rng: random.Random) -> None:
         stack.append((r.id, before))
         before = now
         done[kind] += 1
+        if kind in ("disable", "delete"):
+            w.covered.add(rule_kind)
         if kind == "add":
             assert w.packet(port, proto, v6) == "accept", f"step {step}: {plan.title} did not open {proto}/{port}"
+            TALLY["packets"] += 1
     while stack:
         entry, was = stack.pop()
         with in_netns(w.pair.srv):
@@ -366,4 +419,7 @@ def run_sequence(w: World, rng: random.Random) -> None:
     assert disabled_rules(w.base) == []
     journal = [json.loads(l) for l in (w.base / "journal.jsonl").read_text().splitlines()]
     assert {e["result"] for e in journal} <= {"pending", "applied", "undone", "rolled-back"}
-    assert done["add"] and done["disable"] + done["delete"] and done["undo"] and done["crash"], done
+    TALLY["sequences"] += 1
+    TALLY["steps"] += step
+    for k in ("undo", "crash", "refused"):
+        TALLY[k] += done[k]
