@@ -62,6 +62,30 @@ def test_rule_keys_refuse_before_reading_anything_when_not_live():
     run(demo_app(BLOCKED), body)
 
 
+def test_u_is_hidden_on_a_demo_and_dimmed_when_read_only():
+    async def body(app, pilot):
+        assert app.check_action("undo_last", ()) is False  # not in the footer: nothing to undo in a demo
+        await pilot.press("u")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, PlanScreen) and not app._notifications
+
+    run(demo_app(BLOCKED), body)
+
+    def live_demo():
+        return demos.load(BLOCKED)
+
+    live_demo.live = True
+
+    async def read_only(app, pilot):
+        assert app.check_action("undo_last", ()) is None  # dimmed
+        app.action_undo_last()  # as the command palette would
+        await pilot.pause(0.1)
+        messages = [n.message for n in app._notifications]
+        assert any("undo the last change: cannot change anything here: read-only" in m for m in messages), messages
+
+    run(make_app({"linux": live_demo}, read_only=True, refresh=0), read_only)
+
+
 def test_read_only_live_app_shows_plans_but_refuses_them():
     def live_demo():
         return demos.load(BLOCKED)

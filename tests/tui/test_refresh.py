@@ -215,7 +215,7 @@ def test_periodic_refresh_pauses_while_probes_need_root():
     async def body(app, pilot):
         await pilot.pause(0.6)
         assert lin.calls == 1
-        assert "auto-refresh paused: probes need root (a)" in str(app.query_one("#topbar").content)
+        assert "auto-refresh paused: probes need root (R)" in str(app.query_one("#topbar").content)
         await pilot.press("r")
         await until(pilot, lambda: lin.calls == 2)
 

@@ -10,10 +10,11 @@ For the TUI::
     plan = enable_plan(disabled_rules()[0])     # put a disabled rule back where it was
     plan = add_allow_plan("nft", 8080, "tcp", facts=facts, persist=True)
     plan = windows_rule_plan(fw_rule, enable=False)   # elevated PowerShell (UAC)
-    show(plan.describe()); on "y": result = apply(plan); on "u": undo()
+    show(plan.describe()); on "y": result = apply(plan)
+    show(undo_preview().describe()); on "y": result = undo()
 """
 
-from wsltui.actions.apply import Result, apply, undo
+from wsltui.actions.apply import Result, UndoPreview, apply, undo, undo_preview
 from wsltui.actions.persist import detect as detect_persistence
 from wsltui.actions.persist import plan as persist_plan
 from wsltui.actions.plan import ActionError, Plan, plan_for_trace
@@ -27,4 +28,4 @@ from wsltui.actions.windows import rule_plan as windows_rule_plan
 __all__ = ["ActionError", "DisabledRule", "FirewalldItem", "Journal", "Plan", "Result", "RuleRef", "add_allow_plan",
            "apply", "clipboard_text", "copy_to_clipboard", "delete_plan", "detect_persistence", "disable_plan",
            "disabled_rules", "enable_plan", "hyperv_allow_plan", "persist_plan", "plan_for_trace", "read_only",
-           "rule_ref", "state_dir", "undo", "windows_allow_plan", "windows_rule_plan"]
+           "rule_ref", "state_dir", "undo", "undo_preview", "UndoPreview", "windows_allow_plan", "windows_rule_plan"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from wsltui.probes.runner import Job, run
 from wsltui.simulation.trace import placeholder_step
 from wsltui.snapshot import Record
 
-__all__ = ["ActionError", "Result", "apply", "undo", "trace_verifier", "nft_table_block", "iptables_delta"]
+__all__ = ["ActionError", "Result", "UndoPreview", "apply", "undo", "undo_preview", "trace_verifier",
+           "nft_table_block", "iptables_delta"]
 
 STEP_TIMEOUT = 60.0
 _HANDLE_OUT = re.compile(r"#\s*handle\s+(\d+)")
@@ -437,6 +439,56 @@ def iptables_delta(saved: str, current: str) -> str | None:
         if lines:
             out += [f"*{table}", *lines, "COMMIT"]
     return "\n".join(out) + "\n" if out else None
+
+
+@dataclass(frozen=True)
+class UndoPreview:
+    """What ``undo`` would do now, for a person to confirm first (the TUI's `u`)."""
+
+    entry_id: str
+    title: str
+    time: str
+    commands: tuple[str, ...]  # in the order undo runs them
+    interrupted: bool  # the change never finished: undo restores the backup instead
+    elevated: bool  # a step asks for Windows elevation (a UAC prompt) again
+    backup: str
+
+    def describe(self) -> str:
+        lines = [f"Undo: {self.title}", f"  applied {self.time}; journal id {self.entry_id}"]
+        if self.interrupted:
+            lines.append("  it was interrupted mid-apply: the saved rules are put back")
+        lines += [f"  run:  {c}" for c in self.commands]
+        if self.elevated:
+            lines.append("  needs Windows elevation again (a UAC prompt)")
+        if self.backup:
+            lines.append(f"  Then compared with the backup taken before the change ({self.backup}); whatever still "
+                         "differs is restored from it")
+        return "\n".join(lines)
+
+    def copy_text(self) -> str:
+        return "\n".join(self.commands) + "\n"
+
+
+def undo_preview(*, base: Path | None = None) -> UndoPreview:
+    """What ``undo()`` (the last change) would run. Raises ActionError when there is nothing to undo."""
+    journal = st.Journal(base)
+    entry = journal.last_undoable()
+    if entry is None:
+        raise ActionError(f"nothing to undo: no applied change in {journal.path}")
+    try:
+        plan = Plan.from_json(entry["plan"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ActionError(f"journal entry {entry.get('id')} cannot be read: {e}") from None
+    interrupted = entry.get("result") == "pending"
+    commands: list[str] = []
+    for argv in [] if interrupted else reversed(entry.get("undo", [])):
+        if windows.elevated_paths(argv) is None:
+            commands.append(shlex.join(argv))
+        else:  # an -EncodedCommand says nothing to a person: the undo as the plan wrote it
+            commands += [f"(elevated PowerShell) {c}" for f in plan.fixes if f.elevated for c in f.undo]
+    title = plan.title or f"the fix for {plan.proto}/{plan.port}"
+    return UndoPreview(entry["id"], title, entry.get("time", ""), tuple(dict.fromkeys(commands)), interrupted,
+                       plan.elevated, "" if not plan.backup_targets() else entry.get("backup", ""))
 
 
 def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bool = False, runner=run) -> Result:

@@ -58,6 +58,7 @@ class Analysis:
     listeners_unknown: Unknown | None = None
     errors: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)  # source name -> its state line
+    disabled: tuple = ()  # live only: rules disabled with wsltui (actions.DisabledRule), from the journal
 
     def trace(self, scenario: str, port: int, proto: str = "tcp") -> Trace:
         """A trace for any scenario and port (cached for the status rows)."""

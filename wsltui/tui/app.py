@@ -21,6 +21,7 @@ unless the source does.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -192,6 +193,8 @@ class WslTuiApp(App):
         Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
         Binding("R", "sudo", "sudo password", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
+        Binding("u", "undo_last", "Undo change", id="undo",
+                tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it"),
         Binding("n", "next_demo", "Next demo", id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
@@ -257,7 +260,7 @@ class WslTuiApp(App):
             t.append(f" {name} {mark}", style=state_style(state))  # (seconds: in the loading lines)
         if self.refresh_every and any(getattr(fn, "periodic", False) for fn in self.sources.values()):
             if any(getattr(self.sources.get(name), "periodic", False) for name in self.needs_root):
-                t.append("  auto-refresh paused: probes need root (a)", style="yellow")
+                t.append("  auto-refresh paused: probes need root (R)", style="yellow")
             else:
                 t.append(f"  every {self.refresh_every:g}s", style="dim")
         return t
@@ -361,7 +364,7 @@ class WslTuiApp(App):
                         "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
 
     def _analyze(self, loaded: dict, states: dict[str, str]) -> None:
-        ports = self.ports
+        ports, live = self.ports, self.live
         self._analysis_generation += 1
         generation = self._analysis_generation
 
@@ -376,6 +379,10 @@ class WslTuiApp(App):
                     merged.meta.setdefault(k, v)
             try:
                 result = analyze(merged, ports, states)
+                if live:  # the journal is a file: read it here, not on the UI thread
+                    from wsltui.actions import disabled_rules
+
+                    result = dataclasses.replace(result, disabled=tuple(disabled_rules()))
             except Exception as e:  # a core bug: say so, keep running
                 if not get_current_worker().is_cancelled:
                     self.post_message(Analyzed(generation, None, f"{type(e).__name__}: {e}"))
@@ -433,8 +440,9 @@ class WslTuiApp(App):
 
     @property
     def closing(self) -> bool:
-        """The app is shutting down: its screens are gone; late results and timers do nothing."""
-        return not self.screen_stack
+        """The app is shutting down (its widgets go before its screens): late results and timers
+        do nothing."""
+        return not self.is_running or not self.screen_stack
 
     @property
     def main_screen(self):
@@ -521,6 +529,11 @@ class WslTuiApp(App):
             return
         build_plan_worker(self, build, what)
 
+    def action_undo_last(self) -> None:
+        from wsltui.actions import undo_preview
+
+        self.propose(undo_preview, "undo the last change")
+
     @on(PlanBuilt)
     def _plan_built(self, msg: PlanBuilt) -> None:
         from wsltui.tui.changes import PlanScreen
@@ -552,6 +565,8 @@ class WslTuiApp(App):
             return True if panel is not None and panel.HAS_FILTER else None
         if action == "next_demo":
             return self.demo is not None
+        if action == "undo_last":  # a demo or a snapshot has nothing to undo: not shown there
+            return (None if self.change_refusal() else True) if self.live else False
         if action == "sudo":
             return bool(self.needs_root)
         if action == "refresh":

@@ -65,7 +65,8 @@ def allow_binding(panel: str, where: str) -> Binding:
 
 
 class PlanScreen(ModalScreen[bool]):
-    """Dismissed with True once the plan was applied (the app then reads the system again)."""
+    """Dismissed with True once the plan was applied (the app then reads the system again).
+    The plan may also be an UndoPreview (`u`): then ``y`` undoes that change."""
 
     BINDINGS = [
         Binding("y", "apply", "Apply"),
@@ -84,17 +85,21 @@ class PlanScreen(ModalScreen[bool]):
 
     def __init__(self, plan, refusal: str | None = None) -> None:
         """``refusal``: why this plan cannot run here (a demo, a snapshot file, --read-only)."""
+        from wsltui.actions import UndoPreview
+
         super().__init__()
         self.plan = plan
-        self.refusal = refusal or (None if plan.fixes else "nothing wsltui can apply: see the manual steps")
+        self.undoing = isinstance(plan, UndoPreview)
+        self.refusal = refusal or (None if self.undoing or plan.fixes else "nothing wsltui can apply: see the manual steps")
         self.busy = False
 
     def compose(self):
         with Vertical(id="plan-box"):
-            yield Static(Text("Change plan", style="bold"), id="plan-title")
+            yield Static(Text("Undo" if self.undoing else "Change plan", style="bold"), id="plan-title")
             with VerticalScroll(id="plan-body"):
                 yield Static(Text(self.plan.describe()))
-            hint = Text.assemble(("y", "bold"), " apply   ", ("c", "bold"), " copy the commands   ",
+            hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ", ("c", "bold"),
+                                 " copy the commands   ",
                                  ("esc", "bold"), " cancel")
             if self.refusal:
                 hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
@@ -114,15 +119,18 @@ class PlanScreen(ModalScreen[bool]):
             return
         self.busy = True
         self.refresh_bindings()
-        self._status(Text("applying… (backup first; verified after)", style="yellow"))
-        plan = self.plan
+        self._status(Text("undoing…" if self.undoing else "applying… (backup first; verified after)", style="yellow"))
+        plan, undoing = self.plan, self.undoing
 
         def job() -> None:
-            from wsltui.actions import ActionError, apply
+            from wsltui.actions import ActionError, apply, undo
             from wsltui.actions.apply import trace_verifier
 
             try:
-                result = apply(plan, verify=trace_verifier(plan) if plan.kind == "fix" else None)
+                if undoing:
+                    result = undo(entry_id=plan.entry_id)
+                else:
+                    result = apply(plan, verify=trace_verifier(plan) if plan.kind == "fix" else None)
             except ActionError as e:
                 self.post_message(self.Done(False, f"nothing was changed: {e}"))
                 return
@@ -139,7 +147,9 @@ class PlanScreen(ModalScreen[bool]):
         def job() -> None:
             from wsltui.actions import clipboard_text, copy_to_clipboard
 
-            if any(f.elevated for f in plan.fixes):
+            if self.undoing:
+                text = plan.copy_text()
+            elif any(f.elevated for f in plan.fixes):
                 text = clipboard_text(plan)
             else:
                 text = "\n".join([c for f in plan.fixes for c in f.commands]
@@ -159,7 +169,10 @@ class PlanScreen(ModalScreen[bool]):
         self.busy = False
         self.refresh_bindings()
         if msg.applied:
-            self.app.notify(msg.message + " (undo: wsltui undo)", title="applied", timeout=8)
+            if self.undoing:
+                self.app.notify(msg.message, title="undone", timeout=8)
+            else:
+                self.app.notify(msg.message + " (undo: u, or wsltui undo)", title="applied", timeout=8)
             self.dismiss(True)
             return
         self._status(Text(msg.message, style="green" if msg.ok else "bold red"))

@@ -38,7 +38,7 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
                     Binding("click", "", "a column header sorts by it (again: reverse)")])
     add("sudo password", [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"),
                           Binding("escape", "", "cancel")])
-    add("change plan", [Binding("y", "", "apply: backup first, verified after, undo with `wsltui undo`"),
+    add("change plan", [Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
                         Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell)"),
                         Binding("escape,n", "", "cancel: nothing runs without y")])
     add("Flow", HopBox.BINDINGS)

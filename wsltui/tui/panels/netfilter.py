@@ -47,7 +47,7 @@ class NetfilterPanel(Panel):
         box = self.query_one("#netfilter-warnings", Static)
         box.update(warnings)
         box.display = bool(warnings.plain.strip())
-        inputs = record_outputs(a.snapshot, "nf.")
+        inputs = (record_outputs(a.snapshot, "nf."), [d.id for d in a.disabled])
         if inputs == self._inputs:  # a refresh that read the same rules: leave the tree as it is
             return
         self._inputs = inputs
@@ -56,18 +56,14 @@ class NetfilterPanel(Panel):
         line = tree.cursor_line
         tree.clear()  # (the scroll position survives a rebuild: tests/tui/test_refresh.py)
         self.rules = {}
-        self._add_disabled(tree.root)
+        self._add_disabled(tree.root, a.disabled)
         build_tree(tree.root, a, expanded or None, self.rules)
         tree.cursor_line = max(0, line)
 
 
-    def _add_disabled(self, root) -> None:
-        """Rules disabled with wsltui are gone from the rules; space puts one back where it was."""
-        if not self.app.live:
-            return
-        from wsltui.actions import disabled_rules
-
-        gone = disabled_rules()  # ufw and firewalld ones too: this is the one list of them
+    def _add_disabled(self, root, gone) -> None:
+        """Rules disabled with wsltui are gone from the rules; space puts one back where it was.
+        (ufw and firewalld ones too: this is the one list of them.)"""
         if not gone:
             return
         node = root.add(Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled",
