@@ -16,6 +16,8 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 from wsltui import __version__
 from wsltui.facts import Facts, build_facts
@@ -116,6 +118,22 @@ def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = No
         if t.address:
             rows[key].listeners.append(t)
     return Report(snap, facts, world, list(rows.values()), scenarios, tuple(ports), unknown, errors)
+
+
+def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: tuple[int, ...] = (),
+                 redact: bool = False, stamp: str = "") -> list[str]:
+    """A support ticket's files in ``directory`` (the app's `w`): the Markdown report and the
+    snapshot it came from, which ``wsltui report --from`` replays. Redacted, only the report: a
+    snapshot is the raw outputs, which cannot be redacted. Returns the paths; raises OSError."""
+    stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
+    where = Path(directory)
+    report = where / f"wsltui-report-{stamp}{'-redacted' if redact else ''}.md"
+    report.write_text(render(build(snap, ports, facts=facts), "md", redact=redact), encoding="utf-8")
+    if redact:
+        return [str(report)]
+    snapshot = where / f"wsltui-snapshot-{stamp}.json"
+    snap.save_file(snapshot)
+    return [str(report), str(snapshot)]
 
 
 def render(report: Report, fmt: str, *, redact: bool = False, color: bool = False) -> str:

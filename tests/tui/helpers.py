@@ -59,9 +59,16 @@ async def settle(pilot) -> None:
     app = pilot.app
     for _ in range(250):  # up to 5 s: refreshes need time to pass, not only messages
         panel = app.panel(app.active_key)
-        if panel is not None and _selects_drawn(panel):
+        if panel is not None and _selects_drawn(panel) and _focus_placed(app, panel):
             return
         await pilot.pause(0.02)
+
+
+def _focus_placed(app, panel) -> bool:
+    """The Flow panel focuses (and scrolls to) its first blocker after the layout, a refresh later."""
+    if app.active_key != "flow" or getattr(panel, "trace", None) is None or panel.trace.first_blocker is None:
+        return True
+    return app.focused is panel.main_widget()
 
 
 def _selects_drawn(panel) -> bool:

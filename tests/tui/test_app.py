@@ -267,6 +267,38 @@ def test_screenshot_key_saves_an_svg_and_says_where(tmp_path, monkeypatch):
     run(demo_app(), body)
 
 
+def test_w_writes_the_report_and_its_snapshot_and_a_redacted_report_has_no_address(tmp_path, monkeypatch):
+    from wsltui import report, snapshot
+
+    monkeypatch.setenv("WSLTUI_SCREENSHOT_DIR", str(tmp_path))
+
+    async def body(app, pilot):
+        await settle(pilot)
+        await pilot.press("w")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if any(n.message.startswith("Wrote") for n in app._notifications):
+                break
+        md, = tmp_path.glob("wsltui-report-*.md")
+        snap, = tmp_path.glob("wsltui-snapshot-*.json")
+        text = md.read_text()
+        assert "firewall-cmd --zone=public --add-port=3000/tcp" in text  # the demo's blocker and its fix
+        # The snapshot is what the report came from: `wsltui report --from` it says the same.
+        replay = report.render(report.build(snapshot.load(snap)), "md")
+        assert replay.split("\n", 3)[3] == text.split("\n", 3)[3]  # (the first lines carry the time)
+        app.action_write_report(True)  # the command palette's redacted entry
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if list(tmp_path.glob("*-redacted.md")):
+                break
+        redacted, = tmp_path.glob("wsltui-report-*-redacted.md")
+        assert "172.28.165.23" in text and "172.28.165.23" not in redacted.read_text()
+        assert "--add-port=3000/tcp" in redacted.read_text()
+        assert len(list(tmp_path.glob("wsltui-snapshot-*.json"))) == 1  # a snapshot cannot be redacted
+
+    run(demo_app(), body)
+
+
 def test_quit_key():
     async def body(app, pilot):
         await pilot.press("q")

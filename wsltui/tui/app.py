@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, OpenFlow, PlanBuilt, SourceLoaded
+from wsltui.tui.messages import Analyzed, OpenFlow, PlanBuilt, SourceLoaded, Written
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -145,6 +145,9 @@ class WslProvider(Provider):
             *([("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
               if app.needs_root else []),
             ("Save screenshot (SVG)", app.action_save_screenshot, "key f8 / ctrl+s"),
+            ("Write report (Markdown) and snapshot (JSON)", app.action_write_report, "key w: for a support ticket"),
+            ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
+             "addresses, host and user names, Windows paths replaced; no snapshot"),
             ("Help: every key", app.action_help, "key ?"),
             ("Filter the sockets table", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
@@ -191,6 +194,8 @@ class WslTuiApp(App):
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
+        Binding("w", "write_report", "Write report", id="write-report",
+                tooltip="Write a Markdown report and the snapshot it came from, for a support ticket"),
         Binding("R", "sudo", "sudo password", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
         Binding("u", "undo_last", "Undo change", id="undo",
@@ -475,8 +480,11 @@ class WslTuiApp(App):
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        for slot in event.pane.query(PanelSlot):
+        slots = list(event.pane.query(PanelSlot))
+        for slot in slots:
             await slot.replace()
+        if slots:  # a panel shown for the first time: action_panel's focus found only its slot
+            self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
     def flow_target(self) -> tuple[str, int, str] | None:
@@ -611,6 +619,37 @@ class WslTuiApp(App):
             return ""
         self.notify(f"Screenshot saved to {path}", title="Screenshot", markup=False)
         return path
+
+    def action_write_report(self, redact: bool = False) -> None:
+        """A Markdown report of what the app shows (plus the Flow port) and its snapshot, in the
+        screenshot directory; written in a worker."""
+        a = self.analysis
+        if a is None:
+            self.notify("Nothing to write yet: the data is still loading", severity="warning")
+            return
+        where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
+        target = self.flow_target()
+        listened = {r.target.port for r in a.rows}
+        ports = tuple(sorted(listened | {target[1]})) if target and target[1] not in listened else ()
+
+        def job() -> None:
+            from wsltui.report import write_ticket
+
+            try:
+                self.post_message(Written(write_ticket(a.snapshot, a.facts, where, ports=ports, redact=redact)))
+            except OSError as e:
+                self.post_message(Written([], f"could not write in {where}: {e.strerror or e}"))
+            except Exception as e:  # a bug: say so, never a traceback on screen
+                self.post_message(Written([], f"internal error {type(e).__name__}: {e}"))
+
+        self.run_worker(job, name="write", group="write", thread=True, exit_on_error=False)
+
+    @on(Written)
+    def _written(self, msg: Written) -> None:
+        if msg.error:
+            self.notify(msg.error, title="Report", severity="error", markup=False)
+        else:
+            self.notify("Wrote " + " and ".join(msg.paths), title="Report", timeout=8, markup=False)
 
     def action_next_demo(self) -> None:
         from wsltui import demos

@@ -98,9 +98,8 @@ class PlanScreen(ModalScreen[bool]):
             yield Static(Text("Undo" if self.undoing else "Change plan", style="bold"), id="plan-title")
             with VerticalScroll(id="plan-body"):
                 yield Static(Text(self.plan.describe()))
-            hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ", ("c", "bold"),
-                                 " copy the commands   ",
-                                 ("esc", "bold"), " cancel")
+            hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ",
+                                 ("c", "bold"), " copy the commands   ", ("esc", "bold"), " cancel")
             if self.refusal:
                 hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
                                      " copy the commands   ", ("esc", "bold"), " close")
@@ -142,12 +141,12 @@ class PlanScreen(ModalScreen[bool]):
         self.run_worker(job, name="apply", group="apply", thread=True, exclusive=True, exit_on_error=False)
 
     def action_copy(self) -> None:
-        plan = self.plan
+        plan, undoing = self.plan, self.undoing
 
         def job() -> None:
             from wsltui.actions import clipboard_text, copy_to_clipboard
 
-            if self.undoing:
+            if undoing:
                 text = plan.copy_text()
             elif any(f.elevated for f in plan.fixes):
                 text = clipboard_text(plan)

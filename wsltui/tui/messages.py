@@ -42,3 +42,12 @@ class PlanBuilt(Message):
         super().__init__()
         self.plan = plan
         self.error = error
+
+
+class Written(Message):
+    """Files the app wrote for a support ticket (`w`), or why it could not."""
+
+    def __init__(self, paths: list[str], error: str = "") -> None:
+        super().__init__()
+        self.paths = paths
+        self.error = error

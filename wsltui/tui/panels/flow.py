@@ -114,6 +114,7 @@ class FlowPanel(Panel):
         self.trace = None
         self.chosen = False  # the user picked the target; until then it follows each new analysis
         self._drawing = 0  # draws whose hops are not mounted and placed yet
+        self._first_pending = False  # a draw will focus and scroll to its first blocker after the layout
 
     def compose_body(self):
         with Horizontal(id="flow-form"):
@@ -179,8 +180,10 @@ class FlowPanel(Panel):
             return
         # A refresh of the same question keeps the focused hop and the scroll; a new question
         # starts at its first blocker.
+        # (Not while the previous draw still has to scroll to its first blocker: its scroll
+        # position is not the one to keep.)
         same_question = previous is not None and (previous.scenario, previous.proto, previous.port) == (
-            trace.scenario, trace.proto, trace.port)
+            trace.scenario, trace.proto, trace.port) and not self._first_pending
         boxes = list(hops.query(HopBox))
         focused = self.app.focused
         keep_index = boxes.index(focused) if same_question and focused in boxes else None
@@ -218,12 +221,15 @@ class FlowPanel(Panel):
             if index is not None and boxes:
                 boxes[min(index, len(boxes) - 1)].focus(scroll_visible=False)
             hops.scroll_to(y=scroll_y, animate=False)
-        elif self.display and (focused is None or self in focused.ancestors_with_self):
+        elif self.display and (focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY):
+            # (the focus may still be in the panel shown before this one, when this one mounted)
+            self._first_pending = True
             self.call_after_refresh(self._show_first_blocker)  # after the layout: it knows where the hops are
             return
         self._drawing -= 1
 
     def _show_first_blocker(self) -> None:
+        self._first_pending = False
         box = self.main_widget()
         box.focus(scroll_visible=False)
         if isinstance(box, HopBox):

@@ -60,7 +60,6 @@ class NetfilterPanel(Panel):
         build_tree(tree.root, a, expanded or None, self.rules)
         tree.cursor_line = max(0, line)
 
-
     def _add_disabled(self, root, gone) -> None:
         """Rules disabled with wsltui are gone from the rules; space puts one back where it was.
         (ufw and firewalld ones too: this is the one list of them.)"""
