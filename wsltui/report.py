@@ -121,11 +121,11 @@ def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = No
 
 
 def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: tuple[int, ...] = (),
-                 redact: bool = False, stamp: str = "") -> list[str]:
+                 redact: bool = False) -> list[str]:
     """A support ticket's files in ``directory`` (the app's `w`): the Markdown report and the
     snapshot it came from, which ``wsltui report --from`` replays. Redacted, only the report: a
     snapshot is the raw outputs, which cannot be redacted. Returns the paths; raises OSError."""
-    stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     where = Path(directory)
     report = where / f"wsltui-report-{stamp}{'-redacted' if redact else ''}.md"
     report.write_text(render(build(snap, ports, facts=facts), "md", redact=redact), encoding="utf-8")
