@@ -168,8 +168,7 @@ table ip other {
 
 def setup_iptables(w: World, backend: str) -> None:
     for fam in ("iptables", "ip6tables"):
-        text = IPT if fam == "iptables" else IPT.replace("--reject-with tcp-reset", "--reject-with tcp-reset")
-        ns_run(w.pair.srv, [f"{fam}-{backend}-restore"], input=text)
+        ns_run(w.pair.srv, [f"{fam}-{backend}-restore"], input=IPT)
 
 
 def setup_ufw(w: World, tmp_path: Path, monkeypatch) -> None:
