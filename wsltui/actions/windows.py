@@ -28,6 +28,7 @@ from pathlib import Path
 from wsltui.actions.plan import ActionError, Plan, PlannedFix
 from wsltui.probes import interop
 from wsltui.probes.runner import Job, run
+from wsltui.quoting import UnsafeValue, ps_quote
 from wsltui.snapshot import Record
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
@@ -60,12 +61,12 @@ def decode(b64: str) -> str:
 
 
 def quote(value: str) -> str:
-    """A PowerShell single-quoted literal. Refuses control characters (a newline would end the
-    statement) rather than trying to escape them."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ActionError(f"refusing a value with control characters for PowerShell: {value!r}")
-    # PowerShell also treats the typographic single quotes as quotes.
-    return "'" + re.sub(r"['\u2018\u2019\u201a\u201b]", lambda m: m.group(0) * 2, value) + "'"
+    """A PowerShell single-quoted literal (``wsltui.quoting.ps_quote``); control characters are an
+    ActionError (a newline would end the statement)."""
+    try:
+        return ps_quote(value)
+    except UnsafeValue as e:
+        raise ActionError(str(e)) from None
 
 
 def port_number(port) -> int:
