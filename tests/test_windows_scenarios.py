@@ -184,7 +184,7 @@ def test_port_owned_by_another_windows_process(capsys, tmp_path):
     # a service host is never killed: the fix finds the service behind it
     svchost = {**node, "process": "svchost", "pid": 1132}
     _, t = check(capsys, case(tmp_path / "svc", powershell=ps(listeners=[svchost])))
-    assert t["first_blocker"]["fixes"][0]["commands"] == ['Get-CimInstance Win32_Service -Filter "ProcessId=1132"']
+    assert t["first_blocker"]["fixes"][0]["commands"] == ["Get-CimInstance Win32_Service -Filter 'ProcessId=1132'"]
 
 
 def test_the_relays_bind_beats_a_wildcard_listener(capsys, tmp_path):

@@ -3,6 +3,7 @@ their exact undo, and what apply checks before and after."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from wsltui.actions.scopes import Edit, nft_handle_ref
@@ -230,11 +231,14 @@ def _why_manual(fix: Fix | None, hop: Hop) -> str:
     return "there is no exact command to run for it"
 
 
-def plan_for_trace(trace: Trace, scenario: dict | None = None, *, elevate: bool = False) -> Plan:
+def plan_for_trace(trace: Trace, scenario: dict | None = None, *,
+                   elevate: Callable[[Fix], PlannedFix | None] | None = None) -> Plan:
     """One fix per blocker (the first automatic one), applied last blocker first, so positions
-    named by earlier blockers' fixes are still right when those run. ``elevate``: a Windows
-    blocker's fix runs through an elevated PowerShell where wsltui can build it exactly (a live
-    system with Windows interop; never for a snapshot of another machine)."""
+    named by earlier blockers' fixes are still right when those run. ``elevate``: how a Windows
+    blocker's fix becomes an elevated step (``wsltui.actions.windows.elevated_fix``: None when it
+    cannot be built exactly, ActionError when Windows cannot be reached), given only on a live
+    system with Windows interop, never for a snapshot of another machine. ``wsltui.actions``
+    exports the version that takes ``elevate=True``."""
     plan = Plan(trace.port, trace.proto, scenario or {"name": trace.scenario})
     seen: set = set()
     chosen: list[PlannedFix] = []
@@ -243,8 +247,8 @@ def plan_for_trace(trace: Trace, scenario: dict | None = None, *, elevate: bool 
         if fix is None:
             first = hop.fixes[0] if hop.fixes else None
             why = _why_manual(first, hop)
-            if elevate:
-                elevated, problem = _elevated(hop)
+            if elevate is not None:
+                elevated, problem = _elevated(hop, elevate)
                 if elevated is not None:
                     elevated.blocker = blocker_label(hop)
                     chosen.append(elevated)
@@ -265,15 +269,13 @@ def plan_for_trace(trace: Trace, scenario: dict | None = None, *, elevate: bool 
     return plan
 
 
-def _elevated(hop: Hop) -> tuple[PlannedFix | None, str | None]:
-    """(the first of the hop's Windows fixes wsltui can run elevated, or why none)."""
-    from wsltui.actions import windows
-
+def _elevated(hop: Hop, elevate: Callable[[Fix], PlannedFix | None]) -> tuple[PlannedFix | None, str | None]:
+    """(the first of the hop's Windows fixes ``elevate`` can run elevated, or why none)."""
     for f in hop.fixes:
         if f.front_end != "windows" or f.manual:
             continue
         try:
-            out = windows.elevated_fix(f)
+            out = elevate(f)
         except ActionError as e:
             return None, f"a Windows change, and Windows cannot be reached from here ({e}): run it in an elevated PowerShell"
         if out is not None:

@@ -26,9 +26,12 @@ import secrets
 from pathlib import Path
 
 from wsltui.actions.plan import ActionError, Plan, PlannedFix
+from wsltui.actions.plan import plan_for_trace as _plan_for_trace
 from wsltui.probes import interop
 from wsltui.probes.runner import Job, run
 from wsltui.quoting import UnsafeValue, ps_quote
+from wsltui.simulation.trace import WinAction
+from wsltui.simulation.win_commands import PROFILES, display_name, get_command, ps_commands, rule_name
 from wsltui.snapshot import Record
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
@@ -40,7 +43,6 @@ EXIT_CANCELLED = 1223  # ERROR_CANCELLED: the UAC prompt was declined or closed
 CANCELLED_CODES = (EXIT_CANCELLED, EXIT_CANCELLED & 0xFF)
 EXIT_UNKNOWN = 259  # the elevated child's exit code could not be read
 DECLINED = "the UAC prompt was declined or closed: nothing was changed on Windows"
-PROFILES = ("Domain", "Private", "Public", "Any")
 _MARKER = re.compile(r"^# wsltui-elevated result=(?P<win>[^\r\n]*) wsl=(?P<wsl>[^\r\n]*)$", re.M)
 
 
@@ -251,6 +253,16 @@ def _plan(kind: str, title: str, front_end: str, command: str, undo_command: str
     return Plan(0, "", {"name": "windows"}, [fix], kind=kind, title=title, ref=ref)
 
 
+def _commands(action: WinAction) -> tuple[str, str, str]:
+    """(command, undo, the command that reads the rule) of ``action``, from the same builders as
+    the fixes the simulator shows; a value that cannot be quoted is an ActionError."""
+    try:
+        command, undo = ps_commands(action)
+        return command, undo or "", get_command(action)
+    except UnsafeValue as e:
+        raise ActionError(str(e)) from None
+
+
 def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
     """Enable or disable a Windows Defender Firewall rule, or a Hyper-V firewall rule
     (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows."""
@@ -259,20 +271,21 @@ def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
                          "(ask the administrator; a local change is overwritten at the next policy refresh)")
     if not rule.id:
         raise ActionError("the rule has no Name (InstanceID), so it cannot be addressed exactly")
-    hv = rule.source == "hyperv"
-    noun = "NetFirewallHyperVRule" if hv else "NetFirewallRule"
-    name = quote(rule.id)
-    get = f"Get-{noun} -Name {name}"
-    verb, back = ("Enable", "Disable") if enable else ("Disable", "Enable")
-    command, undo_command = f"{verb}-{noun} -Name {name}", f"{back}-{noun} -Name {name}"
+    action = WinAction("enable-rule" if enable else "disable-rule", rule_id=rule.id, hyperv=rule.source == "hyperv")
+    return _toggle_plan(action, rule.label, runner)
+
+
+def _toggle_plan(action: WinAction, label: str, runner=run) -> Plan:
+    command, undo_command, get = _commands(action)
+    enable = action.kind == "enable-rule"
+    verb = "Enable" if enable else "Disable"
     want = 1 if enable else 2
-    where = "Hyper-V firewall" if hv else "Windows Defender Firewall"
-    title = f"{verb} the {where} rule '{rule.label}'"
-    return _plan(verb.lower(), title, "hyperv-firewall" if hv else "windows-firewall", command, undo_command,
+    where = "Hyper-V firewall" if action.hyperv else "Windows Defender Firewall"
+    front_end = "hyperv-firewall" if action.hyperv else "windows-firewall"
+    return _plan(verb.lower(), f"{verb} the {where} rule '{label}'", front_end, command, undo_command,
                  _state_body(get, command, want), _state_body(get, undo_command, 3 - want),
                  f"checks the rule is not already {verb.lower()}d first; persistent (Windows keeps it)",
-                 windows_temp(runner), {"front_end": "hyperv-firewall" if hv else "windows-firewall", "id": rule.id,
-                                        "name": rule.label})
+                 windows_temp(runner), {"front_end": front_end, "id": action.rule_id, "name": label})
 
 
 def _new_rule_body(new: str, get: str, remove_name: str) -> str:
@@ -288,68 +301,64 @@ def _remove_rule_body(remove: str, get: str) -> str:
     return "\n".join([f"$result.before = [int]({get}).Enabled", remove, "$result.after = 0"])
 
 
-def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None, runner=run) -> Plan:
-    """A new inbound Windows Defender Firewall allow rule for ``proto/port`` on ``profile``
-    (optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``)."""
+def _new_rule_plan(action: WinAction, title: str, noun: str, runner=run) -> Plan:
+    new, remove, get = _commands(action)
+    name = rule_name(action)
+    front_end = "hyperv-firewall" if action.kind == "new-hv-allow" else "windows-firewall"
+    return _plan("add", title, front_end, new, remove, _new_rule_body(new, get, name), _remove_rule_body(remove, get),
+                 f"a new {noun} named {name}; persistent", windows_temp(runner),
+                 {"front_end": front_end, "id": name, "name": display_name(action)})
+
+
+def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
+               direction: str = "in", runner=run) -> Plan:
+    """A new Windows Defender Firewall allow rule for ``proto/port`` on ``profile`` (inbound:
+    optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``; outbound: to that remote port)."""
     p, pr = port_number(port), protocol(proto)
     if profile not in PROFILES:
         raise ActionError(f"profile must be one of {', '.join(PROFILES)}")
-    name = f"wsltui-in-{pr.lower()}-{p}"
-    iface = f" -InterfaceAlias {quote(interface)}" if interface else ""
-    new = (f"New-NetFirewallRule -Name {quote(name)} -DisplayName {quote(f'wsltui: allow {pr} {p}')} -Direction Inbound "
-           f"-Action Allow -Protocol {pr} -LocalPort {p} -Profile {profile}{iface}")
-    get, remove = f"Get-NetFirewallRule -Name {quote(name)}", f"Remove-NetFirewallRule -Name {quote(name)}"
-    title = f"Allow inbound {pr} {p} in Windows Defender Firewall ({profile} profile" + (f", {interface})" if interface else ")")
-    return _plan("add", title, "windows-firewall", new, remove, _new_rule_body(new, get, name), _remove_rule_body(remove, get),
-                 "a new rule named " + name + "; persistent", windows_temp(runner),
-                 {"front_end": "windows-firewall", "id": name, "name": f"wsltui: allow {pr} {p}"})
+    action = WinAction("new-allow", port=p, proto=pr.lower(), direction=direction, profile=profile, interface=interface)
+    where = ", ".join([f"{profile} profile", *([interface] if interface else [])])
+    title = f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} in Windows Defender Firewall ({where})"
+    return _new_rule_plan(action, title, "rule", runner)
 
 
-def hyperv_allow_plan(port, proto: str = "tcp", *, runner=run) -> Plan:
+def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
     """A new Hyper-V firewall rule that lets ``proto/port`` in to the WSL VM (mirrored mode, or
-    NAT where the Hyper-V firewall applies)."""
+    NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""
     p, pr = port_number(port), protocol(proto)
-    name = f"wsltui-hv-{pr.lower()}-{p}"
-    new = (f"New-NetFirewallHyperVRule -Name {quote(name)} -DisplayName {quote(f'wsltui: allow {pr} {p}')} "
-           f"-Direction Inbound -VMCreatorId {quote(WSL_VM_CREATOR)} -Protocol {pr} -LocalPorts {p} -Action Allow")
-    get, remove = f"Get-NetFirewallHyperVRule -Name {quote(name)}", f"Remove-NetFirewallHyperVRule -Name {quote(name)}"
-    return _plan("add", f"Allow inbound {pr} {p} through the Hyper-V firewall for WSL", "hyperv-firewall", new, remove,
-                 _new_rule_body(new, get, name), _remove_rule_body(remove, get), "a new Hyper-V rule named " + name
-                 + "; persistent", windows_temp(runner), {"front_end": "hyperv-firewall", "id": name,
-                                                           "name": f"wsltui: allow {pr} {p}"})
+    action = WinAction("new-hv-allow", port=p, proto=pr.lower(), direction=direction)
+    title = f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} through the Hyper-V firewall for WSL"
+    return _new_rule_plan(action, title, "Hyper-V rule", runner)
 
 
 # --- a trace's Windows fixes -----------------------------------------------------------------------
 
-_RULE_TOGGLE = re.compile(r"^(Enable|Disable)-NetFirewall(HyperV)?Rule -Name '((?:[^']|'')*)'$")
-_NEW_RULE = re.compile(r"^New-NetFirewallRule -Name 'wsltui-in-(tcp|udp)-(\d+)' .*-Direction Inbound -Action Allow "
-                       r"-Protocol (TCP|UDP) -LocalPort (\d+) -Profile (\w+)(?: -InterfaceAlias '((?:[^']|'')*)')?$")
-_NEW_HV_RULE = re.compile(r"^New-NetFirewallHyperVRule -Name 'wsltui-hv-(tcp|udp)-(\d+)' .*-Direction Inbound "
-                          r".*-Protocol (TCP|UDP) -LocalPorts (\d+) -Action Allow$")
-
 
 def elevated_fix(fix, runner=run) -> PlannedFix | None:
-    """The elevated step for a trace's Windows fix, rebuilt from its parameters by the builders
-    above (validated, quoted, with the state check), when its one command is a rule toggle or a
-    wsltui allow rule; None for any other command (it stays a person's job). Raises
-    WindowsUnavailable when Windows cannot be reached from here."""
-    if len(fix.commands) != 1:
+    """The elevated step for a trace's Windows fix, built from the fix's structured action
+    (``Fix.windows``: the data its shown command was built from, never the display text) by the
+    builders above (validated, quoted, with the state check): a rule toggle or a wsltui allow
+    rule; None for any other fix (it stays a person's job). Raises WindowsUnavailable when
+    Windows cannot be reached from here."""
+    a = fix.windows
+    if a is None or fix.manual:
         return None
-    cmd = fix.commands[0].strip()
-    plan = None
-    if m := _RULE_TOGGLE.match(cmd):
-        from wsltui.facts.windows import FwRule
-
-        rid = m.group(3).replace("''", "'")
-        rule = FwRule(rid, rid, "unknown", m.group(1) == "Disable", "in", source="hyperv" if m.group(2) else "local")
-        plan = rule_plan(rule, m.group(1) == "Enable", runner=runner)
-    elif (m := _NEW_RULE.match(cmd)) and m.group(1) == m.group(3).lower() and m.group(2) == m.group(4):
-        iface = m.group(6).replace("''", "'") if m.group(6) is not None else None
-        plan = allow_plan(int(m.group(4)), m.group(1), profile=m.group(5), interface=iface, runner=runner)
-    elif (m := _NEW_HV_RULE.match(cmd)) and m.group(1) == m.group(3).lower() and m.group(2) == m.group(4):
-        plan = hyperv_allow_plan(int(m.group(4)), m.group(1), runner=runner)
-    if plan is None:
+    if a.kind in ("disable-rule", "enable-rule"):
+        plan = _toggle_plan(a, a.rule_id or "", runner)
+    elif a.kind == "new-allow":
+        plan = allow_plan(a.port, a.proto or "", profile=a.profile or "", interface=a.interface, direction=a.direction,
+                          runner=runner)
+    elif a.kind == "new-hv-allow":
+        plan = hyperv_allow_plan(a.port, a.proto or "", direction=a.direction, runner=runner)
+    else:
         return None
     out = plan.fixes[0]
     out.title = fix.title or out.title
     return out
+
+
+def plan_for_trace(trace, scenario: dict | None = None, *, elevate: bool = False) -> Plan:
+    """``wsltui.actions.plan.plan_for_trace``, with the Windows fixes run elevated when
+    ``elevate`` (a live system with Windows interop; never for a snapshot of another machine)."""
+    return _plan_for_trace(trace, scenario, elevate=elevated_fix if elevate else None)

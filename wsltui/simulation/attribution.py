@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from wsltui.facts.iptables import chain_owner
+from wsltui.quoting import posix
 from wsltui.simulation.netfilter.evaluate import Step
 from wsltui.simulation.trace import Fix, handle_of
 
@@ -112,9 +113,10 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
         if attr.part in ("deny", "pre", "post", "log") and rule is not None:
             zone = zone or "public"
             return [Fix(f"Remove the firewalld rich rule in zone {zone} that matches {spec}",
-                        [f"firewall-cmd --zone={zone} --list-rich-rules",
-                         f"firewall-cmd --zone={zone} --remove-rich-rule='<the rule listed above that matches {spec}>'"],
-                        [f"firewall-cmd --zone={zone} --add-rich-rule='<the same rule>'"], "firewalld",
+                        [posix(["firewall-cmd", f"--zone={zone}", "--list-rich-rules"]),
+                         posix(["firewall-cmd", f"--zone={zone}",
+                                f"--remove-rich-rule=<the rule listed above that matches {spec}>"])],
+                        [posix(["firewall-cmd", f"--zone={zone}", "--add-rich-rule=<the same rule>"])], "firewalld",
                         note="runtime change; add --permanent (then firewall-cmd --reload) to keep it",
                         manual="pick the rich rule that matches from the list; nftables does not tell which one it was")]
         zone_note = "" if zone else " (the zone the interface is in; check with firewall-cmd --get-active-zones)"
@@ -142,8 +144,9 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
                          undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
             if port_specific(rule.text, port):
                 fixes.append(Fix(f"Delete the ufw rule that blocks {spec}",
-                                 ["ufw status numbered", "ufw delete <the number of the rule that denies or rejects " + spec + ">"],
-                                 [f"ufw insert <that number> deny {spec}"], "ufw",
+                                 ["ufw status numbered",
+                                  posix(["ufw", "delete", f"<the number of the rule that denies or rejects {spec}>"])],
+                                 [posix(["ufw", "insert", "<that number>", "deny", spec])], "ufw",
                                  manual="pick the rule's number from ufw status numbered"))
             return fixes
         return [Fix(f"Allow {spec} in ufw", front_end="ufw", note="ufw rules are persistent",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+from wsltui.quoting import has_controls
 
 # Layer ids (documented in the README).
 LAYERS = ("windows-firewall", "hyperv-firewall", "excluded-ports", "windows-listener", "localhost-relay", "portproxy",
@@ -45,6 +47,29 @@ def placeholder_step(arg: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+@dataclass(frozen=True)
+class WinAction:
+    """A Windows fix as data: what to change and its parameters. The PowerShell a person reads
+    and the elevated script wsltui runs are both built from it (wsltui.simulation.win_commands),
+    so what runs is what was shown. ``kind``: disable-rule | enable-rule (``rule_id``, ``hyperv``),
+    new-allow (``port``, ``proto``, ``direction``, ``profile``, ``interface``), new-hv-allow
+    (``port``, ``proto``, ``direction``), profile-inbound-rules (``profile``), hv-loopback,
+    stop-process | find-service (``pid``)."""
+
+    kind: str
+    rule_id: str | None = None
+    hyperv: bool = False
+    port: int | None = None
+    proto: str | None = None
+    direction: str = "in"
+    profile: str | None = None
+    interface: str | None = None
+    pid: int | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
 @dataclass
 class Fix:
     title: str  # one line a person reads: "Open tcp/8080 in firewalld zone public"
@@ -59,12 +84,18 @@ class Fix:
     undo_argv: list[list[str]] = field(default_factory=list)
     persistent: bool = False  # survives a reboot / a reload of the front end
     manual: str = ""  # why wsltui cannot apply this fix by itself
+    windows: WinAction | None = None  # a Windows fix: the action its commands were built from
 
     def __post_init__(self) -> None:
         if self.argv and not self.commands:
             self.commands = [display(a) for a in self.argv]
         if self.undo_argv and not self.undo:
             self.undo = [display(a) for a in self.undo_argv]
+        if any(has_controls(w) for w in (*self.commands, *self.undo, *(a for c in (*self.argv, *self.undo_argv) for a in c))):
+            # A newline or an escape sequence in a value: no quoting makes a pasted command safe.
+            self.commands, self.undo, self.argv, self.undo_argv, self.windows = [], [], [], [], None
+            self.manual = ("a name in this fix holds control characters, which no quoting makes safe to paste "
+                           "or run: make the change by hand")
 
     @property
     def automatic(self) -> bool:
@@ -74,7 +105,8 @@ class Fix:
     def to_json(self) -> dict:
         return {"title": self.title, "commands": self.commands, "undo": self.undo, "front_end": self.front_end,
                 "needs_root": self.needs_root, "note": self.note, "argv": self.argv, "undo_argv": self.undo_argv,
-                "persistent": self.persistent, "automatic": self.automatic, "manual": self.manual}
+                "persistent": self.persistent, "automatic": self.automatic, "manual": self.manual,
+                "windows": self.windows.to_json() if self.windows else None}
 
 
 @dataclass

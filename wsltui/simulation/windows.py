@@ -36,7 +36,8 @@ from wsltui.facts.windows import (
     WSL_VM_CREATOR, Adapter, ConnectionProfile, FwRule, PortProxy, ProfileSettings, WindowsFacts, WinListener,
     _in_port_token, address_keyword,
 )
-from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop
+from wsltui.simulation import win_commands as wc
+from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, WinAction
 
 PS = "powershell.exe -NoProfile -NonInteractive -EncodedCommand <wsltui/probes/windows.ps1>"
 FW_CMD = "powershell.exe Get-NetFirewallRule -PolicyStore ActiveStore; Get-NetFirewallProfile -PolicyStore ActiveStore"
@@ -160,9 +161,9 @@ def _keyword_matches(keyword: str, family: int | None, a, pkt: WinPacket) -> boo
     if keyword == "DefaultGateway" and pkt.gateways is not None:
         return a in pkt.gateways
     if keyword == "LocalSubnet":
-        return f"remote address keyword LocalSubnet: the on-link prefixes of {iface} are not known (run: {IPCONFIG_CMD} '{iface}')"
+        return f"remote address keyword LocalSubnet: the on-link prefixes of {iface} are not known (run: {IPCONFIG_CMD} {wc.ps_arg(iface)})"
     if keyword in ("DNS", "DHCP", "WINS", "DefaultGateway"):
-        return f"remote address keyword {keyword}: the {keyword} servers of {iface} are not known (run: {IPCONFIG_CMD} '{iface}' -Detailed)"
+        return f"remote address keyword {keyword}: the {keyword} servers of {iface} are not known (run: {IPCONFIG_CMD} {wc.ps_arg(iface)} -Detailed)"
     return (f"remote address keyword {keyword}: Windows derives it from its network isolation and discovery settings, "
             "which wsltui does not read")
 
@@ -354,10 +355,9 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
                    f"are ignored and {what} is dropped.", packet=packet, rule=f"{profile} profile: DoNotAllowExceptions / "
                    "AllowInboundRules=False", location=where, owner="windows-firewall", edit=f"{profile} firewall profile",
                    symptom=TIMEOUT, assumption=assumption,
-                   fixes=[Fix(f"Let inbound allow rules apply on the {profile} profile",
-                              [f"Set-NetFirewallProfile -Profile {profile} -AllowInboundRules True"],
-                              [f"Set-NetFirewallProfile -Profile {profile} -AllowInboundRules False"], "windows",
-                              note="run in an elevated PowerShell")])
+                   fixes=[wc.windows_fix(f"Let inbound allow rules apply on the {profile} profile",
+                                         WinAction("profile-inbound-rules", profile=profile),
+                                         note="run in an elevated PowerShell")])
     if allows:
         r = allows[0]
         return Hop(layer, "assumed" if assumption else "allow", f"The {direction} allow rule '{r.label}' lets {what} through.",
@@ -377,11 +377,9 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if pkt.direction == "in":
         fixes.append(_allow_rule_fix(pkt, profile))
     else:
-        fixes.append(Fix(f"Allow outbound {pkt.proto.upper()} {pkt.port}",
-                         [f"New-NetFirewallRule -Name 'wsltui-out-{pkt.proto}-{pkt.port}' -DisplayName "
-                          f"'wsltui: allow {pkt.proto.upper()} {pkt.port} out' -Direction Outbound -Action Allow "
-                          f"-Protocol {pkt.proto.upper()} -RemotePort {pkt.port} -Profile {profile}"],
-                         [f"Remove-NetFirewallRule -Name 'wsltui-out-{pkt.proto}-{pkt.port}'"], "windows"))
+        fixes.append(wc.windows_fix(f"Allow outbound {pkt.proto.upper()} {pkt.port}",
+                                    WinAction("new-allow", port=pkt.port, proto=pkt.proto, direction="out",
+                                              profile=profile)))
     return Hop(layer, "drop", f"No Windows Defender Firewall rule allows {what} on the {profile} profile, whose default "
                f"{direction} action is Block.", packet=packet, rule=f"{profile} profile: Default{direction.capitalize()}Action=Block",
                location=where, owner="windows-firewall", edit=f"{profile} firewall profile", symptom=TIMEOUT,
@@ -389,23 +387,19 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
 
 
 def _allow_rule_fix(pkt: WinPacket, profile: str) -> Fix:
-    name = f"wsltui-in-{pkt.proto}-{pkt.local_port}"
-    iface = f" -InterfaceAlias '{pkt.interface}'" if pkt.interface and pkt.interface.lower().startswith("vethernet") else ""
-    return Fix(f"Allow inbound {pkt.proto.upper()} {pkt.local_port} on the {profile} profile",
-               [f"New-NetFirewallRule -Name '{name}' -DisplayName 'wsltui: allow {pkt.proto.upper()} {pkt.local_port}' "
-                f"-Direction Inbound -Action Allow -Protocol {pkt.proto.upper()} -LocalPort {pkt.local_port} -Profile {profile}{iface}"],
-               [f"Remove-NetFirewallRule -Name '{name}'"], "windows",
-               note="run in an elevated PowerShell (wsltui asks for UAC, or copies the command)")
+    iface = pkt.interface if pkt.interface and pkt.interface.lower().startswith("vethernet") else None
+    return wc.windows_fix(f"Allow inbound {pkt.proto.upper()} {pkt.local_port} on the {profile} profile",
+                          WinAction("new-allow", port=pkt.local_port, proto=pkt.proto, profile=profile, interface=iface),
+                          note="run in an elevated PowerShell (wsltui asks for UAC, or copies the command)")
 
 
 def _disable_rule_fix(rule: FwRule) -> Fix:
-    rid = rule.id.replace("'", "''")
     if rule.source == "gpo" or "group policy" in rule.store.lower() or "gpo" in rule.store.lower():
         return Fix(f"Ask your administrator to remove the Group Policy block rule '{rule.label}'", [], [], "windows",
                    needs_root=False, note="Group Policy rules cannot be changed locally; they come back on the next refresh")
-    return Fix(f"Disable the block rule '{rule.label}'", [f"Disable-NetFirewallRule -Name '{rid}'"],
-               [f"Enable-NetFirewallRule -Name '{rid}'"], "windows",
-               note="Windows creates such block rules when someone answers 'Cancel' to the firewall prompt")
+    return wc.windows_fix(f"Disable the block rule '{rule.label}'", WinAction("disable-rule", rule_id=rule.id),
+                          note="Windows creates such block rules when someone answers 'Cancel' to the firewall prompt",
+                          manual_note=" (wf.msc shows the rule)")
 
 
 # --- Hyper-V firewall -------------------------------------------------------------------------
@@ -436,9 +430,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
             return Hop(layer, "drop", "The Hyper-V firewall's LoopbackEnabled is False: Windows cannot reach WSL over "
                        "loopback.", rule="LoopbackEnabled=False", location=loc, owner="hyperv-firewall",
                        edit="Hyper-V firewall VM setting", symptom=TIMEOUT,
-                       fixes=[Fix("Allow loopback between Windows and WSL",
-                                  [f"Set-NetFirewallHyperVVMSetting -Name '{WSL_VM_CREATOR}' -LoopbackEnabled True"],
-                                  [f"Set-NetFirewallHyperVVMSetting -Name '{WSL_VM_CREATOR}' -LoopbackEnabled False"], "windows")])
+                       fixes=[wc.windows_fix("Allow loopback between Windows and WSL", WinAction("hv-loopback"))])
     # Rules: its own, plus the host's port/address rules when AllowHostPolicyMerge (not program rules).
     rules: list[FwRule] = [] if isinstance(hv.rules, Unknown) else list(hv.rules)
     merged = s.host_merge is not False and not isinstance(win.rules, Unknown)
@@ -453,8 +445,8 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
             doubts.append((r, m))
     if blocks:
         r = blocks[0]
-        fix = (Fix(f"Remove the Hyper-V block rule '{r.label}'", [f"Disable-NetFirewallHyperVRule -Name '{r.id}'"],
-                   [f"Enable-NetFirewallHyperVRule -Name '{r.id}'"], "windows") if r.source == "hyperv"
+        fix = (wc.windows_fix(f"Remove the Hyper-V block rule '{r.label}'",
+                              WinAction("disable-rule", rule_id=r.id, hyperv=True)) if r.source == "hyperv"
                else _disable_rule_fix(r))
         return Hop(layer, "drop", f"The {'Hyper-V' if r.source == 'hyperv' else 'merged host'} block rule '{r.label}' "
                    f"drops {what}.", rule=r.label, location=loc, owner="hyperv-firewall", edit=f"Hyper-V rule '{r.label}'",
@@ -489,13 +481,9 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
 
 
 def _hv_allow_fix(pkt: WinPacket) -> Fix:
-    name = f"wsltui-hv-{pkt.proto}-{pkt.port}"
-    d = "Inbound" if pkt.direction == "in" else "Outbound"
-    port = "-LocalPorts" if pkt.direction == "in" else "-RemotePorts"
-    return Fix(f"Allow {pkt.proto.upper()} {pkt.port} through the Hyper-V firewall for WSL",
-               [f"New-NetFirewallHyperVRule -Name '{name}' -DisplayName 'wsltui: allow {pkt.proto.upper()} {pkt.port}' "
-                f"-Direction {d} -VMCreatorId '{WSL_VM_CREATOR}' -Protocol {pkt.proto.upper()} {port} {pkt.port} -Action Allow"],
-               [f"Remove-NetFirewallHyperVRule -Name '{name}'"], "windows", note="run in an elevated PowerShell")
+    return wc.windows_fix(f"Allow {pkt.proto.upper()} {pkt.port} through the Hyper-V firewall for WSL",
+                          WinAction("new-hv-allow", port=pkt.port, proto=pkt.proto, direction=pkt.direction),
+                          note="run in an elevated PowerShell")
 
 
 # --- excluded port ranges ---------------------------------------------------------------------
@@ -524,10 +512,10 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
     fixes = [Fix(f"Choose a port outside the excluded ranges (this one is {r.start}-{r.end})", [], [], "socket", needs_root=False,
                  note="netsh int ipv4 show excludedportrange protocol=tcp lists them")]
     if r.administered:
-        fixes.append(Fix(f"Delete the administered exclusion {r.start}-{r.end}",
-                         [f"netsh int {fam} delete excludedportrange protocol=tcp startport={r.start} numberofports={n}"],
-                         [f"netsh int {fam} add excludedportrange protocol=tcp startport={r.start} numberofports={n} store=persistent"],
-                         "windows", note="run in an elevated prompt"))
+        fixes.append(wc.netsh_fix(f"Delete the administered exclusion {r.start}-{r.end}",
+                                  lambda: ([wc.excluded_range("delete", fam, r.start, n)],
+                                           [wc.excluded_range("add", fam, r.start, n, persistent=True)]),
+                                  note="run in an elevated prompt"))
     else:
         fixes.append(Fix("Let Windows re-pick its dynamic reservations (Hyper-V/WinNAT)", ["net stop winnat", "net start winnat"],
                          [], "windows", note="elevated; the new ranges are random, so the port may be reserved again"))
@@ -660,18 +648,18 @@ def listener_for(win: WindowsFacts | None, port: int, address: str) -> tuple[str
 
 def _stop_fix(l: WinListener, port: int) -> Fix:
     if _process(l) in ("svchost", "system"):  # a shared service host or the kernel (http.sys): find the service
-        return Fix(f"Find the Windows service behind {_who(l)} and move it off port {port}",
-                   [f"Get-CimInstance Win32_Service -Filter \"ProcessId={l.pid}\""], [], "windows", needs_root=False,
-                   note="or run the WSL service on a different port")
-    return Fix(f"Stop {_who(l)} or move it to another port", [f"Stop-Process -Id {l.pid}"], [], "windows",
-               note="or run the WSL service on a different port")
+        return wc.windows_fix(f"Find the Windows service behind {_who(l)} and move it off port {port}",
+                              WinAction("find-service", pid=l.pid), needs_root=False,
+                              note="or run the WSL service on a different port")
+    return wc.windows_fix(f"Stop {_who(l)} or move it to another port", WinAction("stop-process", pid=l.pid),
+                          note="or run the WSL service on a different port")
 
 
 def _delete_proxy_fix(e: PortProxy) -> Fix:
-    rm = f"netsh interface portproxy delete {e.kind} listenport={e.listen_port} listenaddress={e.listen_address}"
-    add = (f"netsh interface portproxy add {e.kind} listenport={e.listen_port} listenaddress={e.listen_address} "
-           f"connectport={e.connect_port} connectaddress={e.connect_address}")
-    return Fix(f"Delete the portproxy entry {e.text}", [rm], [add], "windows", note="elevated")
+    return wc.netsh_fix(f"Delete the portproxy entry {e.text}",
+                        lambda: ([wc.portproxy_delete(e.kind, e.listen_port, e.listen_address)],
+                                 [wc.portproxy_add(e.kind, e.listen_port, e.listen_address, e.connect_port,
+                                                   e.connect_address)]), note="elevated")
 
 
 def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str) -> tuple[Hop, bool]:
@@ -798,9 +786,10 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
     layer = "portproxy"
     kind = f"v{family}tov4"
     any_addr = "0.0.0.0" if family == 4 else "::"
-    add = (f"netsh interface portproxy add {kind} listenport={port} listenaddress={any_addr} connectport={port} "
-           f"connectaddress={wsl_ip or '<WSL IP>'}")
-    delete = f"netsh interface portproxy delete {kind} listenport={port} listenaddress={any_addr}"
+
+    def forward() -> tuple[list[str], list[str]]:
+        return ([wc.portproxy_add(kind, port, any_addr, port, wsl_ip or wc.WSL_IP_PLACEHOLDER)],
+                [wc.portproxy_delete(kind, port, any_addr)])
     if proto != "tcp":
         return Hop(layer, "no-listener", "netsh interface portproxy forwards TCP only: UDP from the LAN cannot reach WSL "
                    "in NAT mode.", symptom=TIMEOUT,
@@ -822,8 +811,8 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
         where = f" on {'IPv4' if family == 4 else 'IPv6'}" + (f" at {dst}" if dst else "")
         return Hop(layer, "no-listener", f"No portproxy entry listens on port {port}{where}: in NAT mode nothing on Windows "
                    "forwards LAN traffic to WSL.", symptom=REFUSED,
-                   fixes=[Fix(f"Forward port {port} to WSL with portproxy", [add], [delete], "windows",
-                              note="elevated; the WSL IP can change when WSL restarts")]), None, port
+                   fixes=[wc.netsh_fix(f"Forward port {port} to WSL with portproxy", forward,
+                                       note="elevated; the WSL IP can change when WSL restarts")]), None, port
     e = covered[0]
     entry = e.text
     if not isinstance(win.iphlpsvc, Unknown) and not win.iphlpsvc.running:
@@ -843,7 +832,7 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
         target_ip = ipaddress.ip_address(target)
     except ValueError:
         return Hop(layer, "unknown", f"portproxy forwards {entry} to a host name.", rule=entry,
-                   reason=f"unknown: what Windows resolves {target} to (run: Resolve-DnsName {target})"), None, port
+                   reason=f"unknown: what Windows resolves {target} to (run: Resolve-DnsName {wc.ps_arg(target)})"), None, port
     if target_ip.is_loopback:
         return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                    f"{e.connect_address}:{e.connect_port} on Windows loopback, where WSL's localhost relay should take it.",
@@ -853,20 +842,20 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                    reason="unknown: the WSL address (run: ip -j addr show)"), target, cport
     if target_ip != ipaddress.ip_address(wsl_ip):
         new_kind = f"v{e.listen_family}tov4"
-        rm = f"netsh interface portproxy delete {e.kind} listenport={e.listen_port} listenaddress={e.listen_address}"
-        fix_add = (f"netsh interface portproxy add {new_kind} listenport={e.listen_port} listenaddress={e.listen_address} "
-                   f"connectport={e.connect_port} connectaddress={wsl_ip}")
-        old_add = (f"netsh interface portproxy add {e.kind} listenport={e.listen_port} listenaddress={e.listen_address} "
-                   f"connectport={e.connect_port} connectaddress={e.connect_address}")
-        rm_new = f"netsh interface portproxy delete {new_kind} listenport={e.listen_port} listenaddress={e.listen_address}"
+
+        def repoint() -> tuple[list[str], list[str]]:
+            return ([wc.portproxy_delete(e.kind, e.listen_port, e.listen_address),
+                     wc.portproxy_add(new_kind, e.listen_port, e.listen_address, e.connect_port, wsl_ip)],
+                    [wc.portproxy_delete(new_kind, e.listen_port, e.listen_address),
+                     wc.portproxy_add(e.kind, e.listen_port, e.listen_address, e.connect_port, e.connect_address)])
         why = (f"WSL has no IPv6 address in NAT mode (its address is {wsl_ip}): the entry cannot reach WSL"
                if target_ip.version == 6 else
                f"WSL's address is now {wsl_ip}: the entry is stale (WSL got a new IP after a restart)")
         return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so connections time out.",
                    rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                    edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
-                   fixes=[Fix(f"Point the portproxy entry at {wsl_ip}", [rm, fix_add], [rm_new, old_add], "windows",
-                              note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
+                   fixes=[wc.netsh_fix(f"Point the portproxy entry at {wsl_ip}", repoint,
+                                       note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
 
