@@ -8,6 +8,11 @@ One place for the quoting rules of the two shells wsltui prints commands for:
   Control characters are refused: a newline would end the statement, and no quoting makes a
   console paste of one safe.
 
+"Control characters" (``has_controls``) are C0, DEL and C1, and also the characters that make
+a command read differently from what runs: the line and paragraph separators U+2028/U+2029
+(line breaks to many editors and to Python's ``splitlines``) and the bidirectional controls
+(U+200E/U+200F, U+202A-U+202E, U+2066-U+2069: "Trojan Source", CVE-2021-42574).
+
 Pure: no I/O, no Textual.
 """
 
@@ -24,8 +29,11 @@ class UnsafeValue(ValueError):
     """A value that cannot be put into a command safely (control characters)."""
 
 
+_INVISIBLE = frozenset("\u2028\u2029\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def has_controls(value: str) -> bool:
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 or c in _INVISIBLE for c in value)
 
 
 def ps_quote(value: str) -> str:
