@@ -113,7 +113,6 @@ def test_output_file_and_where_on_stderr(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [
-    ("--format", "svg", "--redact", "-o", "x.svg"),  # a screenshot cannot be checked for leaks
     ("--format", "svg"),  # svg needs -o
     ("--format", "pdf"),
     ("--scenario", "custom"),  # needs addresses: use check

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", choices=[s for s in SCENARIO_NAMES if s != "custom"], default=None,
                    help="only this scenario (default: the status screen's four)")
     r.add_argument("--redact", action="store_true",
-                   help="replace addresses, MACs, host and user names, Windows paths (consistently) for a public ticket")
+                   help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
+                        "Windows paths (consistently) for a public ticket")
     r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="svg screen size (default 100x30)")
     _add_source(r)
     return p
@@ -295,9 +296,9 @@ def _report(args: argparse.Namespace) -> int:
         os.path.splitext(args.output or "")[1].lower(), "text")
     if fmt != "svg":
         return _report_document(args, fmt)
-    if args.redact or args.scenario:
-        print(f"wsltui: --format svg is a screenshot of the status screen: no --{'redact' if args.redact else 'scenario'} "
-              "(use --format md or json)", file=sys.stderr)
+    if args.scenario:
+        print("wsltui: --format svg is a screenshot of the status screen: no --scenario (use --format md or json)",
+              file=sys.stderr)
         return ExitCode.USAGE
     if not args.output:
         print("wsltui: --format svg needs -o FILE", file=sys.stderr)
@@ -314,7 +315,8 @@ def _report(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     from wsltui.tui.report import render_status
 
-    error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label)
+    error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label,
+                          redact=args.redact)
     if error:
         print(f"wsltui: {error}", file=sys.stderr)
         return ExitCode.USAGE

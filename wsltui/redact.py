@@ -51,7 +51,23 @@ VOCABULARY = frozenset({
     "dev", "root", "user", "users", "admin", "administrator", "public", "default", "home", "main", "local", "test",
     "guest", "system", "all", "any", "none", "lo", "host", "src", "dst", "ip", "tcp", "udp", "in", "out", "allow",
     "deny", "drop", "accept", "reject", "block", "filter", "nat", "input", "output", "forward", "docker", "node",
+    # the placeholders' own words
+    "file", "dir", "email", "sid", "guid", "network", "adapter", "domain",
 })
+# Adapter names Windows gives (kept: they say which link, not whose): Wi-Fi, Ethernet 2, vEthernet (WSL) ...
+_GENERIC_ADAPTER = re.compile(
+    r"(?i)(?:wi-?fi|wlan|ethernet|lan|local area connection\*?|bluetooth network connection|mobile broadband|cellular|"
+    r"loopback pseudo-interface|vethernet \((?:wsl|wsl \(hyper-v firewall\)|default switch)\)|vpn)(?: ?\d+)?")
+# GUIDs kept: the WSL VM's creator id (the Hyper-V firewall's key for WSL, the same everywhere) and nil.
+_KEEP_GUIDS = frozenset({"40e0ac32-46a5-438a-a0b2-2b479e8f2e90", "00000000-0000-0000-0000-000000000000"})
+# Public sites a report may cite (docs, issues): not the user's.
+_PUBLIC_DOMAINS = ("microsoft.com", "windows.com", "github.com", "githubusercontent.com", "aka.ms", "docker.com",
+                   "kernel.org", "netfilter.org", "ubuntu.com", "debian.org", "python.org", "firewalld.org", "wsltui.dev")
+# Top-level domains a host name in a report ends with (public and the usual private ones); a dotted
+# word ending otherwise (server.exe, wsl.conf, wsltui.redact) is not taken for a host name.
+_TLDS = frozenset("""com net org edu gov mil int io co uk de fr nl eu ch at be se no dk fi pl cz it es pt ie jp cn kr in
+    au nz ca us ru br mx za tw hk sg biz info name pro cloud online site tech local lan internal corp home homelan
+    localdomain intranet private test example invalid arpa""".split())
 # Profile folders every Windows has: not a person.
 _GENERIC_PROFILES = frozenset({"public", "default", "default user", "all users", "defaultuser0", "defaultapppool"})
 # Path segments every Windows machine has (lower case): kept so a path still says where it points.
@@ -85,6 +101,17 @@ _WIN_PATH_FWD = re.compile(r"(?i)(?<![\w/])[A-Z]:/(?:[^/:*?\"<>|\r\n\s]+/)*[^/:*
 _MNT_PATH = re.compile(r"(?i)(?<![\w/])/mnt/[a-z](?:/[^/\s\"'`:;,)\]]+)+/?")
 _HOME = re.compile(r"(?<![\w/])/home/([^/\s\"'`:;,)\]\\]+)")
 _USER_CONTEXT = re.compile(r"(?i)\b(default[ _-]?user\W{1,4}|user\W{1,3}default\W{1,4}|userprofile\W{1,4})([\w.@-]+)")
+_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+# Machine and domain account SIDs (S-1-5-21-...) and Entra ID ones (S-1-12-1-...); well-known SIDs
+# (S-1-5-18, S-1-5-32-544) and app-container SIDs (the same on every machine) are kept.
+_SID = re.compile(r"(?i)(?<![\w-])S-1-(?:5-21|12-1)(?:-\d+){2,}(?![\w-])")
+_GUID = re.compile(r"(?i)(?<![0-9a-f])(\{)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?(1)\})"
+                   r"(?![0-9a-f])")
+_MAC_CISCO = re.compile(r"^[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}$")  # 0015.5da3.7c19
+# A bare MAC (00155DA37C19) only where the text says it is one.
+_MAC_BARE = re.compile(r"(?i)\b((?:mac|physical|permanent|hardware|hw|bssid|ether)[\w ]{0,9}?\W{1,4})([0-9a-f]{12})\b")
+_MAC_KEYS = frozenset({"mac", "macaddress", "mac_address", "permanentaddress", "permanent_address", "bssid", "hwaddr"})
+_FQDN = re.compile(r"(?i)(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?![\w-]|\.\w)")
 
 # Where the snapshot says who the user is.
 _FIND_USERS = (
@@ -125,18 +152,29 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class Redactor:
     """One per report: remembers which placeholder each value got."""
 
-    def __init__(self, users: tuple[str, ...] = (), hosts: tuple[str, ...] = ()) -> None:
+    def __init__(self, users: tuple[str, ...] = (), hosts: tuple[str, ...] = (), networks: tuple[str, ...] = (),
+                 adapters: tuple[str, ...] = ()) -> None:
         self.v4: dict[ipaddress.IPv4Address, str] = {}
         self.v6: dict[ipaddress.IPv6Address, str] = {}
         self.macs: dict[str, str] = {}
         self.users: dict[str, str] = {}  # lower-case name -> user-N
-        self.hosts: dict[str, str] = {}  # lower-case name -> host-N
+        self.user_words: dict[str, str] = {}  # a user name and its parts (jane.doe: jane, doe) -> user-N
+        self.hosts: dict[str, str] = {}  # lower-case name -> host-N (domains too)
+        self.names: dict[str, str] = {}  # networks (SSIDs) and adapter names -> network-N / adapter-N
+        self.emails: dict[str, str] = {}
+        self.sids: dict[str, str] = {}
+        self.guids: dict[str, str] = {}
         self.segments: dict[str, str] = {}  # lower-case path segment -> dir-N / file-N.ext
         self._names: re.Pattern[str] | None = None
+        self._words: re.Pattern[str] | None = None
         for u in users:
             self.user(u)
         for h in hosts:
             self.host(h)
+        for n in networks:
+            self.network(n)
+        for a in adapters:
+            self.adapter(a)
 
     # --- building one from a snapshot ----------------------------------------------------------
 
@@ -148,7 +186,8 @@ class Redactor:
         for name in sorted(snap.records):
             r = snap.records[name]
             texts += [r.stdout, r.stderr, " ".join(r.argv), r.error or ""]
-        red = cls(users=tuple(find_users(snap, texts)), hosts=tuple(find_hosts(snap)))
+        red = cls(users=tuple(find_users(snap, texts)), hosts=tuple(find_hosts(snap)),
+                  networks=tuple(find_networks(snap)), adapters=tuple(find_adapters(snap)))
         for t in texts:
             red.text(t)
         return red
@@ -161,7 +200,11 @@ class Redactor:
             return name
         if key not in self.users:
             self.users[key] = f"user-{len(self.users) + 1}"
-            self._names = None
+            self._names = self._words = None
+            # A person's name in parts (jane.doe, Jane Doe): each part is theirs wherever it appears.
+            for part in [key, *re.split(r"[\s._-]+", key)]:
+                if len(part) >= 3 and part not in VOCABULARY and part not in _GENERIC_PROFILES:
+                    self.user_words.setdefault(part, self.users[key])
         return self.users[key]
 
     def host(self, name: str) -> str:
@@ -171,10 +214,44 @@ class Redactor:
         if key not in self.hosts:
             self.hosts[key] = f"host-{len(self.hosts) + 1}"
             self._names = None
-            short = key.split(".")[0]
-            if short != key and short not in self.hosts:
+            short, _, domain = key.partition(".")
+            if domain and short not in self.hosts:
                 self.hosts[short] = self.hosts[key]
+            if "." in domain and domain not in self.hosts and not _is_public(domain):  # corp.example.com
+                self.hosts[domain] = f"host-{len(set(self.hosts.values())) + 1}"
         return self.hosts[key]
+
+    def network(self, name: str) -> str:
+        """A network's name (a Wi-Fi SSID, the Name of a Windows connection profile)."""
+        key = name.strip().lower()
+        if "." in key and _FQDN.fullmatch(key):  # a domain network is named by its domain
+            return self.host(name)
+        return self._named(key, "network", name)
+
+    def adapter(self, name: str) -> str:
+        """An adapter name a person chose (Windows' own, Wi-Fi or Ethernet 2, are kept)."""
+        key = name.strip().lower()
+        return name if _GENERIC_ADAPTER.fullmatch(key) else self._named(key, "adapter", name)
+
+    def _named(self, key: str, kind: str, original: str) -> str:
+        if not key or key in VOCABULARY:
+            return original
+        if key not in self.names:
+            self.names[key] = f"{kind}-{sum(v.startswith(kind) for v in self.names.values()) + 1}"
+            self._names = None
+        return self.names[key]
+
+    def _numbered(self, table: dict[str, str], key: str, kind: str) -> str:
+        if key not in table:
+            table[key] = f"{kind}-{len(table) + 1}"
+        return table[key]
+
+    def guid(self, m: re.Match[str]) -> str:
+        key = m.group(2).lower()
+        if key in _KEEP_GUIDS:
+            return m.group()
+        out = self._numbered(self.guids, key, "guid")
+        return "{" + out + "}" if m.group(1) else out
 
     def ip(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, original: str) -> str:
         if is_well_known(addr):
@@ -191,14 +268,25 @@ class Redactor:
         return self.v6[addr]
 
     def mac(self, text: str) -> str:
-        key = re.sub(r"[-:]", ":", text.lower())
+        """A MAC in any notation (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, AABBCCDDEEFF), by its
+        placeholder in the same notation."""
+        digits = re.sub(r"[-:.]", "", text.lower())
+        key = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
         if key in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
             return text
         if key not in self.macs:
             n = len(self.macs) + 1
             self.macs[key] = f"00:00:5e:00:{0x53 + n // 256:02x}:{n % 256:02x}"  # RFC 7042 documentation MACs
         out = self.macs[key]
-        return out.upper().replace(":", "-") if "-" in text else out
+        if "-" in text:
+            return out.upper().replace(":", "-")
+        if "." in text:
+            plain = out.replace(":", "")
+            return ".".join(plain[i:i + 4] for i in range(0, 12, 4))
+        if ":" not in text:
+            plain = out.replace(":", "")
+            return plain.upper() if text.isupper() or text.isdigit() else plain
+        return out
 
     def segment(self, seg: str, after_users: bool) -> str:
         low = seg.lower()
@@ -220,6 +308,9 @@ class Redactor:
         """Every sensitive value in ``s`` replaced (the same value always by the same placeholder)."""
         if not s:
             return s
+        s = _EMAIL.sub(lambda m: self._numbered(self.emails, m.group().lower(), "email"), s)
+        s = _SID.sub(lambda m: self._numbered(self.sids, m.group().upper(), "sid"), s)
+        s = _GUID.sub(self.guid, s)
         s = _WIN_PATH.sub(lambda m: self._path(m.group(), "\\"), s)
         s = _WIN_PATH_FWD.sub(lambda m: self._path(m.group(), "/"), s)
         s = _MNT_PATH.sub(lambda m: self._path(m.group(), "/"), s)
@@ -228,20 +319,38 @@ class Redactor:
                                                         else m.group(2)), s)
         s = _TOKEN.sub(self._token, s)
         s = _MAC_DASHED.sub(lambda m: self.mac(m.group()), s)
+        s = _MAC_BARE.sub(lambda m: m.group(1) + self.mac(m.group(2)), s)
         names = self._name_pattern()
         if names is not None:
             s = names.sub(self._name, s)
-        return s
+        words = self._word_pattern()
+        if words is not None:
+            s = words.sub(lambda m: self.user_words.get(m.group().lower(), m.group()), s)
+        return _FQDN.sub(self._fqdn, s)
 
-    def document(self, obj: Any) -> Any:
-        """A JSON-able value with every string (and every key) redacted."""
+    def document(self, obj: Any, key: str = "") -> Any:
+        """A JSON-able value with every string (and every key) redacted; a value whose key says
+        what it is (``user``, ``host``, ``mac``) is replaced whole, even when it is a common word."""
         if isinstance(obj, str):
+            k = key.lower()
+            if k in ("user", "username", "default_user") and obj.strip():
+                return self.user(obj)
+            if k in ("host", "hostname", "computer") and obj.strip():
+                return self.host(obj)
+            if k in _MAC_KEYS and re.fullmatch(r"[0-9A-Fa-f]{12}", obj):
+                return self.mac(obj)
             return self.text(obj)
         if isinstance(obj, dict):
-            return {self.text(str(k)): self.document(v) for k, v in obj.items()}
+            return {self.text(str(k)): self.document(v, str(k)) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
-            return [self.document(v) for v in obj]
+            return [self.document(v, key) for v in obj]
         return obj
+
+    def _fqdn(self, m: re.Match[str]) -> str:
+        name = m.group()
+        if m.group(1).lower() not in _TLDS or _is_public(name.lower()):
+            return name
+        return self.host(name)
 
     def _path(self, path: str, sep: str) -> str:
         parts = re.split(r"(\\\\|\\|/)", path)
@@ -273,7 +382,7 @@ class Redactor:
             if addr.version == 4 and self._is_version(m.string, m.start(), m.start() + len(core)):
                 return tok
             return self.ip(addr, core) + tail
-        if _MAC.match(core):
+        if _MAC.match(core) or _MAC_CISCO.match(core):
             return self.mac(core) + tail
         # addr:port, a MAC inside something longer, dotted quads inside a longer run
         if ":" in core:
@@ -302,16 +411,26 @@ class Redactor:
 
     def _name_pattern(self) -> re.Pattern[str] | None:
         if self._names is None:
-            words = [n for n in list(self.users) + list(self.hosts) if n not in VOCABULARY]
+            words = [n for n in list(self.users) + list(self.hosts) + list(self.names) if n not in VOCABULARY]
             if not words:
                 return None
             alts = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
             self._names = re.compile(rf"(?i)(?<![\w.-])(?:{alts})(?![\w-]|\.\w)")
         return self._names
 
+    def _word_pattern(self) -> re.Pattern[str] | None:
+        """A user's name and its parts, also inside other words: jdoe-server, JDOE_tools,
+        DoeFamily-5G (a part followed by a capital starts a new word), but not "does"."""
+        if self._words is None:
+            if not self.user_words:
+                return None
+            alts = "|".join(re.escape(w) for w in sorted(self.user_words, key=len, reverse=True))
+            self._words = re.compile(rf"(?<![A-Za-z0-9])(?i:{alts})(?![a-z0-9])")
+        return self._words
+
     def _name(self, m: re.Match[str]) -> str:
         key = m.group().lower()
-        return self.users.get(key) or self.hosts.get(key) or m.group()
+        return self.users.get(key) or self.hosts.get(key) or self.names.get(key) or m.group()
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -321,9 +440,18 @@ class Redactor:
         out.update({str(k): v for k, v in self.v6.items()})
         out.update(self.macs)
         out.update(self.users)
+        out.update(self.user_words)
         out.update(self.hosts)
+        out.update(self.names)
+        out.update(self.emails)
+        out.update(self.sids)
+        out.update(self.guids)
         out.update(self.segments)
         return out
+
+
+def _is_public(name: str) -> bool:
+    return any(name == d or name.endswith("." + d) for d in _PUBLIC_DOMAINS)
 
 
 def _v4_placeholder(n: int) -> str:
@@ -356,8 +484,37 @@ def find_users(snap, texts: list[str] | None = None) -> list[str]:
     for key in ("user", "username", "USER"):
         if isinstance(snap.meta.get(key), str):
             found.append(snap.meta[key])
+    for t in texts or []:  # jane.doe@corp.example.com: the local part is a person's name
+        found += [m.group().split("@")[0] for m in _EMAIL.finditer(t)]
     return [u for u in dict.fromkeys(f.strip() for f in found) if u and u.lower() not in _GENERIC_PROFILES
             and not u.startswith("%")]
+
+
+def _powershell(snap) -> dict:
+    rec = snap.records.get("win.powershell")
+    try:
+        doc = json.loads(rec.stdout) if rec is not None else {}
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _entries(doc: dict, key: str) -> list[dict]:
+    value = doc.get(key)
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
+def find_networks(snap) -> list[str]:
+    """Network names Windows tells (Get-NetConnectionProfile's Name: a Wi-Fi SSID, a domain)."""
+    doc = _powershell(snap)
+    return [e["name"] for e in _entries(doc, "conn") if isinstance(e.get("name"), str) and e["name"].strip()]
+
+
+def find_adapters(snap) -> list[str]:
+    """Adapter names (aliases) Windows tells; Windows' own generic names are kept by ``adapter``."""
+    doc = _powershell(snap)
+    found = [e.get("alias") for k in ("adapters", "conn") for e in _entries(doc, k)]
+    return [a for a in dict.fromkeys(found) if isinstance(a, str) and a.strip()]
 
 
 def find_hosts(snap) -> list[str]:
