@@ -14,19 +14,29 @@ of the JSON document), never over the snapshot before parsing. Two reasons:
   was seen in the snapshot), so values that never were in the snapshot (live psutil names, values
   a renderer derives, such as an IPv6 solicited-node address) cannot slip past it.
 
-The snapshot is still read first (``Redactor.for_snapshot``), for two things a pattern cannot
-find: the host and user names to replace wherever they appear as words, and the placeholder
-numbering (first appearance in the sorted records), so md, json and text reports of one snapshot
-use the same placeholders.
+The snapshot is still read first (``Redactor.for_snapshot``), for what a pattern cannot find:
+the names to replace wherever they appear as words — users (``/home/X``, ``C:\\Users\\X``,
+``userProfile``, ``[user] default=``, the snapshot's user, an e-mail's local part; a user name and
+its parts also inside other words: ``jdoe-server``, ``DoeFamily-5G``), hosts and their domains,
+Windows' network names (Wi-Fi SSIDs) and the adapter names a person chose — and the placeholder
+numbering (first appearance in the sorted records), so every format of one snapshot uses the same
+placeholders. Found by pattern anywhere: addresses, MACs in every notation (a bare
+``AABBCCDDEEFF`` only where the text or the JSON key says it is a MAC), e-mail addresses,
+account SIDs, GUIDs, Windows paths, FQDNs ending in a top-level domain. In JSON a value whose key
+says it is a user or host name is replaced whole (even ``dev``). The SVG screenshot is redacted
+line by line as it is drawn (``wsltui.tui.report``).
 
 Kept on purpose (not identifying, and needed to read a trace): loopback, unspecified, broadcast,
 netmasks, well-known multicast (``ff02::1``, ``224.0.0.251``), the bare range prefixes
 (``fe80::``, ``10.0.0.0``), WSL's fixed DNS tunnelling address 10.255.255.254, dotted version
-numbers ("version: 2.3.26.0", "5.15.167.4-microsoft..."), process names (``users:(("node"``),
-interface names, port numbers, and the Windows path segments every machine has (``Users``,
-``Program Files``, ``svchost.exe`` ...). A user name that is also a word of the tools' output
-("dev", "root", "main" ...) is replaced only where it is a user name (paths, ``default=``
-values, ``USERPROFILE``): replacing every ``dev`` would turn ``dev eth0`` into nonsense.
+numbers ("version: 2.3.26.0", "5.15.167.4-microsoft..."), well-known SIDs (``S-1-5-18``), WSL's VM
+creator id ``{40E0AC32-...}``, public documentation sites (learn.microsoft.com, github.com),
+Windows' own adapter names (Wi-Fi, Ethernet 2, vEthernet (WSL)), process names that hold no
+user name, interface names, port numbers, and the Windows path segments every machine has
+(``Users``, ``Program Files``, ``svchost.exe`` ...). A user name that is also a word of the
+tools' output ("dev", "root", "main" ...) is replaced only where it is a user name (paths,
+``default=`` values, ``USERPROFILE``, JSON ``user`` keys): replacing every ``dev`` would turn
+``dev eth0`` into nonsense.
 
 Pure: no I/O.
 """
