@@ -147,7 +147,7 @@ class WslProvider(Provider):
             ("Save screenshot (SVG)", app.action_save_screenshot, "key f8 / ctrl+s"),
             ("Write report (Markdown) and snapshot (JSON)", app.action_write_report, "key w: for a support ticket"),
             ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
-             "addresses, host and user names, Windows paths replaced; no snapshot"),
+             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced; no snapshot"),
             ("Help: every key", app.action_help, "key ?"),
             ("Filter the sockets table", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
