@@ -167,6 +167,7 @@ def test_redactor_notations():
     assert r.text("db.corp.example.com and corp.example.com") == "host-2 and host-1" or "corp.example" not in r.text(
         "db.corp.example.com and corp.example.com")
     assert r.text("jdoe-server and JDOE_tools") == "user-1-server and user-1_tools"
+    assert r.text("JANE-LAPT… and corp.exa…") == "host-1… and host-2…"  # a name cut short by a table
     assert r.text("see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL") == \
         "see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL"
     assert r.text("server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft") == "server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft"

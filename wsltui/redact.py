@@ -121,6 +121,8 @@ _MAC_CISCO = re.compile(r"^[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}$")  # 
 # A bare MAC (00155DA37C19) only where the text says it is one.
 _MAC_BARE = re.compile(r"(?i)\b((?:mac|physical|permanent|hardware|hw|bssid|ether)[\w ]{0,9}?\W{1,4})([0-9a-f]{12})\b")
 _MAC_KEYS = frozenset({"mac", "macaddress", "mac_address", "permanentaddress", "permanent_address", "bssid", "hwaddr"})
+# A word a table or the screen cut short ("JANE-LAPT…"): the start of a name is still the name.
+_CUT = re.compile(r"(?<![\w.@-])([\w.@-]{3,})…")
 _FQDN = re.compile(r"(?i)(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?![\w-]|\.\w)")
 
 # Where the snapshot says who the user is.
@@ -336,7 +338,16 @@ class Redactor:
         words = self._word_pattern()
         if words is not None:
             s = words.sub(lambda m: self.user_words.get(m.group().lower(), m.group()), s)
-        return _FQDN.sub(self._fqdn, s)
+        s = _FQDN.sub(self._fqdn, s)
+        return _CUT.sub(self._cut, s) if "…" in s else s
+
+    def _cut(self, m: re.Match[str]) -> str:
+        start = m.group(1).lower()
+        for table in (self.users, self.hosts, self.names, self.emails):
+            for name, placeholder in table.items():
+                if name.startswith(start) and name != start:
+                    return placeholder + "…"
+        return m.group()
 
     def document(self, obj: Any, key: str = "") -> Any:
         """A JSON-able value with every string (and every key) redacted; a value whose key says
