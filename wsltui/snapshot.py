@@ -16,6 +16,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from wsltui.quoting import posix
+
 FORMAT = "wsltui-snapshot"
 FORMAT_VERSION = 1
 
@@ -44,7 +46,7 @@ class Record:
     @property
     def command(self) -> str:
         """The command as a person would type it (for messages, never for running)."""
-        return " ".join(_quote(a) for a in self.argv)
+        return posix(list(self.argv))
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -71,12 +73,6 @@ class Record:
             seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0,
             error=error,
         )
-
-
-def _quote(arg: str) -> str:
-    if arg and re.fullmatch(r"[\w@%+=:,./\\{}-]+", arg):
-        return arg
-    return "'" + arg.replace("'", "'\\''") + "'"
 
 
 class SnapshotError(Exception):
