@@ -179,6 +179,7 @@ class Redactor:
         self.segments: dict[str, str] = {}  # lower-case path segment -> dir-N / file-N.ext
         self._names: re.Pattern[str] | None = None
         self._words: re.Pattern[str] | None = None
+        self._done: dict[str, str] = {}  # text -> redacted, until a new name is learned
         for u in users:
             self.user(u)
         for h in hosts:
@@ -213,6 +214,7 @@ class Redactor:
         if key not in self.users:
             self.users[key] = f"user-{len(self.users) + 1}"
             self._names = self._words = None
+            self._done.clear()
             # A person's name in parts (jane.doe, Jane Doe): each part is theirs wherever it appears.
             for part in [key, *re.split(r"[\s._-]+", key)]:
                 if len(part) >= 3 and part not in VOCABULARY and part not in _GENERIC_PROFILES:
@@ -226,6 +228,7 @@ class Redactor:
         if key not in self.hosts:
             self.hosts[key] = f"host-{len(self.hosts) + 1}"
             self._names = None
+            self._done.clear()
             short, _, domain = key.partition(".")
             if domain and short not in self.hosts:
                 self.hosts[short] = self.hosts[key]
@@ -251,6 +254,7 @@ class Redactor:
         if key not in self.names:
             self.names[key] = f"{kind}-{sum(v.startswith(kind) for v in self.names.values()) + 1}"
             self._names = None
+            self._done.clear()
         return self.names[key]
 
     def _numbered(self, table: dict[str, str], key: str, kind: str) -> str:
@@ -320,9 +324,18 @@ class Redactor:
         """Every sensitive value in ``s`` replaced (the same value always by the same placeholder)."""
         if not s:
             return s
-        s = _EMAIL.sub(lambda m: self._numbered(self.emails, m.group().lower(), "email"), s)
-        s = _SID.sub(lambda m: self._numbered(self.sids, m.group().upper(), "sid"), s)
-        s = _GUID.sub(self.guid, s)
+        done = self._done.get(s)
+        if done is None:
+            done = self._done[s] = self._text(s)
+        return done
+
+    def _text(self, s: str) -> str:
+        if "@" in s:
+            s = _EMAIL.sub(lambda m: self._numbered(self.emails, m.group().lower(), "email"), s)
+        if "-1-" in s:
+            s = _SID.sub(lambda m: self._numbered(self.sids, m.group().upper(), "sid"), s)
+        if "-" in s:
+            s = _GUID.sub(self.guid, s)
         s = _WIN_PATH.sub(lambda m: self._path(m.group(), "\\"), s)
         s = _WIN_PATH_FWD.sub(lambda m: self._path(m.group(), "/"), s)
         s = _MNT_PATH.sub(lambda m: self._path(m.group(), "/"), s)
@@ -338,7 +351,8 @@ class Redactor:
         words = self._word_pattern()
         if words is not None:
             s = words.sub(lambda m: self.user_words.get(m.group().lower(), m.group()), s)
-        s = _FQDN.sub(self._fqdn, s)
+        if "." in s:
+            s = _FQDN.sub(self._fqdn, s)
         return _CUT.sub(self._cut, s) if "…" in s else s
 
     def _cut(self, m: re.Match[str]) -> str:
