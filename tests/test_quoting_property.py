@@ -354,3 +354,22 @@ def test_hostile_rule_ids_through_the_cli(capsys, tmp_path):
     assert ps_split(fix["commands"][0])[0] == ["Disable-NetFirewallRule", "-Name", rid]
     assert fix["windows"] == {"kind": "disable-rule", "rule_id": rid, "hyperv": False, "direction": "in"}
     assert ps_quote(rid) in fix["commands"][0] and json.dumps(fix)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: win.hyperv_allow_plan(8080, "tcp"), lambda: win.hyperv_allow_plan(53, "udp", direction="out"),
+    lambda: win.allow_plan(53, "udp", profile="Private", direction="out"),
+    lambda: win.rule_plan(FwRule("HV-1", "hv", "block", True, "in", source="hyperv"), False)])
+def test_every_elevated_script_reads_as_meant(windows_temp, make):
+    """Each script wsltui runs elevated: the model reads every line's literals, and what a person
+    is shown (and copies) is exactly the command in the script."""
+    plan = make()
+    f = plan.fixes[0]
+    for step in f.argv + f.undo_argv:
+        outer, inner = _scripts(step)
+        ps_literals(outer)
+        ps_literals(inner)
+        assert f.script in inner or f.undo_script in inner
+    for line in (f.script, f.undo_script):
+        ps_split(line)
+    assert win.clipboard_text(plan, undo=True) == f.undo_script + "\n"
