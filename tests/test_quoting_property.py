@@ -373,3 +373,35 @@ def test_every_elevated_script_reads_as_meant(windows_temp, make):
     for line in (f.script, f.undo_script):
         ps_split(line)
     assert win.clipboard_text(plan, undo=True) == f.undo_script + "\n"
+
+
+def test_no_command_is_assembled_from_data_outside_the_builders():
+    """Commands for people are built by wsltui.simulation.win_commands (PowerShell, netsh) or from
+    argv (POSIX): an f-string elsewhere in the simulator that starts like a command and
+    interpolates a value (not a module constant, not a quoting call) is the bug this file is
+    about, so it fails here."""
+    import ast
+
+    command = re.compile(r"^(?:(?:Disable|Enable|New|Set|Remove|Stop|Start|Get|Resolve)-[A-Z]\w+ |netsh |net (?:start|stop) |"
+                         r"firewall-cmd |ufw (?:allow|deny|reject|insert|delete) |nft (?:-\S+ )*(?:add|insert|delete|flush) |"
+                         r"ip6?tables\S* -)")
+    safe = {"ps_quote", "ps_arg", "posix", "display"}
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "wsltui" / "simulation").rglob("*.py")):
+        if path.name == "win_commands.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.JoinedStr) or not node.values:
+                continue
+            head = node.values[0]
+            if not (isinstance(head, ast.Constant) and command.match(head.value)):
+                continue
+            for v in node.values:
+                e = getattr(v, "value", None)
+                if not isinstance(v, ast.FormattedValue) or (isinstance(e, ast.Name) and e.id.isupper()):
+                    continue
+                func = getattr(e, "func", None)
+                if getattr(func, "attr", getattr(func, "id", None)) in safe:
+                    continue
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not found, found

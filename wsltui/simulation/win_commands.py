@@ -182,9 +182,13 @@ def _connect(address: str) -> str:
     return address if address == WSL_IP_PLACEHOLDER else netsh_address(address)
 
 
-def excluded_range(verb: str, family: str, start, count, *, persistent: bool = False) -> str:
-    if verb not in ("add", "delete") or family not in ("ipv4", "ipv6"):
+def excluded_range(verb: str, family: str, start=None, count=None, *, persistent: bool = False) -> str:
+    """netsh's excludedportrange command: ``show`` the TCP ranges of ``family``, or ``add`` /
+    ``delete`` the range of ``count`` ports from ``start``."""
+    if verb not in ("add", "delete", "show") or family not in ("ipv4", "ipv6"):
         raise UnsafeValue(f"not an excludedportrange command: {verb} {family}")
+    if verb == "show":
+        return f"netsh int {family} show excludedportrange protocol=tcp"
     return (f"netsh int {family} {verb} excludedportrange protocol=tcp startport={port(start)} "
             f"numberofports={port(count)}" + (" store=persistent" if persistent else ""))
 

@@ -522,7 +522,7 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
     return Hop(layer, "no-listener", f"Port {port} is in the Windows excluded port range {r.start}-{r.end}"
                f"{' (administered)' if r.administered else ' (reserved by Hyper-V/WinNAT)'}: {who} cannot bind it, "
                "and nothing tells you.", rule=f"{r.start} {r.end}{' *' if r.administered else ''}",
-               location=f"netsh int {fam} show excludedportrange protocol=tcp", owner="windows", symptom=REFUSED, fixes=fixes)
+               location=wc.excluded_range("show", fam), owner="windows", symptom=REFUSED, fixes=fixes)
 
 
 # --- WSL's forwarding into the VM, as Windows sees it ----------------------------------------
