@@ -121,6 +121,7 @@ _MAC_CISCO = re.compile(r"^[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}$")  # 
 # A bare MAC (00155DA37C19) only where the text says it is one.
 _MAC_BARE = re.compile(r"(?i)\b((?:mac|physical|permanent|hardware|hw|bssid|ether)[\w ]{0,9}?\W{1,4})([0-9a-f]{12})\b")
 _MAC_KEYS = frozenset({"mac", "macaddress", "mac_address", "permanentaddress", "permanent_address", "bssid", "hwaddr"})
+_MEMO_MAX = 4096  # longer strings are not remembered (Redactor.text)
 # A word a table or the screen cut short ("JANE-LAPT…"): the start of a name is still the name.
 _CUT = re.compile(r"(?<![\w.@-])([\w.@-]{3,})…")
 _FQDN = re.compile(r"(?i)(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?![\w-]|\.\w)")
@@ -324,6 +325,8 @@ class Redactor:
         """Every sensitive value in ``s`` replaced (the same value always by the same placeholder)."""
         if not s:
             return s
+        if len(s) > _MEMO_MAX:  # a whole record: seen once, not worth keeping twice
+            return self._text(s)
         done = self._done.get(s)
         if done is None:
             done = self._done[s] = self._text(s)
