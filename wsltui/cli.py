@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows", "custom")
+SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows",
+                  "windows-to-host-ip", "lan-to-wsl-ip", "custom")
 
 
 class UsageError(Exception):
@@ -77,7 +78,7 @@ def add_packet_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
                    help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
     p.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
-    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
+    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom; the address the client connects to in the other scenarios)")
     p.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
 
 
