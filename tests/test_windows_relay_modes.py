@@ -160,8 +160,13 @@ def test_mirrored_port_held_by_docker_desktop(capsys, tmp_path):
     assert f["fixes"][0]["commands"] == ["Stop-Process -Id 9120"] and "on a port no Windows program holds" in f["fixes"][1]["title"]
     assert not any("Start the server" in x["title"] for h in t["hops"] for x in h["fixes"])
     assert layers(t) == [("windows-firewall", "not-applicable"), ("windows-listener", "no-listener")]
-    # from the LAN: the same owner decides, and Docker answers (it listens on 0.0.0.0)
+    # from the LAN the same owner decides; the client meets the Windows Defender Firewall for Docker first
     code, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
+    assert code == 1 and first(t) == ("windows-listener", "no-listener", "timeout")
+    assert "Windows Defender Firewall stops the client first" in t["first_blocker"]["explanation"]
+    allowed = case(tmp_path / "allowed", mode="mirrored", sockets=NO_SOCKETS, powershell=ps(
+        listeners=docker, rules=[rule("priv", "Docker 8080", "allow", 8080, profile=2)]))
+    code, t = check(capsys, allowed, 8080, "--scenario", "lan-to-host")
     assert code == 1 and first(t) == ("windows-listener", "no-listener", "wrong program")
 
 

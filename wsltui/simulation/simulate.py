@@ -19,7 +19,7 @@ from wsltui.simulation.attribution import attribute, established_fixes, firewall
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
 from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
-from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, Fix, Hop, Trace, reject_symptom
+from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, Trace, reject_symptom
 
 SCENARIOS = {
     "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
@@ -354,7 +354,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     reserved = _mirrored_port(world, sc, win, dst, loopback=False)
     if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
-        trace.hops.append(reserved)
+        trace.hops.append(_lan_meets_owner(win, sc, reserved, dst))
         return
     if win is not None:
         # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
@@ -368,6 +368,21 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if reserved.blocks or reserved.verdict == "unknown":
         return
     _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
+
+
+def _lan_meets_owner(win, sc: Scenario, owner: Hop, dst) -> Hop:
+    """A Windows program holds the port a LAN client wants (mirrored): the client reaches it only
+    through the Windows Defender Firewall's rules for that program."""
+    if owner.symptom != WRONG_PROGRAM or win is None:
+        return owner
+    program, service = winsim.listener_for(win, sc.port, str(dst))
+    fw = _lan_firewall(win, sc, program, service, f"{sc.proto.upper()} {sc.port} from the LAN to {program}")
+    if fw.blocks:
+        owner.symptom, owner.alternatives = fw.symptom, []
+        owner.explanation += f" From the LAN the Windows Defender Firewall stops the client first: {fw.explanation}"
+    elif fw.verdict not in ("allow", "assumed", "not-applicable"):
+        owner.alternatives = [TIMEOUT]
+    return owner
 
 
 def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface: str) -> None:

@@ -639,7 +639,7 @@ def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port:
     r = None if isinstance(table, Unknown) else table.containing(port)
     listeners = Unknown("no Windows data in this snapshot", LISTEN_CMD) if win is None else win.listeners
     owners = [] if isinstance(listeners, Unknown) else _windows_owners(win, port)  # type: ignore[arg-type]
-    shown = f"[{dst}]" if ":" in dst else dst
+    shown = _bracket(dst)
     if reservation.verdict == "allow":
         held = (f"{_who(owners[0])} listens on Windows {owners[0].address}:{port}" if owners else
                 f"Windows excludes it ({r.start}-{r.end})" if r is not None else None)
@@ -674,14 +674,14 @@ def _mirrored_owner(win: WindowsFacts, owners: list[WinListener], port: int, dst
     family = ipaddress.ip_address(dst).version
     covering = [l for l in owners if _same(l.address, dst) or l.address == _WILDCARD[family]]
     owner = (covering or owners)[0]
-    where = "; ".join(f"{l.address}:{port} {l.process or '?'} (pid {l.pid})" for l in owners)
+    where = "; ".join(f"{_bracket(l.address)}:{port} {l.process or '?'} (pid {l.pid})" for l in owners)
     if covering:
         symptom, alternatives = WRONG_PROGRAM, []
         client = f"{owner.process} answers {shown}:{port} instead"
     else:
         symptom, alternatives = _nothing_there(dst)
         client = f"nothing answers {shown}:{port}"
-    return Hop("windows-listener", "no-listener", f"{_who(owner)} listens on Windows {owner.address}:{port}. In mirrored "
+    return Hop("windows-listener", "no-listener", f"{_who(owner)} listens on Windows {_bracket(owner.address)}:{port}. In mirrored "
                f"mode a Linux bind() reserves the port on Windows, so the Linux server's bind() fails with EADDRINUSE and "
                f"it never starts (no Linux socket holds port {port}): {client}. Starting the server again would fail the "
                "same way.", rule=where, location="Get-NetTCPConnection -State Listen", owner="windows",
@@ -701,6 +701,10 @@ def _same(a: str, b: str) -> bool:
         return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
     except ValueError:
         return a == b
+
+
+def _bracket(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _process(l: WinListener) -> str:
