@@ -286,8 +286,11 @@ def test_windows_to_its_own_lan_ip_in_mirrored_needs_host_address_loopback(capsy
 
 
 def test_wsl_to_the_hosts_lan_ip_in_mirrored_needs_host_address_loopback(capsys, tmp_path):
-    code, t = check(capsys, case(tmp_path, mode="mirrored"), 8080, "--scenario", "wsl-to-windows", "--dst", WSL_IP)
+    code, t = check(capsys, case(tmp_path, mode="mirrored"), 5432, "--scenario", "wsl-to-windows", "--dst", WSL_IP)
     assert code == 1 and first(t) == ("path", "no-listener", "refused") and "hostAddressLoopback" in t["first_blocker"]["explanation"]
+    # Linux's own server on that port answers instead
+    code, t = check(capsys, case(tmp_path / "own", mode="mirrored"), 8080, "--scenario", "wsl-to-windows", "--dst", WSL_IP)
+    assert code == 1 and first(t) == ("path", "no-listener", "wrong program")
     d = case(tmp_path / "hal", mode="mirrored", wslconfig="[experimental]\nhostAddressLoopback=true\n",
              powershell=ps(listeners=[listener("0.0.0.0", "postgres", pid=99)]))
     code, t = check(capsys, d, 8080, "--scenario", "wsl-to-windows", "--dst", WSL_IP)

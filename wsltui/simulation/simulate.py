@@ -454,19 +454,22 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     _through_portproxy(world, trace, sc, hop, target, cport)
 
 
-def _host_address_loopback(world: World) -> bool | Unknown:
+def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str, assumption: str) -> Hop:
+    """Mirrored mode: the host's own address crosses between Windows and WSL only with
+    [experimental] hostAddressLoopback=true (microsoft/WSL#41284); the hop blocks without it,
+    and with it says how the crossing is traced (``assumption``: it is not documented)."""
     config = getattr(world.facts.wsl, "wslconfig", None)
-    if config is None:
-        return Unknown("the WSL facts could not be read")
-    return config if isinstance(config, Unknown) else config.host_address_loopback
-
-
-def _needs_host_address_loopback(dst, proto: str, port: int, why: str) -> Hop:
-    return Hop("path", "no-listener", f"In mirrored mode {dst} is both Windows' and Linux's address; without "
-               f"hostAddressLoopback=true {why}.", symptom=REFUSED, owner="wsl", edit=".wslconfig [experimental]",
-               fixes=[Fix("Set hostAddressLoopback=true under [experimental] in %UserProfile%\\.wslconfig, then wsl --shutdown",
-                          front_end="wsl", needs_root=False, note="an experimental setting (microsoft/WSL#41284)"),
-                      _fix_note(f"Or connect to 127.0.0.1:{port} instead")])
+    if config is None or isinstance(config, Unknown):
+        return Hop("path", "unknown", f"Windows and WSL reach each other at the host's address {dst} only with "
+                   "hostAddressLoopback=true.", reason=f"{config or 'unknown: the WSL facts could not be read'} "
+                   "(.wslconfig [experimental] hostAddressLoopback)")
+    if not config.host_address_loopback:
+        return Hop("path", "no-listener", f"In mirrored mode {dst} is both Windows' and Linux's address; without "
+                   f"hostAddressLoopback=true {keeps}.", symptom=REFUSED, owner="wsl", edit=".wslconfig [experimental]",
+                   fixes=[Fix("Set hostAddressLoopback=true under [experimental] in %UserProfile%\\.wslconfig, then "
+                              "wsl --shutdown", front_end="wsl", needs_root=False, note="an experimental setting"),
+                          _fix_note(f"Or connect to 127.0.0.1:{port} instead")])
+    return Hop("path", "assumed", steered, assumption=assumption, owner="wsl")
 
 
 def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> None:
@@ -474,18 +477,13 @@ def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> Non
     if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
         trace.hops.append(reserved)
         return
-    hal = _host_address_loopback(world)
-    if isinstance(hal, Unknown):
-        trace.hops.append(Hop("path", "unknown", "Windows reaches WSL at the host's own address only with "
-                              "hostAddressLoopback=true.", reason=f"{hal} (.wslconfig [experimental] hostAddressLoopback)"))
+    crossing = _host_address_hop(world, dst, sc.port, keeps="Windows keeps the connection: WSL never sees it",
+                                 steered="hostAddressLoopback=true: Windows steers connections to its own address into "
+                                         "the VM.", assumption="they arrive on loopback0 like Windows' 127.0.0.1 (the "
+                                                               "interface is not documented)")
+    trace.hops.append(crossing)
+    if crossing.verdict != "assumed":
         return
-    if not hal:
-        trace.hops.append(_needs_host_address_loopback(dst, sc.proto, sc.port, "Windows keeps the connection: WSL never "
-                                                       "sees it"))
-        return
-    trace.hops.append(Hop("path", "assumed", "hostAddressLoopback=true: Windows steers connections to its own address into "
-                          "the VM.", assumption="they arrive on loopback0 like Windows' 127.0.0.1 (the interface is not "
-                          "documented)", owner="wsl"))
     if win is not None:
         trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
                                         what=f"Windows to {dst}:{sc.port}", mode="mirrored"))
@@ -536,19 +534,17 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
     if own:
-        hal = _host_address_loopback(world)
-        if isinstance(hal, Unknown):
-            trace.hops.append(Hop("path", "unknown", f"WSL reaches Windows at the host's address {dst} only with "
-                                  "hostAddressLoopback=true.", reason=f"{hal} (.wslconfig [experimental] hostAddressLoopback)"))
+        crossing = _host_address_hop(world, dst, sc.port, keeps="Linux keeps the connection to itself: Windows never "
+                                     "sees it", steered="hostAddressLoopback=true: Linux's connections to the host's "
+                                     "address go to Windows.", assumption="Windows treats them like WSL's 127.0.0.1 "
+                                     "(host-VM loopback: not filtered by the Windows Defender Firewall; the Hyper-V "
+                                     "firewall's LoopbackEnabled applies)")
+        if crossing.blocks and socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo",
+                                                                               locally_generated=True)).verdict == "allow":
+            crossing.symptom = WRONG_PROGRAM  # a Linux server on that port answers instead of Windows
+        trace.hops.append(crossing)
+        if crossing.verdict != "assumed":
             return
-        if not hal:
-            trace.hops.append(_needs_host_address_loopback(dst, sc.proto, sc.port, "Linux keeps the connection to itself: "
-                                                           "Windows never sees it"))
-            return
-        trace.hops.append(Hop("path", "assumed", "hostAddressLoopback=true: Linux's connections to the host's address go "
-                              "to Windows.", assumption="Windows treats them like WSL's 127.0.0.1 (host-VM loopback: not "
-                              "filtered by the Windows Defender Firewall; the Hyper-V firewall's LoopbackEnabled applies)",
-                              owner="wsl"))
         oif = "loopback0"
     pkt = Packet(sc.proto, src, dst, sc.port, oif=oif, locally_generated=True)
     for hook in ("output", "postrouting"):

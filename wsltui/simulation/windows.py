@@ -6,7 +6,7 @@ Pure: ``WindowsFacts`` in, ``Hop`` out. Semantics (docs/windows-firewall.md §4)
 - host firewall: loopback is not filtered; profile off or interface excluded -> allow; any matching
   block rule beats any allow rule; shields-up ignores inbound allows; else the profile default.
   Program/service rules match only that program (portproxy = svchost.exe/iphlpsvc, the NAT relay =
-  wslrelay.exe). Interfaces named by GUID (the registry's ``IF=`` and ``DisabledInterfaces``) are
+  wslrelay.exe or wslhost.exe). Interfaces named by GUID (the registry's ``IF=`` and ``DisabledInterfaces``) are
   mapped to adapters through Get-NetAdapter; ``IFType`` is checked against the adapter's ifType.
 - address keywords: ``LocalSubnet`` is decided where the facts give the on-link prefixes (the WSL
   NAT subnet on vEthernet (WSL), the mirrored interfaces in mirrored mode), a ``4``/``6`` suffix
@@ -49,7 +49,6 @@ IPCONFIG_CMD = "powershell.exe Get-NetIPConfiguration -InterfaceAlias"
 _GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
 _IF_TYPES = {"lan": 6, "wired": 6, "wireless": 71}  # firewall interface types -> IANA ifType
 SVCHOST = r"%SystemRoot%\System32\svchost.exe"
-WSLRELAY = "wslrelay.exe"
 PROTO_NUM = {"tcp": 6, "udp": 17}
 _ENV = {"%systemroot%": r"c:\windows", "%windir%": r"c:\windows", "%systemdrive%": "c:",
         "%programfiles%": r"c:\program files", "%programfiles(x86)%": r"c:\program files (x86)"}
