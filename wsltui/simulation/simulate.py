@@ -168,7 +168,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 
 def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
-    """NAT and bridged: WSL's relay on Windows loopback (docs/windows-behaviour.md §1)."""
+    """NAT and bridged: WSL's relay on Windows loopback (wslrelay.exe, or wslhost.exe before WSL 2.0)."""
     win = _win(world)
     name = winsim.relay_name(win)
     relay_address = dst in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
@@ -216,7 +216,7 @@ def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
 
 def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     """Consomme: a Windows loopback socket per Linux loopback/unspecified bind, in its own family
-    (docs/windows-behaviour.md §6); no Hyper-V firewall, no excluded-range or ignoredPorts step."""
+    (microsoft/WSL ConsommeNetworking.cpp); no Hyper-V firewall, no excluded-range or ignoredPorts step."""
     if dst not in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")):
         trace.hops.append(Hop("localhost-relay", "unknown", f"Consomme opens Windows loopback sockets for Linux listeners; "
                               f"whether it opens them on {dst} too is not documented.",
@@ -388,7 +388,7 @@ def _lan_meets_owner(win, sc: Scenario, owner: Hop, dst) -> Hop:
 def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface: str) -> None:
     """Consomme: a non-loopback Linux bind opens a socket on the host's interface, so the LAN meets
     the Windows Defender Firewall like any host program (which program holds those sockets is not
-    in the facts, so program rules stay open); no Hyper-V firewall (docs/windows-behaviour.md §6)."""
+    in the facts, so program rules stay open); no Hyper-V firewall (microsoft/WSL ConsommeNetworking.cpp)."""
     what = f"{sc.proto.upper()} {sc.port} from the LAN to consomme's host socket"
     if win is not None:
         trace.hops.append(_lan_firewall(win, sc, None, None, what))
@@ -411,15 +411,15 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         _lan(world, trace, sc, mode)
         return
     dst = sc.dst or _addr(getattr(world.facts.network, "primary_address", None))
-    shown = dst or "the WSL IP"
-    trace.hops.append(Hop("path", "drop", f"{shown} is the VM's address on WSL's NAT network, which exists only inside "
-                          "Windows: no LAN device has a route to it, so the client's packets go to its router and never "
-                          "arrive.", symptom=TIMEOUT, alternatives=[NO_ROUTE], owner="wsl", edit="networkingMode (NAT)",
-                          fixes=[Fix(f"Connect to the Windows host's LAN IP instead and forward port {sc.port} to WSL with "
-                                     "portproxy (wsltui check --scenario lan-to-host shows the command)", front_end="windows",
-                                     needs_root=False),
-                                 Fix("Or switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then "
-                                     "wsl --shutdown", front_end="wsl", needs_root=False)]))
+    fixes = [Fix("Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+                 front_end="wsl", needs_root=False)]
+    if sc.proto == "tcp":  # portproxy carries TCP only
+        fixes.insert(0, Fix(f"Connect to the Windows host's LAN IP instead and forward port {sc.port} to WSL with portproxy "
+                            "(wsltui check --scenario lan-to-host shows the command)", front_end="windows", needs_root=False))
+    trace.hops.append(Hop("path", "drop", f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
+                          "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
+                          "never arrive.", symptom=TIMEOUT, alternatives=[NO_ROUTE], owner="wsl", edit="networkingMode (NAT)",
+                          fixes=fixes))
 
 
 def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:

@@ -189,8 +189,8 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
 
 
 def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) -> Hop:
-    """Consomme (virtioproxy) opens a host socket for each Linux bind (windows-behaviour: WSL's
-    ConsommeNetworking.cpp HandlePortNotification): a loopback or unspecified bind gets a Windows
+    """Consomme (virtioproxy) opens a host socket for each Linux bind (microsoft/WSL
+    src/windows/common/ConsommeNetworking.cpp HandlePortNotification): a loopback or unspecified bind gets a Windows
     loopback socket in its own family (``[::]`` -> Windows [::1], not 127.0.0.1), when
     localhostForwarding is on; a non-loopback bind, wildcard included, a socket on the host's
     interface. TCP and UDP; no ignoredPorts, no excluded-range check in WSL's code."""

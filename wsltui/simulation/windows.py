@@ -572,7 +572,8 @@ def relay_excluded(win: WindowsFacts | None, proto: str, port: int, address: str
     held = relay_on(win, port, address)
     if not hop.blocks or not isinstance(held, WinListener):
         return hop
-    return Hop(hop.layer, "allow", f"Port {port} is in a Windows excluded port range ({hop.rule}), but {_who(held)} already "
+    start, end = (hop.rule or "? ?").split()[:2]
+    return Hop(hop.layer, "allow", f"Port {port} is in the Windows excluded port range {start}-{end}, but {_who(held)} already "
                "listens on it (it bound before the range was reserved): it works until WSL restarts, when the relay's bind "
                "fails.", rule=hop.rule, location=hop.location, owner="windows")
 
@@ -628,7 +629,7 @@ def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port:
     """Mirrored mode's port reservation (``reservation``, decided from the Linux sockets) against
     what Windows holds. A Linux bind() asks Windows to reserve the port, and fails with EADDRINUSE
     when a Windows program listens there or, likely, when an excluded range covers it
-    (windows-behaviour: WslCoreGuestNetworkService.cpp OnPortAllocationRequest; microsoft/WSL#10494):
+    (microsoft/WSL src/windows/service/exe/WslCoreGuestNetworkService.cpp OnPortAllocationRequest, #10494):
     so with no Linux listener (``linux_bound`` False) the Windows owner is the blocker, never "start
     the server" (it would fail again). A Linux socket that holds a port Windows also holds
     contradicts that, and what Windows does with the port then is not documented."""
