@@ -1,8 +1,8 @@
 """WSL's relay on every WSL version and the paths of every networking mode, through
 `wsltui check --from DIR --json` on snapshot directories built like tests/test_windows_scenarios.py
 (the nat-healthy demo's real Linux capture: main on 0.0.0.0:8080, WSL IP 172.28.165.23, plus
-win.* records written here). Facts from docs/windows-behaviour.md §1, §5, §6; where it says
-**open**, the trace must say unknown or assumed."""
+win.* records written here). The facts come from microsoft/WSL's source and issues (cited per test);
+where they leave a point open, the trace must say unknown or assumed."""
 
 from __future__ import annotations
 
