@@ -315,3 +315,20 @@ def test_dst_for_the_wsl_ip_scenario(capsys, tmp_path):
     assert layers(t)[-1] == ("netfilter", "unknown") and "172.28.165.99" in t["hops"][-1]["packet"]
     _, t = check(capsys, case(tmp_path / "own"), 8080, "--scenario", "windows-to-wsl-ip", "--dst", WSL_IP)
     assert layers(t)[-1] == ("socket", "allow")
+
+
+def test_loopback_from_wsl_stays_in_linux_unless_mirrored_127_0_0_1(capsys, tmp_path):
+    # NAT: 127.0.0.1 inside WSL is Linux's own loopback; main on 0.0.0.0:8080 answers
+    code, t = check(capsys, case(tmp_path), 8080, "--scenario", "wsl-to-windows", "--dst", "127.0.0.1")
+    assert code == 1 and first(t) == ("path", "no-listener", "wrong program") and "gateway" in t["first_blocker"]["fixes"][0]["title"]
+    # mirrored: 127.0.0.2 stays in Linux (microsoft/WSL#11766), 127.0.0.1 goes to Windows
+    d = case(tmp_path / "m", mode="mirrored", powershell=ps(listeners=[listener("0.0.0.0", "postgres", pid=99, port=5432)]))
+    code, t = check(capsys, d, 5432, "--scenario", "wsl-to-windows", "--dst", "127.0.0.2")
+    assert code == 1 and first(t) == ("path", "no-listener", "refused")
+    code, t = check(capsys, d, 5432, "--scenario", "wsl-to-windows")
+    assert code == 0 and layers(t)[-1] == ("windows-listener", "allow")
+
+
+def test_a_dst_that_is_no_wsl_ip_in_nat(capsys, tmp_path):
+    code, t = check(capsys, case(tmp_path), 8080, "--scenario", "windows-to-wsl-ip", "--dst", "2001:db8::5")
+    assert code == 3 and layers(t) == [("path", "not-applicable")]

@@ -275,6 +275,10 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
     win = _win(world)
+    if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
+        trace.hops.append(Hop("path", "not-applicable", f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address "
+                              "on WSL's NAT network.", reason=f"--dst {dst} does not fit {sc.name}"))
+        return
     if mode == "bridged":
         # The VM has its own address on the LAN, through the external switch: no Hyper-V firewall, and the
         # Windows host's own address on that LAN is not in the facts.
@@ -514,6 +518,17 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=getattr(net, "primary_interface", None) or "eth0"))
 
 
+def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
+    """A Linux connection to a loopback address that WSL does not carry to Windows: only mirrored
+    mode sends 127.0.0.1 to Windows (127.0.0.2 and up, and ::1, stay in Linux: microsoft/WSL#11766)."""
+    local = socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo", locally_generated=True))
+    where = ("the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1")
+    return Hop("path", "no-listener", f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
+               f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
+               symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED, owner="wsl",
+               fixes=[_fix_note(f"Connect to {where} instead of {dst}")])
+
+
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     oif = getattr(net, "default_interface", None) or "eth0"
@@ -531,6 +546,9 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                               reason="run ip -j route show table all" if mode != "bridged" else
                               "unknown: in bridged mode the default gateway is the LAN's router: pass --dst with the "
                               "Windows host's LAN address"))
+        return
+    if dst.is_loopback and not (mode == "mirrored" and dst == ipaddress.ip_address("127.0.0.1")):
+        trace.hops.append(_stays_in_linux(world, sc, src, dst, mode))
         return
     own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
     if own:
