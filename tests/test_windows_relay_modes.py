@@ -332,3 +332,25 @@ def test_loopback_from_wsl_stays_in_linux_unless_mirrored_127_0_0_1(capsys, tmp_
 def test_a_dst_that_is_no_wsl_ip_in_nat(capsys, tmp_path):
     code, t = check(capsys, case(tmp_path), 8080, "--scenario", "windows-to-wsl-ip", "--dst", "2001:db8::5")
     assert code == 3 and layers(t) == [("path", "not-applicable")]
+
+
+def test_mirrored_unbound_port_with_unknown_windows_listeners_warns_in_the_fix(capsys, tmp_path):
+    denied = ps(errors={"listeners": "Access is denied."})
+    del denied["listeners"]
+    code, t = check(capsys, case(tmp_path, mode="mirrored", sockets=NO_SOCKETS, powershell=denied))
+    fix = t["first_blocker"]["fixes"][0]
+    assert code == 1 and first(t) == ("localhost-relay", "no-listener", "refused")
+    assert "EADDRINUSE" in fix["note"] and "Access is denied." in fix["note"]
+
+
+def test_a_relay_windows_lists_without_a_linux_listener(capsys, tmp_path):
+    # the relay still listens (the Linux server just stopped): the connection reaches the VM and finds nothing
+    code, t = check(capsys, case(tmp_path, sockets=NO_SOCKETS))
+    assert code == 1 and ("localhost-relay", "allow") in layers(t) and first(t) == ("socket", "no-listener", "refused")
+
+
+def test_consomme_carries_udp_to_windows_loopback(capsys, tmp_path):
+    code, t = check(capsys, case(tmp_path, mode="consomme"), 5353, "--proto", "udp")
+    assert code == 0 and ("localhost-relay", "allow") in layers(t)
+    code, t = check(capsys, case(tmp_path / "nat"), 5353, "--proto", "udp")  # NAT's relay is TCP only
+    assert code == 1 and "TCP only" in t["first_blocker"]["explanation"]
