@@ -144,6 +144,8 @@ def test_another_loopback_address_has_no_relay(capsys, tmp_path):
 def test_dst_that_is_not_loopback_does_not_fit_localhost(capsys, tmp_path):
     code, t = check(capsys, case(tmp_path), 8080, "--scenario", "windows-localhost-v4", "--dst", "192.168.1.23")
     assert code == 3 and layers(t) == [("path", "not-applicable")]
+    code, t = check(capsys, case(tmp_path / "host"), 8080, "--scenario", "windows-to-host-ip", "--dst", "127.0.0.1")
+    assert code == 3 and layers(t) == [("path", "not-applicable")]
 
 
 # --- 2. mirrored: ports Windows owns ---------------------------------------------------------

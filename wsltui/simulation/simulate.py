@@ -435,6 +435,10 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(Hop("path", "unknown", "wsltui needs the Windows host's LAN address for this scenario.",
                               reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR"))
         return
+    if dst.is_loopback:
+        trace.hops.append(Hop("path", "not-applicable", f"{dst} is a loopback address: see windows-localhost-v4/v6.",
+                              reason=f"--dst {dst} does not fit {sc.name}"))
+        return
     trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter a connection "
                           "to the host's own address (loopback traffic)."))
     win = _win(world)
