@@ -139,6 +139,11 @@ def _wsl_adapter(win) -> str:
     return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
 
 
+def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
+    """The Hyper-V firewall hop (one place for every path that crosses it)."""
+    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm)
+
+
 def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
     """Windows Defender Firewall inbound on the LAN adapter(s): the first that blocks, else the first."""
     adapters = winsim.lan_adapters(win)
@@ -247,8 +252,8 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(reserved)
         return
     if win is not None:
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
-                                        what=f"Windows to 127.0.0.1:{sc.port}", mode="mirrored"))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
+                                  what=f"Windows to 127.0.0.1:{sc.port}", mode="mirrored"))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
                                           "by default) lets Windows reach WSL on 127.0.0.1.",
@@ -302,8 +307,8 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
                                                                 interface=alias, onlink=onlink), what=what))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
-                                                              onlink=onlink), what=what, mode=mode, host_to_vm=True))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
+                                                               onlink=onlink), what=what, mode=mode, host_to_vm=True))
     else:
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
                                           "powershell.exe Get-NetFirewallProfile"))
@@ -362,8 +367,8 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     if win is not None:
         # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), onlink=winsim.subnets(net)),
-                                        what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(src), onlink=winsim.subnets(net)),
+                                  what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
                                           "default (DefaultInboundAction Block) unless a rule allows the port.",
@@ -493,8 +498,8 @@ def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> Non
     if crossing.verdict != "assumed":
         return
     if win is not None:
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
-                                        what=f"Windows to {dst}:{sc.port}", mode="mirrored"))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
+                                  what=f"Windows to {dst}:{sc.port}", mode="mirrored"))
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
@@ -587,8 +592,8 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
         onlink = None if loopback else winsim.subnets(net, (oif,))
         if mode != "bridged":  # a bridged VM has no Hyper-V firewall
-            trace.hops.append(winsim.hyperv(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                                  loopback=loopback, onlink=onlink), what=what, mode=mode))
+            trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                                   loopback=loopback, onlink=onlink), what=what, mode=mode))
         program, service = winsim.listener_for(win, sc.port, str(dst))
         alias = None if loopback or mode == "bridged" else _wsl_adapter(win)
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
