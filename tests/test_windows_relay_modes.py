@@ -11,6 +11,7 @@ import json
 import pytest
 
 from test_windows_scenarios import WSL_IP, case, check, layers, ps, rule
+from wsltui.cli import main
 
 RELAY_PID = 5120
 NO_SOCKETS = ""
@@ -356,3 +357,8 @@ def test_consomme_carries_udp_to_windows_loopback(capsys, tmp_path):
     assert code == 0 and ("localhost-relay", "allow") in layers(t)
     code, t = check(capsys, case(tmp_path / "nat"), 5353, "--proto", "udp")  # NAT's relay is TCP only
     assert code == 1 and "TCP only" in t["first_blocker"]["explanation"]
+
+
+def test_in_iface_belongs_to_the_custom_scenario(capsys, tmp_path):
+    code = main(["check", "8080", "--from", str(case(tmp_path)), "--scenario", "lan-to-host", "--in-iface", "eth0"])
+    assert code == 2 and "--in-iface is for --scenario custom" in capsys.readouterr().err

@@ -89,6 +89,8 @@ def scenario_from(args: argparse.Namespace):
     name = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
     if name == "custom" and args.dst is None and args.in_iface:
         raise UsageError("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
+    if name != "custom" and args.in_iface:
+        raise UsageError(f"--in-iface is for --scenario custom; {name} knows its own interfaces")
     if args.src and args.dst and args.src.version != args.dst.version:
         raise UsageError("--src and --dst must both be IPv4 or both IPv6")
     return Scenario(name, args.port, args.proto, args.src, args.dst, args.in_iface)
