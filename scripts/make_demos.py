@@ -136,14 +136,21 @@ def capture(out: Path, name: str, servers: dict[str, tuple[str, ...]], *, mode: 
         vm.close()
 
 
-def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, wsl_conf: str = "[boot]\nsystemd=true\n") -> None:
-    """Write the WSL records a Linux namespace cannot produce, and drop host-specific noise."""
-    (out / "kernel.osrelease.txt").write_text(KERNEL)
-    (out / "wsl.networking-mode.txt").write_text(mode + "\n")
-    (out / "wsl.version.txt").write_text(WSL_VERSION)
+def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, wsl_conf: str = "[boot]\nsystemd=true\n",
+                 kernel: str = KERNEL, wslinfo: bool = True) -> None:
+    """Write the WSL records a Linux namespace cannot produce, and drop host-specific noise.
+    ``wslinfo`` False: a WSL before 2.0, where the probe finds no wslinfo (``mode`` is then unused)."""
+    (out / "kernel.osrelease.txt").write_text(kernel)
+    (out / "wsl.networking-mode.txt").write_text(mode + "\n" if wslinfo else "")
+    (out / "wsl.version.txt").write_text(WSL_VERSION if wslinfo else "")
     (out / "wsl.conf.txt").write_text(wsl_conf)
     for name in ("kernel.osrelease", "wsl.networking-mode", "wsl.version", "wsl.conf", "wsl.wslconfig"):
         (out / f"{name}.meta.json").unlink(missing_ok=True)
+    if not wslinfo:
+        for name in ("wsl.networking-mode", "wsl.version"):
+            (out / f"{name}.meta.json").write_text(json.dumps({"argv": list(argv_for(BY_NAME[name])), "exit_code": None,
+                                                               "stderr": "", "seconds": 0.0,
+                                                               "error": "wslinfo: command not found"}) + "\n")
     if wslconfig is None:
         (out / "wsl.wslconfig.txt").write_text("")
         (out / "wsl.wslconfig.meta.json").write_text(
@@ -203,6 +210,11 @@ STOCK_LISTENERS = [
     ("::", 49668, 3344, "spoolsv"), ("::", 49669, 980, "services"),
 ]
 WSLRELAY_PID = 5120
+WSLRELAY_PATH = r"C:\Program Files\WSL\wslrelay.exe"  # Store WSL 2.x
+WSLHOST_PATH = r"C:\Windows\System32\wslhost.exe"  # the inbox WSL's relay (and Store builds before 2.0)
+DOCKER_BACKEND = r"C:\Program Files\Docker\Docker\resources\com.docker.backend.exe"
+WIN10_BUILD, WIN11_BUILD = "19045.5737", "22631.4037"
+NO_HYPERV = "Get-NetFirewallHyperVVMSetting is not available (Windows 10 or an older Windows 11)"
 
 # netsh int ipv4/ipv6 show excludedportrange protocol=tcp: WSD's 5357 and Hyper-V/WinNAT's blocks of 100.
 STOCK_EXCLUDED = [(5357, 5357, False), (49681, 49780, False), (49781, 49880, False)]
@@ -214,16 +226,20 @@ class Windows:
 
     mode: str = "nat"
     rules: list[dict] = field(default_factory=list)  # user rules on top of STOCK_RULES
-    relay: tuple[tuple[str, int], ...] = ()  # (address, port) wslrelay.exe listens on (NAT localhost forwarding)
-    listeners: list[tuple[str, int, int, str]] = field(default_factory=list)  # other Windows listeners
+    relay: tuple[tuple[str, int], ...] = ()  # (address, port) WSL's relay listens on (NAT localhost forwarding)
+    relay_path: str = WSLRELAY_PATH  # which relay: wslrelay.exe (WSL 2.x) or wslhost.exe (before 2.0)
+    # other Windows listeners: (address, port, pid, process[, path])
+    listeners: list[tuple] = field(default_factory=list)
+    build: str = WIN11_BUILD
+    hyperv: bool = True  # the Hyper-V firewall exists (Windows 11 22H2 and later) and is on for WSL
     excluded: list[tuple[int, int, bool]] = field(default_factory=list)  # extra TCP exclusions (v4 and v6)
     portproxy: list[tuple[str, int, str, int]] = field(default_factory=list)  # v4tov4 listen addr/port -> connect
 
     @property
     def adapters(self) -> list[dict]:
         conn = [{"alias": "Wi-Fi", "ifIndex": 12, "category": 1}]  # Private
-        if self.mode == "nat":
-            conn.append({"alias": WSL_ADAPTER, "ifIndex": 58, "category": 0})  # unidentified network: Public
+        if self.mode == "nat":  # the switch's name says whether WSL attached the Hyper-V firewall
+            conn.append({"alias": WSL_ADAPTER if self.hyperv else "vEthernet (WSL)", "ifIndex": 58, "category": 0})
         return conn
 
 
@@ -324,28 +340,33 @@ def dress_as_windows(out: Path, win: Windows) -> None:
         _missing_key(out, "win.portproxy")
     for fam in ("4", "6"):
         (out / f"win.excluded-tcp{fam}.txt").write_text(_excluded_table(STOCK_EXCLUDED + win.excluded))
-    listeners = STOCK_LISTENERS + win.listeners + [(a, p, WSLRELAY_PID, "wslrelay") for a, p in win.relay]
+    relay = win.relay_path.rsplit("\\", 1)[-1].removesuffix(".exe")
+    listeners = STOCK_LISTENERS + win.listeners + [(a, p, WSLRELAY_PID, relay, win.relay_path) for a, p in win.relay]
+    hyperv = ({"available": True, "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
+               "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowLocal": 1} for n in ("Domain", "Private", "Public")],
+               "rules": HYPERV_RULES} if win.hyperv else {"available": False, "setting": None, "profiles": [], "rules": []})
     doc = {
-        "v": 1, "build": "22631.4037", "oemCodePage": 437, "userProfile": "C:\\Users\\dev",
+        "v": 1, "build": win.build, "oemCodePage": 437, "userProfile": "C:\\Users\\dev",
         "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1, "allowLocal": 1, "disabledIf": None}
                      for n in ("Domain", "Private", "Public")],
         "rules": [_ps_rule(r) for r in rules],
         "conn": win.adapters,
-        "hyperv": {"available": True, "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
-                   "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowLocal": 1} for n in ("Domain", "Private", "Public")],
-                   "rules": HYPERV_RULES},
-        "listeners": [{"addr": a, "port": p, "pid": pid, "process": proc} for a, p, pid, proc in listeners],
-        "iphlpsvc": {"status": 4, "startType": 2}, "errors": {},
+        "hyperv": hyperv,
+        "listeners": [{"addr": a, "port": p, "pid": pid, "process": proc, **({"path": path[0]} if path else {})}
+                      for a, p, pid, proc, *path in listeners],
+        "iphlpsvc": {"status": 4, "startType": 2}, "errors": {} if win.hyperv else {"hyperv": NO_HYPERV},
     }
     (out / "win.powershell.txt").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def about(story: str, real: str, wslconfig: str, windows: str = "", hyperv: str = "") -> str:
+def about(story: str, real: str, wslconfig: str, windows: str = "", hyperv: str = "", *, wslinfo: str = "wslinfo",
+          system: str = "Windows 11 22631", firewall: str | None = None) -> str:
     """ABOUT: the story (first line, shown by ``--demo list``), then what is real and what is not."""
-    return (f"{story}\nReal capture: {real}\nHand-written: kernel release, wslinfo, /etc/wsl.conf, .wslconfig ({wslconfig}).\n"
-            f"Hand-written Windows host (win.* records in the real reg.exe/netsh/PowerShell formats): Windows 11 22631, "
+    firewall = firewall or f"Hyper-V firewall on for WSL (inbound Block, loopback allowed, WSL's default ICMP/mDNS rules{hyperv})"
+    return (f"{story}\nReal capture: {real}\nHand-written: kernel release, {wslinfo}, /etc/wsl.conf, .wslconfig ({wslconfig}).\n"
+            f"Hand-written Windows host (win.* records in the real reg.exe/netsh/PowerShell formats): {system}, "
             f"Wi-Fi {LAN_ADDR} on a Private network, firewall profiles on (inbound Block), stock rules only{windows}, no "
-            f"Group Policy, Hyper-V firewall on for WSL (inbound Block, loopback allowed, WSL's default ICMP/mDNS rules{hyperv}).\n")
+            f"Group Policy, {firewall}.\n")
 
 
 # --- the demos -------------------------------------------------------------------------------
@@ -412,10 +433,33 @@ def lan_stale_portproxy(out: Path) -> str:
                  "127.0.0.1:8080)")
 
 
+def nat_old_wsl(out: Path) -> str:
+    capture(out, "old", {"main": ("tcp,0.0.0.0,8080",)})
+    dress_as_wsl(out, kernel="5.10.102.1-microsoft-standard-WSL2\n", wslinfo=False)
+    dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),), relay_path=WSLHOST_PATH, build=WIN10_BUILD, hyperv=False))
+    return about("WSL before 2.0 (inbox WSL on Windows 10, no wslinfo): the relay is wslhost.exe, 8080 is reachable from Windows",
+                 "empty rulesets, one listener main on 0.0.0.0:8080.", "absent", f"; wslhost.exe ({WSLHOST_PATH}) on "
+                 "127.0.0.1:8080, the NAT switch vEthernet (WSL)", wslinfo="wslinfo (not found)",
+                 system=f"Windows 10 22H2 ({WIN10_BUILD})", firewall="no Hyper-V firewall (Windows 10 has none)")
+
+
+def mirrored_docker_port(out: Path) -> str:
+    capture(out, "dock", {"postgres": ("tcp,0.0.0.0,5432",)}, mode="mirrored")  # the server of 8080 failed to bind
+    dress_as_wsl(out, mode="mirrored", wslconfig=MIRRORED_WSLCONFIG)
+    docker = [(a, 8080, 9120, "com.docker.backend", DOCKER_BACKEND) for a in ("0.0.0.0", "::")]
+    dress_as_windows(out, Windows(mode="mirrored", listeners=docker))
+    return about("Mirrored mode; Docker Desktop's com.docker.backend holds 8080 on Windows, so the Linux server's bind() "
+                 "failed (EADDRINUSE)",
+                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24, one listener postgres on "
+                 "0.0.0.0:5432 and none on 8080 (the developer's server could not bind it).", "networkingMode=mirrored",
+                 f"; no vEthernet (WSL) adapter; com.docker.backend ({DOCKER_BACKEND}) on 0.0.0.0:8080 and [::]:8080",
+                 " only: none for 8080")
+
+
 BUILDERS = {
     "nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy, "nat-dual-stack": nat_dual_stack,
     "nat-excluded-port": nat_excluded_port, "mirrored-hyperv-lan": mirrored_hyperv_lan,
-    "lan-stale-portproxy": lan_stale_portproxy,
+    "lan-stale-portproxy": lan_stale_portproxy, "nat-old-wsl": nat_old_wsl, "mirrored-docker-port": mirrored_docker_port,
 }
 
 

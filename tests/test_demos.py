@@ -52,7 +52,18 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "mirrored-hyperv-lan": {
         (8080, "lan-to-host"): ("hyperv-firewall", "drop", "timeout"),
         (8080, "windows-localhost-v4"): OK,  # loopback0, LoopbackEnabled, no Linux firewall
-        (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "refused"),  # mirrored: no ::1
+        (8080, "windows-localhost-v6"): ("localhost-relay", "drop", "timeout"),  # mirrored: ::1 unsupported, times out (microsoft/WSL#10803)
+    },
+    "nat-old-wsl": {
+        (8080, "windows-localhost-v4"): OK,  # wslhost.exe is WSL's relay; the mode is NAT by inference (no wslinfo)
+        (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "refused"),
+        (8080, "lan-to-wsl-ip"): ("path", "drop", "timeout"),  # the NAT subnet exists only inside Windows
+    },
+    "mirrored-docker-port": {
+        # the Linux bind failed (EADDRINUSE): com.docker.backend answers, never "start the server"
+        (8080, "windows-localhost-v4"): ("windows-listener", "no-listener", "wrong program"),
+        (8080, "lan-to-host"): ("windows-listener", "no-listener", "timeout"),  # no firewall rule lets the LAN reach Docker
+        (8080, "windows-localhost-v6"): ("localhost-relay", "drop", "timeout"),
     },
     "lan-stale-portproxy": {
         (8080, "lan-to-host"): ("portproxy", "drop", "timeout"),
@@ -70,6 +81,7 @@ STORY_FIX = {
     "nat-excluded-port": "outside the excluded ranges",
     "mirrored-hyperv-lan": "New-NetFirewallHyperVRule -Name 'wsltui-hv-tcp-8080'",
     "lan-stale-portproxy": "connectaddress=172.28.165.23",
+    "mirrored-docker-port": "Stop-Process -Id 9120",
 }
 
 CASES = [(name, port, scenario, want) for name, table in EXPECTED.items() for (port, scenario), want in table.items()]
@@ -138,3 +150,20 @@ def test_the_mirrored_demo_is_mirrored_and_consistent():
     assert {i.name for i in facts.network.interfaces} >= {"lo", "loopback0", "eth0"}
     assert facts.network.primary_address == "192.168.1.23"
     assert [c.alias for c in facts.windows.connections] == ["Wi-Fi"]  # no vEthernet (WSL) switch in mirrored mode
+
+
+def test_the_old_wsl_demo_is_nat_by_inference_with_wslhost_as_the_relay(capsys):
+    facts = build_facts(demos.load("nat-old-wsl"))
+    assert facts.wsl.before_2_0 and isinstance(facts.wsl.networking_mode, Unknown)
+    assert not facts.windows.hyperv.available and [c.alias for c in facts.windows.connections][-1] == "vEthernet (WSL)"
+    t = check(capsys, "nat-old-wsl", 8080, "windows-localhost-v4")
+    path, relay = t["hops"][0], next(h for h in t["hops"] if h["layer"] == "localhost-relay")
+    assert (path["verdict"], path["assumption"]) == ("assumed", "networking mode NAT") and "older than 2.0" in path["explanation"]
+    assert relay["explanation"].startswith("wslhost.exe listens on Windows 127.0.0.1:8080")
+
+
+def test_the_docker_demo_never_says_start_the_server(capsys):
+    for scenario in ("windows-localhost-v4", "lan-to-host", "windows-to-host-ip"):
+        t = check(capsys, "mirrored-docker-port", 8080, scenario)
+        assert "EADDRINUSE" in t["first_blocker"]["explanation"]
+        assert not any("Start the server" in f["title"] for h in t["hops"] for f in h["fixes"])

@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows", "custom")
+SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows",
+                  "windows-to-host-ip", "lan-to-wsl-ip", "custom")
 
 
 class UsageError(Exception):
@@ -78,7 +79,7 @@ def add_packet_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
                    help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
     p.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
-    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom scenario)")
+    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom; the address the client connects to in the other scenarios)")
     p.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
 
 
@@ -89,6 +90,8 @@ def scenario_from(args: argparse.Namespace):
     name = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
     if name == "custom" and args.dst is None and args.in_iface:
         raise UsageError("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
+    if name != "custom" and args.in_iface:
+        raise UsageError(f"--in-iface is for --scenario custom; {name} knows its own interfaces")
     if args.src and args.dst and args.src.version != args.dst.version:
         raise UsageError("--src and --dst must both be IPv4 or both IPv6")
     return Scenario(name, args.port, args.proto, args.src, args.dst, args.in_iface)

@@ -134,6 +134,26 @@ class WslFacts:
     mode_hint: str | None = None
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def before_2_0(self) -> bool:
+        """No ``wslinfo`` at all: the inbox WSL or a Store build before 2.0 (wslinfo --networking-mode
+        came with 2.0), which has only NAT and bridged networking and whose relay is wslhost.exe."""
+        return all(isinstance(v, Unknown) and "command not found" in v.reason for v in (self.networking_mode, self.version))
+
+    def assumed_mode(self) -> str:
+        """Why NAT is traced when the effective mode is unknown: what the facts say for it, and against."""
+        if not self.before_2_0:
+            return "the effective mode is unknown, and NAT is the default"
+        said = ["wslinfo is missing, so this WSL is older than 2.0 (inbox or an early Store build), which has no mirrored "
+                "or consomme mode"]
+        if isinstance(self.wslconfig, WslConfig) and self.wslconfig.networking_mode == "bridged":
+            said.append(".wslconfig asks for bridged, which such a WSL supports: the mode may be bridged")
+        elif isinstance(self.wslconfig, WslConfig) and self.wslconfig.networking_mode_raw is not None:
+            said.append(f".wslconfig asks for networkingMode={self.wslconfig.networking_mode_raw}, which it does not have")
+        if self.mode_hint:
+            said.append(self.mode_hint)
+        return "; ".join(said)
+
 
 # ---------------------------------------------------------------------------------------------
 # entry point

@@ -19,14 +19,16 @@ from wsltui.simulation.attribution import attribute, established_fixes, firewall
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
 from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
-from wsltui.simulation.trace import Fix, Hop, Trace, reject_symptom
+from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, Trace, reject_symptom
 
 SCENARIOS = {
     "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
     "windows-localhost-v6": "a Windows app connects to [::1]:PORT",
     "windows-to-wsl-ip": "a Windows app connects to the WSL VM's IP (eth0)",
     "lan-to-host": "a device on the LAN connects to the Windows host's IP",
-    "wsl-to-windows": "a Linux program in WSL connects to a service on Windows",
+    "wsl-to-windows": "a Linux program in WSL connects to a service on Windows (--dst: which Windows address)",
+    "windows-to-host-ip": "a Windows app connects to the Windows host's own LAN IP (--dst; mirrored: the IP WSL shares)",
+    "lan-to-wsl-ip": "a device on the LAN connects to the WSL VM's IP",
     "custom": "any packet: --src, --dst and --in-iface",
 }
 NO_WINDOWS_DATA = "no Windows data: the Windows side is not captured yet"
@@ -86,7 +88,9 @@ def simulate(world: World, sc: Scenario) -> Trace:
         _linux(world, trace, _custom_packet(world, sc))
         return _finish(trace)
     if mode == "unknown":
-        trace.hops.append(Hop("path", "assumed", "The networking mode is unknown, so the NAT path (the default) is traced.",
+        wsl = world.facts.wsl
+        why = wsl.assumed_mode() if wsl is not None else "the WSL facts could not be read"
+        trace.hops.append(Hop("path", "assumed", f"The networking mode is unknown, so the NAT path is traced: {why}.",
                               assumption="networking mode NAT", reason=world.mode_reason))
         mode = "nat"
     if mode == "not-wsl":
@@ -105,6 +109,7 @@ def simulate(world: World, sc: Scenario) -> Trace:
     build = {
         "windows-localhost-v4": _localhost, "windows-localhost-v6": _localhost,
         "windows-to-wsl-ip": _to_wsl_ip, "lan-to-host": _lan, "wsl-to-windows": _to_windows,
+        "windows-to-host-ip": _to_host_ip, "lan-to-wsl-ip": _lan_to_wsl_ip,
     }[sc.name]
     build(world, trace, sc, mode)
     return _finish(trace)
@@ -134,6 +139,11 @@ def _wsl_adapter(win) -> str:
     return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
 
 
+def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
+    """The Hyper-V firewall hop (one place for every path that crosses it)."""
+    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm)
+
+
 def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
     """Windows Defender Firewall inbound on the LAN adapter(s): the first that blocks, else the first."""
     adapters = winsim.lan_adapters(win)
@@ -150,82 +160,155 @@ def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, w
 
 
 def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    v6 = sc.name.endswith("v6")
-    loop = ipaddress.ip_address("::1" if v6 else "127.0.0.1")
+    loop = ipaddress.ip_address("::1" if sc.name.endswith("v6") else "127.0.0.1")
+    dst = sc.dst or loop
+    if not dst.is_loopback or dst.version != loop.version:
+        trace.hops.append(Hop("path", "not-applicable", f"{dst} is not an IPv{loop.version} loopback address: this scenario "
+                              f"is a Windows app connecting to {loop} (windows-to-host-ip and windows-to-wsl-ip take other "
+                              "addresses).", reason=f"--dst {dst} does not fit {sc.name}"))
+        return
     trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic."))
+    {"nat": _relay_localhost, "bridged": _relay_localhost, "consomme": _consomme_localhost}.get(
+        mode, _mirrored_localhost)(world, trace, sc, dst)
+
+
+def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+    """NAT and bridged: WSL's relay on Windows loopback (wslrelay.exe, or wslhost.exe before WSL 2.0)."""
     win = _win(world)
-    if mode in ("nat", "bridged") and win is not None:
-        trace.hops.append(winsim.excluded(win, sc.proto, sc.port, v6, who="wslrelay.exe (the localhost relay)"))
-        taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(loop))
+    name = winsim.relay_name(win)
+    relay_address = dst in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+    if win is not None:
+        if relay_address:
+            trace.hops.append(winsim.relay_excluded(win, sc.proto, sc.port, str(dst)))
+        taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(dst))
         trace.hops.append(taker)
         if proxied:  # portproxy, not the relay, holds the address: the connection follows its entry
             net = world.facts.network
             hop, target, cport = winsim.portproxy(win, sc.port, getattr(net, "primary_address", None), sc.proto,
-                                                  dst=str(loop), family=loop.version)
+                                                  dst=str(dst), family=dst.version)
             trace.hops.append(hop)
             _through_portproxy(world, trace, sc, hop, target, cport)
             return
         if taker.blocks:
             return  # another Windows program gets the connection
-    elif mode in ("nat", "bridged"):
+    else:
         trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
                                           "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
         trace.hops.append(windows_unknown("windows-listener", f"A Windows program already listening on {sc.port} would "
                                           "answer instead of WSL.", "netstat.exe -ano"))
-    if mode in ("nat", "bridged"):
-        relay = winsim.relay_binds(win, socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, v6),
-                                   sc.proto, sc.port, v6)
-        trace.hops.append(relay)
-        if relay.verdict not in ("allow", "assumed"):
-            return
-        # The relay connects from inside the VM: a local connection over lo.
-        pkt = Packet(sc.proto, loop, loop, sc.port, oif="lo", locally_generated=True)
-        _linux(world, trace, pkt)
+    if not relay_address:
+        trace.hops.append(Hop("localhost-relay", "no-listener", f"{name} listens on Windows 127.0.0.1 and [::1] only, never "
+                              f"on {dst}: nothing of WSL's answers {dst}:{sc.port}.", symptom=REFUSED,
+                              fixes=[_fix_note(f"Connect to 127.0.0.1:{sc.port} (or localhost) instead of {dst}")]))
         return
-    # mirrored and consomme: Windows loopback is steered into the VM's loopback0.
-    if v6:
-        trace.hops.append(Hop("localhost-relay", "no-listener", f"{mode} networking does not forward [::1] to Linux: "
-                              f"only 127.0.0.1 reaches WSL.", symptom="refused",
+    _relay_leg(world, trace, sc.proto, sc.port, dst)
+
+
+def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
+    """From Windows ``loop``:port through WSL's relay into the VM, where it connects over lo. The
+    Windows listener table, when read, says where the relay listens; the Linux binds otherwise."""
+    win, v6 = _win(world), loop.version == 6
+    seen = winsim.relay_on(win, port, str(loop))
+    relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, proto, port, v6, name=winsim.relay_name(win),
+                             seen=None if isinstance(seen, Unknown) else seen is not None)
+    relay = winsim.relay_binds(win, relay, proto, port, v6)
+    trace.hops.append(relay)
+    if relay.verdict not in ("allow", "assumed"):
+        return
+    inner = socket_hop.relay_target(world.facts.sockets, port, v6)
+    _linux(world, trace, Packet(proto, inner, inner, port, oif="lo", locally_generated=True))
+
+
+def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+    """Consomme: a Windows loopback socket per Linux loopback/unspecified bind, in its own family
+    (microsoft/WSL ConsommeNetworking.cpp); no Hyper-V firewall, no excluded-range or ignoredPorts step."""
+    if dst not in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")):
+        trace.hops.append(Hop("localhost-relay", "unknown", f"Consomme opens Windows loopback sockets for Linux listeners; "
+                              f"whether it opens them on {dst} too is not documented.",
+                              reason=f"unknown: undocumented (test from Windows: Test-NetConnection -ComputerName {dst} "
+                                     f"-Port {sc.port})"))
+        return
+    hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
+    trace.hops.append(hop)
+    if hop.verdict == "allow":
+        _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif="loopback0"))
+
+
+def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+    """Mirrored: Windows 127.0.0.1 is steered into the VM's loopback0 for ports Linux reserved."""
+    if dst.version == 6:
+        trace.hops.append(Hop("localhost-relay", "drop", "Mirrored networking does not carry Windows [::1] into WSL: the "
+                              "connection times out, it is not refused (microsoft/WSL#10803).", symptom=TIMEOUT,
                               fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")]))
         return
+    if dst != ipaddress.ip_address("127.0.0.1"):
+        trace.hops.append(Hop("localhost-relay", "unknown", f"Mirrored mode steers Windows 127.0.0.1 into the VM; whether it "
+                              f"steers {dst} is not documented.", reason="unknown: undocumented (test from Windows: "
+                              f"Test-NetConnection -ComputerName {dst} -Port {sc.port})"))
+        return
+    win = _win(world)
+    reserved = _mirrored_port(world, sc, win, dst, loopback=True)
+    if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
+        trace.hops.append(reserved)
+        return
     if win is not None:
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
-                                        what=f"Windows to 127.0.0.1:{sc.port}", mode=mode))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
+                                  what=f"Windows to 127.0.0.1:{sc.port}", mode="mirrored"))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
                                           "by default) lets Windows reach WSL on 127.0.0.1.",
                                           "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
-    reserved = winsim.steering_binds(win, socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto,
-                                                                          sc.port, loopback=True), sc.proto, sc.port, False)
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
-    pkt = Packet(sc.proto, loop, loop, sc.port, iif="loopback0")
-    _linux(world, trace, pkt)
+    _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif="loopback0"))
+
+
+def _mirrored_port(world: World, sc: Scenario, win, dst, *, loopback: bool) -> Hop:
+    """Mirrored mode's steering of ``sc.port`` into Linux, with what Windows holds on that port."""
+    reservation = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=loopback)
+    return winsim.steering_binds(win, reservation, sc.proto, sc.port, dst.version == 6, dst=str(dst),
+                                 linux_bound=socket_hop.bound(world.facts.sockets, sc.proto, sc.port))
 
 
 def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     if mode in ("mirrored", "consomme"):
         trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: Windows apps use "
-                              "127.0.0.1 (see windows-localhost-v4), or the host's own IP with hostAddressLoopback=true."))
+                              "127.0.0.1 (see windows-localhost-v4), or the host's own IP (windows-to-host-ip)."))
         return
-    dst = _addr(getattr(net, "primary_address", None))
-    gw = _addr(getattr(net, "default_gateway_v4", None))
+    dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
+    win = _win(world)
+    if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
+        trace.hops.append(Hop("path", "not-applicable", f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address "
+                              "on WSL's NAT network.", reason=f"--dst {dst} does not fit {sc.name}"))
+        return
+    if mode == "bridged":
+        # The VM has its own address on the LAN, through the external switch: no Hyper-V firewall, and the
+        # Windows host's own address on that LAN is not in the facts.
+        if dst is None:
+            trace.hops.append(Hop("path", "unknown", "wsltui needs the VM's LAN IP.", reason="run ip -j addr show"))
+            return
+        src = sc.src or LAN_CLIENT
+        trace.notes.append(f"bridged: the Windows host's LAN address is not known; traced from {src} (pass --src)")
+        trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port),
+                                          what=f"a Windows app connecting to {dst}:{sc.port}"))
+        _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
+        return
+    gw = _addr(getattr(net, "default_gateway_v4", None))
     if dst is None or gw is None:
         trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet "
                               "address) to trace this path.", reason="net.addr / net.route missing: run ip -j addr show"))
         return
-    win = _win(world)
     if win is not None:
         alias = _wsl_adapter(win)
         what = f"a Windows app connecting to {dst}:{sc.port}"
         onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
                                                                 interface=alias, onlink=onlink), what=what))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
-                                                              onlink=onlink), what=what, mode=mode, host_to_vm=True))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
+                                                               onlink=onlink), what=what, mode=mode, host_to_vm=True))
     else:
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
                                           "powershell.exe Get-NetFirewallProfile"))
@@ -266,31 +349,161 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         # portproxy opens a new connection from the host's vEthernet address.
         _linux(world, trace, Packet(sc.proto, gw, dst, sc.port, iif=iface))
         return
-    if mode == "bridged":
-        src = sc.src or LAN_CLIENT
-        if dst is None:
-            trace.hops.append(Hop("path", "unknown", "wsltui needs the VM's LAN IP.", reason="run ip -j addr show"))
-            return
+    dst = sc.dst or dst
+    src = sc.src or LAN_CLIENT
+    if dst is None:
+        trace.hops.append(Hop("path", "unknown", f"wsltui needs the {'VM' if mode == 'bridged' else 'host'}'s LAN IP.",
+                              reason="run ip -j addr show, or pass --dst"))
+        return
+    if mode == "bridged":  # the VM's own LAN address: only Linux filters (no Hyper-V firewall on a bridged VM)
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
         return
-    # mirrored / consomme
+    if mode == "consomme":
+        _consomme_lan(world, trace, sc, win, src, dst, iface)
+        return
+    reserved = _mirrored_port(world, sc, win, dst, loopback=False)
+    if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
+        trace.hops.append(_lan_meets_owner(win, sc, reserved, dst))
+        return
     if win is not None:
         # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
-        onlink = winsim.subnets(net) if mode == "mirrored" else None
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT),
-                                                              onlink=onlink),
-                                        what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(src), onlink=winsim.subnets(net)),
+                                  what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
                                           "default (DefaultInboundAction Block) unless a rule allows the port.",
                                           "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
-    reserved = winsim.steering_binds(win, socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto,
-                                                                          sc.port, loopback=False),
-                                     sc.proto, sc.port, family == 6)
     trace.hops.append(reserved)
-    if reserved.blocks or reserved.verdict == "unknown" or dst is None:
+    if reserved.blocks or reserved.verdict == "unknown":
         return
-    _linux(world, trace, Packet(sc.proto, sc.src or LAN_CLIENT, dst, sc.port, iif=iface))
+    _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
+
+
+def _lan_meets_owner(win, sc: Scenario, owner: Hop, dst) -> Hop:
+    """A Windows program holds the port a LAN client wants (mirrored): the client reaches it only
+    through the Windows Defender Firewall's rules for that program."""
+    if owner.symptom != WRONG_PROGRAM or win is None:
+        return owner
+    program, service = winsim.listener_for(win, sc.port, str(dst))
+    fw = _lan_firewall(win, sc, program, service, f"{sc.proto.upper()} {sc.port} from the LAN to {program}")
+    if fw.blocks:
+        owner.symptom, owner.alternatives = fw.symptom, []
+        owner.explanation += f" From the LAN the Windows Defender Firewall stops the client first: {fw.explanation}"
+    elif fw.verdict not in ("allow", "assumed", "not-applicable"):
+        owner.alternatives = [TIMEOUT]
+    return owner
+
+
+def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface: str) -> None:
+    """Consomme: a non-loopback Linux bind opens a socket on the host's interface, so the LAN meets
+    the Windows Defender Firewall like any host program (which program holds those sockets is not
+    in the facts, so program rules stay open); no Hyper-V firewall (microsoft/WSL ConsommeNetworking.cpp)."""
+    what = f"{sc.proto.upper()} {sc.port} from the LAN to consomme's host socket"
+    if win is not None:
+        trace.hops.append(_lan_firewall(win, sc, None, None, what))
+    else:
+        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
+                                          "profile needs an allow rule for the port.", "powershell.exe Get-NetFirewallRule"))
+    hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
+    trace.hops.append(hop)
+    if hop.verdict == "allow":
+        _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
+
+
+def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    """A LAN device sends to the WSL IP itself: in NAT that address lives on a network inside Windows."""
+    if mode in ("mirrored", "consomme"):
+        trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: LAN devices connect to the "
+                              "Windows host's IP (see lan-to-host)."))
+        return
+    if mode == "bridged":
+        _lan(world, trace, sc, mode)
+        return
+    dst = sc.dst or _addr(getattr(world.facts.network, "primary_address", None))
+    fixes = [Fix("Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+                 front_end="wsl", needs_root=False)]
+    if sc.proto == "tcp":  # portproxy carries TCP only
+        fixes.insert(0, Fix(f"Connect to the Windows host's LAN IP instead and forward port {sc.port} to WSL with portproxy "
+                            "(wsltui check --scenario lan-to-host shows the command)", front_end="windows", needs_root=False))
+    trace.hops.append(Hop("path", "drop", f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
+                          "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
+                          "never arrive.", symptom=TIMEOUT, alternatives=[NO_ROUTE], owner="wsl", edit="networkingMode (NAT)",
+                          fixes=fixes))
+
+
+def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
+    """A Windows app connects to the Windows host's own LAN address (mirrored: WSL shares it)."""
+    net = world.facts.network
+    own = _addr(getattr(net, "primary_address", None)) if mode in ("mirrored", "consomme") else None
+    dst = sc.dst or own
+    if dst is None:
+        trace.hops.append(Hop("path", "unknown", "wsltui needs the Windows host's LAN address for this scenario.",
+                              reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR"))
+        return
+    if dst.is_loopback:
+        trace.hops.append(Hop("path", "not-applicable", f"{dst} is a loopback address: see windows-localhost-v4/v6.",
+                              reason=f"--dst {dst} does not fit {sc.name}"))
+        return
+    trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter a connection "
+                          "to the host's own address (loopback traffic)."))
+    win = _win(world)
+    if mode == "consomme":
+        hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
+        trace.hops.append(hop)
+        if hop.verdict == "allow":
+            _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif=getattr(net, "primary_interface", None) or "eth0"))
+        return
+    if mode == "mirrored":
+        _mirrored_host_ip(world, trace, sc, win, dst)
+        return
+    # NAT and bridged: Windows keeps its own address; only portproxy forwards it into WSL.
+    taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(dst))
+    trace.hops.append(taker)
+    if taker.blocks or taker.verdict == "unknown" and not proxied:
+        return
+    hop, target, cport = winsim.portproxy(win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst),
+                                          family=dst.version)
+    trace.hops.append(hop)
+    _through_portproxy(world, trace, sc, hop, target, cport)
+
+
+def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str, assumption: str) -> Hop:
+    """Mirrored mode: the host's own address crosses between Windows and WSL only with
+    [experimental] hostAddressLoopback=true (microsoft/WSL#41284); the hop blocks without it,
+    and with it says how the crossing is traced (``assumption``: it is not documented)."""
+    config = getattr(world.facts.wsl, "wslconfig", None)
+    if config is None or isinstance(config, Unknown):
+        return Hop("path", "unknown", f"Windows and WSL reach each other at the host's address {dst} only with "
+                   "hostAddressLoopback=true.", reason=f"{config or 'unknown: the WSL facts could not be read'} "
+                   "(.wslconfig [experimental] hostAddressLoopback)")
+    if not config.host_address_loopback:
+        return Hop("path", "no-listener", f"In mirrored mode {dst} is both Windows' and Linux's address; without "
+                   f"hostAddressLoopback=true {keeps}.", symptom=REFUSED, owner="wsl", edit=".wslconfig [experimental]",
+                   fixes=[Fix("Set hostAddressLoopback=true under [experimental] in %UserProfile%\\.wslconfig, then "
+                              "wsl --shutdown", front_end="wsl", needs_root=False, note="an experimental setting"),
+                          _fix_note(f"Or connect to 127.0.0.1:{port} instead")])
+    return Hop("path", "assumed", steered, assumption=assumption, owner="wsl")
+
+
+def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> None:
+    reserved = _mirrored_port(world, sc, win, dst, loopback=False)
+    if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
+        trace.hops.append(reserved)
+        return
+    crossing = _host_address_hop(world, dst, sc.port, keeps="Windows keeps the connection: WSL never sees it",
+                                 steered="hostAddressLoopback=true: Windows steers connections to its own address into "
+                                         "the VM.", assumption="they arrive on loopback0 like Windows' 127.0.0.1 (the "
+                                                               "interface is not documented)")
+    trace.hops.append(crossing)
+    if crossing.verdict != "assumed":
+        return
+    if win is not None:
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
+                                  what=f"Windows to {dst}:{sc.port}", mode="mirrored"))
+    trace.hops.append(reserved)
+    if reserved.blocks or reserved.verdict == "unknown":
+        return
+    _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif="loopback0"))
 
 
 def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, target: str | None, cport: int) -> None:
@@ -301,17 +514,11 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     net, win = world.facts.network, _win(world)
     loop = ipaddress.ip_address(target)
     if loop.is_loopback:
-        v6 = loop.version == 6
         taker, proxied = winsim.relay_listener(win, sc.proto, cport, target)
         trace.hops.append(winsim.portproxy_loop(target, cport) if proxied else taker)
         if proxied or taker.blocks:
             return
-        relay = winsim.relay_binds(win, socket_hop.relay(world.facts.sockets, world.facts.wsl, sc.proto, cport, v6),
-                                   sc.proto, cport, v6)
-        trace.hops.append(relay)
-        if relay.verdict not in ("allow", "assumed"):
-            return
-        _linux(world, trace, Packet(sc.proto, loop, loop, cport, oif="lo", locally_generated=True))
+        _relay_leg(world, trace, sc.proto, cport, loop)
         return
     dst, gw = _addr(getattr(net, "primary_address", None)), _addr(getattr(net, "default_gateway_v4", None))
     if dst is None or gw is None:
@@ -320,19 +527,52 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=getattr(net, "primary_interface", None) or "eth0"))
 
 
+def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
+    """A Linux connection to a loopback address that WSL does not carry to Windows: only mirrored
+    mode sends 127.0.0.1 to Windows (127.0.0.2 and up, and ::1, stay in Linux: microsoft/WSL#11766)."""
+    local = socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo", locally_generated=True))
+    where = ("the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1")
+    return Hop("path", "no-listener", f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
+               f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
+               symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED, owner="wsl",
+               fixes=[_fix_note(f"Connect to {where} instead of {dst}")])
+
+
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
-    if mode in ("mirrored",):
-        dst = ipaddress.ip_address("127.0.0.1")
-        oif = "loopback0"
+    oif = getattr(net, "default_interface", None) or "eth0"
+    if mode == "mirrored":
+        dst = sc.dst or ipaddress.ip_address("127.0.0.1")
+        if dst.is_loopback:
+            oif = "loopback0"
+    elif mode == "bridged":
+        dst = sc.dst  # the gateway is the LAN's router, not Windows
     else:
-        dst = _addr(getattr(net, "default_gateway_v4", None))
-        oif = getattr(net, "default_interface", None) or "eth0"
+        dst = sc.dst or _addr(getattr(net, "default_gateway_v4", None))
     src = _addr(getattr(net, "primary_address", None)) or ipaddress.ip_address("0.0.0.0")
     if dst is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the default gateway (the Windows host).",
-                              reason="run ip -j route show table all"))
+        trace.hops.append(Hop("path", "unknown", "wsltui needs the Windows host's address.",
+                              reason="run ip -j route show table all" if mode != "bridged" else
+                              "unknown: in bridged mode the default gateway is the LAN's router: pass --dst with the "
+                              "Windows host's LAN address"))
         return
+    if dst.is_loopback and not (mode == "mirrored" and dst == ipaddress.ip_address("127.0.0.1")):
+        trace.hops.append(_stays_in_linux(world, sc, src, dst, mode))
+        return
+    own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
+    if own:
+        crossing = _host_address_hop(world, dst, sc.port, keeps="Linux keeps the connection to itself: Windows never "
+                                     "sees it", steered="hostAddressLoopback=true: Linux's connections to the host's "
+                                     "address go to Windows.", assumption="Windows treats them like WSL's 127.0.0.1 "
+                                     "(host-VM loopback: not filtered by the Windows Defender Firewall; the Hyper-V "
+                                     "firewall's LoopbackEnabled applies)")
+        if crossing.blocks and socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo",
+                                                                               locally_generated=True)).verdict == "allow":
+            crossing.symptom = WRONG_PROGRAM  # a Linux server on that port answers instead of Windows
+        trace.hops.append(crossing)
+        if crossing.verdict != "assumed":
+            return
+        oif = "loopback0"
     pkt = Packet(sc.proto, src, dst, sc.port, oif=oif, locally_generated=True)
     for hook in ("output", "postrouting"):
         res = run_hook(world.netfilter, hook, pkt, world.host)
@@ -341,23 +581,34 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
             trace.hops.append(_netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world))
             return
     trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
+    if mode == "consomme":
+        trace.hops.append(Hop("path", "unknown", "How consomme carries a Linux connection to Windows is not documented.",
+                              reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)"))
+        return
     win = _win(world)
     if win is not None:
         what = f"WSL connecting to Windows {dst}:{sc.port}"
-        loopback = dst.is_loopback
+        loopback = dst.is_loopback or own
         # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
         onlink = None if loopback else winsim.subnets(net, (oif,))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                              loopback=loopback, onlink=onlink), what=what, mode=mode))
+        if mode != "bridged":  # a bridged VM has no Hyper-V firewall
+            trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                                   loopback=loopback, onlink=onlink), what=what, mode=mode))
         program, service = winsim.listener_for(win, sc.port, str(dst))
-        alias = None if loopback else _wsl_adapter(win)
+        alias = None if loopback or mode == "bridged" else _wsl_adapter(win)
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
                                                                 program=program, service=service, loopback=loopback,
                                                                 onlink=onlink), what=what))
-        trace.hops.append(winsim.service_listener(win, sc.proto, sc.port, str(dst)))
+        listener = winsim.service_listener(win, sc.proto, sc.port, str(dst))
+        if mode == "mirrored" and dst.is_loopback and listener.symptom == REFUSED:
+            listener.alternatives = [TIMEOUT]
+            listener.explanation += (" On affected WSL builds the connection hangs instead: the reset goes to the wrong "
+                                     "port (microsoft/WSL#10855, #13327).")
+        trace.hops.append(listener)
         return
-    trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
-                                      "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+    if mode != "bridged":
+        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
+                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
     trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the vEthernet (WSL) "
                                       "adapter, whose profile is Public, must allow the port.", "powershell.exe Get-NetFirewallRule"))
     trace.hops.append(windows_unknown("windows-listener", "A Windows program must listen on 0.0.0.0 or the vEthernet "

@@ -79,34 +79,75 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
                packet=where, symptom=symptom, fixes=fixes)
 
 
-def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool) -> Hop:
-    """NAT mode's wslrelay.exe: binds Windows 127.0.0.1:P for a Linux TCP listener on 0.0.0.0 or
-    127.0.0.1, and [::1]:P for one on :: or ::1 (a dual-stack [::] socket gets only [::1])."""
+def _forwarding_off(what: str) -> Hop:
+    return Hop("localhost-relay", "no-listener", f"localhostForwarding=false in .wslconfig: {what}.", symptom="refused",
+               fixes=[Fix("Set localhostForwarding=true under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+                          front_end="wsl", needs_root=False)])
+
+
+_RELAY_BINDS = {6: ("::", "::1"), 4: ("0.0.0.0", "127.0.0.1")}
+
+
+def bound(sockets_facts, proto: str, port: int) -> bool | None:
+    """Does any Linux socket listen on ``proto`` ``port``? None when the sockets are not known."""
+    listeners = _listeners(sockets_facts)
+    if isinstance(listeners, Unknown):
+        return None
+    return any(l.proto == proto and l.port == port for l in listeners)
+
+
+def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The Linux loopback address the relay connects to for Windows [::1] (``v6``) or 127.0.0.1: its
+    own family, unless only the other family's bind explains it (a relay the Windows listener table
+    shows in the other family, microsoft/WSL#11740: it can only reach the listener that exists)."""
+    own, other = (ipaddress.ip_address("::1"), ipaddress.ip_address("127.0.0.1"))[:: 1 if v6 else -1]
+    listeners = _listeners(sockets_facts)
+    if isinstance(listeners, Unknown):
+        return own
+    tcp = [l for l in listeners if l.proto == "tcp" and l.port == port and not l.interface]
+    if any(l.address in _RELAY_BINDS[own.version] for l in tcp) or not any(l.address in _RELAY_BINDS[other.version] for l in tcp):
+        return own
+    return other
+
+
+def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: str, seen: bool | None = None) -> Hop:
+    """NAT's localhost relay (``name``: the process as Windows shows it): binds Windows 127.0.0.1:P
+    for a Linux TCP listener on 0.0.0.0 or 127.0.0.1, and [::1]:P for one on :: or ::1 (a dual-stack
+    [::] socket gets only [::1]). ``seen``: whether the Windows listener table shows the relay on
+    that address (None: not read). The table is the truth: it wins over the bind rule above, which
+    differs between WSL versions (microsoft/WSL#11740: 2.2.4 binds both for 0.0.0.0)."""
     win = "[::1]" if v6 else "127.0.0.1"
     config = getattr(wsl_facts, "wslconfig", None)
     if config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
-        return Hop("localhost-relay", "no-listener", "localhostForwarding=false in .wslconfig: WSL does not forward "
-                   "localhost to the VM.", symptom="refused",
-                   fixes=[Fix("Set localhostForwarding=true under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
-                              front_end="wsl", needs_root=False)])
+        return _forwarding_off("WSL does not forward localhost to the VM")
     if proto != "tcp":
         return Hop("localhost-relay", "no-listener", f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} "
                    "never reaches WSL.", symptom="refused",
                    fixes=[Fix("Send the UDP traffic to the WSL IP (windows-to-wsl-ip), or switch to networkingMode=mirrored",
                               front_end="wsl", needs_root=False)])
+    listed = f"{name} listens on Windows {win}:{port} (Get-NetTCPConnection)"
     listeners = _listeners(sockets_facts)
     if isinstance(listeners, Unknown):
+        if seen:
+            return Hop("localhost-relay", "allow", f"{listed}; which Linux socket it serves is not known.", owner="wsl")
         return Hop("localhost-relay", "unknown", "The relay forwards only for some Linux bind addresses; wsltui does "
                    "not know the listening sockets.", reason=str(listeners))
-    wanted = ("::", "::1") if v6 else ("0.0.0.0", "127.0.0.1")
+    wanted = _RELAY_BINDS[6 if v6 else 4]
     mine = [l for l in listeners if l.proto == "tcp" and l.port == port and l.address in wanted and not l.interface]
     if mine:
-        return Hop("localhost-relay", "allow", f"wslrelay.exe listens on Windows {win}:{port} for {_show(mine[0])} "
+        return Hop("localhost-relay", "allow", f"{name} listens on Windows {win}:{port} for {_show(mine[0])} "
                    f"({_who(mine[0])}) and connects to it from inside the VM over lo.", rule=_show(mine[0]),
                    owner="wsl")
     others = [l for l in listeners if l.proto == "tcp" and l.port == port]
+    got = ", ".join(_show(l) for l in others)
+    if seen and others:
+        return Hop("localhost-relay", "assumed", f"{listed} although Linux binds only {got}: some WSL versions relay "
+                   "both loopback addresses (microsoft/WSL#11740), and Windows' listener table is the truth.",
+                   rule=got, owner="wsl", assumption=f"the relay connects to {_show(others[0])} inside the VM")
+    if seen:
+        return Hop("localhost-relay", "allow", f"{listed}, but no Linux TCP socket listens on port {port}: the relay has "
+                   "nothing to connect to inside the VM.", owner="wsl")
     if others:
-        got = ", ".join(_show(l) for l in others)
         if v6:
             fix = Fix(f"Bind the server to :: (dual-stack) or ::1, or connect to 127.0.0.1:{port} instead", front_end="socket",
                       needs_root=False)
@@ -119,7 +160,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool) -> Hop:
         why = (f"The relay only forwards {win}:{port} for a Linux listener on {' or '.join(wanted)}; "
                f"this port is bound as {got}, so Windows {win}:{port} has nobody listening.")
         return Hop("localhost-relay", "no-listener", why, symptom="refused", fixes=[fix])
-    return Hop("localhost-relay", "no-listener", f"No Linux TCP listener on port {port}, so wslrelay.exe does not "
+    return Hop("localhost-relay", "no-listener", f"No Linux TCP listener on port {port}, so {name} does not "
                f"listen on Windows {win}:{port}.", symptom="refused",
                fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
 
@@ -145,3 +186,47 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     return Hop("localhost-relay", "no-listener", f"No Linux socket bound {proto} port {port}, so mirrored networking "
                "does not steer it into the VM.", symptom="refused",
                fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
+
+
+def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) -> Hop:
+    """Consomme (virtioproxy) opens a host socket for each Linux bind (microsoft/WSL
+    src/windows/common/ConsommeNetworking.cpp HandlePortNotification): a loopback or unspecified bind gets a Windows
+    loopback socket in its own family (``[::]`` -> Windows [::1], not 127.0.0.1), when
+    localhostForwarding is on; a non-loopback bind, wildcard included, a socket on the host's
+    interface. TCP and UDP; no ignoredPorts, no excluded-range check in WSL's code."""
+    layer = "localhost-relay"
+    loopback = dst.is_loopback
+    family = dst.version
+    config = getattr(wsl_facts, "wslconfig", None)
+    if loopback and config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
+        return _forwarding_off("consomme opens no Windows loopback socket for Linux listeners")
+    listeners = _listeners(sockets_facts)
+    if isinstance(listeners, Unknown):
+        return Hop(layer, "unknown", "Consomme forwards only ports a Linux socket bound; wsltui does not know the listening "
+                   "sockets.", reason=str(listeners))
+    same = [l for l in listeners if l.proto == proto and l.port == port and not l.interface]
+    wildcard = _RELAY_BINDS[family][0]
+    if loopback:
+        wanted = _RELAY_BINDS[family]
+        where = f"Windows {'[::1]' if family == 6 else '127.0.0.1'}:{port}"
+    else:
+        wanted = tuple({wildcard, str(dst)})
+        where = f"the Windows host's {dst}:{port}"
+    mine = [l for l in same if l.address in wanted]
+    if mine:
+        return Hop(layer, "allow", f"Consomme opened {where} for {_show(mine[0])} ({_who(mine[0])}) and forwards it into "
+                   "the VM.", rule=_show(mine[0]), owner="wsl")
+    if family == 4 and not loopback and any(l.address == "::" and l.dual_stack for l in same):
+        return Hop(layer, "unknown", f"Linux binds {proto} [::]:{port} (dual-stack); consomme opens the host socket in the "
+                   "bind's own family, and whether that socket takes IPv4 is not documented.", rule=f"[::]:{port}",
+                   owner="wsl", reason="unknown: undocumented: consomme's host socket for a dual-stack [::] bind "
+                   f"(test from the LAN: Test-NetConnection -Port {port}, or bind 0.0.0.0)")
+    if same:
+        got = ", ".join(_show(l) for l in same)
+        fix = Fix(f"Bind the server to {wildcard}" + (" or its loopback address" if loopback else ""), front_end="socket",
+                  needs_root=False, note="consomme opens a Windows socket in the bind's own family and scope")
+        return Hop(layer, "no-listener", f"Consomme opens {where} only for a Linux bind to {' or '.join(wanted)}; this "
+                   f"port is bound as {got}.", symptom="refused", fixes=[fix])
+    return Hop(layer, "no-listener", f"No Linux socket bound {proto} port {port}, so consomme opens nothing on {where}.",
+               symptom="refused",
+               fixes=[Fix(f"Start the server on port {port}, bound to {wildcard}", front_end="socket", needs_root=False)])

@@ -6,7 +6,7 @@ Pure: ``WindowsFacts`` in, ``Hop`` out. Semantics (docs/windows-firewall.md §4)
 - host firewall: loopback is not filtered; profile off or interface excluded -> allow; any matching
   block rule beats any allow rule; shields-up ignores inbound allows; else the profile default.
   Program/service rules match only that program (portproxy = svchost.exe/iphlpsvc, the NAT relay =
-  wslrelay.exe). Interfaces named by GUID (the registry's ``IF=`` and ``DisabledInterfaces``) are
+  wslrelay.exe or wslhost.exe). Interfaces named by GUID (the registry's ``IF=`` and ``DisabledInterfaces``) are
   mapped to adapters through Get-NetAdapter; ``IFType`` is checked against the adapter's ifType.
 - address keywords: ``LocalSubnet`` is decided where the facts give the on-link prefixes (the WSL
   NAT subnet on vEthernet (WSL), the mirrored interfaces in mirrored mode), a ``4``/``6`` suffix
@@ -50,7 +50,6 @@ IPCONFIG_CMD = "powershell.exe Get-NetIPConfiguration -InterfaceAlias"
 _GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
 _IF_TYPES = {"lan": 6, "wired": 6, "wireless": 71}  # firewall interface types -> IANA ifType
 SVCHOST = r"%SystemRoot%\System32\svchost.exe"
-WSLRELAY = "wslrelay.exe"
 PROTO_NUM = {"tcp": 6, "udp": 17}
 _ENV = {"%systemroot%": r"c:\windows", "%windir%": r"c:\windows", "%systemdrive%": "c:",
         "%programfiles%": r"c:\program files", "%programfiles(x86)%": r"c:\program files (x86)"}
@@ -527,33 +526,74 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
 
 # --- WSL's forwarding into the VM, as Windows sees it ----------------------------------------
 
+# WSL's localhost relay is wslrelay.exe in WSL from the Store (2.x) and wslhost.exe in the inbox
+# WSL of Windows 10/11 and Store builds before 2.0 (microsoft/WSL#5732, #9763): both are WSL's own.
+RELAY_PROCESSES = ("wslrelay", "wslhost")
+RELAY_UNSEEN = "WSL's localhost relay (wslrelay.exe or wslhost.exe)"
+# Where WSL installs them: the Store package (Program Files\WSL, or the WindowsApps package
+# directory of older Store builds) and the inbox WSL (System32).
+_RELAY_DIRS = (r":\program files\wsl" "\\", r":\windows\system32" "\\")
+_RELAY_PACKAGE = r"\windowsapps\microsoftcorporationii.windowssubsystemforlinux_"
+
+
+def relay_on(win: WindowsFacts | None, port: int, address: str) -> WinListener | None | Unknown:
+    """WSL's relay listening on Windows ``address:port``, None when the listener table shows none,
+    Unknown when the table was not read."""
+    if win is None:
+        return Unknown("no Windows data in this snapshot", LISTEN_CMD)
+    if isinstance(win.listeners, Unknown):
+        return win.listeners
+    return next((l for l in win.listeners if _is_relay(l) and l.port == port and _same(l.address, address)), None)
+
+
+def relay_name(win: WindowsFacts | None) -> str:
+    """The relay's process as this machine shows it (any port), else both names."""
+    if win is None or isinstance(win.listeners, Unknown):
+        return RELAY_UNSEEN
+    return next((f"{_process(l)}.exe" for l in win.listeners if _is_relay(l)), RELAY_UNSEEN)
+
+
+def relay_excluded(win: WindowsFacts | None, proto: str, port: int, address: str) -> Hop:
+    """The excluded-range hop for the relay's bind on ``address``: a relay the listener table shows
+    there bound before the range was reserved, and keeps the port until WSL restarts."""
+    hop = excluded(win, proto, port, ":" in address, who=relay_name(win))
+    held = relay_on(win, port, address)
+    if not hop.blocks or not isinstance(held, WinListener):
+        return hop
+    start, end = (hop.rule or "? ?").split()[:2]
+    return Hop(hop.layer, "allow", f"Port {port} is in the Windows excluded port range {start}-{end}, but {_who(held)} already "
+               "listens on it (it bound before the range was reserved): it works until WSL restarts, when the relay's bind "
+               "fails.", rule=hop.rule, location=hop.location, owner="windows")
+
 
 def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6: bool) -> Hop:
-    """NAT's relay hop (``relay``, decided from the Linux sockets) with Windows' side of it:
-    wslrelay.exe must bind Windows 127.0.0.1:P / [::1]:P. Inside an excluded port range that bind
-    fails with WSAEACCES and is only logged (docs/wsl-networking.md §1.2 a, from WSL's source):
-    the relay is then not on the path, and the excluded-ports hop carries the blocker and its fixes.
-    When the ranges are not known the relay is assumed to bind, and says so. Windows' own listener
-    list, when read, tells whether the relay did bind."""
-    if relay.verdict != "allow" or proto != "tcp":
+    """NAT's relay hop (``relay``, decided from the Linux sockets and the Windows listener table)
+    with the rest of Windows' side of it: the relay must bind Windows 127.0.0.1:P / [::1]:P. Inside
+    an excluded port range that bind fails with WSAEACCES and is only logged (docs/wsl-networking.md
+    §1.2 a, from WSL's source): the relay is then not on the path, and the excluded-ports hop carries
+    the blocker and its fixes. When the ranges are not known the relay is assumed to bind, and says
+    so. Windows' own listener table, when read, is the truth: it tells whether the relay did bind."""
+    if relay.verdict not in ("allow", "assumed") or proto != "tcp":
         return relay
     addr = "::1" if v6 else "127.0.0.1"
     shown = f"[{addr}]" if v6 else addr
+    seen = relay_on(win, port, addr)
+    if isinstance(seen, WinListener):
+        return relay
+    name = relay_name(win)
     table = _excluded_table(win, v6)
     if isinstance(table, Unknown):
-        return dataclasses.replace(relay, verdict="assumed", assumption=f"port {port} is outside the Windows excluded port "
-                                   f"ranges, which are not known ({table.reason})")
+        return dataclasses.replace(relay, verdict="assumed", assumption="; ".join(filter(None, (
+            relay.assumption, f"port {port} is outside the Windows excluded port ranges, which are not known ({table.reason})"))))
     r = table.containing(port)
     if r is not None:
-        return Hop("localhost-relay", "not-applicable", f"wslrelay.exe would listen on Windows {shown}:{port} for "
+        return Hop("localhost-relay", "not-applicable", f"{name} would listen on Windows {shown}:{port} for "
                    f"{relay.rule}, but port {port} is in the excluded range {r.start}-{r.end}: its bind fails (WSAEACCES, "
                    "only logged), so the connection never reaches the VM (the excluded-ports hop has the fixes).",
                    rule=relay.rule, owner="wsl")
-    assert win is not None
-    if isinstance(win.listeners, Unknown) or any(_is_relay(l) and l.port == port and _same(l.address, addr)
-                                                 for l in win.listeners):
+    if isinstance(seen, Unknown):
         return relay
-    return Hop("localhost-relay", "no-listener", f"{relay.rule} qualifies for the relay, but wslrelay.exe does not listen "
+    return Hop("localhost-relay", "no-listener", f"{relay.rule} qualifies for the relay, but {name} does not listen "
                f"on Windows {shown}:{port} (Get-NetTCPConnection), so nothing answers there.", rule=relay.rule,
                location="Get-NetTCPConnection -State Listen", owner="wsl", symptom=REFUSED,
                fixes=[Fix("Restart WSL so its localhost relay binds again: wsl.exe --shutdown, then start the distro and "
@@ -562,24 +602,81 @@ def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6:
                                "it also appears up to a second after the Linux server starts listening, so capture again first")])
 
 
-def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port: int, v6: bool) -> Hop:
+def _nothing_there(dst: str) -> tuple[str, list[str]]:
+    """What a client sees where nothing listens on Windows: a reset on loopback; on a LAN address
+    the firewall's stealth mode drops the SYN when the profile is on (a reset when it is off)."""
+    return (REFUSED, []) if ipaddress.ip_address(dst).is_loopback else (TIMEOUT, [REFUSED])
+
+
+def _windows_owners(win: WindowsFacts, port: int) -> list[WinListener]:
+    return [l for l in win.listeners if l.port == port and not _is_relay(l)]  # type: ignore[union-attr]
+
+
+def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port: int, v6: bool, *,
+                   dst: str, linux_bound: bool | None) -> Hop:
     """Mirrored mode's port reservation (``reservation``, decided from the Linux sockets) against
-    the excluded ranges. Linux's bind() reserves the port on Windows, and inside an excluded
-    range that fails with EADDRINUSE (docs/wsl-networking.md §4 #4): a Linux socket that holds an
-    excluded port contradicts it (the range was reserved after the bind?), and what Windows does
-    with the port then is not documented. Unknown ranges change nothing: the bind itself shows
-    that the reservation succeeded."""
-    if reservation.verdict != "allow" or proto != "tcp":
+    what Windows holds. A Linux bind() asks Windows to reserve the port, and fails with EADDRINUSE
+    when a Windows program listens there or, likely, when an excluded range covers it
+    (microsoft/WSL src/windows/service/exe/WslCoreGuestNetworkService.cpp OnPortAllocationRequest, #10494):
+    so with no Linux listener (``linux_bound`` False) the Windows owner is the blocker, never "start
+    the server" (it would fail again). A Linux socket that holds a port Windows also holds
+    contradicts that, and what Windows does with the port then is not documented."""
+    if proto != "tcp":
         return reservation
     table = _excluded_table(win, v6)
     r = None if isinstance(table, Unknown) else table.containing(port)
-    if r is None:
+    listeners = Unknown("no Windows data in this snapshot", LISTEN_CMD) if win is None else win.listeners
+    owners = [] if isinstance(listeners, Unknown) else _windows_owners(win, port)  # type: ignore[arg-type]
+    shown = _bracket(dst)
+    if reservation.verdict == "allow":
+        held = (f"{_who(owners[0])} listens on Windows {owners[0].address}:{port}" if owners else
+                f"Windows excludes it ({r.start}-{r.end})" if r is not None else None)
+        if held is None:
+            return reservation
+        return Hop("localhost-relay", "unknown", f"{reservation.rule} holds port {port}, but {held}; a mirrored-mode bind "
+                   "of a port Windows holds should have failed.", rule=reservation.rule, owner="wsl",
+                   reason=f"unknown: undocumented: whether Windows steers such a port into Linux "
+                          f"(run from Windows: Test-NetConnection -ComputerName {dst} -Port {port})")
+    if linux_bound is not False or reservation.verdict != "no-listener":
         return reservation
-    target = "[::1]" if v6 else "127.0.0.1"
-    return Hop("localhost-relay", "unknown", f"{reservation.rule} holds port {port}, which Windows excludes "
-               f"({r.start}-{r.end}); a mirrored-mode bind of an excluded port should have failed.", rule=reservation.rule,
-               owner="wsl", reason=f"unknown: undocumented: whether Windows steers an excluded port into Linux "
-               f"(run from Windows: Test-NetConnection -ComputerName {target} -Port {port})")
+    if owners:
+        return _mirrored_owner(win, owners, port, dst, shown)  # type: ignore[arg-type]
+    if r is not None:
+        hop = excluded(win, proto, port, v6, who="the Linux server")
+        symptom, alternatives = _nothing_there(dst)
+        return dataclasses.replace(
+            hop, symptom=symptom, alternatives=alternatives,
+            explanation=f"Port {port} is in the Windows excluded port range {r.start}-{r.end}: in mirrored mode a Linux "
+                        "bind() reserves the port on Windows, which likely fails inside an excluded range, so the server's "
+                        "bind() gets EADDRINUSE and it never starts (no Linux socket holds the port).")
+    if isinstance(listeners, Unknown):
+        fixes = [dataclasses.replace(f, note="; ".join(filter(None, (f.note, (
+            "if it fails with EADDRINUSE, a Windows program holds the port (mirrored mode reserves it on Windows; the "
+            f"Windows listeners are not known: {listeners.reason})"))))) for f in reservation.fixes]
+        return dataclasses.replace(reservation, fixes=fixes)
+    return reservation
+
+
+def _mirrored_owner(win: WindowsFacts, owners: list[WinListener], port: int, dst: str, shown: str) -> Hop:
+    """No Linux listener and a Windows program on the port: the Linux bind failed (EADDRINUSE)."""
+    family = ipaddress.ip_address(dst).version
+    covering = [l for l in owners if _same(l.address, dst) or l.address == _WILDCARD[family]]
+    owner = (covering or owners)[0]
+    where = "; ".join(f"{_bracket(l.address)}:{port} {l.process or '?'} (pid {l.pid})" for l in owners)
+    if covering:
+        symptom, alternatives = WRONG_PROGRAM, []
+        client = f"{owner.process} answers {shown}:{port} instead"
+    else:
+        symptom, alternatives = _nothing_there(dst)
+        client = f"nothing answers {shown}:{port}"
+    return Hop("windows-listener", "no-listener", f"{_who(owner)} listens on Windows {_bracket(owner.address)}:{port}. In mirrored "
+               f"mode a Linux bind() reserves the port on Windows, so the Linux server's bind() fails with EADDRINUSE and "
+               f"it never starts (no Linux socket holds port {port}): {client}. Starting the server again would fail the "
+               "same way.", rule=where, location="Get-NetTCPConnection -State Listen", owner="windows",
+               edit=f"Windows program {owner.process}", symptom=symptom, alternatives=alternatives,
+               fixes=[_stop_fix(owner, port),
+                      Fix(f"Or run the Linux server on a port no Windows program holds (not {port})", [], [], "socket",
+                          needs_root=False)])
 
 
 # --- Windows listeners ------------------------------------------------------------------------
@@ -594,16 +691,29 @@ def _same(a: str, b: str) -> bool:
         return a == b
 
 
+def _bracket(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
 def _process(l: WinListener) -> str:
-    return (l.process or "").lower().removesuffix(".exe")
+    """The listener's program name, lower case, without ``.exe`` (from its path when only that is known)."""
+    name = l.process or _norm_program(l.path or "").rsplit("\\", 1)[-1]
+    return name.lower().removesuffix(".exe")
 
 
 def _is_relay(l: WinListener) -> bool:
-    return _process(l) == "wslrelay"
+    """WSL's relay, by its name, or by its path when Windows told it (a program of the same name
+    elsewhere on disk is not WSL's)."""
+    if _process(l) not in RELAY_PROCESSES:
+        return False
+    if not l.path:
+        return True
+    path = _norm_program(l.path)
+    return any(path[1:].startswith(d) for d in _RELAY_DIRS) or _RELAY_PACKAGE in path
 
 
 def _who(l: WinListener) -> str:
-    return f"{l.process or 'an unknown process'} (pid {l.pid})"
+    return f"{l.process or _process(l) or 'an unknown process'} (pid {l.pid})"
 
 
 def _listeners_on(win: WindowsFacts, port: int, address: str) -> tuple[list[WinListener], list[WinListener], list[WinListener]]:
@@ -663,11 +773,11 @@ def _delete_proxy_fix(e: PortProxy) -> Fix:
 
 
 def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str) -> tuple[Hop, bool]:
-    """Who answers a Windows app's connection to ``address:port`` (127.0.0.1 or ::1) in NAT mode:
-    wslrelay.exe, another Windows program (it shadows WSL), or portproxy (True: follow the
-    portproxy entry). A bind to the address beats a wildcard bind; two sockets sharing the same
-    address (SO_REUSEADDR, as the relay binds) get connections in no documented order
-    (docs/wsl-networking.md §1.2 a, "Shadowing")."""
+    """Who answers a Windows app's connection to ``address:port`` (127.0.0.1 or ::1, or another
+    loopback address) in NAT mode: WSL's relay, another Windows program (it shadows WSL), or
+    portproxy (True: follow the portproxy entry). A bind to the address beats a wildcard bind; a
+    Windows program and the relay on the same address: in the reported reproductions the Windows
+    program answers (microsoft/WSL#5732)."""
     layer = "windows-listener"
     shown = f"[{address}]" if ":" in address else address
     if proto != "tcp":
@@ -677,21 +787,15 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
                         "no Windows data in this snapshot", LISTEN_CMD), False
     if isinstance(win.listeners, Unknown):
         return _unknown(layer, f"A Windows program listening on {shown}:{port} would answer instead of WSL.", win.listeners), False
-    exact, wild, dual = _listeners_on(win, port, address)
-    relays = [l for l in exact if _is_relay(l)]
-    exact = [l for l in exact if not _is_relay(l)]
-    if relays and exact:
-        return Hop(layer, "unknown", f"{_who(exact[0])} and wslrelay.exe both listen on {shown}:{port}.",
-                   rule=f"{shown}:{port} {exact[0].process}, wslrelay", location="Get-NetTCPConnection",
-                   reason="unknown: two sockets bound to the same address with SO_REUSEADDR get connections in an order "
-                          "Windows does not define (Using SO_REUSEADDR and SO_EXCLUSIVEADDRUSE)",
-                   fixes=[_stop_fix(exact[0], port)]), False
-    if relays:
+    name = relay_name(win)
+    exact, wild, dual = (list(filter(lambda l: not _is_relay(l), ls)) for ls in _listeners_on(win, port, address))
+    relay = relay_on(win, port, address)
+    taker = (exact or wild or [None])[0]
+    if relay is not None and not exact:
         beside = (f"; {_who(wild[0])} listens on {wild[0].address}:{port}, but a bind to {shown} beats a wildcard bind"
                   if wild else "")
-        return Hop(layer, "allow", f"wslrelay.exe listens on Windows {shown}:{port}{beside}.", rule=f"{shown}:{port} wslrelay",
-                   owner="wsl"), False
-    taker = (exact or wild or [None])[0]
+        return Hop(layer, "allow", f"{_who(relay)}, WSL's localhost relay, listens on Windows {shown}:{port}{beside}.",
+                   rule=f"{shown}:{port} {relay.process or name}", owner="wsl"), False
     if taker is None:
         if dual:
             return Hop(layer, "unknown", f"{_who(dual[0])} listens on [::]:{port}; if its socket is dual-stack it answers "
@@ -699,15 +803,21 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
                        reason=f"unknown: whether {dual[0].process} turned IPV6_V6ONLY off (Windows' default is on)"), False
         return Hop(layer, "allow", f"No other Windows program listens on {shown}:{port}.", owner="windows"), False
     where = f"{taker.address}:{port} {taker.process}"
+    if relay is not None:  # both on the same address
+        where += f"; {shown}:{port} {relay.process} (pid {relay.pid})"
+        against = (f"{_who(relay)}, WSL's relay, listens there too, but in the reported reproductions the Windows "
+                   "program answers (microsoft/WSL#5732)")
+    else:
+        against = f"{name} does not"
     entries = _proxy_entries(win, taker)
     if isinstance(entries, str):
-        return Hop(layer, "unknown", f"{_who(taker)} answers {shown}:{port}, not wslrelay.exe.", rule=where,
+        return Hop(layer, "unknown", f"{_who(taker)} answers {shown}:{port} and {against}.", rule=where,
                    reason=f"unknown: {entries} (run: {PROXY_CMD})"), False
     if entries:
         return Hop(layer, "allow", f"portproxy (iphlpsvc in {_who(taker)}) listens on {taker.address}:{port}, which covers "
-                   f"{shown}, and wslrelay.exe does not: portproxy, not the relay, takes the connection.", rule=where,
+                   f"{shown}, and {against}: portproxy, not the relay, takes the connection.", rule=where,
                    location="Get-NetTCPConnection", owner="windows"), True
-    return Hop(layer, "no-listener", f"{_who(taker)} listens on Windows {taker.address}:{port} and wslrelay.exe does not: "
+    return Hop(layer, "no-listener", f"{_who(taker)} listens on Windows {taker.address}:{port} and {against}: "
                f"{taker.process} answers {shown}:{port}, WSL never sees the connection.", rule=where,
                location="Get-NetTCPConnection", owner="windows", edit=f"Windows program {taker.process}",
                symptom=WRONG_PROGRAM, fixes=[_stop_fix(taker, port)]), False
