@@ -179,7 +179,7 @@ def test_mirrored_windows_owner_on_loopback_only_and_the_lan(capsys, tmp_path):
     code, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
     f = t["first_blocker"]
     assert code == 1 and f["layer"] == "windows-listener" and f["symptom"] == "timeout" and f["symptom_alternatives"] == ["refused"]
-    assert f["fixes"][0]["commands"] == ['Get-CimInstance Win32_Service -Filter "ProcessId=4"']
+    assert f["fixes"][0]["commands"] == ["Get-CimInstance Win32_Service -Filter 'ProcessId=4'"]
 
 
 def test_mirrored_excluded_port_without_a_linux_listener(capsys, tmp_path):
