@@ -164,6 +164,7 @@ class Adapter:
     index: int | None
     guid: str  # "{...}", upper case
     if_type: int | None  # IANA ifType: 6 Ethernet, 71 IEEE 802.11, 23 PPP, 131 tunnel ...
+    desc: str = ""  # InterfaceDescription: the driver, e.g. "PANGP Virtual Ethernet Adapter" (a VPN's)
 
 
 @dataclass
@@ -214,6 +215,9 @@ class PowerShellData:
     iphlpsvc: Service | Unknown
     adapters: list[Adapter] | Unknown = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Third-party firewalls registered with Windows Security Center (displayName); None: the batch
+    # predates the section.
+    firewall_products: list[str] | Unknown | None = None
 
 
 @dataclass
@@ -235,6 +239,7 @@ class WindowsFacts:
     adapters: list[Adapter] | Unknown = field(default_factory=list)
     build: str | None = None
     problems: list[str] = field(default_factory=list)
+    firewall_products: list[str] | Unknown | None = None
 
     def adapter(self, name: str) -> Adapter | Unknown | None:
         """The adapter named by an alias or an interface GUID; None when no adapter has it,
@@ -855,8 +860,15 @@ def parse_adapters(items: Any) -> list[Adapter]:
         if not alias or not re.fullmatch(r"\{[0-9A-F-]{36}\}", guid):
             continue
         out.append(Adapter(alias, _int(g.get("ifindex", g.get("interfaceindex"))), guid,
-                           _int(g.get("type", g.get("interfacetype")))))
+                           _int(g.get("type", g.get("interfacetype"))),
+                           _text(g.get("desc", g.get("interfacedescription"))) or ""))
     return out
+
+
+def parse_firewall_products(items: Any) -> list[str]:
+    """Security Center's FirewallProduct display names, without Windows' own firewall."""
+    names = [_text(it.get("displayName") if isinstance(it, dict) else it) for it in as_list(items)]
+    return [n for n in dict.fromkeys(names) if n and "windows" not in n.lower()]
 
 
 def parse_service(obj: Any) -> Service | None:
@@ -924,6 +936,8 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
         profiles=profiles, rules=part("rules", rules), connections=part("conn", parse_connection_profiles),
         hyperv=hv, listeners=part("listeners", parse_listeners), iphlpsvc=svc,
         adapters=part("adapters", parse_adapters), problems=problems,
+        firewall_products=(part("firewallProducts", parse_firewall_products)
+                           if "firewallProducts" in data or "firewallProducts" in errors else None),
     )
 
 
@@ -1028,6 +1042,7 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
         facts.adapters, facts.build = ps.adapters, ps.build
+        facts.firewall_products = ps.firewall_products
     return facts
 
 
