@@ -82,6 +82,8 @@ class ProfileSettings:
     shielded: bool = False  # DoNotAllowExceptions / AllowInboundRules=False: inbound allow rules ignored
     disabled_interfaces: list[str] = field(default_factory=list)  # GUIDs (registry) or aliases (PowerShell)
     allow_local_rules: bool | None = None  # GPO AllowLocalPolicyMerge; None = not configured
+    # Stealth mode (a SYN to a closed port is dropped, not reset); registry DisableStealthMode=1 turns it off.
+    stealth: bool = True
     explicit: list[str] = field(default_factory=list)  # values that were set (the rest are Windows defaults)
 
 
@@ -512,7 +514,7 @@ def parse_fw_policy(text: str, source: str = "local") -> RegistryPolicy:
 
 
 _PROFILE_VALUES = ("EnableFirewall", "DefaultInboundAction", "DefaultOutboundAction", "DoNotAllowExceptions",
-                   "DisabledInterfaces", "AllowLocalPolicyMerge")
+                   "DisabledInterfaces", "AllowLocalPolicyMerge", "DisableStealthMode")
 
 
 def profile_from_values(name: str, *layers: dict[str, str]) -> ProfileSettings:
@@ -541,6 +543,8 @@ def profile_from_values(name: str, *layers: dict[str, str]) -> ProfileSettings:
             p.shielded = n != 0
         elif key == "AllowLocalPolicyMerge":
             p.allow_local_rules = n != 0
+        elif key == "DisableStealthMode":
+            p.stealth = n == 0
     return p
 
 

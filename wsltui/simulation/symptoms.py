@@ -19,7 +19,7 @@ between, or where Windows answers for a port nobody listens on:
 from __future__ import annotations
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import dword
+from wsltui.facts.windows import registry_profiles
 from wsltui.simulation import caveats
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.trace import (
@@ -102,21 +102,21 @@ def _stealth(world, scenario: str, trace: Trace) -> None:
         aliases = ("wsl",)
     else:
         return  # loopback (refused stays right), or a path where Linux, not Windows, answers
-    first = trace.first_blocker
-    if first is None or first.layer not in ("portproxy", "excluded-ports", "windows-listener") or first.symptom != REFUSED:
-        return
+    nobody = [b for b in trace.blockers
+              if b.layer in ("portproxy", "excluded-ports", "windows-listener") and b.symptom == REFUSED]
     win = _win(world)
-    if win is None:
+    if not nobody or win is None:
         return
     on, why = stealth(win, aliases)
-    if on is True:
-        first.symptom = TIMEOUT
-        first.explanation += (f" Nothing answers, and {why}: Windows drops the SYN silently (stealth mode), so the client "
-                              "times out instead of being refused.")
-    elif on is None:
-        first.alternatives = sorted(set(first.alternatives) | {TIMEOUT})
-        first.explanation += (f" Whether the client is refused or times out depends on Windows' stealth mode, which drops "
-                              f"the SYN silently while the firewall is on: {why}.")
+    for hop in nobody:
+        if on is True:
+            hop.symptom = TIMEOUT
+            hop.explanation += (f" Nothing answers, and {why}: Windows drops the SYN silently (stealth mode), so the "
+                                "client times out instead of being refused.")
+        elif on is None:
+            hop.alternatives = sorted(set(hop.alternatives) | {TIMEOUT})
+            hop.explanation += (f" Whether the client is refused or times out depends on Windows' stealth mode, which "
+                                f"drops the SYN silently while the firewall is on: {why}.")
 
 
 def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
@@ -161,17 +161,12 @@ def _stealth_of(win, profile: str) -> tuple[bool | None, str]:
         return None, f"the {profile} profile's settings are not known"
     if not settings.enabled:
         return False, f"the {profile} firewall profile is off"
-    # DisableStealthMode (a DWORD under the profile's key; Group Policy first) turns it off.
-    for policy in (win.gpo_policy, win.local_policy):
-        if isinstance(policy, Unknown):
-            continue
-        value = policy.profiles.get(profile, {}).get("DisableStealthMode")
-        if value is not None and dword(value) is not None:
-            return (False, f"DisableStealthMode=1 on the {profile} profile") if dword(value) == 1 else (
-                True, f"the {profile} firewall profile is on")
-    if isinstance(win.local_policy, Unknown):
-        return True, (f"the {profile} firewall profile is on (assumed: stealth mode not disabled; the firewall registry "
+    # DisableStealthMode is a registry value only (Get-NetFirewallProfile does not show it).
+    if isinstance(win.local_policy, Unknown) or isinstance(win.gpo_policy, Unknown):
+        return True, (f"the {profile} firewall profile is on (assumed: stealth mode not turned off; the firewall registry "
                       "was not read)")
+    if not registry_profiles(win.local_policy, win.gpo_policy)[profile].stealth:
+        return False, f"DisableStealthMode=1 on the {profile} profile"
     return True, f"the {profile} firewall profile is on"
 
 

@@ -39,8 +39,8 @@ CLIENT_OF = {"windows-localhost-v4": WINDOWS, "windows-localhost-v6": WINDOWS, "
 # Windows connect gives up after about 21 s (2 SYN retransmissions, nmap/nmap#2113) and retries
 # the SYN after a reset before it reports "refused" (KB175523); Linux gives up after ~127 s at
 # the default tcp_syn_retries=6. curl's wording differs a little between versions.
-_CURL_CONNECT = "curl: (7) Failed to connect to HOST port PORT"
-_EMPTY = {"curl": "curl: (52) Empty reply from server, or (56) Recv failure: Connection was reset",
+_CURL_CONNECT = "(7) Failed to connect to HOST port PORT"
+_EMPTY = {"curl": "(52) Empty reply from server, or (56) Recv failure: Connection was reset",
           "chromium": "ERR_EMPTY_RESPONSE or ERR_CONNECTION_RESET"}
 CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
     (REFUSED, WINDOWS): {"winsock": "WSAECONNREFUSED (10061), after about 2 s: Windows retries the SYN after a reset",
@@ -54,9 +54,9 @@ CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
     (NET_UNREACHABLE, WINDOWS): {"winsock": "WSAENETUNREACH (10051)", "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
                                  "chromium": "ERR_ADDRESS_UNREACHABLE"},
     (EMPTY_REPLY, WINDOWS): {"winsock": "connect() succeeds; recv() returns 0 (closed) or WSAECONNRESET (10054)", **_EMPTY},
-    (HANGS_THEN_CLOSED, WINDOWS): {"winsock": "connect() succeeds; recv() waits about 127 s, then returns 0 (closed)",
-                                   "curl": "curl waits about 127 s, then: (52) Empty reply from server",
-                                   "chromium": "the page loads for about 2 minutes, then ERR_EMPTY_RESPONSE"},
+    (HANGS_THEN_CLOSED, WINDOWS): {"winsock": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+                                   "curl": "waits, then (52) Empty reply from server",
+                                   "chromium": "the page keeps loading, then ERR_EMPTY_RESPONSE"},
     (REFUSED, LINUX): {"errno": "ECONNREFUSED (Connection refused), at once",
                        "curl": f"{_CURL_CONNECT}: Connection refused"},
     (TIMEOUT, LINUX): {"errno": "ETIMEDOUT (Connection timed out), after about 127 s at tcp_syn_retries=6",
@@ -68,10 +68,19 @@ CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
     (PROTOCOL_UNAVAILABLE, LINUX): {"errno": "ENOPROTOOPT (Protocol not available)",
                                     "curl": f"{_CURL_CONNECT}: Protocol not available"},
     (EMPTY_REPLY, LINUX): {"errno": "connect() succeeds; recv() returns 0 (closed) or ECONNRESET",
-                           "curl": "curl: (52) Empty reply from server, or (56) Recv failure: Connection reset by peer"},
-    (HANGS_THEN_CLOSED, LINUX): {"errno": "connect() succeeds; recv() waits about 127 s, then returns 0 (closed)",
-                                 "curl": "curl waits about 127 s, then: (52) Empty reply from server"},
+                           "curl": "(52) Empty reply from server, or (56) Recv failure: Connection reset by peer"},
+    (HANGS_THEN_CLOSED, LINUX): {"errno": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+                                 "curl": "waits, then (52) Empty reply from server"},
 }
+
+
+PROGRAMS = {"winsock": "Winsock", "errno": "connect()", "curl": "curl", "chromium": "Chrome/Edge"}
+CLIENT_NAMES = {WINDOWS: "a Windows client", LINUX: "a Linux client"}
+
+
+def client_lines(symptom: str | None, client: str) -> list[str]:
+    """``client_words`` as lines a person reads: "Winsock: WSAECONNREFUSED (10061) ..."."""
+    return [f"{PROGRAMS.get(k, k)}: {v}" for k, v in client_words(symptom, client).items()]
 
 
 def client_words(symptom: str | None, client: str) -> dict[str, str]:

@@ -842,8 +842,7 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
     try:
         target_ip = ipaddress.ip_address(target)
     except ValueError:
-        return Hop(layer, "unknown", f"portproxy forwards {entry} to a host name.", rule=entry,
-                   reason=f"unknown: what Windows resolves {target} to (run: Resolve-DnsName {target})"), None, port
+        return _to_host_name(e, target, wsl_ip), None, port
     if target_ip.is_loopback:
         return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                    f"{e.connect_address}:{e.connect_port} on Windows loopback, where WSL's localhost relay should take it.",
@@ -869,6 +868,29 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                               note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
+
+
+# While a client is connected, the address iphlpsvc really connects to.
+IPHLPSVC_CONNECTIONS = ("powershell.exe Get-NetTCPConnection -State Established -OwningProcess "
+                        "(Get-CimInstance Win32_Service -Filter \"Name='iphlpsvc'\").ProcessId")
+
+
+def _to_host_name(e: PortProxy, name: str, wsl_ip: str | None) -> Hop:
+    """iphlpsvc resolves a connectaddress host name once, when the service starts, and keeps that
+    address (shayne/go-wsl2-host#55, microsoft/WSL#4150): after WSL's IP changes the entry is stale
+    until iphlpsvc restarts. Resolve-DnsName shows the name's *new* address, so it cannot tell."""
+    now = f"WSL's address is now {wsl_ip}" if wsl_ip else "WSL's current address is not known (ip -j addr show)"
+    return Hop("portproxy", "unknown", f"portproxy forwards {e.text} to the host name {name}. iphlpsvc resolved it once, "
+               "when the service started, and keeps that address: if WSL's IP changed since (a WSL restart in NAT mode), "
+               "portproxy still connects to the old one.", rule=e.text,
+               location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
+               edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}",
+               reason=f"unknown: which address iphlpsvc resolved {name} to ({now}). Resolve-DnsName shows the name's "
+                      f"current address, not the one iphlpsvc kept. While a client is connected, {IPHLPSVC_CONNECTIONS} "
+                      "shows the address it uses; if the name is right but that address is old, run Restart-Service "
+                      "iphlpsvc (elevated) so it resolves the name again.",
+               fixes=[Fix("Restart the IP Helper service, so it resolves the name again", ["Restart-Service iphlpsvc"], [],
+                          "windows", note="elevated; needed after every change of WSL's IP, as long as the entry names a host")])
 
 
 def portproxy_loop(target: str, port: int) -> Hop:
