@@ -217,3 +217,18 @@ def test_json_keeps_the_old_keys(capsys, tmp_path):
     assert isinstance(t["caveats"], list)
     assert all("client_sees" in h for h in t["hops"])
     json.dumps(t)  # plain JSON
+
+
+# --- portproxy to a host name ---------------------------------------------------------------------------
+
+
+def test_portproxy_to_a_host_name_may_be_stale(capsys, tmp_path):
+    d = case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy=PORTPROXY.format(target="wsl.local"))
+    code, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
+    hop = next(h for h in t["hops"] if h["layer"] == "portproxy")
+    assert code == 3 and hop["verdict"] == "unknown" and "wsl.local" in hop["explanation"]
+    assert "resolved it once" in hop["explanation"] and f"WSL's address is now {WSL_IP}" in hop["reason"]
+    # Resolve-DnsName shows the name's new address: never the check it suggests
+    assert "run: Resolve-DnsName" not in hop["reason"] and "not the one iphlpsvc kept" in hop["reason"]
+    assert "Get-NetTCPConnection -State Established" in hop["reason"] and "Restart-Service iphlpsvc" in hop["reason"]
+    assert hop["fixes"][0]["commands"] == ["Restart-Service iphlpsvc"]
