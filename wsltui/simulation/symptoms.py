@@ -14,6 +14,8 @@ between, or where Windows answers for a port nobody listens on:
   "Preventing port scanning"): the client times out instead of being refused.
 - An ICMP error from Linux to a Windows client: Windows "may try many times" (KB325122); whether
   the client then reports the ICMP error or a timeout is not documented.
+- Mirrored loopback: Windows -> [::1] times out; Linux -> a closed Windows 127.0.0.1 port hangs on
+  affected builds.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def client_view(world, sc, trace: Trace, *, with_caveats: bool = True) -> Trace:
     trace.client = CLIENT_OF.get(sc.name, ANY_OS)
     _behind_a_proxy(trace)
     _stealth(world, sc.name, trace)
+    _mirrored_loopback(sc.name, trace)
     if trace.client == WINDOWS:
         _icmp_to_windows(trace)
     if with_caveats:
@@ -168,6 +171,22 @@ def _stealth_of(win, profile: str) -> tuple[bool | None, str]:
     if not registry_profiles(win.local_policy, win.gpo_policy)[profile].stealth:
         return False, f"DisableStealthMode=1 on the {profile} profile"
     return True, f"the {profile} firewall profile is on"
+
+
+def _mirrored_loopback(scenario: str, trace: Trace) -> None:
+    """Mirrored mode's loopback between Windows and Linux: Windows -> [::1] is not forwarded and
+    times out (microsoft/WSL#10803: curl -6 "Timed out after 21437 ms"); Linux -> a closed Windows
+    127.0.0.1 port hangs on affected builds, the reset going to the wrong port (#13327, #10855)."""
+    if trace.mode != "mirrored":
+        return
+    for hop in trace.blockers:
+        if scenario == "windows-localhost-v6" and hop.layer == "localhost-relay" and hop.symptom == REFUSED:
+            hop.symptom = TIMEOUT
+            hop.explanation += " Nothing answers either: the client times out (microsoft/WSL#10803)."
+        elif scenario == "wsl-to-windows" and hop.layer == "windows-listener" and hop.symptom == REFUSED:
+            hop.alternatives = sorted(set(hop.alternatives) | {TIMEOUT})
+            hop.explanation += (" On affected WSL builds the reset goes to the wrong port and the Linux client hangs "
+                                "instead (microsoft/WSL#13327, #10855).")
 
 
 def _win(world):

@@ -65,8 +65,9 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
         field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
               if hop.symptom else None, "bold red")
         for symptom in (hop.symptom, *hop.alternatives) if hop.symptom else ():
-            for line in client_lines(symptom, client):
-                field("client", f"{symptom}: {line}" if hop.alternatives else line)
+            words = client_lines(symptom, client)
+            if words:
+                field("client", (f"{symptom}: " if hop.alternatives else "") + " · ".join(words))
         for fix in hop.fixes:
             lines.extend(render_fix(fix))
     return Group(*lines)
@@ -320,6 +321,8 @@ def render_summary(trace) -> Text:
         t.append("BLOCKED", style="bold red")
         t.append(f" at {first.layer}: the client sees ")
         t.append(str(first.symptom), style="bold")
+        if first.alternatives:
+            t.append(f" (or {' or '.join(first.alternatives)})")
         if len(trace.blockers) > 1:
             t.append(f"  (+{len(trace.blockers) - 1} more blocker(s) below)")
     else:
