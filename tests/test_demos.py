@@ -52,7 +52,7 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "mirrored-hyperv-lan": {
         (8080, "lan-to-host"): ("hyperv-firewall", "drop", "timeout"),
         (8080, "windows-localhost-v4"): OK,  # loopback0, LoopbackEnabled, no Linux firewall
-        (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "refused"),  # mirrored: no ::1
+        (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "timeout"),  # mirrored: no ::1, and it times out (microsoft/WSL#10803)
     },
     "lan-stale-portproxy": {
         (8080, "lan-to-host"): ("portproxy", "drop", "timeout"),

@@ -861,7 +861,7 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
         why = (f"WSL has no IPv6 address in NAT mode (its address is {wsl_ip}): the entry cannot reach WSL"
                if target_ip.version == 6 else
                f"WSL's address is now {wsl_ip}: the entry is stale (WSL got a new IP after a restart)")
-        return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so connections time out.",
+        return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so its connections there go unanswered.",
                    rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                    edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
                    fixes=[Fix(f"Point the portproxy entry at {wsl_ip}", [rm, fix_add], [rm_new, old_add], "windows",
