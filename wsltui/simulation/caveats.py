@@ -39,10 +39,12 @@ REGRESSIONS = (
 
 
 def caveats(world, sc, trace) -> list[str]:
+    from wsltui.simulation.simulate import _win  # (simulate imports this module)
+
     facts = world.facts
-    win = getattr(facts, "windows", None)
+    win = _win(world)
     out = []
-    if win is not None and getattr(win, "captured", False):
+    if win is not None:
         out += vpn_caveats(win, trace.mode)
         out += firewall_product_caveats(win)
     out += networkmanager_caveats(facts.wsl, trace.mode)

@@ -89,7 +89,7 @@ def _through_relay(hop: Hop) -> None:
 def _through_portproxy(hop: Hop) -> None:
     other = accepted_first(hop.symptom)
     hop.alternatives = sorted(set(hop.alternatives) | {other})
-    hop.explanation += (f" portproxy (iphlpsvc) relays the connection: whether the LAN client sees '{hop.symptom}' or a "
+    hop.explanation += (f" portproxy (iphlpsvc) relays the connection: whether the client sees '{hop.symptom}' or a "
                         f"connection that is accepted and then closed ('{other}') is not documented.")
 
 
@@ -190,8 +190,9 @@ def _mirrored_loopback(scenario: str, trace: Trace) -> None:
 
 
 def _win(world):
-    win = getattr(world.facts, "windows", None)
-    return win if win is not None and getattr(win, "captured", False) else None
+    from wsltui.simulation.simulate import _win  # (simulate imports this module)
+
+    return _win(world)
 
 
 # --- an ICMP error to a Windows client -------------------------------------------------------------
