@@ -65,6 +65,7 @@ def test_a_vpn_adapter(capsys, tmp_path):
     ("Microsoft Wi-Fi Direct Virtual Adapter #2", None),
     ("Bluetooth Device (Personal Area Network)", None),
     ("Microsoft Teredo Tunneling Adapter", None),
+    ("Microsoft ISATAP Adapter #2", None),
 ])
 def test_vpn_descriptions(desc, vpn):
     import re
