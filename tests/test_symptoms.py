@@ -258,3 +258,34 @@ def test_the_flow_panel_shows_the_client_words():
     assert out.startswith("firewalld zone public")  # the explanation stays first
     assert "client  no route to host: Winsock: WSAEHOSTUNREACH (10065)" in out
     assert "client  timeout: Winsock: WSAETIMEDOUT (10060)" in out and "the client sees no route to host (or timeout)" in out
+
+
+def test_portproxy_to_a_host_name_with_iphlpsvcs_live_connection(capsys, tmp_path):
+    entry = PORTPROXY.format(target="wsl.local")
+    lan_leg = {"lport": 8080, "raddr": "192.168.1.50", "rport": 51234}  # a LAN client's inbound leg: not the target
+
+    def run(name, conns):
+        d = case(tmp_path / name, powershell=ps(rules=PRIVATE_8080, iphlpsvcConns=conns), portproxy=entry)
+        return check(capsys, d, 8080, "--scenario", "lan-to-host")
+
+    code, t = run("fresh", [lan_leg, {"lport": 50100, "raddr": WSL_IP, "rport": 8080}])
+    hop = next(h for h in t["hops"] if h["layer"] == "portproxy")
+    assert code == 0 and hop["verdict"] == "allow" and "resolved to it" in hop["explanation"]
+    assert t["hops"][-1]["layer"] == "socket"  # the trace goes on into WSL
+    code, t = run("stale", [lan_leg, {"lport": 50100, "raddr": "172.17.17.232", "rport": 8080}])
+    assert code == 1 and first(t)["layer"] == "portproxy" and first(t)["verdict"] == "drop"
+    assert "172.17.17.232" in first(t)["explanation"] and WSL_IP in first(t)["explanation"]
+    assert "meant to reach WSL" in first(t)["assumption"] and first(t)["fixes"][0]["commands"] == ["Restart-Service iphlpsvc"]
+    assert t["symptom"] == TIMEOUT and first(t)["symptom_alternatives"] == [HANGS_THEN_CLOSED]
+    code, t = run("idle", [lan_leg])
+    hop = next(h for h in t["hops"] if h["layer"] == "portproxy")
+    assert code == 3 and hop["verdict"] == "unknown" and "no live connection of iphlpsvc" in hop["reason"]
+
+
+def test_parse_iphlpsvc_connections():
+    from wsltui.facts.windows import WinConnection, parse_connections
+
+    got = parse_connections([{"lport": 50100, "raddr": WSL_IP, "rport": 8080},
+                             {"LocalPort": 8080, "RemoteAddress": "192.168.1.50", "RemotePort": 51234},
+                             {"lport": "x"}, "junk"])
+    assert got == [WinConnection(50100, WSL_IP, 8080), WinConnection(8080, "192.168.1.50", 51234)]

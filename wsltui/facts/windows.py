@@ -197,6 +197,15 @@ class WinListener:
 
 
 @dataclass
+class WinConnection:
+    """An established TCP connection of a Windows process (Get-NetTCPConnection)."""
+
+    local_port: int
+    remote: str
+    remote_port: int
+
+
+@dataclass
 class Service:
     running: bool
     status: str  # running | stopped | ...
@@ -220,6 +229,8 @@ class PowerShellData:
     # Third-party firewalls registered with Windows Security Center (displayName); None: the batch
     # predates the section.
     firewall_products: list[str] | Unknown | None = None
+    # iphlpsvc's established connections (portproxy's live legs); None: the batch predates the section.
+    iphlpsvc_connections: list[WinConnection] | Unknown | None = None
 
 
 @dataclass
@@ -242,6 +253,7 @@ class WindowsFacts:
     build: str | None = None
     problems: list[str] = field(default_factory=list)
     firewall_products: list[str] | Unknown | None = None
+    iphlpsvc_connections: list[WinConnection] | Unknown | None = None
 
     def adapter(self, name: str) -> Adapter | Unknown | None:
         """The adapter named by an alias or an interface GUID; None when no adapter has it,
@@ -869,6 +881,20 @@ def parse_adapters(items: Any) -> list[Adapter]:
     return out
 
 
+def parse_connections(items: Any) -> list[WinConnection]:
+    """The batch's ``{lport, raddr, rport}`` rows (or Get-NetTCPConnection's own names)."""
+    out = []
+    for it in as_list(items):
+        if not isinstance(it, dict):
+            continue
+        g = {k.lower(): v for k, v in it.items()}
+        lport, rport = _int(g.get("lport", g.get("localport"))), _int(g.get("rport", g.get("remoteport")))
+        raddr = _text(g.get("raddr", g.get("remoteaddress")))
+        if lport is not None and rport is not None and raddr:
+            out.append(WinConnection(lport, raddr, rport))
+    return out
+
+
 def parse_firewall_products(items: Any) -> list[str]:
     """Security Center's FirewallProduct display names, without Windows' own firewall."""
     names = [_text(it.get("displayName") if isinstance(it, dict) else it) for it in as_list(items)]
@@ -942,6 +968,8 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
         adapters=part("adapters", parse_adapters), problems=problems,
         firewall_products=(part("firewallProducts", parse_firewall_products)
                            if "firewallProducts" in data or "firewallProducts" in errors else None),
+        iphlpsvc_connections=(part("iphlpsvcConns", parse_connections)
+                              if "iphlpsvcConns" in data or "iphlpsvcConns" in errors else None),
     )
 
 
@@ -1046,7 +1074,7 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
         facts.adapters, facts.build = ps.adapters, ps.build
-        facts.firewall_products = ps.firewall_products
+        facts.firewall_products, facts.iphlpsvc_connections = ps.firewall_products, ps.iphlpsvc_connections
     return facts
 
 

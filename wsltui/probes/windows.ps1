@@ -105,6 +105,14 @@ try {
 } catch { $errors.iphlpsvc = "$($_.Exception.Message)" }
 
 try {
+  # portproxy's live connections: for a connectaddress given as a host name, the address iphlpsvc
+  # resolved it to when it started (it never resolves again; Resolve-DnsName shows the new one).
+  $ipPid = (Get-CimInstance Win32_Service -Filter "Name='iphlpsvc'").ProcessId
+  $out.iphlpsvcConns = @(if ($ipPid) { Get-NetTCPConnection -State Established -OwningProcess $ipPid -ErrorAction SilentlyContinue |
+      ForEach-Object { [ordered]@{ lport = [int]$_.LocalPort; raddr = "$($_.RemoteAddress)"; rport = [int]$_.RemotePort } } })
+} catch { $errors.iphlpsvcConns = "$($_.Exception.Message)" }
+
+try {
   # Third-party firewalls registered with Windows Security Center (no such namespace on Windows Server).
   $out.firewallProducts = @(Get-CimInstance -Namespace root/SecurityCenter2 -ClassName FirewallProduct |
       ForEach-Object { "$($_.displayName)" })
