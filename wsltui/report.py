@@ -23,7 +23,7 @@ from wsltui import __version__
 from wsltui.facts import Facts, build_facts
 from wsltui.facts.base import Unknown
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
-from wsltui.simulation.trace import Hop, Trace
+from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 from wsltui.snapshot import Snapshot
 from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
@@ -248,6 +248,11 @@ def _fix_line(f) -> str:
     return f.title + (f": {f.commands[0]}{more}" if f.commands else "")
 
 
+def _caveats(report: Report) -> list[str]:
+    """Every caveat of every trace, once (causes outside the five layers: beside the verdicts)."""
+    return list(dict.fromkeys(c for t in report.traces for c in t.caveats))
+
+
 def _what(trace: Trace) -> str:
     return SCENARIOS.get(trace.scenario, trace.scenario).replace("PORT", str(trace.port))
 
@@ -325,6 +330,12 @@ def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
             p(f"  {i}. [bold]{escape(b.hop.layer)}[/]: {escape(b.hop.rule or b.hop.explanation)}  [dim]({escape(where)})[/]")
             for f in b.fixes or [None]:
                 p(f"     fix: {escape(_fix_line(f))}")
+    caveats = _caveats(report)
+    if caveats:
+        p()
+        p(f"[bold]Caveats[/] ({len(caveats)}):")
+        for c in caveats:
+            p(f"  - {escape(c)}")
     for r in report.rows:
         for t in r.traces.values():
             if _expanded(report, t):
@@ -407,6 +418,13 @@ def to_markdown(report: Report, redacted: bool = False) -> str:
                 more = f" (+{len(f.commands) - 1} more, in the trace below)" if len(f.commands) > 1 else ""
                 w(f"   - fix: {prose(f.title)}" + (f": {code(f.commands[0])}{more}" if f.commands else ""))
         w("")
+    caveats = _caveats(report)
+    if caveats:
+        w("### Caveats")
+        w("")
+        for c in caveats:
+            w(f"- {prose(c)}")
+        w("")
     _md_traces(report, w)
     _md_deciding(report, w)
     _md_details(report, w)
@@ -435,6 +453,19 @@ def _md_trace(t: Trace, w) -> None:
         w(f"| {'**' + str(i) + '**' if h is first else i} | {h.layer} | {verdict} | {cell(what)} | "
           f"{cell(code(h.packet)) if h.packet else ''} | {cell(where)} |")
     w("")
+    if first is not None and first.symptom:
+        alternatives = f" (or {prose(' or '.join(first.alternatives))})" if first.alternatives else ""
+        w(f"The client sees **{prose(first.symptom)}**{alternatives}.")
+        who = CLIENT_NAMES.get(t.client)
+        for symptom in (first.symptom, *first.alternatives):
+            lines = client_lines(symptom, t.client)
+            if who and lines:
+                w(f"- {who} ({prose(symptom)}): " + " · ".join(prose(line) for line in lines))
+        w("")
+    for c in t.caveats:
+        w(f"> caveat: {prose(c)}")
+    if t.caveats:
+        w("")
     for b in t.blockers:
         for f in b.fixes:
             w(f"**Fix ({prose(b.layer)}):** {prose(f.title)}" + (f" — {prose(f.note)}" if f.note else ""))

@@ -82,6 +82,8 @@ class ProfileSettings:
     shielded: bool = False  # DoNotAllowExceptions / AllowInboundRules=False: inbound allow rules ignored
     disabled_interfaces: list[str] = field(default_factory=list)  # GUIDs (registry) or aliases (PowerShell)
     allow_local_rules: bool | None = None  # GPO AllowLocalPolicyMerge; None = not configured
+    # Stealth mode (a SYN to a closed port is dropped, not reset); registry DisableStealthMode=1 turns it off.
+    stealth: bool = True
     explicit: list[str] = field(default_factory=list)  # values that were set (the rest are Windows defaults)
 
 
@@ -164,6 +166,7 @@ class Adapter:
     index: int | None
     guid: str  # "{...}", upper case
     if_type: int | None  # IANA ifType: 6 Ethernet, 71 IEEE 802.11, 23 PPP, 131 tunnel ...
+    desc: str = ""  # InterfaceDescription: the driver, e.g. "PANGP Virtual Ethernet Adapter" (a VPN's)
 
 
 @dataclass
@@ -194,6 +197,15 @@ class WinListener:
 
 
 @dataclass
+class WinConnection:
+    """An established TCP connection of a Windows process (Get-NetTCPConnection)."""
+
+    local_port: int
+    remote: str
+    remote_port: int
+
+
+@dataclass
 class Service:
     running: bool
     status: str  # running | stopped | ...
@@ -214,6 +226,11 @@ class PowerShellData:
     iphlpsvc: Service | Unknown
     adapters: list[Adapter] | Unknown = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Third-party firewalls registered with Windows Security Center (displayName); None: the batch
+    # predates the section.
+    firewall_products: list[str] | Unknown | None = None
+    # iphlpsvc's established connections (portproxy's live legs); None: the batch predates the section.
+    iphlpsvc_connections: list[WinConnection] | Unknown | None = None
 
 
 @dataclass
@@ -235,6 +252,8 @@ class WindowsFacts:
     adapters: list[Adapter] | Unknown = field(default_factory=list)
     build: str | None = None
     problems: list[str] = field(default_factory=list)
+    firewall_products: list[str] | Unknown | None = None
+    iphlpsvc_connections: list[WinConnection] | Unknown | None = None
 
     def adapter(self, name: str) -> Adapter | Unknown | None:
         """The adapter named by an alias or an interface GUID; None when no adapter has it,
@@ -507,7 +526,7 @@ def parse_fw_policy(text: str, source: str = "local") -> RegistryPolicy:
 
 
 _PROFILE_VALUES = ("EnableFirewall", "DefaultInboundAction", "DefaultOutboundAction", "DoNotAllowExceptions",
-                   "DisabledInterfaces", "AllowLocalPolicyMerge")
+                   "DisabledInterfaces", "AllowLocalPolicyMerge", "DisableStealthMode")
 
 
 def profile_from_values(name: str, *layers: dict[str, str]) -> ProfileSettings:
@@ -536,6 +555,8 @@ def profile_from_values(name: str, *layers: dict[str, str]) -> ProfileSettings:
             p.shielded = n != 0
         elif key == "AllowLocalPolicyMerge":
             p.allow_local_rules = n != 0
+        elif key == "DisableStealthMode":
+            p.stealth = n == 0
     return p
 
 
@@ -855,8 +876,29 @@ def parse_adapters(items: Any) -> list[Adapter]:
         if not alias or not re.fullmatch(r"\{[0-9A-F-]{36}\}", guid):
             continue
         out.append(Adapter(alias, _int(g.get("ifindex", g.get("interfaceindex"))), guid,
-                           _int(g.get("type", g.get("interfacetype")))))
+                           _int(g.get("type", g.get("interfacetype"))),
+                           _text(g.get("desc", g.get("interfacedescription"))) or ""))
     return out
+
+
+def parse_connections(items: Any) -> list[WinConnection]:
+    """The batch's ``{lport, raddr, rport}`` rows (or Get-NetTCPConnection's own names)."""
+    out = []
+    for it in as_list(items):
+        if not isinstance(it, dict):
+            continue
+        g = {k.lower(): v for k, v in it.items()}
+        lport, rport = _int(g.get("lport", g.get("localport"))), _int(g.get("rport", g.get("remoteport")))
+        raddr = _text(g.get("raddr", g.get("remoteaddress")))
+        if lport is not None and rport is not None and raddr:
+            out.append(WinConnection(lport, raddr, rport))
+    return out
+
+
+def parse_firewall_products(items: Any) -> list[str]:
+    """Security Center's FirewallProduct display names, without Windows' own firewall."""
+    names = [_text(it.get("displayName") if isinstance(it, dict) else it) for it in as_list(items)]
+    return [n for n in dict.fromkeys(names) if n and "windows" not in n.lower()]
 
 
 def parse_service(obj: Any) -> Service | None:
@@ -924,6 +966,10 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
         profiles=profiles, rules=part("rules", rules), connections=part("conn", parse_connection_profiles),
         hyperv=hv, listeners=part("listeners", parse_listeners), iphlpsvc=svc,
         adapters=part("adapters", parse_adapters), problems=problems,
+        firewall_products=(part("firewallProducts", parse_firewall_products)
+                           if "firewallProducts" in data or "firewallProducts" in errors else None),
+        iphlpsvc_connections=(part("iphlpsvcConns", parse_connections)
+                              if "iphlpsvcConns" in data or "iphlpsvcConns" in errors else None),
     )
 
 
@@ -1028,6 +1074,7 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
         facts.adapters, facts.build = ps.adapters, ps.build
+        facts.firewall_products, facts.iphlpsvc_connections = ps.firewall_products, ps.iphlpsvc_connections
     return facts
 
 

@@ -10,6 +10,8 @@ Sources (docs/wsl-networking.md §1.1, §2, §3):
 - ``wsl.version``: ``wslinfo --version``.
 - ``wsl.wslconfig``: ``%UserProfile%\\.wslconfig`` (requested VM-wide config).
 - ``wsl.conf``: ``/etc/wsl.conf`` (per-distro config).
+- ``systemd.networkmanager``: ``systemctl is-active NetworkManager`` (mirrored mode does not
+  support NetworkManager in the distro).
 
 A config file that does not exist (``cat`` exit 1, "No such file or directory") is a known fact:
 all defaults. Pure: no I/O, never raises.
@@ -133,6 +135,7 @@ class WslFacts:
     # suggests mirrored or consomme". None when the interfaces say nothing.
     mode_hint: str | None = None
     problems: list[str] = field(default_factory=list)
+    network_manager: str | Unknown | None = None  # systemctl's word: active | inactive | failed ...
 
     @property
     def before_2_0(self) -> bool:
@@ -186,6 +189,7 @@ def from_snapshot(snapshot: Snapshot, addr_json: str | None = None) -> WslFacts:
         mode_mismatch=mode_mismatch(wslconfig, mode, kind),
         mode_hint=hint,
         problems=problems,
+        network_manager=parse_unit_state(snapshot.get("systemd.networkmanager"), "systemd.networkmanager"),
     )
 
 
@@ -253,6 +257,24 @@ def parse_version(record: Record | None) -> str | Unknown:
         return m.group(1)
     return Unknown(f"no version number in {first_line(text)[:80]!r}" if text.strip() else "wslinfo --version printed nothing",
                    record.command or cmd)
+
+
+_UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "maintenance", "refreshing")
+
+
+def parse_unit_state(record: Record | None, name: str) -> str | Unknown:
+    """``systemctl is-active UNIT``: the state word (exit 0 for active, 3 or 4 otherwise); Unknown
+    without systemd ("System has not been booted with systemd") or without systemctl."""
+    cmd = command_for(name)
+    why = record_unknown(record, cmd, accept_exit_codes=(0, 3, 4))
+    if why is not None:
+        return why
+    assert record is not None
+    word = first_line(record.stdout).lower()
+    if word in _UNIT_STATES:
+        return word
+    detail = first_line(record.stderr) or word
+    return Unknown(f"systemctl printed no unit state{': ' + detail if detail else ''}", record.command or cmd)
 
 
 # ---------------------------------------------------------------------------------------------

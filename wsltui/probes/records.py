@@ -56,6 +56,8 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("firewalld.active", ("firewall-cmd", "--get-active-zones"), needs_root=True, needs_system_bus=True),
     Probe("firewalld.default-zone", ("firewall-cmd", "--get-default-zone"), needs_root=True, needs_system_bus=True),
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
+    # Mirrored networking does not support NetworkManager in the distro (a caveat, not a layer).
+    Probe("systemd.networkmanager", ("systemctl", "is-active", "NetworkManager")),
 )
 
 # The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,

@@ -60,7 +60,8 @@ try {
 try {
   # Interface GUIDs: the registry names interfaces by GUID (rule IF=, profile DisabledInterfaces).
   $out.adapters = @(Get-NetAdapter -IncludeHidden | ForEach-Object { [ordered]@{
-      alias = $_.Name; ifIndex = (I $_.InterfaceIndex); guid = "$($_.InterfaceGuid)"; type = (I $_.InterfaceType) } })
+      alias = $_.Name; ifIndex = (I $_.InterfaceIndex); guid = "$($_.InterfaceGuid)"; type = (I $_.InterfaceType)
+      desc = $_.InterfaceDescription } })
 } catch { $errors.adapters = "$($_.Exception.Message)" }
 
 try {
@@ -102,6 +103,20 @@ try {
   $ip = Get-Service -Name iphlpsvc
   $out.iphlpsvc = [ordered]@{ status = [int]$ip.Status; startType = [int]$ip.StartType }
 } catch { $errors.iphlpsvc = "$($_.Exception.Message)" }
+
+try {
+  # portproxy's live connections: for a connectaddress given as a host name, the address iphlpsvc
+  # resolved it to when it started (it never resolves again; Resolve-DnsName shows the new one).
+  $ipPid = (Get-CimInstance Win32_Service -Filter "Name='iphlpsvc'").ProcessId
+  $out.iphlpsvcConns = @(if ($ipPid) { Get-NetTCPConnection -State Established -OwningProcess $ipPid -ErrorAction SilentlyContinue |
+      ForEach-Object { [ordered]@{ lport = [int]$_.LocalPort; raddr = "$($_.RemoteAddress)"; rport = [int]$_.RemotePort } } })
+} catch { $errors.iphlpsvcConns = "$($_.Exception.Message)" }
+
+try {
+  # Third-party firewalls registered with Windows Security Center (no such namespace on Windows Server).
+  $out.firewallProducts = @(Get-CimInstance -Namespace root/SecurityCenter2 -ClassName FirewallProduct |
+      ForEach-Object { "$($_.displayName)" })
+} catch { $errors.firewallProducts = "$($_.Exception.Message)" }
 
 $out.errors = $errors
 ConvertTo-Json -InputObject $out -Depth 6 -Compress

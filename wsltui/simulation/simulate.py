@@ -13,7 +13,7 @@ from itertools import islice
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, building_many_objects
-from wsltui.simulation import socket_hop
+from wsltui.simulation import socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
@@ -76,7 +76,12 @@ class World:
         return cls(facts, nf, host, mode, reason)
 
 
-def simulate(world: World, sc: Scenario) -> Trace:
+def simulate(world: World, sc: Scenario, *, with_caveats: bool = True) -> Trace:
+    """The hops of ``sc``, then what its client sees (``symptoms.client_view``)."""
+    return symptoms.client_view(world, sc, _walk(world, sc), with_caveats=with_caveats)
+
+
+def _walk(world: World, sc: Scenario) -> Trace:
     mode = world.mode
     trace = Trace(sc.name, mode, sc.proto, sc.port, notes=list(sc.notes))
     if world.netfilter.unknown_sources:

@@ -25,7 +25,71 @@ PERMISSION_DENIED = "permission denied"  # ICMPv6 admin prohibited
 PROTOCOL_UNAVAILABLE = "protocol not available"  # ICMP protocol unreachable
 CONNECTS = "connects"  # the service the user meant gets the connection
 WRONG_PROGRAM = "wrong program"  # connect() succeeds, but another program than the one meant answers
-SYMPTOMS = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE, CONNECTS, WRONG_PROGRAM)
+# A proxy in front (WSL's localhost relay, maybe portproxy) accepts the client's connection first and
+# only then connects on: when that second connection fails, the client's connect has succeeded.
+EMPTY_REPLY = "empty reply"  # accepted, then closed without data (the proxy's connect was refused)
+HANGS_THEN_CLOSED = "hangs, then closed"  # accepted, then nothing until the proxy's connect gives up
+SYMPTOMS = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE, CONNECTS, WRONG_PROGRAM,
+            EMPTY_REPLY, HANGS_THEN_CLOSED)
+
+# Who connects, per scenario: the words a client prints depend on its OS.
+WINDOWS, LINUX, ANY_OS = "windows", "linux", "unknown"
+CLIENT_OF = {"windows-localhost-v4": WINDOWS, "windows-localhost-v6": WINDOWS, "windows-to-wsl-ip": WINDOWS,
+             "windows-to-host-ip": WINDOWS, "wsl-to-windows": LINUX, "lan-to-host": ANY_OS, "lan-to-wsl-ip": ANY_OS,
+             "custom": ANY_OS}
+
+# (symptom, client OS) -> what the client prints, by program. Winsock codes: WinError.h; the
+# Windows connect gives up after about 21 s (2 SYN retransmissions, nmap/nmap#2113) and retries
+# the SYN after a reset before it reports "refused" (KB175523); Linux gives up after ~127 s at
+# the default tcp_syn_retries=6. curl's wording differs a little between versions.
+_CURL_CONNECT = "(7) Failed to connect to HOST port PORT"
+_EMPTY = {"curl": "(52) Empty reply from server, or (56) Recv failure: Connection was reset",
+          "chromium": "ERR_EMPTY_RESPONSE or ERR_CONNECTION_RESET"}
+CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
+    (REFUSED, WINDOWS): {"winsock": "WSAECONNREFUSED (10061), after about 2 s: Windows retries the SYN after a reset",
+                         "curl": f"{_CURL_CONNECT} after about 2000 ms: Couldn't connect to server",
+                         "chromium": "ERR_CONNECTION_REFUSED"},
+    (TIMEOUT, WINDOWS): {"winsock": "WSAETIMEDOUT (10060), after about 21 s",
+                         "curl": f"{_CURL_CONNECT} after about 21000 ms: Couldn't connect to server (Timed out)",
+                         "chromium": "ERR_CONNECTION_TIMED_OUT"},
+    (NO_ROUTE, WINDOWS): {"winsock": "WSAEHOSTUNREACH (10065)", "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
+                          "chromium": "ERR_ADDRESS_UNREACHABLE"},
+    (NET_UNREACHABLE, WINDOWS): {"winsock": "WSAENETUNREACH (10051)", "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
+                                 "chromium": "ERR_ADDRESS_UNREACHABLE"},
+    (EMPTY_REPLY, WINDOWS): {"winsock": "connect() succeeds; recv() returns 0 (closed) or WSAECONNRESET (10054)", **_EMPTY},
+    (HANGS_THEN_CLOSED, WINDOWS): {"winsock": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+                                   "curl": "waits, then (52) Empty reply from server",
+                                   "chromium": "the page keeps loading, then ERR_EMPTY_RESPONSE"},
+    (REFUSED, LINUX): {"errno": "ECONNREFUSED (Connection refused), at once",
+                       "curl": f"{_CURL_CONNECT}: Connection refused"},
+    (TIMEOUT, LINUX): {"errno": "ETIMEDOUT (Connection timed out), after about 127 s at tcp_syn_retries=6",
+                       "curl": f"{_CURL_CONNECT}: Connection timed out"},
+    (NO_ROUTE, LINUX): {"errno": "EHOSTUNREACH (No route to host)", "curl": f"{_CURL_CONNECT}: No route to host"},
+    (NET_UNREACHABLE, LINUX): {"errno": "ENETUNREACH (Network is unreachable)",
+                               "curl": f"{_CURL_CONNECT}: Network is unreachable"},
+    (PERMISSION_DENIED, LINUX): {"errno": "EACCES (Permission denied)", "curl": f"{_CURL_CONNECT}: Permission denied"},
+    (PROTOCOL_UNAVAILABLE, LINUX): {"errno": "ENOPROTOOPT (Protocol not available)",
+                                    "curl": f"{_CURL_CONNECT}: Protocol not available"},
+    (EMPTY_REPLY, LINUX): {"errno": "connect() succeeds; recv() returns 0 (closed) or ECONNRESET",
+                           "curl": "(52) Empty reply from server, or (56) Recv failure: Connection reset by peer"},
+    (HANGS_THEN_CLOSED, LINUX): {"errno": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+                                 "curl": "waits, then (52) Empty reply from server"},
+}
+
+
+PROGRAMS = {"winsock": "Winsock", "errno": "connect()", "curl": "curl", "chromium": "Chrome/Edge"}
+CLIENT_NAMES = {WINDOWS: "a Windows client", LINUX: "a Linux client"}
+
+
+def client_lines(symptom: str | None, client: str) -> list[str]:
+    """``client_words`` as lines a person reads: "Winsock: WSAECONNREFUSED (10061) ..."."""
+    return [f"{PROGRAMS.get(k, k)}: {v}" for k, v in client_words(symptom, client).items()]
+
+
+def client_words(symptom: str | None, client: str) -> dict[str, str]:
+    """What a ``client`` (windows | linux | unknown) prints for ``symptom``: {program: words};
+    {} when the OS is unknown or the table has no row (the portable word is then all there is)."""
+    return dict(CLIENT_WORDS.get((symptom or "", client), {}))
 
 
 # An undo argument that is only known after applying: the rule handle that ``nft --echo
@@ -142,6 +206,10 @@ class Trace:
     hops: list[Hop] = field(default_factory=list)
     blockers: list[Hop] = field(default_factory=list)  # every blocker, first first (may include what-ifs)
     notes: list[str] = field(default_factory=list)
+    client: str = ANY_OS  # who connects: windows | linux | unknown (CLIENT_OF), for the client's words
+    # Causes outside the five layers with a signal in the facts (a VPN adapter, a known WSL
+    # regression ...): said beside the verdict, never a blocker.
+    caveats: list[str] = field(default_factory=list)
 
     @property
     def first_blocker(self) -> Hop | None:
@@ -169,6 +237,7 @@ class Trace:
                 "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
                 "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
                 "fixes": [f.to_json() for f in h.fixes],
+                "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
             }
 
         first = self.first_blocker
@@ -179,7 +248,14 @@ class Trace:
             "blockers": [hop(b) for b in self.blockers],
             "hops": [hop(h) for h in self.hops],
             "notes": self.notes,
+            "client_sees": self.client_sees(self.symptom, first.alternatives if first else []) if self.symptom else None,
+            "caveats": self.caveats,
         }
+
+    def client_sees(self, symptom: str, alternatives: list[str]) -> dict:
+        """The symptom in the words this trace's client prints (``words`` empty: only the portable word)."""
+        return {"client": self.client, "symptom": symptom, "words": client_words(symptom, self.client),
+                "alternatives": [{"symptom": a, "words": client_words(a, self.client)} for a in alternatives]}
 
 
 def reject_symptom(reject_with: str | None, family: int) -> str:

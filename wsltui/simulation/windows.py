@@ -941,8 +941,8 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
     try:
         target_ip = ipaddress.ip_address(target)
     except ValueError:
-        return Hop(layer, "unknown", f"portproxy forwards {entry} to a host name.", rule=entry,
-                   reason=f"unknown: what Windows resolves {target} to (run: Resolve-DnsName {wc.ps_arg(target)})"), None, port
+        hop, resolved = _to_host_name(win, e, target, wsl_ip)
+        return hop, resolved, cport if resolved else port
     if target_ip.is_loopback:
         return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                    f"{e.connect_address}:{e.connect_port} on Windows loopback, where WSL's localhost relay should take it.",
@@ -961,13 +961,61 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
         why = (f"WSL has no IPv6 address in NAT mode (its address is {wsl_ip}): the entry cannot reach WSL"
                if target_ip.version == 6 else
                f"WSL's address is now {wsl_ip}: the entry is stale (WSL got a new IP after a restart)")
-        return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so connections time out.",
+        return Hop(layer, "drop", f"portproxy forwards to {e.connect_address}, but {why}, so its connections there go unanswered.",
                    rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                    edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
                    fixes=[wc.netsh_fix(f"Point the portproxy entry at {wsl_ip}", repoint,
                                        note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
+
+
+# While a client is connected, the address iphlpsvc really connects to.
+IPHLPSVC_CONNECTIONS = ("powershell.exe Get-NetTCPConnection -State Established -OwningProcess "
+                        "(Get-CimInstance Win32_Service -Filter \"Name='iphlpsvc'\").ProcessId")
+
+
+def _seen_by_iphlpsvc(win: WindowsFacts, e: PortProxy) -> list[str] | Unknown | None:
+    """The addresses iphlpsvc's live connections go to for entry ``e`` (outbound legs: to the
+    connect port, from a port other than the listen port); None when the batch did not say."""
+    conns = win.iphlpsvc_connections
+    if conns is None or isinstance(conns, Unknown):
+        return conns
+    cport = int(e.connect_port) if e.connect_port.isdigit() else None
+    lport = int(e.listen_port) if e.listen_port.isdigit() else None
+    return sorted({c.remote for c in conns if c.remote_port == cport and c.local_port != lport})
+
+
+def _to_host_name(win: WindowsFacts, e: PortProxy, name: str, wsl_ip: str | None) -> tuple[Hop, str | None]:
+    """iphlpsvc resolves a connectaddress host name once, when the service starts, and keeps that
+    address (shayne/go-wsl2-host#55, microsoft/WSL#4150): after WSL's IP changes the entry is stale
+    until iphlpsvc restarts. Resolve-DnsName shows the name's *new* address, so it cannot tell;
+    iphlpsvc's live connection, when the snapshot caught one, does. (hop, WSL's address when the
+    entry reaches it)."""
+    layer, where = "portproxy", r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy"
+    edit = f"portproxy {e.kind} {e.listen_address}:{e.listen_port}"
+    restart = Fix("Restart the IP Helper service, so it resolves the name again", ["Restart-Service iphlpsvc"], [],
+                  "windows", note="elevated; needed after every change of WSL's IP, as long as the entry names a host")
+    seen = _seen_by_iphlpsvc(win, e)
+    if isinstance(seen, list) and seen and wsl_ip is not None:
+        if any(_same(a, wsl_ip) for a in seen):
+            return Hop(layer, "allow", f"portproxy forwards {e.text} to the host name {name}; iphlpsvc's live connection "
+                       f"goes to {wsl_ip}, WSL's address: the name resolved to it.", rule=e.text, owner="windows"), wsl_ip
+        return Hop(layer, "drop", f"portproxy forwards {e.text} to the host name {name}, which iphlpsvc resolved once, "
+                   f"when it started: its live connection goes to {', '.join(seen)}, but WSL's address is now {wsl_ip}. "
+                   "iphlpsvc keeps the old address until it restarts.", rule=e.text, location=where, owner="windows",
+                   edit=edit, symptom=TIMEOUT, assumption=f"{name} is meant to reach WSL (a WSL host name)",
+                   fixes=[restart]), None
+    now = f"WSL's address is now {wsl_ip}" if wsl_ip else "WSL's current address is not known (ip -j addr show)"
+    caught = " (no live connection of iphlpsvc in this snapshot)" if seen == [] else ""
+    return Hop(layer, "unknown", f"portproxy forwards {e.text} to the host name {name}. iphlpsvc resolved it once, "
+               "when the service started, and keeps that address: if WSL's IP changed since (a WSL restart in NAT mode), "
+               "portproxy still connects to the old one.", rule=e.text, location=where, owner="windows", edit=edit,
+               reason=f"unknown: which address iphlpsvc resolved {name} to{caught} ({now}). Resolve-DnsName shows the "
+                      f"name's current address, not the one iphlpsvc kept. While a client is connected, "
+                      f"{IPHLPSVC_CONNECTIONS} shows the address it uses; if the name is right but that address is old, "
+                      "run Restart-Service iphlpsvc (elevated) so it resolves the name again.",
+               fixes=[restart]), None
 
 
 def portproxy_loop(target: str, port: int) -> Hop:

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from wsltui.simulation.simulate import SCENARIOS
 from wsltui.views.console import make_console
-from wsltui.simulation.trace import Hop, Trace
+from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 
 STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red", "unknown": "yellow",
          "not-applicable": "dim", "assumed": "cyan"}
@@ -29,7 +29,10 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
     if trace.reachable is True:
         console.print("[bold green]Reachable[/]: every layer lets the connection through.")
     elif trace.reachable is False:
-        console.print(f"[bold red]Blocked[/] at [bold]{first.layer}[/]: the client sees [bold]{first.symptom}[/].")
+        alternatives = f" (or {escape(' or '.join(first.alternatives))})" if first.alternatives else ""
+        console.print(f"[bold red]Blocked[/] at [bold]{first.layer}[/]: the client sees [bold]{escape(str(first.symptom))}[/]"
+                      f"{alternatives}.")
+        _client_words(console, trace, first)
         others = trace.blockers[1:]
         if others:
             console.print(f"Also in the way ({len(others)}):")
@@ -40,6 +43,19 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
     else:
         unknown = [h for h in trace.hops if h.verdict == "unknown"]
         console.print(f"[bold yellow]Unknown[/]: {len(unknown)} layer(s) could not be decided; see the reasons above.")
+    for caveat in trace.caveats:
+        console.print(f"[magenta]caveat:[/] {escape(caveat)}")
+
+
+def _client_words(console: Console, trace: Trace, first: Hop) -> None:
+    """What this scenario's client prints, for the symptom and each alternative."""
+    who = CLIENT_NAMES.get(trace.client)
+    if who is None:
+        return
+    for symptom in (first.symptom, *first.alternatives):
+        lines = client_lines(symptom, trace.client)
+        if lines:
+            console.print(f"  {who} ({escape(str(symptom))}): " + escape(" · ".join(lines)))
 
 
 def _hop(console: Console, i: int, hop: Hop, first: bool) -> None:

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
+from wsltui.simulation.trace import ANY_OS, client_lines
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
@@ -27,8 +28,8 @@ class HopBox(Static, can_focus=True):
         Binding("k,up", "step(-1)", "Previous hop", show=False),
     ]
 
-    def __init__(self, hop, index: int, first: bool) -> None:
-        super().__init__(render_hop(hop, first), classes=f"hop {VERDICT_CLASS.get(hop.verdict, '')}"
+    def __init__(self, hop, index: int, first: bool, client: str = ANY_OS) -> None:
+        super().__init__(render_hop(hop, first, client), classes=f"hop {VERDICT_CLASS.get(hop.verdict, '')}"
                          + (" -first" if first else ""))
         self.hop = hop
         mark = VERDICT_MARK.get(hop.verdict, hop.verdict)
@@ -42,7 +43,7 @@ class HopBox(Static, can_focus=True):
                 boxes[i].focus()
 
 
-def render_hop(hop, first: bool) -> Group:
+def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
     lines: list = [Text(hop.explanation)]
 
     def field(name: str, value: str | None, style: str = "") -> None:
@@ -63,6 +64,10 @@ def render_hop(hop, first: bool) -> Group:
     if hop.blocks:
         field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
               if hop.symptom else None, "bold red")
+        for symptom in (hop.symptom, *hop.alternatives) if hop.symptom else ():
+            words = client_lines(symptom, client)
+            if words:
+                field("client", (f"{symptom}: " if hop.alternatives else "") + " · ".join(words))
         for fix in hop.fixes:
             lines.extend(render_fix(fix))
     return Group(*lines)
@@ -194,12 +199,14 @@ class FlowPanel(Panel):
         for i, hop in enumerate(trace.hops, 1):
             if widgets:
                 widgets.append(Static("  ▼", classes="arrow"))
-            widgets.append(HopBox(hop, i, hop is first))
+            widgets.append(HopBox(hop, i, hop is first, trace.client))
         others = trace.blockers[1:]
         if others:
             widgets.append(Static(render_others(others), classes="others"))
         if trace.notes:
             widgets.append(Static(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
+        if trace.caveats:
+            widgets.append(Static(Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"), classes="notes"))
         hops.remove_children()
         mounted = hops.mount_all(widgets)
         self._drawing += 1
@@ -314,6 +321,8 @@ def render_summary(trace) -> Text:
         t.append("BLOCKED", style="bold red")
         t.append(f" at {first.layer}: the client sees ")
         t.append(str(first.symptom), style="bold")
+        if first.alternatives:
+            t.append(f" (or {' or '.join(first.alternatives)})")
         if len(trace.blockers) > 1:
             t.append(f"  (+{len(trace.blockers) - 1} more blocker(s) below)")
     else:

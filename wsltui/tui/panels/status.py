@@ -41,6 +41,9 @@ def render_status(a) -> Group:
         parts.extend(blockers)
     elif a.rows:
         parts.append(Text("No blocker found on the Linux side.", style="green"))
+    for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
+        # One line each: the screen fits 100x30; the Flow panel and the reports say it in full.
+        parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
     parts.append(Text("✓ reachable  ✗ blocked: what the client sees  ? undecided: the first layer without data",
                       style="dim"))
     for err in a.errors:
