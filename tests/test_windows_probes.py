@@ -152,7 +152,7 @@ def test_without_a_code_page_the_structure_still_parses(standins, monkeypatch):
     ("REG", "fail", "win.fw-policy", "exit code 87: ERROR: Invalid syntax."),
     ("NETSH", "fail", "win.excluded-tcp6", "exit code 87: ERROR: Invalid syntax."),
     ("POWERSHELL", "fail", "win.powershell", "exit code 87: ERROR: Invalid syntax."),
-    ("REG", "denied", "win.fw-policy", "access denied: ERROR: Access is denied."),
+    ("REG", "denied", "win.fw-policy", "(probably access denied): ERROR: Access is denied."),
     ("POWERSHELL", "denied", "win.powershell", "exit code 1: ERROR: Access is denied."),
     ("NETSH", "garbage", "win.excluded-tcp4", "netsh printed no port table"),
     ("POWERSHELL", "garbage", "win.powershell", "not JSON"),
