@@ -115,6 +115,7 @@ class RegistryPolicy:
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)  # Domain/Private/Public -> value -> data
     present: bool = True  # False: the key does not exist (no GPO)
     problems: list[str] = field(default_factory=list)
+    assumption: str = ""  # present=False without proof (reg.exe's exit 1 can also mean "denied")
 
 
 @dataclass
@@ -1064,9 +1065,9 @@ def _reg_record(record: Record | None, name: str, source: str,
             # The local policy key exists on every Windows; the others exist as PowerShell says.
             return Unknown(f"reg.exe could not read the key, which exists (probably access denied): {said}",
                            record.command or cmd)
-        return RegistryPolicy(present=False, problems=[
-            f"reg.exe exited 1 without output ({said}): taken as 'the key does not exist'; if reading it was denied "
-            "instead, its settings are missing (a capture with PowerShell would tell)"])
+        return RegistryPolicy(present=False, assumption=(
+            f"reg.exe exited 1 without output ({said}), taken as 'the key {name} reads does not exist'; if reading it "
+            "was denied instead, its settings are missing (a capture with PowerShell would tell)"))
     why = record_unknown(record, cmd)
     if why is not None:
         return why
@@ -1126,7 +1127,7 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
             problems.append(f"Group Policy turns local rules off (AllowLocalPolicyMerge=0) for {', '.join(merge_off)}")
         facts.rules = list(gpo.rules) + list(local.rules)
         facts.rules_source = "registry (local + Group Policy)"
-        facts.rules_assumption = next((p for p in gpo.problems if "taken as" in p), None)
+        facts.rules_assumption = gpo.assumption or None
     else:
         facts.rules = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
     if isinstance(ps, PowerShellData) and not isinstance(ps.profiles, Unknown):

@@ -134,6 +134,14 @@ def _wsl_adapter(win) -> str:
     return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
 
 
+def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
+    """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
+    wsl = world.facts.wsl
+    cfg = getattr(wsl, "wslconfig", None) if wsl is not None else None
+    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm,
+                         wslconfig=None if isinstance(cfg, Unknown) else cfg)
+
+
 def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
     """Windows Defender Firewall inbound on the LAN adapter(s): the first that blocks, else the first."""
     adapters = winsim.lan_adapters(win)
@@ -189,8 +197,8 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                               fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")]))
         return
     if win is not None:
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
-                                        what=f"Windows to 127.0.0.1:{sc.port}", mode=mode))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
+                                  what=f"Windows to 127.0.0.1:{sc.port}", mode=mode))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
                                           "by default) lets Windows reach WSL on 127.0.0.1.",
@@ -224,8 +232,8 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
                                                                 interface=alias, onlink=onlink), what=what))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
-                                                              onlink=onlink), what=what, mode=mode, host_to_vm=True))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
+                                                               onlink=onlink), what=what, mode=mode, host_to_vm=True))
     else:
         trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
                                           "powershell.exe Get-NetFirewallProfile"))
@@ -277,9 +285,9 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if win is not None:
         # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
         onlink = winsim.subnets(net) if mode == "mirrored" else None
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT),
-                                                              onlink=onlink),
-                                        what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(sc.src or LAN_CLIENT),
+                                                               onlink=onlink),
+                                  what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
     else:
         trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
                                           "default (DefaultInboundAction Block) unless a rule allows the port.",
@@ -317,7 +325,15 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     if dst is None or gw is None:
         trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
         return
-    _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=getattr(net, "primary_interface", None) or "eth0"))
+    iface = getattr(net, "primary_interface", None) or "eth0"
+    if win is not None:
+        # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=_wsl_adapter(win),
+                                                               onlink=winsim.subnets(net, (iface,))),
+                                  what=f"portproxy connecting to {dst}:{cport}", mode=world.mode, host_to_vm=True))
+        if trace.hops[-1].blocks:
+            return
+    _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
 
 
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
@@ -347,10 +363,12 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         loopback = dst.is_loopback
         # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
         onlink = None if loopback else winsim.subnets(net, (oif,))
-        trace.hops.append(winsim.hyperv(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                              loopback=loopback, onlink=onlink), what=what, mode=mode))
-        program, service = winsim.listener_for(win, sc.port, str(dst))
         alias = None if loopback else _wsl_adapter(win)
+        # VM -> host in NAT is the reverse of the host -> VM leg: the same open question, the same answer.
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                               interface=alias, loopback=loopback, onlink=onlink),
+                                  what=what, mode=mode, host_to_vm=not loopback))
+        program, service = winsim.listener_for(win, sc.port, str(dst))
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
                                                                 program=program, service=service, loopback=loopback,
                                                                 onlink=onlink), what=what))
