@@ -1066,7 +1066,7 @@ def _reg_record(record: Record | None, name: str, source: str,
             return Unknown(f"reg.exe could not read the key, which exists (probably access denied): {said}",
                            record.command or cmd)
         return RegistryPolicy(present=False, assumption=(
-            f"reg.exe exited 1 without output ({said}), taken as 'the key {name} reads does not exist'; if reading it "
+            f"reg.exe exited 1 without output ({said}), taken as 'the key does not exist'; if reading it "
             "was denied instead, its settings are missing (a capture with PowerShell would tell)"))
     why = record_unknown(record, cmd)
     if why is not None:

@@ -43,6 +43,8 @@ def render_status(a) -> Group:
         parts.append(Text("No blocker found on the Linux side.", style="green"))
     parts.append(Text("✓ reachable  ✗ blocked: what the client sees  ? undecided: the first layer without data",
                       style="dim"))
+    if any(h.verdict == "assumed" for r in a.rows for t in r.traces.values() for h in t.hops):
+        parts.append(Text("✓ assumed: reachable if an assumption holds (the flow view names it)", style="dim"))
     for err in a.errors:
         parts.append(Text(f"error: {err}", style="bold red"))
     if f.ufw_trap:
