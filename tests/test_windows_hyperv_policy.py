@@ -214,6 +214,12 @@ def test_group_policy_ignores_local_rules_and_the_fix_is_for_the_administrator(c
     gpo_rule = {**PRIVATE_8080, "id": "gpo-8080", "src": "Local Group Policy", "srcType": 2}
     code, t = check(capsys, proxied(tmp_path, "gpo-ok", profiles=gpo_profiles(0), rules=[local, gpo_rule]), *LAN)
     assert hop(t, "windows-firewall")["verdict"] == "allow" and "gpo-8080" in hop(t, "windows-firewall")["location"]
+    # mirrored: the same local rule, merged into the Hyper-V firewall, is ignored there too
+    d = case(tmp_path / "hv", mode="mirrored", powershell=ps(profiles=gpo_profiles(0), rules=[PRIVATE_8080]))
+    code, t = check(capsys, d, *LAN)
+    first = t["first_blocker"]
+    assert code == 1 and first["layer"] == "hyperv-firewall" and "is not in force" in first["explanation"]
+    assert "Group Policy host firewall rule" in first["fixes"][0]["title"] and first["fixes"][0]["commands"] == []
 
 
 @pytest.mark.parametrize("enforce,verdict", [("LocalFirewallRulesNotAllowed", "drop"), ("ProfileInactive", "drop"),

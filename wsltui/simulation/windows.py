@@ -12,9 +12,16 @@ Pure: ``WindowsFacts`` in, ``Hop`` out. Semantics (docs/windows-firewall.md §4)
   NAT subnet on vEthernet (WSL), the mirrored interfaces in mirrored mode), a ``4``/``6`` suffix
   against the address family; DNS, DHCP, WINS, DefaultGateway, Internet, Intranet,
   IntranetRemoteAccess, PlayToDevice and CaptivePortal need Windows settings the facts lack.
-- Hyper-V firewall (WSL VM creator): enabled, its rules (block before allow), host rules merged
-  when AllowHostPolicyMerge (port/address rules only, never program rules), default actions;
-  loopback traffic needs LoopbackEnabled.
+- host firewall policy: a rule whose EnforcementStatus says it is not in force, and a local rule
+  on a profile where Group Policy does not apply local rules, never allows or blocks (the fix is
+  then a Group Policy rule from the administrator).
+- Hyper-V firewall (WSL VM creator): first, whether it is on the path at all (``hyperv_presence``:
+  mirrored always, NAT when WSL attached it, bridged and consomme never); then the settings of the
+  profile of the host adapter crossed (NotConfigured falls back to the VM-level value, then to the
+  default), rules by RulePriority (lower first; block beats allow only within a priority), the
+  host rules Windows merged (ActiveStore's own set, else re-derived: port/address rules only when
+  AllowHostPolicyMerge), default actions; loopback traffic needs LoopbackEnabled. Host <-> VM
+  traffic in NAT with no rule deciding passes as an explicit assumption (the docs are open).
 - listeners: a bind to an address beats a wildcard bind; a svchost listener on a portproxy port is
   portproxy (it forwards, it is not the service); portproxy of all four kinds, TCP only.
 
@@ -411,7 +418,7 @@ def _allow_rule_fix(pkt: WinPacket, profile: str) -> Fix:
 def _gpo_rule_fix(pkt: WinPacket, profile: str | None, *, hyperv: bool = False) -> Fix:
     """Local rules are not applied on this profile (Group Policy): only a Group Policy rule helps."""
     d = "inbound" if pkt.direction == "in" else "outbound"
-    where = "a host firewall rule (Windows merges it into the Hyper-V firewall)" if hyperv else "a rule"
+    where = "host firewall rule (Windows merges it into the Hyper-V firewall)" if hyperv else "firewall rule"
     return Fix(f"Ask your administrator for a Group Policy {where} allowing {pkt.proto.upper()} {pkt.port} {d} on the "
                f"{profile or 'active'} profile", [], [], "windows", needs_root=False,
                note="Group Policy does not apply local firewall rules here, so a rule created on this PC would be "
@@ -565,7 +572,7 @@ def _hv_profiles(win: WindowsFacts, hv: HyperV, pkt: WinPacket) -> list[tuple[st
         profile, how = profile_for(win, pkt.interface)
         if profile is not None:
             return [(profile, how)]
-    if not pkt.loopback:
+    elif not pkt.loopback:
         lan = lan_adapters(win)
         if not isinstance(lan, Unknown):
             seen: dict[str, str] = {}
