@@ -178,6 +178,16 @@ def test_rule_priority_lower_first_block_wins_only_among_equals(capsys, tmp_path
         assert "hv-block" in hop(t)["rule"]
 
 
+def test_an_uncheckable_allow_ahead_of_a_block_leaves_it_undecided(capsys, tmp_path):
+    rules = [hv_rule("hv-allow-internet", "allow", 8080, 1, raddr="Internet"), hv_rule("hv-block", "block", 8080, 2)]
+    code, t = check(capsys, case(tmp_path, mode="mirrored", powershell=ps(hyperv=hv(rules=rules))), *LAN)
+    assert code == 3 and hop(t)["verdict"] == "unknown" and "remote address keyword Internet" in hop(t)["reason"]
+    # behind the block (higher RulePriority number) it cannot matter
+    rules = [hv_rule("hv-allow-internet", "allow", 8080, 3, raddr="Internet"), hv_rule("hv-block", "block", 8080, 2)]
+    code, t = check(capsys, case(tmp_path / "after", mode="mirrored", powershell=ps(hyperv=hv(rules=rules))), *LAN)
+    assert code == 1 and "hv-block" in t["first_blocker"]["rule"]
+
+
 def test_activestore_merged_set_is_preferred_over_re_deriving(capsys, tmp_path):
     host_allow = rule("host-8080", "Dev 8080", "allow", 8080)
     # batch v1 (old snapshot): the host port rule is merged by wsltui

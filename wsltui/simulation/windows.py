@@ -441,7 +441,8 @@ HV_ADAPTER = "vEthernet (WSL (Hyper-V firewall))"  # WSL's NAT network with the 
 NAT_ADAPTER = "vEthernet (WSL)"  # ... and without it (WslCoreConfig.cpp NatNetworkName)
 ADAPTER_CHECK = "powershell.exe Get-NetAdapter -IncludeHidden -Name 'vEthernet (WSL*' | Select-Object Name, Status"
 HV_LIVE_TEST = "Test-NetConnection -ComputerName <WSL IP> -Port"
-HOST_TO_VM = ("host-to-VM traffic allowed by default, as Microsoft's portproxy recipe (networking.md) relies on; "
+HOST_TO_VM = ("host-to-VM traffic allowed by default, as Microsoft's portproxy recipe "
+              "(learn.microsoft.com/windows/wsl/networking) relies on; "
               "the documentation contradicts itself here, so a live test would confirm "
               f"({HV_LIVE_TEST} <port> from Windows)")
 
@@ -629,7 +630,10 @@ def _hv_rules(win: WindowsFacts, hv: HyperV, profile: str | None, host_off: bool
         local_off = (host is not None and host.allow_local_rules is False) if from_host else \
             (_hv_value(hv, profile, "allow_local") is False)
         why = _not_in_force(r, local_off, profile)
-        (ignored.append((r, why)) if why else live.append(r))
+        if why:
+            ignored.append((r, why))
+        else:
+            live.append(r)
     return live, ignored
 
 
@@ -658,8 +662,8 @@ def _priority(r: FwRule) -> int:
 class _Decision:
     rule: FwRule | None  # the deciding rule; None: no rule decides (the default applies)
     assumptions: list[str]  # doubtful blocks taken as not matching, rules taken as in force
-    doubt_allow: tuple[FwRule, str] | None = None  # an earlier allow wsltui cannot check
-    doubt_allows: list[tuple[FwRule, str]] = dataclasses.field(default_factory=list)
+    doubt_allows: list[tuple[FwRule, str]]  # allows ahead of the decision whose match wsltui cannot check
+    undecided: bool = False  # a block matches, but one of ``doubt_allows`` may come first
 
 
 def _by_priority(rules: list[FwRule], pkt: WinPacket, profile: str | None, win: WindowsFacts) -> _Decision:
@@ -683,11 +687,11 @@ def _by_priority(rules: list[FwRule], pkt: WinPacket, profile: str | None, win: 
         if sure:
             r = next((x for x in sure if x.action == "block"), sure[0])
             if r.action == "block" and allows_unsure:
-                return _Decision(None, assumptions, allows_unsure[0], allows_unsure)
+                return _Decision(None, assumptions, allows_unsure, undecided=True)
             unsure = _unsure_enforcement(r)
-            return _Decision(r, assumptions + ([unsure] if unsure else []), None, allows_unsure)
+            return _Decision(r, assumptions + ([unsure] if unsure else []), allows_unsure)
         allows_unsure += [(r, m) for r, m in doubts if r.action == "allow"]
-    return _Decision(None, assumptions, None, allows_unsure)
+    return _Decision(None, assumptions, allows_unsure)
 
 
 def _hv_eval(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_to_vm: bool, profile: str | None,
@@ -745,8 +749,8 @@ def _hv_verdict(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_t
                 loc: str, d: _Decision, ignored: list[tuple[FwRule, str]]) -> Hop:
     layer = "hyperv-firewall"
     assumption = "; ".join(d.assumptions) or None
-    if d.doubt_allow is not None:
-        r, m = d.doubt_allow
+    if d.undecided:
+        r, m = d.doubt_allows[0]
         return Hop(layer, "unknown", f"The allow rule '{r.label}' comes before a matching block rule (RulePriority), "
                    "and wsltui cannot check one of its conditions.", location=loc, owner="hyperv-firewall",
                    reason=f"cannot evaluate: {m}")
