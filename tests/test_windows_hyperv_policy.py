@@ -119,6 +119,17 @@ def test_no_evidence_a_block_is_unknown_not_a_blocker(capsys, tmp_path):
     assert "whether WSL attached it" in h["reason"] and h["explanation"].startswith("If the Hyper-V firewall is attached")
 
 
+def test_unreadable_hyperv_settings_matter_only_where_it_is_attached(capsys, tmp_path):
+    denied = {"errors": {"hyperv": "Access is denied."}, "hyperv": {"available": True}}
+    code, t = check(capsys, case(tmp_path / "att", powershell=ps(**denied)), *TO_WSL)
+    assert code == 3 and hop(t)["verdict"] == "unknown" and "Access is denied." in hop(t)["reason"]
+    code, t = check(capsys, case(tmp_path / "plain", powershell=ps(conn=conn(PLAIN_NAT), **denied)), *TO_WSL)
+    assert code == 0 and hop(t)["verdict"] == "not-applicable"
+    d = case(tmp_path / "cfg", powershell=ps(conn=conn(), **denied), wslconfig="[wsl2]\nfirewall=false\n")
+    code, t = check(capsys, d, *TO_WSL)
+    assert code == 0 and hop(t)["verdict"] == "assumed" and "firewall=false" in hop(t)["assumption"]
+
+
 def test_mirrored_ignores_wslconfig_firewall_false(capsys, tmp_path):
     d = case(tmp_path, mode="mirrored", wslconfig="[wsl2]\nnetworkingMode=mirrored\nfirewall=false\n")
     code, t = check(capsys, d, *LAN)

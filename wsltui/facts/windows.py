@@ -1137,7 +1137,7 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.profiles = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
     if isinstance(ps, Unknown):
-        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = ps
+        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = facts.hyperv_disable = ps
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
         facts.adapters, facts.build, facts.hyperv_disable = ps.adapters, ps.build, ps.hyperv_disable

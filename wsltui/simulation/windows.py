@@ -524,6 +524,12 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
     presence = hyperv_presence(win, mode, wslconfig)
     if presence.state == "absent" and not presence.assumed:
         return Hop(layer, "not-applicable", f"No Hyper-V firewall on this path: {presence.why}.")
+    return _with_presence(_hv_hop(win, pkt, what, host_to_vm), presence)
+
+
+def _hv_hop(win: WindowsFacts, pkt: WinPacket, what: str, host_to_vm: bool) -> Hop:
+    """The Hyper-V firewall as if it is on the path."""
+    layer = "hyperv-firewall"
     hv = win.hyperv
     if isinstance(hv, Unknown):
         return _unknown(layer, f"The Hyper-V firewall for the WSL VM ({what}).", hv)
@@ -533,8 +539,7 @@ def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, ho
     if isinstance(hv.setting, Unknown) or hv.setting is None:
         return _unknown(layer, f"The Hyper-V firewall for the WSL VM ({what}): its settings could not be read.",
                         hv.setting if isinstance(hv.setting, Unknown) else "no VM setting", HV_CMD)
-    hop = _hv_over_profiles(win, hv, pkt, what, host_to_vm)
-    return _with_presence(hop, presence)
+    return _hv_over_profiles(win, hv, pkt, what, host_to_vm)
 
 
 def _with_presence(hop: Hop, presence: HyperVPresence) -> Hop:
