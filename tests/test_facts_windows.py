@@ -353,7 +353,8 @@ def test_enforcement_status_words(text, state):
 
 
 def test_store_types_and_local_rules():
-    assert [w.store_type_of(v) for v in (1, "2", 6, "MDM", None, "None")] == ["Local", "GroupPolicy", "type 6", "MDM", "", ""]
+    assert [w.store_type_of(v) for v in (1, "2", 8, 7, "MDM", None, "None")] == [
+        "Local", "GroupPolicy", "HostFirewallLocal", "type 7", "MDM", "", ""]
     rules, _ = w.parse_ps_rules(json.loads(fx("Get-NetFirewallRule_ActiveStore_TracePolicyStore_Select_ConvertTo-Json_ws2022.json")))
     by = {r.id: r for r in rules}
     assert by["ExampleGpoRule"].from_group_policy and not by["ExampleGpoRule"].is_local

@@ -435,9 +435,12 @@ def enforcement_state(text: str) -> str:
     return "enforced" if all(w in _ENFORCED for w in words) else "unclear"
 
 
-# PolicyStoreSourceType: the batch prints host rules' as integers (1 Local and 2 GroupPolicy are
-# confirmed by fixtures) and Hyper-V rules' as names (HostFirewallLocal, HostFirewallGroupPolicy, MDM ...).
-_STORE_TYPES = {1: "Local", 2: "GroupPolicy", 3: "Dynamic", 4: "Generated"}
+# PolicyStoreSourceType: the batch prints host rules' as integers and Hyper-V rules' as names
+# (HostFirewallLocal, HostFirewallGroupPolicy, MDM ...). The integers follow [MS-FASP] 2.2.32
+# FW_RULE_ORIGIN_TYPE (learn.microsoft.com/openspecs/windows_protocols/ms-fasp); 1 Local and
+# 2 GroupPolicy are confirmed by fixtures.
+_STORE_TYPES = {1: "Local", 2: "GroupPolicy", 3: "Dynamic", 4: "Generated", 5: "Hardcoded", 6: "MDM",
+                8: "HostFirewallLocal", 9: "HostFirewallGroupPolicy", 10: "HostFirewallDynamic", 11: "HostFirewallMDM"}
 
 
 def store_type_of(v: Any) -> str:
