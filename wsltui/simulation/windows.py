@@ -40,7 +40,8 @@ from dataclasses import dataclass
 
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import (
-    WSL_VM_CREATOR, Adapter, ConnectionProfile, FwRule, HyperV, PortProxy, ProfileSettings, WindowsFacts, WinListener,
+    PROFILES, WSL_VM_CREATOR, Adapter, ConnectionProfile, FwRule, HyperV, PortProxy, ProfileSettings, WindowsFacts,
+    WinListener,
     _in_port_token, address_keyword,
 )
 from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop
@@ -589,11 +590,9 @@ def _hv_profiles(win: WindowsFacts, hv: HyperV, pkt: WinPacket) -> list[tuple[st
             if seen:
                 return list(seen.items())
     if hv.profiles:
-        return [(p, "the profile is not known, so each is evaluated") for p in PROFILE_ORDER]
+        return [(p, "the profile is not known, so each is evaluated") for p in PROFILES]
     return [(None, "the VM-level setting (no per-profile settings captured)")]
 
-
-PROFILE_ORDER = ("Domain", "Private", "Public")
 
 
 def _hv_over_profiles(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_to_vm: bool) -> Hop:
