@@ -213,6 +213,28 @@ def test_activestore_merged_set_is_preferred_over_re_deriving(capsys, tmp_path):
     assert code == 0 and "merged host allow rule" in hop(t)["explanation"]
 
 
+def test_a_merged_host_block_rule_is_fixed_on_the_host(capsys, tmp_path):
+    merged = hv_rule("{B10C}", "block", 8080, creator="Any", srcType="HostFirewallLocal")
+    host = rule("{B10C}", "TCP Query User{B10C}node.exe", "block", 8080)
+    d = case(tmp_path / "local", mode="mirrored", powershell=ps(v=2, rules=[host], hyperv=hv(rules=[merged])))
+    _, t = check(capsys, d, *LAN)
+    first = t["first_blocker"]
+    assert "merged host block rule" in first["explanation"]
+    assert first["fixes"][0]["commands"] == ["Disable-NetFirewallRule -Name '{B10C}'"]
+    gpo = {**merged, "srcType": "HostFirewallGroupPolicy"}
+    d = case(tmp_path / "gpo", mode="mirrored", powershell=ps(v=2, hyperv=hv(rules=[gpo])))
+    _, t = check(capsys, d, *LAN)
+    fix = t["first_blocker"]["fixes"][0]
+    assert "administrator" in fix["title"] and fix["commands"] == []
+
+
+def test_hyperv_local_rules_off_the_fix_is_not_a_local_hyperv_rule(capsys, tmp_path):
+    off = hv(profiles=[profile("Private", allowLocal=0), profile("Public"), profile("Domain")])
+    code, t = check(capsys, case(tmp_path, mode="mirrored", powershell=ps(hyperv=off)), *LAN)
+    fix = t["first_blocker"]["fixes"][0]
+    assert code == 1 and fix["commands"] == [] and "Group Policy" in fix["title"]
+
+
 # --- 3. Group Policy and enforcement ----------------------------------------------------------------
 
 

@@ -428,7 +428,7 @@ def _gpo_rule_fix(pkt: WinPacket, profile: str | None, *, hyperv: bool = False) 
 
 def _disable_rule_fix(rule: FwRule) -> Fix:
     rid = rule.id.replace("'", "''")
-    if rule.source == "gpo" or "group policy" in rule.store.lower() or "gpo" in rule.store.lower():
+    if rule.from_group_policy:
         return Fix(f"Ask your administrator to remove the Group Policy block rule '{rule.label}'", [], [], "windows",
                    needs_root=False, note="Group Policy rules cannot be changed locally; they come back on the next refresh")
     return Fix(f"Disable the block rule '{rule.label}'", [f"Disable-NetFirewallRule -Name '{rid}'"],
@@ -735,6 +735,36 @@ def _hv_eval(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_to_v
     return hop
 
 
+def _hv_local_rules_off(win: WindowsFacts, hv: HyperV, profile: str | None) -> bool:
+    """Would a local Hyper-V rule (the fix wsltui offers) be ignored? When the profile says so, and
+    when it is NotConfigured while Group Policy turns local host rules off, which the Hyper-V
+    firewall may mirror (hyper-v-firewall.md): then only the administrator's rule is certain to help."""
+    own = _hv_value(hv, profile, "allow_local")
+    host = win.profiles.get(profile) if profile and not isinstance(win.profiles, Unknown) else None
+    return own is False or (own is None and host is not None and host.allow_local_rules is False)
+
+
+def _hv_block_fix(win: WindowsFacts, r: FwRule) -> Fix:
+    """WSL's own Hyper-V rule is disabled there; a host rule (merged, or re-derived) on the host."""
+    if r.merged_from_host:
+        return _merged_block_fix(win, r)
+    if r.source == "hyperv" and not r.from_group_policy:
+        return Fix(f"Remove the Hyper-V block rule '{r.label}'", [f"Disable-NetFirewallHyperVRule -Name '{r.id}'"],
+                   [f"Enable-NetFirewallHyperVRule -Name '{r.id}'"], "windows")
+    return _disable_rule_fix(r)
+
+
+def _merged_block_fix(win: WindowsFacts, r: FwRule) -> Fix:
+    """A host block rule Windows merged into the Hyper-V firewall is changed on the host: the host
+    rule with the same name, when the host rules list it, else by hand."""
+    host = [] if isinstance(win.rules, Unknown) else win.rules
+    same = next((h for h in host if h.id == r.id), None) or next((h for h in host if h.label == r.label), None)
+    if same is not None or r.from_group_policy:
+        return _disable_rule_fix(same or r)
+    return Fix(f"Disable the host firewall block rule '{r.label}' (Windows merges it into the Hyper-V firewall)", [], [],
+               "windows", needs_root=False, manual="the host rule behind the merged one is not among the rules read")
+
+
 def _rule_kind(r: FwRule) -> str:
     return "merged host" if (r.merged_from_host or r.source != "hyperv") else "Hyper-V"
 
@@ -760,14 +790,10 @@ def _hv_verdict(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_t
                    reason=f"cannot evaluate: {m}")
     r = d.rule
     if r is not None and r.action == "block":
-        local_gpo = r.from_group_policy
-        fix = (Fix(f"Remove the Hyper-V block rule '{r.label}'", [f"Disable-NetFirewallHyperVRule -Name '{r.id}'"],
-                   [f"Enable-NetFirewallHyperVRule -Name '{r.id}'"], "windows")
-               if r.source == "hyperv" and not r.merged_from_host and not local_gpo else _disable_rule_fix(r))
         return Hop(layer, "drop", f"The {_rule_kind(r)} block rule '{r.label}' drops {what}.",
                    rule=r.label + (f" (RulePriority {r.priority})" if r.priority is not None else ""), location=loc,
                    owner="hyperv-firewall", edit=f"Hyper-V rule '{r.label}'", symptom=TIMEOUT, assumption=assumption,
-                   fixes=[fix])
+                   fixes=[_hv_block_fix(win, r)])
     if pkt.loopback:
         return Hop(layer, "assumed" if assumption else "allow", "LoopbackEnabled=True lets Windows reach WSL over loopback.",
                    rule="LoopbackEnabled=True", location=loc, owner="hyperv-firewall", assumption=assumption)
@@ -792,12 +818,9 @@ def _hv_verdict(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_t
         r, m = d.doubt_allows[0]
         return Hop(layer, "unknown", f"Only the rule '{r.label}' could let {what} through the Hyper-V firewall, and "
                    "wsltui cannot check one of its conditions.", reason=f"cannot evaluate: {m}", owner="hyperv-firewall")
-    ignored_note = _ignored_note(ignored, pkt, profile, win, "allow")
-    fix = _hv_allow_fix(pkt)
-    if ignored_note and "Group Policy" in ignored_note:
-        fix = _gpo_rule_fix(pkt, profile, hyperv=True)
+    fix = _gpo_rule_fix(pkt, profile, hyperv=True) if _hv_local_rules_off(win, hv, profile) else _hv_allow_fix(pkt)
     return Hop(layer, "drop", f"No Hyper-V firewall rule allows {what}, and the WSL VM's default {direction} action is "
-               f"Block: the packet is dropped before it reaches Linux.{ignored_note}",
+               f"Block: the packet is dropped before it reaches Linux.{_ignored_note(ignored, pkt, profile, win, 'allow')}",
                rule=f"Default{direction.capitalize()}Action=Block", location=loc, owner="hyperv-firewall",
                edit="Hyper-V firewall VM setting", symptom=TIMEOUT, assumption=assumption, fixes=[fix])
 
