@@ -44,6 +44,7 @@ from wsltui.facts.windows import (
     WinListener,
     _in_port_token, address_keyword,
 )
+from wsltui.facts.wsl import WslConfig
 from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop
 
 PS = "powershell.exe -NoProfile -NonInteractive -EncodedCommand <wsltui/probes/windows.ps1>"
@@ -472,7 +473,7 @@ def _wsl_adapter_names(win: WindowsFacts) -> set[str]:
     return {n for n in names if n.lower() in (HV_ADAPTER.lower(), NAT_ADAPTER.lower())}
 
 
-def hyperv_presence(win: WindowsFacts, mode: str, wslconfig=None) -> HyperVPresence:
+def hyperv_presence(win: WindowsFacts, mode: str, wslconfig: WslConfig | None = None) -> HyperVPresence:
     """Is the Hyper-V firewall on this VM's path at all (docs: windows-behaviour §2)? Mirrored:
     always. NAT: when WSL attached it, which the host adapter's name tells; .wslconfig
     ``firewall=false`` and ``HyperVFirewallDisable=1`` say it was not (from the next VM start on).
@@ -492,7 +493,7 @@ def hyperv_presence(win: WindowsFacts, mode: str, wslconfig=None) -> HyperVPrese
     names = {n.lower() for n in _wsl_adapter_names(win)}
     attached, plain = HV_ADAPTER.lower() in names, NAT_ADAPTER.lower() in names
     said_off = []
-    if wslconfig is not None and getattr(wslconfig, "firewall", True) is False:
+    if wslconfig is not None and wslconfig.firewall is False:
         said_off.append(".wslconfig sets [wsl2] firewall=false")
     if win.hyperv_disable == 1:
         said_off.append("HyperVFirewallDisable=1 (MpsSvc\\Parameters)")
@@ -515,7 +516,7 @@ def hyperv_presence(win: WindowsFacts, mode: str, wslconfig=None) -> HyperVPrese
 
 
 def hyperv(win: WindowsFacts | None, pkt: WinPacket, *, what: str, mode: str, host_to_vm: bool = False,
-           wslconfig=None) -> Hop:
+           wslconfig: WslConfig | None = None) -> Hop:
     """The Hyper-V firewall for the WSL VM. ``host_to_vm``: the packet goes between the Windows
     host and the VM (Windows -> WSL IP, portproxy -> WSL IP, WSL -> Windows), whose default
     handling the documentation leaves open: every such leg gets the same answer."""
