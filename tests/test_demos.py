@@ -22,14 +22,20 @@ def unknown(layer: str) -> tuple[str, str]:
     return ("unknown", layer)
 
 
+def assumed(layer: str) -> tuple[str, str]:
+    """Reachable, with ``layer`` passing on a named assumption (verdict ``assumed``)."""
+    return ("assumed", layer)
+
+
 # demo -> (port, scenario) -> OK | (layer, verdict, symptom) | unknown(layer). The first entry of
 # each demo is its story (the first line of its ABOUT).
 EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "nat-healthy": {
         (8080, "windows-localhost-v4"): OK,
         (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "refused"),  # 0.0.0.0 gets no [::1] relay
-        # Windows' outbound allows; whether the Hyper-V firewall's inbound Block covers host->VM in NAT is undocumented
-        (8080, "windows-to-wsl-ip"): unknown("hyperv-firewall"),
+        # Windows' outbound allows; host->VM in NAT with the Hyper-V firewall attached is open in the docs:
+        # LoopbackEnabled and no Hyper-V block rule -> it passes as an explicit assumption
+        (8080, "windows-to-wsl-ip"): assumed("hyperv-firewall"),
         (8080, "lan-to-host"): ("windows-firewall", "drop", "timeout"),  # NAT: no allow rule, no portproxy
         (5353, "windows-localhost-v4"): ("localhost-relay", "no-listener", "refused"),  # UDP: the relay is TCP only
     },
@@ -43,7 +49,7 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "nat-dual-stack": {
         (8080, "windows-localhost-v4"): ("localhost-relay", "no-listener", "refused"),
         (8080, "windows-localhost-v6"): OK,
-        (8080, "windows-to-wsl-ip"): unknown("hyperv-firewall"),
+        (8080, "windows-to-wsl-ip"): assumed("hyperv-firewall"),
     },
     "nat-excluded-port": {
         (50000, "windows-localhost-v4"): ("excluded-ports", "no-listener", "refused"),
@@ -126,6 +132,9 @@ def test_first_blocker(capsys, name, port, scenario, want):
     assert not any("no Windows data" in (h["reason"] or "") for h in t["hops"]), hops
     if want == OK:
         assert t["reachable"] is True and t["first_blocker"] is None, hops
+    elif want[0] == "assumed":
+        assert t["reachable"] is True and (want[1], "assumed") in hops, hops
+        assert "live test" in next(h["assumption"] for h in t["hops"] if h["layer"] == want[1])
     elif want[0] == "unknown":
         assert t["reachable"] is None and t["first_blocker"] is None, hops
         assert next(h["layer"] for h in t["hops"] if h["verdict"] == "unknown") == want[1]

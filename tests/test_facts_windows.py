@@ -304,3 +304,93 @@ def test_from_snapshot_missing_denied_and_no_gpo():
     assert f.captured and f.gpo_policy.present is False
     assert isinstance(f.local_policy, w.Unknown) and "denied" in f.local_policy.reason
     assert f.excluded4.reason == "timed out after 10 s"
+
+
+V2_HYPERV = {"available": True, "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
+             "profiles": [{"name": "Public", "enabled": 2, "inb": 2, "outb": 0, "loopback": 0, "hostMerge": 2, "allowLocal": 0}],
+             "rules": [{"id": "merged-8080", "name": "Dev 8080", "enabled": 1, "dir": 1, "action": 2, "proto": "TCP",
+                        "lport": "8080", "rport": "Any", "laddr": "Any", "raddr": "Any", "profile": 0, "priority": None,
+                        "creator": "Any", "enforce": "Enforced", "srcType": "HostFirewallLocal"},
+                       {"id": "gpo-block", "name": "Block", "enabled": 1, "dir": 1, "action": 4, "proto": "TCP",
+                        "lport": "22", "rport": "Any", "laddr": "Any", "raddr": "Any", "profile": 4, "priority": 3,
+                        "creator": "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}", "enforce": "LocalFirewallRulesDisallowed",
+                        "srcType": "HostFirewallGroupPolicy"}]}
+
+
+def test_powershell_batch_v2_fields():
+    doc = {"v": 2, "hyperv": V2_HYPERV, "hvFirewallDisable": 1, "regKeys": {"gpoFirewall": False, "portProxy": True},
+           "errors": {}}
+    ps = w.parse_powershell(json.dumps(doc), "ps")
+    hv = ps.hyperv
+    assert hv.merged_published is True
+    public = hv.profiles["Public"]
+    assert (public.enabled, public.default_inbound, public.default_outbound, public.loopback, public.host_merge,
+            public.allow_local) == (None, "allow", None, False, None, False)  # 2 and 0 are NotConfigured
+    merged, gpo = hv.rules
+    assert (merged.store_type, merged.merged_from_host, merged.is_local, merged.enforced) == (
+        "HostFirewallLocal", True, True, "enforced")
+    assert (gpo.priority, gpo.profiles, gpo.from_group_policy, gpo.is_local, gpo.enforced) == (
+        3, ["Public"], True, False, "not-enforced")
+    assert ps.hyperv_disable == 1 and ps.reg_keys == {"gpoFirewall": False, "portProxy": True}
+    # not set, denied, an older batch (v1: no merged set, the field missing)
+    assert w.parse_powershell(json.dumps({**doc, "hvFirewallDisable": None})).hyperv_disable is None
+    denied = w.parse_powershell(json.dumps({**doc, "errors": {"hvFirewallDisable": "Requested registry access is not allowed."}}))
+    assert isinstance(denied.hyperv_disable, w.Unknown) and "not allowed" in denied.hyperv_disable.reason
+    old = w.parse_powershell(json.dumps({"v": 1, "hyperv": V2_HYPERV, "errors": {}}))
+    assert old.hyperv.merged_published is False and isinstance(old.hyperv_disable, w.Unknown) and old.reg_keys == {}
+    odd = w.parse_powershell(json.dumps({**doc, "regKeys": {"gpoFirewall": "SecurityException: Zugriff verweigert"}}))
+    assert isinstance(odd.reg_keys["gpoFirewall"], w.Unknown) and "SecurityException" in odd.reg_keys["gpoFirewall"].reason
+
+
+@pytest.mark.parametrize("text,state", [
+    ("", "enforced"), ("Enforced", "enforced"), ("NotApplicable", "enforced"), ("Enforced, NotApplicable", "enforced"),
+    ("LocalFirewallRulesDisallowed", "not-enforced"), ("LocalFirewallRulesNotAllowed", "not-enforced"),
+    ("ProfileInactive", "not-enforced"), ("DisabledInProfile", "not-enforced"), ("Enforced, NotEnforced", "not-enforced"),
+    ("OptimizedOut", "unclear"), ("4", "unclear"),
+])
+def test_enforcement_status_words(text, state):
+    assert w.enforcement_state(text) == state
+
+
+def test_store_types_and_local_rules():
+    assert [w.store_type_of(v) for v in (1, "2", 8, 7, "MDM", None, "None")] == [
+        "Local", "GroupPolicy", "HostFirewallLocal", "type 7", "MDM", "", ""]
+    rules, _ = w.parse_ps_rules(json.loads(fx("Get-NetFirewallRule_ActiveStore_TracePolicyStore_Select_ConvertTo-Json_ws2022.json")))
+    by = {r.id: r for r in rules}
+    assert by["ExampleGpoRule"].from_group_policy and not by["ExampleGpoRule"].is_local
+    assert by["CoreNet-IPv6-In"].is_local and not by["CoreNet-IPv6-In"].from_group_policy
+
+
+def test_reg_exe_exit_1_is_told_apart_by_powershell_not_by_words():
+    german = "FEHLER: Das angegebene Registrierungsschlüssel oder Wert wurde nicht gefunden."
+    for keys, absent in (({"gpoFirewall": False, "portProxy": False}, True), ({"gpoFirewall": True, "portProxy": True}, False)):
+        snap = Snapshot()
+        snap.add(Record("win.fw-policy-gpo", ("reg.exe",), "", exit_code=1, stderr=german))
+        snap.add(Record("win.portproxy", ("reg.exe",), "", exit_code=1, stderr=german))
+        snap.add(Record("win.powershell", ("powershell.exe",), json.dumps({"v": 2, "regKeys": keys, "errors": {}})))
+        f = w.from_snapshot(snap)
+        if absent:
+            assert f.gpo_policy.present is False and f.gpo_policy.assumption == "" and f.portproxy.entries == []
+        else:
+            assert isinstance(f.gpo_policy, w.Unknown) and german in f.gpo_policy.reason
+            assert isinstance(f.portproxy, w.Unknown)
+    # no PowerShell answer: "absent" stays an assumption that names itself
+    snap = Snapshot()
+    snap.add(Record("win.fw-policy-gpo", ("reg.exe",), "", exit_code=1, stderr="ERREUR : Accès refusé."))
+    f = w.from_snapshot(snap)
+    assert f.gpo_policy.present is False and "taken as" in f.gpo_policy.assumption and "Accès refusé" in f.gpo_policy.assumption
+
+
+def test_registry_local_rules_stay_listed_and_merge_off_is_per_profile():
+    gpo = ("HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\PrivateProfile\n"
+           "    AllowLocalPolicyMerge    REG_DWORD    0x0\n")
+    local = ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile\n"
+             "    AllowLocalPolicyMerge    REG_DWORD    0x0\n"  # only Group Policy's counts
+             "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\FirewallRules\n"
+             "    {D1}    REG_SZ    v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|Name=Dev|\n")
+    snap = Snapshot()
+    snap.add(Record("win.fw-policy-gpo", ("reg.exe",), gpo))
+    snap.add(Record("win.fw-policy", ("reg.exe",), local))
+    f = w.from_snapshot(snap)
+    assert [r.id for r in f.rules] == ["{D1}"] and f.rules[0].is_local
+    assert {n: p.allow_local_rules for n, p in f.profiles.items()} == {"Domain": None, "Private": False, "Public": None}

@@ -54,7 +54,8 @@ def standins(tmp_path, monkeypatch):
         "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile\n"
         "    EnableFirewall    REG_DWORD    0x1\n    DoNotAllowExceptions    REG_DWORD    0x0\n\n")
     (data / "powershell.json").write_text(json.dumps({
-        "v": 1, "build": "22631.4037", "oemCodePage": 936, "userProfile": "C:\\Users\\dev",
+        "v": 2, "build": "22631.4037", "oemCodePage": 936, "userProfile": "C:\\Users\\dev",
+        "hvFirewallDisable": None, "regKeys": {"gpoFirewall": True, "portProxy": True},
         "profiles": [{"name": "Public", "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1}],
         "rules": [{"id": "{D1}", "name": "开发服务器", "enabled": 1, "dir": 1, "action": 2, "profile": 2, "proto": "TCP", "lport": "8080"}],
         "conn": {"alias": "以太网", "ifIndex": 7, "category": 1},
@@ -103,7 +104,7 @@ def test_live_path_with_real_bytes(standins):
     assert len(win.gpo_policy.rules) == 21 and win.local_policy.rules[0].name == "开发服务器"
     assert len(win.excluded4.ranges) == 18 and win.portproxy.entries[0].connect_address == "172.28.165.23"
     assert win.rules_source == "ActiveStore (PowerShell)" and win.connections[0].alias == "以太网"
-    assert win.hyperv.available is False
+    assert win.hyperv.available is False and win.hyperv_disable is None  # the batch v2 shape
 
 
 def use_spanish_windows(standins_data: Path, monkeypatch) -> None:
@@ -152,7 +153,7 @@ def test_without_a_code_page_the_structure_still_parses(standins, monkeypatch):
     ("REG", "fail", "win.fw-policy", "exit code 87: ERROR: Invalid syntax."),
     ("NETSH", "fail", "win.excluded-tcp6", "exit code 87: ERROR: Invalid syntax."),
     ("POWERSHELL", "fail", "win.powershell", "exit code 87: ERROR: Invalid syntax."),
-    ("REG", "denied", "win.fw-policy", "access denied: ERROR: Access is denied."),
+    ("REG", "denied", "win.fw-policy", "(probably access denied): ERROR: Access is denied."),
     ("POWERSHELL", "denied", "win.powershell", "exit code 1: ERROR: Access is denied."),
     ("NETSH", "garbage", "win.excluded-tcp4", "netsh printed no port table"),
     ("POWERSHELL", "garbage", "win.powershell", "not JSON"),

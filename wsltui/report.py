@@ -225,7 +225,8 @@ def _cell(t: Trace | None) -> tuple[str, str]:
     if t is None:
         return "", "-"
     if t.reachable is True:
-        return MARK[True], "connects"
+        assumed = [h.layer for h in t.hops if h.verdict == "assumed"]
+        return MARK[True], "connects" + (f" (assumed: {', '.join(dict.fromkeys(assumed))})" if assumed else "")
     if t.reachable is False:
         return MARK[False], f"{t.symptom or 'blocked'} ({t.first_blocker.layer})"
     unknown = [h.layer for h in t.hops if h.verdict == "unknown"]

@@ -61,6 +61,7 @@ class FwRule:
     store: str = ""  # PolicyStoreSource as PowerShell tells it ("Local Group Policy", "PersistentStore", ...)
     enforcement: str = ""  # EnforcementStatus, as given
     priority: int | None = None  # Hyper-V rules: lower is evaluated first
+    store_type: str = ""  # PolicyStoreSourceType: Local, GroupPolicy, MDM, HostFirewallLocal ... ("" not told)
     other: list[str] = field(default_factory=list)  # conditions wsltui does not model (IPsec, users, package ...)
     raw: str = ""
 
@@ -71,6 +72,27 @@ class FwRule:
     @property
     def program_scoped(self) -> bool:
         return bool(self.programs or self.services or self.other)
+
+    @property
+    def is_local(self) -> bool:
+        """A rule of the local store (the ones Group Policy can switch off), not a Group Policy,
+        MDM or dynamic rule. A Hyper-V rule merged from a local host rule counts too."""
+        return (self.source == "local" or self.store_type in ("Local", "HostFirewallLocal")
+                or (not self.store_type and self.store.lower() == "persistentstore"))
+
+    @property
+    def from_group_policy(self) -> bool:
+        return (self.source == "gpo" or "grouppolicy" in self.store_type.lower()
+                or any(w in self.store.lower() for w in ("group policy", "gpo")))
+
+    @property
+    def merged_from_host(self) -> bool:
+        """A host rule Windows merged into the Hyper-V firewall (ActiveStore's own merge)."""
+        return self.store_type.startswith("HostFirewall")
+
+    @property
+    def enforced(self) -> str:
+        return enforcement_state(self.enforcement)
 
 
 @dataclass
@@ -95,6 +117,7 @@ class RegistryPolicy:
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)  # Domain/Private/Public -> value -> data
     present: bool = True  # False: the key does not exist (no GPO)
     problems: list[str] = field(default_factory=list)
+    assumption: str = ""  # present=False without proof (reg.exe's exit 1 can also mean "denied")
 
 
 @dataclass
@@ -176,6 +199,7 @@ class HyperVSetting:
     default_outbound: str | None
     loopback: bool | None
     host_merge: bool | None
+    allow_local: bool | None = None  # per profile: AllowLocalFirewallRules (local Hyper-V rules apply)
 
 
 @dataclass
@@ -185,6 +209,9 @@ class HyperV:
     profiles: dict[str, HyperVSetting] = field(default_factory=dict)
     rules: list[FwRule] | Unknown = field(default_factory=list)
     why_unavailable: str = ""
+    # True when ``rules`` is ActiveStore's merged set (batch v2: host rules Windows merged are among
+    # them); False for older snapshots, where the merge is re-derived from the host rules.
+    merged_published: bool = False
 
 
 @dataclass
@@ -231,6 +258,10 @@ class PowerShellData:
     firewall_products: list[str] | Unknown | None = None
     # iphlpsvc's established connections (portproxy's live legs); None: the batch predates the section.
     iphlpsvc_connections: list[WinConnection] | Unknown | None = None
+    # MpsSvc\Parameters HyperVFirewallDisable: its value, None when not set, Unknown when not read.
+    hyperv_disable: int | None | Unknown = None
+    # Whether the keys reg.exe reads exist (True/False), or an Unknown: "gpoFirewall", "portProxy".
+    reg_keys: dict[str, bool | Unknown] = field(default_factory=dict)
 
 
 @dataclass
@@ -251,6 +282,9 @@ class WindowsFacts:
     iphlpsvc: Service | Unknown = field(default_factory=lambda: Service(True, "running", "automatic"))
     adapters: list[Adapter] | Unknown = field(default_factory=list)
     build: str | None = None
+    hyperv_disable: int | None | Unknown = field(default_factory=lambda: Unknown(NOT_CAPTURED))
+    # An assumption the effective rules rest on (registry fallback: "key absent" not proven).
+    rules_assumption: str | None = None
     problems: list[str] = field(default_factory=list)
     firewall_products: list[str] | Unknown | None = None
     iphlpsvc_connections: list[WinConnection] | Unknown | None = None
@@ -402,6 +436,38 @@ def profiles_of(v: Any) -> list[str]:
     if not words or any(w.lower() in ("any", "all") for w in words):
         return []
     return [w for w in words if w in PROFILES] if set(words) != set(PROFILES) else []
+
+
+# EnforcementStatus words that clearly say a rule is not in force (docs/windows-firewall.md §2.2:
+# ProfileInactive, DisabledInProfile, LocalFirewallRulesDisallowed; microsoft/WSL#5593 quotes
+# LocalFirewallRulesNotAllowed, so the exact names vary). Anything else that is not "Enforced"
+# or "NotApplicable" (OptimizedOut, bare numbers) is unclear, never silently either.
+_NOT_ENFORCED = ("notallowed", "disallowed", "inactive", "notenforced", "disabled")
+_ENFORCED = ("enforced", "notapplicable", "")
+
+
+def enforcement_state(text: str) -> str:
+    """EnforcementStatus (one or more comma-joined values) -> "enforced" | "not-enforced" | "unclear"."""
+    words = [w.strip().lower().replace(" ", "") for w in re.split(r"[,;]", text or "")]
+    if any(n in w for w in words for n in _NOT_ENFORCED):
+        return "not-enforced"
+    return "enforced" if all(w in _ENFORCED for w in words) else "unclear"
+
+
+# PolicyStoreSourceType: the batch prints host rules' as integers and Hyper-V rules' as names
+# (HostFirewallLocal, HostFirewallGroupPolicy, MDM ...). The integers follow [MS-FASP] 2.2.32
+# FW_RULE_ORIGIN_TYPE (learn.microsoft.com/openspecs/windows_protocols/ms-fasp); 1 Local and
+# 2 GroupPolicy are confirmed by fixtures.
+_STORE_TYPES = {1: "Local", 2: "GroupPolicy", 3: "Dynamic", 4: "Generated", 5: "Hardcoded", 6: "MDM",
+                8: "HostFirewallLocal", 9: "HostFirewallGroupPolicy", 10: "HostFirewallDynamic", 11: "HostFirewallMDM"}
+
+
+def store_type_of(v: Any) -> str:
+    n = _int(v)
+    if n is not None:
+        return _STORE_TYPES.get(n, f"type {n}" if n else "")
+    t = str(v or "").strip()
+    return "" if t.lower() in ("none", "null") else t
 
 
 def protocols_of(v: Any) -> list[int] | None:
@@ -570,6 +636,8 @@ def registry_profiles(local: RegistryPolicy | None, gpo: RegistryPolicy | None) 
         gpo_vals = gp.get(name)
         if gpo_vals is None and "Standard" in gp and name in ("Private", "Public") and "Private" not in gp and "Public" not in gp:
             gpo_vals = gp["Standard"]
+        # AllowLocalPolicyMerge takes effect only when Group Policy sets it (docs/windows-firewall.md §1.3).
+        local_vals = {k: v for k, v in local_vals.items() if k != "AllowLocalPolicyMerge"}
         out[name] = profile_from_values(name, local_vals, gpo_vals or {})
     return out
 
@@ -739,6 +807,7 @@ def parse_hyperv_setting(obj: dict) -> HyperVSetting:
         default_outbound=act(g.get("outb", g.get("defaultoutboundaction"))),
         loopback=gpo_bool(g.get("loopback", g.get("loopbackenabled"))),
         host_merge=gpo_bool(g.get("hostmerge", g.get("allowhostpolicymerge"))),
+        allow_local=gpo_bool(g.get("allowlocal", g.get("allowlocalfirewallrules"))),
     )
 
 
@@ -818,6 +887,7 @@ def parse_ps_rule(it: dict, source: str = "active") -> FwRule | None:
         source=source, store=_text(g.get("src", g.get("policystoresource"))) or "",
         enforcement=", ".join(values(g.get("enforce", g.get("enforcementstatus")))),
         priority=_int(g.get("priority", g.get("rulepriority"))), other=other,
+        store_type=store_type_of(g.get("srctype", g.get("policystoresourcetype"))),
     )
 
 
@@ -959,7 +1029,7 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
         hv = HyperV(True, setting=parse_hyperv_setting(hv_raw["setting"]),
                     profiles={str(p.get("name", "")).capitalize(): parse_hyperv_setting(p)
                               for p in as_list(hv_raw.get("profiles")) if isinstance(p, dict)},
-                    rules=hrules)
+                    rules=hrules, merged_published=(_int(data.get("v")) or 1) >= 2)
     svc = part("iphlpsvc", lambda v: parse_service(v) or Unknown("PowerShell printed an unreadable iphlpsvc state", command))
     return PowerShellData(
         build=_text(data.get("build")), oem_codepage=_int(data.get("oemCodePage")),
@@ -970,7 +1040,31 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
                            if "firewallProducts" in data or "firewallProducts" in errors else None),
         iphlpsvc_connections=(part("iphlpsvcConns", parse_connections)
                               if "iphlpsvcConns" in data or "iphlpsvcConns" in errors else None),
+        hyperv_disable=_hyperv_disable(data, errors, command), reg_keys=_reg_keys(data.get("regKeys"), command),
     )
+
+
+HV_DISABLE_CMD = ("powershell.exe (Get-ItemProperty 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MpsSvc\\Parameters')"
+                  ".HyperVFirewallDisable")
+
+
+def _hyperv_disable(data: dict, errors: dict, command: str) -> int | None | Unknown:
+    """``hvFirewallDisable``: the DWORD, None when the value is not set; Unknown when it could
+    not be read or the batch is older than the field."""
+    if "hvFirewallDisable" in errors:
+        return Unknown(f"PowerShell: {errors['hvFirewallDisable']}", HV_DISABLE_CMD)
+    if "hvFirewallDisable" not in data:
+        return Unknown("this snapshot's PowerShell batch did not read HyperVFirewallDisable", HV_DISABLE_CMD)
+    v = data["hvFirewallDisable"]
+    return None if v is None else (_int(v) if _int(v) is not None else Unknown(f"HyperVFirewallDisable is {v!r}", HV_DISABLE_CMD))
+
+
+def _reg_keys(obj: Any, command: str) -> dict[str, bool | Unknown]:
+    """``regKeys``: true (the key exists), false (it does not), or the error that reading it gave."""
+    out: dict[str, bool | Unknown] = {}
+    for name, v in (obj.items() if isinstance(obj, dict) else ()):
+        out[str(name)] = v if isinstance(v, bool) else Unknown(f"PowerShell could not open the key: {v}", command)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1000,14 +1094,29 @@ def parse_firewall_log(text: str) -> tuple[list[dict[str, str]], list[str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _reg_record(record: Record | None, name: str, source: str) -> RegistryPolicy | Unknown:
+def _reg_failed(record: Record | None) -> bool:
+    """reg.exe exited 1 without printing a key: the key is missing, or reading it was denied.
+    Which of the two, its message says only in the words of the Windows language."""
+    return record is not None and record.error is None and record.exit_code == 1 and not record.stdout.strip()
+
+
+def _reg_record(record: Record | None, name: str, source: str,
+                key_exists: bool | Unknown | None = None) -> RegistryPolicy | Unknown:
+    """A registry policy record. ``key_exists``: whether PowerShell found the key (None: not
+    told), which turns reg.exe's exit 1 into "absent" or "could not be read" in any language."""
     cmd = command_for(name)
-    if record is not None and record.error is None and record.exit_code == 1 and not record.stdout.strip():
-        # reg.exe exits 1 when the key does not exist: no Group Policy firewall settings.
-        err = first_line(record.stderr).lower()
-        if "denied" in err or "拒绝" in err:
-            return Unknown(f"access denied: {first_line(record.stderr)}", record.command or cmd)
-        return RegistryPolicy(present=False)
+    if _reg_failed(record):
+        assert record is not None
+        said = first_line(record.stderr) or "no message"
+        if key_exists is False:
+            return RegistryPolicy(present=False)
+        if key_exists is True or isinstance(key_exists, Unknown) or source == "local":
+            # The local policy key exists on every Windows; the others exist as PowerShell says.
+            return Unknown(f"reg.exe could not read the key, which exists (probably access denied): {said}",
+                           record.command or cmd)
+        return RegistryPolicy(present=False, assumption=(
+            f"reg.exe exited 1 without output ({said}), taken as 'the key does not exist'; if reading it "
+            "was denied instead, its settings are missing (a capture with PowerShell would tell)"))
     why = record_unknown(record, cmd)
     if why is not None:
         return why
@@ -1017,13 +1126,24 @@ def _reg_record(record: Record | None, name: str, source: str) -> RegistryPolicy
 
 def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     problems: list[str] = []
+    ps_rec = snapshot.get("win.powershell")
+    ps_cmd = command_for("win.powershell")
+    why = record_unknown(ps_rec, ps_cmd)
+    if why is not None:
+        why = Unknown(why.reason, ps_cmd)  # the readable command, not 16 kB of base64
+    ps: PowerShellData | Unknown = why if why is not None else parse_powershell(ps_rec.stdout, ps_cmd)  # type: ignore[union-attr]
+    keys = ps.reg_keys if isinstance(ps, PowerShellData) else {}
+
     local = _reg_record(snapshot.get("win.fw-policy"), "win.fw-policy", "local")
-    gpo = _reg_record(snapshot.get("win.fw-policy-gpo"), "win.fw-policy-gpo", "gpo")
+    gpo = _reg_record(snapshot.get("win.fw-policy-gpo"), "win.fw-policy-gpo", "gpo", keys.get("gpoFirewall"))
 
     rec = snapshot.get("win.portproxy")
     portproxy: PortProxies | Unknown
-    if rec is not None and rec.error is None and rec.exit_code == 1 and not rec.stdout.strip():
+    if _reg_failed(rec) and not (keys.get("portProxy") is True or isinstance(keys.get("portProxy"), Unknown)):
         portproxy = PortProxies()  # no PortProxy key: no entries
+    elif _reg_failed(rec):
+        portproxy = Unknown(f"reg.exe could not read the key, which exists (probably access denied): "
+                            f"{first_line(rec.stderr) or 'no message'}", rec.command or command_for("win.portproxy"))  # type: ignore[union-attr]
     else:
         why = record_unknown(rec, command_for("win.portproxy"))
         portproxy = why if why is not None else parse_portproxy_registry(rec.stdout)  # type: ignore[union-attr]
@@ -1040,12 +1160,6 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
         return parsed
 
     ex4, ex6 = excluded("win.excluded-tcp4"), excluded("win.excluded-tcp6")
-    ps_rec = snapshot.get("win.powershell")
-    ps_cmd = command_for("win.powershell")
-    why = record_unknown(ps_rec, ps_cmd)
-    if why is not None:
-        why = Unknown(why.reason, ps_cmd)  # the readable command, not 16 kB of base64
-    ps: PowerShellData | Unknown = why if why is not None else parse_powershell(ps_rec.stdout, ps_cmd)  # type: ignore[union-attr]
 
     facts = WindowsFacts(local, gpo, portproxy, ex4, ex6, ps, problems=problems)
     for part in (local, gpo, portproxy, ex4, ex6, ps):
@@ -1055,12 +1169,14 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     if isinstance(ps, PowerShellData) and not isinstance(ps.rules, Unknown):
         facts.rules, facts.rules_source = ps.rules, "ActiveStore (PowerShell)"
     elif not isinstance(local, Unknown) and not isinstance(gpo, Unknown):
-        rules = list(gpo.rules)
+        # Local rules stay listed: the profile's allow_local_rules (GPO AllowLocalPolicyMerge)
+        # tells the evaluator, per profile, that they are ignored.
         merge_off = [n for n, v in gpo.profiles.items() if dword(v.get("AllowLocalPolicyMerge", "1")) == 0]
         if merge_off:
             problems.append(f"Group Policy turns local rules off (AllowLocalPolicyMerge=0) for {', '.join(merge_off)}")
-        facts.rules = rules + [r for r in local.rules if not merge_off]
+        facts.rules = list(gpo.rules) + list(local.rules)
         facts.rules_source = "registry (local + Group Policy)"
+        facts.rules_assumption = gpo.assumption or None
     else:
         facts.rules = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
     if isinstance(ps, PowerShellData) and not isinstance(ps.profiles, Unknown):
@@ -1070,10 +1186,10 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     else:
         facts.profiles = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
     if isinstance(ps, Unknown):
-        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = ps
+        facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = facts.hyperv_disable = ps
     else:
         facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
-        facts.adapters, facts.build = ps.adapters, ps.build
+        facts.adapters, facts.build, facts.hyperv_disable = ps.adapters, ps.build, ps.hyperv_disable
         facts.firewall_products, facts.iphlpsvc_connections = ps.firewall_products, ps.iphlpsvc_connections
     return facts
 

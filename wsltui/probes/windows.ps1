@@ -19,7 +19,9 @@ $wsl = '{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}'
 function J($v) { if ($null -eq $v) { $null } else { (@($v) | ForEach-Object { "$_" }) -join ',' } }
 function I($v) { if ($null -eq $v) { $null } else { [int]$v } }
 $errors = [ordered]@{}
-$out = [ordered]@{ v = 1; build = $null; oemCodePage = $oem; userProfile = $env:USERPROFILE }
+# v 2: Hyper-V rules include the host rules Windows merged (VMCreatorId Any), with their source
+# and enforcement; hvFirewallDisable and regKeys (below) were added.
+$out = [ordered]@{ v = 2; build = $null; oemCodePage = $oem; userProfile = $env:USERPROFILE }
 
 try {
   $cv = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
@@ -69,6 +71,25 @@ try {
       alias = $_.InterfaceAlias; ifIndex = (I $_.InterfaceIndex); category = (I $_.NetworkCategory) } })
 } catch { $errors.conn = "$($_.Exception.Message)" }
 
+# WSL treats the Hyper-V firewall as unsupported (not attached in NAT) when this DWORD is 1
+# (microsoft/WSL WslCoreFirewallSupport.cpp). $null: the value is not set.
+try {
+  $mps = 'HKLM:\SYSTEM\CurrentControlSet\Services\MpsSvc\Parameters'
+  $out.hvFirewallDisable = $null
+  $out.hvFirewallDisable = I (Get-ItemProperty $mps).HyperVFirewallDisable
+} catch [System.Management.Automation.ItemNotFoundException] { $out.hvFirewallDisable = $null
+} catch { $errors.hvFirewallDisable = "$($_.Exception.Message)" }
+
+# Whether the keys reg.exe reads exist: reg.exe exits 1 both for a missing key and for a denied
+# one, in words of the Windows language; the exception type here tells them apart in any language.
+function K($path) {
+  try { $null = Get-Item $path; $true }
+  catch [System.Management.Automation.ItemNotFoundException] { $false }
+  catch { "$($_.Exception.GetType().Name): $($_.Exception.Message)" }
+}
+$out.regKeys = [ordered]@{ gpoFirewall = (K 'HKLM:\SOFTWARE\Policies\Microsoft\WindowsFirewall')
+                           portProxy = (K 'HKLM:\SYSTEM\CurrentControlSet\Services\PortProxy') }
+
 # Hyper-V firewall: absent on Windows 10, maybe denied to a standard user.
 $hv = [ordered]@{ available = $false; setting = $null; profiles = @(); rules = @() }
 try {
@@ -80,13 +101,16 @@ try {
     try {
       $hv.profiles = @(Get-NetFirewallHyperVProfile -PolicyStore $s | Where-Object { "$($_.VMCreatorId)" -eq $wsl } | ForEach-Object { [ordered]@{
           name = "$($_.Profile)"; enabled = (I $_.Enabled); inb = (I $_.DefaultInboundAction); outb = (I $_.DefaultOutboundAction)
-          allowLocal = (I $_.AllowLocalFirewallRules) } })
+          loopback = (I $_.LoopbackEnabled); hostMerge = (I $_.AllowHostPolicyMerge); allowLocal = (I $_.AllowLocalFirewallRules) } })
     } catch { $errors.hypervProfiles = "$($_.Exception.Message)" }
+    # ActiveStore holds Windows' own merge: WSL's rules, rules for every creator, and the host
+    # rules merged in (VMCreatorId Any, PolicyStoreSourceType HostFirewall*; microsoft/WSL#10569).
     $hv.rules = @(Get-NetFirewallHyperVRule -PolicyStore $s | Where-Object {
-        "$($_.VMCreatorId)" -eq $wsl -or "$($_.VMCreatorId)" -eq '{00000000-0000-0000-0000-000000000000}' } | ForEach-Object { [ordered]@{
+        @($wsl, '{00000000-0000-0000-0000-000000000000}', 'Any', '') -contains "$($_.VMCreatorId)" } | ForEach-Object { [ordered]@{
         id = $_.Name; name = $_.DisplayName; enabled = (I $_.Enabled); dir = (I $_.Direction); action = (I $_.Action)
         proto = "$($_.Protocol)"; lport = (J $_.LocalPorts); rport = (J $_.RemotePorts)
-        laddr = (J $_.LocalAddresses); raddr = (J $_.RemoteAddresses); profile = (I $_.Profiles); priority = (I $_.RulePriority) } })
+        laddr = (J $_.LocalAddresses); raddr = (J $_.RemoteAddresses); profile = (I $_.Profiles); priority = (I $_.RulePriority)
+        creator = "$($_.VMCreatorId)"; enforce = (J $_.EnforcementStatus); srcType = "$($_.PolicyStoreSourceType)" } })
   } else { $errors.hyperv = 'Get-NetFirewallHyperVVMSetting is not available (Windows 10 or an older Windows 11)' }
 } catch { $errors.hyperv = "$($_.Exception.Message)" }
 $out.hyperv = $hv

@@ -145,8 +145,11 @@ def _wsl_adapter(win) -> str:
 
 
 def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
-    """The Hyper-V firewall hop (one place for every path that crosses it)."""
-    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm)
+    """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
+    wsl = world.facts.wsl
+    cfg = getattr(wsl, "wslconfig", None) if wsl is not None else None
+    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm,
+                         wslconfig=None if isinstance(cfg, Unknown) else cfg)
 
 
 def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
@@ -529,7 +532,15 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     if dst is None or gw is None:
         trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
         return
-    _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=getattr(net, "primary_interface", None) or "eth0"))
+    iface = getattr(net, "primary_interface", None) or "eth0"
+    if win is not None:
+        # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=_wsl_adapter(win),
+                                                               onlink=winsim.subnets(net, (iface,))),
+                                  what=f"portproxy connecting to {dst}:{cport}", mode=world.mode, host_to_vm=True))
+        if trace.hops[-1].blocks:
+            return
+    _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
 
 
 def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
@@ -596,11 +607,13 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         loopback = dst.is_loopback or own
         # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
         onlink = None if loopback else winsim.subnets(net, (oif,))
-        if mode != "bridged":  # a bridged VM has no Hyper-V firewall
-            trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                                   loopback=loopback, onlink=onlink), what=what, mode=mode))
-        program, service = winsim.listener_for(win, sc.port, str(dst))
         alias = None if loopback or mode == "bridged" else _wsl_adapter(win)
+        if mode != "bridged":  # a bridged VM has no Hyper-V firewall
+            # VM -> host in NAT is the reverse of the host -> VM leg: the same open question, the same answer.
+            trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
+                                                                   interface=alias, loopback=loopback, onlink=onlink),
+                                      what=what, mode=mode, host_to_vm=not loopback))
+        program, service = winsim.listener_for(win, sc.port, str(dst))
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
                                                                 program=program, service=service, loopback=loopback,
                                                                 onlink=onlink), what=what))

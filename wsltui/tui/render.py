@@ -43,10 +43,12 @@ def verdict_text(verdict: str) -> Text:
 
 
 def cell(trace) -> Text:
-    """One status cell: ✓ yes, ✗ symptom (layer), ? the first undecided layer."""
+    """One status cell: ✓ yes, ✓ assumed, ✗ symptom (layer), ? the first undecided layer."""
     if trace is None:
         return Text("-", style="dim")
     if trace.reachable is True:
+        if any(h.verdict == "assumed" for h in trace.hops):
+            return Text("✓ assumed", style="bold cyan")  # passes only on an assumption the flow names
         return Text("✓ yes", style="bold green")
     if trace.reachable is False:
         first = trace.first_blocker

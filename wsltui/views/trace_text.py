@@ -26,7 +26,11 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
     for i, hop in enumerate(trace.hops, 1):
         _hop(console, i, hop, hop is first)
     console.print()
-    if trace.reachable is True:
+    assumed = [h.layer for h in trace.hops if h.verdict == "assumed"]
+    if trace.reachable is True and assumed:
+        console.print(f"[bold cyan]Reachable if the assumptions hold[/] ({escape(', '.join(dict.fromkeys(assumed)))}): "
+                      "see 'assumed:' above.")
+    elif trace.reachable is True:
         console.print("[bold green]Reachable[/]: every layer lets the connection through.")
     elif trace.reachable is False:
         alternatives = f" (or {escape(' or '.join(first.alternatives))})" if first.alternatives else ""

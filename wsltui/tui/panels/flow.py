@@ -313,7 +313,11 @@ def render_summary(trace) -> Text:
     t.append("\n")
     t.append(f"{trace.proto}/{trace.port}", style="bold")
     t.append(f"  {scenario_text(trace.scenario, trace.port)}  (mode {trace.mode})\n")
-    if trace.reachable is True:
+    assumed = [h.layer for h in trace.hops if h.verdict == "assumed"]
+    if trace.reachable is True and assumed:
+        t.append("REACHABLE IF ASSUMED", style="bold cyan")
+        t.append(f": {', '.join(dict.fromkeys(assumed))} passes only on the assumption shown below.")
+    elif trace.reachable is True:
         t.append("REACHABLE", style="bold green")
         t.append(": every layer lets the connection through.")
     elif trace.reachable is False:

@@ -46,6 +46,8 @@ def render_status(a) -> Group:
         parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
     parts.append(Text("✓ reachable  ✗ blocked: what the client sees  ? undecided: the first layer without data",
                       style="dim"))
+    if any(h.verdict == "assumed" for r in a.rows for t in r.traces.values() for h in t.hops):
+        parts.append(Text("✓ assumed: reachable if an assumption holds (the flow view names it)", style="dim"))
     for err in a.errors:
         parts.append(Text(f"error: {err}", style="bold red"))
     if f.ufw_trap:
