@@ -191,12 +191,15 @@ def _snapshot(args: argparse.Namespace) -> int:
     from wsltui.probes.capture import capture
 
     snap = capture()
-    if args.output:
-        snap.save_file(args.output)
-        where = args.output
-    else:
-        snap.save_dir(args.dir)
-        where = args.dir
+    where = args.output or args.dir
+    try:
+        if args.output:
+            snap.save_file(args.output)
+        else:
+            snap.save_dir(args.dir)
+    except OSError as e:
+        print(f"wsltui: {e.filename or where}: {e.strerror}", file=sys.stderr)
+        return ExitCode.USAGE
     failed = sum(1 for r in snap.records.values() if r.error)
     print(f"wsltui: {len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
           + (f" ({failed} could not be captured: see their error)" if failed else ""), file=sys.stderr)
@@ -324,7 +327,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _report_document(args: argparse.Namespace, fmt: str) -> int:
     """text, md or json (wsltui.report); written to -o FILE or stdout."""
-    from wsltui import report
+    from wsltui import report, safe_files
 
     snap, facts = load_facts(args)
     rep = report.build(snap, tuple(args.port or ()), args.scenario, facts=facts)
@@ -334,8 +337,8 @@ def _report_document(args: argparse.Namespace, fmt: str) -> int:
         sys.stdout.write(text)
         return ExitCode.OK
     try:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
+        # Replaces an existing regular file atomically, refuses a link; 0600 unless redacted.
+        safe_files.replace(args.output, text, safe_files.SHARED if args.redact else safe_files.PRIVATE)
     except OSError as e:
         print(f"wsltui: {args.output}: {e.strerror}", file=sys.stderr)
         return ExitCode.USAGE

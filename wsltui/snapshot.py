@@ -16,6 +16,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from wsltui import safe_files
+
 FORMAT = "wsltui-snapshot"
 FORMAT_VERSION = 1
 
@@ -104,21 +106,28 @@ class Snapshot:
             "records": {name: self.records[name].to_json() for name in sorted(self.records)},
         }
 
+    def dumps(self) -> str:
+        """The one-JSON-file form."""
+        return json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+
     def save_file(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        """Write (or atomically replace) ``path``, 0600: the raw outputs name users, hosts and
+        rules. An existing link at ``path`` is refused, never followed."""
+        safe_files.replace(path, self.dumps(), safe_files.PRIVATE)
 
     # --- a directory of <record>.txt + <record>.meta.json ----------------------------------
 
     def save_dir(self, path: str | os.PathLike) -> None:
+        """Like save_file, file by file; a new directory is 0700."""
         root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True, mode=safe_files.PRIVATE_DIR)
         for name, rec in self.records.items():
-            (root / f"{name}.txt").write_text(rec.stdout, encoding="utf-8")
+            safe_files.replace(root / f"{name}.txt", rec.stdout)
             meta = rec.to_json()
             del meta["stdout"], meta["name"]
-            (root / f"{name}.meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            safe_files.replace(root / f"{name}.meta.json", json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
         if self.meta:
-            (root / "snapshot.json").write_text(json.dumps(self.meta, indent=1) + "\n", encoding="utf-8")
+            safe_files.replace(root / "snapshot.json", json.dumps(self.meta, indent=1) + "\n")
 
 
 def load(path: str | os.PathLike) -> Snapshot:

@@ -610,10 +610,12 @@ class WslTuiApp(App):
             self.push_screen(HelpScreen())
 
     def action_save_screenshot(self) -> str:
+        from wsltui import safe_files
+
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
-        name = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.svg"
-        try:
-            path = self.save_screenshot(filename=name, path=where)
+        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        try:  # a new name (never over a file or through a link planted there); 0600: it is unredacted
+            path = str(safe_files.create_unique(where, stem, ".svg", self.export_screenshot()))
         except OSError as e:
             self.notify(f"Could not save the screenshot in {where}: {e.strerror}", severity="error", markup=False)
             return ""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 
+from wsltui import safe_files
+
 
 async def wait_until_ready(pilot, timeout: float = 60.0) -> None:
     """Until every source finished and the analysis (if any) is on screen."""
@@ -31,8 +33,7 @@ def render_status(sources, output: str, *, size=(100, 30), ports=(), demo=None, 
             app.action_panel(panel)
             await pilot.pause()
             svg = app.export_screenshot(title=f"wsltui {panel}")
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(svg)
+            safe_files.replace(output, svg)  # the unredacted screen: 0600; never through a link
         except OSError as e:
             result["error"] = f"{output}: {e.strerror}"
         finally:
