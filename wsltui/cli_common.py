@@ -5,6 +5,7 @@ neither of them), so imports flow one way."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows", "custom")
@@ -93,7 +94,10 @@ def load_source(args: argparse.Namespace):
     from wsltui.probes.capture import capture
 
     if getattr(args, "source", None):
-        return snapshot.load(args.source)
+        snap = snapshot.load(args.source)
+        for note in snap.notes:  # file names arrive repr()-quoted: no control character reaches the terminal
+            print(f"wsltui: {args.source}: {note}", file=sys.stderr)
+        return snap
     if getattr(args, "demo", None) is not None:  # "--demo" alone gives "", the default demo
         return demos.load(args.demo)
     return capture()

@@ -323,6 +323,9 @@ class WslTuiApp(App):
             self.states[msg.name] = f"ok {msg.seconds:.2f}s"
             self._loaded[msg.name] = msg.snapshot
             self._note_needs_root(msg.name, msg.snapshot)
+            if msg.snapshot.notes:  # what loading a snapshot ignored (names repr()-quoted)
+                self.notify("\n".join(msg.snapshot.notes[:5]), title=f"{msg.name}: ignored", severity="warning",
+                            markup=False)
         self._refresh_states()
         unchanged = background and previous is not None and msg.snapshot is not None and record_outputs(previous) == record_outputs(msg.snapshot)
         if self._loaded and not unchanged:
