@@ -36,7 +36,23 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _fix(args) if args.cmd == "fix" else _undo(args)
+    if args.cmd == "fix":
+        return _fix(args) if args.dry_run else _locked(_fix, args)
+    return _undo(args) if args.list else _locked(_undo, args)
+
+
+def _locked(command, args: argparse.Namespace) -> int:
+    """``command`` holding the change lock from its first reading of the rules to its journal
+    entry, so a second fix or undo at the same time waits (or refuses), never interleaves."""
+    from wsltui.actions import ActionError
+    from wsltui.actions.state import change_lock
+
+    try:
+        with change_lock():
+            return command(args)
+    except ActionError as e:  # the lock's own refusal: the command reports every other one itself
+        _err(f"refused: {e}")
+        return ExitCode.REFUSED
 
 
 def _err(msg: str) -> None:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,34 +74,52 @@ def _private_dir(path: Path) -> Path:
 
 
 LOCK_WAIT = 3.0  # seconds a change waits for another one to finish before it refuses
+_held: dict[tuple[str, int], int] = {}  # (lock file, thread) -> depth: `wsltui fix` holds it around apply
 
 
 @contextmanager
-def change_lock(base: Path | None = None, wait: float = LOCK_WAIT):
-    """Held for a whole change (apply or undo): one change at a time, so a second ``wsltui fix``
-    neither applies over the first nor has its undo revert both. The holder's pid is in the
-    lock file, for the message. Raises ActionError when another change still runs after ``wait``."""
+def change_lock(base: Path | None = None, wait: float | None = None):
+    """Held for a whole change (the command's trace, question and apply, or undo): one change
+    at a time, so a second ``wsltui fix`` neither applies over the first nor has its undo revert
+    both. The holder's pid is in the lock file, for the message. Reentrant within a thread.
+    Raises ActionError when another change still runs after ``wait`` seconds."""
     from wsltui.actions.plan import ActionError
 
     try:
-        fd = safe_files.open_private(_private_dir(base or state_dir()) / "lock", os.O_RDWR)
+        path = _private_dir(base or state_dir()) / "lock"
     except OSError as e:
         raise ActionError(f"cannot use the state directory ({e.filename}: {e.strerror}), so nothing was changed") from None
+    key = (str(path), threading.get_ident())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     try:
-        deadline = time.monotonic() + wait
+        fd = safe_files.open_private(path, os.O_RDWR)
+    except OSError as e:
+        raise ActionError(f"cannot use the lock file ({path}: {e.strerror}), so nothing was changed") from None
+    try:
+        deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                    holder = re.sub(r"\D", "", os.pread(fd, 32, 0).decode("ascii", "replace"))
                     raise ActionError(f"another wsltui change is running (pid {holder or 'unknown'}); nothing was "
                                       "changed: try again when it has finished") from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
     finally:
         os.close(fd)  # releases the lock
 
