@@ -113,8 +113,11 @@ def change_lock(base: Path | None = None, wait: float | None = None):
                     raise ActionError(f"another wsltui change is running (pid {holder or 'unknown'}); nothing was "
                                       "changed: try again when it has finished") from None
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only the message loses the pid
         _held[key] = 1
         try:
             yield

@@ -138,8 +138,11 @@ def _elevated(argv: list[str]) -> str | None:
     if paths is None:
         return "not an elevated step wsltui builds"
     win, wsl = paths
-    name = re.escape(Path(wsl).name)
-    if not re.fullmatch(r"wsltui-[0-9a-f]{12}\.json", Path(wsl).name) or not re.fullmatch(rf"[A-Za-z]:\\.*\\{name}", win):
+    # The result file: a wsltui name, and the WSL path is the Windows one through the drive mount
+    # (whatever the mount root), so undo never reads or deletes another file.
+    m = re.fullmatch(r"([A-Za-z]):\\(.*\\wsltui-[0-9a-f]{12}\.json)", win)
+    if m is None or ".." in m.group(2).split("\\") \
+            or not wsl.endswith(f"/{m.group(1).lower()}/" + m.group(2).replace("\\", "/")):
         return "its result file is not a wsltui file in %TEMP%"
     outer = windows.decode(argv[-1])
     m = re.search(r"-EncodedCommand ([A-Za-z0-9+/=]+)'", outer)
