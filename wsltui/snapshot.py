@@ -134,7 +134,7 @@ class Snapshot:
 
 
 # A snapshot is data from anywhere (a ticket, a stranger): read it with limits. The largest real
-# record, a 100,000-rule iptables-save, is about 10 MB.
+# record, a 100,000-rule iptables-save (bench/bench_netfilter.py), is about 7 MB.
 MAX_RECORD_BYTES = 64 << 20
 MAX_SNAPSHOT_BYTES = 256 << 20
 MAX_JSON_DEPTH = 64  # a snapshot's JSON is a few levels deep; deeper is not one wsltui wrote
