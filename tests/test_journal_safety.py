@@ -79,12 +79,15 @@ def _tampered(entry: dict, marker: Path) -> list[tuple[str, dict]]:
         ("rm of another file", {"undo": [["rm", "-f", "/etc/passwd"]]}),
         ("a line break", {"undo": [["ufw", "delete", "allow", "80/tcp\nsh"]]}),
         ("another backup", {"backup": str(marker.parent)}),
-        ("a restored file wsltui never writes", {"result": "pending", "plan": {**entry["plan"], "backup": [
-            *entry["plan"]["backup"], "file:/etc/sudoers"]}}),
+        ("a restored file wsltui never writes", {"result": "pending", "plan": {**entry["plan"], "edits": [
+            {**entry["plan"]["edits"][0], "target": "file:/etc/sudoers"}]}}),
+        ("an nft table that is not one", {"result": "pending", "plan": {**entry["plan"], "fixes": [
+            *entry["plan"]["fixes"], {**entry["plan"]["fixes"][0], "front_end": "nft",
+                                      "argv": [["nft", "add", "rule", "inet", "t\nflush ruleset", "c", "accept"]]}]}}),
     ]
 
 
-@pytest.mark.parametrize("case", range(13))
+@pytest.mark.parametrize("case", range(14))
 def test_undo_refuses_a_tampered_journal_entry_and_runs_nothing(tmp_path, env, case, capsys):
     entry, path = _applied(env)
     marker = tmp_path / "pwned"
@@ -102,7 +105,7 @@ def test_undo_refuses_a_tampered_journal_entry_and_runs_nothing(tmp_path, env, c
 
 def test_the_genuine_entry_is_undone(env):
     entry, path = _applied(env)
-    assert undo_check.problems(entry, st.state_dir()) == []
+    assert undo_check.problems(entry, Plan.from_json(entry["plan"]), st.state_dir()) == []
     assert undo().ok and not path.exists()
 
 

@@ -519,7 +519,7 @@ def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict, Pla
         plan = Plan.from_json(entry["plan"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ActionError(f"journal entry {entry['id']} cannot be read: {type(e).__name__}: {e}") from None
-    wrong = undo_check.problems(entry, journal.base)
+    wrong = undo_check.problems(entry, plan, journal.base)
     if wrong:
         raise ActionError(f"journal entry {entry['id']} is not what wsltui wrote, so nothing is undone: "
                           + "; ".join(wrong))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from wsltui.actions import state as st
 from wsltui.actions import windows
-from wsltui.actions.plan import IPTABLES_FRONT_ENDS, ActionError
+from wsltui.actions.plan import IPTABLES_FRONT_ENDS, ActionError, Plan
 from wsltui.actions.scopes import nft_handle_ref
 
 _IPT_OPS = ("-A", "-D", "-I", "-R")
@@ -35,15 +35,16 @@ _FIREWALLD_ARG = re.compile(r"^(--permanent|--reload|--zone=[A-Za-z0-9_-]{1,64}|
 _PERSIST_FILES = re.compile(r"^/etc/(iptables/rules\.v[46]|nftables\.conf|wsl\.conf|wsltui/[A-Za-z0-9_.-]+)$")
 
 
-def problems(entry: dict, base: Path) -> list[str]:
-    """Why ``entry``'s undo is not wsltui's own (empty: it is). ``base``: the state directory."""
-    out = []
+def problems(entry: dict, plan: Plan, base: Path) -> list[str]:
+    """Why ``entry``'s undo is not wsltui's own (empty: it is). ``plan``: the entry's plan, read;
+    ``base``: the state directory."""
+    out = [f"it restores nft table {family!r} {name!r}, not a table name"
+           for family, name in plan.nft_tables() if family not in _NFT_FAMILIES or not _NFT_NAME.match(name)]
     backup = base / "backups" / str(entry.get("id"))
     if Path(str(entry.get("backup", ""))) != backup:
         out.append(f"its backup {entry.get('backup')!r} is not {backup}")
-    plan = entry.get("plan") if isinstance(entry.get("plan"), dict) else {}
-    for target in plan.get("backup") or []:
-        if isinstance(target, str) and target.startswith("file:") and not _persist_path(target[len("file:"):]):
+    for target in plan.backup_targets():
+        if target.startswith("file:") and not _persist_path(target[len("file:"):]):
             out.append(f"it restores {target[len('file:'):]!r}, a file wsltui never writes")
     for argv in entry.get("undo") or []:
         why = command_problem(argv, backup)
