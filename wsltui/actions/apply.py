@@ -245,10 +245,15 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
     return Result(False, result, message, entry_id, str(backup), entry["steps"], diff)
 
 
-def _record_end(journal: st.Journal, entry: dict) -> str:
+_APPLY_LOST = "it still says the change was interrupted, so `wsltui undo` puts back the backup taken before it"
+_UNDO_LOST = "it may still list the change as applied (see `wsltui undo --list`)"
+
+
+def _record_end(journal: st.Journal, entry: dict, lost: str = _APPLY_LOST) -> str:
     """Write how a change ended. When the full line cannot be written (a full disk after the
     change was made), a short one with what undo needs: the result and the undo commands.
-    Returns what the message must add ("" when the full line was written)."""
+    Returns what the message must add ("" when the full line was written; ``lost``, what the
+    journal says instead, when not even the short one was)."""
     try:
         journal.append(entry)
         return ""
@@ -260,8 +265,7 @@ def _record_end(journal: st.Journal, entry: dict) -> str:
         journal.append(short)
         return f" (the journal holds only a short record of it: {first})"
     except OSError as e:
-        return (f"; but the journal could not record it ({e.strerror or e}): it still says the change was interrupted, "
-                "so `wsltui undo` puts back the backup taken before it")
+        return f"; but the journal could not record it ({e.strerror or e}): {lost}"
 
 
 def _scope_now(edit, state: dict) -> list[str] | None:
@@ -510,8 +514,7 @@ def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict, Pla
         if entry.get("action") == "undo" or entry.get("result") not in ("applied", "pending"):
             raise ActionError(f"entry {entry_id} is {entry.get('result')}: there is nothing to undo")
     else:
-        entry = next((e for e in reversed(entries)
-                      if e.get("action") != "undo" and e.get("result") in ("applied", "pending")), None)
+        entry = st.last_undoable(entries)
         if entry is None:
             raise ActionError(f"nothing to undo: no applied change in {journal.path}"
                               + (f" (skipped unreadable lines: {'; '.join(skipped)})" if skipped else ""))
@@ -607,9 +610,9 @@ def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
                    + f" (backup in {backup})")
         result = "undo-failed"
     rec_entry.update(result=result, message=message, time=st.now(), differences=diff)
-    message += _record_end(journal, rec_entry)
+    message += _record_end(journal, rec_entry, _UNDO_LOST)
     if ok:
-        message += _record_end(journal, {**entry, "result": "undone", "undone_by": uid, "time": st.now()})
+        message += _record_end(journal, {**entry, "result": "undone", "undone_by": uid, "time": st.now()}, _UNDO_LOST)
     return Result(ok, result, message, uid, str(backup), rec_entry["steps"], diff)
 
 

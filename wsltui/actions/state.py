@@ -188,10 +188,15 @@ class Journal:
         return self.read()[0]
 
     def last_undoable(self) -> dict | None:
-        for e in reversed(self.entries()):
-            if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
-                return e
-        return None
+        return last_undoable(self.entries())
+
+
+def last_undoable(entries: list[dict]) -> dict | None:
+    """The last change in ``entries`` that is applied (or was interrupted) and not undone."""
+    for e in reversed(entries):
+        if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
+            return e
+    return None
 
 
 _ENTRY_TYPES = {"id": str, "action": str, "time": str, "result": str, "backup": str, "plan": dict, "undo": list,
