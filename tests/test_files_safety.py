@@ -222,6 +222,12 @@ def test_an_old_world_readable_state_is_made_private(tmp_path, root):
     plan, _ = _write_plan(root)
     assert apply(plan, base=base).ok
     assert mode(base) == 0o700 and mode(journal) == 0o600
+    (backup,) = (base / "backups").iterdir()
+    os.chmod(backup, 0o755)
+    for p in backup.iterdir():
+        os.chmod(p, 0o644)
+    assert undo(base=base).ok
+    assert mode(backup) == 0o700 and {mode(p) for p in backup.iterdir()} == {0o600}
 
 
 @pytest.mark.parametrize("planted", ["journal.jsonl", "lock"])

@@ -346,7 +346,13 @@ def backup_name(key: str) -> str:
 
 
 def read_backup(backup: Path) -> dict[str, Saved]:
-    """Raises OSError or ValueError (a missing, linked or malformed backup file)."""
+    """Raises OSError or ValueError (a missing, linked or malformed backup file). A backup
+    directory an older wsltui left 0755 is made private."""
+    if backup.is_dir():
+        _private_dir(backup)
+        for f in os.scandir(backup):
+            if f.is_file(follow_symlinks=False):
+                os.close(safe_files.open_private(f.path, os.O_RDONLY))  # sets our own file back to 0600
     index = json.loads(_read_private(backup / "index.json"))
     out = {}
     for key, v in index.items():
