@@ -293,8 +293,10 @@ def _write_plan(path, new: str, old: str | None, says: str | None = None) -> Pla
 
 
 @pytest.mark.parametrize("old", ["old text\n", None])
-def test_a_written_file_is_undone_exactly(tmp_path, old):
-    path = tmp_path / "wsl.conf"
+def test_a_written_file_is_undone_exactly(tmp_path, old, monkeypatch):
+    monkeypatch.setenv("WSLTUI_ROOT", str(tmp_path))  # undo puts back only the files persistence writes
+    path = tmp_path / "etc" / "wsl.conf"
+    path.parent.mkdir()
     if old is not None:
         path.write_text(old)
     plan = _write_plan(path, "[boot]\ncommand = x\n", old)

@@ -252,7 +252,7 @@ def test_wsltui_fix_persist_from_the_shell(tmp_path, monkeypatch):
             saved = (root / "etc" / "wsltui" / "iptables-nft.rules").read_text()
             assert "8080" not in saved and "command = iptables-nft-restore /etc/wsltui/iptables-nft.rules" in \
                 (root / "etc" / "wsl.conf").read_text()
-            u = wsltui(pair, tmp_path, "undo", env=env)
+            u = wsltui(pair, tmp_path, "undo", "--yes", env=env)
             assert u.returncode == 0, u.stderr + u.stdout
             assert _strip(ns_run(pair.srv, ["iptables-nft-save"]).stdout.decode()) == start
             assert packet(pair) != "accept"

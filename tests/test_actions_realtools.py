@@ -144,13 +144,13 @@ def test_fix_then_undo_netfilter(pair, tmp_path, case):
     assert "verified" in r.stderr
     assert packet(pair) == "accept"
     assert ruleset(pair.srv) != start
-    u = wsltui(pair, tmp_path, "undo")
+    u = wsltui(pair, tmp_path, "undo", "--yes")
     assert u.returncode == 0, u.stderr + u.stdout
     assert ruleset(pair.srv) == start
     assert packet(pair) != "accept"
     listing = wsltui(pair, tmp_path, "undo", "--list")
     assert listing.returncode == 0 and "undone" in listing.stdout
-    again = wsltui(pair, tmp_path, "undo")
+    again = wsltui(pair, tmp_path, "undo", "--yes")
     assert again.returncode == 5 and "nothing to undo" in again.stderr
     backups = list((tmp_path / "state" / "wsltui" / "backups").iterdir())
     assert backups and (backups[0] / "plan.json").exists()
@@ -168,7 +168,7 @@ def test_fix_firewalld(pair, tmp_path):
         assert "firewall-cmd --zone=public --add-port=8080/tcp" in r.stdout
         assert packet(pair) == "accept"
         assert "8080/tcp" in fw.cmd("--permanent", "--zone=public", "--list-ports").stdout
-        u = wsltui(pair, tmp_path, "undo", binds=fw.binds, env=fw.env)
+        u = wsltui(pair, tmp_path, "undo", "--yes", binds=fw.binds, env=fw.env)
         assert u.returncode == 0, u.stderr + u.stdout
         assert ruleset(pair.srv, fw.binds, files) == start
         assert (fw.cmd("--list-all-zones").stdout, fw.cmd("--permanent", "--list-all-zones").stdout) == start_zones
@@ -196,7 +196,7 @@ def test_fix_ufw(pair, tmp_path, variant):
     assert {"deny-rule": "undo: ufw deny 8080/tcp", "default-policy": "run:  ufw allow 8080/tcp",
             "deny-from-client": "run:  ufw insert 1 allow 8080/tcp"}[variant] in r.stdout
     assert packet(pair) == "accept"
-    u = wsltui(pair, tmp_path, "undo", binds=ufw.binds)
+    u = wsltui(pair, tmp_path, "undo", "--yes", binds=ufw.binds)
     assert u.returncode == 0, u.stderr + u.stdout
     assert ruleset(pair.srv, ufw.binds, files) == start
     assert packet(pair) != "accept"

@@ -108,17 +108,17 @@ def test_declined_uac_is_a_clear_refusal_not_an_error(windows, monkeypatch, caps
     assert windows.rules()["{B10C}"]["enabled"] == 1
     assert list(windows.temp.iterdir()) == []
     # `wsltui undo` has nothing to undo; an applied change whose undo is declined stays undoable.
-    assert main(["undo"]) == 5
+    assert main(["undo", "--yes"]) == 5
     monkeypatch.setenv("STANDIN_UAC", "ok")
     assert apply(windows_rule_plan(rule("{B10C}"), enable=False)).ok
     monkeypatch.setenv("STANDIN_UAC", "declined")
     capsys.readouterr()
-    assert main(["undo"]) == 5
+    assert main(["undo", "--yes"]) == 5
     err = capsys.readouterr().err
     assert "declined" in err and "Traceback" not in err
     assert windows.rules()["{B10C}"]["enabled"] == 2
     monkeypatch.setenv("STANDIN_UAC", "ok")
-    assert main(["undo"]) == 0
+    assert main(["undo", "--yes"]) == 0
     assert windows.rules()["{B10C}"]["enabled"] == 1
 
 

@@ -10,7 +10,9 @@ import json
 import os
 import sys
 
-from wsltui import __version__
+from wsltui import __version__, cli_actions
+from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_packet_options, add_source, load_source, port_arg,
+                               scenario_from, seconds_arg)
 from wsltui.exit_codes import ExitCode
 from wsltui.snapshot import SnapshotError
 
@@ -21,9 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Why can't Windows (or the LAN) reach my WSL2 service, and what do I change?",
     )
     p.add_argument("--version", action="version", version=_version())
-    _add_source(p, top_level=True)
+    add_source(p, top_level=True)
     p.add_argument("--read-only", action="store_true", help="never change anything (fix and undo refuse)")
-    p.add_argument("--refresh", type=_seconds, default=None, metavar="SECONDS",
+    p.add_argument("--refresh", type=seconds_arg, default=None, metavar="SECONDS",
                    help="the app, live: read the Linux side again every SECONDS (default 10; 0: never); "
                         "the Windows side only on r")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
@@ -34,25 +36,23 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--dir", metavar="DIR", help="write one <record>.txt (+ .meta.json) per record")
 
     f = sub.add_parser("facts", help="summarise what wsltui knows about this machine")
-    _add_source(f)
+    add_source(f)
     f.add_argument("--json", action="store_true", help="print the facts as JSON")
 
     c = sub.add_parser("check", help="trace a connection to PORT through every layer and name what blocks it",
                        description="Exit codes: 0 reachable, 1 blocked, 3 unknown, 2 usage error.")
     add_packet_options(c)
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
-    _add_source(c)
+    add_source(c)
 
-    from wsltui.cli_actions import add_parsers as _add_action_parsers
-
-    _add_action_parsers(sub)  # fix, undo
+    cli_actions.add_parsers(sub)  # fix, undo
 
     r = sub.add_parser("report", help="everything a support ticket needs: every port x scenario, the traces, the facts",
                        description="Formats: text (terminal), md (a GitHub issue), json (tools), svg (the status "
                                    "screen). Default: from the -o extension (.md .json .svg), else text.")
     r.add_argument("--format", choices=("text", "md", "json", "svg"), default=None, help="output format (default text)")
     r.add_argument("-o", "--output", metavar="FILE", help="write the report here (default stdout; svg needs it)")
-    r.add_argument("--port", type=_port, action="append", metavar="PORT",
+    r.add_argument("--port", type=port_arg, action="append", metavar="PORT",
                    help="only this port (repeatable), even when nothing listens on it")
     r.add_argument("--scenario", choices=[s for s in SCENARIO_NAMES if s != "custom"], default=None,
                    help="only this scenario (default: the status screen's four)")
@@ -60,41 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
                         "Windows paths (consistently) for a public ticket")
     r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="svg screen size (default 100x30)")
-    _add_source(r)
+    add_source(r)
     return p
-
-
-SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows",
-                  "windows-to-host-ip", "lan-to-wsl-ip", "custom")
-
-
-class UsageError(Exception):
-    """Arguments that parse but do not make sense together (main prints it, exit code 2)."""
-
-
-def add_packet_options(p: argparse.ArgumentParser) -> None:
-    """PORT and the packet / scenario options `check` and `fix` share."""
-    p.add_argument("port", type=_port, metavar="PORT")
-    p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    p.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
-                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
-    p.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
-    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom; the address the client connects to in the other scenarios)")
-    p.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
-
-
-def scenario_from(args: argparse.Namespace):
-    """The Scenario the packet options describe; UsageError when they contradict each other."""
-    from wsltui.simulation.simulate import Scenario
-
-    name = args.scenario or ("custom" if (args.src or args.dst or args.in_iface) else "windows-localhost-v4")
-    if name == "custom" and args.dst is None and args.in_iface:
-        raise UsageError("--scenario custom with --in-iface needs --dst (the address the packet is sent to)")
-    if name != "custom" and args.in_iface:
-        raise UsageError(f"--in-iface is for --scenario custom; {name} knows its own interfaces")
-    if args.src and args.dst and args.src.version != args.dst.version:
-        raise UsageError("--src and --dst must both be IPv4 or both IPv6")
-    return Scenario(name, args.port, args.proto, args.src, args.dst, args.in_iface)
 
 
 def load_facts(args: argparse.Namespace):
@@ -106,52 +73,6 @@ def load_facts(args: argparse.Namespace):
     if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
         _live_checks(facts)
     return snap, facts
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
-    return port
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (seconds == 0 or 1 <= seconds <= 86400):
-        raise argparse.ArgumentTypeError(f"{text} is not 0 (never) or 1 to 86400 seconds")
-    return seconds
-
-
-def _address(text: str):
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 or IPv6 address") from None
-
-
-def _iface(text: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[A-Za-z0-9_.:@+-]{1,15}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an interface name")
-    return text
-
-
-def _add_source(p: argparse.ArgumentParser, top_level: bool = False) -> None:
-    # Subcommands suppress their defaults so `wsltui --demo facts` keeps the top-level value.
-    default = None if top_level else argparse.SUPPRESS
-    p.add_argument("--from", dest="source", metavar="PATH", default=default,
-                   help="read a snapshot file or directory instead of probing")
-    p.add_argument("--demo", nargs="?", const="", metavar="NAME", default=default,
-                   help="use a bundled demo snapshot (list them with --demo list)")
 
 
 def _version() -> str:
@@ -176,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "check":
             return _check(args)
         if args.cmd in ("fix", "undo"):
-            from wsltui import cli_actions
-
             return cli_actions.run(args)
         if args.cmd == "report":
             return _report(args)
@@ -195,28 +114,19 @@ def _snapshot(args: argparse.Namespace) -> int:
     from wsltui.probes.capture import capture
 
     snap = capture()
-    if args.output:
-        snap.save_file(args.output)
-        where = args.output
-    else:
-        snap.save_dir(args.dir)
-        where = args.dir
+    where = args.output or args.dir
+    try:
+        if args.output:
+            snap.save_file(args.output)
+        else:
+            snap.save_dir(args.dir)
+    except OSError as e:
+        print(f"wsltui: {e.filename or where}: {e.strerror}", file=sys.stderr)
+        return ExitCode.USAGE
     failed = sum(1 for r in snap.records.values() if r.error)
     print(f"wsltui: {len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
           + (f" ({failed} could not be captured: see their error)" if failed else ""), file=sys.stderr)
     return ExitCode.OK
-
-
-def load_source(args: argparse.Namespace):
-    """The snapshot a command reads: --from PATH, --demo [NAME], or the live system."""
-    from wsltui import demos, snapshot
-    from wsltui.probes.capture import capture
-
-    if getattr(args, "source", None):
-        return snapshot.load(args.source)
-    if getattr(args, "demo", None) is not None:  # "--demo" alone gives "", the default demo
-        return demos.load(args.demo)
-    return capture()
 
 
 def _live_checks(facts) -> None:
@@ -329,7 +239,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _report_document(args: argparse.Namespace, fmt: str) -> int:
     """text, md or json (wsltui.report); written to -o FILE or stdout."""
-    from wsltui import report
+    from wsltui import report, safe_files
 
     snap, facts = load_facts(args)
     rep = report.build(snap, tuple(args.port or ()), args.scenario, facts=facts)
@@ -339,8 +249,8 @@ def _report_document(args: argparse.Namespace, fmt: str) -> int:
         sys.stdout.write(text)
         return ExitCode.OK
     try:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
+        # Replaces an existing regular file atomically, refuses a link; 0600 unless redacted.
+        safe_files.replace(args.output, text, safe_files.SHARED if args.redact else safe_files.PRIVATE)
     except OSError as e:
         print(f"wsltui: {args.output}: {e.strerror}", file=sys.stderr)
         return ExitCode.USAGE

@@ -6,12 +6,11 @@ import argparse
 import json
 import sys
 
+from wsltui.cli_common import add_packet_options, add_source, load_source, scenario_from
 from wsltui.exit_codes import ExitCode
 
 
 def add_parsers(sub) -> None:
-    from wsltui.cli import _add_source, add_packet_options
-
     f = sub.add_parser("fix", help="apply the fixes for every blocker of PORT's trace (backed up, undoable)",
                        description="Traces PORT like `check`, then applies the fix for every blocker after a backup; "
                                    "a failed step or a fix that does not verify is rolled back. Exit codes: 0 applied "
@@ -24,7 +23,7 @@ def add_parsers(sub) -> None:
                         "nftables.service) or with a /etc/wsl.conf [boot] command (firewalld and ufw fixes always "
                         "persist)")
     f.add_argument("--json", action="store_true", help="print the plan (and the result) as JSON")
-    _add_source(f)
+    add_source(f)
 
     u = sub.add_parser("undo", help="undo the last change wsltui made (or list the journal)",
                        description="Undoes the last change wsltui applied: a fix, or a rule action from the TUI "
@@ -33,10 +32,27 @@ def add_parsers(sub) -> None:
                                    "UAC prompt declined).")
     u.add_argument("--list", action="store_true", help="list the journal of changes")
     u.add_argument("--id", metavar="ID", help="undo this journal entry instead of the last one")
+    u.add_argument("--yes", "-y", action="store_true", help="undo without asking")
 
 
 def run(args: argparse.Namespace) -> int:
-    return _fix(args) if args.cmd == "fix" else _undo(args)
+    if args.cmd == "fix":
+        return _fix(args) if args.dry_run else _locked(_fix, args)
+    return _undo(args) if args.list else _locked(_undo, args)
+
+
+def _locked(command, args: argparse.Namespace) -> int:
+    """``command`` holding the change lock from its first reading of the rules to its journal
+    entry, so a second fix or undo at the same time waits (or refuses), never interleaves."""
+    from wsltui.actions import ActionError
+    from wsltui.actions.state import change_lock
+
+    try:
+        with change_lock():
+            return command(args)
+    except ActionError as e:  # the lock's own refusal: the command reports every other one itself
+        _err(f"refused: {e}")
+        return ExitCode.REFUSED
 
 
 def _err(msg: str) -> None:
@@ -52,7 +68,6 @@ def _read_only(args) -> bool:
 def _fix(args: argparse.Namespace) -> int:
     from wsltui.actions import ActionError, apply, plan_for_trace
     from wsltui.actions.apply import trace_verifier
-    from wsltui.cli import load_source, scenario_from
     from wsltui.facts import build_facts
     from wsltui.simulation.simulate import World, simulate
 
@@ -104,15 +119,8 @@ def _fix(args: argparse.Namespace) -> int:
             _dump(out)
         _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
         return ExitCode.REFUSED
-    if not args.yes:
-        if not sys.stdin.isatty():
-            _err("refused: stdin is not a terminal, so wsltui cannot ask; pass --yes to apply (nothing was changed)")
-            return ExitCode.REFUSED
-        print("Apply these changes? [y/N] ", end="", file=sys.stderr, flush=True)
-        answer = sys.stdin.readline().strip().lower()
-        if answer not in ("y", "yes"):
-            _err("not applied")
-            return ExitCode.REFUSED
+    if not args.yes and not _confirmed("Apply these changes?"):
+        return ExitCode.REFUSED
     try:
         result = apply(plan, verify=trace_verifier(plan))
     except ActionError as e:
@@ -135,14 +143,19 @@ def _fix(args: argparse.Namespace) -> int:
 
 def _undo(args: argparse.Namespace) -> int:
     from wsltui.actions import ActionError, Journal, undo
+    from wsltui.actions.apply import undo_preview
 
+    journal = Journal()
     if args.list:
-        entries = Journal().entries()
+        entries, skipped = journal.read()
+        for why in skipped:
+            _err(f"{journal.path}: skipped: {why}")
         if not entries:
-            print(f"(the journal is empty: {Journal().path})")
+            print(f"(the journal is empty: {journal.path})")
         for e in entries:
-            plan = e.get("plan") or {}
-            what = plan.get("title") or "; ".join(f["title"] for f in plan.get("fixes", [])) or \
+            plan = e.get("plan") if isinstance(e.get("plan"), dict) else {}
+            fixes = plan.get("fixes") if isinstance(plan.get("fixes"), list) else []
+            what = plan.get("title") or "; ".join(str(f.get("title")) for f in fixes if isinstance(f, dict)) or \
                 (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
             print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}")
         return ExitCode.OK
@@ -150,7 +163,15 @@ def _undo(args: argparse.Namespace) -> int:
         _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
         return ExitCode.REFUSED
     try:
-        result = undo(entry_id=args.id)
+        preview = undo_preview(entry_id=args.id)  # refuses an entry wsltui did not write
+    except ActionError as e:
+        _err(f"refused: {e}")
+        return ExitCode.REFUSED
+    print(preview.describe())
+    if not args.yes and not _confirmed("Undo this change?"):
+        return ExitCode.REFUSED
+    try:
+        result = undo(entry_id=preview.entry_id)
     except ActionError as e:
         _err(f"refused: {e}")
         return ExitCode.REFUSED
@@ -159,6 +180,19 @@ def _undo(args: argparse.Namespace) -> int:
         return ExitCode.OK
     _err(result.message)
     return ExitCode.REFUSED if result.result == "declined" else ExitCode.FAILED
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on the terminal; False (with the reason said) when the answer is not yes or there
+    is no terminal to ask on."""
+    if not sys.stdin.isatty():
+        _err("refused: stdin is not a terminal, so wsltui cannot ask; pass --yes (nothing was changed)")
+        return False
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        _err("nothing was changed")
+        return False
+    return True
 
 
 def _dump(data) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from wsltui import __version__
+from wsltui import __version__, safe_files
 from wsltui.facts import Facts, build_facts
 from wsltui.facts.base import Unknown
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
@@ -126,13 +126,14 @@ def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: 
     snapshot it came from, which ``wsltui report --from`` replays. Redacted, only the report: a
     snapshot is the raw outputs, which cannot be redacted. Returns the paths; raises OSError."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    where = Path(directory)
-    report = where / f"wsltui-report-{stamp}{'-redacted' if redact else ''}.md"
-    report.write_text(render(build(snap, ports, facts=facts), "md", redact=redact), encoding="utf-8")
+    text = render(build(snap, ports, facts=facts), "md", redact=redact)
+    # New names only (a counter when one is taken), never through a link planted at the name;
+    # unredacted files are the owner's alone, a redacted report is meant to be shared.
+    report = safe_files.create_unique(directory, f"wsltui-report-{stamp}{'-redacted' if redact else ''}", ".md", text,
+                                      safe_files.SHARED if redact else safe_files.PRIVATE)
     if redact:
         return [str(report)]
-    snapshot = where / f"wsltui-snapshot-{stamp}.json"
-    snap.save_file(snapshot)
+    snapshot = safe_files.create_unique(directory, f"wsltui-snapshot-{stamp}", ".json", snap.dumps())
     return [str(report), str(snapshot)]
 
 

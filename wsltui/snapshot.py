@@ -10,19 +10,22 @@ Raw records never change meaning between versions: an old snapshot attached to a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from wsltui import safe_files
 from wsltui.quoting import posix
 
 FORMAT = "wsltui-snapshot"
 FORMAT_VERSION = 1
 
 # Record names are file names in the directory form: keep them boring.
-_RECORD_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_RECORD_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class SnapshotError(Exception):
 class Snapshot:
     records: dict[str, Record] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)  # where/when/how it was taken (free-form)
+    notes: list[str] = field(default_factory=list)  # what loading it ignored, and why (not saved)
 
     def get(self, name: str) -> Record | None:
         return self.records.get(name)
@@ -100,74 +104,166 @@ class Snapshot:
             "records": {name: self.records[name].to_json() for name in sorted(self.records)},
         }
 
+    def dumps(self) -> str:
+        """The one-JSON-file form."""
+        return json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+
     def save_file(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        """Write (or atomically replace) ``path``, 0600: the raw outputs name users, hosts and
+        rules. An existing link at ``path`` is refused, never followed."""
+        safe_files.replace(path, self.dumps(), safe_files.PRIVATE)
 
     # --- a directory of <record>.txt + <record>.meta.json ----------------------------------
 
     def save_dir(self, path: str | os.PathLike) -> None:
+        """Like save_file, file by file; a new directory is 0700."""
         root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True, mode=safe_files.PRIVATE_DIR)
         for name, rec in self.records.items():
-            (root / f"{name}.txt").write_text(rec.stdout, encoding="utf-8")
+            safe_files.replace(root / f"{name}.txt", rec.stdout)
             meta = rec.to_json()
             del meta["stdout"], meta["name"]
-            (root / f"{name}.meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            safe_files.replace(root / f"{name}.meta.json", json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
         if self.meta:
-            (root / "snapshot.json").write_text(json.dumps(self.meta, indent=1) + "\n", encoding="utf-8")
+            safe_files.replace(root / "snapshot.json", json.dumps(self.meta, indent=1) + "\n")
+
+
+# A snapshot is data from anywhere (a ticket, a stranger): read it with limits. The largest real
+# record, a 100,000-rule iptables-save (bench/bench_netfilter.py), is about 7 MB.
+MAX_RECORD_BYTES = 64 << 20
+MAX_SNAPSHOT_BYTES = 256 << 20
+MAX_JSON_DEPTH = 64  # a snapshot's JSON is a few levels deep; deeper is not one wsltui wrote
+
+
+class _Unreadable(Exception):
+    """A file in a snapshot that is not read (the message says why, for a record's error)."""
+
+
+def _read_limited(name: str, cap: int, dir_fd: int | None = None) -> str:
+    """The text of regular file ``name`` (in ``dir_fd``), at most ``cap`` bytes. Never through a
+    link, never blocks (a FIFO), never reads a device (/dev/zero): _Unreadable instead."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _Unreadable(f"{name} is a symbolic link: a snapshot's files are read only as regular files") from None
+        raise _Unreadable(f"cannot read {name}: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Unreadable(f"{name} is not a regular file (a {_kind(st.st_mode)}): not read")
+        if st.st_size > cap:
+            raise _Unreadable(f"{name} is {st.st_size} bytes, more than the {cap >> 20} MiB wsltui reads")
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise _Unreadable(f"{name} grew beyond the {cap >> 20} MiB wsltui reads")
+    return data.decode("utf-8", errors="replace")
+
+
+def _kind(mode: int) -> str:
+    return ("directory" if stat.S_ISDIR(mode) else "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode)
+            else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file")
+
+
+def _json(text: str, name: str):
+    """Parsed JSON no deeper than MAX_JSON_DEPTH; _Unreadable otherwise."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise _Unreadable(f"{name} is nested too deeply") from None
+    except ValueError as e:
+        raise _Unreadable(f"{name} is not valid JSON ({e})") from None
+    level = [data]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [c for v in level if isinstance(v, (dict, list)) for c in (v.values() if isinstance(v, dict) else v)]
+        if not level:
+            return data
+    raise _Unreadable(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep")
 
 
 def load(path: str | os.PathLike) -> Snapshot:
     """Read a snapshot file or directory. Raises SnapshotError with a clear message when the
-    path itself is unusable; individual bad records become records with an ``error``."""
+    path itself is unusable; individual bad records become records with an ``error``. The path
+    a person names may be a link; nothing inside a snapshot directory is followed."""
     p = Path(path)
     if p.is_dir():
         return _load_dir(p)
     if not p.exists():
         raise SnapshotError(f"{p}: no such file or directory")
     try:
-        data = json.loads(p.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError) as e:
+        data = _json(_read_limited(os.path.realpath(p), MAX_SNAPSHOT_BYTES), p.name)
+    except _Unreadable as e:
         raise SnapshotError(f"{p}: not a wsltui snapshot ({e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("records"), dict):
         raise SnapshotError(f"{p}: not a wsltui snapshot (expected a JSON object with \"format\": \"{FORMAT}\")")
     snap = Snapshot(meta=data.get("meta") if isinstance(data.get("meta"), dict) else {})
     for name, rd in data["records"].items():
         if not _RECORD_NAME.match(str(name)):
+            snap.notes.append(f"ignored a record whose name is not a record name: {str(name)[:80]!r}")
             continue
-        if isinstance(rd, dict):
-            snap.add(Record.from_json(name, rd))
-        else:
+        if not isinstance(rd, dict):
             snap.add(Record(name, (), "", exit_code=None, error="malformed record in snapshot file"))
+        elif len(str(rd.get("stdout") or "")) > MAX_RECORD_BYTES:
+            snap.add(Record(name, (), "", exit_code=None, error=f"its output is more than the {MAX_RECORD_BYTES >> 20} "
+                                                               "MiB wsltui reads"))
+        else:
+            snap.add(Record.from_json(name, rd))
     return snap
 
 
 def _load_dir(root: Path) -> Snapshot:
+    try:
+        dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise SnapshotError(f"{root}: {e.strerror}") from None
+    try:
+        return _load_dir_fd(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _load_dir_fd(dir_fd: int) -> Snapshot:
+    """Every ``<record>.txt`` (+ ``.meta.json``) in the directory, by name, relative to it."""
     snap = Snapshot()
-    meta_file = root / "snapshot.json"
-    if meta_file.is_file():
+    files = set(os.listdir(dir_fd))
+    left = [MAX_SNAPSHOT_BYTES]
+
+    def read(file: str) -> str:
+        if left[0] <= 0:
+            raise _Unreadable(f"{file} is not read: the snapshot is larger than the {MAX_SNAPSHOT_BYTES >> 20} MiB "
+                              "wsltui reads")
+        text = _read_limited(file, min(MAX_RECORD_BYTES, left[0]), dir_fd)
+        left[0] -= len(text)
+        return text
+
+    if "snapshot.json" in files:
         try:
-            m = json.loads(meta_file.read_text(encoding="utf-8"))
+            m = _json(read("snapshot.json"), "snapshot.json")
             snap.meta = m if isinstance(m, dict) else {}
-        except (OSError, ValueError):
-            pass
-    for txt in sorted(root.glob("*.txt")):
-        name = txt.name[: -len(".txt")]
+        except _Unreadable as e:
+            snap.notes.append(str(e))
+    for file in sorted(files):
+        if not file.endswith(".txt"):
+            if not (file.endswith(".meta.json") and file[:-len(".meta.json")] + ".txt" in files) \
+                    and file not in ("snapshot.json", "ABOUT"):
+                snap.notes.append(f"ignored {file[:80]!r}: not a record file")
+            continue
+        name = file[: -len(".txt")]
         if not _RECORD_NAME.match(name):
+            snap.notes.append(f"ignored {file[:80]!r}: not a record name")
             continue
         try:
-            stdout = txt.read_bytes().decode("utf-8", errors="replace")
-        except OSError as e:
-            snap.add(Record(name, (), "", exit_code=None, error=f"cannot read {txt.name}: {e.strerror}"))
+            stdout = read(file)
+        except _Unreadable as e:
+            snap.add(Record(name, (), "", exit_code=None, error=str(e)))
             continue
-        meta_path = root / f"{name}.meta.json"
         meta: dict = {}
-        if meta_path.is_file():
+        if f"{name}.meta.json" in files:
             try:
-                loaded = json.loads(meta_path.read_text(encoding="utf-8", errors="replace"))
-                meta = loaded if isinstance(loaded, dict) else {"error": f"{meta_path.name} is not a JSON object"}
-            except ValueError as e:
-                meta = {"error": f"{meta_path.name} is not valid JSON ({e})"}
+                loaded = _json(read(f"{name}.meta.json"), f"{name}.meta.json")
+                meta = loaded if isinstance(loaded, dict) else {"error": f"{name}.meta.json is not a JSON object"}
+            except _Unreadable as e:
+                meta = {"error": str(e)}
         meta["stdout"] = stdout
         snap.add(Record.from_json(name, meta))
     return snap

@@ -145,6 +145,11 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
         raise ActionError("this plan needs a person for: " + "; ".join(f"{m.blocker} ({m.why})" for m in plan.manual))
     if not plan.fixes:
         raise ActionError("nothing to apply: the plan has no fixes")
+    with st.change_lock(base):
+        return _apply_locked(plan, verify, base, runner)
+
+
+def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner) -> Result:
     journal = st.Journal(base)
     entry_id = st.new_id()
     backup = journal.base / "backups" / entry_id
@@ -158,10 +163,14 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
     if stale:
         raise ActionError("the rules changed since this plan was made, so nothing was changed (refresh and try "
                           "again): " + "; ".join(stale))
-    st.write_backup(backup, before, plan.to_json())
     entry = {"id": entry_id, "action": plan.kind, "time": st.now(), "started": st.now(), "plan": plan.to_json(),
              "backup": str(backup), "result": "pending", "steps": [], "undo": []}
-    journal.append(entry)
+    try:  # the backup and the "pending" line before any change: a change the journal does not know never happens
+        st.write_backup(backup, before, plan.to_json())
+        journal.append(entry)
+    except OSError as e:
+        raise ActionError(f"cannot write the backup or the journal ({e.filename or journal.path}: {e.strerror}), "
+                          "so nothing was changed") from None
 
     undo_stack: list[list[str]] = []  # resolved undo argv of every step that ran, in apply order
     failure = None
@@ -222,8 +231,8 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
         entry["after"] = {k: st.normalise(k, s.text, unordered(plan)) for k, s in after.items()}
         entry.update(result="applied", message="applied" + (f"; verified: {entry['verify']}" if "verify" in entry else ""),
                      time=st.now())
-        journal.append(entry)
-        return Result(True, "applied", entry["message"], entry_id, str(backup), entry["steps"])
+        note = _record_end(journal, entry)
+        return Result(True, "applied", entry["message"] + note, entry_id, str(backup), entry["steps"])
     diff = _roll_back(plan, undo_stack, before, backup, entry, as_root, runner, failed_undo)
     if declined and not undo_stack and not diff:
         result, message = "declined", failure
@@ -232,8 +241,31 @@ def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = Non
         message = failure + ("; rolled back: the rules are as before" if not diff else
                              f"; rollback incomplete, still different: {', '.join(diff)} (backup in {backup})")
     entry.update(result=result, message=message, time=st.now(), differences=diff)
-    journal.append(entry)
+    message += _record_end(journal, entry)
     return Result(False, result, message, entry_id, str(backup), entry["steps"], diff)
+
+
+_APPLY_LOST = "it still says the change was interrupted, so `wsltui undo` puts back the backup taken before it"
+_UNDO_LOST = "it may still list the change as applied (see `wsltui undo --list`)"
+
+
+def _record_end(journal: st.Journal, entry: dict, lost: str = _APPLY_LOST) -> str:
+    """Write how a change ended. When the full line cannot be written (a full disk after the
+    change was made), a short one with what undo needs: the result and the undo commands.
+    Returns what the message must add ("" when the full line was written; ``lost``, what the
+    journal says instead, when not even the short one was)."""
+    try:
+        journal.append(entry)
+        return ""
+    except OSError as e:
+        first = e.strerror or str(e)
+    short = {k: entry[k] for k in ("id", "result", "time", "undo", "differences", "undone_by") if k in entry}
+    short["message"] = f"{entry['result']} (the full record could not be written: {first})"
+    try:
+        journal.append(short)
+        return f" (the journal holds only a short record of it: {first})"
+    except OSError as e:
+        return f"; but the journal could not record it ({e.strerror or e}): {lost}"
 
 
 def _scope_now(edit, state: dict) -> list[str] | None:
@@ -469,16 +501,38 @@ class UndoPreview:
         return "\n".join(self.commands) + "\n"
 
 
-def undo_preview(*, base: Path | None = None) -> UndoPreview:
-    """What ``undo()`` (the last change) would run. Raises ActionError when there is nothing to undo."""
-    journal = st.Journal(base)
-    entry = journal.last_undoable()
-    if entry is None:
-        raise ActionError(f"nothing to undo: no applied change in {journal.path}")
+def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict, Plan]:
+    """The entry ``undo`` works on (``entry_id``, else the last applied change) and its plan,
+    checked to be wsltui's own (see undo_check). Raises ActionError."""
+    from wsltui.actions import undo_check
+
+    entries, skipped = journal.read()
+    if entry_id:
+        entry = next((e for e in entries if e["id"] == entry_id), None)
+        if entry is None:
+            raise ActionError(f"no journal entry {entry_id!r} (see wsltui undo --list)")
+        if entry.get("action") == "undo" or entry.get("result") not in ("applied", "pending"):
+            raise ActionError(f"entry {entry_id} is {entry.get('result')}: there is nothing to undo")
+    else:
+        entry = st.last_undoable(entries)
+        if entry is None:
+            raise ActionError(f"nothing to undo: no applied change in {journal.path}"
+                              + (f" (skipped unreadable lines: {'; '.join(skipped)})" if skipped else ""))
     try:
         plan = Plan.from_json(entry["plan"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ActionError(f"journal entry {entry.get('id')} cannot be read: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ActionError(f"journal entry {entry['id']} cannot be read: {type(e).__name__}: {e}") from None
+    wrong = undo_check.problems(entry, plan, journal.base)
+    if wrong:
+        raise ActionError(f"journal entry {entry['id']} is not what wsltui wrote, so nothing is undone: "
+                          + "; ".join(wrong))
+    return entry, plan
+
+
+def undo_preview(*, base: Path | None = None, entry_id: str | None = None) -> UndoPreview:
+    """What ``undo()`` (the last change, or ``entry_id``) would run. Raises ActionError when
+    there is nothing to undo, or the journal entry is not wsltui's own."""
+    entry, plan = _entry_to_undo(st.Journal(base), entry_id)
     interrupted = entry.get("result") == "pending"
     commands: list[str] = []
     for argv in [] if interrupted else reversed(entry.get("undo", [])):
@@ -496,22 +550,17 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
     comparison with the backup taken before it. Raises ActionError when there is nothing to undo."""
     if read_only or st.read_only():
         raise ActionError("read-only: wsltui makes no changes (--read-only or WSLTUI_READ_ONLY)")
+    with st.change_lock(base):
+        return _undo_locked(base, entry_id, runner)
+
+
+def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
     journal = st.Journal(base)
-    if entry_id:
-        entry = next((e for e in journal.entries() if e["id"] == entry_id), None)
-        if entry is None:
-            raise ActionError(f"no journal entry {entry_id!r} (see wsltui undo --list)")
-        if entry.get("action") == "undo" or entry.get("result") not in ("applied", "pending"):
-            raise ActionError(f"entry {entry_id} is {entry.get('result')}: there is nothing to undo")
-    else:
-        entry = journal.last_undoable()
-        if entry is None:
-            raise ActionError(f"nothing to undo: no applied change in {journal.path}")
-    plan = Plan.from_json(entry["plan"])
+    entry, plan = _entry_to_undo(journal, entry_id)
     backup = Path(entry["backup"])
     try:
         before = st.read_backup(backup)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ActionError(f"cannot read the backup {backup}: {e}") from None
     as_root = plan.needs_root
     current = st.capture_state(plan.backup_targets(), as_root)
@@ -521,7 +570,10 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
     uid = st.new_id()
     rec_entry = {"id": uid, "action": "undo", "undoes": entry["id"], "time": st.now(), "started": st.now(),
                  "backup": str(backup), "steps": [], "result": "pending"}
-    journal.append(rec_entry)
+    try:
+        journal.append(rec_entry)
+    except OSError as e:
+        raise ActionError(f"cannot write the journal ({journal.path}: {e.strerror}), so nothing was undone") from None
     t0 = time.monotonic()
     failures = []
     uncovered = False  # a failed step no backup can make good (Windows)
@@ -558,9 +610,9 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
                    + f" (backup in {backup})")
         result = "undo-failed"
     rec_entry.update(result=result, message=message, time=st.now(), differences=diff)
-    journal.append(rec_entry)
+    message += _record_end(journal, rec_entry, _UNDO_LOST)
     if ok:
-        journal.append({**entry, "result": "undone", "undone_by": uid, "time": st.now()})
+        message += _record_end(journal, {**entry, "result": "undone", "undone_by": uid, "time": st.now()}, _UNDO_LOST)
     return Result(ok, result, message, uid, str(backup), rec_entry["steps"], diff)
 
 

@@ -11,15 +11,20 @@ output is kept.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
 import secrets
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wsltui import safe_files
 from wsltui.actions.scopes import normalised_text, scopes
 from wsltui.probes.runner import Job, run, run_all
 
@@ -65,45 +70,150 @@ def now() -> str:
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return safe_files.private_dir(path)
+
+
+LOCK_WAIT = 3.0  # seconds a change waits for another one to finish before it refuses
+_held: dict[tuple[str, int], int] = {}  # (lock file, thread) -> depth: `wsltui fix` holds it around apply
+
+
+@contextmanager
+def change_lock(base: Path | None = None, wait: float | None = None):
+    """Held for a whole change (the command's trace, question and apply, or undo): one change
+    at a time, so a second ``wsltui fix`` neither applies over the first nor has its undo revert
+    both. The holder's pid is in the lock file, for the message. Reentrant within a thread.
+    Raises ActionError when another change still runs after ``wait`` seconds."""
+    from wsltui.actions.plan import ActionError
+
+    try:
+        path = _private_dir(base or state_dir()) / "lock"
+    except OSError as e:
+        raise ActionError(f"cannot use the state directory ({e.filename}: {e.strerror}), so nothing was changed") from None
+    key = (str(path), threading.get_ident())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    try:
+        fd = safe_files.open_private(path, os.O_RDWR)
+    except OSError as e:
+        raise ActionError(f"cannot use the lock file ({path}: {e.strerror}), so nothing was changed") from None
+    try:
+        deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = re.sub(r"\D", "", os.pread(fd, 32, 0).decode("ascii", "replace"))
+                    raise ActionError(f"another wsltui change is running (pid {holder or 'unknown'}); nothing was "
+                                      "changed: try again when it has finished") from None
+                time.sleep(0.1)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only the message loses the pid
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class Journal:
-    """JSON lines; each change writes a line when it starts (``pending``) and one when it ends."""
+    """JSON lines; each change writes a line when it starts (``pending``) and one when it ends.
+    A line is written whole or not at all (one write, cut back on failure) and fsynced; a later
+    line with the same id updates the fields it names."""
 
     def __init__(self, base: Path | None = None) -> None:
         self.base = base or state_dir()
         self.path = self.base / "journal.jsonl"
 
     def append(self, entry: dict) -> None:
+        """Raises OSError (e.g. ENOSPC) with the journal as it was."""
         _private_dir(self.base)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        fd = safe_files.open_private(self.path, os.O_RDWR | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a line cut short by a crash stays alone (and is skipped)
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, "the journal line was written only in part")
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)
 
-    def entries(self) -> list[dict]:
-        """Latest state of every entry, oldest first: in the order they were first written (the
-        file only grows; timestamps have one-second resolution, so two changes in one second
-        would tie)."""
-        if not self.path.exists():
-            return []
+    def read(self) -> tuple[list[dict], list[str]]:
+        """(latest state of every entry, oldest first; why each unreadable line was skipped).
+        Entries are in the order they were first written (the file only grows; timestamps have
+        one-second resolution, so two changes in one second would tie)."""
+        try:
+            fd = safe_files.open_private(self.path, os.O_RDONLY) if self.path.exists() else None
+        except OSError as e:
+            return [], [f"{self.path}: {e.strerror}"]
+        if fd is None:
+            return [], []
+        with os.fdopen(fd, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
         latest: dict[str, dict] = {}
-        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+        skipped = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
             try:
                 e = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
+                skipped.append(f"line {n} is not JSON")
                 continue
-            if isinstance(e, dict) and "id" in e:
-                latest[e["id"]] = e  # a later line updates the entry where it first appeared
-        return list(latest.values())
+            why = _entry_problem(e)
+            if why:
+                skipped.append(f"line {n} {why}")
+                continue
+            latest[e["id"]] = {**latest.get(e["id"], {}), **e}  # updates the entry where it first appeared
+        return list(latest.values()), skipped
+
+    def entries(self) -> list[dict]:
+        return self.read()[0]
 
     def last_undoable(self) -> dict | None:
-        for e in reversed(self.entries()):
-            if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
-                return e
-        return None
+        return last_undoable(self.entries())
+
+
+def last_undoable(entries: list[dict]) -> dict | None:
+    """The last change in ``entries`` that is applied (or was interrupted) and not undone."""
+    for e in reversed(entries):
+        if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
+            return e
+    return None
+
+
+_ENTRY_TYPES = {"id": str, "action": str, "time": str, "result": str, "backup": str, "plan": dict, "undo": list,
+                "steps": list, "after": dict, "message": str}
+
+
+def _entry_problem(e) -> str | None:
+    """Why a journal line is not an entry wsltui wrote (None when it is)."""
+    if not isinstance(e, dict):
+        return "is not a JSON object"
+    if not isinstance(e.get("id"), str) or not re.fullmatch(r"[0-9A-Za-z-]{1,64}", e["id"]):
+        return "has no valid id"
+    wrong = [k for k, t in _ENTRY_TYPES.items() if k in e and e[k] is not None and not isinstance(e[k], t)]
+    if "undo" in e and isinstance(e["undo"], list) and not all(
+            isinstance(a, list) and all(isinstance(w, str) for w in a) for a in e["undo"]):
+        wrong.append("undo")
+    return f"has fields of the wrong type: {', '.join(wrong)}" if wrong else None
 
 
 # --- capturing and comparing state ------------------------------------------------------------
@@ -218,14 +328,16 @@ def differences(before: dict[str, Saved], after: dict[str, Saved], unordered: bo
 
 
 def write_backup(backup: Path, saved: dict[str, Saved], plan_json: dict) -> None:
-    _private_dir(backup)
-    (backup / "plan.json").write_text(json.dumps(plan_json, indent=1, ensure_ascii=False), encoding="utf-8")
+    """A new backup directory (0700) of new files (0600): they may hold any rule or file."""
+    _private_dir(backup.parent)
+    backup.mkdir(mode=safe_files.PRIVATE_DIR)  # a new id: an existing directory is an error
+    safe_files.create_new(backup / "plan.json", json.dumps(plan_json, indent=1, ensure_ascii=False), sync=True)
     index = {}
     for key, s in saved.items():
         name = backup_name(key)
-        (backup / name).write_text(s.text, encoding="utf-8")
+        safe_files.create_new(backup / name, s.text, sync=True)
         index[key] = {"file": name, "error": s.error, "missing": s.missing}
-    (backup / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
+    safe_files.create_new(backup / "index.json", json.dumps(index, indent=1), sync=True)
 
 
 def backup_name(key: str) -> str:
@@ -234,9 +346,25 @@ def backup_name(key: str) -> str:
 
 
 def read_backup(backup: Path) -> dict[str, Saved]:
-    index = json.loads((backup / "index.json").read_text(encoding="utf-8"))
-    return {key: Saved(key, (backup / v["file"]).read_text(encoding="utf-8"), v.get("error"), bool(v.get("missing")))
-            for key, v in index.items()}
+    """Raises OSError or ValueError (a missing, linked or malformed backup file). A backup
+    directory an older wsltui left 0755 is made private."""
+    if backup.is_dir():
+        _private_dir(backup)
+        for f in os.scandir(backup):
+            if f.is_file(follow_symlinks=False):
+                os.close(safe_files.open_private(f.path, os.O_RDONLY))  # sets our own file back to 0600
+    index = json.loads(_read_private(backup / "index.json"))
+    out = {}
+    for key, v in index.items():
+        if v["file"] != backup_name(key):
+            raise ValueError(f"index.json names {v['file']!r} for {key}")
+        out[key] = Saved(key, _read_private(backup / v["file"]), v.get("error"), bool(v.get("missing")))
+    return out
+
+
+def _read_private(path: Path) -> str:
+    with os.fdopen(safe_files.open_private(path, os.O_RDONLY), "rb") as f:
+        return f.read().decode("utf-8")
 
 
 def seconds_since(t0: float) -> float:

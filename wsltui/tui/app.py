@@ -323,6 +323,9 @@ class WslTuiApp(App):
             self.states[msg.name] = f"ok {msg.seconds:.2f}s"
             self._loaded[msg.name] = msg.snapshot
             self._note_needs_root(msg.name, msg.snapshot)
+            if msg.snapshot.notes:  # what loading a snapshot ignored (names repr()-quoted)
+                self.notify("\n".join(msg.snapshot.notes[:5]), title=f"{msg.name}: ignored", severity="warning",
+                            markup=False)
         self._refresh_states()
         unchanged = background and previous is not None and msg.snapshot is not None and record_outputs(previous) == record_outputs(msg.snapshot)
         if self._loaded and not unchanged:
@@ -610,10 +613,12 @@ class WslTuiApp(App):
             self.push_screen(HelpScreen())
 
     def action_save_screenshot(self) -> str:
+        from wsltui import safe_files
+
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
-        name = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.svg"
-        try:
-            path = self.save_screenshot(filename=name, path=where)
+        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        try:  # a new name (never over a file or through a link planted there); 0600: it is unredacted
+            path = str(safe_files.create_unique(where, stem, ".svg", self.export_screenshot()))
         except OSError as e:
             self.notify(f"Could not save the screenshot in {where}: {e.strerror}", severity="error", markup=False)
             return ""

@@ -8,6 +8,8 @@ import asyncio
 import io
 import os
 
+from wsltui import safe_files
+
 
 async def wait_until_ready(pilot, timeout: float = 60.0) -> None:
     """Until every source finished and the analysis (if any) is on screen."""
@@ -42,8 +44,8 @@ def render_status(sources, output: str, *, size=(100, 30), ports=(), demo=None, 
                 svg = redacted_screenshot(app, Redactor.for_snapshot(app.analysis.snapshot), f"wsltui {panel}")
             else:
                 svg = app.export_screenshot(title=f"wsltui {panel}")
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(svg)
+            # never through a link; 0600 unless the screen was redacted
+            safe_files.replace(output, svg, mode=0o644 if redact else 0o600)
         except OSError as e:
             result["error"] = f"{output}: {e.strerror}"
         finally:
