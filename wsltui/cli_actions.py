@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from wsltui.exit_codes import ExitCode
+from wsltui.views.safe_text import json_text, shown
 
 
 def add_parsers(sub) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _err(msg: str) -> None:
-    print(f"wsltui: {msg}", file=sys.stderr)
+    print(f"wsltui: {shown(msg, multiline=True)}", file=sys.stderr)
 
 
 def _read_only(args) -> bool:
@@ -89,7 +89,7 @@ def _fix(args: argparse.Namespace) -> int:
              f"(see `wsltui check {args.port}`): nothing to fix")
         return ExitCode.UNKNOWN
     if not args.json:
-        print(plan.describe())
+        print(shown(plan.describe(), multiline=True))
     if args.dry_run:
         if args.json:
             _dump(out)
@@ -123,8 +123,7 @@ def _fix(args: argparse.Namespace) -> int:
                          "backup": result.backup}
         _dump(out)
     if result.ok:
-        print(f"wsltui: {result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})",
-              file=sys.stderr)
+        _err(f"{result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})")
         return ExitCode.OK
     if result.result == "declined":
         _err(f"not applied: {result.message}")
@@ -144,7 +143,7 @@ def _undo(args: argparse.Namespace) -> int:
             plan = e.get("plan") or {}
             what = plan.get("title") or "; ".join(f["title"] for f in plan.get("fixes", [])) or \
                 (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
-            print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}")
+            print(shown(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}"))
         return ExitCode.OK
     if _read_only(args):
         _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
@@ -155,12 +154,11 @@ def _undo(args: argparse.Namespace) -> int:
         _err(f"refused: {e}")
         return ExitCode.REFUSED
     if result.ok:
-        print(f"wsltui: {result.message}", file=sys.stderr)
+        _err(result.message)
         return ExitCode.OK
     _err(result.message)
     return ExitCode.REFUSED if result.result == "declined" else ExitCode.FAILED
 
 
 def _dump(data) -> None:
-    json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(data) + "\n")

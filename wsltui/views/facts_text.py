@@ -3,13 +3,12 @@
 
 Nothing is hidden: a section that could not be read says ``unknown: <reason> (run: <command>)``
 in yellow. Text is built with ``rich.text.Text`` (never markup), so rule text such as ``[ufw]`` or
-``%%REJECT%%`` prints verbatim, and control characters from garbled records are replaced. No ANSI
-is printed when piped or when NO_COLOR is set.
+``%%REJECT%%`` prints verbatim; the console (``make_console``) shows control characters as escapes.
+No ANSI is printed when piped or when NO_COLOR is set.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from rich.console import Console
@@ -25,10 +24,6 @@ KEY_WIDTH = 19
 MAX_PROBLEMS = 3  # problems shown per section (the count says how many there are)
 MAX_CHAINS = 5  # user chains named per owner group
 MAX_SET_ELEMENTS = 6
-
-# Control characters from a snapshot (garbled records) must not reach the terminal: an ESC could
-# print colours or move the cursor. One replacement character keeps Rich's style spans aligned.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 STATE_STYLE = {"running": "green", "failed": "bold red", "not-running": "dim", "no-bus": "dim",
                "not-installed": "dim", "unknown": "yellow"}
@@ -94,7 +89,6 @@ class _Out:
         self.console = console
 
     def print(self, text: Text) -> None:
-        text.plain = _CONTROL.sub("\ufffd", text.plain)
         self.console.print(text)
 
     def heading(self, title: str, note: str = "") -> None:
