@@ -79,33 +79,43 @@ def shown_text(text, multiline: bool = True):
 
 
 def safe_renderable(renderable, multiline: bool = True):
-    """``renderable`` with every piece of text in it passed through ``shown``: a ``str`` becomes a
-    literal ``Text`` (never Rich markup, so ``[/]`` in a process name is text, not a crash);
-    ``Text`` keeps its styles; tables, groups and panels are walked. Other renderables are
-    returned as they are: they carry no text of their own. ``multiline=False`` for a one-line
-    cell or label: line feeds are escaped too."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
+    """``renderable`` with every piece of text in it passed through ``shown``, and never read as
+    markup (so ``[/]`` in a process name is text, not a crash): a ``str`` becomes a literal
+    ``Text``, ``Text`` keeps its styles, tables, groups and panels are walked (a ``str`` inside
+    them stays a ``str`` with its markup escaped, so Rich lays it out and styles it as before).
+    Other renderables are returned as they are: they carry no text of their own.
+    ``multiline=False`` for a one-line cell or label: line feeds are escaped too."""
     from rich.text import Text
 
     if isinstance(renderable, str):
         return Text(shown(renderable, multiline))
     if isinstance(renderable, Text):
         return shown_text(renderable, multiline)
+    return _walk(renderable, multiline)
+
+
+def _walk(renderable, multiline: bool):
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    def inner(part):
+        return escape(shown(part, multiline)) if isinstance(part, str) else _walk(part, multiline)
+
+    if isinstance(renderable, Text):
+        return shown_text(renderable, multiline)
     if isinstance(renderable, Group):
-        return Group(*(safe_renderable(r) for r in renderable.renderables), fit=renderable.fit)
+        return Group(*map(inner, renderable.renderables), fit=renderable.fit)
     if isinstance(renderable, Table):
         for column in renderable.columns:
-            column.header = safe_renderable(column.header)
-            column.footer = safe_renderable(column.footer)
-            column._cells[:] = [safe_renderable(c) for c in column._cells]
-        renderable.title = renderable.title and safe_renderable(renderable.title)
-        renderable.caption = renderable.caption and safe_renderable(renderable.caption)
+            column.header, column.footer = inner(column.header), inner(column.footer)
+            column._cells[:] = map(inner, column._cells)
+        renderable.title, renderable.caption = inner(renderable.title), inner(renderable.caption)
         return renderable
     if isinstance(renderable, Panel):
-        renderable.renderable = safe_renderable(renderable.renderable)
-        renderable.title = renderable.title and safe_renderable(renderable.title)
-        renderable.subtitle = renderable.subtitle and safe_renderable(renderable.subtitle)
+        renderable.renderable = inner(renderable.renderable)
+        renderable.title, renderable.subtitle = inner(renderable.title), inner(renderable.subtitle)
         return renderable
     return renderable
