@@ -378,3 +378,61 @@ def test_the_app_shows_every_panel_and_survives(tmp_path):
     assert "zznotify" in text["notification"]
     for note in notes:
         assert_clean(note, "notification")
+
+
+# --- live: a listener named by an unprivileged user ---------------------------------------------
+
+# The listener sets its comm (what ss -p shows; 15 bytes at most) to an OSC 52 sequence, and its
+# argv[0] (what psutil's cmdline shows) to OSC 52 + OSC 0. It runs as nobody: any local user can.
+_SERVE = r"""
+import ctypes, socket, time
+ctypes.CDLL(None).prctl(15, b"\x1b]52;c;YQ==\x07", 0, 0, 0)  # PR_SET_NAME
+s = socket.socket()
+s.bind(("0.0.0.0", 8080))
+s.listen()
+print("ready", flush=True)
+time.sleep(600)
+"""
+_LAUNCH = ("import os, sys; os.execv('/usr/bin/python3', "
+           "['\\x1b]52;c;cHduZWQ=\\x07\\x1b]0;owned\\x07', '-c', sys.argv[1]])")
+
+
+@pytest.mark.realtools
+def test_live_listener_named_with_osc52_by_nobody(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from realtools import REPO, NetnsPair, ns_argv
+
+    with NetnsPair(f"wh{os.getpid() % 1000}", 193) as pair:
+        listener = subprocess.Popen(ns_argv(pair.srv, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                                       "/usr/bin/python3", "-c", _LAUNCH, _SERVE]),
+                                    stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            assert listener.stdout.readline() == b"ready\n"
+            assert open(f"/proc/{listener.pid}/comm", "rb").read() == b"\x1b]52;c;YQ==\x07\n"
+
+            def wsltui(*args: str) -> str:
+                r = subprocess.run(ns_argv(pair.srv, [sys.executable, "-m", "wsltui", *args]), capture_output=True,
+                                   text=True, stdin=subprocess.DEVNULL, timeout=240,
+                                   env={**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(tmp_path)})
+                assert r.returncode in (0, 1, 3), r.stderr
+                assert_clean(r.stdout + r.stderr, " ".join(args))
+                return r.stdout
+
+            raw_ss = subprocess.run(ns_argv(pair.srv, ["ss", "-H", "-l", "-n", "-t", "-p"]), capture_output=True).stdout
+            assert b'users:(("\x1b]52;c;YQ==\x07"' in raw_ss  # what reaches wsltui is raw
+            for args in (("check", "8080"), ("check", "8080", "--json"), ("report", "--format", "text"),
+                         ("report", "--format", "md"), ("report", "--format", "json")):
+                wsltui(*args)
+            assert "\\x1b]52;c;YQ==" in wsltui("facts")  # the name is there, made visible
+            assert "\x1b]52;c;YQ==\x07" in _strings(json.loads(wsltui("facts", "--json")))  # the true data
+            svg = tmp_path / "status.svg"
+            wsltui("report", "--format", "svg", "-o", str(svg), "--size", "160x40")  # the app, headless, live
+            text = svg.read_text(encoding="utf-8")
+            assert_clean(text, "live svg")
+            assert "\\x1b]52" in "".join(ET.fromstring(text).itertext()).replace("\xa0", " ")
+        finally:
+            listener.terminate()
+            listener.wait(10)
