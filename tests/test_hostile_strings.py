@@ -334,10 +334,15 @@ def test_the_app_shows_every_panel_and_survives(tmp_path):
     from textual.widgets import DataTable
 
     from tests.tui.helpers import settle
+    from wsltui.actions import plan_for_trace
+    from wsltui.simulation.simulate import Scenario, World, simulate
     from wsltui.tui.app import make_app
+    from wsltui.tui.changes import PlanScreen
     from wsltui.tui.panels import PANEL_INFO
 
     snap = hostile_snapshot()
+    trace = simulate(World.from_facts(build_facts(snap)), Scenario("windows-to-wsl-ip", 8080, "tcp"))
+    plan = plan_for_trace(trace, {"name": "windows-to-wsl-ip"}, elevate=False)
     app = make_app(lambda: snap, label=tag("label"))
     shots: dict[str, str] = {}
     notes: list[str] = []
@@ -358,6 +363,10 @@ def test_the_app_shows_every_panel_and_survives(tmp_path):
             await pilot.pause(0.2)
             shots["rule dialog"] = app.export_screenshot()
             await pilot.press("escape")
+            await app.push_screen(PlanScreen(plan, "a snapshot"))
+            await pilot.pause(0.2)
+            shots["plan dialog"] = app.export_screenshot()
+            await pilot.press("escape")
             app.notify(tag("notify"), title=tag("title"), markup=True)
             for _ in range(100):
                 await pilot.pause(0.05)
@@ -375,6 +384,7 @@ def test_the_app_shows_every_panel_and_survives(tmp_path):
     assert "[/]" in text["sockets"]  # the process named [/] is shown as its name
     assert "\\x1b]52" in text["sockets"] and "zzproc" in text["sockets"]
     assert "zzwinrule" in text["rule dialog"] and "\\x1b]52" in text["rule dialog"]
+    assert "zznftcomment\\x1b]52" in text["plan dialog"]
     assert "zznotify" in text["notification"]
     for note in notes:
         assert_clean(note, "notification")

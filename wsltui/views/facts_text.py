@@ -30,6 +30,7 @@ STATE_STYLE = {"running": "green", "failed": "bold red", "not-running": "dim", "
 
 
 def print_facts(facts: Facts, console: Console | None = None) -> None:
+    """``console``: one from ``make_console`` (it shows control characters as escapes)."""
     out = _Out(console or make_console())
     _header(out, facts)
     fail = facts.failures.get
