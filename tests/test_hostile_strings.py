@@ -143,7 +143,8 @@ def hostile_snapshot():
                                                                                   f"{tag('proxy')}/8080"))
     _rewrite(snap, "wsl.conf", f"[boot]\nsystemd=true\ncommand = {tag('bootcmd', True)}\n")
     _rewrite(snap, "wsl.wslconfig", f"[wsl2]\nnetworkingMode={tag('mode')}\n[experimental]\nignoredPorts={tag('ports')}\n")
-    _rewrite(snap, "nf.iptables-legacy", "", exit_code=1, stderr=tag("stderr", True), error=tag("error", True))
+    _rewrite(snap, "nf.iptables-legacy", "", exit_code=1, stderr=tag("stderr", True),
+             error=tag("error", True) + "\n# zzheading\n</details>")
     return snap
 
 
@@ -295,6 +296,7 @@ def test_markdown_tables_and_html_survive(capsys, hostile_dir):
     _, md, _ = run(capsys, "report", "--format", "md", "--port", "8080", "--port", "3000", "--from", str(hostile_dir))
     prose = _markdown_outside_code(md)
     assert "<script" not in prose and "<b>" not in prose and "</svg" not in prose
+    assert "# zzheading" not in prose.splitlines() and prose.count("</details>") == prose.count("<details>")
     table: list[int] = []
     for line in md.splitlines() + [""]:
         if line.startswith("|"):

@@ -357,8 +357,9 @@ def cell(text: str) -> str:
 def prose(text: str) -> str:
     """Plain text in Markdown: no accidental HTML, emphasis or links. Characters that can be part
     of an address, a name or a path (``_ . - : % \\ /``) are left alone, so redaction still
-    recognises every value in the finished document."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    recognises every value in the finished document. One line: a line feed in the data (a
+    multi-line error) would start a heading, a list or an HTML block."""
+    out = " ".join(text.splitlines()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for ch in "*[]`":
         out = out.replace(ch, "\\" + ch)
     return out
