@@ -205,6 +205,18 @@ def test_safe_renderable_keeps_styles_and_never_parses_markup():
     assert_clean(out, "table")
 
 
+def test_one_mechanism_per_output_kind():
+    """Consoles come from make_console (it escapes what it prints); the app shows data through
+    SafeStatic, VimTable/VimTree and WslTuiApp.notify, never as markup."""
+    root = Path(__file__).resolve().parent.parent / "wsltui"
+    rules = {"a Rich Console outside views/console.py": (r"\bConsole\(", root, {"views/console.py"}),
+             "a plain Static (use SafeStatic)": (r"(?<![\w.])Static\(", root / "tui", set()),
+             "markup parsed from a string": (r"from_markup|markup=True", root / "tui", set())}
+    found = [f"{why}: {p.relative_to(root)}" for why, (pattern, where, allowed) in rules.items()
+             for p in where.rglob("*.py") if str(p.relative_to(root)) not in allowed and re.search(pattern, p.read_text())]
+    assert not found
+
+
 # --- the snapshot really carries the strings ----------------------------------------------------
 
 
