@@ -13,8 +13,10 @@ Where it is applied (at the output boundaries; facts and the journal keep the tr
   ``safe_renderable`` over everything printed;
 - Markdown: ``shown(document, multiline=True)`` over the finished document;
 - JSON: ``json_text`` (C0 is escaped by ``json`` itself; C1, bidi and lone surrogates here);
-- the app: ``safe_renderable`` on every Static, table cell and tree label (``wsltui.tui.safe``),
-  and notifications without markup. The SVG screenshot is the app's rendering, so it is clean too.
+- the app: ``safe_renderable`` on every Static, table cell and tree label (``tui.safe_static``,
+  ``tui.panels.tables``), and notifications without markup; ``shown`` on the commands copied to
+  the clipboard. The SVG screenshot is the app's rendering, so it is clean too;
+- messages on stderr: ``shown``.
 
 Backslashes are left alone (Windows paths are full of them), so ``\\x1b`` in the data and an
 escaped ESC look the same: the point is that nothing reaches the terminal that it would obey.
@@ -46,11 +48,6 @@ def shown(text: str, multiline: bool = False) -> str:
     visible as ``\\xNN`` / ``\\uNNNN``. ``multiline`` keeps line feeds; tabs and carriage returns
     are always escaped (a carriage return lets a line overwrite itself)."""
     return (_UNSAFE_MULTILINE if multiline else _UNSAFE).sub(_escape, text)
-
-
-def is_shown(text: str, multiline: bool = False) -> bool:
-    """``text`` holds nothing ``shown`` would escape."""
-    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).search(text) is None
 
 
 def json_text(doc, indent: int | None = 1) -> str:
@@ -89,8 +86,6 @@ def safe_renderable(renderable, multiline: bool = True):
 
     if isinstance(renderable, str):
         return Text(shown(renderable, multiline))
-    if isinstance(renderable, Text):
-        return shown_text(renderable, multiline)
     return _walk(renderable, multiline)
 
 
@@ -111,7 +106,7 @@ def _walk(renderable, multiline: bool):
     if isinstance(renderable, Table):
         for column in renderable.columns:
             column.header, column.footer = inner(column.header), inner(column.footer)
-            column._cells[:] = map(inner, column._cells)
+            column._cells[:] = map(inner, column._cells)  # (Rich has no public way to replace cells)
         renderable.title, renderable.caption = inner(renderable.title), inner(renderable.caption)
         return renderable
     if isinstance(renderable, Panel):
