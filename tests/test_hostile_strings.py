@@ -20,7 +20,8 @@ import pytest
 from wsltui import demos
 from wsltui.facts import build_facts
 from wsltui.snapshot import Record
-from wsltui.views.safe_text import json_text, safe_renderable, shown
+from wsltui.views.safe_rich import safe_renderable
+from wsltui.views.safe_text import json_text, shown
 
 from clirun import plain_env, run  # noqa: F401  (plain_env is an autouse fixture)
 

@@ -6,11 +6,11 @@ import os
 
 from rich.console import Console, RenderHook
 
-from wsltui.views.safe_text import safe_renderable
+from wsltui.views.safe_rich import safe_renderable
 
 
 class _Shown(RenderHook):
-    """Everything printed passes ``safe_text.safe_renderable``: no control character or bidi
+    """Everything printed passes ``safe_rich.safe_renderable``: no control character or bidi
     override from the data reaches the terminal (Rich's own styles are added after this)."""
 
     def process_renderables(self, renderables):

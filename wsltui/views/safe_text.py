@@ -10,10 +10,10 @@ makes those characters visible as escapes (ESC is shown as ``\\x1b``, U+202E as 
 Where it is applied (at the output boundaries; facts and the journal keep the true data):
 
 - text on a terminal: every Rich console comes from ``views.console.make_console``, which runs
-  ``safe_renderable`` over everything printed;
+  ``safe_rich.safe_renderable`` over everything printed;
 - Markdown: ``shown(document, multiline=True)`` over the finished document;
 - JSON: ``json_text`` (C0 is escaped by ``json`` itself; C1, bidi and lone surrogates here);
-- the app: ``safe_renderable`` on every Static, table cell and tree label (``tui.safe_static``,
+- the app: ``safe_rich.safe_renderable`` on every Static, table cell and tree label (``tui.safe_static``,
   ``tui.panels.tables``), and notifications without markup; ``shown`` on the commands copied to
   the clipboard. The SVG screenshot is the app's rendering, so it is clean too;
 - messages on stderr: ``shown``.
@@ -21,7 +21,7 @@ Where it is applied (at the output boundaries; facts and the journal keep the tr
 Backslashes are left alone (Windows paths are full of them), so ``\\x1b`` in the data and an
 escaped ESC look the same: the point is that nothing reaches the terminal that it would obey.
 
-Rich is imported only by the functions that take Rich objects: the CLI core imports this module.
+Rich objects are handled in ``views.safe_rich`` (the CLI core imports this module, never Rich).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def shown(text: str, multiline: bool = False) -> str:
     """``text`` with every character a terminal would obey (or that reorders what is read) made
     visible as ``\\xNN`` / ``\\uNNNN``. ``multiline`` keeps line feeds; tabs and carriage returns
     are always escaped (a carriage return lets a line overwrite itself)."""
-    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).sub(_escape, text)
+    return unsafe_pattern(multiline).sub(_escape, text)
 
 
 def json_text(doc, indent: int | None = 1) -> str:
@@ -57,60 +57,6 @@ def json_text(doc, indent: int | None = 1) -> str:
                                json.dumps(doc, indent=indent, ensure_ascii=False, default=str))
 
 
-def shown_text(text, multiline: bool = True):
-    """A ``rich.text.Text`` with ``shown`` applied, its styles kept (an escaped character keeps the
-    style it had)."""
-    pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE
-    if pattern.search(text.plain) is None:
-        return text
-    offsets = sorted({o for m in pattern.finditer(text.plain) for o in (m.start(), m.end())})
-    out = text.blank_copy()
-    for piece in text.divide(offsets):
-        if pattern.fullmatch(piece.plain):
-            escaped = piece.blank_copy(shown(piece.plain))
-            for span in piece.spans:
-                escaped.stylize(span.style, 0, len(escaped))
-            piece = escaped
-        out.append_text(piece)
-    return out
-
-
-def safe_renderable(renderable, multiline: bool = True):
-    """``renderable`` with every piece of text in it passed through ``shown``, and never read as
-    markup (so ``[/]`` in a process name is text, not a crash): a ``str`` becomes a literal
-    ``Text``, ``Text`` keeps its styles, tables, groups and panels are walked (a ``str`` inside
-    them stays a ``str`` with its markup escaped, so Rich lays it out and styles it as before).
-    Other renderables are returned as they are: they carry no text of their own.
-    ``multiline=False`` for a one-line cell or label: line feeds are escaped too."""
-    from rich.text import Text
-
-    if isinstance(renderable, str):
-        return Text(shown(renderable, multiline))
-    return _walk(renderable, multiline)
-
-
-def _walk(renderable, multiline: bool):
-    from rich.console import Group
-    from rich.markup import escape
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    def inner(part):
-        return escape(shown(part, multiline)) if isinstance(part, str) else _walk(part, multiline)
-
-    if isinstance(renderable, Text):
-        return shown_text(renderable, multiline)
-    if isinstance(renderable, Group):
-        return Group(*map(inner, renderable.renderables), fit=renderable.fit)
-    if isinstance(renderable, Table):
-        for column in renderable.columns:
-            column.header, column.footer = inner(column.header), inner(column.footer)
-            column._cells[:] = map(inner, column._cells)  # (Rich has no public way to replace cells)
-        renderable.title, renderable.caption = inner(renderable.title), inner(renderable.caption)
-        return renderable
-    if isinstance(renderable, Panel):
-        renderable.renderable = inner(renderable.renderable)
-        renderable.title, renderable.subtitle = inner(renderable.title), inner(renderable.subtitle)
-        return renderable
-    return renderable
+def unsafe_pattern(multiline: bool = False) -> re.Pattern:
+    """What ``shown`` escapes, for code that must find it (``safe_rich`` keeps styles around it)."""
+    return _UNSAFE_MULTILINE if multiline else _UNSAFE

@@ -13,7 +13,7 @@ from textual.geometry import Size
 from textual.widgets import DataTable, Tree
 from textual.widgets._data_table import DuplicateKey, Row, RowKey
 
-from wsltui.views.safe_text import safe_renderable
+from wsltui.views.safe_rich import safe_renderable
 
 
 def _cell(value):
