@@ -256,6 +256,16 @@ def test_cli_output_is_clean(capsys, hostile_dir, name):
         json.loads(out)
 
 
+def test_coloured_text_carries_only_wsltuis_own_colours():
+    from wsltui import report
+
+    text = report.render(report.build(hostile_snapshot(), (8080, 3000, 5353)), "text", color=True)
+    sgr = re.compile(r"\x1b\[[0-9;]*m")
+    assert sgr.search(text), "no colour at all: the test would prove nothing"
+    assert_clean(sgr.sub("", text), "coloured report text")
+    assert "\\x1b]52" in text
+
+
 def test_cli_text_shows_the_escapes_and_the_markup_literally(capsys, hostile_dir):
     _, out, _ = run(capsys, "facts", "--from", str(hostile_dir))
     assert "\\x1b]52;c;ZWNobyBwd25lZA==" in out  # made visible, not dropped
