@@ -272,7 +272,8 @@ def test_cli_text_shows_the_escapes_and_the_markup_literally(capsys, hostile_dir
     assert "\\u202e" in out and "\\x9b31m" in out
     assert "[/]" in out and "[bold red]x" in out
     _, out, _ = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(hostile_dir))
-    assert "zziptcomment\\x1b]52" in out  # the deciding rule, comment included
+    assert "zziptcomment\\x1b]52" in out
+    assert "\\x0a# zzheading" in out  # a line feed in the data adds no line of its own  # the deciding rule, comment included
 
 
 def test_json_outputs_keep_the_true_data(capsys, hostile_dir):

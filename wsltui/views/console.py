@@ -11,10 +11,12 @@ from wsltui.views.safe_rich import safe_renderable
 
 class _Shown(RenderHook):
     """Everything printed passes ``safe_rich.safe_renderable``: no control character or bidi
-    override from the data reaches the terminal (Rich's own styles are added after this)."""
+    override from the data reaches the terminal (Rich's own styles are added after this). The
+    views print one line per call, so a line feed in the data is shown as ``\\x0a`` too: a
+    process name cannot add a line that looks like wsltui's own."""
 
     def process_renderables(self, renderables):
-        return [safe_renderable(r) for r in renderables]
+        return [safe_renderable(r, multiline=False) for r in renderables]
 
 
 def make_console(**options) -> Console:
