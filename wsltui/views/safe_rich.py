@@ -35,7 +35,8 @@ def safe_renderable(renderable, multiline: bool = True):
     """``renderable`` with every piece of text in it passed through ``shown``, and never read as
     markup (so ``[/]`` in a process name is text, not a crash): a ``str`` becomes a literal
     ``Text``, ``Text`` keeps its styles, tables, groups and panels are walked (a ``str`` inside
-    them stays a ``str`` with its markup escaped, so Rich lays it out and styles it as before).
+    them stays a ``str`` with its markup escaped, so Rich lays it out and styles it as before,
+    and its line feeds escaped).
     Other renderables are returned as they are: they carry no text of their own.
     ``multiline=False`` for a one-line cell or label: line feeds are escaped too."""
     if isinstance(renderable, str):
@@ -44,8 +45,8 @@ def safe_renderable(renderable, multiline: bool = True):
 
 
 def _walk(renderable, multiline: bool):
-    def inner(part):
-        return escape(shown(part, multiline)) if isinstance(part, str) else _walk(part, multiline)
+    def inner(part):  # a str in a table cell, title or group is one line: no data line can fake a row
+        return escape(shown(part)) if isinstance(part, str) else _walk(part, multiline)
 
     if isinstance(renderable, Text):
         return shown_text(renderable, multiline)
