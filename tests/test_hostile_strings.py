@@ -180,6 +180,13 @@ def test_shown_makes_every_control_visible_and_keeps_the_rest():
     assert shown("\udcff") == "\\udcff"  # a lone surrogate (undecodable byte) would not even encode
 
 
+def test_what_shown_escapes_is_never_printable():
+    """``shown`` returns printable text untouched without searching it: sound only if so."""
+    from wsltui.views.safe_text import unsafe_pattern
+
+    assert not [hex(i) for i in range(0x110000) if unsafe_pattern().match(chr(i)) and chr(i).isprintable()]
+
+
 def test_json_text_escapes_c1_and_bidi_and_keeps_the_data():
     doc = {"name": PAYLOAD + "é端"}
     text = json_text(doc)

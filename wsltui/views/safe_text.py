@@ -47,14 +47,18 @@ def shown(text: str, multiline: bool = False) -> str:
     """``text`` with every character a terminal would obey (or that reorders what is read) made
     visible as ``\\xNN`` / ``\\uNNNN``. ``multiline`` keeps line feeds; tabs and carriage returns
     are always escaped (a carriage return lets a line overwrite itself)."""
+    if text.isprintable():  # the common case, checked at C speed (all that is escaped is unprintable)
+        return text
     return unsafe_pattern(multiline).sub(_escape, text)
 
 
 def json_text(doc, indent: int | None = 1) -> str:
     """``doc`` as JSON for output: non-ASCII text stays readable, but C1 controls, bidi controls
     and lone surrogates are ``\\u`` escapes (the same data for a JSON reader, inert on a screen)."""
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}",
-                               json.dumps(doc, indent=indent, ensure_ascii=False, default=str))
+    text = json.dumps(doc, indent=indent, ensure_ascii=False, default=str)
+    if text.isascii():  # the common case, checked at C speed
+        return text
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def unsafe_pattern(multiline: bool = False) -> re.Pattern:
