@@ -6,7 +6,6 @@ stdout is data, stderr is everything else. Exit codes live in ``exit_codes``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -15,6 +14,7 @@ from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_packet_options, a
                                scenario_from, seconds_arg)
 from wsltui.exit_codes import ExitCode
 from wsltui.snapshot import SnapshotError
+from wsltui.views.safe_text import json_text, shown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         return _tui(args)
     except (UsageError, SnapshotError) as e:  # a DemoError is a SnapshotError too
-        print(f"wsltui: {e}", file=sys.stderr)
+        _say(str(e))
         return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
+
+
+def _say(message: str) -> None:
+    """A message for the person, on stderr; it may echo input or a snapshot, so it is ``shown``."""
+    print(f"wsltui: {shown(message, multiline=True)}", file=sys.stderr)
 
 
 def _snapshot(args: argparse.Namespace) -> int:
@@ -124,8 +129,8 @@ def _snapshot(args: argparse.Namespace) -> int:
         print(f"wsltui: {e.filename or where}: {e.strerror}", file=sys.stderr)
         return ExitCode.USAGE
     failed = sum(1 for r in snap.records.values() if r.error)
-    print(f"wsltui: {len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
-          + (f" ({failed} could not be captured: see their error)" if failed else ""), file=sys.stderr)
+    _say(f"{len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
+         + (f" ({failed} could not be captured: see their error)" if failed else ""))
     return ExitCode.OK
 
 
@@ -144,8 +149,7 @@ def _live_checks(facts) -> None:
 def _facts(args: argparse.Namespace) -> int:
     _, facts = load_facts(args)
     if args.json:
-        json.dump(facts.to_json(), sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(facts.to_json()) + "\n")
     else:
         from wsltui.views.facts_text import print_facts
 
@@ -160,8 +164,7 @@ def _check(args: argparse.Namespace) -> int:
     _, facts = load_facts(args)
     trace = simulate(World.from_facts(facts), scenario)
     if args.json:
-        json.dump(trace.to_json(), sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(trace.to_json()) + "\n")
     else:
         from wsltui.views.trace_text import print_trace
 
@@ -193,7 +196,7 @@ def _tui(args: argparse.Namespace) -> int:
     try:
         sources, demo, label = _tui_sources(args)
     except DemoError as e:
-        print(f"wsltui: {e}", file=sys.stderr)
+        _say(str(e))
         return ExitCode.USAGE
     from wsltui.tui.app import make_app
 
@@ -224,14 +227,14 @@ def _report(args: argparse.Namespace) -> int:
     try:
         sources, demo, label = _tui_sources(args)
     except DemoError as e:
-        print(f"wsltui: {e}", file=sys.stderr)
+        _say(str(e))
         return ExitCode.USAGE
     from wsltui.tui.report import render_status
 
     error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label,
                           redact=args.redact)
     if error:
-        print(f"wsltui: {error}", file=sys.stderr)
+        _say(error)
         return ExitCode.USAGE
     print(f"wsltui: status screen -> {args.output}", file=sys.stderr)
     return ExitCode.OK

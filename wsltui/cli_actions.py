@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from wsltui.cli_common import add_packet_options, add_source, load_source, scenario_from
 from wsltui.exit_codes import ExitCode
+from wsltui.views.safe_text import json_text, shown
 
 
 def add_parsers(sub) -> None:
@@ -56,7 +56,7 @@ def _locked(command, args: argparse.Namespace) -> int:
 
 
 def _err(msg: str) -> None:
-    print(f"wsltui: {msg}", file=sys.stderr)
+    print(f"wsltui: {shown(msg, multiline=True)}", file=sys.stderr)
 
 
 def _read_only(args) -> bool:
@@ -104,7 +104,7 @@ def _fix(args: argparse.Namespace) -> int:
              f"(see `wsltui check {args.port}`): nothing to fix")
         return ExitCode.UNKNOWN
     if not args.json:
-        print(plan.describe())
+        print(shown(plan.describe(), multiline=True))
     if args.dry_run:
         if args.json:
             _dump(out)
@@ -131,8 +131,7 @@ def _fix(args: argparse.Namespace) -> int:
                          "backup": result.backup}
         _dump(out)
     if result.ok:
-        print(f"wsltui: {result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})",
-              file=sys.stderr)
+        _err(f"{result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})")
         return ExitCode.OK
     if result.result == "declined":
         _err(f"not applied: {result.message}")
@@ -157,7 +156,7 @@ def _undo(args: argparse.Namespace) -> int:
             fixes = plan.get("fixes") if isinstance(plan.get("fixes"), list) else []
             what = plan.get("title") or "; ".join(str(f.get("title")) for f in fixes if isinstance(f, dict)) or \
                 (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
-            print(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}")
+            print(shown(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}"))
         return ExitCode.OK
     if _read_only(args):
         _err("refused: read-only mode (--read-only or WSLTUI_READ_ONLY): nothing was changed")
@@ -176,7 +175,7 @@ def _undo(args: argparse.Namespace) -> int:
         _err(f"refused: {e}")
         return ExitCode.REFUSED
     if result.ok:
-        print(f"wsltui: {result.message}", file=sys.stderr)
+        _err(result.message)
         return ExitCode.OK
     _err(result.message)
     return ExitCode.REFUSED if result.result == "declined" else ExitCode.FAILED
@@ -196,5 +195,4 @@ def _confirmed(question: str) -> bool:
 
 
 def _dump(data) -> None:
-    json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(data) + "\n")

@@ -13,7 +13,6 @@ Traces: the questions asked are the Status screen's (every listening port x the 
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 from wsltui.snapshot import Snapshot
 from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.views.safe_text import json_text, shown
 
 SCHEMA_VERSION = 1
 FORMATS = ("text", "md", "json")
@@ -149,7 +149,7 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
         doc = to_json(report, redacted=redact)
         if redactor is not None:
             doc = redactor.document(doc)
-        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        return json_text(doc) + "\n"
     if fmt == "md":
         out = to_markdown(report, redacted=redact)
     elif fmt == "text":
@@ -290,15 +290,14 @@ def _expanded(report: Report, t: Trace) -> bool:
 
 def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
     from rich.cells import cell_len
-    from rich.console import Console
     from rich.markup import escape
 
+    from wsltui.views.console import make_console
     from wsltui.views.facts_text import print_facts
     from wsltui.views.trace_text import print_trace
 
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, color_system="standard" if color else None, width=120,
-                      soft_wrap=True, highlight=False)
+    console = make_console(file=buf, force_terminal=color, color_system="standard" if color else None, width=120)
     p = console.print
     p(f"[bold]wsltui report[/]  wsltui {__version__}, {escape(_source(report))}" + ("  (redacted)" if redacted else ""))
     for _, label, value, warn in _summary(report):
@@ -354,11 +353,13 @@ def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks in the text."""
+    """An inline code span that survives backticks in the text: its fence is longer than the
+    longest run of backticks inside (CommonMark), padded when the text starts or ends with one."""
     text = text.replace("\n", " ")
     if "`" not in text:
         return f"`{text}`"
-    return f"`` {text} ``"
+    mark = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{mark} {text} {mark}"
 
 
 def cell(text: str) -> str:
@@ -369,8 +370,9 @@ def cell(text: str) -> str:
 def prose(text: str) -> str:
     """Plain text in Markdown: no accidental HTML, emphasis or links. Characters that can be part
     of an address, a name or a path (``_ . - : % \\ /``) are left alone, so redaction still
-    recognises every value in the finished document."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    recognises every value in the finished document. One line: a line feed in the data (a
+    multi-line error) would start a heading, a list or an HTML block."""
+    out = " ".join(text.splitlines()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for ch in "*[]`":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -430,7 +432,7 @@ def to_markdown(report: Report, redacted: bool = False) -> str:
     _md_traces(report, w)
     _md_deciding(report, w)
     _md_details(report, w)
-    return "\n".join(out).rstrip() + "\n"
+    return shown("\n".join(out).rstrip(), multiline=True) + "\n"
 
 
 def _md_trace(t: Trace, w) -> None:
@@ -558,8 +560,9 @@ def _md_zones(report: Report, w) -> None:
         bound = " ".join((az.interfaces + az.sources) if az else z.interfaces + z.sources) or (
             "every interface (default zone)" if z.name == f.default_zone else "-")
         rich = "<br>".join(code(r.text) for r in z.rich_rules) or "-"
-        w(f"| {z.name} | {cell(prose(bound))} | {z.target or '-'} | {cell(' '.join(z.services) or '-')} | "
-          f"{cell(' '.join(p.text for p in z.ports) or '-')} | {cell(rich)} |")
+        w(f"| {cell(prose(z.name))} | {cell(prose(bound))} | {cell(prose(z.target or '-'))} | "
+          f"{cell(prose(' '.join(z.services) or '-'))} | {cell(prose(' '.join(p.text for p in z.ports) or '-'))} | "
+          f"{cell(rich)} |")
     w("")
 
 
@@ -573,9 +576,9 @@ def _md_windows(report: Report, w) -> None:
     w("**Windows**")
     w("")
     if not isinstance(win.connections, Unknown):
-        w("- network profiles: " + ", ".join(f"{prose(c.alias)} = {c.category}" for c in win.connections))
+        w("- network profiles: " + ", ".join(f"{prose(c.alias)} = {prose(str(c.category))}" for c in win.connections))
     if not isinstance(win.profiles, Unknown):
-        w("- firewall profiles: " + ", ".join(f"{name} {'on' if p.enabled else 'off'}, inbound {p.default_inbound}"
+        w("- firewall profiles: " + ", ".join(f"{prose(name)} {'on' if p.enabled else 'off'}, inbound {prose(str(p.default_inbound))}"
                                               for name, p in win.profiles.items()))
     hv = win.hyperv
     setting = getattr(hv, "setting", None)
@@ -589,14 +592,13 @@ def _md_windows(report: Report, w) -> None:
 
 
 def _md_details(report: Report, w) -> None:
-    from rich.console import Console
-
+    from wsltui.views.console import make_console
     from wsltui.views.facts_text import print_facts
 
     w("## Details")
     w("")
     buf = io.StringIO()
-    print_facts(report.facts, Console(file=buf, color_system=None, width=200, soft_wrap=True, highlight=False))
+    print_facts(report.facts, make_console(file=buf, color_system=None, width=200))
     w("<details><summary>Full facts summary</summary>")
     w("")
     w(fence(buf.getvalue(), "text"))
@@ -609,14 +611,13 @@ def _md_details(report: Report, w) -> None:
     w("|---|---|---|---|---|")
     for name in sorted(report.snapshot.records):
         r = report.snapshot.records[name]
-        w(f"| {name} | {cell(code(r.command)) if r.argv else '-'} | "
+        w(f"| {cell(prose(name))} | {cell(code(r.command)) if r.argv else '-'} | "
           f"{'-' if r.exit_code is None else r.exit_code} | {r.seconds:.2f} | {cell(prose(r.error or ''))} |")
     w("")
     w("</details>")
     w("")
     w("<details><summary>wsltui version and snapshot meta</summary>")
     w("")
-    w(fence(json.dumps({"wsltui": __version__, "schema_version": SCHEMA_VERSION, "meta": report.snapshot.meta},
-                       indent=1, ensure_ascii=False, default=str), "json"))
+    w(fence(json_text({"wsltui": __version__, "schema_version": SCHEMA_VERSION, "meta": report.snapshot.meta}), "json"))
     w("")
     w("</details>")

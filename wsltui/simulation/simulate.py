@@ -663,8 +663,10 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
             if again.verdict not in ("drop", "reject"):
                 break
             behind = _netfilter_hop(again, pkt.proto, pkt.dport, world)
-            known = [f.commands for h in (hop, *hop.behind) for f in h.fixes]
-            if not behind.fixes or [f.commands for f in behind.fixes][0] not in known:
+            # The same fix reached through another chain is one blocker (a manual fix has no
+            # commands to compare, so it never counts as the same).
+            known = [f.commands for h in (hop, *hop.behind) for f in h.fixes if f.commands]
+            if not behind.fixes or not behind.fixes[0].commands or behind.fixes[0].commands not in known:
                 hop.behind.append(behind)
     if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
         return  # where the packet goes next is not known

@@ -42,7 +42,9 @@ from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
 from wsltui.tui.render import record_outputs, state_style
+from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT
+from wsltui.views.safe_text import shown
 
 Source = Callable[[], object]  # returns a wsltui.snapshot.Snapshot
 FIRST_PAINT_ENV = "WSLTUI_FIRST_PAINT_FILE"  # bench: write time.time() and CPU seconds at the first frame
@@ -226,10 +228,18 @@ class WslTuiApp(App):
         self._painted = False
         self.flow_request: tuple | None = None  # for the flow panel before it is first shown
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification (a widget's ``notify`` comes here too) is plain text with control
+        characters escaped, whatever ``markup`` says: most quote data (an error, a path, a rule
+        name) that Textual would otherwise parse as markup, and a terminal would obey."""
+        super().notify(shown(message, multiline=True), title=shown(title), severity=severity, timeout=timeout,
+                       markup=False)
+
     # --- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self._topbar(), id="topbar")
+        yield SafeStatic(self._topbar(), id="topbar")
         with TabbedContent(id="panels"):
             for i, info in enumerate(PANEL_INFO, 1):
                 with TabPane(f"{i} {info.title}", id=f"tab-{info.key}"):

@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from wsltui.tui.messages import PlanBuilt
+from wsltui.tui.safe_static import SafeStatic
+from wsltui.views.safe_text import shown
 
 
 def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
@@ -95,15 +97,15 @@ class PlanScreen(ModalScreen[bool]):
 
     def compose(self):
         with Vertical(id="plan-box"):
-            yield Static(Text("Undo" if self.undoing else "Change plan", style="bold"), id="plan-title")
+            yield SafeStatic(Text("Undo" if self.undoing else "Change plan", style="bold"), id="plan-title")
             with VerticalScroll(id="plan-body"):
-                yield Static(Text(self.plan.describe()))
+                yield SafeStatic(Text(self.plan.describe()))
             hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ",
                                  ("c", "bold"), " copy the commands   ", ("esc", "bold"), " cancel")
             if self.refusal:
                 hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
                                      " copy the commands   ", ("esc", "bold"), " close")
-            yield Static(hint, id="plan-status")
+            yield SafeStatic(hint, id="plan-status")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "apply":
@@ -153,7 +155,7 @@ class PlanScreen(ModalScreen[bool]):
             else:
                 text = "\n".join([c for f in plan.fixes for c in f.commands]
                                  + [c for m in plan.manual for c in m.commands]) + "\n"
-            record = copy_to_clipboard(text)
+            record = copy_to_clipboard(shown(text, multiline=True))  # pasted into a shell: nothing it would obey
             if record.ok:
                 self.post_message(self.Done(True, "copied to the Windows clipboard: paste it in an elevated "
                                             "PowerShell or a root shell"))

@@ -7,7 +7,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from wsltui.tui.safe_static import SafeStatic
 
 ABOUT = ("wsltui explains why Windows or the LAN cannot reach a service in WSL2. Each panel renders "
          "what the probes read; Flow traces one connection hop by hop. 'unknown: reason (run: command)' "
@@ -63,9 +64,9 @@ class HelpScreen(ModalScreen[None]):
         for where, keys, desc in binding_rows(self.app):
             t.add_row(where, keys, desc)
         with VerticalScroll(id="help-box"):
-            yield Static(Text(ABOUT, style="dim"), id="help-about")
-            yield Static(t, id="help-keys")
-            yield Static(Text("esc, q or ? closes this", style="dim"))
+            yield SafeStatic(Text(ABOUT, style="dim"), id="help-about")
+            yield SafeStatic(t, id="help-keys")
+            yield SafeStatic(Text("esc, q or ? closes this", style="dim"))
 
     def action_scroll(self, delta: int) -> None:
         box = self.query_one("#help-box", VerticalScroll)

@@ -59,12 +59,13 @@ def render_status(sources, output: str, *, size=(100, 30), ports=(), demo=None, 
 
 def redacted_screenshot(app, redactor, title: str) -> str:
     """``App.export_screenshot`` of the current screen, each line redacted before it is drawn."""
-    from rich.console import Console
     from rich.segment import Segment, Segments
 
+    from wsltui.views.console import make_console
+
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
-                      record=True, legacy_windows=False, safe_box=False)
+    console = make_console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                           record=True, legacy_windows=False, safe_box=False)
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     segments: list = []
     for n, line in enumerate(update.strips):

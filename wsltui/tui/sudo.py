@@ -18,6 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from wsltui.tui.safe_static import SafeStatic
+
 
 class SudoScreen(ModalScreen[bool]):
     """Dismissed with True once sudo accepted the password, False when cancelled."""
@@ -38,13 +40,13 @@ class SudoScreen(ModalScreen[bool]):
 
     def compose(self):
         with Vertical(id="sudo-box"):
-            yield Static(Text.assemble(
+            yield SafeStatic(Text.assemble(
                 ("sudo password\n\n", "bold"),
                 f"These probes need root and sudo would ask for a password: {', '.join(self.probes)}.\n",
                 ("wsltui gives it to `sudo -S -v` once, to refresh sudo's timestamp, and does not keep it.",
                  "dim")))
             yield Input(password=True, placeholder="password (enter: send, esc: cancel)", id="sudo-password")
-            yield Static(id="sudo-status")
+            yield SafeStatic(id="sudo-status")
 
     def on_mount(self) -> None:
         self.query_one("#sudo-password", Input).focus()

@@ -3,13 +3,12 @@
 
 Nothing is hidden: a section that could not be read says ``unknown: <reason> (run: <command>)``
 in yellow. Text is built with ``rich.text.Text`` (never markup), so rule text such as ``[ufw]`` or
-``%%REJECT%%`` prints verbatim, and control characters from garbled records are replaced. No ANSI
-is printed when piped or when NO_COLOR is set.
+``%%REJECT%%`` prints verbatim; the console (``make_console``) shows control characters as escapes.
+No ANSI is printed when piped or when NO_COLOR is set.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from rich.console import Console
@@ -26,15 +25,12 @@ MAX_PROBLEMS = 3  # problems shown per section (the count says how many there ar
 MAX_CHAINS = 5  # user chains named per owner group
 MAX_SET_ELEMENTS = 6
 
-# Control characters from a snapshot (garbled records) must not reach the terminal: an ESC could
-# print colours or move the cursor. One replacement character keeps Rich's style spans aligned.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 STATE_STYLE = {"running": "green", "failed": "bold red", "not-running": "dim", "no-bus": "dim",
                "not-installed": "dim", "unknown": "yellow"}
 
 
 def print_facts(facts: Facts, console: Console | None = None) -> None:
+    """``console``: one from ``make_console`` (it shows control characters as escapes)."""
     out = _Out(console or make_console())
     _header(out, facts)
     fail = facts.failures.get
@@ -94,7 +90,6 @@ class _Out:
         self.console = console
 
     def print(self, text: Text) -> None:
-        text.plain = _CONTROL.sub("\ufffd", text.plain)
         self.console.print(text)
 
     def heading(self, title: str, note: str = "") -> None:

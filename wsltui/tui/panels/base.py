@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from wsltui.tui.panels import PANEL_INFO
 from wsltui.tui.render import state_style
+from wsltui.tui.safe_static import SafeStatic
 
 
 class VimScroll(VerticalScroll, can_focus=True):
@@ -49,7 +50,7 @@ class Panel(Vertical):
         self.analysis = None
 
     def compose(self):
-        yield Static(Text("loading…", style="yellow"), classes="loading")
+        yield SafeStatic(Text("loading…", style="yellow"), classes="loading")
         yield from self.compose_body()
 
     def compose_body(self):

@@ -13,6 +13,7 @@ from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import bool_word, unknown_text
+from wsltui.tui.safe_static import SafeStatic
 
 
 # The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
@@ -35,7 +36,7 @@ class FirewalldPanel(Panel):
         self.items: dict = {}  # tree node id -> FirewalldItem
 
     def compose_body(self):
-        yield Static(id="firewalld-body")
+        yield SafeStatic(id="firewalld-body")
         tree = VimTree("zones", id="firewalld-tree")
         tree.show_root = False
         yield tree

@@ -15,12 +15,13 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from wsltui.simulation.trace import ANY_OS, client_lines
+from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
 
 
-class HopBox(Static, can_focus=True):
+class HopBox(SafeStatic, can_focus=True):
     """One hop; j/k (or the arrows) move to the next/previous hop."""
 
     BINDINGS = [
@@ -131,7 +132,7 @@ class FlowPanel(Panel):
             yield Label(" proto ")
             yield Select([("tcp", "tcp"), ("udp", "udp")], value="tcp", allow_blank=False, id="flow-proto",
                          compact=True)
-        yield Static(id="flow-summary")
+        yield SafeStatic(id="flow-summary")
         yield VimScroll(id="flow-hops")
 
     def main_widget(self):
@@ -198,15 +199,15 @@ class FlowPanel(Panel):
         first = trace.first_blocker
         for i, hop in enumerate(trace.hops, 1):
             if widgets:
-                widgets.append(Static("  ▼", classes="arrow"))
+                widgets.append(SafeStatic("  ▼", classes="arrow"))
             widgets.append(HopBox(hop, i, hop is first, trace.client))
         others = trace.blockers[1:]
         if others:
-            widgets.append(Static(render_others(others), classes="others"))
+            widgets.append(SafeStatic(render_others(others), classes="others"))
         if trace.notes:
-            widgets.append(Static(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
+            widgets.append(SafeStatic(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
         if trace.caveats:
-            widgets.append(Static(Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"), classes="notes"))
+            widgets.append(SafeStatic(Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"), classes="notes"))
         hops.remove_children()
         mounted = hops.mount_all(widgets)
         self._drawing += 1

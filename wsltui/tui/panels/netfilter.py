@@ -12,6 +12,7 @@ from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import record_outputs, unknown_text
+from wsltui.tui.safe_static import SafeStatic
 
 
 FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-nft",
@@ -33,7 +34,7 @@ class NetfilterPanel(Panel):
         self.rules: dict = {}  # tree node id -> facts rule, or a DisabledRule
 
     def compose_body(self):
-        yield Static(id="netfilter-warnings")
+        yield SafeStatic(id="netfilter-warnings")
         tree = VimTree("netfilter", id="netfilter-tree")
         tree.show_root = False
         tree.guide_depth = 3

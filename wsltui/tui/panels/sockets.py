@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from wsltui.tui.messages import OpenFlow
+from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTable
@@ -25,7 +26,7 @@ class SocketsPanel(Panel):
 
     def compose_body(self):
         yield Input(placeholder="filter: address, port, process, bind… (esc clears)", id="sockets-filter")
-        yield Static(id="sockets-note")
+        yield SafeStatic(id="sockets-note")
         table = VimTable(id="sockets-table", cursor_type="row", zebra_stripes=True)
         for label, key in COLUMNS:
             table.add_column(label, key=key)

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, cell, is_unknown, or_unknown, unknown_text
@@ -16,7 +17,7 @@ from wsltui.tui.render import bool_word, cell, is_unknown, or_unknown, unknown_t
 class StatusPanel(Panel):
     def compose_body(self):
         with VimScroll(id="status-scroll"):
-            yield Static(id="status-body")
+            yield SafeStatic(id="status-body")
 
     def main_widget(self):
         return self.query_one("#status-scroll")

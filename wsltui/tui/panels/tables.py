@@ -1,6 +1,8 @@
-"""The table and tree widgets of the panels: j/k and g/G alongside the arrows, and a table that
-stays fast with thousands of rows. (Apart from ``base`` so that the first frame, which shows the
-Status panel only, does not import DataTable.)"""
+"""The table and tree widgets of the panels: j/k and g/G alongside the arrows, a table that
+stays fast with thousands of rows, and every cell and label shown as literal text with control
+characters escaped (``views.safe_text``; a DataTable or Tree would parse a ``str`` as markup).
+(Apart from ``base`` so that the first frame, which shows the Status panel only, does not import
+DataTable.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ from textual.geometry import Size
 from textual.widgets import DataTable, Tree
 from textual.widgets._data_table import DuplicateKey, Row, RowKey
 
+from wsltui.views.safe_rich import safe_renderable
+
+
+def _cell(value):
+    """A one-line cell or label as it may be shown."""
+    return safe_renderable(value, multiline=False)
+
 
 class VimTable(DataTable):
     BINDINGS = [
@@ -19,6 +28,18 @@ class VimTable(DataTable):
         Binding("g", "scroll_top", "Top", show=False),
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
+
+    def add_column(self, label, **kwargs):
+        return super().add_column(_cell(label), **kwargs)
+
+    def add_row(self, *cells, label=None, **kwargs):
+        return super().add_row(*map(_cell, cells), label=_cell(label), **kwargs)
+
+    def update_cell(self, row_key, column_key, value, **kwargs) -> None:
+        super().update_cell(row_key, column_key, _cell(value), **kwargs)
+
+    def update_cell_at(self, coordinate, value, **kwargs) -> None:
+        super().update_cell_at(coordinate, _cell(value), **kwargs)
 
 
 class FastTable(VimTable):
@@ -46,7 +67,7 @@ class FastTable(VimTable):
             if row_key in self.rows:
                 raise DuplicateKey(f"The row key {row_key!r} already exists.")
             self._row_locations[row_key] = index
-            self._data[row_key] = {column.key: cell for column, cell in zip_longest(columns, cells)}
+            self._data[row_key] = {column.key: _cell(cell) for column, cell in zip_longest(columns, cells)}
             self.rows[row_key] = Row(row_key, 1)
             self._new_rows.add(row_key)
         self._require_update_dimensions = True
@@ -73,3 +94,6 @@ class VimTree(Tree):
         Binding("g", "scroll_home", "Top", show=False),
         Binding("G", "scroll_end", "Bottom", show=False),
     ]
+
+    def process_label(self, label):
+        return super().process_label(_cell(label))

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, is_unknown, or_unknown, unknown_text
+from wsltui.tui.safe_static import SafeStatic
 
 WINDOWS_COMMAND = "powershell.exe Get-NetConnectionProfile; Get-NetIPAddress"
 ARROW = Text("        │\n        ▼", style="dim")
@@ -19,7 +20,7 @@ ARROW = Text("        │\n        ▼", style="dim")
 class TopologyPanel(Panel):
     def compose_body(self):
         with VimScroll(id="topology-scroll"):
-            yield Static(id="topology-body")
+            yield SafeStatic(id="topology-body")
 
     def main_widget(self):
         return self.query_one("#topology-scroll")

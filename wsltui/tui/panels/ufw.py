@@ -12,6 +12,7 @@ from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import bool_word, unknown_text
+from wsltui.tui.safe_static import SafeStatic
 
 
 RULE_COLUMNS = ("#", "to", "action", "from", "v6", "comment")
@@ -31,7 +32,7 @@ class UfwPanel(Panel):
         self.rows: dict[str, object] = {}  # row key -> facts UfwRule
 
     def compose_body(self):
-        yield Static(id="ufw-body")
+        yield SafeStatic(id="ufw-body")
         yield VimTable(id="ufw-rules", cursor_type="row", zebra_stripes=True)
 
     def main_widget(self):

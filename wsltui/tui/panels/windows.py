@@ -28,6 +28,7 @@ from wsltui.tui.changes import allow_binding, flow_port
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.panels.tables import FastTable
 from wsltui.tui.render import bool_word, is_unknown, unknown_text
+from wsltui.tui.safe_static import SafeStatic
 
 PROTOCOL_NAMES = {1: "ICMPv4", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 58: "ICMPv6"}
 FILTER_DELAY = 0.15  # seconds of typing pause before thousands of rows are filtered again
@@ -176,9 +177,9 @@ class WindowsPanel(Panel):
 
     def compose_body(self):
         with VimScroll(id="windows-overview"):
-            yield Static(id="windows-summary")
+            yield SafeStatic(id="windows-summary")
         yield Input(placeholder="filter rules: name, port, program, address… (esc clears)", id="windows-filter")
-        yield Static(id="windows-rules-note")
+        yield SafeStatic(id="windows-rules-note")
         yield FastTable(id="windows-rules", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -569,8 +570,8 @@ class RuleDetails(ModalScreen[None]):
 
     def compose(self):
         with VimScroll(id="rule-box"):
-            yield Static(render_rule(self.row, self.target, self.match), id="rule-details")
-            yield Static(Text("esc, q or enter closes this", style="dim"))
+            yield SafeStatic(render_rule(self.row, self.target, self.match), id="rule-details")
+            yield SafeStatic(Text("esc, q or enter closes this", style="dim"))
 
     def on_mount(self) -> None:
         self.query_one("#rule-box").focus()
