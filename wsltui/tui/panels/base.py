@@ -109,8 +109,13 @@ class Panel(Vertical):
     def main_widget(self) -> Widget | None:
         return None
 
-    def focus_main(self) -> None:
-        w = self.main_widget()
+    def focus_main(self, retry: bool = True) -> None:
+        try:
+            w = self.main_widget()
+        except NoMatches:  # shown before its children are mounted (a loaded machine): once more after a refresh
+            if retry:
+                self.call_after_refresh(self.focus_main, False)
+            return
         if w is not None and w.display:
             w.focus()
 
