@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from wsltui import __version__
+from wsltui import __version__, json_text
 from wsltui.facts import Facts, build_facts
 from wsltui.facts.base import Unknown
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
@@ -148,7 +148,7 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
         doc = to_json(report, redacted=redact)
         if redactor is not None:
             doc = redactor.document(doc)
-        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        return json_text.dumps(doc) + "\n"
     if fmt == "md":
         out = to_markdown(report, redacted=redact)
     elif fmt == "text":

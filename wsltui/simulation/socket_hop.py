@@ -12,10 +12,13 @@ from wsltui.simulation.trace import Fix, Hop
 SS_COMMAND = "ss -H -l -n -t -u -p -e"
 
 
-def _listeners(sockets_facts):
+def _listeners(sockets_facts, proto: str, port: int):
+    """The listening sockets on ``proto`` ``port`` (the only ones a hop looks at), or Unknown."""
     if sockets_facts is None:
         return Unknown("the socket facts could not be read", SS_COMMAND)
-    return sockets_facts.listeners
+    if isinstance(sockets_facts.listeners, Unknown):
+        return sockets_facts.listeners
+    return sockets_facts.on_port(port, proto)
 
 
 def accepts(listener, pkt: Packet) -> bool:
@@ -51,7 +54,7 @@ def _show(listener) -> str:
 
 
 def listener(sockets_facts, pkt: Packet) -> Hop:
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, pkt.proto, pkt.dport)
     where = pkt.describe()
     if isinstance(listeners, Unknown):
         return Hop("socket", "unknown", "wsltui does not know which sockets are listening.", packet=where,
@@ -94,7 +97,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool) -> Hop:
                    "never reaches WSL.", symptom="refused",
                    fixes=[Fix("Send the UDP traffic to the WSL IP (windows-to-wsl-ip), or switch to networkingMode=mirrored",
                               front_end="wsl", needs_root=False)])
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, "tcp", port)
     if isinstance(listeners, Unknown):
         return Hop("localhost-relay", "unknown", "The relay forwards only for some Linux bind addresses; wsltui does "
                    "not know the listening sockets.", reason=str(listeners))
@@ -133,7 +136,7 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
         return Hop("localhost-relay", "no-listener", f"Port {port} is not reserved for Linux in mirrored mode "
                    f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
                    symptom="refused")
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
         return Hop("localhost-relay", "unknown", "Mirrored mode forwards only ports a Linux socket bound; wsltui does "
                    "not know the listening sockets.", reason=str(listeners))
