@@ -51,8 +51,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 BASE_DEMO = REPO / "wsltui" / "demos" / "nat-healthy"
 RULES_PER_MB = 100_000 / 7.03  # bench_netfilter.generate: 100,000 rules are 7.03 MB
 
@@ -145,6 +143,8 @@ def measure(source: Path, fmt: str, code_tree: Path, runs: int, floor: bool = Fa
             if p.returncode != 0:
                 raise SystemExit(f"worker failed ({code_tree}):\n{p.stderr[-2000:]}")
             results.append(json.loads(p.stdout.splitlines()[-1]))
+            if Path(results[-1]["code_from"]) != code_tree:
+                raise SystemExit(f"the worker ran {results[-1]['code_from']}, not {code_tree}")
     return results
 
 
@@ -191,10 +191,10 @@ def main() -> int:
     ap.add_argument("--worker", nargs=3, metavar=("SOURCE", "FORMAT", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker:
+    if args.worker:  # wsltui comes from PYTHONPATH: this tree or --before
         print(json.dumps(worker(*args.worker, floor=args.floor)))
         return 0
-    sys.path.insert(0, str(BENCH))
+    sys.path[:0] = [str(REPO), str(BENCH)]
     n = args.listeners or (1000 if args.quick else 5000)
     mb = args.megabytes or (5.0 if args.quick else 50.0)
     trees = [("now", REPO)] + ([("before", args.before.resolve())] if args.before else [])
@@ -207,6 +207,7 @@ def main() -> int:
         if args.only in (None, "listeners"):
             source = _snapshot_dir(where / f"listeners-{n}", "net.sockets", ss_text(n))
             print(f"{n:,} listeners: wsltui report --format json")
+            print(f"  (code: {', '.join(f'{label} {tree}' for label, tree in trees)})")
             now = None
             for label, tree in trees:
                 results = measure(source, "json", tree, args.runs, floor=label == "now")

@@ -504,6 +504,9 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
     table: Table | None = None
     chains: dict[str, Chain] = {}
     incompatible_next: set[str] = set()
+    # One string object for every repeated token a rule keeps (chain and module names, targets,
+    # "tcp", ports, addresses): a 50 MB ruleset otherwise keeps millions of copies of them.
+    shared: dict[str, str] = {}
     lineno = 0
     for raw in text.split("\n"):
         lineno += 1
@@ -515,7 +518,7 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
             if table is None:
                 problems.append(f"line {lineno}: rule outside a table (no *table line before it)")
                 continue
-            _parse_rule(line, lineno, table, chains, problems)
+            _parse_rule(line, lineno, table, chains, problems, shared)
             continue
         if c0 == ":":
             if table is None:
@@ -610,7 +613,8 @@ def _check_targets(table: Table, chains: dict[str, Chain], problems: list[str]) 
                                 f"{table.name} nor a known target")
 
 
-def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str]) -> None:
+def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str],
+                shared: dict[str, str]) -> None:
     counters = None
     verbatim = line
     if line[0] == "[":
@@ -633,7 +637,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
         else:
             problems.append(f"line {lineno}: not understood: {line[:120]}")
         return
-    chain_name = tokens[1]
+    chain_name = shared.setdefault(tokens[1], tokens[1])
     chain = chains.get(chain_name)
     if chain is None:
         problems.append(f"line {lineno}: rule for undeclared chain {chain_name}")
@@ -669,7 +673,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             if spec is not None and spec[1] == 1 and i < n and (not quoted or i - 1 not in quoted):
                 val = tokens[i]
                 if val != "!" or i in quoted:
-                    fast_dest.append(Option(spec[0], [val], neg))
+                    fast_dest.append(Option(spec[0], [shared.setdefault(val, val)], neg))
                     neg = False
                     i += 1
                     continue
@@ -722,7 +726,8 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
                     problems.append(f"line {lineno}: unknown option {tok} for {where}")
                     unparsed.append(" ".join((["!"] if neg else []) + tokens[start - 1:i]))
                 else:
-                    dest.append(Option(name, tokens[start:i], neg))
+                    dest.append(Option(shared.setdefault(name, name), [shared.setdefault(v, v) for v in tokens[start:i]],
+                                       neg))
                 neg = False
                 continue
             problems.append(f"line {lineno}: unexpected {tok!r}")
@@ -749,6 +754,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             neg = True
             val = tokens[i]
             i += 1
+        val = shared.setdefault(val, val)
         if kind == "match":
             if neg:
                 problems.append(f"line {lineno}: '!' before -m {val}")

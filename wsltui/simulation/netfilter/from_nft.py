@@ -91,7 +91,10 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
             elif kind == "continue":
                 action = CONTINUE
             elif kind in ("jump", "goto"):
-                action = Action(kind, target=body.get("target") if isinstance(body, dict) else None)
+                target = body.get("target") if isinstance(body, dict) else None
+                if not isinstance(target, str):
+                    raise NotCompiled(f"a {kind} without a chain name")
+                action = Action(kind, target=target)
             elif kind == "reject":
                 action = Action("reject", reject_with=_reject_with(body, family))
                 if action.reject_with == "tcp-reset":  # nft adds the "meta l4proto tcp" dependency
