@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from wsltui import __version__, json_text
@@ -81,14 +82,16 @@ class Report:
     def traces(self) -> list[Trace]:
         return [t for r in self.rows for t in r.traces.values()]
 
-    @property
+    @cached_property
     def blockers(self) -> list[Blocker]:
+        # Cached: the Markdown form asks three times, and a report is not changed once built.
         found: dict[tuple, Blocker] = {}
         for row in self.rows:
+            port = re.compile(rf"\b{row.port}\b")  # once per row: thousands of ports overflow re's cache
             for sc, t in row.traces.items():
                 for hop in t.blockers:
                     def generic(text: str | None) -> str:  # the same rule for another port is the same blocker
-                        return re.sub(rf"\b{row.port}\b", "PORT", text or "")
+                        return port.sub("PORT", text or "")
 
                     key = (hop.layer, hop.verdict, generic(hop.rule), generic(hop.location), generic(hop.explanation))
                     b = found.setdefault(key, Blocker(hop))
