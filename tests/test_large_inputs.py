@@ -12,11 +12,12 @@ import math
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsltui import json_text, report
-from wsltui.facts import build_facts
+from wsltui import demos, json_text, report, snapshot
+from wsltui.facts import build_facts, jsonable_one_level
 from wsltui.facts.sockets import SocketFacts, parse_ss
 from wsltui.simulation.simulate import Scenario, World, simulate
 
@@ -102,3 +103,16 @@ def test_json_text_refuses_what_json_dumps_refuses():
             except TypeError:
                 continue
             raise AssertionError(f"{dumps} wrote {bad!r}")
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SNAPSHOTS = {p.name: p for p in sorted(GOLDEN.iterdir()) if p.is_dir()}
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOTS) + [f"demo:{d}" for d in demos.names()])
+def test_facts_written_as_converted_are_the_converted_facts_written(name):
+    snap = demos.load(name[5:]) if name.startswith("demo:") else snapshot.load(SNAPSHOTS[name])
+    facts = build_facts(snap)
+    assert json_text.dumps(facts, convert=jsonable_one_level) == json.dumps(facts.to_json(), indent=1, ensure_ascii=False)
+    rep = report.build(snap, facts=facts)
+    assert report.render(rep, "json") == json.dumps(report.to_json(rep), indent=1, ensure_ascii=False) + "\n"

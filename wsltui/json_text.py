@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from typing import Any
 from json.encoder import encode_basestring  # the C function json.dumps uses with ensure_ascii=False
 
 _INFINITY = float("inf")
 
 
-def dumps(value) -> str:
-    """The text ``json.dumps(value, indent=1, ensure_ascii=False)`` returns."""
+def dumps(value, convert: Callable[[Any], Any] | None = None) -> str:
+    """The text ``json.dumps(value, indent=1, ensure_ascii=False)`` returns. ``convert``: what a
+    value of any other type stands for, one level deep (``facts.jsonable_one_level``), applied
+    as the writing goes, so the converted tree never exists as a whole."""
     out = io.StringIO()
-    _write(value, 0, out.write)
+    _write(value, 0, out.write, convert)
     return out.getvalue()
 
 
@@ -39,7 +43,7 @@ def _float(f: float) -> str:
     return float.__repr__(f)
 
 
-def _write(o, level: int, write) -> None:
+def _write(o, level: int, write, convert) -> None:
     t = type(o)
     if t is str:
         write(encode_basestring(o))
@@ -63,7 +67,7 @@ def _write(o, level: int, write) -> None:
         for k, v in o.items():
             write(opening + encode_basestring(k) + ": ")
             opening = between
-            _write(v, level + 1, write)
+            _write(v, level + 1, write, convert)
         write("\n" + " " * level + "}")
     elif t is list or t is tuple:
         if not o:
@@ -75,7 +79,9 @@ def _write(o, level: int, write) -> None:
         for v in o:
             write(opening)
             opening = between
-            _write(v, level + 1, write)
+            _write(v, level + 1, write, convert)
         write("\n" + " " * level + "]")
+    elif convert is not None and (converted := convert(o)) is not o:
+        _write(converted, level, write, convert)
     else:  # anything unusual: the standard library's own text, indented to this level
         write(json.dumps(o, indent=1, ensure_ascii=False).replace("\n", "\n" + " " * level))

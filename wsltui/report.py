@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from wsltui import __version__, json_text
-from wsltui.facts import Facts, build_facts
+from wsltui.facts import Facts, build_facts, jsonable_one_level
 from wsltui.facts.base import Unknown
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
 from wsltui.simulation.trace import Hop, Trace
@@ -148,10 +148,10 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
 
         redactor = Redactor.for_snapshot(report.snapshot)
     if fmt == "json":
-        doc = to_json(report, redacted=redact)
         if redactor is not None:
-            doc = redactor.document(doc)
-        return json_text.dumps(doc) + "\n"
+            return json_text.dumps(redactor.document(to_json(report, redacted=True))) + "\n"
+        # The facts converted as they are written: a big ruleset's never exist twice in memory.
+        return json_text.dumps(_document(report, False, report.facts), convert=jsonable_one_level) + "\n"
     if fmt == "md":
         out = to_markdown(report, redacted=redact)
     elif fmt == "text":
@@ -165,6 +165,10 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
 
 
 def to_json(report: Report, redacted: bool = False) -> dict:
+    return _document(report, redacted, report.facts.to_json())
+
+
+def _document(report: Report, redacted: bool, facts) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "wsltui": __version__,
@@ -175,7 +179,7 @@ def to_json(report: Report, redacted: bool = False) -> dict:
                      "blocked_at": t.first_blocker.layer if t.first_blocker else None}
                     for r in report.rows for sc, t in r.traces.items()],
         "errors": list(report.errors),
-        "facts": report.facts.to_json(),
+        "facts": facts,
         "traces": [t.to_json() for t in report.traces],
     }
 
