@@ -150,8 +150,9 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
     if fmt == "json":
         if redactor is not None:
             return json_text.dumps(redactor.document(to_json(report, redacted=True))) + "\n"
-        # The facts converted as they are written: a big ruleset's never exist twice in memory.
-        return json_text.dumps(_document(report, False, report.facts), convert=jsonable_one_level) + "\n"
+        # Facts and traces converted as they are written: the converted tree of a big ruleset or of
+        # thousands of traces never exists as a whole.
+        return json_text.dumps(_document(report, False, report.facts, report.traces), convert=_jsonable) + "\n"
     if fmt == "md":
         out = to_markdown(report, redacted=redact)
     elif fmt == "text":
@@ -165,10 +166,15 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
 
 
 def to_json(report: Report, redacted: bool = False) -> dict:
-    return _document(report, redacted, report.facts.to_json())
+    return _document(report, redacted, report.facts.to_json(), [t.to_json() for t in report.traces])
 
 
-def _document(report: Report, redacted: bool, facts) -> dict:
+def _jsonable(value):
+    """What ``to_json`` makes of a value of the document, one level deep (for ``json_text``)."""
+    return value.to_json() if isinstance(value, Trace) else jsonable_one_level(value)
+
+
+def _document(report: Report, redacted: bool, facts, traces: list) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "wsltui": __version__,
@@ -180,7 +186,7 @@ def _document(report: Report, redacted: bool, facts) -> dict:
                     for r in report.rows for sc, t in r.traces.items()],
         "errors": list(report.errors),
         "facts": facts,
-        "traces": [t.to_json() for t in report.traces],
+        "traces": traces,
     }
 
 
