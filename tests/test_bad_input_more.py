@@ -156,6 +156,13 @@ ODD_TEXT = {
         f"tcp LISTEN {HUGE} {HUGE} [::]:8080 [::]:* users:((\"\",pid={HUGE},fd={HUGE})) v6only:{HUGE} <->\n",
         "tcp LISTEN 0 128 :8080 0.0.0.0:*\ntcp LISTEN 0 128 []:8080 *:*\ntcp LISTEN 0 128 %:8080 *:*\n",
     ],
+    "ufw.status": [f"Status: active\n\nTo                         Action      From\n--                         ------      ----\n"
+                   f"{HUGE}/tcp ALLOW IN Anywhere\n8080:{HUGE}/udp ALLOW IN Anywhere\n8080/tcp ALLOW IN 10.0.0.0/{HUGE}\n"
+                   f"[{HUGE}] 22 DENY IN Anywhere\n"],
+    "firewalld.zones": [f"public (active)\n  target: default\n  interfaces: eth0\n  ports: {HUGE}/tcp 8080-{HUGE}/udp /tcp 80/\n"
+                        f"  rich rules: \n\trule family=\"ipv4\" source address=\"10.0.0.0/{HUGE}\" port port=\"{HUGE}\" "
+                        f"protocol=\"tcp\" accept\n\trule priority=\"{HUGE}\" family=\"ipv4\" accept\n"],
+    "wsl.version": [f"WSL version: {HUGE}.{HUGE}.0\nKernel version: \nWindows version: 10.0.{HUGE}\n", ""],
     "wsl.wslconfig": [f"[wsl2]\nnetworkingMode=\nignoredPorts={HUGE},-1,,x\nlocalhostForwarding=\n",
                       "[experimental]\nhostAddressLoopback=\n[wsl2\n"],
     "win.excluded-tcp4": [f"\r\nProtocol tcp Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n"
