@@ -116,3 +116,12 @@ def test_facts_written_as_converted_are_the_converted_facts_written(name):
     assert json_text.dumps(facts, convert=jsonable_one_level) == json.dumps(facts.to_json(), indent=1, ensure_ascii=False)
     rep = report.build(snap, facts=facts)
     assert report.render(rep, "json") == json.dumps(report.to_json(rep), indent=1, ensure_ascii=False) + "\n"
+
+
+def test_facts_json_on_the_command_line_is_what_json_dump_wrote(capsys, tmp_path):
+    from clirun import run
+
+    snap = listeners_snapshot(tmp_path / "snap", 50)
+    code, out, err = run(capsys, "facts", "--from", str(tmp_path / "snap"), "--json")
+    assert code == 0, err
+    assert out == json.dumps(build_facts(snap).to_json(), indent=1, ensure_ascii=False) + "\n"

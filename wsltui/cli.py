@@ -230,7 +230,11 @@ def _live_checks(facts) -> None:
 def _facts(args: argparse.Namespace) -> int:
     _, facts = load_facts(args)
     if args.json:
-        json.dump(facts.to_json(), sys.stdout, indent=1, ensure_ascii=False)
+        from wsltui import json_text
+        from wsltui.facts import jsonable_one_level
+
+        # converted and written as it goes: a big ruleset's facts never exist twice in memory
+        json_text.dump(facts, sys.stdout, convert=jsonable_one_level)
         sys.stdout.write("\n")
     else:
         from wsltui.views.facts_text import print_facts

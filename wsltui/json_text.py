@@ -29,8 +29,13 @@ def dumps(value, convert: Callable[[Any], Any] | None = None) -> str:
     value of any other type stands for, one level deep (``facts.jsonable_one_level``), applied
     as the writing goes, so the converted tree never exists as a whole."""
     out = io.StringIO()
-    _write(value, 0, out.write, convert)
+    dump(value, out, convert)
     return out.getvalue()
+
+
+def dump(value, fp, convert: Callable[[Any], Any] | None = None) -> None:
+    """``dumps`` written to the text file ``fp`` as it goes (no copy of the whole text in memory)."""
+    _write(value, 0, fp.write, convert)
 
 
 def _float(f: float) -> str:
