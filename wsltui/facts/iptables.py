@@ -504,9 +504,11 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
     table: Table | None = None
     chains: dict[str, Chain] = {}
     incompatible_next: set[str] = set()
-    # One string object for every repeated token a rule keeps (chain and module names, targets,
-    # "tcp", ports, addresses): a 50 MB ruleset otherwise keeps millions of copies of them.
-    shared: dict[str, str] = {}
+    # One object for every repeated token a rule keeps (chain and module names, targets, "tcp",
+    # ports, addresses: str -> itself) and for every repeated one-value option ((name, value,
+    # negated) -> Option; parsed facts are never edited): a 50 MB ruleset otherwise keeps
+    # millions of copies of them.
+    shared: dict = {}
     lineno = 0
     for raw in text.split("\n"):
         lineno += 1
@@ -614,7 +616,7 @@ def _check_targets(table: Table, chains: dict[str, Chain], problems: list[str]) 
 
 
 def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str],
-                shared: dict[str, str]) -> None:
+                shared: dict) -> None:
     counters = None
     verbatim = line
     if line[0] == "[":
@@ -673,7 +675,10 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             if spec is not None and spec[1] == 1 and i < n and (not quoted or i - 1 not in quoted):
                 val = tokens[i]
                 if val != "!" or i in quoted:
-                    fast_dest.append(Option(spec[0], [shared.setdefault(val, val)], neg))
+                    opt = shared.get((spec[0], val, neg))
+                    if opt is None:
+                        opt = shared[(spec[0], val, neg)] = Option(spec[0], [shared.setdefault(val, val)], neg)
+                    fast_dest.append(opt)
                     neg = False
                     i += 1
                     continue
