@@ -125,3 +125,12 @@ def test_facts_json_on_the_command_line_is_what_json_dump_wrote(capsys, tmp_path
     code, out, err = run(capsys, "facts", "--from", str(tmp_path / "snap"), "--json")
     assert code == 0, err
     assert out == json.dumps(build_facts(snap).to_json(), indent=1, ensure_ascii=False) + "\n"
+
+
+def test_json_text_dump_to_a_file_in_batches_is_dumps():
+    import io
+
+    value = {"rows": [{"port": n, "name": f"p{n}", "ok": n % 3 == 0} for n in range(20000)]}  # > one batch
+    out = io.StringIO()
+    json_text.dump(value, out)
+    assert out.getvalue() == json_text.dumps(value) == json.dumps(value, indent=1, ensure_ascii=False)
