@@ -149,7 +149,12 @@ def _live_checks(facts) -> None:
 def _facts(args: argparse.Namespace) -> int:
     _, facts = load_facts(args)
     if args.json:
-        sys.stdout.write(json_text(facts.to_json()) + "\n")
+        from wsltui import json_stream
+        from wsltui.facts import jsonable_one_level
+
+        # converted and written as it goes: a big ruleset's facts never exist twice in memory
+        json_stream.dump(facts, sys.stdout, convert=jsonable_one_level)
+        sys.stdout.write("\n")
     else:
         from wsltui.views.facts_text import print_facts
 

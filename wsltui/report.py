@@ -16,10 +16,11 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
-from wsltui import __version__, safe_files
-from wsltui.facts import Facts, build_facts
+from wsltui import __version__, json_stream, safe_files
+from wsltui.facts import Facts, build_facts, jsonable_one_level
 from wsltui.facts.base import Unknown
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
 from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
@@ -81,14 +82,16 @@ class Report:
     def traces(self) -> list[Trace]:
         return [t for r in self.rows for t in r.traces.values()]
 
-    @property
+    @cached_property
     def blockers(self) -> list[Blocker]:
+        # Cached: the Markdown form asks three times, and a report is not changed once built.
         found: dict[tuple, Blocker] = {}
         for row in self.rows:
+            port = re.compile(rf"\b{row.port}\b")  # once per row: thousands of ports overflow re's cache
             for sc, t in row.traces.items():
                 for hop in t.blockers:
                     def generic(text: str | None) -> str:  # the same rule for another port is the same blocker
-                        return re.sub(rf"\b{row.port}\b", "PORT", text or "")
+                        return port.sub("PORT", text or "")
 
                     key = (hop.layer, hop.verdict, generic(hop.rule), generic(hop.location), generic(hop.explanation))
                     b = found.setdefault(key, Blocker(hop))
@@ -146,10 +149,11 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
 
         redactor = Redactor.for_snapshot(report.snapshot)
     if fmt == "json":
-        doc = to_json(report, redacted=redact)
         if redactor is not None:
-            doc = redactor.document(doc)
-        return json_text(doc) + "\n"
+            return json_stream.dumps(redactor.document(to_json(report, redacted=True))) + "\n"
+        # Facts and traces converted as they are written: the converted tree of a big ruleset or of
+        # thousands of traces never exists as a whole.
+        return json_stream.dumps(_document(report, False, report.facts, report.traces), convert=_jsonable) + "\n"
     if fmt == "md":
         out = to_markdown(report, redacted=redact)
     elif fmt == "text":
@@ -163,6 +167,15 @@ def render(report: Report, fmt: str, *, redact: bool = False, color: bool = Fals
 
 
 def to_json(report: Report, redacted: bool = False) -> dict:
+    return _document(report, redacted, report.facts.to_json(), [t.to_json() for t in report.traces])
+
+
+def _jsonable(value):
+    """What ``to_json`` makes of a value of the document, one level deep (for ``json_stream``)."""
+    return value.to_json() if isinstance(value, Trace) else jsonable_one_level(value)
+
+
+def _document(report: Report, redacted: bool, facts, traces: list) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "wsltui": __version__,
@@ -173,8 +186,8 @@ def to_json(report: Report, redacted: bool = False) -> dict:
                      "blocked_at": t.first_blocker.layer if t.first_blocker else None}
                     for r in report.rows for sc, t in r.traces.items()],
         "errors": list(report.errors),
-        "facts": report.facts.to_json(),
-        "traces": [t.to_json() for t in report.traces],
+        "facts": facts,
+        "traces": traces,
     }
 
 

@@ -70,14 +70,26 @@ def build_facts(snap: Snapshot) -> Facts:
 
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, enums, tuples, sets -> plain JSON values (faster than asdict on big rulesets)."""
+    obj = jsonable_one_level(obj)
+    if type(obj) is dict:
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if type(obj) is list:
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def jsonable_one_level(obj: Any) -> Any:
+    """``to_jsonable`` of ``obj`` with its items left as they are: a JSON writer that converts as
+    it goes (``json_stream.dumps(..., convert=jsonable_one_level)``) never holds the whole
+    converted tree (for a 50 MB ruleset, gigabytes)."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k): v for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
+        return obj if type(obj) is list else list(obj)
     return str(obj)

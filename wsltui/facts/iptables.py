@@ -504,6 +504,11 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
     table: Table | None = None
     chains: dict[str, Chain] = {}
     incompatible_next: set[str] = set()
+    # One object for every repeated token a rule keeps (chain and module names, targets, "tcp",
+    # ports, addresses: str -> itself) and for every repeated one-value option ((name, value,
+    # negated) -> Option; parsed facts are never edited): a 50 MB ruleset otherwise keeps
+    # millions of copies of them.
+    shared: dict = {}
     lineno = 0
     for raw in text.split("\n"):
         lineno += 1
@@ -515,7 +520,7 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
             if table is None:
                 problems.append(f"line {lineno}: rule outside a table (no *table line before it)")
                 continue
-            _parse_rule(line, lineno, table, chains, problems)
+            _parse_rule(line, lineno, table, chains, problems, shared)
             continue
         if c0 == ":":
             if table is None:
@@ -610,7 +615,8 @@ def _check_targets(table: Table, chains: dict[str, Chain], problems: list[str]) 
                                 f"{table.name} nor a known target")
 
 
-def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str]) -> None:
+def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str],
+                shared: dict) -> None:
     counters = None
     verbatim = line
     if line[0] == "[":
@@ -633,7 +639,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
         else:
             problems.append(f"line {lineno}: not understood: {line[:120]}")
         return
-    chain_name = tokens[1]
+    chain_name = shared.setdefault(tokens[1], tokens[1])
     chain = chains.get(chain_name)
     if chain is None:
         problems.append(f"line {lineno}: rule for undeclared chain {chain_name}")
@@ -669,7 +675,10 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             if spec is not None and spec[1] == 1 and i < n and (not quoted or i - 1 not in quoted):
                 val = tokens[i]
                 if val != "!" or i in quoted:
-                    fast_dest.append(Option(spec[0], [val], neg))
+                    opt = shared.get((spec[0], val, neg))
+                    if opt is None:
+                        opt = shared[(spec[0], val, neg)] = Option(spec[0], [shared.setdefault(val, val)], neg)
+                    fast_dest.append(opt)
                     neg = False
                     i += 1
                     continue
@@ -722,7 +731,8 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
                     problems.append(f"line {lineno}: unknown option {tok} for {where}")
                     unparsed.append(" ".join((["!"] if neg else []) + tokens[start - 1:i]))
                 else:
-                    dest.append(Option(name, tokens[start:i], neg))
+                    dest.append(Option(shared.setdefault(name, name), [shared.setdefault(v, v) for v in tokens[start:i]],
+                                       neg))
                 neg = False
                 continue
             problems.append(f"line {lineno}: unexpected {tok!r}")
@@ -749,6 +759,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             neg = True
             val = tokens[i]
             i += 1
+        val = shared.setdefault(val, val)
         if kind == "match":
             if neg:
                 problems.append(f"line {lineno}: '!' before -m {val}")

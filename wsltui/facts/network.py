@@ -6,6 +6,7 @@ makes that part ``Unknown``; single odd entries are skipped and listed in ``prob
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,13 @@ def _i(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
+def _is_ip(text: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False
+
+
 def parse_addr_record(record: Record | None, problems: list[str]) -> list[Interface] | Unknown:
     data = _load_json_list(record, "net.addr")
     if isinstance(data, Unknown):
@@ -156,6 +164,9 @@ def parse_addr(data: list, problems: list[str]) -> list[Interface]:
                 if fam not in ("inet", "inet6", None):
                     continue  # e.g. "link" entries of some ip versions: not an IP address
                 problems.append(f"ip -j addr show: {iface.name}: address entry without family/local, skipped")
+                continue
+            if not _is_ip(local, 4 if fam == "inet" else 6):
+                problems.append(f"ip -j addr show: {iface.name}: {local[:60]!r} is not an {fam} address, skipped")
                 continue
             iface.addresses.append(Address(
                 family="ipv4" if fam == "inet" else "ipv6",

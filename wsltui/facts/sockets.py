@@ -74,9 +74,24 @@ class SocketFacts:
     problems: list[str] = field(default_factory=list)
 
     def on_port(self, port: int, proto: str | None = None) -> list[Listener]:
+        """The listeners on ``port`` (and ``proto``), in their order in the record."""
         if isinstance(self.listeners, Unknown):
             return []
-        return [l for l in self.listeners if l.port == port and (proto is None or l.proto == proto)]
+        return [l for l in self._by_port().get(port, ()) if proto is None or l.proto == proto]
+
+    def _by_port(self) -> dict[int, list[Listener]]:
+        # A report asks about every port (x every scenario): without an index that is listeners^2
+        # work (5,000 listeners: minutes). Kept outside the dataclass fields, so it is never part
+        # of equality or the JSON; rebuilt if the list is replaced or grows (facts are not edited
+        # in place otherwise).
+        key = (id(self.listeners), len(self.listeners))
+        cached = self.__dict__.get("_port_index")
+        if cached is None or cached[0] != key:
+            index: dict[int, list[Listener]] = {}
+            for l in self.listeners:
+                index.setdefault(l.port, []).append(l)
+            cached = self.__dict__["_port_index"] = (key, index)
+        return cached[1]
 
 
 def from_snapshot(snapshot: Snapshot) -> SocketFacts:

@@ -578,7 +578,8 @@ def mode_hint(addr_json: str | None) -> str | None:
     eth0 = names.get("eth0")
     if eth0 is not None:
         mac = str(eth0.get("address") or "").lower()
-        v4 = [a for a in eth0.get("addr_info") or [] if isinstance(a, dict) and a.get("family") == "inet"]
+        addr_info = eth0.get("addr_info")
+        v4 = [a for a in addr_info if isinstance(a, dict) and a.get("family") == "inet"] if isinstance(addr_info, list) else []
         others = [n for n in names if n not in ("lo", "eth0") and not n.startswith(("docker", "br-", "veth"))]
         if mac.startswith("00:15:5d") and v4 and not others:
             return "heuristic: one eth0 with a Hyper-V MAC (00:15:5d) and no loopback0, which suggests NAT networking"

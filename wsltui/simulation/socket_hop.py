@@ -12,10 +12,13 @@ from wsltui.simulation.trace import Fix, Hop
 SS_COMMAND = "ss -H -l -n -t -u -p -e"
 
 
-def _listeners(sockets_facts):
+def _listeners(sockets_facts, proto: str, port: int):
+    """The listening sockets on ``proto`` ``port`` (the only ones a hop looks at), or Unknown."""
     if sockets_facts is None:
         return Unknown("the socket facts could not be read", SS_COMMAND)
-    return sockets_facts.listeners
+    if isinstance(sockets_facts.listeners, Unknown):
+        return sockets_facts.listeners
+    return sockets_facts.on_port(port, proto)
 
 
 def accepts(listener, pkt: Packet) -> bool:
@@ -51,7 +54,7 @@ def _show(listener) -> str:
 
 
 def listener(sockets_facts, pkt: Packet) -> Hop:
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, pkt.proto, pkt.dport)
     where = pkt.describe()
     if isinstance(listeners, Unknown):
         return Hop("socket", "unknown", "wsltui does not know which sockets are listening.", packet=where,
@@ -90,10 +93,10 @@ _RELAY_BINDS = {6: ("::", "::1"), 4: ("0.0.0.0", "127.0.0.1")}
 
 def bound(sockets_facts, proto: str, port: int) -> bool | None:
     """Does any Linux socket listen on ``proto`` ``port``? None when the sockets are not known."""
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
         return None
-    return any(l.proto == proto and l.port == port for l in listeners)
+    return bool(listeners)
 
 
 def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -101,10 +104,10 @@ def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | 
     own family, unless only the other family's bind explains it (a relay the Windows listener table
     shows in the other family, microsoft/WSL#11740: it can only reach the listener that exists)."""
     own, other = (ipaddress.ip_address("::1"), ipaddress.ip_address("127.0.0.1"))[:: 1 if v6 else -1]
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, "tcp", port)
     if isinstance(listeners, Unknown):
         return own
-    tcp = [l for l in listeners if l.proto == "tcp" and l.port == port and not l.interface]
+    tcp = [l for l in listeners if not l.interface]
     if any(l.address in _RELAY_BINDS[own.version] for l in tcp) or not any(l.address in _RELAY_BINDS[other.version] for l in tcp):
         return own
     return other
@@ -126,7 +129,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
                    fixes=[Fix("Send the UDP traffic to the WSL IP (windows-to-wsl-ip), or switch to networkingMode=mirrored",
                               front_end="wsl", needs_root=False)])
     listed = f"{name} listens on Windows {win}:{port} (Get-NetTCPConnection)"
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, "tcp", port)
     if isinstance(listeners, Unknown):
         if seen:
             return Hop("localhost-relay", "allow", f"{listed}; which Linux socket it serves is not known.", owner="wsl")
@@ -174,7 +177,7 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
         return Hop("localhost-relay", "no-listener", f"Port {port} is not reserved for Linux in mirrored mode "
                    f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
                    symptom="refused")
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
         return Hop("localhost-relay", "unknown", "Mirrored mode forwards only ports a Linux socket bound; wsltui does "
                    "not know the listening sockets.", reason=str(listeners))
@@ -200,7 +203,7 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
     config = getattr(wsl_facts, "wslconfig", None)
     if loopback and config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
         return _forwarding_off("consomme opens no Windows loopback socket for Linux listeners")
-    listeners = _listeners(sockets_facts)
+    listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
         return Hop(layer, "unknown", "Consomme forwards only ports a Linux socket bound; wsltui does not know the listening "
                    "sockets.", reason=str(listeners))

@@ -55,7 +55,11 @@ def shown(text: str, multiline: bool = False) -> str:
 def json_text(doc, indent: int | None = 1) -> str:
     """``doc`` as JSON for output: non-ASCII text stays readable, but C1 controls, bidi controls
     and lone surrogates are ``\\u`` escapes (the same data for a JSON reader, inert on a screen)."""
-    text = json.dumps(doc, indent=indent, ensure_ascii=False, default=str)
+    return inert_json(json.dumps(doc, indent=indent, ensure_ascii=False, default=str))
+
+
+def inert_json(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) with C1, bidi controls and lone surrogates ``\\u``-escaped."""
     if text.isascii():  # the common case, checked at C speed
         return text
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

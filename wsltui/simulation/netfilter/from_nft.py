@@ -91,7 +91,10 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
             elif kind == "continue":
                 action = CONTINUE
             elif kind in ("jump", "goto"):
-                action = Action(kind, target=body.get("target") if isinstance(body, dict) else None)
+                target = body.get("target") if isinstance(body, dict) else None
+                if not isinstance(target, str):
+                    raise NotCompiled(f"a {kind} without a chain name")
+                action = Action(kind, target=target)
             elif kind == "reject":
                 action = Action("reject", reject_with=_reject_with(body, family))
                 if action.reject_with == "tcp-reset":  # nft adds the "meta l4proto tcp" dependency
@@ -121,11 +124,12 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
                 action = Action("unknown", reason="the packet is queued to a user-space program")
             else:
                 conds.append(Undecidable(f"the {kind} statement is not evaluated by wsltui", st.text))
-        except NotCompiled as e:
+        except Exception as e:  # noqa: BLE001 - NotCompiled, or JSON of the wrong shape (any type at any level)
+            why = str(e) if isinstance(e, NotCompiled) else f"a statement wsltui cannot read ({type(e).__name__}: {e})"
             if isinstance(raw, dict) and set(raw) & {"vmap", "dnat", "redirect", "reject", "mangle", "jump", "goto"}:
-                action = Action("unknown", reason=f"{e}: {st.text}")  # its verdict cannot be known
+                action = Action("unknown", reason=f"{why}: {st.text}")  # its verdict cannot be known
             else:
-                conds.append(Undecidable(str(e), st.text))
+                conds.append(Undecidable(why, st.text))
     return Rule(tuple(conds), action, ref, tuple(effects))
 
 
@@ -144,6 +148,8 @@ def _reject_with(body, family: str) -> str:
 
 
 def _match(body: dict, text: str, sets: dict) -> Cond:
+    if not isinstance(body, dict):
+        raise NotCompiled("a match that is not a JSON object")
     op, left, right = body.get("op", "=="), body.get("left"), body.get("right")
     if isinstance(left, dict) and "concat" in left:
         keys, requires = zip(*(_key(k) for k in left["concat"])) if left["concat"] else ((), ())
