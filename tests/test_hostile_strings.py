@@ -45,9 +45,9 @@ def tag(name: str, spaced: bool = False) -> str:
 
 
 def _process_name(name: str) -> str:
-    """A process name ss can print on one line: Python's str.split, which the ss parser uses,
-    also splits at CR and U+001C..U+001F."""
-    return re.sub("[\r\x1c-\x1f]", "", tag(name))
+    """A process name as ss prints it: the whole hostile string (the parser splits lines at line
+    feeds only, so CR, U+001C..U+001F and U+0085 inside a name keep it on its line)."""
+    return tag(name) + "\x1c\x85\u2028"
 
 
 def _rewrite(snap, name: str, stdout: str, **kw) -> None:

@@ -397,3 +397,11 @@ def test_a_full_disk_before_the_change_changes_nothing(tiny_tmpfs, env, monkeypa
         apply(plan, base=base)
     assert not path.exists()
     assert not json.dumps(Journal(base).entries()).count("pending")
+
+
+def test_an_entry_holding_line_separators_is_read_back_whole(env):
+    """JSON keeps U+0085 and U+2028 raw (ensure_ascii=False): the journal splits at line feeds only."""
+    st.state_dir().mkdir(parents=True)
+    Journal().append({"id": "sep1", "result": "applied", "message": "a\u2028b\x85c\x1cd"})
+    entries, skipped = Journal().read()
+    assert skipped == [] and [e["message"] for e in entries] == ["a\u2028b\x85c\x1cd"]

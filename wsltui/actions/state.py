@@ -169,7 +169,8 @@ class Journal:
             text = f.read().decode("utf-8", errors="replace")
         latest: dict[str, dict] = {}
         skipped = []
-        for n, line in enumerate(text.splitlines(), 1):
+        # Split at line feeds only: an entry may hold U+0085 or U+2028, where splitlines would cut it.
+        for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:

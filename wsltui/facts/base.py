@@ -39,6 +39,13 @@ def record_unknown(record: Record | None, command: str, *, accept_exit_codes: tu
     return None
 
 
+def lines(text: str) -> list[str]:
+    """The lines of a tool's output: split at line feeds only (a trailing CR dropped).
+    ``str.splitlines`` also splits at U+001C-U+001E, U+0085 and U+2028/U+2029, which a process
+    name or a rule comment may hold: its line would be cut in two and its owner lost."""
+    return [l[:-1] if l.endswith("\r") else l for l in text.split("\n")]
+
+
 def first_line(text: str, limit: int = 200) -> str:
     for line in text.splitlines():
         line = line.strip()

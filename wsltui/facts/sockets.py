@@ -24,7 +24,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown, record_unknown
+from wsltui.facts.base import Unknown, lines, record_unknown
 from wsltui.probes.records import command_for
 from wsltui.snapshot import Snapshot
 
@@ -114,7 +114,7 @@ def parse_ss(text: str) -> SocketFacts:
     listeners: list[Listener] = []
     if not isinstance(text, str):
         return SocketFacts(listeners=Unknown("ss output is not text", command_for("net.sockets")))
-    for n, raw in enumerate(text.splitlines(), 1):
+    for n, raw in enumerate(lines(text), 1):
         line = raw.strip()
         if not line or line.startswith(("Netid", "State ")):
             continue
