@@ -42,7 +42,7 @@ CLIENT_OF = {"windows-localhost-v4": WINDOWS, "windows-localhost-v6": WINDOWS, "
 # Windows connect gives up after about 21 s (2 SYN retransmissions, nmap/nmap#2113) and retries
 # the SYN after a reset before it reports "refused" (KB175523); Linux gives up after ~127 s at
 # the default tcp_syn_retries=6. curl's wording differs a little between versions.
-_CURL_CONNECT = "(7) Failed to connect to HOST port PORT"
+_CURL_CONNECT = "(7) Failed to connect to <host> port <port>"
 _EMPTY = {"curl": "(52) Empty reply from server, or (56) Recv failure: Connection was reset",
           "chromium": "ERR_EMPTY_RESPONSE or ERR_CONNECTION_RESET"}
 CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
