@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from wsltui.facts.base import Unknown
+from wsltui.simulation import windows as winsim
 
 LOCALHOST = {"windows-localhost-v4": "windows-localhost-v6", "windows-localhost-v6": "windows-localhost-v4"}
 
@@ -38,11 +39,10 @@ REGRESSIONS = (
 )
 
 
-def caveats(world, sc, trace) -> list[str]:
-    from wsltui.simulation.simulate import _win  # (simulate imports this module)
-
+def caveats(world, sc, trace, sibling) -> list[str]:
+    """The caveats for ``trace``; ``sibling(name)``: the trace of scenario ``name`` for the same port."""
     facts = world.facts
-    win = _win(world)
+    win = winsim.captured(facts)
     out = []
     if win is not None:
         out += vpn_caveats(win, trace.mode)
@@ -51,7 +51,7 @@ def caveats(world, sc, trace) -> list[str]:
     out += regression_caveats(facts.wsl)
     out += idle_caveats(facts.wsl)
     if sc.name in LOCALHOST:
-        out += localhost_caveats(world, sc, trace)
+        out += localhost_caveats(sc, trace, sibling(LOCALHOST[sc.name]))
     return out
 
 
@@ -132,13 +132,9 @@ def idle_caveats(wsl) -> list[str]:
     return out
 
 
-def localhost_caveats(world, sc, trace) -> list[str]:
+def localhost_caveats(sc, trace, other) -> list[str]:
     """``localhost`` is [::1] first on Windows: when 127.0.0.1 and [::1] differ for this port, what
     a client sees depends on whether it falls back to the other address."""
-    from wsltui.simulation.simulate import Scenario, simulate  # (simulate imports this module)
-
-    other = simulate(world, Scenario(LOCALHOST[sc.name], sc.port, sc.proto, src=sc.src, dst=sc.dst, in_iface=sc.in_iface),
-                     with_caveats=False)
     if trace.reachable is None or other.reachable is None or trace.reachable == other.reachable:
         return []
     v4, v6 = (trace, other) if sc.name.endswith("v4") else (other, trace)

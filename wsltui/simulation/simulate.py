@@ -8,6 +8,7 @@ and say ``unknown`` until those are captured.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from itertools import islice
 from dataclasses import dataclass, field
@@ -77,8 +78,13 @@ class World:
 
 
 def simulate(world: World, sc: Scenario, *, with_caveats: bool = True) -> Trace:
-    """The hops of ``sc``, then what its client sees (``symptoms.client_view``)."""
-    return symptoms.client_view(world, sc, _walk(world, sc), with_caveats=with_caveats)
+    """The hops of ``sc``, then what its client sees (``symptoms.client_view``). A caveat may
+    compare with another scenario for the same port (``sibling``: that trace, without caveats)."""
+
+    def sibling(name: str) -> Trace:
+        return simulate(world, dataclasses.replace(sc, name=name), with_caveats=False)
+
+    return symptoms.client_view(world, sc, _walk(world, sc), sibling=sibling if with_caveats else None)
 
 
 def _walk(world: World, sc: Scenario) -> Trace:
@@ -132,18 +138,6 @@ def windows_unknown(layer: str, what: str, command: str) -> Hop:
 # --- Windows hops (wsltui/simulation/windows.py); windows_unknown when nothing was captured ------
 
 
-def _win(world: World):
-    """The Windows facts, or None when the snapshot holds no Windows record at all."""
-    win = getattr(world.facts, "windows", None)
-    return win if win is not None and getattr(win, "captured", False) else None
-
-
-def _wsl_adapter(win) -> str:
-    """The host side of WSL's NAT switch: vEthernet (WSL) or vEthernet (WSL (Hyper-V firewall))."""
-    conns = [] if isinstance(win.connections, Unknown) else win.connections
-    return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
-
-
 def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
     """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
     wsl = world.facts.wsl
@@ -182,7 +176,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     """NAT and bridged: WSL's relay on Windows loopback (wslrelay.exe, or wslhost.exe before WSL 2.0)."""
-    win = _win(world)
+    win = winsim.captured(world.facts)
     name = winsim.relay_name(win)
     relay_address = dst in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
     if win is not None:
@@ -215,7 +209,7 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
 def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
     """From Windows ``loop``:port through WSL's relay into the VM, where it connects over lo. The
     Windows listener table, when read, says where the relay listens; the Linux binds otherwise."""
-    win, v6 = _win(world), loop.version == 6
+    win, v6 = winsim.captured(world.facts), loop.version == 6
     seen = winsim.relay_on(win, port, str(loop))
     relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, proto, port, v6, name=winsim.relay_name(win),
                              seen=None if isinstance(seen, Unknown) else seen is not None)
@@ -254,7 +248,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
                               f"steers {dst} is not documented.", reason="unknown: undocumented (test from Windows: "
                               f"Test-NetConnection -ComputerName {dst} -Port {sc.port})"))
         return
-    win = _win(world)
+    win = winsim.captured(world.facts)
     reserved = _mirrored_port(world, sc, win, dst, loopback=True)
     if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
         trace.hops.append(reserved)
@@ -287,7 +281,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
-    win = _win(world)
+    win = winsim.captured(world.facts)
     if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
         trace.hops.append(Hop("path", "not-applicable", f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address "
                               "on WSL's NAT network.", reason=f"--dst {dst} does not fit {sc.name}"))
@@ -310,7 +304,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                               "address) to trace this path.", reason="net.addr / net.route missing: run ip -j addr show"))
         return
     if win is not None:
-        alias = _wsl_adapter(win)
+        alias = winsim.wsl_adapter(win)
         what = f"a Windows app connecting to {dst}:{sc.port}"
         onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
         trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
@@ -330,7 +324,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     iface = getattr(net, "primary_interface", None) or "eth0"
     dst = _addr(getattr(net, "primary_address", None))
-    win = _win(world)
+    win = winsim.captured(world.facts)
     if mode == "nat" and sc.proto != "tcp":
         # portproxy forwards TCP only: nothing on Windows carries UDP to WSL, whatever the firewall says.
         trace.hops.append(winsim.portproxy(win, sc.port, None, sc.proto)[0])
@@ -454,7 +448,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter a connection "
                           "to the host's own address (loopback traffic)."))
-    win = _win(world)
+    win = winsim.captured(world.facts)
     if mode == "consomme":
         hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
         trace.hops.append(hop)
@@ -519,7 +513,7 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     loopback (the NAT relay carries it into the VM) or the WSL IP (from the host's vEthernet)."""
     if hop.blocks or hop.verdict == "unknown" or target is None:
         return
-    net, win = world.facts.network, _win(world)
+    net, win = world.facts.network, winsim.captured(world.facts)
     loop = ipaddress.ip_address(target)
     if loop.is_loopback:
         taker, proxied = winsim.relay_listener(win, sc.proto, cport, target)
@@ -535,7 +529,7 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
     iface = getattr(net, "primary_interface", None) or "eth0"
     if win is not None:
         # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=_wsl_adapter(win),
+        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=winsim.wsl_adapter(win),
                                                                onlink=winsim.subnets(net, (iface,))),
                                   what=f"portproxy connecting to {dst}:{cport}", mode=world.mode, host_to_vm=True))
         if trace.hops[-1].blocks:
@@ -601,13 +595,13 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(Hop("path", "unknown", "How consomme carries a Linux connection to Windows is not documented.",
                               reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)"))
         return
-    win = _win(world)
+    win = winsim.captured(world.facts)
     if win is not None:
         what = f"WSL connecting to Windows {dst}:{sc.port}"
         loopback = dst.is_loopback or own
         # NAT: WSL's address is on vEthernet (WSL)'s subnet, the Linux side of the same link.
         onlink = None if loopback else winsim.subnets(net, (oif,))
-        alias = None if loopback or mode == "bridged" else _wsl_adapter(win)
+        alias = None if loopback or mode == "bridged" else winsim.wsl_adapter(win)
         if mode != "bridged":  # a bridged VM has no Hyper-V firewall
             # VM -> host in NAT is the reverse of the host -> VM leg: the same open question, the same answer.
             trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,

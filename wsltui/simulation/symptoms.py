@@ -20,6 +20,8 @@ between, or where Windows answers for a port nobody listens on:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import registry_profiles
 from wsltui.simulation import caveats
@@ -37,16 +39,17 @@ FAILURES = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROT
 ICMP_ERRORS = (NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE)
 
 
-def client_view(world, sc, trace: Trace, *, with_caveats: bool = True) -> Trace:
-    """Set who connects, rewrite the symptoms as that client sees them, add the caveats."""
+def client_view(world, sc, trace: Trace, *, sibling: Callable[[str], Trace] | None = None) -> Trace:
+    """Set who connects, rewrite the symptoms as that client sees them, add the caveats (when
+    ``sibling`` gives the trace of another scenario for the same port; None: no caveats)."""
     trace.client = CLIENT_OF.get(sc.name, ANY_OS)
     _behind_a_proxy(trace)
     _stealth(world, sc.name, trace)
     _mirrored_loopback(sc.name, trace)
     if trace.client == WINDOWS:
         _icmp_to_windows(trace)
-    if with_caveats:
-        trace.caveats.extend(caveats.caveats(world, sc, trace))
+    if sibling is not None:
+        trace.caveats.extend(caveats.caveats(world, sc, trace, sibling))
     return trace
 
 
@@ -107,7 +110,7 @@ def _stealth(world, scenario: str, trace: Trace) -> None:
         return  # loopback (refused stays right), or a path where Linux, not Windows, answers
     nobody = [b for b in trace.blockers
               if b.layer in ("portproxy", "excluded-ports", "windows-listener") and b.symptom == REFUSED]
-    win = _win(world)
+    win = winsim.captured(world.facts)
     if not nobody or win is None:
         return
     on, why = stealth(win, aliases)
@@ -141,9 +144,8 @@ def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
 
 def _receiving_profiles(win, aliases) -> tuple[list[str] | None, str]:
     if aliases == ("wsl",):
-        from wsltui.simulation.simulate import _wsl_adapter  # (simulate imports this module)
 
-        aliases = (_wsl_adapter(win),)
+        aliases = (winsim.wsl_adapter(win),)
     else:
         adapters = winsim.lan_adapters(win)
         if isinstance(adapters, Unknown):
@@ -187,12 +189,6 @@ def _mirrored_loopback(scenario: str, trace: Trace) -> None:
             hop.alternatives = sorted(set(hop.alternatives) | {TIMEOUT})
             hop.explanation += (" On affected WSL builds the reset goes to the wrong port and the Linux client hangs "
                                 "instead (microsoft/WSL#13327, #10855).")
-
-
-def _win(world):
-    from wsltui.simulation.simulate import _win  # (simulate imports this module)
-
-    return _win(world)
 
 
 # --- an ICMP error to a Windows client -------------------------------------------------------------

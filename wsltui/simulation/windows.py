@@ -95,6 +95,18 @@ def _unknown(layer: str, what: str, why: Unknown | str, command: str = "") -> Ho
     return Hop(layer, "unknown", what, reason=f"unknown: {why}" + (f" (run: {command})" if command else ""))
 
 
+def captured(facts) -> WindowsFacts | None:
+    """The Windows facts, or None when the snapshot holds no Windows record at all."""
+    win = getattr(facts, "windows", None)
+    return win if win is not None and getattr(win, "captured", False) else None
+
+
+def wsl_adapter(win: WindowsFacts) -> str:
+    """The host side of WSL's NAT switch: vEthernet (WSL) or vEthernet (WSL (Hyper-V firewall))."""
+    conns = [] if isinstance(win.connections, Unknown) else win.connections
+    return next((c.alias for c in conns if c.alias.lower().startswith("vethernet (wsl")), "vEthernet (WSL)")
+
+
 # --- rule matching (True / False / "assumption needed") ---------------------------------------
 
 
