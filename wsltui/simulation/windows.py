@@ -479,7 +479,7 @@ def _wsl_adapter_names(win: WindowsFacts) -> set[str]:
 
 
 def hyperv_presence(win: WindowsFacts, mode: str, wslconfig: WslConfig | None = None) -> HyperVPresence:
-    """Is the Hyper-V firewall on this VM's path at all (docs: windows-behaviour §2)? Mirrored:
+    """Is the Hyper-V firewall on this VM's path at all (microsoft/WSL WslCoreConfig.cpp, NatNetworking.cpp)? Mirrored:
     always. NAT: when WSL attached it, which the host adapter's name tells; .wslconfig
     ``firewall=false`` and ``HyperVFirewallDisable=1`` say it was not (from the next VM start on).
     Bridged and consomme: never. The cmdlets existing proves nothing."""
