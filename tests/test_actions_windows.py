@@ -160,6 +160,20 @@ def test_group_policy_rules_are_refused(windows):
     assert windows.launches() == []
 
 
+def test_a_local_allow_where_group_policy_ignores_local_rules_is_refused():
+    from wsltui.actions import refuse_ignored_local_rule
+    from types import SimpleNamespace
+
+    from wsltui.facts.windows import ProfileSettings
+
+    facts = SimpleNamespace(profiles={"Public": ProfileSettings("Public", allow_local_rules=False),
+                                      "Private": ProfileSettings("Private", allow_local_rules=None)})
+    with pytest.raises(ActionError, match="Group Policy does not apply local firewall rules on the Public profile"):
+        refuse_ignored_local_rule(facts, "Public", 8080, "tcp")
+    refuse_ignored_local_rule(facts, "Private", 8080, "tcp")  # not configured: local rules apply
+    refuse_ignored_local_rule(None, "Public", 8080, "tcp")  # nothing known: nothing refused
+
+
 def test_add_allow_rules_and_remove_them_again(windows):
     plan = windows_allow_plan(8080, "tcp", profile="Public", interface="vEthernet (WSL)")
     assert plan.fixes[0].script == ("New-NetFirewallRule -Name 'wsltui-in-tcp-8080' -DisplayName 'wsltui: allow TCP 8080' "

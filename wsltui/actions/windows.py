@@ -323,6 +323,17 @@ def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: 
     return _new_rule_plan(action, title, "rule", runner)
 
 
+def refuse_ignored_local_rule(windows_facts, profile: str, port, proto: str = "tcp") -> None:
+    """A local allow rule on a profile where Group Policy does not apply local rules would be
+    listed but never enforced: refuse it (ActionError) and say who can help."""
+    profiles = getattr(windows_facts, "profiles", None)
+    settings = profiles.get(profile) if isinstance(profiles, dict) else None
+    if settings is not None and settings.allow_local_rules is False:
+        raise ActionError(f"Group Policy does not apply local firewall rules on the {profile} profile "
+                          f"(AllowLocalFirewallRules=False): a rule added here would be listed but ignored. Ask your "
+                          f"administrator for a Group Policy rule allowing {protocol(proto)} {port_number(port)} inbound.")
+
+
 def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
     """A new Hyper-V firewall rule that lets ``proto/port`` in to the WSL VM (mirrored mode, or
     NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""

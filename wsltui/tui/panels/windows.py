@@ -404,10 +404,17 @@ class WindowsPanel(Panel):
         self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule")
 
     def action_add_allow(self) -> None:
-        from wsltui.actions import windows_allow_plan
+        from wsltui.actions import refuse_ignored_local_rule, windows_allow_plan
 
         port, proto = flow_port(self.app)
-        self.app.propose(lambda: windows_allow_plan(port, proto), f"allow {proto}/{port} in the Windows firewall")
+        analysis = getattr(self.app, "analysis", None)
+        win = getattr(analysis.facts, "windows", None) if analysis is not None else None
+
+        def build():
+            refuse_ignored_local_rule(win, "Public", port, proto)  # the profile windows_allow_plan uses
+            return windows_allow_plan(port, proto)
+
+        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall")
 
     def action_add_hyperv_allow(self) -> None:
         from wsltui.actions import hyperv_allow_plan
