@@ -68,7 +68,11 @@ def _focus_placed(app, panel) -> bool:
     """The Flow panel focuses (and scrolls to) its first blocker after the layout, a refresh later."""
     if app.active_key != "flow" or getattr(panel, "trace", None) is None or panel.trace.first_blocker is None:
         return True
-    return app.focused is panel.main_widget()
+    box = panel.main_widget()
+    if app.focused is not box:
+        return False
+    hops = panel.query_one("#flow-hops")
+    return abs(hops.scroll_y - min(box.virtual_region.y, hops.max_scroll_y)) <= 2  # scrolled to it, too
 
 
 def _selects_drawn(panel) -> bool:

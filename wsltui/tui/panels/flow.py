@@ -236,9 +236,13 @@ class FlowPanel(Panel):
             return
         self._drawing -= 1
 
-    def _show_first_blocker(self) -> None:
-        self._first_pending = False
+    def _show_first_blocker(self, tries: int = 10) -> None:
         box = self.main_widget()
+        if isinstance(box, HopBox) and not box.virtual_region.height and tries:
+            # Not laid out yet (a loaded machine): where to scroll is known only after a refresh.
+            self.call_after_refresh(self._show_first_blocker, tries - 1)
+            return
+        self._first_pending = False
         box.focus(scroll_visible=False)
         if isinstance(box, HopBox):
             self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
