@@ -14,7 +14,7 @@ from itertools import islice
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, building_many_objects
-from wsltui.simulation import socket_hop, symptoms
+from wsltui.simulation import caveats, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
@@ -56,6 +56,8 @@ class World:
     host: HostView
     mode: str  # effective mode, or "unknown"
     mode_reason: str | None
+    # Traces of the two localhost scenarios, each walked once (``_seen``); never handed out as such.
+    localhost_traces: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_facts(cls, facts) -> World:
@@ -78,13 +80,24 @@ class World:
 
 
 def simulate(world: World, sc: Scenario, *, with_caveats: bool = True) -> Trace:
-    """The hops of ``sc``, then what its client sees (``symptoms.client_view``). A caveat may
-    compare with another scenario for the same port (``sibling``: that trace, without caveats)."""
+    """The hops of ``sc``, what its client sees (``symptoms.client_view``), then the caveats. A
+    caveat may compare with another scenario for the same port (its trace, without caveats)."""
+    trace = _seen(world, sc)
+    if not with_caveats:
+        return trace
+    found = caveats.caveats(world, sc, trace, lambda name: _seen(world, dataclasses.replace(sc, name=name)))
+    return dataclasses.replace(trace, caveats=[*trace.caveats, *found])
 
-    def sibling(name: str) -> Trace:
-        return simulate(world, dataclasses.replace(sc, name=name), with_caveats=False)
 
-    return symptoms.client_view(world, sc, _walk(world, sc), sibling=sibling if with_caveats else None)
+def _seen(world: World, sc: Scenario) -> Trace:
+    """The walk as the client sees it. The two localhost scenarios of a port compare with each
+    other (a caveat), so each is walked once per World and kept; callers get copies."""
+    if sc.name not in caveats.LOCALHOST:
+        return symptoms.client_view(world, sc, _walk(world, sc))
+    key = (sc.name, sc.port, sc.proto, sc.src, sc.dst, sc.in_iface, tuple(sc.notes))
+    if key not in world.localhost_traces:
+        world.localhost_traces[key] = symptoms.client_view(world, sc, _walk(world, sc))
+    return world.localhost_traces[key]
 
 
 def _walk(world: World, sc: Scenario) -> Trace:

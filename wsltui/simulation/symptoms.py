@@ -20,11 +20,8 @@ between, or where Windows answers for a port nobody listens on:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import registry_profiles
-from wsltui.simulation import caveats
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.trace import (
     ANY_OS, CLIENT_OF, EMPTY_REPLY, HANGS_THEN_CLOSED, NET_UNREACHABLE, NO_ROUTE, PERMISSION_DENIED,
@@ -39,17 +36,14 @@ FAILURES = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROT
 ICMP_ERRORS = (NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE)
 
 
-def client_view(world, sc, trace: Trace, *, sibling: Callable[[str], Trace] | None = None) -> Trace:
-    """Set who connects, rewrite the symptoms as that client sees them, add the caveats (when
-    ``sibling`` gives the trace of another scenario for the same port; None: no caveats)."""
+def client_view(world, sc, trace: Trace) -> Trace:
+    """Set who connects, and rewrite the symptoms as that client sees them."""
     trace.client = CLIENT_OF.get(sc.name, ANY_OS)
     _behind_a_proxy(trace)
     _stealth(world, sc.name, trace)
     _mirrored_loopback(sc.name, trace)
     if trace.client == WINDOWS:
         _icmp_to_windows(trace)
-    if sibling is not None:
-        trace.caveats.extend(caveats.caveats(world, sc, trace, sibling))
     return trace
 
 
