@@ -104,6 +104,7 @@ class Link:
     gate: Gate | None = None
     on_path: bool = False
     reverse: bool = False  # the packet goes right to left (WSL -> Windows)
+    reached: bool = True  # False: on the path, but past the first blocker (the packet never gets here)
 
 
 @dataclass
@@ -303,7 +304,7 @@ class _Sketch:
             return Item("relay", Text(f"relay on :{port}: unknown", style="yellow"))
         bound = [a for a in ("127.0.0.1", "::1") if winsim.relay_on(win, port, a) is not None]
         if not bound:
-            return Item("relay", Text(f"WSL relay: none on :{port}", style=OFF_STYLE))
+            return Item("relay", Text(f"relay: none on :{port}", style=OFF_STYLE))
         return Item("relay", Text(f"{name} {' '.join(_at(a, port) for a in bound)}"))
 
     def _portproxy(self) -> Item:
@@ -441,7 +442,7 @@ class _Sketch:
     def _mirrored(self) -> None:
         lan = self._lan_box()
         host = self._add("host", "Windows host", self._host_items(relay=False, portproxy=False))
-        hv = self._add("hv", "Hyper-V (mirrored)", [Item("mirror", Text("adapters mirrored into the VM")),
+        hv = self._add("hv", "Hyper-V", [Item("mirror", Text("adapters mirrored into the VM")),
                                                     Item("steer", Text("ports Linux bound are steered in")),
                                                     Item("loop", Text("127.0.0.1 → loopback0"))])
         vm = self._add("vm", "WSL2 VM", self._vm_items(("*", "loopback0", "lo")))
@@ -524,6 +525,7 @@ class _Sketch:
             return {}
         first = trace.first_blocker
         placed: dict[int, str] = {}
+        stop: float | None = None  # where the first blocker is: a box index, or a link's middle (k + 0.5)
         lanes = self._lanes()
         for key in lanes:
             link = self._find_link(key)
@@ -546,6 +548,8 @@ class _Sketch:
                     gate.detail = "assumed"
                 link.on_path = True
                 placed[n] = gate.at
+                if hop is first:
+                    stop = link.left[0] + 0.5
             else:
                 box_key, item_key = key
                 box = next((b for b in self.boxes if b.key == box_key), None)
@@ -554,6 +558,12 @@ class _Sketch:
                     continue
                 item.hop, item.verdict, item.first, item.on_path = n, hop.verdict, hop is first, True
                 placed[n] = box.title
+                if hop is first:
+                    stop = float(self.boxes.index(box))
+        if stop is not None:
+            for link in self.links:
+                middle = link.left[0] + 0.5
+                link.reached = not (middle < stop if link.reverse else middle > stop)
         self._mark_ends(lanes)
         return placed
 
@@ -633,7 +643,7 @@ class _Sketch:
         else:
             self._item("host", "listeners", on_path=True)
         for link in self.links:
-            if link.on_path:
+            if link.on_path and link.reached:
                 for index, key in (link.left, link.right):
                     item = self.boxes[index].item(key)
                     if item is not None:
@@ -662,6 +672,7 @@ BOX_WIDTH = {"lan": (12, 16), "hv": (16, 30), "cm": (16, 30)}  # key -> (least, 
 OTHER_WIDTH = (24, 60)
 PATH_BORDER = "bold cyan"
 FIRST_STYLE = "bold reverse red"
+BEYOND_STYLE = "cyan"  # the path past the first blocker: where the packet would go (dashed)
 
 
 class MapView:
@@ -778,6 +789,9 @@ def _box_line(box: Box, width: int, rows: list, line: int, k: int, wires: dict, 
     border = PATH_BORDER if box.on_path else OFF_STYLE
     if line == 0:
         title = f" {box.title} "
+        if cell_len(title) > width - 4:
+            title = Text(title).truncate(width - 5, overflow="ellipsis") or ""
+            title = f"{Text(title).plain} "
         return Text.assemble(("┌─", border), (title, border if box.on_path else ""),
                              ("─" * max(0, width - 3 - cell_len(title)) + "┐", border))
     if line == len(rows) + 1:
@@ -817,8 +831,8 @@ def _gate_style(link: Link) -> str:
 
 
 def _wire(link: Link) -> Text:
-    wire_style = PATH_BORDER if link.on_path else OFF_STYLE
-    cells = ["─"] * GAP
+    wire_style = (PATH_BORDER if link.reached else BEYOND_STYLE) if link.on_path else OFF_STYLE
+    cells = ["─" if link.reached or not link.on_path else "╌"] * GAP
     if link.on_path:
         if link.reverse:
             cells[0] = "◀"
