@@ -263,7 +263,7 @@ class _Sketch:
             profile, _ = winsim.profile_for(win, a.alias)
             text = Text(shown(a.alias), style="bold")
             text.append(f" · {profile or '?'}", style="" if profile else "yellow")
-            text.append(" · addr ?", style="yellow")
+            text.append(" · IP ?", style="yellow")
             out.append(Item("adapter" if n == 0 else f"adapter:{n}", text))
         self.notes.append(Text(f"The Windows adapters' addresses are not in the snapshot (would tell: {ADDRESSES_CMD}).",
                                style=OFF_STYLE))
@@ -423,7 +423,7 @@ class _Sketch:
         alias = winsim.wsl_adapter(self.win) if self.win is not None else "vEthernet (WSL…)"
         gw = getattr(self.facts.network, "default_gateway_v4", None)
         veth = Text(shown(alias), style="bold")
-        veth.append(f" {shown(gw)}" if gw else " addr ?", style="" if gw else "yellow")
+        veth.append(f" {shown(gw)}" if gw else " IP ?", style="" if gw else "yellow")
         profile = winsim.profile_for(self.win, alias)[0] if self.win is not None else "Public"
         veth.append(f" · {profile or '?'}")
         host_items.append(Item("vethernet", veth))
@@ -506,7 +506,7 @@ class _Sketch:
         return Gate("WinFW", profile, f"Windows Defender Firewall on {shown(alias)} ({profile})", shown(alias))
 
     def _hyperv_gate(self, loopback: bool = False) -> Gate:
-        name = "Hyper-V firewall" + (" (loopback)" if loopback else "")
+        name = "Hyper-V firewall" + (", loopback" if loopback else "")
         if self.win is None:
             return Gate("Hyper-V", "?", f"{name}: no Windows data", "the WSL VM")
         cfg = getattr(self.facts.wsl, "wslconfig", None) if self.facts.wsl is not None else None
@@ -514,7 +514,10 @@ class _Sketch:
         detail = {"attached": "", "absent": "absent", "unknown": "?"}[presence.state]
         if presence.assumed:
             detail = "assumed"
-        return Gate("Hyper-V", detail, f"{name}: {shown(presence.why)}", "the WSL VM")
+        if detail and not loopback:  # how sure the map is that the firewall is there at all
+            self.notes.append(Text(f"Hyper-V firewall {presence.state}{' (assumed)' if presence.assumed else ''}: "
+                                   f"{shown(presence.text)}", style="yellow" if detail != "absent" else OFF_STYLE))
+        return Gate("Hyper-V", detail, f"{name} ({presence.state})", "the WSL VM")
 
     # --- the trace on it --------------------------------------------------------------------
 
