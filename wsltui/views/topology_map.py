@@ -48,8 +48,8 @@ LAYER_NAME = {"windows-firewall": "Windows Defender Firewall", "hyperv-firewall"
               "socket": "socket", "path": "route"}
 MODE_TITLE = {"nat": "NAT", "mirrored": "mirrored", "consomme": "consomme", "bridged": "bridged"}
 ADDRESSES_CMD = "powershell.exe Get-NetIPAddress"
-PATH_STYLE = "bold"
-OFF_STYLE = "dim"
+PATH_TEXT = "bold"  # an item on the path
+OFF_STYLE = "dim"  # everything the path does not cross
 GAP = 9  # the columns between two boxes: a link, with its gate's wall
 _IFACE = re.compile(r"\((?:in|out) ([^,)]+)")
 
@@ -100,7 +100,6 @@ class Link:
     key: str
     left: tuple[int, str]  # (box index, item key)
     right: tuple[int, str]
-    label: str = ""  # what the wire is, when it has no gate ("hvsocket")
     gate: Gate | None = None
     on_path: bool = False
     reverse: bool = False  # the packet goes right to left (WSL -> Windows)
@@ -166,7 +165,10 @@ def _no_map(mode: str) -> str:
 
 def _heading(mode: str, trace: Trace | None) -> Text:
     text = Text()
-    text.append(f"{MODE_TITLE.get(mode, shown(mode))} networking", style="bold")
+    if mode == "unknown":
+        text.append("NAT networking (assumed: the mode is unknown)", style="bold " + STYLE["assumed"])
+    else:
+        text.append(f"{MODE_TITLE.get(mode, shown(mode))} networking", style="bold")
     if trace is None:
         text.append("  ·  no Flow trace yet", style=OFF_STYLE)
         return text
@@ -185,10 +187,10 @@ def verdict_words(trace: Trace) -> Text:
     if first is not None:
         return Text(f"✗ blocked at {LAYER_NAME.get(first.layer, first.layer)}: {first.symptom or first.verdict}",
                     style="bold red")
-    open_hop = next((h for h in trace.hops if h.verdict in ("unknown", "not-applicable") and h.layer == "path"
-                     or h.verdict == "unknown"), None)
-    return Text(f"? undecided at {LAYER_NAME.get(open_hop.layer, open_hop.layer) if open_hop else 'a layer'}",
-                style="bold yellow")
+    open_hop = next((h for h in trace.hops if h.verdict == "unknown"), None)
+    if open_hop is not None:
+        return Text(f"? undecided at {LAYER_NAME.get(open_hop.layer, open_hop.layer)}", style="bold yellow")
+    return Text(f"– does not apply in {trace.mode} mode", style=OFF_STYLE)
 
 
 def _hop_lines(out: TopologyMap, trace: Trace | None, placed: dict[int, str]) -> None:
@@ -224,9 +226,8 @@ class _Sketch:
         self.boxes.append(Box(key, title, items))
         return len(self.boxes) - 1
 
-    def _link(self, key: str, left: tuple[int, str], right: tuple[int, str], label: str = "",
-              gate: Gate | None = None) -> None:
-        self.links.append(Link(key, left, right, label, gate))
+    def _link(self, key: str, left: tuple[int, str], right: tuple[int, str], gate: Gate | None = None) -> None:
+        self.links.append(Link(key, left, right, gate))
 
     def _lan_box(self) -> int:
         return self._add("lan", "LAN", [Item("client", Text("LAN device"))])
@@ -273,8 +274,7 @@ class _Sketch:
         win, port = self.win, self.port
         if win is None or port is None:
             return Item("excluded", Text("excluded port ranges: unknown", style="yellow"))
-        tables = [t for t in (win.excluded4, win.excluded6)]
-        known = [t for t in tables if not isinstance(t, Unknown)]
+        known = [t for t in (win.excluded4, win.excluded6) if not isinstance(t, Unknown)]
         if not known:
             return Item("excluded", Text("excluded port ranges: unknown", style="yellow"))
         inside = next((r for t in known for r in [t.containing(port)] if r is not None), None)
@@ -286,14 +286,14 @@ class _Sketch:
         """Windows programs (not WSL's relay) listening on the port."""
         win, port = self.win, self.port
         if win is None or port is None or isinstance(win.listeners, Unknown):
-            return Item("listeners", Text("Windows listeners: unknown", style="yellow"))
+            return Item("listeners", Text("Windows programs: unknown", style="yellow"))
         relays = [winsim.relay_on(win, port, a) for a in ("127.0.0.1", "::1")]
         others = [l for l in win.listeners if l.port == port and not any(l is r for r in relays)]
         if not others:
-            return Item("listeners", Text("other listeners: none", style=OFF_STYLE))
+            return Item("listeners", Text("Windows programs: none", style=OFF_STYLE))
         names = ", ".join(f"{shown(l.process or '?')} {_at(l.address, port)}" for l in others[:3])
         more = f" +{len(others) - 3}" if len(others) > 3 else ""
-        return Item("listeners", Text(f"also listening: {names}{more}"))
+        return Item("listeners", Text(f"Windows programs: {names}{more}"))
 
     def _relay(self) -> Item:
         win, port = self.win, self.port
@@ -387,8 +387,8 @@ class _Sketch:
         for rs in ipt.rulesets() if ipt is not None else []:
             if rs.unknown is not None:
                 unknown = True
-            elif rs.rule_count():
-                counts.append(f"{rs.record.removeprefix('nf.')} {rs.rule_count()}")
+            else:
+                counts += _ruleset_words(rs)
         nft = f.nft
         if nft is None or nft.unknown is not None:
             unknown = True
@@ -582,8 +582,6 @@ class _Sketch:
         """The links the trace's path runs along."""
         sc, layers, entry = self.scenario, {h.layer for h in self.trace.hops}, self._entry()
         lan = ["lan"] if sc.startswith("lan-") else []
-        if sc in ("windows-localhost-v4", "windows-localhost-v6") and "windows-firewall" in layers and len(layers) == 1:
-            return []
         if self.mode in ("nat", "bridged"):
             if entry == "lo" or (entry is None and "localhost-relay" in layers and "portproxy" not in layers):
                 return lan + ["relay", "lo"]
@@ -632,19 +630,18 @@ class _Sketch:
             return "item", ("vm", "netfilter")
         if layer == "socket":
             return "item", ("vm", "socket")
-        if layer == "path" and hop.blocks and lanes:
-            return "link", lanes[0]
+        if layer == "path" and hop.blocks and self.scenario != "wsl-to-windows":
+            return "item", ("lan", "client") if self.scenario.startswith("lan-") else ("host", "apps")
         return None
 
     def _mark_ends(self, lanes: list[str]) -> None:
         """The client, the items the path's links touch, and the boxes it crosses, as on the path."""
-        client = {"lan": "client", "wsl": None}.get(self.scenario.split("-")[0], "apps")
         if self.scenario.startswith("lan-"):
             self._item("lan", "client", on_path=True)
-        elif client and self.scenario != "wsl-to-windows":
-            self._item("host", "apps", on_path=True)
-        else:
+        elif self.scenario == "wsl-to-windows":  # the client is in Linux; the server a Windows listener
             self._item("host", "listeners", on_path=True)
+        else:
+            self._item("host", "apps", on_path=True)
         for link in self.links:
             if link.on_path and link.reached:
                 for index, key in (link.left, link.right):
@@ -659,6 +656,16 @@ class _Sketch:
         item = box.item(item_key) if box else None
         if item is not None:
             item.on_path = on_path
+
+
+def _ruleset_words(rs) -> list[str]:
+    """An iptables ruleset in a few words when it holds anything: its rules, a policy that is not ACCEPT."""
+    if not rs.is_active():
+        return []
+    n = rs.rule_count()
+    policies = sorted({c.policy for t in rs.tables for c in t.chains if c.builtin and c.policy not in (None, "ACCEPT")})
+    words = f"{rs.record.removeprefix('nf.')} {n} rule{'' if n == 1 else 's'}"
+    return [words + (f" (policy {'/'.join(policies)})" if policies else "")]
 
 
 def _short(layer: str) -> str:
@@ -699,9 +706,7 @@ class MapView:
             lines.append(Text())
             lines += self.topo.notes
         for line in lines:
-            out = shown_text(line, multiline=False)
-            out.no_wrap = False
-            yield out
+            yield shown_text(line, multiline=False)
 
 
 def item_text(item: Item) -> Text:
@@ -711,7 +716,7 @@ def item_text(item: Item) -> Text:
         mark = MARK.get(item.verdict, "?")
         text.append(f"{mark}{item.hop} ", style=FIRST_STYLE if item.first else STYLE.get(item.verdict, ""))
     body = item.text.copy()
-    body.stylize(PATH_BORDER.split()[0] if item.on_path else OFF_STYLE)
+    body.stylize(PATH_TEXT if item.on_path else OFF_STYLE)
     text.append_text(body)
     if item.first:
         text.append(" ◀", style="bold red")
@@ -791,12 +796,9 @@ def row_layout(topo: TopologyMap, widths: list[int], console: Console) -> list[T
 def _box_line(box: Box, width: int, rows: list, line: int, k: int, wires: dict, count: int) -> Text:
     border = PATH_BORDER if box.on_path else OFF_STYLE
     if line == 0:
-        title = f" {box.title} "
-        if cell_len(title) > width - 4:
-            title = Text(title).truncate(width - 5, overflow="ellipsis") or ""
-            title = f"{Text(title).plain} "
-        return Text.assemble(("┌─", border), (title, border if box.on_path else ""),
-                             ("─" * max(0, width - 3 - cell_len(title)) + "┐", border))
+        title = Text(f" {box.title} ", style=border if box.on_path else "")
+        title.truncate(width - 4, overflow="ellipsis")
+        return Text.assemble(("┌─", border), title, ("─" * max(0, width - 3 - title.cell_len) + "┐", border))
     if line == len(rows) + 1:
         return Text("└" + "─" * (width - 2) + "┘", style=border)
     row = line - 1
@@ -817,7 +819,7 @@ def _gap_column(k: int, height: int, wires: dict) -> list[Text]:
         lines[row + 1] = _wire(link)
     for row, link in links:
         gate = link.gate
-        above = (f"{gate.hop} " if gate and gate.hop else "") + (gate.name if gate else link.label)
+        above = ((f"{gate.hop} " if gate.hop else "") + gate.name) if gate else ""
         below = gate.detail if gate else ""
         style = _gate_style(link)
         for at, words in ((row, above), (row + 2, below)):
@@ -868,11 +870,11 @@ def _stacked_wire(link: Link) -> Text:
     text = Text(f"  {arrow if link.on_path else '│'} ", style=PATH_BORDER if link.on_path else OFF_STYLE)
     gate = link.gate
     if gate is None:
-        return text.append(link.label or "", style=OFF_STYLE)
+        return text
     mark = MARK.get(gate.verdict, "?") if gate.verdict else "·"
     text.append(f"┨{mark}┠ ", style=_gate_style(link))
     text.append((f"{gate.hop}. " if gate.hop else "") + (gate.full or gate.name),
-                style=PATH_BORDER.split()[0] if link.on_path else OFF_STYLE)
+                style=PATH_TEXT if link.on_path else OFF_STYLE)
     if gate.detail:
         text.append(f" · {gate.detail}", style=OFF_STYLE)
     return text
