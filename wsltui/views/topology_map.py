@@ -679,7 +679,7 @@ def _at(address: str, port: int) -> str:
 # --- drawing it -----------------------------------------------------------------------------
 
 BOX_WIDTH = {"lan": (12, 16), "hv": (16, 30), "cm": (16, 30)}  # key -> (least, most) cells; others below
-OTHER_WIDTH = (24, 60)
+OTHER_WIDTH = (24, 64)
 PATH_BORDER = "bold cyan"
 FIRST_STYLE = "bold reverse red"
 BEYOND_STYLE = "cyan"  # the path past the first blocker: where the packet would go (dashed)
