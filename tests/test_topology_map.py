@@ -206,3 +206,12 @@ def test_hostile_names_stay_inert():
     text = drawn(m, 116) + drawn(m, 76)
     assert "[red]x\\x1b[2J" in text  # shown as what it is, never read as markup
     assert "\\x1b]52;c;SGk=\\x07" in text
+
+
+def test_the_map_builder_never_imports_textual():
+    import subprocess
+    import sys
+
+    code = "import sys, wsltui.views.topology_map\nprint(any(m.split('.')[0] == 'textual' for m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
