@@ -67,3 +67,25 @@ def test_the_map_follows_the_flow_connection():
         assert scenario_words(scenario, port) in heading(panel)
 
     run(demo_app("nat-firewalld-reject"), body)
+
+
+def test_s_and_t_on_the_map_change_the_flow_connection_too():
+    async def body(app, pilot):
+        await pilot.press("3")
+        await settle(pilot)
+        panel = app.panel("topology")
+        scenario, port, proto = app.flow_target()
+        await pilot.press("s")
+        await settle(pilot)
+        moved = app.flow_target()
+        assert moved[0] != scenario and moved[1:] == (port, proto)
+        assert panel.target == moved and scenario_words(moved[0], port) in heading(panel)
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.flow_target()[2] != proto and f"{app.flow_target()[2]}/{port}" in heading(panel)
+        await pilot.press("2")
+        await settle(pilot)
+        flow = app.panel("flow")
+        assert (flow.scenario, flow.port, flow.proto) == app.flow_target() == panel.target
+
+    run(demo_app("nat-firewalld-reject"), body)

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.tui.scenarios import FLOW_SCENARIOS
 from wsltui.views.topology_map import MapView, build_map
 
 
 class TopologyPanel(Panel):
+    # The same keys as in Flow, for the same connection: the map and Flow always show one target.
+    BINDINGS = [
+        Binding("s", "scenario(1)", "Next scenario", show=False),
+        Binding("S", "scenario(-1)", "Prev scenario", show=False),
+        Binding("t", "toggle_proto", "tcp/udp", show=False),
+    ]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.target: tuple[str, int, str] | None = None  # the Flow target the map shows
@@ -35,6 +44,26 @@ class TopologyPanel(Panel):
     def on_show(self) -> None:
         """The Flow target may have changed while another panel was shown: follow it."""
         if self.analysis is not None and self.app.flow_target() != self.target:
+            self.show(self.analysis)
+
+    def action_scenario(self, delta: int) -> None:
+        if self.target is not None:
+            scenario, port, proto = self.target
+            self._retarget(FLOW_SCENARIOS[(FLOW_SCENARIOS.index(scenario) + delta) % len(FLOW_SCENARIOS)], port, proto)
+
+    def action_toggle_proto(self) -> None:
+        if self.target is not None:
+            scenario, port, proto = self.target
+            self._retarget(scenario, port, "udp" if proto == "tcp" else "tcp")
+
+    def _retarget(self, scenario: str, port: int, proto: str) -> None:
+        """Change the connection Flow traces (Flow follows when it is shown next), and redraw."""
+        flow = self.app.panel("flow")
+        if flow is None:  # not shown yet: it takes the request when it mounts
+            self.app.flow_request = (scenario, port, proto)
+        else:
+            flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
+        if self.analysis is not None:
             self.show(self.analysis)
 
 
