@@ -126,6 +126,19 @@ def test_consomme_map_has_host_sockets_and_no_hyperv_firewall():
     assert m.verdict.plain.startswith("? undecided at Windows Defender Firewall")
 
 
+def test_bridged_map_has_an_external_switch_and_no_hyperv_firewall():
+    snap = demos.load("nat-healthy")
+    snap.add(Record("wsl.networking-mode", ("wslinfo", "--networking-mode"), "bridged\n"))
+    m = topo(snap, "windows-localhost-v4")
+    assert plain(m, "hv") == ["hvsocket (no IP)", "external switch (the LAN)", "no Hyper-V firewall"]
+    assert m.link("relay").on_path and m.link("lo").on_path and m.box("host").item("relay").verdict == "allow"
+    assert m.link("hv").gate is None and not any("vEthernet" in line for line in plain(m, "host"))
+    m = topo(snap, "lan-to-host")  # the VM's own LAN address: only Linux filters
+    assert m.link("lan").on_path and m.link("ext").on_path and m.link("hv").on_path
+    assert m.link("ext").gate.verdict == ""  # the NIC the switch is bound to: the host's firewall is not crossed
+    assert [h.hop.layer for h in m.hops] == ["netfilter", "socket"]
+
+
 def test_without_windows_data_the_host_is_unknown_not_invented():
     snap = demos.load("nat-healthy")
     bare = Snapshot(meta=snap.meta)

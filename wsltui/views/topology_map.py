@@ -477,7 +477,10 @@ class _Sketch:
         vm = self._add("vm", "WSL2 VM", self._vm_items(("lo", "eth0", "*")))
         self._link("lan", (lan, "client"), (host, "adapter"))
         self._link("relay", (host, "relay"), (sw, "hvsocket"))
-        self._link("ext", (host, "adapter"), (sw, "switch"), gate=self._lan_gate())
+        # Which host adapter sits on the external switch is not in the facts.
+        self._link("ext", (host, "adapter"), (sw, "switch"),
+                   gate=Gate("WinFW", "?", "Windows Defender Firewall on the host's adapter on the external switch",
+                             "the host's adapter on the external switch"))
         self._link("lo", (sw, "hvsocket"), (vm, "if:lo"))
         self._link("hv", (sw, "switch"), (vm, "if:eth0"))
 
@@ -586,7 +589,8 @@ class _Sketch:
             if entry == "lo" or (entry is None and "localhost-relay" in layers and "portproxy" not in layers):
                 return lan + ["relay", "lo"]
             if self.mode == "bridged":
-                return ["lan", "hv"] if sc.startswith("lan-") else ["ext", "hv"]
+                # the LAN reaches the VM's own address through the NIC the external switch is bound to
+                return ["lan", "ext", "hv"] if sc.startswith("lan-") else ["ext", "hv"]
             if sc == "lan-to-wsl-ip":
                 return lan
             return lan + ["veth", "hv"]
@@ -683,6 +687,9 @@ OTHER_WIDTH = (24, 64)
 PATH_BORDER = "bold cyan"
 FIRST_STYLE = "bold reverse red"
 BEYOND_STYLE = "cyan"  # the path past the first blocker: where the packet would go (dashed)
+LEGEND = ("✓ passes (in the assumed colour: on an assumption)  ✗ stops  ? unknown  – does not apply  "
+          "┨·┠ a firewall this connection does not cross  ▶ the path  ╌▶ the path past the first blocker  "
+          "N: hop N in Flow")
 
 
 class MapView:
@@ -702,9 +709,11 @@ class MapView:
         if self.topo.hops:
             lines.append(Text())
             lines += hop_list(self.topo, width)
-        if self.topo.notes:
+        if self.topo.notes or self.topo.boxes:
             lines.append(Text())
             lines += self.topo.notes
+        if self.topo.boxes:
+            lines.append(Text(LEGEND, style=OFF_STYLE))
         for line in lines:
             yield shown_text(line, multiline=False)
 
