@@ -228,3 +228,23 @@ def test_the_map_builder_never_imports_textual():
     code = "import sys, wsltui.views.topology_map\nprint(any(m.split('.')[0] == 'textual' for m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("broken", ["nothing", "parser-crash"])
+def test_nothing_known_still_draws_and_invents_nothing(broken):
+    from wsltui.simulation.simulate import World
+    from wsltui.tui.scenarios import FLOW_SCENARIOS
+
+    a = analyze(Snapshot(meta={}) if broken == "nothing" else demos.load("nat-firewalld-reject"))
+    facts = a.facts
+    if broken == "parser-crash":  # what build_facts leaves when a parser raises: the section is None
+        facts = dataclasses.replace(facts, network=None, sockets=None, firewalld=None, ufw=None, iptables=None, nft=None)
+    world = World.from_facts(facts)
+    for scenario in FLOW_SCENARIOS:
+        m = build_map(facts, world, a.trace(scenario, 8080) if broken == "nothing" else None)
+        text = drawn(m, 116) + drawn(m, 76)
+        if broken == "nothing":  # no Windows data: no profile is claimed, not even vEthernet (WSL)'s usual Public
+            assert "Private" not in text and "Public" not in text
+        if m.boxes:
+            vm = plain(m, "vm")
+            assert any("unknown" in line or "could not be read" in line for line in vm), vm

@@ -398,10 +398,9 @@ class _Sketch:
                 counts.append(f"nft {len(native)} table{'s' if len(native) != 1 else ''}")
         if ipt is None:
             unknown = True
-        text = Text(", ".join(counts) if counts else "no rules", style="" if counts else OFF_STYLE)
         if unknown:
-            text.append(" (some rulesets not read)", style="yellow")
-        return text
+            return Text(", ".join([*counts, "rulesets not read" if not counts else "some not read"]), style="yellow")
+        return Text(", ".join(counts)) if counts else Text("no rules", style=OFF_STYLE)
 
     def _sockets(self) -> Item:
         socks = getattr(self.facts.sockets, "listeners", None)
@@ -424,8 +423,8 @@ class _Sketch:
         gw = getattr(self.facts.network, "default_gateway_v4", None)
         veth = Text(shown(alias), style="bold")
         veth.append(f" {shown(gw)}" if gw else " IP ?", style="" if gw else "yellow")
-        profile = winsim.profile_for(self.win, alias)[0] if self.win is not None else "Public"
-        veth.append(f" · {profile or '?'}")
+        profile = winsim.profile_for(self.win, alias)[0] if self.win is not None else None
+        veth.append(f" · {profile or '?'}", style="" if profile else "yellow")
         host_items.append(Item("vethernet", veth))
         host = self._add("host", "Windows host", host_items)
         hv = self._add("hv", "Hyper-V", [Item("hvsocket", Text("hvsocket (no IP)")),
