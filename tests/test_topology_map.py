@@ -139,6 +139,19 @@ def test_bridged_map_has_an_external_switch_and_no_hyperv_firewall():
     assert [h.hop.layer for h in m.hops] == ["netfilter", "socket"]
 
 
+def test_a_docker_host_shows_a_few_interfaces_then_a_count():
+    snap = demos.load("nat-healthy")
+    addr = snap.records["net.addr"]
+    links = json.loads(addr.stdout)
+    links += [{"ifindex": 10 + n, "ifname": f"veth{n:04x}", "flags": ["UP"], "operstate": "UP", "addr_info": []}
+              for n in range(20)]
+    snap.add(dataclasses.replace(addr, stdout=json.dumps(links)))
+    m = topo(snap, "windows-to-wsl-ip")
+    vm = plain(m, "vm")
+    assert vm[:2] == ["lo 127.0.0.1/8 +2", "eth0 172.28.165.23/20"] and "+17 more interfaces" in vm
+    assert m.link("hv").right == (3, "if:eth0") and m.link("hv").on_path
+
+
 def test_without_windows_data_the_host_is_unknown_not_invented():
     snap = demos.load("nat-healthy")
     bare = Snapshot(meta=snap.meta)

@@ -51,7 +51,9 @@ ADDRESSES_CMD = "powershell.exe Get-NetIPAddress"
 PATH_TEXT = "bold"  # an item on the path
 OFF_STYLE = "dim"  # everything the path does not cross
 GAP = 9  # the columns between two boxes: a link, with its gate's wall
+MAX_OTHER_IFACES = 3  # VM interfaces beyond lo, loopback0 and the primary one that are drawn
 _IFACE = re.compile(r"\((?:in|out) ([^,)]+)")
+_MIRRORED_NIC = re.compile(r"eth\d+$")
 
 
 # --- the map as data ------------------------------------------------------------------------
@@ -335,8 +337,13 @@ class _Sketch:
             named = {i.name: i for i in ifaces}
             rest = [i for i in ifaces if i.name not in order]
             for name in order:
-                if name == "*":
-                    items += [self._iface(i) for i in rest]
+                if name == "*":  # a Docker host has dozens (docker0, br-…, veth…): the first few, then a count
+                    primary = [i for i in rest if i.name == getattr(self.facts.network, "primary_interface", None)]
+                    others = [i for i in rest if i not in primary]
+                    items += [self._iface(i) for i in primary + others[:MAX_OTHER_IFACES]]
+                    if len(others) > MAX_OTHER_IFACES:
+                        items.append(Item("if:more", Text(f"+{len(others) - MAX_OTHER_IFACES} more interfaces",
+                                                          style=OFF_STYLE)))
                 elif name in named:
                     items.append(self._iface(named[name]))
                 elif name == "loopback0":
@@ -357,7 +364,7 @@ class _Sketch:
                         + (f" +{len(addrs) - shown_addrs}" if len(addrs) > shown_addrs else ""))
         if not i.up:
             text.append(" down", style="yellow")
-        if self.mode == "mirrored" and i.name not in ("lo", "loopback0") and addrs:
+        if self.mode == "mirrored" and _MIRRORED_NIC.match(i.name) and addrs:  # WSL names them ethN; docker0 is not one
             text.append(" (mirrored)", style=OFF_STYLE)
         return Item(f"if:{i.name}", text)
 
@@ -436,7 +443,7 @@ class _Sketch:
         self._link("veth", (host, "vethernet"), (hv, "switch"),
                    gate=Gate("WinFW", profile or "?", f"Windows Defender Firewall on {shown(alias)}", shown(alias)))
         self._link("lo", (hv, "hvsocket"), (vm, "if:lo"))
-        self._link("hv", (hv, "switch"), (vm, "if:eth0"), gate=self._hyperv_gate())
+        self._link("hv", (hv, "switch"), (vm, self._nic(vm)), gate=self._hyperv_gate())
 
     def _mirrored(self) -> None:
         lan = self._lan_box()
@@ -445,7 +452,7 @@ class _Sketch:
                                                     Item("steer", Text("ports Linux bound are steered in")),
                                                     Item("loop", Text("127.0.0.1 → loopback0"))])
         vm = self._add("vm", "WSL2 VM", self._vm_items(("*", "loopback0", "lo")))
-        first_if = self._first_vm_iface(vm)
+        first_if = self._nic(vm)
         self._link("lan", (lan, "client"), (host, "adapter"))
         self._link("mirror-in", (host, "adapter"), (hv, "mirror"), gate=self._hyperv_gate())
         self._link("loop-in", (host, "apps"), (hv, "loop"), gate=self._hyperv_gate(loopback=True))
@@ -463,7 +470,7 @@ class _Sketch:
         self._link("loop-in", (host, "consomme-lo"), (link, "loop"))
         self._link("nic-in", (host, "consomme-if"), (link, "nic"))
         self._link("loop-vm", (link, "loop"), (vm, "if:loopback0"))
-        self._link("nic-vm", (link, "nic"), (vm, self._first_vm_iface(vm)))
+        self._link("nic-vm", (link, "nic"), (vm, self._nic(vm)))
 
     def _bridged(self) -> None:
         lan = self._lan_box()
@@ -481,11 +488,14 @@ class _Sketch:
                    gate=Gate("WinFW", "?", "Windows Defender Firewall on the host's adapter on the external switch",
                              "the host's adapter on the external switch"))
         self._link("lo", (sw, "hvsocket"), (vm, "if:lo"))
-        self._link("hv", (sw, "switch"), (vm, "if:eth0"))
+        self._link("hv", (sw, "switch"), (vm, self._nic(vm)))
 
-    def _first_vm_iface(self, vm: int) -> str:
+    def _nic(self, vm: int) -> str:
+        """The VM's item for its network adapter: the primary interface (eth0, else the default
+        route's), else the first that is not a loopback."""
+        primary = getattr(self.facts.network, "primary_interface", None)
         keys = [i.key for i in self.boxes[vm].items if i.key.startswith("if:") and i.key not in ("if:lo", "if:loopback0")]
-        return keys[0] if keys else "if:eth0"
+        return f"if:{primary}" if primary and f"if:{primary}" in keys else (keys[0] if keys else "if:eth0")
 
     def _subnet(self) -> str | None:
         net = self.facts.network
