@@ -92,6 +92,23 @@ def test_lan_through_a_stale_portproxy_stops_at_the_portproxy():
     assert not m.box("vm").item("if:eth0").on_path
 
 
+def test_the_lan_wire_goes_to_the_adapter_whose_firewall_decided():
+    """Two LAN adapters: Wi-Fi (Private) allows 8080, Ethernet (Public) does not: the gate is Ethernet's."""
+    snap = demos.load("nat-healthy")
+    ps = snap.records["win.powershell"]
+    data = json.loads(ps.stdout)
+    data["conn"].append({"alias": "Ethernet", "ifIndex": 7, "category": 0})
+    data["rules"].append({"id": "dev-8080", "name": "Dev 8080", "enabled": 1, "dir": 1, "action": 2, "profile": 2,
+                          "proto": "TCP", "lport": "8080", "rport": "Any", "laddr": "Any", "raddr": "Any",
+                          "program": "Any", "service": "Any", "ifAlias": "Any", "ifType": "Any", "src": "PersistentStore"})
+    snap.add(dataclasses.replace(ps, stdout=json.dumps(data)))
+    m = topo(snap, "lan-to-host")
+    host = plain(m, "host")
+    assert host[0].startswith("Wi-Fi · Private") and host[1].startswith("Ethernet · Public")
+    lan = m.link("lan")
+    assert (lan.right, lan.gate.at, lan.gate.detail, lan.gate.verdict) == ((1, "adapter:1"), "Ethernet", "Public", "drop")
+
+
 def test_mirrored_map_has_mirrored_adapters_loopback0_and_the_hyperv_block():
     m = topo("mirrored-hyperv-lan", "lan-to-host")
     assert [b.key for b in m.boxes] == ["lan", "host", "hv", "vm"]

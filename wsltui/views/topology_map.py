@@ -218,6 +218,7 @@ class _Sketch:
         self.proto = trace.proto if trace else "tcp"
         self.scenario = trace.scenario if trace else ""
         self.notes: list[Text] = []
+        self.lan_adapters: list[tuple[str, str, str | None]] = []  # (item key, alias, profile) of the host box
         self.boxes: list[Box] = []
         self.links: list[Link] = []
         {"nat": self._nat, "mirrored": self._mirrored, "consomme": self._consomme, "bridged": self._bridged}[mode]()
@@ -267,7 +268,9 @@ class _Sketch:
             text = Text(shown(a.alias), style="bold")
             text.append(f" · {profile or '?'}", style="" if profile else "yellow")
             text.append(" · IP ?", style="yellow")
-            out.append(Item("adapter" if n == 0 else f"adapter:{n}", text))
+            key = "adapter" if n == 0 else f"adapter:{n}"
+            self.lan_adapters.append((key, a.alias, profile))
+            out.append(Item(key, text))
         self.notes.append(Text(f"The Windows adapters' addresses are not in the snapshot (would tell: {ADDRESSES_CMD}).",
                                style=OFF_STYLE))
         return out
@@ -558,6 +561,8 @@ class _Sketch:
                     continue
                 gate = link.gate or Gate(_short(hop.layer), "", LAYER_NAME.get(hop.layer, hop.layer))
                 link.gate = gate
+                if key == "lan" and hop.layer == "windows-firewall":
+                    self._to_adapter_of(link, hop)
                 gate.hop, gate.verdict, gate.first = n, hop.verdict, hop is first
                 if hop.verdict == "assumed":
                     gate.detail = "assumed"
@@ -581,6 +586,17 @@ class _Sketch:
                 link.reached = not (middle < stop if link.reverse else middle > stop)
         self._mark_ends(lanes)
         return placed
+
+    def _to_adapter_of(self, link: Link, hop: Hop) -> None:
+        """The LAN wire to the adapter the firewall hop was decided on (the simulator tries every LAN
+        adapter and reports the one that blocks): its profile on the gate. Known aliases only."""
+        words = f"{hop.packet} {hop.location or ''}"
+        for key, alias, profile in self.lan_adapters:
+            if f"on {alias} (" in words or f"({alias} is on" in words:
+                link.right = (link.right[0], key)
+                link.gate.detail, link.gate.at = profile or "?", shown(alias)
+                link.gate.full = f"Windows Defender Firewall on {shown(alias)} ({profile or '?'})"
+                return
 
     def _find_link(self, key: str) -> Link | None:
         return next((l for l in self.links if l.key == key), None)
