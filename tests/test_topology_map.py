@@ -222,7 +222,7 @@ def test_narrow_terminals_stack_the_boxes():
     text = drawn(m, 76)
     lines = [l for l in text.splitlines() if l.startswith("┌─ ")]
     assert [l.split(" ")[1] for l in lines] == ["LAN", "Windows", "Hyper-V", "WSL2"]  # one box per line
-    assert "┨✗┠ 1. Hyper-V firewall (attached)" in text
+    assert "┨✗┠ 1. Hyper-V firewall on Wi-Fi (Private)" in text
     wide = drawn(m, 116)
     assert any(l.count("┌─ ") == 4 for l in wide.splitlines())  # one row of four boxes
 

@@ -561,7 +561,7 @@ class _Sketch:
                     continue
                 gate = link.gate or Gate(_short(hop.layer), "", LAYER_NAME.get(hop.layer, hop.layer))
                 link.gate = gate
-                if key == "lan" and hop.layer == "windows-firewall":
+                if key in ("lan", "mirror-in"):
                     self._to_adapter_of(link, hop)
                 gate.hop, gate.verdict, gate.first = n, hop.verdict, hop is first
                 if hop.verdict == "assumed":
@@ -572,7 +572,7 @@ class _Sketch:
                     stop = link.left[0] + 0.5
             else:
                 box_key, item_key = key
-                box = next((b for b in self.boxes if b.key == box_key), None)
+                box = self.box_of(box_key)
                 item = box.item(item_key) if box else None
                 if box is None or item is None:
                     continue
@@ -588,15 +588,26 @@ class _Sketch:
         return placed
 
     def _to_adapter_of(self, link: Link, hop: Hop) -> None:
-        """The LAN wire to the adapter the firewall hop was decided on (the simulator tries every LAN
-        adapter and reports the one that blocks): its profile on the gate. Known aliases only."""
+        """The wire from the LAN to the adapter the firewall hop was decided on (the simulator tries
+        every LAN adapter and reports the one that blocks), with that adapter's profile on the gate.
+        Found by the adapters' own names in the hop's packet or location; else left as it is."""
         words = f"{hop.packet} {hop.location or ''}"
         for key, alias, profile in self.lan_adapters:
             if f"on {alias} (" in words or f"({alias} is on" in words:
-                link.right = (link.right[0], key)
-                link.gate.detail, link.gate.at = profile or "?", shown(alias)
-                link.gate.full = f"Windows Defender Firewall on {shown(alias)} ({profile or '?'})"
+                host = self.boxes.index(self.box_of("host"))
+                if link.left[0] == host:
+                    link.left = (host, key)
+                else:
+                    link.right = (host, key)
+                gate = link.gate
+                if gate.name == "WinFW" or not gate.detail:  # a Hyper-V gate keeps "assumed" / "?"
+                    gate.detail = profile or "?"
+                gate.at = shown(alias)
+                gate.full = f"{LAYER_NAME[hop.layer]} on {shown(alias)} ({profile or '?'})"
                 return
+
+    def box_of(self, key: str) -> Box | None:
+        return next((b for b in self.boxes if b.key == key), None)
 
     def _find_link(self, key: str) -> Link | None:
         return next((l for l in self.links if l.key == key), None)
@@ -681,7 +692,7 @@ class _Sketch:
             box.on_path = any(i.on_path for i in box.items)
 
     def _item(self, box_key: str, item_key: str, *, on_path: bool) -> None:
-        box = next((b for b in self.boxes if b.key == box_key), None)
+        box = self.box_of(box_key)
         item = box.item(item_key) if box else None
         if item is not None:
             item.on_path = on_path
