@@ -4,6 +4,7 @@ requested mode and the interop / systemd / firewalld / ufw state."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -39,7 +40,7 @@ class TopologyPanel(Panel):
     def show(self, a) -> None:
         self.target = self.app.flow_target()
         self.query_one("#topology-map", Static).update(render_map(a, self.target))
-        self.query_one("#topology-body", Static).update(_state(a))
+        self.query_one("#topology-body", Static).update(Group(Text(), _state(a)))
 
     def on_show(self) -> None:
         """The Flow target may have changed while another panel was shown: follow it."""
