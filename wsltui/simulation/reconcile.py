@@ -8,13 +8,17 @@ is no evidence either way.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
+from wsltui.facts.base import Unknown
 from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DATA, DENIED, ERROR, HOST_UNREACHABLE,
                                NET_UNREACHABLE_OUTCOME, NOT_SENT, OPEN_SILENT, OUTCOME_REFUSED, OUTCOME_TIMEOUT,
-                               ClientOutcome, Observation)
+                               ClientOutcome, Observation, from_snapshot)
 from wsltui.simulation.trace import (CONNECTS, EMPTY_REPLY, HANGS_THEN_CLOSED, NET_UNREACHABLE, NO_ROUTE,
                                      PERMISSION_DENIED, REFUSED, TIMEOUT, WINDOWS, WRONG_PROGRAM, Hop, Trace)
+from wsltui.snapshot import Snapshot
 
 _SYMPTOM_OF_OUTCOME = {OUTCOME_REFUSED: REFUSED, OUTCOME_TIMEOUT: TIMEOUT, HOST_UNREACHABLE: NO_ROUTE,
                        NET_UNREACHABLE_OUTCOME: NET_UNREACHABLE, DENIED: PERMISSION_DENIED}
@@ -283,3 +287,79 @@ def _settled_words(settled: list[Settled]) -> str:
 def _and(words: list[str]) -> str:
     words = list(dict.fromkeys(words))
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+# --- observations stored in a snapshot ---------------------------------------------------------------
+
+# An observation this much older than the snapshot's other records is said to be older: the
+# machine may have changed between the test and the capture.
+STALE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class StoredTest:
+    """One ``live.*`` record of a snapshot, read back beside the trace of the same flow."""
+
+    name: str  # the record's name (live.<proto>-<port>-<scenario>)
+    trace: Trace | None  # None when the record could not be read
+    result: Reconciliation | Unknown
+    older: str | None = None  # "observed 3 h 5 min before the snapshot was taken", when it is
+
+    @property
+    def flow(self) -> tuple[str, int, str] | None:
+        return (self.trace.proto, self.trace.port, self.trace.scenario) if self.trace is not None else None
+
+
+def stored_tests(snap: Snapshot, world, traces: dict[tuple[str, int, str], Trace] | None = None) -> list[StoredTest]:
+    """Every live test stored in ``snap`` (one per flow: a newer test replaced the older record),
+    reconciled with its trace — taken from ``traces`` (proto, port, scenario) when the caller has
+    it, else simulated in ``world``. A broken record is an ``Unknown`` with why, never an exception."""
+    from wsltui.simulation.simulate import simulate
+
+    out = []
+    for name, obs in from_snapshot(snap).items():
+        if isinstance(obs, Unknown):
+            out.append(StoredTest(name, None, obs))
+            continue
+        scenario = _scenario_of(obs)
+        if isinstance(scenario, Unknown):
+            out.append(StoredTest(name, None, scenario))
+            continue
+        trace = (traces or {}).get((obs.proto, obs.port, obs.scenario)) if obs.scenario != "custom" else None
+        try:
+            trace = trace or simulate(world, scenario)
+        except Exception as e:  # a simulator bug must not lose the report that shows it
+            out.append(StoredTest(name, None, Unknown(f"simulate {obs.scenario}: {type(e).__name__}: {e}")))
+            continue
+        out.append(StoredTest(name, trace, reconcile(trace, obs), _older(obs.started, snap.meta.get("taken"))))
+    return out
+
+
+def _scenario_of(obs: Observation):
+    from wsltui.simulation.simulate import SCENARIOS, Scenario
+
+    if obs.scenario not in SCENARIOS:
+        return Unknown(f"the live record names no known scenario ({str(obs.scenario)[:40]!r})")
+    try:
+        src, dst = (ipaddress.ip_address(a) if a else None for a in (obs.src, obs.dst))
+    except ValueError as e:
+        return Unknown(f"the live record's flow could not be read ({e})")
+    if obs.in_iface is not None and not isinstance(obs.in_iface, str):
+        return Unknown("the live record's interface is not a name")
+    return Scenario(obs.scenario, obs.port, obs.proto, src, dst, obs.in_iface)
+
+
+def _older(started: str, taken) -> str | None:
+    try:
+        age = (_when(taken) - _when(started)).total_seconds()
+    except (TypeError, ValueError):
+        return None  # a snapshot without its time (a demo): nothing to compare
+    if age <= STALE_SECONDS:
+        return None
+    hours, rest = divmod(int(age) // 60, 60)
+    return f"observed {f'{hours} h ' if hours else ''}{rest} min before the snapshot was taken: the machine may have changed since"
+
+
+def _when(text) -> datetime:
+    when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
