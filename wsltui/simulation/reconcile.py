@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from wsltui.facts.base import Unknown
 from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DATA, DENIED, ERROR, HOST_UNREACHABLE,
                                NET_UNREACHABLE_OUTCOME, NOT_SENT, OPEN_SILENT, OUTCOME_REFUSED, OUTCOME_TIMEOUT,
-                               ClientOutcome, Observation, from_snapshot)
+                               ClientOutcome, Observation, from_snapshot, record_name)
 from wsltui.simulation.trace import (CONNECTS, EMPTY_REPLY, HANGS_THEN_CLOSED, NET_UNREACHABLE, NO_ROUTE,
                                      PERMISSION_DENIED, REFUSED, TIMEOUT, WINDOWS, WRONG_PROGRAM, Hop, Trace)
 from wsltui.snapshot import Snapshot
@@ -363,3 +363,29 @@ def _older(started: str, taken) -> str | None:
 def _when(text) -> datetime:
     when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def stored_test_for(snap: Snapshot, world, scenario, trace: Trace) -> StoredTest | None:
+    """The live test ``snap`` holds of exactly this flow (``check --from``), or None."""
+    name = record_name(scenario.proto, scenario.port, scenario.name)
+    if name not in snap.records:
+        return None
+    test = next(t for t in stored_tests(snap, world, {(trace.proto, trace.port, trace.scenario): trace})
+                if t.name == name)
+    if isinstance(test.result, Reconciliation) and scenario.name == "custom":
+        obs = test.result.obs
+        planned = tuple(str(x) if x is not None else None for x in (scenario.src, scenario.dst, scenario.in_iface))
+        if (obs.src, obs.dst, obs.in_iface) != planned:
+            return None  # a test of another custom flow on the same port
+    return test
+
+
+def observed_json(test: StoredTest) -> dict:
+    """The ``observed`` object of a stored test; for an unreadable record the same keys, null,
+    with ``unknown`` saying why."""
+    if isinstance(test.result, Reconciliation):
+        doc = test.result.to_json()
+        return {**doc, "record": test.name, "older": test.older}
+    return {"symptom": None, "reachable": None, "reached_linux": None, "deciding_rule": None, "agrees": None,
+            "elapsed_ms": None, "disagreement": NO_EVIDENCE, "meaning": f"The live record could not be read: {test.result.reason}",
+            "settled": [], "record": test.name, "unknown": test.result.reason}

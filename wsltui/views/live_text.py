@@ -60,7 +60,7 @@ def live_lines(rec: Reconciliation, trace_lines: int = 0) -> list[str]:
 def stored_lines(test: StoredTest) -> list[str]:
     """A ``live.*`` record of a snapshot: its lines, or why it could not be read."""
     if isinstance(test.result, Unknown):
-        return [shown(f"Live test {test.name}: unknown — {test.result}")]
+        return [shown(f"Live test {test.name}: unknown — {test.result.reason}")]
     lines = live_lines(test.result, MAX_TRACE_LINES)
     if test.older:
         lines.insert(1, f"  {'note:':<9} {shown(test.older)}")
@@ -114,3 +114,11 @@ def _linux(rec: Reconciliation) -> str:
         if linux.verdict else "the verdict was not seen (a capture sees packets, not rules)"
     reply = f"; reply: {linux.reply}" if linux.reply else ""
     return f"reached Linux; {decided}{reply} ({linux.method})"
+
+
+def print_lines(lines: list[str], console) -> None:
+    """``live_lines`` / ``stored_lines`` on a Rich console (markup off: the lines are data)."""
+    for i, line in enumerate(lines):
+        style = ("bold green" if "Model and reality agree" in line else "bold red" if "disagree" in line
+                 else "bold yellow") if i == 0 else None
+        console.print(line, markup=False, style=style)
