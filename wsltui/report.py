@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -202,7 +202,9 @@ def _document(report: Report, redacted: bool, facts, traces: list) -> dict:
                     for r in report.rows for sc, t in r.traces.items()],
         "errors": list(report.errors),
         "live": [{"proto": t.trace.proto if t.trace else None, "port": t.trace.port if t.trace else None,
-                  "scenario": t.trace.scenario if t.trace else None, "observed": observed_json(t)} for t in report.live],
+                  "scenario": t.trace.scenario if t.trace else None, "observed": observed_json(t),
+                  "observation": asdict(t.result.obs) if isinstance(t.result, Reconciliation) else None}
+                 for t in report.live],
         "facts": facts,
         "traces": traces,
     }

@@ -98,6 +98,7 @@ class Reconciliation:
                 "disagreement": self.disagreement, "meaning": self.meaning, "model_symptom": self.model_symptom,
                 "settled": [s.to_json() for s in self.settled], "sent_from": c.sent_from, "method": linux.method,
                 "started": self.obs.started, "outcome": c.outcome, "code": c.code, "after_connect": c.after_connect,
+                "detail": c.detail,
                 "reply": linux.reply, "listener": self.obs.listener,
                 "skipped": [*self.obs.skipped, *([f"Linux watch: {linux.skipped}"] if linux.skipped else [])]}
 
