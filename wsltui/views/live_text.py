@@ -110,7 +110,8 @@ def _linux(rec: Reconciliation) -> str:
         return f"not watched ({linux.skipped or linux.method})"
     if linux.reached_linux is False:
         return f"the packet never reached Linux ({linux.method})"
-    decided = f"{linux.verdict}" + (f" by {linux.rule}" if linux.rule else " (the rule is not known)") \
+    unknown_rule = getattr(linux, "rule_unknown", None) or "the rule is not known"
+    decided = f"{linux.verdict}" + (f" by {linux.rule}" if linux.rule else f" ({unknown_rule})") \
         if linux.verdict else "the verdict was not seen (a capture sees packets, not rules)"
     reply = f"; reply: {linux.reply}" if linux.reply else ""
     return f"reached Linux; {decided}{reply} ({linux.method})"
