@@ -21,7 +21,7 @@ from wsltui.snapshot import Record
 from wsltui.tui.app import file_source, make_app
 from wsltui.tui.panels.flow import HopBox
 
-from tests.tui.helpers import HEALTHY, demo_app, run, settle
+from tests.tui.helpers import HEALTHY, demo_app, run, settle, until
 
 OTHER_RULE = "nft inet filter chain input, rule 2 (handle 7)"
 
@@ -52,22 +52,13 @@ def _status_text(app) -> str:
     return _text(app.panel("status").query_one("#status-body"))
 
 
-async def _until(pilot, condition, what: str, seconds: float = 10.0):
-    for _ in range(int(seconds / 0.05)):
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_on_a_demo_l_says_what_it_would_do_and_runs_nothing():
     async def body(app, pilot):
         app.live_runner = lambda *a: (_ for _ in ()).throw(AssertionError("a demo ran a live test"))
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("l")
-        text = await _until(pilot, lambda: _flow_live_text(app), "the live note")
+        text = await until(pilot, lambda: _flow_live_text(app), "the live note")
         assert "demo: read-only — nothing will run" in text and "powershell.exe" in text
         assert "Skipped here: the connection, the trace table" in text
         assert not app.live_testing and not app.live_records
@@ -94,13 +85,13 @@ def test_a_snapshot_with_live_records_shows_each_class_in_flow_and_status(tmp_pa
         assert "live.tcp-8080-windows-localhost-v6: unknown" in status  # the broken record, said
         app.open_flow("windows-to-wsl-ip", 8080, "tcp")
         await settle(pilot)
-        text = await _until(pilot, lambda: _flow_live_text(app), "the reconciliation")
+        text = await until(pilot, lambda: _flow_live_text(app), "the reconciliation")
         assert "Model and reality agree" in text and "observed: allowed" in text
         titles = {box.hop.layer: str(box.border_title) for box in app.query(HopBox)}
         assert titles["hyperv-firewall"].endswith("● observed: allowed")  # the assumed hop, settled
         assert "observed" not in titles["netfilter"]
         app.open_flow("windows-localhost-v4", 8080, "tcp")
-        text = await _until(pilot, lambda: "never reached Linux" in _flow_live_text(app) and _flow_live_text(app),
+        text = await until(pilot, lambda: "never reached Linux" in _flow_live_text(app) and _flow_live_text(app),
                             "the never-reached class")
         assert "Model and reality disagree" in text and "VPN" in text
 
@@ -134,14 +125,14 @@ def test_l_runs_in_a_worker_shows_testing_then_the_observation():
         app.open_flow("windows-to-wsl-ip", 8080, "tcp")
         await settle(pilot)
         await pilot.press("l")
-        text = await _until(pilot, lambda: "testing…" in _flow_live_text(app) and _flow_live_text(app), "testing…")
+        text = await until(pilot, lambda: "testing…" in _flow_live_text(app) and _flow_live_text(app), "testing…")
         assert calls == [(False, "windows-to-wsl-ip", 8080, False)]  # a worker thread, with this flow
         await pilot.press("1")  # Status says it too, meanwhile
         await pilot.pause()
         assert "testing…" in _status_text(app)
         await pilot.press("2")
         release.set()
-        text = await _until(pilot, lambda: "Model and reality agree" in _flow_live_text(app) and _flow_live_text(app),
+        text = await until(pilot, lambda: "Model and reality agree" in _flow_live_text(app) and _flow_live_text(app),
                             "the reconciliation")
         assert "observed connects (connected, then data) after 12 ms" in text
         titles = {box.hop.layer: str(box.border_title) for box in app.query(HopBox)}
