@@ -104,7 +104,8 @@ def test_a_check_of_another_flow_shows_no_observation(capsys, dirs):
 def test_a_hand_broken_live_record_is_a_clear_unknown(capsys, tmp_path):
     broken = Record("live.tcp-8080-windows-to-wsl-ip", ("powershell.exe",), '{"version": 1, "client": []}')
     path = snapshot_dir(tmp_path, "nat-healthy", broken,
-                        Record("live.tcp-8080-bogus", ("x",), "not json at all"))
+                        Record("live.tcp-8080-bogus", ("x",), "not json at all"),
+                        wrong_type("live.tcp-8080-windows-localhost-v4"))
     code, out, err = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(path))
     assert code == 0 and "Traceback" not in err
     assert "Live test live.tcp-8080-windows-to-wsl-ip: unknown — the live observation could not be read" in out
@@ -114,6 +115,15 @@ def test_a_hand_broken_live_record_is_a_clear_unknown(capsys, tmp_path):
     for fmt in ("text", "md", "json"):
         code, out, err = run(capsys, "report", "--format", fmt, "--from", str(path))
         assert code == 0 and "live.tcp-8080-bogus" in out and "Traceback" not in err, fmt
+        assert "live.tcp-8080-windows-localhost-v4" in out and "field of the wrong type" in out, fmt
+
+
+def wrong_type(name: str) -> Record:
+    """A real record whose kernel verdict was hand-edited into a list."""
+    _, _, obs, _ = CASES["never-reached-linux"]
+    doc = json.loads(to_record(obs, ("powershell.exe",), 1.0).stdout)
+    doc["linux"]["verdict"] = ["drop"]
+    return Record(name, ("powershell.exe",), json.dumps(doc))
 
 
 def test_an_observation_older_than_the_snapshot_says_so(capsys, tmp_path):
