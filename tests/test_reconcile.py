@@ -148,3 +148,14 @@ def test_to_json_is_the_documented_observed_object_and_survives_a_record_round_t
     assert {"symptom", "reachable", "reached_linux", "deciding_rule", "agrees", "elapsed_ms", "disagreement",
             "meaning", "settled", "sent_from", "method", "started"} <= set(doc)
     assert doc["elapsed_ms"] == 12 and doc["settled"][0]["layer"] == "hyperv-firewall"
+
+
+def test_a_connection_linux_sends_is_compared_at_its_own_chains():
+    t = trace_of("nat-healthy", "wsl-to-windows")  # netfilter lets it out; the Windows firewall drops it
+    out = "nft inet filter chain output, rule 1 (handle 4)"
+    dropped = observation("wsl-to-windows", "timeout", elapsed=3000, verdict="drop", rule=out, reply="none",
+                          sent_from="wsl")
+    r = reconcile(t, dropped)
+    assert r.reached_linux is None and r.disagreement == DIFFERENT_RULE and out in r.meaning
+    let_out = observation("wsl-to-windows", "timeout", elapsed=3000, verdict="accept", reply="none", sent_from="wsl")
+    assert reconcile(t, let_out).agrees is True

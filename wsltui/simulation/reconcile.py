@@ -207,13 +207,12 @@ def _linux_side(trace: Trace, obs: Observation, blocker: Hop | None) -> tuple[st
         return NEVER_REACHED_LINUX, (
             "The packet never reached Linux although every layer before Linux was predicted to let it through: "
             f"something wsltui cannot see stopped it on the client's side. Check {unseen}.")
-    if reached is not True:
-        return None
-    if stopped_before is not None:
+    if reached is True and stopped_before is not None:
         return WINDOWS_HOP_DIFFERS, (
             f"The model says {stopped_before.layer} stops it before Linux, but it reached Linux: the Windows side "
             f"may have changed since the snapshot (refresh it), or the model is wrong: {TICKET}.")
-    return _kernel_differs(trace, obs)
+    # A verdict without "reached": a connection Linux sends (wsl-to-windows) passes its chains too.
+    return _kernel_differs(trace, obs) if reached is True or obs.linux.verdict else None
 
 
 def _kernel_differs(trace: Trace, obs: Observation) -> tuple[str, str] | None:
@@ -238,9 +237,12 @@ def _client_side(trace: Trace, obs: Observation, symptom: str, expected: str | N
                  blocker: Hop | None) -> tuple[str, str] | None:
     if expected is None or _compatible(symptom, expected, blocker, obs.client):
         return None
-    where = {True: "Linux saw the packet and agrees with the model, so the difference is on the client's side",
-             False: "the packet never reached Linux",
-             None: "Linux was not watched, so where it stopped is not known"}[obs.linux.reached_linux]
+    reached = obs.linux.reached_linux
+    where = ("Linux's verdict agrees with the model, so the difference is past Linux"
+             if reached is None and obs.linux.verdict else
+             {True: "Linux saw the packet and agrees with the model, so the difference is on the client's side",
+              False: "the packet never reached Linux",
+              None: "Linux was not watched, so where it stopped is not known"}[reached])
     why = ""
     if symptom in (EMPTY_REPLY, HANGS_THEN_CLOSED):
         why = (" A proxy in front (WSL's localhost relay, or portproxy) accepted the connection and then could not "
