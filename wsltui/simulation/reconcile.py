@@ -227,7 +227,9 @@ def _kernel_differs(trace: Trace, obs: Observation) -> tuple[str, str] | None:
     same_rule = not (obs.linux.rule and hop.location) or obs.linux.rule == hop.location
     if model == verdict and (model == "allow" or same_rule):
         return None
-    kernel = f"{obs.linux.verdict}" + (f" by {obs.linux.rule}" if obs.linux.rule else "")
+    linux = obs.linux
+    kernel = linux.verdict + (f" by {linux.rule}" if linux.rule else f" in {linux.chain} (the rule is not known)"
+                              if linux.chain else "")
     predicted = hop.verdict + (f" by {hop.location}" if hop.location and model != "allow" else "")
     return DIFFERENT_RULE, (f"It reached Linux and the kernel decided otherwise than the model: {kernel}, where the "
                             f"model predicted {predicted}. This is {TICKET}.")
