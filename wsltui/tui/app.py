@@ -99,10 +99,9 @@ def file_source(path: str) -> dict[str, Source]:
 def run_live_test(world, scenario, trace, read_only: bool):
     """The real live test (``wsltui.live``; at most its stated budget, in a worker thread), kept in
     the state directory like ``check --live`` keeps it, so the next capture and reports hold it."""
-    from wsltui.live import LiveOptions, run_live, sweep_leftovers
+    from wsltui.live import LiveOptions, run_live
     from wsltui.probes import live_records
 
-    sweep_leftovers()  # what a killed earlier test left
     result = run_live(world, scenario, trace, LiveOptions(read_only=read_only))
     try:
         live_records.save(result.record)
