@@ -53,6 +53,8 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
             t.append(value, style=style)
             lines.append(t)
 
+    if hop.assumes_fix:
+        field("after", f"fix: {hop.assumes_fix} (traced as if it were done: not the current state)", "magenta")
     field("packet", hop.packet)
     if hop.verdict != "allow":
         field("rule", hop.rule, "bold")
