@@ -59,6 +59,9 @@ class World:
     mode_reason: str | None
     # Traces of the two localhost scenarios, each walked once (``_seen``); never handed out as such.
     localhost_traces: dict = field(default_factory=dict, repr=False, compare=False)
+    # The Linux hops per packet (``_linux``): windows-to-wsl-ip and portproxy's leg to the WSL IP
+    # send the same packet into Linux. Handed out as copies (the symptom pass rewrites hops).
+    linux_legs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_facts(cls, facts) -> World:
@@ -693,6 +696,25 @@ def _custom_packet(world: World, sc: Scenario) -> Packet:
 
 
 def _linux(world: World, trace: Trace, pkt: Packet) -> None:
+    """The Linux hops of ``pkt`` (netfilter, then the socket), walked once per World and packet."""
+    if pkt not in world.linux_legs:
+        start = len(trace.hops)
+        _walk_linux(world, trace, pkt)
+        world.linux_legs[pkt] = [_copy(h) for h in trace.hops[start:]]
+        return
+    trace.hops.extend(_copy(h) for h in world.linux_legs[pkt])
+
+
+def _copy(hop: Hop) -> Hop:
+    """A copy the symptom pass and ``_assuming`` may change without touching the original (they
+    assign attributes, of the hop and of the blockers behind it)."""
+    copy = Hop.__new__(Hop)
+    copy.__dict__.update(hop.__dict__)  # (dataclasses.replace runs __init__: a report copies thousands)
+    copy.behind = [_copy(b) for b in hop.behind]
+    return copy
+
+
+def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
     if pkt.family == 6 and not pkt.locally_generated and pkt.iif not in (None, "lo"):
         nd = _neighbor_discovery(world, pkt)
         if nd is not None:

@@ -893,7 +893,7 @@ def relay_on(win: WindowsFacts | None, port: int, address: str) -> WinListener |
         return Unknown("no Windows data in this snapshot", LISTEN_CMD)
     if isinstance(win.listeners, Unknown):
         return win.listeners
-    return next((l for l in win.listeners if _is_relay(l) and l.port == port and _same(l.address, address)), None)
+    return next((l for l in win.listeners if l.port == port and _is_relay(l) and _same(l.address, address)), None)
 
 
 def relay_name(win: WindowsFacts | None) -> str:
@@ -1035,6 +1035,8 @@ _WILDCARD = {4: "0.0.0.0", 6: "::"}
 
 
 def _same(a: str, b: str) -> bool:
+    if a == b:  # the common case, without parsing
+        return True
     try:
         return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
     except ValueError:
