@@ -387,7 +387,7 @@ class StatusPanel(Panel):
                         style="bold red" if red else "green")
             if muted:
                 head.append(f" · {muted} for paths not set up{' (below)' if red else ''}", style="dim")
-            head.append("  ↓ select · enter Flow · f fix plan", style="dim")
+            head.append("  enter: Flow · f: fix plan", style="dim")
             parts.append(head)
         elif self.rows and not any(c.kind == "undecided" for r in self.rows for c in r.cells):
             parts.append(Text("No blocker: every path that is set up lets the connection through.", style="green"))
@@ -486,7 +486,7 @@ class StatusPanel(Panel):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "fix":
-            return True if self.blockers else None
+            return bool(self.blockers)  # (hidden while loading, and where nothing blocks)
         return super().check_action(action, parameters)
 
     def action_fix(self) -> None:
