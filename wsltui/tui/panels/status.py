@@ -99,7 +99,7 @@ def not_offered(target, scenario: str, trace) -> str | None:
             return "IPv4 only"  # the listener takes no IPv6 at all
         if scenario.endswith("v4") and target.family == "ipv6" and not target.dual_stack:
             return "IPv6 only"
-    if scenario == "lan-to-host" and trace.mode == "nat":
+    if scenario == "lan-to-host" and trace.mode in ("nat", "unknown"):  # (unknown: traced as NAT, assumed)
         # windows.portproxy's "no entry listens" (the one no-listener without an entry as its rule)
         if any(b.layer == "portproxy" and b.verdict == "no-listener" and b.rule is None for b in trace.blockers):
             return "TCP only" if target.proto != "tcp" else "not set up"
