@@ -175,3 +175,18 @@ def test_a_cell_is_not_set_up_only_for_a_missing_piece_of_the_mode_or_the_listen
     assert kinds[(8080, "lan-to-host")] == "– not set up"  # no portproxy entry at all
     stale = analyze(demos.load("lan-stale-portproxy"))
     assert classify(stale.rows[0].target, "lan-to-host", stale.rows[0].traces["lan-to-host"]).kind == "blocked"
+
+
+def test_another_view_can_add_a_column_per_row(monkeypatch):
+    from rich.text import Text
+
+    from wsltui.tui.panels import status
+
+    monkeypatch.setattr(status, "EXTRA_COLUMNS", [("live", lambda a, row: Text(f"port {row.target.port}"))])
+
+    async def body(app, pilot):
+        table = app.query_one("#status-table")
+        assert str(table.ordered_columns[-1].label) == "live"
+        assert [str(table.get_cell_at((r, len(table.columns) - 1))) for r in range(table.row_count)] == ["port 3000", "port 8080"]
+
+    run(demo_app(), body, SIZE)
