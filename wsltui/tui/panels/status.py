@@ -383,7 +383,8 @@ class StatusPanel(Panel):
         parts.append(Text())
         if self.blockers:
             head = Text("Blockers", style="bold")
-            head.append(f"  {red} stop a path that is there" if red else "  none stops a path that is there",
+            head.append(f"  {red} {'stops' if red == 1 else 'stop'} a path that is there" if red
+                        else "  none stops a path that is there",
                         style="bold red" if red else "green")
             if muted:
                 head.append(f" · {muted} for paths not set up{' (below)' if red else ''}", style="dim")
@@ -398,7 +399,8 @@ class StatusPanel(Panel):
         parts: list = []
         hidden = len(self.blockers) - MAX_BLOCKERS
         if hidden > 0:
-            parts.append(Text(f"… and {hidden} more blockers: wsltui report lists every one (w writes it)", style="yellow"))
+            parts.append(Text(f"… and {hidden} more {'blocker' if hidden == 1 else 'blockers'}: wsltui report lists "
+                              "every one (w writes it)", style="yellow"))
         for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
             # One line each: the Flow panel and the reports say it in full.
             parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
