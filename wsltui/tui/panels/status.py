@@ -211,10 +211,8 @@ def _next_step(by_kind: dict, mine: list[Blocker]) -> Text:
         return Text.assemble((f"fix {first.number}", "bold"), f": {title}")
     if "undecided" in by_kind:
         return Text("enter on a ? cell: the layer without data and the command that would tell", style="yellow")
-    if mine:
-        numbers = ", ".join(str(b.number) for b in mine)
-        return Text(f"nothing blocks what is set up (the rest: {'fix' if len(mine) == 1 else 'fixes'} {numbers})",
-                    style="green")
+    if mine:  # (what setting up the rest takes is in the blocker list)
+        return Text("nothing blocks what is set up", style="green")
     return Text("nothing to do", style="green")
 
 
