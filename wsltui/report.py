@@ -507,7 +507,8 @@ def _md_trace(t: Trace, w) -> None:
     for i, h in enumerate(t.hops, 1):
         verdict = f"**{h.verdict}**" if h.blocks else h.verdict
         what = prose(h.explanation)
-        for label, value in (("assumed", h.assumption), ("why", h.reason)):
+        for label, value in (("after fix", h.assumes_fix and f"{h.assumes_fix} (traced as if it were done: not the "
+                                                           "current state)"), ("assumed", h.assumption), ("why", h.reason)):
             if value:
                 what += f"<br>*{label}:* {prose(value)}"
         where = " · ".join(x for x in (code(h.rule) if h.rule else "", prose(h.location or ""),

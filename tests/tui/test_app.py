@@ -82,10 +82,12 @@ def test_status_shows_each_listener_per_scenario_and_the_blockers():
     async def body(app, pilot):
         a = app.analysis
         assert [r.target.port for r in a.rows] == [3000, 8080]
-        text = static_text(app, "#status-body")
-        assert "no route to host" in text and "refused" in text
-        assert "fix: firewall-cmd --zone=public --add-port=8080/tcp" in text
-        assert "Blockers" in text
+        table = app.query_one("#status-table", DataTable)
+        cells = [str(table.get_cell_at((r, c))) for r in range(table.row_count) for c in range(len(table.columns))]
+        assert "✗ no route to host" in cells and "✗ refused" in cells
+        assert "Blockers" in static_text(app, "#status-body")
+        fixes = [" ".join(c for f in w.blocker.hop.fixes for c in f.commands) for w in app.query("BlockerLine")]
+        assert any("firewall-cmd --zone=public --add-port=8080/tcp" in f for f in fixes)
 
     run(demo_app(), body)
 

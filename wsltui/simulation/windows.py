@@ -893,7 +893,7 @@ def relay_on(win: WindowsFacts | None, port: int, address: str) -> WinListener |
         return Unknown("no Windows data in this snapshot", LISTEN_CMD)
     if isinstance(win.listeners, Unknown):
         return win.listeners
-    return next((l for l in win.listeners if _is_relay(l) and l.port == port and _same(l.address, address)), None)
+    return next((l for l in win.listeners if l.port == port and _is_relay(l) and _same(l.address, address)), None)
 
 
 def relay_name(win: WindowsFacts | None) -> str:
@@ -1035,6 +1035,8 @@ _WILDCARD = {4: "0.0.0.0", 6: "::"}
 
 
 def _same(a: str, b: str) -> bool:
+    if a == b:  # the common case, without parsing
+        return True
     try:
         return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
     except ValueError:
@@ -1269,18 +1271,30 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                        rule=e.text, reason="unknown: whether the client connects to Windows at that address (pass --dst "
                        "with the Windows address the client uses)"), None, port
         where = f" on {'IPv4' if family == 4 else 'IPv6'}" + (f" at {dst}" if dst else "")
+        # A blocker, but with the address its fix forwards to: the caller traces on as if it were in place.
         return Hop(layer, "no-listener", f"No portproxy entry listens on port {port}{where}: in NAT mode nothing on Windows "
                    "forwards LAN traffic to WSL.", symptom=REFUSED,
                    fixes=[wc.netsh_fix(f"Forward port {port} to WSL with portproxy", forward,
-                                       note="elevated; the WSL IP can change when WSL restarts")]), None, port
+                                       note="elevated; the WSL IP can change when WSL restarts")]), wsl_ip, port
     e = covered[0]
-    entry = e.text
+    hop, target, cport = _entry_forwards(win, e, port, wsl_ip)
     if not isinstance(win.iphlpsvc, Unknown) and not win.iphlpsvc.running:
         cmds = (["Set-Service iphlpsvc -StartupType Automatic"] if win.iphlpsvc.start_type == "disabled" else []) + ["Start-Service iphlpsvc"]
         undo = ["Stop-Service iphlpsvc"] + (["Set-Service iphlpsvc -StartupType Disabled"] if win.iphlpsvc.start_type == "disabled" else [])
-        return Hop(layer, "no-listener", f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
-                   f"the entry {entry} does nothing.", rule=entry, owner="windows", symptom=REFUSED,
-                   fixes=[Fix("Start the IP Helper service", cmds, undo, "windows")]), None, port
+        stopped = Hop(layer, "no-listener", f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
+                      f"the entry {e.text} does nothing.", rule=e.text, owner="windows", symptom=REFUSED,
+                      fixes=[Fix("Start the IP Helper service", cmds, undo, "windows")])
+        if hop.blocks:  # a stale entry: once the service runs, the entry is the next blocker
+            stopped.behind.append(hop)
+        return stopped, None if hop.verdict == "unknown" else target, cport
+    return hop, target, cport
+
+
+def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tuple[Hop, str | None, int]:
+    """Where the portproxy entry ``e`` forwards, as ``portproxy`` returns it (a stale entry blocks,
+    with the address its fix points it at)."""
+    layer = "portproxy"
+    entry = e.text
     if "-" in e.listen_port:
         return Hop(layer, "unknown", f"The entry {entry} uses a port range, which netsh accepts but which did not work "
                    "in reports.", rule=entry, reason="unknown: portproxy port ranges (microsoft/WSL#8963)"), None, port
@@ -1315,7 +1329,7 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                    rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                    edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
                    fixes=[wc.netsh_fix(f"Point the portproxy entry at {wsl_ip}", repoint,
-                                       note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
+                                       note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), wsl_ip, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
 

@@ -529,7 +529,7 @@ class WslTuiApp(App):
         if flow is not None and flow.port:  # type: ignore[attr-defined]
             return flow.scenario, flow.port, flow.proto  # type: ignore[attr-defined]
         if self.flow_request is not None:
-            scenario, port, proto = self.flow_request
+            scenario, port, proto = self.flow_request[:3]
             return scenario or FLOW_SCENARIOS[0], port, proto
         if self.analysis is None:
             return None
@@ -537,12 +537,14 @@ class WslTuiApp(App):
 
         return default_target(self.analysis)
 
-    def open_flow(self, scenario: str | None, port: int, proto: str) -> None:
+    def open_flow(self, scenario: str | None, port: int, proto: str, hop: int | None = None) -> None:
+        """Flow on ``scenario`` x ``proto``/``port``, with hop number ``hop`` (0-based) selected
+        (None: the first blocker)."""
         flow = self.panel("flow")
         if flow is None:  # not mounted yet: it picks the request up when it mounts
-            self.flow_request = (scenario, port, proto)
+            self.flow_request = (scenario, port, proto, hop)
         else:
-            flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
+            flow.select(scenario=scenario, port=port, proto=proto, hop=hop)  # type: ignore[attr-defined]
         self.action_panel("flow")
 
     # --- changes (wsltui/tui/changes.py): a plan in a dialog, nothing runs without y ----------

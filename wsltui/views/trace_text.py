@@ -67,6 +67,8 @@ def _hop(console: Console, i: int, hop: Hop, first: bool) -> None:
     marker = ">>" if first else "  "
     console.print(f"{marker}{i:>2}. [{style}]{MARK.get(hop.verdict, hop.verdict):<11}[/] [bold]{hop.layer:<17}[/] {escape(hop.explanation)}")
     pad = " " * 18
+    if hop.assumes_fix:
+        console.print(f"{pad}[magenta]after fix:[/] {escape(hop.assumes_fix)} (traced as if it were done: not the current state)")
     if hop.packet:
         console.print(f"{pad}[dim]packet:[/] {escape(hop.packet)}")
     if hop.rule and hop.verdict != "allow":

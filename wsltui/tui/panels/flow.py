@@ -53,6 +53,8 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
             t.append(value, style=style)
             lines.append(t)
 
+    if hop.assumes_fix:
+        field("after", f"fix: {hop.assumes_fix} (traced as if it were done: not the current state)", "magenta")
     field("packet", hop.packet)
     if hop.verdict != "allow":
         field("rule", hop.rule, "bold")
@@ -121,6 +123,7 @@ class FlowPanel(Panel):
         self.proto = "tcp"
         self.trace = None
         self.chosen = False  # the user picked the target; until then it follows each new analysis
+        self.wanted_hop: int | None = None  # the hop to select (from Status), else the first blocker
         self._drawing = 0  # draws whose hops are not mounted and placed yet
         self._first_pending = False  # a draw will focus and scroll to its first blocker after the layout
 
@@ -138,6 +141,9 @@ class FlowPanel(Panel):
         yield VimScroll(id="flow-hops")
 
     def main_widget(self):
+        boxes = self.query(HopBox)
+        if self.wanted_hop is not None and boxes:
+            return list(boxes)[min(self.wanted_hop, len(boxes) - 1)]
         first = self.query(".hop.-first")
         if first:
             return first.first()
@@ -149,6 +155,7 @@ class FlowPanel(Panel):
         if request is not None:
             self.app.flow_request = None
             self.scenario, self.port, self.proto = request[0] or self.scenario, request[1], request[2]
+            self.wanted_hop = request[3] if len(request) > 3 else None
             self.chosen = True
         if not self.chosen:
             # The most instructive target may change as sources arrive (Windows data later).
@@ -159,8 +166,10 @@ class FlowPanel(Panel):
     def _pick_default(self, a) -> None:
         self.scenario, self.port, self.proto = default_target(a, self.scenario)
 
-    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None) -> None:
+    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None,
+               hop: int | None = None) -> None:
         self.chosen = True
+        self.wanted_hop = hop
         if scenario:
             self.scenario = scenario
         if port:
@@ -324,13 +333,7 @@ class FlowPanel(Panel):
         if hop is None:
             self.notify("nothing blocks this path", timeout=3)
             return
-        from wsltui.actions import plan_for_trace
-
-        # The plan for this blocker only (each blocker's fixes are its own, behind ones included).
-        only = dataclasses.replace(self.trace, blockers=[hop])
-        live = self.app.change_refusal() is None
-        self.app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
-                         f"fix {hop.layer}", reads_live=False)
+        propose_fix(self.app, self.trace, hop)
 
     def action_edit_port(self) -> None:
         self.query_one("#flow-port", Input).focus()
@@ -356,6 +359,17 @@ class FlowPanel(Panel):
             return
         self.select(port=port)
         self.focus_main()
+
+
+def propose_fix(app, trace, hop=None) -> None:
+    """The plan dialog for ``hop``'s fixes (each blocker's fixes are its own, behind ones
+    included), or for every blocker of ``trace`` when ``hop`` is None."""
+    from wsltui.actions import plan_for_trace
+
+    only = trace if hop is None else dataclasses.replace(trace, blockers=[hop])
+    live = app.change_refusal() is None
+    app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
+                f"fix {hop.layer}" if hop is not None else f"fix {trace.proto}/{trace.port}", reads_live=False)
 
 
 def render_summary(trace) -> Text:
