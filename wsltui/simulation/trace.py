@@ -241,16 +241,18 @@ class Trace:
             return first.symptom
         return None if self.reachable is None else CONNECTS
 
-    def to_json(self) -> dict:
-        def hop(h: Hop) -> dict:
-            return {
-                "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
-                "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
-                "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
-                "fixes": [f.to_json() for f in h.fixes], "assumes_fix": h.assumes_fix,
-                "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
-            }
+    def hop_json(self, h: Hop) -> dict:
+        """One hop as ``check --json`` shows it (``first_blocker``, each of ``blockers`` and ``hops``)."""
+        return {
+            "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
+            "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
+            "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
+            "fixes": [f.to_json() for f in h.fixes], "assumes_fix": h.assumes_fix,
+            "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
+        }
 
+    def to_json(self) -> dict:
+        hop = self.hop_json
         first = self.first_blocker
         return {
             "scenario": self.scenario, "mode": self.mode, "proto": self.proto, "port": self.port,
