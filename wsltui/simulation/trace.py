@@ -173,6 +173,35 @@ class Fix:
                 "windows": self.windows.to_json() if self.windows else None}
 
 
+@dataclass(frozen=True)
+class RuleKey:
+    """The rule or setting that decided a hop, named the way the facts list it, so that a view of
+    the rules finds its row by equality (never by matching display text).
+
+    ``firewall``: ``netfilter`` (``source`` iptables-nft | iptables-legacy | nft, ``family``,
+    ``table``, ``chain``, ``position``: the rule's 1-based place in its chain, None for the
+    chain's policy; ``zone``/``part`` when firewalld owns the chain), ``windows`` or ``hyperv``
+    (``rule_id``, or None for a profile or VM setting: ``profile`` and ``setting`` name it).
+    ``verdict`` is what it did to the packet: accept | drop | reject | unknown."""
+
+    firewall: str
+    verdict: str
+    source: str = ""
+    family: str = ""
+    table: str = ""
+    chain: str = ""
+    position: int | None = None
+    rule_id: str | None = None
+    profile: str | None = None
+    setting: str | None = None
+    zone: str | None = None
+    part: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict in ("drop", "reject")
+
+
 @dataclass
 class Hop:
     layer: str
@@ -191,6 +220,8 @@ class Hop:
     behind: list[Hop] = field(default_factory=list)  # blockers in this layer that would stop it next
     # Other symptoms the kernel may produce instead (same-priority chains of unknown order).
     alternatives: list[str] = field(default_factory=list)
+    # The rules or settings that decided: the blocker, or every rule that let it through.
+    decided_by: tuple[RuleKey, ...] = ()
 
     @property
     def blocks(self) -> bool:

@@ -1,0 +1,72 @@
+"""Which rule decided which hop: the one place the views ask.
+
+The simulator names what decided a hop in ``Hop.decided_by`` (``RuleKey``: the rule's identity as
+the facts hold it). ``decisions`` numbers them by hop, as the Flow panel numbers its hops, so
+every panel that lists rules marks the same rule for the same hop. ``netfilter_keys`` builds the
+keys from a netfilter evaluation: the base chain that stopped the packet, or every base chain's
+rule (or policy) that let it through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wsltui.simulation.attribution import attribute, firewalld_zone_for
+from wsltui.simulation.netfilter.evaluate import NetfilterTrace, Step
+from wsltui.simulation.trace import RuleKey, Trace
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Hop number ``hop`` (1-based, as Flow numbers it) was decided by ``key``."""
+
+    hop: int
+    key: RuleKey
+    layer: str
+    hop_verdict: str  # the hop's own verdict (allow drop reject unknown assumed …)
+
+    @property
+    def blocks(self) -> bool:
+        return self.key.blocks and self.hop_verdict in ("drop", "reject")
+
+
+def decisions(trace: Trace | None, firewall: str | None = None) -> list[Decision]:
+    """Every (hop number, rule) of ``trace``, in hop order; only ``firewall``'s when given
+    (netfilter | windows | hyperv)."""
+    if trace is None:
+        return []
+    return [Decision(n, key, hop.layer, hop.verdict) for n, hop in enumerate(trace.hops, 1)
+            for key in hop.decided_by if firewall is None or key.firewall == firewall]
+
+
+def netfilter_keys(nft: NetfilterTrace, firewalld_facts) -> tuple[RuleKey, ...]:
+    """The rules that decided a netfilter evaluation: the decisive base chain's rule (or policy)
+    when it was stopped or undecided; every base chain's when it was let through."""
+    if nft.verdict in ("drop", "reject", "unknown"):
+        return (_key(nft.decisive, firewalld_facts),) if nft.decisive is not None else ()
+    if nft.verdict != "accept":  # forwarded: decided further on
+        return ()
+    return tuple(dict.fromkeys(_key(s, firewalld_facts) for hook in nft.hooks for s in hook.steps))
+
+
+def _key(step: Step, firewalld_facts) -> RuleKey:
+    table, out = step.base.table, step.outcome
+    rule = out.rule
+    attr = attribute(step)
+    zone = attr.zone
+    if attr.owner == "firewalld" and zone is None and out.verdict in ("drop", "reject"):
+        # firewalld's catch-all reject after the zone dispatch: the packet's zone did not take it
+        zone = firewalld_zone_for(firewalld_facts, step.before)
+    where = dict(source=table.source, family=table.family, table=table.name)
+    if rule is not None:
+        where.update(source=rule.source, family=rule.family, table=rule.table)
+    return RuleKey("netfilter", out.verdict, chain=rule.chain if rule is not None else step.base.chain.name,
+                   position=rule.position if rule is not None else None,
+                   zone=zone if attr.owner == "firewalld" else None, part=attr.part, **where)
+
+
+def windows_key(firewall: str, verdict: str, rule=None, *, profile: str | None = None,
+                setting: str | None = None) -> tuple[RuleKey, ...]:
+    """``decided_by`` for a Windows or Hyper-V firewall hop: a rule (``rule.id``) or a setting."""
+    return (RuleKey(firewall, verdict, rule_id=rule.id if rule is not None else None, profile=profile,
+                    setting=setting),)
