@@ -62,7 +62,7 @@ def _key(step: Step, firewalld_facts) -> RuleKey:
         where.update(source=rule.source, family=rule.family, table=rule.table)
     return RuleKey("netfilter", out.verdict, chain=rule.chain if rule is not None else step.base.chain.name,
                    position=rule.position if rule is not None else None,
-                   zone=zone if attr.owner == "firewalld" else None, part=attr.part, **where)
+                   zone=zone if attr.owner == "firewalld" else None, part=attr.part, owner=attr.owner, **where)
 
 
 def windows_key(firewall: str, verdict: str, rule=None, *, profile: str | None = None,

@@ -180,7 +180,8 @@ class RuleKey:
 
     ``firewall``: ``netfilter`` (``source`` iptables-nft | iptables-legacy | nft, ``family``,
     ``table``, ``chain``, ``position``: the rule's 1-based place in its chain, None for the
-    chain's policy; ``zone``/``part`` when firewalld owns the chain), ``windows`` or ``hyperv``
+    chain's policy; ``owner`` the front end that owns the chain, ``zone``/``part`` when it is
+    firewalld), ``windows`` or ``hyperv``
     (``rule_id``, or None for a profile or VM setting: ``profile`` and ``setting`` name it).
     ``verdict`` is what it did to the packet: accept | drop | reject | unknown."""
 
@@ -196,6 +197,7 @@ class RuleKey:
     setting: str | None = None
     zone: str | None = None
     part: str | None = None
+    owner: str = ""  # netfilter: the front end that owns the chain (attribution.Attribution.owner)
 
     @property
     def blocks(self) -> bool:

@@ -1125,6 +1125,51 @@ def listener_for(win: WindowsFacts | None, port: int, address: str) -> tuple[str
     return taker.path or taker.process, "iphlpsvc" if entries and not isinstance(entries, str) else None
 
 
+@dataclass(frozen=True)
+class PortListener:
+    """Something on Windows that listens on a port, and what it means for a connection there."""
+
+    kind: str  # relay | portproxy | program | entry (a portproxy entry nobody listens for)
+    where: str  # "127.0.0.1:8080 wslrelay (pid 4242)", or the entry
+    meaning: str
+
+
+def port_listeners(win: WindowsFacts | None, port: int) -> list[PortListener] | Unknown:
+    """Every Windows TCP listener on ``port`` (WSL's relay, portproxy in svchost, other programs)
+    and the portproxy entries for it that nothing listens for, each with what it means for a
+    connection to that port; Unknown when the listener table was not read."""
+    if win is None:
+        return Unknown("no Windows data in this snapshot", LISTEN_CMD)
+    if isinstance(win.listeners, Unknown):
+        return win.listeners
+    out, served = [], []
+    for l in (l for l in win.listeners if l.port == port):
+        where = f"{_bracket(l.address)}:{port} {_who(l)}"
+        wildcard = l.address in _WILDCARD.values()
+        if _is_relay(l):
+            out.append(PortListener("relay", where, f"WSL's localhost relay: a Windows app's connection to "
+                                    f"{_bracket(l.address)}:{port} is forwarded into WSL"))
+            continue
+        entries = _proxy_entries(win, l)
+        if isinstance(entries, str):
+            out.append(PortListener("portproxy", where, f"unknown: {entries} (run: {PROXY_CMD})"))
+        elif entries:
+            served += entries
+            out.append(PortListener("portproxy", where, "portproxy (iphlpsvc): forwards "
+                                    + "; ".join(f"{e.listen_address}:{e.listen_port} to {e.connect_address}:"
+                                                f"{e.connect_port}" for e in entries)))
+        else:
+            out.append(PortListener("program", where, f"a Windows program: connections to "
+                                    f"{'any address of this host' if wildcard else _bracket(l.address)} on port {port} "
+                                    "reach it, not WSL (a bind to an exact address beats a wildcard bind)"))
+    if not isinstance(win.portproxy, Unknown):
+        for e in win.portproxy.entries:
+            if e.listens_on(port) and e not in served:
+                out.append(PortListener("entry", f"portproxy {e.text}", "configured, but nothing listens for it: "
+                                        "iphlpsvc is stopped or could not bind the port"))
+    return out
+
+
 def _stop_fix(l: WinListener, port: int) -> Fix:
     if _process(l) in ("svchost", "system"):  # a shared service host or the kernel (http.sys): find the service
         return wc.windows_fix(f"Find the Windows service behind {_who(l)} and move it off port {port}",
