@@ -70,3 +70,72 @@ def windows_key(firewall: str, verdict: str, rule=None, *, profile: str | None =
     """``decided_by`` for a Windows or Hyper-V firewall hop: a rule (``rule.id``) or a setting."""
     return (RuleKey(firewall, verdict, rule_id=rule.id if rule is not None else None, profile=profile,
                     setting=setting),)
+
+
+# --- ufw: which line of `ufw status` a rule of ufw-user-input is ----------------------------------
+
+_UFW_USER_CHAINS = ("ufw-user-input", "ufw6-user-input")
+_UFW_ACTION = {"ACCEPT": "allow", "DROP": "deny", "REJECT": "reject"}
+
+
+def ufw_rows(facts, key: RuleKey) -> list:
+    """The rows of ``ufw status`` (facts.ufw.rules) that could have written the iptables rule
+    ``key`` names: same direction, family, action, protocol, ports, addresses and interface.
+    ufw writes each row as one or more rules of ufw-user-input without naming the row, so this
+    is a correspondence of fields; a view marks a row only when exactly one fits. [] for a rule
+    ufw's user chains do not hold (its built-in rules, a policy)."""
+    if key.firewall != "netfilter" or key.chain not in _UFW_USER_CHAINS or key.position is None:
+        return []
+    rule = _iptables_rule(facts.iptables, key)
+    ufw = facts.ufw
+    if rule is None or ufw is None or rule.target not in _UFW_ACTION:
+        return []
+    proto = rule.protocol.value if rule.protocol is not None and not rule.protocol.negated else ""
+    ports = _dports(rule)
+    return [row for row in ufw.rules
+            if row.direction == "in" and row.v6 == (key.family == "ipv6") and row.action == _UFW_ACTION[rule.target]
+            and row.proto in ("", proto) and sorted(row.port_ranges) == ports
+            and _same_net(row.src.address, rule.source) and _same_net(row.dst.address, rule.destination)
+            and row.iface_in == (rule.in_iface.value if rule.in_iface is not None else "")]
+
+
+def _iptables_rule(iptables, key: RuleKey):
+    if iptables is None:
+        return None
+    for rs in iptables.rulesets():
+        if f"iptables-{rs.backend}" == key.source and rs.family == key.family and rs.unknown is None:
+            chain = rs.table(key.table).chain(key.chain) if rs.table(key.table) is not None else None
+            if chain is not None and 0 < key.position <= len(chain.rules):
+                return chain.rules[key.position - 1]
+    return None
+
+
+def _dports(rule) -> list[tuple[int, int]] | None:
+    """The destination ports of an iptables rule as (low, high) ranges, sorted; [] for any port,
+    None when they cannot be read (a negated or unreadable port match)."""
+    out: list[tuple[int, int]] = []
+    for m in rule.matches:
+        for opt in m.options:
+            if opt.name not in ("dport", "dports", "destination-port", "destination-ports"):
+                continue
+            if opt.negated:
+                return None
+            for token in ",".join(opt.values).split(","):
+                low, _, high = token.partition(":")
+                if not low.isdigit() or (high and not high.isdigit()):
+                    return None
+                out.append((int(low), int(high or low)))
+    return sorted(out)
+
+
+def _same_net(ufw_address: str, value) -> bool:
+    """A ufw address cell ("" anywhere) and an iptables -s/-d value denote the same network."""
+    import ipaddress
+
+    if value is None or value.negated:
+        return not ufw_address and value is None
+    try:
+        return bool(ufw_address) and ipaddress.ip_network(ufw_address, strict=False) == ipaddress.ip_network(
+            value.value, strict=False)
+    except ValueError:
+        return False
