@@ -407,7 +407,10 @@ class WindowsPanel(Panel):
         # Typing fast into a filter over thousands of rules: filter once the typing pauses.
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, self._fill)
+        if text:
+            self._filter_timer = self.set_timer(FILTER_DELAY, self._fill)
+        else:  # cleared: every rule at once
+            self._fill()
 
     def search_submitted(self) -> None:
         if self._filter_timer is not None:
