@@ -52,7 +52,7 @@ def test_firewalld_marks_the_zone_whose_target_rejects_and_b_lands_on_it():
     async def body(app, pilot):
         panel = await flow_to(app, pilot, "windows-to-wsl-ip", 8080, "6")
         node, title = panel.zones["public"]
-        assert "◀ blocks Flow hop 3: the zone's target" in node.label.plain
+        assert "◀ blocks Flow hop 3 (the zone's target)" in node.label.plain
         assert "blocks" not in title.plain
         await pilot.press("b")
         await pilot.pause()

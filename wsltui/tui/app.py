@@ -151,7 +151,7 @@ class WslProvider(Provider):
             ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
              "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced; no snapshot"),
             ("Help: every key", app.action_help, "key ?"),
-            ("Filter the sockets table", partial(app.action_filter), "key /"),
+            ("Search the list in this panel", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
         ]
         a = app.analysis

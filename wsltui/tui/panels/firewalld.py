@@ -78,7 +78,7 @@ class FirewalldPanel(Panel):
         marks: dict[str, Text] = {}
         for d in decisions:
             part = ZONE_PARTS.get(d.key.part or "", "the zone's target")
-            marks[d.key.zone] = Text.assemble(marks.get(d.key.zone, ""), decision_mark(d), (f": {part}", "dim"))
+            marks[d.key.zone] = Text.assemble(marks.get(d.key.zone, ""), decision_mark(d), (f" ({part})", "dim"))
         for zone, (node, title) in self.zones.items():
             if zone in marks or self._marked.pop(zone, False):
                 node.set_label(Text.assemble(title, marks.get(zone, "")))
