@@ -67,7 +67,7 @@ async def measure(rules: int, repeat: int) -> dict[str, float]:
         await pilot.press("5")
         await wait_until_ready(pilot)
         panel = app.panel("netfilter")
-        finder = panel._finder
+        finder = panel.finder
         out["rules and chains in the tree"] = len(panel.nodes)
         start = time.perf_counter()
         finder.find("dport 8000:8099")

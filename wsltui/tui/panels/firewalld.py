@@ -14,7 +14,7 @@ from textual.widgets import Static
 from wsltui.simulation.attribution import ZONE_PARTS
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
-from wsltui.tui.panels.tables import TreeFinder, VimTree
+from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
 from wsltui.tui.render import bool_word, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 
@@ -24,7 +24,7 @@ ENTRIES = (("service", "services"), ("port", "ports"), ("protocol", "protocols")
            ("forward-port", "forward_ports"), ("icmp-block", "icmp_blocks"), ("rich-rule", "rich_rules"))
 
 
-class FirewalldPanel(Panel):
+class FirewalldPanel(TreeSearch, Panel):
     HAS_FILTER = True
     FIREWALL = "netfilter"  # the decisions in chains firewalld owns name their zone
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_entry"})  # space still folds a zone
@@ -42,7 +42,6 @@ class FirewalldPanel(Panel):
         self.items: dict = {}  # tree node id -> FirewalldItem
         self.zones: dict = {}  # zone name -> (its tree node, its title)
         self._marked: dict[str, bool] = {}  # the zones whose title shows a mark
-        self._finder: TreeFinder | None = None
 
     def compose_body(self):
         yield SafeStatic(id="firewalld-body")
@@ -50,7 +49,7 @@ class FirewalldPanel(Panel):
                         id="firewalld-search")
         tree = VimTree("zones", id="firewalld-tree")
         tree.show_root = False
-        self._finder = TreeFinder(tree)
+        self.finder = TreeFinder(tree)
         yield tree
 
     def main_widget(self):
@@ -64,7 +63,7 @@ class FirewalldPanel(Panel):
         tree.clear()
         self.zones, self._marked = {}, {}
         self._marked_for = None
-        self._finder.forget()
+        self.finder.forget()
         self.items = build_zone_tree(tree.root, fw, self.zones)
         tree.display = bool(tree.root.children)
         tree.cursor_line = max(0, line)
@@ -86,23 +85,7 @@ class FirewalldPanel(Panel):
 
     def jump_to(self, decision) -> bool:
         node, _ = self.zones.get(decision.key.zone, (None, None))
-        if node is None:
-            return False
-        tree = self.query_one("#firewalld-tree", VimTree)
-        tree.reveal(node)
-        tree.focus()
-        return True
-
-    def search_changed(self, text: str) -> None:
-        self._finder.find(text)
-        self._count(text)
-
-    def search_step(self, delta: int) -> None:
-        self._finder.step(delta)
-        self._count(self.search_text())
-
-    def _count(self, text: str) -> None:
-        self.query_one("#firewalld-search", SearchBox).border_subtitle = self._finder.summary(text)
+        return self.go_to(node)
 
     def action_add_allow(self) -> None:
         propose_allow(self, "firewalld")

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
-from wsltui.tui.panels.tables import TreeFinder, VimTree
+from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
 from wsltui.tui.render import record_outputs, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 
@@ -20,7 +20,7 @@ FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-n
              "nf.iptables-legacy": "iptables-legacy", "nf.ip6tables-legacy": "ip6tables-legacy", "nf.nft": "nft"}
 
 
-class NetfilterPanel(Panel):
+class NetfilterPanel(TreeSearch, Panel):
     HAS_FILTER = True
     FIREWALL = "netfilter"
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_rule"})  # space still folds a chain
@@ -38,7 +38,6 @@ class NetfilterPanel(Panel):
         self.rules: dict = {}  # tree node id -> facts rule, or a DisabledRule
         self.nodes: dict = {}  # rule_id() of a rule or chain -> its tree node
         self._marked: dict = {}  # node id -> (node, its label before the mark)
-        self._finder: TreeFinder | None = None
 
     def compose_body(self):
         yield SafeStatic(id="netfilter-warnings")
@@ -47,7 +46,7 @@ class NetfilterPanel(Panel):
         tree = VimTree("netfilter", id="netfilter-tree")
         tree.show_root = False
         tree.guide_depth = 3
-        self._finder = TreeFinder(tree)
+        self.finder = TreeFinder(tree)
         yield tree
 
     def main_widget(self):
@@ -68,7 +67,7 @@ class NetfilterPanel(Panel):
         tree.clear()  # (the scroll position survives a rebuild: tests/tui/test_refresh.py)
         self.rules, self.nodes, self._marked = {}, {}, {}
         self._marked_for = None
-        self._finder.forget()
+        self.finder.forget()
         self._add_disabled(tree.root, a.disabled)
         build_tree(tree.root, a, expanded or None, self.rules, self.nodes)
         tree.cursor_line = max(0, line)
@@ -90,23 +89,7 @@ class NetfilterPanel(Panel):
     def jump_to(self, decision) -> bool:
         k = decision.key
         node = self.nodes.get(rule_id(k.source, k.family, k.table, k.chain, k.position))
-        if node is None:
-            return False
-        tree = self.query_one("#netfilter-tree", VimTree)
-        tree.reveal(node)
-        tree.focus()
-        return True
-
-    def search_changed(self, text: str) -> None:
-        self._finder.find(text)
-        self._count(text)
-
-    def search_step(self, delta: int) -> None:
-        self._finder.step(delta)
-        self._count(self.search_text())
-
-    def _count(self, text: str) -> None:
-        self.query_one("#netfilter-search", SearchBox).border_subtitle = self._finder.summary(text)
+        return self.go_to(node)
 
     def _add_disabled(self, root, gone) -> None:
         """Rules disabled with wsltui are gone from the rules; space puts one back where it was.

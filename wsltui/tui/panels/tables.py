@@ -154,6 +154,31 @@ class TreeFinder:
             self.tree.reveal(self.matches[self.at])
 
 
+class TreeSearch:
+    """For a panel whose list is a tree: ``/`` through its ``finder`` (the count of matches in the
+    search box's border), and the cursor put on a node (``go_to``)."""
+
+    finder: TreeFinder
+
+    def go_to(self, node) -> bool:
+        if node is None:
+            return False
+        self.finder.tree.reveal(node)
+        self.finder.tree.focus()
+        return True
+
+    def search_changed(self, text: str) -> None:
+        self.finder.find(text)
+        self._count(text)
+
+    def search_step(self, delta: int) -> None:
+        self.finder.step(delta)
+        self._count(self.search_text())
+
+    def _count(self, text: str) -> None:
+        self.search_box().border_subtitle = self.finder.summary(text)
+
+
 def _walk(node):
     """The nodes under ``node`` in the order the tree shows them."""
     stack = list(reversed(node.children))
