@@ -107,6 +107,10 @@ def test_ufw_marks_the_rejecting_rule_row_and_says_when_the_default_decides():
         panel = await flow_to(app, pilot, "windows-to-wsl-ip", 9999, "7")
         assert not panel._decided
         assert "Flow hop 3: ufw's default incoming policy  ◀ blocks it" in panel._flow_lines.plain
+        await pilot.press("b")
+        await pilot.pause()
+        toasts = [n.message for n in app._notifications]
+        assert any("hop 3 is decided by ufw default incoming policy, which is not a row here" in t for t in toasts)
 
     run(make_app(ufw_on_wsl, label="ufw"), body)
 

@@ -287,7 +287,8 @@ class Panel(Vertical):
         if trace is None:
             return f"{what}: nothing to trace yet"
         if found:
-            return f"{what}: decided by {found[0].key.owner or found[0].layer} at hop {found[0].hop}, which this panel does not list"
+            hop = trace.hops[found[0].hop - 1]
+            return f"{what}: hop {found[0].hop} is decided by {hop.edit or hop.layer}, which is not a row here"
         first = trace.first_blocker
         number = next((n for n, h in enumerate(trace.hops, 1) if h is first), None)
         if first is None:
