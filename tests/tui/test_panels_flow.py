@@ -187,3 +187,24 @@ def test_slash_filters_ufw_rules():
         assert table.row_count == everything
 
     run(make_app(ufw_on_wsl, label="ufw"), body)
+
+
+def test_windows_panel_marks_a_hyperv_block_rule_row(tmp_path):
+    from tests.test_windows_hyperv_policy import hv, hv_rule
+    from tests.test_windows_scenarios import case, ps
+    from wsltui.tui.app import file_source
+
+    rules = [hv_rule("Block dev 8080", "block", 8080), hv_rule("Allow dev 8080", "allow", 8080)]
+    d = case(tmp_path, mode="mirrored", powershell=ps(hyperv=hv(rules=rules)))
+
+    async def body(app, pilot):
+        panel = await flow_to(app, pilot, "lan-to-host", 8080, "8")
+        [(key, decision)] = panel._decided.items()
+        assert key == "Hyper-V:Block dev 8080" and decision.blocks
+        table = panel.query_one("#windows-rules", DataTable)
+        assert table.get_cell(key, "match").plain == "◀ blocks hop 1"
+        await pilot.press("b")
+        await pilot.pause()
+        assert panel.selected_key() == key
+
+    run(make_app(file_source(str(d)), label="hyperv"), body)
