@@ -39,8 +39,16 @@ class NetfilterPanel(TreeSearch, Panel):
         self.nodes: dict = {}  # rule_id() of a rule or chain -> its tree node
         self._marked: dict = {}  # node id -> (node, its label before the mark)
 
+    DEFAULT_CSS = """
+    #netfilter-flow {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
     def compose_body(self):
         yield SafeStatic(id="netfilter-warnings")
+        yield SafeStatic(id="netfilter-flow")
         yield SearchBox(placeholder="find: rule text, chain, table… (↑↓ previous/next, enter: go, esc clears)",
                         id="netfilter-search")
         tree = VimTree("netfilter", id="netfilter-tree")
@@ -75,6 +83,7 @@ class NetfilterPanel(TreeSearch, Panel):
     # --- the Flow packet's deciding rule, and `/` ---------------------------------------------
 
     def show_marks(self, decisions: list) -> None:
+        self.query_one("#netfilter-flow", Static).update(self._flow_line(decisions))
         for node, label in self._marked.values():
             node.set_label(label)
         self._marked = {}
@@ -85,6 +94,20 @@ class NetfilterPanel(TreeSearch, Panel):
             label = self._marked.get(node.id, (node, node.label))[1]
             self._marked[node.id] = (node, label)
             node.set_label(Text.assemble(label, decision_mark(d)))
+
+    def _flow_line(self, decisions: list) -> Text:
+        """One line on top: where the Flow packet is decided in these rules, and the key to go there."""
+        blocker = next((d for d in decisions if d.blocks or d.key.blocks), None)
+        if blocker is not None:
+            hop = self.flow_trace().hops[blocker.hop - 1]
+            return Text.assemble((f"{self._flow_words()}: hop {blocker.hop} ", "bold"),
+                                 (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", "bold red"),
+                                 ("  b: go to it", "dim"))
+        if not decisions:
+            return Text(f"{self._flow_words()}: not decided in these rules", style="dim")
+        hops = sorted({d.hop for d in decisions})
+        return Text(f"{self._flow_words()}: hop {', '.join(map(str, hops))} let through (rules and policies marked ✓)"
+                    "  b: go to the first", style="dim")
 
     def jump_to(self, decision) -> bool:
         k = decision.key
