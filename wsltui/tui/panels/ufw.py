@@ -101,7 +101,7 @@ class UfwPanel(Panel):
                 lines.append("\n")
             lines.append(f"Flow hop {d.hop}: {what}")
             lines.append_text(decision_mark(d, hop=False))
-        if (decided, lines) != (self._decided, self._flow_lines):
+        if (decided, lines.markup) != (self._decided, self._flow_lines.markup):
             self._decided, self._flow_lines = decided, lines
             self.show(self.analysis)
 
