@@ -91,3 +91,26 @@ def test_ufw_decisions_on_wsl_reject_rule_and_default_policy():
     [policy] = decisions(trace_of(snap, "windows-to-wsl-ip", 9999), "netfilter")
     assert policy.blocks and policy.key.position is None and policy.key.chain == "INPUT" and policy.key.owner == "ufw"
     assert ufw_rows(facts, policy.key) == []
+
+
+def test_port_listeners_name_the_relay_portproxy_other_programs_and_idle_entries(tmp_path):
+    from tests.test_windows_scenarios import PORTPROXY, WSL_IP, case, ps
+    from wsltui.facts.base import Unknown
+    from wsltui.simulation.windows import port_listeners
+
+    listeners = [{"addr": "127.0.0.1", "port": 8080, "pid": 5120, "process": "wslrelay"},
+                 {"addr": "0.0.0.0", "port": 8080, "pid": 3712, "process": "svchost"},
+                 {"addr": "::", "port": 8080, "pid": 77, "process": "node"},
+                 {"addr": "0.0.0.0", "port": 9090, "pid": 78, "process": "other"}]
+    d = case(tmp_path / "a", powershell=ps(listeners=listeners), portproxy=PORTPROXY.format(target=WSL_IP))
+    win = build_facts(snapshot.load(str(d))).windows
+    found = port_listeners(win, 8080)
+    assert [(x.kind, x.where) for x in found] == [
+        ("relay", "127.0.0.1:8080 wslrelay (pid 5120)"), ("portproxy", "0.0.0.0:8080 svchost (pid 3712)"),
+        ("program", "[::]:8080 node (pid 77)")]
+    assert f"forwards 0.0.0.0:8080 to {WSL_IP}:8080" in found[1].meaning
+    # The entry with nothing listening for it (iphlpsvc did not bind it) is said too.
+    d = case(tmp_path / "b", powershell=ps(listeners=listeners[:1]), portproxy=PORTPROXY.format(target=WSL_IP))
+    idle = port_listeners(build_facts(snapshot.load(str(d))).windows, 8080)
+    assert [x.kind for x in idle] == ["relay", "entry"] and "nothing listens for it" in idle[1].meaning
+    assert isinstance(port_listeners(None, 8080), Unknown)
