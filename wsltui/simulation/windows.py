@@ -1163,10 +1163,13 @@ def port_listeners(win: WindowsFacts | None, port: int) -> list[PortListener] | 
                                     f"{'any address of this host' if wildcard else _bracket(l.address)} on port {port} "
                                     "reach it, not WSL (a bind to an exact address beats a wildcard bind)"))
     if not isinstance(win.portproxy, Unknown):
+        svc = win.iphlpsvc
+        why = ("iphlpsvc is stopped, or could not bind the port" if isinstance(svc, Unknown)
+               else f"the IP Helper service (iphlpsvc), which runs portproxy, is {svc.status}" if not svc.running
+               else "iphlpsvc runs but has not bound the port (taken by another program, or reserved?)")
         for e in win.portproxy.entries:
             if e.listens_on(port) and e not in served:
-                out.append(PortListener("entry", f"portproxy {e.text}", "configured, but nothing listens for it: "
-                                        "iphlpsvc is stopped or could not bind the port"))
+                out.append(PortListener("entry", f"portproxy {e.text}", f"configured, but nothing listens for it: {why}"))
     return out
 
 
