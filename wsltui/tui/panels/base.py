@@ -79,7 +79,7 @@ class Panel(Vertical):
     TITLE = ""
     KEY = ""
     HAS_FILTER = False  # composes a SearchBox (``search_box``): `/` searches
-    FIREWALL = ""  # the firewall whose rules the panel lists (decided.RuleKey.firewall): it marks the Flow packet's
+    FIREWALL = ""  # whose rules the panel lists (decided.RuleKey.firewall): it marks what decides the Flow packet
     CHANGE_ACTIONS: frozenset[str] = frozenset()  # dimmed where nothing can be changed (app.change_refusal)
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -266,7 +266,10 @@ class Panel(Vertical):
         ranked = [d for d in found if d.blocks] + [d for d in found if not d.blocks]
         for d in ranked:
             if self.jump_to(d):
-                if not d.blocks:
+                if d.key.blocks or d.key.verdict == "unknown" or d.hop_verdict == "unknown":
+                    self.notify(f"{self._flow_words()}: wsltui cannot tell whether this stops it (hop {d.hop})",
+                                timeout=4)
+                elif not d.blocks:
                     self.notify(f"{self._flow_words()}: nothing here blocks it; this lets it through (hop {d.hop})",
                                 timeout=4)
                 return
@@ -292,6 +295,6 @@ class Panel(Vertical):
         first = trace.first_blocker
         number = next((n for n, h in enumerate(trace.hops, 1) if h is first), None)
         if first is None:
-            return f"{what} does not pass through {self.TITLE}: nothing here decides it"
+            return f"{what}: nothing in {self.TITLE} decides it"
         where = f"hop {number}, {first.layer}" if number else first.layer
         return f"{what} is not decided in {self.TITLE}: the first blocker is {where}"
