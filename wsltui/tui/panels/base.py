@@ -266,10 +266,12 @@ class Panel(Vertical):
         ranked = [d for d in found if d.blocks] + [d for d in found if not d.blocks]
         for d in ranked:
             if self.jump_to(d):
+                if d.blocks:
+                    return
                 if d.key.blocks or d.key.verdict == "unknown" or d.hop_verdict == "unknown":
                     self.notify(f"{self._flow_words()}: wsltui cannot tell whether this stops it (hop {d.hop})",
                                 timeout=4)
-                elif not d.blocks:
+                else:
                     self.notify(f"{self._flow_words()}: nothing here blocks it; this lets it through (hop {d.hop})",
                                 timeout=4)
                 return
