@@ -44,6 +44,10 @@ def test_netfilter_marks_the_rejecting_firewalld_rule_and_b_lands_on_it():
         labels = [n.label.plain for n, _ in panel._marked.values()]
         assert labels and all("✓ lets Flow hop 5 through" in lab for lab in labels)
         assert "blocks" not in node.label.plain
+        await pilot.press("b")  # no blocker here: the first rule that lets it through, and a toast says so
+        await pilot.pause()
+        assert "✓ lets Flow hop 5 through" in tree.cursor_node.label.plain
+        assert any("nothing here blocks it; this lets it through (hop 5)" in n.message for n in app._notifications)
 
     run(demo_app(BLOCKED), body)
 
