@@ -18,6 +18,7 @@ from wsltui.facts.base import Unknown, building_many_objects
 from wsltui.simulation import caveats, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
+from wsltui.simulation.decided import netfilter_keys
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
 from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
@@ -775,6 +776,12 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
 
 
 def _netfilter_hop(nft: NetfilterTrace, proto: str, port: int, world: World) -> Hop:
+    hop = _netfilter_verdict(nft, proto, port, world)
+    hop.decided_by = netfilter_keys(nft, world.facts.firewalld)
+    return hop
+
+
+def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World) -> Hop:
     steps = []
     for hook in nft.hooks:
         for s in hook.steps:

@@ -174,6 +174,37 @@ class Fix:
                 "windows": self.windows.to_json() if self.windows else None}
 
 
+@dataclass(frozen=True)
+class RuleKey:
+    """The rule or setting that decided a hop, named the way the facts list it, so that a view of
+    the rules finds its row by equality (never by matching display text).
+
+    ``firewall``: ``netfilter`` (``source`` iptables-nft | iptables-legacy | nft, ``family``,
+    ``table``, ``chain``, ``position``: the rule's 1-based place in its chain, None for the
+    chain's policy; ``owner`` the front end that owns the chain, ``zone``/``part`` when it is
+    firewalld), ``windows`` or ``hyperv``
+    (``rule_id``, or None for a profile or VM setting: ``profile`` and ``setting`` name it).
+    ``verdict`` is what it did to the packet: accept | drop | reject | unknown."""
+
+    firewall: str
+    verdict: str
+    source: str = ""
+    family: str = ""
+    table: str = ""
+    chain: str = ""
+    position: int | None = None
+    rule_id: str | None = None
+    profile: str | None = None
+    setting: str | None = None
+    zone: str | None = None
+    part: str | None = None
+    owner: str = ""  # netfilter: the front end that owns the chain (attribution.Attribution.owner)
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict in ("drop", "reject")
+
+
 @dataclass
 class Hop:
     layer: str
@@ -196,6 +227,8 @@ class Hop:
     # blocker's fix were in place: that fix's title. Not the current state: the hop says what comes
     # next once that fix (and the blockers before it) are done, so the list of blockers is whole.
     assumes_fix: str | None = None
+    # The rules or settings that decided: the blocker, or every rule that let it through.
+    decided_by: tuple[RuleKey, ...] = ()
 
     @property
     def blocks(self) -> bool:

@@ -167,7 +167,7 @@ class WslProvider(Provider):
             ("Live test: send the real connection of the Flow port and scenario", app.action_live_test,
              "key l (Flow, Status): compare the trace with what really happens"),
             ("Help: every key", app.action_help, "key ?"),
-            ("Filter the sockets table", partial(app.action_filter), "key /"),
+            ("Search the list in this panel", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
         ]
         a = app.analysis

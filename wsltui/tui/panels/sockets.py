@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import on
-from textual.binding import Binding
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from wsltui.tui.messages import OpenFlow
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
-from wsltui.tui.panels.base import Panel
+from wsltui.tui.panels.base import Panel, SearchBox
 from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import cell, unknown_text
 
@@ -22,18 +21,14 @@ COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("proce
 
 class SocketsPanel(Panel):
     HAS_FILTER = True
-    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
 
     def compose_body(self):
-        yield Input(placeholder="filter: address, port, process, bind… (esc clears)", id="sockets-filter")
+        yield SearchBox(placeholder="filter: address, port, process, bind… (esc clears)", id="sockets-filter")
         yield SafeStatic(id="sockets-note")
         table = VimTable(id="sockets-table", cursor_type="row", zebra_stripes=True)
         for label, key in COLUMNS:
             table.add_column(label, key=key)
         yield table
-
-    def on_mount(self) -> None:
-        self.query_one("#sockets-filter", Input).display = False
 
     def main_widget(self):
         return self.query_one("#sockets-table")
@@ -50,7 +45,7 @@ class SocketsPanel(Panel):
         a = self.analysis
         if a is None:
             return []
-        text = self.query_one("#sockets-filter", Input).value.strip().lower()
+        text = self.search_text().lower()
         out = []
         for row in a.rows:
             t = row.target
@@ -81,26 +76,8 @@ class SocketsPanel(Panel):
                 else:
                     table.add_row(*cells, key=key)
 
-    def start_filter(self) -> None:
-        box = self.query_one("#sockets-filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#sockets-filter", Input)
-        if box.value or box.display:
-            box.value = ""
-            box.display = False
-            self._fill()
-            self.focus_main()
-
-    @on(Input.Changed, "#sockets-filter")
-    def _filter(self) -> None:
+    def search_changed(self, text: str) -> None:
         self._fill()
-
-    @on(Input.Submitted, "#sockets-filter")
-    def _filter_done(self) -> None:
-        self.focus_main()
 
     @on(DataTable.RowSelected, "#sockets-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
