@@ -267,6 +267,8 @@ class WslTuiApp(App):
         t.append(" wsltui ", style="bold reverse")
         where = f"demo {self.demo or ''}".strip() if self.demo is not None else (self.label or "live")
         t.append(f" {where} ", style="bold")
+        if self.change_refusal():  # say it before anyone presses a change key
+            t.append(" read-only demo " if self.demo is not None else " read-only ", style="bold black on yellow")
         a = self.analysis
         if a is not None:
             t.append(f" mode {a.world.mode} ", style="bold")
@@ -529,31 +531,33 @@ class WslTuiApp(App):
         return any(getattr(src, "live", False) for src in self.sources.values())
 
     def change_refusal(self) -> str | None:
-        """Why no change can be applied from this app (None: it can)."""
+        """Why no change can be applied from this app (None: it can), as the plan dialog says it."""
         from wsltui.actions import read_only
 
-        if self.read_only or read_only():
-            return "read-only (--read-only or WSLTUI_READ_ONLY)"
+        if self.demo is not None:
+            return "demo: read-only — nothing will run"
         if not self.live:
-            return ("this is the bundled demo " + repr(self.demo) if self.demo is not None
-                    else f"this is a snapshot ({self.label or 'file'})") + ", not the live system"
+            return f"snapshot {self.label or 'file'}: read-only — nothing will run (not the live system)"
+        if self.read_only or read_only():
+            return "read-only (--read-only or WSLTUI_READ_ONLY) — nothing will run"
         return None
 
-    def propose(self, build, what: str, *, reads_live: bool = True) -> None:
-        """Show the plan ``build()`` returns. ``reads_live``: building it reads the live rules, so
-        it is refused up front when this app does not show the live system."""
-        from wsltui.tui.changes import build_plan_worker
+    def propose(self, build, what: str, *, reads_live: bool = True, preview=None) -> None:
+        """Show the plan ``build()`` returns. ``reads_live``: building it reads the live rules,
+        which a demo or a snapshot file is not about: there ``preview()`` is shown instead (what
+        the key does, from the snapshot alone). --read-only on the live system builds the real
+        plan (reading changes nothing) and shows it marked read-only."""
+        from wsltui.tui.changes import Preview, build_plan_worker
 
-        refusal = self.change_refusal()
-        if reads_live and refusal:
-            self.notify(f"{what}: cannot change anything here: {refusal}", severity="warning")
-            return
+        if reads_live and not self.live:
+            build = preview or (lambda: Preview(what, [f"builds its plan from the live rules: {self.change_refusal()}"]))
         build_plan_worker(self, build, what)
 
     def action_undo_last(self) -> None:
         from wsltui.actions import undo_preview
+        from wsltui.tui.changes import undo_preview_here
 
-        self.propose(undo_preview, "undo the last change")
+        self.propose(undo_preview, "undo the last change", preview=lambda: undo_preview_here(self.change_refusal()))
 
     @on(PlanBuilt)
     def _plan_built(self, msg: PlanBuilt) -> None:
@@ -586,8 +590,6 @@ class WslTuiApp(App):
             return True if panel is not None and panel.HAS_FILTER else None
         if action == "next_demo":
             return self.demo is not None
-        if action == "undo_last":  # a demo or a snapshot has nothing to undo: not shown there
-            return (None if self.change_refusal() else True) if self.live else False
         if action == "sudo":
             return bool(self.needs_root)
         if action == "refresh":

@@ -32,18 +32,15 @@ class Panel(Vertical):
     TITLE = ""
     KEY = ""
     HAS_FILTER = False
-    CHANGE_ACTIONS: frozenset[str] = frozenset()  # dimmed where nothing can be changed (app.change_refusal)
+    # The change keys: where nothing can be changed (a demo, a snapshot, --read-only) they show
+    # the plan marked read-only (app.propose); help marks them.
+    CHANGE_ACTIONS: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         info = next((i for i in PANEL_INFO if i.cls == cls.__name__), None)
         if info is not None:
             cls.KEY, cls.TITLE = info.key, info.title
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in self.CHANGE_ACTIONS:
-            return None if self.app.change_refusal() else True
-        return True
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from wsltui.tui.changes import allow_binding, flow_port
+from wsltui.tui.changes import allow_binding, flow_port, windows_preview
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.panels.tables import FastTable
 from wsltui.tui.render import bool_word, is_unknown, unknown_text
@@ -394,6 +394,7 @@ class WindowsPanel(Panel):
 
     def action_toggle_rule(self) -> None:
         from wsltui.actions import windows_rule_plan
+        from wsltui.actions.windows import rule_action
 
         key = self.selected_key()
         row = next((r for r in self._rows if r.key == key), None)
@@ -401,10 +402,12 @@ class WindowsPanel(Panel):
             self.notify("select a rule first", timeout=3)
             return
         rule, enable = row.rule, not row.rule.enabled
-        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule")
+        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule",
+                         preview=lambda: windows_preview(*rule_action(rule, enable)))
 
     def action_add_allow(self) -> None:
         from wsltui.actions import refuse_ignored_local_rule, windows_allow_plan
+        from wsltui.actions.windows import allow_action
 
         port, proto = flow_port(self.app)
         analysis = getattr(self.app, "analysis", None)
@@ -414,13 +417,19 @@ class WindowsPanel(Panel):
             refuse_ignored_local_rule(win, "Public", port, proto)  # the profile windows_allow_plan uses
             return windows_allow_plan(port, proto)
 
-        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall")
+        def preview():
+            refuse_ignored_local_rule(win, "Public", port, proto)
+            return windows_preview(*allow_action(port, proto))
+
+        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall", preview=preview)
 
     def action_add_hyperv_allow(self) -> None:
         from wsltui.actions import hyperv_allow_plan
+        from wsltui.actions.windows import hyperv_allow_action
 
         port, proto = flow_port(self.app)
-        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall")
+        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall",
+                         preview=lambda: windows_preview(*hyperv_allow_action(port, proto)))
 
 
 def _cursor_key(table: DataTable) -> str | None:
