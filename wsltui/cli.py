@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--redact", action="store_true",
                    help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
                         "Windows paths (consistently) for a public ticket")
-    r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="svg screen size (default 100x30)")
+    r.add_argument("--size", default="120x30", metavar="COLSxROWS",
+                   help="svg screen size (default 120x30; it grows taller until the whole content fits)")
+    r.add_argument("--chrome", action="store_true", help="svg: with the footer and the tabs (default: the content only)")
     add_source(r)
     return p
 
@@ -227,7 +229,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         cols, rows = (int(x) for x in args.size.lower().split("x"))
     except ValueError:
-        print(f"wsltui: --size {args.size!r}: expected COLSxROWS, e.g. 100x30", file=sys.stderr)
+        print(f"wsltui: --size {args.size!r}: expected COLSxROWS, e.g. 120x30", file=sys.stderr)
         return ExitCode.USAGE
     try:
         sources, demo, label = _tui_sources(args)
@@ -237,7 +239,7 @@ def _report(args: argparse.Namespace) -> int:
     from wsltui.tui.report import render_status
 
     error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label,
-                          redact=args.redact)
+                          redact=args.redact, chrome=args.chrome)
     if error:
         _say(error)
         return ExitCode.USAGE

@@ -135,7 +135,8 @@ class PanelSlot(Static):
 
 
 class WslProvider(Provider):
-    """Command palette: every panel, action, scenario (per listener) and demo."""
+    """Command palette: every action by the words a person types ("fix", "undo", "report",
+    "screenshot"), every panel and each panel's keys, the Flow scenarios per listener, the demos."""
 
     def _commands(self) -> list[tuple[str, Callable, str]]:
         app: WslTuiApp = self.app  # type: ignore[assignment]
@@ -143,17 +144,24 @@ class WslProvider(Provider):
         for i, info in enumerate(PANEL_INFO, 1):
             cmds.append((f"Panel: {info.title}", partial(app.action_panel, info.key), f"key {i}"))
         cmds += [
-            ("Refresh", app.action_refresh, "key r: run the sources again"),
+            ("Refresh: read the system again", app.action_refresh, "key r"),
             *([("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
               if app.needs_root else []),
-            ("Save screenshot (SVG)", app.action_save_screenshot, "key f8 / ctrl+s"),
-            ("Write report (Markdown) and snapshot (JSON)", app.action_write_report, "key w: for a support ticket"),
-            ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
-             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced; no snapshot"),
+            ("Fix the blocker: its plan (commands and undo)", partial(app.panel_action, "flow", "fix"), "key f in Flow"),
+            ("Undo the last change wsltui made: its plan", app.action_undo_last, "key u"),
+            ("Screenshot (SVG) of this panel: content only", app.action_save_screenshot, "key f8 / ctrl+s"),
+            ("Screenshot (SVG), redacted", partial(app.action_save_screenshot, redact=True),
+             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
+            ("Screenshot (SVG) with the footer and tabs", partial(app.action_save_screenshot, chrome=True), ""),
+            ("Write the report for a ticket (Markdown, redacted)", app.action_write_report,
+             "key w: addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
+            ("Write the raw report and snapshot (unredacted: for you, not a ticket)",
+             partial(app.action_write_report, False), "the snapshot replays with `wsltui report --from`"),
             ("Help: every key", app.action_help, "key ?"),
-            ("Filter the sockets table", partial(app.action_filter), "key /"),
+            ("Search / filter this panel's list", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
         ]
+        cmds += panel_key_commands(app)
         a = app.analysis
         ports = [(r.target.proto, r.target.port) for r in a.rows] if a is not None else []
         for proto, port in dict.fromkeys(ports):
@@ -179,6 +187,21 @@ class WslProvider(Provider):
                 yield Hit(score, matcher.highlight(name), cb, help=help_)
 
 
+def panel_key_commands(app) -> list[tuple[str, Callable, str]]:
+    """Each panel's own keys as palette commands ("Windows: Sort  key o"): running one shows
+    the panel and runs the key's action there."""
+    from wsltui.tui.help import key_name
+    from wsltui.tui.panels import PANELS
+
+    out = []
+    for panel in PANELS:
+        for b in panel.BINDINGS:
+            if isinstance(b, Binding) and b.description and b.key != "escape":
+                out.append((f"{panel.TITLE}: {b.description}", partial(app.panel_action, panel.KEY, b.action),
+                            f"key {key_name(b)} in {panel.TITLE}" + (f": {b.tooltip}" if b.tooltip else "")))
+    return out
+
+
 class WslTuiApp(App):
     """wsltui: why can't Windows or the LAN reach my WSL2 service?"""
 
@@ -197,7 +220,7 @@ class WslTuiApp(App):
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
         Binding("w", "write_report", "Write report", id="write-report",
-                tooltip="Write a Markdown report and the snapshot it came from, for a support ticket"),
+                tooltip="Write a redacted Markdown report for a support ticket (the raw one: command palette)"),
         Binding("R", "sudo", "sudo password", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
         Binding("u", "undo_last", "Undo change", id="undo",
@@ -488,6 +511,20 @@ class WslTuiApp(App):
         self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
+    def panel_action(self, key: str, action: str) -> None:
+        """Show panel ``key`` and run ``action`` there (the palette's panel keys)."""
+        self.action_panel(key)
+
+        async def run(tries: int = 50) -> None:
+            panel = self.panel(key)
+            if panel is None or panel.analysis is None:  # mounted when first shown; data after that
+                if tries and not self.closing:
+                    self.set_timer(0.05, partial(run, tries - 1))
+                return
+            await panel.run_action(action)
+
+        self.call_after_refresh(run)
+
     def action_next_panel(self, delta: int) -> None:
         keys = [p.key for p in PANEL_INFO]
         i = (keys.index(self.active_key) + delta) % len(keys)
@@ -624,22 +661,40 @@ class WslTuiApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_save_screenshot(self) -> str:
-        from wsltui import safe_files
+    def action_save_screenshot(self, chrome: bool = False, redact: bool = False) -> None:
+        """An SVG of the panel for a ticket: the content only (no toast; the footer and tabs only
+        with ``chrome``), redacted with ``redact``; saved once the screen is redrawn without them."""
+        from wsltui.tui.report import hide_chrome
 
+        if self.screen is not self.main_screen:  # a dialog is open: nothing of it belongs in the image
+            return
+        self.call_after_refresh(self._save_screenshot, hide_chrome(self, chrome), redact)
+
+    def _save_screenshot(self, hidden: list, redact: bool) -> None:
+        from wsltui import safe_files
+        from wsltui.tui.report import screenshot_svg
+
+        try:
+            svg = screenshot_svg(self, f"wsltui {self.active_key}", redact)
+        except ValueError as e:
+            self.notify(str(e), title="Screenshot", severity="warning")
+            return
+        finally:
+            for w in hidden:
+                w.display = True
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
-        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        try:  # a new name (never over a file or through a link planted there); 0600: it is unredacted
-            path = str(safe_files.create_unique(where, stem, ".svg", self.export_screenshot()))
+        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}{'-redacted' if redact else ''}"
+        try:  # a new name (never over a file or through a link planted there); 0600 unless redacted
+            path = safe_files.create_unique(where, stem, ".svg", svg, safe_files.SHARED if redact else safe_files.PRIVATE)
         except OSError as e:
             self.notify(f"Could not save the screenshot in {where}: {e.strerror}", severity="error", markup=False)
-            return ""
+            return
         self.notify(f"Screenshot saved to {path}", title="Screenshot", markup=False)
-        return path
 
-    def action_write_report(self, redact: bool = False) -> None:
-        """A Markdown report of what the app shows (plus the Flow port) and its snapshot, in the
-        screenshot directory; written in a worker."""
+    def action_write_report(self, redact: bool = True) -> None:
+        """A Markdown report of what the app shows (plus the Flow port), in the screenshot
+        directory; written in a worker. Redacted by default (it goes into tickets); unredacted
+        (``redact=False``, the palette's explicit entry) the raw snapshot is written beside it."""
         a = self.analysis
         if a is None:
             self.notify("Nothing to write yet: the data is still loading", severity="warning")

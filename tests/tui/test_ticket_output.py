@@ -1,0 +1,49 @@
+"""Ticket-ready output: the headless SVG (``report --format svg``) is the content only, grows
+until the whole content fits, and is redacted on request; Markdown puts each command in the
+fence of its shell."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from wsltui.tui.app import demo_source
+from wsltui.tui.report import render_status
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from bench_large_inputs import listeners_snapshot  # noqa: E402
+
+
+def svg_text(path: Path) -> str:
+    import html
+
+    return html.unescape("".join(re.findall(r">([^<]*)</text>", path.read_text()))).replace("\xa0", " ")
+
+
+def svg_rows(path: Path) -> int:
+    """The number of terminal rows drawn (Rich writes one clip path per row)."""
+    return len(re.findall(r'<clipPath id="[^"]*-line-\d+"', path.read_text()))
+
+
+def test_headless_svg_is_the_content_only_and_chrome_on_request(tmp_path):
+    plain, chrome = tmp_path / "plain.svg", tmp_path / "chrome.svg"
+    assert render_status(demo_source("nat-firewalld-reject"), str(plain), size=(120, 30), demo="nat-firewalld-reject") is None
+    assert render_status(demo_source("nat-firewalld-reject"), str(chrome), size=(120, 30), demo="nat-firewalld-reject",
+                         chrome=True) is None
+    text, with_chrome = svg_text(plain), svg_text(chrome)
+    assert "demo nat-firewalld-reject" in text and "demo nat-firewalld-reject" in with_chrome
+    for chrome_only in ("Topology", "Help", "Quit"):  # the tabs and the footer
+        assert chrome_only not in text and chrome_only in with_chrome, chrome_only
+
+
+def test_headless_svg_grows_instead_of_cutting_a_long_list(tmp_path):
+    snap = listeners_snapshot(tmp_path, 60)
+    out = tmp_path / "many.svg"
+    assert render_status(lambda: snap, str(out), size=(120, 30), label="many") is None
+    ports = sorted({int(p) for p in re.findall(r"tcp/(\d+)", svg_text(out))})
+    assert svg_rows(out) > 30
+    from wsltui.facts import build_facts
+
+    wanted = sorted({l.port for l in build_facts(snap).sockets.listeners if l.proto == "tcp"})
+    assert wanted and set(wanted) <= set(ports), sorted(set(wanted) - set(ports))[:5]
