@@ -398,6 +398,31 @@ def fence(text: str, lang: str = "") -> str:
     return f"{mark}{lang}\n{text.rstrip()}\n{mark}"
 
 
+WINDOWS_FRONT_ENDS = ("windows", "wsl")  # fixes whose commands a person runs on Windows
+CMD_PROGRAMS = ("netsh", "net", "wsl", "wsl.exe")  # cmd.exe programs, not PowerShell cmdlets
+
+
+def shell_of(command: str, front_end: str) -> str:
+    """The fence language of a fix's command: ``bat`` for a cmd.exe program (netsh, net, wsl),
+    ``powershell`` for the other Windows commands, ``sh`` for Linux ones."""
+    if front_end not in WINDOWS_FRONT_ENDS:
+        return "sh"
+    return "bat" if command.split(" ", 1)[0].lower() in CMD_PROGRAMS else "powershell"
+
+
+def command_fences(commands: list[str], front_end: str) -> list[str]:
+    """``commands`` in fences, one per run of commands of the same shell (in their order)."""
+    out: list[str] = []
+    run: list[str] = []
+    for i, c in enumerate(commands):
+        run.append(c)
+        lang = shell_of(c, front_end)
+        if i + 1 == len(commands) or shell_of(commands[i + 1], front_end) != lang:
+            out.append(fence("\n".join(run), lang))
+            run = []
+    return out
+
+
 def to_markdown(report: Report, redacted: bool = False) -> str:
     out: list[str] = []
     w = out.append
@@ -487,14 +512,15 @@ def _md_trace(t: Trace, w) -> None:
         for f in b.fixes:
             w(f"**Fix ({prose(b.layer)}):** {prose(f.title)}" + (f" — {prose(f.note)}" if f.note else ""))
             w("")
-            if f.commands:
-                w(fence("\n".join(f.commands), "sh"))
+            for block in command_fences(f.commands, f.front_end):
+                w(block)
                 w("")
             if f.undo:
                 w("Undo:")
                 w("")
-                w(fence("\n".join(f.undo), "sh"))
-                w("")
+                for block in command_fences(f.undo, f.front_end):
+                    w(block)
+                    w("")
 
 
 def _md_traces(report: Report, w) -> None:

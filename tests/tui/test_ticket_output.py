@@ -47,3 +47,33 @@ def test_headless_svg_grows_instead_of_cutting_a_long_list(tmp_path):
 
     wanted = sorted({l.port for l in build_facts(snap).sockets.listeners if l.proto == "tcp"})
     assert wanted and set(wanted) <= set(ports), sorted(set(wanted) - set(ports))[:5]
+
+
+def _fenced(md: str) -> list[tuple[str, list[str]]]:
+    """(language, lines) of every fenced block of ``md``."""
+    return [(lang, body.splitlines()) for lang, body in re.findall(r"^```(\w*)\n(.*?)\n```$", md, re.M | re.S)]
+
+
+def test_markdown_puts_powershell_netsh_and_posix_commands_in_their_own_fences():
+    from wsltui import demos, report
+    from wsltui.report import shell_of
+
+    seen = set()
+    for name in demos.names():
+        md = report.render(report.build(demos.load(name)), "md")
+        for lang, lines in _fenced(md):
+            if lang not in ("sh", "bat", "powershell"):  # the rules verbatim, the facts, the meta
+                continue
+            for line in lines:
+                first = line.split(" ", 1)[0]
+                if first.startswith(("New-Net", "Remove-Net", "Set-Net", "Enable-Net", "Disable-Net", "Get-Net")):
+                    assert lang == "powershell", (name, line)
+                elif first in ("netsh", "net"):
+                    assert lang == "bat", (name, line)
+                elif first in ("firewall-cmd", "ufw", "nft", "iptables", "iptables-nft", "iptables-legacy", "sudo"):
+                    assert lang == "sh", (name, line)
+            seen.add(lang)
+    assert {"powershell", "bat", "sh"} <= seen
+    assert shell_of("netsh interface portproxy show all", "windows") == "bat"
+    assert shell_of("Get-NetFirewallRule", "windows") == "powershell"
+    assert shell_of("nft list ruleset", "nft") == "sh"
