@@ -28,6 +28,7 @@ from wsltui.snapshot import Snapshot
 from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.views.safe_text import json_text, shown
+from wsltui.vocabulary import NOT_APPLICABLE, plural, verdict_word
 
 SCHEMA_VERSION = 1
 FORMATS = ("text", "md", "json")
@@ -237,7 +238,7 @@ def _windows(report: Report) -> str:
 def _cell(t: Trace | None) -> tuple[str, str]:
     """(mark, words) for one port x scenario."""
     if t is None:
-        return "", "-"
+        return "", NOT_APPLICABLE
     if t.reachable is True:
         assumed = [h.layer for h in t.hops if h.verdict == "assumed"]
         return MARK[True], "connects" + (f" (assumed: {', '.join(dict.fromkeys(assumed))})" if assumed else "")
@@ -289,7 +290,7 @@ def _counts(report: Report) -> str:
     traces = report.traces
     blocked = sum(1 for t in traces if t.reachable is False)
     unknown = sum(1 for t in traces if t.reachable is None)
-    return (f"{len(report.rows)} port(s) x {len(report.scenarios)} scenario(s): "
+    return (f"{plural(len(report.rows), 'port')} x {plural(len(report.scenarios), 'scenario')}: "
             f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown")
 
 
@@ -485,7 +486,7 @@ def _md_trace(t: Trace, w) -> None:
     w("|---|---|---|---|---|---|")
     first = t.first_blocker
     for i, h in enumerate(t.hops, 1):
-        verdict = f"**{h.verdict}**" if h.blocks else h.verdict
+        verdict = f"**{verdict_word(h.verdict)}**" if h.blocks else verdict_word(h.verdict)
         what = prose(h.explanation)
         for label, value in (("assumed", h.assumption), ("why", h.reason)):
             if value:
@@ -552,7 +553,7 @@ def _md_deciding(report: Report, w) -> None:
         hops.setdefault(key, h)
         seen.setdefault(key, []).extend(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
     for key, h in hops.items():
-        w(f"### {prose(h.layer)}: {h.verdict} ({prose(', '.join(dict.fromkeys(seen[key])))})")
+        w(f"### {prose(h.layer)}: {verdict_word(h.verdict)} ({prose(', '.join(dict.fromkeys(seen[key])))})")
         w("")
         if h.rule:
             w("Rule, verbatim:")

@@ -45,6 +45,7 @@ from wsltui.tui.render import record_outputs, state_style
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT
 from wsltui.views.safe_text import shown
+from wsltui.vocabulary import plural
 
 Source = Callable[[], object]  # returns a wsltui.snapshot.Snapshot
 FIRST_PAINT_ENV = "WSLTUI_FIRST_PAINT_FILE"  # bench: write time.time() and CPU seconds at the first frame
@@ -403,7 +404,8 @@ class WslTuiApp(App):
             self.needs_root.pop(name, None)
         if needing and not self._told_needs_root:
             self._told_needs_root = True
-            self.notify(f"{len(needing)} probe(s) need root: {', '.join(needing)}. Press R to give sudo your "
+            self.notify(f"{plural(len(needing), 'probe')} {'needs' if len(needing) == 1 else 'need'} root: "
+                        f"{', '.join(needing)}. Press R to give sudo your "
                         "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
 
     def _analyze(self, loaded: dict, states: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.tables import VimTree
 from wsltui.tui.render import bool_word, unknown_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.vocabulary import zone_target
 
 
 # The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
@@ -91,7 +92,7 @@ def build_zone_tree(root, fw) -> dict:
     for z in zones:
         important = z.active or z.default or z.name in active_names or z.name == fw.default_zone
         if not important and not (z.ports or z.rich_rules or z.interfaces or z.sources):
-            quiet.append(f"{z.name} ({z.target or 'default'})")
+            quiet.append(f"{z.name} ({zone_target(z.target)})")
             continue
         node = root.add(_zone_title(z, fw.default_zone), expand=important)
         node.add_leaf(Text.assemble(("interfaces ", "bold"), " ".join(z.interfaces) or "-"))
@@ -113,7 +114,7 @@ def _zone_title(z, default_zone) -> Text:
     flags = [f for f in ("default" if (z.default or z.name == default_zone) else "", "active" if z.active else "") if f]
     if flags:
         title.append(f"  ({', '.join(flags)})", style="bold")
-    title.append(f"  target {z.target or 'default'}")
+    title.append(f"  target {zone_target(z.target)}")
     if z.target in ("default", "%%REJECT%%", ""):
         title.append("  (anything not allowed below is rejected)", style="dim")
     return title
