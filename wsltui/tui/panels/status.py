@@ -41,8 +41,12 @@ def render_status(a) -> Group:
     if blockers:
         parts.append(Text("Blockers", style="bold"))
         parts.extend(blockers)
-    elif a.rows:
-        parts.append(Text("No blocker found on the Linux side.", style="green"))
+    elif a.rows:  # "no blocker" only where every layer was decided
+        undecided = sum(1 for row in a.rows for t in row.traces.values()
+                        if t.reachable is None and any(h.verdict == "unknown" for h in t.hops))
+        parts.append(Text(f"Nothing known blocks, but {plural(undecided, 'connection')} could not be decided "
+                          "(? cells: the first layer without data)", style="yellow") if undecided
+                     else Text("No blocker on any path above.", style="green"))
     for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
         # One line each: the screen fits 100x30; the Flow panel and the reports say it in full.
         parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
