@@ -146,11 +146,13 @@ class WindowsPanel(Panel):
     HAS_FILTER = True
     CHANGE_ACTIONS = frozenset({"toggle_rule", "add_allow", "add_hyperv_allow"})
     BINDINGS = [
-        Binding("p", "toggle_relevant", "Only this port", id="windows-relevant",
+        # One meaning per letter across panels: s/p are Flow's scenario and port, so here m(atching),
+        # o(rder) and v(iew).
+        Binding("m", "toggle_relevant", "Only this port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
-        Binding("s", "sort(1)", "Sort", id="windows-sort", tooltip="Sort the rules by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the sort order"),
-        Binding("o", "overview", "Overview", id="windows-overview",
+        Binding("o", "sort(1)", "Sort", id="windows-sort", tooltip="Order the rules by the next column"),
+        Binding("O", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the order"),
+        Binding("v", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
@@ -308,7 +310,7 @@ class WindowsPanel(Panel):
         t = Text(f"{len(self._rows)} rules", style="bold")
         port = f"{self.target[0]}/{self.target[1]}" if self.target is not None else None
         if self.relevant_only and port:
-            t.append(f" · {visible} could match {port}, the Flow port (p: all)", style="bold")
+            t.append(f" · {visible} could match {port}, the Flow port (m: all)", style="bold")
         elif port:
             t.append(f" · column {port}: could it match the Flow port", style="dim")
         text = self.query_one("#windows-filter", Input).value.strip()
