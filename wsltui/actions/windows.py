@@ -193,23 +193,30 @@ _temp_cache: dict[str, tuple[str, str]] = {}
 
 def windows_temp(runner=run) -> tuple[str, str]:
     """The user's %TEMP% as (Windows path, path from WSL). Raises WindowsUnavailable."""
+    if "temp" not in _temp_cache:
+        _temp_cache["temp"] = windows_dir("TEMP", runner)
+    return _temp_cache["temp"]
+
+
+def windows_dir(variable: str, runner=run) -> tuple[str, str]:
+    """The directory in the Windows environment variable ``variable`` (TEMP, LOCALAPPDATA) as
+    (Windows path, path from WSL), asked from cmd.exe through interop. Raises WindowsUnavailable."""
     links = interop.detect()
     if not links.available:
         raise WindowsUnavailable(links.reason)
-    if "temp" in _temp_cache:
-        return _temp_cache["temp"]
     where = dict(cwd=links.cwd, search_path=interop.SYSTEM32_DIRS, timeout=PROBE_TIMEOUT)
-    rec = runner(Job("windows.temp", ("cmd.exe", "/d", "/c", "echo %TEMP%"), **where))
+    name = variable.lower()
+    rec = runner(Job(f"windows.{name}", ("cmd.exe", "/d", "/c", f"echo %{variable}%"), **where))
     win = rec.stdout.strip().splitlines()[-1].strip() if rec.ok and rec.stdout.strip() else ""
     if not win or "%" in win or not re.match(r"^[A-Za-z]:\\", win):
-        raise WindowsUnavailable(f"cannot tell the Windows %TEMP% directory ({rec.error or rec.stderr.strip() or win!r})")
-    conv = runner(Job("windows.temp.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
+        raise WindowsUnavailable(f"cannot tell the Windows %{variable}% directory "
+                                 f"({rec.error or rec.stderr.strip() or win!r})")
+    conv = runner(Job(f"windows.{name}.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
     wsl = conv.stdout.strip() if conv.ok else ""
     if not wsl:
         wsl = interop.windows_to_wsl_path(win) or ""
     if not wsl or not Path(wsl).is_dir():
-        raise WindowsUnavailable(f"the Windows %TEMP% directory {win} is not reachable from WSL ({wsl or 'no path'})")
-    _temp_cache["temp"] = (win, wsl)
+        raise WindowsUnavailable(f"the Windows %{variable}% directory {win} is not reachable from WSL ({wsl or 'no path'})")
     return win, wsl
 
 
