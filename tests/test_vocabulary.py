@@ -44,16 +44,23 @@ def banned_forms(text: str) -> list[str]:
 
 
 def check_outputs(name: str) -> str:
-    """`wsltui check` for every listener x every Flow scenario of a demo."""
+    """`wsltui check` for every listener x every Flow scenario of a demo, and the plan `f` (or
+    `wsltui fix --dry-run`) shows for each blocked one."""
+    from wsltui.actions import plan_for_trace
+
     facts = build_facts(demos.load(name))
     world = World.from_facts(facts)
     console = make_console(width=160, record=True, force_terminal=False)
     ports = sorted({(l.proto, l.port) for l in facts.sockets.listeners}) or [("tcp", 8080)]
+    plans = []
     with console.capture() as cap:
         for proto, port in ports:
             for sc in FLOW_SCENARIOS:
-                print_trace(simulate(world, Scenario(sc, port, proto)), console)
-    return cap.get()
+                trace = simulate(world, Scenario(sc, port, proto))
+                print_trace(trace, console)
+                if trace.blockers:
+                    plans.append(plan_for_trace(trace, {"name": sc}).describe())
+    return cap.get() + "\n".join(plans)
 
 
 @pytest.mark.parametrize("name", demos.names())
