@@ -215,7 +215,9 @@ def test_palette_lists_panels_actions_scenarios_and_demos():
         names = [n for n, _, _ in WslProvider(app.screen)._commands()]
         for p in PANELS:
             assert f"Panel: {p.TITLE}" in names
-        for action in ("Refresh", "Save screenshot (SVG)", "Help: every key", "Quit"):
+        for action in ("Refresh: read the system again", "Screenshot (SVG) of this panel: content only",
+                       "Fix the blocker: its plan (commands and undo)", "Undo the last change wsltui made: its plan",
+                       "Help: every key", "Quit"):
             assert action in names
         assert "Flow: Win→WSL IP tcp/8080" in names
         assert all(f"Demo: {d}" in names for d in demos.names())
