@@ -77,3 +77,31 @@ def test_markdown_puts_powershell_netsh_and_posix_commands_in_their_own_fences()
     assert shell_of("netsh interface portproxy show all", "windows") == "bat"
     assert shell_of("Get-NetFirewallRule", "windows") == "powershell"
     assert shell_of("nft list ruleset", "nft") == "sh"
+
+
+def test_f8_on_a_panel_longer_than_the_screen_draws_all_of_it(tmp_path, monkeypatch):
+    import asyncio
+
+    from wsltui.facts import build_facts
+    from wsltui.tui.app import make_app
+    from wsltui.tui.report import content_cut, wait_until_ready
+
+    monkeypatch.setenv("WSLTUI_SCREENSHOT_DIR", str(tmp_path))
+    snap = listeners_snapshot(tmp_path, 60)
+    app = make_app(lambda: snap, label="many")
+
+    async def main():
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_until_ready(pilot)
+            assert content_cut(app)  # 60 listeners do not fit in 30 rows
+            await pilot.press("f8")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if list(tmp_path.glob("wsltui-status-*.svg")):
+                    break
+
+    asyncio.run(main())
+    svg, = tmp_path.glob("wsltui-status-*.svg")
+    wanted = {l.port for l in build_facts(snap).sockets.listeners if l.proto == "tcp"}
+    assert svg_rows(svg) > 30 and wanted <= {int(p) for p in re.findall(r"tcp/(\d+)", svg_text(svg))}
+    assert "Topology" not in svg_text(svg) and "many" in svg_text(svg)  # content only, the same source label

@@ -665,15 +665,18 @@ class WslTuiApp(App):
 
     def action_save_screenshot(self, chrome: bool = False, redact: bool = False) -> None:
         """An SVG of the panel for a ticket: the content only (no toast; the footer and tabs only
-        with ``chrome``), redacted with ``redact``; saved once the screen is redrawn without them."""
-        from wsltui.tui.report import hide_chrome
+        with ``chrome``), redacted with ``redact``. What the screen shows, saved once it is redrawn
+        without them; a panel longer than the screen is drawn whole instead, from the same data."""
+        from wsltui.tui.report import content_cut, hide_chrome
 
         if self.screen is not self.main_screen:  # a dialog is open: nothing of it belongs in the image
+            return
+        if self.analysis is not None and content_cut(self):
+            self._save_whole_panel(chrome, redact)
             return
         self.call_after_refresh(self._save_screenshot, hide_chrome(self, chrome), redact)
 
     def _save_screenshot(self, hidden: list, redact: bool) -> None:
-        from wsltui import safe_files
         from wsltui.tui.report import screenshot_svg
 
         try:
@@ -684,6 +687,36 @@ class WslTuiApp(App):
         finally:
             for w in hidden:
                 w.display = True
+        self._write_screenshot(svg, redact)
+
+    def _save_whole_panel(self, chrome: bool, redact: bool) -> None:
+        """The active panel drawn whole by a headless copy of this app over the same snapshot
+        (as wide as the screen, as tall as the panel), in a worker."""
+        snap, panel, width = self.analysis.snapshot, self.active_key, self.size.width
+
+        def same_data():
+            return snap
+
+        same_data.live = self.live  # the copy says what this app says (live or not, read-only or not)
+        options = dict(size=(width, self.size.height), ports=self.ports, demo=self.demo, label=self.label,
+                       panel=panel, redact=redact, chrome=chrome, flow=self.flow_target(), read_only=self.read_only)
+
+        def job() -> None:
+            from wsltui.tui.report import render_svg
+
+            try:
+                svg = render_svg({"snapshot": same_data}, **options)
+            except ValueError as e:
+                self.call_from_thread(self.notify, str(e), title="Screenshot", severity="warning")
+                return
+            self.call_from_thread(self._write_screenshot, svg, redact)
+
+        self.notify("The panel is longer than the screen: drawing all of it…", title="Screenshot", timeout=3)
+        self.run_worker(job, name="screenshot", group="screenshot", thread=True, exit_on_error=False)
+
+    def _write_screenshot(self, svg: str, redact: bool) -> None:
+        from wsltui import safe_files
+
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
         stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}{'-redacted' if redact else ''}"
         try:  # a new name (never over a file or through a link planted there); 0600 unless redacted

@@ -68,14 +68,22 @@ async def grow_to_content(pilot, limit: int = MAX_ROWS) -> None:
         await wait_until_ready(pilot)
 
 
-def render_status(sources, output: str, *, size=(100, 30), ports=(), demo=None, label="", panel="status",
-                  redact: bool = False, chrome: bool = False) -> str | None:
-    """Write the ``panel`` screen of the app over ``sources`` to ``output`` (SVG): the content
-    only (with the footer and tabs when ``chrome``), as tall as it needs, redacted with
-    ``redact``. Returns an error message, or None."""
+def content_cut(app) -> bool:
+    """The active panel's content is longer than the screen (something in it scrolls)."""
+    panel = app.panel(app.active_key)
+    return panel is not None and any(w.max_scroll_y > 0 for w in (panel, *panel.query("*")) if w.display)
+
+
+def render_svg(sources, *, size=(120, 30), ports=(), demo=None, label="", panel="status", redact: bool = False,
+               chrome: bool = False, flow: tuple | None = None, read_only: bool = False) -> str:
+    """The ``panel`` screen of the app over ``sources`` as an SVG: the content only (with the
+    footer and tabs when ``chrome``), ``size`` wide and as tall as it needs, redacted with
+    ``redact``; ``flow``: the (scenario, port, proto) the Flow panel shows. Raises ValueError
+    when there is nothing to draw."""
     from wsltui.tui.app import make_app
 
-    app = make_app(sources, demo=demo, ports=ports, label=label)
+    app = make_app(sources, demo=demo, ports=ports, label=label, refresh=0, read_only=read_only)
+    app.flow_request = flow
     result: dict[str, str] = {}
 
     async def auto_pilot(pilot) -> None:
@@ -86,22 +94,29 @@ def render_status(sources, output: str, *, size=(100, 30), ports=(), demo=None, 
             hide_chrome(app, chrome)
             await pilot.pause()
             await grow_to_content(pilot)
-            try:
-                svg = screenshot_svg(app, f"wsltui {panel}", redact)
-            except ValueError as e:
-                result["error"] = str(e)
-                return
-            # never through a link; 0600 unless the screen was redacted
-            safe_files.replace(output, svg, mode=0o644 if redact else 0o600)
-        except OSError as e:
-            result["error"] = f"{output}: {e.strerror}"
+            result["svg"] = screenshot_svg(app, f"wsltui {panel}", redact)
+        except ValueError as e:
+            result["error"] = str(e)
         finally:
             app.exit()
 
     app.run(headless=True, size=size, auto_pilot=auto_pilot)
-    if "error" not in result and not os.path.exists(output):
-        result["error"] = "the report could not be rendered"
-    return result.get("error")
+    if "svg" not in result:
+        raise ValueError(result.get("error", "the screen could not be rendered"))
+    return result["svg"]
+
+
+def render_status(sources, output: str, *, redact: bool = False, **options) -> str | None:
+    """Write :func:`render_svg` to ``output``. Returns an error message, or None."""
+    try:
+        svg = render_svg(sources, redact=redact, **options)
+        # never through a link; 0600 unless the screen was redacted
+        safe_files.replace(output, svg, mode=0o644 if redact else 0o600)
+    except ValueError as e:
+        return str(e)
+    except OSError as e:
+        return f"{output}: {e.strerror}"
+    return None
 
 
 def redacted_screenshot(app, redactor, title: str) -> str:
