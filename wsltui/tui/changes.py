@@ -82,7 +82,8 @@ def removal_preview(kind: str, rule, facts) -> Preview:
 
 def allow_preview(front_end: str, port: int, proto: str, at=None, facts=None) -> Preview:
     """``a`` in a Linux firewall panel where nothing runs."""
-    where = "first in its input chain"
+    where = {"firewalld": "in the default zone", "ufw": "ahead of every other ufw rule"}.get(
+        front_end, "first in its input chain")
     if at is not None:
         from wsltui.actions import rule_ref
 
@@ -243,6 +244,9 @@ class PlanScreen(ModalScreen[bool]):
             else:
                 text = "\n".join([c for f in plan.fixes for c in f.commands]
                                  + [c for m in plan.manual for c in m.commands]) + "\n"
+            if not text:
+                self.post_message(self.Done(False, "nothing to copy: the commands come from the live rules"))
+                return
             record = copy_to_clipboard(shown(text, multiline=True))  # pasted into a shell: nothing it would obey
             if record.ok:
                 self.post_message(self.Done(True, "copied to the Windows clipboard: paste it in an elevated "
