@@ -76,7 +76,7 @@ def test_small_80x24(snap_compare):
 def test_windows_80x24_only_the_flow_port(snap_compare):
     async def run_before(pilot) -> None:
         await _show("windows")(pilot)
-        await pilot.press("p")
+        await pilot.press("m")
         await pilot.pause()
 
     assert snap_compare(demo_app(WINDOWS), terminal_size=(80, 24), run_before=run_before)

@@ -327,7 +327,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     if mode in ("mirrored", "consomme"):
         trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: Windows apps use "
-                              "127.0.0.1 (see windows-localhost-v4), or the host's own IP (windows-to-host-ip)."))
+                              "127.0.0.1 or the host's own IP instead."))
         return
     dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
@@ -466,7 +466,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     """A LAN device sends to the WSL IP itself: in NAT that address lives on a network inside Windows."""
     if mode in ("mirrored", "consomme"):
         trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: LAN devices connect to the "
-                              "Windows host's IP (see lan-to-host)."))
+                              "Windows host's IP instead."))
         return
     if mode == "bridged":
         _lan(world, trace, sc, mode)

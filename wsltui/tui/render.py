@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-VERDICT_STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red",
-                 "unknown": "yellow", "not-applicable": "dim", "assumed": "cyan"}
-VERDICT_MARK = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LISTENER", "unknown": "unknown",
-                "not-applicable": "n/a", "assumed": "assumed"}
+from wsltui.vocabulary import NOT_APPLICABLE
+from wsltui.vocabulary import VERDICT_STYLES as VERDICT_STYLE
+from wsltui.vocabulary import VERDICT_WORDS as VERDICT_MARK
+
 VERDICT_CLASS = {"allow": "-allow", "drop": "-block", "reject": "-block", "no-listener": "-block",
                  "unknown": "-unknown", "not-applicable": "-na", "assumed": "-assumed"}
 
@@ -43,9 +43,10 @@ def verdict_text(verdict: str) -> Text:
 
 
 def cell(trace) -> Text:
-    """One status cell: ✓ yes, ✓ assumed, ✗ symptom (layer), ? the first undecided layer."""
+    """One status cell: ✓ yes, ✓ assumed, ✗ symptom (layer), ? the first undecided layer, a muted
+    dash where the scenario does not apply."""
     if trace is None:
-        return Text("-", style="dim")
+        return Text(NOT_APPLICABLE, style="dim")
     if trace.reachable is True:
         if any(h.verdict == "assumed" for h in trace.hops):
             return Text("✓ assumed", style="bold cyan")  # passes only on an assumption the flow names
@@ -54,8 +55,9 @@ def cell(trace) -> Text:
         first = trace.first_blocker
         return Text(f"✗ {first.symptom or first.verdict}", style="bold red")
     unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
-    layer = unknown.layer if unknown else "?"
-    return Text(f"? {layer}", style="yellow")
+    if unknown is None:  # undecided without an unknown layer: nothing on this path applies
+        return Text(NOT_APPLICABLE, style="dim")
+    return Text(f"? {unknown.layer}", style="yellow")
 
 
 def bool_word(value, yes: str = "yes", no: str = "no") -> Text:

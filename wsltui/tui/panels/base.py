@@ -80,7 +80,9 @@ class Panel(Vertical):
     KEY = ""
     HAS_FILTER = False  # composes a SearchBox (``search_box``): `/` searches
     FIREWALL = ""  # whose rules the panel lists (decided.RuleKey.firewall): it marks what decides the Flow packet
-    CHANGE_ACTIONS: frozenset[str] = frozenset()  # dimmed where nothing can be changed (app.change_refusal)
+    # The change keys: where nothing can be changed (a demo, a snapshot, --read-only) they show
+    # the plan marked read-only (app.propose); help marks them.
+    CHANGE_ACTIONS: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,8 +96,6 @@ class Panel(Vertical):
         focused = self.app.focused
         if isinstance(focused, SearchBox) and self in focused.ancestors:
             return False  # typing a search: a letter is a letter (the key goes on to the box)
-        if action in self.CHANGE_ACTIONS:
-            return None if self.app.change_refusal() else True
         return True
 
     def __init__(self, **kwargs) -> None:

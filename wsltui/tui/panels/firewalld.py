@@ -17,6 +17,7 @@ from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_m
 from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
 from wsltui.tui.render import bool_word, unknown_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.vocabulary import zone_target
 
 
 # The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
@@ -125,7 +126,7 @@ def build_zone_tree(root, fw, titles: dict) -> dict:
     for z in zones:
         important = z.active or z.default or z.name in active_names or z.name == fw.default_zone
         if not important and not (z.ports or z.rich_rules or z.interfaces or z.sources):
-            quiet.append(f"{z.name} ({z.target or 'default'})")
+            quiet.append(f"{z.name} ({zone_target(z.target)})")
             continue
         title = _zone_title(z, fw.default_zone)
         node = root.add(title, expand=important)
@@ -149,7 +150,7 @@ def _zone_title(z, default_zone) -> Text:
     flags = [f for f in ("default" if (z.default or z.name == default_zone) else "", "active" if z.active else "") if f]
     if flags:
         title.append(f"  ({', '.join(flags)})", style="bold")
-    title.append(f"  target {z.target or 'default'}")
+    title.append(f"  target {zone_target(z.target)}")
     if z.target in ("default", "%%REJECT%%", ""):
         title.append("  (anything not allowed below is rejected)", style="dim")
     return title

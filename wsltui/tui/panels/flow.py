@@ -19,6 +19,7 @@ from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
+from wsltui.vocabulary import plural
 
 
 class HopBox(SafeStatic, can_focus=True):
@@ -63,7 +64,7 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
     field("edit", hop.edit)
     field("assumed", hop.assumption, "cyan")
     if hop.reason:
-        field("unknown", hop.reason, "yellow")
+        field("why", hop.reason, "yellow")  # the reason says "unknown: …" itself (as in check)
     if hop.blocks:
         field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
               if hop.symptom else None, "bold red")
@@ -397,11 +398,11 @@ def render_summary(trace) -> Text:
         if first.alternatives:
             t.append(f" (or {' or '.join(first.alternatives)})")
         if len(trace.blockers) > 1:
-            t.append(f"  (+{len(trace.blockers) - 1} more blocker(s) below)")
+            t.append(f"  (+{plural(len(trace.blockers) - 1, 'more blocker')} below)")
     else:
         n = sum(1 for h in trace.hops if h.verdict == "unknown")
         t.append("UNDECIDED", style="bold yellow")
-        t.append(f": {n} layer(s) could not be decided (no data); nothing known blocks it.")
+        t.append(f": {plural(n, 'layer')} could not be decided (no data); nothing known blocks it.")
     return t
 
 

@@ -14,6 +14,7 @@ from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_m
 from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
 from wsltui.tui.render import record_outputs, unknown_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.vocabulary import plural
 
 
 FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-nft",
@@ -243,7 +244,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                     if chain.policy:
                         lab.append(f"  policy {chain.policy}", style="red" if chain.policy != "ACCEPT" else "dim")
                     lab.append_text(_owner(chain.owner))
-                    lab.append(f"  {len(chain.rules)} rule(s)", style="dim")
+                    lab.append(f"  {plural(len(chain.rules), 'rule')}", style="dim")
                     path = (rs.record, f"table {table.name}", chain.name)
                     source = f"iptables-{rs.backend}"
                     if not chain.rules:
@@ -280,7 +281,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                 lab.append(f"  {ch.type} hook {ch.hook} priority {ch.priority_text or ch.priority}", style="dim")
                 if ch.policy:
                     lab.append(f" policy {ch.policy}", style="red" if ch.policy != "accept" else "dim")
-            lab.append(f"  {len(ch.rules)} rule(s)", style="dim")
+            lab.append(f"  {plural(len(ch.rules), 'rule')}", style="dim")
             if not ch.rules:
                 nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = tn.add_leaf(lab, data=ch.name)
                 continue
@@ -293,7 +294,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                 rules[leaf.id] = r
                 nodes[rule_id("nft", tb.family, tb.name, ch.name, r.position)] = leaf
         for s in tb.sets:
-            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {len(s.elements)} element(s)", "dim")),
+            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {plural(len(s.elements), 'element')}", "dim")),
                         data=f"set {s.name}")
 
 

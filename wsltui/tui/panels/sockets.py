@@ -14,6 +14,7 @@ from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.tui.panels.base import Panel, SearchBox
 from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import cell, unknown_text
+from wsltui.vocabulary import plural
 
 COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("process", "process"),
            ("bind", "bind"), ("v4/v6", "family")) + tuple((SHORT[s], s) for s in STATUS_SCENARIOS)
@@ -38,7 +39,7 @@ class SocketsPanel(Panel):
         if a.listeners_unknown is not None:
             note.update(unknown_text(a.listeners_unknown, "listeners: "))
         else:
-            note.update(Text(f"{len(a.rows)} listener(s). enter: trace it in Flow  /: filter", style="dim"))
+            note.update(Text(f"{plural(len(a.rows), 'listener')}. enter: trace it in Flow  /: filter", style="dim"))
         self._fill()
 
     def _rows(self):

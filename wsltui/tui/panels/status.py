@@ -31,6 +31,7 @@ from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_MARK, bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.vocabulary import plural
 
 LOCALHOST = ("windows-localhost-v4", "windows-localhost-v6")
 RELAY_MODES = ("nat", "bridged", "unknown")  # modes whose localhost path is WSL's relay (TCP only)
@@ -557,7 +558,8 @@ def _overview(a) -> Table:
         addr = Text(f"{net.primary_interface or '?'} {net.primary_address or '-'}")
         if net.primary_address6:
             addr.append(f"  {net.primary_address6}")
-        addr.append(f"   Windows (gateway) {net.default_gateway_v4 or '-'}")
+        # Only NAT's gateway is Windows (its vEthernet); mirrored or bridged, it is the LAN's router.
+        addr.append(f"   {'Windows (gateway)' if a.world.mode == 'nat' else 'gateway'} {net.default_gateway_v4 or '-'}")
         grid.add_row("WSL", addr)
     grid.add_row("firewall", _firewall_line(f))
     return grid
@@ -581,7 +583,11 @@ def _firewall_line(f) -> Text:
     ipt = f.iptables
     if ipt is not None:
         active = [rs.record.removeprefix("nf.") for rs in ipt.rulesets() if rs.unknown is None and rs.is_active()]
-        t.append(" · iptables rules: " + (", ".join(active) if active else "none"))
+        nft = f.nft  # native nft tables hold rules iptables does not list
+        native = [x for x in nft.tables if not x.managed_by_iptables] if nft is not None and nft.unknown is None else []
+        if native:
+            active.append(f"nft ({plural(len(native), 'table')})")
+        t.append(" · rules: " + (", ".join(active) if active else "none"))
     return t
 
 

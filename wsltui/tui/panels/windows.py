@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from wsltui.tui.changes import allow_binding, flow_port
+from wsltui.tui.changes import allow_binding, flow_port, windows_preview
 from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import FastTable
 from wsltui.tui.render import bool_word, is_unknown, unknown_text, verdict_text
@@ -156,11 +156,13 @@ class WindowsPanel(Panel):
     FIREWALL = "windows"  # and "hyperv": flow_decisions reads both
     CHANGE_ACTIONS = frozenset({"toggle_rule", "add_allow", "add_hyperv_allow"})
     BINDINGS = [
-        Binding("p", "toggle_relevant", "Only this port", id="windows-relevant",
+        # One meaning per letter across panels: s/p are Flow's scenario and port, so here m(atching),
+        # o(rder) and v(iew).
+        Binding("m", "toggle_relevant", "Only this port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
-        Binding("s", "sort(1)", "Sort", id="windows-sort", tooltip="Sort the rules by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the sort order"),
-        Binding("o", "overview", "Overview", id="windows-overview",
+        Binding("o", "sort(1)", "Sort", id="windows-sort", tooltip="Order the rules by the next column"),
+        Binding("O", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the order"),
+        Binding("v", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
         blocker_binding("windows"),
         Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
@@ -351,7 +353,7 @@ class WindowsPanel(Panel):
         t = Text(f"{len(self._rows)} rules", style="bold")
         port = f"{self.target[0]}/{self.target[1]}" if self.target is not None else None
         if self.relevant_only and port:
-            t.append(f" · {visible} could match {port}, the Flow port (p: all)", style="bold")
+            t.append(f" · {visible} could match {port}, the Flow port (m: all)", style="bold")
         elif port:
             t.append(f" · column {port}: could it match the Flow port", style="dim")
         text = self.search_text()
@@ -425,6 +427,7 @@ class WindowsPanel(Panel):
 
     def action_toggle_rule(self) -> None:
         from wsltui.actions import windows_rule_plan
+        from wsltui.actions.windows import rule_action
 
         key = self.selected_key()
         row = next((r for r in self._rows if r.key == key), None)
@@ -432,10 +435,12 @@ class WindowsPanel(Panel):
             self.notify("select a rule first", timeout=3)
             return
         rule, enable = row.rule, not row.rule.enabled
-        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule")
+        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule",
+                         preview=lambda: windows_preview(*rule_action(rule, enable)))
 
     def action_add_allow(self) -> None:
         from wsltui.actions import refuse_ignored_local_rule, windows_allow_plan
+        from wsltui.actions.windows import allow_action
 
         port, proto = flow_port(self.app)
         analysis = getattr(self.app, "analysis", None)
@@ -445,13 +450,19 @@ class WindowsPanel(Panel):
             refuse_ignored_local_rule(win, "Public", port, proto)  # the profile windows_allow_plan uses
             return windows_allow_plan(port, proto)
 
-        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall")
+        def preview():
+            refuse_ignored_local_rule(win, "Public", port, proto)
+            return windows_preview(*allow_action(port, proto))
+
+        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall", preview=preview)
 
     def action_add_hyperv_allow(self) -> None:
         from wsltui.actions import hyperv_allow_plan
+        from wsltui.actions.windows import hyperv_allow_action
 
         port, proto = flow_port(self.app)
-        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall")
+        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall",
+                         preview=lambda: windows_preview(*hyperv_allow_action(port, proto)))
 
 
 def _cursor_key(table: DataTable) -> str | None:
