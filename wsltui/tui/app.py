@@ -194,15 +194,17 @@ class WslTuiApp(App):
         Binding("left_square_bracket", "next_panel(-1)", "Prev panel", show=False, key_display="["),
         Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
-        Binding("w", "write_report", "Write report", id="write-report",
+        # The footer shows a panel's own keys first, then only ?, / and q (plus R and u when they
+        # apply): at 120 columns the rest would be cut. ? and the palette list every key.
+        Binding("r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", show=False, id="screenshot"),
+        Binding("w", "write_report", "Write report", show=False, id="write-report",
                 tooltip="Write a Markdown report and the snapshot it came from, for a support ticket"),
-        Binding("R", "sudo", "sudo password", id="sudo",
+        Binding("R", "sudo", "sudo", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
-        Binding("u", "undo_last", "Undo change", id="undo",
+        Binding("u", "undo_last", "Undo", id="undo",
                 tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it"),
-        Binding("n", "next_demo", "Next demo", id="next-demo"),
+        Binding("n", "next_demo", "Next demo", show=False, id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
 
@@ -583,7 +585,7 @@ class WslTuiApp(App):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "filter":
             panel = self.panel(self.active_key)
-            return True if panel is not None and panel.HAS_FILTER else None
+            return panel is not None and panel.HAS_FILTER  # hidden where there is nothing to search
         if action == "next_demo":
             return self.demo is not None
         if action == "undo_last":  # a demo or a snapshot has nothing to undo: not shown there

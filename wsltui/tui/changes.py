@@ -62,7 +62,7 @@ def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
 
 
 def allow_binding(panel: str, where: str) -> Binding:
-    return Binding("a", "add_allow", "Allow port", id=f"{panel}-allow",
+    return Binding("a", "add_allow", "Allow", id=f"{panel}-allow",
                    tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
 
 

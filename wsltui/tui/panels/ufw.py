@@ -21,10 +21,10 @@ RULE_COLUMNS = ("#", "to", "action", "from", "v6", "comment")
 class UfwPanel(Panel):
     CHANGE_ACTIONS = frozenset({"add_allow", "disable_rule", "delete_rule"})
     BINDINGS = [
-        Binding("space", "disable_rule", "Disable rule", id="ufw-disable",
+        Binding("space", "disable_rule", "Disable", id="ufw-disable",
                 tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
         allow_binding("ufw", "ufw"),
-        Binding("d", "delete_rule", "Delete rule", id="ufw-delete"),
+        Binding("d", "delete_rule", "Delete", id="ufw-delete"),
     ]
 
     def __init__(self, **kwargs) -> None:

@@ -146,14 +146,14 @@ class WindowsPanel(Panel):
     HAS_FILTER = True
     CHANGE_ACTIONS = frozenset({"toggle_rule", "add_allow", "add_hyperv_allow"})
     BINDINGS = [
-        Binding("p", "toggle_relevant", "Only this port", id="windows-relevant",
+        Binding("p", "toggle_relevant", "This port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
         Binding("s", "sort(1)", "Sort", id="windows-sort", tooltip="Sort the rules by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the sort order"),
+        Binding("S", "reverse_sort", "Reverse", show=False, id="windows-reverse", tooltip="Reverse the sort order"),
         Binding("o", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
+        Binding("space", "toggle_rule", "On/off", id="windows-toggle",
                 tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
         allow_binding("windows", "the Windows firewall"),
         Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
