@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, OpenFlow, PlanBuilt, SourceLoaded, Written
+from wsltui.tui.messages import Analyzed, Copied, OpenFlow, PlanBuilt, SourceLoaded, Written
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -569,6 +569,12 @@ class WslTuiApp(App):
     def _plan_done(self, applied: bool | None) -> None:
         if applied:
             self.start_sources()
+
+    @on(Copied)
+    def _copied(self, msg: Copied) -> None:
+        from wsltui.tui.commands import finish_copy
+
+        finish_copy(self, msg)
 
     @on(OpenFlow)
     def _open_flow_for_socket(self, msg: OpenFlow) -> None:

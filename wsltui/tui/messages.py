@@ -51,3 +51,13 @@ class Written(Message):
         super().__init__()
         self.paths = paths
         self.error = error
+
+
+class Copied(Message):
+    """A command was given to clip.exe (``ok``), or could not be (``why``): then OSC 52 takes it."""
+
+    def __init__(self, text: str, ok: bool, why: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self.ok = ok
+        self.why = why
