@@ -109,7 +109,17 @@ class Panel(Vertical):
     def main_widget(self) -> Widget | None:
         return None
 
+    @property
+    def on_screen(self) -> bool:
+        """This panel's tab is the one shown."""
+        return getattr(self.app, "active_key", None) == self.id
+
     def focus_main(self, retry: bool = True) -> None:
+        # Focus comes late (after a refresh, once the panel has drawn). By then the user may have
+        # left the panel, and a widget focused in a hidden tab makes TabbedContent show that tab
+        # again: a number key seemed to do nothing, now and then, on a loaded machine.
+        if not self.on_screen:
+            return
         try:
             w = self.main_widget()
         except NoMatches:  # shown before its children are mounted (a loaded machine): once more after a refresh

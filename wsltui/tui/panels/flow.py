@@ -300,7 +300,7 @@ class FlowPanel(Panel):
         focused = self.app.focused
         if same_question:
             boxes = list(hops.query(FlowBox))
-            if index is not None and boxes:
+            if index is not None and boxes and self.on_screen:
                 boxes[min(index, len(boxes) - 1)].focus(scroll_visible=False)
             hops.scroll_to(y=scroll_y, animate=False)
         elif self.display and (focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY):
@@ -317,7 +317,8 @@ class FlowPanel(Panel):
             self.call_after_refresh(self._show_first_blocker, tries - 1)
             return
         self._first_pending = False
-        box.focus(scroll_visible=False)
+        if self.on_screen:  # (see Panel.focus_main; shown later, focus_main focuses this box)
+            box.focus(scroll_visible=False)
         if isinstance(box, HopBox):
             self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
         self._drawing -= 1
