@@ -564,7 +564,7 @@ class WslTuiApp(App):
         if msg.plan is None:
             self.notify(msg.error, severity="warning", timeout=8)
             return
-        self.push_screen(PlanScreen(msg.plan, self.change_refusal()), self._plan_done)
+        self.push_screen(PlanScreen(msg.plan, self.change_refusal(), what=msg.what), self._plan_done)
 
     def _plan_done(self, applied: bool | None) -> None:
         if applied:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -33,6 +33,27 @@ def command_line(prefix: str, command: str, selected: bool = False, style: str =
     grid.add_row(Text(mark + prefix[1:] if prefix.startswith(" ") else prefix),
                  Text(command, style=SELECTED_STYLE if selected else style))
     return grid
+
+
+COMMAND_PREFIXES = ("     run:  ", "     undo: ", "    $ ")  # the command lines of Plan.describe()
+
+
+def command_lines(described: str) -> tuple[Callable[[int | None], RenderableType], list[str]]:
+    """A plan as ``Plan.describe()`` words it: (draw, its commands), for a ``CommandBox``."""
+    lines = described.splitlines()
+    commands: list[str] = []
+    where: dict[int, tuple[str, int]] = {}  # line -> (prefix, command index)
+    for n, line in enumerate(lines):
+        prefix = next((p for p in COMMAND_PREFIXES if line.startswith(p)), None)
+        if prefix is not None:
+            where[n] = (prefix, len(commands))
+            commands.append(line[len(prefix):])
+
+    def draw(selected: int | None) -> Group:
+        return Group(*(command_line(where[n][0], commands[where[n][1]], selected == where[n][1], style="")
+                       if n in where else Text(line) for n, line in enumerate(lines)))
+
+    return draw, commands
 
 
 class CommandBox(SafeStatic, can_focus=True):
@@ -99,10 +120,10 @@ class CommandBox(SafeStatic, can_focus=True):
         copy_command(self.app, self.commands[self.cursor])
 
 
-def copy_command(app, command: str) -> None:
-    """Copy ``command`` as one line: clip.exe in a worker (it starts a Windows process), else
-    OSC 52 on the UI thread (``Copied`` carries the outcome back)."""
-    text = shown(command)  # pasted into a shell: no control character it would obey
+def copy_command(app, command: str, multiline: bool = False) -> None:
+    """Copy ``command`` (one line, unless ``multiline``: a whole plan): clip.exe in a worker (it
+    starts a Windows process), else OSC 52 on the UI thread (``Copied`` carries the outcome back)."""
+    text = shown(command, multiline=multiline)  # pasted into a shell: no control character it would obey
 
     def job() -> None:
         from wsltui.actions import copy_to_clipboard
@@ -115,9 +136,10 @@ def copy_command(app, command: str) -> None:
 
 def finish_copy(app, msg: Copied) -> None:
     """On the UI thread: where clip.exe did not take it, the terminal's clipboard does."""
+    what = msg.text if "\n" not in msg.text.rstrip("\n") else f"{msg.text.count(chr(10))} lines"
     if msg.ok:
-        app.notify(f"copied to the Windows clipboard: {msg.text}", title="Copy", timeout=4)
+        app.notify(f"copied to the Windows clipboard: {what}", title="Copy", timeout=4)
         return
     app.copy_to_clipboard(msg.text)
-    app.notify(f"copied through the terminal (OSC 52; clip.exe: {msg.why or 'not available'}): {msg.text}",
+    app.notify(f"copied through the terminal (OSC 52; clip.exe: {msg.why or 'not available'}): {what}",
                title="Copy", timeout=6)
