@@ -42,7 +42,7 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
                           Binding("escape", "", "cancel")])
     add("change plan", [Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
                         Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell); "
-                                 "j/k select one: c copies it alone"),
+                                         "j/k select one: c copies it alone"),
                         Binding("escape,n", "", "cancel: nothing runs without y")])
     add("Flow", [*HopBox.BINDINGS, *CommandBox.BINDINGS])
     add("tables", VimTable.BINDINGS)
