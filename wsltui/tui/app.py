@@ -484,6 +484,11 @@ class WslTuiApp(App):
             panel.focus_main()
 
     def action_panel(self, key: str) -> None:
+        # The focus leaves the panel being hidden first: Textual blurs a focused widget when it
+        # is hidden and hands the focus to a sibling of it, in the hidden tab, which TabbedContent
+        # then shows again (a number key seemed to do nothing, now and then, on a loaded machine).
+        # The new panel takes the focus once it is shown (focus_active).
+        self.main_screen.set_focus(None)
         self.main_screen.query_one("#panels", TabbedContent).active = f"tab-{key}"
         self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
@@ -495,10 +500,14 @@ class WslTuiApp(App):
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        focused = self.main_screen.focused
+        if focused is not None and event.pane not in focused.ancestors:  # a tab clicked: as in action_panel
+            self.main_screen.set_focus(None)
         slots = list(event.pane.query(PanelSlot))
         for slot in slots:
             await slot.replace()
-        if slots:  # a panel shown for the first time: action_panel's focus found only its slot
+        if slots or focused is not None and self.main_screen.focused is None:
+            # a panel shown for the first time (action_panel's focus found only its slot), or a tab clicked
             self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
@@ -589,9 +598,9 @@ class WslTuiApp(App):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "filter":
-            panel = self.panel(self.active_key)
-            return panel is not None and panel.HAS_FILTER  # hidden where there is nothing to search
+        if action == "filter":  # hidden where there is nothing to search (known before the panel mounts)
+            info = next((i for i in PANEL_INFO if i.key == self.active_key), None)
+            return info is not None and info.load().HAS_FILTER
         if action == "next_demo":
             return self.demo is not None
         if action == "undo_last":  # a demo or a snapshot has nothing to undo: not shown there

@@ -114,10 +114,16 @@ class Panel(Vertical):
         """This panel's tab is the one shown."""
         return getattr(self.app, "active_key", None) == self.id
 
+    def focus_widget(self, widget: Widget, scroll_visible: bool = True) -> None:
+        """Focus ``widget`` now, if this panel is still the one shown. A panel focuses late (after
+        a refresh, once it has drawn), and by then the user may have left it: a widget focused in
+        a hidden tab makes TabbedContent show that tab again, so on a loaded machine a number key
+        seemed to do nothing now and then. (``Widget.focus`` would defer the focus once more, past
+        this check: hence the screen's ``set_focus``.)"""
+        if self.on_screen and widget.is_attached:
+            self.screen.set_focus(widget, scroll_visible=scroll_visible)
+
     def focus_main(self, retry: bool = True) -> None:
-        # Focus comes late (after a refresh, once the panel has drawn). By then the user may have
-        # left the panel, and a widget focused in a hidden tab makes TabbedContent show that tab
-        # again: a number key seemed to do nothing, now and then, on a loaded machine.
         if not self.on_screen:
             return
         try:
@@ -127,7 +133,7 @@ class Panel(Vertical):
                 self.call_after_refresh(self.focus_main, False)
             return
         if w is not None and w.display:
-            w.focus()
+            self.focus_widget(w)
 
     def start_filter(self) -> None:
         pass

@@ -300,8 +300,8 @@ class FlowPanel(Panel):
         focused = self.app.focused
         if same_question:
             boxes = list(hops.query(FlowBox))
-            if index is not None and boxes and self.on_screen:
-                boxes[min(index, len(boxes) - 1)].focus(scroll_visible=False)
+            if index is not None and boxes:
+                self.focus_widget(boxes[min(index, len(boxes) - 1)], scroll_visible=False)
             hops.scroll_to(y=scroll_y, animate=False)
         elif self.display and (focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY):
             # (the focus may still be in the panel shown before this one, when this one mounted)
@@ -317,8 +317,7 @@ class FlowPanel(Panel):
             self.call_after_refresh(self._show_first_blocker, tries - 1)
             return
         self._first_pending = False
-        if self.on_screen:  # (see Panel.focus_main; shown later, focus_main focuses this box)
-            box.focus(scroll_visible=False)
+        self.focus_widget(box, scroll_visible=False)  # (if shown later, focus_main focuses it then)
         if isinstance(box, HopBox):
             self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
         self._drawing -= 1
