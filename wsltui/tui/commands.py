@@ -16,12 +16,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import ScrollableContainer
+from textual.geometry import Region
 
 from wsltui.tui.messages import Copied
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.safe_text import shown
 
 SELECTED_STYLE = "bold reverse"
+MARK = "▶"  # before the selected command
 
 
 def command_line(prefix: str, command: str, selected: bool = False, style: str = "bold") -> Table:
@@ -29,7 +32,7 @@ def command_line(prefix: str, command: str, selected: bool = False, style: str =
     grid = Table.grid(padding=0)
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1)
-    mark = "▶" if selected else " "
+    mark = MARK if selected else " "
     grid.add_row(Text(mark + prefix[1:] if prefix.startswith(" ") else prefix),
                  Text(command, style=SELECTED_STYLE if selected else style))
     return grid
@@ -90,12 +93,28 @@ class CommandBox(SafeStatic, can_focus=True):
             return False
         self.cursor = None if i < 0 else i
         self.update(self._draw(self.cursor))
+        self.call_after_refresh(self._show_selected)
         return True
+
+    def _show_selected(self) -> None:
+        """Scroll the box's container so that the selected command is in view (a box may be
+        taller than the screen)."""
+        container = self.parent
+        if self.cursor is None or not isinstance(container, ScrollableContainer):
+            return
+        console = self.app.console
+        options = console.options.update_width(self.content_size.width)
+        plain, selected = (console.render_lines(self._draw(c), options, pad=False) for c in (None, self.cursor))
+        rows = [n for n, (a, b) in enumerate(zip(plain, selected)) if a != b]  # the selected command's lines
+        if rows:
+            top = self.virtual_region.y + self.styles.gutter.top + rows[0]
+            container.scroll_to_region(Region(0, top, 1, rows[-1] - rows[0] + 1), animate=False)
 
     def enter_from_below(self) -> None:
         """Focused by k from the box below: select its last command."""
         self.cursor = len(self.commands) - 1 if self.commands else None
         self.update(self._draw(self.cursor))
+        self.call_after_refresh(self._show_selected)
 
     def on_blur(self) -> None:
         if self.cursor is not None:
