@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, LiveTested, OpenFlow, PlanBuilt, SourceLoaded, Written
+from wsltui.tui.messages import Analyzed, Copied, LiveTested, OpenFlow, PlanBuilt, SourceLoaded, Written
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -234,15 +234,17 @@ class WslTuiApp(App):
         Binding("left_square_bracket", "next_panel(-1)", "Prev panel", show=False, key_display="["),
         Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
-        Binding("w", "write_report", "Write report", id="write-report",
+        # The footer shows a panel's own keys first, then only ?, / and q (plus R and u when they
+        # apply): at 120 columns the rest would be cut. ? and the palette list every key.
+        Binding("r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", show=False, id="screenshot"),
+        Binding("w", "write_report", "Write report", show=False, id="write-report",
                 tooltip="Write a redacted Markdown report for a support ticket (the raw one: command palette)"),
-        Binding("R", "sudo", "sudo password", id="sudo",
+        Binding("R", "sudo", "sudo", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
-        Binding("u", "undo_last", "Undo change", id="undo",
+        Binding("u", "undo_last", "Undo", id="undo",
                 tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it"),
-        Binding("n", "next_demo", "Next demo", id="next-demo"),
+        Binding("n", "next_demo", "Next demo", show=False, id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
 
@@ -532,6 +534,11 @@ class WslTuiApp(App):
             panel.focus_main()
 
     def action_panel(self, key: str) -> None:
+        # The focus leaves the panel being hidden first: Textual blurs a focused widget when it
+        # is hidden and hands the focus to a sibling of it, in the hidden tab, which TabbedContent
+        # then shows again (a number key seemed to do nothing, now and then, on a loaded machine).
+        # The new panel takes the focus once it is shown (focus_active).
+        self.main_screen.set_focus(None)
         self.main_screen.query_one("#panels", TabbedContent).active = f"tab-{key}"
         self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
@@ -557,10 +564,14 @@ class WslTuiApp(App):
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        focused = self.main_screen.focused
+        if focused is not None and event.pane not in focused.ancestors:  # a tab clicked: as in action_panel
+            self.main_screen.set_focus(None)
         slots = list(event.pane.query(PanelSlot))
         for slot in slots:
             await slot.replace()
-        if slots:  # a panel shown for the first time: action_panel's focus found only its slot
+        if slots or focused is not None and self.main_screen.focused is None:
+            # a panel shown for the first time (action_panel's focus found only its slot), or a tab clicked
             self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
@@ -630,7 +641,7 @@ class WslTuiApp(App):
         if msg.plan is None:
             self.notify(msg.error, severity="warning", timeout=8)
             return
-        self.push_screen(PlanScreen(msg.plan, self.change_refusal()), self._plan_done)
+        self.push_screen(PlanScreen(msg.plan, self.change_refusal(), what=msg.what), self._plan_done)
 
     def _plan_done(self, applied: bool | None) -> None:
         if applied:
@@ -687,6 +698,12 @@ class WslTuiApp(App):
             if panel is not None and panel.analysis is not None and hasattr(panel, "show_live"):
                 panel.show_live()
 
+    @on(Copied)
+    def _copied(self, msg: Copied) -> None:
+        from wsltui.tui.commands import finish_copy
+
+        finish_copy(self, msg)
+
     @on(OpenFlow)
     def _open_flow_for_socket(self, msg: OpenFlow) -> None:
         a = self.analysis
@@ -700,9 +717,9 @@ class WslTuiApp(App):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "filter":
-            panel = self.panel(self.active_key)
-            return True if panel is not None and panel.HAS_FILTER else None
+        if action == "filter":  # hidden where there is nothing to search (known before the panel mounts)
+            info = next((i for i in PANEL_INFO if i.key == self.active_key), None)
+            return info is not None and info.load().HAS_FILTER
         if action == "next_demo":
             return self.demo is not None
         if action == "sudo":

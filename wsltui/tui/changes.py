@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from wsltui.tui.commands import CommandBox, command_lines, copy_command
 from wsltui.tui.messages import PlanBuilt
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.views.safe_text import shown
 
 
 def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
@@ -28,7 +28,7 @@ def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
         from wsltui.actions import ActionError
 
         try:
-            app.post_message(PlanBuilt(build()))
+            app.post_message(PlanBuilt(build(), what=what))
         except (ActionError, ValueError, OSError) as e:
             app.post_message(PlanBuilt(error=f"{what}: {e}"))
         except Exception as e:  # a bug: say so in a notification, never as a traceback on screen
@@ -146,8 +146,28 @@ def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
 
 
 def allow_binding(panel: str, where: str) -> Binding:
-    return Binding("a", "add_allow", "Allow port", id=f"{panel}-allow",
+    return Binding("a", "add_allow", "Allow", id=f"{panel}-allow",
                    tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
+
+
+COPY_HINT = " copy the commands (j/k: select one to copy alone)   "
+
+
+class PlanText(CommandBox):
+    """The plan as ``describe`` words it; j/k select one of its commands (``c`` then copies it alone)."""
+
+    BINDINGS = [Binding("j,down", "move(1)", "Next command", show=False),
+                Binding("k,up", "move(-1)", "Previous command", show=False)]
+
+    def __init__(self, described: str) -> None:
+        draw, commands = command_lines(described)
+        super().__init__(draw, commands)
+
+    def action_move(self, delta: int) -> None:
+        self.move(delta)
+
+    def action_copy(self) -> None:
+        self.screen.action_copy()
 
 
 class PlanScreen(ModalScreen[bool]):
@@ -169,13 +189,14 @@ class PlanScreen(ModalScreen[bool]):
             self.message = message
             self.applied = applied
 
-    def __init__(self, plan, refusal: str | None = None) -> None:
+    def __init__(self, plan, refusal: str | None = None, what: str = "") -> None:
         """``refusal``: why this plan cannot run here, said on top ("demo: read-only — nothing
-        will run"; a snapshot file; --read-only)."""
+        will run"; a snapshot file; --read-only); ``what``: the action, named in the title."""
         from wsltui.actions import UndoPreview
 
         super().__init__()
         self.plan = plan
+        self.what = what
         self.undoing = isinstance(plan, UndoPreview)
         self.marked = refusal  # shown in the title: the whole dialog is read-only
         self.refusal = refusal or (None if self.undoing or plan.fixes else "nothing wsltui can apply: see the manual steps")
@@ -183,17 +204,18 @@ class PlanScreen(ModalScreen[bool]):
 
     def compose(self):
         with Vertical(id="plan-box"):
-            title = Text("Undo" if self.undoing else "Change plan", style="bold")
+            title = Text(("Undo" if self.undoing else "Change plan") + (f": {self.what}" if self.what else ""),
+                         style="bold")
             if self.marked:
                 title.append(f"  {self.marked}", style="bold black on yellow")
             yield SafeStatic(title, id="plan-title")
             with VerticalScroll(id="plan-body"):
-                yield SafeStatic(Text(self.plan.describe()))
+                yield PlanText(self.plan.describe())
             hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ",
-                                 ("c", "bold"), " copy the commands   ", ("esc", "bold"), " cancel")
+                                 ("c", "bold"), COPY_HINT, ("esc", "bold"), " cancel")
             if self.refusal:
                 hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
-                                     " copy the commands   ", ("esc", "bold"), " close")
+                                     COPY_HINT, ("esc", "bold"), " close")
             yield SafeStatic(hint, id="plan-status")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -232,30 +254,27 @@ class PlanScreen(ModalScreen[bool]):
         self.run_worker(job, name="apply", group="apply", thread=True, exclusive=True, exit_on_error=False)
 
     def action_copy(self) -> None:
-        plan, undoing = self.plan, self.undoing
+        """The selected command alone (j/k select one), else every command."""
+        selected = self.query_one(PlanText).selected_command()
+        if selected is not None:
+            copy_command(self.app, selected)
+            return
+        from wsltui.actions import clipboard_text
 
-        def job() -> None:
-            from wsltui.actions import clipboard_text, copy_to_clipboard
+        if self.undoing or isinstance(self.plan, Preview):
+            text = self.plan.copy_text()
+        elif any(f.elevated for f in self.plan.fixes):
+            text = clipboard_text(self.plan)
+        else:
+            text = "\n".join([c for f in self.plan.fixes for c in f.commands]
+                             + [c for m in self.plan.manual for c in m.commands]) + "\n"
+        if not text.strip():
+            self.notify("nothing to copy: the commands come from the live rules", timeout=4)
+            return
+        copy_command(self.app, text, multiline=True)
 
-            if undoing or isinstance(plan, Preview):
-                text = plan.copy_text()
-            elif any(f.elevated for f in plan.fixes):
-                text = clipboard_text(plan)
-            else:
-                text = "\n".join([c for f in plan.fixes for c in f.commands]
-                                 + [c for m in plan.manual for c in m.commands]) + "\n"
-            if not text:
-                self.post_message(self.Done(False, "nothing to copy: the commands come from the live rules"))
-                return
-            record = copy_to_clipboard(shown(text, multiline=True))  # pasted into a shell: nothing it would obey
-            if record.ok:
-                self.post_message(self.Done(True, "copied to the Windows clipboard: paste it in an elevated "
-                                            "PowerShell or a root shell"))
-            else:
-                self.post_message(self.Done(False, f"could not copy ({record.error or 'clip.exe failed'}): "
-                                            "select the commands above instead"))
-
-        self.run_worker(job, name="copy", group="apply", thread=True, exclusive=True, exit_on_error=False)
+    def on_mount(self) -> None:
+        self.query_one(PlanText).focus()  # j/k select a command at once
 
     @on(Done)
     def _done(self, msg: Done) -> None:

@@ -28,6 +28,7 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
     from wsltui.tui.panels import PANELS
     from wsltui.tui.panels.base import VimScroll
     from wsltui.tui.panels.tables import VimTable, VimTree
+    from wsltui.tui.commands import CommandBox
     from wsltui.tui.panels.flow import HopBox
 
     read_only = app.change_refusal()
@@ -50,9 +51,10 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
     add("sudo password", [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"),
                           Binding("escape", "", "cancel")])
     add("change plan", [Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
-                        Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell)"),
+                        Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell); "
+                                         "j/k select one: c copies it alone"),
                         Binding("escape,n", "", "cancel: nothing runs without y")])
-    add("Flow", HopBox.BINDINGS)
+    add("Flow", [*HopBox.BINDINGS, *CommandBox.BINDINGS])
     add("tables", VimTable.BINDINGS)
     add("trees", [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")])
     add("scrolling", VimScroll.BINDINGS)

@@ -164,7 +164,23 @@ class Panel(Vertical):
     def main_widget(self) -> Widget | None:
         return None
 
+    @property
+    def on_screen(self) -> bool:
+        """This panel's tab is the one shown."""
+        return getattr(self.app, "active_key", None) == self.id
+
+    def focus_widget(self, widget: Widget, scroll_visible: bool = True) -> None:
+        """Focus ``widget`` now, if this panel is still the one shown. A panel focuses late (after
+        a refresh, once it has drawn), and by then the user may have left it: a widget focused in
+        a hidden tab makes TabbedContent show that tab again, so on a loaded machine a number key
+        seemed to do nothing now and then. (``Widget.focus`` would defer the focus once more, past
+        this check: hence the screen's ``set_focus``.)"""
+        if self.on_screen and widget.is_attached:
+            self.screen.set_focus(widget, scroll_visible=scroll_visible)
+
     def focus_main(self, retry: bool = True) -> None:
+        if not self.on_screen:
+            return
         try:
             w = self.main_widget()
         except NoMatches:  # shown before its children are mounted (a loaded machine): once more after a refresh
@@ -172,7 +188,7 @@ class Panel(Vertical):
                 self.call_after_refresh(self.focus_main, False)
             return
         if w is not None and w.display:
-            w.focus()
+            self.focus_widget(w)
 
     # --- `/`: the panels with HAS_FILTER compose a SearchBox and answer search_changed -------
 

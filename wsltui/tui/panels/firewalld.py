@@ -30,11 +30,11 @@ class FirewalldPanel(TreeSearch, Panel):
     FIREWALL = "netfilter"  # the decisions in chains firewalld owns name their zone
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_entry"})  # space still folds a zone
     BINDINGS = [
-        Binding("space", "disable_entry", "Disable entry", id="firewalld-disable", priority=True,
+        Binding("space", "disable_entry", "Disable", id="firewalld-disable", priority=True,
                 tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
                         "from the Netfilter panel's list; on a zone, space folds it"),
         allow_binding("firewalld", "firewalld"),
-        Binding("d", "delete_entry", "Delete entry", id="firewalld-delete"),
+        Binding("d", "delete_entry", "Delete", id="firewalld-delete"),
         blocker_binding("firewalld"),
     ]
 

@@ -27,9 +27,9 @@ class NetfilterPanel(TreeSearch, Panel):
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_rule"})  # space still folds a chain
     BINDINGS = [
         # priority: the tree binds space to folding; on a chain or table it still folds.
-        Binding("space", "toggle_rule", "Disable/enable rule", id="rule-toggle", priority=True),
+        Binding("space", "toggle_rule", "On/off", id="rule-toggle", priority=True),
         allow_binding("netfilter", "the selected ruleset, ahead of the selected rule"),
-        Binding("d", "delete_rule", "Delete rule", id="rule-delete"),
+        Binding("d", "delete_rule", "Delete", id="rule-delete"),
         blocker_binding("netfilter"),
     ]
 

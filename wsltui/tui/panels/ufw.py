@@ -26,10 +26,10 @@ class UfwPanel(Panel):
     FIREWALL = "netfilter"  # the decisions in chains ufw owns
     CHANGE_ACTIONS = frozenset({"add_allow", "disable_rule", "delete_rule"})
     BINDINGS = [
-        Binding("space", "disable_rule", "Disable rule", id="ufw-disable",
+        Binding("space", "disable_rule", "Disable", id="ufw-disable",
                 tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
         allow_binding("ufw", "ufw"),
-        Binding("d", "delete_rule", "Delete rule", id="ufw-delete"),
+        Binding("d", "delete_rule", "Delete", id="ufw-delete"),
         blocker_binding("ufw"),
     ]
 

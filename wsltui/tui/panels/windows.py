@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Static
 from wsltui.tui.changes import allow_binding, flow_port, windows_preview
 from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import FastTable
-from wsltui.tui.render import bool_word, is_unknown, unknown_text, verdict_text
+from wsltui.tui.render import bool_word, fit_widths, is_unknown, unknown_text, verdict_text
 from wsltui.tui.safe_static import SafeStatic
 
 PROTOCOL_NAMES = {1: "ICMPv4", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 58: "ICMPv6"}
@@ -104,6 +104,10 @@ COLUMNS: tuple[Column, ...] = (
 )
 MATCH = "match"  # the first column: yes / maybe / - for the Flow port
 FIREWALL_OF = {"windows": "Windows", "hyperv": "Hyper-V"}  # decided.RuleKey.firewall -> RuleRow.firewall
+# Which columns give way when the table is narrow (lowest first): whether a rule could match, its
+# action, name and port last.
+PRIORITY = {MATCH: 10, "action": 9, "name": 8, "ports": 7, "dir": 6, "on": 5, "proto": 5, "fw": 4, "profiles": 3,
+            "remote": 2, "program": 1}
 
 
 def all_rules(win) -> list[tuple[object, str]]:
@@ -158,14 +162,14 @@ class WindowsPanel(Panel):
     BINDINGS = [
         # One meaning per letter across panels: s/p are Flow's scenario and port, so here m(atching),
         # o(rder) and v(iew).
-        Binding("m", "toggle_relevant", "Only this port", id="windows-relevant",
+        Binding("m", "toggle_relevant", "This port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
         Binding("o", "sort(1)", "Sort", id="windows-sort", tooltip="Order the rules by the next column"),
-        Binding("O", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the order"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="windows-reverse", tooltip="Reverse the order"),
         Binding("v", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
         blocker_binding("windows"),
-        Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
+        Binding("space", "toggle_rule", "On/off", id="windows-toggle",
                 tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
         allow_binding("windows", "the Windows firewall"),
         Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
@@ -181,7 +185,7 @@ class WindowsPanel(Panel):
         self._win = None
         self._rows: list[RuleRow] = []
         self._rules: list = []  # (rule, firewall) the rows were built from
-        self._widths: list[int] = [0] * len(COLUMNS)  # the longest cell of each column (up to its max_width)
+        self._widths: list[int] = [0] * len(COLUMNS)  # the longest cell of each column
         self._matches: dict[str, bool | str] = {}
         self._matches_for: tuple[str, int] | None = None
         self._shown: tuple | None = None  # what the table shows: (columns, keys)
@@ -209,7 +213,7 @@ class WindowsPanel(Panel):
         rules = all_rules(win) if win is not None else []
         if rules != self._rules:  # a refresh that read the same rules keeps the rows (and the table)
             self._rules, self._rows, self._matches_for = rules, build_rows(rules), None
-            self._widths = [min(c.max_width, max((cell_len(row.cells[i].plain) for row in self._rows), default=0))
+            self._widths = [max((cell_len(row.cells[i].plain) for row in self._rows), default=0)
                             for i, c in enumerate(COLUMNS)]
         if win is None:
             failure = a.facts.failures.get("windows")
@@ -219,6 +223,11 @@ class WindowsPanel(Panel):
                                  render_overview(win, a, self.target)))
         self._fill()
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        """The columns fit the new width."""
+        if self.analysis is not None:
+            self._fill()
 
     def on_show(self) -> None:
         """The Flow port may have changed while another panel was shown."""
@@ -289,19 +298,25 @@ class WindowsPanel(Panel):
         return rows
 
     def _columns(self) -> list[tuple[str, str, int]]:
-        """(key, label, width) for the current port and sort; widths fit the longest cell."""
-        cols: list[tuple[str, str, int]] = []
+        """(key, label, width) for the current port and sort: each column as wide as its longest
+        cell up to its max_width, wider where the table has room, narrower by PRIORITY where not
+        (the least important left out when even that does not fit)."""
+        cols: list[tuple[str, str, int, int]] = []  # (key, label, natural width, preferred width)
         if self.target is not None:
-            cols.append((MATCH, f"{self.target[0]}/{self.target[1]}",
-                         max((match_cell(True, d).cell_len for d in self._decided.values()), default=0)))
+            width = max(5, max((match_cell(True, d).cell_len for d in self._decided.values()), default=0))
+            cols.append((MATCH, f"{self.target[0]}/{self.target[1]}", width, width))
         for c, width in zip(COLUMNS, self._widths):
-            cols.append((c.key, c.label, width))
-        out = []
-        for key, label, width in cols:
-            if key == self.sort_key:
-                label += " ▼" if self.sort_reverse else " ▲"
-            out.append((key, label, max(width, cell_len(label))))
-        return out
+            cols.append((c.key, c.label, width, min(width, c.max_width)))
+        labels = [label + (" ▼" if self.sort_reverse else " ▲") if key == self.sort_key else label
+                  for key, label, _, _ in cols]
+        natural = [max(w, cell_len(label)) for (_, _, w, _), label in zip(cols, labels)]
+        preferred = [max(w, cell_len(label)) for (_, _, _, w), label in zip(cols, labels)]
+        minimum = [min(n, max(3, cell_len(label))) for n, label in zip(natural, labels)]
+        table = self.query_one("#windows-rules", FastTable)
+        available = table.scrollable_content_region.width or max(0, table.size.width - 2)
+        widths = fit_widths(natural, preferred, minimum, [PRIORITY.get(key, 0) for key, *_ in cols], available,
+                            gap=2 * table.cell_padding, protect=PRIORITY["ports"])
+        return [(key, label, width) for (key, *_), label, width in zip(cols, labels, widths) if width]
 
     def _fill(self) -> None:
         """Show the visible rules. Unchanged rows leave the table alone; otherwise the table is
@@ -335,11 +350,13 @@ class WindowsPanel(Panel):
                 table.clear(columns=True)
                 for key, label, width in columns:
                     table.add_column(Text(label, style="bold"), key=key, width=width)
+            shown_keys = {key for key, _, _ in columns}  # the columns too narrow a terminal left out go
+            keep = [i for i, c in enumerate(COLUMNS) if c.key in shown_keys]
             if self.target is not None:
-                table.replace_rows([(row.key, (match_cell(matches[row.key], self._decided.get(row.key)), *row.cells))
+                table.replace_rows([(row.key, (match_cell(matches[row.key], self._decided.get(row.key)), *(row.cells[i] for i in keep)))
                                     for row in rows])
             else:
-                table.replace_rows([(row.key, row.cells) for row in rows])
+                table.replace_rows([(row.key, tuple(row.cells[i] for i in keep)) for row in rows])
         self._shown = shown
         if not rows:
             return
