@@ -36,16 +36,12 @@ from wsltui.simulation.simulate import SCENARIOS
 from wsltui.simulation.trace import Hop, Trace
 from wsltui.views.safe_rich import shown_text
 from wsltui.views.safe_text import shown
-from wsltui.views.trace_text import STYLE
+from wsltui.vocabulary import LAYER_NAMES as LAYER_NAME
+from wsltui.vocabulary import VERDICT_STYLES as STYLE
+from wsltui.vocabulary import VERDICT_WORDS as WORD
 
 MARK = {"allow": "✓", "drop": "✗", "reject": "✗", "no-listener": "✗", "unknown": "?", "assumed": "✓",
         "not-applicable": "–"}
-WORD = {"allow": "ok", "drop": "drop", "reject": "reject", "no-listener": "no listener", "unknown": "unknown",
-        "assumed": "assumed", "not-applicable": "n/a"}
-LAYER_NAME = {"windows-firewall": "Windows Defender Firewall", "hyperv-firewall": "Hyper-V firewall",
-              "excluded-ports": "excluded port ranges", "windows-listener": "Windows listener",
-              "localhost-relay": "localhost forwarding", "portproxy": "portproxy", "netfilter": "netfilter",
-              "socket": "socket", "path": "route"}
 MODE_TITLE = {"nat": "NAT", "mirrored": "mirrored", "consomme": "consomme", "bridged": "bridged"}
 ADDRESSES_CMD = "powershell.exe Get-NetIPAddress"
 PATH_TEXT = "bold"  # an item on the path

@@ -30,6 +30,7 @@ from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding,
 from wsltui.tui.panels.tables import FastTable
 from wsltui.tui.render import bool_word, fit_widths, is_unknown, unknown_text, verdict_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.vocabulary import LAYER_NAMES
 
 PROTOCOL_NAMES = {1: "ICMPv4", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 58: "ICMPv6"}
 FILTER_DELAY = 0.15  # seconds of typing pause before thousands of rows are filtered again
@@ -623,7 +624,7 @@ def _excluded(table, target: tuple[str, int] | None) -> Text:
 # --- the Flow packet on Windows ------------------------------------------------------------------
 
 
-LAYER_NAMES = {"windows-firewall": "Windows Defender Firewall", "hyperv-firewall": "Hyper-V firewall"}
+FIREWALL_LAYERS = ("windows-firewall", "hyperv-firewall")
 
 
 def render_flow(win, trace, decisions: list, target: tuple[str, int] | None, flow: str) -> Group:
@@ -634,7 +635,7 @@ def render_flow(win, trace, decisions: list, target: tuple[str, int] | None, flo
     t = _grid(LABEL_WIDTH)
     rules = {(fw, r.id): r for r, fw in all_rules(win)}
     for n, hop in enumerate(trace.hops if trace is not None else (), 1):
-        if hop.layer not in LAYER_NAMES:
+        if hop.layer not in FIREWALL_LAYERS:
             continue
         line = Text(f"{LAYER_NAMES[hop.layer]}: ", style="bold")
         mine = [d for d in decisions if d.hop == n]
