@@ -1,0 +1,128 @@
+"""``wsltui check PORT … --live``: the model's trace, then the real connection, side by side.
+
+The live test runs on this machine only (not with --from or --demo). Its ``live.*`` record is kept
+in the private state directory (the newest per flow; every later capture includes it, so
+``wsltui snapshot``, ``report`` and ``--from`` replays show it) and, with ``--save FILE``, written
+with a fresh snapshot. Exit codes are those of ``check`` (from the model's trace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from wsltui.cli_common import UsageError, scenario_from
+from wsltui.exit_codes import ExitCode
+from wsltui.views.safe_text import json_text, shown
+
+
+def check(args: argparse.Namespace) -> int:
+    from wsltui.cli import load_facts
+    from wsltui.live import LiveOptions, run_live, sweep_leftovers
+    from wsltui.probes import live_records
+    from wsltui.simulation.simulate import World, simulate
+
+    if getattr(args, "source", None) or getattr(args, "demo", None) is not None:
+        raise UsageError("--live sends a real connection on this machine: it cannot run with --from or --demo")
+    scenario = scenario_from(args)
+    for line in sweep_leftovers():
+        _say(line)
+    snap, facts = load_facts(args)
+    world = World.from_facts(facts)
+    trace = simulate(world, scenario)
+    options = LiveOptions(client_netns=args.client_netns, listen=args.listen, read_only=args.read_only)
+    with _sigterm_interrupts():
+        result = run_live(world, scenario, trace, options)
+    obs = result.observation
+    for why in obs.skipped:
+        _say(f"live test: skipped {why}")
+    try:
+        live_records.save(result.record)
+    except OSError as e:
+        _say(f"the live test could not be kept in the state directory: {e.strerror or e}")
+    if args.save:
+        snap.add(result.record)
+        try:
+            snap.save_file(args.save)
+        except OSError as e:
+            _say(f"{args.save}: {e.strerror}")
+            return ExitCode.USAGE
+        _say(f"snapshot with the live test -> {args.save}")
+    rec = _reconcile(trace, obs)
+    if args.json:
+        doc = trace.to_json()
+        doc["live"] = _observation_json(obs)
+        if rec is not None:
+            doc["observed"] = rec.to_json()
+        sys.stdout.write(json_text(doc) + "\n")
+    else:
+        from wsltui.views.trace_text import print_trace
+
+        print_trace(trace)
+        print()
+        for line in _live_lines(rec, obs):
+            print(shown(line))
+    if trace.reachable is True:
+        return ExitCode.OK
+    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+
+
+def _observation_json(obs) -> dict:
+    import json
+
+    from wsltui.facts.live import observation_json
+
+    return json.loads(observation_json(obs))
+
+
+def _reconcile(trace, obs):
+    """The model beside the observation (wsltui.simulation.reconcile), once that is on the branch."""
+    try:
+        from wsltui.simulation.reconcile import reconcile
+    except ImportError:  # merged with the reconcile side, this is never taken
+        return None
+    return reconcile(trace, obs)
+
+
+def _live_lines(rec, obs) -> list[str]:
+    if rec is not None:
+        from wsltui.views.live_text import live_lines
+
+        return live_lines(rec)
+    c, linux = obs.client, obs.linux
+    lines = [f"Live test from {c.sent_from}: {c.outcome}"
+             + (f" ({c.after_connect})" if c.after_connect else "")
+             + (f" in {c.elapsed_ms} ms" if c.elapsed_ms is not None else "")
+             + (f" — {c.detail}" if c.detail else "")]
+    if linux.skipped and linux.method == "none":
+        lines.append(f"  Linux: not watched: {linux.skipped}")
+    else:
+        lines.append(f"  Linux ({linux.method}): reached {linux.reached_linux}, verdict {linux.verdict}, "
+                     f"reply {linux.reply}")
+        lines.append(f"  rule: {linux.rule or linux.rule_unknown or '-'}")
+    return lines
+
+
+class _sigterm_interrupts:
+    """SIGTERM during the test is handled like ctrl+c, so its ``finally`` cleans up."""
+
+    def __enter__(self):
+        self._old = None
+        try:
+            self._old = signal.signal(signal.SIGTERM, _interrupt)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _say(message: str) -> None:
+    print(f"wsltui: {shown(message, multiline=True)}", file=sys.stderr)
