@@ -137,8 +137,14 @@ def live_connect(script: str) -> None:
             sys.exit(66)
         return m[1]
 
+    # wsltui's own connect, loaded alone: this runs on the system's Python, without wsltui's dependencies
+    import importlib.util
+
     sys.path.insert(0, str(REPO))
-    from wsltui.live.connect import connect, enter_netns
+    spec = importlib.util.spec_from_file_location("live_connect", REPO / "wsltui" / "live" / "connect.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    connect, enter_netns = mod.connect, mod.enter_netns
 
     ns = os.environ.get("WSLTUI_STANDIN_CLIENT_NETNS")
     if ns:

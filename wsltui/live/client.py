@@ -112,27 +112,34 @@ def windows_script(target: str, port: int, proto: str, timeout: float, settle: f
     return script
 
 
-def from_windows(target: str, port: int, proto: str, timeout: float, settle: float) -> tuple[ClientOutcome, Record]:
+def from_windows(target: str, port: int, proto: str, timeout: float, settle: float,
+                 limit: float | None = None) -> tuple[ClientOutcome, Record]:
+    """``limit``: the most the process may take in all (it is killed then: the test's budget)."""
     links = interop.detect()
     shown = ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand", SCRIPT_NAME)
     if not links.available:
         return (ClientOutcome("windows", "not-sent", detail=links.reason),
                 Record("live.client", shown, "", exit_code=None, error=links.reason))
     encoded = encode_powershell(windows_script(target, port, proto, timeout, settle))
-    record = run(Job("live.client", (*shown[:-1], encoded), timeout=timeout + settle + _SETUP, cwd=links.cwd,
+    record = run(Job("live.client", (*shown[:-1], encoded), timeout=_limit(timeout, settle, limit), cwd=links.cwd,
                      search_path=interop.SYSTEM32_DIRS))
     record = dataclasses.replace(record, argv=shown)  # the script by name, not as base64
     return parse_client(record, "windows", OUTCOME_OF_WINSOCK), record
 
 
-def from_linux(target: str, port: int, proto: str, timeout: float, settle: float,
-               netns: str | None = None) -> tuple[ClientOutcome, Record]:
+def from_linux(target: str, port: int, proto: str, timeout: float, settle: float, netns: str | None = None,
+               limit: float | None = None) -> tuple[ClientOutcome, Record]:
     argv = [sys.executable, "-m", "wsltui.live.connect", "--host", str(ipaddress.ip_address(target)), "--port",
             str(int(port)), "--proto", proto, "--timeout", f"{timeout:g}", "--settle", f"{settle:g}"]
     if netns:
         argv += ["--netns", netns]
-    record = run(Job("live.client", tuple(argv), timeout=timeout + settle + _SETUP, as_root=bool(netns)))
+    record = run(Job("live.client", tuple(argv), timeout=_limit(timeout, settle, limit), as_root=bool(netns)))
     return parse_client(record, f"netns:{netns}" if netns else "wsl", {}), record
+
+
+def _limit(timeout: float, settle: float, limit: float | None) -> float:
+    own = timeout + settle + _SETUP
+    return own if limit is None else max(0.5, min(own, limit))
 
 
 def parse_client(record: Record, sent_from: str, codes: dict[int, str]) -> ClientOutcome:

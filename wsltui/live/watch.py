@@ -99,7 +99,7 @@ class NftWatch:
         self.started_late = False
 
     def open(self, budget: float) -> bool:
-        made = run(Job("live.nft-table", ("nft", "-f", "-"), timeout=3.0, as_root=True,
+        made = run(Job("live.nft-table", ("nft", "-f", "-"), timeout=2.0, as_root=True,
                        stdin=table_script(self.name, self.flow).encode()))
         if made.error or made.exit_code != 0:
             self.skipped = f"the nft trace table could not be made: {made.error or made.stderr.strip()[:200]}"
@@ -137,7 +137,7 @@ class NftWatch:
 def delete_table(name: str) -> bool:
     if not re.fullmatch(TABLE_PREFIX + r"[0-9]+_[0-9a-f]+", name):
         return False
-    r = run(Job("live.nft-delete", ("nft", "delete", "table", "inet", name), timeout=3.0, as_root=True))
+    r = run(Job("live.nft-delete", ("nft", "delete", "table", "inet", name), timeout=2.0, as_root=True))
     return r.exit_code == 0 and not r.error
 
 
