@@ -175,11 +175,21 @@ def test_temporary_listener_never_on_a_held_port_and_gone_after(pair, state):
 
 
 def test_read_only_changes_nothing_and_names_what_it_skipped(pair, state):
-    _, doc, err = check_live(pair, state, 8087, "--read-only", "--listen")
-    live = doc["live"]
-    assert live["linux"]["method"] == "none" and "--read-only" in live["linux"]["skipped"]
-    assert live["listener"] == "none" and any("--read-only" in s for s in live["skipped"])
-    assert live["client"]["outcome"] == "refused"  # the connect itself changes nothing
+    """No trace table, no listener: the watch is a packet capture, which sees packets, not rules."""
+    load(pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n"))
+    try:
+        _, doc, err = check_live(pair, state, 8087, "--read-only", "--listen")
+        live = doc["live"]
+        assert live["listener"] == "none" and any("--read-only" in s for s in live["skipped"])
+        assert live["client"]["outcome"] == "refused"  # the connect itself changes nothing
+        assert live["linux"]["method"] == "af-packet" and live["linux"]["reached_linux"] is True
+        assert live["linux"]["reply"] == "rst" and live["linux"]["rule"] is None
+        assert "--read-only" in live["linux"]["rule_unknown"]
+        _, doc, _ = check_live(pair, state, 8081, "--read-only")
+        assert doc["live"]["client"]["outcome"] == "timeout"
+        assert doc["live"]["linux"]["reached_linux"] is True and doc["live"]["linux"]["reply"] == "none"
+    finally:
+        ns_run(pair.srv, ["nft", "flush", "ruleset"])
 
 
 def _wait_for_table(pair, timeout: float = 20) -> bool:

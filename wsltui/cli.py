@@ -210,6 +210,11 @@ def _tui(args: argparse.Namespace) -> int:
     except DemoError as e:
         _say(str(e))
         return ExitCode.USAGE
+    if demo is None and not args.source and not args.read_only:
+        from wsltui.live import sweep_leftovers
+
+        for line in sweep_leftovers():  # what a killed live test left behind
+            _say(line)
     from wsltui.tui.app import make_app
 
     app = make_app(sources, demo=demo, label=label, refresh=args.refresh, read_only=args.read_only)

@@ -96,7 +96,7 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
             listener.stop()
         leftovers.done()
     if watch is not None:
-        linux = watching.read_trace(lines, p.flow, world, watch.name, started_late=watch.started_late)
+        linux = watch.read(lines, world)
     else:
         linux = LinuxWatch("none", skipped=linux_skip)
     obs = replace(base, client=client, linux=linux, listener=listener_state, skipped=tuple(skipped))
@@ -137,20 +137,23 @@ def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers")
 
 
 def _open_watch(p: LivePlan, options: LiveOptions, leftovers: "_Leftovers"):
-    """(the NftWatch or None, why Linux is not watched)."""
+    """(the watch — an nft trace, else a packet capture — or None, and why Linux is not watched)."""
     if p.flow is None:
         return None, "Linux is not on this path (or its packet is not known): nothing to watch"
     if options.read_only:
-        return None, "--read-only: no nft trace table was made, so Linux was not watched"
-    if not is_root():
-        return None, "not root: the nft trace needs root (run wsltui as root, or with sudo)"
-    w = watching.NftWatch(p.flow)
-    leftovers.add_table(w.name)
-    if not w.open(TOTAL_BUDGET):
-        return None, w.skipped
-    if w.monitor is not None:
-        leftovers.add_process(w.monitor.pid, "nft monitor trace")
-    return w, None
+        why_not_nft = "--read-only: no nft trace table was made"
+    else:
+        w = watching.NftWatch(p.flow)
+        leftovers.add_table(w.name)
+        if w.open(TOTAL_BUDGET):
+            leftovers.add_process(w.monitor.pid, "nft monitor trace")
+            return w, None
+        why_not_nft = w.skipped
+    capture = watching.CaptureWatch(p.flow, why_not_nft)
+    if capture.open(TOTAL_BUDGET):
+        leftovers.add_process(capture.process.pid, "packet capture")
+        return capture, None
+    return None, capture.skipped
 
 
 def _python() -> str:

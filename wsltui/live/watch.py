@@ -20,10 +20,12 @@ import os
 import re
 import secrets
 import socket
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wsltui.facts.live import LinuxWatch
+from wsltui.live.capture import read_capture
 from wsltui.probes.runner import Background, Job, run, start
 from wsltui.simulation.netfilter.ir import RuleRef
 
@@ -122,6 +124,9 @@ class NftWatch:
         self.started_late = True  # the monitor may have missed the first packets
         return True
 
+    def read(self, lines: list[str], world) -> LinuxWatch:
+        return read_trace(lines, self.flow, world, self.name, started_late=self.started_late)
+
     def close(self) -> list[str]:
         """Stop the monitor and delete the table; the trace lines."""
         lines: list[str] = []
@@ -131,6 +136,49 @@ class NftWatch:
         if self.table_made:
             delete_table(self.name)
             self.table_made = False
+        return lines
+
+
+class CaptureWatch:
+    """The AF_PACKET capture (``capture.py``) in its own process, for one test: where no trace
+    table may or can be made (``why_not_nft``). Changes nothing on the machine."""
+
+    def __init__(self, flow: Flow, why_not_nft: str) -> None:
+        self.flow, self.why_not_nft = flow, why_not_nft
+        self.process: Background | None = None
+        self.skipped: str | None = None
+
+    def open(self, budget: float) -> bool:
+        argv = [sys.executable, "-m", "wsltui.live.capture", "--proto", self.flow.proto, "--port", str(self.flow.port),
+                "--seconds", f"{budget:g}"]
+        if self.flow.iif:
+            argv += ["--iface", self.flow.iif]
+        if self.flow.src:
+            argv += ["--peer", self.flow.src]
+        bg = start(Job("live.capture", tuple(argv), timeout=budget + 1, as_root=True))
+        if not isinstance(bg, Background):
+            self.skipped = f"{self.why_not_nft}; the packet capture could not start: {bg.error}"
+            return False
+        answer = bg.wait_for(lambda line: True, 2.0)
+        if answer != "ready":
+            record = bg.stop()
+            self.skipped = (f"{self.why_not_nft}; the packet capture could not start: "
+                            f"{answer or record.error or record.stderr.strip()[-200:] or 'no answer'}")
+            return False
+        self.process = bg
+        return True
+
+    def read(self, lines: list[str], world) -> LinuxWatch:
+        watched = read_capture(lines, self.flow.outbound)
+        if watched.rule_unknown:
+            watched = replace(watched, rule_unknown=f"{self.why_not_nft}; {watched.rule_unknown}")
+        return watched
+
+    def close(self) -> list[str]:
+        if self.process is None:
+            return []
+        lines = self.process.stop().stdout.splitlines()
+        self.process = None
         return lines
 
 
