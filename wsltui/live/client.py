@@ -153,14 +153,19 @@ def parse_client(record: Record, sent_from: str, codes: dict[int, str]) -> Clien
     except (ValueError, IndexError) as e:
         return ClientOutcome(sent_from, ERROR, detail=f"the client's answer is not JSON ({e}): "
                                                       f"{(record.stdout + record.stderr).strip()[:200]}")
-    outcome, code = d.get("outcome"), _int(d.get("code"))
+    outcome, code, detail = d.get("outcome"), _int(d.get("code")), str(d.get("detail") or "")
     if outcome == "failed":  # Windows: the Winsock code says which
         outcome = codes.get(code, ERROR)
+        if outcome == ERROR:
+            detail = f"Winsock error {code}: {detail}"
     if outcome not in OUTCOMES:
+        detail = f"the client answered an outcome wsltui does not know: {str(outcome)[:40]!r}"
         outcome = ERROR
+    if outcome == ERROR and not detail:
+        detail = "the client failed without saying why"
     after = d.get("after_connect") if outcome == CONNECTED and d.get("after_connect") in AFTER_CONNECT else None
     return ClientOutcome(sent_from, outcome, elapsed_ms=_int(d.get("elapsed_ms")), after_connect=after, code=code,
-                         detail=str(d.get("detail") or "")[:300], src=_str(d.get("src")), dst=_str(d.get("dst")))
+                         detail=detail[:300], src=_str(d.get("src")), dst=_str(d.get("dst")))
 
 
 def _int(v) -> int | None:
