@@ -192,22 +192,32 @@ def test_read_only_changes_nothing_and_names_what_it_skipped(pair, state):
         ns_run(pair.srv, ["nft", "flush", "ruleset"])
 
 
-def _wait_for_table(pair, timeout: float = 20) -> bool:
+def _has_table(pair) -> bool:
+    return "wsltui_live_" in ns_run(pair.srv, ["nft", "list", "tables"]).stdout.decode()
+
+
+def _wait_for(condition, timeout: float = 20) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if "wsltui_live_" in ns_run(pair.srv, ["nft", "list", "tables"]).stdout.decode():
+        if condition():
             return True
-        time.sleep(0.05)
+        time.sleep(0.02)
     return False
 
 
-def test_sigint_in_the_middle_cleans_up(pair, state):
+def _client_runs(pair) -> bool:
+    return any("wsltui.live.connect" in cmd for _, cmd in processes(pair))
+
+
+@pytest.mark.parametrize("moment", ["setup", "connect"])
+def test_sigint_in_the_middle_cleans_up(pair, state, moment):
+    """ctrl+c while the watch is being set up, and while the client waits on a dropped SYN."""
     load(pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n"))
     try:
         before_rules, before_procs = ruleset(pair), processes(pair)
         proc = subprocess.Popen(live_argv(pair, 8081), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
                                 env=live_env(state))
-        assert _wait_for_table(pair), "the trace table never appeared"
+        assert _wait_for(lambda: _has_table(pair) if moment == "setup" else _client_runs(pair)), f"no {moment} seen"
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
         assert proc.returncode == 130
@@ -221,7 +231,7 @@ def test_sigkill_then_the_startup_sweep_cleans_up(pair, state):
     before_rules, before_procs = ruleset(pair), processes(pair)
     proc = subprocess.Popen(live_argv(pair, 8088, "--listen"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=REPO, env=live_env(state))
-    assert _wait_for_table(pair)
+    assert _wait_for(lambda: _has_table(pair))
     proc.kill()
     proc.wait()
     assert "wsltui_live_" in ns_run(pair.srv, ["nft", "list", "tables"]).stdout.decode()

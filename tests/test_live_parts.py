@@ -175,6 +175,13 @@ def test_a_trace_without_the_request_never_reached_linux_and_a_changed_ruleset_i
     assert seen.verdict == "drop" and seen.rule is None and "changed since" in seen.rule_unknown
 
 
+def test_a_rule_added_after_the_monitor_started_is_named_from_the_snapshot(world):
+    """The monitor prints a rule it did not know at its start by handle only; the snapshot has it."""
+    late = [l.replace("rule tcp dport 8081 drop # handle 2", "unknown rule handle 2") for l in DROP_TRACE]
+    seen = watch.read_trace(late, FLOW, world, TABLE)
+    assert seen.verdict == "drop" and seen.rule == "nft inet fw chain in, rule 1 (handle 2)"
+
+
 def test_replies_are_told_apart():
     def reply(flags: str) -> str:
         return watch._reply([watch._Packet(role=watch.REPLY, flags=flags)], "tcp")

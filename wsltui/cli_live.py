@@ -35,8 +35,9 @@ def check(args: argparse.Namespace) -> int:
     with _sigterm_interrupts():
         result = run_live(world, scenario, trace, options)
     obs = result.observation
-    for why in obs.skipped:
-        _say(f"live test: skipped {why}")
+    if args.json:  # the text says it under the trace
+        for why in obs.skipped:
+            _say(f"live test: skipped {why}")
     try:
         live_records.save(result.record)
     except OSError as e:

@@ -20,7 +20,7 @@ from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DAT
                                ClientOutcome)
 from wsltui.probes import interop
 from wsltui.probes.records import encode_powershell
-from wsltui.probes.runner import Job, run
+from wsltui.probes.runner import Job, start
 from wsltui.quoting import ps_quote
 from wsltui.snapshot import Record
 
@@ -121,8 +121,8 @@ def from_windows(target: str, port: int, proto: str, timeout: float, settle: flo
         return (ClientOutcome("windows", "not-sent", detail=links.reason),
                 Record("live.client", shown, "", exit_code=None, error=links.reason))
     encoded = encode_powershell(windows_script(target, port, proto, timeout, settle))
-    record = run(Job("live.client", (*shown[:-1], encoded), timeout=_limit(timeout, settle, limit), cwd=links.cwd,
-                     search_path=interop.SYSTEM32_DIRS))
+    record = _run(Job("live.client", (*shown[:-1], encoded), timeout=_limit(timeout, settle, limit), cwd=links.cwd,
+                      search_path=interop.SYSTEM32_DIRS))
     record = dataclasses.replace(record, argv=shown)  # the script by name, not as base64
     return parse_client(record, "windows", OUTCOME_OF_WINSOCK), record
 
@@ -133,8 +133,14 @@ def from_linux(target: str, port: int, proto: str, timeout: float, settle: float
             str(int(port)), "--proto", proto, "--timeout", f"{timeout:g}", "--settle", f"{settle:g}"]
     if netns:
         argv += ["--netns", netns]
-    record = run(Job("live.client", tuple(argv), timeout=_limit(timeout, settle, limit), as_root=bool(netns)))
+    record = _run(Job("live.client", tuple(argv), timeout=_limit(timeout, settle, limit), as_root=bool(netns)))
     return parse_client(record, f"netns:{netns}" if netns else "wsl", {}), record
+
+
+def _run(job: Job) -> Record:
+    """The client runs to its end; a ctrl+c meanwhile stops it first (``Background.wait``)."""
+    bg = start(job)
+    return bg if isinstance(bg, Record) else bg.wait()
 
 
 def _limit(timeout: float, settle: float, limit: float | None) -> float:

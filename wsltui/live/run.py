@@ -23,7 +23,7 @@ from wsltui.facts.live import NOT_SENT, ClientOutcome, LinuxWatch, Observation, 
 from wsltui.live import client as clients
 from wsltui.live import watch as watching
 from wsltui.live.plan import WINDOWS, LivePlan, plan
-from wsltui.probes.runner import Background, Job, is_root, start
+from wsltui.probes.runner import Background, Job, is_root, start, still_running
 from wsltui.snapshot import Record
 
 # The time budget of one test, stated: the client's connect gives up after CONNECT_TIMEOUT, then
@@ -94,6 +94,9 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
             lines = watch.close()
         if listener is not None:
             listener.stop()
+        for bg in still_running():  # started, but a ctrl+c came before it was handed over
+            if bg.job.name.startswith("live."):
+                bg.stop()
         leftovers.done()
     if watch is not None:
         linux = watch.read(lines, world)
@@ -127,7 +130,11 @@ def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers")
     if not isinstance(bg, Background):
         return None, "none", f"{what}: the temporary listener could not start: {bg.error}"
     leftovers.add_process(bg.pid, "listener")
-    answer = bg.wait_for(lambda line: True, 2.0)
+    try:
+        answer = bg.wait_for(lambda line: True, 2.0)
+    except BaseException:  # ctrl+c while it starts
+        bg.stop()
+        raise
     if answer == "ready":
         return bg, LISTENER, None
     bg.stop()
@@ -145,13 +152,11 @@ def _open_watch(p: LivePlan, options: LiveOptions, leftovers: "_Leftovers"):
     else:
         w = watching.NftWatch(p.flow)
         leftovers.add_table(w.name)
-        if w.open(TOTAL_BUDGET):
-            leftovers.add_process(w.monitor.pid, "nft monitor trace")
+        if w.open(TOTAL_BUDGET, leftovers.add_process):
             return w, None
         why_not_nft = w.skipped
     capture = watching.CaptureWatch(p.flow, why_not_nft)
-    if capture.open(TOTAL_BUDGET):
-        leftovers.add_process(capture.process.pid, "packet capture")
+    if capture.open(TOTAL_BUDGET, leftovers.add_process):
         return capture, None
     return None, capture.skipped
 

@@ -100,19 +100,31 @@ class NftWatch:
         self.skipped: str | None = None
         self.started_late = False
 
-    def open(self, budget: float) -> bool:
+    def open(self, budget: float, started=lambda pid, what: None) -> bool:
+        """``started(pid, what)`` is told of the process at once (for the sweep after a SIGKILL)."""
+        try:
+            return self._open(budget, started)
+        except BaseException:  # ctrl+c while it was being set up: nothing of it stays
+            self.close()
+            raise
+
+    def _open(self, budget: float, started) -> bool:
+        self.table_made = True  # from now on ``close`` deletes it (nft -f is atomic: all or nothing)
         made = run(Job("live.nft-table", ("nft", "-f", "-"), timeout=2.0, as_root=True,
                        stdin=table_script(self.name, self.flow).encode()))
         if made.error or made.exit_code != 0:
+            self.table_made = False
             self.skipped = f"the nft trace table could not be made: {made.error or made.stderr.strip()[:200]}"
             return False
-        self.table_made = True
+        # After the table: the monitor reads the rules it prints (their comments say which packet
+        # is which) when it starts. It dies with wsltui, even with a SIGKILLed one (runner.start).
         monitor = start(Job("live.nft-monitor", ("nft", "-a", "monitor", "trace"), timeout=budget, as_root=True))
         if not isinstance(monitor, Background):
             self.skipped = f"nft monitor trace could not start: {monitor.error}"
             self.close()
             return False
         self.monitor = monitor
+        started(monitor.pid, "nft monitor trace")
         # No line says the monitor is listening: send a marker until its trace comes back.
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
@@ -148,7 +160,14 @@ class CaptureWatch:
         self.process: Background | None = None
         self.skipped: str | None = None
 
-    def open(self, budget: float) -> bool:
+    def open(self, budget: float, started=lambda pid, what: None) -> bool:
+        try:
+            return self._open(budget, started)
+        except BaseException:  # ctrl+c while it was being set up: nothing of it stays
+            self.close()
+            raise
+
+    def _open(self, budget: float, started) -> bool:
         argv = [sys.executable, "-m", "wsltui.live.capture", "--proto", self.flow.proto, "--port", str(self.flow.port),
                 "--seconds", f"{budget:g}"]
         if self.flow.iif:
@@ -159,13 +178,15 @@ class CaptureWatch:
         if not isinstance(bg, Background):
             self.skipped = f"{self.why_not_nft}; the packet capture could not start: {bg.error}"
             return False
+        self.process = bg
+        started(bg.pid, "packet capture")
         answer = bg.wait_for(lambda line: True, 2.0)
         if answer != "ready":
+            self.process = None
             record = bg.stop()
             self.skipped = (f"{self.why_not_nft}; the packet capture could not start: "
                             f"{answer or record.error or record.stderr.strip()[-200:] or 'no answer'}")
             return False
-        self.process = bg
         return True
 
     def read(self, lines: list[str], world) -> LinuxWatch:
@@ -205,7 +226,10 @@ def _send_marker() -> None:
 # --- reading the trace -----------------------------------------------------------------------
 
 _LINE = re.compile(r"^trace id (?P<id>\S+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) (?P<what>.*?)\s*$")
-_RULE = re.compile(r"^rule (?P<text>.*?)(?: # handle (?P<handle>\d+))? \(verdict (?P<verdict>\w+)(?: (?P<target>\S+))?\)$")
+# A rule the monitor knew when it started prints as "rule TEXT # handle N (verdict V)"; one added
+# since as "unknown rule handle N (verdict V)" (its text then comes from the snapshot).
+_RULE = re.compile(r"^(?:rule (?P<text>.*?)(?: # handle (?P<handle>\d+))?|unknown rule handle (?P<unknown>\d+))"
+                   r" \(verdict (?P<verdict>\w+)(?: (?P<target>\S+))?\)$")
 _FIELD = re.compile(r"\b(?P<key>saddr|daddr|sport|dport|iif|oif) (?P<value>\"[^\"]*\"|\S+)")
 
 
@@ -269,7 +293,8 @@ def _packets(lines: list[str], own_table: str) -> dict[str, _Packet]:
         rule = _RULE.match(what)
         place = (m["family"], m["table"], m["chain"])
         if rule:
-            p.events.append((*place, "rule", rule["verdict"], rule["text"], int(rule["handle"]) if rule["handle"] else None))
+            handle = rule["handle"] or rule["unknown"]
+            p.events.append((*place, "rule", rule["verdict"], rule["text"] or "", int(handle) if handle else None))
         elif what.startswith("policy "):
             p.events.append((*place, "policy", what.split()[1], "", None))
         elif what.startswith("verdict "):
@@ -320,15 +345,15 @@ def _decision(requests: list[_Packet], world) -> tuple[str | None, str | None, s
             label = _chain_label(world, fam, table, chain)
             if kind == "policy":
                 return "drop", label, f"{label} (chain policy)", None
-            decided = "reject" if re.search(r"\breject\b", text, re.I) else "drop"
-            location, unknown = _location(world, fam, table, chain, handle)
+            location, unknown, known_text = _location(world, fam, table, chain, handle)
+            decided = "reject" if re.search(r"\breject\b", text or known_text, re.I) else "drop"
             return decided, label, location, unknown
     first = requests[0]
     if not first.events:
         return "accept", None, None, None
     fam, table, chain = first.events[-1][:3]
     accepted = [e for e in first.events if e[3] == "rule" and e[4] == "accept"]
-    location, unknown = (_location(world, *accepted[-1][:3], accepted[-1][6]) if accepted else (None, None))
+    location, unknown, _ = _location(world, *accepted[-1][:3], accepted[-1][6]) if accepted else (None, None, "")
     return "accept", _chain_label(world, fam, table, chain), location, unknown
 
 
@@ -347,18 +372,18 @@ def _chain_label(world, family: str, table: str, chain: str) -> str:
     return f"nft {family} {table} {chain}"
 
 
-def _location(world, family: str, table: str, chain: str, handle: int | None) -> tuple[str | None, str | None]:
-    """The rule's ``RuleRef.location``, or (None, why not)."""
+def _location(world, family: str, table: str, chain: str, handle: int | None) -> tuple[str | None, str | None, str]:
+    """(the rule's ``RuleRef.location`` or None, why not, its text in the snapshot)."""
     facts = getattr(world.facts, "nft", None)
     c = facts.chain(family, table, chain) if facts is not None and facts.unknown is None else None
     rule = next((r for r in c.rules if r.handle == handle), None) if c is not None and handle is not None else None
     if rule is None:
         return None, (f"rule handle {handle} of nft {family} {table} chain {chain} is not in the snapshot (the ruleset "
-                      "changed since it was read, or nft -j list ruleset was not captured)")
+                      "changed since it was read, or nft -j list ruleset was not captured)"), ""
     if _is_iptables_nft(world, family, table):
         fam = "ipv4" if family == "ip" else "ipv6"
-        return RuleRef("iptables-nft", fam, table, chain, rule.position, rule.text).location(), None
-    return RuleRef("nft", family, table, chain, rule.position, rule.text, handle=handle).location(), None
+        return RuleRef("iptables-nft", fam, table, chain, rule.position, rule.text).location(), None, rule.text
+    return RuleRef("nft", family, table, chain, rule.position, rule.text, handle=handle).location(), None, rule.text
 
 
 def _legacy_rules(world) -> str:

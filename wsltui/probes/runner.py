@@ -98,7 +98,7 @@ def run(job: Job) -> Record:
     # session: sudo's timestamp is per session), so a timeout also kills what it started, which
     # would otherwise hold the output pipes open.
     timed_out = threading.Event()
-    timer = None
+    timer = proc = None
     try:
         proc = sh.Command(argv[0])(
             *argv[1:],
@@ -119,6 +119,10 @@ def run(job: Job) -> Record:
         timer.start()
         proc.wait()
         out, err, code = proc.stdout, proc.stderr, proc.exit_code
+    except KeyboardInterrupt:  # ctrl+c: what the command started goes too (it has its own process group)
+        if proc is not None:
+            _kill(proc, threading.Event())
+        raise
     except sh.ErrorReturnCode as e:  # killed by a signal (negative exit code): by our timer or not
         if timed_out.is_set():
             return record(e.stdout or b"", e.stderr or b"", exit_code=e.exit_code,
@@ -287,9 +291,19 @@ class Background:
         except (ProcessLookupError, PermissionError):
             pass
 
+    def wait(self) -> Record:
+        """Wait until it ends (or its timeout kills it), then its Record. A ctrl+c meanwhile
+        stops it before the KeyboardInterrupt goes on."""
+        try:
+            self._proc.wait()
+        finally:
+            record = self.stop()
+        return record
+
     def stop(self, grace: float = 0.5) -> Record:
         """SIGTERM to its process group, SIGKILL after ``grace`` seconds; then the Record."""
         self._timer.cancel()
+        _running.discard(self)
         if self._proc.poll() is None:
             self._kill(signal.SIGTERM)
             try:
@@ -311,8 +325,14 @@ class Background:
                       seconds=round(time.monotonic() - self._start, 4), error=error)
 
 
-# Its own process group, not session (sudo's timestamp is per session); ``process_group`` is 3.11+.
-_OWN_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+def _own_group_dying_with_us() -> None:
+    """In the child, before exec: its own process group, not session (sudo's timestamp is per
+    session), and SIGKILL when the thread that started it ends — so even a SIGKILLed wsltui
+    leaves no background process behind (prctl PR_SET_PDEATHSIG, Linux)."""
+    import ctypes
+
+    os.setpgrp()
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def start(job: Job) -> Background | Record:
@@ -332,10 +352,45 @@ def start(job: Job) -> Background | Record:
             return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
                           error="needs root: not running as root and sudo is not installed")
         argv = [sudo, "-n", "--", *argv]
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=job.cwd, env={**os.environ, **_LINUX_LOCALE, **job.env}, **_OWN_GROUP)
-    except OSError as e:
-        return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
-                      error=f"{job.argv[0]}: {e.strerror or e}")
-    return Background(job, proc, argv)
+    with _Deferred() as deferred:  # a ctrl+c now would leave the process running, unknown to anyone
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    cwd=job.cwd, env={**os.environ, **_LINUX_LOCALE, **job.env},
+                                    preexec_fn=_own_group_dying_with_us)
+        except OSError as e:
+            return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
+                          error=f"{job.argv[0]}: {e.strerror or e}")
+        bg = Background(job, proc, argv)
+        _running.add(bg)
+    if deferred.signals:  # it came meanwhile: stop what was started, then let it act
+        bg.stop()
+        for sig in deferred.signals:
+            signal.raise_signal(sig)
+    return bg
+
+
+_running: set[Background] = set()
+
+
+def still_running() -> list[Background]:
+    """The background processes started and not stopped yet (for a ``finally`` that must end them)."""
+    return [bg for bg in list(_running)]
+
+
+class _Deferred:
+    """Holds SIGINT and SIGTERM back for a few lines (main thread only; elsewhere they cannot
+    interrupt anyway) and says which came."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self._old: dict = {}
+
+    def __enter__(self) -> _Deferred:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda s, _f: self.signals.append(s))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
