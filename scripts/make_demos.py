@@ -37,10 +37,12 @@ DEMOS = REPO / "wsltui" / "demos"
 WSL_ADDR, WSL_GW, PREFIX = "172.28.165.23", "172.28.160.1", 20  # NAT: the VM and the host's vEthernet
 LAN_ADDR, LAN_GW = "192.168.1.23", "192.168.1.1"  # the Windows host on its Wi-Fi (mirrored: Linux's eth0 too)
 WIFI_MAC = "7c:8a:e1:c3:e8:64"  # the Windows Wi-Fi adapter's MAC, which mirrored eth0 copies
+VIRTIO_MAC = "00:15:5d:6b:41:0e"  # consomme's virtio-net adapter (a Hyper-V MAC of its own)
 STALE_WSL_ADDR = "172.23.188.236"  # the VM's address from an earlier boot (a NAT subnet WSL picked before)
 KERNEL = "5.15.167.4-microsoft-standard-WSL2\n"
 WSL_VERSION = "2.3.26\n"
 MIRRORED_WSLCONFIG = "[wsl2]\nmemory=8GB\nnetworkingMode=mirrored\n"
+CONSOMME_WSLCONFIG = "[wsl2]\nnetworkingMode=consomme\n"
 
 # A tiny server that names itself like the developer's program and binds what it is told.
 # IPv6 sockets are dual-stack (IPV6_V6ONLY 0), as Go and Node bind "[::]".
@@ -68,7 +70,9 @@ class WslVm:
 
     NAT: eth0 on the WSL subnet, default route to the host's vEthernet address. Mirrored: eth0
     carries the host's LAN address (and MAC) with the LAN router as default route, plus
-    ``loopback0``, the interface Windows' 127.0.0.1 traffic arrives on (no address)."""
+    ``loopback0``, the interface Windows' 127.0.0.1 traffic arrives on (no address). Consomme:
+    the same addresses and loopback0 (microsoft/WSL ConsommeNetworking.cpp gives eth0 the host's
+    preferred address and gateway), behind a virtio-net adapter with its own MAC."""
 
     def __init__(self, name: str, mode: str = "nat") -> None:
         self.ns, self.host_ns = f"demo-{name}", f"demo-{name}-win"
@@ -83,11 +87,12 @@ class WslVm:
     def _build(self, mode: str) -> None:
         ip_batch(f"netns add {self.ns}\nnetns add {self.host_ns}\n"
                  f"link add eth0 netns {self.ns} type veth peer name vEthernetWSL netns {self.host_ns}\n")
-        if mode == "mirrored":
+        if mode in ("mirrored", "consomme"):
             ip_batch(f"link add loopback0 netns {self.ns} type veth peer name gelnic netns {self.host_ns}\n")
             ns_run(self.ns, ["sysctl", "-qw", "net.ipv6.conf.loopback0.disable_ipv6=1"])
             addr, gw, prefix = LAN_ADDR, LAN_GW, 24
-            macs = f"link set eth0 address {WIFI_MAC}\nlink set loopback0 address 00:15:5d:4f:23:d9\nlink set loopback0 up\n"
+            eth0_mac = WIFI_MAC if mode == "mirrored" else VIRTIO_MAC
+            macs = f"link set eth0 address {eth0_mac}\nlink set loopback0 address 00:15:5d:4f:23:d9\nlink set loopback0 up\n"
         else:
             addr, gw, prefix = WSL_ADDR, WSL_GW, PREFIX
             macs = "link set eth0 address 00:15:5d:a3:7c:19\n"
@@ -456,10 +461,24 @@ def mirrored_docker_port(out: Path) -> str:
                  " only: none for 8080")
 
 
+def consomme_lan(out: Path) -> str:
+    capture(out, "cons", {"main": ("tcp,0.0.0.0,8080",)}, mode="consomme")
+    dress_as_wsl(out, mode="consomme", wslconfig=CONSOMME_WSLCONFIG)
+    dress_as_windows(out, Windows(mode="consomme"))
+    return about("Consomme mode; Windows 127.0.0.1:8080 reaches the server through consomme's loopback socket; from the LAN "
+                 "only a program rule (node.exe) could allow it, and which program holds consomme's host socket is not known",
+                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (consomme gives the VM "
+                 f"the host's preferred address), default route via {LAN_GW}, one listener main on 0.0.0.0:8080.",
+                 "networkingMode=consomme", "; no vEthernet (WSL) adapter; consomme's host sockets are not in the "
+                 "listener table (which Windows process holds them is not known)",
+                 firewall="Hyper-V firewall present but never attached in consomme mode")
+
+
 BUILDERS = {
     "nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy, "nat-dual-stack": nat_dual_stack,
     "nat-excluded-port": nat_excluded_port, "mirrored-hyperv-lan": mirrored_hyperv_lan,
     "lan-stale-portproxy": lan_stale_portproxy, "nat-old-wsl": nat_old_wsl, "mirrored-docker-port": mirrored_docker_port,
+    "consomme-lan": consomme_lan,
 }
 
 

@@ -47,6 +47,13 @@ def test_readme_record_table_matches_the_code():
     assert _readme_table() == code
 
 
+def test_readme_names_the_live_records_as_the_code_writes_them():
+    from wsltui.facts.live import record_name
+
+    pattern = record_name("<proto>", "<port>", "<scenario>")  # type: ignore[arg-type]
+    assert any(line.startswith(f"| `{pattern}` |") for line in (ROOT / "README.md").read_text().splitlines())
+
+
 def test_fixed_record_names_and_commands_are_kept():
     for name, command in FIXED.items():
         assert command_for(name) == command, name

@@ -78,6 +78,13 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
         # 127.0.0.1:8080 follows the stale portproxy entry
         (8080, "windows-localhost-v4"): ("portproxy", "drop", "timeout"),
     },
+    "consomme-lan": {
+        (8080, "windows-localhost-v4"): OK,  # consomme's Windows loopback socket, forwarded to loopback0
+        (8080, "windows-localhost-v6"): ("localhost-relay", "no-listener", "refused"),  # 0.0.0.0: no [::1] socket
+        # the LAN meets the Windows Defender Firewall; only node.exe's program rule could allow it, and which
+        # program holds consomme's host socket is not in the facts
+        (8080, "lan-to-host"): unknown("windows-firewall"),
+    },
 }
 
 # The fix each story leads to: a command (or title) fragment of the first blocker's first fix.

@@ -146,7 +146,21 @@ def hostile_snapshot():
     _rewrite(snap, "wsl.wslconfig", f"[wsl2]\nnetworkingMode={tag('mode')}\n[experimental]\nignoredPorts={tag('ports')}\n")
     _rewrite(snap, "nf.iptables-legacy", "", exit_code=1, stderr=tag("stderr", True),
              error=tag("error", True) + "\n# zzheading\n</details>")
+    snap.add(_live_record())
     return snap
+
+
+def _live_record() -> Record:
+    """A live test of tcp/8080 from Windows whose every free-text field is hostile."""
+    from wsltui.facts.live import ClientOutcome, LinuxWatch, Observation, to_record
+
+    client = ClientOutcome(sent_from="windows", outcome="timeout", elapsed_ms=3000, code=10060,
+                           detail=tag("livedetail", True), src=tag("livesrc"), dst=tag("livedst"))
+    linux = LinuxWatch(method="nft-trace", reached_linux=True, reply="none", verdict="drop", chain=tag("livechain"),
+                       rule=tag("liverule", True), lines=(tag("liveline", True),) * 3)
+    obs = Observation(scenario="windows-localhost-v4", proto="tcp", port=8080, started=tag("livestarted"),
+                      client=client, linux=linux, skipped=(tag("liveskipped", True),))
+    return to_record(obs, ("powershell.exe", "-EncodedCommand", "<live connect>"), 3.1)
 
 
 # Where each tag must arrive: in the facts (so the injection is real, not a typo the parser skipped).
@@ -281,6 +295,18 @@ def test_cli_text_shows_the_escapes_and_the_markup_literally(capsys, hostile_dir
     _, out, _ = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(hostile_dir))
     assert "zziptcomment\\x1b]52" in out
     assert "\\x0a# zzheading" in out  # a line feed in the data adds no line of its own  # the deciding rule, comment included
+
+
+def test_a_hostile_live_record_is_shown_escaped_beside_its_trace(capsys, hostile_dir):
+    _, out, _ = run(capsys, "check", "8080", "--from", str(hostile_dir))
+    for name in ("livedetail", "liverule", "livestarted", "liveskipped", "livedst"):
+        assert f"zz{name}\\x1b]52" in out, name
+    assert "[bold red]x" in out  # markup shown as text
+    _, md, _ = run(capsys, "report", "--format", "md", "--from", str(hostile_dir))
+    assert "zzliveline" in md and "zzliverule" in md
+    assert_clean(md, "report md with a live record")
+    _, out, _ = run(capsys, "check", "8080", "--json", "--from", str(hostile_dir))
+    assert json.loads(out)["observed"]["deciding_rule"]["location"] == tag("liverule", True)  # the true data
 
 
 def test_json_outputs_keep_the_true_data(capsys, hostile_dir):

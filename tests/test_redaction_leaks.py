@@ -85,7 +85,37 @@ def _jane(tmp_path: Path) -> Path:
                                        "uid:1000 ino:4578997 sk:baee cgroup:/user.slice/user-1000.slice <->\n")
     (d / "wsl.wslconfig.meta.json").write_text(json.dumps({"argv": ["cat", "/mnt/c/Users/jdoe/.wslconfig"], "exit_code": 1,
                                                            "stderr": "cat: /mnt/c/Users/jdoe/.wslconfig: No such file"}))
+    _live_record(d)
     return d
+
+
+def _live_record(d: Path) -> None:
+    """A live test of the blocked flow, with her names, addresses and a MAC in its free text."""
+    from wsltui.facts.live import ClientOutcome, LinuxWatch, Observation, to_record
+
+    client = ClientOutcome(sent_from="windows", outcome="host-unreachable", elapsed_ms=14, code=10065,
+                           detail=f"jdoe-server on JANE-LAPTOP.corp.example.com ({EMAIL}) via Thunderbolt Dock (Jane)",
+                           src="172.28.160.1:50123", dst="172.28.165.23:8080")
+    rule = "nft inet firewalld chain filter_IN_public, rule 9 (handle 72)"
+    line = (f"trace id 1a2b inet firewalld filter_IN_public packet: iif \"eth0\" ether saddr {MACS[3]} ip saddr "
+            "172.28.160.1 ip daddr 172.28.165.23 tcp dport 8080")
+    linux = LinuxWatch(method="nft-trace", reached_linux=True, reply="icmp", verdict="reject", chain="filter_IN_public",
+                       rule=rule, lines=(line,))
+    obs = Observation(scenario="windows-to-wsl-ip", proto="tcp", port=8080, started="2026-01-02T03:00:00+00:00",
+                      client=client, linux=linux, skipped=("C:\\Users\\jdoe\\src\\acme-secret: not searched",))
+    rec = to_record(obs, ("powershell.exe", "-EncodedCommand", "<live connect>"), 0.4)
+    (d / f"{rec.name}.txt").write_text(rec.stdout)
+    meta = rec.to_json()
+    del meta["stdout"], meta["name"]
+    (d / f"{rec.name}.meta.json").write_text(json.dumps(meta))
+
+
+def test_the_live_record_reaches_every_report_unredacted(capsys, jane):
+    for fmt in ("text", "md", "json"):
+        out = _report(capsys, "--from", str(jane), "--format", fmt)
+        assert "jdoe-server on JANE-LAPTOP" in out and "acme-secret" in out, fmt
+    md = _report(capsys, "--from", str(jane), "--format", "md", "--redact")
+    assert "Model and reality agree" in md and "user-1-server on host-" in md  # redacted, still read
 
 
 def _report(capsys, *argv: str) -> str:

@@ -170,17 +170,30 @@ def _facts(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from wsltui.simulation.reconcile import observed_json, stored_test_for
     from wsltui.simulation.simulate import World, simulate
 
     scenario = scenario_from(args)
-    _, facts = load_facts(args)
-    trace = simulate(World.from_facts(facts), scenario)
+    snap, facts = load_facts(args)
+    world = World.from_facts(facts)
+    trace = simulate(world, scenario)
+    stored = stored_test_for(snap, world, scenario, trace)  # a live test saved in the snapshot
     if args.json:
-        sys.stdout.write(json_text(trace.to_json()) + "\n")
+        doc = trace.to_json()
+        if stored is not None:
+            doc["observed"] = observed_json(stored)
+        sys.stdout.write(json_text(doc) + "\n")
     else:
         from wsltui.views.trace_text import print_trace
 
         print_trace(trace)
+        if stored is not None:
+            from wsltui.views.console import make_console
+            from wsltui.views.live_text import print_lines, stored_lines
+
+            console = make_console()
+            console.print()
+            print_lines(stored_lines(stored), console)
     if trace.reachable is True:
         return ExitCode.OK
     return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from wsltui import __version__, json_stream, safe_files
 from wsltui.facts import Facts, build_facts, jsonable_one_level
 from wsltui.facts.base import Unknown
+from wsltui.simulation.reconcile import Reconciliation, StoredTest, observed_json, stored_tests
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
 from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 from wsltui.snapshot import Snapshot
@@ -77,6 +78,18 @@ class Report:
     ports: tuple[int, ...] = ()  # what was asked (empty: every listener)
     listeners_unknown: Unknown | None = None
     errors: list[str] = field(default_factory=list)
+    live: list[StoredTest] = field(default_factory=list)  # the live tests stored in the snapshot
+
+    def live_of(self, trace: Trace) -> StoredTest | None:
+        """The stored live test of this very trace (the newest of its flow), if any."""
+        return next((t for t in self.live if t.trace is trace), None)
+
+    @property
+    def live_elsewhere(self) -> list[StoredTest]:
+        """Live tests of flows the report's table does not hold (another port or scenario, a
+        custom flow, an unreadable record): shown on their own, each beside its trace."""
+        traces = {id(t) for t in self.traces}
+        return [t for t in self.live if t.trace is None or id(t.trace) not in traces]
 
     @property
     def traces(self) -> list[Trace]:
@@ -120,7 +133,9 @@ def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = No
                     errors.append(f"simulate {sc} {t.proto}/{t.port}: {type(e).__name__}: {e}")
         if t.address:
             rows[key].listeners.append(t)
-    return Report(snap, facts, world, list(rows.values()), scenarios, tuple(ports), unknown, errors)
+    traces = {(r.proto, r.port, sc): t for r in rows.values() for sc, t in r.traces.items()}
+    return Report(snap, facts, world, list(rows.values()), scenarios, tuple(ports), unknown, errors,
+                  stored_tests(snap, world, traces))
 
 
 def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: tuple[int, ...] = (),
@@ -186,6 +201,10 @@ def _document(report: Report, redacted: bool, facts, traces: list) -> dict:
                      "blocked_at": t.first_blocker.layer if t.first_blocker else None}
                     for r in report.rows for sc, t in r.traces.items()],
         "errors": list(report.errors),
+        "live": [{"proto": t.trace.proto if t.trace else None, "port": t.trace.port if t.trace else None,
+                  "scenario": t.trace.scenario if t.trace else None, "observed": observed_json(t),
+                  "observation": asdict(t.result.obs) if isinstance(t.result, Reconciliation) else None}
+                 for t in report.live],
         "facts": facts,
         "traces": traces,
     }
@@ -279,6 +298,8 @@ def _summary(report) -> list[tuple[str, str, str, bool]]:
             ("WSL address", "WSL address", _addresses(report), False),
             ("Windows side", "Windows side", _windows(report), False),
             ("Result", "result", _counts(report), False)]
+    if report.live:
+        rows.append(("Live tests", "live tests", _live_counts(report), False))
     if report.listeners_unknown is not None:
         rows.append(("Listening sockets", "listening sockets", str(report.listeners_unknown), True))
     rows += [("Error", "error", e, True) for e in report.errors]
@@ -293,9 +314,18 @@ def _counts(report: Report) -> str:
             f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown")
 
 
+def _live_counts(report: Report) -> str:
+    results = [t.result for t in report.live]
+    agree = sum(1 for r in results if isinstance(r, Reconciliation) and r.agrees is True)
+    differ = sum(1 for r in results if isinstance(r, Reconciliation) and r.agrees is False)
+    return (f"{len(results)} stored: {agree} agree with the model, {differ} disagree, "
+            f"{len(results) - agree - differ} observed nothing or could not be read (each beside its trace below)")
+
+
 def _expanded(report: Report, t: Trace) -> bool:
-    """Blocked traces are shown in full; with --port every asked trace is."""
-    return t.reachable is False or bool(report.ports)
+    """Blocked traces are shown in full; with --port every asked trace is; so is every trace a
+    live test observed (the observation is shown beside it)."""
+    return t.reachable is False or bool(report.ports) or report.live_of(t) is not None
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -356,10 +386,25 @@ def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
                 p()
                 console.rule(style="dim")
                 print_trace(t, console)
+                _text_live(report.live_of(t), console)
+    for test in report.live_elsewhere:
+        p()
+        console.rule(style="dim")
+        if test.trace is not None:
+            print_trace(test.trace, console)
+        _text_live(test, console)
     p()
     console.rule("[bold]Facts[/]", style="dim")
     print_facts(report.facts, console)
     return buf.getvalue()
+
+
+def _text_live(test: StoredTest | None, console) -> None:
+    from wsltui.views.live_text import print_lines, stored_lines
+
+    if test is not None:
+        console.print()
+        print_lines(stored_lines(test), console)
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -497,15 +542,36 @@ def _md_trace(t: Trace, w) -> None:
                 w("")
 
 
+def _md_live(test: StoredTest | None, w) -> None:
+    """A stored live test under its trace: the headline, then the model beside the observation."""
+    from wsltui.views.live_text import stored_lines
+
+    if test is None:
+        return
+    head, *rest = stored_lines(test)
+    w(f"**{prose(head)}**")
+    w("")
+    for line in rest:
+        label, _, value = line.strip().partition(" ")
+        w(f"- *{prose(label)}* {prose(value.strip())}")
+    w("")
+
+
 def _md_traces(report: Report, w) -> None:
     shown = [t for t in report.traces if _expanded(report, t)]
     rest = [t for t in report.traces if not _expanded(report, t)]
-    if not report.traces:
+    elsewhere = report.live_elsewhere
+    if not report.traces and not elsewhere:
         return
     w("## Traces")
     w("")
     for t in shown:
         _md_trace(t, w)
+        _md_live(report.live_of(t), w)
+    for test in elsewhere:
+        if test.trace is not None:
+            _md_trace(test.trace, w)
+        _md_live(test, w)
     if rest:
         w(f"<details><summary>Other traces ({len(rest)}: reachable or unknown)</summary>")
         w("")

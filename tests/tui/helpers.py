@@ -64,6 +64,16 @@ async def settle(pilot) -> None:
         await pilot.pause(0.02)
 
 
+async def until(pilot, condition, what: str, seconds: float = 15.0):
+    """``condition()``'s first truthy value, polled; fails the test after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def _focus_placed(app, panel) -> bool:
     """The Flow panel focuses (and scrolls to) its first blocker after the layout, a refresh later."""
     if app.active_key != "flow" or getattr(panel, "trace", None) is None or panel.trace.first_blocker is None:

@@ -20,7 +20,7 @@ from wsltui.probes.records import LINUX_PROBES
 from wsltui.tui.app import make_app
 from wsltui.tui.changes import PlanScreen
 
-from tests.tui.helpers import run, settle
+from tests.tui.helpers import run, settle, until
 
 pytestmark = pytest.mark.realtools
 
@@ -55,15 +55,6 @@ def _live_source(ns: str):
     return linux
 
 
-async def _until(pilot, condition, what: str, seconds: float = 15.0):
-    for _ in range(int(seconds / 0.05)):
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_space_y_disables_the_dropping_rule_then_u_y_puts_it_back(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     with listening_pair(f"wu{os.getpid() % 1000}", 201, [8080, 22], v6=False) as pair:
@@ -83,7 +74,7 @@ def test_space_y_disables_the_dropping_rule_then_u_y_puts_it_back(tmp_path, monk
                         return tree.get_node_by_id(node_id)
                 return None
 
-            node = await _until(pilot, drop_node, "the DROP rule in the tree")
+            node = await until(pilot, drop_node, "the DROP rule in the tree")
             parent = node.parent
             while parent is not None:  # the chains start collapsed
                 parent.expand()
@@ -93,11 +84,11 @@ def test_space_y_disables_the_dropping_rule_then_u_y_puts_it_back(tmp_path, monk
             await pilot.pause()
             assert tree.cursor_node is node
             await pilot.press("space")
-            screen = await _until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen, "the plan")
+            screen = await until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen, "the plan")
             assert "iptables-nft -D INPUT -p tcp -m tcp --dport 8080 -j DROP" in screen.plan.describe()
             assert screen.refusal is None
             await pilot.press("y")
-            await _until(pilot, lambda: not isinstance(app.screen, PlanScreen), "the apply to finish", 30)
+            await until(pilot, lambda: not isinstance(app.screen, PlanScreen), "the apply to finish", 30)
             messages = [n.message for n in app._notifications]
             assert any(m.startswith("applied") for m in messages), messages
 
@@ -105,10 +96,10 @@ def test_space_y_disables_the_dropping_rule_then_u_y_puts_it_back(tmp_path, monk
             assert "--dport 8080 -j DROP" not in _rules(pair.srv)["iptables-nft-save"]
 
             await pilot.press("u")
-            screen = await _until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen, "the undo dialog")
+            screen = await until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen, "the undo dialog")
             assert screen.undoing and "iptables-nft -I INPUT 2" in screen.plan.describe()
             await pilot.press("y")
-            await _until(pilot, lambda: not isinstance(app.screen, PlanScreen), "the undo to finish", 30)
+            await until(pilot, lambda: not isinstance(app.screen, PlanScreen), "the undo to finish", 30)
             messages = [n.message for n in app._notifications]
             assert any(m.startswith("undone") for m in messages), messages
 

@@ -158,7 +158,9 @@ def _problem(obs: Observation) -> str | None:
             return f"the client's {name} is not a number"
     if obs.linux.reached_linux not in (True, False, None):
         return "reached_linux is not true, false or null"
-    strings = (obs.scenario, obs.started, obs.client.sent_from, obs.client.detail, obs.linux.method)
-    if not all(isinstance(s, str) for s in strings):
+    strings = (obs.scenario, obs.started, obs.client.sent_from, obs.client.detail, obs.linux.method, obs.listener)
+    optional = (obs.src, obs.dst, obs.in_iface, obs.client.after_connect, obs.client.src, obs.client.dst,
+                obs.linux.reply, obs.linux.verdict, obs.linux.chain, obs.linux.rule, obs.linux.skipped)
+    if not all(isinstance(s, str) for s in strings) or not all(s is None or isinstance(s, str) for s in optional):
         return "the live observation has a field of the wrong type"
     return None

@@ -59,6 +59,7 @@ class Analysis:
     errors: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)  # source name -> its state line
     disabled: tuple = ()  # live only: rules disabled with wsltui (actions.DisabledRule), from the journal
+    live: tuple = ()  # the live tests the snapshot holds (simulation.reconcile.StoredTest), one per flow
 
     def trace(self, scenario: str, port: int, proto: str = "tcp") -> Trace:
         """A trace for any scenario and port (cached for the status rows)."""
@@ -66,6 +67,13 @@ class Analysis:
             if row.target.port == port and row.target.proto == proto and scenario in row.traces:
                 return row.traces[scenario]
         return simulate(self.world, Scenario(scenario, port, proto))
+
+    def live_test(self, scenario: str, port: int, proto: str = "tcp"):
+        """The live test of this flow the snapshot holds (a StoredTest), or None."""
+        from wsltui.facts.live import record_name
+
+        name = record_name(proto, port, scenario)
+        return next((t for t in self.live if t.name == name), None)
 
     def row(self, key: str) -> Row | None:
         return next((r for r in self.rows if r.target.key == key), None)
@@ -112,4 +120,8 @@ def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str]
             except Exception as e:  # a simulator bug must not take the app down
                 errors.append(f"simulate {sc} {t.proto}/{t.port}: {type(e).__name__}: {e}")
         rows.append(Row(t, traces))
-    return Analysis(snap, facts, world, tuple(rows), unknown, tuple(errors), dict(sources or {}))
+    from wsltui.simulation.reconcile import stored_tests
+
+    traces = {(r.target.proto, r.target.port, sc): t for r in rows for sc, t in r.traces.items()}
+    return Analysis(snap, facts, world, tuple(rows), unknown, tuple(errors), dict(sources or {}),
+                    live=tuple(stored_tests(snap, world, traces)))

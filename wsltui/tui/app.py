@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, OpenFlow, PlanBuilt, SourceLoaded, Written
+from wsltui.tui.messages import Analyzed, LiveTested, OpenFlow, PlanBuilt, SourceLoaded, Written
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -96,6 +96,20 @@ def file_source(path: str) -> dict[str, Source]:
     return {"file": load}
 
 
+def run_live_test(world, scenario, trace, read_only: bool):
+    """The real live test (``wsltui.live``; at most its stated budget, in a worker thread), kept in
+    the state directory like ``check --live`` keeps it, so the next capture and reports hold it."""
+    from wsltui.live import LiveOptions, run_live
+    from wsltui.probes import live_records
+
+    result = run_live(world, scenario, trace, LiveOptions(read_only=read_only))
+    try:
+        live_records.save(result.record)
+    except OSError:
+        pass  # the state directory is unusable: the app still shows and reports it this session
+    return result
+
+
 def make_app(source: Source | Mapping[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
              label: str = "", refresh: float | None = None, read_only: bool = False) -> WslTuiApp:
     """The app over ``source``: one callable returning a Snapshot, or ``{name: callable}`` for
@@ -150,6 +164,8 @@ class WslProvider(Provider):
             ("Write report (Markdown) and snapshot (JSON)", app.action_write_report, "key w: for a support ticket"),
             ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
              "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced; no snapshot"),
+            ("Live test: send the real connection of the Flow port and scenario", app.action_live_test,
+             "key l (Flow, Status): compare the trace with what really happens"),
             ("Help: every key", app.action_help, "key ?"),
             ("Filter the sockets table", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
@@ -227,6 +243,12 @@ class WslTuiApp(App):
         self._refresh_timers: dict[str, Timer] = {}
         self._painted = False
         self.flow_request: tuple | None = None  # for the flow panel before it is first shown
+        # Live tests (key l): records of the tests run in this session (merged into every analysis,
+        # newest first), the flows being tested, and what a refused test would have done.
+        self.live_records: dict[str, object] = {}
+        self.live_testing: set[tuple] = set()
+        self.live_notes: dict[tuple, str] = {}
+        self.live_runner = run_live_test
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -382,7 +404,7 @@ class WslTuiApp(App):
                         "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
 
     def _analyze(self, loaded: dict, states: dict[str, str]) -> None:
-        ports, live = self.ports, self.live
+        ports, live, tested = self.ports, self.live, dict(self.live_records)
         self._analysis_generation += 1
         generation = self._analysis_generation
 
@@ -395,6 +417,7 @@ class WslTuiApp(App):
                 merged.records.update(snap.records)
                 for k, v in snap.meta.items():
                     merged.meta.setdefault(k, v)
+            merged.records.update(tested)  # this session's live tests are the newest of their flows
             try:
                 result = analyze(merged, ports, states)
                 if live:  # the journal is a file: read it here, not on the UI thread
@@ -568,6 +591,57 @@ class WslTuiApp(App):
         if applied:
             self.start_sources()
 
+    # --- live tests (key l): the real connection, in a worker; the observation is a record ------
+
+    def run_live(self, scenario: str, port: int, proto: str) -> None:
+        """Send the real connection of scenario × port (at most the test's stated budget, never on
+        the UI thread). A demo or a snapshot says what the test would do and runs nothing."""
+        from wsltui.simulation.simulate import Scenario
+
+        a, key = self.analysis, (scenario, port, proto)
+        if a is None or key in self.live_testing:
+            return
+        self.live_notes.pop(key, None)
+        if not self.live:
+            self.live_notes[key] = live_refusal(self.demo, self.label, scenario, port, proto)
+            self.notify(self.live_notes[key], title="Live test", severity="warning", timeout=8)
+            self._live_changed()
+            return
+        from wsltui.actions import read_only
+
+        world, trace, runner, quiet = a.world, a.trace(scenario, port, proto), self.live_runner, self.read_only or read_only()
+
+        def job() -> None:
+            try:
+                result = runner(world, Scenario(scenario, port, proto), trace, quiet)
+                self.post_message(LiveTested(key, result.observation, result.record))
+            except Exception as e:  # a bug in the test must not take the app down
+                self.post_message(LiveTested(key, error=f"{type(e).__name__}: {e}"))
+
+        self.live_testing.add(key)
+        self._live_changed()
+        self.run_worker(job, name="live test", group="live", thread=True, exit_on_error=False)
+
+    @on(LiveTested)
+    def _live_tested(self, msg: LiveTested) -> None:
+        self.live_testing.discard(msg.key)
+        if self.closing:
+            return
+        if msg.error:
+            self.live_notes[msg.key] = f"the live test failed: {msg.error}"
+            self.notify(self.live_notes[msg.key], title="Live test", severity="error", markup=False)
+            self._live_changed()
+            return
+        self.live_records[msg.record.name] = msg.record
+        if self._loaded:
+            self._analyze(dict(self._loaded), dict(self.states))  # the panels show it with the analysis
+
+    def _live_changed(self) -> None:
+        for key in ("flow", "status"):
+            panel = self.panel(key)
+            if panel is not None and panel.analysis is not None and hasattr(panel, "show_live"):
+                panel.show_live()
+
     @on(OpenFlow)
     def _open_flow_for_socket(self, msg: OpenFlow) -> None:
         a = self.analysis
@@ -593,6 +667,11 @@ class WslTuiApp(App):
         if action == "refresh":
             return None if any(s == "loading" for s in self.states.values()) else True
         return True
+
+    def action_live_test(self) -> None:
+        target = self.flow_target()
+        if target is not None:
+            self.run_live(*target)
 
     def action_filter(self) -> None:
         panel = self.panel(self.active_key)
@@ -679,6 +758,7 @@ class WslTuiApp(App):
         self.sources = demo_source(name)
         self.states = {n: "loading" for n in self.sources}
         self._loaded = {}
+        self.live_notes.clear()
         self._analysis_generation += 1  # an analysis of the previous demo still on its way is dropped
         self.analysis = None
         for panel in self.main_screen.query(Panel):
@@ -688,3 +768,18 @@ class WslTuiApp(App):
             flow.chosen = False  # type: ignore[attr-defined]  # a new demo: its own most instructive target
         self.start_sources()
         self.notify(f"Demo: {name}", timeout=2)
+
+
+def live_refusal(demo: str | None, label: str, scenario: str, port: int, proto: str) -> str:
+    """What a live test would do, on a demo or a snapshot where nothing may run."""
+    from wsltui.simulation.trace import CLIENT_OF, LINUX, WINDOWS
+    from wsltui.tui.scenarios import scenario_text
+
+    where = ("demo: read-only — nothing will run" if demo is not None
+             else f"snapshot {label or ''}: read-only — nothing will run (it is not the live system)".replace("  ", " "))
+    client = CLIENT_OF.get(scenario)
+    sender = {WINDOWS: "from Windows (one powershell.exe)", LINUX: "from WSL"}.get(
+        client, "— it starts on another machine, so only what can be sent from here")
+    return (f"{where}. On the live system, l sends the real connection ({scenario_text(scenario, port)}, {proto}) "
+            f"{sender}, watches Linux with a temporary nft trace table (as root) and sets the result beside this trace. "
+            "Skipped here: the connection, the trace table, any temporary listener.")

@@ -51,3 +51,15 @@ class Written(Message):
         super().__init__()
         self.paths = paths
         self.error = error
+
+
+class LiveTested(Message):
+    """A live test finished (``wsltui.live.run_live`` in a worker): its observation and record, or
+    why it could not run (``error``). ``key``: (scenario, port, proto)."""
+
+    def __init__(self, key: tuple, observation=None, record=None, error: str = "") -> None:
+        super().__init__()
+        self.key = key
+        self.observation = observation
+        self.record = record
+        self.error = error

@@ -107,6 +107,8 @@ class FlowPanel(Panel):
         Binding("p", "edit_port", "Port", id="flow-port"),
         Binding("f", "fix", "Fix blocker", id="flow-fix",
                 tooltip="The plan for the selected blocker (or the first): its commands and undo; y applies it"),
+        Binding("l", "live_test", "Live test", id="flow-live",
+                tooltip="Send the real connection of this port and scenario, watch Linux, and compare with the trace"),
     ]
 
     class Changed(Message):
@@ -183,6 +185,7 @@ class FlowPanel(Panel):
         previous, self.trace = self.trace, trace
         hops = self.query_one("#flow-hops", VimScroll)
         if trace == previous and hops.children:  # a refresh that changed nothing on this path
+            self.show_live()  # (a live test may have settled it meanwhile)
             return
         # A refresh of the same question keeps the focused hop and the scroll; a new question
         # starts at its first blocker.
@@ -197,10 +200,11 @@ class FlowPanel(Panel):
         self.query_one("#flow-summary", Static).update(render_summary(trace))
         widgets = []
         first = trace.first_blocker
+        observed = self.observed()
         for i, hop in enumerate(trace.hops, 1):
             if widgets:
                 widgets.append(SafeStatic("  ▼", classes="arrow"))
-            widgets.append(HopBox(hop, i, hop is first, trace.client))
+            widgets.append(mark_observed(HopBox(hop, i, hop is first, trace.client), i, observed))
         others = trace.blockers[1:]
         if others:
             widgets.append(SafeStatic(render_others(others), classes="others"))
@@ -208,6 +212,7 @@ class FlowPanel(Panel):
             widgets.append(SafeStatic(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
         if trace.caveats:
             widgets.append(SafeStatic(Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"), classes="notes"))
+        widgets.append(self._live_box(observed))
         hops.remove_children()
         mounted = hops.mount_all(widgets)
         self._drawing += 1
@@ -247,6 +252,51 @@ class FlowPanel(Panel):
         if isinstance(box, HopBox):
             self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
         self._drawing -= 1
+
+    # --- the live test (key l): "testing…", then the observation under the trace ----------------
+
+    def observed(self):
+        """The reconciliation of this trace with its newest live test, or None."""
+        from wsltui.simulation.reconcile import Reconciliation, reconcile
+
+        a, trace = self.analysis, self.trace
+        test = a.live_test(trace.scenario, trace.port, trace.proto) if a is not None and trace is not None else None
+        if test is None or not isinstance(test.result, Reconciliation):
+            return test  # None, or a StoredTest whose record could not be read
+        return reconcile(trace, test.result.obs)  # beside the very trace shown (equal to the stored one's)
+
+    def _live_box(self, observed) -> SafeStatic:
+        text = self._live_text(observed)
+        box = SafeStatic(text, classes="live")
+        box.display = bool(text)
+        return box
+
+    def _live_text(self, observed):
+        trace = self.trace
+        key = (trace.scenario, trace.port, trace.proto) if trace is not None else None
+        if key in self.app.live_testing:
+            return Text("live test: testing… (the real connection is being sent; a few seconds at most)",
+                        style="bold yellow")
+        note = self.app.live_notes.get(key)
+        if note:
+            return Text(f"live test: {note}", style="yellow")
+        return render_live(observed) if observed is not None else ""
+
+    def show_live(self) -> None:
+        """The live test's state in place (the trace itself did not change)."""
+        observed = self.observed()
+        for i, box in enumerate(self.query(HopBox), 1):
+            mark_observed(box, i, observed)
+        boxes = self.query(".live")
+        if boxes:
+            box = boxes.last()
+            text = self._live_text(observed)
+            box.update(text)
+            box.display = bool(text)
+
+    def action_live_test(self) -> None:
+        if self.trace is not None:
+            self.app.run_live(self.trace.scenario, self.trace.port, self.trace.proto)
 
     # --- keys and form -------------------------------------------------------------------
 
@@ -352,4 +402,30 @@ def render_others(others) -> Group:
         lines.append(t)
         for fix in b.fixes:
             lines.extend(render_fix(fix, indent="    "))
+    return Group(*lines)
+
+
+def mark_observed(box: HopBox, index: int, observed) -> HopBox:
+    """A hop the live test settled says so in its title ("observed: allowed")."""
+    base = getattr(box, "base_title", None) or str(box.border_title)
+    box.base_title = base
+    settled = observed.settled_hop(index) if hasattr(observed, "settled_hop") else None
+    box.border_title = base + (f"  ● {settled.label}" if settled is not None else "")
+    box.set_class(settled is not None, "-observed")
+    return box
+
+
+def render_live(observed) -> Group:
+    """The reconciliation under the trace: the headline, then the model beside the observation."""
+    from wsltui.facts.base import Unknown
+    from wsltui.views.live_text import rows, stored_lines
+
+    if isinstance(getattr(observed, "result", None), Unknown):
+        return Group(Text(stored_lines(observed)[0], style="yellow"))
+    from wsltui.views.live_text import headline
+
+    style = "bold green" if observed.agrees else "bold yellow" if observed.agrees is None else "bold red"
+    lines: list = [Text.assemble(("live test: ", "bold"), (headline(observed), style))]
+    for label, value in rows(observed):
+        lines.append(Text.assemble((f"  {label:<9}", "dim"), value))
     return Group(*lines)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.safe_static import SafeStatic
@@ -15,6 +16,11 @@ from wsltui.tui.render import bool_word, cell, is_unknown, or_unknown, unknown_t
 
 
 class StatusPanel(Panel):
+    BINDINGS = [
+        Binding("l", "live_test", "Live test", id="status-live",
+                tooltip="Send the real connection of the selected port and scenario and compare with the trace"),
+    ]
+
     def compose_body(self):
         with VimScroll(id="status-scroll"):
             yield SafeStatic(id="status-body")
@@ -23,7 +29,19 @@ class StatusPanel(Panel):
         return self.query_one("#status-scroll")
 
     def show(self, a) -> None:
-        self.query_one("#status-body", Static).update(render_status(a))
+        self.query_one("#status-body", Static).update(Group(render_status(a), *observed_lines(a, self.app)))
+
+    def show_live(self) -> None:
+        self.show(self.analysis)
+
+    def live_target(self) -> tuple[str, int, str] | None:
+        """The cell a live test is for: the Flow panel's port × scenario."""
+        return self.app.flow_target()
+
+    def action_live_test(self) -> None:
+        target = self.live_target()
+        if target is not None:
+            self.app.run_live(*target)
 
 
 def render_status(a) -> Group:
@@ -151,4 +169,36 @@ def _blockers(a) -> list[Text]:
             fl = Text("    fix: ", style="bold cyan")
             fl.append(cmd)
             out.append(fl)
+    return out
+
+
+def observed_lines(a, app=None) -> list[Text]:
+    """The newest live test per cell, when there is one: "observed ✓ 12 ms" / "observed ✗ timeout",
+    and whether the model agrees; the flows being tested say "testing…"."""
+    from wsltui.facts.base import Unknown
+    from wsltui.views.live_text import CLASS_WORDS, short
+
+    testing = sorted(getattr(app, "live_testing", ()) or ())
+    if not a.live and not testing:
+        return []
+    out = [Text(), Text("Live tests", style="bold")]
+    for scenario, port, proto in testing:
+        out.append(Text(f"… {proto}/{port} {SHORT.get(scenario, scenario)}  testing…", style="yellow"))
+    for test in a.live:
+        if isinstance(test.result, Unknown):
+            out.append(Text(f"? {test.name}: unknown — {test.result.reason}", style="yellow", no_wrap=True,
+                            overflow="ellipsis"))
+            continue
+        rec, obs = test.result, test.result.obs
+        line = Text(f"{'✓' if rec.reachable else '✗' if rec.reachable is False else '?'} ",
+                    style="green" if rec.reachable else "red" if rec.reachable is False else "yellow")
+        line.append(f"{obs.proto}/{obs.port} {SHORT.get(obs.scenario, obs.scenario)}  ", style="bold")
+        line.append(short(rec))
+        verdict = ("model agrees" if rec.agrees else "nothing observed" if rec.agrees is None
+                   else f"model disagrees: {CLASS_WORDS.get(rec.disagreement, rec.disagreement)}")
+        line.append(f"  · {verdict}", style="green" if rec.agrees else "dim" if rec.agrees is None else "bold red")
+        if test.older:
+            line.append("  · older than the snapshot", style="dim")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        out.append(line)
     return out

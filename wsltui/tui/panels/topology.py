@@ -1,92 +1,77 @@
-"""Topology: Windows host → vEthernet (WSL) / mirrored interfaces → eth0 / loopback0 → listeners,
-the effective vs requested mode, and the interop / systemd / firewalld / ufw state."""
+"""Topology: the map of the effective networking mode (``views.topology_map``) with the Flow
+panel's connection on it — its path, each gate's mark, the first blocker — then the effective vs
+requested mode and the interop / systemd / firewalld / ufw state."""
 
 from __future__ import annotations
 
 from rich.console import Group
-from rich.panel import Panel as RichPanel
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
-
-WINDOWS_COMMAND = "powershell.exe Get-NetConnectionProfile; Get-NetIPAddress"
-ARROW = Text("        │\n        ▼", style="dim")
+from wsltui.tui.scenarios import FLOW_SCENARIOS
+from wsltui.views.topology_map import MapView, build_map
 
 
 class TopologyPanel(Panel):
+    # The same keys as in Flow, for the same connection: the map and Flow always show one target.
+    BINDINGS = [
+        Binding("s", "scenario(1)", "Next scenario", show=False),
+        Binding("S", "scenario(-1)", "Prev scenario", show=False),
+        Binding("t", "toggle_proto", "tcp/udp", show=False),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target: tuple[str, int, str] | None = None  # the Flow target the map shows
+
     def compose_body(self):
         with VimScroll(id="topology-scroll"):
+            yield SafeStatic(id="topology-map")
             yield SafeStatic(id="topology-body")
 
     def main_widget(self):
         return self.query_one("#topology-scroll")
 
     def show(self, a) -> None:
-        self.query_one("#topology-body", Static).update(render_topology(a))
+        self.target = self.app.flow_target()
+        self.query_one("#topology-map", Static).update(render_map(a, self.target))
+        self.query_one("#topology-body", Static).update(Group(Text(), _state(a)))
+
+    def on_show(self) -> None:
+        """The Flow target may have changed while another panel was shown: follow it."""
+        if self.analysis is not None and self.app.flow_target() != self.target:
+            self.show(self.analysis)
+
+    def action_scenario(self, delta: int) -> None:
+        if self.target is not None:
+            scenario, port, proto = self.target
+            self._retarget(FLOW_SCENARIOS[(FLOW_SCENARIOS.index(scenario) + delta) % len(FLOW_SCENARIOS)], port, proto)
+
+    def action_toggle_proto(self) -> None:
+        if self.target is not None:
+            scenario, port, proto = self.target
+            self._retarget(scenario, port, "udp" if proto == "tcp" else "tcp")
+
+    def _retarget(self, scenario: str, port: int, proto: str) -> None:
+        """Change the connection Flow traces (Flow follows when it is shown next), and redraw."""
+        flow = self.app.panel("flow")
+        if flow is None:  # not shown yet: it takes the request when it mounts
+            self.app.flow_request = (scenario, port, proto)
+        else:
+            flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
+        if self.analysis is not None:
+            self.show(self.analysis)
 
 
-def render_topology(a) -> Group:
-    f = a.facts
-    mode = a.world.mode
-    net = f.network
-    gw = getattr(net, "default_gateway_v4", None)
-    mirrored = mode in ("mirrored", "consomme")
-
-    win = getattr(f, "windows", None)
-    win_body = Text()
-    if win is None:
-        win_body.append_text(unknown_text(f"unknown: no Windows data (run: {WINDOWS_COMMAND})", "adapters: "))
-    else:
-        win_body.append("Windows facts captured: see the Windows panel (8)")
-    parts: list = [RichPanel(win_body, title="Windows host", title_align="left", border_style="blue", expand=False)]
-
-    parts.append(ARROW)
-    if mirrored:
-        link = Text(f"{mode} networking: WSL mirrors the Windows interfaces; Windows 127.0.0.1 arrives on loopback0")
-    elif mode in ("nat", "unknown"):
-        link = Text(f"vEthernet (WSL) {gw or '?'}  ─ NAT virtual switch ─  WSL eth0")
-        if mode == "unknown":
-            link.append("  (mode unknown: NAT assumed)", style="yellow")
-    else:
-        link = Text(f"{mode} networking")
-    parts.append(RichPanel(link, title="link", title_align="left", border_style="magenta", expand=False))
-
-    parts.append(ARROW)
-    parts.append(RichPanel(_vm(a), title="WSL2 VM", title_align="left", border_style="green", expand=False))
-    parts.append(ARROW)
-    parts.append(RichPanel(_listeners(a), title="listeners", title_align="left", border_style="cyan", expand=False))
-    parts.append(Text())
-    parts.append(_state(a))
-    return Group(*parts)
-
-
-def _vm(a) -> Table:
-    f = a.facts
-    net = f.network
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
-    ifaces = getattr(net, "interfaces", None)
-    if ifaces is None or is_unknown(ifaces):
-        t.add_row("interfaces", or_unknown(ifaces))
-        return t
-    for i in ifaces:
-        addrs = " ".join(f"{x.address}/{x.prefix}" for x in i.addresses) or "-"
-        state = "up" if i.up else "down"
-        t.add_row(i.name, Text.assemble(addrs, (f"  {state}", "green" if i.up else "dim")))
-    return t
-
-
-def _listeners(a) -> Text:
-    if a.listeners_unknown is not None:
-        return unknown_text(a.listeners_unknown)
-    if not a.rows:
-        return Text("none", style="dim")
-    return Text("\n".join(f"{r.target.endpoint}  {r.target.process or '-'}  ({r.target.bind})" for r in a.rows))
+def render_map(a, target: tuple[str, int, str] | None) -> MapView:
+    """The map with the trace Flow shows for ``target`` (scenario, port, proto) on it."""
+    trace = a.trace(*target) if target is not None else None
+    return MapView(build_map(a.facts, a.world, trace))
 
 
 def _state(a) -> Table:
