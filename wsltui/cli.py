@@ -11,7 +11,7 @@ import sys
 
 from wsltui import __version__, cli_actions
 from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_live_options, add_packet_options, add_source,
-                               load_source, port_arg, scenario_from, seconds_arg)
+                               exit_code, load_source, port_arg, scenario_from, seconds_arg)
 from wsltui.exit_codes import ExitCode
 from wsltui.snapshot import SnapshotError
 from wsltui.views.safe_text import json_text, shown
@@ -194,9 +194,7 @@ def _check(args: argparse.Namespace) -> int:
             console = make_console()
             console.print()
             print_lines(stored_lines(stored), console)
-    if trace.reachable is True:
-        return ExitCode.OK
-    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+    return exit_code(trace)
 
 
 def _tui_sources(args: argparse.Namespace):

@@ -43,6 +43,15 @@ def scenario_from(args: argparse.Namespace):
 
 
 
+def exit_code(trace) -> int:
+    """``check``'s exit code: the model's answer (0 reachable, 1 blocked, 3 unknown)."""
+    from wsltui.exit_codes import ExitCode
+
+    if trace.reachable is True:
+        return ExitCode.OK
+    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+
+
 def port_arg(text: str) -> int:
     try:
         port = int(text)

@@ -9,18 +9,21 @@ with a fresh snapshot. Exit codes are those of ``check`` (from the model's trace
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 
-from wsltui.cli_common import UsageError, scenario_from
+from wsltui.cli_common import UsageError, exit_code, scenario_from
 from wsltui.exit_codes import ExitCode
 from wsltui.views.safe_text import json_text, shown
 
 
 def check(args: argparse.Namespace) -> int:
     from wsltui.cli import load_facts
+    from wsltui.facts.live import observation_json
     from wsltui.live import LiveOptions, run_live, sweep_leftovers
     from wsltui.probes import live_records
+    from wsltui.simulation.reconcile import reconcile
     from wsltui.simulation.simulate import World, simulate
 
     if getattr(args, "source", None) or getattr(args, "demo", None) is not None:
@@ -50,59 +53,22 @@ def check(args: argparse.Namespace) -> int:
             _say(f"{args.save}: {e.strerror}")
             return ExitCode.USAGE
         _say(f"snapshot with the live test -> {args.save}")
-    rec = _reconcile(trace, obs)
+    rec = reconcile(trace, obs)
     if args.json:
         doc = trace.to_json()
-        doc["live"] = _observation_json(obs)
-        if rec is not None:
-            doc["observed"] = rec.to_json()
+        doc["observed"] = rec.to_json()
+        doc["live"] = json.loads(observation_json(obs))  # the raw observation, as the record keeps it
         sys.stdout.write(json_text(doc) + "\n")
     else:
+        from wsltui.views.console import make_console
+        from wsltui.views.live_text import live_lines, print_lines
         from wsltui.views.trace_text import print_trace
 
         print_trace(trace)
-        print()
-        for line in _live_lines(rec, obs):
-            print(shown(line))
-    if trace.reachable is True:
-        return ExitCode.OK
-    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
-
-
-def _observation_json(obs) -> dict:
-    import json
-
-    from wsltui.facts.live import observation_json
-
-    return json.loads(observation_json(obs))
-
-
-def _reconcile(trace, obs):
-    """The model beside the observation (wsltui.simulation.reconcile), once that is on the branch."""
-    try:
-        from wsltui.simulation.reconcile import reconcile
-    except ImportError:  # merged with the reconcile side, this is never taken
-        return None
-    return reconcile(trace, obs)
-
-
-def _live_lines(rec, obs) -> list[str]:
-    if rec is not None:
-        from wsltui.views.live_text import live_lines
-
-        return live_lines(rec)
-    c, linux = obs.client, obs.linux
-    lines = [f"Live test from {c.sent_from}: {c.outcome}"
-             + (f" ({c.after_connect})" if c.after_connect else "")
-             + (f" in {c.elapsed_ms} ms" if c.elapsed_ms is not None else "")
-             + (f" — {c.detail}" if c.detail else "")]
-    if linux.skipped and linux.method == "none":
-        lines.append(f"  Linux: not watched: {linux.skipped}")
-    else:
-        lines.append(f"  Linux ({linux.method}): reached {linux.reached_linux}, verdict {linux.verdict}, "
-                     f"reply {linux.reply}")
-        lines.append(f"  rule: {linux.rule or linux.rule_unknown or '-'}")
-    return lines
+        console = make_console()
+        console.print()
+        print_lines(live_lines(rec), console)
+    return exit_code(trace)
 
 
 class _sigterm_interrupts:
