@@ -209,10 +209,10 @@ def test_the_capture_sees_the_request_the_reply_and_icmp_errors():
     lines = [capture.line_of(capture.parse(p, capture.ETH_P_IP), "tcp", 8080, "10.0.0.2") for p in (syn, rst, icmp, other)]
     assert lines == ["req tcp 10.0.0.2:40000 > 10.0.0.1:8080 flags=0x02", "rep tcp 10.0.0.1:8080 > 10.0.0.2:40000 flags=0x14",
                      "icmp 10.0.0.1 > 10.0.0.2 type=3 code=10", None]
-    seen = capture.read_capture(["ready", *lines[:2]])
+    seen = watch.read_capture(["ready", *lines[:2]])
     assert (seen.method, seen.reached_linux, seen.reply, seen.rule) == ("af-packet", True, "rst", None)
     assert "not rules" in seen.rule_unknown
-    assert capture.read_capture(["ready"]).reached_linux is False
+    assert watch.read_capture(["ready"]).reached_linux is False
     assert capture.parse(b"\x45garbage", capture.ETH_P_IP) is None
 
 

@@ -151,8 +151,8 @@ def live_connect(script: str) -> None:
         enter_netns(ns)
     r = connect(value("target"), int(value("port")), value("proto"), int(value("timeoutMs")) / 1000,
                 int(value("settleMs")) / 1000)
-    if r["code"] is not None:
+    if r["outcome"] == "failed":
         name = errno.errorcode.get(r["code"], "")
-        r.update(outcome="failed", code=_WINSOCK.get(name, 10022), detail=f"stand-in: {name}")
+        r.update(code=_WINSOCK.get(name, 10022), detail=f"stand-in: {name}")
     r["src"] = r["src"] and r["src"].replace("[", "").replace("]", "")
     sys.stdout.buffer.write(json.dumps(r).encode("utf-8") + b"\r\n")

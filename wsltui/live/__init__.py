@@ -8,7 +8,14 @@ temporary listener), so it sits beside the probes and actions: it may import fac
 The one entry point is ``run_live``; ``sweep_leftovers`` removes what a killed run left behind.
 """
 
-from wsltui.live.run import (CONNECT_TIMEOUT, SETTLE, TOTAL_BUDGET, LiveOptions, LiveResult, run_live,
-                             sweep_leftovers)
-
 __all__ = ["CONNECT_TIMEOUT", "SETTLE", "TOTAL_BUDGET", "LiveOptions", "LiveResult", "run_live", "sweep_leftovers"]
+
+
+def __getattr__(name: str):
+    """The names of ``run``, imported when first used: the small processes a test starts
+    (``python -m wsltui.live.connect`` …) then start without importing the rest of wsltui."""
+    if name in __all__:
+        from wsltui.live import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'wsltui.live' has no attribute {name!r}")

@@ -8,8 +8,8 @@ prints ``ready``, then one line per packet of the flow until it is stopped::
     rep tcp 10.0.0.1:8080 > 10.0.0.2:40000 flags=0x12
     icmp 10.0.0.1 > 10.0.0.2 type=3 code=10
 
-``read_capture`` turns the lines into a ``LinuxWatch``: did the packet arrive, did a reply leave.
-A capture sees packets, not rules: which rule decided stays unknown, and it says so.
+``watch.read_capture`` turns the lines into a ``LinuxWatch``: did the packet arrive, did a reply
+leave. Only the standard library is imported here, so the process starts fast.
 """
 
 from __future__ import annotations
@@ -22,15 +22,10 @@ import struct
 import sys
 import time
 
-from wsltui.facts.live import LinuxWatch
-
-AF_PACKET_METHOD = "af-packet"
 ETH_P_ALL = 0x0003
 ETH_P_IP, ETH_P_IPV6 = 0x0800, 0x86DD
 PROTO = {6: "tcp", 17: "udp"}
 ICMP_ERRORS = {(4, 3), (6, 1)}  # (IP version, type): destination unreachable
-NO_RULE = ("a packet capture sees packets, not rules: run as root without --read-only for the nft trace that names "
-           "the rule")
 
 
 def parse(packet: bytes, ethertype: int) -> tuple | None:
@@ -74,31 +69,6 @@ def line_of(p: tuple, proto: str, port: int, peer: str | None) -> str | None:
 
 def _ep(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
-
-
-def read_capture(lines: list[str], outbound: bool = False) -> LinuxWatch:
-    flow_lines = tuple(l for l in lines if l.startswith(("req ", "rep ", "icmp ")))[:200]
-    reached = any(l.startswith("req ") for l in flow_lines)
-    reply = "none"
-    for kind in ("syn-ack", "data", "rst", "icmp"):
-        if any(_reply_kind(l) == kind for l in flow_lines):
-            reply = kind
-            break
-    return LinuxWatch(AF_PACKET_METHOD, reached_linux=None if outbound else reached, reply=reply, lines=flow_lines,
-                      rule_unknown=NO_RULE if reached else None)
-
-
-def _reply_kind(line: str) -> str | None:
-    if line.startswith("icmp "):
-        return "icmp"
-    if not line.startswith("rep "):
-        return None
-    if line.startswith("rep udp "):
-        return "data"
-    flags = int(line.rsplit("flags=", 1)[1], 16)
-    if flags & 0x04:
-        return "rst"
-    return "syn-ack" if flags & 0x12 == 0x12 else None
 
 
 def main(argv: list[str] | None = None) -> int:

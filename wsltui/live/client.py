@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import ipaddress
 import json
 import sys
@@ -29,6 +30,10 @@ SCRIPT_NAME = "<wsltui live connect script>"  # how the encoded script is shown 
 # WinError.h: the Winsock errors a connect reports.
 OUTCOME_OF_WINSOCK = {10061: OUTCOME_REFUSED, 10060: OUTCOME_TIMEOUT, 10065: HOST_UNREACHABLE,
                       10051: NET_UNREACHABLE_OUTCOME, 10013: DENIED, 10054: OUTCOME_REFUSED}
+# errno of the Linux client's connect (connect.py)
+OUTCOME_OF_ERRNO = {errno.ECONNREFUSED: OUTCOME_REFUSED, errno.ETIMEDOUT: OUTCOME_TIMEOUT,
+                    errno.EHOSTUNREACH: HOST_UNREACHABLE, errno.ENETUNREACH: NET_UNREACHABLE_OUTCOME,
+                    errno.EACCES: DENIED, errno.EPERM: DENIED}
 AFTER_CONNECT = (DATA, CLOSED_AT_ONCE, CLOSED_AFTER_WAIT, OPEN_SILENT)
 AT_ONCE_MS = 300  # as connect.py: a close this soon after the connect is "at once"
 _SETUP = 4.0  # what starting powershell.exe (or Python in a namespace) may take beyond the test's own time
@@ -134,7 +139,7 @@ def from_linux(target: str, port: int, proto: str, timeout: float, settle: float
     if netns:
         argv += ["--netns", netns]
     record = _run(Job("live.client", tuple(argv), timeout=_limit(timeout, settle, limit), as_root=bool(netns)))
-    return parse_client(record, f"netns:{netns}" if netns else "wsl", {}), record
+    return parse_client(record, f"netns:{netns}" if netns else "wsl", OUTCOME_OF_ERRNO), record
 
 
 def _run(job: Job) -> Record:
@@ -160,10 +165,10 @@ def parse_client(record: Record, sent_from: str, codes: dict[int, str]) -> Clien
         return ClientOutcome(sent_from, ERROR, detail=f"the client's answer is not JSON ({e}): "
                                                       f"{(record.stdout + record.stderr).strip()[:200]}")
     outcome, code, detail = d.get("outcome"), _int(d.get("code")), str(d.get("detail") or "")
-    if outcome == "failed":  # Windows: the Winsock code says which
+    if outcome == "failed":  # the error code (Winsock, or errno) says which
         outcome = codes.get(code, ERROR)
         if outcome == ERROR:
-            detail = f"Winsock error {code}: {detail}"
+            detail = f"error {code}: {detail}"
     if outcome not in OUTCOMES:
         detail = f"the client answered an outcome wsltui does not know: {str(outcome)[:40]!r}"
         outcome = ERROR

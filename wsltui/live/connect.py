@@ -3,7 +3,9 @@
 Run as its own process (``python -m wsltui.live.connect``) so that it can enter another network
 namespace (``--netns NAME``: ``setns`` on /run/netns/NAME, as ``ip netns exec`` does) without
 moving wsltui itself. The JSON has the fields of ``facts.live.ClientOutcome`` (without
-``sent_from``, which the caller knows). The Windows client (``client.py``) prints the same shape.
+``sent_from``, which the caller knows), with a failed connect as ``"outcome": "failed"`` and its
+errno in ``code``: ``client.py`` maps it, as it maps the Windows client's Winsock code. Only the
+standard library is imported here, so the process starts fast.
 """
 
 from __future__ import annotations
@@ -17,18 +19,14 @@ import socket
 import sys
 import time
 
-from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DATA, DENIED, ERROR, HOST_UNREACHABLE,
-                               NET_UNREACHABLE_OUTCOME, OPEN_SILENT, OUTCOME_REFUSED, OUTCOME_TIMEOUT)
-
 CLONE_NEWNET = 0x40000000
 # A close within this long after the connect is "at once" (a proxy whose own connect was refused
 # closes in well under this; one whose connect timed out takes seconds).
 AT_ONCE_MS = 300
 PROBE_BYTES = b"wsltui-live\n"
-
-OUTCOME_OF_ERRNO = {errno.ECONNREFUSED: OUTCOME_REFUSED, errno.ETIMEDOUT: OUTCOME_TIMEOUT,
-                    errno.EHOSTUNREACH: HOST_UNREACHABLE, errno.ENETUNREACH: NET_UNREACHABLE_OUTCOME,
-                    errno.EACCES: DENIED, errno.EPERM: DENIED}
+# The words of facts.live (ClientOutcome.outcome / after_connect) this process prints.
+CONNECTED, TIMEOUT, FAILED, ERROR = "connected", "timeout", "failed", "error"
+DATA, CLOSED_AT_ONCE, CLOSED_AFTER_WAIT, OPEN_SILENT = "data", "closed-at-once", "closed-after-wait", "open"
 
 
 def enter_netns(name: str) -> None:
@@ -61,12 +59,12 @@ def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> 
                 out["after_connect"] = _after_connect(s, settle)
                 return out
         except socket.timeout:
-            out["outcome"] = OUTCOME_TIMEOUT
+            out["outcome"] = TIMEOUT
             if proto == "udp":
                 out["detail"] = (f"no UDP reply within {timeout:g} s: the datagram was dropped, or a listener got it "
                                  "and did not answer")
         except OSError as e:
-            out.update(outcome=OUTCOME_OF_ERRNO.get(e.errno, ERROR), code=e.errno,
+            out.update(outcome=FAILED, code=e.errno,
                        detail=f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}")
         try:
             out["src"] = out["src"] or _endpoint(s.getsockname())

@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass, field, replace
 
 from wsltui.facts.live import LinuxWatch
-from wsltui.live.capture import read_capture
 from wsltui.probes.runner import Background, Job, run, start
 from wsltui.simulation.netfilter.ir import RuleRef
 
@@ -201,6 +200,36 @@ class CaptureWatch:
         lines = self.process.stop().stdout.splitlines()
         self.process = None
         return lines
+
+
+AF_PACKET = "af-packet"
+NO_RULE = ("a packet capture sees packets, not rules: run as root without --read-only for the nft trace that names "
+           "the rule")
+
+
+def read_capture(lines: list[str], outbound: bool = False) -> LinuxWatch:
+    flow_lines = tuple(l for l in lines if l.startswith(("req ", "rep ", "icmp ")))[:200]
+    reached = any(l.startswith("req ") for l in flow_lines)
+    reply = "none"
+    for kind in ("syn-ack", "data", "rst", "icmp"):
+        if any(_reply_kind(l) == kind for l in flow_lines):
+            reply = kind
+            break
+    return LinuxWatch(AF_PACKET, reached_linux=None if outbound else reached, reply=reply, lines=flow_lines,
+                      rule_unknown=NO_RULE if reached else None)
+
+
+def _reply_kind(line: str) -> str | None:
+    if line.startswith("icmp "):
+        return "icmp"
+    if not line.startswith("rep "):
+        return None
+    if line.startswith("rep udp "):
+        return "data"
+    flags = int(line.rsplit("flags=", 1)[1], 16)
+    if flags & 0x04:
+        return "rst"
+    return "syn-ack" if flags & 0x12 == 0x12 else None
 
 
 def delete_table(name: str) -> bool:

@@ -329,10 +329,20 @@ def _own_group_dying_with_us() -> None:
     """In the child, before exec: its own process group, not session (sudo's timestamp is per
     session), and SIGKILL when the thread that started it ends — so even a SIGKILLed wsltui
     leaves no background process behind (prctl PR_SET_PDEATHSIG, Linux)."""
-    import ctypes
-
     os.setpgrp()
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    _libc().prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None)
+    return _LIBC
+
+
+_LIBC = None
 
 
 def start(job: Job) -> Background | Record:
@@ -352,6 +362,7 @@ def start(job: Job) -> Background | Record:
             return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
                           error="needs root: not running as root and sudo is not installed")
         argv = [sudo, "-n", "--", *argv]
+    _libc()  # loaded here, not in the child between fork and exec
     with _Deferred() as deferred:  # a ctrl+c now would leave the process running, unknown to anyone
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
