@@ -52,9 +52,10 @@ def processes(pair) -> set[tuple[int, str]]:
     return found
 
 
-def live_argv(pair, port: int, *extra: str, proto: str = "tcp", binds=()) -> list[str]:
+def live_argv(pair, port: int, *extra: str, proto: str = "tcp", binds=(), six: bool = False) -> list[str]:
+    src, dst = (pair.cli_ip6, pair.srv_ip6) if six else (pair.cli_ip, pair.srv_ip)
     return ns_argv(pair.srv, [sys.executable, "-m", "wsltui", *(["--read-only"] if "--read-only" in extra else []),
-                              "check", str(port), "--proto", proto, "--src", pair.cli_ip, "--dst", pair.srv_ip,
+                              "check", str(port), "--proto", proto, "--src", src, "--dst", dst,
                               "--in-iface", pair.srv_if, "--live", "--client-netns", pair.cli, "--json",
                               *(e for e in extra if e != "--read-only")], binds)
 
@@ -63,9 +64,10 @@ def live_env(state: Path, env: dict | None = None) -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(state), **(env or {})}
 
 
-def check_live(pair, state, port: int, *extra: str, proto: str = "tcp", env=None, binds=()) -> tuple[int, dict, str]:
+def check_live(pair, state, port: int, *extra: str, proto: str = "tcp", env=None, binds=(),
+               six: bool = False) -> tuple[int, dict, str]:
     before_rules, before_procs = ruleset(pair), processes(pair)
-    r = subprocess.run(live_argv(pair, port, *extra, proto=proto, binds=binds), capture_output=True, cwd=REPO,
+    r = subprocess.run(live_argv(pair, port, *extra, proto=proto, binds=binds, six=six), capture_output=True, cwd=REPO,
                        env=live_env(state, env), timeout=60)
     assert r.stdout, r.stderr.decode()
     assert ruleset(pair) == before_rules, "the live test changed the ruleset"
@@ -105,6 +107,33 @@ def test_nft_accept_drop_and_each_reject(pair, state):
             agrees(doc)
             assert doc["live"]["linux"]["reply"] == reply
             assert rc == 1
+    finally:
+        ns_run(pair.srv, ["nft", "flush", "ruleset"])
+
+
+def test_udp_and_ipv6(pair, state):
+    load(pair, Ruleset(nft="""table inet fw {
+ chain in { type filter hook input priority 0; policy accept;
+  udp dport 8081 drop
+  udp dport 8082 reject
+  tcp dport 8083 reject with icmpx admin-prohibited
+ }
+}
+""", label="nft udp, ipv6"))
+    try:
+        _, doc, _ = check_live(pair, state, 8080, "--listen", proto="udp")
+        live = doc["live"]
+        assert live["listener"] == "temporary" and live["client"]["outcome"] == "connected"
+        assert live["linux"]["reply"] == "data" and live["linux"]["verdict"] == "accept"
+        _, doc, _ = check_live(pair, state, 8082, proto="udp")
+        agrees(doc)
+        assert doc["live"]["client"]["outcome"] == "refused" and doc["live"]["linux"]["reply"] == "icmp"
+        _, doc, _ = check_live(pair, state, 8081, "--listen", proto="udp")
+        assert doc["live"]["client"]["outcome"] == "timeout" and "no UDP reply" in doc["live"]["client"]["detail"]
+        agrees(doc)
+        _, doc, _ = check_live(pair, state, 8083, six=True)
+        agrees(doc)
+        assert doc["live"]["client"]["outcome"] == "denied" and doc["symptom"] == "permission denied"
     finally:
         ns_run(pair.srv, ["nft", "flush", "ruleset"])
 
