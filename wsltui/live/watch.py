@@ -87,7 +87,20 @@ def _check(flow: Flow) -> None:
         raise ValueError("bad flow")
 
 
-class NftWatch:
+class _Watch:
+    """What both watches share: ``open`` either succeeds or leaves nothing behind."""
+
+    def open(self, budget: float, started=lambda pid, what: None) -> bool:
+        """``started(pid, what)`` is told of each process at once (for the sweep after a SIGKILL);
+        False (``skipped`` says why) when it cannot watch."""
+        try:
+            return self._open(budget, started)
+        except BaseException:  # ctrl+c while it was being set up: nothing of it stays
+            self.close()
+            raise
+
+
+class NftWatch(_Watch):
     """The trace table and the monitor, for one test. ``open`` may fail (then ``skipped`` says
     why and nothing is left); ``close`` always removes the table and stops the monitor."""
 
@@ -98,14 +111,6 @@ class NftWatch:
         self.table_made = False
         self.skipped: str | None = None
         self.started_late = False
-
-    def open(self, budget: float, started=lambda pid, what: None) -> bool:
-        """``started(pid, what)`` is told of the process at once (for the sweep after a SIGKILL)."""
-        try:
-            return self._open(budget, started)
-        except BaseException:  # ctrl+c while it was being set up: nothing of it stays
-            self.close()
-            raise
 
     def _open(self, budget: float, started) -> bool:
         self.table_made = True  # from now on ``close`` deletes it (nft -f is atomic: all or nothing)
@@ -150,7 +155,7 @@ class NftWatch:
         return lines
 
 
-class CaptureWatch:
+class CaptureWatch(_Watch):
     """The AF_PACKET capture (``capture.py``) in its own process, for one test: where no trace
     table may or can be made (``why_not_nft``). Changes nothing on the machine."""
 
@@ -158,13 +163,6 @@ class CaptureWatch:
         self.flow, self.why_not_nft = flow, why_not_nft
         self.process: Background | None = None
         self.skipped: str | None = None
-
-    def open(self, budget: float, started=lambda pid, what: None) -> bool:
-        try:
-            return self._open(budget, started)
-        except BaseException:  # ctrl+c while it was being set up: nothing of it stays
-            self.close()
-            raise
 
     def _open(self, budget: float, started) -> bool:
         argv = [sys.executable, "-m", "wsltui.live.capture", "--proto", self.flow.proto, "--port", str(self.flow.port),
