@@ -75,7 +75,7 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
                        dst=str(scenario.dst) if scenario.dst else None, in_iface=scenario.in_iface,
                        skipped=p.untested)
     if p.cannot:
-        obs = replace(base, linux=LinuxWatch("none", skipped=p.cannot), listener="none")
+        obs = replace(base, linux=LinuxWatch("none", skipped=p.cannot))
         return LiveResult(obs, to_record(obs, (), round(time.monotonic() - began, 3)))
     skipped = list(p.untested)
     leftovers = _Leftovers()
@@ -113,22 +113,28 @@ def _send(p: LivePlan, limit: float) -> tuple[ClientOutcome, Record]:
 
 
 def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers"):
-    """(the running listener or None, Observation.listener, what was skipped and why or None)."""
+    """(the running listener or None, Observation.listener, what was skipped and why or None).
+    ``existing`` claims nothing: the test met whatever serves the port (on Windows, for a Windows
+    service); ``none`` is said only when the model's socket facts say nothing listens."""
     socket_hop = next((h for h in reversed(trace.hops) if h.layer == "socket"), None)
-    nothing_listens = socket_hop is not None and socket_hop.verdict == "no-listener"
-    if p.bind is None or not nothing_listens:
-        return None, "existing" if p.bind is not None else "none", None
-    what = f"nothing listens on {p.proto}/{p.port}"
+    verdict = socket_hop.verdict if socket_hop is not None else None
+    if p.bind is None or verdict == "allow":
+        return None, "existing", None
+    known = verdict == "no-listener"
+    absent = "none" if known else "existing"
+    what = (f"nothing listens on {p.proto}/{p.port}" if known else
+            f"whether something listens on {p.proto}/{p.port} is not known (the socket hop says why)")
     if options.read_only:
-        return None, "none", f"{what}: --read-only starts no temporary listener"
+        return None, absent, f"{what}: --read-only starts no temporary listener"
     if options.listen is not True:
-        return None, "none", (f"{what}: no temporary listener was started (pass --listen to test the path before "
-                              "the service exists)" if options.listen is None else f"{what}: --no-listen")
+        return None, absent, (f"{what}: no temporary listener was started (pass --listen to test the path before "
+                              "the service exists; it starts only on a free port)" if options.listen is None
+                              else f"{what}: --no-listen")
     job = Job("live.listener", (_python(), "-m", "wsltui.live.listener", "--address", p.bind, "--port", str(p.port),
                                 "--proto", p.proto, "--seconds", f"{TOTAL_BUDGET:g}"), timeout=TOTAL_BUDGET + 1)
     bg = start(job)
     if not isinstance(bg, Background):
-        return None, "none", f"{what}: the temporary listener could not start: {bg.error}"
+        return None, absent, f"{what}: the temporary listener could not start: {bg.error}"
     leftovers.add_process(bg.pid, "listener")
     try:
         answer = bg.wait_for(lambda line: True, 2.0)
@@ -140,7 +146,7 @@ def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers")
     bg.stop()
     if answer == "busy":  # something holds the port after all: never share it
         return None, "existing", f"{p.proto}/{p.port} is held by another socket: no temporary listener"
-    return None, "none", f"{what}: the temporary listener could not bind {p.bind}: {answer or 'no answer'}"
+    return None, absent, f"{what}: the temporary listener could not bind {p.bind}: {answer or 'no answer'}"
 
 
 def _open_watch(p: LivePlan, options: LiveOptions, leftovers: "_Leftovers"):
