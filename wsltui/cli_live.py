@@ -29,8 +29,9 @@ def check(args: argparse.Namespace) -> int:
     if getattr(args, "source", None) or getattr(args, "demo", None) is not None:
         raise UsageError("--live sends a real connection on this machine: it cannot run with --from or --demo")
     scenario = scenario_from(args)
-    for line in sweep_leftovers():
-        _say(line)
+    if not args.read_only:  # the sweep deletes things: not under --read-only
+        for line in sweep_leftovers():
+            _say(line)
     snap, facts = load_facts(args)
     world = World.from_facts(facts)
     trace = simulate(world, scenario)
