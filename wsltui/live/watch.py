@@ -364,7 +364,7 @@ def _flag_bits(text: str) -> int:
 
 def _decision(requests: list[_Packet], world) -> tuple[str | None, str | None, str | None, str | None]:
     """(verdict, last chain, rule location, why the rule is unknown) for the request packets:
-    the first one that was dropped or rejected decides; otherwise the first one was accepted."""
+    the first one that was dropped or rejected decides; otherwise they were accepted."""
     for p in requests:
         for fam, table, chain, kind, verdict, text, handle in p.events:
             if verdict != "drop":
@@ -375,13 +375,10 @@ def _decision(requests: list[_Packet], world) -> tuple[str | None, str | None, s
             location, unknown, known_text = _location(world, fam, table, chain, handle)
             decided = "reject" if re.search(r"\breject\b", text or known_text, re.I) else "drop"
             return decided, label, location, unknown
-    first = requests[0]
-    if not first.events:
-        return "accept", None, None, None
-    fam, table, chain = first.events[-1][:3]
-    accepted = [e for e in first.events if e[3] == "rule" and e[4] == "accept"]
-    location, unknown, _ = _location(world, *accepted[-1][:3], accepted[-1][6]) if accepted else (None, None, "")
-    return "accept", _chain_label(world, fam, table, chain), location, unknown
+    # Accepted: no single rule decides that (an accept ends only its own base chain), as the
+    # model's trace names no rule when nothing blocks; the chain is the last the packet met.
+    last = requests[0].events[-1] if requests[0].events else None
+    return "accept", _chain_label(world, *last[:3]) if last else None, None, None
 
 
 def _is_iptables_nft(world, family: str, table: str) -> bool:
@@ -401,6 +398,8 @@ def _chain_label(world, family: str, table: str, chain: str) -> str:
 
 def _location(world, family: str, table: str, chain: str, handle: int | None) -> tuple[str | None, str | None, str]:
     """(the rule's ``RuleRef.location`` or None, why not, its text in the snapshot)."""
+    if handle is None:
+        return None, f"the trace shows the verdict in nft {family} {table} chain {chain} without naming a rule", ""
     facts = getattr(world.facts, "nft", None)
     c = facts.chain(family, table, chain) if facts is not None and facts.unknown is None else None
     rule = next((r for r in c.rules if r.handle == handle), None) if c is not None and handle is not None else None
