@@ -23,6 +23,7 @@ from wsltui.live import capture, client, plan, watch
 from wsltui.probes import live_records
 from wsltui.probes.runner import Background, Job, start
 from wsltui.simulation.simulate import Scenario, World
+from wsltui.simulation.trace import Hop
 from wsltui.snapshot import Record, Snapshot
 
 STANDIN = Path(__file__).resolve().parent / "standins" / "powershell.exe"
@@ -107,8 +108,13 @@ def test_plans_per_scenario():
     assert (p.sent_from, p.target, p.flow.outbound, p.bind) == ("wsl", "172.20.0.1", True, None)
     assert "another machine" in plan.plan(nat, Scenario("lan-to-wsl-ip", 8080)).cannot
     assert "--dst" in plan.plan(nat, Scenario("lan-to-host", 8080)).cannot
-    lan = plan.plan(nat, Scenario("lan-to-host", 8080, dst=ipaddress.ip_address("192.168.1.20")))
+    lan_to_host = Scenario("lan-to-host", 8080, dst=ipaddress.ip_address("192.168.1.20"))
+    via_portproxy = type("T", (), {"hops": [Hop("netfilter", "allow", "", packet="tcp 172.20.0.1:50000 -> 172.20.1.2:80 (in eth0)")]})()
+    lan = plan.plan(nat, lan_to_host, trace=via_portproxy)
     assert lan.target == "192.168.1.20" and "loopback" in lan.untested[0]
+    assert (lan.flow.src, lan.flow.dst, lan.flow.port, lan.flow.iif) == ("172.20.0.1", "172.20.1.2", 80, "eth0")
+    assert plan.plan(nat, lan_to_host).flow is None  # no trace into Linux: nothing to watch
+    assert "hostAddressLoopback" in plan.plan(_World("mirrored"), lan_to_host).cannot
     custom = Scenario("custom", 8080, src=ipaddress.ip_address("10.0.0.2"), dst=ipaddress.ip_address("10.0.0.1"),
                       in_iface="veth0")
     assert "--client-netns" in plan.plan(nat, custom).cannot

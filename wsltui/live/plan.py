@@ -13,6 +13,7 @@ Per scenario (the packet paths of DESIGN §3):
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from wsltui.live.watch import Flow
@@ -36,7 +37,9 @@ class LivePlan:
         return self.sent_from.split(":", 1)[1] if self.sent_from.startswith("netns:") else None
 
 
-def plan(world, scenario, client_netns: str | None = None) -> LivePlan:
+def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePlan:
+    """``trace``: the model's trace of the scenario; lan-to-host reads from it what the portproxy
+    sends into Linux."""
     name, port, proto = scenario.name, scenario.port, scenario.proto
     mode = world.mode
     net = world.facts.network
@@ -77,11 +80,15 @@ def plan(world, scenario, client_netns: str | None = None) -> LivePlan:
         dst = scenario.dst
         if dst is None:
             return no(f"{name} needs the Windows host's address: pass --dst ADDR (its LAN address)")
-        untested = ()
-        if name == "lan-to-host":
-            untested = ("the Windows Defender Firewall inbound rule for the LAN: this test connects from Windows to its "
-                        "own LAN address, which is loopback for Windows and not filtered; test from a LAN device for it",)
-        return LivePlan(WINDOWS, str(dst), port, proto, None, untested=untested)
+        if name == "windows-to-host-ip":
+            return LivePlan(WINDOWS, str(dst), port, proto, None)
+        if mode == "mirrored":
+            return no("in mirrored mode a connection from Windows to its own LAN address takes the host's loopback "
+                      "path (hostAddressLoopback), not the LAN's: test from a LAN device")
+        untested = ("the Windows Defender Firewall inbound rule for the LAN: this test connects from Windows to its "
+                    "own LAN address, which is loopback for Windows and not filtered; test from a LAN device for it",)
+        # NAT: the same path as from the LAN from the portproxy on: it connects into Linux as the trace says.
+        return LivePlan(WINDOWS, str(dst), port, proto, _linux_packet(trace), untested=untested)
     return no(f"{name} starts on another machine: wsltui cannot send it from here (test from a LAN device)")
 
 
@@ -101,6 +108,22 @@ def _custom(world, scenario, client_netns: str | None) -> LivePlan:
                 str(target), scenario.in_iface)
     return LivePlan(sent_from, str(target), scenario.port, scenario.proto, flow, bind=_wildcard(target),
                     untested=untested)
+
+
+_PACKET = re.compile(r"^(tcp|udp) \[?([0-9a-fA-F.:]+)\]?:\d+ -> \[?([0-9a-fA-F.:]+)\]?:(\d+)(?: \(in ([^,)]+)\))?")
+
+
+def _linux_packet(trace) -> Flow | None:
+    """The packet the trace's first netfilter hop sees (``Packet.describe``), as a Flow; None when
+    the trace does not reach Linux."""
+    hop = next((h for h in getattr(trace, "hops", ()) if h.layer == "netfilter" and h.packet), None)
+    m = _PACKET.match(hop.packet) if hop is not None else None
+    if not m:
+        return None
+    src, dst = _addr(m[2]), _addr(m[3])
+    if src is None or dst is None:
+        return None
+    return Flow(m[1], int(m[4]), dst.version, str(src), str(dst), m[5])
 
 
 def _wildcard(addr) -> str:

@@ -68,7 +68,7 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
     except KeyboardInterrupt after cleaning up. Blocks for at most TOTAL_BUDGET seconds: call it
     from a worker thread in the app."""
     began, started = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
-    p = plan(world, scenario, options.client_netns)
+    p = plan(world, scenario, options.client_netns, trace)
     base = Observation(scenario.name, scenario.proto, scenario.port, started,
                        ClientOutcome(p.sent_from, NOT_SENT, detail=p.cannot or ""), LinuxWatch("none"),
                        src=str(scenario.src) if scenario.src else None,
