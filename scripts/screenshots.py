@@ -5,7 +5,7 @@ The app renders itself headlessly (no terminal needed); PNGs go through rsvg-con
 installed Fira Code font. ``xml:space="preserve"`` is added for the PNG only: rsvg-convert 2.54
 otherwise drops the spaces at the start of each text run (cell padding, aligned columns).
 
-    python scripts/screenshots.py [--demo NAME] [--size 120x36] [--out screenshots]
+    python scripts/screenshots.py [--demo NAME] [--size 120x30] [--out screenshots]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def to_png(svg: Path, width: int = 1400) -> Path | None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--demo", default=demos.DEFAULT)
-    p.add_argument("--size", default="120x36")
+    p.add_argument("--size", default="120x30")  # Windows Terminal's default: the design size
     p.add_argument("--out", default=str(ROOT / "screenshots"))
     args = p.parse_args()
     cols, rows = (int(x) for x in args.size.split("x"))

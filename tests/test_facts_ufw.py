@@ -135,7 +135,7 @@ def test_legacy_trap(golden):
     warning = trap_of(f, s)
     assert warning is not None
     assert "ufw says it is inactive" in warning and "legacy" in warning
-    assert "2 user rule(s)" in warning and "INPUT policy there is DROP" in warning and "filter" in warning
+    assert "2 user rules" in warning and "INPUT policy there is DROP" in warning and "filter" in warning
     # Same legacy rules, but ufw reports active (or is unknown / not installed): no trap.
     active, _ = load(golden, "active")
     save = s.get("nf.iptables-legacy").stdout

@@ -102,12 +102,12 @@ def test_app_w_and_f8_never_write_through_planted_links(tmp_path, monkeypatch, v
         await settle(pilot)
         await pilot.press("f8")
         await pilot.pause()
-        await pilot.press("w")
+        await pilot.press("w")  # redacted
         for _ in range(300):
             await pilot.pause(0.02)
             if any(n.message.startswith("Wrote") for n in app._notifications):
                 break
-        app.action_write_report(True)
+        app.action_write_report(False)  # raw, with the snapshot
         for _ in range(300):
             await pilot.pause(0.02)
             if sum(n.message.startswith("Wrote") for n in app._notifications) == 2:

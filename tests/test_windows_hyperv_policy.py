@@ -82,7 +82,10 @@ def test_loopback_off_or_a_hyperv_block_rule_decides_every_host_vm_leg(capsys, t
     assert code == 1 and first["layer"] == "hyperv-firewall" and block in first["rule"] and first["symptom"] == "timeout"
     code, lan = check(capsys, proxied(tmp_path, "lan", hyperv=hv(extra, rules=rules)), *LAN)
     assert code == 1 and lan["first_blocker"]["layer"] == "hyperv-firewall" and block in lan["first_blocker"]["rule"]
-    assert lan["hops"][-1]["layer"] == "hyperv-firewall"  # Linux is never reached
+    # Linux is never reached; past the drop the trace goes on (as the direct path does), so a Linux
+    # blocker behind it would be listed too.
+    assert [h["layer"] for h in lan["hops"]][-3:] == ["hyperv-firewall", "netfilter", "socket"]
+    assert [b["layer"] for b in lan["blockers"]] == ["hyperv-firewall"]
 
 
 def test_nat_without_the_firewall_attached(capsys, tmp_path):

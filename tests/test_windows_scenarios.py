@@ -180,7 +180,15 @@ def test_port_owned_by_another_windows_process(capsys, tmp_path):
     first = t["first_blocker"]
     assert code == 1 and first["layer"] == "windows-listener" and "node (pid 7788)" in first["explanation"]
     assert first["symptom"] == "wrong program" and first["fixes"][0]["commands"] == ["Stop-Process -Id 7788"]
-    assert t["hops"][-1]["layer"] == "windows-listener"  # the connection ends at node: Linux is never reached
+    # The connection ends at node: Linux is never reached now. What follows is traced as if node were
+    # stopped (every hop says which fix it assumes): the relay, which did not bind, is the next blocker,
+    # and past it (restarted) the Linux side.
+    ends = next(i for i, h in enumerate(t["hops"]) if h["layer"] == "windows-listener")
+    after = t["hops"][ends + 1:]
+    assert t["hops"][ends]["assumes_fix"] is None and after and all(h["assumes_fix"] for h in after)
+    assert after[0]["layer"] == "localhost-relay" and after[0]["assumes_fix"] == first["fixes"][0]["title"]
+    assert [b["layer"] for b in t["blockers"]] == ["windows-listener", "localhost-relay"]
+    assert after[-1]["layer"] == "socket" and after[-1]["assumes_fix"] == t["blockers"][1]["fixes"][0]["title"]
     # a service host is never killed: the fix finds the service behind it
     svchost = {**node, "process": "svchost", "pid": 1132}
     _, t = check(capsys, case(tmp_path / "svc", powershell=ps(listeners=[svchost])))
@@ -267,8 +275,11 @@ def test_an_excluded_port_takes_the_relay_off_the_path(capsys, tmp_path):
     code, t = check(capsys, case(tmp_path, excluded4="      8080        8080     *", powershell=ps(listeners=[])))
     relay = next(h for h in t["hops"] if h["layer"] == "localhost-relay")
     assert code == 1 and relay["verdict"] == "not-applicable" and "WSAEACCES" in relay["explanation"]
-    assert t["hops"][-1]["layer"] == "localhost-relay"  # the VM is never reached
-    assert [b["layer"] for b in t["blockers"]] == ["excluded-ports"]
+    # The VM is never reached now; past the relay the path is traced as if the range's fix were done.
+    after = t["hops"][t["hops"].index(relay) + 1:]
+    fix = t["first_blocker"]["fixes"][1]["title"]
+    assert relay["assumes_fix"] is None and after and all(h["assumes_fix"] == fix for h in after)
+    assert [b["layer"] for b in t["blockers"]] == ["excluded-ports"] and t["symptom"] == "refused"
     # ranges and listeners not known: the relay is only assumed to bind, and the trace cannot decide
     denied = ps(errors={"listeners": "Access is denied."})
     del denied["listeners"]

@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_actions.add_parsers(sub)  # fix, undo
 
+    t = sub.add_parser("terminal-profile", help="add a Windows Terminal profile that starts wsltui in this distro",
+                       description="Writes a Windows Terminal JSON fragment (%LOCALAPPDATA%\\Microsoft\\Windows "
+                                   "Terminal\\Fragments\\wsltui\\wsltui.json, through interop) whose profile runs "
+                                   "`wsl.exe -d <this distro> -- wsltui`.")
+    what = t.add_mutually_exclusive_group()
+    what.add_argument("--remove", action="store_true", help="delete the fragment (the profile goes away)")
+    what.add_argument("--print", action="store_true", help="only print the fragment; write nothing")
+
     r = sub.add_parser("report", help="everything a support ticket needs: every port x scenario, the traces, the facts",
                        description="Formats: text (terminal), md (a GitHub issue), json (tools), svg (the status "
                                    "screen). Default: from the -o extension (.md .json .svg), else text.")
@@ -60,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--redact", action="store_true",
                    help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
                         "Windows paths (consistently) for a public ticket")
-    r.add_argument("--size", default="100x30", metavar="COLSxROWS", help="svg screen size (default 100x30)")
+    r.add_argument("--size", default="120x30", metavar="COLSxROWS",
+                   help="svg screen size (default 120x30; it grows taller until the whole content fits)")
+    r.add_argument("--chrome", action="store_true", help="svg: with the footer and the tabs (default: the content only)")
     add_source(r)
     return p
 
@@ -107,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             return cli_actions.run(args)
         if args.cmd == "report":
             return _report(args)
+        if args.cmd == "terminal-profile":
+            return _terminal_profile(args)
         return _tui(args)
     except (UsageError, SnapshotError) as e:  # a DemoError is a SnapshotError too
         _say(str(e))
@@ -233,6 +245,30 @@ def _tui(args: argparse.Namespace) -> int:
     return app.return_code or ExitCode.OK
 
 
+def _terminal_profile(args: argparse.Namespace) -> int:
+    from wsltui import terminal_profile as tp
+
+    try:
+        if args.remove:
+            gone = tp.remove(tp.local_app_data())
+            print(f"wsltui: removed {gone}" if gone else "wsltui: no wsltui profile fragment to remove", file=sys.stderr)
+            return ExitCode.OK
+        text = tp.fragment_text(tp.distro_name(), tp.wsltui_command())
+        if args.print:
+            sys.stdout.write(text)
+            return ExitCode.OK
+        path = tp.write(tp.local_app_data(), text)
+    except tp.ProfileError as e:
+        _say(str(e))
+        return ExitCode.USAGE
+    except OSError as e:
+        _say(f"{e.filename or ''}: {e.strerror or e}")
+        return ExitCode.USAGE
+    print(f"wsltui: Windows Terminal profile -> {path} (open a new Windows Terminal tab: 'wsltui ({tp.distro_name()})')",
+          file=sys.stderr)
+    return ExitCode.OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from wsltui.demos import DemoError
 
@@ -250,7 +286,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         cols, rows = (int(x) for x in args.size.lower().split("x"))
     except ValueError:
-        print(f"wsltui: --size {args.size!r}: expected COLSxROWS, e.g. 100x30", file=sys.stderr)
+        print(f"wsltui: --size {args.size!r}: expected COLSxROWS, e.g. 120x30", file=sys.stderr)
         return ExitCode.USAGE
     try:
         sources, demo, label = _tui_sources(args)
@@ -260,7 +296,7 @@ def _report(args: argparse.Namespace) -> int:
     from wsltui.tui.report import render_status
 
     error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label,
-                          redact=args.redact)
+                          redact=args.redact, chrome=args.chrome)
     if error:
         _say(error)
         return ExitCode.USAGE

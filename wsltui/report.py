@@ -29,6 +29,7 @@ from wsltui.snapshot import Snapshot
 from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.views.safe_text import json_text, shown
+from wsltui.vocabulary import NOT_APPLICABLE, plural, verdict_word
 
 SCHEMA_VERSION = 1
 FORMATS = ("text", "md", "json")
@@ -256,7 +257,7 @@ def _windows(report: Report) -> str:
 def _cell(t: Trace | None) -> tuple[str, str]:
     """(mark, words) for one port x scenario."""
     if t is None:
-        return "", "-"
+        return "", NOT_APPLICABLE
     if t.reachable is True:
         assumed = [h.layer for h in t.hops if h.verdict == "assumed"]
         return MARK[True], "connects" + (f" (assumed: {', '.join(dict.fromkeys(assumed))})" if assumed else "")
@@ -310,7 +311,7 @@ def _counts(report: Report) -> str:
     traces = report.traces
     blocked = sum(1 for t in traces if t.reachable is False)
     unknown = sum(1 for t in traces if t.reachable is None)
-    return (f"{len(report.rows)} port(s) x {len(report.scenarios)} scenario(s): "
+    return (f"{plural(len(report.rows), 'port')} x {plural(len(report.scenarios), 'scenario')}: "
             f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown")
 
 
@@ -443,6 +444,31 @@ def fence(text: str, lang: str = "") -> str:
     return f"{mark}{lang}\n{text.rstrip()}\n{mark}"
 
 
+WINDOWS_FRONT_ENDS = ("windows", "wsl")  # fixes whose commands a person runs on Windows
+CMD_PROGRAMS = ("netsh", "net", "wsl", "wsl.exe")  # cmd.exe programs, not PowerShell cmdlets
+
+
+def shell_of(command: str, front_end: str) -> str:
+    """The fence language of a fix's command: ``bat`` for a cmd.exe program (netsh, net, wsl),
+    ``powershell`` for the other Windows commands, ``sh`` for Linux ones."""
+    if front_end not in WINDOWS_FRONT_ENDS:
+        return "sh"
+    return "bat" if command.split(" ", 1)[0].lower() in CMD_PROGRAMS else "powershell"
+
+
+def command_fences(commands: list[str], front_end: str) -> list[str]:
+    """``commands`` in fences, one per run of commands of the same shell (in their order)."""
+    out: list[str] = []
+    run: list[str] = []
+    for i, c in enumerate(commands):
+        run.append(c)
+        lang = shell_of(c, front_end)
+        if i + 1 == len(commands) or shell_of(commands[i + 1], front_end) != lang:
+            out.append(fence("\n".join(run), lang))
+            run = []
+    return out
+
+
 def to_markdown(report: Report, redacted: bool = False) -> str:
     out: list[str] = []
     w = out.append
@@ -505,9 +531,10 @@ def _md_trace(t: Trace, w) -> None:
     w("|---|---|---|---|---|---|")
     first = t.first_blocker
     for i, h in enumerate(t.hops, 1):
-        verdict = f"**{h.verdict}**" if h.blocks else h.verdict
+        verdict = f"**{verdict_word(h.verdict)}**" if h.blocks else verdict_word(h.verdict)
         what = prose(h.explanation)
-        for label, value in (("assumed", h.assumption), ("why", h.reason)):
+        for label, value in (("after fix", h.assumes_fix and f"{h.assumes_fix} (traced as if it were done: not the "
+                                                           "current state)"), ("assumed", h.assumption), ("why", h.reason)):
             if value:
                 what += f"<br>*{label}:* {prose(value)}"
         where = " · ".join(x for x in (code(h.rule) if h.rule else "", prose(h.location or ""),
@@ -532,14 +559,15 @@ def _md_trace(t: Trace, w) -> None:
         for f in b.fixes:
             w(f"**Fix ({prose(b.layer)}):** {prose(f.title)}" + (f" — {prose(f.note)}" if f.note else ""))
             w("")
-            if f.commands:
-                w(fence("\n".join(f.commands), "sh"))
+            for block in command_fences(f.commands, f.front_end):
+                w(block)
                 w("")
             if f.undo:
                 w("Undo:")
                 w("")
-                w(fence("\n".join(f.undo), "sh"))
-                w("")
+                for block in command_fences(f.undo, f.front_end):
+                    w(block)
+                    w("")
 
 
 def _md_live(test: StoredTest | None, w) -> None:
@@ -592,7 +620,7 @@ def _md_deciding(report: Report, w) -> None:
         hops.setdefault(key, h)
         seen.setdefault(key, []).extend(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
     for key, h in hops.items():
-        w(f"### {prose(h.layer)}: {h.verdict} ({prose(', '.join(dict.fromkeys(seen[key])))})")
+        w(f"### {prose(h.layer)}: {verdict_word(h.verdict)} ({prose(', '.join(dict.fromkeys(seen[key])))})")
         w("")
         if h.rule:
             w("Rule, verbatim:")

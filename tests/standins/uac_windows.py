@@ -14,6 +14,7 @@ tests put symlinks named powershell.exe, cmd.exe, wslpath and clip.exe on PATH):
         denied    the elevated script fails with "Access is denied." in its result file
         noresult  exits 0 and writes nothing
   cmd.exe /d /c echo %TEMP%      prints STANDIN_TEMP
+  cmd.exe /d /c echo %LOCALAPPDATA%  prints STANDIN_LOCALAPPDATA
   wslpath -u 'C:\\...'           maps C:\\ to STANDIN_C_ROOT
   clip.exe                       saves stdin (bytes) to STANDIN_CLIP
 
@@ -28,6 +29,7 @@ import sys
 import time
 
 TEMP = r"C:\Users\tester\AppData\Local\Temp"
+LOCALAPPDATA = r"C:\Users\tester\AppData\Local"
 QUOTED = r"'((?:[^']|'')*)'"
 
 
@@ -118,9 +120,11 @@ def main() -> None:
         powershell(args)
     elif tool == "cmd.exe":
         log({"tool": tool, "argv": args})
-        if args != ["/d", "/c", "echo %TEMP%"]:
+        answers = {"echo %TEMP%": os.environ.get("STANDIN_TEMP", TEMP),
+                   "echo %LOCALAPPDATA%": os.environ.get("STANDIN_LOCALAPPDATA", LOCALAPPDATA)}
+        if args[:2] != ["/d", "/c"] or len(args) != 3 or args[2] not in answers:
             sys.exit(1)
-        sys.stdout.buffer.write((os.environ.get("STANDIN_TEMP", TEMP) + "\r\n").encode())
+        sys.stdout.buffer.write((answers[args[2]] + "\r\n").encode())
     elif tool == "wslpath":
         if len(args) != 2 or args[0] != "-u":
             sys.exit(1)

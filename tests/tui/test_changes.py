@@ -43,33 +43,56 @@ def test_f_shows_the_plan_of_the_selected_blocker_and_a_demo_never_applies_it():
     run(demo_app(BLOCKED), body)
 
 
-def test_rule_keys_refuse_before_reading_anything_when_not_live():
+DEMO_MARK = "demo: read-only — nothing will run"
+
+
+async def _preview(app, pilot, key: str) -> str:
+    """Press ``key``: a read-only plan dialog must open (apply dimmed, y does nothing); its text."""
+    await pilot.press(key)
+    screen = await _wait_for_plan(pilot)
+    assert screen.refusal == DEMO_MARK and DEMO_MARK in str(screen.query_one("#plan-title").render())
+    assert screen.check_action("apply", ()) is None
+    await pilot.press("y")
+    await pilot.pause()
+    assert app.screen is screen and not screen.busy  # nothing ran
+    text = screen.plan.describe()
+    await pilot.press("escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, PlanScreen)
+    return text
+
+
+def test_rule_keys_on_a_demo_show_a_read_only_plan_without_reading_this_machine():
     async def body(app, pilot):
+        assert "read-only demo" in str(app.main_screen.query_one("#topbar").render())
         await pilot.press("5")
         await settle(pilot)
         panel = app.panel("netfilter")
-        assert panel.check_action("add_allow", ()) is None and panel.check_action("delete_rule", ()) is None
         tree = panel.query_one("#netfilter-tree")
         rule_line = next(line for line in range(tree.last_line + 1)
                          if tree.get_node_at_line(line) is not None and tree.get_node_at_line(line).id in panel.rules)
         tree.cursor_line = rule_line
-        await pilot.press("space")
-        await pilot.pause(0.1)
-        messages = [n.message for n in app._notifications]
-        assert any("disable rule: cannot change anything here" in m and "demo" in m for m in messages), messages
-        assert not isinstance(app.screen, PlanScreen)
+        rule = panel.rules[tree.get_node_at_line(rule_line).id]
+        text = await _preview(app, pilot, "space")
+        assert text.startswith("Disable nft ") and rule.text.split()[0] in text and "space puts it back" in text
+        assert (await _preview(app, pilot, "d")).startswith("Delete nft ")
+        assert "Allow tcp/3000 in nft" in await _preview(app, pilot, "a")
+        await pilot.press("6")  # firewalld
+        await settle(pilot)
+        assert "Allow tcp/3000 in firewalld" in await _preview(app, pilot, "a")
+        assert not app._notifications or all("cannot" not in n.message for n in app._notifications)
 
     run(demo_app(BLOCKED), body)
 
 
-def test_u_is_hidden_on_a_demo_and_dimmed_when_read_only():
+def test_u_on_a_demo_says_there_is_nothing_to_undo_in_a_read_only_plan(tmp_path, monkeypatch):
     async def body(app, pilot):
-        assert app.check_action("undo_last", ()) is False  # not in the footer: nothing to undo in a demo
-        await pilot.press("u")
-        await pilot.pause(0.1)
-        assert not isinstance(app.screen, PlanScreen) and not app._notifications
+        assert app.check_action("undo_last", ()) is True
+        assert "nothing to undo here: demo" in await _preview(app, pilot, "u")
 
     run(demo_app(BLOCKED), body)
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # an empty journal, never the user's
 
     def live_demo():
         return demos.load(BLOCKED)
@@ -77,11 +100,13 @@ def test_u_is_hidden_on_a_demo_and_dimmed_when_read_only():
     live_demo.live = True
 
     async def read_only(app, pilot):
-        assert app.check_action("undo_last", ()) is None  # dimmed
-        app.action_undo_last()  # as the command palette would
-        await pilot.pause(0.1)
+        app.action_undo_last()  # reads the (empty) journal: changes nothing
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app._notifications or isinstance(app.screen, PlanScreen):
+                break
         messages = [n.message for n in app._notifications]
-        assert any("undo the last change: cannot change anything here: read-only" in m for m in messages), messages
+        assert any(m.startswith("undo the last change: ") for m in messages), messages
 
     run(make_app({"linux": live_demo}, read_only=True, refresh=0), read_only)
 
@@ -103,18 +128,21 @@ def test_read_only_live_app_shows_plans_but_refuses_them():
     run(make_app({"linux": live_demo}, read_only=True, refresh=0), body)
 
 
-def test_windows_keys_are_dimmed_and_refused_on_a_demo():
+def test_windows_keys_on_a_demo_show_the_exact_powershell_read_only():
     async def body(app, pilot):
         await pilot.press("8")
         await settle(pilot)
         panel = app.panel("windows")
-        for action in ("toggle_rule", "add_allow", "add_hyperv_allow"):
-            assert panel.check_action(action, ()) is None, action
         # The panel's own keys keep their rule (one check_action once hid the other).
         assert panel.check_action("sort", ()) is True and panel.check_action("toggle_relevant", ()) is True
+        rule = next(r.rule for r in panel._rows if r.key == panel.selected_key())
+        text = await _preview(app, pilot, "space")
+        verb = "Disable" if rule.enabled else "Enable"
+        assert f"run:  {verb}-NetFirewall" in text and "undo: " in text
+        assert "run:  New-NetFirewallRule -Name " in await _preview(app, pilot, "a")
+        assert "run:  New-NetFirewallHyperVRule -Name " in await _preview(app, pilot, "A")
         panel._rows = []
         assert panel.check_action("sort", ()) is None
-        assert not isinstance(app.screen, PlanScreen)
 
     run(demo_app(BLOCKED), body)
 
@@ -155,7 +183,7 @@ def test_space_on_a_windows_rule_shows_the_elevated_plan_and_y_applies_it(window
 
 def test_ufw_rules_are_rows_and_space_plans_for_the_selected_one(golden):
     """ufw's rules (the real ufw-active capture) are a table; on a snapshot file the keys are
-    dimmed, and space refuses before reading the live rules."""
+    read-only, and space shows what it does without reading this machine's rules."""
     from wsltui import snapshot
 
     snap = snapshot.load(golden / "ufw-active")
@@ -170,10 +198,11 @@ def test_ufw_rules_are_rows_and_space_plans_for_the_selected_one(golden):
         table.focus()
         table.move_cursor(row=1)
         assert panel._selected() is rules[1]
-        assert panel.check_action("disable_rule", ()) is None
         panel.action_disable_rule()
-        await pilot.pause(0.1)
-        assert any("disable ufw rule: cannot change anything here" in n.message for n in app._notifications)
+        screen = await _wait_for_plan(pilot)
+        assert screen.refusal == "snapshot ufw-active: read-only — nothing will run (not the live system)"
+        assert screen.plan.describe().startswith(f"Disable ufw rule: {rules[1].text}:")
+        assert screen.check_action("apply", ()) is None
 
     run(make_app(lambda: snap, label="ufw-active"), body)
 
@@ -191,8 +220,9 @@ def test_firewalld_zone_entries_are_tree_leaves_and_space_plans_for_the_selected
         line = next(n for n in range(tree.last_line + 1) if tree.get_node_at_line(n) is not None
                     and tree.get_node_at_line(n).id in panel.items)
         tree.cursor_line = line
-        await pilot.press("space")
-        await pilot.pause(0.1)
-        assert any("disable firewalld" in n.message and "demo" in n.message for n in app._notifications)
+        item = panel.items[tree.get_node_at_line(line).id]
+        text = await _preview(app, pilot, "space")
+        assert text.startswith(f"Disable firewalld zone {item.zone} {item.kind} {item.value}:")
+        assert (await _preview(app, pilot, "d")).startswith("Delete firewalld zone")
 
     run(demo_app(BLOCKED), body)

@@ -157,9 +157,11 @@ def test_a_changed_refresh_keeps_the_tree_cursor_the_flow_focus_and_the_status_s
         await pilot.pause()
         await refresh(pilot)
         assert app.focused is boxes[-1]  # the same trace: the hops were not even redrawn
-        await refresh(pilot)  # the listener's program has another name: the hops are redrawn
+        hop = boxes[-1].hop
+        await refresh(pilot)  # the listener's program has another name: the hops are redrawn in place
         redrawn = list(app.query(HopBox))
-        assert redrawn[-1] is not boxes[-1] and "server" in str(redrawn[-1].hop) + str(app.panel("flow").trace)
+        assert redrawn[-1] is boxes[-1] and redrawn[-1].hop is not hop  # the same box shows the new hop
+        assert "server" in str(redrawn[-1].hop) + str(app.panel("flow").trace)
         assert app.focused is redrawn[-1]  # the same question: the focus stays on the same hop
 
     run(app, body, size=(80, 24))

@@ -119,10 +119,10 @@ def test_table_has_both_firewalls_and_the_flow_port_column():
     run(demo_app(WINDOWS), body)
 
 
-def test_p_keeps_the_rules_that_could_match_and_follows_the_flow_port():
+def test_m_keeps_the_rules_that_could_match_and_follows_the_flow_port():
     async def body(app, pilot):
         await show_windows(pilot)
-        await pilot.press("p")
+        await pilot.press("m")
         await pilot.pause()
         assert sorted(names(app)) == ["Node.js JavaScript Runtime", "WSL dev server 8080"]
         # Flow to udp/5353: the mDNS rules (Hyper-V, bound to a multicast address) could match.
@@ -136,7 +136,7 @@ def test_p_keeps_the_rules_that_could_match_and_follows_the_flow_port():
         assert sorted(names(app)) == ["WslCore Inbound IPv4 mDNS Default Allow Rule",
                                       "WslCore Inbound IPv6 mDNS Default Allow Rule"]
         assert "2 could match udp/5353" in static_text(app, "#windows-rules-note")
-        await pilot.press("p")
+        await pilot.press("m")
         await pilot.pause()
         assert len(names(app)) == DEMO_RULES
 
@@ -162,10 +162,10 @@ def test_sort_by_keys_and_by_clicking_a_header():
         panel = await show_windows(pilot)
         by_name = names(app)
         assert by_name == sorted(by_name, key=str.lower)
-        await pilot.press("S")
+        await pilot.press("O")
         await pilot.pause()
         assert names(app) == by_name[::-1]
-        await pilot.press("s")  # the next column after name: firewall
+        await pilot.press("o")  # the next column after name: firewall
         await pilot.pause()
         assert panel.sort_key == "fw" and not panel.sort_reverse
         table = app.query_one("#windows-rules", DataTable)
@@ -212,14 +212,14 @@ def test_slash_filters_escape_clears_enter_shows_details():
     run(demo_app(WINDOWS), body)
 
 
-def test_o_gives_the_panel_to_the_overview_and_back():
+def test_v_gives_the_panel_to_the_overview_and_back():
     async def body(app, pilot):
         panel = await show_windows(pilot)
-        await pilot.press("o")
+        await pilot.press("v")
         await pilot.pause()
         assert panel.has_class("-overview") and app.focused is app.query_one("#windows-overview")
         assert not app.query_one("#windows-rules").display
-        await pilot.press("o")
+        await pilot.press("v")
         await pilot.pause()
         assert app.focused is app.query_one("#windows-rules")
 
@@ -251,15 +251,15 @@ def test_thousands_of_rules_sort_filter_and_refresh_keep_the_cursor():
         assert len(calls) == 2 and table.row_count == n + 1 + DEMO_RULES
         # "Generated rule 03000" sorts before the cursor's rule: same rule, one row down, same scroll.
         assert (panel.selected_key(), table.cursor_row, table.scroll_y) == (key, row + 1, scroll)
-        while panel.sort_key != "ports":  # s: the next column
-            await pilot.press("s")
+        while panel.sort_key != "ports":  # o: the next column
+            await pilot.press("o")
         await pilot.pause()
         assert panel.selected_key() == key
         ports = list(table.columns).index("ports")
         first = [str(table.get_row_at(i)[ports]) for i in range(11)]
         # any (4 rules), then by the first port as a number: 3, 135, 5353, 5353, 7680, 8080, 20000
         assert first[4:] == ["3, 11", "135, 136, 1, 3", "5353", "5353", "7680", "8080", "20000"], first
-        await pilot.press("p")
+        await pilot.press("m")
         await pilot.pause()
         assert table.row_count == 2  # no generated rule is on 8080
 

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from wsltui.actions.scopes import Edit, nft_handle_ref
+from wsltui.simulation.simulate import SCENARIOS
 from wsltui.simulation.trace import Fix, Hop, Trace, display
+from wsltui.vocabulary import verdict_word
 
 IPTABLES_FRONT_ENDS = ("iptables-legacy", "ip6tables-legacy", "iptables-nft", "ip6tables-nft")
 AUTOMATIC_FRONT_ENDS = (*IPTABLES_FRONT_ENDS, "nft", "firewalld", "ufw")
@@ -179,7 +181,8 @@ class Plan:
 
     def describe(self) -> str:
         """The plan as a person reads it: every command, every undo, what is backed up."""
-        where = self.scenario.get("name", "")
+        name = self.scenario.get("name", "")  # an id: people read what it describes
+        where = SCENARIOS.get(name, name).replace("PORT", str(self.port))
         lines = [f"{self.title}:" if self.title else f"Plan for {self.proto}/{self.port} ({where}):"]
         if not self.fixes and not self.manual:
             lines.append("  nothing to change: no blocker on this path")
@@ -211,8 +214,9 @@ class Plan:
 
 
 def blocker_label(hop: Hop) -> str:
-    where = hop.location or hop.edit or hop.layer
-    return f"{hop.layer} {hop.verdict} at {where}" + (f": {hop.rule}" if hop.rule else "")
+    where = hop.location or hop.edit
+    return (f"{hop.layer} {verdict_word(hop.verdict)}" + (f" at {where}" if where else "")
+            + (f": {hop.rule}" if hop.rule else ""))
 
 
 def blocker_key(hop: Hop) -> dict:

@@ -193,23 +193,30 @@ _temp_cache: dict[str, tuple[str, str]] = {}
 
 def windows_temp(runner=run) -> tuple[str, str]:
     """The user's %TEMP% as (Windows path, path from WSL). Raises WindowsUnavailable."""
+    if "temp" not in _temp_cache:
+        _temp_cache["temp"] = windows_dir("TEMP", runner)
+    return _temp_cache["temp"]
+
+
+def windows_dir(variable: str, runner=run) -> tuple[str, str]:
+    """The directory in the Windows environment variable ``variable`` (TEMP, LOCALAPPDATA) as
+    (Windows path, path from WSL), asked from cmd.exe through interop. Raises WindowsUnavailable."""
     links = interop.detect()
     if not links.available:
         raise WindowsUnavailable(links.reason)
-    if "temp" in _temp_cache:
-        return _temp_cache["temp"]
     where = dict(cwd=links.cwd, search_path=interop.SYSTEM32_DIRS, timeout=PROBE_TIMEOUT)
-    rec = runner(Job("windows.temp", ("cmd.exe", "/d", "/c", "echo %TEMP%"), **where))
+    name = variable.lower()
+    rec = runner(Job(f"windows.{name}", ("cmd.exe", "/d", "/c", f"echo %{variable}%"), **where))
     win = rec.stdout.strip().splitlines()[-1].strip() if rec.ok and rec.stdout.strip() else ""
     if not win or "%" in win or not re.match(r"^[A-Za-z]:\\", win):
-        raise WindowsUnavailable(f"cannot tell the Windows %TEMP% directory ({rec.error or rec.stderr.strip() or win!r})")
-    conv = runner(Job("windows.temp.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
+        raise WindowsUnavailable(f"cannot tell the Windows %{variable}% directory "
+                                 f"({rec.error or rec.stderr.strip() or win!r})")
+    conv = runner(Job(f"windows.{name}.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
     wsl = conv.stdout.strip() if conv.ok else ""
     if not wsl:
         wsl = interop.windows_to_wsl_path(win) or ""
     if not wsl or not Path(wsl).is_dir():
-        raise WindowsUnavailable(f"the Windows %TEMP% directory {win} is not reachable from WSL ({wsl or 'no path'})")
-    _temp_cache["temp"] = (win, wsl)
+        raise WindowsUnavailable(f"the Windows %{variable}% directory {win} is not reachable from WSL ({wsl or 'no path'})")
     return win, wsl
 
 
@@ -263,16 +270,28 @@ def _commands(action: WinAction) -> tuple[str, str, str]:
         raise ActionError(str(e)) from None
 
 
-def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
-    """Enable or disable a Windows Defender Firewall rule, or a Hyper-V firewall rule
-    (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows."""
+def rule_action(rule, enable: bool) -> tuple[WinAction, str]:
+    """(the action, its title) that enables or disables a Windows Defender Firewall rule, or a
+    Hyper-V firewall rule (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows.
+    Raises ActionError for a rule wsltui cannot change."""
     if rule.source == "gpo" or "group policy" in (rule.store or "").lower():
         raise ActionError(f"'{rule.label}' comes from Group Policy: it cannot be changed on this computer "
                          "(ask the administrator; a local change is overwritten at the next policy refresh)")
     if not rule.id:
         raise ActionError("the rule has no Name (InstanceID), so it cannot be addressed exactly")
     action = WinAction("enable-rule" if enable else "disable-rule", rule_id=rule.id, hyperv=rule.source == "hyperv")
+    return action, _toggle_title(action, rule.label)
+
+
+def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
+    """Enable or disable a Windows Defender Firewall rule or a Hyper-V firewall rule (see rule_action)."""
+    action, _ = rule_action(rule, enable)
     return _toggle_plan(action, rule.label, runner)
+
+
+def _toggle_title(action: WinAction, label: str) -> str:
+    verb = "Enable" if action.kind == "enable-rule" else "Disable"
+    return f"{verb} the {'Hyper-V firewall' if action.hyperv else 'Windows Defender Firewall'} rule '{label}'"
 
 
 def _toggle_plan(action: WinAction, label: str, runner=run) -> Plan:
@@ -280,9 +299,8 @@ def _toggle_plan(action: WinAction, label: str, runner=run) -> Plan:
     enable = action.kind == "enable-rule"
     verb = "Enable" if enable else "Disable"
     want = 1 if enable else 2
-    where = "Hyper-V firewall" if action.hyperv else "Windows Defender Firewall"
     front_end = "hyperv-firewall" if action.hyperv else "windows-firewall"
-    return _plan(verb.lower(), f"{verb} the {where} rule '{label}'", front_end, command, undo_command,
+    return _plan(verb.lower(), _toggle_title(action, label), front_end, command, undo_command,
                  _state_body(get, command, want), _state_body(get, undo_command, 3 - want),
                  f"checks the rule is not already {verb.lower()}d first; persistent (Windows keeps it)",
                  windows_temp(runner), {"front_end": front_end, "id": action.rule_id, "name": label})
@@ -310,16 +328,23 @@ def _new_rule_plan(action: WinAction, title: str, noun: str, runner=run) -> Plan
                  {"front_end": front_end, "id": name, "name": display_name(action)})
 
 
-def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
-               direction: str = "in", runner=run) -> Plan:
-    """A new Windows Defender Firewall allow rule for ``proto/port`` on ``profile`` (inbound:
-    optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``; outbound: to that remote port)."""
+def allow_action(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
+                 direction: str = "in") -> tuple[WinAction, str]:
+    """(the action, its title) of a new Windows Defender Firewall allow rule for ``proto/port``
+    on ``profile`` (inbound: optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``;
+    outbound: to that remote port)."""
     p, pr = port_number(port), protocol(proto)
     if profile not in PROFILES:
         raise ActionError(f"profile must be one of {', '.join(PROFILES)}")
     action = WinAction("new-allow", port=p, proto=pr.lower(), direction=direction, profile=profile, interface=interface)
     where = ", ".join([f"{profile} profile", *([interface] if interface else [])])
-    title = f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} in Windows Defender Firewall ({where})"
+    return action, f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} in Windows Defender Firewall ({where})"
+
+
+def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
+               direction: str = "in", runner=run) -> Plan:
+    """The plan of :func:`allow_action`."""
+    action, title = allow_action(port, proto, profile=profile, interface=interface, direction=direction)
     return _new_rule_plan(action, title, "rule", runner)
 
 
@@ -334,12 +359,17 @@ def refuse_ignored_local_rule(windows_facts, profile: str, port, proto: str = "t
                           f"administrator for a Group Policy rule allowing {protocol(proto)} {port_number(port)} inbound.")
 
 
-def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
-    """A new Hyper-V firewall rule that lets ``proto/port`` in to the WSL VM (mirrored mode, or
-    NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""
+def hyperv_allow_action(port, proto: str = "tcp", *, direction: str = "in") -> tuple[WinAction, str]:
+    """(the action, its title) of a new Hyper-V firewall rule that lets ``proto/port`` in to the
+    WSL VM (mirrored mode, or NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""
     p, pr = port_number(port), protocol(proto)
     action = WinAction("new-hv-allow", port=p, proto=pr.lower(), direction=direction)
-    title = f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} through the Hyper-V firewall for WSL"
+    return action, f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} through the Hyper-V firewall for WSL"
+
+
+def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
+    """The plan of :func:`hyperv_allow_action`."""
+    action, title = hyperv_allow_action(port, proto, direction=direction)
     return _new_rule_plan(action, title, "Hyper-V rule", runner)
 
 

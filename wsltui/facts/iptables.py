@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, building_many_objects, record_unknown
+from wsltui.vocabulary import plural
 
 # --- model ---------------------------------------------------------------------------------
 
@@ -721,7 +722,7 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
                         i += 1
                         start = i
                     if i + arity > n:
-                        problems.append(f"line {lineno}: {tok} needs {arity} value(s)")
+                        problems.append(f"line {lineno}: {tok} needs {plural(arity, 'value')}")
                         unparsed.append(" ".join(tokens[start - 1:]))
                         neg = False
                         break

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from wsltui.facts.base import Unknown, first_line, record_unknown
 from wsltui.probes.records import command_for
 from wsltui.snapshot import Record
+from wsltui.vocabulary import plural
 
 STATUS = "ufw.status"
 
@@ -333,7 +334,7 @@ def from_snapshot(snapshot) -> UfwFacts:
                                     record.command or cmd)
             facts.reason = f"It is not known whether ufw is active: {facts.unknown.reason}."
         elif facts.active:
-            facts.reason = f"ufw is active with {len(facts.rules)} rule row(s)."
+            facts.reason = f"ufw is active with {plural(len(facts.rules), 'rule row')}."
         else:
             facts.reason = "ufw says it is inactive (its chains are not loaded in the iptables backend it uses)."
         return facts
@@ -379,8 +380,8 @@ def ufw_trap(ufw: UfwFacts, legacy_tables_text: str | None, iptables_legacy_save
         policy = f", the INPUT policy there is {input_policy}" if input_policy else ""
         return (
             "ufw says it is inactive, but its rules are loaded in the legacy iptables backend and still "
-            f"filter packets: iptables-legacy-save shows {ufw_chains} ufw chains with {user_rules} user "
-            f"rule(s) in ufw-user-input{policy}{loaded}. `ufw status` only looks at the iptables backend it "
+            f"filter packets: iptables-legacy-save shows {plural(ufw_chains, 'ufw chain')} with "
+            f"{plural(user_rules, 'user rule')} in ufw-user-input{policy}{loaded}. `ufw status` only looks at the iptables backend it "
             "runs (normally iptables-nft), so it cannot see them. Remove them with the legacy tools "
             "(`sudo iptables-legacy -F; sudo iptables-legacy -X; sudo iptables-legacy -P INPUT ACCEPT`, and the "
             "same with ip6tables-legacy), or switch ufw to the legacy backend "

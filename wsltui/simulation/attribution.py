@@ -22,6 +22,11 @@ _FWD_ZONE_CHAIN = re.compile(r"^(?:(?:filter|nat|mangle|raw)_)?(?:IN|FWD|FWDI|FW
 _FWD_POLICY_CHAIN = re.compile(r"^(?:filter|nat|mangle|raw)_(?:IN|FWD|OUT|PRE|POST)_policy_(?P<policy>.+?)(?:_(?:pre|log|deny|allow|post))?$")
 
 
+# What decides in each part of a firewalld zone (its sub-chains); no part: the zone's target.
+ZONE_PARTS = {"deny": "a rich rule (deny)", "allow": "a port, service or rich rule (allow)",
+              "pre": "a rich rule (priority < 0)", "post": "a rich rule (priority > 0)", "log": "a rich rule (log)"}
+
+
 @dataclass
 class Attribution:
     owner: str  # firewalld | ufw | docker | wsl | iptables-nft | iptables-legacy | nft
@@ -47,8 +52,7 @@ def attribute(step: Step) -> Attribution:
                 return Attribution("firewalld", f"firewalld policy {m.group('policy')}")
         if zone is None:
             return Attribution("firewalld", "firewalld (the catch-all reject after zone dispatch)")
-        what = {"deny": "a rich rule (deny)", "allow": "a port, service or rich rule (allow)", "pre": "a rich rule (priority < 0)",
-                "post": "a rich rule (priority > 0)", "log": "a rich rule (log)"}.get(part or "", "the zone's target")
+        what = ZONE_PARTS.get(part or "", "the zone's target")
         return Attribution("firewalld", f"firewalld zone {zone}: {what}", zone, part)
     owners = [chain_owner(out.rule.table if out.rule else "filter", c) for c in path] if table.source != "nft" else []
     last = path[-1] if path else base.chain.name

@@ -135,11 +135,10 @@ def deciding_rule(trace: Trace, obs: Observation) -> dict | None:
     for hop in (*doc["blockers"], *doc["hops"]):
         if hop.get("location") == where:
             return hop
-    verdict = _KERNEL_VERDICT.get(obs.linux.verdict or "", obs.linux.verdict)
-    return {"layer": "netfilter", "verdict": verdict, "rule": None, "location": where, "owner": None, "edit": None,
-            "explanation": f"the kernel's trace names this rule ({obs.linux.chain or 'chain not named'}); the model's "
-                           "trace does not reach it", "packet": "", "assumption": None, "reason": None,
-            "symptom": None, "symptom_alternatives": [], "steps": [], "fixes": [], "client_sees": None}
+    verdict = _KERNEL_VERDICT.get(obs.linux.verdict or "", obs.linux.verdict) or "unknown"
+    alone = Hop("netfilter", verdict, f"the kernel's trace names this rule ({obs.linux.chain or 'chain not named'}); "
+                                      "the model's trace does not reach it", location=where)
+    return trace.hop_json(alone)
 
 
 # --- what the model predicts for this test ---------------------------------------------------------

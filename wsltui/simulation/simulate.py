@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from contextlib import contextmanager
 from itertools import islice
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from wsltui.facts.base import Unknown, building_many_objects
 from wsltui.simulation import caveats, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
+from wsltui.simulation.decided import netfilter_keys
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
 from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
@@ -58,6 +60,9 @@ class World:
     mode_reason: str | None
     # Traces of the two localhost scenarios, each walked once (``_seen``); never handed out as such.
     localhost_traces: dict = field(default_factory=dict, repr=False, compare=False)
+    # The Linux hops per packet (``_linux``): windows-to-wsl-ip and portproxy's leg to the WSL IP
+    # send the same packet into Linux. Handed out as copies (the symptom pass rewrites hops).
+    linux_legs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_facts(cls, facts) -> World:
@@ -144,6 +149,27 @@ def _finish(trace: Trace) -> Trace:
     return trace
 
 
+@contextmanager
+def _assuming(trace: Trace, blocker: Hop):
+    """The hops appended inside are traced as if ``blocker``'s fix were in place (``Hop.assumes_fix``):
+    the path past a missing piece, so the blockers behind it are named now, not after the user
+    fixed the first one. The first blocker and the symptom stay those of the current state."""
+    start = len(trace.hops)
+    yield
+    title = _assumed_fix(blocker)
+    for hop in trace.hops[start:]:
+        if hop.assumes_fix is None:
+            hop.assumes_fix = title
+
+
+def _assumed_fix(blocker: Hop) -> str:
+    """The fix a continued trace assumes: the last of the blocker's own (a stale entry behind a
+    stopped service is fixed after it), one that keeps the port and address when there is a choice."""
+    hop = blocker.behind[-1] if blocker.behind else blocker
+    fix = next((f for f in hop.fixes if f.commands), hop.fixes[0] if hop.fixes else None)
+    return fix.title if fix is not None else f"{hop.layer} no longer blocks"
+
+
 def windows_unknown(layer: str, what: str, command: str) -> Hop:
     return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
 
@@ -204,8 +230,10 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
             trace.hops.append(hop)
             _through_portproxy(world, trace, sc, hop, target, cport)
             return
-        if taker.blocks:
-            return  # another Windows program gets the connection
+        if taker.blocks:  # another Windows program gets the connection: once it is gone, the relay is next
+            with _assuming(trace, taker):
+                _relay_leg(world, trace, sc.proto, sc.port, dst)
+            return
     else:
         trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
                                           "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
@@ -224,14 +252,23 @@ def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
     Windows listener table, when read, says where the relay listens; the Linux binds otherwise."""
     win, v6 = winsim.captured(world.facts), loop.version == 6
     seen = winsim.relay_on(win, port, str(loop))
-    relay = socket_hop.relay(world.facts.sockets, world.facts.wsl, proto, port, v6, name=winsim.relay_name(win),
-                             seen=None if isinstance(seen, Unknown) else seen is not None)
-    relay = winsim.relay_binds(win, relay, proto, port, v6)
+    linux_side = socket_hop.relay(world.facts.sockets, world.facts.wsl, proto, port, v6, name=winsim.relay_name(win),
+                                  seen=None if isinstance(seen, Unknown) else seen is not None)
+    relay = winsim.relay_binds(win, linux_side, proto, port, v6)
     trace.hops.append(relay)
-    if relay.verdict not in ("allow", "assumed"):
-        return
     inner = socket_hop.relay_target(world.facts.sockets, port, v6)
-    _linux(world, trace, Packet(proto, inner, inner, port, oif="lo", locally_generated=True))
+    pkt = Packet(proto, inner, inner, port, oif="lo", locally_generated=True)
+    if relay.verdict in ("allow", "assumed"):
+        _linux(world, trace, pkt)
+        return
+    if linux_side.verdict not in ("allow", "assumed"):
+        return  # the relay has no reason to listen: Linux's bind is the fix, not a missing piece
+    # The Linux listener qualifies, but the relay could not bind on Windows (an excluded range) or
+    # stopped: trace on as if the blocker's fix had let it bind.
+    blocker = relay if relay.blocks else next((h for h in reversed(trace.hops) if h.blocks), None)
+    if blocker is not None:
+        with _assuming(trace, blocker):
+            _linux(world, trace, pkt)
 
 
 def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
@@ -290,7 +327,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     if mode in ("mirrored", "consomme"):
         trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: Windows apps use "
-                              "127.0.0.1 (see windows-localhost-v4), or the host's own IP (windows-to-host-ip)."))
+                              "127.0.0.1 or the host's own IP instead."))
         return
     dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
@@ -429,7 +466,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     """A LAN device sends to the WSL IP itself: in NAT that address lives on a network inside Windows."""
     if mode in ("mirrored", "consomme"):
         trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: LAN devices connect to the "
-                              "Windows host's IP (see lan-to-host)."))
+                              "Windows host's IP instead."))
         return
     if mode == "bridged":
         _lan(world, trace, sc, mode)
@@ -524,8 +561,16 @@ def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> Non
 def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, target: str | None, cport: int) -> None:
     """After the portproxy hop: portproxy opens a new connection to its target, either Windows
     loopback (the NAT relay carries it into the VM) or the WSL IP (from the host's vEthernet)."""
-    if hop.blocks or hop.verdict == "unknown" or target is None:
+    if hop.verdict == "unknown" or target is None:
         return
+    if hop.blocks:  # no entry, a stale one, or iphlpsvc stopped: trace on as its fix would have it
+        with _assuming(trace, hop):
+            _portproxy_target(world, trace, sc, target, cport)
+        return
+    _portproxy_target(world, trace, sc, target, cport)
+
+
+def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cport: int) -> None:
     net, win = world.facts.network, winsim.captured(world.facts)
     loop = ipaddress.ip_address(target)
     if loop.is_loopback:
@@ -545,8 +590,6 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
         trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=winsim.wsl_adapter(win),
                                                                onlink=winsim.subnets(net, (iface,))),
                                   what=f"portproxy connecting to {dst}:{cport}", mode=world.mode, host_to_vm=True))
-        if trace.hops[-1].blocks:
-            return
     _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
 
 
@@ -654,6 +697,25 @@ def _custom_packet(world: World, sc: Scenario) -> Packet:
 
 
 def _linux(world: World, trace: Trace, pkt: Packet) -> None:
+    """The Linux hops of ``pkt`` (netfilter, then the socket), walked once per World and packet."""
+    if pkt not in world.linux_legs:
+        start = len(trace.hops)
+        _walk_linux(world, trace, pkt)
+        world.linux_legs[pkt] = [_copy(h) for h in trace.hops[start:]]
+        return
+    trace.hops.extend(_copy(h) for h in world.linux_legs[pkt])
+
+
+def _copy(hop: Hop) -> Hop:
+    """A copy the symptom pass and ``_assuming`` may change without touching the original (they
+    assign attributes, of the hop and of the blockers behind it)."""
+    copy = Hop.__new__(Hop)
+    copy.__dict__.update(hop.__dict__)  # (dataclasses.replace runs __init__: a report copies thousands)
+    copy.behind = [_copy(b) for b in hop.behind]
+    return copy
+
+
+def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
     if pkt.family == 6 and not pkt.locally_generated and pkt.iif not in (None, "lo"):
         nd = _neighbor_discovery(world, pkt)
         if nd is not None:
@@ -714,6 +776,12 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
 
 
 def _netfilter_hop(nft: NetfilterTrace, proto: str, port: int, world: World) -> Hop:
+    hop = _netfilter_verdict(nft, proto, port, world)
+    hop.decided_by = netfilter_keys(nft, world.facts.firewalld)
+    return hop
+
+
+def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World) -> Hop:
     steps = []
     for hook in nft.hooks:
         for s in hook.steps:

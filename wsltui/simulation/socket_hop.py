@@ -126,7 +126,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if proto != "tcp":
         return Hop("localhost-relay", "no-listener", f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} "
                    "never reaches WSL.", symptom="refused",
-                   fixes=[Fix("Send the UDP traffic to the WSL IP (windows-to-wsl-ip), or switch to networkingMode=mirrored",
+                   fixes=[Fix("Send the UDP traffic to the WSL VM's IP instead, or switch to networkingMode=mirrored",
                               front_end="wsl", needs_root=False)])
     listed = f"{name} listens on Windows {win}:{port} (Get-NetTCPConnection)"
     listeners = _listeners(sockets_facts, "tcp", port)

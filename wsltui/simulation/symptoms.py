@@ -57,8 +57,11 @@ def accepted_first(symptom: str) -> str:
 
 def _behind_a_proxy(trace: Trace) -> None:
     relay = portproxy = False
+    # A relay or portproxy that blocks now but is traced on as if fixed (``Hop.assumes_fix``) stands
+    # in front of what comes after it once that fix is in place.
+    fixed = {h.assumes_fix for h in trace.hops if h.assumes_fix}
     for hop in trace.hops:
-        if hop.verdict in ("allow", "assumed"):
+        if hop.verdict in ("allow", "assumed") or any(f.title in fixed for h in (hop, *hop.behind) for f in h.fixes):
             relay |= hop.layer == "localhost-relay" and trace.mode in RELAY_MODES
             portproxy |= hop.layer == "portproxy"
         if hop.layer == "portproxy" and hop.verdict == "drop":

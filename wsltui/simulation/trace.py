@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from wsltui.quoting import has_controls
 
@@ -131,7 +131,8 @@ class WinAction:
     pid: int | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # (its fields are plain values: no need for asdict's deep copy, which reports pay per fix)
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
 
 @dataclass
@@ -173,6 +174,37 @@ class Fix:
                 "windows": self.windows.to_json() if self.windows else None}
 
 
+@dataclass(frozen=True)
+class RuleKey:
+    """The rule or setting that decided a hop, named the way the facts list it, so that a view of
+    the rules finds its row by equality (never by matching display text).
+
+    ``firewall``: ``netfilter`` (``source`` iptables-nft | iptables-legacy | nft, ``family``,
+    ``table``, ``chain``, ``position``: the rule's 1-based place in its chain, None for the
+    chain's policy; ``owner`` the front end that owns the chain, ``zone``/``part`` when it is
+    firewalld), ``windows`` or ``hyperv``
+    (``rule_id``, or None for a profile or VM setting: ``profile`` and ``setting`` name it).
+    ``verdict`` is what it did to the packet: accept | drop | reject | unknown."""
+
+    firewall: str
+    verdict: str
+    source: str = ""
+    family: str = ""
+    table: str = ""
+    chain: str = ""
+    position: int | None = None
+    rule_id: str | None = None
+    profile: str | None = None
+    setting: str | None = None
+    zone: str | None = None
+    part: str | None = None
+    owner: str = ""  # netfilter: the front end that owns the chain (attribution.Attribution.owner)
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict in ("drop", "reject")
+
+
 @dataclass
 class Hop:
     layer: str
@@ -191,6 +223,12 @@ class Hop:
     behind: list[Hop] = field(default_factory=list)  # blockers in this layer that would stop it next
     # Other symptoms the kernel may produce instead (same-priority chains of unknown order).
     alternatives: list[str] = field(default_factory=list)
+    # Traced past a missing piece (no portproxy entry, a relay that cannot bind) as if an earlier
+    # blocker's fix were in place: that fix's title. Not the current state: the hop says what comes
+    # next once that fix (and the blockers before it) are done, so the list of blockers is whole.
+    assumes_fix: str | None = None
+    # The rules or settings that decided: the blocker, or every rule that let it through.
+    decided_by: tuple[RuleKey, ...] = ()
 
     @property
     def blocks(self) -> bool:
@@ -215,6 +253,12 @@ class Trace:
     def first_blocker(self) -> Hop | None:
         return self.blockers[0] if self.blockers else None
 
+    def fix_number(self, hop: Hop) -> int | None:
+        """For a hop traced under an assumed fix: the 1-based number of the blocker that fix belongs to."""
+        if hop.assumes_fix is None:
+            return None
+        return next((i for i, b in enumerate(self.blockers, 1) if any(f.title == hop.assumes_fix for f in b.fixes)), None)
+
     @property
     def reachable(self) -> bool | None:
         if self.blockers:
@@ -230,16 +274,18 @@ class Trace:
             return first.symptom
         return None if self.reachable is None else CONNECTS
 
-    def to_json(self) -> dict:
-        def hop(h: Hop) -> dict:
-            return {
-                "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
-                "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
-                "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
-                "fixes": [f.to_json() for f in h.fixes],
-                "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
-            }
+    def hop_json(self, h: Hop) -> dict:
+        """One hop as ``check --json`` shows it (``first_blocker``, each of ``blockers`` and ``hops``)."""
+        return {
+            "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
+            "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
+            "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
+            "fixes": [f.to_json() for f in h.fixes], "assumes_fix": h.assumes_fix,
+            "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
+        }
 
+    def to_json(self) -> dict:
+        hop = self.hop_json
         first = self.first_blocker
         return {
             "scenario": self.scenario, "mode": self.mode, "proto": self.proto, "port": self.port,

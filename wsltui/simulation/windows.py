@@ -46,6 +46,7 @@ from wsltui.facts.windows import (
 )
 from wsltui.facts.wsl import WslConfig
 from wsltui.simulation import win_commands as wc
+from wsltui.simulation.decided import windows_key
 from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, WinAction
 
 PS = "powershell.exe -NoProfile -NonInteractive -EncodedCommand <wsltui/probes/windows.ps1>"
@@ -338,11 +339,13 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     where = f"{profile} profile ({how})"
     if not settings.enabled:
         return Hop(layer, "allow", f"The {profile} firewall profile is off, so nothing is filtered on {pkt.interface}.",
-                   location=where, owner="windows-firewall", rule=f"{profile} profile: Enabled=False")
+                   location=where, owner="windows-firewall", rule=f"{profile} profile: Enabled=False",
+                   decided_by=windows_key("windows", "accept", profile=profile, setting="Enabled=False"))
     off_here = names_interface(win, settings.disabled_interfaces, pkt.interface)
     if off_here is True:
         return Hop(layer, "allow", f"{pkt.interface} is excluded from the {profile} profile (DisabledInterfaceAliases): "
-                   "the firewall is off there.", location=where, owner="windows-firewall")
+                   "the firewall is off there.", location=where, owner="windows-firewall",
+                   decided_by=windows_key("windows", "accept", profile=profile, setting="DisabledInterfaceAliases"))
     if isinstance(off_here, str):
         return Hop(layer, "unknown", f"The {profile} profile turns the firewall off on some interfaces "
                    f"({', '.join(settings.disabled_interfaces)}), and wsltui cannot tell whether {pkt.interface} is one.",
@@ -372,7 +375,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         hop = Hop(layer, "drop", f"The {direction} block rule '{r.label}' matches {what}; a block rule beats any "
                   f"allow rule, so Windows drops it.", packet=packet, rule=r.raw or r.label,
                   location=f"{win.rules_source}, {where}, rule {r.id}", owner="windows-firewall", edit=f"Windows rule '{r.label}'",
-                  symptom=TIMEOUT, fixes=[_disable_rule_fix(r)])
+                  symptom=TIMEOUT, fixes=[_disable_rule_fix(r)], decided_by=windows_key("windows", "drop", r))
         for other in blocks[1:]:
             hop.behind.append(Hop(layer, "drop", f"The block rule '{other.label}' matches too.", rule=other.raw or other.label,
                                   owner="windows-firewall", edit=f"Windows rule '{other.label}'", symptom=TIMEOUT,
@@ -383,6 +386,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
                    f"are ignored and {what} is dropped.", packet=packet, rule=f"{profile} profile: DoNotAllowExceptions / "
                    "AllowInboundRules=False", location=where, owner="windows-firewall", edit=f"{profile} firewall profile",
                    symptom=TIMEOUT, assumption=assumption,
+                   decided_by=windows_key("windows", "drop", profile=profile, setting="AllowInboundRules=False"),
                    fixes=[wc.windows_fix(f"Let inbound allow rules apply on the {profile} profile",
                                          WinAction("profile-inbound-rules", profile=profile),
                                          note="run in an elevated PowerShell")])
@@ -390,17 +394,20 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         r = allows[0]
         return Hop(layer, "assumed" if assumption else "allow", f"The {direction} allow rule '{r.label}' lets {what} through.",
                    packet=packet, rule=r.raw or r.label, location=f"{win.rules_source}, {where}, rule {r.id}",
-                   owner="windows-firewall", edit=f"Windows rule '{r.label}'", assumption=assumption)
+                   owner="windows-firewall", edit=f"Windows rule '{r.label}'", assumption=assumption,
+                   decided_by=windows_key("windows", "accept", r))
     default = settings.default_inbound if pkt.direction == "in" else settings.default_outbound
     if doubts_allow and default == "block":
         r, m = doubts_allow[0]
         return Hop(layer, "unknown", f"Only the allow rule '{r.label}' could let {what} through, and wsltui cannot "
                    f"check one of its conditions.", packet=packet, rule=r.raw or r.label, owner="windows-firewall",
-                   reason=f"cannot evaluate: {m}")
+                   reason=f"cannot evaluate: {m}", decided_by=windows_key("windows", "unknown", r))
     if default == "allow":
         return Hop(layer, "assumed" if assumption else "allow", f"No rule matches; the {profile} profile's default "
                    f"{direction} action is Allow.", packet=packet, rule=f"{profile} profile: Default{direction.capitalize()}Action=Allow",
-                   location=where, owner="windows-firewall", assumption=assumption)
+                   location=where, owner="windows-firewall", assumption=assumption,
+                   decided_by=windows_key("windows", "accept", profile=profile,
+                                          setting=f"Default{direction.capitalize()}Action=Allow"))
     fixes = []
     if local_off:  # a local rule would be ignored like the others: only Group Policy can allow it
         fixes.append(_gpo_rule_fix(pkt, profile))
@@ -413,7 +420,9 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     return Hop(layer, "drop", f"No Windows Defender Firewall rule allows {what} on the {profile} profile, whose default "
                f"{direction} action is Block.{ignored_allow}", packet=packet, rule=f"{profile} profile: Default{direction.capitalize()}Action=Block",
                location=where, owner="windows-firewall", edit=f"{profile} firewall profile", symptom=TIMEOUT,
-               assumption=assumption, fixes=fixes)
+               assumption=assumption, fixes=fixes,
+               decided_by=windows_key("windows", "drop", profile=profile,
+                                      setting=f"Default{direction.capitalize()}Action=Block"))
 
 
 def _allow_rule_fix(pkt: WinPacket, profile: str) -> Fix:
@@ -712,20 +721,22 @@ def _hv_eval(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_to_v
     host_off = _host_profile_off(win, profile)
     if enabled is False:
         return Hop(layer, "allow", "The Hyper-V firewall is off for the WSL VM.", location=loc, owner="hyperv-firewall",
-                   rule="Enabled=False")
+                   rule="Enabled=False", decided_by=windows_key("hyperv", "accept", profile=profile, setting="Enabled=False"))
     if host_off and enabled is None:
         # WSL's own tests (NetworkTests.cpp FirewallSettingEnabledTests): host profile off and the
         # Hyper-V setting NotConfigured -> neither host nor Hyper-V rules are enforced.
         return Hop(layer, "allow", f"The host {profile} firewall profile is off and the Hyper-V firewall's Enabled is "
                    "NotConfigured, so it follows the host: nothing is filtered.", location=loc, owner="hyperv-firewall",
-                   rule=f"{profile} profile: Enabled=False; Hyper-V Enabled=NotConfigured")
+                   rule=f"{profile} profile: Enabled=False; Hyper-V Enabled=NotConfigured",
+                   decided_by=windows_key("hyperv", "accept", profile=profile, setting="Enabled=NotConfigured"))
     loopback = _hv_value(hv, profile, "loopback")
     if (pkt.loopback or host_to_vm) and loopback is False:
         between = "over loopback" if pkt.loopback else "between the host and the VM"
         return Hop(layer, "drop", f"The Hyper-V firewall's LoopbackEnabled is False: Windows and WSL cannot reach each "
                    f"other {between}.", rule="LoopbackEnabled=False", location=loc, owner="hyperv-firewall",
                    edit="Hyper-V firewall VM setting", symptom=TIMEOUT,
-                   fixes=[wc.windows_fix("Allow loopback between Windows and WSL", WinAction("hv-loopback"))])
+                   fixes=[wc.windows_fix("Allow loopback between Windows and WSL", WinAction("hv-loopback"))],
+                   decided_by=windows_key("hyperv", "drop", profile=profile, setting="LoopbackEnabled=False"))
     rules, ignored = _hv_rules(win, hv, profile, host_off)
     d = _by_priority(rules, pkt, profile, win)
     hop = _hv_verdict(win, hv, pkt, what, host_to_vm, profile, loc, d, ignored)
@@ -791,19 +802,21 @@ def _hv_verdict(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_t
         r, m = d.doubt_allows[0]
         return Hop(layer, "unknown", f"The allow rule '{r.label}' comes before a matching block rule (RulePriority), "
                    "and wsltui cannot check one of its conditions.", location=loc, owner="hyperv-firewall",
-                   reason=f"cannot evaluate: {m}")
+                   reason=f"cannot evaluate: {m}", decided_by=windows_key("hyperv", "unknown", r))
     r = d.rule
     if r is not None and r.action == "block":
         return Hop(layer, "drop", f"The {_rule_kind(r)} block rule '{r.label}' drops {what}.",
                    rule=r.label + (f" (RulePriority {r.priority})" if r.priority is not None else ""), location=loc,
                    owner="hyperv-firewall", edit=f"Hyper-V rule '{r.label}'", symptom=TIMEOUT, assumption=assumption,
-                   fixes=[_hv_block_fix(win, r)])
+                   fixes=[_hv_block_fix(win, r)], decided_by=windows_key("hyperv", "drop", r))
     if pkt.loopback:
         return Hop(layer, "assumed" if assumption else "allow", "LoopbackEnabled=True lets Windows reach WSL over loopback.",
-                   rule="LoopbackEnabled=True", location=loc, owner="hyperv-firewall", assumption=assumption)
+                   rule="LoopbackEnabled=True", location=loc, owner="hyperv-firewall", assumption=assumption,
+                   decided_by=windows_key("hyperv", "accept", profile=profile, setting="LoopbackEnabled=True"))
     if r is not None:
         return Hop(layer, "assumed" if assumption else "allow", f"The {_rule_kind(r)} allow rule '{r.label}' lets {what} "
-                   "through.", rule=r.label, location=loc, owner="hyperv-firewall", assumption=assumption)
+                   "through.", rule=r.label, location=loc, owner="hyperv-firewall", assumption=assumption,
+                   decided_by=windows_key("hyperv", "accept", r))
     direction = "inbound" if pkt.direction == "in" else "outbound"
     default = _hv_value(hv, profile, "default_inbound" if pkt.direction == "in" else "default_outbound")
     if default is None:  # not configured: documented defaults are inbound Block, outbound Allow
@@ -811,22 +824,28 @@ def _hv_verdict(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, host_t
     if default == "allow":
         return Hop(layer, "assumed" if assumption else "allow", f"No Hyper-V rule matches; the default {direction} action "
                    "is Allow.", rule=f"Default{direction.capitalize()}Action=Allow", location=loc,
-                   owner="hyperv-firewall", assumption=assumption)
+                   owner="hyperv-firewall", assumption=assumption,
+                   decided_by=windows_key("hyperv", "accept", profile=profile,
+                                          setting=f"Default{direction.capitalize()}Action=Allow"))
     if host_to_vm:
         return Hop(layer, "assumed", f"No Hyper-V rule decides {what}, and LoopbackEnabled is True: the host-to-VM leg "
                    "is taken to pass." + _ignored_note(ignored, pkt, profile, win, "allow"),
                    rule=f"LoopbackEnabled=True; Default{direction.capitalize()}Action=Block", location=loc,
                    owner="hyperv-firewall", assumption="; ".join([HOST_TO_VM, *d.assumptions]),
-                   fixes=[_hv_allow_fix(pkt)])
+                   fixes=[_hv_allow_fix(pkt)], decided_by=windows_key("hyperv", "accept", profile=profile,
+                                                                      setting="LoopbackEnabled=True"))
     if d.doubt_allows:
         r, m = d.doubt_allows[0]
         return Hop(layer, "unknown", f"Only the rule '{r.label}' could let {what} through the Hyper-V firewall, and "
-                   "wsltui cannot check one of its conditions.", reason=f"cannot evaluate: {m}", owner="hyperv-firewall")
+                   "wsltui cannot check one of its conditions.", reason=f"cannot evaluate: {m}", owner="hyperv-firewall",
+                   decided_by=windows_key("hyperv", "unknown", r))
     fix = _gpo_rule_fix(pkt, profile, hyperv=True) if _hv_local_rules_off(win, hv, profile) else _hv_allow_fix(pkt)
     return Hop(layer, "drop", f"No Hyper-V firewall rule allows {what}, and the WSL VM's default {direction} action is "
                f"Block: the packet is dropped before it reaches Linux.{_ignored_note(ignored, pkt, profile, win, 'allow')}",
                rule=f"Default{direction.capitalize()}Action=Block", location=loc, owner="hyperv-firewall",
-               edit="Hyper-V firewall VM setting", symptom=TIMEOUT, assumption=assumption, fixes=[fix])
+               edit="Hyper-V firewall VM setting", symptom=TIMEOUT, assumption=assumption, fixes=[fix],
+               decided_by=windows_key("hyperv", "drop", profile=profile,
+                                      setting=f"Default{direction.capitalize()}Action=Block"))
 
 
 def _hv_allow_fix(pkt: WinPacket) -> Fix:
@@ -893,7 +912,7 @@ def relay_on(win: WindowsFacts | None, port: int, address: str) -> WinListener |
         return Unknown("no Windows data in this snapshot", LISTEN_CMD)
     if isinstance(win.listeners, Unknown):
         return win.listeners
-    return next((l for l in win.listeners if _is_relay(l) and l.port == port and _same(l.address, address)), None)
+    return next((l for l in win.listeners if l.port == port and _is_relay(l) and _same(l.address, address)), None)
 
 
 def relay_name(win: WindowsFacts | None) -> str:
@@ -1035,6 +1054,8 @@ _WILDCARD = {4: "0.0.0.0", 6: "::"}
 
 
 def _same(a: str, b: str) -> bool:
+    if a == b:  # the common case, without parsing
+        return True
     try:
         return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
     except ValueError:
@@ -1104,6 +1125,54 @@ def listener_for(win: WindowsFacts | None, port: int, address: str) -> tuple[str
         return None, None
     entries = _proxy_entries(win, taker)
     return taker.path or taker.process, "iphlpsvc" if entries and not isinstance(entries, str) else None
+
+
+@dataclass(frozen=True)
+class PortListener:
+    """Something on Windows that listens on a port, and what it means for a connection there."""
+
+    kind: str  # relay | portproxy | program | entry (a portproxy entry nobody listens for)
+    where: str  # "127.0.0.1:8080 wslrelay (pid 4242)", or the entry
+    meaning: str
+
+
+def port_listeners(win: WindowsFacts | None, port: int) -> list[PortListener] | Unknown:
+    """Every Windows TCP listener on ``port`` (WSL's relay, portproxy in svchost, other programs)
+    and the portproxy entries for it that nothing listens for, each with what it means for a
+    connection to that port; Unknown when the listener table was not read."""
+    if win is None:
+        return Unknown("no Windows data in this snapshot", LISTEN_CMD)
+    if isinstance(win.listeners, Unknown):
+        return win.listeners
+    out, served = [], []
+    for l in (l for l in win.listeners if l.port == port):
+        where = f"{_bracket(l.address)}:{port} {_who(l)}"
+        wildcard = l.address in _WILDCARD.values()
+        if _is_relay(l):
+            out.append(PortListener("relay", where, f"WSL's localhost relay: a Windows app's connection to "
+                                    f"{_bracket(l.address)}:{port} is forwarded into WSL"))
+            continue
+        entries = _proxy_entries(win, l)
+        if isinstance(entries, str):
+            out.append(PortListener("portproxy", where, f"unknown: {entries} (run: {PROXY_CMD})"))
+        elif entries:
+            served += entries
+            out.append(PortListener("portproxy", where, "portproxy (iphlpsvc): forwards "
+                                    + "; ".join(f"{e.listen_address}:{e.listen_port} to {e.connect_address}:"
+                                                f"{e.connect_port}" for e in entries)))
+        else:
+            out.append(PortListener("program", where, f"a Windows program: connections to "
+                                    f"{'any address of this host' if wildcard else _bracket(l.address)} on port {port} "
+                                    "reach it, not WSL (a bind to an exact address beats a wildcard bind)"))
+    if not isinstance(win.portproxy, Unknown):
+        svc = win.iphlpsvc
+        why = ("iphlpsvc is stopped, or could not bind the port" if isinstance(svc, Unknown)
+               else f"the IP Helper service (iphlpsvc), which runs portproxy, is {svc.status}" if not svc.running
+               else "iphlpsvc runs but has not bound the port (taken by another program, or reserved?)")
+        for e in win.portproxy.entries:
+            if e.listens_on(port) and e not in served:
+                out.append(PortListener("entry", f"portproxy {e.text}", f"configured, but nothing listens for it: {why}"))
+    return out
 
 
 def _stop_fix(l: WinListener, port: int) -> Fix:
@@ -1269,18 +1338,30 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                        rule=e.text, reason="unknown: whether the client connects to Windows at that address (pass --dst "
                        "with the Windows address the client uses)"), None, port
         where = f" on {'IPv4' if family == 4 else 'IPv6'}" + (f" at {dst}" if dst else "")
+        # A blocker, but with the address its fix forwards to: the caller traces on as if it were in place.
         return Hop(layer, "no-listener", f"No portproxy entry listens on port {port}{where}: in NAT mode nothing on Windows "
                    "forwards LAN traffic to WSL.", symptom=REFUSED,
                    fixes=[wc.netsh_fix(f"Forward port {port} to WSL with portproxy", forward,
-                                       note="elevated; the WSL IP can change when WSL restarts")]), None, port
+                                       note="elevated; the WSL IP can change when WSL restarts")]), wsl_ip, port
     e = covered[0]
-    entry = e.text
+    hop, target, cport = _entry_forwards(win, e, port, wsl_ip)
     if not isinstance(win.iphlpsvc, Unknown) and not win.iphlpsvc.running:
         cmds = (["Set-Service iphlpsvc -StartupType Automatic"] if win.iphlpsvc.start_type == "disabled" else []) + ["Start-Service iphlpsvc"]
         undo = ["Stop-Service iphlpsvc"] + (["Set-Service iphlpsvc -StartupType Disabled"] if win.iphlpsvc.start_type == "disabled" else [])
-        return Hop(layer, "no-listener", f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
-                   f"the entry {entry} does nothing.", rule=entry, owner="windows", symptom=REFUSED,
-                   fixes=[Fix("Start the IP Helper service", cmds, undo, "windows")]), None, port
+        stopped = Hop(layer, "no-listener", f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
+                      f"the entry {e.text} does nothing.", rule=e.text, owner="windows", symptom=REFUSED,
+                      fixes=[Fix("Start the IP Helper service", cmds, undo, "windows")])
+        if hop.blocks:  # a stale entry: once the service runs, the entry is the next blocker
+            stopped.behind.append(hop)
+        return stopped, None if hop.verdict == "unknown" else target, cport
+    return hop, target, cport
+
+
+def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tuple[Hop, str | None, int]:
+    """Where the portproxy entry ``e`` forwards, as ``portproxy`` returns it (a stale entry blocks,
+    with the address its fix points it at)."""
+    layer = "portproxy"
+    entry = e.text
     if "-" in e.listen_port:
         return Hop(layer, "unknown", f"The entry {entry} uses a port range, which netsh accepts but which did not work "
                    "in reports.", rule=entry, reason="unknown: portproxy port ranges (microsoft/WSL#8963)"), None, port
@@ -1315,7 +1396,7 @@ def portproxy(win: WindowsFacts | None, port: int, wsl_ip: str | None, proto: st
                    rule=entry, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                    edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=TIMEOUT,
                    fixes=[wc.netsh_fix(f"Point the portproxy entry at {wsl_ip}", repoint,
-                                       note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), target, cport
+                                       note="elevated; re-run after each WSL restart, or forward to 127.0.0.1 instead")]), wsl_ip, cport
     return Hop(layer, "allow", f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                f"{e.connect_address}:{e.connect_port}.", rule=entry, owner="windows"), target, cport
 

@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from wsltui.tui.messages import Analyzed, LiveTested, OpenFlow, PlanBuilt, SourceLoaded, Written
+from wsltui.tui.messages import Analyzed, Copied, LiveTested, OpenFlow, PlanBuilt, SourceLoaded, Written
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
@@ -45,6 +45,7 @@ from wsltui.tui.render import record_outputs, state_style
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT
 from wsltui.views.safe_text import shown
+from wsltui.vocabulary import plural
 
 Source = Callable[[], object]  # returns a wsltui.snapshot.Snapshot
 FIRST_PAINT_ENV = "WSLTUI_FIRST_PAINT_FILE"  # bench: write time.time() and CPU seconds at the first frame
@@ -149,7 +150,8 @@ class PanelSlot(Static):
 
 
 class WslProvider(Provider):
-    """Command palette: every panel, action, scenario (per listener) and demo."""
+    """Command palette: every action by the words a person types ("fix", "undo", "report",
+    "screenshot"), every panel and each panel's keys, the Flow scenarios per listener, the demos."""
 
     def _commands(self) -> list[tuple[str, Callable, str]]:
         app: WslTuiApp = self.app  # type: ignore[assignment]
@@ -157,19 +159,26 @@ class WslProvider(Provider):
         for i, info in enumerate(PANEL_INFO, 1):
             cmds.append((f"Panel: {info.title}", partial(app.action_panel, info.key), f"key {i}"))
         cmds += [
-            ("Refresh", app.action_refresh, "key r: run the sources again"),
+            ("Refresh: read the system again", app.action_refresh, "key r"),
             *([("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
               if app.needs_root else []),
-            ("Save screenshot (SVG)", app.action_save_screenshot, "key f8 / ctrl+s"),
-            ("Write report (Markdown) and snapshot (JSON)", app.action_write_report, "key w: for a support ticket"),
-            ("Write a redacted report (Markdown)", partial(app.action_write_report, True),
-             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced; no snapshot"),
+            ("Fix the blocker: its plan (commands and undo)", partial(app.panel_action, "flow", "fix"), "key f in Flow"),
+            ("Undo the last change wsltui made: its plan", app.action_undo_last, "key u"),
+            ("Screenshot (SVG) of this panel: content only", app.action_save_screenshot, "key f8 / ctrl+s"),
+            ("Screenshot (SVG), redacted", partial(app.action_save_screenshot, redact=True),
+             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
+            ("Screenshot (SVG) with the footer and tabs", partial(app.action_save_screenshot, chrome=True), ""),
+            ("Write the report for a ticket (Markdown, redacted)", app.action_write_report,
+             "key w: addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
+            ("Write the raw report and snapshot (unredacted: for you, not a ticket)",
+             partial(app.action_write_report, False), "the snapshot replays with `wsltui report --from`"),
             ("Live test: send the real connection of the Flow port and scenario", app.action_live_test,
              "key l (Flow, Status): compare the trace with what really happens"),
             ("Help: every key", app.action_help, "key ?"),
-            ("Filter the sockets table", partial(app.action_filter), "key /"),
+            ("Search / filter this panel's list", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
         ]
+        cmds += panel_key_commands(app)
         a = app.analysis
         ports = [(r.target.proto, r.target.port) for r in a.rows] if a is not None else []
         for proto, port in dict.fromkeys(ports):
@@ -195,6 +204,21 @@ class WslProvider(Provider):
                 yield Hit(score, matcher.highlight(name), cb, help=help_)
 
 
+def panel_key_commands(app) -> list[tuple[str, Callable, str]]:
+    """Each panel's own keys as palette commands ("Windows: Sort  key o"): running one shows
+    the panel and runs the key's action there."""
+    from wsltui.tui.help import key_name
+    from wsltui.tui.panels import PANELS
+
+    out = []
+    for panel in PANELS:
+        for b in panel.BINDINGS:
+            if isinstance(b, Binding) and b.description and b.key != "escape":
+                out.append((f"{panel.TITLE}: {b.description}", partial(app.panel_action, panel.KEY, b.action),
+                            f"key {key_name(b)} in {panel.TITLE}" + (f": {b.tooltip}" if b.tooltip else "")))
+    return out
+
+
 class WslTuiApp(App):
     """wsltui: why can't Windows or the LAN reach my WSL2 service?"""
 
@@ -210,15 +234,17 @@ class WslTuiApp(App):
         Binding("left_square_bracket", "next_panel(-1)", "Prev panel", show=False, key_display="["),
         Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", id="screenshot"),
-        Binding("w", "write_report", "Write report", id="write-report",
-                tooltip="Write a Markdown report and the snapshot it came from, for a support ticket"),
-        Binding("R", "sudo", "sudo password", id="sudo",
+        # The footer shows a panel's own keys first, then only ?, / and q (plus R and u when they
+        # apply): at 120 columns the rest would be cut. ? and the palette list every key.
+        Binding("r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", show=False, id="screenshot"),
+        Binding("w", "write_report", "Write report", show=False, id="write-report",
+                tooltip="Write a redacted Markdown report for a support ticket (the raw one: command palette)"),
+        Binding("R", "sudo", "sudo", id="sudo",
                 tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
-        Binding("u", "undo_last", "Undo change", id="undo",
+        Binding("u", "undo_last", "Undo", id="undo",
                 tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it"),
-        Binding("n", "next_demo", "Next demo", id="next-demo"),
+        Binding("n", "next_demo", "Next demo", show=False, id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
 
@@ -289,6 +315,8 @@ class WslTuiApp(App):
         t.append(" wsltui ", style="bold reverse")
         where = f"demo {self.demo or ''}".strip() if self.demo is not None else (self.label or "live")
         t.append(f" {where} ", style="bold")
+        if self.change_refusal():  # say it before anyone presses a change key
+            t.append(" read-only demo " if self.demo is not None else " read-only ", style="bold black on yellow")
         a = self.analysis
         if a is not None:
             t.append(f" mode {a.world.mode} ", style="bold")
@@ -400,7 +428,8 @@ class WslTuiApp(App):
             self.needs_root.pop(name, None)
         if needing and not self._told_needs_root:
             self._told_needs_root = True
-            self.notify(f"{len(needing)} probe(s) need root: {', '.join(needing)}. Press R to give sudo your "
+            self.notify(f"{plural(len(needing), 'probe')} {'needs' if len(needing) == 1 else 'need'} root: "
+                        f"{', '.join(needing)}. Press R to give sudo your "
                         "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
 
     def _analyze(self, loaded: dict, states: dict[str, str]) -> None:
@@ -505,9 +534,28 @@ class WslTuiApp(App):
             panel.focus_main()
 
     def action_panel(self, key: str) -> None:
+        # The focus leaves the panel being hidden first: Textual blurs a focused widget when it
+        # is hidden and hands the focus to a sibling of it, in the hidden tab, which TabbedContent
+        # then shows again (a number key seemed to do nothing, now and then, on a loaded machine).
+        # The new panel takes the focus once it is shown (focus_active).
+        self.main_screen.set_focus(None)
         self.main_screen.query_one("#panels", TabbedContent).active = f"tab-{key}"
         self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
+
+    def panel_action(self, key: str, action: str) -> None:
+        """Show panel ``key`` and run ``action`` there (the palette's panel keys)."""
+        self.action_panel(key)
+
+        async def run(tries: int = 50) -> None:
+            panel = self.panel(key)
+            if panel is None or panel.analysis is None:  # mounted when first shown; data after that
+                if tries and not self.closing:
+                    self.set_timer(0.05, partial(run, tries - 1))
+                return
+            await panel.run_action(action)
+
+        self.call_after_refresh(run)
 
     def action_next_panel(self, delta: int) -> None:
         keys = [p.key for p in PANEL_INFO]
@@ -516,10 +564,14 @@ class WslTuiApp(App):
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        focused = self.main_screen.focused
+        if focused is not None and event.pane not in focused.ancestors:  # a tab clicked: as in action_panel
+            self.main_screen.set_focus(None)
         slots = list(event.pane.query(PanelSlot))
         for slot in slots:
             await slot.replace()
-        if slots:  # a panel shown for the first time: action_panel's focus found only its slot
+        if slots or focused is not None and self.main_screen.focused is None:
+            # a panel shown for the first time (action_panel's focus found only its slot), or a tab clicked
             self.call_after_refresh(self.focus_active)
         self.refresh_bindings()
 
@@ -529,7 +581,7 @@ class WslTuiApp(App):
         if flow is not None and flow.port:  # type: ignore[attr-defined]
             return flow.scenario, flow.port, flow.proto  # type: ignore[attr-defined]
         if self.flow_request is not None:
-            scenario, port, proto = self.flow_request
+            scenario, port, proto = self.flow_request[:3]
             return scenario or FLOW_SCENARIOS[0], port, proto
         if self.analysis is None:
             return None
@@ -537,12 +589,14 @@ class WslTuiApp(App):
 
         return default_target(self.analysis)
 
-    def open_flow(self, scenario: str | None, port: int, proto: str) -> None:
+    def open_flow(self, scenario: str | None, port: int, proto: str, hop: int | None = None) -> None:
+        """Flow on ``scenario`` x ``proto``/``port``, with hop number ``hop`` (0-based) selected
+        (None: the first blocker)."""
         flow = self.panel("flow")
         if flow is None:  # not mounted yet: it picks the request up when it mounts
-            self.flow_request = (scenario, port, proto)
+            self.flow_request = (scenario, port, proto, hop)
         else:
-            flow.select(scenario=scenario, port=port, proto=proto)  # type: ignore[attr-defined]
+            flow.select(scenario=scenario, port=port, proto=proto, hop=hop)  # type: ignore[attr-defined]
         self.action_panel("flow")
 
     # --- changes (wsltui/tui/changes.py): a plan in a dialog, nothing runs without y ----------
@@ -552,31 +606,33 @@ class WslTuiApp(App):
         return any(getattr(src, "live", False) for src in self.sources.values())
 
     def change_refusal(self) -> str | None:
-        """Why no change can be applied from this app (None: it can)."""
+        """Why no change can be applied from this app (None: it can), as the plan dialog says it."""
         from wsltui.actions import read_only
 
-        if self.read_only or read_only():
-            return "read-only (--read-only or WSLTUI_READ_ONLY)"
+        if self.demo is not None:
+            return "demo: read-only — nothing will run"
         if not self.live:
-            return ("this is the bundled demo " + repr(self.demo) if self.demo is not None
-                    else f"this is a snapshot ({self.label or 'file'})") + ", not the live system"
+            return f"snapshot {self.label or 'file'}: read-only — nothing will run (not the live system)"
+        if self.read_only or read_only():
+            return "read-only (--read-only or WSLTUI_READ_ONLY) — nothing will run"
         return None
 
-    def propose(self, build, what: str, *, reads_live: bool = True) -> None:
-        """Show the plan ``build()`` returns. ``reads_live``: building it reads the live rules, so
-        it is refused up front when this app does not show the live system."""
-        from wsltui.tui.changes import build_plan_worker
+    def propose(self, build, what: str, *, reads_live: bool = True, preview=None) -> None:
+        """Show the plan ``build()`` returns. ``reads_live``: building it reads the live rules,
+        which a demo or a snapshot file is not about: there ``preview()`` is shown instead (what
+        the key does, from the snapshot alone). --read-only on the live system builds the real
+        plan (reading changes nothing) and shows it marked read-only."""
+        from wsltui.tui.changes import Preview, build_plan_worker
 
-        refusal = self.change_refusal()
-        if reads_live and refusal:
-            self.notify(f"{what}: cannot change anything here: {refusal}", severity="warning")
-            return
+        if reads_live and not self.live:
+            build = preview or (lambda: Preview(what, [f"builds its plan from the live rules: {self.change_refusal()}"]))
         build_plan_worker(self, build, what)
 
     def action_undo_last(self) -> None:
         from wsltui.actions import undo_preview
+        from wsltui.tui.changes import undo_preview_here
 
-        self.propose(undo_preview, "undo the last change")
+        self.propose(undo_preview, "undo the last change", preview=lambda: undo_preview_here(self.change_refusal()))
 
     @on(PlanBuilt)
     def _plan_built(self, msg: PlanBuilt) -> None:
@@ -585,7 +641,7 @@ class WslTuiApp(App):
         if msg.plan is None:
             self.notify(msg.error, severity="warning", timeout=8)
             return
-        self.push_screen(PlanScreen(msg.plan, self.change_refusal()), self._plan_done)
+        self.push_screen(PlanScreen(msg.plan, self.change_refusal(), what=msg.what), self._plan_done)
 
     def _plan_done(self, applied: bool | None) -> None:
         if applied:
@@ -642,6 +698,12 @@ class WslTuiApp(App):
             if panel is not None and panel.analysis is not None and hasattr(panel, "show_live"):
                 panel.show_live()
 
+    @on(Copied)
+    def _copied(self, msg: Copied) -> None:
+        from wsltui.tui.commands import finish_copy
+
+        finish_copy(self, msg)
+
     @on(OpenFlow)
     def _open_flow_for_socket(self, msg: OpenFlow) -> None:
         a = self.analysis
@@ -655,13 +717,11 @@ class WslTuiApp(App):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "filter":
-            panel = self.panel(self.active_key)
-            return True if panel is not None and panel.HAS_FILTER else None
+        if action == "filter":  # hidden where there is nothing to search (known before the panel mounts)
+            info = next((i for i in PANEL_INFO if i.key == self.active_key), None)
+            return info is not None and info.load().HAS_FILTER
         if action == "next_demo":
             return self.demo is not None
-        if action == "undo_last":  # a demo or a snapshot has nothing to undo: not shown there
-            return (None if self.change_refusal() else True) if self.live else False
         if action == "sudo":
             return bool(self.needs_root)
         if action == "refresh":
@@ -701,22 +761,73 @@ class WslTuiApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_save_screenshot(self) -> str:
+    def action_save_screenshot(self, chrome: bool = False, redact: bool = False) -> None:
+        """An SVG of the panel for a ticket: the content only (no toast; the footer and tabs only
+        with ``chrome``), redacted with ``redact``. What the screen shows, saved once it is redrawn
+        without them; a panel longer than the screen is drawn whole instead, from the same data."""
+        from wsltui.tui.report import content_cut, hide_chrome
+
+        if self.screen is not self.main_screen:  # a dialog is open: nothing of it belongs in the image
+            return
+        if self.analysis is not None and content_cut(self):
+            self._save_whole_panel(chrome, redact)
+            return
+        self.call_after_refresh(self._save_screenshot, hide_chrome(self, chrome), redact)
+
+    def _save_screenshot(self, hidden: list, redact: bool) -> None:
+        from wsltui.tui.report import screenshot_svg
+
+        try:
+            svg = screenshot_svg(self, f"wsltui {self.active_key}", redact)
+        except ValueError as e:
+            self.notify(str(e), title="Screenshot", severity="warning")
+            return
+        finally:
+            for w in hidden:
+                w.display = True
+        self._write_screenshot(svg, redact)
+
+    def _save_whole_panel(self, chrome: bool, redact: bool) -> None:
+        """The active panel drawn whole by a headless copy of this app over the same snapshot
+        (as wide as the screen, as tall as the panel), in a worker."""
+        snap, panel, width = self.analysis.snapshot, self.active_key, self.size.width
+
+        def same_data():
+            return snap
+
+        same_data.live = self.live  # the copy says what this app says (live or not, read-only or not)
+        options = dict(size=(width, self.size.height), ports=self.ports, demo=self.demo, label=self.label,
+                       panel=panel, redact=redact, chrome=chrome, flow=self.flow_target(), read_only=self.read_only)
+
+        def job() -> None:
+            from wsltui.tui.report import render_svg
+
+            try:
+                svg = render_svg({"snapshot": same_data}, **options)
+            except ValueError as e:
+                self.call_from_thread(self.notify, str(e), title="Screenshot", severity="warning")
+                return
+            self.call_from_thread(self._write_screenshot, svg, redact)
+
+        self.notify("The panel is longer than the screen: drawing all of it…", title="Screenshot", timeout=3)
+        self.run_worker(job, name="screenshot", group="screenshot", thread=True, exit_on_error=False)
+
+    def _write_screenshot(self, svg: str, redact: bool) -> None:
         from wsltui import safe_files
 
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
-        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        try:  # a new name (never over a file or through a link planted there); 0600: it is unredacted
-            path = str(safe_files.create_unique(where, stem, ".svg", self.export_screenshot()))
+        stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}{'-redacted' if redact else ''}"
+        try:  # a new name (never over a file or through a link planted there); 0600 unless redacted
+            path = safe_files.create_unique(where, stem, ".svg", svg, safe_files.SHARED if redact else safe_files.PRIVATE)
         except OSError as e:
             self.notify(f"Could not save the screenshot in {where}: {e.strerror}", severity="error", markup=False)
-            return ""
+            return
         self.notify(f"Screenshot saved to {path}", title="Screenshot", markup=False)
-        return path
 
-    def action_write_report(self, redact: bool = False) -> None:
-        """A Markdown report of what the app shows (plus the Flow port) and its snapshot, in the
-        screenshot directory; written in a worker."""
+    def action_write_report(self, redact: bool = True) -> None:
+        """A Markdown report of what the app shows (plus the Flow port), in the screenshot
+        directory; written in a worker. Redacted by default (it goes into tickets); unredacted
+        (``redact=False``, the palette's explicit entry) the raw snapshot is written beside it."""
         a = self.analysis
         if a is None:
             self.notify("Nothing to write yet: the data is still loading", severity="warning")

@@ -5,6 +5,7 @@ both happen in worker threads that only post messages back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 from rich.text import Text
@@ -15,9 +16,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from wsltui.tui.commands import CommandBox, command_lines, copy_command
 from wsltui.tui.messages import PlanBuilt
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.views.safe_text import shown
 
 
 def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
@@ -27,13 +28,94 @@ def build_plan_worker(app, build: Callable[[], object], what: str) -> None:
         from wsltui.actions import ActionError
 
         try:
-            app.post_message(PlanBuilt(build()))
+            app.post_message(PlanBuilt(build(), what=what))
         except (ActionError, ValueError, OSError) as e:
             app.post_message(PlanBuilt(error=f"{what}: {e}"))
         except Exception as e:  # a bug: say so in a notification, never as a traceback on screen
             app.post_message(PlanBuilt(error=f"{what}: internal error {type(e).__name__}: {e}"))
 
     app.run_worker(job, name="plan", group="plan", thread=True, exclusive=True, exit_on_error=False)
+
+
+@dataclass
+class Preview:
+    """What a change key does, shown where it cannot run: a demo or a snapshot file. Built from
+    the snapshot alone: a real plan reads this machine's live rules (rule numbers, nft handles,
+    the Windows %TEMP%), which a demo is not about, so commands only a live read could make
+    exact are described, never invented."""
+
+    title: str
+    steps: list[str] = field(default_factory=list)  # what wsltui does on the live system, in order
+    commands: list[str] = field(default_factory=list)  # exact commands (copyable)
+    undo: list[str] = field(default_factory=list)
+    fixes: tuple = ()  # nothing here can be applied (PlanScreen reads these like a Plan's)
+    manual: tuple = ()
+
+    def describe(self) -> str:
+        lines = [f"{self.title}:"]
+        lines += [f"  {i}. {step}" for i, step in enumerate(self.steps, 1)]
+        lines += [f"     run:  {c}" for c in self.commands]
+        lines += [f"     undo: {c}" for c in self.undo]
+        return "\n".join(lines)
+
+    def copy_text(self) -> str:
+        return "\n".join(self.commands) + "\n" if self.commands else ""
+
+
+def removal_preview(kind: str, rule, facts) -> Preview:
+    """``space``/``d`` on a rule where nothing runs: which rule, and what wsltui does live."""
+    from wsltui.actions import rule_ref
+
+    ref = rule_ref(rule, facts)  # from the facts alone; refuses what wsltui never changes
+    verb = "Disable" if kind == "disable" else "Delete"
+    label = f"ufw rule: {ref.text}" if ref.kind == "row" else ref.label  # its number: from the live rules files
+    steps = [f"reads the live {ref.front_end} rules and checks this is still the same rule at the same place "
+             "(else it changes nothing and asks for a refresh)",
+             "shows the exact command (by rule number or nft handle, from the live rules) and its exact undo; "
+             "nothing runs without y",
+             "saves the rules first, removes the rule, and checks that exactly this rule went"]
+    if kind == "disable":
+        steps.append("remembers where the rule was: the Netfilter panel lists it, space puts it back")
+    steps.append("`wsltui undo` (or u) restores it")
+    return Preview(f"{verb} {label}", steps)
+
+
+def allow_preview(front_end: str, port: int, proto: str, at=None, facts=None) -> Preview:
+    """``a`` in a Linux firewall panel where nothing runs."""
+    where = {"firewalld": "in the default zone", "ufw": "ahead of every other ufw rule"}.get(
+        front_end, "first in its input chain")
+    if at is not None:
+        from wsltui.actions import rule_ref
+
+        where = f"just before {rule_ref(at, facts).label}"
+    return Preview(f"Allow {proto}/{port} in {front_end}", [
+        f"reads the live {front_end} rules, then adds an accept for {proto}/{port} {where} "
+        "(the exact command comes from the live rules)",
+        "saves the rules first and checks afterwards that exactly this rule came",
+        "`wsltui undo` (or u) removes it again"])
+
+
+def windows_preview(action, title: str) -> Preview:
+    """A Windows panel key where nothing runs: the exact PowerShell (the same builder as the
+    live plan's), which live runs elevated (UAC) with a state check before and after."""
+    from wsltui.quoting import UnsafeValue
+    from wsltui.simulation.win_commands import ps_commands
+
+    try:
+        command, undo = ps_commands(action)
+    except UnsafeValue as e:
+        return Preview(title, [f"wsltui cannot write this command safely ({e}): make the change by hand"])
+    return Preview(title, ["runs in an elevated PowerShell (a UAC prompt), after checking the rule's state; "
+                           "Windows keeps the change (persistent)", "`wsltui undo` (or u) runs the undo"],
+                   [command], [undo] if undo else [])
+
+
+def undo_preview_here(refusal: str) -> Preview:
+    """``u`` where nothing was changed from here."""
+    return Preview("Undo the last change", [
+        f"nothing to undo here: {refusal}",
+        "live, u shows the last change wsltui made on this machine (from here or `wsltui fix`) with its exact "
+        "undo; y runs it"])
 
 
 def flow_port(app) -> tuple[int, str]:
@@ -49,7 +131,8 @@ def propose_allow(panel, front_end: str, *, at=None) -> None:
     port, proto = flow_port(panel.app)
     facts = panel.analysis.facts
     panel.app.propose(lambda: add_allow_plan(front_end, port, proto, at=at, facts=facts),
-                      f"allow {proto}/{port} in {front_end}")
+                      f"allow {proto}/{port} in {front_end}",
+                      preview=lambda: allow_preview(front_end, port, proto, at, facts))
 
 
 def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
@@ -58,12 +141,33 @@ def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
 
     build = disable_plan if kind == "disable" else delete_plan
     facts = panel.analysis.facts
-    panel.app.propose(lambda: build(rule, facts, **options), f"{kind} {what}")
+    panel.app.propose(lambda: build(rule, facts, **options), f"{kind} {what}",
+                      preview=lambda: removal_preview(kind, rule, facts))
 
 
 def allow_binding(panel: str, where: str) -> Binding:
-    return Binding("a", "add_allow", "Allow port", id=f"{panel}-allow",
+    return Binding("a", "add_allow", "Allow", id=f"{panel}-allow",
                    tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
+
+
+COPY_HINT = " copy the commands (j/k: select one to copy alone)   "
+
+
+class PlanText(CommandBox):
+    """The plan as ``describe`` words it; j/k select one of its commands (``c`` then copies it alone)."""
+
+    BINDINGS = [Binding("j,down", "move(1)", "Next command", show=False),
+                Binding("k,up", "move(-1)", "Previous command", show=False)]
+
+    def __init__(self, described: str) -> None:
+        draw, commands = command_lines(described)
+        super().__init__(draw, commands)
+
+    def action_move(self, delta: int) -> None:
+        self.move(delta)
+
+    def action_copy(self) -> None:
+        self.screen.action_copy()
 
 
 class PlanScreen(ModalScreen[bool]):
@@ -85,26 +189,33 @@ class PlanScreen(ModalScreen[bool]):
             self.message = message
             self.applied = applied
 
-    def __init__(self, plan, refusal: str | None = None) -> None:
-        """``refusal``: why this plan cannot run here (a demo, a snapshot file, --read-only)."""
+    def __init__(self, plan, refusal: str | None = None, what: str = "") -> None:
+        """``refusal``: why this plan cannot run here, said on top ("demo: read-only — nothing
+        will run"; a snapshot file; --read-only); ``what``: the action, named in the title."""
         from wsltui.actions import UndoPreview
 
         super().__init__()
         self.plan = plan
+        self.what = what
         self.undoing = isinstance(plan, UndoPreview)
+        self.marked = refusal  # shown in the title: the whole dialog is read-only
         self.refusal = refusal or (None if self.undoing or plan.fixes else "nothing wsltui can apply: see the manual steps")
         self.busy = False
 
     def compose(self):
         with Vertical(id="plan-box"):
-            yield SafeStatic(Text("Undo" if self.undoing else "Change plan", style="bold"), id="plan-title")
+            title = Text(("Undo" if self.undoing else "Change plan") + (f": {self.what}" if self.what else ""),
+                         style="bold")
+            if self.marked:
+                title.append(f"  {self.marked}", style="bold black on yellow")
+            yield SafeStatic(title, id="plan-title")
             with VerticalScroll(id="plan-body"):
-                yield SafeStatic(Text(self.plan.describe()))
+                yield PlanText(self.plan.describe())
             hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ",
-                                 ("c", "bold"), " copy the commands   ", ("esc", "bold"), " cancel")
+                                 ("c", "bold"), COPY_HINT, ("esc", "bold"), " cancel")
             if self.refusal:
                 hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
-                                     " copy the commands   ", ("esc", "bold"), " close")
+                                     COPY_HINT, ("esc", "bold"), " close")
             yield SafeStatic(hint, id="plan-status")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -143,27 +254,27 @@ class PlanScreen(ModalScreen[bool]):
         self.run_worker(job, name="apply", group="apply", thread=True, exclusive=True, exit_on_error=False)
 
     def action_copy(self) -> None:
-        plan, undoing = self.plan, self.undoing
+        """The selected command alone (j/k select one), else every command."""
+        selected = self.query_one(PlanText).selected_command()
+        if selected is not None:
+            copy_command(self.app, selected)
+            return
+        from wsltui.actions import clipboard_text
 
-        def job() -> None:
-            from wsltui.actions import clipboard_text, copy_to_clipboard
+        if self.undoing or isinstance(self.plan, Preview):
+            text = self.plan.copy_text()
+        elif any(f.elevated for f in self.plan.fixes):
+            text = clipboard_text(self.plan)
+        else:
+            text = "\n".join([c for f in self.plan.fixes for c in f.commands]
+                             + [c for m in self.plan.manual for c in m.commands]) + "\n"
+        if not text.strip():
+            self.notify("nothing to copy: the commands come from the live rules", timeout=4)
+            return
+        copy_command(self.app, text, multiline=True)
 
-            if undoing:
-                text = plan.copy_text()
-            elif any(f.elevated for f in plan.fixes):
-                text = clipboard_text(plan)
-            else:
-                text = "\n".join([c for f in plan.fixes for c in f.commands]
-                                 + [c for m in plan.manual for c in m.commands]) + "\n"
-            record = copy_to_clipboard(shown(text, multiline=True))  # pasted into a shell: nothing it would obey
-            if record.ok:
-                self.post_message(self.Done(True, "copied to the Windows clipboard: paste it in an elevated "
-                                            "PowerShell or a root shell"))
-            else:
-                self.post_message(self.Done(False, f"could not copy ({record.error or 'clip.exe failed'}): "
-                                            "select the commands above instead"))
-
-        self.run_worker(job, name="copy", group="apply", thread=True, exclusive=True, exit_on_error=False)
+    def on_mount(self) -> None:
+        self.query_one(PlanText).focus()  # j/k select a command at once
 
     @on(Done)
     def _done(self, msg: Done) -> None:

@@ -16,37 +16,51 @@ ABOUT = ("wsltui explains why Windows or the LAN cannot reach a service in WSL2.
          "every few seconds (--refresh N; 0: never); the Windows probes, which are slow, only on r.")
 
 
+def key_name(b: Binding) -> str:
+    """The key(s) of a binding as the footer writes them."""
+    return (b.key_display or b.key).replace("question_mark", "?").replace("slash", "/")
+
+
 def binding_rows(app) -> list[tuple[str, str, str]]:
-    """(where, keys, description) for every binding, from the live classes (so it never lies)."""
+    """(where, keys, description) for every binding, from the live classes (so it never lies):
+    the panel on screen first, then the keys that work everywhere, then the rest. A change key
+    says when it only shows its plan here (a demo, a snapshot, --read-only)."""
     from wsltui.tui.panels import PANELS
     from wsltui.tui.panels.base import VimScroll
     from wsltui.tui.panels.tables import VimTable, VimTree
+    from wsltui.tui.commands import CommandBox
     from wsltui.tui.panels.flow import HopBox
 
+    read_only = app.change_refusal()
     rows: list[tuple[str, str, str]] = []
 
-    def add(where: str, bindings) -> None:
+    def add(where: str, bindings, changes=frozenset()) -> None:
         for b in bindings:
             if isinstance(b, Binding):
-                keys = b.key_display or b.key
-                rows.append((where, keys.replace("question_mark", "?").replace("slash", "/"), b.description or b.action))
-    add("everywhere", type(app).BINDINGS)
-    rows.append(("everywhere", "ctrl+p", "command palette: every panel, action, scenario and demo"))
+                desc = b.description or b.action
+                if read_only and b.action in changes:
+                    desc += " (read-only here: shows the plan)"
+                rows.append((where, key_name(b), desc))
+    add("everywhere", type(app).BINDINGS, {"undo_last"})
+    rows.append(("everywhere", "ctrl+p", "command palette: every action, panel, panel key, scenario and demo"))
     for panel in PANELS:
-        add(panel.TITLE, panel.BINDINGS)
+        add(panel.TITLE, panel.BINDINGS, panel.CHANGE_ACTIONS | {"fix"})
     add("Sockets", [Binding("enter", "", "trace the selected listener in Flow")])
     add("Windows", [Binding("enter", "", "all about the selected rule, and whether it could match the Flow port"),
                     Binding("click", "", "a column header sorts by it (again: reverse)")])
     add("sudo password", [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"),
                           Binding("escape", "", "cancel")])
     add("change plan", [Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
-                        Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell)"),
+                        Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell); "
+                                         "j/k select one: c copies it alone"),
                         Binding("escape,n", "", "cancel: nothing runs without y")])
-    add("Flow", HopBox.BINDINGS)
+    add("Flow", [*HopBox.BINDINGS, *CommandBox.BINDINGS])
     add("tables", VimTable.BINDINGS)
     add("trees", [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")])
     add("scrolling", VimScroll.BINDINGS)
-    return rows
+    here = next((p.TITLE for p in PANELS if p.KEY == getattr(app, "active_key", None)), None)
+    order = {here: 0, "everywhere": 1}
+    return sorted(rows, key=lambda row: order.get(row[0], 2))  # stable: each group keeps its order
 
 
 class HelpScreen(ModalScreen[None]):

@@ -38,10 +38,11 @@ class OpenFlow(Message):
 class PlanBuilt(Message):
     """A change plan to show (wsltui/tui/changes.py), or why none could be made (``error``)."""
 
-    def __init__(self, plan=None, error: str = "") -> None:
+    def __init__(self, plan=None, error: str = "", what: str = "") -> None:
         super().__init__()
         self.plan = plan
         self.error = error
+        self.what = what  # the action, for the dialog's title
 
 
 class Written(Message):
@@ -63,3 +64,13 @@ class LiveTested(Message):
         self.observation = observation
         self.record = record
         self.error = error
+
+
+class Copied(Message):
+    """A command was given to clip.exe (``ok``), or could not be (``why``): then OSC 52 takes it."""
+
+    def __init__(self, text: str, ok: bool, why: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self.ok = ok
+        self.why = why

@@ -6,12 +6,13 @@ word or a mark.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 
-VERDICT_STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red",
-                 "unknown": "yellow", "not-applicable": "dim", "assumed": "cyan"}
-VERDICT_MARK = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LISTENER", "unknown": "unknown",
-                "not-applicable": "n/a", "assumed": "assumed"}
+from wsltui.vocabulary import NOT_APPLICABLE
+from wsltui.vocabulary import VERDICT_STYLES as VERDICT_STYLE
+from wsltui.vocabulary import VERDICT_WORDS as VERDICT_MARK
+
 VERDICT_CLASS = {"allow": "-allow", "drop": "-block", "reject": "-block", "no-listener": "-block",
                  "unknown": "-unknown", "not-applicable": "-na", "assumed": "-assumed"}
 
@@ -42,20 +43,93 @@ def verdict_text(verdict: str) -> Text:
     return Text(VERDICT_MARK.get(verdict, verdict), style=VERDICT_STYLE.get(verdict, ""))
 
 
-def cell(trace) -> Text:
-    """One status cell: ✓ yes, ✓ assumed, ✗ symptom (layer), ? the first undecided layer."""
+def cell(trace, width: int | None = None) -> Text:
+    """One status cell: ✓ yes, ✓ assumed, ✗ symptom (layer), ? the first undecided layer.
+    ``width``: at most that many cells, shortened by words (``fit_words``), never cut mid-word."""
     if trace is None:
-        return Text("-", style="dim")
+        return Text(NOT_APPLICABLE, style="dim")
     if trace.reachable is True:
         if any(h.verdict == "assumed" for h in trace.hops):
             return Text("✓ assumed", style="bold cyan")  # passes only on an assumption the flow names
         return Text("✓ yes", style="bold green")
     if trace.reachable is False:
         first = trace.first_blocker
-        return Text(f"✗ {first.symptom or first.verdict}", style="bold red")
+        return Text(fit_words(f"✗ {first.symptom or first.verdict}", width), style="bold red")
     unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
-    layer = unknown.layer if unknown else "?"
-    return Text(f"? {layer}", style="yellow")
+    if unknown is None:  # undecided without an unknown layer: nothing on this path applies
+        return Text(NOT_APPLICABLE, style="dim")
+    return Text(fit_words(f"? {unknown.layer}", width), style="yellow")
+
+
+# Shorter words for the symptoms and verdicts that do not fit a narrow column (the Flow panel
+# and the legend say them in full).
+SHORTER = {"no route to host": "no route", "network unreachable": "net unreach.", "permission denied": "denied",
+           "protocol not available": "no protocol", "hangs, then closed": "hangs", "wrong program": "wrong prog.",
+           "empty reply": "empty", "no-listener": "no listener"}
+
+
+def shorter(text: str) -> str:
+    """``text`` with the shorter words of ``SHORTER``."""
+    for long, short in SHORTER.items():
+        text = text.replace(long, short)
+    return text
+
+
+def fit_words(text: str, width: int | None) -> str:
+    """``text`` in ``width`` cells: as it is when it fits, else with its shorter words
+    (``SHORTER``), else cut after the last whole word that fits (with …). Never mid-word."""
+    if width is None or cell_len(text) <= width:
+        return text
+    text = shorter(text)
+    if cell_len(text) <= width:
+        return text
+    words = text.split(" ")
+    while len(words) > 1 and cell_len(" ".join(words) + "…") > width:
+        words.pop()
+    return " ".join(words) + "…" if len(words) > 1 else words[0]
+
+
+def fit_widths(natural: list[int], preferred: list[int], minimum: list[int], priority: list[int],
+               available: int, gap: int = 2, protect: int | None = None) -> list[int]:
+    """Column widths for a table ``available`` cells wide (each column also takes ``gap``).
+
+    Each column starts at its ``preferred`` width (its longest cell, capped). Free width goes to
+    the capped columns, the most important first, up to their ``natural`` (uncapped) width. When
+    they do not fit, the columns below ``protect`` (default: the highest priority) give way
+    first, the least important (lowest ``priority``) first: they shrink to their ``minimum``, then
+    go entirely (width 0). Only then do the protected ones shrink, and go (never the most
+    important one). So the verdicts are the last to go."""
+    widths = list(preferred)
+    top = max(priority, default=0) if protect is None else protect
+    order = sorted(range(len(widths)), key=lambda i: priority[i])  # least important first
+    weak = [i for i in order if priority[i] < top]
+    strong = [i for i in order if priority[i] >= top]
+
+    def total() -> int:
+        return sum(w + gap for w in widths if w)
+
+    def grow(limit: list[int]) -> None:  # the most important first
+        for i in reversed(order):
+            free = available - total()
+            if free <= 0:
+                return
+            if widths[i]:
+                widths[i] += min(free, max(0, limit[i] - widths[i]))
+
+    def give_way(columns: list[int], drop: bool) -> None:
+        for i in columns:
+            if total() <= available:
+                return
+            widths[i] = 0 if drop else max(minimum[i], widths[i] - (total() - available))
+
+    grow(natural)
+    give_way(weak, drop=False)
+    give_way(weak, drop=True)
+    give_way(strong, drop=False)
+    give_way(strong[:-1], drop=True)
+    grow(preferred)  # what the dropped columns left, back to the shrunk ones
+    grow(natural)
+    return widths
 
 
 def bool_word(value, yes: str = "yes", no: str = "no") -> Text:

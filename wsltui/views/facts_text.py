@@ -19,6 +19,7 @@ from wsltui.views.console import make_console
 from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
 from wsltui.probes.records import command_for
+from wsltui.vocabulary import NOT_APPLICABLE, ZONE_TARGET_MEANINGS, zone_target
 
 KEY_WIDTH = 19
 MAX_PROBLEMS = 3  # problems shown per section (the count says how many there are)
@@ -364,8 +365,6 @@ def _nft(out: _Out, rs, failure: Unknown | None) -> None:
 
 # --- firewalld --------------------------------------------------------------------------------
 
-TARGET_MEANING = {"default": "reject what is not allowed, allow ICMP", "accept": "accept everything",
-                  "reject": "reject everything not allowed", "drop": "drop everything not allowed"}
 
 
 def _firewalld(out: _Out, f, failure: Unknown | None) -> None:
@@ -375,7 +374,7 @@ def _firewalld(out: _Out, f, failure: Unknown | None) -> None:
     out.kv("state", f.unknown or Text(f.state, style=STATE_STYLE.get(f.state, "")),
            _dim(f"  {f.reason}") if f.reason and not f.unknown else "")
     if f.running is False:
-        out.kv("zones", Text("n/a: firewalld is not running", style="dim"))
+        out.kv("zones", Text(f"{NOT_APPLICABLE} firewalld is not running", style="dim"))
         return out.problems(f.problems)
     out.kv("default zone", f.default_zone_unknown or f.default_zone)
     if f.active_unknown:
@@ -401,8 +400,8 @@ def _firewalld(out: _Out, f, failure: Unknown | None) -> None:
 def _zone(out: _Out, z, default_zone: str | None, active: set[str]) -> None:
     flags = [w for w, on in (("default", z.default or z.name == default_zone), ("active", z.active or z.name in active)) if on]
     out.line(("zone ", "bold"), (z.name, "bold"), _dim(f"  ({', '.join(flags)})"), indent=1)
-    meaning = TARGET_MEANING.get(z.target_action, "")
-    out.kv("target", z.target or None, _dim(f"  ({meaning})") if meaning else "", indent=2)
+    meaning = ZONE_TARGET_MEANINGS.get(z.target_action, "")
+    out.kv("target", zone_target(z.target) if z.target else None, _dim(f"  ({meaning})") if meaning else "", indent=2)
     for key, value in (("interfaces", z.interfaces), ("sources", z.sources)):
         if value:
             out.kv(key, " ".join(value), indent=2)

@@ -9,11 +9,8 @@ from rich.markup import escape
 from wsltui.simulation.simulate import SCENARIOS
 from wsltui.views.console import make_console
 from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
+from wsltui.vocabulary import VERDICT_STYLES, plural, verdict_word
 
-STYLE = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red", "unknown": "yellow",
-         "not-applicable": "dim", "assumed": "cyan"}
-MARK = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LISTENER", "unknown": "unknown",
-        "not-applicable": "n/a", "assumed": "assumed"}
 
 
 def print_trace(trace: Trace, console: Console | None = None) -> None:
@@ -46,7 +43,8 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
                     _fix(console, fix, indent="      ")
     else:
         unknown = [h for h in trace.hops if h.verdict == "unknown"]
-        console.print(f"[bold yellow]Unknown[/]: {len(unknown)} layer(s) could not be decided; see the reasons above.")
+        console.print(f"[bold yellow]Unknown[/]: {plural(len(unknown), 'layer')} could not be decided; "
+                      "see the reasons above.")
     for caveat in trace.caveats:
         console.print(f"[magenta]caveat:[/] {escape(caveat)}")
 
@@ -63,10 +61,12 @@ def _client_words(console: Console, trace: Trace, first: Hop) -> None:
 
 
 def _hop(console: Console, i: int, hop: Hop, first: bool) -> None:
-    style = STYLE.get(hop.verdict, "")
+    style = VERDICT_STYLES.get(hop.verdict, "")
     marker = ">>" if first else "  "
-    console.print(f"{marker}{i:>2}. [{style}]{MARK.get(hop.verdict, hop.verdict):<11}[/] [bold]{hop.layer:<17}[/] {escape(hop.explanation)}")
+    console.print(f"{marker}{i:>2}. [{style}]{verdict_word(hop.verdict):<11}[/] [bold]{hop.layer:<17}[/] {escape(hop.explanation)}")
     pad = " " * 18
+    if hop.assumes_fix:
+        console.print(f"{pad}[magenta]after fix:[/] {escape(hop.assumes_fix)} (traced as if it were done: not the current state)")
     if hop.packet:
         console.print(f"{pad}[dim]packet:[/] {escape(hop.packet)}")
     if hop.rule and hop.verdict != "allow":

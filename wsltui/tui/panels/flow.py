@@ -5,6 +5,7 @@ explanation, symptom, fix commands and undo; every other blocker is listed below
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from rich.console import Group
 from rich.text import Text
@@ -15,36 +16,74 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from wsltui.simulation.trace import ANY_OS, client_lines
+from wsltui.tui.commands import CommandBox, command_line
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
+from wsltui.vocabulary import plural
 
 
-class HopBox(SafeStatic, can_focus=True):
-    """One hop; j/k (or the arrows) move to the next/previous hop."""
+class FlowBox(CommandBox):
+    """A box in the hop chain; j/k (or the arrows) select its next/previous command, then move
+    to the next/previous box."""
 
     BINDINGS = [
         Binding("j,down", "step(1)", "Next hop", show=False),
         Binding("k,up", "step(-1)", "Previous hop", show=False),
     ]
 
-    def __init__(self, hop, index: int, first: bool, client: str = ANY_OS) -> None:
-        super().__init__(render_hop(hop, first, client), classes=f"hop {VERDICT_CLASS.get(hop.verdict, '')}"
-                         + (" -first" if first else ""))
-        self.hop = hop
-        mark = VERDICT_MARK.get(hop.verdict, hop.verdict)
-        self.border_title = f"{index}. {hop.layer}  {mark}" + ("  ◀ first blocker" if first else "")
-
     def action_step(self, delta: int) -> None:
-        boxes = list(self.parent.query(HopBox)) if self.parent else []
+        if self.move(delta):
+            return
+        boxes = list(self.parent.query(FlowBox)) if self.parent else []
         if self in boxes:
             i = boxes.index(self) + delta
             if 0 <= i < len(boxes):
                 boxes[i].focus()
+                if delta < 0:
+                    boxes[i].enter_from_below()
 
 
-def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
+class HopBox(FlowBox):
+    """One hop: its explanation, rule, symptom and fixes, with a border titled by its verdict."""
+
+    def __init__(self, hop, index: int, first: bool, client: str = ANY_OS) -> None:
+        super().__init__(partial(render_hop, hop, first, client), hop_commands(hop))
+        self._describe(hop, index, first)
+
+    def set_hop(self, hop, index: int, first: bool, client: str = ANY_OS) -> None:
+        """Show ``hop`` in this box (a redraw in place: no new widget, no jump)."""
+        self.set_content(partial(render_hop, hop, first, client), hop_commands(hop))
+        self._describe(hop, index, first)
+
+    def _describe(self, hop, index: int, first: bool) -> None:
+        self.hop = hop
+        self.set_classes(f"hop {VERDICT_CLASS.get(hop.verdict, '')}" + (" -first" if first else ""))
+        mark = VERDICT_MARK.get(hop.verdict, hop.verdict)
+        self.border_title = f"{index}. {hop.layer}  {mark}" + ("  ◀ first blocker" if first else "")
+        self.base_title = self.border_title  # (mark_observed adds to it)
+
+
+class OthersBox(FlowBox):
+    """The blockers after the first, with their fixes."""
+
+    def __init__(self, others) -> None:
+        super().__init__(partial(render_others, others), others_commands(others), classes="others")
+
+    def set_others(self, others) -> None:
+        self.set_content(partial(render_others, others), others_commands(others))
+
+
+def hop_commands(hop) -> list[str]:
+    return [c for fix in hop.fixes for c in fix.commands] if hop.blocks else []
+
+
+def others_commands(others) -> list[str]:
+    return [c for b in others for fix in b.fixes for c in fix.commands]
+
+
+def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = None) -> Group:
     lines: list = [Text(hop.explanation)]
 
     def field(name: str, value: str | None, style: str = "") -> None:
@@ -53,6 +92,8 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
             t.append(value, style=style)
             lines.append(t)
 
+    if hop.assumes_fix:
+        field("after", f"fix: {hop.assumes_fix} (traced as if it were done: not the current state)", "magenta")
     field("packet", hop.packet)
     if hop.verdict != "allow":
         field("rule", hop.rule, "bold")
@@ -61,7 +102,7 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
     field("edit", hop.edit)
     field("assumed", hop.assumption, "cyan")
     if hop.reason:
-        field("unknown", hop.reason, "yellow")
+        field("why", hop.reason, "yellow")  # the reason says "unknown: …" itself (as in check)
     if hop.blocks:
         field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
               if hop.symptom else None, "bold red")
@@ -69,15 +110,19 @@ def render_hop(hop, first: bool, client: str = ANY_OS) -> Group:
             words = client_lines(symptom, client)
             if words:
                 field("client", (f"{symptom}: " if hop.alternatives else "") + " · ".join(words))
+        start = 0
         for fix in hop.fixes:
-            lines.extend(render_fix(fix))
+            lines.extend(render_fix(fix, start=start, selected=selected))
+            start += len(fix.commands)
     return Group(*lines)
 
 
-def render_fix(fix, indent: str = "") -> list[Text]:
-    out = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
-    for cmd in fix.commands:
-        out.append(Text.assemble(f"{indent}  $ ", (cmd, "bold")))
+def render_fix(fix, indent: str = "", start: int = 0, selected: int | None = None) -> list:
+    """A fix: its title, each command on its own logical line (``start``: the index of its first
+    command among the box's; ``selected``: the selected one), its undo and note."""
+    out: list = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
+    for i, cmd in enumerate(fix.commands, start):
+        out.append(command_line(f"{indent}  $ ", cmd, selected == i))
     if fix.undo:
         out.append(Text.assemble((f"{indent}  undo: ", "dim"), " ; ".join(fix.undo)))
     if fix.note:
@@ -101,11 +146,11 @@ def default_target(a, scenario: str = FLOW_SCENARIOS[0]) -> tuple[str, int, str]
 
 class FlowPanel(Panel):
     BINDINGS = [
-        Binding("s", "scenario(1)", "Next scenario", id="flow-next-scenario"),
-        Binding("S", "scenario(-1)", "Prev scenario", id="flow-prev-scenario"),
+        Binding("s", "scenario(1)", "Scenario", id="flow-next-scenario"),
+        Binding("S", "scenario(-1)", "Prev scenario", show=False, id="flow-prev-scenario"),
         Binding("t", "toggle_proto", "tcp/udp", id="flow-proto"),
         Binding("p", "edit_port", "Port", id="flow-port"),
-        Binding("f", "fix", "Fix blocker", id="flow-fix",
+        Binding("f", "fix", "Fix", id="flow-fix",
                 tooltip="The plan for the selected blocker (or the first): its commands and undo; y applies it"),
         Binding("l", "live_test", "Live test", id="flow-live",
                 tooltip="Send the real connection of this port and scenario, watch Linux, and compare with the trace"),
@@ -121,8 +166,10 @@ class FlowPanel(Panel):
         self.proto = "tcp"
         self.trace = None
         self.chosen = False  # the user picked the target; until then it follows each new analysis
+        self.wanted_hop: int | None = None  # the hop to select (from Status), else the first blocker
         self._drawing = 0  # draws whose hops are not mounted and placed yet
         self._first_pending = False  # a draw will focus and scroll to its first blocker after the layout
+        self._draw_requested = False  # a draw is scheduled for the next refresh (keys coalesce until then)
 
     def compose_body(self):
         with Horizontal(id="flow-form"):
@@ -138,6 +185,9 @@ class FlowPanel(Panel):
         yield VimScroll(id="flow-hops")
 
     def main_widget(self):
+        boxes = self.query(HopBox)
+        if self.wanted_hop is not None and boxes:
+            return list(boxes)[min(self.wanted_hop, len(boxes) - 1)]
         first = self.query(".hop.-first")
         if first:
             return first.first()
@@ -149,6 +199,7 @@ class FlowPanel(Panel):
         if request is not None:
             self.app.flow_request = None
             self.scenario, self.port, self.proto = request[0] or self.scenario, request[1], request[2]
+            self.wanted_hop = request[3] if len(request) > 3 else None
             self.chosen = True
         if not self.chosen:
             # The most instructive target may change as sources arrive (Windows data later).
@@ -159,14 +210,28 @@ class FlowPanel(Panel):
     def _pick_default(self, a) -> None:
         self.scenario, self.port, self.proto = default_target(a, self.scenario)
 
-    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None) -> None:
+    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None,
+               hop: int | None = None) -> None:
         self.chosen = True
+        self.wanted_hop = hop
         if scenario:
             self.scenario = scenario
         if port:
             self.port = port
         if proto:
             self.proto = proto
+        if self.analysis is not None:
+            self._request_draw()
+
+    def _request_draw(self) -> None:
+        """One draw for a burst of keys (a key held down on a loaded machine): the target changes
+        at once, the draw waits for the next refresh and shows the target then."""
+        if not self._draw_requested:
+            self._draw_requested = True
+            self.call_after_refresh(self._requested_draw)
+
+    def _requested_draw(self) -> None:
+        self._draw_requested = False
         if self.analysis is not None:
             self._sync_form()
             self.draw()
@@ -193,46 +258,70 @@ class FlowPanel(Panel):
         # position is not the one to keep.)
         same_question = previous is not None and (previous.scenario, previous.proto, previous.port) == (
             trace.scenario, trace.proto, trace.port) and not self._first_pending
-        boxes = list(hops.query(HopBox))
+        boxes = list(hops.query(FlowBox))
         focused = self.app.focused
         keep_index = boxes.index(focused) if same_question and focused in boxes else None
         scroll_y = hops.scroll_y
         self.query_one("#flow-summary", Static).update(render_summary(trace))
-        widgets = []
-        first = trace.first_blocker
-        observed = self.observed()
-        for i, hop in enumerate(trace.hops, 1):
-            if widgets:
-                widgets.append(SafeStatic("  ▼", classes="arrow"))
-            widgets.append(mark_observed(HopBox(hop, i, hop is first, trace.client), i, observed))
-        others = trace.blockers[1:]
-        if others:
-            widgets.append(SafeStatic(render_others(others), classes="others"))
-        if trace.notes:
-            widgets.append(SafeStatic(Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"), classes="notes"))
-        if trace.caveats:
-            widgets.append(SafeStatic(Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"), classes="notes"))
-        widgets.append(self._live_box(observed))
-        hops.remove_children()
-        mounted = hops.mount_all(widgets)
+        mounted = self._place(hops, trace)
         self._drawing += 1
         self.call_later(self._after_draw, mounted, same_question, keep_index, scroll_y)
         self.post_message(self.Changed())
 
+    def _place(self, hops: VimScroll, trace):
+        """Show ``trace`` in ``hops`` in place: the boxes already there take the new content,
+        only missing ones are mounted and surplus ones removed, so no frame is drawn empty and
+        the scroll position does not jump. Returns the mount to await (or None)."""
+        wanted: list[tuple[str, tuple]] = []  # (kind, what it shows)
+        first = trace.first_blocker
+        for i, hop in enumerate(trace.hops, 1):
+            if wanted:
+                wanted.append(("arrow", ()))
+            wanted.append(("hop", (hop, i, hop is first, trace.client)))
+        if trace.blockers[1:]:
+            wanted.append(("others", (trace.blockers[1:],)))
+        if trace.notes:
+            wanted.append(("notes", (Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"),)))
+        if trace.caveats:
+            wanted.append(("caveats", (Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"),)))
+        observed = self.observed()
+        wanted.append(("live", (self._live_text(observed),)))
+        present = list(hops.children)
+        kept = 0
+        for widget, (kind, args) in zip(present, wanted):
+            if getattr(widget, "flow_kind", None) != kind:
+                break
+            if kind == "hop":
+                widget.set_hop(*args)
+            elif kind == "others":
+                widget.set_others(*args)
+            elif kind != "arrow":
+                widget.update(*args)
+                widget.display = kind != "live" or bool(args[0])
+            kept += 1
+        for widget in present[kept:]:
+            widget.remove()
+        new = [_flow_widget(kind, args) for kind, args in wanted[kept:]]
+        for widget, (kind, args) in zip([*present[:kept], *new], wanted):
+            if kind == "hop":
+                mark_observed(widget, args[1], observed)
+        return hops.mount_all(new) if new else None
+
     @property
     def busy(self) -> bool:
-        return self._drawing > 0
+        return self._drawing > 0 or self._draw_requested
 
     async def _after_draw(self, mounted, same_question: bool, index: int | None, scroll_y: float) -> None:
         """Once the new hops are mounted: the same question keeps its focused hop and scroll; a
         new one focuses (and scrolls to) its first blocker, if the focus is in this panel."""
-        await mounted
+        if mounted is not None:
+            await mounted
         hops = self.query_one("#flow-hops", VimScroll)
         focused = self.app.focused
         if same_question:
-            boxes = list(hops.query(HopBox))
+            boxes = list(hops.query(FlowBox))
             if index is not None and boxes:
-                boxes[min(index, len(boxes) - 1)].focus(scroll_visible=False)
+                self.focus_widget(boxes[min(index, len(boxes) - 1)], scroll_visible=False)
             hops.scroll_to(y=scroll_y, animate=False)
         elif self.display and (focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY):
             # (the focus may still be in the panel shown before this one, when this one mounted)
@@ -248,7 +337,7 @@ class FlowPanel(Panel):
             self.call_after_refresh(self._show_first_blocker, tries - 1)
             return
         self._first_pending = False
-        box.focus(scroll_visible=False)
+        self.focus_widget(box, scroll_visible=False)  # (if shown later, focus_main focuses it then)
         if isinstance(box, HopBox):
             self.query_one("#flow-hops", VimScroll).scroll_to_widget(box, top=True, animate=False)
         self._drawing -= 1
@@ -264,12 +353,6 @@ class FlowPanel(Panel):
         if test is None or not isinstance(test.result, Reconciliation):
             return test  # None, or a StoredTest whose record could not be read
         return reconcile(trace, test.result.obs)  # beside the very trace shown (equal to the stored one's)
-
-    def _live_box(self, observed) -> SafeStatic:
-        text = self._live_text(observed)
-        box = SafeStatic(text, classes="live")
-        box.display = bool(text)
-        return box
 
     def _live_text(self, observed):
         trace = self.trace
@@ -324,13 +407,7 @@ class FlowPanel(Panel):
         if hop is None:
             self.notify("nothing blocks this path", timeout=3)
             return
-        from wsltui.actions import plan_for_trace
-
-        # The plan for this blocker only (each blocker's fixes are its own, behind ones included).
-        only = dataclasses.replace(self.trace, blockers=[hop])
-        live = self.app.change_refusal() is None
-        self.app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
-                         f"fix {hop.layer}", reads_live=False)
+        propose_fix(self.app, self.trace, hop)
 
     def action_edit_port(self) -> None:
         self.query_one("#flow-port", Input).focus()
@@ -358,6 +435,34 @@ class FlowPanel(Panel):
         self.focus_main()
 
 
+def propose_fix(app, trace, hop=None) -> None:
+    """The plan dialog for ``hop``'s fixes (each blocker's fixes are its own, behind ones
+    included), or for every blocker of ``trace`` when ``hop`` is None."""
+    from wsltui.actions import plan_for_trace
+
+    only = trace if hop is None else dataclasses.replace(trace, blockers=[hop])
+    live = app.change_refusal() is None
+    app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
+                f"fix {hop.layer}" if hop is not None else f"fix {trace.proto}/{trace.port}", reads_live=False)
+
+
+def _flow_widget(kind: str, args: tuple):
+    """A new widget of the hop chain (``FlowPanel._place``), tagged with its kind."""
+    if kind == "hop":
+        widget = HopBox(*args)
+    elif kind == "others":
+        widget = OthersBox(*args)
+    elif kind == "arrow":
+        widget = SafeStatic("  ▼", classes="arrow")
+    elif kind == "live":
+        widget = SafeStatic(*args, classes="live")
+        widget.display = bool(args[0])
+    else:
+        widget = SafeStatic(*args, classes="notes")
+    widget.flow_kind = kind
+    return widget
+
+
 def render_summary(trace) -> Text:
     t = Text()
     for i, hop in enumerate(trace.hops):
@@ -383,16 +488,17 @@ def render_summary(trace) -> Text:
         if first.alternatives:
             t.append(f" (or {' or '.join(first.alternatives)})")
         if len(trace.blockers) > 1:
-            t.append(f"  (+{len(trace.blockers) - 1} more blocker(s) below)")
+            t.append(f"  (+{plural(len(trace.blockers) - 1, 'more blocker')} below)")
     else:
         n = sum(1 for h in trace.hops if h.verdict == "unknown")
         t.append("UNDECIDED", style="bold yellow")
-        t.append(f": {n} layer(s) could not be decided (no data); nothing known blocks it.")
+        t.append(f": {plural(n, 'layer')} could not be decided (no data); nothing known blocks it.")
     return t
 
 
-def render_others(others) -> Group:
+def render_others(others, selected: int | None = None) -> Group:
     lines: list = [Text("Also in the way (fix these too):", style="bold")]
+    start = 0
     for b in others:
         t = Text("✗ ", style="bold red")
         t.append(f"{b.layer} {VERDICT_MARK.get(b.verdict, b.verdict)}", style=VERDICT_STYLE.get(b.verdict, ""))
@@ -401,14 +507,14 @@ def render_others(others) -> Group:
             t.append(f"  ({b.location})", style="dim")
         lines.append(t)
         for fix in b.fixes:
-            lines.extend(render_fix(fix, indent="    "))
+            lines.extend(render_fix(fix, indent="    ", start=start, selected=selected))
+            start += len(fix.commands)
     return Group(*lines)
 
 
 def mark_observed(box: HopBox, index: int, observed) -> HopBox:
     """A hop the live test settled says so in its title ("observed: allowed")."""
-    base = getattr(box, "base_title", None) or str(box.border_title)
-    box.base_title = base
+    base = box.base_title
     settled = observed.settled_hop(index) if hasattr(observed, "settled_hop") else None
     box.border_title = base + (f"  ● {settled.label}" if settled is not None else "")
     box.set_class(settled is not None, "-observed")

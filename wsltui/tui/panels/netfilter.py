@@ -1,6 +1,7 @@
 """Netfilter: source → table → chain (policy, owner) → rule, verbatim, for iptables-nft and
 iptables-legacy in both families and the native nft ruleset. A warning when legacy and nft
-both hold rules (both filter every packet)."""
+both hold rules (both filter every packet). The rule (or chain policy) that decides the Flow
+packet is marked, ``b`` goes to it; ``/`` finds rules and chains by their text."""
 
 from __future__ import annotations
 
@@ -9,35 +10,52 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
-from wsltui.tui.panels.base import Panel
-from wsltui.tui.panels.tables import VimTree
+from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
+from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
 from wsltui.tui.render import record_outputs, unknown_text
 from wsltui.tui.safe_static import SafeStatic
+from wsltui.vocabulary import plural
 
 
 FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-nft",
              "nf.iptables-legacy": "iptables-legacy", "nf.ip6tables-legacy": "ip6tables-legacy", "nf.nft": "nft"}
 
 
-class NetfilterPanel(Panel):
+class NetfilterPanel(TreeSearch, Panel):
+    HAS_FILTER = True
+    FIREWALL = "netfilter"
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_rule"})  # space still folds a chain
     BINDINGS = [
         # priority: the tree binds space to folding; on a chain or table it still folds.
-        Binding("space", "toggle_rule", "Disable/enable rule", id="rule-toggle", priority=True),
+        Binding("space", "toggle_rule", "On/off", id="rule-toggle", priority=True),
         allow_binding("netfilter", "the selected ruleset, ahead of the selected rule"),
-        Binding("d", "delete_rule", "Delete rule", id="rule-delete"),
+        Binding("d", "delete_rule", "Delete", id="rule-delete"),
+        blocker_binding("netfilter"),
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._inputs: dict | None = None  # the nf.* records the tree was built from
         self.rules: dict = {}  # tree node id -> facts rule, or a DisabledRule
+        self.nodes: dict = {}  # rule_id() of a rule or chain -> its tree node
+        self._marked: dict = {}  # node id -> (node, its label before the mark)
+
+    DEFAULT_CSS = """
+    #netfilter-flow {
+        height: auto;
+        padding: 0 1;
+    }
+    """
 
     def compose_body(self):
         yield SafeStatic(id="netfilter-warnings")
+        yield SafeStatic(id="netfilter-flow")
+        yield SearchBox(placeholder="find: rule text, chain, table… (↑↓ previous/next, enter: go, esc clears)",
+                        id="netfilter-search")
         tree = VimTree("netfilter", id="netfilter-tree")
         tree.show_root = False
         tree.guide_depth = 3
+        self.finder = TreeFinder(tree)
         yield tree
 
     def main_widget(self):
@@ -56,10 +74,46 @@ class NetfilterPanel(Panel):
         expanded = _expanded_paths(tree.root)
         line = tree.cursor_line
         tree.clear()  # (the scroll position survives a rebuild: tests/tui/test_refresh.py)
-        self.rules = {}
+        self.rules, self.nodes, self._marked = {}, {}, {}
+        self._marked_for = None
+        self.finder.forget()
         self._add_disabled(tree.root, a.disabled)
-        build_tree(tree.root, a, expanded or None, self.rules)
+        build_tree(tree.root, a, expanded or None, self.rules, self.nodes)
         tree.cursor_line = max(0, line)
+
+    # --- the Flow packet's deciding rule, and `/` ---------------------------------------------
+
+    def show_marks(self, decisions: list) -> None:
+        self.query_one("#netfilter-flow", Static).update(self._flow_line(decisions))
+        for node, label in self._marked.values():
+            node.set_label(label)
+        self._marked = {}
+        for d in decisions:
+            node = self.nodes.get(rule_id(d.key.source, d.key.family, d.key.table, d.key.chain, d.key.position))
+            if node is None:
+                continue
+            label = self._marked.get(node.id, (node, node.label))[1]
+            self._marked[node.id] = (node, label)
+            node.set_label(Text.assemble(label, decision_mark(d)))
+
+    def _flow_line(self, decisions: list) -> Text:
+        """One line on top: where the Flow packet is decided in these rules, and the key to go there."""
+        blocker = next((d for d in decisions if d.blocks or d.key.blocks), None)
+        if blocker is not None:
+            hop = self.flow_trace().hops[blocker.hop - 1]
+            return Text.assemble((f"{self._flow_words()}: hop {blocker.hop} ", "bold"),
+                                 (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", "bold red"),
+                                 ("  b: go to it", "dim"))
+        if not decisions:
+            return Text(f"{self._flow_words()}: not decided in these rules", style="dim")
+        hops = sorted({d.hop for d in decisions})
+        return Text(f"{self._flow_words()}: hop {', '.join(map(str, hops))} let through (rules and policies marked ✓)"
+                    "  b: go to the first", style="dim")
+
+    def jump_to(self, decision) -> bool:
+        k = decision.key
+        node = self.nodes.get(rule_id(k.source, k.family, k.table, k.chain, k.position))
+        return self.go_to(node)
 
     def _add_disabled(self, root, gone) -> None:
         """Rules disabled with wsltui are gone from the rules; space puts one back where it was.
@@ -158,8 +212,14 @@ def _owner(tag: str) -> Text:
     return Text(f" [{tag}]", style=style)
 
 
-def build_tree(root, a, expanded, rules: dict) -> None:
-    """Fill ``root``; ``rules`` gets node id -> rule for every rule leaf."""
+def rule_id(source: str, family: str, table: str, chain: str, position: int | None) -> tuple:
+    """A rule (or, position None, a chain) as the simulator names it (decided.RuleKey)."""
+    return source, family, table, chain, position
+
+
+def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
+    """Fill ``root``; ``rules`` gets node id -> rule for every rule leaf, ``nodes`` rule_id() ->
+    node for every rule and chain."""
     f = a.facts
     # Chains a blocker names are opened; the rest stay folded.
     hot = " ".join(h.location or "" for _, _, t in a.blockers for h in t.blockers)
@@ -184,16 +244,19 @@ def build_tree(root, a, expanded, rules: dict) -> None:
                     if chain.policy:
                         lab.append(f"  policy {chain.policy}", style="red" if chain.policy != "ACCEPT" else "dim")
                     lab.append_text(_owner(chain.owner))
-                    lab.append(f"  {len(chain.rules)} rule(s)", style="dim")
+                    lab.append(f"  {plural(len(chain.rules), 'rule')}", style="dim")
                     path = (rs.record, f"table {table.name}", chain.name)
+                    source = f"iptables-{rs.backend}"
                     if not chain.rules:
-                        tn.add_leaf(lab, data=chain.name)
+                        nodes[rule_id(source, rs.family, table.name, chain.name, None)] = tn.add_leaf(lab, data=chain.name)
                         continue
                     cn = tn.add(lab, data=chain.name, expand=_want(expanded, path, f"chain {chain.name}," in hot or (chain.builtin and chain.policy not in (None, 'ACCEPT'))))
+                    nodes[rule_id(source, rs.family, table.name, chain.name, None)] = cn
                     for r in chain.rules:
                         leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim),
                                            data=f"rule {r.position}")
                         rules[leaf.id] = r
+                        nodes[rule_id(source, rs.family, table.name, chain.name, r.position)] = leaf
     nft = f.nft
     label = Text.assemble(("nft", "bold"), ("  (nf.nft: nft -j list ruleset)", "dim"))
     if nft is None:
@@ -218,18 +281,20 @@ def build_tree(root, a, expanded, rules: dict) -> None:
                 lab.append(f"  {ch.type} hook {ch.hook} priority {ch.priority_text or ch.priority}", style="dim")
                 if ch.policy:
                     lab.append(f" policy {ch.policy}", style="red" if ch.policy != "accept" else "dim")
-            lab.append(f"  {len(ch.rules)} rule(s)", style="dim")
+            lab.append(f"  {plural(len(ch.rules), 'rule')}", style="dim")
             if not ch.rules:
-                tn.add_leaf(lab, data=ch.name)
+                nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = tn.add_leaf(lab, data=ch.name)
                 continue
             cn = tn.add(lab, data=ch.name, expand=_want(expanded, ("nf.nft", tkey, ch.name), f"chain {ch.name}," in hot))
+            nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = cn
             for r in ch.rules:
                 leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
                                                  (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
                                    data=f"rule {r.position}")
                 rules[leaf.id] = r
+                nodes[rule_id("nft", tb.family, tb.name, ch.name, r.position)] = leaf
         for s in tb.sets:
-            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {len(s.elements)} element(s)", "dim")),
+            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {plural(len(s.elements), 'element')}", "dim")),
                         data=f"set {s.name}")
 
 

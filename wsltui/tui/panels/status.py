@@ -1,7 +1,25 @@
-"""Status: one compact screen for a support ticket (fits 100x30) — mode, addresses, every
-listener and whether each scenario reaches it, and the blockers with a one-line fix."""
+"""Status: the screen for a support ticket (designed for 120x30). Mode, addresses and firewalls;
+every listener x scenario as a cell; one answer line per port (reachable from where, blocked
+where, the next step); then every blocker, numbered and ranked, each with its whole fix (every
+command: runtime and persistent, never a lone first step).
+
+Cells and blocker lines are selectable: ``enter`` opens Flow on that port x scenario with the
+blocker's hop selected, ``f`` the fix plan (the dialog Flow's ``f`` opens).
+
+A cell is one of: ✓ reachable, ✓ assumed, ✗ blocked (what the client sees), – a path this
+listener or mode does not offer until it is set up (muted: the relay carries TCP only, an IPv4
+listener has no [::1], NAT has no LAN path without portproxy), – not applicable, ? undecided. A
+path not set up is no fault, so a healthy machine shows no ✗; its blockers (what setting it up
+takes) are listed after the ones that stop a path that is there.
+
+``EXTRA_COLUMNS`` lets another view add a column per row (e.g. a live test's outcome).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
 
 from rich.console import Group
 from rich.table import Table
@@ -9,33 +27,499 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
+from wsltui.tui.panels.base import Panel, VimScroll
+from wsltui.tui.render import VERDICT_MARK, bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
-from wsltui.tui.panels.base import Panel, VimScroll
-from wsltui.tui.render import bool_word, cell, is_unknown, or_unknown, unknown_text
+from wsltui.vocabulary import plural
+
+LOCALHOST = ("windows-localhost-v4", "windows-localhost-v6")
+RELAY_MODES = ("nat", "bridged", "unknown")  # modes whose localhost path is WSL's relay (TCP only)
+# Blocker lines drawn as widgets at most (a machine with thousands of listeners): the rest are counted.
+MAX_BLOCKERS = 60
+
+LEGEND = (({"ok"}, "✓ reachable"), ({"assumed"}, "✓ assumed: reachable if an assumption holds (Flow names it)"),
+          ({"blocked"}, "✗ blocked: what the client sees"), ({"off", "na"}, "– not set up, or not applicable"),
+          ({"undecided"}, "? undecided: the first layer without data"))
+
+# Extra columns after the scenarios: (header, cell of a row). Empty unless another view adds one.
+EXTRA_COLUMNS: list[tuple[str, Callable[[object, StatusRow], Text]]] = []
+
+
+# --- the model: what each cell, answer and blocker says (no widgets) -------------------------
+
+
+@dataclass
+class Cell:
+    scenario: str
+    trace: object | None  # wsltui.simulation.trace.Trace
+    kind: str  # ok | assumed | blocked | off | undecided | na | none
+    text: Text
+
+
+@dataclass
+class StatusRow:
+    target: object  # wsltui.tui.analysis.Target
+    cells: list[Cell]
+    extra: list[Text] = field(default_factory=list)  # one per EXTRA_COLUMNS
+
+
+@dataclass
+class Blocker:
+    """One blocker of a port, however many cells it stops (the same fix is listed once)."""
+
+    number: int
+    target: object
+    hop: object  # wsltui.simulation.trace.Hop
+    stops: list[tuple[str, object, object]]  # (scenario, trace, the hop in that trace)
+    muted: bool  # it stops only paths that are not set up
+    after: dict[str, int] = field(default_factory=dict)  # scenario -> the blocker whose fix it is traced after
+
+    def where(self) -> tuple[str, object, int]:
+        """(scenario, trace, hop index) enter opens: the first cell it stops, at its hop."""
+        scenario, trace, hop = self.stops[0]
+        return scenario, trace, hop_index(trace, hop)
+
+
+def hop_index(trace, hop) -> int:
+    """The index in ``trace.hops`` of ``hop`` (or of the hop it stands behind)."""
+    for i, h in enumerate(trace.hops):
+        if h is hop or any(b is hop for b in h.behind):
+            return i
+    return 0
+
+
+def not_offered(target, scenario: str, trace) -> str | None:
+    """Why a blocked cell is a path this listener or mode does not offer until it is set up (a
+    short label), or None: the path is there and something stops it."""
+    layers = {b.layer for b in trace.blockers}
+    if scenario in LOCALHOST and "localhost-relay" in layers:
+        if target.proto != "tcp" and trace.mode in RELAY_MODES:
+            return "TCP only"  # the relay carries TCP only
+        if scenario.endswith("v6") and target.family == "ipv4":
+            return "IPv4 only"  # the listener takes no IPv6 at all
+        if scenario.endswith("v4") and target.family == "ipv6" and not target.dual_stack:
+            return "IPv6 only"
+    if scenario == "lan-to-host" and trace.mode in ("nat", "unknown"):  # (unknown: traced as NAT, assumed)
+        # windows.portproxy's "no entry listens" (the one no-listener without an entry as its rule)
+        if any(b.layer == "portproxy" and b.verdict == "no-listener" and b.rule is None for b in trace.blockers):
+            return "TCP only" if target.proto != "tcp" else "not set up"
+    return None
+
+
+def classify(target, scenario: str, trace) -> Cell:
+    if trace is None:
+        return Cell(scenario, None, "none", Text("-", style="dim"))
+    if trace.reachable is True:
+        if any(h.verdict == "assumed" for h in trace.hops):
+            return Cell(scenario, trace, "assumed", Text("✓ assumed", style="bold cyan"))
+        return Cell(scenario, trace, "ok", Text("✓ yes", style="bold green"))
+    if trace.reachable is None:
+        if any(h.layer == "path" and h.verdict == "not-applicable" for h in trace.hops):
+            return Cell(scenario, trace, "na", Text("–", style="dim"))
+        unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
+        return Cell(scenario, trace, "undecided", Text(f"? {unknown.layer if unknown else 'undecided'}", style="yellow"))
+    off = not_offered(target, scenario, trace)
+    if off is not None:
+        return Cell(scenario, trace, "off", Text(f"– {off}", style="dim"))
+    first = trace.first_blocker
+    return Cell(scenario, trace, "blocked", Text(f"✗ {first.symptom or first.verdict}", style="bold red"))
+
+
+def status_rows(a) -> list[StatusRow]:
+    rows = []
+    for r in a.rows:
+        row = StatusRow(r.target, [classify(r.target, sc, r.traces.get(sc)) for sc in STATUS_SCENARIOS])
+        row.extra = [cell(a, row) for _, cell in EXTRA_COLUMNS]
+        rows.append(row)
+    return rows
+
+
+def _fix_key(hop) -> tuple:
+    """Blockers with the same fixes are one blocker (the same rule reached from two scenarios)."""
+    return (hop.layer, hop.verdict, tuple((f.title, tuple(f.commands)) for f in hop.fixes) or (hop.explanation,))
+
+
+def port_blockers(rows: list[StatusRow]) -> list[Blocker]:
+    """Every blocker of every port, numbered: those that stop a path that is there first (the
+    ones stopping the most cells first), then those of paths not set up; in path order within."""
+    found: dict[tuple, Blocker] = {}
+    order: dict[tuple, tuple] = {}
+    seen_ports: set = set()
+    for row in rows:
+        port = (row.target.proto, row.target.port)
+        if port in seen_ports:  # two listeners on one port: the same traces (the port is the question)
+            continue
+        seen_ports.add(port)
+        for c, cell in enumerate(row.cells):
+            if cell.kind not in ("blocked", "off"):
+                continue
+            for i, hop in enumerate(cell.trace.blockers):
+                key = (port, _fix_key(hop))
+                b = found.get(key)
+                if b is None:
+                    b = found[key] = Blocker(0, row.target, hop, [], muted=True)
+                    order[key] = (len(seen_ports), c, i)
+                b.stops.append((cell.scenario, cell.trace, hop))
+                b.muted &= cell.kind == "off"
+    ranked = sorted(found, key=lambda k: (found[k].muted, order[k][0], -len(found[k].stops), order[k][1:]))
+    out = []
+    for n, key in enumerate(ranked, 1):
+        found[key].number = n
+        out.append(found[key])
+    for b in out:  # "after N": the blocker whose fix a continued hop assumes, in this screen's numbering
+        for scenario, trace, hop in b.stops:
+            k = trace.fix_number(hop) if hop.assumes_fix else None
+            if k is not None:
+                owner = found.get(((b.target.proto, b.target.port), _fix_key(trace.blockers[k - 1])))
+                if owner is not None:
+                    b.after[scenario] = owner.number
+    return out
+
+
+def answer(rows: list[StatusRow], blockers: list[Blocker]) -> Text:
+    """One line for a port: reachable from where, blocked where, what is not set up, the next step."""
+    row = rows[0]
+    t = row.target
+    line = Text()
+    line.append(f"{t.proto}/{t.port}  ", style="bold")
+    by_kind: dict[str, list[Cell]] = {}
+    for c in row.cells:
+        by_kind.setdefault(c.kind, []).append(c)
+    parts: list[Text] = []
+    if "ok" in by_kind or "assumed" in by_kind:
+        names = [SHORT[c.scenario] + (" (assumed)" if c.kind == "assumed" else "") for c in row.cells
+                 if c.kind in ("ok", "assumed")]
+        parts.append(Text("✓ " + ", ".join(names), style="green"))
+    if "blocked" in by_kind:
+        parts.append(Text("✗ " + ", ".join(SHORT[c.scenario] for c in by_kind["blocked"]), style="red"))
+    if "undecided" in by_kind:
+        parts.append(Text("? " + ", ".join(SHORT[c.scenario] for c in by_kind["undecided"]), style="yellow"))
+    if "off" in by_kind:
+        parts.append(Text("– " + ", ".join(SHORT[c.scenario] for c in by_kind["off"]), style="dim"))
+    line.append_text(Text("  ").join(parts) if parts else Text("nothing to answer", style="dim"))
+    mine = [b for b in blockers if (b.target.proto, b.target.port) == (t.proto, t.port)]
+    line.append("  → ", style="dim")
+    line.append_text(_next_step(by_kind, mine))
+    return line
+
+
+def _next_step(by_kind: dict, mine: list[Blocker]) -> Text:
+    red = [b for b in mine if not b.muted]
+    if red:
+        first = red[0]
+        title = first.hop.fixes[0].title if first.hop.fixes else first.hop.explanation
+        return Text.assemble((f"fix {first.number}", "bold"), f": {title}")
+    if "undecided" in by_kind:
+        return Text("enter on a ? cell: the layer without data and the command that would tell", style="yellow")
+    if mine:  # (what setting up the rest takes is in the blocker list)
+        return Text("nothing blocks what is set up", style="green")
+    return Text("nothing to do", style="green")
+
+
+def render_blocker(b: Blocker) -> Group:
+    """A blocker line, what it stops, and every fix whole (title and every command)."""
+    hop = b.hop
+    head = Text()
+    head.append(f"{b.number:>2} ")
+    head.append("– " if b.muted else "✗ ", style="dim" if b.muted else "bold red")
+    head.append(f"{b.target.proto}/{b.target.port} ", style="bold")
+    head.append(f"{hop.layer} ")
+    head.append(VERDICT_MARK.get(hop.verdict, hop.verdict), style="dim" if b.muted else "bold red")
+    what = hop.edit or hop.rule
+    if what:
+        head.append(f"  {what}")
+    stops = ", ".join(SHORT.get(sc, sc) + (f" (after {b.after[sc]})" if sc in b.after else "") for sc, _, _ in b.stops)
+    head.append(f"  stops {stops}", style="dim")
+    lines: list = [head]
+    if not hop.fixes:
+        lines.append(Text(f"     {hop.explanation}", style="dim"))
+    for i, fix in enumerate(hop.fixes):
+        lines.append(Text.assemble(("     fix: " if i == 0 else "     or:  ", "bold cyan"), fix.title))
+        if fix.commands:
+            grid = Table.grid()
+            grid.add_column(width=9, no_wrap=True)
+            grid.add_column()  # a long command wraps under itself, never back to column 1
+            for cmd in fix.commands:
+                grid.add_row(Text("       $ ", style="dim"), Text(cmd, style="bold"))
+            lines.append(grid)
+        elif fix.manual:
+            lines.append(Text(f"       by hand: {fix.manual}", style="dim"))
+    return Group(*lines)
+
+
+# --- widgets ----------------------------------------------------------------------------------
+
+
+class BlockerLine(SafeStatic, can_focus=True):
+    """One blocker with its fixes; up/down (j/k) move between the lines and back to the table."""
+
+    DEFAULT_CSS = """
+    BlockerLine { height: auto; padding: 0 0; }
+    BlockerLine:focus { background: $boost; }
+    """
+    BINDINGS = [
+        Binding("j,down", "step(1)", "Next", show=False),
+        Binding("k,up", "step(-1)", "Previous", show=False),
+    ]
+
+    def __init__(self, blocker: Blocker) -> None:
+        super().__init__(render_blocker(blocker), classes="blocker" + (" -muted" if blocker.muted else ""))
+        self.blocker = blocker
+
+    def action_step(self, delta: int) -> None:
+        lines = list(self.parent.query(BlockerLine)) if self.parent else []
+        i = lines.index(self) + delta if self in lines else -1
+        if 0 <= i < len(lines):
+            lines[i].focus()
+        elif i < 0:
+            panel = next((a for a in self.ancestors if isinstance(a, StatusPanel)), None)
+            if panel is not None:
+                panel.focus_table(last_row=True)
+
+
+@cache
+def _table_class():
+    """The cell table (DataTable is imported when the first data arrives, not for the first frame)."""
+    from wsltui.tui.panels.tables import VimTable
+
+    class StatusTable(VimTable):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            # as tall as its rows, inside the panel's scroll (the app's CSS gives tables 1fr and a border)
+            self.set_styles("height: auto; border: none; padding: 0;")
+
+        def action_cursor_down(self) -> None:
+            if self.cursor_row >= self.row_count - 1:  # past the last row: the blocker lines
+                lines = self.screen.query(BlockerLine)
+                if lines:
+                    lines.first().focus()
+                    return
+            super().action_cursor_down()
+
+    return StatusTable
 
 
 class StatusPanel(Panel):
     BINDINGS = [
+        Binding("enter", "drill", "Open in Flow", id="status-drill", show=False),
+        Binding("f", "fix", "Fix plan", id="status-fix",
+                tooltip="The plan for the selected blocker, or for every blocker of the selected cell; y applies it"),
         Binding("l", "live_test", "Live test", id="status-live",
                 tooltip="Send the real connection of the selected port and scenario and compare with the trace"),
     ]
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[StatusRow] = []
+        self.blockers: list[Blocker] = []
+
     def compose_body(self):
         with VimScroll(id="status-scroll"):
+            yield SafeStatic(id="status-head")
             yield SafeStatic(id="status-body")
+            yield SafeStatic(id="status-foot")
 
     def main_widget(self):
-        return self.query_one("#status-scroll")
+        tables = self.query(_table_class())
+        return tables.first() if tables else self.query_one("#status-scroll")
 
     def show(self, a) -> None:
-        self.query_one("#status-body", Static).update(Group(render_status(a), *observed_lines(a, self.app)))
+        scroll = self.query_one("#status-scroll", VimScroll)
+        focused = self.app.focused
+        cursor = self._cursor()
+        focused_number = focused.blocker.number if isinstance(focused, BlockerLine) else None
+        self.rows = status_rows(a) if a.listeners_unknown is None else []
+        self.blockers = port_blockers(self.rows)
+        self.query_one("#status-head", Static).update(Group(_overview(a), Text()))
+        for old in self.query(BlockerLine):
+            old.remove()
+        self._fill_table(scroll)
+        self.query_one("#status-body", Static).update(self._body(a))
+        lines = [BlockerLine(b) for b in self.blockers[:MAX_BLOCKERS]]
+        if lines:
+            scroll.mount_all(lines, before=self.query_one("#status-foot"))
+        self.query_one("#status-foot", Static).update(self._foot(a))
+        had_focus = focused is None or focused is scroll or self in focused.ancestors
+        self.call_after_refresh(self._restore, cursor, focused_number, had_focus)
+
+    def _fill_table(self, scroll) -> None:
+        """The cells, in the table kept across refreshes (its cursor and focus stay)."""
+        tables = self.query(_table_class())
+        if not self.rows:
+            tables.remove()
+            return
+        if tables:
+            table = tables.first()
+            table.clear(columns=True)
+        else:
+            table = _table_class()(id="status-table", cursor_type="cell")
+            scroll.mount(table, after=self.query_one("#status-head"))
+        table.add_column("listener")
+        table.add_column("process")
+        for sc in STATUS_SCENARIOS:
+            table.add_column(SHORT[sc])
+        for name, _ in EXTRA_COLUMNS:
+            table.add_column(name)
+        for row in self.rows:
+            process = row.target.process or "-"
+            table.add_row(row.target.endpoint, process if len(process) <= 12 else process[:11] + "…",
+                          *(c.text for c in row.cells), *row.extra)
+
+    def _body(self, a) -> Group:
+        parts: list = []
+        if a.listeners_unknown is not None:
+            parts.append(unknown_text(a.listeners_unknown, "listeners: "))
+        elif not a.rows:
+            parts.append(Text("No TCP or UDP listener: nothing in WSL waits for a connection.", style="yellow"))
+        by_port: dict[tuple, list[StatusRow]] = {}
+        for row in self.rows:
+            by_port.setdefault((row.target.proto, row.target.port), []).append(row)
+        if by_port:
+            parts.append(Text())
+        for rows in by_port.values():
+            parts.append(answer(rows, self.blockers))
+        red = sum(not b.muted for b in self.blockers)
+        muted = len(self.blockers) - red
+        parts.append(Text())
+        if self.blockers:
+            head = Text("Blockers", style="bold")
+            head.append(f"  {red} {'stops' if red == 1 else 'stop'} a path that is there" if red
+                        else "  none stops a path that is there",
+                        style="bold red" if red else "green")
+            if muted:
+                head.append(f" · {muted} for paths not set up{' (below)' if red else ''}", style="dim")
+            head.append("  enter: Flow · f: fix plan", style="dim")
+            parts.append(head)
+        elif self.rows and not any(c.kind == "undecided" for r in self.rows for c in r.cells):
+            parts.append(Text("No blocker: every path that is set up lets the connection through.", style="green"))
+        parts += observed_lines(a, self.app)
+        return Group(*parts)
+
+    def _foot(self, a) -> Group:
+        f = a.facts
+        parts: list = []
+        hidden = len(self.blockers) - MAX_BLOCKERS
+        if hidden > 0:
+            parts.append(Text(f"… and {hidden} more {'blocker' if hidden == 1 else 'blockers'}: wsltui report lists "
+                              "every one (w writes it)", style="yellow"))
+        for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
+            # One line each: the Flow panel and the reports say it in full.
+            parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
+        kinds = {c.kind for r in self.rows for c in r.cells}
+        legend = [words for kind, words in LEGEND if kind & kinds]
+        if legend:  # the marks on this screen, only
+            parts.append(Text("  ".join(legend), style="dim"))
+        for err in a.errors:
+            parts.append(Text(f"error: {err}", style="bold red"))
+        if f.ufw_trap:
+            parts.append(Text(f"ufw: {f.ufw_trap}", style="bold yellow"))
+        return Group(*parts)
+
+    # --- the cursor ---------------------------------------------------------------------------
+
+    def _cursor(self) -> tuple[int, int] | None:
+        tables = self.query(_table_class())
+        if not tables:
+            return None
+        c = tables.first().cursor_coordinate
+        return c.row, c.column
+
+    def _restore(self, cursor, number: int | None, had_focus: bool) -> None:
+        """After a refresh: the same cell or blocker line; the first time: the first blocked cell."""
+        tables = self.query(_table_class())
+        if not tables:
+            return
+        table = tables.first()
+        if cursor is None:
+            cursor = self._first_cell()
+        table.cursor_coordinate = (min(cursor[0], table.row_count - 1), cursor[1])
+        if number is not None:
+            line = next((w for w in self.query(BlockerLine) if w.blocker.number == number), None)
+            if line is not None:
+                line.focus(scroll_visible=False)
+                return
+        if had_focus and self.app.active_key == self.KEY:
+            table.focus(scroll_visible=False)
+
+    def _first_cell(self) -> tuple[int, int]:
+        for kind in ("blocked", "undecided", "ok", "assumed"):  # where it hurts; a healthy machine opens on green
+            for r, row in enumerate(self.rows):
+                for c, cell in enumerate(row.cells):
+                    if cell.kind == kind:
+                        return r, c + 2
+        return 0, 2
+
+    def focus_table(self, last_row: bool = False) -> None:
+        tables = self.query(_table_class())
+        if tables:
+            table = tables.first()
+            if last_row:
+                table.cursor_coordinate = (table.row_count - 1, table.cursor_coordinate.column)
+            table.focus()
+
+    def selected(self) -> tuple[object | None, str | None, object | None, Blocker | None]:
+        """(target, scenario, trace, blocker) under the cursor: a blocker line, or a table cell."""
+        focused = self.app.focused
+        if isinstance(focused, BlockerLine):
+            b = focused.blocker
+            scenario, trace, _ = b.where()
+            return b.target, scenario, trace, b
+        tables = self.query(_table_class())
+        if not tables or not self.rows:
+            return None, None, None, None
+        c = tables.first().cursor_coordinate
+        row = self.rows[min(c.row, len(self.rows) - 1)]
+        i = c.column - 2
+        cell = row.cells[i] if 0 <= i < len(row.cells) else next(
+            (x for x in row.cells if x.kind == "blocked"), row.cells[0] if row.cells else None)
+        if cell is None:
+            return row.target, None, None, None
+        return row.target, cell.scenario, cell.trace, None
+
+    def action_drill(self) -> None:
+        target, scenario, trace, blocker = self.selected()
+        if target is None:
+            return
+        if blocker is not None:
+            _, _, hop = blocker.where()
+        else:
+            first = trace.first_blocker if trace is not None else None
+            hop = hop_index(trace, first) if first is not None else None
+        self.app.open_flow(scenario, target.port, target.proto, hop)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "fix":
+            return bool(self.blockers)  # (hidden while loading, and where nothing blocks)
+        return super().check_action(action, parameters)
+
+    def action_fix(self) -> None:
+        from wsltui.tui.panels.flow import propose_fix
+
+        target, scenario, trace, blocker = self.selected()
+        if trace is None or not trace.blockers:
+            self.notify("nothing blocks this cell", timeout=3)
+            return
+        hop = None
+        if blocker is not None:
+            _, _, hop = blocker.stops[0]
+        propose_fix(self.app, trace, hop)
+
+    def on_data_table_cell_selected(self, event) -> None:
+        """enter (or a click) on a cell: Flow on that port x scenario."""
+        event.stop()
+        self.action_drill()
+
+    # --- live tests ---------------------------------------------------------------------------
 
     def show_live(self) -> None:
         self.show(self.analysis)
 
     def live_target(self) -> tuple[str, int, str] | None:
-        """The cell a live test is for: the Flow panel's port × scenario."""
+        """The cell a live test is for: the selected cell (or blocker line), else Flow's port x scenario."""
+        target, scenario, _, _ = self.selected()
+        if target is not None and scenario is not None:
+            return scenario, target.port, target.proto
         return self.app.flow_target()
 
     def action_live_test(self) -> None:
@@ -44,34 +528,7 @@ class StatusPanel(Panel):
             self.app.run_live(*target)
 
 
-def render_status(a) -> Group:
-    f = a.facts
-    parts: list = [_overview(a), Text()]
-    if a.listeners_unknown is not None:
-        parts.append(unknown_text(a.listeners_unknown, "listeners: "))
-    elif not a.rows:
-        parts.append(Text("No TCP or UDP listener: nothing in WSL waits for a connection.", style="yellow"))
-    else:
-        parts.append(_table(a))
-    blockers = _blockers(a)
-    parts.append(Text())
-    if blockers:
-        parts.append(Text("Blockers", style="bold"))
-        parts.extend(blockers)
-    elif a.rows:
-        parts.append(Text("No blocker found on the Linux side.", style="green"))
-    for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
-        # One line each: the screen fits 100x30; the Flow panel and the reports say it in full.
-        parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
-    parts.append(Text("✓ reachable  ✗ blocked: what the client sees  ? undecided: the first layer without data",
-                      style="dim"))
-    if any(h.verdict == "assumed" for r in a.rows for t in r.traces.values() for h in t.hops):
-        parts.append(Text("✓ assumed: reachable if an assumption holds (the flow view names it)", style="dim"))
-    for err in a.errors:
-        parts.append(Text(f"error: {err}", style="bold red"))
-    if f.ufw_trap:
-        parts.append(Text(f"ufw: {f.ufw_trap}", style="bold yellow"))
-    return Group(*parts)
+# --- the overview (mode, addresses, firewalls) -------------------------------------------------
 
 
 def _overview(a) -> Table:
@@ -101,7 +558,8 @@ def _overview(a) -> Table:
         addr = Text(f"{net.primary_interface or '?'} {net.primary_address or '-'}")
         if net.primary_address6:
             addr.append(f"  {net.primary_address6}")
-        addr.append(f"   Windows (gateway) {net.default_gateway_v4 or '-'}")
+        # Only NAT's gateway is Windows (its vEthernet); mirrored or bridged, it is the LAN's router.
+        addr.append(f"   {'Windows (gateway)' if a.world.mode == 'nat' else 'gateway'} {net.default_gateway_v4 or '-'}")
         grid.add_row("WSL", addr)
     grid.add_row("firewall", _firewall_line(f))
     return grid
@@ -125,51 +583,12 @@ def _firewall_line(f) -> Text:
     ipt = f.iptables
     if ipt is not None:
         active = [rs.record.removeprefix("nf.") for rs in ipt.rulesets() if rs.unknown is None and rs.is_active()]
-        t.append(" · iptables rules: " + (", ".join(active) if active else "none"))
+        nft = f.nft  # native nft tables hold rules iptables does not list
+        native = [x for x in nft.tables if not x.managed_by_iptables] if nft is not None and nft.unknown is None else []
+        if native:
+            active.append(f"nft ({plural(len(native), 'table')})")
+        t.append(" · rules: " + (", ".join(active) if active else "none"))
     return t
-
-
-def _table(a) -> Table:
-    t = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    width = max((len(r.target.endpoint) for r in a.rows), default=8)
-    t.add_column("listener", no_wrap=True, min_width=min(width, 30))
-    t.add_column("process", no_wrap=True, max_width=10, overflow="ellipsis")
-    for sc in STATUS_SCENARIOS:
-        t.add_column(SHORT[sc], no_wrap=True, overflow="ellipsis")
-    for row in a.rows:
-        t.add_row(row.target.endpoint, row.target.process or "-",
-                  *(cell(row.traces.get(sc)) for sc in STATUS_SCENARIOS))
-    return t
-
-
-def _blockers(a) -> list[Text]:
-    """One line per distinct first blocker: the scenarios it stops, what stops them, the fix."""
-    seen: dict[tuple, list[str]] = {}
-    hops: dict[tuple, tuple] = {}
-    for target, sc, trace in a.blockers:
-        hop = trace.first_blocker
-        fix = hop.fixes[0] if hop.fixes else None
-        key = (target.key, hop.layer, hop.verdict, hop.edit or hop.rule or hop.explanation, fix.title if fix else "")
-        seen.setdefault(key, []).append(SHORT.get(sc, sc))
-        hops[key] = (target, hop, fix)
-    out = []
-    for key, scenarios in seen.items():
-        target, hop, fix = hops[key]
-        line = Text("✗ ", style="bold red")
-        line.append(f"{target.proto}/{target.port} ", style="bold")
-        line.append(", ".join(scenarios), style="dim")
-        line.append(f"  {hop.layer} ")
-        line.append(hop.verdict.upper(), style="bold red")
-        what = hop.edit or hop.rule
-        if what:
-            line.append(f" {what}")
-        out.append(line)
-        if fix is not None:
-            cmd = fix.commands[0] if fix.commands else fix.title
-            fl = Text("    fix: ", style="bold cyan")
-            fl.append(cmd)
-            out.append(fl)
-    return out
 
 
 def observed_lines(a, app=None) -> list[Text]:

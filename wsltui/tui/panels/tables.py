@@ -97,3 +97,92 @@ class VimTree(Tree):
 
     def process_label(self, label):
         return super().process_label(_cell(label))
+
+    def reveal(self, node) -> None:
+        """Open ``node``'s ancestors and put the cursor on it."""
+        parent = node.parent
+        while parent is not None:
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
+        self._tree_lines  # noqa: B018  the lines are built lazily (on idle): now, so that node.line is known
+        self.move_cursor(node, animate=False)
+        # Scrolling needs the new height, which the next layout gives.
+        self.call_after_refresh(self.scroll_to_node, node, animate=False)
+
+
+class TreeFinder:
+    """``/`` in a tree: the nodes whose label holds the text (any case), in the tree's order,
+    folded ones included; the cursor goes to the first one from where it is, then to the next or
+    previous. The labels are read once per tree content (``forget`` after a rebuild): a search in
+    10,000 rules is a scan of 10,000 short strings."""
+
+    def __init__(self, tree: VimTree) -> None:
+        self.tree = tree
+        self.matches: list = []
+        self.at = 0
+        self._index: list | None = None  # (node, its label in lower case), in tree order
+
+    def forget(self) -> None:
+        self._index, self.matches = None, []
+
+    def find(self, text: str) -> None:
+        if self._index is None:
+            self._index = [(n, n.label.plain.lower()) for n in _walk(self.tree.root)]
+        needle = text.lower()
+        found = [(i, n) for i, (n, label) in enumerate(self._index) if needle in label] if needle else []
+        cursor = self.tree.cursor_node
+        here = next((i for i, (n, _) in enumerate(self._index) if n is cursor), 0) if found else 0
+        self.matches = [n for _, n in found]
+        self.at = next((k for k, (i, _) in enumerate(found) if i >= here), 0)
+        self._show()
+
+    def step(self, delta: int) -> None:
+        if self.matches:
+            self.at = (self.at + delta) % len(self.matches)
+            self._show()
+
+    def summary(self, text: str) -> str:
+        if not text:
+            return ""
+        if not self.matches:
+            return "no match"
+        return f"{self.at + 1}/{len(self.matches)}  ↑↓ previous/next"
+
+    def _show(self) -> None:
+        if self.matches:
+            self.tree.reveal(self.matches[self.at])
+
+
+class TreeSearch:
+    """For a panel whose list is a tree: ``/`` through its ``finder`` (the count of matches in the
+    search box's border), and the cursor put on a node (``go_to``)."""
+
+    finder: TreeFinder
+
+    def go_to(self, node) -> bool:
+        if node is None:
+            return False
+        self.finder.tree.reveal(node)
+        self.finder.tree.focus()
+        return True
+
+    def search_changed(self, text: str) -> None:
+        self.finder.find(text)
+        self._count(text)
+
+    def search_step(self, delta: int) -> None:
+        self.finder.step(delta)
+        self._count(self.search_text())
+
+    def _count(self, text: str) -> None:
+        self.search_box().border_subtitle = self.finder.summary(text)
+
+
+def _walk(node):
+    """The nodes under ``node`` in the order the tree shows them."""
+    stack = list(reversed(node.children))
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))

@@ -3,7 +3,8 @@ Hyper-V firewall for the WSL VM, portproxy and the excluded port ranges (an over
 and every firewall rule — Windows and Hyper-V — in one table below: ``/`` filters by text,
 ``p`` keeps only the rules that could match the Flow panel's port, ``s``/``S`` or a click on a
 header sorts, ``enter`` shows a rule. Each part says ``unknown: reason (run: command)`` when its
-data is missing.
+data is missing. On top, the Flow packet on Windows: what decides it at each Windows hop (a rule
+is marked in the table as well, ``b`` jumps to it) and what listens on its port.
 
 Whether a rule could match a port is the simulator's own ``rule_matches``, asked with nothing
 but the port and protocol known; this module never matches rules itself.
@@ -22,12 +23,12 @@ from textual import on
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
-from wsltui.tui.changes import allow_binding, flow_port
-from wsltui.tui.panels.base import Panel, VimScroll
+from wsltui.tui.changes import allow_binding, flow_port, windows_preview
+from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import FastTable
-from wsltui.tui.render import bool_word, is_unknown, unknown_text
+from wsltui.tui.render import bool_word, fit_widths, is_unknown, unknown_text, verdict_text
 from wsltui.tui.safe_static import SafeStatic
 
 PROTOCOL_NAMES = {1: "ICMPv4", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 58: "ICMPv6"}
@@ -102,6 +103,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("program", "program", lambda r, fw: _any(r.programs + r.services), lambda row: (row.rule.programs, row.rule.services), 36),
 )
 MATCH = "match"  # the first column: yes / maybe / - for the Flow port
+FIREWALL_OF = {"windows": "Windows", "hyperv": "Hyper-V"}  # decided.RuleKey.firewall -> RuleRow.firewall
+# Which columns give way when the table is narrow (lowest first): whether a rule could match, its
+# action, name and port last.
+PRIORITY = {MATCH: 10, "action": 9, "name": 8, "ports": 7, "dir": 6, "on": 5, "proto": 5, "fw": 4, "profiles": 3,
+            "remote": 2, "program": 1}
 
 
 def all_rules(win) -> list[tuple[object, str]]:
@@ -131,7 +137,14 @@ def build_rows(rules: list[tuple[object, str]]) -> list[RuleRow]:
     return rows
 
 
-def match_cell(result: bool | str) -> Text:
+def match_cell(result: bool | str, decision=None) -> Text:
+    """Could the rule match the Flow port; for the rule that decides the Flow packet, which hop."""
+    if decision is not None:
+        if decision.blocks:
+            return Text(f"◀ blocks hop {decision.hop}", style="bold red")
+        if decision.key.verdict == "unknown" or decision.hop_verdict == "unknown":
+            return Text(f"? hop {decision.hop}", style="yellow")
+        return Text(f"✓ hop {decision.hop}", style="green")
     if result is True:
         return Text("yes", style="bold")
     if isinstance(result, str):
@@ -144,16 +157,19 @@ def match_cell(result: bool | str) -> Text:
 
 class WindowsPanel(Panel):
     HAS_FILTER = True
+    FIREWALL = "windows"  # and "hyperv": flow_decisions reads both
     CHANGE_ACTIONS = frozenset({"toggle_rule", "add_allow", "add_hyperv_allow"})
     BINDINGS = [
-        Binding("p", "toggle_relevant", "Only this port", id="windows-relevant",
+        # One meaning per letter across panels: s/p are Flow's scenario and port, so here m(atching),
+        # o(rder) and v(iew).
+        Binding("m", "toggle_relevant", "This port", id="windows-relevant",
                 tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
-        Binding("s", "sort(1)", "Sort", id="windows-sort", tooltip="Sort the rules by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="windows-reverse", tooltip="Reverse the sort order"),
-        Binding("o", "overview", "Overview", id="windows-overview",
+        Binding("o", "sort(1)", "Sort", id="windows-sort", tooltip="Order the rules by the next column"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="windows-reverse", tooltip="Reverse the order"),
+        Binding("v", "overview", "Overview", id="windows-overview",
                 tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("space", "toggle_rule", "Enable/disable rule", id="windows-toggle",
+        blocker_binding("windows"),
+        Binding("space", "toggle_rule", "On/off", id="windows-toggle",
                 tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
         allow_binding("windows", "the Windows firewall"),
         Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
@@ -169,22 +185,20 @@ class WindowsPanel(Panel):
         self._win = None
         self._rows: list[RuleRow] = []
         self._rules: list = []  # (rule, firewall) the rows were built from
-        self._widths: list[int] = [0] * len(COLUMNS)  # the longest cell of each column (up to its max_width)
+        self._widths: list[int] = [0] * len(COLUMNS)  # the longest cell of each column
         self._matches: dict[str, bool | str] = {}
         self._matches_for: tuple[str, int] | None = None
         self._shown: tuple | None = None  # what the table shows: (columns, keys)
+        self._decided: dict[str, object] = {}  # row key -> the decided.Decision it is (the Flow packet)
+        self._decisions: list = []  # every Windows-side decision of the Flow packet, rule or setting
         self._filter_timer: Timer | None = None
 
     def compose_body(self):
         with VimScroll(id="windows-overview"):
             yield SafeStatic(id="windows-summary")
-        yield Input(placeholder="filter rules: name, port, program, address… (esc clears)", id="windows-filter")
+        yield SearchBox(placeholder="filter rules: name, port, program, address… (esc clears)", id="windows-filter")
         yield SafeStatic(id="windows-rules-note")
         yield FastTable(id="windows-rules", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#windows-filter", Input).display = False
 
     def main_widget(self):
         if self.has_class("-overview"):
@@ -199,20 +213,58 @@ class WindowsPanel(Panel):
         rules = all_rules(win) if win is not None else []
         if rules != self._rules:  # a refresh that read the same rules keeps the rows (and the table)
             self._rules, self._rows, self._matches_for = rules, build_rows(rules), None
-            self._widths = [min(c.max_width, max((cell_len(row.cells[i].plain) for row in self._rows), default=0))
+            self._widths = [max((cell_len(row.cells[i].plain) for row in self._rows), default=0)
                             for i, c in enumerate(COLUMNS)]
         if win is None:
             failure = a.facts.failures.get("windows")
             summary.update(unknown_text(failure or "unknown: the Windows facts could not be read", "Windows: "))
         else:
-            summary.update(render_overview(win, a, self.target))
+            summary.update(Group(render_flow(win, self.flow_trace(), self._decisions, self.target, self._flow_words()),
+                                 render_overview(win, a, self.target)))
         self._fill()
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        """The columns fit the new width."""
+        if self.analysis is not None:
+            self._fill()
 
     def on_show(self) -> None:
         """The Flow port may have changed while another panel was shown."""
         if self.analysis is not None and self._flow_target() != self.target:
             self.show(self.analysis)
+
+    def flow_decisions(self) -> list:
+        from wsltui.simulation.decided import decisions
+
+        return [d for d in decisions(self.flow_trace()) if d.key.firewall in FIREWALL_OF]
+
+    def show_marks(self, decisions: list) -> None:
+        if decisions != self._decisions:
+            self._decisions = decisions
+            self._decided = {row.key: d for d in decisions if d.key.rule_id is not None for row in self._rows
+                             if row.firewall == FIREWALL_OF[d.key.firewall] and row.rule.id == d.key.rule_id}
+            self.show(self.analysis)
+
+    def jump_to(self, decision) -> bool:
+        if decision.key.rule_id is None:  # a profile or VM setting: the Flow lines on top of the overview name it
+            overview = self.query_one("#windows-overview", VimScroll)
+            overview.scroll_home(animate=False)
+            overview.focus()
+            return True
+        key = next((k for k, d in self._decided.items() if d == decision), None)
+        if key is None:
+            return False
+        if key not in (r.key for r in self._visible()):  # filtered out: show every rule again
+            self.relevant_only = False
+            box = self.query_one("#windows-filter", SearchBox)
+            box.value, box.display = "", False
+        self.remove_class("-overview")
+        self._fill()
+        table = self.query_one("#windows-rules", FastTable)
+        table.move_cursor(row=table.get_row_index(key), animate=False)
+        table.focus()
+        return True
 
     def _flow_target(self) -> tuple[str, int] | None:
         target = self.app.flow_target()
@@ -234,7 +286,7 @@ class WindowsPanel(Panel):
         rows = self._rows
         if self.relevant_only and matches:
             rows = [r for r in rows if matches[r.key] is not False]
-        text = self.query_one("#windows-filter", Input).value.strip().lower()
+        text = self.search_text().lower()
         if text:
             rows = [r for r in rows if text in r.haystack]
         column = next(c for c in COLUMNS if c.key == self.sort_key) if self.sort_key != MATCH else None
@@ -246,18 +298,25 @@ class WindowsPanel(Panel):
         return rows
 
     def _columns(self) -> list[tuple[str, str, int]]:
-        """(key, label, width) for the current port and sort; widths fit the longest cell."""
-        cols: list[tuple[str, str, int]] = []
+        """(key, label, width) for the current port and sort: each column as wide as its longest
+        cell up to its max_width, wider where the table has room, narrower by PRIORITY where not
+        (the least important left out when even that does not fit)."""
+        cols: list[tuple[str, str, int, int]] = []  # (key, label, natural width, preferred width)
         if self.target is not None:
-            cols.append((MATCH, f"{self.target[0]}/{self.target[1]}", 0))
+            width = max(5, max((match_cell(True, d).cell_len for d in self._decided.values()), default=0))
+            cols.append((MATCH, f"{self.target[0]}/{self.target[1]}", width, width))
         for c, width in zip(COLUMNS, self._widths):
-            cols.append((c.key, c.label, width))
-        out = []
-        for key, label, width in cols:
-            if key == self.sort_key:
-                label += " ▼" if self.sort_reverse else " ▲"
-            out.append((key, label, max(width, cell_len(label))))
-        return out
+            cols.append((c.key, c.label, width, min(width, c.max_width)))
+        labels = [label + (" ▼" if self.sort_reverse else " ▲") if key == self.sort_key else label
+                  for key, label, _, _ in cols]
+        natural = [max(w, cell_len(label)) for (_, _, w, _), label in zip(cols, labels)]
+        preferred = [max(w, cell_len(label)) for (_, _, _, w), label in zip(cols, labels)]
+        minimum = [min(n, max(3, cell_len(label))) for n, label in zip(natural, labels)]
+        table = self.query_one("#windows-rules", FastTable)
+        available = table.scrollable_content_region.width or max(0, table.size.width - 2)
+        widths = fit_widths(natural, preferred, minimum, [PRIORITY.get(key, 0) for key, *_ in cols], available,
+                            gap=2 * table.cell_padding, protect=PRIORITY["ports"])
+        return [(key, label, width) for (key, *_), label, width in zip(cols, labels, widths) if width]
 
     def _fill(self) -> None:
         """Show the visible rules. Unchanged rows leave the table alone; otherwise the table is
@@ -281,7 +340,7 @@ class WindowsPanel(Panel):
         text.append_text(self._note(len(rows)))
         note.update(text)
         columns = self._columns()
-        shown = (tuple(columns), tuple(r.key for r in rows), self._matches_for)
+        shown = (tuple(columns), tuple(r.key for r in rows), self._matches_for, tuple(self._decided.items()))
         if shown == self._shown:
             return
         cursor_key = _cursor_key(table)
@@ -291,10 +350,13 @@ class WindowsPanel(Panel):
                 table.clear(columns=True)
                 for key, label, width in columns:
                     table.add_column(Text(label, style="bold"), key=key, width=width)
+            shown_keys = {key for key, _, _ in columns}  # the columns too narrow a terminal left out go
+            keep = [i for i, c in enumerate(COLUMNS) if c.key in shown_keys]
             if self.target is not None:
-                table.replace_rows([(row.key, (match_cell(matches[row.key]), *row.cells)) for row in rows])
+                table.replace_rows([(row.key, (match_cell(matches[row.key], self._decided.get(row.key)), *(row.cells[i] for i in keep)))
+                                    for row in rows])
             else:
-                table.replace_rows([(row.key, row.cells) for row in rows])
+                table.replace_rows([(row.key, tuple(row.cells[i] for i in keep)) for row in rows])
         self._shown = shown
         if not rows:
             return
@@ -308,10 +370,10 @@ class WindowsPanel(Panel):
         t = Text(f"{len(self._rows)} rules", style="bold")
         port = f"{self.target[0]}/{self.target[1]}" if self.target is not None else None
         if self.relevant_only and port:
-            t.append(f" · {visible} could match {port}, the Flow port (p: all)", style="bold")
+            t.append(f" · {visible} could match {port}, the Flow port (m: all)", style="bold")
         elif port:
             t.append(f" · column {port}: could it match the Flow port", style="dim")
-        text = self.query_one("#windows-filter", Input).value.strip()
+        text = self.search_text()
         if text:
             t.append(f" · {visible} contain “{text}”", style="bold")
         t.append(" · enter: details", style="dim")
@@ -360,28 +422,16 @@ class WindowsPanel(Panel):
         if row is not None:
             self.app.push_screen(RuleDetails(row, self.target, self._match().get(row.key)))
 
-    def start_filter(self) -> None:
-        box = self.query_one("#windows-filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#windows-filter", Input)
-        if box.value or box.display:
-            box.value = ""
-            box.display = False
-            self._fill()
-            self.focus_main()
-
-    @on(Input.Changed, "#windows-filter")
-    def _filter_changed(self) -> None:
+    def search_changed(self, text: str) -> None:
         # Typing fast into a filter over thousands of rules: filter once the typing pauses.
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, self._fill)
+        if text:
+            self._filter_timer = self.set_timer(FILTER_DELAY, self._fill)
+        else:  # cleared: every rule at once
+            self._fill()
 
-    @on(Input.Submitted, "#windows-filter")
-    def _filter_done(self) -> None:
+    def search_submitted(self) -> None:
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self._fill()
@@ -394,6 +444,7 @@ class WindowsPanel(Panel):
 
     def action_toggle_rule(self) -> None:
         from wsltui.actions import windows_rule_plan
+        from wsltui.actions.windows import rule_action
 
         key = self.selected_key()
         row = next((r for r in self._rows if r.key == key), None)
@@ -401,10 +452,12 @@ class WindowsPanel(Panel):
             self.notify("select a rule first", timeout=3)
             return
         rule, enable = row.rule, not row.rule.enabled
-        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule")
+        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule",
+                         preview=lambda: windows_preview(*rule_action(rule, enable)))
 
     def action_add_allow(self) -> None:
         from wsltui.actions import refuse_ignored_local_rule, windows_allow_plan
+        from wsltui.actions.windows import allow_action
 
         port, proto = flow_port(self.app)
         analysis = getattr(self.app, "analysis", None)
@@ -414,13 +467,19 @@ class WindowsPanel(Panel):
             refuse_ignored_local_rule(win, "Public", port, proto)  # the profile windows_allow_plan uses
             return windows_allow_plan(port, proto)
 
-        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall")
+        def preview():
+            refuse_ignored_local_rule(win, "Public", port, proto)
+            return windows_preview(*allow_action(port, proto))
+
+        self.app.propose(build, f"allow {proto}/{port} in the Windows firewall", preview=preview)
 
     def action_add_hyperv_allow(self) -> None:
         from wsltui.actions import hyperv_allow_plan
+        from wsltui.actions.windows import hyperv_allow_action
 
         port, proto = flow_port(self.app)
-        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall")
+        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall",
+                         preview=lambda: windows_preview(*hyperv_allow_action(port, proto)))
 
 
 def _cursor_key(table: DataTable) -> str | None:
@@ -558,6 +617,58 @@ def _excluded(table, target: tuple[str, int] | None) -> Text:
             t.append(f" ◀ holds {port}", style="bold red")
     if any(r.administered for r in table.ranges):
         t.append("  (* added by an administrator)", style="dim")
+    return t
+
+
+# --- the Flow packet on Windows ------------------------------------------------------------------
+
+
+LAYER_NAMES = {"windows-firewall": "Windows Defender Firewall", "hyperv-firewall": "Hyper-V firewall"}
+
+
+def render_flow(win, trace, decisions: list, target: tuple[str, int] | None, flow: str) -> Group:
+    """What decides the Flow packet at each Windows firewall hop, and what listens on Windows on its port."""
+    if target is None:
+        return Group()
+    proto, port = target
+    t = _grid(LABEL_WIDTH)
+    rules = {(fw, r.id): r for r, fw in all_rules(win)}
+    for n, hop in enumerate(trace.hops if trace is not None else (), 1):
+        if hop.layer not in LAYER_NAMES:
+            continue
+        line = Text(f"{LAYER_NAMES[hop.layer]}: ", style="bold")
+        mine = [d for d in decisions if d.hop == n]
+        for d in mine:
+            k = d.key
+            rule = rules.get((FIREWALL_OF[k.firewall], k.rule_id)) if k.rule_id is not None else None
+            line.append(f"rule '{rule.label}' (in the table below)" if rule is not None
+                        else f"rule {k.rule_id}" if k.rule_id is not None
+                        else f"{k.profile + ' profile: ' if k.profile else ''}{k.setting}")
+            line.append_text(decision_mark(d, hop=False))
+        if not mine:  # not filtered here (loopback), or not known: the hop says why
+            line.append_text(verdict_text(hop.verdict))
+            line.append(f"  {hop.explanation}", style="dim")
+        t.add_row(f"  hop {n}", line)
+    t.add_row(f"  {proto}/{port}", _port_listeners(win, proto, port))
+    return Group(Text(f"{flow} on Windows", style="bold"), t)
+
+
+def _port_listeners(win, proto: str, port: int) -> Text:
+    from wsltui.simulation.windows import port_listeners
+
+    if proto != "tcp":
+        return Text("listeners: wsltui reads Windows TCP listeners only", style="dim")
+    found = port_listeners(win, port)
+    if is_unknown(found):
+        return unknown_text(found, "listeners: ")
+    if not found:
+        return Text("no Windows program listens on this port", style="dim")
+    t = Text()
+    for i, l in enumerate(found):
+        if i:
+            t.append("\n")
+        t.append(l.where, style="bold")
+        t.append(f" — {l.meaning}", style="yellow" if l.kind in ("program", "entry") else "")
     return t
 
 

@@ -1,0 +1,192 @@
+"""Status tells the whole truth: every blocker of every cell with its whole fix, an answer per
+port, no ✗ on a healthy machine, and cells and blocker lines that open Flow (enter) and the fix
+plan (f). Demo data only."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from wsltui import demos
+from wsltui.tui.changes import PlanScreen
+from wsltui.tui.panels.flow import HopBox
+from wsltui.tui.panels.status import BlockerLine, classify
+
+from tests.tui.helpers import BLOCKED, HEALTHY, demo_app, run, settle
+
+SIZE = (120, 30)
+
+
+def plain(renderable, width: int = 400) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def panel_text(app) -> str:
+    """Everything the Status panel shows (cells, answers, every blocker line), unwrapped."""
+    panel = app.panel("status")
+    parts = [plain(w.content) for w in panel.query("#status-head, #status-body, #status-foot, BlockerLine")]
+    table = panel.query_one("#status-table")
+    parts += [plain(table.get_cell_at((r, c))) for r in range(table.row_count) for c in range(len(table.columns))]
+    return "\n".join(parts)
+
+
+def test_enter_on_a_cell_opens_flow_on_that_port_scenario_and_its_blocker():
+    async def body(app, pilot):
+        table = app.query_one("#status-table")
+        assert app.focused is table
+        row, col = table.cursor_coordinate  # it opens on the first blocked cell
+        panel = app.panel("status")
+        cell = panel.rows[row].cells[col - 2]
+        assert cell.kind == "blocked"
+        await pilot.press("enter")
+        await settle(pilot)
+        flow = app.panel("flow")
+        assert app.active_key == "flow" and (flow.scenario, flow.port) == (cell.scenario, panel.rows[row].target.port)
+        assert isinstance(app.focused, HopBox) and app.focused.hop is flow.trace.first_blocker
+
+    run(demo_app(), body, SIZE)
+
+
+def test_enter_on_a_blocker_line_opens_flow_at_that_hop_even_behind_a_missing_portproxy():
+    async def body(app, pilot):
+        panel = app.panel("status")
+        # firewalld rejects 8080 on the LAN path too, once portproxy forwards it: "after" that fix
+        line = next(w for w in panel.query(BlockerLine)
+                    if w.blocker.target.port == 8080 and w.blocker.hop.layer == "netfilter")
+        assert [sc for sc, _, _ in line.blocker.stops] == ["windows-to-wsl-ip", "lan-to-host"]
+        proxy = next(w for w in panel.query(BlockerLine)
+                     if w.blocker.target.port == 8080 and w.blocker.hop.layer == "portproxy")
+        assert line.blocker.after == {"lan-to-host": proxy.blocker.number}
+        assert f"LAN→host (after {proxy.blocker.number})" in plain(line.content)
+        proxy.focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        flow = app.panel("flow")
+        assert (flow.scenario, flow.port, flow.proto) == ("lan-to-host", 8080, "tcp")
+        assert isinstance(app.focused, HopBox) and app.focused.hop.layer == "portproxy"
+        # back on Status, the arrows walk from the table into the blocker lines and back
+        await pilot.press("1")
+        await settle(pilot)
+        table = app.query_one("#status-table")
+        table.focus()
+        table.cursor_coordinate = (table.row_count - 1, 2)
+        await pilot.press("down")
+        assert isinstance(app.focused, BlockerLine) and app.focused.blocker.number == 1
+        await pilot.press("down")
+        assert app.focused.blocker.number == 2
+        await pilot.press("up", "up")
+        assert app.focused is table
+
+    run(demo_app(), body, SIZE)
+
+
+def test_f_opens_the_plan_of_the_selected_blocker_and_of_a_whole_cell():
+    async def body(app, pilot):
+        panel = app.panel("status")
+        line = next(w for w in panel.query(BlockerLine) if w.blocker.hop.layer == "netfilter")
+        line.focus()
+        await pilot.pause()
+        await pilot.press("f")
+        for _ in range(100):
+            if isinstance(app.screen, PlanScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, PlanScreen)
+        shown = [" ".join(step) for fix in app.screen.plan.fixes for step in fix.argv]
+        assert shown == [f"firewall-cmd --zone=public --add-port={line.blocker.target.port}/tcp",
+                         f"firewall-cmd --permanent --zone=public --add-port={line.blocker.target.port}/tcp"]
+        await pilot.press("escape")
+        await pilot.pause()
+        # a LAN cell: the plan holds every blocker of that cell (Windows firewall, portproxy, firewalld)
+        table = app.query_one("#status-table")
+        table.focus()
+        row = next(i for i, r in enumerate(panel.rows) if r.target.port == 8080)
+        table.cursor_coordinate = (row, 2 + [c.scenario for c in panel.rows[row].cells].index("lan-to-host"))
+        await pilot.press("f")
+        for _ in range(100):
+            if isinstance(app.screen, PlanScreen):
+                break
+            await pilot.pause(0.05)
+        plan = app.screen.plan
+        assert len(plan.fixes) + len(plan.manual) == 3
+
+    run(demo_app(), body, SIZE)
+
+
+@pytest.mark.parametrize("demo", demos.names())
+def test_every_blocker_of_every_cell_is_listed_with_every_command_of_its_fixes(demo):
+    async def body(app, pilot):
+        text = panel_text(app)
+        a = app.analysis
+        for row in a.rows:
+            for sc, trace in row.traces.items():
+                for hop in trace.blockers:
+                    for fix in hop.fixes:
+                        assert fix.title in text, (demo, sc, fix.title)
+                        for cmd in fix.commands:
+                            assert cmd in text, (demo, sc, cmd)
+        # one answer line per port
+        body_text = plain(app.query_one("#status-body").content)
+        for proto, port in {(r.target.proto, r.target.port) for r in a.rows}:
+            assert sum(line.lstrip().startswith(f"{proto}/{port} ") for line in body_text.splitlines()) == 1
+        # nothing contradicts Flow: a blocked cell says the trace's own symptom
+        for srow in app.panel("status").rows:
+            for cell in srow.cells:
+                if cell.kind == "blocked":
+                    assert cell.text.plain == f"✗ {cell.trace.symptom}"
+
+    run(demo_app(demo), body, SIZE)
+
+
+def test_the_healthy_demo_shows_no_cross_and_opens_on_green():
+    async def body(app, pilot):
+        text = panel_text(app)
+        assert "✗" not in text
+        assert "none stops a path that is there" in text and "nothing blocks what is set up" in text
+        table = app.query_one("#status-table")
+        row, col = table.cursor_coordinate
+        assert app.panel("status").rows[row].cells[col - 2].kind == "ok"
+
+    run(demo_app(HEALTHY), body, SIZE)
+
+
+def test_the_stale_portproxy_fix_is_whole_on_screen():
+    async def body(app, pilot):
+        line = next(w for w in app.panel("status").query(BlockerLine) if w.blocker.hop.layer == "portproxy")
+        text = plain(line.content)
+        assert "netsh interface portproxy delete v4tov4" in text and "netsh interface portproxy add v4tov4" in text
+        assert not line.blocker.muted and "fix 1: Point the portproxy entry" in plain(app.query_one("#status-body").content)
+
+    run(demo_app("lan-stale-portproxy"), body, SIZE)
+
+
+def test_a_cell_is_not_set_up_only_for_a_missing_piece_of_the_mode_or_the_listener():
+    from wsltui.tui.analysis import analyze
+
+    a = analyze(demos.load(BLOCKED))
+    kinds = {(r.target.port, sc): classify(r.target, sc, t).text.plain for r in a.rows for sc, t in r.traces.items()}
+    assert kinds[(8080, "windows-localhost-v6")] == "– IPv4 only"  # 0.0.0.0 takes no IPv6
+    assert kinds[(3000, "windows-localhost-v4")] == "✗ refused"  # a dual-stack [::] does: the relay is the trap
+    assert kinds[(8080, "lan-to-host")] == "– not set up"  # no portproxy entry at all
+    stale = analyze(demos.load("lan-stale-portproxy"))
+    assert classify(stale.rows[0].target, "lan-to-host", stale.rows[0].traces["lan-to-host"]).kind == "blocked"
+
+
+def test_another_view_can_add_a_column_per_row(monkeypatch):
+    from rich.text import Text
+
+    from wsltui.tui.panels import status
+
+    monkeypatch.setattr(status, "EXTRA_COLUMNS", [("live", lambda a, row: Text(f"port {row.target.port}"))])
+
+    async def body(app, pilot):
+        table = app.query_one("#status-table")
+        assert str(table.ordered_columns[-1].label) == "live"
+        assert [str(table.get_cell_at((r, len(table.columns) - 1))) for r in range(table.row_count)] == ["port 3000", "port 8080"]
+
+    run(demo_app(), body, SIZE)
