@@ -10,8 +10,8 @@ import os
 import sys
 
 from wsltui import __version__, cli_actions
-from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_packet_options, add_source, load_source, port_arg,
-                               scenario_from, seconds_arg)
+from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_live_options, add_packet_options, add_source,
+                               exit_code, load_source, port_arg, scenario_from, seconds_arg)
 from wsltui.exit_codes import ExitCode
 from wsltui.snapshot import SnapshotError
 from wsltui.views.safe_text import json_text, shown
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Exit codes: 0 reachable, 1 blocked, 3 unknown, 2 usage error.")
     add_packet_options(c)
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
+    add_live_options(c)
     add_source(c)
 
     cli_actions.add_parsers(sub)  # fix, undo
@@ -105,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "facts":
             return _facts(args)
         if args.cmd == "check":
+            if args.live:
+                from wsltui import cli_live
+
+                return cli_live.check(args)
+            if args.client_netns or args.listen is not None or args.save:
+                raise UsageError("--client-netns, --listen, --no-listen and --save go with --live")
             return _check(args)
         if args.cmd in ("fix", "undo"):
             return cli_actions.run(args)
@@ -199,9 +206,7 @@ def _check(args: argparse.Namespace) -> int:
             console = make_console()
             console.print()
             print_lines(stored_lines(stored), console)
-    if trace.reachable is True:
-        return ExitCode.OK
-    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+    return exit_code(trace)
 
 
 def _tui_sources(args: argparse.Namespace):
@@ -228,6 +233,11 @@ def _tui(args: argparse.Namespace) -> int:
     except DemoError as e:
         _say(str(e))
         return ExitCode.USAGE
+    if demo is None and not args.source and not args.read_only:
+        from wsltui.live import sweep_leftovers
+
+        for line in sweep_leftovers():  # what a killed live test left behind
+            _say(line)
     from wsltui.tui.app import make_app
 
     app = make_app(sources, demo=demo, label=label, refresh=args.refresh, read_only=args.read_only)

@@ -43,6 +43,15 @@ def scenario_from(args: argparse.Namespace):
 
 
 
+def exit_code(trace) -> int:
+    """``check``'s exit code: the model's answer (0 reachable, 1 blocked, 3 unknown)."""
+    from wsltui.exit_codes import ExitCode
+
+    if trace.reachable is True:
+        return ExitCode.OK
+    return ExitCode.BLOCKED if trace.reachable is False else ExitCode.UNKNOWN
+
+
 def port_arg(text: str) -> int:
     try:
         port = int(text)
@@ -104,3 +113,26 @@ def load_source(args: argparse.Namespace):
     if getattr(args, "demo", None) is not None:  # "--demo" alone gives "", the default demo
         return demos.load(args.demo)
     return capture()
+
+
+def add_live_options(p: argparse.ArgumentParser) -> None:
+    """``check --live`` and what goes with it (wsltui.cli_live runs it)."""
+    p.add_argument("--live", action="store_true",
+                   help="also send the real connection from where its client is and watch Linux meanwhile (root: an "
+                        "nft trace of that one flow); at most 8 s; everything temporary is removed afterwards")
+    p.add_argument("--client-netns", metavar="NAME", type=_netns,
+                   help="--live, custom scenario: connect from this network namespace (/run/netns/NAME)")
+    listen = p.add_mutually_exclusive_group()
+    listen.add_argument("--listen", dest="listen", action="store_true", default=None,
+                        help="--live: when nothing listens on the port, start a temporary listener for the test")
+    listen.add_argument("--no-listen", dest="listen", action="store_false", help="--live: never start a listener")
+    p.add_argument("--save", metavar="FILE",
+                   help="--live: also write a snapshot of this machine with the live test in it (for a ticket)")
+
+
+def _netns(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a network namespace name")
+    return text

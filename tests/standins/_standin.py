@@ -6,6 +6,8 @@ misbehave, chosen per tool by the environment:
     STANDIN_OEMCP=936                              (the console code page reg/netsh/cmd write in)
     STANDIN_DATA=DIR                               (files the tools print; see tests/test_windows_probes.py)
     STANDIN_LOG=FILE                               (one line per launch: the tool and its argv)
+    WSLTUI_STANDIN_CLIENT_NETNS=NAME               (powershell.exe, wsltui's live connect script: the
+                                                    REAL connect is made from this network namespace)
 """
 
 import base64
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 FIXTURES = Path("/work/shared/fixtures/windows")
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def out(text: str, encoding: str | None = None, stream=None) -> None:
@@ -85,6 +88,9 @@ def powershell() -> None:
         out("bad arguments\n", stream=sys.stderr.buffer)
         sys.exit(64)
     script = base64.b64decode(args[3]).decode("utf-16-le")  # must be valid base64 of UTF-16LE
+    if script.startswith("# wsltui live connect v1"):
+        live_connect(script)
+        return
     if "ConvertTo-Json" not in script or "[Console]::OutputEncoding" not in script:
         sys.exit(65)
     text = data("powershell.json")
@@ -112,3 +118,41 @@ def wslinfo() -> None:
 def wsl() -> None:
     misbehave("wsl")
     out("WSL version: 2.3.26.0\nKernel version: 5.15.167.4-1\n", encoding="utf-16-le")
+
+
+# errno of the real Linux connect -> the Winsock error Windows reports for it (WinError.h)
+_WINSOCK = {"ECONNREFUSED": 10061, "ETIMEDOUT": 10060, "EHOSTUNREACH": 10065, "ENETUNREACH": 10051,
+            "EACCES": 10013, "EPERM": 10013}
+
+
+def live_connect(script: str) -> None:
+    """wsltui's live connect script: read the values it was given, make the real connect from
+    the client namespace, and answer in the script's JSON shape (a failure as its Winsock code)."""
+    import errno
+    import json
+
+    def value(name: str) -> str:
+        m = re.search(rf"^\${name} = '?([^'\r\n]*)'?$", script, re.M)
+        if not m:
+            sys.exit(66)
+        return m[1]
+
+    # wsltui's own connect, loaded alone: this runs on the system's Python, without wsltui's dependencies
+    import importlib.util
+
+    sys.path.insert(0, str(REPO))
+    spec = importlib.util.spec_from_file_location("live_connect", REPO / "wsltui" / "live" / "connect.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    connect, enter_netns = mod.connect, mod.enter_netns
+
+    ns = os.environ.get("WSLTUI_STANDIN_CLIENT_NETNS")
+    if ns:
+        enter_netns(ns)
+    r = connect(value("target"), int(value("port")), value("proto"), int(value("timeoutMs")) / 1000,
+                int(value("settleMs")) / 1000)
+    if r["outcome"] == "failed":
+        name = errno.errorcode.get(r["code"], "")
+        r.update(code=_WINSOCK.get(name, 10022), detail=f"stand-in: {name}")
+    r["src"] = r["src"] and r["src"].replace("[", "").replace("]", "")
+    sys.stdout.buffer.write(json.dumps(r).encode("utf-8") + b"\r\n")

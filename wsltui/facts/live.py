@@ -69,6 +69,7 @@ class LinuxWatch:
     rule: str | None = None
     lines: tuple[str, ...] = ()  # the raw trace or capture lines (bounded)
     skipped: str | None = None  # why Linux was not watched (not root, --read-only, no nft, ...)
+    rule_unknown: str | None = None  # why ``rule`` is None although a verdict was seen (e.g. iptables-legacy)
 
 
 @dataclass(frozen=True)

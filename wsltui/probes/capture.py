@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from wsltui import __version__
-from wsltui.probes import interop
+from wsltui.probes import interop, live_records
 from wsltui.probes.records import ALL_PROBES, Probe, argv_for
 from wsltui.probes.runner import Job, decode, is_root, run, run_all
 from wsltui.snapshot import Record, Snapshot
@@ -66,6 +66,9 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
         else:
             where = interop.settle(run(wslconfig), codec)
         snap.add(_read_wslconfig(where))
+    if probes == ALL_PROBES:  # a whole capture: with what `check --live` observed on this machine
+        for record in live_records.load_all():
+            snap.add(record)
     snap.meta["seconds"] = round(time.monotonic() - started, 3)
     return snap
 

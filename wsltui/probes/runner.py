@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,7 +98,7 @@ def run(job: Job) -> Record:
     # session: sudo's timestamp is per session), so a timeout also kills what it started, which
     # would otherwise hold the output pipes open.
     timed_out = threading.Event()
-    timer = None
+    timer = proc = None
     try:
         proc = sh.Command(argv[0])(
             *argv[1:],
@@ -118,6 +119,10 @@ def run(job: Job) -> Record:
         timer.start()
         proc.wait()
         out, err, code = proc.stdout, proc.stderr, proc.exit_code
+    except KeyboardInterrupt:  # ctrl+c: what the command started goes too (it has its own process group)
+        if proc is not None:
+            _kill(proc, threading.Event())
+        raise
     except sh.ErrorReturnCode as e:  # killed by a signal (negative exit code): by our timer or not
         if timed_out.is_set():
             return record(e.stdout or b"", e.stderr or b"", exit_code=e.exit_code,
@@ -221,3 +226,182 @@ def _looks_utf16(data: bytes) -> bool:
     sample = data[:n]
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     return max(even, odd) >= 0.4 * (n // 2) and min(even, odd) <= 0.05 * (n // 2)
+
+
+# --- background processes (the live test's watch and temporary listener) --------------------
+
+
+class Background:
+    """A command that runs while something else happens (``nft monitor trace``, a temporary
+    listener), started by ``start``. Its stdout is read line by line as it comes (``wait_for``);
+    ``stop`` ends its whole process group and returns the Record. ``deadline`` is the timeout:
+    it is killed then even if nobody calls ``stop``."""
+
+    def __init__(self, job: Job, proc, argv: list[str]) -> None:
+        self.job, self._proc, self._argv = job, proc, argv
+        self.pid = proc.pid
+        self._start = time.monotonic()
+        self._lines: list[str] = []
+        self._err = b""
+        self._seen = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True, name=f"bg-{job.name}")
+        self._reader.start()
+        self._timer = threading.Timer(job.timeout, self._kill)
+        self._timer.daemon = True
+        self._timer.start()
+        self.timed_out = False
+
+    def _read(self) -> None:
+        for raw in iter(self._proc.stdout.readline, b""):
+            with self._seen:
+                self._lines.append(decode(raw, self.job.encoding).rstrip("\n"))
+                self._seen.notify_all()
+        with self._seen:
+            self._seen.notify_all()
+
+    @property
+    def lines(self) -> list[str]:
+        with self._seen:
+            return list(self._lines)
+
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def wait_for(self, predicate, timeout: float) -> str | None:
+        """The first line (seen so far or arriving within ``timeout``) for which ``predicate``
+        is true; None when none came (or the command ended)."""
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._seen:
+            while True:
+                for line in self._lines[checked:]:
+                    if predicate(line):
+                        return line
+                checked = len(self._lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (not self._reader.is_alive() and checked == len(self._lines)):
+                    return None
+                self._seen.wait(left)
+
+    def _kill(self, sig: int = signal.SIGKILL) -> None:
+        if sig == signal.SIGKILL and self._proc.poll() is None:
+            self.timed_out = True
+        try:
+            os.killpg(self._proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self) -> Record:
+        """Wait until it ends (or its timeout kills it), then its Record. A ctrl+c meanwhile
+        stops it before the KeyboardInterrupt goes on."""
+        try:
+            self._proc.wait()
+        finally:
+            record = self.stop()
+        return record
+
+    def stop(self, grace: float = 0.5) -> Record:
+        """SIGTERM to its process group, SIGKILL after ``grace`` seconds; then the Record."""
+        self._timer.cancel()
+        _running.discard(self)
+        if self._proc.poll() is None:
+            self._kill(signal.SIGTERM)
+            try:
+                self._proc.wait(grace)
+            except Exception:
+                self._kill(signal.SIGKILL)
+                self._proc.wait()
+        self._reader.join(2)
+        try:
+            self._err = self._proc.stderr.read() or b""
+        except (OSError, ValueError):
+            pass
+        for stream in (self._proc.stdout, self._proc.stderr):
+            stream.close()
+        code = self._proc.returncode
+        error = f"timed out after {self.job.timeout:g} s" if self.timed_out else None
+        return Record(name=self.job.name, argv=tuple(self.job.argv), stdout="".join(l + "\n" for l in self.lines),
+                      stderr=decode(self._err, self.job.encoding), exit_code=code,
+                      seconds=round(time.monotonic() - self._start, 4), error=error)
+
+
+def _own_group_dying_with_us() -> None:
+    """In the child, before exec: its own process group, not session (sudo's timestamp is per
+    session), and SIGKILL when the thread that started it ends — so even a SIGKILLed wsltui
+    leaves no background process behind (prctl PR_SET_PDEATHSIG, Linux)."""
+    os.setpgrp()
+    _libc().prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None)
+    return _LIBC
+
+
+_LIBC = None
+
+
+def start(job: Job) -> Background | Record:
+    """Start ``job`` in the background, in its own process group (so ``stop`` ends what it
+    started too, and a ctrl+c at the terminal reaches wsltui, which then stops it). Returns the
+    Record of the failure when it cannot start (never raises)."""
+    import subprocess
+
+    program = resolve(job.argv[0], job.search_path) if job.argv else None
+    if program is None:
+        return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
+                      error=f"{job.argv[0] if job.argv else ''}: command not found" if job.argv else "empty command")
+    argv = [program, *job.argv[1:]]
+    if job.as_root and not is_root():
+        sudo = resolve("sudo")
+        if sudo is None:
+            return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
+                          error="needs root: not running as root and sudo is not installed")
+        argv = [sudo, "-n", "--", *argv]
+    _libc()  # loaded here, not in the child between fork and exec
+    with _Deferred() as deferred:  # a ctrl+c now would leave the process running, unknown to anyone
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    cwd=job.cwd, env={**os.environ, **_LINUX_LOCALE, **job.env},
+                                    preexec_fn=_own_group_dying_with_us)
+        except OSError as e:
+            return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
+                          error=f"{job.argv[0]}: {e.strerror or e}")
+        bg = Background(job, proc, argv)
+        _running.add(bg)
+    if deferred.signals:  # it came meanwhile: stop what was started, then let it act
+        bg.stop()
+        for sig in deferred.signals:
+            signal.raise_signal(sig)
+    return bg
+
+
+_running: set[Background] = set()
+
+
+def still_running() -> list[Background]:
+    """The background processes started and not stopped yet (for a ``finally`` that must end them)."""
+    return [bg for bg in list(_running)]
+
+
+class _Deferred:
+    """Holds SIGINT and SIGTERM back for a few lines (main thread only; elsewhere they cannot
+    interrupt anyway) and says which came."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self._old: dict = {}
+
+    def __enter__(self) -> _Deferred:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda s, _f: self.signals.append(s))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
