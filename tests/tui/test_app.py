@@ -14,7 +14,7 @@ from wsltui.tui.help import HelpScreen, binding_rows
 from wsltui.tui.panels.flow import HopBox
 from wsltui.tui.scenarios import FLOW_SCENARIOS
 
-from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, run, settle, unknown_app
+from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, run, settle, unknown_app, until
 
 
 def text_of(widget: Static) -> str:
@@ -260,13 +260,12 @@ def test_screenshot_key_saves_an_svg_and_says_where(tmp_path, monkeypatch):
 
     async def body(app, pilot):
         await pilot.press("f8")
-        await pilot.pause(0.1)
-        files = list(tmp_path.glob("wsltui-status-*.svg"))
+        # (a Status longer than the screen is drawn whole by a headless copy, in a worker)
+        files = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*.svg")), "the status screenshot")
         assert len(files) == 1 and files[0].read_text().startswith("<svg")
-        assert str(files[0]) in list(app._notifications)[-1].message
+        await until(pilot, lambda: str(files[0]) in list(app._notifications)[-1].message, "the toast saying where")
         await pilot.press("3", "ctrl+s")
-        await pilot.pause(0.1)
-        assert list(tmp_path.glob("wsltui-topology-*.svg"))
+        await until(pilot, lambda: list(tmp_path.glob("wsltui-topology-*.svg")), "the topology screenshot")
 
     run(demo_app(), body)
 
@@ -287,20 +286,18 @@ def test_f8_is_the_content_only_no_toast_no_footer_unless_asked(tmp_path, monkey
         app.notify("A TOAST THAT MUST NOT BE IN THE IMAGE", timeout=30)
         await pilot.pause(0.1)
         await pilot.press("f8")
-        await pilot.pause(0.2)
-        plain, = tmp_path.glob("wsltui-status-*.svg")
+        plain, = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*.svg")), "the screenshot")
         text = _svg_text(plain)
         assert "demo nat-firewalld-reject" in text and "A TOAST" not in text
         assert "Help" not in text and "Topology" not in text  # no footer, no tabs
         footer = app.main_screen.query_one("Footer")
         assert footer.display  # shown again after the capture
         app.action_save_screenshot(chrome=True)
-        await pilot.pause(0.2)
-        with_chrome = max(tmp_path.glob("wsltui-status-*.svg"), key=lambda p: p.stat().st_mtime_ns)
-        assert with_chrome != plain and "Topology" in _svg_text(with_chrome)
+        with_chrome, = await until(pilot, lambda: [p for p in tmp_path.glob("wsltui-status-*.svg") if p != plain],
+                                   "the screenshot with chrome")
+        assert "Topology" in _svg_text(with_chrome)
         app.action_save_screenshot(redact=True)
-        await pilot.pause(0.2)
-        redacted, = tmp_path.glob("wsltui-status-*-redacted.svg")
+        redacted, = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*-redacted.svg")), "the redacted one")
         assert "nat-firewalld-reject" in _svg_text(redacted) and app.analysis.snapshot.meta
         assert oct(redacted.stat().st_mode & 0o777) == "0o644" and oct(plain.stat().st_mode & 0o777) == "0o600"
 

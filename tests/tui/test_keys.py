@@ -86,7 +86,10 @@ def test_one_meaning_per_letter_across_panels():
     from wsltui.tui.app import WslTuiApp
     from wsltui.tui.panels import PANELS
 
-    shared = {"space", "a", "d", "escape", "j", "k", "g", "G"}  # one meaning each (see README's keys)
+    # One meaning each (see README's keys): the rule changes, the vim keys, b (jump to what decides
+    # the Flow packet), f (the fix plan) and l (the live test) of Flow and Status, and Flow's own
+    # s/S/t, which the Topology map takes too (they change the one Flow target both show).
+    shared = {"space", "a", "d", "escape", "j", "k", "g", "G", "b", "f", "l", "s", "S", "t"}
     seen: dict[str, set[str]] = {}
     for panel in PANELS:
         for b in panel.BINDINGS:

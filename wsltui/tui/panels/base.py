@@ -71,7 +71,7 @@ def decision_mark(d, hop: bool = True) -> Text:
     return Text(f"  ✓ lets {it} through", style="green")
 
 
-class Panel(Vertical):
+class Panel(Vertical, can_focus=True):
     """A panel: shows "loading" for each source until data arrives. Its ``KEY`` (also its id)
     and ``TITLE`` come from its entry in ``PANEL_INFO``."""
 
@@ -187,8 +187,9 @@ class Panel(Vertical):
             if retry:
                 self.call_after_refresh(self.focus_main, False)
             return
-        if w is not None and w.display:
-            self.focus_widget(w)
+        # Where nothing in it can take the focus (ufw not installed: no table), the panel itself
+        # takes it, so its keys (b, /) still answer.
+        self.focus_widget(w if w is not None and w.display else self)
 
     # --- `/`: the panels with HAS_FILTER compose a SearchBox and answer search_changed -------
 
