@@ -22,7 +22,7 @@ from wsltui.simulation.simulate import Scenario, World, simulate
 
 NETFILTER_PROBES = [BY_NAME[n] for n in ("net.addr", "net.route", "net.sockets", "nf.iptables-nft", "nf.ip6tables-nft",
                                          "nf.iptables-legacy", "nf.ip6tables-legacy", "nf.nft", "nf.legacy-tables",
-                                         "nf.legacy6-tables")]
+                                         "nf.legacy6-tables", "nf.ipset")]
 LISTENING = [8080, 8081, 9090]  # TCP and UDP listeners on these; other ports have none
 
 TALLY = {"packets": 0, "agree": 0, "unknown": 0, "rulesets": 0}
@@ -37,11 +37,12 @@ class Ruleset:
     nft4: str = ""  # iptables-nft-restore
     nft6: str = ""
     nft: str = ""  # nft -f
+    ipset: str = ""  # ipset restore (loaded first: iptables rules refer to the sets)
     label: str = ""
 
     def describe(self) -> str:
         parts = []
-        for name in ("legacy4", "legacy6", "nft4", "nft6", "nft"):
+        for name in ("ipset", "legacy4", "legacy6", "nft4", "nft6", "nft"):
             text = getattr(self, name)
             if text:
                 parts.append(f"--- {name}\n{text.strip()}")
@@ -61,10 +62,11 @@ class Outcome:
 
 def load(pair: NetnsPair, rs: Ruleset) -> None:
     with in_netns(pair.srv):
-        for text, tool in ((rs.legacy4, "iptables-legacy-restore"), (rs.legacy6, "ip6tables-legacy-restore"),
+        for text, tool in ((rs.ipset, "ipset"), (rs.legacy4, "iptables-legacy-restore"), (rs.legacy6, "ip6tables-legacy-restore"),
                            (rs.nft4, "iptables-nft-restore"), (rs.nft6, "ip6tables-nft-restore")):
             if text:
-                r = subprocess.run([tool], input=_fill(text, pair).encode(), capture_output=True)
+                argv = ["ipset", "restore"] if tool == "ipset" else [tool]
+                r = subprocess.run(argv, input=_fill(text, pair).encode(), capture_output=True)
                 if r.returncode != 0:
                     raise RuntimeError(f"{tool} failed: {r.stderr.decode()}\n{_fill(text, pair)}")
         if rs.nft:

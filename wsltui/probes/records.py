@@ -58,6 +58,9 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
     # Mirrored networking does not support NetworkManager in the distro (a caveat, not a layer).
     Probe("systemd.networkmanager", ("systemctl", "is-active", "NetworkManager")),
+    # The members of the sets ``iptables -m set --match-set`` looks up (Docker 28, fail2ban,
+    # firewalld's ipsets); nft sets come with ``nft -j list ruleset``.
+    Probe("nf.ipset", ("ipset", "save"), needs_root=True),
 )
 
 # The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,

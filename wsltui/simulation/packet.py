@@ -18,6 +18,7 @@ class Packet:
     iif: str | None = None  # input interface (None for a locally generated packet before loopback)
     oif: str | None = None  # output interface (locally generated packets)
     mark: int = 0
+    ct_mark: int = 0  # the connection's mark (CONNMARK / ct mark): 0 for a new connection
     ct_state: str = "new"  # "new" | "untracked"
     ct_status: frozenset[str] = frozenset()  # {"dnat", "snat"} once NAT rewrote the packet
     orig_dst: Address | None = None  # before DNAT (conntrack --ctorigdst)

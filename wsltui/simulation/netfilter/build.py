@@ -18,7 +18,7 @@ def build_netfilter(iptables_facts, nft_facts) -> Netfilter:
             if rs.unknown is not None:
                 nf.unknown_sources.append(f"{rs.record}: {rs.unknown}")
                 continue
-            tables, bases = from_iptables.compile_ruleset(rs)
+            tables, bases = from_iptables.compile_ruleset(rs, iptables_facts.ipsets)
             nf.tables += tables
             nf.base_chains += bases
             if rs.backend == "nft":

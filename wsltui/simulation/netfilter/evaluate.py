@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef, mark_value
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -180,7 +180,7 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
                 continue  # a counter or LOG: whether it matched changes nothing
             yield unknown(rule, unsure), pkt
             return
-        if rule.effects or kind == "mark" or kind == "notrack":
+        if rule.effects or kind == "mark" or kind == "setmark" or kind == "notrack":
             changed = pkt
             for effect in rule.effects:
                 if effect.kind == "unknown":
@@ -193,7 +193,7 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
                 views = table.views(pkt)
                 view, pos = view.rest_after(pos, pkt), 0
                 rules, tests = view.rules, view.tests
-        if kind == "continue" or kind == "mark" or kind == "notrack":
+        if kind == "continue" or kind == "mark" or kind == "setmark" or kind == "notrack":
             continue
         if kind == "jump" or kind == "goto":
             target = chains.get(act.target or "")
@@ -235,10 +235,13 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
 
 
 def _changed(act: Action, pkt: Packet) -> Packet:
-    """The packet after a ``mark`` or ``notrack`` action or effect."""
+    """The packet after a ``mark``, ``setmark`` or ``notrack`` action or effect."""
     if act.kind == "mark":
         value, mask = act.mark
         return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
+    if act.kind == "setmark":
+        value = mark_value(act.mark_expr, pkt) & 0xFFFFFFFF
+        return pkt.with_(mark=value) if act.mark_key == "meta mark" else pkt.with_(ct_mark=value)
     if act.kind == "notrack":
         return pkt.with_(ct_state="untracked")
     return pkt
@@ -450,7 +453,8 @@ def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: H
     """The client's next packet of a TCP connection whose first packet got through (the ACK
     of the handshake): ct state established, NATed by conntrack, no nat chain runs. A ruleset
     that accepts only NEW packets and stops the rest breaks the connection right after it opens."""
-    est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0)
+    # The packet mark is the packet's own (0 again); the connection's mark stays.
+    est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0, ct_mark=delivered.ct_mark)
     after = delivered.with_(ct_state="established", mark=0)
     hooks: list[HookResult] = []
     names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else ("prerouting", "input")
