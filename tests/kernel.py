@@ -22,7 +22,7 @@ from wsltui.simulation.simulate import Scenario, World, simulate
 
 NETFILTER_PROBES = [BY_NAME[n] for n in ("net.addr", "net.route", "net.sockets", "nf.iptables-nft", "nf.ip6tables-nft",
                                          "nf.iptables-legacy", "nf.ip6tables-legacy", "nf.nft", "nf.legacy-tables",
-                                         "nf.legacy6-tables", "nf.ipset")]
+                                         "nf.legacy6-tables", "nf.ipset", "net.forwarding", "net.netns-sockets")]
 LISTENING = [8080, 8081, 9090]  # TCP and UDP listeners on these; other ports have none
 
 TALLY = {"packets": 0, "agree": 0, "unknown": 0, "rulesets": 0}
@@ -81,8 +81,21 @@ def _fill(text: str, pair: NetnsPair) -> str:
             .replace("@IFPREFIX@", pair.srv_if[:-1]))
 
 
-def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], *, timeout: float = 0.15) -> list[Outcome]:
-    """targets: (port, proto, family). Returns one outcome per target."""
+class _Witness:
+    """The server's listeners, and more accepted client ports (a container's)."""
+
+    def __init__(self, listeners: Listeners, more) -> None:
+        self.listeners, self.more = listeners, more
+
+    @property
+    def accepted(self) -> set[int]:
+        return self.listeners.accepted | (self.more() if self.more else set())
+
+
+def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], *, timeout: float = 0.15,
+             also_accepted=None) -> list[Outcome]:
+    """targets: (port, proto, family). Returns one outcome per target. ``also_accepted``: a
+    callable giving the client ports accepted elsewhere (a container behind the server)."""
     load(pair, rs)
     with in_netns(pair.srv):
         listeners = Listeners(LISTENING)
@@ -101,7 +114,7 @@ def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], 
             predictions[(port, proto, fam)] = trace
         with in_netns(pair.cli):
             kernel = probe_many([(pair.srv_ip if f == 4 else pair.srv_ip6, p, pr) for p, pr, f in targets], timeout,
-                                witness=listeners)
+                                witness=_Witness(listeners, also_accepted))
     finally:
         with in_netns(pair.srv):
             listeners.close()

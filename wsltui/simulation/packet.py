@@ -81,6 +81,17 @@ class HostView:
     interface_index: dict = field(default_factory=dict)  # ifname -> ifindex
     routes: tuple = ()  # (ipaddress network, dev) for the main table, longest prefix first
     known: bool = True  # False when the network facts were unknown (addrtype/fib become unknown)
+    # net.ipv4.conf.<if>.forwarding / net.ipv6.conf.all.forwarding: "ipv4 <if>", "ipv4 all",
+    # "ipv6 all" -> bool; None when they were not read
+    forwarding: dict | None = None
+
+    def forwards(self, pkt: Packet) -> bool | None:
+        """Does the kernel forward ``pkt`` (IPv4: the input interface's switch; IPv6: ``all``)?"""
+        if self.forwarding is None:
+            return None
+        if pkt.family == 6:
+            return self.forwarding.get("ipv6 all")
+        return self.forwarding.get(f"ipv4 {pkt.iif}", self.forwarding.get("ipv4 all"))
 
     def is_local(self, addr: Address) -> bool | None:
         if addr.is_loopback:

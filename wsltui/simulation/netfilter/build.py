@@ -55,9 +55,11 @@ def _registration_order(nf: Netfilter, nft_facts) -> None:
             base.order = handles.get((family, table.name, base.chain.name))
 
 
-def build_host(network_facts) -> HostView:
+def build_host(network_facts, forward_facts=None) -> HostView:
+    forwarding = getattr(forward_facts, "forwarding", None)
+    forwarding = None if isinstance(forwarding, Unknown) else forwarding
     if network_facts is None or isinstance(network_facts.interfaces, Unknown):
-        return HostView(known=False)
+        return HostView(known=False, forwarding=forwarding)
     local, per_iface, index = set(), {}, {}
     for iface in network_facts.interfaces:
         addrs = []
@@ -96,4 +98,4 @@ def build_host(network_facts) -> HostView:
                         except ValueError:
                             pass
     routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True)
+    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True, forwarding=forwarding)

@@ -381,8 +381,15 @@ def _nat_ambiguity(chains: list[BaseChain], step: Step, host: HostView, off: Dis
 class NetfilterTrace:
     hooks: list[HookResult]
     verdict: str  # accept | drop | reject | unknown | forwarded
-    packet: Packet  # as it reaches the socket layer (after NAT)
+    packet: Packet  # as it reaches the socket layer (after NAT), or leaves (forwarded: ``oif`` set)
     decisive: Step | None  # the base chain that decided (None when accepted everywhere)
+    # Why routing stopped a forwarded packet before any rule (decisive is None): NO_ROUTE,
+    # FORWARDING_OFF, or the reason it cannot be known (with verdict "unknown").
+    stop: str | None = None
+
+
+NO_ROUTE = "no route"  # the kernel answers ICMP network unreachable
+FORWARDING_OFF = "forwarding off"  # the kernel drops it without an answer (ip_error)
 
 
 def deliver(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled = Disabled()) -> NetfilterTrace:
@@ -434,7 +441,10 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
                 yield NetfilterTrace(hooks, "unknown", pkt, None)
                 return
             if not local:
-                yield NetfilterTrace(hooks, "forwarded", pkt, None)
+                if pkt.locally_generated:  # routed out of this machine: not followed
+                    yield NetfilterTrace(hooks, "forwarded", pkt, None)
+                else:
+                    yield from _forward_walk(nf, pkt, host, off, notes, hooks)
                 return
         for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
             if res.verdict == "accept":
@@ -448,6 +458,69 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
     yield NetfilterTrace(hooks, "accept", pkt, None)
 
 
+def _forward_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes,
+                  hooks: list[HookResult]) -> Iterator[NetfilterTrace]:
+    """A packet NATed (or sent) to an address of another machine: routed (ip_route_input),
+    then the forward and postrouting hooks. Verdict "forwarded" when it leaves through ``oif``."""
+    dev, stop = route_forward(pkt, host)
+    if stop is not None:
+        yield NetfilterTrace(hooks, "drop" if stop == FORWARDING_OFF else "reject" if stop == NO_ROUTE else "unknown",
+                             pkt, None, stop=stop)
+        return
+    pkt = pkt.with_(oif=dev)
+    for hook in ("forward", "postrouting"):
+        for res in _hook_walk(nf, hook, pkt, host, False, off, None, notes):
+            if res.verdict == "accept":
+                break
+            yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
+            if res.verdict not in ("drop", "reject"):
+                return
+        hooks.append(res)
+        pkt = res.packet
+    yield NetfilterTrace(hooks, "forwarded", pkt, None)
+
+
+def route_forward(pkt: Packet, host: HostView) -> tuple[str | None, str | None]:
+    """(output device, None), or (None, why the packet is not forwarded)."""
+    forwards = host.forwards(pkt)
+    if forwards is None:
+        return None, "whether this machine forwards packets is unknown (sysctl -a -r '\\.forwarding$')"
+    if not forwards:
+        return None, FORWARDING_OFF
+    dev = host.route_dev(pkt.dst)
+    if dev is False:
+        return None, "the routes are unknown (ip -j route show table all)"
+    if dev is None:
+        return None, NO_ROUTE
+    return dev, None
+
+
+def deliver_reply(nf: Netfilter, first: Packet, forwarded: Packet, host: HostView, *, related: bool = False,
+                  off: Disabled = Disabled()) -> NetfilterTrace:
+    """The destination's answer to a forwarded packet on its way back to the client (the SYN-ACK,
+    a reset, a UDP reply; ``related``: an ICMP error): conntrack state established (related), no
+    nat chain runs. A ruleset that forwards only one way stops it, and the client waits."""
+    reply = Packet("icmp" if related else forwarded.proto, forwarded.dst, first.src, first.sport,
+                   sport=forwarded.dport, iif=forwarded.oif, mark=0, ct_mark=forwarded.ct_mark,
+                   ct_state="related" if related else "established", ct_status=forwarded.ct_status,
+                   orig_dst=forwarded.orig_dst, orig_dport=forwarded.orig_dport,
+                   icmp_type=3 if related and first.family == 4 else 1 if related else None)
+    hooks: list[HookResult] = []
+    pkt = reply
+    for name in ("prerouting", "forward", "postrouting"):
+        if name == "forward":
+            dev, stop = route_forward(pkt, host)
+            if stop is not None:
+                return NetfilterTrace(hooks, "drop" if stop == FORWARDING_OFF else "unknown", pkt, None, stop=stop)
+            pkt = pkt.with_(oif=dev)
+        res = run_hook(nf, name, pkt, host, nat_done=True, off=off)
+        hooks.append(res)
+        pkt = res.packet
+        if res.verdict != "accept":
+            return NetfilterTrace(hooks, res.verdict, pkt, res.decisive)
+    return NetfilterTrace(hooks, "accept", pkt, None)
+
+
 def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: HostView,
                         off: Disabled = Disabled()) -> NetfilterTrace:
     """The client's next packet of a TCP connection whose first packet got through (the ACK
@@ -455,13 +528,17 @@ def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: H
     that accepts only NEW packets and stops the rest breaks the connection right after it opens."""
     # The packet mark is the packet's own (0 again); the connection's mark stays.
     est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0, ct_mark=delivered.ct_mark)
-    after = delivered.with_(ct_state="established", mark=0)
+    forwarded = delivered.oif is not None and not first.locally_generated
+    after = delivered.with_(ct_state="established", mark=0, oif=None)
     hooks: list[HookResult] = []
-    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else ("prerouting", "input")
+    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else (
+        ("prerouting", "forward", "postrouting") if forwarded else ("prerouting", "input"))
     pkt, pending = est, (after if (after.dst, after.dport) != (est.dst, est.dport) else None)
     for name in names:
         if name == "prerouting" and first.locally_generated:
             pkt, pending = pkt.with_(iif="lo"), None
+        if name == "forward":
+            pkt = pkt.with_(oif=delivered.oif)
         res = run_hook(nf, name, pkt, host, nat_done=True, off=off,
                        translated=pending if name in ("prerouting", "output") else None)
         if name in ("prerouting", "output"):
