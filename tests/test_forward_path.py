@@ -224,3 +224,25 @@ def test_published_port_blocked_in_docker_user_is_named(net):
     assert first["location"].endswith("chain DOCKER-USER, rule 1"), first
     closed = seen[(8081, "udp")].trace["first_blocker"]
     assert closed["layer"] == "socket" and closed["symptom"] == "refused", closed
+
+
+def test_generated_forward_rulesets():
+    """Seeded random rulesets filtering the forward path (tests/rulegen.generate_forward)."""
+    import random
+
+    from forwardnet import behind as setup
+    from rulegen import generate_forward
+
+    count = int(os.environ.get("WSLTUI_FORWARD_RULESETS", "60"))
+    seed = int(os.environ.get("WSLTUI_KERNEL_SEED", "20261127"))
+    rng = random.Random(seed)
+    failures = []
+    for i in range(count):
+        rs, targets = generate_forward(rng, i)
+        with setup(f"fwg{os.getpid() % 1000}x{i % 5}", 50 + i % 5) as b:
+            for attr in ("legacy4", "nft4", "nft", "ipset"):
+                setattr(rs, attr, b.fill(getattr(rs, attr)))
+            outcomes = run_case(b.pair, rs, targets, timeout=0.25, also_accepted=lambda: b.accepted)
+        if not all(o.agree for o in outcomes):
+            failures.append(report(rs, outcomes))
+    assert not failures, f"{len(failures)} of {count} rulesets disagree (seed {seed}):\n\n" + "\n\n".join(failures[:5])
