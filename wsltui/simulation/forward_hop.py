@@ -120,3 +120,46 @@ def _answer_stopped(reply, fwd: Packet, netfilter_hop, listens: bool) -> Hop:
         if reply.decisive is not None:
             hop.fixes = established_fixes(reply.decisive)
     return hop
+
+
+def published_by_docker(world, nft) -> str | None:
+    """"Published by Docker: host port → container:port" when Docker's NAT rule rewrote the packet."""
+    for hook in nft.hooks:
+        for step in hook.steps:
+            rule = step.outcome.rule
+            if not step.outcome.nat or rule is None or not _docker_owned(step.base.table, rule):
+                continue
+            before, after = step.before, step.after
+            facts = getattr(world.facts, "forward", None)
+            names = [c.name for c in facts.published(before.dport, after.dport, before.proto)] if facts else []
+            who = f"container {', '.join(names)}" if names else "a container"
+            return (f"Published by Docker: host port {before.dport}/{before.proto} → {who} at "
+                    f"{_endpoint(after.dst, after.dport)}.")
+    return None
+
+
+def _docker_owned(table, rule) -> bool:
+    if table.source == "nft":
+        return table.name.startswith("docker")
+    return rule.chain == "DOCKER" or rule.chain.startswith("DOCKER-")
+
+
+def _endpoint(addr, port: int) -> str:
+    return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
+
+
+def docker_desktop_note(world, proto: str, port: int) -> str | None:
+    """Docker Desktop's WSL integration runs the containers in its own VM: a port it publishes
+    is opened by its proxy on Windows, not by rules or sockets of this distro."""
+    facts = getattr(world.facts, "forward", None)
+    platform = getattr(facts, "docker_platform", None)
+    if not isinstance(platform, str) or "docker desktop" not in platform.lower():
+        return None
+    containers = facts.containers if not isinstance(facts.containers, Unknown) else []
+    names = [c.name for c in containers if any(p.host_port == port and p.proto == proto for p in c.ports)]
+    if not names:
+        return None
+    return (f"{platform} publishes {proto}/{port} (container {', '.join(names)}): Docker Desktop's WSL integration runs "
+            "its containers in its own VM and opens published ports with its own proxy on Windows (localhost), not "
+            "with rules or sockets of this distro, so the Linux layers traced here are not on that path. "
+            f"Test from Windows: curl http://localhost:{port}/ (or Test-NetConnection localhost -Port {port}).")

@@ -664,6 +664,12 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
     walks = deliver_past_blockers(world.netfilter, pkt, world.host)
     nft = next(walks)
     hop = _netfilter_hop(nft, pkt.proto, pkt.dport, world)
+    published = forward_hop.published_by_docker(world, nft)
+    if published:
+        hop.explanation = f"{published} {hop.explanation}"
+    desktop = forward_hop.docker_desktop_note(world, pkt.proto, pkt.dport)
+    if desktop:
+        trace.notes.append(desktop)
     trace.hops.append(hop)
     if hop.blocks:
         for again in islice(walks, 8):
@@ -681,6 +687,8 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
         return
     if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
         return  # where the packet goes next is not known
+    if not pkt.locally_generated and world.host.is_local(nft.packet.dst) is False:
+        return  # stopped on its way to another host: no socket of this machine is on its path
     sock = socket_hop.listener(world.facts.sockets, nft.packet)
     if nft.verdict == "accept" and pkt.proto == "tcp" and sock.verdict == "allow":
         after = deliver_established(world.netfilter, pkt, nft.packet, world.host)
