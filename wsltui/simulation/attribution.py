@@ -89,7 +89,7 @@ def _docker_attribution(step: Step, path: list[str], last: str) -> Attribution |
             return Attribution("docker", f"Docker's nft table {table.name} (chain {last})", docker="chain")
         return None
     if DOCKER_USER in path:
-        return Attribution(table.source, f"your rule in {DOCKER_USER} (Docker runs that chain first and leaves it to you)",
+        return Attribution(table.source, f"Your rule in {DOCKER_USER} (Docker runs that chain first and leaves it to you)",
                            docker="user")
     if rule is None and step.base.hook == "forward" and DOCKER_USER in table.chains:
         return Attribution("docker", "FORWARD's policy DROP, set by Docker: none of Docker's rules lets this connection "

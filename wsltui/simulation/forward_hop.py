@@ -163,3 +163,25 @@ def docker_desktop_note(world, proto: str, port: int) -> str | None:
             "its containers in its own VM and opens published ports with its own proxy on Windows (localhost), not "
             "with rules or sockets of this distro, so the Linux layers traced here are not on that path. "
             f"Test from Windows: curl http://localhost:{port}/ (or Test-NetConnection localhost -Port {port}).")
+
+
+def docker_proxy(world, pkt: Packet, sock: Hop) -> str | None:
+    """A published port held by docker-proxy (Docker's userland-proxy). When it answers, it
+    connects to the container from this machine, a path that never crosses FORWARD or DOCKER-USER:
+    the note returned says so. When it is bound where this packet does not arrive (``-p
+    127.0.0.1:8080:80``), the fix is the ``-p`` binding, added to ``sock``."""
+    sockets = getattr(world.facts, "sockets", None)
+    if sockets is None or isinstance(sockets.listeners, Unknown):
+        return None
+    proxies = [l for l in sockets.on_port(pkt.dport, pkt.proto) if any(p.name == "docker-proxy" for p in l.processes)]
+    if not proxies:
+        return None
+    if sock.blocks:
+        where = ", ".join(sorted({l.address for l in proxies}))
+        sock.fixes.insert(0, Fix(f"Publish the port on every address: docker run -p {pkt.dport}:<container port> (it is "
+                                 f"published on {where} only)", front_end="docker", needs_root=False,
+                                 manual="the container is recreated with its -p binding"))
+        return None
+    return (f"docker-proxy (Docker's userland-proxy) answers {pkt.proto}/{pkt.dport} here and connects to the container "
+            "from this machine: this path skips FORWARD and DOCKER-USER, which still decide the connections Docker's "
+            "DNAT rules take (to this machine's other addresses: the WSL IP, the LAN through portproxy).")

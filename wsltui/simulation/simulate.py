@@ -690,6 +690,9 @@ def _linux(world: World, trace: Trace, pkt: Packet) -> None:
     if not pkt.locally_generated and world.host.is_local(nft.packet.dst) is False:
         return  # stopped on its way to another host: no socket of this machine is on its path
     sock = socket_hop.listener(world.facts.sockets, nft.packet)
+    proxy = forward_hop.docker_proxy(world, nft.packet, sock)
+    if proxy:
+        trace.notes.append(proxy)
     if nft.verdict == "accept" and pkt.proto == "tcp" and sock.verdict == "allow":
         after = deliver_established(world.netfilter, pkt, nft.packet, world.host)
         if after.verdict != "accept":
