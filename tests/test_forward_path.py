@@ -246,3 +246,13 @@ def test_generated_forward_rulesets():
         if not all(o.agree for o in outcomes):
             failures.append(report(rs, outcomes))
     assert not failures, f"{len(failures)} of {count} rulesets disagree (seed {seed}):\n\n" + "\n\n".join(failures[:5])
+
+
+def test_forwarding_switched_off(net):
+    """ip_forward 0: the DNAT'ed packet is dropped at routing, before FORWARD (no answer)."""
+    from realtools import ns_run
+
+    ns_run(net.pair.srv, ["sysctl", "-qw", "net.ipv4.ip_forward=0"])
+    seen = run(net, "handmade-nft-dnat-iptables-forward", [(8080, "tcp", 4), (8081, "udp", 4), (9090, "tcp", 4)])
+    assert seen[(8080, "tcp")].kernel == "drop" and seen[(9090, "tcp")].kernel == "accept"
+    assert seen[(8080, "tcp")].trace["first_blocker"]["rule"].endswith(".forwarding = 0")
