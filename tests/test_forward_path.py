@@ -40,8 +40,9 @@ DOCKER_USER = """
 -A DOCKER-USER -j RETURN
 """
 
-CLASSIC = NAT_CLASSIC + f"""*filter
-:INPUT ACCEPT [0:0]
+# Docker's filter table: the start (chains, FORWARD's DROP policy, DOCKER-USER first) and the
+# end (isolation between bridges, the user's rules) every version shares.
+DOCKER_HEAD = """:INPUT ACCEPT [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
 :DOCKER - [0:0]
@@ -50,18 +51,20 @@ CLASSIC = NAT_CLASSIC + f"""*filter
 :DOCKER-USER - [0:0]
 -A FORWARD -j DOCKER-USER
 -A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o @BR@ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+"""
+DOCKER_TAIL = """-A DOCKER-ISOLATION-STAGE-1 -i @BR@ ! -o @BR@ -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o @BR@ -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+""" + DOCKER_USER.strip() + "\nCOMMIT\n"
+
+CLASSIC = NAT_CLASSIC + f"""*filter
+{DOCKER_HEAD}-A FORWARD -o @BR@ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -o @BR@ -j DOCKER
 -A FORWARD -i @BR@ ! -o @BR@ -j ACCEPT
 -A FORWARD -i @BR@ -o @BR@ -j ACCEPT
 {PUBLISHED}
--A DOCKER-ISOLATION-STAGE-1 -i @BR@ ! -o @BR@ -j DOCKER-ISOLATION-STAGE-2
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-ISOLATION-STAGE-2 -o @BR@ -j DROP
--A DOCKER-ISOLATION-STAGE-2 -j RETURN
-{DOCKER_USER.strip()}
-COMMIT
-"""
+{DOCKER_TAIL}"""
 
 # Docker 28.0: the bridges' subnets in the ipset docker-ext-bridges-v4; the raw table drops
 # packets sent straight to a container's address from outside its bridge.
@@ -72,27 +75,12 @@ DOCKER28 = NAT_CLASSIC + """*raw
 -A PREROUTING -d @CTR@/32 ! -i @BR@ -j DROP
 COMMIT
 """ + f"""*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-ISOLATION-STAGE-1 - [0:0]
-:DOCKER-ISOLATION-STAGE-2 - [0:0]
-:DOCKER-USER - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -m set --match-set docker-ext-bridges-v4 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+{DOCKER_HEAD}-A FORWARD -m set --match-set docker-ext-bridges-v4 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -m set --match-set docker-ext-bridges-v4 dst -j DOCKER
 -A FORWARD -i @BR@ -j ACCEPT
 {PUBLISHED}
 -A DOCKER ! -i @BR@ -o @BR@ -j DROP
--A DOCKER-ISOLATION-STAGE-1 -i @BR@ ! -o @BR@ -j DOCKER-ISOLATION-STAGE-2
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-ISOLATION-STAGE-2 -o @BR@ -j DROP
--A DOCKER-ISOLATION-STAGE-2 -j RETURN
-{DOCKER_USER.strip()}
-COMMIT
-"""
+{DOCKER_TAIL}"""
 
 # Docker 29 with firewall-backend=nftables: its own table, per-bridge chains reached through
 # verdict maps; no DOCKER-USER (a rule of your own goes in your own table, in a forward chain

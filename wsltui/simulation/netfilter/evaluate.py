@@ -446,16 +446,25 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
                 else:
                     yield from _forward_walk(nf, pkt, host, off, notes, hooks)
                 return
-        for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
-            if res.verdict == "accept":
-                break
-            yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
-            if res.verdict not in ("drop", "reject"):
-                return
-            # resumed: the walk goes on past the blocker
-        hooks.append(res)
-        pkt = res.packet
+        pkt = yield from _through(nf, hook, pkt, host, nat_done, off, notes, hooks)
+        if pkt is None:
+            return
     yield NetfilterTrace(hooks, "accept", pkt, None)
+
+
+def _through(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bool, off: Disabled, notes: _Notes,
+             hooks: list[HookResult]):
+    """One hook of a walk: yields a trace each time the hook stops the packet (after a drop or
+    a reject, the walk goes on past the blocker once the caller switched it off); then adds the
+    hook to ``hooks`` and returns the packet after it, or None when the walk ends here."""
+    for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
+        if res.verdict == "accept":
+            break
+        yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
+        if res.verdict not in ("drop", "reject"):
+            return None
+    hooks.append(res)
+    return res.packet
 
 
 def _forward_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes,
@@ -469,14 +478,9 @@ def _forward_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
         return
     pkt = pkt.with_(oif=dev)
     for hook in ("forward", "postrouting"):
-        for res in _hook_walk(nf, hook, pkt, host, False, off, None, notes):
-            if res.verdict == "accept":
-                break
-            yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
-            if res.verdict not in ("drop", "reject"):
-                return
-        hooks.append(res)
-        pkt = res.packet
+        pkt = yield from _through(nf, hook, pkt, host, False, off, notes, hooks)
+        if pkt is None:
+            return
     yield NetfilterTrace(hooks, "forwarded", pkt, None)
 
 
