@@ -294,6 +294,8 @@ _IPT_FORWARD_RULES = [
     "-m conntrack --ctstate DNAT -p {proto} -j ACCEPT",
     "-i @SRVIF@ -o @BR@ -j ACCEPT",
     "-o @BR@ -j DROP",
+    "-m conntrack --ctdir REPLY -j ACCEPT",
+    "-p {proto} -m conntrack --ctdir ORIGINAL -m conntrack --ctstate ESTABLISHED -j DROP",
 ]
 _IPT_SET_RULES = [
     "-m set --match-set gen-nets dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
@@ -351,6 +353,8 @@ _NFT_FORWARD_RULES = [
     "meta mark and 0xff == 0x7 drop",
     "ct state established ct mark and 0xff == 0x7 drop",
     "{proto} dport {cport} {verdict}",
+    "ct direction reply accept",
+    "ct direction original ct state established {verdict}",
 ]
 _NFT_BRIDGE_RULES = [
     "ct state established,related accept",

@@ -20,6 +20,7 @@ class Packet:
     mark: int = 0
     ct_mark: int = 0  # the connection's mark (CONNMARK / ct mark): 0 for a new connection
     ct_state: str = "new"  # "new" | "untracked"
+    ct_reply: bool = False  # a packet of the reply direction (the destination's answer)
     ct_status: frozenset[str] = frozenset()  # {"dnat", "snat"} once NAT rewrote the packet
     orig_dst: Address | None = None  # before DNAT (conntrack --ctorigdst)
     orig_dport: int | None = None

@@ -505,7 +505,7 @@ def deliver_reply(nf: Netfilter, first: Packet, forwarded: Packet, host: HostVie
     a reset, a UDP reply; ``related``: an ICMP error): conntrack state established (related), no
     nat chain runs. A ruleset that forwards only one way stops it, and the client waits."""
     reply = Packet("icmp" if related else forwarded.proto, forwarded.dst, first.src, first.sport,
-                   sport=forwarded.dport, iif=forwarded.oif, mark=0, ct_mark=forwarded.ct_mark,
+                   sport=forwarded.dport, iif=forwarded.oif, mark=0, ct_mark=forwarded.ct_mark, ct_reply=True,
                    ct_state="related" if related else "established", ct_status=forwarded.ct_status,
                    orig_dst=forwarded.orig_dst, orig_dport=forwarded.orig_dport,
                    icmp_type=3 if related and first.family == 4 else 1 if related else None)

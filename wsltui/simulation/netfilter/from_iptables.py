@@ -242,8 +242,8 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         if name == "--ctproto" and values:
             p = PROTO_NUMBERS.get(values[0].lower(), values[0].lower())
             return Compare("meta l4proto", "!=" if neg else "==", p, text)
-        if name == "--ctdir":
-            return Const((values[0].upper() == "ORIGINAL") != neg if values else False, text)
+        if name == "--ctdir" and values and values[0].upper() in ("ORIGINAL", "REPLY"):
+            return Compare("ct direction", "!=" if neg else "==", values[0].lower(), text)
         return Undecidable(f"{name} is not evaluated by wsltui", text)
     if module == "addrtype":
         if name in ("--src-type", "--dst-type"):

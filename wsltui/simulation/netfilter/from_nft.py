@@ -225,7 +225,7 @@ def _key(left) -> tuple[str, tuple]:
         raise NotCompiled(f"meta {k}")
     if kind == "ct" and isinstance(body, dict):
         k, d = body.get("key"), body.get("dir")
-        if k in ("state", "status") and not d:
+        if k in ("state", "status", "direction") and not d:
             return f"ct {k}", ()
         if d == "original" and k in ("daddr", "saddr", "ip daddr", "ip6 daddr", "ip saddr", "ip6 saddr"):
             return f"ct original {k.split()[-1]}", ()

@@ -83,6 +83,10 @@ def _ct_mark(pkt, host):
     return pkt.ct_mark
 
 
+def _ct_direction(pkt, host):
+    return "reply" if pkt.ct_reply else "original"
+
+
 def _ct_state(pkt, host):
     return pkt.ct_state
 
@@ -175,6 +179,7 @@ KEYS = {
     "dport": _dport,
     "ct state": _ct_state,
     "ct status": _ct_status,
+    "ct direction": _ct_direction,
     "ct original daddr": _ct_orig_daddr,
     "ct original saddr": _ct_orig_saddr,
     "ct original proto-dst": _ct_orig_dport,
@@ -192,7 +197,7 @@ KEYS = {
 PACKET_KEYS = frozenset({
     "meta l4proto", "meta nfproto", "meta iifname", "meta oifname", "meta iifname_exact", "meta oifname_exact",
     "meta mark", "ct mark", "meta pkttype", "saddr", "daddr",
-    "sport", "dport", "ct state", "ct status", "ct original daddr", "ct original saddr", "ct original proto-dst",
+    "sport", "dport", "ct state", "ct status", "ct direction", "ct original daddr", "ct original saddr", "ct original proto-dst",
     "tcp flags", "icmpv6 type", "hop limit"})
 _PACKET_KEYFNS = frozenset(KEYS[k] for k in PACKET_KEYS)
 
