@@ -57,7 +57,7 @@ def _iptables(rng: random.Random, fam: int, nat: bool) -> str:
         port = rng.choice(PORTS)
         text += ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                  f":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport {port} -j MARK --set-xmark 0x7/0xffffffff\n"
-                 "COMMIT\n")
+                 "-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\nCOMMIT\n")
     return text
 
 
@@ -102,6 +102,8 @@ def _ipt_rule(rng: random.Random, fam: int, chains: list[str], user: bool) -> st
         parts.append('-m comment --comment "gen rule"')
     elif extra < 0.28 and fam == 4:
         parts.append("-m iprange --src-range @CLI@-@CLI@")
+    elif extra < 0.31:
+        parts.append(f"-m connmark {'! ' if rng.random() < 0.3 else ''}--mark 0x7/0xff")
     if t.startswith("JUMP:"):
         parts.append(f"-j {t[5:]}")
     elif t.startswith("GOTO:"):
@@ -161,7 +163,7 @@ def _nft(rng: random.Random, fam: int, nat: bool) -> str:
                  "  }"]
     if rng.random() < 0.2:
         body += ["  chain marker { type filter hook prerouting priority -150; policy accept;",
-                 f"    udp dport {rng.choice(PORTS)} meta mark set 0x3", "  }"]
+                 f"    udp dport {rng.choice(PORTS)} meta mark set 0x3", "    ct mark set meta mark", "  }"]
     body.append("}")
     return "\n".join(body) + "\n"
 
@@ -183,6 +185,10 @@ def _nft_rule(rng, addr, cli, other, fam, family, user=False) -> str:
         parts.append(f"fib daddr type {rng.choice(['local', 'unicast', '!= local'])}")
     elif r < 0.5:
         parts.append(f"meta mark {rng.choice(['0x3', '!= 0x3'])}")
+    elif r < 0.53:
+        parts.append(f'{rng.choice(["iif", "oif"])} {rng.choice(["", "!= "])}"lo"')
+    elif r < 0.56:
+        parts.append(f"ct mark {rng.choice(['0x3', '!= 0x3'])}")
     elif r < 0.55 and proto is None:
         parts.append(f"meta l4proto {rng.choice(['tcp', 'udp', '{ tcp, udp }'])}")
     if proto:
