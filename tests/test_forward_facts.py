@@ -112,3 +112,14 @@ def test_container_listener_unknown_without_the_namespaces():
                                                    ipaddress.ip_address("172.28.165.23"), "eth0")).to_json()
     assert t["reachable"] is None and t["hops"][-1]["layer"] == "socket"
     assert "other network namespaces were not read" in t["hops"][-1]["reason"]
+
+
+def test_policy_routing_leaves_the_route_unknown():
+    """Routes in another table (Tailscale's 52): ``ip rule`` may send the packet there, and the
+    rules are not in the snapshot, so the forward route is unknown rather than main's."""
+    from wsltui.facts.network import Route
+
+    facts = build_facts(demos.load("nat-docker-user"))
+    facts.network.routes.append(Route("ipv4", "100.64.0.0/10", None, "tailscale0", "52", "unicast", None, None, None, None))
+    t = _trace(facts)
+    assert t["reachable"] is None and "ip rule show" in t["hops"][-1]["reason"], t["hops"][-1]

@@ -85,6 +85,9 @@ class HostView:
     # net.ipv4.conf.<if>.forwarding / net.ipv6.conf.all.forwarding: "ipv4 <if>", "ipv4 all",
     # "ipv6 all" -> bool; None when they were not read
     forwarding: dict | None = None
+    # Routing tables besides main and local that hold routes (Tailscale's 52, WSL mirrored's 127):
+    # ``ip rule`` may send a forwarded packet there, and the rules are not in the snapshot.
+    other_route_tables: tuple = ()
 
     def forwards(self, pkt: Packet) -> bool | None:
         """Does the kernel forward ``pkt`` (IPv4: the input interface's switch; IPv6: ``all``)?"""

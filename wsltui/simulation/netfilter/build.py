@@ -73,9 +73,11 @@ def build_host(network_facts, forward_facts=None) -> HostView:
         per_iface[iface.name] = tuple(addrs)
         if iface.index is not None:
             index[iface.name] = iface.index
-    routes = []
+    routes, other_tables = [], set()
     if not isinstance(network_facts.routes, Unknown):
         for r in network_facts.routes:
+            if r.table not in ("main", "254", "local", "255") and r.type in ("unicast", None):
+                other_tables.add(r.table)
             if r.table not in ("main", "254") or not r.dev or r.type not in ("unicast", None):
                 continue
             dst = r.dst
@@ -98,4 +100,5 @@ def build_host(network_facts, forward_facts=None) -> HostView:
                         except ValueError:
                             pass
     routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True, forwarding=forwarding)
+    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True, forwarding=forwarding,
+                    other_route_tables=tuple(sorted(other_tables)))

@@ -491,6 +491,9 @@ def route_forward(pkt: Packet, host: HostView) -> tuple[str | None, str | None]:
         return None, "whether this machine forwards packets is unknown (sysctl -a -r '\\.forwarding$')"
     if not forwards:
         return None, FORWARDING_OFF
+    if host.other_route_tables:
+        return None, (f"routing tables besides main hold routes (table {', '.join(host.other_route_tables)}): which "
+                      "table the routing policy sends this packet to is not in the snapshot (ip rule show)")
     dev = host.route_dev(pkt.dst)
     if dev is False:
         return None, "the routes are unknown (ip -j route show table all)"
