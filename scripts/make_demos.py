@@ -474,11 +474,110 @@ def consomme_lan(out: Path) -> str:
                  firewall="Hyper-V firewall present but never attached in consomme mode")
 
 
+# Docker Engine in the distro (iptables-nft, as on Ubuntu): the bridge docker0, container "web"
+# (nginx on 0.0.0.0:80) published as 8080, and a DOCKER-USER rule that admits only the LAN.
+DOCKER_SUBNET, DOCKER_GW, CONTAINER = "172.17.0.0/16", "172.17.0.1", "172.17.0.2"
+DOCKER_RULES = f"""*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s {DOCKER_SUBNET} ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination {CONTAINER}:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-BRIDGE - [0:0]
+:DOCKER-CT - [0:0]
+:DOCKER-FORWARD - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-FORWARD
+-A DOCKER ! -i docker0 -o docker0 -p tcp -m tcp -d {CONTAINER}/32 --dport 80 -j ACCEPT
+-A DOCKER ! -i docker0 -o docker0 -j DROP
+-A DOCKER-BRIDGE -o docker0 -j DOCKER
+-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A DOCKER-FORWARD -j DOCKER-CT
+-A DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A DOCKER-FORWARD -j DOCKER-BRIDGE
+-A DOCKER-FORWARD -i docker0 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-USER -i eth0 ! -s 192.168.0.0/16 -m conntrack --ctstate NEW -j DROP
+COMMIT
+"""
+DOCKER_PS = {"Command": "\"/docker-entrypoint.sh nginx -g 'daemon off;'\"", "CreatedAt": "2026-12-01 09:12:44 +0000 UTC",
+             "ID": "5f0c1e9a7d3b2c4e8f6a1b0d9c7e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e", "Image": "nginx:1.27",
+             "Labels": "maintainer=NGINX Docker Maintainers <docker-maint@nginx.com>", "LocalVolumes": "0", "Mounts": "",
+             "Names": "web", "Networks": "bridge", "Ports": "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp",
+             "RunningFor": "2 hours ago", "Size": "0B", "State": "running", "Status": "Up 2 hours"}
+DOCKER_VERSION = {"Client": {"Version": "28.3.2", "ApiVersion": "1.51", "Os": "linux", "Arch": "amd64"},
+                  "Server": {"Platform": {"Name": "Docker Engine - Community"}, "Version": "28.3.2", "ApiVersion": "1.51",
+                             "Os": "linux", "Arch": "amd64", "KernelVersion": KERNEL.strip()}}
+
+
+def nat_docker_user(out: Path) -> str:
+    vm = WslVm("dockusr")
+    ctr = f"{vm.ns}-ctr"
+    try:
+        ip_batch(f"netns add {ctr}\n")
+        ip_batch(f"link add docker0 type bridge\nlink add veth3b1f0c2 type veth peer name eth0 netns {ctr}\n"
+                 f"link set veth3b1f0c2 master docker0\naddr add {DOCKER_GW}/16 dev docker0\nlink set docker0 up\n"
+                 "link set veth3b1f0c2 up\n", vm.ns)
+        ip_batch(f"addr add {CONTAINER}/16 dev eth0\nlink set eth0 up\nlink set lo up\nroute add default via {DOCKER_GW}\n", ctr)
+        ns_run(vm.ns, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        ns_run(vm.ns, ["iptables-nft-restore"], input=DOCKER_RULES)
+        vm.serve("docker-proxy", "tcp,0.0.0.0,8080")  # userland-proxy, Docker's default
+        nginx = vm.bin / "nginx"
+        nginx.symlink_to(sys.executable)
+        web = subprocess.Popen(["ip", "netns", "exec", ctr, str(nginx), "-c", SERVER, "tcp,0.0.0.0,80"],
+                               stdout=subprocess.PIPE, text=True)
+        vm.servers.append(web)
+        assert web.stdout and web.stdout.readline().strip() == "ready"
+        vm.capture(out)
+        _only_namespace(out, web.pid)
+    finally:
+        vm.close()
+        subprocess.run(["ip", "netns", "del", ctr], capture_output=True)
+    (out / "docker.ps.txt").write_text(json.dumps(DOCKER_PS) + "\n")
+    (out / "docker.version.txt").write_text(json.dumps(DOCKER_VERSION) + "\n")
+    for name in ("docker.ps", "docker.version"):
+        (out / f"{name}.meta.json").unlink(missing_ok=True)
+    dress_as_wsl(out)
+    dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),)))
+    return about("NAT mode; Docker Engine publishes 8080 (container web:80), but a DOCKER-USER rule that admits only the "
+                 "LAN drops the Windows host's address",
+                 f"Docker Engine 28's iptables-nft rules (DOCKER-USER: -i eth0 ! -s 192.168.0.0/16 -j DROP), docker0 "
+                 f"{DOCKER_GW}/16 with container namespace {CONTAINER} (nginx on 0.0.0.0:80), ip_forward on, docker-proxy "
+                 "on 0.0.0.0:8080; only the container's namespace is kept in net.netns-sockets. "
+                 "Hand-written: docker ps (web, nginx:1.27, 0.0.0.0:8080->80/tcp) and docker version (Docker Engine - "
+                 "Community 28.3.2).", "absent", "; wslrelay on 127.0.0.1:8080")
+
+
+def _only_namespace(out: Path, pid: int) -> None:
+    """net.netns-sockets lists every namespace of the machine that built the demo: keep the container's."""
+    path = out / "net.netns-sockets.txt"
+    data = json.loads(path.read_text())
+    data["namespaces"] = [n for n in data["namespaces"] if n["pid"] == pid]
+    data["unreadable_processes"] = 0
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
 BUILDERS = {
     "nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy, "nat-dual-stack": nat_dual_stack,
     "nat-excluded-port": nat_excluded_port, "mirrored-hyperv-lan": mirrored_hyperv_lan,
     "lan-stale-portproxy": lan_stale_portproxy, "nat-old-wsl": nat_old_wsl, "mirrored-docker-port": mirrored_docker_port,
     "consomme-lan": consomme_lan,
+    "nat-docker-user": nat_docker_user,
 }
 
 

@@ -22,7 +22,7 @@ from wsltui.simulation.simulate import Scenario, World, simulate
 
 NETFILTER_PROBES = [BY_NAME[n] for n in ("net.addr", "net.route", "net.sockets", "nf.iptables-nft", "nf.ip6tables-nft",
                                          "nf.iptables-legacy", "nf.ip6tables-legacy", "nf.nft", "nf.legacy-tables",
-                                         "nf.legacy6-tables")]
+                                         "nf.legacy6-tables", "nf.ipset", "net.forwarding", "net.netns-sockets")]
 LISTENING = [8080, 8081, 9090]  # TCP and UDP listeners on these; other ports have none
 
 TALLY = {"packets": 0, "agree": 0, "unknown": 0, "rulesets": 0}
@@ -37,11 +37,12 @@ class Ruleset:
     nft4: str = ""  # iptables-nft-restore
     nft6: str = ""
     nft: str = ""  # nft -f
+    ipset: str = ""  # ipset restore (loaded first: iptables rules refer to the sets)
     label: str = ""
 
     def describe(self) -> str:
         parts = []
-        for name in ("legacy4", "legacy6", "nft4", "nft6", "nft"):
+        for name in ("ipset", "legacy4", "legacy6", "nft4", "nft6", "nft"):
             text = getattr(self, name)
             if text:
                 parts.append(f"--- {name}\n{text.strip()}")
@@ -61,10 +62,11 @@ class Outcome:
 
 def load(pair: NetnsPair, rs: Ruleset) -> None:
     with in_netns(pair.srv):
-        for text, tool in ((rs.legacy4, "iptables-legacy-restore"), (rs.legacy6, "ip6tables-legacy-restore"),
+        for text, tool in ((rs.ipset, "ipset"), (rs.legacy4, "iptables-legacy-restore"), (rs.legacy6, "ip6tables-legacy-restore"),
                            (rs.nft4, "iptables-nft-restore"), (rs.nft6, "ip6tables-nft-restore")):
             if text:
-                r = subprocess.run([tool], input=_fill(text, pair).encode(), capture_output=True)
+                argv = ["ipset", "restore"] if tool == "ipset" else [tool]
+                r = subprocess.run(argv, input=_fill(text, pair).encode(), capture_output=True)
                 if r.returncode != 0:
                     raise RuntimeError(f"{tool} failed: {r.stderr.decode()}\n{_fill(text, pair)}")
         if rs.nft:
@@ -79,8 +81,21 @@ def _fill(text: str, pair: NetnsPair) -> str:
             .replace("@IFPREFIX@", pair.srv_if[:-1]))
 
 
-def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], *, timeout: float = 0.15) -> list[Outcome]:
-    """targets: (port, proto, family). Returns one outcome per target."""
+class _Witness:
+    """The server's listeners, and more accepted client ports (a container's)."""
+
+    def __init__(self, listeners: Listeners, more) -> None:
+        self.listeners, self.more = listeners, more
+
+    @property
+    def accepted(self) -> set[int]:
+        return self.listeners.accepted | (self.more() if self.more else set())
+
+
+def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], *, timeout: float = 0.15,
+             also_accepted=None) -> list[Outcome]:
+    """targets: (port, proto, family). Returns one outcome per target. ``also_accepted``: a
+    callable giving the client ports accepted elsewhere (a container behind the server)."""
     load(pair, rs)
     with in_netns(pair.srv):
         listeners = Listeners(LISTENING)
@@ -99,7 +114,7 @@ def run_case(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]], 
             predictions[(port, proto, fam)] = trace
         with in_netns(pair.cli):
             kernel = probe_many([(pair.srv_ip if f == 4 else pair.srv_ip6, p, pr) for p, pr, f in targets], timeout,
-                                witness=listeners)
+                                witness=_Witness(listeners, also_accepted))
     finally:
         with in_netns(pair.srv):
             listeners.close()

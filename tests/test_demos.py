@@ -71,6 +71,11 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
         (8080, "lan-to-host"): ("windows-listener", "no-listener", "timeout"),  # no firewall rule lets the LAN reach Docker
         (8080, "windows-localhost-v6"): ("localhost-relay", "drop", "timeout"),
     },
+    "nat-docker-user": {
+        # DNAT'ed by Docker, then dropped in FORWARD by the user's DOCKER-USER rule (172.28.160.1 is not in 192.168/16)
+        (8080, "windows-to-wsl-ip"): ("netfilter", "drop", "timeout"),
+        (8080, "windows-localhost-v4"): OK,  # the relay reaches docker-proxy on lo: no DNAT, no FORWARD
+    },
     "lan-stale-portproxy": {
         (8080, "lan-to-host"): ("portproxy", "drop", "timeout"),
         (8080, "windows-to-wsl-ip"): OK,  # the any-profile port rule is merged into the Hyper-V firewall
@@ -95,6 +100,7 @@ STORY_FIX = {
     "mirrored-hyperv-lan": "New-NetFirewallHyperVRule -Name 'wsltui-hv-tcp-8080'",
     "lan-stale-portproxy": "connectaddress=172.28.165.23",
     "mirrored-docker-port": "Stop-Process -Id 9120",
+    "nat-docker-user": "iptables-nft -I DOCKER-USER 1 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN",
 }
 
 CASES = [(name, port, scenario, want) for name, table in EXPECTED.items() for (port, scenario), want in table.items()]

@@ -99,7 +99,10 @@ def test_docker_shaped_chains(pair):
 -A DOCKER -p tcp -m tcp --dport 2222 -j DNAT --to-destination @SRV@:8080
 """.replace("*nat", "")).replace(":POSTROUTING ACCEPT [0:0]\n", ":POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n")
     seen = agree(pair, V4, Ruleset(nft4=rules, label="docker"))
-    assert seen[(8081, "udp", 4)].trace["first_blocker"]["owner"] == "docker"
+    first = seen[(8081, "udp", 4)].trace["first_blocker"]
+    # a rule in DOCKER-USER is the user's own (Docker leaves that chain to them), fixed there
+    assert first["owner"] == "iptables-nft" and first["edit"].startswith("Your rule in DOCKER-USER"), first
+    assert all(" DOCKER-USER " in c for f in first["fixes"] for c in f["commands"]), first["fixes"]
 
 
 def test_ipv6_neighbor_discovery_blocked(pair):

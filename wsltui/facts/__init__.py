@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from wsltui.facts import firewalld, iptables, network, nft, sockets, ufw, windows, wsl
+from wsltui.facts import firewalld, forward, iptables, network, nft, sockets, ufw, windows, wsl
 from wsltui.facts.base import Unknown
 from wsltui.snapshot import Snapshot
 
@@ -29,6 +29,7 @@ class Facts:
     windows: Any  # WindowsFacts (each part may be Unknown: no interop, denied, timed out)
     failures: dict[str, Unknown]  # section -> parser crash (should stay empty)
     meta: dict
+    forward: Any = None  # ForwardFacts: forwarding switches, containers' namespaces, Docker
 
     def to_json(self) -> dict:
         return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -65,6 +66,7 @@ def build_facts(snap: Snapshot) -> Facts:
         windows=section("windows", windows.from_snapshot),
         failures=failures,
         meta=dict(snap.meta),
+        forward=section("forward", forward.from_snapshot),
     )
 
 

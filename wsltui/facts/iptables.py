@@ -186,6 +186,9 @@ class IptablesFacts:
     legacy6_tables: list[str] | None = None  # /proc/net/ip6_tables_names
     legacy_loaded: bool | None = None  # any legacy table in the kernel (None: unknown)
     warnings: list[str] = field(default_factory=list)
+    # record nf.ipset (``ipset save``): the sets ``-m set --match-set`` looks up, by name; Unknown
+    # when they could not be read
+    ipsets: dict | Unknown = field(default_factory=dict)
 
     def rulesets(self) -> list[IptablesRuleset]:
         return [self.iptables_nft, self.ip6tables_nft, self.iptables_legacy, self.ip6tables_legacy]
@@ -889,6 +892,7 @@ def from_snapshot(snapshot) -> IptablesFacts:
         facts.legacy_loaded = True
     elif facts.legacy_tables is not None and facts.legacy6_tables is not None:
         facts.legacy_loaded = False
+    facts.ipsets = _ipsets_from_record(snapshot)
     w = facts.warnings
     nft_active = [rs.record for rs in (facts.iptables_nft, facts.ip6tables_nft) if rs.unknown is None and rs.is_active()]
     legacy_active = [rs.record for rs in (facts.iptables_legacy, facts.ip6tables_legacy)
@@ -908,3 +912,49 @@ def from_snapshot(snapshot) -> IptablesFacts:
             w.append(f"{what} loaded in the kernel but {rs.record} could not be read "
                      f"({rs.unknown.reason}); their rules still filter packets.")
     return facts
+
+
+# --- ipset save --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IpSet:
+    """One set of ``ipset save``: ``create NAME TYPE [family inet|inet6] …`` then ``add NAME
+    MEMBER [nomatch] [timeout N] …``. A member is the text of each dimension of the type
+    (``hash:ip,port`` -> ("10.0.0.1", "tcp:80")); list:set members are set names."""
+
+    name: str
+    type: str  # "hash:ip", "hash:net,port", "bitmap:port", "list:set" …
+    family: str | None  # "inet" | "inet6"; None for bitmap:port and list:set
+    members: list[tuple[str, ...]] = field(default_factory=list)
+    nomatch: list[tuple[str, ...]] = field(default_factory=list)  # hash:net exceptions
+
+    @property
+    def dimensions(self) -> list[str]:
+        return self.type.split(":", 1)[1].split(",") if ":" in self.type else []
+
+
+def parse_ipset_save(text: str) -> dict[str, IpSet]:
+    """``ipset save`` output -> {name: IpSet}. Lines it does not know are skipped (a set whose
+    create line is missing gets no members, so a match on it reads as absent, not as empty)."""
+    sets: dict[str, IpSet] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "create":
+            fam = words[words.index("family") + 1] if "family" in words[3:-1] else None
+            if fam is None and words[2].startswith("hash:"):
+                fam = "inet"  # ipset's default family
+            sets[words[1]] = IpSet(words[1], words[2], fam)
+        elif len(words) >= 3 and words[0] == "add" and words[1] in sets:
+            s = sets[words[1]]
+            member = tuple(words[2].split(",")) if s.type != "list:set" else (words[2],)
+            (s.nomatch if "nomatch" in words[3:] else s.members).append(member)
+    return sets
+
+
+def _ipsets_from_record(snapshot) -> dict | Unknown:
+    from wsltui.probes.records import command_for
+
+    record = snapshot.get("nf.ipset")
+    unknown = record_unknown(record, command_for("nf.ipset"))
+    return unknown if unknown is not None else parse_ipset_save(record.stdout)

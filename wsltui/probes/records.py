@@ -19,6 +19,7 @@ class Probe:
     reads_file: str | None = None  # read in-process instead of running argv (``cat FILE`` semantics)
     timeout: float = 5.0
     needs_system_bus: bool = False  # only asked when a D-Bus system bus exists (firewalld lives on it)
+    scans_netns: bool = False  # read in-process from /proc by probes/netns_scan.py instead of running argv
 
     @property
     def command(self) -> str:
@@ -58,6 +59,18 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
     # Mirrored networking does not support NetworkManager in the distro (a caveat, not a layer).
     Probe("systemd.networkmanager", ("systemctl", "is-active", "NetworkManager")),
+    # The members of the sets ``iptables -m set --match-set`` looks up (Docker 28, fail2ban,
+    # firewalld's ipsets); nft sets come with ``nft -j list ruleset``.
+    Probe("nf.ipset", ("ipset", "save"), needs_root=True),
+    # Forwarded traffic (a port DNAT'ed to a container): is forwarding on, per interface; what
+    # listens in the other network namespaces (containers) and on which addresses; which
+    # containers Docker runs and the ports they publish.
+    Probe("net.forwarding", ("sysctl", "-a", "-r", r"\.forwarding$")),
+    Probe("net.netns-sockets", ("cat", "/proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6}"), needs_root=True,
+          scans_netns=True),
+    Probe("docker.ps", ("docker", "ps", "--no-trunc", "--format", "{{json .}}"), timeout=5.0),
+    # Docker Engine in the distro, or Docker Desktop's WSL integration ("Docker Desktop 4.x")
+    Probe("docker.version", ("docker", "version", "--format", "{{json .}}"), timeout=5.0),
 )
 
 # The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,

@@ -33,6 +33,7 @@ class Attribution:
     edit: str  # the object a person edits
     zone: str | None = None
     part: str | None = None  # firewalld zone sub-chain: pre log deny allow post
+    docker: str | None = None  # on Docker's path: "user" (your DOCKER-USER rule), "policy", "isolation", "chain"
 
 
 def attribute(step: Step) -> Attribution:
@@ -56,6 +57,9 @@ def attribute(step: Step) -> Attribution:
         return Attribution("firewalld", f"firewalld zone {zone}: {what}", zone, part)
     owners = [chain_owner(out.rule.table if out.rule else "filter", c) for c in path] if table.source != "nft" else []
     last = path[-1] if path else base.chain.name
+    docker = _docker_attribution(step, path, last)
+    if docker is not None:
+        return docker
     if table.source != "nft":
         owner = chain_owner(out.rule.table if out.rule else base.table.name, last)
         if owner == "iptables" and out.rule is None and any(n.startswith("ufw") for n in table.chains):
@@ -74,6 +78,31 @@ def attribute(step: Step) -> Attribution:
     if last.startswith("DOCKER") or table.name.startswith("docker"):
         return Attribution("docker", f"Docker's nft table {table.name}")
     return Attribution("nft", f"nft {table.family} {table.name} chain {last}")
+
+
+DOCKER_USER = "DOCKER-USER"
+
+
+def _docker_attribution(step: Step, path: list[str], last: str) -> Attribution | None:
+    """Who stops a packet on Docker's forward path: your own rule in DOCKER-USER (the chain
+    Docker runs first and leaves to you), or Docker itself (its isolation between networks, its
+    per-port rules, the FORWARD policy DROP it sets, its nftables table). None off that path."""
+    table, rule = step.base.table, step.outcome.rule
+    if table.source == "nft":
+        if table.name.startswith("docker"):
+            return Attribution("docker", f"Docker's nft table {table.name} (chain {last})", docker="chain")
+        return None
+    if DOCKER_USER in path:
+        return Attribution(table.source, f"Your rule in {DOCKER_USER} (Docker runs that chain first and leaves it to you)",
+                           docker="user")
+    if rule is None and step.base.hook == "forward" and DOCKER_USER in table.chains:
+        return Attribution("docker", "FORWARD's policy DROP, set by Docker: none of Docker's rules lets this connection "
+                           "through (the port is not published to this container)", docker="policy")
+    if last.startswith("DOCKER-ISOLATION"):
+        return Attribution("docker", f"Docker's isolation between networks (chain {last})", docker="isolation")
+    if chain_owner(rule.table if rule else table.name, last) == "docker":
+        return Attribution("docker", f"Docker's chain {last}", docker="chain")
+    return None
 
 
 def firewalld_zone_for(firewalld_facts, pkt) -> str | None:
@@ -155,6 +184,8 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
             return fixes
         return [Fix(f"Allow {spec} in ufw", front_end="ufw", note="ufw rules are persistent",
                     argv=[["ufw", "allow", spec]], undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
+    if attr.docker is not None:
+        return docker_fixes(step, attr, proto, port)
     if attr.owner == "wsl":
         return [Fix("This chain belongs to WSL itself; do not edit it", [], [], "wsl", needs_root=False,
                     note="WSL recreates it; check the mode and .wslconfig instead",
@@ -191,6 +222,40 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
     return [Fix(f"Accept {spec} in {tool} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
                 front_end=tool, note=_persist_note(tool),
                 argv=[[tool, *tflag, verb, chain, *pos, *accept]], undo_argv=[[tool, *tflag, "-D", chain, *accept]])]
+
+
+def docker_fixes(step: Step, attr: Attribution, proto: str, port: int) -> list[Fix]:
+    """Fixes that fit Docker: a rule in DOCKER-USER (Docker rewrites its own chains whenever it
+    starts or a container changes, so an edit there does not last), or the ``-p`` binding."""
+    table, rule, pkt = step.base.table, step.outcome.rule, step.before
+    host_port = pkt.orig_dport if pkt.orig_dport is not None else port
+    publish = Fix(f"Publish the port with Docker: docker run -p {host_port}:{port}/{proto} … (compose: ports: "
+                  f"[\"{host_port}:{port}/{proto}\"]); Docker then adds the rules itself",
+                  front_end="docker", needs_root=False, manual="the container is recreated with its -p binding")
+    if table.source == "nft" or DOCKER_USER not in table.chains:
+        return [publish]
+    tool = _iptables_tool(table.source, table.family)
+    note = "runtime change; Docker keeps DOCKER-USER as it is when it restarts, a reboot does not"
+    by_port = ["-p", proto, "-m", "conntrack", "--ctorigdstport", str(host_port)]
+    if attr.docker == "user":
+        fixes = []
+        if rule is not None and rule.chain == DOCKER_USER and (port_specific(rule.text, host_port) or port_specific(rule.text, port)):
+            spec_words = _iptables_spec(rule.text)
+            if spec_words is not None:
+                fixes.append(Fix(f"Delete your {DOCKER_USER} rule that blocks published port {host_port}/{proto}",
+                                 front_end=tool, note=note, argv=[[tool, "-D", DOCKER_USER, *spec_words]],
+                                 undo_argv=[[tool, "-I", DOCKER_USER, str(rule.position), *spec_words]]))
+        pos = [str(rule.position)] if rule is not None and rule.chain == DOCKER_USER else ["1"]
+        # RETURN, not ACCEPT: the connection goes on to Docker's own rules, which accept published ports.
+        fixes.append(Fix(f"Let published port {host_port}/{proto} through {DOCKER_USER} before your rule stops it",
+                         front_end=tool, note=note, argv=[[tool, "-I", DOCKER_USER, *pos, *by_port, "-j", "RETURN"]],
+                         undo_argv=[[tool, "-D", DOCKER_USER, *by_port, "-j", "RETURN"]]))
+        return fixes
+    dest = ["-d", str(pkt.dst)] if pkt.dst is not None else []
+    accept = [*dest, *by_port, "-j", "ACCEPT"]
+    return [publish, Fix(f"Accept port {host_port}/{proto} to {pkt.dst}:{port} in {DOCKER_USER}, ahead of Docker's rules",
+                         front_end=tool, note=note + "; an ACCEPT there also skips Docker's isolation for this connection",
+                         argv=[[tool, "-I", DOCKER_USER, "1", *accept]], undo_argv=[[tool, "-D", DOCKER_USER, *accept]])]
 
 
 def _iptables_spec(text: str) -> list[str] | None:

@@ -18,7 +18,9 @@ class Packet:
     iif: str | None = None  # input interface (None for a locally generated packet before loopback)
     oif: str | None = None  # output interface (locally generated packets)
     mark: int = 0
+    ct_mark: int = 0  # the connection's mark (CONNMARK / ct mark): 0 for a new connection
     ct_state: str = "new"  # "new" | "untracked"
+    ct_reply: bool = False  # a packet of the reply direction (the destination's answer)
     ct_status: frozenset[str] = frozenset()  # {"dnat", "snat"} once NAT rewrote the packet
     orig_dst: Address | None = None  # before DNAT (conntrack --ctorigdst)
     orig_dport: int | None = None
@@ -80,6 +82,20 @@ class HostView:
     interface_index: dict = field(default_factory=dict)  # ifname -> ifindex
     routes: tuple = ()  # (ipaddress network, dev) for the main table, longest prefix first
     known: bool = True  # False when the network facts were unknown (addrtype/fib become unknown)
+    # net.ipv4.conf.<if>.forwarding / net.ipv6.conf.all.forwarding: "ipv4 <if>", "ipv4 all",
+    # "ipv6 all" -> bool; None when they were not read
+    forwarding: dict | None = None
+    # Routing tables besides main and local that hold routes (Tailscale's 52, WSL mirrored's 127):
+    # ``ip rule`` may send a forwarded packet there, and the rules are not in the snapshot.
+    other_route_tables: tuple = ()
+
+    def forwards(self, pkt: Packet) -> bool | None:
+        """Does the kernel forward ``pkt`` (IPv4: the input interface's switch; IPv6: ``all``)?"""
+        if self.forwarding is None:
+            return None
+        if pkt.family == 6:
+            return self.forwarding.get("ipv6 all")
+        return self.forwarding.get(f"ipv4 {pkt.iif}", self.forwarding.get("ipv4 all"))
 
     def is_local(self, addr: Address) -> bool | None:
         if addr.is_loopback:

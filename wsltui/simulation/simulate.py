@@ -15,7 +15,7 @@ from itertools import islice
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, building_many_objects
-from wsltui.simulation import caveats, socket_hop, symptoms
+from wsltui.simulation import caveats, forward_hop, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.decided import netfilter_keys
@@ -68,7 +68,7 @@ class World:
     def from_facts(cls, facts) -> World:
         with building_many_objects():
             nf = build_netfilter(facts.iptables, facts.nft)
-            host = build_host(facts.network)
+            host = build_host(facts.network, getattr(facts, "forward", None))
         mode, reason = "unknown", None
         wsl = facts.wsl
         if wsl is None:
@@ -726,6 +726,12 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
     walks = deliver_past_blockers(world.netfilter, pkt, world.host)
     nft = next(walks)
     hop = _netfilter_hop(nft, pkt.proto, pkt.dport, world)
+    published = forward_hop.published_by_docker(world, nft)
+    if published:
+        hop.explanation = f"{published} {hop.explanation}"
+    desktop = forward_hop.docker_desktop_note(world, pkt.proto, pkt.dport)
+    if desktop:
+        trace.notes.append(desktop)
     trace.hops.append(hop)
     if hop.blocks:
         for again in islice(walks, 8):
@@ -737,9 +743,18 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
             known = [f.commands for h in (hop, *hop.behind) for f in h.fixes if f.commands]
             if not behind.fixes or not behind.fixes[0].commands or behind.fixes[0].commands not in known:
                 hop.behind.append(behind)
+    if nft.verdict == "forwarded" and nft.packet.oif and not pkt.locally_generated:
+        trace.hops += forward_hop.destination(world, pkt, nft.packet,
+                                              lambda after, proto, port: _netfilter_hop(after, proto, port, world))
+        return
     if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
         return  # where the packet goes next is not known
+    if not pkt.locally_generated and world.host.is_local(nft.packet.dst) is False:
+        return  # stopped on its way to another host: no socket of this machine is on its path
     sock = socket_hop.listener(world.facts.sockets, nft.packet)
+    proxy = forward_hop.docker_proxy(world, nft.packet, sock)
+    if proxy:
+        trace.notes.append(proxy)
     if nft.verdict == "accept" and pkt.proto == "tcp" and sock.verdict == "allow":
         after = deliver_established(world.netfilter, pkt, nft.packet, world.host)
         if after.verdict != "accept":
@@ -795,11 +810,18 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
             return Hop("netfilter", "assumed", "Every Linux firewall table lets the packet in, under an assumption.",
                        packet=pkt.describe(), steps=steps, assumption=assumed)
         return Hop("netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps)
+    if nft.verdict == "forwarded" and pkt.oif and not pkt.locally_generated:
+        return Hop("netfilter", "assumed" if assumed else "allow", f"Every Linux firewall table lets the packet through: "
+                   f"it is forwarded to {pkt.dst} out {pkt.oif}.", packet=pkt.describe(), steps=steps, assumption=assumed)
     if nft.verdict == "forwarded":
         return Hop("netfilter", "unknown", f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
-                   "machine: it is forwarded, and wsltui does not follow it further.", packet=pkt.describe(),
-                   reason="forwarded traffic (e.g. to a container) is not traced yet", steps=steps)
+                   "machine: it leaves it, and wsltui does not follow it further.", packet=pkt.describe(),
+                   reason=f"a connection from this machine to another host ({pkt.dst}) is not followed", steps=steps)
     step = nft.decisive
+    if step is None and nft.stop is not None:
+        hop = forward_hop.routing_hop(nft.stop, pkt)
+        hop.steps = steps
+        return hop
     if step is None:
         return Hop("netfilter", "unknown", "wsltui cannot tell whether this address is local.", packet=pkt.describe(),
                    reason="the interface addresses are unknown (ip -j addr show)", steps=steps)

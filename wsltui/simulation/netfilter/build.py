@@ -18,7 +18,7 @@ def build_netfilter(iptables_facts, nft_facts) -> Netfilter:
             if rs.unknown is not None:
                 nf.unknown_sources.append(f"{rs.record}: {rs.unknown}")
                 continue
-            tables, bases = from_iptables.compile_ruleset(rs)
+            tables, bases = from_iptables.compile_ruleset(rs, iptables_facts.ipsets)
             nf.tables += tables
             nf.base_chains += bases
             if rs.backend == "nft":
@@ -55,9 +55,11 @@ def _registration_order(nf: Netfilter, nft_facts) -> None:
             base.order = handles.get((family, table.name, base.chain.name))
 
 
-def build_host(network_facts) -> HostView:
+def build_host(network_facts, forward_facts=None) -> HostView:
+    forwarding = getattr(forward_facts, "forwarding", None)
+    forwarding = None if isinstance(forwarding, Unknown) else forwarding
     if network_facts is None or isinstance(network_facts.interfaces, Unknown):
-        return HostView(known=False)
+        return HostView(known=False, forwarding=forwarding)
     local, per_iface, index = set(), {}, {}
     for iface in network_facts.interfaces:
         addrs = []
@@ -71,9 +73,11 @@ def build_host(network_facts) -> HostView:
         per_iface[iface.name] = tuple(addrs)
         if iface.index is not None:
             index[iface.name] = iface.index
-    routes = []
+    routes, other_tables = [], set()
     if not isinstance(network_facts.routes, Unknown):
         for r in network_facts.routes:
+            if r.table not in ("main", "254", "local", "255") and r.type in ("unicast", None):
+                other_tables.add(r.table)
             if r.table not in ("main", "254") or not r.dev or r.type not in ("unicast", None):
                 continue
             dst = r.dst
@@ -96,4 +100,5 @@ def build_host(network_facts) -> HostView:
                         except ValueError:
                             pass
     routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True)
+    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True, forwarding=forwarding,
+                    other_route_tables=tuple(sorted(other_tables)))

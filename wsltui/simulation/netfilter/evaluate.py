@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef, mark_value
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -180,7 +180,7 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
                 continue  # a counter or LOG: whether it matched changes nothing
             yield unknown(rule, unsure), pkt
             return
-        if rule.effects or kind == "mark" or kind == "notrack":
+        if rule.effects or kind == "mark" or kind == "setmark" or kind == "notrack":
             changed = pkt
             for effect in rule.effects:
                 if effect.kind == "unknown":
@@ -193,7 +193,7 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
                 views = table.views(pkt)
                 view, pos = view.rest_after(pos, pkt), 0
                 rules, tests = view.rules, view.tests
-        if kind == "continue" or kind == "mark" or kind == "notrack":
+        if kind == "continue" or kind == "mark" or kind == "setmark" or kind == "notrack":
             continue
         if kind == "jump" or kind == "goto":
             target = chains.get(act.target or "")
@@ -235,10 +235,13 @@ def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
 
 
 def _changed(act: Action, pkt: Packet) -> Packet:
-    """The packet after a ``mark`` or ``notrack`` action or effect."""
+    """The packet after a ``mark``, ``setmark`` or ``notrack`` action or effect."""
     if act.kind == "mark":
         value, mask = act.mark
         return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
+    if act.kind == "setmark":
+        value = mark_value(act.mark_expr, pkt) & 0xFFFFFFFF
+        return pkt.with_(mark=value) if act.mark_key == "meta mark" else pkt.with_(ct_mark=value)
     if act.kind == "notrack":
         return pkt.with_(ct_state="untracked")
     return pkt
@@ -378,8 +381,15 @@ def _nat_ambiguity(chains: list[BaseChain], step: Step, host: HostView, off: Dis
 class NetfilterTrace:
     hooks: list[HookResult]
     verdict: str  # accept | drop | reject | unknown | forwarded
-    packet: Packet  # as it reaches the socket layer (after NAT)
+    packet: Packet  # as it reaches the socket layer (after NAT), or leaves (forwarded: ``oif`` set)
     decisive: Step | None  # the base chain that decided (None when accepted everywhere)
+    # Why routing stopped a forwarded packet before any rule (decisive is None): NO_ROUTE,
+    # FORWARDING_OFF, or the reason it cannot be known (with verdict "unknown").
+    stop: str | None = None
+
+
+NO_ROUTE = "no route"  # the kernel answers ICMP network unreachable
+FORWARDING_OFF = "forwarding off"  # the kernel drops it without an answer (ip_error)
 
 
 def deliver(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled = Disabled()) -> NetfilterTrace:
@@ -431,18 +441,91 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
                 yield NetfilterTrace(hooks, "unknown", pkt, None)
                 return
             if not local:
-                yield NetfilterTrace(hooks, "forwarded", pkt, None)
+                if pkt.locally_generated:  # routed out of this machine: not followed
+                    yield NetfilterTrace(hooks, "forwarded", pkt, None)
+                else:
+                    yield from _forward_walk(nf, pkt, host, off, notes, hooks)
                 return
-        for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
-            if res.verdict == "accept":
-                break
-            yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
-            if res.verdict not in ("drop", "reject"):
-                return
-            # resumed: the walk goes on past the blocker
+        pkt = yield from _through(nf, hook, pkt, host, nat_done, off, notes, hooks)
+        if pkt is None:
+            return
+    yield NetfilterTrace(hooks, "accept", pkt, None)
+
+
+def _through(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bool, off: Disabled, notes: _Notes,
+             hooks: list[HookResult]):
+    """One hook of a walk: yields a trace each time the hook stops the packet (after a drop or
+    a reject, the walk goes on past the blocker once the caller switched it off); then adds the
+    hook to ``hooks`` and returns the packet after it, or None when the walk ends here."""
+    for res in _hook_walk(nf, hook, pkt, host, nat_done, off, None, notes):
+        if res.verdict == "accept":
+            break
+        yield NetfilterTrace(hooks + [res], res.verdict, res.packet, res.decisive)
+        if res.verdict not in ("drop", "reject"):
+            return None
+    hooks.append(res)
+    return res.packet
+
+
+def _forward_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes,
+                  hooks: list[HookResult]) -> Iterator[NetfilterTrace]:
+    """A packet NATed (or sent) to an address of another machine: routed (ip_route_input),
+    then the forward and postrouting hooks. Verdict "forwarded" when it leaves through ``oif``."""
+    dev, stop = route_forward(pkt, host)
+    if stop is not None:
+        yield NetfilterTrace(hooks, "drop" if stop == FORWARDING_OFF else "reject" if stop == NO_ROUTE else "unknown",
+                             pkt, None, stop=stop)
+        return
+    pkt = pkt.with_(oif=dev)
+    for hook in ("forward", "postrouting"):
+        pkt = yield from _through(nf, hook, pkt, host, False, off, notes, hooks)
+        if pkt is None:
+            return
+    yield NetfilterTrace(hooks, "forwarded", pkt, None)
+
+
+def route_forward(pkt: Packet, host: HostView) -> tuple[str | None, str | None]:
+    """(output device, None), or (None, why the packet is not forwarded)."""
+    forwards = host.forwards(pkt)
+    if forwards is None:
+        return None, "whether this machine forwards packets is unknown (sysctl -a -r '\\.forwarding$')"
+    if not forwards:
+        return None, FORWARDING_OFF
+    if host.other_route_tables:
+        return None, (f"routing tables besides main hold routes (table {', '.join(host.other_route_tables)}): which "
+                      "table the routing policy sends this packet to is not in the snapshot (ip rule show)")
+    dev = host.route_dev(pkt.dst)
+    if dev is False:
+        return None, "the routes are unknown (ip -j route show table all)"
+    if dev is None:
+        return None, NO_ROUTE
+    return dev, None
+
+
+def deliver_reply(nf: Netfilter, first: Packet, forwarded: Packet, host: HostView, *, related: bool = False,
+                  off: Disabled = Disabled()) -> NetfilterTrace:
+    """The destination's answer to a forwarded packet on its way back to the client (the SYN-ACK,
+    a reset, a UDP reply; ``related``: an ICMP error): conntrack state established (related), no
+    nat chain runs. A ruleset that forwards only one way stops it, and the client waits."""
+    reply = Packet("icmp" if related else forwarded.proto, forwarded.dst, first.src, first.sport,
+                   sport=forwarded.dport, iif=forwarded.oif, mark=0, ct_mark=forwarded.ct_mark, ct_reply=True,
+                   ct_state="related" if related else "established", ct_status=forwarded.ct_status,
+                   orig_dst=forwarded.orig_dst, orig_dport=forwarded.orig_dport,
+                   icmp_type=3 if related and first.family == 4 else 1 if related else None)
+    hooks: list[HookResult] = []
+    pkt = reply
+    for name in ("prerouting", "forward", "postrouting"):
+        if name == "forward":
+            dev, stop = route_forward(pkt, host)
+            if stop is not None:
+                return NetfilterTrace(hooks, "drop" if stop == FORWARDING_OFF else "unknown", pkt, None, stop=stop)
+            pkt = pkt.with_(oif=dev)
+        res = run_hook(nf, name, pkt, host, nat_done=True, off=off)
         hooks.append(res)
         pkt = res.packet
-    yield NetfilterTrace(hooks, "accept", pkt, None)
+        if res.verdict != "accept":
+            return NetfilterTrace(hooks, res.verdict, pkt, res.decisive)
+    return NetfilterTrace(hooks, "accept", pkt, None)
 
 
 def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: HostView,
@@ -450,14 +533,19 @@ def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: H
     """The client's next packet of a TCP connection whose first packet got through (the ACK
     of the handshake): ct state established, NATed by conntrack, no nat chain runs. A ruleset
     that accepts only NEW packets and stops the rest breaks the connection right after it opens."""
-    est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0)
-    after = delivered.with_(ct_state="established", mark=0)
+    # The packet mark is the packet's own (0 again); the connection's mark stays.
+    est = first.with_(ct_state="established", ct_status=delivered.ct_status, mark=0, ct_mark=delivered.ct_mark)
+    forwarded = delivered.oif is not None and not first.locally_generated
+    after = delivered.with_(ct_state="established", mark=0, oif=None)
     hooks: list[HookResult] = []
-    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else ("prerouting", "input")
+    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else (
+        ("prerouting", "forward", "postrouting") if forwarded else ("prerouting", "input"))
     pkt, pending = est, (after if (after.dst, after.dport) != (est.dst, est.dport) else None)
     for name in names:
         if name == "prerouting" and first.locally_generated:
             pkt, pending = pkt.with_(iif="lo"), None
+        if name == "forward":
+            pkt = pkt.with_(oif=delivered.oif)
         res = run_hook(nf, name, pkt, host, nat_done=True, off=off,
                        translated=pending if name in ("prerouting", "output") else None)
         if name in ("prerouting", "output"):

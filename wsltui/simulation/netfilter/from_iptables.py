@@ -6,6 +6,7 @@ import ipaddress
 from functools import lru_cache, partial
 
 from wsltui.facts import iptables as ipt
+from wsltui.facts.base import Unknown
 from wsltui.simulation.netfilter.ir import (
     BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, Assumed, BaseChain, Chain, Compare,
     Cond, Const,
@@ -24,13 +25,14 @@ _L4 = KEYS["meta l4proto"]
 _REQUIRES = {p: ((_L4, frozenset({p})),) for p in PORT_PROTOS}  # shared: 100k rules, one tuple each
 
 
-def compile_ruleset(rs: ipt.IptablesRuleset) -> tuple[list[Table], list[BaseChain]]:
+def compile_ruleset(rs: ipt.IptablesRuleset, ipsets=None) -> tuple[list[Table], list[BaseChain]]:
+    """``ipsets``: the facts' ``ipsets`` ({name: IpSet}, or Unknown when they could not be read)."""
     source = "iptables-nft" if rs.backend == "nft" else "iptables-legacy"
     tables: list[Table] = []
     bases: list[BaseChain] = []
     for t in rs.tables:
         table = Table(source, rs.family, t.name)
-        build = partial(_rule, source=source, family=rs.family, shared={})
+        build = partial(_rule, source=source, family=rs.family, shared={}, ipsets=ipsets)
         for c in t.chains:
             table.chains[c.name] = Chain(c.name, sources=c.rules, build=build, prefilter=[_prefilter(r) for r in c.rules])
         for c in t.chains:
@@ -81,7 +83,7 @@ _PROTO_SETS = {name: frozenset({name}) for name in ("tcp", "udp", "ipv6-icmp", "
 _PROTO_SETS["icmp"] = frozenset({"icmp", "ipv6-icmp"})
 
 
-def _rule(r: ipt.Rule, source: str, family: str, shared: dict) -> Rule:
+def _rule(r: ipt.Rule, source: str, family: str, shared: dict, ipsets=None) -> Rule:
     """``shared``: the conditions compiled so far for this table, by what they are made of. A
     condition never changes once made, so the rules share them: a table repeats ``-p tcp``,
     ``-i eth0``, ``--ctstate NEW`` …, and a trace compiles thousands of its rules."""
@@ -110,7 +112,7 @@ def _rule(r: ipt.Rule, source: str, family: str, shared: dict) -> Rule:
             continue
         for opt in m.options:
             conds.append(_shared(shared, (module, opt.name, opt.negated, tuple(opt.values), proto), _option,
-                                 module, opt, proto, family))
+                                 module, opt, proto, family, ipsets))
         if not m.options and module not in ("tcp", "udp", "icmp", "icmp6", "state", "conntrack"):
             conds.append(_shared(shared, ("-m", module), Undecidable, f"-m {module} is not evaluated by wsltui",
                                  f"-m {module}"))
@@ -185,7 +187,7 @@ def _opt_text(module: str, opt: ipt.Option) -> str:
     return f"-m {module} {'! ' if opt.negated else ''}--{opt.name.lstrip('-')} {' '.join(opt.values)}".strip()
 
 
-def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Cond:
+def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets=None) -> Cond:
     text = _opt_text(module, opt)
     name, values, neg = "--" + opt.name.lstrip("-"), opt.values, opt.negated
     if module in ("tcp", "udp", "sctp", "udplite", "dccp"):
@@ -240,8 +242,8 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Con
         if name == "--ctproto" and values:
             p = PROTO_NUMBERS.get(values[0].lower(), values[0].lower())
             return Compare("meta l4proto", "!=" if neg else "==", p, text)
-        if name == "--ctdir":
-            return Const((values[0].upper() == "ORIGINAL") != neg if values else False, text)
+        if name == "--ctdir" and values and values[0].upper() in ("ORIGINAL", "REPLY"):
+            return Compare("ct direction", "!=" if neg else "==", values[0].lower(), text)
         return Undecidable(f"{name} is not evaluated by wsltui", text)
     if module == "addrtype":
         if name in ("--src-type", "--dst-type"):
@@ -261,11 +263,11 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Con
         except ValueError:
             return Undecidable("cannot read the range", text)
         return Compare("saddr" if name == "--src-range" else "daddr", "not in" if neg else "in", [interval], text)
-    if module == "mark" and name == "--mark" and values:
+    if module in ("mark", "connmark") and name == "--mark" and values:
         vm = ipt.value_and_mask(values[0])
         if vm is not None:
             value, mask = vm
-            return Masked("meta mark", mask, value & mask, neg, text)
+            return Masked("meta mark" if module == "mark" else "ct mark", mask, value & mask, neg, text)
     if module == "icmp":
         return Const(False, text)  # only our IPv6 neighbor discovery packet is ICMP
     if module == "icmp6" and name == "--icmpv6-type" and values:
@@ -292,7 +294,7 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Con
     if module == "rpfilter":
         return _RpFilter(name == "--invert" or neg, text)
     if module == "set":
-        return Undecidable("ipset contents are not captured", text)
+        return _set_option(name, values, neg, text, ipsets)
     if module == "limit":
         return Assumed(True, "assumed under the rate limit", text)
     if module == "hashlimit":
@@ -307,6 +309,122 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str) -> Con
             return Assumed(neg, "assumed the client is not on the recent list (it has not connected often lately)", text)
         return Const(True, text)  # --seconds, --hitcount, --name, --rsource … qualify --update/--rcheck
     return Undecidable(f"-m {module} {name} is not evaluated by wsltui", text)
+
+
+def _set_option(name: str, values: list[str], neg: bool, text: str, ipsets) -> Cond:
+    if name in ("--update-counters", "--update-subcounters"):
+        return Const(True, text)  # counting only
+    if name not in ("--match-set", "--set") or len(values) != 2:
+        return Undecidable(f"-m set {name} is not evaluated by wsltui", text)
+    if ipsets is None or isinstance(ipsets, Unknown):
+        why = f" ({ipsets.reason})" if isinstance(ipsets, Unknown) else ""
+        return Undecidable(f"the ipset's members could not be read{why}: ipset save", text)
+    if values[0] not in ipsets:
+        return Undecidable(f"the ipset {values[0]} is not in ipset save's output", text)
+    return _IpsetMatch(ipsets, values[0], values[1].split(","), neg, text)
+
+
+class _IpsetMatch(Cond):
+    """``-m set --match-set NAME src,dst``: each flag says which side of the packet a
+    dimension of the set's type reads (ip/net: address, port: port and protocol, iface: input
+    or output interface); list:set tries each member set with the same flags (ip_set_core.c)."""
+
+    __slots__ = ("sets", "name", "flags", "neg")
+
+    def __init__(self, sets: dict, name: str, flags: list[str], neg: bool, text: str) -> None:
+        self.sets, self.name, self.flags, self.neg, self.text = sets, name, flags, neg, text
+
+    def test(self, pkt, host):
+        hit = self._in(self.sets[self.name], pkt, depth=0)
+        return hit if isinstance(hit, str) else hit != self.neg
+
+    def _in(self, s, pkt, depth: int):
+        if s.type == "list:set":
+            for (member,) in s.members:
+                inner = self.sets.get(member)
+                if inner is None or depth > 4:
+                    return f"the ipset {member} in list {s.name} cannot be read"
+                hit = self._in(inner, pkt, depth + 1)
+                if hit is not False:
+                    return hit
+            return False
+        dims = s.dimensions
+        if len(dims) > len(self.flags):
+            return False  # fewer flags than dimensions: the kernel does not match
+        if s.family is not None and s.family != ("inet" if pkt.family == 4 else "inet6"):
+            return False
+        try:
+            values = [_packet_side(d, f, pkt) for d, f in zip(dims, self.flags)]
+            bare = "any" if s.type.startswith("bitmap:") else "tcp"  # a bare port's protocol
+            found = _best(s.members, dims, values, bare)
+            excluded = _best(s.nomatch, dims, values, bare)
+        except _CannotRead as e:
+            return f"{e} (ipset {s.name}, type {s.type})"
+        return found is not None and (excluded is None or found > excluded)
+
+
+class _CannotRead(Exception):
+    pass
+
+
+def _packet_side(dim: str, flag: str, pkt):
+    src = flag == "src"
+    if dim in ("ip", "net"):
+        return pkt.src if src else pkt.dst
+    if dim == "port":
+        return (pkt.proto, pkt.sport if src else pkt.dport)
+    if dim == "iface":
+        return pkt.iif if src else pkt.oif
+    raise _CannotRead(f"the {dim} dimension is not evaluated by wsltui")
+
+
+def _best(members, dims: list[str], values: list, bare: str) -> int | None:
+    """The longest total prefix of a member matching ``values`` (hash:net picks the most
+    specific entry, which decides between an entry and a ``nomatch`` one); None when none does."""
+    best = None
+    for member in members:
+        score = 0
+        for dim, text, v in zip(dims, member, values):
+            s = _member_part(dim, text, v, bare)
+            if s is None:
+                break
+            score += s
+        else:
+            best = score if best is None else max(best, score)
+    return best
+
+
+def _member_part(dim: str, text: str, v, bare: str) -> int | None:
+    """How specific ``text`` (one dimension of a member) is when it matches ``v``, else None.
+    ``bare``: the protocol of a port written without one ("tcp" in hash types; bitmap:port
+    matches the port of any protocol with ports)."""
+    if dim in ("ip", "net"):
+        if "-" in text:
+            lo, hi = text.split("-", 1)
+            try:
+                inside = ipaddress.ip_address(lo) <= v <= ipaddress.ip_address(hi)
+            except (TypeError, ValueError):
+                raise _CannotRead(f"cannot read the member {text!r}") from None
+            return 0 if inside else None
+        nets = _networks(text)
+        if nets is None:
+            raise _CannotRead(f"cannot read the member {text!r}")
+        net = nets[0]
+        return net.prefixlen if v.version == net.version and v in net else None
+    if dim == "port":
+        proto, port = v
+        kind, _, number = text.rpartition(":")
+        kind = kind or bare
+        ports = _ports_text(number.replace("-", ":"))
+        if ports is None:
+            raise _CannotRead(f"cannot read the member {text!r}")
+        if kind != proto and not (kind == "any" and proto in PORT_PROTOS):
+            return None
+        return 0 if any(port == p if isinstance(p, int) else p.contains(port) for p in ports) else None
+    if dim == "iface":
+        name = text.removeprefix("physdev:")
+        return 0 if v == name else None
+    raise _CannotRead(f"the {dim} dimension is not evaluated by wsltui")
 
 
 class _Either(Cond):
@@ -394,9 +512,9 @@ def _target(r: ipt.Rule, family: str) -> Action:
         opt = r.target_option("reject-with")
         default = "icmp6-port-unreachable" if family == "ipv6" else "icmp-port-unreachable"
         return Action("reject", reject_with=(opt.values[0] if opt and opt.values else default))
+    if t == "CONNMARK":
+        return _connmark_target(r)
     if t in NON_TERMINAL_TARGETS:
-        if t == "CONNMARK" and r.target_option("restore-mark"):
-            return Action("mark", mark=(0, 0xFFFFFFFF))  # a new connection's conntrack mark is 0
         return CONTINUE
     if t == "MARK":
         return _mark_target(r)
@@ -443,6 +561,37 @@ def _dnat(spec: str, family: str) -> Action:
         return Action("unknown", reason=f"cannot read the DNAT destination {spec!r}")
     port = _first_port(port_text) if port_text else None
     return Action("dnat", nat_addr=addr, nat_port=port)
+
+
+def _connmark_target(r: ipt.Rule) -> Action:
+    """CONNMARK as xt_connmark.c computes it: --set-xmark v/m sets ct = (ct & ~m) ^ v;
+    --save-mark ct = (ct & ~ctmask) ^ (mark & nfmask); --restore-mark
+    mark = (mark & ~nfmask) ^ (ct & ctmask). iptables-save always prints both masks."""
+    def mask(name: str) -> int | None:
+        opt = r.target_option(name)
+        try:
+            return int(opt.values[0], 0) & 0xFFFFFFFF if opt and opt.values else 0xFFFFFFFF
+        except ValueError:
+            return None
+
+    nfmask, ctmask = mask("nfmask"), mask("ctmask")
+    if nfmask is None or ctmask is None:
+        return Action("unknown", reason="cannot read the CONNMARK masks")
+    if r.target_option("save-mark"):
+        return Action("setmark", mark_key="ct mark",
+                      mark_expr=("^", ("&", "ct mark", ~ctmask & 0xFFFFFFFF), ("&", "meta mark", nfmask)))
+    if r.target_option("restore-mark"):
+        return Action("setmark", mark_key="meta mark",
+                      mark_expr=("^", ("&", "meta mark", ~nfmask & 0xFFFFFFFF), ("&", "ct mark", ctmask)))
+    for name in ("set-xmark", "set-mark"):
+        opt = r.target_option(name)
+        vm = ipt.value_and_mask(opt.values[0]) if opt and opt.values else None
+        if vm:
+            value, m = vm
+            if name == "set-mark":  # --set-mark v/m == --set-xmark v/(v|m)
+                m |= value
+            return Action("setmark", mark_key="ct mark", mark_expr=("^", ("&", "ct mark", ~m & 0xFFFFFFFF), value))
+    return Action("unknown", reason="the CONNMARK target's form is not evaluated by wsltui")
 
 
 def _mark_target(r: ipt.Rule) -> Action:

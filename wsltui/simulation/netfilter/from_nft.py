@@ -81,7 +81,7 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
                 raise NotCompiled("an unreadable statement")
             (kind, body), = raw.items()
             if kind == "match":
-                if any(e.kind == "mark" for e in effects) and "mark" in st.text:
+                if any(e.kind in ("mark", "setmark") for e in effects) and "mark" in st.text:
                     raise NotCompiled("a mark match after a mark is set in the same rule")
                 conds.append(_match(body, st.text, sets))
             elif kind in ("accept", "drop"):
@@ -160,10 +160,10 @@ def _match(body: dict, text: str, sets: dict) -> Cond:
         key, requires = _key(inner)
         if key not in ("meta mark", "ct mark") or not isinstance(mask, int) or not isinstance(right, int):
             raise NotCompiled("a bitwise match wsltui does not evaluate")
-        if key == "ct mark":
-            raise NotCompiled("conntrack marks are not tracked")
         return Masked(key, mask, right, op == "!=", text)
     key, requires = _key(left)
+    if key in ("meta iif", "meta oif"):
+        key = _iface_key(key, right)
     if key == "fib saddr iif oif":
         if not isinstance(right, bool):
             raise NotCompiled("a fib lookup compared with an interface")
@@ -225,7 +225,7 @@ def _key(left) -> tuple[str, tuple]:
         raise NotCompiled(f"meta {k}")
     if kind == "ct" and isinstance(body, dict):
         k, d = body.get("key"), body.get("dir")
-        if k in ("state", "status") and not d:
+        if k in ("state", "status", "direction") and not d:
             return f"ct {k}", ()
         if d == "original" and k in ("daddr", "saddr", "ip daddr", "ip6 daddr", "ip saddr", "ip6 saddr"):
             return f"ct original {k.split()[-1]}", ()
@@ -246,6 +246,17 @@ def _key(left) -> tuple[str, tuple]:
     raise NotCompiled(f"the expression {kind}")
 
 
+def _iface_key(key: str, right) -> str:
+    """``iif "lo"`` compares interface indexes; nft shows the name the index had when the
+    ruleset was listed, the same moment ``ip -j addr`` gave the names, so comparing names then is
+    comparing indexes (an index with no interface left is shown as a number, compared as one)."""
+    values = right.get("set") if isinstance(right, dict) else right
+    values = values if isinstance(values, list) else [values]
+    if values and all(isinstance(v, str) and not v.startswith("@") for v in values):
+        return key + "name_exact"
+    return key
+
+
 def _value(v, key: str):
     if isinstance(v, dict):
         if "prefix" in v:
@@ -264,12 +275,14 @@ def _scalar(v, key: str):
             return ipaddress.ip_address(v)
         except ValueError:
             raise NotCompiled(f"the address {v!r}") from None
+    if key in ("meta iifname_exact", "meta oifname_exact") and isinstance(v, str):
+        return v
     if key in ("meta iifname", "meta oifname") and isinstance(v, str):
         return Glob(v) if v.endswith("*") and not v.endswith("\\*") else v.replace("\\*", "*")
     if key == "meta l4proto" and isinstance(v, int):
         return L4_NAMES.get(v, v)
     if key in ("meta iif", "meta oif") and isinstance(v, str):
-        raise NotCompiled("interface index by name")  # compared by ifindex at load time
+        raise NotCompiled("an interface index mixed with interface names")
     if key == "icmpv6 type" and isinstance(v, str):
         if v not in ICMPV6_TYPES:
             raise NotCompiled(f"the ICMPv6 type {v!r}")
@@ -349,6 +362,25 @@ def _mangle(body, text: str) -> Action:
     value = body.get("value") if isinstance(body, dict) else None
     if key == {"meta": {"key": "mark"}} and isinstance(value, int):
         return Action("mark", mark=(value, 0xFFFFFFFF))
+    target = {"meta": "meta mark", "ct": "ct mark"}.get(next(iter(key), None) if isinstance(key, dict) else None)
+    if target is not None and key[next(iter(key))] == {"key": "mark"}:
+        try:
+            return Action("setmark", mark_key=target, mark_expr=_mark_expr(value))
+        except NotCompiled as e:
+            return Action("unknown", reason=f"{e}: '{text}'")
     if isinstance(key, dict) and "ct" in key:
-        return CONTINUE  # ct mark / ct zone: not tracked; a later ct mark match is unknown
+        return CONTINUE  # ct zone, ct label …: no effect on whether a connection passes
     return Action("unknown", reason=f"cannot evaluate '{text}'")
+
+
+def _mark_expr(value):
+    """The value of ``meta mark set …`` / ``ct mark set …`` as ir.mark_value reads it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if value in ({"meta": {"key": "mark"}}, {"ct": {"key": "mark"}}):
+        return "meta mark" if "meta" in value else "ct mark"
+    if isinstance(value, dict) and len(value) == 1:
+        (op, args), = value.items()
+        if op in ("&", "|", "^") and isinstance(args, list) and len(args) == 2:
+            return (op, _mark_expr(args[0]), _mark_expr(args[1]))
+    raise NotCompiled("a mark computed from an expression wsltui does not evaluate")

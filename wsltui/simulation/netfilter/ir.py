@@ -79,6 +79,14 @@ def _mark(pkt, host):
     return pkt.mark
 
 
+def _ct_mark(pkt, host):
+    return pkt.ct_mark
+
+
+def _ct_direction(pkt, host):
+    return "reply" if pkt.ct_reply else "original"
+
+
 def _ct_state(pkt, host):
     return pkt.ct_state
 
@@ -159,7 +167,11 @@ KEYS = {
     "meta oifname": _oifname,
     "meta iif": _iif_index,
     "meta oif": _oif_index,
+    # iif/oif by the name nft showed for the index (from_nft._iface_key): the names, compared whole
+    "meta iifname_exact": _iifname,
+    "meta oifname_exact": _oifname,
     "meta mark": _mark,
+    "ct mark": _ct_mark,
     "meta pkttype": _pkttype,
     "saddr": _saddr,
     "daddr": _daddr,
@@ -167,6 +179,7 @@ KEYS = {
     "dport": _dport,
     "ct state": _ct_state,
     "ct status": _ct_status,
+    "ct direction": _ct_direction,
     "ct original daddr": _ct_orig_daddr,
     "ct original saddr": _ct_orig_saddr,
     "ct original proto-dst": _ct_orig_dport,
@@ -182,8 +195,9 @@ KEYS = {
 # condition on these gives the same answer for equal packets, so a chain decides it once per
 # packet (ChainView). A key missing here is only slower, never wrong.
 PACKET_KEYS = frozenset({
-    "meta l4proto", "meta nfproto", "meta iifname", "meta oifname", "meta mark", "meta pkttype", "saddr", "daddr",
-    "sport", "dport", "ct state", "ct status", "ct original daddr", "ct original saddr", "ct original proto-dst",
+    "meta l4proto", "meta nfproto", "meta iifname", "meta oifname", "meta iifname_exact", "meta oifname_exact",
+    "meta mark", "ct mark", "meta pkttype", "saddr", "daddr",
+    "sport", "dport", "ct state", "ct status", "ct direction", "ct original daddr", "ct original saddr", "ct original proto-dst",
     "tcp flags", "icmpv6 type", "hop limit"})
 _PACKET_KEYFNS = frozenset(KEYS[k] for k in PACKET_KEYS)
 
@@ -418,7 +432,7 @@ class Undecidable(Cond):
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # accept drop reject jump goto return continue dnat redirect snat mark notrack vmap unknown
+    kind: str  # accept drop reject jump goto return continue dnat redirect snat mark setmark notrack vmap unknown
     target: str | None = None  # chain for jump/goto
     reject_with: str | None = None  # tcp-reset, icmp-port-unreachable, admin-prohibited, …
     nat_addr: object = None  # ipaddress or None (keep the address)
@@ -428,6 +442,10 @@ class Action:
     vmap: tuple = ()  # ((element, Action), ...)
     vmap_requires: tuple = ()  # like Compare.requires: the map does not apply to other packets
     reason: str | None = None  # for kind="unknown"
+    # kind="setmark": ``mark_key`` ("meta mark" or "ct mark") becomes ``mark_expr`` evaluated on
+    # the packet: an int, a key name, or (op, left, right) with op "&", "|", "^" (MarkExpr)
+    mark_key: str | None = None
+    mark_expr: object = None
 
     @property
     def terminal(self) -> bool:
@@ -435,6 +453,20 @@ class Action:
 
 
 CONTINUE = Action("continue")
+
+
+def mark_value(expr, pkt: Packet) -> int:
+    """A ``setmark`` expression's value for ``pkt``: ``meta mark set ct mark & 0xff0000``,
+    CONNMARK --save-mark/--restore-mark with their masks."""
+    if isinstance(expr, int):
+        return expr
+    if expr == "meta mark":
+        return pkt.mark
+    if expr == "ct mark":
+        return pkt.ct_mark
+    op, left, right = expr
+    a, b = mark_value(left, pkt), mark_value(right, pkt)
+    return (a & b) if op == "&" else (a | b) if op == "|" else (a ^ b)
 
 
 @dataclass(frozen=True)
