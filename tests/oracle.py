@@ -1,6 +1,6 @@
 """The kernel oracle: send real packets between two namespaces and classify what came back.
 
-From ../shared/docs/real-components.md §1, extended to IPv6. Classes:
+From docs/real-components.md §1, extended to IPv6. Classes:
   accept              TCP handshake completed / UDP echo came back
   refused:rst         TCP RST (no listener, or a reject with tcp reset)
   refused:icmp        ICMP(v6) port unreachable

@@ -14,9 +14,7 @@ import pytest
 from wsltui.facts import windows as w
 from wsltui.snapshot import Record, Snapshot
 
-FIXTURES = Path(os.environ.get("WSLTUI_WINDOWS_FIXTURES", Path(__file__).resolve().parents[2] / "shared/fixtures/windows"))
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures/windows")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 
 FIXTURE_PARSERS = {
     "Get-NetConnectionProfile_FormatList.txt": "parse_format_list + parse_connection_profiles",

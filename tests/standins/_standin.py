@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-FIXTURES = Path("/work/shared/fixtures/windows")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "windows"
 
 
 def out(text: str, encoding: str | None = None, stream=None) -> None:

@@ -1,6 +1,6 @@
 """firewalld facts from the ``firewall-cmd`` records of a snapshot.
 
-Records (DESIGN §2):
+Records (docs/design.md §2):
 
 - ``firewalld.state``        ``firewall-cmd --state``: ``running`` (exit 0), ``not running`` (to stderr,
   exit 252), ``failed`` (exit 251: the daemon runs but could not apply its configuration), or a

@@ -1,7 +1,7 @@
 """The Windows side: Windows Defender Firewall (registry and ActiveStore), the Hyper-V firewall
 for the WSL VM, portproxy, excluded port ranges, connection profiles, Windows listeners.
 
-Sources: docs/windows-firewall.md (formats and semantics), fixtures/windows/ (real outputs).
+Sources: docs/windows-firewall.md (formats and semantics), tests/fixtures/windows/ (real outputs).
 
 - Registry rule strings follow [MS-GPFAS] 2.2.2: ``v2.31|Action=Allow|Active=TRUE|Dir=In|...|``;
   a key may repeat (values OR-ed), a missing key means "any", unknown keys are ignored.

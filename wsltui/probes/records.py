@@ -1,6 +1,6 @@
 """The snapshot contract: every record wsltui captures, with the command that produces it.
 
-Names and commands are fixed (DESIGN §2): an old snapshot must replay, so a record is never
+Names and commands are fixed (docs/design.md §2): an old snapshot must replay, so a record is never
 renamed and its command never changes meaning. Add records, never rename. The README's record
 table is checked against this list by a test.
 """
@@ -60,7 +60,7 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("systemd.networkmanager", ("systemctl", "is-active", "NetworkManager")),
 )
 
-# The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,
+# The Windows side (docs/design.md §2). Registry and netsh output is in the console's OEM code page,
 # which the PowerShell batch reports (``oemCodePage``; interop.py decodes with it); the batch
 # itself forces UTF-8. Six Windows processes per capture, all in parallel:
 # three reg.exe, two netsh.exe and one powershell.exe (which also tells %USERPROFILE%, so the
