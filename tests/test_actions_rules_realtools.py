@@ -36,7 +36,7 @@ from wsltui.actions import rules as rules_mod
 from wsltui.actions import state as st
 from wsltui.facts import build_facts
 from wsltui.probes.capture import capture
-from wsltui.probes.records import BY_NAME
+from wsltui.records import BY_NAME
 from wsltui.probes.runner import run
 from wsltui.snapshot import Record
 

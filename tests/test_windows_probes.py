@@ -16,7 +16,8 @@ import pytest
 from wsltui.facts import build_facts
 from wsltui.facts import windows as w
 from wsltui.probes import capture as cap
-from wsltui.probes.records import BY_NAME, WINDOWS_PROBES, argv_for
+from wsltui.probes.powershell import argv_for
+from wsltui.records import BY_NAME, WINDOWS_PROBES
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"

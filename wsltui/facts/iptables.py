@@ -853,7 +853,7 @@ def _implicit_owner(rule: Rule, name: str) -> Match | None:
 
 
 def _ruleset_from_record(snapshot, name: str) -> IptablesRuleset:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     _, backend, family = RECORDS[name]
     record = snapshot.get(name)

@@ -301,7 +301,7 @@ class NftRuleset:
 
 
 def from_snapshot(snapshot) -> NftRuleset:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     record = snapshot.get(RECORD) if snapshot is not None else None
     unknown = record_unknown(record, command_for(RECORD))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsltui.facts.base import Unknown, first_line, record_unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from wsltui import __version__
-from wsltui.probes import interop
-from wsltui.probes.records import ALL_PROBES, Probe, argv_for
+from wsltui.probes import interop, libraries
+from wsltui.probes.powershell import argv_for
+from wsltui.records import ALL_PROBES, Probe
 from wsltui.probes.runner import Job, decode, is_root, run, run_all
 from wsltui.snapshot import Record, Snapshot
 
@@ -30,6 +31,9 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
     )
     jobs: list[Job] = []
     for probe in probes:
+        if probe.library:
+            snap.add(libraries.read(probe))
+            continue
         if probe.reads_file:
             record = _read_file(probe)
             if record is not None:

@@ -65,13 +65,13 @@ def live_sources() -> dict[str, Source]:
 
     def linux():
         from wsltui.probes.capture import capture
-        from wsltui.probes.records import LINUX_PROBES
+        from wsltui.records import LINUX_PROBES
 
         return capture(LINUX_PROBES)
 
     def windows():
         from wsltui.probes.capture import capture
-        from wsltui.probes.records import INTEROP_PROBES
+        from wsltui.records import INTEROP_PROBES
 
         return capture(INTEROP_PROBES)
 

@@ -18,7 +18,7 @@ from wsltui.views.console import make_console
 
 from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 
 KEY_WIDTH = 19
 MAX_PROBLEMS = 3  # problems shown per section (the count says how many there are)

@@ -19,6 +19,8 @@ class Probe:
     reads_file: str | None = None  # read in-process instead of running argv (``cat FILE`` semantics)
     timeout: float = 5.0
     needs_system_bus: bool = False  # only asked when a D-Bus system bus exists (firewalld lives on it)
+    # Read in-process with a Python library instead of running argv (argv then names the call).
+    library: str | None = None
 
     @property
     def command(self) -> str:
@@ -58,6 +60,11 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("ufw.status", ("ufw", "status", "verbose"), needs_root=True),
     # Mirrored networking does not support NetworkManager in the distro (a caveat, not a layer).
     Probe("systemd.networkmanager", ("systemctl", "is-active", "NetworkManager")),
+    # What ss and ip may not say, from Python libraries (JSON): the owners of listening sockets
+    # ss could not name, and the interfaces as the kernel lists them to a second reader (a
+    # disagreement with net.addr means a misread, or a machine that changed while it was read).
+    Probe("net.psutil-listeners", ("psutil.net_connections", "inet"), library="psutil"),
+    Probe("net.netifaces", ("netifaces.ifaddresses", "*"), library="netifaces"),
 )
 
 # The Windows side (docs/design.md §2). Registry and netsh output is in the console's OEM code page,
@@ -72,19 +79,6 @@ POWERSHELL_SCRIPT = "wsltui/probes/windows.ps1"
 POWERSHELL_COMMAND = f"powershell.exe -NoProfile -NonInteractive -EncodedCommand <{POWERSHELL_SCRIPT}>"
 
 
-def _windows_script() -> str:
-    from importlib import resources
-
-    return resources.files("wsltui.probes").joinpath("windows.ps1").read_text(encoding="utf-8")
-
-
-def encode_powershell(script: str) -> str:
-    """``-EncodedCommand`` takes base64 of the UTF-16LE script (no quoting problems, no shell)."""
-    import base64
-
-    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
-
-
 INTEROP_PROBES: tuple[Probe, ...] = (
     # Two steps (see capture.py): ask cmd.exe for %USERPROFILE%, then read the file via /mnt/c.
     Probe("wsl.wslconfig", ("cmd.exe", "/d", "/c", "echo %USERPROFILE%"), needs_interop=True),
@@ -95,18 +89,12 @@ INTEROP_PROBES: tuple[Probe, ...] = (
           needs_interop=True, timeout=10.0),
     Probe("win.excluded-tcp6", ("netsh.exe", "int", "ipv6", "show", "excludedportrange", "protocol=tcp"),
           needs_interop=True, timeout=10.0),
-    # argv[-1] is filled in at capture time from windows.ps1 (see ``argv_for``).
+    # argv[-1] is filled in at capture time from windows.ps1 (``wsltui.probes.powershell.argv_for``).
     Probe("win.powershell", ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand",
                              f"<{POWERSHELL_SCRIPT}>"), needs_interop=True, timeout=30.0),
 )
 WINDOWS_PROBES: tuple[Probe, ...] = tuple(p for p in INTEROP_PROBES if p.name.startswith("win."))
 
-
-def argv_for(probe: Probe) -> tuple[str, ...]:
-    """The argv actually run: the PowerShell batch is sent as ``-EncodedCommand <base64>``."""
-    if probe.name == "win.powershell":
-        return (*probe.argv[:-1], encode_powershell(_windows_script()))
-    return probe.argv
 
 ALL_PROBES: tuple[Probe, ...] = LINUX_PROBES + INTEROP_PROBES
 BY_NAME: dict[str, Probe] = {p.name: p for p in ALL_PROBES}
