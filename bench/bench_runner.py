@@ -47,8 +47,8 @@ def main() -> int:
         if shutil.which(argv[0]) is None:
             print(f"{' '.join(argv):32s} | not installed")
             continue
-        ours = median_ms(lambda: run(Job("bench", tuple(argv), 10, as_root=True)), args.runs)
-        bare = median_ms(lambda: subprocess.run(argv, capture_output=True), args.runs)
+        ours = median_ms(lambda argv=argv: run(Job("bench", tuple(argv), 10, as_root=True)), args.runs)
+        bare = median_ms(lambda argv=argv: subprocess.run(argv, capture_output=True), args.runs)
         print(f"{' '.join(argv):32s} | {ours:11.1f} | {bare:15.1f} | {ours / bare:4.1f}x")
     snap = median_ms(capture, max(3, args.runs // 5))
     print(f"one snapshot (every record, concurrently): {snap:.0f} ms (median of {max(3, args.runs // 5)})")

@@ -31,7 +31,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from realtools import Firewalld, ip_batch, ns_argv, ns_run  # noqa: E402
 
-from wsltui.probes.records import BY_NAME, argv_for  # noqa: E402
+from wsltui.probes.powershell import argv_for  # noqa: E402
+from wsltui.records import BY_NAME  # noqa: E402
 
 DEMOS = REPO / "wsltui" / "demos"
 WSL_ADDR, WSL_GW, PREFIX = "172.28.165.23", "172.28.160.1", 20  # NAT: the VM and the host's vEthernet

@@ -17,7 +17,7 @@ from realtools import NetnsPair
 
 from wsltui.facts import build_facts
 from wsltui.probes.capture import capture
-from wsltui.probes.records import BY_NAME
+from wsltui.records import BY_NAME
 from wsltui.simulation.simulate import Scenario, World, simulate
 
 NETFILTER_PROBES = [BY_NAME[n] for n in ("net.addr", "net.route", "net.sockets", "nf.iptables-nft", "nf.ip6tables-nft",

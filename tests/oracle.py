@@ -1,6 +1,6 @@
 """The kernel oracle: send real packets between two namespaces and classify what came back.
 
-From ../shared/docs/real-components.md §1, extended to IPv6. Classes:
+From docs/real-components.md §1, extended to IPv6. Classes:
   accept              TCP handshake completed / UDP echo came back
   refused:rst         TCP RST (no listener, or a reject with tcp reset)
   refused:icmp        ICMP(v6) port unreachable
@@ -90,7 +90,7 @@ def _classify(s, err, v6):
     return f"error:{errno.errorcode.get(err, err)}"
 
 
-def probe_many(targets, timeout: float = 0.15, witness: "Listeners | None" = None) -> dict:
+def probe_many(targets, timeout: float = 0.15, witness: Listeners | None = None) -> dict:
     """targets: (host, port, 'tcp'|'udp'). Call with the thread in the client namespace.
 
     With ``witness`` (the server's listeners), a TCP connect that completes on the client counts

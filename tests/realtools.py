@@ -1,6 +1,6 @@
 """Real firewall tools inside network namespaces that the tests create (never the host's own).
 
-Recipes: ../shared/docs/real-components.md. Everything here runs as root. A namespace is the
+Recipes: docs/real-components.md. Everything here runs as root. A namespace is the
 unit of cleanup: deleting it removes its veths, rules (nft, legacy and nft iptables), conntrack
 and sysctls. Daemons we start are stopped by the PID we got when starting them. firewalld and
 ufw get private copies of /etc/firewalld and /etc/ufw bind-mounted inside the private mount

@@ -20,7 +20,7 @@ from wsltui.actions import ActionError, apply, detect_persistence, disable_plan,
 from wsltui.actions.persist import with_boot_command
 from wsltui.facts import build_facts
 from wsltui.probes.capture import capture
-from wsltui.probes.records import BY_NAME
+from wsltui.records import BY_NAME
 from wsltui.probes.runner import run
 from wsltui.snapshot import Record
 

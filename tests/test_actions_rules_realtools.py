@@ -36,7 +36,7 @@ from wsltui.actions import rules as rules_mod
 from wsltui.actions import state as st
 from wsltui.facts import build_facts
 from wsltui.probes.capture import capture
-from wsltui.probes.records import BY_NAME
+from wsltui.records import BY_NAME
 from wsltui.probes.runner import run
 from wsltui.snapshot import Record
 
@@ -242,7 +242,6 @@ def candidates(w: World, facts) -> list[tuple[str, object]]:
 
 
 def add_action(w: World, rng: random.Random, facts):
-    fe = w.front_end
     for port, proto in rng.sample([(8080, "tcp"), (8081, "tcp"), (8082, "tcp"), (8083, "tcp"), (8084, "tcp"),
                                    (8085, "udp"), (8080, "udp")], 7):
         try:

@@ -145,7 +145,7 @@ ODD_TEXT = {
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m multiport --dports 1:{HUGE},{HUGE} -j ACCEPT\nCOMMIT\n",
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.0.0.0/{HUGE} -d ::/{HUGE} -j ACCEPT\nCOMMIT\n",
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -p {HUGE} -m mark --mark {HUGE}/{HUGE} -j ACCEPT\nCOMMIT\n",
-        f"*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate \"\" -j REJECT --reject-with \"\"\nCOMMIT\n",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate \"\" -j REJECT --reject-with \"\"\nCOMMIT\n",
         f"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 1.2.3.4:{HUGE}\nCOMMIT\n",
         f"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j REDIRECT --to-ports {HUGE}-1\nCOMMIT\n",
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -i \"\" -p \"\" --dport \"\" -j \"\"\nCOMMIT\n",

@@ -9,7 +9,7 @@ import pytest
 
 from wsltui import demos
 from wsltui.simulation.simulate import Scenario, World, simulate
-from wsltui.tui.analysis import analyze
+from wsltui.analysis import analyze
 
 # A blocker whose fix changes the path itself (the client's address, the server's bind, the
 # networking mode): the trace cannot go on past it, it would be another scenario's path.

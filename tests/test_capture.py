@@ -14,7 +14,7 @@ from realtools import REPO, Firewalld, NetnsPair, ns_run
 from wsltui import snapshot
 from wsltui.cli import main
 from wsltui.facts import build_facts
-from wsltui.probes.records import LINUX_PROBES
+from wsltui.records import LINUX_PROBES
 
 pytestmark = pytest.mark.realtools
 

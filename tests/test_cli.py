@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from wsltui import demos
-from wsltui.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SECTIONS = ("WSL", "Network", "Listening sockets", "Netfilter: iptables", "Netfilter: nftables", "firewalld", "ufw")

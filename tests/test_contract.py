@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wsltui.probes.records import ALL_PROBES, command_for
+from wsltui.records import ALL_PROBES, command_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from wsltui import snapshot
 from wsltui.facts import network
 from wsltui.facts.base import Unknown
-from wsltui.probes.netifaces_check import live_cross_check
 from wsltui.snapshot import Record, Snapshot
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -175,21 +174,41 @@ def _live_facts() -> network.NetworkFacts:
     return network.from_snapshot(snap(addr, route))
 
 
-def test_live_cross_check_agrees_and_spots_differences():
+def _netifaces_now() -> str:
+    from wsltui.probes import libraries
+    from wsltui.records import BY_NAME
+
+    record = libraries.read(BY_NAME["net.netifaces"])
+    assert record.ok, record.error
+    return record.stdout
+
+
+def test_netifaces_cross_check_agrees_and_spots_differences():
+    """The real netifaces probe against the real ip -j output of this machine, then changed facts."""
     facts = _live_facts()
+    now = _netifaces_now()
     assert isinstance(facts.interfaces, list)
-    assert live_cross_check(facts) == []
+    assert network.cross_check(facts, now) == []
     changed = dataclasses.replace(facts, interfaces=[*facts.interfaces[1:], network.Interface(
         "ghost0", 99, [], False, False, None, None, None, None, None, None,
         [network.Address("ipv4", "192.0.2.77", 24, "global")])])
-    diffs = live_cross_check(changed)
-    assert any(facts.interfaces[0].name in d and "not in the snapshot" in d for d in diffs)
-    assert any("ghost0" in d and "does not exist now" in d for d in diffs)
+    diffs = network.cross_check(changed, now)
+    assert f"interface {facts.interfaces[0].name} is listed by netifaces but not by ip" in diffs
+    assert "interface ghost0 is listed by ip but not by netifaces" in diffs
     first = facts.interfaces[0]
     fake = dataclasses.replace(first, addresses=[*first.addresses, network.Address("ipv4", "198.51.100.9", 32, "global")])
-    diffs = live_cross_check(dataclasses.replace(facts, interfaces=[fake, *facts.interfaces[1:]]))
-    assert diffs == [f"{first.name}: ipv4 address 198.51.100.9 is in the snapshot but not on the interface now"]
+    diffs = network.cross_check(dataclasses.replace(facts, interfaces=[fake, *facts.interfaces[1:]]), now)
+    assert diffs == [f"{first.name}: ipv4 address 198.51.100.9 is listed by ip but not by netifaces"]
 
 
-def test_live_cross_check_unknown():
-    assert "cannot cross-check" in live_cross_check(network.from_snapshot(Snapshot()))[0]
+def test_a_disagreeing_netifaces_record_is_a_problem_of_the_facts():
+    addr = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True).stdout
+    s = snap(addr, "[]")
+    s.add(Record("net.netifaces", ("netifaces.ifaddresses", "*"), '{"ghost0": {"ipv4": ["192.0.2.1"]}}'))
+    assert any("netifaces disagrees: interface ghost0" in p for p in network.from_snapshot(s).problems)
+    s.add(Record("net.netifaces", ("netifaces.ifaddresses", "*"), "[1, 2"))
+    assert any("not understood" in p for p in network.from_snapshot(s).problems)
+
+
+def test_cross_check_unknown():
+    assert "cannot cross-check" in network.cross_check(network.from_snapshot(Snapshot()), "{}")[0]

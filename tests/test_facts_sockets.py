@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -15,8 +16,7 @@ from hypothesis import strategies as st
 from wsltui import snapshot
 from wsltui.facts import sockets
 from wsltui.facts.base import Unknown
-from wsltui.facts.sockets import Listener, SocketFacts, SocketProcess
-from wsltui.probes.process_names import fill_process_names
+from wsltui.facts.sockets import Listener, SocketFacts, SocketProcess, with_psutil_owners
 from wsltui.snapshot import Record, Snapshot
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -187,30 +187,41 @@ def test_never_raises(lines):
     json.dumps(dataclasses.asdict(f))
 
 
-# --- live: process names from psutil -----------------------------------------------------------
+# --- net.psutil-listeners: owners ss could not name ------------------------------------------------
 
 
-def test_fill_process_names_from_psutil():
+def test_psutil_record_names_the_owners_ss_could_not():
+    """The real psutil probe on this process's own socket; the facts take owners from its record."""
+    from wsltui.probes import libraries
+    from wsltui.records import BY_NAME
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
+        record = libraries.read(BY_NAME["net.psutil-listeners"])
         bare = Listener("tcp", "ipv4", "127.0.0.1", port, "loopback")
-        named_pid = Listener("tcp", "ipv4", "127.0.0.1", 1, "loopback", processes=[SocketProcess(None, 1, 3)])
+        named_pid = Listener("tcp", "ipv4", "127.0.0.1", 1, "loopback", processes=[SocketProcess(None, os.getpid(), 3)])
         nobody = Listener("udp", "ipv4", "203.0.113.1", 9, "specific")
         facts = SocketFacts(listeners=[bare, named_pid, nobody])
-        filled = fill_process_names(facts)
+        filled = with_psutil_owners(facts, record)
+    assert record.ok, record.error
     assert facts.listeners[0].processes == []  # the input is not modified
     me = filled.listeners[0].processes
-    import os
     import psutil
     assert [(p.pid, p.name) for p in me] == [(os.getpid(), psutil.Process().name())]
-    assert me[0].fd == s.fileno() or isinstance(me[0].fd, int)
-    assert filled.listeners[1].processes[0].name == psutil.Process(1).name()
+    assert filled.listeners[1].processes[0].name == psutil.Process().name()  # the pid ss gave, named
     assert filled.listeners[2].processes == []
     assert filled.owners_visible
     unknown = SocketFacts(listeners=Unknown("x"))
-    assert fill_process_names(unknown) is unknown
+    assert with_psutil_owners(unknown, record) is unknown
+    assert with_psutil_owners(facts, None) is facts
+
+
+def test_a_broken_psutil_record_is_a_problem_not_a_crash():
+    broken = Record("net.psutil-listeners", ("psutil.net_connections", "inet"), '[{"pid": 5, "proto": "tcp"}]')
+    facts = with_psutil_owners(SocketFacts(listeners=[Listener("tcp", "ipv4", "127.0.0.1", 1, "loopback")]), broken)
+    assert any("net.psutil-listeners not understood" in p for p in facts.problems)
 
 
 # --- real: a fresh namespace, our capture vs psutil and ss -ltnup ------------------------------

@@ -6,7 +6,6 @@ to the directory and no parser test uses it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ import pytest
 from wsltui.facts import windows as w
 from wsltui.snapshot import Record, Snapshot
 
-FIXTURES = Path(os.environ.get("WSLTUI_WINDOWS_FIXTURES", Path(__file__).resolve().parents[2] / "shared/fixtures/windows"))
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures/windows")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 
 FIXTURE_PARSERS = {
     "Get-NetConnectionProfile_FormatList.txt": "parse_format_list + parse_connection_profiles",

@@ -4,11 +4,9 @@ background processes, and the nft trace reader on real ``nft monitor trace`` lin
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import os
-import signal
 import struct
 import sys
 import time
@@ -69,7 +67,7 @@ def test_the_windows_script_takes_only_checked_values():
 def test_the_stand_in_answers_the_script_and_misbehaves_on_request(monkeypatch):
     """The stand-in reads the script's values as the script carries them (a real connect to a
     port where nothing listens on this machine's loopback is refused)."""
-    from wsltui.probes.records import encode_powershell
+    from wsltui.probes.powershell import encode_powershell
 
     import socket
     with socket.socket() as s:  # a port nobody listens on

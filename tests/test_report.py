@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from wsltui import demos
-from wsltui.cli import main
 from wsltui.facts import build_facts
 from wsltui.redact import Redactor, is_well_known
 

@@ -88,7 +88,7 @@ def test_decode_utf16_with_and_without_bom_and_crlf():
 def test_decode_oem_code_page_and_netsh_line_ends():
     zh = "协议 tcp 端口排除范围\r\r\n\r\r\n开始端口    结束端口\r\n"
     assert decode(zh.encode("cp936"), "cp936") == "协议 tcp 端口排除范围\n\n开始端口    结束端口\n"
-    assert decode("Ã©".encode("utf-8")) == "Ã©"  # valid UTF-8 wins over a code page
+    assert decode("Ã©".encode()) == "Ã©"  # valid UTF-8 wins over a code page
     assert decode(b"caf\x82", "cp850") == "café"
     assert decode(b"\x80\x81 garbage").endswith(" garbage")  # never raises
     assert decode(b"") == ""

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from wsltui import demos
 from wsltui.snapshot import Record, Snapshot
-from wsltui.tui.analysis import analyze
+from wsltui.analysis import analyze
 from wsltui.views.topology_map import MapView, _align, _row_of, _wrapped, build_map, fit_widths
 
 HOSTILE = "[red]x\x1b[2J"
@@ -263,7 +263,7 @@ def test_the_map_builder_never_imports_textual():
 @pytest.mark.parametrize("broken", ["nothing", "parser-crash"])
 def test_nothing_known_still_draws_and_invents_nothing(broken):
     from wsltui.simulation.simulate import World
-    from wsltui.tui.scenarios import FLOW_SCENARIOS
+    from wsltui.views.scenarios import FLOW_SCENARIOS
 
     a = analyze(Snapshot(meta={}) if broken == "nothing" else demos.load("nat-firewalld-reject"))
     facts = a.facts

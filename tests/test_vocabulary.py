@@ -19,7 +19,7 @@ from wsltui.simulation.simulate import Scenario, World, simulate
 from wsltui.tui.app import demo_source, make_app
 from wsltui.tui.panels import PANEL_INFO
 from wsltui.tui.report import wait_until_ready
-from wsltui.tui.scenarios import FLOW_SCENARIOS
+from wsltui.views.scenarios import FLOW_SCENARIOS
 from wsltui.views.console import make_console
 from wsltui.views.trace_text import print_trace
 

@@ -6,7 +6,6 @@ and rule enforcement, reg.exe's exit 1 in any language."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 

@@ -16,10 +16,11 @@ import pytest
 from wsltui.facts import build_facts
 from wsltui.facts import windows as w
 from wsltui.probes import capture as cap
-from wsltui.probes.records import BY_NAME, WINDOWS_PROBES, argv_for
+from wsltui.probes.powershell import argv_for
+from wsltui.records import BY_NAME, WINDOWS_PROBES
 
 STANDINS = Path(__file__).resolve().parent / "standins"
-FIXTURES = Path("/work/shared/fixtures/windows")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 GPO_KEY = "SOFTWARE_Policies_Microsoft_WindowsFirewall"
 TIMEOUT = 1.5  # for the failure cases: a hanging stand-in must not slow the suite
 OK_TIMEOUT = 30.0  # for the cases that must succeed: a loaded CI machine must not turn them into timeouts

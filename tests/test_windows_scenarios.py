@@ -375,7 +375,7 @@ def test_keywords_in_the_real_rules(tmp_path):
     from wsltui.facts import windows as w
     from wsltui.simulation import windows as winsim
 
-    fixtures = Path("/work/shared/fixtures/windows")
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "windows"
     gpo = w.parse_fw_policy((fixtures / "reg_query_HKLM_Software_Policies_Microsoft_WindowsFirewall_FirewallRules_excerpt.txt")
                             .read_text(), "gpo")
     ps64 = next(r for r in gpo.rules if r.name == "ps64")

@@ -76,14 +76,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_facts(args: argparse.Namespace):
-    """(snapshot, facts) from --from, --demo or the live system (with the live-only checks)."""
+    """(snapshot, facts) from --from, --demo or the live system."""
     from wsltui.facts import build_facts
 
     snap = load_source(args)
-    facts = build_facts(snap)
-    if not getattr(args, "source", None) and getattr(args, "demo", None) is None:
-        _live_checks(facts)
-    return snap, facts
+    return snap, build_facts(snap)
 
 
 def _version() -> str:
@@ -151,18 +148,6 @@ def _snapshot(args: argparse.Namespace) -> int:
     _say(f"{len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
          + (f" ({failed} could not be captured: see their error)" if failed else ""))
     return ExitCode.OK
-
-
-def _live_checks(facts) -> None:
-    """On the live system only: name the processes ss could not, and cross-check the interfaces
-    with netifaces (a disagreement means a parser misread, or the machine changed meanwhile)."""
-    from wsltui.probes.netifaces_check import live_cross_check
-    from wsltui.probes.process_names import fill_process_names
-
-    if facts.sockets is not None:
-        facts.sockets = fill_process_names(facts.sockets)
-    if facts.network is not None:
-        facts.network.problems += [f"netifaces (live) disagrees: {d}" for d in live_cross_check(facts.network)]
 
 
 def _facts(args: argparse.Namespace) -> int:

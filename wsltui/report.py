@@ -5,7 +5,7 @@ rendering: ``wsltui.tui.report``.)
 Headless: no Textual; Rich only inside the text renderers it reuses (``views.trace_text``,
 ``views.facts_text``), imported when text is rendered. Like every view it only renders Facts and
 Traces: the questions asked are the Status screen's (every listening port x the status scenarios,
-``wsltui.tui.analysis.targets``), the answers are the simulator's.
+``wsltui.analysis.targets``), the answers are the simulator's.
 
 ``--redact`` runs over the finished document (``wsltui.redact`` says why there and not earlier).
 """
@@ -26,8 +26,8 @@ from wsltui.simulation.reconcile import Reconciliation, StoredTest, observed_jso
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
 from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 from wsltui.snapshot import Snapshot
-from wsltui.tui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
-from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.analysis import Target, targets  # pure: the Status screen's list of ports (no Textual)
+from wsltui.views.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.views.safe_text import json_text, shown
 from wsltui.vocabulary import NOT_APPLICABLE, plural, verdict_word
 
@@ -104,7 +104,7 @@ class Report:
             port = re.compile(rf"\b{row.port}\b")  # once per row: thousands of ports overflow re's cache
             for sc, t in row.traces.items():
                 for hop in t.blockers:
-                    def generic(text: str | None) -> str:  # the same rule for another port is the same blocker
+                    def generic(text: str | None, port=port) -> str:  # the same rule for another port is the same blocker
                         return port.sub("PORT", text or "")
 
                     key = (hop.layer, hop.verdict, generic(hop.rule), generic(hop.location), generic(hop.explanation))

@@ -25,6 +25,13 @@ from pathlib import Path
 PRIVATE = 0o600
 SHARED = 0o644
 PRIVATE_DIR = 0o700
+
+
+def state_dir(environ=None) -> Path:
+    """wsltui's private state directory: the journal, backups, stored live tests."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "wsltui"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _UNIQUE_TRIES = 100
 

@@ -102,7 +102,7 @@ class Helper:
         self.proc.wait()
         shutil.rmtree(self.script.parent, ignore_errors=True)
 
-    def __enter__(self) -> "Helper":
+    def __enter__(self) -> Helper:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-FIXTURES = Path("/work/shared/fixtures/windows")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "windows"
 REPO = Path(__file__).resolve().parent.parent.parent
 
 

@@ -12,7 +12,7 @@ from wsltui import cli, demos
 from wsltui.tui.app import PANELS, make_app
 from wsltui.tui.help import HelpScreen, binding_rows
 from wsltui.tui.panels.flow import HopBox
-from wsltui.tui.scenarios import FLOW_SCENARIOS
+from wsltui.views.scenarios import FLOW_SCENARIOS
 
 from tests.tui.helpers import BLOCKED, HEALTHY, SIZE, Gate, demo_app, run, settle, unknown_app, until
 

@@ -16,7 +16,7 @@ from oracle import in_netns, listening_pair, probe_many
 from realtools import RULE_DUMPS, ns_run, strip_counters
 
 from wsltui.probes.capture import capture
-from wsltui.probes.records import LINUX_PROBES
+from wsltui.records import LINUX_PROBES
 from wsltui.tui.app import make_app
 from wsltui.tui.changes import PlanScreen
 

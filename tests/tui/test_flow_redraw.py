@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual import events
 
 from wsltui.tui.panels.flow import HopBox
-from wsltui.tui.scenarios import FLOW_SCENARIOS
+from wsltui.views.scenarios import FLOW_SCENARIOS
 
 from tests.tui.helpers import demo_app, run, settle
 

@@ -166,7 +166,7 @@ def test_the_stale_portproxy_fix_is_whole_on_screen():
 
 
 def test_a_cell_is_not_set_up_only_for_a_missing_piece_of_the_mode_or_the_listener():
-    from wsltui.tui.analysis import analyze
+    from wsltui.analysis import analyze
 
     a = analyze(demos.load(BLOCKED))
     kinds = {(r.target.port, sc): classify(r.target, sc, t).text.plain for r in a.rows for sc, t in r.traces.items()}

@@ -8,7 +8,7 @@ import pytest
 
 from wsltui.tui.report import wait_until_ready
 
-from wsltui.tui.scenarios import scenario_text
+from wsltui.views.scenarios import scenario_text
 
 from tests.tui.helpers import demo_app, run, settle
 

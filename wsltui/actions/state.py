@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wsltui import safe_files
+from wsltui.safe_files import state_dir
 from wsltui.actions.scopes import normalised_text, scopes
 from wsltui.probes.runner import Job, run, run_all
 
@@ -48,12 +49,6 @@ RESTORERS: dict[str, tuple[str, ...]] = {
 }
 UFW_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
 FIREWALLD_ZONES = "/etc/firewalld/zones"
-
-
-def state_dir(environ=None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "wsltui"
 
 
 def read_only(environ=None) -> bool:

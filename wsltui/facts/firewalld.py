@@ -1,6 +1,6 @@
 """firewalld facts from the ``firewall-cmd`` records of a snapshot.
 
-Records (DESIGN §2):
+Records (docs/design.md §2):
 
 - ``firewalld.state``        ``firewall-cmd --state``: ``running`` (exit 0), ``not running`` (to stderr,
   exit 252), ``failed`` (exit 251: the daemon runs but could not apply its configuration), or a
@@ -42,7 +42,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, first_line, record_unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.snapshot import Record
 
 STATE = "firewalld.state"

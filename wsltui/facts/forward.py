@@ -140,7 +140,7 @@ def _docker_platform(record) -> str | None | Unknown:
 
 
 def from_snapshot(snapshot) -> ForwardFacts:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     def use(name: str, parse):
         record = snapshot.get(name)

@@ -857,7 +857,7 @@ def _implicit_owner(rule: Rule, name: str) -> Match | None:
 
 
 def _ruleset_from_record(snapshot, name: str) -> IptablesRuleset:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     _, backend, family = RECORDS[name]
     record = snapshot.get(name)
@@ -953,7 +953,7 @@ def parse_ipset_save(text: str) -> dict[str, IpSet]:
 
 
 def _ipsets_from_record(snapshot) -> dict | Unknown:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     record = snapshot.get("nf.ipset")
     unknown = record_unknown(record, command_for("nf.ipset"))

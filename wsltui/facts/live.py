@@ -17,9 +17,9 @@ import re
 from dataclasses import asdict, dataclass
 
 from wsltui.facts.base import Unknown
+from wsltui.records import LIVE_RECORD_PREFIX as RECORD_PREFIX
 from wsltui.snapshot import Record, Snapshot
 
-RECORD_PREFIX = "live."
 VERSION = 1
 
 # What the client's connect() came to (``ClientOutcome.outcome``).

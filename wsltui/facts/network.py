@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsltui.facts.base import Unknown, record_unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
 
@@ -82,7 +82,45 @@ def from_snapshot(snapshot: Snapshot) -> NetworkFacts:
     routes = parse_route_record(snapshot.get("net.route"), problems)
     facts = NetworkFacts(interfaces=interfaces, routes=routes, problems=problems)
     _derive(facts)
+    netifaces = snapshot.get("net.netifaces")
+    if netifaces is not None and netifaces.ok:
+        facts.problems += [f"netifaces disagrees: {d}" for d in cross_check(facts, netifaces.stdout)]
     return facts
+
+
+def cross_check(facts: NetworkFacts, netifaces_json: str) -> list[str]:
+    """Where ``net.netifaces`` (a second reader of the same interfaces) disagrees with the parsed
+    ``ip -j addr``: a misread, or a machine that changed while it was read. [] when they agree."""
+    if isinstance(facts.interfaces, Unknown):
+        return [f"cannot cross-check: interfaces are {facts.interfaces}"]
+    try:
+        live = json.loads(netifaces_json)
+        if not isinstance(live, dict):
+            raise TypeError("not an object")
+    except (ValueError, TypeError, RecursionError) as e:
+        return [f"cannot cross-check: net.netifaces is not understood ({e})"]
+    out: list[str] = []
+    parsed = {i.name: i for i in facts.interfaces}
+    out += [f"interface {n} is listed by netifaces but not by ip" for n in sorted(set(live) - set(parsed))]
+    out += [f"interface {n} is listed by ip but not by netifaces" for n in sorted(set(parsed) - set(live))]
+    for name in sorted(set(parsed) & set(live)):
+        seen = live[name] if isinstance(live[name], dict) else {}
+        for fam in ("ipv4", "ipv6"):
+            theirs = {a for a in (_norm(x) for x in seen.get(fam) or [] if isinstance(x, str)) if a}
+            ours = {a for a in (_norm(x.address) for x in parsed[name].addresses if x.family == fam) if a}
+            out += [f"{name}: {fam} address {a} is listed by netifaces but not by ip" for a in sorted(theirs - ours)]
+            out += [f"{name}: {fam} address {a} is listed by ip but not by netifaces" for a in sorted(ours - theirs)]
+        mac, ours_mac = seen.get("mac"), parsed[name].mac
+        if isinstance(mac, str) and ours_mac and mac.lower() != ours_mac.lower() and parsed[name].link_type == "ether":
+            out.append(f"{name}: MAC {ours_mac} by ip, {mac} by netifaces")
+    return out
+
+
+def _norm(addr: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(addr.split("%", 1)[0]))
+    except ValueError:
+        return None
 
 
 # --- ip -j addr show ---------------------------------------------------------------------------

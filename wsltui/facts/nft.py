@@ -301,7 +301,7 @@ class NftRuleset:
 
 
 def from_snapshot(snapshot) -> NftRuleset:
-    from wsltui.probes.records import command_for
+    from wsltui.records import command_for
 
     record = snapshot.get(RECORD) if snapshot is not None else None
     unknown = record_unknown(record, command_for(RECORD))
@@ -392,7 +392,7 @@ def _parse(text: str, rs: NftRuleset) -> None:
             rs.problems.append(f"item {i}: unknown object kind {kind!r}; ignored")
 
     chains = {(c.family, c.table, c.name): c for t in rs.tables for c in t.chains}
-    for i, body in pending_rules:
+    for _, body in pending_rules:
         fam = _str(body.get("family"))
         t = table_for(fam, _str(body.get("table")), f"rule {body.get('handle')}")
         cname = _str(body.get("chain"))

@@ -20,20 +20,22 @@ Pure: no I/O, never raises.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, lines, record_unknown
-from wsltui.probes.records import command_for
-from wsltui.snapshot import Snapshot
+from wsltui.records import command_for
+from wsltui.snapshot import Record, Snapshot
 
 WILDCARD, LOOPBACK, SPECIFIC = "wildcard", "loopback", "specific"
 
 
 @dataclass
 class SocketProcess:
-    name: str | None  # None when only the pid is known (filled later from psutil)
+    name: str | None  # None when only the pid is known (net.psutil-listeners may name it)
     pid: int | None
     fd: int | None
 
@@ -101,7 +103,43 @@ def from_snapshot(snapshot: Snapshot) -> SocketFacts:
     if why is not None:
         return SocketFacts(listeners=why)
     assert record is not None
-    return parse_ss(record.stdout)
+    return with_psutil_owners(parse_ss(record.stdout), snapshot.get("net.psutil-listeners"))
+
+
+def with_psutil_owners(facts: SocketFacts, record: Record | None) -> SocketFacts:
+    """``facts`` where listeners ss could not name got their owners from ``net.psutil-listeners``
+    (psutil may know a process ``ss -p`` may not inspect). Unchanged without that record."""
+    if isinstance(facts.listeners, Unknown) or record is None or not record.ok:
+        return facts
+    try:
+        rows = json.loads(record.stdout)
+        owners: dict[tuple, list[SocketProcess]] = {}
+        names: dict[int, str] = {}
+        for r in rows:
+            pid = r.get("pid")
+            if not isinstance(pid, int) or isinstance(pid, bool):
+                continue
+            name = r.get("name") if isinstance(r.get("name"), str) else None
+            if name:
+                names[pid] = name
+            fd = r.get("fd") if isinstance(r.get("fd"), int) else None
+            owners.setdefault(_owner_key(str(r["proto"]), str(r["family"]), str(r["address"]), int(r["port"])),
+                              []).append(SocketProcess(name=name, pid=pid, fd=fd))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        return dataclasses.replace(facts, problems=[*facts.problems, f"net.psutil-listeners not understood ({e})"])
+    filled: list[Listener] = []
+    for l in facts.listeners:
+        procs = [dataclasses.replace(p, name=p.name or names.get(p.pid or -1)) for p in l.processes]
+        filled.append(dataclasses.replace(l, processes=procs or owners.get(_owner_key(l.proto, l.family, l.address, l.port), [])))
+    return dataclasses.replace(facts, listeners=filled, owners_visible=any(l.processes for l in filled))
+
+
+def _owner_key(proto: str, family: str, address: str, port: int) -> tuple:
+    try:
+        address = str(ipaddress.ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        pass
+    return proto, family, address, port
 
 
 _STATES = {"LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",

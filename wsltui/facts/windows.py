@@ -1,7 +1,7 @@
 """The Windows side: Windows Defender Firewall (registry and ActiveStore), the Hyper-V firewall
 for the WSL VM, portproxy, excluded port ranges, connection profiles, Windows listeners.
 
-Sources: docs/windows-firewall.md (formats and semantics), fixtures/windows/ (real outputs).
+Sources: docs/windows-firewall.md (formats and semantics), tests/fixtures/windows/ (real outputs).
 
 - Registry rule strings follow [MS-GPFAS] 2.2.2: ``v2.31|Action=Allow|Active=TRUE|Dir=In|...|``;
   a key may repeat (values OR-ed), a missing key means "any", unknown keys are ignored.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsltui.facts.base import Unknown, first_line, record_unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
@@ -722,7 +722,7 @@ def parse_portproxy_registry(text: str) -> PortProxies:
         if kind is None:
             continue
         proto = parts[-1] if parts[-1] in ("tcp", "udp") else "tcp"
-        for name, (typ, data) in vals.items():
+        for name, (_, data) in vals.items():
             if "/" not in name or "/" not in data:
                 out.problems.append(f"{key}: {name} = {data!r} is not addr/port")
                 continue

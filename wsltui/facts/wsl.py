@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from wsltui.facts.base import Unknown, first_line, record_unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
 # ---------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     while time.monotonic() < deadline:
         try:
             data, addr = s.recvfrom(65535)
-        except socket.timeout:
+        except TimeoutError:
             continue
         packet = parse(data, addr[1])
         line = line_of(packet, args.proto, args.port, args.peer) if packet else None

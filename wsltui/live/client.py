@@ -20,7 +20,7 @@ from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DAT
                                NET_UNREACHABLE_OUTCOME, OPEN_SILENT, OUTCOME_REFUSED, OUTCOME_TIMEOUT, OUTCOMES,
                                ClientOutcome)
 from wsltui.probes import interop
-from wsltui.probes.records import encode_powershell
+from wsltui.probes.powershell import encode_powershell
 from wsltui.probes.runner import Job, start
 from wsltui.quoting import ps_quote
 from wsltui.snapshot import Record

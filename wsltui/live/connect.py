@@ -58,7 +58,7 @@ def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> 
                 out["elapsed_ms"] = _ms(start)
                 out["after_connect"] = _after_connect(s, settle)
                 return out
-        except socket.timeout:
+        except TimeoutError:
             out["outcome"] = TIMEOUT
             if proto == "udp":
                 out["detail"] = (f"no UDP reply within {timeout:g} s: the datagram was dropped, or a listener got it "
@@ -82,7 +82,7 @@ def _after_connect(s: socket.socket, settle: float) -> str:
     try:
         s.send(PROBE_BYTES)
         data = s.recv(1024)
-    except socket.timeout:
+    except TimeoutError:
         return OPEN_SILENT
     except OSError:
         return CLOSED_AT_ONCE  # a reset

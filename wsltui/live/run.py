@@ -112,7 +112,7 @@ def _send(p: LivePlan, limit: float) -> tuple[ClientOutcome, Record]:
     return clients.from_linux(p.target, p.port, p.proto, CONNECT_TIMEOUT, SETTLE, p.netns, limit)
 
 
-def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers"):
+def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: _Leftovers):
     """(the running listener or None, Observation.listener, what was skipped and why or None).
     ``existing`` claims nothing: the test met whatever serves the port (on Windows, for a Windows
     service); ``none`` is said only when the model's socket facts say nothing listens."""
@@ -149,7 +149,7 @@ def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: "_Leftovers")
     return None, absent, f"{what}: the temporary listener could not bind {p.bind}: {answer or 'no answer'}"
 
 
-def _open_watch(p: LivePlan, options: LiveOptions, leftovers: "_Leftovers"):
+def _open_watch(p: LivePlan, options: LiveOptions, leftovers: _Leftovers):
     """(the watch — an nft trace, else a packet capture — or None, and why Linux is not watched)."""
     if p.flow is None:
         return None, "Linux is not on this path (or its packet is not known): nothing to watch"
@@ -177,7 +177,7 @@ def _python() -> str:
 
 
 def live_dir() -> Path:
-    from wsltui.actions.state import state_dir
+    from wsltui.safe_files import state_dir
 
     return state_dir() / "live"
 

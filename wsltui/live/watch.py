@@ -67,7 +67,7 @@ def table_script(name: str, flow: Flow) -> str:
         icmp = f"{ip} daddr {flow.src} meta l4proto {'icmp' if flow.family == 4 else 'ipv6-icmp'}"
     else:
         reply = f"meta nfproto {'ipv4' if flow.family == 4 else 'ipv6'} meta l4proto {flow.proto} th sport {flow.port}"
-        icmp = (f"meta l4proto icmp icmp type destination-unreachable" if flow.family == 4
+        icmp = ("meta l4proto icmp icmp type destination-unreachable" if flow.family == 4
                 else "meta l4proto ipv6-icmp icmpv6 type destination-unreachable")
     rules = [(" ".join(request), REQUEST), (reply, REPLY), (icmp, ICMP_ERROR)]
     body = "".join(f"  {match} meta nftrace set 1 comment \"{tag}\"\n" for match, tag in rules)

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from wsltui import __version__
-from wsltui.probes import interop, live_records, netns_scan
-from wsltui.probes.records import ALL_PROBES, Probe, argv_for
+from wsltui.probes import interop, libraries, live_records, netns_scan
+from wsltui.probes.powershell import argv_for
+from wsltui.records import ALL_PROBES, Probe
 from wsltui.probes.runner import Job, decode, is_root, run, run_all
 from wsltui.snapshot import Record, Snapshot
 
@@ -33,6 +34,9 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
         if probe.scans_netns:
             snap.add(netns_scan.read(probe.name, probe.argv) if is_root() else
                      Record(probe.name, probe.argv, "", exit_code=None, error="needs root"))
+            continue
+        if probe.library:
+            snap.add(libraries.read(probe))
             continue
         if probe.reads_file:
             record = _read_file(probe)

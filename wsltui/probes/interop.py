@@ -10,7 +10,7 @@ The console code page. reg.exe, netsh.exe and cmd.exe write the console's OEM co
 850, 936 …; docs/windows-firewall.md §3.5), and nothing in their output says which. The
 PowerShell batch, which runs at the same time, reports it (``oemCodePage``: its console's output
 code page, read before it switches itself to UTF-8), so no extra Windows process is started and
-the records keep the command lines DESIGN §2 fixes. Until the batch has answered, the other
+the records keep the command lines docs/design.md §2 fixes. Until the batch has answered, the other
 interop records are decoded as UTF-8 with every other byte kept (``UNDECIDED``); ``settle`` then
 decodes the kept bytes with the reported code page. ``WSLTUI_OEM_CODEPAGE`` overrides the
 reported value; without either, the kept bytes become U+FFFD (numbers, addresses and keywords,

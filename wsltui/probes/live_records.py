@@ -14,7 +14,7 @@ import json
 import re
 
 from wsltui import safe_files
-from wsltui.facts.live import RECORD_PREFIX
+from wsltui.records import LIVE_RECORD_PREFIX as RECORD_PREFIX
 from wsltui.snapshot import Record
 
 _NAME = re.compile(re.escape(RECORD_PREFIX) + r"(tcp|udp)-[0-9]{1,5}-[a-z0-9-]{1,40}")
@@ -22,9 +22,7 @@ MAX_BYTES = 1_000_000
 
 
 def records_dir():
-    from wsltui.actions.state import state_dir
-
-    return state_dir() / "live" / "records"
+    return safe_files.state_dir() / "live" / "records"
 
 
 def save(record: Record) -> None:

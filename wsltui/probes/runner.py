@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence

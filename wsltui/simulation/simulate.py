@@ -1,7 +1,7 @@
 """The flow simulator: ``simulate(facts, scenario) -> Trace``. Pure: no I/O, no Textual.
 
 The path a packet takes depends on the effective networking mode (``wslinfo``) and on who
-connects (DESIGN §3, docs/wsl-networking.md). Every layer on that path is a hop; Linux hops are
+connects (docs/design.md §3, docs/wsl-networking.md). Every layer on that path is a hop; Linux hops are
 evaluated from the facts (netfilter, the listening sockets); Windows hops need Windows facts
 and say ``unknown`` until those are captured.
 """

@@ -175,7 +175,7 @@ def _stealth_of(win, profile: str) -> tuple[bool | None, str]:
 def _mirrored_loopback(scenario: str, trace: Trace) -> None:
     """Mirrored mode's loopback between Windows and Linux: Windows -> [::1] is not forwarded and
     times out (microsoft/WSL#10803: curl -6 "Timed out after 21437 ms"); Linux -> a closed Windows
-    127.0.0.1 port hangs on affected builds, the reset going to the wrong port (#13327, #10855)."""
+    127.0.0.1 port hangs on affected builds, the reset going to the wrong port (microsoft/WSL#13327, #10855)."""
     if trace.mode != "mirrored":
         return
     for hop in trace.blockers:

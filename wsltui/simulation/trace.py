@@ -15,7 +15,7 @@ LAYERS = ("windows-firewall", "hyperv-firewall", "excluded-ports", "windows-list
 BLOCKING = frozenset({"drop", "reject", "no-listener"})
 
 # What the client sees (``Hop.symptom``, ``Trace.symptom``): the README's symptom vocabulary.
-# DESIGN §4 names the first three; the next three are the other errors connect() reports for an
+# docs/design.md §4 names the first three; the next three are the other errors connect() reports for an
 # ICMP reject (``reject_symptom``); the last two are the outcomes where connect() succeeds.
 TIMEOUT = "timeout"  # a drop: nothing comes back
 REFUSED = "refused"  # a TCP reset or ICMP port unreachable: nothing listens there

@@ -986,7 +986,7 @@ def steering_binds(win: WindowsFacts | None, reservation: Hop, proto: str, port:
     """Mirrored mode's port reservation (``reservation``, decided from the Linux sockets) against
     what Windows holds. A Linux bind() asks Windows to reserve the port, and fails with EADDRINUSE
     when a Windows program listens there or, likely, when an excluded range covers it
-    (microsoft/WSL src/windows/service/exe/WslCoreGuestNetworkService.cpp OnPortAllocationRequest, #10494):
+    (microsoft/WSL src/windows/service/exe/WslCoreGuestNetworkService.cpp OnPortAllocationRequest, microsoft/WSL#10494):
     so with no Linux listener (``linux_bound`` False) the Windows owner is the blocker, never "start
     the server" (it would fail again). A Linux socket that holds a port Windows also holds
     contradicts that, and what Windows does with the port then is not documented."""
@@ -1267,7 +1267,7 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
                        "yours.", rule=e.text, location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy", owner="windows",
                        edit=f"portproxy {e.kind} {e.listen_address}:{e.listen_port}", symptom=WRONG_PROGRAM,
                        fixes=[_delete_proxy_fix(e),
-                              Fix(f"Or run the Windows service on a port portproxy does not use", [], [], "windows",
+                              Fix("Or run the Windows service on a port portproxy does not use", [], [], "windows",
                                   needs_root=False)])
         return Hop(layer, "allow", f"{_who(taker)} listens on {taker.address}:{port}.", rule=where, owner="windows")
     if dual:

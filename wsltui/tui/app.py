@@ -43,7 +43,7 @@ from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
 from wsltui.tui.render import record_outputs, state_style
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT
+from wsltui.views.scenarios import FLOW_SCENARIOS, SHORT
 from wsltui.views.safe_text import shown
 from wsltui.vocabulary import plural
 
@@ -66,13 +66,13 @@ def live_sources() -> dict[str, Source]:
 
     def linux():
         from wsltui.probes.capture import capture
-        from wsltui.probes.records import LINUX_PROBES
+        from wsltui.records import LINUX_PROBES
 
         return capture(LINUX_PROBES)
 
     def windows():
         from wsltui.probes.capture import capture
-        from wsltui.probes.records import INTEROP_PROBES
+        from wsltui.records import INTEROP_PROBES
 
         return capture(INTEROP_PROBES)
 
@@ -439,7 +439,7 @@ class WslTuiApp(App):
 
         def job() -> None:
             from wsltui.snapshot import Snapshot
-            from wsltui.tui.analysis import analyze
+            from wsltui.analysis import analyze
 
             merged = Snapshot()
             for snap in loaded.values():  # source order: the first source's meta wins
@@ -884,7 +884,7 @@ class WslTuiApp(App):
 def live_refusal(demo: str | None, label: str, scenario: str, port: int, proto: str) -> str:
     """What a live test would do, on a demo or a snapshot where nothing may run."""
     from wsltui.simulation.trace import CLIENT_OF, LINUX, WINDOWS
-    from wsltui.tui.scenarios import scenario_text
+    from wsltui.views.scenarios import scenario_text
 
     where = ("demo: read-only — nothing will run" if demo is not None
              else f"snapshot {label or ''}: read-only — nothing will run (it is not the live system)".replace("  ", " "))

@@ -6,7 +6,7 @@ both happen in worker threads that only post messages back."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on

@@ -18,7 +18,7 @@ from wsltui.views.console import make_console
 
 from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
-from wsltui.probes.records import command_for
+from wsltui.records import command_for
 from wsltui.vocabulary import NOT_APPLICABLE, ZONE_TARGET_MEANINGS, zone_target
 
 KEY_WIDTH = 19

@@ -89,7 +89,7 @@ def build_host(network_facts, forward_facts=None) -> HostView:
                 continue
         # Connected prefixes of every address count as routes too (ip route lists them, but a
         # hand-made snapshot may not).
-        for name, addrs in per_iface.items():
+        for name in per_iface:
             for iface in network_facts.interfaces:
                 if iface.name != name:
                     continue

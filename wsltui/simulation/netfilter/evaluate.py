@@ -329,7 +329,7 @@ def _hook_walk(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: 
             if nat_done or pkt.ct_state == "untracked":
                 continue
         before = pkt
-        for outcome, pkt in _walk(base, pkt, host, off, notes.touched):
+        for outcome, pkt in _walk(base, pkt, host, off, notes.touched):  # noqa: B020 (each chain takes the packet as the last one left it)
             step = Step(base, before, pkt, outcome)
             if base.type == "nat" and outcome.nat:
                 nat_done = True

@@ -11,7 +11,7 @@ import ipaddress
 
 from wsltui.facts import nft as nftfacts
 from wsltui.simulation.netfilter.ir import (
-    CONTINUE, ICMPV6_TYPES, KEYS, UNKNOWN, Action, Assumed, BaseChain, Chain, Compare, Cond, Const, Glob, Interval, Lookup, Masked, Rule,
+    CONTINUE, ICMPV6_TYPES, KEYS, UNKNOWN, Action, Assumed, BaseChain, Chain, Compare, Cond, Glob, Interval, Lookup, Masked, Rule,
     RuleRef, Table, Undecidable,
 )
 

@@ -295,7 +295,7 @@ class Panel(Vertical, can_focus=True):
         self.notify(self._not_here(found), timeout=6)
 
     def _flow_words(self) -> str:
-        from wsltui.tui.scenarios import SHORT
+        from wsltui.views.scenarios import SHORT
 
         target = self.app.flow_target()
         if target is None:

@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Select, Static
 from wsltui.simulation.trace import ANY_OS, client_lines
 from wsltui.tui.commands import CommandBox, command_line
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
+from wsltui.views.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
 from wsltui.vocabulary import plural

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from wsltui.tui.messages import OpenFlow
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.views.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.tui.panels.base import Panel, SearchBox
 from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import cell, fit_widths, shorter, unknown_text

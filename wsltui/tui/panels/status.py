@@ -30,7 +30,7 @@ from textual.widgets import Static
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import VERDICT_MARK, bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.tui.scenarios import SHORT, STATUS_SCENARIOS
+from wsltui.views.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.vocabulary import plural
 
 LOCALHOST = ("windows-localhost-v4", "windows-localhost-v6")
@@ -59,7 +59,7 @@ class Cell:
 
 @dataclass
 class StatusRow:
-    target: object  # wsltui.tui.analysis.Target
+    target: object  # wsltui.analysis.Target
     cells: list[Cell]
     extra: list[Text] = field(default_factory=list)  # one per EXTRA_COLUMNS
 

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from wsltui.tui.panels.base import Panel, VimScroll
 from wsltui.tui.render import bool_word, is_unknown, or_unknown, unknown_text
 from wsltui.tui.safe_static import SafeStatic
-from wsltui.tui.scenarios import FLOW_SCENARIOS
+from wsltui.views.scenarios import FLOW_SCENARIOS
 from wsltui.views.topology_map import MapView, build_map
 
 

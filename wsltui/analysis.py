@@ -1,4 +1,4 @@
-"""What the app shows, computed off the UI thread: a snapshot's facts, the compiled world, and a
+"""What the app and the reports show, computed off the UI thread: a snapshot's facts, the compiled world, and a
 trace per listener and scenario. Pure: no Textual, no I/O. Every value here comes from the core
 (``build_facts``, ``simulate``); this module only decides *which* questions to ask it.
 
@@ -16,7 +16,7 @@ from wsltui.simulation.simulate import Scenario, World, simulate
 from wsltui.simulation.trace import Trace
 from wsltui.snapshot import Snapshot
 
-from wsltui.tui.scenarios import FLOW_SCENARIOS, SHORT, STATUS_SCENARIOS, scenario_text  # noqa: F401
+from wsltui.views.scenarios import STATUS_SCENARIOS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The snapshot contract: every record wsltui captures, with the command that produces it.
 
-Names and commands are fixed (DESIGN §2): an old snapshot must replay, so a record is never
+Names and commands are fixed (docs/design.md §2): an old snapshot must replay, so a record is never
 renamed and its command never changes meaning. Add records, never rename. The README's record
 table is checked against this list by a test.
 """
@@ -20,6 +20,8 @@ class Probe:
     timeout: float = 5.0
     needs_system_bus: bool = False  # only asked when a D-Bus system bus exists (firewalld lives on it)
     scans_netns: bool = False  # read in-process from /proc by probes/netns_scan.py instead of running argv
+    # Read in-process with a Python library instead of running argv (argv then names the call).
+    library: str | None = None
 
     @property
     def command(self) -> str:
@@ -71,9 +73,14 @@ LINUX_PROBES: tuple[Probe, ...] = (
     Probe("docker.ps", ("docker", "ps", "--no-trunc", "--format", "{{json .}}"), timeout=5.0),
     # Docker Engine in the distro, or Docker Desktop's WSL integration ("Docker Desktop 4.x")
     Probe("docker.version", ("docker", "version", "--format", "{{json .}}"), timeout=5.0),
+    # What ss and ip may not say, from Python libraries (JSON): the owners of listening sockets
+    # ss could not name, and the interfaces as the kernel lists them to a second reader (a
+    # disagreement with net.addr means a misread, or a machine that changed while it was read).
+    Probe("net.psutil-listeners", ("psutil.net_connections", "inet"), library="psutil"),
+    Probe("net.netifaces", ("netifaces.ifaddresses", "*"), library="netifaces"),
 )
 
-# The Windows side (DESIGN §2). Registry and netsh output is in the console's OEM code page,
+# The Windows side (docs/design.md §2). Registry and netsh output is in the console's OEM code page,
 # which the PowerShell batch reports (``oemCodePage``; interop.py decodes with it); the batch
 # itself forces UTF-8. Six Windows processes per capture, all in parallel:
 # three reg.exe, two netsh.exe and one powershell.exe (which also tells %USERPROFILE%, so the
@@ -83,19 +90,6 @@ FW_POLICY_GPO_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall"
 PORTPROXY_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy"
 POWERSHELL_SCRIPT = "wsltui/probes/windows.ps1"
 POWERSHELL_COMMAND = f"powershell.exe -NoProfile -NonInteractive -EncodedCommand <{POWERSHELL_SCRIPT}>"
-
-
-def _windows_script() -> str:
-    from importlib import resources
-
-    return resources.files("wsltui.probes").joinpath("windows.ps1").read_text(encoding="utf-8")
-
-
-def encode_powershell(script: str) -> str:
-    """``-EncodedCommand`` takes base64 of the UTF-16LE script (no quoting problems, no shell)."""
-    import base64
-
-    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
 
 
 INTEROP_PROBES: tuple[Probe, ...] = (
@@ -108,18 +102,16 @@ INTEROP_PROBES: tuple[Probe, ...] = (
           needs_interop=True, timeout=10.0),
     Probe("win.excluded-tcp6", ("netsh.exe", "int", "ipv6", "show", "excludedportrange", "protocol=tcp"),
           needs_interop=True, timeout=10.0),
-    # argv[-1] is filled in at capture time from windows.ps1 (see ``argv_for``).
+    # argv[-1] is filled in at capture time from windows.ps1 (``wsltui.probes.powershell.argv_for``).
     Probe("win.powershell", ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand",
                              f"<{POWERSHELL_SCRIPT}>"), needs_interop=True, timeout=30.0),
 )
 WINDOWS_PROBES: tuple[Probe, ...] = tuple(p for p in INTEROP_PROBES if p.name.startswith("win."))
 
 
-def argv_for(probe: Probe) -> tuple[str, ...]:
-    """The argv actually run: the PowerShell batch is sent as ``-EncodedCommand <base64>``."""
-    if probe.name == "win.powershell":
-        return (*probe.argv[:-1], encode_powershell(_windows_script()))
-    return probe.argv
+# Live tests (``check --live``) are records too, one per flow: ``live.<proto>-<port>-<scenario>``
+# (wsltui.facts.live reads them). They are not probes: they are kept, not captured.
+LIVE_RECORD_PREFIX = "live."
 
 ALL_PROBES: tuple[Probe, ...] = LINUX_PROBES + INTEROP_PROBES
 BY_NAME: dict[str, Probe] = {p.name: p for p in ALL_PROBES}
