@@ -62,6 +62,20 @@ def host_firewall_untouched():
     assert after == before, "a test changed the host's own firewall or /etc/firewalld, /etc/ufw"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state_dir(tmp_path_factory):
+    """wsltui's state directory (journal, backups, stored live tests) is the session's own: a
+    capture reads stored live tests from it, and none of the user's may leak into a test (nor a
+    test's into the user's). A test that needs its own sets XDG_STATE_HOME again."""
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
+
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
