@@ -9,6 +9,8 @@ namespace of ``ip netns exec``, so the host's configuration is never written.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import os
 import re
@@ -81,6 +83,16 @@ def ns_run(ns: str, argv: list[str], *, input: str | bytes | None = None, env: d
     if check and r.returncode != 0:
         raise RuntimeError(f"{argv} in {ns} failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
     return r
+
+
+@contextmanager
+def nft_table(ns: str, table: str, chain: str):
+    """A temporary nft ``table`` ("inet win") holding one ``chain`` in namespace ``ns``, deleted afterwards."""
+    ns_run(ns, ["nft", "-f", "-"], input=f"table {table} {{\n {chain}\n}}\n")
+    try:
+        yield
+    finally:
+        ns_run(ns, ["nft", "delete", "table", *table.split()])
 
 
 @dataclass

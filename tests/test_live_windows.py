@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from oracle import in_netns
-from realtools import NetnsPair, ns_run
+from realtools import NetnsPair, nft_table, ns_run
 
 from wsltui import snapshot
 from wsltui.facts import build_facts
@@ -72,15 +72,15 @@ def test_windows_client_reaches_the_temporary_listener(pair, world):
     assert obs.client.dst == f"{pair.srv_ip}:8080"
 
 
+# A drop in the client namespace stands for a Windows-side filter (a VPN, a third-party firewall).
+WINDOWS_SIDE_DROP = "chain out { type filter hook output priority 0; tcp dport 8080 drop; }"
+
+
 def test_a_windows_side_drop_never_reaches_linux(pair, world):
     """A drop in the client namespace stands for a Windows-side filter (a VPN, a third-party
     firewall): the client times out and the Linux watch saw nothing arrive."""
-    ns_run(pair.cli, ["nft", "-f", "-"], input="table inet win {\n chain out { type filter hook output priority 0; "
-                                                "tcp dport 8080 drop; }\n}\n")
-    try:
+    with nft_table(pair.cli, "inet win", WINDOWS_SIDE_DROP):
         trace, obs = live(pair, world, listen=True)
-    finally:
-        ns_run(pair.cli, ["nft", "delete", "table", "inet", "win"])
     assert obs.client.outcome in (OUTCOME_TIMEOUT, "denied")
     assert obs.linux.method == "nft-trace" and obs.linux.reached_linux is False and obs.linux.reply == "none"
 

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("wsltui.live")  # the sending side and its stand-in
 
-from realtools import ns_run  # noqa: E402
-from test_live_windows import WSL_KERNEL, live, pair, windows, windows_env  # noqa: E402,F401  (fixtures)
+from realtools import nft_table  # noqa: E402
+from test_live_windows import WINDOWS_SIDE_DROP, WSL_KERNEL, live, pair, windows, windows_env  # noqa: E402,F401  (fixtures)
 
 from wsltui import snapshot  # noqa: E402
 from wsltui.facts import build_facts  # noqa: E402
@@ -67,12 +67,8 @@ def test_reaching_linux_settles_the_windows_hops_the_model_could_not_decide(caps
 
 
 def test_a_windows_side_drop_is_never_reached_linux(capsys, pair, world, snap_dir, tmp_path):
-    ns_run(pair.cli, ["nft", "-f", "-"], input="table inet win {\n chain out { type filter hook output priority 0; "
-                                                "tcp dport 8080 drop; }\n}\n")
-    try:
+    with nft_table(pair.cli, "inet win", WINDOWS_SIDE_DROP):
         trace, obs = live(pair, world, listen=True)
-    finally:
-        ns_run(pair.cli, ["nft", "delete", "table", "inet", "win"])
     r = reconcile(trace, obs)
     assert (r.agrees, r.disagreement, r.reached_linux) == (False, NEVER_REACHED_LINUX, False)
     observed, text, report = replayed(capsys, snap_dir, tmp_path, obs)
@@ -83,12 +79,8 @@ def test_a_windows_side_drop_is_never_reached_linux(capsys, pair, world, snap_di
 
 def test_a_rule_the_snapshot_does_not_know_is_a_different_rule(capsys, pair, world, snap_dir, tmp_path):
     """The ruleset changed after the snapshot: the kernel drops by a rule the model never saw."""
-    ns_run(pair.srv, ["nft", "-f", "-"], input="table inet late {\n chain input { type filter hook input priority 0; "
-                                                "tcp dport 8080 drop; }\n}\n")
-    try:
+    with nft_table(pair.srv, "inet late", "chain input { type filter hook input priority 0; tcp dport 8080 drop; }"):
         trace, obs = live(pair, world, listen=True)
-    finally:
-        ns_run(pair.srv, ["nft", "delete", "table", "inet", "late"])
     r = reconcile(trace, obs)
     assert (r.agrees, r.disagreement, r.reached_linux) == (False, DIFFERENT_RULE, True), r.meaning
     assert obs.linux.verdict == "drop" and r.symptom == "timeout"
