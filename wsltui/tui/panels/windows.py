@@ -270,8 +270,9 @@ class WindowsPanel(Panel):
         preferred = [max(w, cell_len(label)) for (_, _, _, w), label in zip(cols, labels)]
         minimum = [min(n, max(3, cell_len(label))) for n, label in zip(natural, labels)]
         table = self.query_one("#windows-rules", FastTable)
-        widths = fit_widths(natural, preferred, minimum, [PRIORITY.get(key, 0) for key, *_ in cols], columns_width(table),
-                            gap=2 * table.cell_padding, protect=PRIORITY["ports"])
+        priority = [PRIORITY.get(key, 0) for key, *_ in cols]
+        widths = fit_widths(natural, preferred, minimum, priority, columns_width(table), gap=2 * table.cell_padding,
+                            protect=PRIORITY["ports"])
         return [(key, label, width) for (key, *_), label, width in zip(cols, labels, widths) if width]
 
     def _fill(self) -> None:
