@@ -75,7 +75,18 @@ async def until(pilot, condition, what: str, seconds: float = 15.0):
 
 
 def _focus_placed(app, panel) -> bool:
-    """The Flow panel focuses (and scrolls to) its first blocker after the layout, a refresh later."""
+    """A panel focuses its main widget a refresh after it has drawn (a snapshot taken before
+    shows an unfocused border); the Flow panel focuses (and scrolls to) its first blocker after
+    the layout, a refresh later."""
+    from textual.css.query import NoMatches
+
+    try:
+        main = panel.main_widget()
+    except NoMatches:  # its children are still mounting
+        return False
+    if main is not None and main.display and main.focusable and (
+            app.focused is None or panel not in app.focused.ancestors_with_self):
+        return False
     if app.active_key != "flow" or getattr(panel, "trace", None) is None or panel.trace.first_blocker is None:
         return True
     box = panel.main_widget()

@@ -89,6 +89,14 @@ def fit_words(text: str, width: int | None) -> str:
     return " ".join(words) + "…" if len(words) > 1 else words[0]
 
 
+def columns_width(table) -> int:
+    """The width a table's columns may take (``fit_widths``' ``available``): the widget's width
+    without its border and padding and without a vertical scrollbar, shown or not, so that the
+    columns do not change when the rows start to scroll."""
+    styles = table.styles
+    return max(0, table.size.width - styles.gutter.width - styles.scrollbar_size_vertical)
+
+
 def fit_widths(natural: list[int], preferred: list[int], minimum: list[int], priority: list[int],
                available: int, gap: int = 2, protect: int | None = None) -> list[int]:
     """Column widths for a table ``available`` cells wide (each column also takes ``gap``).

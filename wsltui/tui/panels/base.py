@@ -152,6 +152,9 @@ class Panel(Vertical, can_focus=True):
             return
         self.query_one(".loading", Static).display = False
         self.refresh_marks()
+        focused = self.screen.focused
+        if focused is None or self not in focused.ancestors_with_self:  # the first data on screen
+            self.focus_main()
 
     def show(self, analysis) -> None:
         raise NotImplementedError
@@ -179,8 +182,8 @@ class Panel(Vertical, can_focus=True):
             self.screen.set_focus(widget, scroll_visible=scroll_visible)
 
     def focus_main(self, retry: bool = True) -> None:
-        if not self.on_screen:
-            return
+        if not self.on_screen or self.analysis is None:  # (without data, what to focus is not known yet:
+            return  # set_analysis focuses it once shown)
         try:
             w = self.main_widget()
         except NoMatches:  # shown before its children are mounted (a loaded machine): once more after a refresh

@@ -75,12 +75,17 @@ class OthersBox(FlowBox):
         self.set_content(partial(render_others, others), others_commands(others))
 
 
+def fix_commands(fix) -> list[str]:
+    """A fix's commands, then its undo commands: each one selectable (j/k) and copied alone (c)."""
+    return [*fix.commands, *fix.undo]
+
+
 def hop_commands(hop) -> list[str]:
-    return [c for fix in hop.fixes for c in fix.commands] if hop.blocks else []
+    return [c for fix in hop.fixes for c in fix_commands(fix)] if hop.blocks else []
 
 
 def others_commands(others) -> list[str]:
-    return [c for b in others for fix in b.fixes for c in fix.commands]
+    return [c for b in others for fix in b.fixes for c in fix_commands(fix)]
 
 
 def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = None) -> Group:
@@ -113,18 +118,18 @@ def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = No
         start = 0
         for fix in hop.fixes:
             lines.extend(render_fix(fix, start=start, selected=selected))
-            start += len(fix.commands)
+            start += len(fix_commands(fix))
     return Group(*lines)
 
 
 def render_fix(fix, indent: str = "", start: int = 0, selected: int | None = None) -> list:
-    """A fix: its title, each command on its own logical line (``start``: the index of its first
-    command among the box's; ``selected``: the selected one), its undo and note."""
+    """A fix: its title, each command and each undo command on its own logical line (``start``:
+    the index of its first command among the box's; ``selected``: the selected one), its note."""
     out: list = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
-    for i, cmd in enumerate(fix.commands, start):
-        out.append(command_line(f"{indent}  $ ", cmd, selected == i))
-    if fix.undo:
-        out.append(Text.assemble((f"{indent}  undo: ", "dim"), " ; ".join(fix.undo)))
+    for i, cmd in enumerate(fix_commands(fix), start):
+        undo = i - start >= len(fix.commands)
+        out.append(command_line(f"{indent}  undo: " if undo else f"{indent}  $ ", cmd, selected == i,
+                                style="dim" if undo else "bold"))
     if fix.note:
         out.append(Text(f"{indent}  {fix.note}", style="dim"))
     return out
@@ -508,7 +513,7 @@ def render_others(others, selected: int | None = None) -> Group:
         lines.append(t)
         for fix in b.fixes:
             lines.extend(render_fix(fix, indent="    ", start=start, selected=selected))
-            start += len(fix.commands)
+            start += len(fix_commands(fix))
     return Group(*lines)
 
 

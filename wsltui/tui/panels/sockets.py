@@ -14,7 +14,7 @@ from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.tui.panels.base import Panel, SearchBox
 from wsltui.tui.panels.tables import VimTable
-from wsltui.tui.render import cell, fit_widths, shorter, unknown_text
+from wsltui.tui.render import cell, columns_width, fit_widths, shorter, unknown_text
 from wsltui.vocabulary import plural
 
 COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("process", "process"),
@@ -81,8 +81,7 @@ class SocketsPanel(Panel):
             else:
                 minimum.append(min(longest, max(4, cell_len(label))))
                 priority.append(PRIORITY[key])
-        available = table.scrollable_content_region.width or max(0, table.size.width - 2)
-        widths = fit_widths(natural, preferred, minimum, priority, available, gap=2 * table.cell_padding)
+        widths = fit_widths(natural, preferred, minimum, priority, columns_width(table), gap=2 * table.cell_padding)
         return tuple((key, w) for (_, key), w in zip(COLUMNS, widths) if w)
 
     @staticmethod

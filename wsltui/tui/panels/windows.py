@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Static
 from wsltui.tui.changes import allow_binding, flow_port, windows_preview
 from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import FastTable
-from wsltui.tui.render import bool_word, fit_widths, is_unknown, unknown_text, verdict_text
+from wsltui.tui.render import bool_word, columns_width, fit_widths, is_unknown, unknown_text, verdict_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import LAYER_NAMES
 
@@ -314,9 +314,9 @@ class WindowsPanel(Panel):
         preferred = [max(w, cell_len(label)) for (_, _, _, w), label in zip(cols, labels)]
         minimum = [min(n, max(3, cell_len(label))) for n, label in zip(natural, labels)]
         table = self.query_one("#windows-rules", FastTable)
-        available = table.scrollable_content_region.width or max(0, table.size.width - 2)
-        widths = fit_widths(natural, preferred, minimum, [PRIORITY.get(key, 0) for key, *_ in cols], available,
-                            gap=2 * table.cell_padding, protect=PRIORITY["ports"])
+        priority = [PRIORITY.get(key, 0) for key, *_ in cols]
+        widths = fit_widths(natural, preferred, minimum, priority, columns_width(table), gap=2 * table.cell_padding,
+                            protect=PRIORITY["ports"])
         return [(key, label, width) for (key, *_), label, width in zip(cols, labels, widths) if width]
 
     def _fill(self) -> None:
