@@ -340,7 +340,7 @@ class StatusPanel(Panel):
         if lines:
             scroll.mount_all(lines, before=self.query_one("#status-foot"))
         self.query_one("#status-foot", Static).update(self._foot(a))
-        had_focus = focused is None or focused is scroll or self in focused.ancestors
+        had_focus = focused is None or focused is scroll or self in focused.ancestors_with_self
         self.call_after_refresh(self._restore, cursor, focused_number, had_focus)
 
     def _fill_table(self, scroll) -> None:
