@@ -733,9 +733,11 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
     if desktop:
         trace.notes.append(desktop)
     trace.hops.append(hop)
+    past = None  # the walk with every blocker switched off: where the packet goes once they are fixed
     if hop.blocks:
         for again in islice(walks, 8):
             if again.verdict not in ("drop", "reject"):
+                past = again
                 break
             behind = _netfilter_hop(again, pkt.proto, pkt.dport, world)
             # The same fix reached through another chain is one blocker (a manual fix has no
@@ -743,8 +745,11 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
             known = [f.commands for h in (hop, *hop.behind) for f in h.fixes if f.commands]
             if not behind.fixes or not behind.fixes[0].commands or behind.fixes[0].commands not in known:
                 hop.behind.append(behind)
-    if nft.verdict == "forwarded" and nft.packet.oif and not pkt.locally_generated:
-        trace.hops += forward_hop.destination(world, pkt, nft.packet,
+    # A forwarded packet goes on to its destination; one stopped on the way, as its blockers'
+    # fixes would let it (so the list of blockers is whole, as for a socket of this machine).
+    onward = nft if nft.verdict == "forwarded" else past if past is not None and past.verdict == "forwarded" else None
+    if onward is not None and onward.packet.oif and not pkt.locally_generated:
+        trace.hops += forward_hop.destination(world, pkt, onward.packet,
                                               lambda after, proto, port: _netfilter_hop(after, proto, port, world))
         return
     if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
