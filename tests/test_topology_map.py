@@ -229,7 +229,7 @@ def test_narrow_terminals_stack_the_boxes():
 
 def test_the_first_blocker_is_named_in_the_hop_list():
     text = drawn(topo("lan-stale-portproxy", "lan-to-host"), 116)
-    assert " 3 ✗ drop  portproxy → timeout  ◀ first blocker" in text
+    assert " 3 ✗ DROP  portproxy → timeout  ◀ first blocker" in text
 
 
 def test_hostile_names_stay_inert():
