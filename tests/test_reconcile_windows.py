@@ -10,7 +10,6 @@ import shutil
 
 import pytest
 
-pytest.importorskip("wsltui.live")  # the sending side and its stand-in
 
 from realtools import nft_table  # noqa: E402
 from test_live_windows import WINDOWS_SIDE_DROP, WSL_KERNEL, live, pair, windows, windows_env  # noqa: E402,F401  (fixtures)
