@@ -70,8 +70,10 @@ def main() -> None:
     args = ap.parse_args()
     results = [asyncio.run(one_run(args.demo, args.keys)) for _ in range(args.runs)]
     print(f"{args.keys} queued 's' keys, {args.runs} runs, load average {os.getloadavg()[0]:.1f}")
-    print(f"  until settled: median {statistics.median(r[0] for r in results):.2f} s wall, "
-          f"{statistics.median(r[1] for r in results):.2f} s CPU; hop draws: {sorted(r[2] for r in results)}")
+    print(
+        f"  until settled: median {statistics.median(r[0] for r in results):.2f} s wall, "
+        f"{statistics.median(r[1] for r in results):.2f} s CPU; hop draws: {sorted(r[2] for r in results)}"
+    )
 
 
 if __name__ == "__main__":

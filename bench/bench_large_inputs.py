@@ -75,8 +75,10 @@ def ss_text(n: int, seed: int = 1) -> str:
             5: (f"172.28.165.23:{port}", "0.0.0.0:*", ""),
         }[kind]
         proto, state = ("udp", "UNCONN") if i % 9 == 0 else ("tcp", "LISTEN")
-        lines.append(f'{proto} {state} 0      511    {local} {peer} users:(("{rng.choice(PROCESSES)}",pid={1000 + i},'
-                     f'fd={3 + i % 50})) uid:1000 ino:{400000 + i} sk:{i:x} cgroup:/user.slice{v6only} <->')
+        lines.append(
+            f'{proto} {state} 0      511    {local} {peer} users:(("{rng.choice(PROCESSES)}",pid={1000 + i},'
+            f"fd={3 + i % 50})) uid:1000 ino:{400000 + i} sk:{i:x} cgroup:/user.slice{v6only} <->"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -119,10 +121,17 @@ def worker(source: str, fmt: str, out: str, floor: bool) -> dict:
             code = main(["report", "--format", fmt, "--from", source, "-o", out])
         finally:
             sys.stderr = stderr
-    result = {"code": code, "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
-              "peak": _maxrss_mib() - base, "maxrss": _maxrss_mib(), "imports": base,
-              "bytes": os.path.getsize(out), "sha256": hashlib.sha256(Path(out).read_bytes()).hexdigest()[:16],
-              "code_from": str(Path(wsltui.__file__).parent.parent)}
+    result = {
+        "code": code,
+        "wall": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        "peak": _maxrss_mib() - base,
+        "maxrss": _maxrss_mib(),
+        "imports": base,
+        "bytes": os.path.getsize(out),
+        "sha256": hashlib.sha256(Path(out).read_bytes()).hexdigest()[:16],
+        "code_from": str(Path(wsltui.__file__).parent.parent),
+    }
     if floor:  # the same document through the C encoder: the least that writing it can cost
         with open(out, encoding="utf-8") as f:
             doc = json.load(f)
@@ -137,8 +146,14 @@ def measure(source: Path, fmt: str, code_tree: Path, runs: int, floor: bool = Fa
     results = []
     with tempfile.TemporaryDirectory(prefix="wtlarge-out-") as tmp:
         for _ in range(runs):
-            argv = [sys.executable, str(Path(__file__).resolve()), "--worker", str(source), fmt,
-                    str(Path(tmp) / f"report.{fmt}")] + (["--floor"] if floor else [])
+            argv = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                str(source),
+                fmt,
+                str(Path(tmp) / f"report.{fmt}"),
+            ] + (["--floor"] if floor else [])
             p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp)
             if p.returncode != 0:
                 raise SystemExit(f"worker failed ({code_tree}):\n{p.stderr[-2000:]}")
@@ -174,9 +189,11 @@ def _median(results: list[dict], key: str) -> float:
 
 def _row(label: str, results: list[dict]) -> str:
     sha = {r["sha256"] for r in results}
-    return (f"  {label:34} {_median(results, 'wall'):9.2f} {_median(results, 'cpu'):9.2f} "
-            f"{_median(results, 'peak'):9.1f} {_median(results, 'maxrss'):9.1f} {results[0]['bytes'] / 1e6:9.1f}  "
-            f"{'/'.join(sorted(sha))}")
+    return (
+        f"  {label:34} {_median(results, 'wall'):9.2f} {_median(results, 'cpu'):9.2f} "
+        f"{_median(results, 'peak'):9.1f} {_median(results, 'maxrss'):9.1f} {results[0]['bytes'] / 1e6:9.1f}  "
+        f"{'/'.join(sorted(sha))}"
+    )
 
 
 def main() -> int:
@@ -185,7 +202,9 @@ def main() -> int:
     ap.add_argument("--listeners", type=int, help="listening sockets (default 5000, --quick 1000)")
     ap.add_argument("--megabytes", type=float, help="iptables-save size in MB (default 50, --quick 5)")
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median; default 3)")
-    ap.add_argument("--before", type=Path, help="another source tree (e.g. `git archive` of an older commit) to run too")
+    ap.add_argument(
+        "--before", type=Path, help="another source tree (e.g. `git archive` of an older commit) to run too"
+    )
     ap.add_argument("--only", choices=("listeners", "iptables"), help="run one of the two inputs")
     ap.add_argument("--keep", type=Path, help="write the generated snapshot directories here and keep them")
     ap.add_argument("--worker", nargs=3, metavar=("SOURCE", "FORMAT", "OUT"), help=argparse.SUPPRESS)
@@ -199,9 +218,11 @@ def main() -> int:
     mb = args.megabytes or (5.0 if args.quick else 50.0)
     trees = [("now", REPO)] + ([("before", args.before.resolve())] if args.before else [])
     where = args.keep or Path(tempfile.mkdtemp(prefix="wtlarge-"))
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
-          f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"medians of {args.runs} runs\n")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"medians of {args.runs} runs\n"
+    )
     print(f"  {'':34} {'wall s':>9} {'CPU s':>9} {'peak MiB':>9} {'maxrss':>9} {'out MB':>9}  output sha256")
     try:
         if args.only in (None, "listeners"):
@@ -213,7 +234,9 @@ def main() -> int:
                 results = measure(source, "json", tree, args.runs, floor=label == "now")
                 print(_row(label, results))
                 now = now or results
-            print(f"  {'floor: json.dumps, C encoder':34} {_median(now, 'floor_wall'):9.2f} {_median(now, 'floor_cpu'):9.2f}")
+            print(
+                f"  {'floor: json.dumps, C encoder':34} {_median(now, 'floor_wall'):9.2f} {_median(now, 'floor_cpu'):9.2f}"
+            )
         if args.only in (None, "iptables"):
             text = iptables_text(mb)
             source = _snapshot_dir(where / f"iptables-{mb:g}MB", "nf.iptables-nft", text)
@@ -225,15 +248,19 @@ def main() -> int:
                 print(_row(label, results) + f"  (peak / input {_median(results, 'peak') / size:.1f}x)")
             restore = restore_floor(source / "nf.iptables-nft.txt", args.runs)
             if restore:
-                print(f"  {'floor: iptables-nft-restore --test':34} {restore['wall']:9.2f} {restore['cpu']:9.2f} "
-                      f"{restore['peak']:9.1f}")
+                print(
+                    f"  {'floor: iptables-nft-restore --test':34} {restore['wall']:9.2f} {restore['cpu']:9.2f} "
+                    f"{restore['peak']:9.1f}"
+                )
             else:
                 print("  floor: iptables-nft-restore --test not run (needs root, ip and iptables-nft-restore)")
     finally:
         if not args.keep:
             shutil.rmtree(where, ignore_errors=True)
-    print("\npeak = ru_maxrss after the report minus ru_maxrss after the imports (MiB); maxrss = the absolute figure;"
-          "\nCPU = user+sys of the report; the restore floor's peak is its own ru_maxrss.")
+    print(
+        "\npeak = ru_maxrss after the report minus ru_maxrss after the imports (MiB); maxrss = the absolute figure;"
+        "\nCPU = user+sys of the report; the restore floor's peak is its own ru_maxrss."
+    )
     return 0
 
 

@@ -77,17 +77,97 @@ SRC, DST, IIF, PORT, PROTO = "10.0.0.2", "10.0.0.1", "eth0", 8080, "tcp"
 # INPUT's DROP policy. --verdict reject|accept puts a rule that matches it last in the last
 # tenant chain it enters.
 
-PORTS = [21, 22, 23, 25, 53, 80, 110, 111, 123, 143, 389, 443, 465, 514, 587, 636, 993, 995, 1194, 1433,
-         1521, 2049, 2379, 3000, 3306, 3389, 5000, 5432, 5672, 5900, 6379, 6443, 8000, 8443, 8888, 9090,
-         9200, 9300, 10250, 11211, 15672, 27017]
-RANGES = ["1:1023", "5000:5100", "9000:9999", "30000:32767", "60000:61000", "6000:6063", "8081:8089",
-          "137:139", "49152:65535"]
-MULTI = ["22,80,443", "3306,5432,6379", "9000:9100,9200", "25,465,587", "80,443,8443,9443",
-         "53,123", "6443,2379:2380,10250", "137:139,445"]
-REJECTS = ["icmp-port-unreachable", "tcp-reset", "icmp-host-prohibited", "icmp-admin-prohibited",
-           "icmp-net-unreachable", "icmp-host-unreachable"]
-COMMENT_WORDS = ["allow", "deny", "web", "db", "tier", "legacy", "ops", "team", "backup", "monitoring",
-                 "vpn", "k8s", "node", "billing", "it's", "temp"]
+PORTS = [
+    21,
+    22,
+    23,
+    25,
+    53,
+    80,
+    110,
+    111,
+    123,
+    143,
+    389,
+    443,
+    465,
+    514,
+    587,
+    636,
+    993,
+    995,
+    1194,
+    1433,
+    1521,
+    2049,
+    2379,
+    3000,
+    3306,
+    3389,
+    5000,
+    5432,
+    5672,
+    5900,
+    6379,
+    6443,
+    8000,
+    8443,
+    8888,
+    9090,
+    9200,
+    9300,
+    10250,
+    11211,
+    15672,
+    27017,
+]
+RANGES = [
+    "1:1023",
+    "5000:5100",
+    "9000:9999",
+    "30000:32767",
+    "60000:61000",
+    "6000:6063",
+    "8081:8089",
+    "137:139",
+    "49152:65535",
+]
+MULTI = [
+    "22,80,443",
+    "3306,5432,6379",
+    "9000:9100,9200",
+    "25,465,587",
+    "80,443,8443,9443",
+    "53,123",
+    "6443,2379:2380,10250",
+    "137:139,445",
+]
+REJECTS = [
+    "icmp-port-unreachable",
+    "tcp-reset",
+    "icmp-host-prohibited",
+    "icmp-admin-prohibited",
+    "icmp-net-unreachable",
+    "icmp-host-unreachable",
+]
+COMMENT_WORDS = [
+    "allow",
+    "deny",
+    "web",
+    "db",
+    "tier",
+    "legacy",
+    "ops",
+    "team",
+    "backup",
+    "monitoring",
+    "vpn",
+    "k8s",
+    "node",
+    "billing",
+    "it's",
+    "temp",
+]
 
 
 def _miss_src(rng: random.Random) -> str:
@@ -151,9 +231,9 @@ def _tenant_rule(rng: random.Random, n: int) -> str:
     if k < 0.90:  # negated source that misses (the packet is in 10/8)
         return f"! -s 10.0.0.0/8 -p tcp -m tcp --dport {PORT} -j DROP"
     if k < 0.95:  # LOG that misses
-        return f"-p tcp -m tcp --dport {port} -j LOG --log-prefix \"T{n} {port}: \""  # level 4: not printed
+        return f'-p tcp -m tcp --dport {port} -j LOG --log-prefix "T{n} {port}: "'  # level 4: not printed
     # LOG that matches the packet: non-terminal, the walk goes on
-    return f"-s {_hit_src(rng)} -p tcp -m tcp --dport 1024:65535 -j LOG --log-prefix \"T{n} hi: \""
+    return f'-s {_hit_src(rng)} -p tcp -m tcp --dport 1024:65535 -j LOG --log-prefix "T{n} hi: "'
 
 
 @dataclass
@@ -175,8 +255,10 @@ def generate(size: int, seed: int = 1, verdict: str = "policy") -> Generated:
         "-p icmp -m icmp --icmp-type 8 -j ACCEPT",
     ]
     zones = [("eth0", 0.88), ("eth1", 0.05), ("wg0", 0.04), ("docker0", 0.03)]
-    tail = ["-p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
-            '-m limit --limit 5/min -j LOG --log-prefix "INPUT drop: " --log-level 6']
+    tail = [
+        "-p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
+        '-m limit --limit 5/min -j LOG --log-prefix "INPUT drop: " --log-level 6',
+    ]
     fixed = len(head) + len(zones) + len(tail)
     # tenant chains of 10..40 rules (25 on average) + one jump each in a zone chain
     n_tenants = max(1, (size - fixed) // 26)
@@ -213,11 +295,19 @@ def generate(size: int, seed: int = 1, verdict: str = "policy") -> Generated:
         z = zone_of[t]
         hit = z == IIF and rng.random() < 0.9
         if hit:
-            cond = rng.choice([f"-s {_hit_src(rng)}", f"-s {_hit_src(rng)} -p tcp", f"-d {DST}/32",
-                               "-p tcp", f"-s {_hit_src(rng)} -d {DST}/32"])
+            cond = rng.choice(
+                [
+                    f"-s {_hit_src(rng)}",
+                    f"-s {_hit_src(rng)} -p tcp",
+                    f"-d {DST}/32",
+                    "-p tcp",
+                    f"-s {_hit_src(rng)} -d {DST}/32",
+                ]
+            )
         else:
-            cond = rng.choice([f"-s {_miss_src(rng)}", f"-s {_miss_src(rng)}", "-p udp",
-                               f"-d 10.0.{rng.randint(1, 255)}.1/32"])
+            cond = rng.choice(
+                [f"-s {_miss_src(rng)}", f"-s {_miss_src(rng)}", "-p udp", f"-d 10.0.{rng.randint(1, 255)}.1/32"]
+            )
         jumps[z].append((f"{cond} -j {name}", hit))
         enters.append(hit)
     last = max(t for t in range(n_tenants) if enters[t]) if any(enters) else None
@@ -229,9 +319,11 @@ def generate(size: int, seed: int = 1, verdict: str = "policy") -> Generated:
         if t != last and sizes[t] > 3 and rng.random() < 0.3:
             rules[-1] = "-j RETURN"
         if t == last and verdict != "policy":
-            rules[-1] = (f"-s {_hit_src(rng)} -p tcp -m tcp --dport 8000:8099 -m conntrack --ctstate NEW "
-                         + ("-j REJECT --reject-with tcp-reset" if verdict == "reject"
-                            else '-m comment --comment "app \\"main\\" port" -j ACCEPT'))
+            rules[-1] = f"-s {_hit_src(rng)} -p tcp -m tcp --dport 8000:8099 -m conntrack --ctstate NEW " + (
+                "-j REJECT --reject-with tcp-reset"
+                if verdict == "reject"
+                else '-m comment --comment "app \\"main\\" port" -j ACCEPT'
+            )
         body[name] = rules
         if enters[t]:
             walked += len(rules)
@@ -243,8 +335,13 @@ def generate(size: int, seed: int = 1, verdict: str = "policy") -> Generated:
     else:  # stops in the last tenant chain it enters: the eth0 jumps up to it, INPUT up to ZONE-eth0
         idx = [k for k, (rule, _) in enumerate(jumps["eth0"]) if rule.endswith(f"-j {tenants[last]}")][0]
         walked += len(head) + 1 + idx + 1
-    out = ["# Generated by iptables-nft-save v1.8.9 (nf_tables) on Thu Jan  1 00:00:00 2026", "*filter",
-           ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    out = [
+        "# Generated by iptables-nft-save v1.8.9 (nf_tables) on Thu Jan  1 00:00:00 2026",
+        "*filter",
+        ":INPUT DROP [0:0]",
+        ":FORWARD DROP [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+    ]
     # as iptables-nft-save prints it: builtin chains, then user chains sorted by name
     for z, _ in zones:
         body[f"ZONE-{z}"] = [rule for rule, _ in jumps[z]]
@@ -259,24 +356,54 @@ def generate(size: int, seed: int = 1, verdict: str = "policy") -> Generated:
     text = "\n".join(out)
     rules = sum(1 for line in out if line.startswith("-A "))
     assert rules == size, (rules, size)
-    return Generated(text, rules, len(zones) + n_tenants + 3, walked,
-                     {"policy": "drop", "reject": "reject", "accept": "accept"}[verdict],
-                     {"tenant_chains": n_tenants, "entered": sum(enters)})
+    return Generated(
+        text,
+        rules,
+        len(zones) + n_tenants + 3,
+        walked,
+        {"policy": "drop", "reject": "reject", "accept": "accept"}[verdict],
+        {"tenant_chains": n_tenants, "entered": sum(enters)},
+    )
 
 
 # --- the wsltui side (runs in a fresh subprocess per size) ---------------------------------
 
-NFT_EMPTY = json.dumps({"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5",
-                                                   "json_schema_version": 1}}]})
-ADDR = json.dumps([
-    {"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"], "mtu": 65536, "operstate": "UNKNOWN",
-     "link_type": "loopback", "address": "00:00:00:00:00:00",
-     "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host", "label": "lo"}]},
-    {"ifindex": 2, "ifname": "eth0", "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "mtu": 1500,
-     "operstate": "UP", "link_type": "ether", "address": "00:15:5d:00:00:01",
-     "addr_info": [{"family": "inet", "local": "10.0.0.1", "prefixlen": 24, "broadcast": "10.0.0.255",
-                    "scope": "global", "label": "eth0"}]},
-])
+NFT_EMPTY = json.dumps(
+    {"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}
+)
+ADDR = json.dumps(
+    [
+        {
+            "ifindex": 1,
+            "ifname": "lo",
+            "flags": ["LOOPBACK", "UP", "LOWER_UP"],
+            "mtu": 65536,
+            "operstate": "UNKNOWN",
+            "link_type": "loopback",
+            "address": "00:00:00:00:00:00",
+            "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host", "label": "lo"}],
+        },
+        {
+            "ifindex": 2,
+            "ifname": "eth0",
+            "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
+            "mtu": 1500,
+            "operstate": "UP",
+            "link_type": "ether",
+            "address": "00:15:5d:00:00:01",
+            "addr_info": [
+                {
+                    "family": "inet",
+                    "local": "10.0.0.1",
+                    "prefixlen": 24,
+                    "broadcast": "10.0.0.255",
+                    "scope": "global",
+                    "label": "eth0",
+                }
+            ],
+        },
+    ]
+)
 SS = 'tcp   LISTEN 0      128          0.0.0.0:8080      0.0.0.0:*    users:(("main",pid=1,fd=3)) ino:1 sk:1 <->\n'
 
 
@@ -420,7 +547,9 @@ def worker(path: str, repeat: int, expect: str) -> dict:
     gc.collect()
 
     # 3. times
-    out["parse_s"], out["parse_all"], out["parse_cpu"] = _median_time(lambda: parse_iptables_save(text, backend="nft", family="ipv4"), repeat)
+    out["parse_s"], out["parse_all"], out["parse_cpu"] = _median_time(
+        lambda: parse_iptables_save(text, backend="nft", family="ipv4"), repeat
+    )
 
     def pipeline():
         f = build_facts(_snapshot(text))
@@ -435,8 +564,9 @@ def worker(path: str, repeat: int, expect: str) -> dict:
     out["world_s"], _, out["world_cpu"] = _median_time(lambda: World.from_facts(facts), repeat)
     # The first trace on a World just built compiles the rules the packet meets and decides its
     # views; the next traces of that packet only walk.
-    out["first_trace_s"], _, out["first_trace_cpu"] = _median_time(lambda w: simulate(w, sc), repeat,
-                                                                    setup=lambda: World.from_facts(facts))
+    out["first_trace_s"], _, out["first_trace_cpu"] = _median_time(
+        lambda w: simulate(w, sc), repeat, setup=lambda: World.from_facts(facts)
+    )
     world = World.from_facts(facts)
     simulate(world, sc)
     gc.collect()
@@ -487,8 +617,9 @@ def restore_once(ns: Netns, path: str, restore: str) -> tuple[float, float, int,
     """(seconds, peak RSS MiB, exit code, stderr, CPU seconds) of ``iptables-nft-restore --test < path``."""
     with open(path, "rb") as f:
         t0 = time.perf_counter()
-        p = subprocess.Popen([restore, "--test"], stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             preexec_fn=ns.preexec())
+        p = subprocess.Popen(
+            [restore, "--test"], stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=ns.preexec()
+        )
         err = p.stderr.read()  # small; read before wait4 so a chatty child cannot block
         _, status, ru = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t0
@@ -517,10 +648,12 @@ def profile(path: str, top: int) -> None:
     sc = _scenario()
     facts = build_facts(_snapshot(text))
     world = World.from_facts(facts)
-    phases = [("parse_iptables_save", lambda: parse_iptables_save(text, backend="nft", family="ipv4")),
-              ("World.from_facts (IR compile)", lambda: World.from_facts(facts)),
-              ("simulate (the first trace on that World)", lambda: simulate(world, sc)),
-              ("simulate (the same trace again)", lambda: simulate(world, sc))]
+    phases = [
+        ("parse_iptables_save", lambda: parse_iptables_save(text, backend="nft", family="ipv4")),
+        ("World.from_facts (IR compile)", lambda: World.from_facts(facts)),
+        ("simulate (the first trace on that World)", lambda: simulate(world, sc)),
+        ("simulate (the same trace again)", lambda: simulate(world, sc)),
+    ]
     for label, fn in phases:
         gc.collect()
         pr = cProfile.Profile()
@@ -542,9 +675,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000", help="rule counts, comma separated")
     ap.add_argument("--repeat", type=int, default=5, help="runs per measurement; medians are reported")
-    ap.add_argument("--verdict", choices=("policy", "reject", "accept"), default="policy",
-                    help="how the traced packet ends: INPUT's DROP policy after walking everything it enters "
-                         "(default), or a REJECT / ACCEPT rule last in the last chain it enters")
+    ap.add_argument(
+        "--verdict",
+        choices=("policy", "reject", "accept"),
+        default="policy",
+        help="how the traced packet ends: INPUT's DROP policy after walking everything it enters "
+        "(default), or a REJECT / ACCEPT rule last in the last chain it enters",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", metavar="DIR", help="write the generated files here and keep them")
     ap.add_argument("--no-restore", action="store_true", help="skip iptables-nft-restore --test")
@@ -564,9 +701,11 @@ def main() -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     print(f"wsltui netfilter benchmark  {started}")
     print(f"command: python bench/bench_netfilter.py {' '.join(sys.argv[1:])}".rstrip())
-    print(f"python {sys.version.split()[0]}  cpus {os.cpu_count()}  load average at start "
-          f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} (1/5/15 min)"
-          + ("  -- machine is busy, times are noisier" if load0[0] > 0.5 * (os.cpu_count() or 1) else ""))
+    print(
+        f"python {sys.version.split()[0]}  cpus {os.cpu_count()}  load average at start "
+        f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} (1/5/15 min)"
+        + ("  -- machine is busy, times are noisier" if load0[0] > 0.5 * (os.cpu_count() or 1) else "")
+    )
 
     restore = shutil.which(RESTORE)
     can_restore = not args.no_restore and restore is not None and os.geteuid() == 0 and shutil.which("ip")
@@ -589,22 +728,32 @@ def main() -> int:
                 gen = generate(size, args.seed, args.verdict)
                 path = workdir / f"iptables-save-{size}.rules"
                 path.write_text(gen.text)
-                print(f"\n[{size} rules] {path} {path.stat().st_size / 2**20:.1f} MiB, {gen.chains} chains "
-                      f"({gen.notes['entered']}/{gen.notes['tenant_chains']} tenant chains entered), "
-                      f"packet tests {gen.walked} rules by construction", flush=True)
-                r = subprocess.run([sys.executable, __file__, "--worker", str(path), str(args.repeat), gen.verdict],
-                                   capture_output=True, text=True, cwd=REPO)
+                print(
+                    f"\n[{size} rules] {path} {path.stat().st_size / 2**20:.1f} MiB, {gen.chains} chains "
+                    f"({gen.notes['entered']}/{gen.notes['tenant_chains']} tenant chains entered), "
+                    f"packet tests {gen.walked} rules by construction",
+                    flush=True,
+                )
+                r = subprocess.run(
+                    [sys.executable, __file__, "--worker", str(path), str(args.repeat), gen.verdict],
+                    capture_output=True,
+                    text=True,
+                    cwd=REPO,
+                )
                 if r.returncode != 0:
                     print(r.stderr)
                     raise SystemExit(f"worker failed for size {size}")
                 w = json.loads(r.stdout.strip().splitlines()[-1])
-                print(f"  wsltui: parsed {w['parsed_rules']} rules, {w['n_problems']} problems; trace "
-                      f"{' -> '.join(w['trace_hops'])} (deliver: {w['deliver_verdict']}, expected {gen.verdict}); "
-                      f"pre-filter candidates decided {w['decided']}, rules left to walk {w['walked']}; "
-                      f"parse {w['parse_s']:.3f}s compile {w['compile_s']:.3f}s (facts {w['facts_s']:.3f}s + "
-                      f"World {w['world_s']:.3f}s) first simulate {w['first_trace_s'] * 1e3:.3f}ms, "
-                      f"again {w['trace_s'] * 1e3:.3f}ms "
-                      f"deliver {w['deliver_s'] * 1e3:.3f}ms [{w['trace_number']} calls/sample]", flush=True)
+                print(
+                    f"  wsltui: parsed {w['parsed_rules']} rules, {w['n_problems']} problems; trace "
+                    f"{' -> '.join(w['trace_hops'])} (deliver: {w['deliver_verdict']}, expected {gen.verdict}); "
+                    f"pre-filter candidates decided {w['decided']}, rules left to walk {w['walked']}; "
+                    f"parse {w['parse_s']:.3f}s compile {w['compile_s']:.3f}s (facts {w['facts_s']:.3f}s + "
+                    f"World {w['world_s']:.3f}s) first simulate {w['first_trace_s'] * 1e3:.3f}ms, "
+                    f"again {w['trace_s'] * 1e3:.3f}ms "
+                    f"deliver {w['deliver_s'] * 1e3:.3f}ms [{w['trace_number']} calls/sample]",
+                    flush=True,
+                )
                 if not w["ok"]:
                     print(f"  WARNING: unexpected result: {w['problems']} verdict {w['deliver_verdict']}")
                 row = {"size": size, "gen_walked": gen.walked, **w}
@@ -618,8 +767,11 @@ def main() -> int:
                     row["restore_mib"] = statistics.median(s[1] for s in samples)
                     row["restore_rc"] = samples[0][2]
                     row["restore_cpu"] = statistics.median(s[4] for s in samples)
-                    print(f"  {RESTORE} --test: {row['restore_s']:.3f}s, peak RSS {row['restore_mib']:.1f} MiB, "
-                          f"rc {row['restore_rc']}", flush=True)
+                    print(
+                        f"  {RESTORE} --test: {row['restore_s']:.3f}s, peak RSS {row['restore_mib']:.1f} MiB, "
+                        f"rc {row['restore_rc']}",
+                        flush=True,
+                    )
                 rows.append(row)
         finally:
             if ns_cm:
@@ -627,50 +779,85 @@ def main() -> int:
                 empty = _ruleset_digest(["true"])  # digest of empty output
                 ns_cm.__exit__(None, None, None)
                 host_after = _ruleset_digest(["nft", "list", "ruleset"])
-                print(f"\nsafety: nft ruleset of this namespace before {host_before}, after {host_after}: "
-                      f"{'unchanged' if host_before == host_after else 'CHANGED'}; bench namespace after the "
-                      f"--test runs: {'empty' if ns_after == empty else 'NOT EMPTY ' + ns_after}; "
-                      f"namespace {ns_cm.name} deleted")
+                print(
+                    f"\nsafety: nft ruleset of this namespace before {host_before}, after {host_after}: "
+                    f"{'unchanged' if host_before == host_after else 'CHANGED'}; bench namespace after the "
+                    f"--test runs: {'empty' if ns_after == empty else 'NOT EMPTY ' + ns_after}; "
+                    f"namespace {ns_cm.name} deleted"
+                )
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
     # --- the table
-    hdr = ["size", "parse (s)", "compile (s)", "first trace (ms)", "trace (ms)", "deliver (ms)", "our peak MiB",
-           "restore --test (s)", "restore peak MiB", "ratio compile/restore", "ratio memory"]
+    hdr = [
+        "size",
+        "parse (s)",
+        "compile (s)",
+        "first trace (ms)",
+        "trace (ms)",
+        "deliver (ms)",
+        "our peak MiB",
+        "restore --test (s)",
+        "restore peak MiB",
+        "ratio compile/restore",
+        "ratio memory",
+    ]
     table = []
     for r in rows:
         rt, rm = r.get("restore_s"), r.get("restore_mib")
-        table.append([f"{r['size']:,}", _fmt(r["parse_s"]), _fmt(r["compile_s"]), _fmt(r["first_trace_s"] * 1e3),
-                      _fmt(r["trace_s"] * 1e3),
-                      _fmt(r["deliver_s"] * 1e3), f"{r['peak_delta_mib']:.1f} ({r['maxrss_mib']:.0f})",
-                      _fmt(rt), _fmt(rm, ".1f"),
-                      _fmt(r["compile_s"] / rt if rt else None, ".2f") + "x" if rt else "n/a",
-                      _fmt(r["peak_delta_mib"] / rm if rm else None, ".2f") + "x" if rm else "n/a"])
+        table.append(
+            [
+                f"{r['size']:,}",
+                _fmt(r["parse_s"]),
+                _fmt(r["compile_s"]),
+                _fmt(r["first_trace_s"] * 1e3),
+                _fmt(r["trace_s"] * 1e3),
+                _fmt(r["deliver_s"] * 1e3),
+                f"{r['peak_delta_mib']:.1f} ({r['maxrss_mib']:.0f})",
+                _fmt(rt),
+                _fmt(rm, ".1f"),
+                _fmt(r["compile_s"] / rt if rt else None, ".2f") + "x" if rt else "n/a",
+                _fmt(r["peak_delta_mib"] / rm if rm else None, ".2f") + "x" if rm else "n/a",
+            ]
+        )
     widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(hdr)]
     print()
     print(" | ".join(h.rjust(w) for h, w in zip(hdr, widths)))
     print("-+-".join("-" * w for w in widths))
     for t in table:
         print(" | ".join(c.rjust(w) for c, w in zip(t, widths)))
-    print(f"medians of {args.repeat} runs. compile = build_facts + World.from_facts (includes the parse). "
-          "first trace = the first simulate() on a fresh World (it compiles the rules the packet meets); "
-          "trace = simulate() again on that World (it also finds the blockers behind a drop, in the same walk); "
-          "deliver = one raw evaluate.deliver().\nour peak = ru_maxrss of a fresh process after one full pipeline "
-          "minus ru_maxrss after imports (absolute ru_maxrss in parentheses); restore peak = ru_maxrss of "
-          "iptables-nft-restore via wait4. ratio memory uses our peak delta.")
+    print(
+        f"medians of {args.repeat} runs. compile = build_facts + World.from_facts (includes the parse). "
+        "first trace = the first simulate() on a fresh World (it compiles the rules the packet meets); "
+        "trace = simulate() again on that World (it also finds the blockers behind a drop, in the same walk); "
+        "deliver = one raw evaluate.deliver().\nour peak = ru_maxrss of a fresh process after one full pipeline "
+        "minus ru_maxrss after imports (absolute ru_maxrss in parentheses); restore peak = ru_maxrss of "
+        "iptables-nft-restore via wait4. ratio memory uses our peak delta."
+    )
     print("\nCPU seconds (user+sys of the process; less disturbed by a busy machine than wall time):")
     for r in rows:
         rc = r.get("restore_cpu")
-        print(f"  {r['size']:>7,}: parse {r['parse_cpu']:.3f}s  compile {r['compile_cpu']:.3f}s (facts "
-              f"{r['facts_cpu']:.3f}s + World {r['world_cpu']:.3f}s)  first trace {r['first_trace_cpu'] * 1e3:.3f}ms  "
-              f"trace {r['trace_cpu'] * 1e3:.3f}ms  deliver "
-              f"{r['deliver_cpu'] * 1e3:.3f}ms  restore --test {_fmt(rc)}s"
-              + (f"  ratio compile/restore {r['compile_cpu'] / rc:.2f}x, (parse+trace)/restore "
-                 f"{(r['parse_cpu'] + r['trace_cpu']) / rc:.2f}x" if rc else ""))
-    print("tracemalloc (MiB): " + "; ".join(
-        f"{r['size']:,}: parse peak {r['tm_parse_peak_mib']:.1f} / retained {r['tm_parse_retained_mib']:.1f}, "
-        f"full pipeline peak {r['tm_full_peak_mib']:.1f} / retained {r['tm_full_retained_mib']:.1f}" for r in rows))
+        print(
+            f"  {r['size']:>7,}: parse {r['parse_cpu']:.3f}s  compile {r['compile_cpu']:.3f}s (facts "
+            f"{r['facts_cpu']:.3f}s + World {r['world_cpu']:.3f}s)  first trace {r['first_trace_cpu'] * 1e3:.3f}ms  "
+            f"trace {r['trace_cpu'] * 1e3:.3f}ms  deliver "
+            f"{r['deliver_cpu'] * 1e3:.3f}ms  restore --test {_fmt(rc)}s"
+            + (
+                f"  ratio compile/restore {r['compile_cpu'] / rc:.2f}x, (parse+trace)/restore "
+                f"{(r['parse_cpu'] + r['trace_cpu']) / rc:.2f}x"
+                if rc
+                else ""
+            )
+        )
+    print(
+        "tracemalloc (MiB): "
+        + "; ".join(
+            f"{r['size']:,}: parse peak {r['tm_parse_peak_mib']:.1f} / retained {r['tm_parse_retained_mib']:.1f}, "
+            f"full pipeline peak {r['tm_full_peak_mib']:.1f} / retained {r['tm_full_retained_mib']:.1f}"
+            for r in rows
+        )
+    )
 
     # --- targets
     print()
@@ -685,33 +872,50 @@ def main() -> int:
     if big and big.get("restore_s"):
         ours = big["parse_s"] + big["trace_s"]
         cpu = big["parse_cpu"] + big["trace_cpu"]
-        check(ours <= big["restore_s"], f"100k: parse + one trace {ours:.3f}s <= restore --test {big['restore_s']:.3f}s "
-              f"({ours / big['restore_s']:.2f}x; CPU time {cpu:.3f}s vs {big['restore_cpu']:.3f}s = "
-              f"{cpu / big['restore_cpu']:.2f}x)")
+        check(
+            ours <= big["restore_s"],
+            f"100k: parse + one trace {ours:.3f}s <= restore --test {big['restore_s']:.3f}s "
+            f"({ours / big['restore_s']:.2f}x; CPU time {cpu:.3f}s vs {big['restore_cpu']:.3f}s = "
+            f"{cpu / big['restore_cpu']:.2f}x)",
+        )
         e2e = big["compile_s"] + big["first_trace_s"]
         e2e_cpu = big["compile_cpu"] + big["first_trace_cpu"]
-        check(e2e <= big["restore_s"], f"100k (end to end): build_facts + World + the first trace {e2e:.3f}s <= restore "
-              f"--test {big['restore_s']:.3f}s ({e2e / big['restore_s']:.2f}x; CPU time "
-              f"{e2e_cpu / big['restore_cpu']:.2f}x)")
-        check(big["peak_delta_mib"] <= 2 * big["restore_mib"],
-              f"100k: our peak {big['peak_delta_mib']:.1f} MiB (over the interpreter) <= 2 x restore's "
-              f"{big['restore_mib']:.1f} MiB = {2 * big['restore_mib']:.1f} ({big['peak_delta_mib'] / big['restore_mib']:.2f}x)")
-        print(f"      (absolute ru_maxrss {big['maxrss_mib']:.1f} MiB = {big['maxrss_mib'] / big['restore_mib']:.2f}x "
-              f"restore's; the interpreter and wsltui imports alone are {big['base_maxrss_mib']:.1f} MiB)")
+        check(
+            e2e <= big["restore_s"],
+            f"100k (end to end): build_facts + World + the first trace {e2e:.3f}s <= restore "
+            f"--test {big['restore_s']:.3f}s ({e2e / big['restore_s']:.2f}x; CPU time "
+            f"{e2e_cpu / big['restore_cpu']:.2f}x)",
+        )
+        check(
+            big["peak_delta_mib"] <= 2 * big["restore_mib"],
+            f"100k: our peak {big['peak_delta_mib']:.1f} MiB (over the interpreter) <= 2 x restore's "
+            f"{big['restore_mib']:.1f} MiB = {2 * big['restore_mib']:.1f} ({big['peak_delta_mib'] / big['restore_mib']:.2f}x)",
+        )
+        print(
+            f"      (absolute ru_maxrss {big['maxrss_mib']:.1f} MiB = {big['maxrss_mib'] / big['restore_mib']:.2f}x "
+            f"restore's; the interpreter and wsltui imports alone are {big['base_maxrss_mib']:.1f} MiB)"
+        )
     else:
         check(None, "100k rules vs iptables-nft-restore --test: not measured (needs size 100000 and root)")
     mid = by.get(10000)
     if mid:
-        check(mid["trace_s"] < 0.005, f"10k: one trace (simulate) {mid['trace_s'] * 1e3:.3f} ms < 5 ms "
-              f"(CPU {mid['trace_cpu'] * 1e3:.3f} ms; raw deliver {mid['deliver_s'] * 1e3:.3f} ms, "
-              f"CPU {mid['deliver_cpu'] * 1e3:.3f} ms)")
+        check(
+            mid["trace_s"] < 0.005,
+            f"10k: one trace (simulate) {mid['trace_s'] * 1e3:.3f} ms < 5 ms "
+            f"(CPU {mid['trace_cpu'] * 1e3:.3f} ms; raw deliver {mid['deliver_s'] * 1e3:.3f} ms, "
+            f"CPU {mid['deliver_cpu'] * 1e3:.3f} ms)",
+        )
     else:
         check(None, "10k trace: size 10000 not run")
     load1 = os.getloadavg()
     print(f"\nload average at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"started": started, "argv": sys.argv[1:], "load_start": load0,
-                                               "load_end": load1, "rows": rows}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {"started": started, "argv": sys.argv[1:], "load_start": load0, "load_end": load1, "rows": rows},
+                indent=1,
+            )
+        )
     if args.profile and rows:
         size = max(sizes)
         gen = generate(size, args.seed, args.verdict)

@@ -106,8 +106,11 @@ def main() -> int:
     result = asyncio.run(measure(args.rules, args.repeat))
     print(f"Netfilter panel, {args.rules:,} iptables rules, 120x30 (median of {args.repeat} unless said)")
     for name, value in result.items():
-        print(f"  {name:<48} {value:>10,.0f}" if isinstance(value, int) or name in ("matches", "rules and chains in the tree")
-              else f"  {name:<48} {value * 1000:>8.1f} ms")
+        print(
+            f"  {name:<48} {value:>10,.0f}"
+            if isinstance(value, int) or name in ("matches", "rules and chains in the tree")
+            else f"  {name:<48} {value * 1000:>8.1f} ms"
+        )
     return 0
 
 

@@ -80,8 +80,9 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
 
 
-def one_run(argv: list[str], wait_for: str | None = "Blockers", env: dict[str, str] | None = None
-            ) -> tuple[float, float, float]:
+def one_run(
+    argv: list[str], wait_for: str | None = "Blockers", env: dict[str, str] | None = None
+) -> tuple[float, float, float]:
     """(first frame, CPU seconds at the first frame, data on screen) of one start of ``argv``."""
     session = f"wsltui-bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,8 +104,9 @@ def one_run(argv: list[str], wait_for: str | None = "Blockers", env: dict[str, s
                     break
                 time.sleep(0.005)
             if not mark.exists():
-                raise RuntimeError("no first frame within 60 s; the screen was:\n"
-                                   + tmux("capture-pane", "-p", "-t", session))
+                raise RuntimeError(
+                    "no first frame within 60 s; the screen was:\n" + tmux("capture-pane", "-p", "-t", session)
+                )
             wall, cpu = (float(x) for x in mark.read_text().split())
             return wall - start, cpu, data if data is not None else float("nan")
         finally:
@@ -122,10 +124,12 @@ def series(name: str, argv: list[str], runs: int, wait_for: str | None) -> None:
         shown = f", demo data on screen {data * 1000:.0f} ms" if wait_for else ""
         print(f"{name} run {i + 1}: first frame {first * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms){shown}")
     ms = lambda xs: f"{statistics.median(xs) * 1000:.0f}"  # noqa: E731
-    print(f"{name}: median first frame: {ms(firsts)} ms (min {min(firsts) * 1000:.0f}, max {max(firsts) * 1000:.0f}); "
-          f"median CPU to first frame: {ms(cpus)} ms"
-          + (f"; median data on screen: {ms(datas)} ms" if wait_for else "")
-          + f"; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{name}: median first frame: {ms(firsts)} ms (min {min(firsts) * 1000:.0f}, max {max(firsts) * 1000:.0f}); "
+        f"median CPU to first frame: {ms(cpus)} ms"
+        + (f"; median data on screen: {ms(datas)} ms" if wait_for else "")
+        + f"; load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def profile(out: str) -> None:
@@ -134,8 +138,10 @@ def profile(out: str) -> None:
     target.unlink(missing_ok=True)
     script = target.with_suffix(".profile-app.py")  # a file: tmux mangles a multi-line `python -c`
     script.write_text(PROFILE_APP, encoding="utf-8")
-    command = (f"PYTHONPATH={shlex.quote(str(ROOT))} PROFILE_OUT={shlex.quote(str(target))} "
-               f"exec {shlex.join([sys.executable, str(script)])}")
+    command = (
+        f"PYTHONPATH={shlex.quote(str(ROOT))} PROFILE_OUT={shlex.quote(str(target))} "
+        f"exec {shlex.join([sys.executable, str(script)])}"
+    )
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", "sleep 60")
     try:
         tmux("respawn-pane", "-k", "-t", session, command)

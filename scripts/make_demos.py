@@ -86,8 +86,10 @@ class WslVm:
             raise
 
     def _build(self, mode: str) -> None:
-        ip_batch(f"netns add {self.ns}\nnetns add {self.host_ns}\n"
-                 f"link add eth0 netns {self.ns} type veth peer name vEthernetWSL netns {self.host_ns}\n")
+        ip_batch(
+            f"netns add {self.ns}\nnetns add {self.host_ns}\n"
+            f"link add eth0 netns {self.ns} type veth peer name vEthernetWSL netns {self.host_ns}\n"
+        )
         if mode in ("mirrored", "consomme"):
             ip_batch(f"link add loopback0 netns {self.ns} type veth peer name gelnic netns {self.host_ns}\n")
             ns_run(self.ns, ["sysctl", "-qw", "net.ipv6.conf.loopback0.disable_ipv6=1"])
@@ -97,8 +99,11 @@ class WslVm:
         else:
             addr, gw, prefix = WSL_ADDR, WSL_GW, PREFIX
             macs = "link set eth0 address 00:15:5d:a3:7c:19\n"
-        ip_batch(f"{macs}addr add {addr}/{prefix} dev eth0\nlink set lo up\nlink set eth0 up\n"
-                 f"route add default via {gw}\naddr add 10.255.255.254/32 dev lo\n", self.ns)
+        ip_batch(
+            f"{macs}addr add {addr}/{prefix} dev eth0\nlink set lo up\nlink set eth0 up\n"
+            f"route add default via {gw}\naddr add 10.255.255.254/32 dev lo\n",
+            self.ns,
+        )
         ip_batch(f"addr add {gw}/{prefix} dev vEthernetWSL\nlink set lo up\nlink set vEthernetWSL up\n", self.host_ns)
 
     def serve(self, program: str, *specs: str) -> None:
@@ -113,8 +118,12 @@ class WslVm:
     def capture(self, out: Path, *, env: dict | None = None, binds=()) -> None:
         if out.exists():
             shutil.rmtree(out)
-        ns_run(self.ns, [sys.executable, "-m", "wsltui", "snapshot", "--dir", str(out)],
-               env={"PYTHONPATH": str(REPO), **(env or {})}, binds=list(binds))
+        ns_run(
+            self.ns,
+            [sys.executable, "-m", "wsltui", "snapshot", "--dir", str(out)],
+            env={"PYTHONPATH": str(REPO), **(env or {})},
+            binds=list(binds),
+        )
 
     def close(self) -> None:
         for proc in self.servers:
@@ -125,7 +134,9 @@ class WslVm:
         shutil.rmtree(self.bin, ignore_errors=True)
 
 
-def capture(out: Path, name: str, servers: dict[str, tuple[str, ...]], *, mode: str = "nat", firewalld: bool = False) -> None:
+def capture(
+    out: Path, name: str, servers: dict[str, tuple[str, ...]], *, mode: str = "nat", firewalld: bool = False
+) -> None:
     """The real part of a demo: a WslVm with ``servers`` (program -> listener specs), optionally
     firewalld 1.3 with its stock configuration (default zone public: ssh and dhcpv6-client)."""
     vm = WslVm(name, mode)
@@ -142,8 +153,15 @@ def capture(out: Path, name: str, servers: dict[str, tuple[str, ...]], *, mode: 
         vm.close()
 
 
-def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, wsl_conf: str = "[boot]\nsystemd=true\n",
-                 kernel: str = KERNEL, wslinfo: bool = True) -> None:
+def dress_as_wsl(
+    out: Path,
+    *,
+    mode: str = "nat",
+    wslconfig: str | None = None,
+    wsl_conf: str = "[boot]\nsystemd=true\n",
+    kernel: str = KERNEL,
+    wslinfo: bool = True,
+) -> None:
     """Write the WSL records a Linux namespace cannot produce, and drop host-specific noise.
     ``wslinfo`` False: a WSL before 2.0, where the probe finds no wslinfo (``mode`` is then unused)."""
     (out / "kernel.osrelease.txt").write_text(kernel)
@@ -154,14 +172,24 @@ def dress_as_wsl(out: Path, *, mode: str = "nat", wslconfig: str | None = None, 
         (out / f"{name}.meta.json").unlink(missing_ok=True)
     if not wslinfo:
         for name in ("wsl.networking-mode", "wsl.version"):
-            (out / f"{name}.meta.json").write_text(json.dumps({"argv": list(argv_for(BY_NAME[name])), "exit_code": None,
-                                                               "stderr": "", "seconds": 0.0,
-                                                               "error": "wslinfo: command not found"}) + "\n")
+            (out / f"{name}.meta.json").write_text(
+                json.dumps(
+                    {
+                        "argv": list(argv_for(BY_NAME[name])),
+                        "exit_code": None,
+                        "stderr": "",
+                        "seconds": 0.0,
+                        "error": "wslinfo: command not found",
+                    }
+                )
+                + "\n"
+            )
     if wslconfig is None:
         (out / "wsl.wslconfig.txt").write_text("")
         (out / "wsl.wslconfig.meta.json").write_text(
             '{"argv": ["cat", "/mnt/c/Users/dev/.wslconfig"], "exit_code": 1,'
-            ' "stderr": "cat: /mnt/c/Users/dev/.wslconfig: No such file or directory", "seconds": 0.11, "error": null}\n')
+            ' "stderr": "cat: /mnt/c/Users/dev/.wslconfig: No such file or directory", "seconds": 0.11, "error": null}\n'
+        )
     else:
         (out / "wsl.wslconfig.txt").write_text(wslconfig)
     (out / "snapshot.json").unlink(missing_ok=True)
@@ -182,38 +210,109 @@ SVCHOST = r"%SystemRoot%\system32\svchost.exe"
 REG_MISSING = "ERROR: The system was unable to find the specified registry key or value."
 
 
-def rule(id_: str, name: str, *, action: str = "allow", dir_: str = "in", proto: int | None = None, lport: str = "Any",
-         rport: str = "Any", raddr: str = "Any", program: str = "Any", service: str = "Any", profiles: tuple[str, ...] = (),
-         group: str | None = None, enabled: bool = True, edge: bool = False) -> dict:
+def rule(
+    id_: str,
+    name: str,
+    *,
+    action: str = "allow",
+    dir_: str = "in",
+    proto: int | None = None,
+    lport: str = "Any",
+    rport: str = "Any",
+    raddr: str = "Any",
+    program: str = "Any",
+    service: str = "Any",
+    profiles: tuple[str, ...] = (),
+    group: str | None = None,
+    enabled: bool = True,
+    edge: bool = False,
+) -> dict:
     """A Windows Defender Firewall rule, in one form for both the registry and PowerShell writers."""
-    return dict(id=id_, name=name, action=action, dir=dir_, proto=proto, lport=lport, rport=rport, raddr=raddr,
-                program=program, service=service, profiles=profiles, group=group, enabled=enabled, edge=edge)
+    return dict(
+        id=id_,
+        name=name,
+        action=action,
+        dir=dir_,
+        proto=proto,
+        lport=lport,
+        rport=rport,
+        raddr=raddr,
+        program=program,
+        service=service,
+        profiles=profiles,
+        group=group,
+        enabled=enabled,
+        edge=edge,
+    )
 
 
 # Stock Windows 11 rules (as in the ws2022 ActiveStore fixture) and one the firewall prompt made
 # when the developer first ran Node on Windows. None of them opens a port for WSL.
 STOCK_RULES = [
     rule("CoreNet-IPv6-In", "Core Networking - IPv6 (IPv6-In)", proto=41, program="System", group="Core Networking"),
-    rule("DeliveryOptimization-UDP-In", "Delivery Optimization (UDP-In)", proto=17, lport="7680", program=SVCHOST,
-         service="dosvc", group="Delivery Optimization", edge=True),
-    rule("NETDIS-UPnPHost-Out-TCP", "Network Discovery (UPnP-Out)", dir_="out", proto=6, rport="2869", program="System",
-         group="Network Discovery", enabled=False),
-    rule("PlayTo-QWave-Out-TCP-PlayToScope", "Cast to Device functionality (qWave-TCP-Out)", dir_="out", proto=6,
-         rport="2177", raddr="PlayToDevice", program=SVCHOST, service="Qwave", profiles=("Private", "Public"),
-         group="Cast to Device functionality"),
-    rule(r"TCP Query User{8B1D5C3A-2E47-4F0B-9C61-7A3E5D2B1F08}C:\program files\nodejs\node.exe",
-         "Node.js JavaScript Runtime", proto=6, program=r"C:\program files\nodejs\node.exe", profiles=("Private",)),
+    rule(
+        "DeliveryOptimization-UDP-In",
+        "Delivery Optimization (UDP-In)",
+        proto=17,
+        lport="7680",
+        program=SVCHOST,
+        service="dosvc",
+        group="Delivery Optimization",
+        edge=True,
+    ),
+    rule(
+        "NETDIS-UPnPHost-Out-TCP",
+        "Network Discovery (UPnP-Out)",
+        dir_="out",
+        proto=6,
+        rport="2869",
+        program="System",
+        group="Network Discovery",
+        enabled=False,
+    ),
+    rule(
+        "PlayTo-QWave-Out-TCP-PlayToScope",
+        "Cast to Device functionality (qWave-TCP-Out)",
+        dir_="out",
+        proto=6,
+        rport="2177",
+        raddr="PlayToDevice",
+        program=SVCHOST,
+        service="Qwave",
+        profiles=("Private", "Public"),
+        group="Cast to Device functionality",
+    ),
+    rule(
+        r"TCP Query User{8B1D5C3A-2E47-4F0B-9C61-7A3E5D2B1F08}C:\program files\nodejs\node.exe",
+        "Node.js JavaScript Runtime",
+        proto=6,
+        program=r"C:\program files\nodejs\node.exe",
+        profiles=("Private",),
+    ),
 ]
 
 # What Get-NetTCPConnection -State Listen shows on any Windows 11 (pid, process).
 STOCK_LISTENERS = [
-    ("0.0.0.0", 135, 1132, "svchost"), ("0.0.0.0", 445, 4, "System"), ("0.0.0.0", 5040, 6640, "svchost"),
-    ("0.0.0.0", 7680, 9816, "svchost"), ("0.0.0.0", 49664, 1000, "lsass"), ("0.0.0.0", 49665, 872, "wininit"),
-    ("0.0.0.0", 49666, 1648, "svchost"), ("0.0.0.0", 49667, 2108, "svchost"), ("0.0.0.0", 49668, 3344, "spoolsv"),
-    ("0.0.0.0", 49669, 980, "services"), (LAN_ADDR, 139, 4, "System"),
-    ("::", 135, 1132, "svchost"), ("::", 445, 4, "System"), ("::", 7680, 9816, "svchost"), ("::", 49664, 1000, "lsass"),
-    ("::", 49665, 872, "wininit"), ("::", 49666, 1648, "svchost"), ("::", 49667, 2108, "svchost"),
-    ("::", 49668, 3344, "spoolsv"), ("::", 49669, 980, "services"),
+    ("0.0.0.0", 135, 1132, "svchost"),
+    ("0.0.0.0", 445, 4, "System"),
+    ("0.0.0.0", 5040, 6640, "svchost"),
+    ("0.0.0.0", 7680, 9816, "svchost"),
+    ("0.0.0.0", 49664, 1000, "lsass"),
+    ("0.0.0.0", 49665, 872, "wininit"),
+    ("0.0.0.0", 49666, 1648, "svchost"),
+    ("0.0.0.0", 49667, 2108, "svchost"),
+    ("0.0.0.0", 49668, 3344, "spoolsv"),
+    ("0.0.0.0", 49669, 980, "services"),
+    (LAN_ADDR, 139, 4, "System"),
+    ("::", 135, 1132, "svchost"),
+    ("::", 445, 4, "System"),
+    ("::", 7680, 9816, "svchost"),
+    ("::", 49664, 1000, "lsass"),
+    ("::", 49665, 872, "wininit"),
+    ("::", 49666, 1648, "svchost"),
+    ("::", 49667, 2108, "svchost"),
+    ("::", 49668, 3344, "spoolsv"),
+    ("::", 49669, 980, "services"),
 ]
 WSLRELAY_PID = 5120
 WSLRELAY_PATH = r"C:\Program Files\WSL\wslrelay.exe"  # Store WSL 2.x
@@ -251,8 +350,12 @@ class Windows:
 
 def _reg_rule(r: dict) -> str:
     """[MS-GPFAS] 2.2.2 rule string, as reg.exe prints it."""
-    parts = ["v2.31", f"Action={r['action'].capitalize()}", f"Active={'TRUE' if r['enabled'] else 'FALSE'}",
-             f"Dir={r['dir'].capitalize()}"]
+    parts = [
+        "v2.31",
+        f"Action={r['action'].capitalize()}",
+        f"Active={'TRUE' if r['enabled'] else 'FALSE'}",
+        f"Dir={r['dir'].capitalize()}",
+    ]
     if r["proto"] is not None:
         parts.append(f"Protocol={r['proto']}")
     parts += [f"Profile={p}" for p in r["profiles"]]
@@ -278,18 +381,48 @@ def _ps_rule(r: dict) -> dict:
     """The same rule as the win.powershell batch prints it (Get-NetFirewallRule joined with its filters)."""
     bits = {"Domain": 1, "Private": 2, "Public": 4}
     program = r["program"].replace("%SystemRoot%", r"C:\Windows")
-    return {"id": r["id"], "name": r["name"], "group": r["group"], "enabled": 1 if r["enabled"] else 2,
-            "dir": 1 if r["dir"] == "in" else 2, "action": 2 if r["action"] == "allow" else 4,
-            "profile": sum(bits[p] for p in r["profiles"]), "edge": 1 if r["edge"] else 0, "primary": 1,
-            "enforce": "Enforced" if r["enabled"] else "OptimizedOut", "src": "PersistentStore", "srcType": 1,
-            "proto": {None: "Any", 6: "TCP", 17: "UDP"}.get(r["proto"], str(r["proto"])), "lport": r["lport"],
-            "rport": r["rport"], "icmp": "Any", "laddr": "Any", "raddr": r["raddr"], "program": program, "package": "",
-            "service": r["service"], "ifAlias": "Any", "ifType": "Any"}
+    return {
+        "id": r["id"],
+        "name": r["name"],
+        "group": r["group"],
+        "enabled": 1 if r["enabled"] else 2,
+        "dir": 1 if r["dir"] == "in" else 2,
+        "action": 2 if r["action"] == "allow" else 4,
+        "profile": sum(bits[p] for p in r["profiles"]),
+        "edge": 1 if r["edge"] else 0,
+        "primary": 1,
+        "enforce": "Enforced" if r["enabled"] else "OptimizedOut",
+        "src": "PersistentStore",
+        "srcType": 1,
+        "proto": {None: "Any", 6: "TCP", 17: "UDP"}.get(r["proto"], str(r["proto"])),
+        "lport": r["lport"],
+        "rport": r["rport"],
+        "icmp": "Any",
+        "laddr": "Any",
+        "raddr": r["raddr"],
+        "program": program,
+        "package": "",
+        "service": r["service"],
+        "ifAlias": "Any",
+        "ifType": "Any",
+    }
 
 
 def _hyperv_rule(kind: str, name: str, proto: str, lport: str, laddr: str = "Any") -> dict:
-    return {"id": f"WslCore-Allow-Inbound-{kind}-1-{WSL_VM_ID}", "name": name, "enabled": 1, "dir": 1, "action": 2,
-            "proto": proto, "lport": lport, "rport": "Any", "laddr": laddr, "raddr": "Any", "profile": 0, "priority": None}
+    return {
+        "id": f"WslCore-Allow-Inbound-{kind}-1-{WSL_VM_ID}",
+        "name": name,
+        "enabled": 1,
+        "dir": 1,
+        "action": 2,
+        "proto": proto,
+        "lport": lport,
+        "rport": "Any",
+        "laddr": laddr,
+        "raddr": "Any",
+        "profile": 0,
+        "priority": None,
+    }
 
 
 HYPERV_RULES = [  # the only Hyper-V rules WSL adds: ICMP errors and mDNS (nothing for any TCP port)
@@ -312,67 +445,135 @@ def _reg_query(keys: list[tuple[str, list[tuple[str, str, str]]]]) -> str:
 
 def _excluded_table(rows: list[tuple[int, int, bool]]) -> str:
     body = "".join(f"{s:>10}  {e:>10}     {'*' if admin else ''}\n" for s, e, admin in sorted(rows))
-    return ("\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port      \n----------    --------      \n"
-            f"{body}\n* - Administered port exclusions.\n\n")
+    return (
+        "\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port      \n----------    --------      \n"
+        f"{body}\n* - Administered port exclusions.\n\n"
+    )
 
 
 def _missing_key(out: Path, record: str) -> None:
     """reg.exe on a key that does not exist: no output, exit 1 (e.g. no Group Policy on a home PC)."""
     (out / f"{record}.txt").write_text("")
-    (out / f"{record}.meta.json").write_text(json.dumps({"argv": list(argv_for(BY_NAME[record])), "exit_code": 1,
-                                                         "stderr": REG_MISSING, "seconds": 0.09, "error": None}) + "\n")
+    (out / f"{record}.meta.json").write_text(
+        json.dumps(
+            {
+                "argv": list(argv_for(BY_NAME[record])),
+                "exit_code": 1,
+                "stderr": REG_MISSING,
+                "seconds": 0.09,
+                "error": None,
+            }
+        )
+        + "\n"
+    )
 
 
 def dress_as_windows(out: Path, win: Windows) -> None:
     """Write the six win.* records for ``win`` (hand-written; the formats are the real tools'), over
     the "no Windows interop" error records the capture left."""
-    for name in ("win.fw-policy", "win.fw-policy-gpo", "win.portproxy", "win.excluded-tcp4", "win.excluded-tcp6", "win.powershell"):
+    for name in (
+        "win.fw-policy",
+        "win.fw-policy-gpo",
+        "win.portproxy",
+        "win.excluded-tcp4",
+        "win.excluded-tcp6",
+        "win.powershell",
+    ):
         (out / f"{name}.meta.json").unlink(missing_ok=True)
     rules = STOCK_RULES + win.rules
     policy = r"SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy"
-    profile_vals = [("DisableNotifications", "REG_DWORD", "0x0"), ("EnableFirewall", "REG_DWORD", "0x1"),
-                    ("DoNotAllowExceptions", "REG_DWORD", "0x0")]
-    (out / "win.fw-policy.txt").write_text(_reg_query([
-        (policy, []), (policy + r"\DomainProfile", profile_vals),
-        (policy + r"\FirewallRules", [(r["id"], "REG_SZ", _reg_rule(r)) for r in rules]),
-        (policy + r"\PublicProfile", profile_vals), (policy + r"\StandardProfile", profile_vals)]))
+    profile_vals = [
+        ("DisableNotifications", "REG_DWORD", "0x0"),
+        ("EnableFirewall", "REG_DWORD", "0x1"),
+        ("DoNotAllowExceptions", "REG_DWORD", "0x0"),
+    ]
+    (out / "win.fw-policy.txt").write_text(
+        _reg_query(
+            [
+                (policy, []),
+                (policy + r"\DomainProfile", profile_vals),
+                (policy + r"\FirewallRules", [(r["id"], "REG_SZ", _reg_rule(r)) for r in rules]),
+                (policy + r"\PublicProfile", profile_vals),
+                (policy + r"\StandardProfile", profile_vals),
+            ]
+        )
+    )
     _missing_key(out, "win.fw-policy-gpo")
     if win.portproxy:
-        (out / "win.portproxy.txt").write_text(_reg_query([
-            (r"SYSTEM\CurrentControlSet\Services\PortProxy", []), (r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4", []),
-            (r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4\tcp",
-             [(f"{la}/{lp}", "REG_SZ", f"{ca}/{cp}") for la, lp, ca, cp in win.portproxy])]))
+        (out / "win.portproxy.txt").write_text(
+            _reg_query(
+                [
+                    (r"SYSTEM\CurrentControlSet\Services\PortProxy", []),
+                    (r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4", []),
+                    (
+                        r"SYSTEM\CurrentControlSet\Services\PortProxy\v4tov4\tcp",
+                        [(f"{la}/{lp}", "REG_SZ", f"{ca}/{cp}") for la, lp, ca, cp in win.portproxy],
+                    ),
+                ]
+            )
+        )
     else:
         _missing_key(out, "win.portproxy")
     for fam in ("4", "6"):
         (out / f"win.excluded-tcp{fam}.txt").write_text(_excluded_table(STOCK_EXCLUDED + win.excluded))
     relay = win.relay_path.rsplit("\\", 1)[-1].removesuffix(".exe")
     listeners = STOCK_LISTENERS + win.listeners + [(a, p, WSLRELAY_PID, relay, win.relay_path) for a, p in win.relay]
-    hyperv = ({"available": True, "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
-               "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowLocal": 1} for n in ("Domain", "Private", "Public")],
-               "rules": HYPERV_RULES} if win.hyperv else {"available": False, "setting": None, "profiles": [], "rules": []})
+    hyperv = (
+        {
+            "available": True,
+            "setting": {"enabled": 1, "inb": 4, "outb": 2, "loopback": 1, "hostMerge": 1},
+            "profiles": [
+                {"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowLocal": 1} for n in ("Domain", "Private", "Public")
+            ],
+            "rules": HYPERV_RULES,
+        }
+        if win.hyperv
+        else {"available": False, "setting": None, "profiles": [], "rules": []}
+    )
     doc = {
-        "v": 1, "build": win.build, "oemCodePage": 437, "userProfile": "C:\\Users\\dev",
-        "profiles": [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1, "allowLocal": 1, "disabledIf": None}
-                     for n in ("Domain", "Private", "Public")],
+        "v": 1,
+        "build": win.build,
+        "oemCodePage": 437,
+        "userProfile": "C:\\Users\\dev",
+        "profiles": [
+            {"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1, "allowLocal": 1, "disabledIf": None}
+            for n in ("Domain", "Private", "Public")
+        ],
         "rules": [_ps_rule(r) for r in rules],
         "conn": win.adapters,
         "hyperv": hyperv,
-        "listeners": [{"addr": a, "port": p, "pid": pid, "process": proc, **({"path": path[0]} if path else {})}
-                      for a, p, pid, proc, *path in listeners],
-        "iphlpsvc": {"status": 4, "startType": 2}, "errors": {} if win.hyperv else {"hyperv": NO_HYPERV},
+        "listeners": [
+            {"addr": a, "port": p, "pid": pid, "process": proc, **({"path": path[0]} if path else {})}
+            for a, p, pid, proc, *path in listeners
+        ],
+        "iphlpsvc": {"status": 4, "startType": 2},
+        "errors": {} if win.hyperv else {"hyperv": NO_HYPERV},
     }
     (out / "win.powershell.txt").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def about(story: str, real: str, wslconfig: str, windows: str = "", hyperv: str = "", *, wslinfo: str = "wslinfo",
-          system: str = "Windows 11 22631", firewall: str | None = None) -> str:
+def about(
+    story: str,
+    real: str,
+    wslconfig: str,
+    windows: str = "",
+    hyperv: str = "",
+    *,
+    wslinfo: str = "wslinfo",
+    system: str = "Windows 11 22631",
+    firewall: str | None = None,
+) -> str:
     """ABOUT: the story (first line, shown by ``--demo list``), then what is real and what is not."""
-    firewall = firewall or f"Hyper-V firewall on for WSL (inbound Block, loopback allowed, WSL's default ICMP/mDNS rules{hyperv})"
-    return (f"{story}\nReal capture: {real}\nHand-written: kernel release, {wslinfo}, /etc/wsl.conf, .wslconfig ({wslconfig}).\n"
-            f"Hand-written Windows host (win.* records in the real reg.exe/netsh/PowerShell formats): {system}, "
-            f"Wi-Fi {LAN_ADDR} on a Private network, firewall profiles on (inbound Block), stock rules only{windows}, no "
-            f"Group Policy, {firewall}.\n")
+    firewall = (
+        firewall
+        or f"Hyper-V firewall on for WSL (inbound Block, loopback allowed, WSL's default ICMP/mDNS rules{hyperv})"
+    )
+    return (
+        f"{story}\nReal capture: {real}\nHand-written: kernel release, {wslinfo}, /etc/wsl.conf, .wslconfig ({wslconfig}).\n"
+        f"Hand-written Windows host (win.* records in the real reg.exe/netsh/PowerShell formats): {system}, "
+        f"Wi-Fi {LAN_ADDR} on a Private network, firewall profiles on (inbound Block), stock rules only{windows}, no "
+        f"Group Policy, {firewall}.\n"
+    )
 
 
 # --- the demos -------------------------------------------------------------------------------
@@ -382,27 +583,37 @@ def nat_firewalld_reject(out: Path) -> str:
     capture(out, "fwrej", {"main": ("tcp,0.0.0.0,8080",), "node": ("tcp,::,3000",)}, firewalld=True)
     dress_as_wsl(out)
     dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080), ("::1", 3000))))
-    return about("NAT mode; firewalld rejects the developer's port 8080 on eth0 (public zone allows only ssh)",
-                 "firewalld 1.3 (nftables backend, stock zones) and two listeners, main on 0.0.0.0:8080 and node on "
-                 "[::]:3000 (dual-stack).", "absent", "; wslrelay on 127.0.0.1:8080 and [::1]:3000")
+    return about(
+        "NAT mode; firewalld rejects the developer's port 8080 on eth0 (public zone allows only ssh)",
+        "firewalld 1.3 (nftables backend, stock zones) and two listeners, main on 0.0.0.0:8080 and node on "
+        "[::]:3000 (dual-stack).",
+        "absent",
+        "; wslrelay on 127.0.0.1:8080 and [::1]:3000",
+    )
 
 
 def nat_healthy(out: Path) -> str:
     capture(out, "ok", {"main": ("tcp,0.0.0.0,8080", "udp,0.0.0.0,5353")})
     dress_as_wsl(out)
     dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),)))
-    return about("NAT mode, no Linux firewall, a Go server on 0.0.0.0:8080: reachable from Windows",
-                 "empty rulesets, listeners main on 0.0.0.0:8080/tcp and 0.0.0.0:5353/udp.", "absent",
-                 "; wslrelay on 127.0.0.1:8080")
+    return about(
+        "NAT mode, no Linux firewall, a Go server on 0.0.0.0:8080: reachable from Windows",
+        "empty rulesets, listeners main on 0.0.0.0:8080/tcp and 0.0.0.0:5353/udp.",
+        "absent",
+        "; wslrelay on 127.0.0.1:8080",
+    )
 
 
 def nat_dual_stack(out: Path) -> str:
     capture(out, "dual", {"main": ("tcp,::,8080",)})
     dress_as_wsl(out)
     dress_as_windows(out, Windows(relay=(("::1", 8080),)))
-    return about("NAT mode; a Go server on [::]:8080 (dual-stack): Windows 127.0.0.1:8080 is refused, the relay binds only [::1]",
-                 "empty rulesets, one listener main on [::]:8080 with v6only 0 and no IPv4 socket.", "absent",
-                 "; wslrelay on [::1]:8080 only")
+    return about(
+        "NAT mode; a Go server on [::]:8080 (dual-stack): Windows 127.0.0.1:8080 is refused, the relay binds only [::1]",
+        "empty rulesets, one listener main on [::]:8080 with v6only 0 and no IPv4 socket.",
+        "absent",
+        "; wslrelay on [::1]:8080 only",
+    )
 
 
 def nat_excluded_port(out: Path) -> str:
@@ -410,43 +621,66 @@ def nat_excluded_port(out: Path) -> str:
     dress_as_wsl(out)
     hyperv_blocks = [(49935, 50034, False), (50035, 50134, False)]
     dress_as_windows(out, Windows(excluded=hyperv_blocks))  # the relay could not bind: no wslrelay
-    return about("NAT mode; port 50000 is inside a Windows excluded range (Hyper-V reserved 49935-50034): the relay cannot bind it",
-                 "empty rulesets, one listener main on 0.0.0.0:50000.", "absent",
-                 "; Hyper-V/WinNAT excluded ranges 49935-50034 and 50035-50134, so no wslrelay listener for 50000")
+    return about(
+        "NAT mode; port 50000 is inside a Windows excluded range (Hyper-V reserved 49935-50034): the relay cannot bind it",
+        "empty rulesets, one listener main on 0.0.0.0:50000.",
+        "absent",
+        "; Hyper-V/WinNAT excluded ranges 49935-50034 and 50035-50134, so no wslrelay listener for 50000",
+    )
 
 
 def mirrored_hyperv_lan(out: Path) -> str:
     capture(out, "mirr", {"main": ("tcp,0.0.0.0,8080",)}, mode="mirrored")
     dress_as_wsl(out, mode="mirrored", wslconfig=MIRRORED_WSLCONFIG)
     dress_as_windows(out, Windows(mode="mirrored"))
-    return about("Mirrored mode; the Hyper-V firewall's default inbound Block stops the LAN at port 8080 (Windows 127.0.0.1 works)",
-                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (and its Wi-Fi MAC), "
-                 f"default route via {LAN_GW}, one listener main on 0.0.0.0:8080. WSL's mirrored policy routing "
-                 "(ip rules, tables 127/128) is not reproduced.", "networkingMode=mirrored",
-                 "; no vEthernet (WSL) adapter", " only: none for 8080")
+    return about(
+        "Mirrored mode; the Hyper-V firewall's default inbound Block stops the LAN at port 8080 (Windows 127.0.0.1 works)",
+        f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (and its Wi-Fi MAC), "
+        f"default route via {LAN_GW}, one listener main on 0.0.0.0:8080. WSL's mirrored policy routing "
+        "(ip rules, tables 127/128) is not reproduced.",
+        "networkingMode=mirrored",
+        "; no vEthernet (WSL) adapter",
+        " only: none for 8080",
+    )
 
 
 def lan_stale_portproxy(out: Path) -> str:
     capture(out, "proxy", {"main": ("tcp,0.0.0.0,8080",)})
     dress_as_wsl(out)
     allow = rule("{5E3C6A7B-1D2F-4B8E-A7C0-3F9D1E6B2A45}", "WSL dev server 8080", proto=6, lport="8080")
-    dress_as_windows(out, Windows(rules=[allow], portproxy=[("0.0.0.0", 8080, STALE_WSL_ADDR, 8080)],
-                                  listeners=[("0.0.0.0", 8080, 3712, "svchost")]))
-    return about(f"NAT mode; the LAN times out: portproxy still forwards 0.0.0.0:8080 to {STALE_WSL_ADDR}, WSL's address from an earlier boot",
-                 f"empty rulesets, one listener main on 0.0.0.0:8080, eth0 {WSL_ADDR}/{PREFIX}.", "absent",
-                 f" plus the inbound allow rule 'WSL dev server 8080' (TCP 8080, any profile); portproxy v4tov4 "
-                 f"0.0.0.0:8080 -> {STALE_WSL_ADDR}:8080, served by iphlpsvc (svchost on 0.0.0.0:8080, so wslrelay has no "
-                 "127.0.0.1:8080)")
+    dress_as_windows(
+        out,
+        Windows(
+            rules=[allow],
+            portproxy=[("0.0.0.0", 8080, STALE_WSL_ADDR, 8080)],
+            listeners=[("0.0.0.0", 8080, 3712, "svchost")],
+        ),
+    )
+    return about(
+        f"NAT mode; the LAN times out: portproxy still forwards 0.0.0.0:8080 to {STALE_WSL_ADDR}, WSL's address from an earlier boot",
+        f"empty rulesets, one listener main on 0.0.0.0:8080, eth0 {WSL_ADDR}/{PREFIX}.",
+        "absent",
+        f" plus the inbound allow rule 'WSL dev server 8080' (TCP 8080, any profile); portproxy v4tov4 "
+        f"0.0.0.0:8080 -> {STALE_WSL_ADDR}:8080, served by iphlpsvc (svchost on 0.0.0.0:8080, so wslrelay has no "
+        "127.0.0.1:8080)",
+    )
 
 
 def nat_old_wsl(out: Path) -> str:
     capture(out, "old", {"main": ("tcp,0.0.0.0,8080",)})
     dress_as_wsl(out, kernel="5.10.102.1-microsoft-standard-WSL2\n", wslinfo=False)
-    dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),), relay_path=WSLHOST_PATH, build=WIN10_BUILD, hyperv=False))
-    return about("WSL before 2.0 (inbox WSL on Windows 10, no wslinfo): the relay is wslhost.exe, 8080 is reachable from Windows",
-                 "empty rulesets, one listener main on 0.0.0.0:8080.", "absent", f"; wslhost.exe ({WSLHOST_PATH}) on "
-                 "127.0.0.1:8080, the NAT switch vEthernet (WSL)", wslinfo="wslinfo (not found)",
-                 system=f"Windows 10 22H2 ({WIN10_BUILD})", firewall="no Hyper-V firewall (Windows 10 has none)")
+    dress_as_windows(
+        out, Windows(relay=(("127.0.0.1", 8080),), relay_path=WSLHOST_PATH, build=WIN10_BUILD, hyperv=False)
+    )
+    return about(
+        "WSL before 2.0 (inbox WSL on Windows 10, no wslinfo): the relay is wslhost.exe, 8080 is reachable from Windows",
+        "empty rulesets, one listener main on 0.0.0.0:8080.",
+        "absent",
+        f"; wslhost.exe ({WSLHOST_PATH}) on 127.0.0.1:8080, the NAT switch vEthernet (WSL)",
+        wslinfo="wslinfo (not found)",
+        system=f"Windows 10 22H2 ({WIN10_BUILD})",
+        firewall="no Hyper-V firewall (Windows 10 has none)",
+    )
 
 
 def mirrored_docker_port(out: Path) -> str:
@@ -454,25 +688,31 @@ def mirrored_docker_port(out: Path) -> str:
     dress_as_wsl(out, mode="mirrored", wslconfig=MIRRORED_WSLCONFIG)
     docker = [(a, 8080, 9120, "com.docker.backend", DOCKER_BACKEND) for a in ("0.0.0.0", "::")]
     dress_as_windows(out, Windows(mode="mirrored", listeners=docker))
-    return about("Mirrored mode; Docker Desktop's com.docker.backend holds 8080 on Windows, so the Linux server's bind() "
-                 "failed (EADDRINUSE)",
-                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24, one listener postgres on "
-                 "0.0.0.0:5432 and none on 8080 (the developer's server could not bind it).", "networkingMode=mirrored",
-                 f"; no vEthernet (WSL) adapter; com.docker.backend ({DOCKER_BACKEND}) on 0.0.0.0:8080 and [::]:8080",
-                 " only: none for 8080")
+    return about(
+        "Mirrored mode; Docker Desktop's com.docker.backend holds 8080 on Windows, so the Linux server's bind() "
+        "failed (EADDRINUSE)",
+        f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24, one listener postgres on "
+        "0.0.0.0:5432 and none on 8080 (the developer's server could not bind it).",
+        "networkingMode=mirrored",
+        f"; no vEthernet (WSL) adapter; com.docker.backend ({DOCKER_BACKEND}) on 0.0.0.0:8080 and [::]:8080",
+        " only: none for 8080",
+    )
 
 
 def consomme_lan(out: Path) -> str:
     capture(out, "cons", {"main": ("tcp,0.0.0.0,8080",)}, mode="consomme")
     dress_as_wsl(out, mode="consomme", wslconfig=CONSOMME_WSLCONFIG)
     dress_as_windows(out, Windows(mode="consomme"))
-    return about("Consomme mode; Windows 127.0.0.1:8080 reaches the server through consomme's loopback socket; from the LAN "
-                 "only a program rule (node.exe) could allow it, and which program holds consomme's host socket is not known",
-                 f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (consomme gives the VM "
-                 f"the host's preferred address), default route via {LAN_GW}, one listener main on 0.0.0.0:8080.",
-                 "networkingMode=consomme", "; no vEthernet (WSL) adapter; consomme's host sockets are not in the "
-                 "listener table (which Windows process holds them is not known)",
-                 firewall="Hyper-V firewall present but never attached in consomme mode")
+    return about(
+        "Consomme mode; Windows 127.0.0.1:8080 reaches the server through consomme's loopback socket; from the LAN "
+        "only a program rule (node.exe) could allow it, and which program holds consomme's host socket is not known",
+        f"empty rulesets, loopback0 and eth0 with the host's LAN address {LAN_ADDR}/24 (consomme gives the VM "
+        f"the host's preferred address), default route via {LAN_GW}, one listener main on 0.0.0.0:8080.",
+        "networkingMode=consomme",
+        "; no vEthernet (WSL) adapter; consomme's host sockets are not in the "
+        "listener table (which Windows process holds them is not known)",
+        firewall="Hyper-V firewall present but never attached in consomme mode",
+    )
 
 
 # Docker Engine in the distro (iptables-nft, as on Ubuntu): the bridge docker0, container "web"
@@ -516,14 +756,33 @@ COMMIT
 -A DOCKER-USER -i eth0 ! -s 192.168.0.0/16 -m conntrack --ctstate NEW -j DROP
 COMMIT
 """
-DOCKER_PS = {"Command": "\"/docker-entrypoint.sh nginx -g 'daemon off;'\"", "CreatedAt": "2026-12-01 09:12:44 +0000 UTC",
-             "ID": "5f0c1e9a7d3b2c4e8f6a1b0d9c7e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e", "Image": "nginx:1.27",
-             "Labels": "maintainer=NGINX Docker Maintainers <docker-maint@nginx.com>", "LocalVolumes": "0", "Mounts": "",
-             "Names": "web", "Networks": "bridge", "Ports": "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp",
-             "RunningFor": "2 hours ago", "Size": "0B", "State": "running", "Status": "Up 2 hours"}
-DOCKER_VERSION = {"Client": {"Version": "28.3.2", "ApiVersion": "1.51", "Os": "linux", "Arch": "amd64"},
-                  "Server": {"Platform": {"Name": "Docker Engine - Community"}, "Version": "28.3.2", "ApiVersion": "1.51",
-                             "Os": "linux", "Arch": "amd64", "KernelVersion": KERNEL.strip()}}
+DOCKER_PS = {
+    "Command": "\"/docker-entrypoint.sh nginx -g 'daemon off;'\"",
+    "CreatedAt": "2026-12-01 09:12:44 +0000 UTC",
+    "ID": "5f0c1e9a7d3b2c4e8f6a1b0d9c7e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e",
+    "Image": "nginx:1.27",
+    "Labels": "maintainer=NGINX Docker Maintainers <docker-maint@nginx.com>",
+    "LocalVolumes": "0",
+    "Mounts": "",
+    "Names": "web",
+    "Networks": "bridge",
+    "Ports": "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp",
+    "RunningFor": "2 hours ago",
+    "Size": "0B",
+    "State": "running",
+    "Status": "Up 2 hours",
+}
+DOCKER_VERSION = {
+    "Client": {"Version": "28.3.2", "ApiVersion": "1.51", "Os": "linux", "Arch": "amd64"},
+    "Server": {
+        "Platform": {"Name": "Docker Engine - Community"},
+        "Version": "28.3.2",
+        "ApiVersion": "1.51",
+        "Os": "linux",
+        "Arch": "amd64",
+        "KernelVersion": KERNEL.strip(),
+    },
+}
 
 
 def nat_docker_user(out: Path) -> str:
@@ -531,17 +790,24 @@ def nat_docker_user(out: Path) -> str:
     ctr = f"{vm.ns}-ctr"
     try:
         ip_batch(f"netns add {ctr}\n")
-        ip_batch(f"link add docker0 type bridge\nlink add veth3b1f0c2 type veth peer name eth0 netns {ctr}\n"
-                 f"link set veth3b1f0c2 master docker0\naddr add {DOCKER_GW}/16 dev docker0\nlink set docker0 up\n"
-                 "link set veth3b1f0c2 up\n", vm.ns)
-        ip_batch(f"addr add {CONTAINER}/16 dev eth0\nlink set eth0 up\nlink set lo up\nroute add default via {DOCKER_GW}\n", ctr)
+        ip_batch(
+            f"link add docker0 type bridge\nlink add veth3b1f0c2 type veth peer name eth0 netns {ctr}\n"
+            f"link set veth3b1f0c2 master docker0\naddr add {DOCKER_GW}/16 dev docker0\nlink set docker0 up\n"
+            "link set veth3b1f0c2 up\n",
+            vm.ns,
+        )
+        ip_batch(
+            f"addr add {CONTAINER}/16 dev eth0\nlink set eth0 up\nlink set lo up\nroute add default via {DOCKER_GW}\n",
+            ctr,
+        )
         ns_run(vm.ns, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
         ns_run(vm.ns, ["iptables-nft-restore"], input=DOCKER_RULES)
         vm.serve("docker-proxy", "tcp,0.0.0.0,8080")  # userland-proxy, Docker's default
         nginx = vm.bin / "nginx"
         nginx.symlink_to(sys.executable)
-        web = subprocess.Popen(["ip", "netns", "exec", ctr, str(nginx), "-c", SERVER, "tcp,0.0.0.0,80"],
-                               stdout=subprocess.PIPE, text=True)
+        web = subprocess.Popen(
+            ["ip", "netns", "exec", ctr, str(nginx), "-c", SERVER, "tcp,0.0.0.0,80"], stdout=subprocess.PIPE, text=True
+        )
         vm.servers.append(web)
         assert web.stdout and web.stdout.readline().strip() == "ready"
         vm.capture(out)
@@ -555,13 +821,17 @@ def nat_docker_user(out: Path) -> str:
         (out / f"{name}.meta.json").unlink(missing_ok=True)
     dress_as_wsl(out)
     dress_as_windows(out, Windows(relay=(("127.0.0.1", 8080),)))
-    return about("NAT mode; Docker Engine publishes 8080 (container web:80), but a DOCKER-USER rule that admits only the "
-                 "LAN drops the Windows host's address",
-                 f"Docker Engine 28's iptables-nft rules (DOCKER-USER: -i eth0 ! -s 192.168.0.0/16 -j DROP), docker0 "
-                 f"{DOCKER_GW}/16 with container namespace {CONTAINER} (nginx on 0.0.0.0:80), ip_forward on, docker-proxy "
-                 "on 0.0.0.0:8080; only the container's namespace is kept in net.netns-sockets. "
-                 "Hand-written: docker ps (web, nginx:1.27, 0.0.0.0:8080->80/tcp) and docker version (Docker Engine - "
-                 "Community 28.3.2).", "absent", "; wslrelay on 127.0.0.1:8080")
+    return about(
+        "NAT mode; Docker Engine publishes 8080 (container web:80), but a DOCKER-USER rule that admits only the "
+        "LAN drops the Windows host's address",
+        f"Docker Engine 28's iptables-nft rules (DOCKER-USER: -i eth0 ! -s 192.168.0.0/16 -j DROP), docker0 "
+        f"{DOCKER_GW}/16 with container namespace {CONTAINER} (nginx on 0.0.0.0:80), ip_forward on, docker-proxy "
+        "on 0.0.0.0:8080; only the container's namespace is kept in net.netns-sockets. "
+        "Hand-written: docker ps (web, nginx:1.27, 0.0.0.0:8080->80/tcp) and docker version (Docker Engine - "
+        "Community 28.3.2).",
+        "absent",
+        "; wslrelay on 127.0.0.1:8080",
+    )
 
 
 def _only_namespace(out: Path, pid: int) -> None:
@@ -574,9 +844,14 @@ def _only_namespace(out: Path, pid: int) -> None:
 
 
 BUILDERS = {
-    "nat-firewalld-reject": nat_firewalld_reject, "nat-healthy": nat_healthy, "nat-dual-stack": nat_dual_stack,
-    "nat-excluded-port": nat_excluded_port, "mirrored-hyperv-lan": mirrored_hyperv_lan,
-    "lan-stale-portproxy": lan_stale_portproxy, "nat-old-wsl": nat_old_wsl, "mirrored-docker-port": mirrored_docker_port,
+    "nat-firewalld-reject": nat_firewalld_reject,
+    "nat-healthy": nat_healthy,
+    "nat-dual-stack": nat_dual_stack,
+    "nat-excluded-port": nat_excluded_port,
+    "mirrored-hyperv-lan": mirrored_hyperv_lan,
+    "lan-stale-portproxy": lan_stale_portproxy,
+    "nat-old-wsl": nat_old_wsl,
+    "mirrored-docker-port": mirrored_docker_port,
     "consomme-lan": consomme_lan,
     "nat-docker-user": nat_docker_user,
 }

@@ -14,7 +14,7 @@ sys.path[:0] = [str(GOLDEN.parent.parent), str(GOLDEN.parent)]
 
 wanted = set(sys.argv[1:])
 for gen in sorted(GOLDEN.glob("gen_*.py")):
-    area = gen.stem[len("gen_"):]
+    area = gen.stem[len("gen_") :]
     if wanted and area not in wanted:
         continue
     spec = importlib.util.spec_from_file_location(gen.stem, gen)

@@ -91,11 +91,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
         decided = tally["packets"] - tally["unknown"]
         terminalreporter.write_line(
             f"kernel agreement: {tally['agree']}/{decided} packets agree with the kernel ({tally['rulesets']} rulesets; "
-            f"{tally['unknown']} more predicted 'unknown', each checked by its own test)")
+            f"{tally['unknown']} more predicted 'unknown', each checked by its own test)"
+        )
     actions = getattr(sys.modules.get("test_actions_rules_realtools"), "TALLY", None)
     if actions and actions["sequences"]:
         terminalreporter.write_line(
             f"rule actions: {actions['sequences']} seeded sequences of {actions['steps']} actions on the real tools, "
             f"{actions['undo']} undos, {actions['crash']} failures injected mid-apply, "
             f"{actions['packets']} added allows confirmed by a real packet; every sequence undone to the identical start "
-            f"(and {actions['covered']} rule kinds the sequences missed, disabled and undone after them)")
+            f"(and {actions['covered']} rule kinds the sequences missed, disabled and undone after them)"
+        )

@@ -60,8 +60,12 @@ class Behind:
         return f"{self.net}.2"
 
     def fill(self, text: str) -> str:
-        return (text.replace("@BR@", self.br).replace("@CTR@", self.container_ip).replace("@CTRNET@", f"{self.net}.0/24")
-                .replace("@BRIP@", self.bridge_ip))
+        return (
+            text.replace("@BR@", self.br)
+            .replace("@CTR@", self.container_ip)
+            .replace("@CTRNET@", f"{self.net}.0/24")
+            .replace("@BRIP@", self.bridge_ip)
+        )
 
 
 def behind(prefix: str, index: int):
@@ -75,20 +79,31 @@ class _Setup:
 
     def __enter__(self) -> Behind:
         pair = NetnsPair(self.prefix, self.index)
-        b = Behind(pair, ctr=f"{self.prefix}-k", br=f"{self.prefix}-br", net=f"172.{16 + os.getpid() % 16}.{self.index}")
+        b = Behind(
+            pair, ctr=f"{self.prefix}-k", br=f"{self.prefix}-br", net=f"172.{16 + os.getpid() % 16}.{self.index}"
+        )
         self.b, self.proc = b, None
         try:
             host_if, ctr_if = f"{self.prefix}-h", f"{self.prefix}-v"
             ip_batch(f"netns add {b.ctr}\n")
-            ip_batch(f"link add {b.br} type bridge\nlink add {host_if} type veth peer name {ctr_if} netns {b.ctr}\n"
-                     f"link set {host_if} master {b.br}\naddr add {b.bridge_ip}/24 dev {b.br}\n"
-                     f"link set {b.br} up\nlink set {host_if} up\n", pair.srv)
-            ip_batch(f"link set {ctr_if} name eth0\naddr add {b.container_ip}/24 dev eth0\nlink set eth0 up\n"
-                     f"link set lo up\nroute add default via {b.bridge_ip}\n", b.ctr)
+            ip_batch(
+                f"link add {b.br} type bridge\nlink add {host_if} type veth peer name {ctr_if} netns {b.ctr}\n"
+                f"link set {host_if} master {b.br}\naddr add {b.bridge_ip}/24 dev {b.br}\n"
+                f"link set {b.br} up\nlink set {host_if} up\n",
+                pair.srv,
+            )
+            ip_batch(
+                f"link set {ctr_if} name eth0\naddr add {b.container_ip}/24 dev eth0\nlink set eth0 up\n"
+                f"link set lo up\nroute add default via {b.bridge_ip}\n",
+                b.ctr,
+            )
             ns_run(pair.srv, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
             ns_run(b.ctr, ["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"])
-            self.proc = subprocess.Popen(["ip", "netns", "exec", b.ctr, sys.executable, "-c", LISTENER,
-                                          *map(str, CONTAINER_PORTS)], stdout=subprocess.PIPE, text=True)
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", b.ctr, sys.executable, "-c", LISTENER, *map(str, CONTAINER_PORTS)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             if self.proc.stdout.readline().strip() != "ready":
                 raise RuntimeError("the container's listener did not start")
             threading.Thread(target=self._read, daemon=True).start()

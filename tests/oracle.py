@@ -52,15 +52,32 @@ def symptom(cls: str, family: int = 4) -> str:
     if cls.startswith("refused"):
         return "refused"
     if cls.startswith("error:"):  # an error on an open connection carries no ICMP detail, only errno
-        return {"EHOSTUNREACH": "no route to host", "ENETUNREACH": "network unreachable", "ECONNREFUSED": "refused",
-                "EACCES": "permission denied", "ECONNRESET": "refused", "ENOPROTOOPT": "protocol not available"}.get(cls[6:], cls)
+        return {
+            "EHOSTUNREACH": "no route to host",
+            "ENETUNREACH": "network unreachable",
+            "ECONNREFUSED": "refused",
+            "EACCES": "permission denied",
+            "ECONNRESET": "refused",
+            "ENOPROTOOPT": "protocol not available",
+        }.get(cls[6:], cls)
     if cls.startswith("unreach:icmp-"):
         t, c = (int(x) for x in cls.split("-", 1)[1].split("(")[0].split("/"))
         if family == 6 or t == 1:
-            return {0: "network unreachable", 1: "permission denied", 3: "no route to host", 5: "permission denied",
-                    6: "permission denied"}.get(c, f"icmp6 {t}/{c}")
-        return {0: "network unreachable", 1: "no route to host", 2: "protocol not available", 9: "network unreachable",
-                10: "no route to host", 13: "no route to host"}.get(c, f"icmp {t}/{c}")
+            return {
+                0: "network unreachable",
+                1: "permission denied",
+                3: "no route to host",
+                5: "permission denied",
+                6: "permission denied",
+            }.get(c, f"icmp6 {t}/{c}")
+        return {
+            0: "network unreachable",
+            1: "no route to host",
+            2: "protocol not available",
+            9: "network unreachable",
+            10: "no route to host",
+            13: "no route to host",
+        }.get(c, f"icmp {t}/{c}")
     return cls
 
 

@@ -44,8 +44,13 @@ def can_run() -> str | None:
 def host_fingerprint() -> str:
     """Digest of the root namespace's firewall state and of /etc/firewalld, /etc/ufw."""
     h = hashlib.sha256()
-    for argv in (["nft", "list", "ruleset"], ["iptables-legacy-save"], ["ip6tables-legacy-save"],
-                 ["iptables-nft-save"], ["ip6tables-nft-save"]):
+    for argv in (
+        ["nft", "list", "ruleset"],
+        ["iptables-legacy-save"],
+        ["ip6tables-legacy-save"],
+        ["iptables-nft-save"],
+        ["ip6tables-nft-save"],
+    ):
         if shutil.which(argv[0]):
             out = subprocess.run(argv, capture_output=True, text=True).stdout
             h.update("\n".join(l for l in out.splitlines() if not l.startswith("#")).encode())
@@ -75,11 +80,17 @@ def ns_argv(ns: str, argv: list[str], binds: list[tuple[str, str]] = ()) -> list
     return ["ip", "netns", "exec", ns, "sh", "-c", script, "sh", *flat, *argv]
 
 
-def ns_run(ns: str, argv: list[str], *, input: str | bytes | None = None, env: dict | None = None,
-           binds: list[tuple[str, str]] = (), check: bool = True) -> subprocess.CompletedProcess:
+def ns_run(
+    ns: str,
+    argv: list[str],
+    *,
+    input: str | bytes | None = None,
+    env: dict | None = None,
+    binds: list[tuple[str, str]] = (),
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     data = input.encode() if isinstance(input, str) else input
-    r = subprocess.run(ns_argv(ns, argv, binds), input=data, capture_output=True,
-                       env={**os.environ, **(env or {})})
+    r = subprocess.run(ns_argv(ns, argv, binds), input=data, capture_output=True, env={**os.environ, **(env or {})})
     if check and r.returncode != 0:
         raise RuntimeError(f"{argv} in {ns} failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
     return r
@@ -109,15 +120,31 @@ class NetnsPair:
         self.srv_if, self.cli_if = f"{self.prefix}-a", f"{self.prefix}-b"
         self.srv_ip, self.cli_ip = f"10.77.{self.index}.1", f"10.77.{self.index}.2"
         self.srv_ip6, self.cli_ip6 = f"fd77:{self.index:x}::1", f"fd77:{self.index:x}::2"
-        ip_batch(f"netns add {self.srv}\nnetns add {self.cli}\n"
-                 f"link add {self.srv_if} netns {self.srv} type veth peer name {self.cli_if} netns {self.cli}\n")
-        for ns, ifname, v4, v6 in ((self.srv, self.srv_if, self.srv_ip, self.srv_ip6),
-                                   (self.cli, self.cli_if, self.cli_ip, self.cli_ip6)):
-            ip_batch(f"addr add {v4}/24 dev {ifname}\naddr add {v6}/64 dev {ifname} nodad\n"
-                     f"link set lo up\nlink set {ifname} up\n", ns)
+        ip_batch(
+            f"netns add {self.srv}\nnetns add {self.cli}\n"
+            f"link add {self.srv_if} netns {self.srv} type veth peer name {self.cli_if} netns {self.cli}\n"
+        )
+        for ns, ifname, v4, v6 in (
+            (self.srv, self.srv_if, self.srv_ip, self.srv_ip6),
+            (self.cli, self.cli_if, self.cli_ip, self.cli_ip6),
+        ):
+            ip_batch(
+                f"addr add {v4}/24 dev {ifname}\naddr add {v6}/64 dev {ifname} nodad\n"
+                f"link set lo up\nlink set {ifname} up\n",
+                ns,
+            )
         # Without these the kernel rate-limits ICMP errors and a reject looks like a drop.
-        ns_run(self.srv, ["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_msgs_per_sec=100000",
-                          "net.ipv4.icmp_msgs_burst=100000", "net.ipv6.icmp.ratelimit=0"])
+        ns_run(
+            self.srv,
+            [
+                "sysctl",
+                "-qw",
+                "net.ipv4.icmp_ratelimit=0",
+                "net.ipv4.icmp_msgs_per_sec=100000",
+                "net.ipv4.icmp_msgs_burst=100000",
+                "net.ipv6.icmp.ratelimit=0",
+            ],
+        )
 
     def close(self) -> None:
         for ns in (self.srv, self.cli):
@@ -133,8 +160,12 @@ class NetnsPair:
         """Capture a snapshot directory with wsltui's own probes, inside the server namespace."""
         if Path(out_dir).exists():
             shutil.rmtree(out_dir)
-        ns_run(self.srv, [sys.executable, "-m", "wsltui", "snapshot", "--dir", str(out_dir)],
-               env={"PYTHONPATH": str(REPO), **(env or {})}, binds=binds)
+        ns_run(
+            self.srv,
+            [sys.executable, "-m", "wsltui", "snapshot", "--dir", str(out_dir)],
+            env={"PYTHONPATH": str(REPO), **(env or {})},
+            binds=binds,
+        )
         return Path(out_dir)
 
 
@@ -175,16 +206,26 @@ class Firewalld:
         (self.workdir / "bus.conf").write_text(_BUS_CONF.replace("@SOCK@", str(sock)))
         self.env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={sock}"}
         self.binds = [(str(self.config), "/etc/firewalld"), (str(self.run_dir), "/run")]
-        self._dbus = subprocess.Popen(["dbus-daemon", f"--config-file={self.workdir / 'bus.conf'}", "--nofork", "--nopidfile"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._dbus = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={self.workdir / 'bus.conf'}", "--nofork", "--nopidfile"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(200):
             if sock.exists():
                 break
             time.sleep(0.02)
         self._log = open(self.workdir / "firewalld.log", "wb")
-        self._fw = subprocess.Popen(ns_argv(ns, ["firewalld", "--nofork", "--nopid", "--log-target", "console",
-                                                 "--system-config", "/etc/firewalld"], self.binds),
-                                    env={**os.environ, **self.env}, stdout=self._log, stderr=subprocess.STDOUT)
+        self._fw = subprocess.Popen(
+            ns_argv(
+                ns,
+                ["firewalld", "--nofork", "--nopid", "--log-target", "console", "--system-config", "/etc/firewalld"],
+                self.binds,
+            ),
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.cmd("--state", check=False).stdout.strip() == "running":
@@ -225,9 +266,11 @@ class Ufw:
         if not (self.workdir / "etc-ufw").exists():
             shutil.copytree("/etc/ufw", self.workdir / "etc-ufw", symlinks=True)
             shutil.copy2("/etc/default/ufw", self.workdir / "default-ufw")
-        self.binds = [(str(self.workdir / "etc-ufw"), "/etc/ufw"),
-                      (str(self.workdir / "default-ufw"), "/etc/default/ufw"),
-                      (str(self.workdir / "run"), "/run")]
+        self.binds = [
+            (str(self.workdir / "etc-ufw"), "/etc/ufw"),
+            (str(self.workdir / "default-ufw"), "/etc/default/ufw"),
+            (str(self.workdir / "run"), "/run"),
+        ]
         if legacy:
             self.binds.append(("/usr/sbin/xtables-legacy-multi", "/usr/sbin/xtables-nft-multi"))
 
@@ -237,15 +280,23 @@ class Ufw:
 
 # --- what the action tests compare: every netfilter source, comments and counters out -----------
 
-RULE_DUMPS = (["iptables-legacy-save"], ["ip6tables-legacy-save"], ["iptables-nft-save"], ["ip6tables-nft-save"],
-              ["nft", "list", "ruleset"])
+RULE_DUMPS = (
+    ["iptables-legacy-save"],
+    ["ip6tables-legacy-save"],
+    ["iptables-nft-save"],
+    ["ip6tables-nft-save"],
+    ["nft", "list", "ruleset"],
+)
 
 
 def strip_counters(text: str, unordered: bool = False) -> str:
     """Comments and counters out; with ``unordered``, the lines of each block sorted (firewalld
     keeps its entries as sets and regenerates its chains in any order)."""
-    lines = [re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l.rstrip()))
-             for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    lines = [
+        re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l.rstrip()))
+        for l in text.splitlines()
+        if l.strip() and not l.lstrip().startswith("#")
+    ]
     if not unordered:
         return "\n".join(lines)
     blocks, cur = [], []

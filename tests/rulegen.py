@@ -51,13 +51,18 @@ def _iptables(rng: random.Random, fam: int, nat: bool) -> str:
         nat.append(f"-A PREROUTING -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports {to}")
         dst = "[@SRV6@]" if fam == 6 else "@SRV@"
         nat.append(f"-A PREROUTING -p udp -m udp --dport 2222 -j DNAT --to-destination {dst}:{rng.choice(PORTS[:4])}")
-        text += ("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-                 + "\n".join(rng.sample(nat, rng.randint(1, 2))) + "\nCOMMIT\n")
+        text += (
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+            + "\n".join(rng.sample(nat, rng.randint(1, 2)))
+            + "\nCOMMIT\n"
+        )
     if rng.random() < 0.25:
         port = rng.choice(PORTS)
-        text += ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                 f":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport {port} -j MARK --set-xmark 0x7/0xffffffff\n"
-                 "-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\nCOMMIT\n")
+        text += (
+            "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            f":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport {port} -j MARK --set-xmark 0x7/0xffffffff\n"
+            "-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\nCOMMIT\n"
+        )
     return text
 
 
@@ -93,9 +98,13 @@ def _ipt_rule(rng: random.Random, fam: int, chains: list[str], user: bool) -> st
     t = rng.choice(targets)
     extra = rng.random()
     if extra < 0.1:
-        parts.append(f"-m conntrack --ctstate {rng.choice(['NEW', 'RELATED,ESTABLISHED', 'INVALID', 'NEW,ESTABLISHED'])}")
+        parts.append(
+            f"-m conntrack --ctstate {rng.choice(['NEW', 'RELATED,ESTABLISHED', 'INVALID', 'NEW,ESTABLISHED'])}"
+        )
     elif extra < 0.15:
-        parts.append(f"-m addrtype {'! ' if rng.random() < 0.5 else ''}--dst-type {rng.choice(['LOCAL', 'UNICAST', 'MULTICAST'])}")
+        parts.append(
+            f"-m addrtype {'! ' if rng.random() < 0.5 else ''}--dst-type {rng.choice(['LOCAL', 'UNICAST', 'MULTICAST'])}"
+        )
     elif extra < 0.2:
         parts.append(f"-m mark {'! ' if rng.random() < 0.3 else ''}--mark 0x7")
     elif extra < 0.25:
@@ -119,12 +128,23 @@ def _ipt_rule(rng: random.Random, fam: int, chains: list[str], user: bool) -> st
 
 def _reject_with(rng: random.Random, fam: int, proto: str | None) -> str:
     if fam == 6:
-        choices = ["", " --reject-with icmp6-adm-prohibited", " --reject-with icmp6-addr-unreachable",
-                   " --reject-with icmp6-no-route", " --reject-with icmp6-port-unreachable"]
+        choices = [
+            "",
+            " --reject-with icmp6-adm-prohibited",
+            " --reject-with icmp6-addr-unreachable",
+            " --reject-with icmp6-no-route",
+            " --reject-with icmp6-port-unreachable",
+        ]
     else:
-        choices = ["", " --reject-with icmp-host-prohibited", " --reject-with icmp-admin-prohibited",
-                   " --reject-with icmp-net-unreachable", " --reject-with icmp-host-unreachable",
-                   " --reject-with icmp-port-unreachable", " --reject-with icmp-net-prohibited"]
+        choices = [
+            "",
+            " --reject-with icmp-host-prohibited",
+            " --reject-with icmp-admin-prohibited",
+            " --reject-with icmp-net-unreachable",
+            " --reject-with icmp-host-unreachable",
+            " --reject-with icmp-port-unreachable",
+            " --reject-with icmp-net-prohibited",
+        ]
     if proto == "tcp" and rng.random() < 0.4:
         return " --reject-with tcp-reset"
     return rng.choice(choices)
@@ -145,25 +165,32 @@ def _nft(rng: random.Random, fam: int, nat: bool) -> str:
         rules.append("meta l4proto { icmp, ipv6-icmp } accept")
     for _ in range(rng.randint(0, 6)):
         rules.append(_nft_rule(rng, addr, cli, other, fam, family))
-    body = [f"table {family} gen {{",
-            f"  set ports {{ type inet_service; flags interval; elements = {{ {rng.choice(PORTS)}, 10000-10100 }} }}",
-            f"  set peers {{ type {'ipv6_addr' if fam == 6 else 'ipv4_addr'}; elements = {{ {cli}, {other} }} }}",
-            f"  chain input {{ type filter hook input priority {prio}; policy {policy};"]
+    body = [
+        f"table {family} gen {{",
+        f"  set ports {{ type inet_service; flags interval; elements = {{ {rng.choice(PORTS)}, 10000-10100 }} }}",
+        f"  set peers {{ type {'ipv6_addr' if fam == 6 else 'ipv4_addr'}; elements = {{ {cli}, {other} }} }}",
+        f"  chain input {{ type filter hook input priority {prio}; policy {policy};",
+    ]
     body += [f"    {r}" for r in rules]
-    body += ["  }",
-             "  chain sub {"]
+    body += ["  }", "  chain sub {"]
     body += [f"    {_nft_rule(rng, addr, cli, other, fam, family, user=True)}" for _ in range(rng.randint(0, 3))]
     body += ["  }"]
     if nat and rng.random() < 0.3:
         dst = "@SRV6@" if fam == 6 else "@SRV@"
         nat_family = "ip6" if fam == 6 else "ip"
-        body += ["  chain pre { type nat hook prerouting priority dstnat; policy accept;",
-                 f"    tcp dport 2222 redirect to :{rng.choice(PORTS[:4])}",
-                 f"    udp dport 2222 dnat {nat_family + ' ' if family == 'inet' else ''}to {'[' + dst + ']' if fam == 6 else dst}:{rng.choice(PORTS[:4])}",
-                 "  }"]
+        body += [
+            "  chain pre { type nat hook prerouting priority dstnat; policy accept;",
+            f"    tcp dport 2222 redirect to :{rng.choice(PORTS[:4])}",
+            f"    udp dport 2222 dnat {nat_family + ' ' if family == 'inet' else ''}to {'[' + dst + ']' if fam == 6 else dst}:{rng.choice(PORTS[:4])}",
+            "  }",
+        ]
     if rng.random() < 0.2:
-        body += ["  chain marker { type filter hook prerouting priority -150; policy accept;",
-                 f"    udp dport {rng.choice(PORTS)} meta mark set 0x3", "    ct mark set meta mark", "  }"]
+        body += [
+            "  chain marker { type filter hook prerouting priority -150; policy accept;",
+            f"    udp dport {rng.choice(PORTS)} meta mark set 0x3",
+            "    ct mark set meta mark",
+            "  }",
+        ]
     body.append("}")
     return "\n".join(body) + "\n"
 
@@ -171,7 +198,11 @@ def _nft(rng: random.Random, fam: int, nat: bool) -> str:
 def _nft_rule(rng, addr, cli, other, fam, family, user=False) -> str:
     parts = []
     proto = rng.choice(["tcp", "udp", None])
-    verdicts = ["accept", "drop", "reject", "counter"] + ([] if user else ["jump sub", "goto sub"]) + (["return"] if user else [])
+    verdicts = (
+        ["accept", "drop", "reject", "counter"]
+        + ([] if user else ["jump sub", "goto sub"])
+        + (["return"] if user else [])
+    )
     v = rng.choice(verdicts)
     r = rng.random()
     if r < 0.25:
@@ -206,16 +237,33 @@ def _nft_rule(rng, addr, cli, other, fam, family, user=False) -> str:
             parts.append(f"ip saddr . {proto} dport {{ {cli} . {rng.choice(PORTS)}, {other} . 8080 }}")
     if v == "reject":
         if family == "inet":
-            opts = ["reject"] + [f"reject with icmpx type {t}" for t in ("admin-prohibited", "host-unreachable", "no-route",
-                                                                        "port-unreachable")]
-            kind, types = ("icmpv6", ("admin-prohibited", "addr-unreachable")) if fam == 6 else ("icmp", ("host-prohibited", "net-unreachable"))
+            opts = ["reject"] + [
+                f"reject with icmpx type {t}"
+                for t in ("admin-prohibited", "host-unreachable", "no-route", "port-unreachable")
+            ]
+            kind, types = (
+                ("icmpv6", ("admin-prohibited", "addr-unreachable"))
+                if fam == 6
+                else ("icmp", ("host-prohibited", "net-unreachable"))
+            )
             opts.append(f"meta nfproto {'ipv6' if fam == 6 else 'ipv4'} reject with {kind} type {rng.choice(types)}")
         elif family == "ip":
-            opts = ["reject"] + [f"reject with icmp type {t}" for t in ("host-prohibited", "admin-prohibited", "net-unreachable",
-                                                                       "host-unreachable", "port-unreachable", "net-prohibited")]
+            opts = ["reject"] + [
+                f"reject with icmp type {t}"
+                for t in (
+                    "host-prohibited",
+                    "admin-prohibited",
+                    "net-unreachable",
+                    "host-unreachable",
+                    "port-unreachable",
+                    "net-prohibited",
+                )
+            ]
         else:
-            opts = ["reject"] + [f"reject with icmpv6 type {t}" for t in ("admin-prohibited", "no-route", "addr-unreachable",
-                                                                         "port-unreachable")]
+            opts = ["reject"] + [
+                f"reject with icmpv6 type {t}"
+                for t in ("admin-prohibited", "no-route", "addr-unreachable", "port-unreachable")
+            ]
         if proto == "tcp":
             opts.append("reject with tcp reset")
         v = rng.choice(opts)
@@ -242,13 +290,19 @@ def generate_forward(rng: random.Random, index: int) -> tuple[Ruleset, list[tupl
     rs = Ruleset(label=f"#{index} forward {'+'.join(sources)}")
     nat_source = rng.choice(sources)
     if any(s != "nft" for s in sources) and rng.random() < 0.4:
-        rs.ipset = "create gen-nets hash:net family inet\nadd gen-nets @CTRNET@\ncreate gen-ports bitmap:port range 0-10000\n" \
-                   f"add gen-ports {rng.choice([80, 81, 5353])}\n"
+        rs.ipset = (
+            "create gen-nets hash:net family inet\nadd gen-nets @CTRNET@\ncreate gen-ports bitmap:port range 0-10000\n"
+            f"add gen-ports {rng.choice([80, 81, 5353])}\n"
+        )
     for src in sources:
         if src == "nft":
             rs.nft = _nft_forward(rng, nat=src == nat_source)
         else:
-            setattr(rs, "legacy4" if src == "legacy" else "nft4", _ipt_forward(rng, nat=src == nat_source, ipset=bool(rs.ipset)))
+            setattr(
+                rs,
+                "legacy4" if src == "legacy" else "nft4",
+                _ipt_forward(rng, nat=src == nat_source, ipset=bool(rs.ipset)),
+            )
     return rs, [(p, proto, 4) for p in FORWARD_PORTS for proto in ("tcp", "udp")]
 
 
@@ -263,12 +317,15 @@ def _ipt_forward(rng: random.Random, nat: bool, ipset: bool) -> str:
         rules.insert(rng.randint(0, len(rules)), "-o @BR@ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
         rules.insert(rng.randint(0, len(rules)), "-i @BR@ ! -o @BR@ -j ACCEPT")
     text = f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD {policy} [0:0]\n:OUTPUT ACCEPT [0:0]\n:GEN-USER - [0:0]\n"
-    text += "-A FORWARD -j GEN-USER\n" + "".join(f"-A {'GEN-USER' if i % 3 == 0 else 'FORWARD'} {r}\n"
-                                                 for i, r in enumerate(_fill_rule(rng, r) for r in rules))
+    text += "-A FORWARD -j GEN-USER\n" + "".join(
+        f"-A {'GEN-USER' if i % 3 == 0 else 'FORWARD'} {r}\n" for i, r in enumerate(_fill_rule(rng, r) for r in rules)
+    )
     text += "COMMIT\n"
     if nat:
-        text += ("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-                 ":DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n")
+        text += (
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+            ":DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n"
+        )
         for port in _dnat_ports(rng):
             for proto in ("tcp", "udp"):
                 text += f"-A DOCKER ! -i @BR@ -p {proto} -m {proto} --dport {port} -j DNAT --to-destination @CTR@:{FORWARD_DNAT[port]}\n"
@@ -277,11 +334,13 @@ def _ipt_forward(rng: random.Random, nat: bool, ipset: bool) -> str:
         text += "COMMIT\n"
     if rng.random() < 0.35:
         port = rng.choice(FORWARD_PORTS)
-        text += ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                 ":POSTROUTING ACCEPT [0:0]\n"
-                 "-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff\n"
-                 f"-A PREROUTING -p {rng.choice(['tcp', 'udp'])} -m multiport --dports {port} -j MARK --set-xmark 0x7/0xff\n"
-                 "-A PREROUTING -m mark --mark 0x7/0xff -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\nCOMMIT\n")
+        text += (
+            "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            ":POSTROUTING ACCEPT [0:0]\n"
+            "-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff\n"
+            f"-A PREROUTING -p {rng.choice(['tcp', 'udp'])} -m multiport --dports {port} -j MARK --set-xmark 0x7/0xff\n"
+            "-A PREROUTING -m mark --mark 0x7/0xff -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\nCOMMIT\n"
+        )
     return text
 
 
@@ -312,13 +371,23 @@ _IPT_SET_RULES = [
 
 def _fill_rule(rng: random.Random, rule: str) -> str:
     proto = rng.choice(["tcp", "udp"])
-    reject = rng.choice(["", " --reject-with icmp-host-prohibited", " --reject-with icmp-port-unreachable",
-                         " --reject-with icmp-admin-prohibited"])
+    reject = rng.choice(
+        [
+            "",
+            " --reject-with icmp-host-prohibited",
+            " --reject-with icmp-port-unreachable",
+            " --reject-with icmp-admin-prohibited",
+        ]
+    )
     if proto == "tcp" and "-p" in rule and rng.random() < 0.4:
         reject = " --reject-with tcp-reset"
-    rule = rule.replace("-m conntrack --ctorigdstport {hport} -j REJECT{reject}",
-                        "-p {proto} -m conntrack --ctorigdstport {hport} -j REJECT{reject}")
-    return rule.format(hport=rng.choice(list(FORWARD_DNAT)), cport=rng.choice([80, 81, 5353]), proto=proto, reject=reject)
+    rule = rule.replace(
+        "-m conntrack --ctorigdstport {hport} -j REJECT{reject}",
+        "-p {proto} -m conntrack --ctorigdstport {hport} -j REJECT{reject}",
+    )
+    return rule.format(
+        hport=rng.choice(list(FORWARD_DNAT)), cport=rng.choice([80, 81, 5353]), proto=proto, reject=reject
+    )
 
 
 def _nft_forward(rng: random.Random, nat: bool) -> str:
@@ -327,9 +396,11 @@ def _nft_forward(rng: random.Random, nat: bool) -> str:
     rules = rng.sample(_NFT_FORWARD_RULES, rng.randint(1, 5))
     if policy == "drop" and rng.random() < 0.7:
         rules.insert(0, "ct state established,related accept")
-    body = ["table ip genfwd {",
-            '  map out-jumps { type ifname : verdict; elements = { "@BR@" : jump to-bridge } }',
-            f"  chain forward {{ type filter hook forward priority {prio}; policy {policy};"]
+    body = [
+        "table ip genfwd {",
+        '  map out-jumps { type ifname : verdict; elements = { "@BR@" : jump to-bridge } }',
+        f"  chain forward {{ type filter hook forward priority {prio}; policy {policy};",
+    ]
     body += ["    " + _fill_nft(rng, r) for r in rules]
     body += ["  }", "  chain to-bridge {"]
     body += ["    " + _fill_nft(rng, r) for r in rng.sample(_NFT_BRIDGE_RULES, rng.randint(0, 3))]
@@ -337,13 +408,18 @@ def _nft_forward(rng: random.Random, nat: bool) -> str:
     if nat:
         body += ["  chain pre { type nat hook prerouting priority dstnat; policy accept;"]
         for port in _dnat_ports(rng):
-            body.append(f'    iifname != "@BR@" meta l4proto {{ tcp, udp }} th dport {port} dnat to @CTR@:{FORWARD_DNAT[port]}')
+            body.append(
+                f'    iifname != "@BR@" meta l4proto {{ tcp, udp }} th dport {port} dnat to @CTR@:{FORWARD_DNAT[port]}'
+            )
         body.append("  }")
     if rng.random() < 0.3:
-        body += ["  chain marks { type filter hook prerouting priority mangle; policy accept;",
-                 "    meta mark set ct mark and 0xff",
-                 f"    {rng.choice(['tcp', 'udp'])} dport {rng.choice(FORWARD_PORTS)} meta mark set meta mark and 0xffffff00 or 0x7",
-                 "    ct mark set meta mark and 0xff", "  }"]
+        body += [
+            "  chain marks { type filter hook prerouting priority mangle; policy accept;",
+            "    meta mark set ct mark and 0xff",
+            f"    {rng.choice(['tcp', 'udp'])} dport {rng.choice(FORWARD_PORTS)} meta mark set meta mark and 0xffffff00 or 0x7",
+            "    ct mark set meta mark and 0xff",
+            "  }",
+        ]
     body.append("}")
     return "\n".join(body) + "\n"
 
@@ -373,8 +449,12 @@ _NFT_BRIDGE_RULES = [
 
 def _fill_nft(rng: random.Random, rule: str) -> str:
     proto = rng.choice(["tcp", "udp"])
-    verdict = rng.choice(["accept", "drop", "reject", "reject with icmp type host-unreachable"]
-                         + (["reject with tcp reset"] if proto == "tcp" else []))
+    verdict = rng.choice(
+        ["accept", "drop", "reject", "reject with icmp type host-unreachable"]
+        + (["reject with tcp reset"] if proto == "tcp" else [])
+    )
     if "ct original proto-dst" in rule:  # needs a protocol
         rule = "meta l4proto {proto} " + rule
-    return rule.format(hport=rng.choice(list(FORWARD_DNAT)), cport=rng.choice([80, 81, 5353]), proto=proto, verdict=verdict)
+    return rule.format(
+        hport=rng.choice(list(FORWARD_DNAT)), cport=rng.choice([80, 81, 5353]), proto=proto, verdict=verdict
+    )

@@ -16,13 +16,20 @@ from wsltui.simulation.trace import Fix, Hop, Trace, display, handle_of
 
 
 def test_display_strings_are_derived_from_argv():
-    f = Fix("t", argv=[["iptables-nft", "-D", "INPUT", "-m", "comment", "--comment", "a b", "-j", "DROP"]],
-            undo_argv=[["nft", "delete", "rule", "inet", "t", "input", "handle", handle_of(0)]], front_end="nft")
+    f = Fix(
+        "t",
+        argv=[["iptables-nft", "-D", "INPUT", "-m", "comment", "--comment", "a b", "-j", "DROP"]],
+        undo_argv=[["nft", "delete", "rule", "inet", "t", "input", "handle", handle_of(0)]],
+        front_end="nft",
+    )
     assert f.commands == ["iptables-nft -D INPUT -m comment --comment 'a b' -j DROP"]
     assert f.undo == ["nft delete rule inet t input handle <the handle printed by the command>"]
     assert f.automatic
     assert not Fix("by hand", ["ufw delete <n>"], ["ufw insert <n> deny 80"], "ufw", manual="pick it").automatic
-    assert display(["firewall-cmd", "--zone=public", "--add-port=8080/tcp"]) == "firewall-cmd --zone=public --add-port=8080/tcp"
+    assert (
+        display(["firewall-cmd", "--zone=public", "--add-port=8080/tcp"])
+        == "firewall-cmd --zone=public --add-port=8080/tcp"
+    )
     assert _resolve(["nft", "delete", "rule", "handle", handle_of(0)], {0: "17"})[-1] == "17"
     assert _resolve(["x", handle_of(1)], {0: "17"}) is None
 
@@ -34,22 +41,41 @@ def _trace(*hops: Hop) -> Trace:
 
 
 def test_plan_applies_last_blocker_first_and_dedupes():
-    a = Fix("delete", front_end="iptables-nft", argv=[["iptables-nft", "-D", "INPUT", "-p", "tcp", "-j", "DROP"]],
-            undo_argv=[["iptables-nft", "-I", "INPUT", "1", "-p", "tcp", "-j", "DROP"]])
-    b = Fix("insert", front_end="iptables-nft", argv=[["iptables-nft", "-I", "INPUT", "3", "-j", "ACCEPT"]],
-            undo_argv=[["iptables-nft", "-D", "INPUT", "-j", "ACCEPT"]])
-    plan = plan_for_trace(_trace(Hop("netfilter", "drop", "x", fixes=[a]), Hop("netfilter", "drop", "y", fixes=[b]),
-                                 Hop("netfilter", "drop", "z", fixes=[b])))
+    a = Fix(
+        "delete",
+        front_end="iptables-nft",
+        argv=[["iptables-nft", "-D", "INPUT", "-p", "tcp", "-j", "DROP"]],
+        undo_argv=[["iptables-nft", "-I", "INPUT", "1", "-p", "tcp", "-j", "DROP"]],
+    )
+    b = Fix(
+        "insert",
+        front_end="iptables-nft",
+        argv=[["iptables-nft", "-I", "INPUT", "3", "-j", "ACCEPT"]],
+        undo_argv=[["iptables-nft", "-D", "INPUT", "-j", "ACCEPT"]],
+    )
+    plan = plan_for_trace(
+        _trace(
+            Hop("netfilter", "drop", "x", fixes=[a]),
+            Hop("netfilter", "drop", "y", fixes=[b]),
+            Hop("netfilter", "drop", "z", fixes=[b]),
+        )
+    )
     assert [f.title for f in plan.fixes] == ["insert", "delete"]
     assert plan.automatic and not plan.persistent
     text = plan.describe()
-    assert "run:  iptables-nft -D INPUT -p tcp -j DROP" in text and "undo: iptables-nft -I INPUT 1 -p tcp -j DROP" in text
+    assert (
+        "run:  iptables-nft -D INPUT -p tcp -j DROP" in text and "undo: iptables-nft -I INPUT 1 -p tcp -j DROP" in text
+    )
     assert Plan.from_json(json.loads(json.dumps(plan.to_json()))).to_json() == plan.to_json()
 
 
 def test_plan_with_a_manual_blocker_is_refused(tmp_path):
-    listener = Hop("socket", "no-listener", "nothing listens",
-                   fixes=[Fix("Start the server on port 8080", front_end="socket", needs_root=False)])
+    listener = Hop(
+        "socket",
+        "no-listener",
+        "nothing listens",
+        fixes=[Fix("Start the server on port 8080", front_end="socket", needs_root=False)],
+    )
     plan = plan_for_trace(_trace(listener))
     assert not plan.automatic and plan.manual
     assert "Needs a person" in plan.describe()
@@ -119,7 +145,9 @@ def test_fix_dry_run_on_a_demo_prints_commands_and_undo(capsys):
 
 
 def test_fix_json_plan(capsys):
-    code = main(["fix", "8080", "--demo", "nat-firewalld-reject", "--scenario", "windows-to-wsl-ip", "--dry-run", "--json"])
+    code = main(
+        ["fix", "8080", "--demo", "nat-firewalld-reject", "--scenario", "windows-to-wsl-ip", "--dry-run", "--json"]
+    )
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     fix = data["plan"]["fixes"][0]
@@ -179,18 +207,25 @@ table ip filter { # handle 2
 
 def test_nft_chains_split_rules_declarations_and_the_rest():
     c = nft_chains(NFT_A)
-    assert c["inet t input"] == ['tcp dport 8080 counter packets 3 bytes 180 drop comment "a b" # handle 3',
-                                 "ip saddr { 10.0.0.1, 10.0.0.2 } tcp dport { 1, 2 } accept # handle 4"]
+    assert c["inet t input"] == [
+        'tcp dport 8080 counter packets 3 bytes 180 drop comment "a b" # handle 3',
+        "ip saddr { 10.0.0.1, 10.0.0.2 } tcp dport { 1, 2 } accept # handle 4",
+    ]
     assert c["inet t input :decl"] == ["type filter hook input priority filter; policy accept;"]
-    assert c["inet t empty"] == [] and c["ip filter INPUT :decl"] == ["type filter hook input priority filter; policy drop;"]
+    assert c["inet t empty"] == [] and c["ip filter INPUT :decl"] == [
+        "type filter hook input priority filter; policy drop;"
+    ]
     assert "elements = { 22, 80 }" in c["inet t :other"]
     s = scopes("nft", NFT_A)
     assert s["inet t input"][0] == 'tcp dport 8080 counter drop comment "a b"'  # counters and handles out
 
 
 def test_iptables_scopes_per_chain_with_policies():
-    s = scopes("iptables-nft-4", "*filter\n:INPUT DROP [4:200]\n:X - [0:0]\n-A INPUT -j X\n-A X -j ACCEPT\nCOMMIT\n"
-                                 "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")
+    s = scopes(
+        "iptables-nft-4",
+        "*filter\n:INPUT DROP [4:200]\n:X - [0:0]\n-A INPUT -j X\n-A X -j ACCEPT\nCOMMIT\n"
+        "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n",
+    )
     assert s["filter INPUT"] == ["-A INPUT -j X"]
     assert s["filter X"] == ["-A X -j ACCEPT"] and s["filter :chains"] == ["INPUT DROP", "X -"]
     assert s["nat PREROUTING"] == []
@@ -210,8 +245,13 @@ def test_edits_check_exactly_what_changed():
     assert Edit("t", "s", "remove", "b", 1, before).stale(["a", "b", "c"]) is None
     assert "changed" in Edit("t", "s", "remove", "b", 1, before).stale(["b", "c"])
     mirror = Edit("file:/x", "content", "mirror", "save:iptables-nft-4")
-    assert mirror.wrong(["# Generated\n*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n"],
-                        {"iptables-nft-4": "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n# Completed\n"}) is None
+    assert (
+        mirror.wrong(
+            ["# Generated\n*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n"],
+            {"iptables-nft-4": "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n# Completed\n"},
+        )
+        is None
+    )
     assert mirror.wrong([], {"iptables-nft-4": "*filter\n"}) is not None
 
 
@@ -219,27 +259,75 @@ def test_nft_rules_are_named_by_place_and_text():
     arg = nft_handle_at(3, 17, 'tcp dport 22 accept comment "a:b>"')
     assert nft_handle_ref(arg) == (3, "17", 'tcp dport 22 accept comment "a:b>"')
     assert nft_handle_ref("17") is None
-    assert _step_text(["nft", "delete", "rule", "inet", "t", "c", "handle", arg], None) == \
-        'nft delete rule inet t c handle <the handle of the rule tcp dport 22 accept comment "a:b>", now 17>'
-    assert _step_text(["tee", "/etc/iptables/rules.v4"], "save:iptables-nft-4") == "iptables-nft-save > /etc/iptables/rules.v4"
+    assert (
+        _step_text(["nft", "delete", "rule", "inet", "t", "c", "handle", arg], None)
+        == 'nft delete rule inet t c handle <the handle of the rule tcp dport 22 accept comment "a:b>", now 17>'
+    )
+    assert (
+        _step_text(["tee", "/etc/iptables/rules.v4"], "save:iptables-nft-4")
+        == "iptables-nft-save > /etc/iptables/rules.v4"
+    )
     assert _step_text(restore_of("/etc/wsl.conf"), None).startswith("put /etc/wsl.conf back as it was before")
     assert restore_of("/x")[0] == RESTORE
 
 
-@pytest.mark.parametrize("tuple_text, argv", [
-    ("allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "22",
-                                                "proto", "tcp"]),
-    ("deny any any ::/0 any fd00::/8 in", ["deny", "in", "from", "fd00::/8", "to", "::/0"]),
-    ("reject tcp 9000:9010 0.0.0.0/0 any 0.0.0.0/0 in_eth0", ["reject", "in", "on", "eth0", "from", "0.0.0.0/0", "to",
-                                                             "0.0.0.0/0", "port", "9000:9010", "proto", "tcp"]),
-    ("allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078",
-     ["allow", "in", "log", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "5353", "proto", "udp", "comment", "mdns x"]),
-    ("route:allow tcp 3000 0.0.0.0/0 any 0.0.0.0/0 in_lo!out_eth0",
-     ["route", "allow", "in", "on", "lo", "out", "on", "eth0", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "3000",
-      "proto", "tcp"]),
-    ("allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in", ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "app",
-                                                          "OpenSSH"]),
-])
+@pytest.mark.parametrize(
+    "tuple_text, argv",
+    [
+        (
+            "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",
+            ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "22", "proto", "tcp"],
+        ),
+        ("deny any any ::/0 any fd00::/8 in", ["deny", "in", "from", "fd00::/8", "to", "::/0"]),
+        (
+            "reject tcp 9000:9010 0.0.0.0/0 any 0.0.0.0/0 in_eth0",
+            ["reject", "in", "on", "eth0", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "9000:9010", "proto", "tcp"],
+        ),
+        (
+            "allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078",
+            [
+                "allow",
+                "in",
+                "log",
+                "from",
+                "0.0.0.0/0",
+                "to",
+                "0.0.0.0/0",
+                "port",
+                "5353",
+                "proto",
+                "udp",
+                "comment",
+                "mdns x",
+            ],
+        ),
+        (
+            "route:allow tcp 3000 0.0.0.0/0 any 0.0.0.0/0 in_lo!out_eth0",
+            [
+                "route",
+                "allow",
+                "in",
+                "on",
+                "lo",
+                "out",
+                "on",
+                "eth0",
+                "from",
+                "0.0.0.0/0",
+                "to",
+                "0.0.0.0/0",
+                "port",
+                "3000",
+                "proto",
+                "tcp",
+            ],
+        ),
+        (
+            "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in",
+            ["allow", "in", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "app", "OpenSSH"],
+        ),
+    ],
+)
 def test_ufw_tuples_give_back_the_command_that_makes_them(tuple_text, argv):
     assert UfwTuple.parse(tuple_text).argv() == argv
 
@@ -247,12 +335,18 @@ def test_ufw_tuples_give_back_the_command_that_makes_them(tuple_text, argv):
 def test_ufw_tuples_match_the_status_rows_they_show():
     from wsltui.facts.ufw import parse_rule_row
 
-    rows = ["22/tcp                     ALLOW IN    Anywhere",
-            "8081/tcp                   DENY IN     10.77.2.2",
-            "Anywhere (v6)              DENY IN     fd00::/8",
-            "5353/udp                   ALLOW IN    Anywhere                   (log) # mdns x"]
-    tuples = ["allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "deny tcp 8081 0.0.0.0/0 any 10.77.2.2 in",
-              "deny any any ::/0 any fd00::/8 in", "allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078"]
+    rows = [
+        "22/tcp                     ALLOW IN    Anywhere",
+        "8081/tcp                   DENY IN     10.77.2.2",
+        "Anywhere (v6)              DENY IN     fd00::/8",
+        "5353/udp                   ALLOW IN    Anywhere                   (log) # mdns x",
+    ]
+    tuples = [
+        "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",
+        "deny tcp 8081 0.0.0.0/0 any 10.77.2.2 in",
+        "deny any any ::/0 any fd00::/8 in",
+        "allow_log udp 5353 0.0.0.0/0 any 0.0.0.0/0 in comment=6d646e732078",
+    ]
     for i, row in enumerate(rows):
         parsed = parse_rule_row(row, i + 1)
         assert [t for t in tuples if UfwTuple.parse(t).matches_row(parsed)] == [tuples[i]], row
@@ -271,7 +365,9 @@ def test_disabled_rules_come_from_the_journal(tmp_path):
     j = Journal(tmp_path)
     ref = {"front_end": "nft", "text": "tcp dport 1 drop", "table": "t", "family": "inet", "chain": "c", "index": 2}
     j.append({"id": "d1", "action": "disable", "result": "applied", "plan": {"ref": ref, "title": "Disable 1"}})
-    j.append({"id": "d2", "action": "disable", "result": "applied", "plan": {"ref": {**ref, "index": 3}, "title": "D2"}})
+    j.append(
+        {"id": "d2", "action": "disable", "result": "applied", "plan": {"ref": {**ref, "index": 3}, "title": "D2"}}
+    )
     j.append({"id": "e1", "action": "enable", "result": "applied", "plan": {"enables": "d2"}})
     j.append({"id": "d3", "action": "disable", "result": "undone", "plan": {"ref": ref}})
     j.append({"id": "w1", "action": "disable", "result": "applied", "plan": {"ref": {"front_end": "windows-firewall"}}})
@@ -285,11 +381,22 @@ def test_disabled_rules_come_from_the_journal(tmp_path):
 
 
 def _write_plan(path, new: str, old: str | None, says: str | None = None) -> Plan:
-    fix = PlannedFix("write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False,
-                     stdin=["text:" + new])
-    return Plan(0, "", {"name": "test"}, [fix], kind="persist", title="Write a file",
-                edits=[Edit(f"file:{path}", "content", "set", says if says is not None else new,
-                            before=[] if old is None else [old])])
+    fix = PlannedFix(
+        "write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False, stdin=["text:" + new]
+    )
+    return Plan(
+        0,
+        "",
+        {"name": "test"},
+        [fix],
+        kind="persist",
+        title="Write a file",
+        edits=[
+            Edit(
+                f"file:{path}", "content", "set", says if says is not None else new, before=[] if old is None else [old]
+            )
+        ],
+    )
 
 
 @pytest.mark.parametrize("old", ["old text\n", None])

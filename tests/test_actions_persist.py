@@ -32,7 +32,9 @@ def _digest(path: str) -> str:
     if not p.exists():
         return "-"
     files = sorted(p.rglob("*")) if p.is_dir() else [p]
-    return hashlib.sha256(b"".join(str(f).encode() + (f.read_bytes() if f.is_file() else b"") for f in files)).hexdigest()
+    return hashlib.sha256(
+        b"".join(str(f).encode() + (f.read_bytes() if f.is_file() else b"") for f in files)
+    ).hexdigest()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -42,8 +44,9 @@ def host_etc_untouched():
     assert {f: _digest(f) for f in HOST_FILES} == before, "a test wrote the host's /etc"
 
 
-def make_root(tmp_path: Path, *, systemd: bool = False, persistent: bool = False, alternative: str = "nft",
-              nftables: str = "") -> Path:
+def make_root(
+    tmp_path: Path, *, systemd: bool = False, persistent: bool = False, alternative: str = "nft", nftables: str = ""
+) -> Path:
     """A private / laid out like a distro: what is installed, enabled and running."""
     root = tmp_path / "root"
     for d in ("etc", "usr/sbin", "run"):
@@ -66,7 +69,9 @@ def make_root(tmp_path: Path, *, systemd: bool = False, persistent: bool = False
         (root / "lib/systemd/system/nftables.service").write_text("[Unit]\n")
         if nftables == "enabled":
             (root / "etc/systemd/system/sysinit.target.wants").mkdir(parents=True)
-            (root / "etc/systemd/system/sysinit.target.wants/nftables.service").symlink_to("/lib/systemd/system/nftables.service")
+            (root / "etc/systemd/system/sysinit.target.wants/nftables.service").symlink_to(
+                "/lib/systemd/system/nftables.service"
+            )
     return root
 
 
@@ -93,7 +98,10 @@ def test_without_systemd_a_wsl_boot_command(tmp_path, monkeypatch):
 
 
 def test_nftables_service_only_when_enabled(tmp_path):
-    assert detect_persistence("nft", make_root(tmp_path / "a", systemd=True, nftables="enabled")).mechanism == "nftables.service"
+    assert (
+        detect_persistence("nft", make_root(tmp_path / "a", systemd=True, nftables="enabled")).mechanism
+        == "nftables.service"
+    )
     p = detect_persistence("nft", make_root(tmp_path / "b", systemd=True, nftables="installed"))
     assert p.mechanism == "wsl-boot" and p.boot_command == "nft -f /etc/wsltui/nftables.conf"
     assert "not enabled" in p.notes[0]
@@ -101,14 +109,20 @@ def test_nftables_service_only_when_enabled(tmp_path):
         detect_persistence("ufw", tmp_path)
 
 
-@pytest.mark.parametrize("before, after", [
-    ("", "[boot]\ncommand = X\n"),
-    ("[network]\nhostname = a", "[network]\nhostname = a\n\n[boot]\ncommand = X\n"),
-    ("# c\n[boot]\nsystemd=true\n[user]\ndefault=me\n", "# c\n[boot]\ncommand = X\nsystemd=true\n[user]\ndefault=me\n"),
-    ("[boot]\ncommand = service ssh start\n", "[boot]\ncommand = service ssh start; X\n"),
-    ("[boot]\ncommand=a; X\n", "[boot]\ncommand=a; X\n"),
-    ("[Boot]\n# command = old\ncommand =\n", "[Boot]\n# command = old\ncommand = X\n"),
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("", "[boot]\ncommand = X\n"),
+        ("[network]\nhostname = a", "[network]\nhostname = a\n\n[boot]\ncommand = X\n"),
+        (
+            "# c\n[boot]\nsystemd=true\n[user]\ndefault=me\n",
+            "# c\n[boot]\ncommand = X\nsystemd=true\n[user]\ndefault=me\n",
+        ),
+        ("[boot]\ncommand = service ssh start\n", "[boot]\ncommand = service ssh start; X\n"),
+        ("[boot]\ncommand=a; X\n", "[boot]\ncommand=a; X\n"),
+        ("[Boot]\n# command = old\ncommand =\n", "[Boot]\n# command = old\ncommand = X\n"),
+    ],
+)
 def test_boot_command_keeps_everything_else(before, after):
     assert with_boot_command(before, "X") == after
 
@@ -132,13 +146,19 @@ FACTS = [BY_NAME[n] for n in ("nf.iptables-nft", "nf.ip6tables-nft", "nf.nft")]
 
 
 def _tree(root: Path) -> dict:
-    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(root.rglob("*"))
-            if not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(root.rglob("*"))
+        if not p.is_symlink()
+    }
 
 
 def _strip(text: str) -> str:
-    return "\n".join(re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l))
-                     for l in text.splitlines() if l.strip() and not l.startswith("#"))
+    return "\n".join(
+        re.sub(r"counter packets \d+ bytes \d+", "counter", re.sub(r"\[\d+:\d+\]", "[0:0]", l))
+        for l in text.splitlines()
+        if l.strip() and not l.startswith("#")
+    )
 
 
 def _boot(pair: NetnsPair, root: Path, command: str) -> None:
@@ -148,11 +168,22 @@ def _boot(pair: NetnsPair, root: Path, command: str) -> None:
 
 
 @pytest.mark.realtools
-@pytest.mark.parametrize("front_end, layout", [("iptables-nft", "wsl-boot"), ("iptables-nft", "netfilter-persistent"),
-                                               ("nft", "wsl-boot"), ("nft", "nftables.service")])
+@pytest.mark.parametrize(
+    "front_end, layout",
+    [
+        ("iptables-nft", "wsl-boot"),
+        ("iptables-nft", "netfilter-persistent"),
+        ("nft", "wsl-boot"),
+        ("nft", "nftables.service"),
+    ],
+)
 def test_persisted_rules_come_back_and_undo_restores_every_file(tmp_path, monkeypatch, front_end, layout):
-    root = make_root(tmp_path, systemd=layout != "wsl-boot", persistent=layout == "netfilter-persistent",
-                     nftables="enabled" if layout == "nftables.service" else "")
+    root = make_root(
+        tmp_path,
+        systemd=layout != "wsl-boot",
+        persistent=layout == "netfilter-persistent",
+        nftables="enabled" if layout == "nftables.service" else "",
+    )
     monkeypatch.setenv("WSLTUI_ROOT", str(root))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     files_before = _tree(root)
@@ -161,8 +192,11 @@ def test_persisted_rules_come_back_and_undo_restores_every_file(tmp_path, monkey
         ns_run(pair.srv, ["nft", "-f", "-"], input=NFT)
         with in_netns(pair.srv):
             facts = build_facts(capture(FACTS))
-            rule = (facts.iptables.iptables_nft.table("filter").chain("INPUT").rules[0] if front_end == "iptables-nft"
-                    else facts.nft.chain("inet", "t", "input").rules[0])
+            rule = (
+                facts.iptables.iptables_nft.table("filter").chain("INPUT").rules[0]
+                if front_end == "iptables-nft"
+                else facts.nft.chain("inet", "t", "input").rules[0]
+            )
             plan = disable_plan(rule, facts, persist=True)
             assert plan.persistent and plan.fixes[1].title.endswith(f"({layout})")
             r = apply(plan)
@@ -171,8 +205,15 @@ def test_persisted_rules_come_back_and_undo_restores_every_file(tmp_path, monkey
             now = _strip(run_in(pair.srv, dump))
         p = detect_persistence(front_end)
         # The distro's own way back: the service's command, or the [boot] command wsltui wrote.
-        command = p.boot_command if layout == "wsl-boot" else \
-            ("iptables-nft-restore /etc/iptables/rules.v4" if front_end == "iptables-nft" else "nft -f /etc/nftables.conf")
+        command = (
+            p.boot_command
+            if layout == "wsl-boot"
+            else (
+                "iptables-nft-restore /etc/iptables/rules.v4"
+                if front_end == "iptables-nft"
+                else "nft -f /etc/nftables.conf"
+            )
+        )
         if layout == "wsl-boot":
             conf = (root / "etc" / "wsl.conf").read_text()
             assert conf.startswith("# my settings\n[network]\nhostname = dev\n") and f"command = {command}\n" in conf
@@ -215,13 +256,16 @@ def test_a_crash_while_writing_the_rules_file_puts_everything_back(tmp_path, mon
                 def runner(job):
                     rec = run(job)  # the file is written (the rule deleted), then the step "dies"
                     return Record(job.name, job.argv, "", None, error="killed by signal 9") if job.name == name else rec
+
                 return runner
 
             r = apply(plan, runner=crash_at("fix.0.0"))
             assert not r.ok and r.result == "rolled-back", r.message
             assert _tree(root) == files_before
             facts = build_facts(capture(FACTS))
-            plan = disable_plan(facts.iptables.iptables_nft.table("filter").chain("INPUT").rules[1], facts, persist=True)
+            plan = disable_plan(
+                facts.iptables.iptables_nft.table("filter").chain("INPUT").rules[1], facts, persist=True
+            )
             assert plan.fixes[1].argv[-1][0] == "tee"
             r = apply(plan, runner=crash_at("fix.1.0"))  # the rule is gone and the file written when it dies
             assert not r.ok and r.result == "rolled-back", r.message
@@ -250,8 +294,11 @@ def test_wsltui_fix_persist_from_the_shell(tmp_path, monkeypatch):
             assert "Keep the iptables-nft rules after a restart (wsl-boot)" in r.stdout
             assert packet(pair) == "accept"
             saved = (root / "etc" / "wsltui" / "iptables-nft.rules").read_text()
-            assert "8080" not in saved and "command = iptables-nft-restore /etc/wsltui/iptables-nft.rules" in \
-                (root / "etc" / "wsl.conf").read_text()
+            assert (
+                "8080" not in saved
+                and "command = iptables-nft-restore /etc/wsltui/iptables-nft.rules"
+                in (root / "etc" / "wsl.conf").read_text()
+            )
             u = wsltui(pair, tmp_path, "undo", "--yes", env=env)
             assert u.returncode == 0, u.stderr + u.stdout
             assert _strip(ns_run(pair.srv, ["iptables-nft-save"]).stdout.decode()) == start

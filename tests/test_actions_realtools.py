@@ -35,8 +35,9 @@ _counter = [0]
 def pair():
     """A namespace pair whose server listens on 8080, 8081, 9005, 8000 and 22 (TCP and UDP)."""
     _counter[0] += 1
-    with listening_pair(f"wa{os.getpid() % 1000}{_counter[0]}", 140 + (_counter[0] % 40), [8080, 8081, 9005, 8000, 22],
-                        v6=False) as p:
+    with listening_pair(
+        f"wa{os.getpid() % 1000}{_counter[0]}", 140 + (_counter[0] % 40), [8080, 8081, 9005, 8000, 22], v6=False
+    ) as p:
         yield p
 
 
@@ -56,9 +57,13 @@ def ruleset(ns: str, binds=(), extra_files=()) -> dict:
 
 def wsltui(pair: NetnsPair, tmp_path, *args: str, binds=(), env=None) -> subprocess.CompletedProcess:
     argv = ns_argv(pair.srv, [sys.executable, "-m", "wsltui", *args], list(binds))
-    return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(tmp_path / "state"),
-                               **(env or {})})
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})},
+    )
 
 
 def packet(pair: NetnsPair, port: int = 8080, proto: str = "tcp") -> str:
@@ -68,8 +73,19 @@ def packet(pair: NetnsPair, port: int = 8080, proto: str = "tcp") -> str:
 
 
 def fix_args(pair: NetnsPair, port: int = 8080) -> list[str]:
-    return ["fix", str(port), "--scenario", "custom", "--src", pair.cli_ip, "--dst", pair.srv_ip,
-            "--in-iface", pair.srv_if, "--yes"]
+    return [
+        "fix",
+        str(port),
+        "--scenario",
+        "custom",
+        "--src",
+        pair.cli_ip,
+        "--dst",
+        pair.srv_ip,
+        "--in-iface",
+        pair.srv_if,
+        "--yes",
+    ]
 
 
 def load(pair: NetnsPair, tool: str, text: str) -> None:
@@ -107,15 +123,25 @@ table ip other {{
 # what blocks 8080 -> what wsltui does: delete the rule / insert (or add) an accept before it
 CASES = {
     "iptables-legacy": ("iptables-legacy-restore", IPT.format(policy="ACCEPT")),
-    "iptables-legacy-policy": ("iptables-legacy-restore", IPT.format(policy="DROP").replace(
-        "-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n", "")),
+    "iptables-legacy-policy": (
+        "iptables-legacy-restore",
+        IPT.format(policy="DROP").replace("-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n", ""),
+    ),
     "iptables-nft": ("iptables-nft-restore", IPT.format(policy="ACCEPT")),
-    "iptables-nft-multiport": ("iptables-nft-restore", IPT.format(policy="ACCEPT").replace("--dport 8080 -j DROP",
-                                                                                           "--dport 8079 -j DROP").replace("9000:9010", "8000:9010")),
+    "iptables-nft-multiport": (
+        "iptables-nft-restore",
+        IPT.format(policy="ACCEPT")
+        .replace("--dport 8080 -j DROP", "--dport 8079 -j DROP")
+        .replace("9000:9010", "8000:9010"),
+    ),
     "nft": ("nft", NFT.format(policy="accept")),
     "nft-policy": ("nft", NFT.format(policy="drop").replace("    tcp dport 8080 counter drop\n", "")),
-    "nft-range": ("nft", NFT.format(policy="accept").replace("9000-9010", "8000-9010")
-                  .replace("tcp dport 8080 counter drop", "tcp dport 8079 counter drop")),
+    "nft-range": (
+        "nft",
+        NFT.format(policy="accept")
+        .replace("9000-9010", "8000-9010")
+        .replace("tcp dport 8080 counter drop", "tcp dport 8079 counter drop"),
+    ),
 }
 
 
@@ -193,8 +219,11 @@ def test_fix_ufw(pair, tmp_path, variant):
     assert packet(pair) != "accept"
     r = wsltui(pair, tmp_path, *fix_args(pair), binds=ufw.binds)
     assert r.returncode == 0, r.stderr + r.stdout
-    assert {"deny-rule": "undo: ufw deny 8080/tcp", "default-policy": "run:  ufw allow 8080/tcp",
-            "deny-from-client": "run:  ufw insert 1 allow 8080/tcp"}[variant] in r.stdout
+    assert {
+        "deny-rule": "undo: ufw deny 8080/tcp",
+        "default-policy": "run:  ufw allow 8080/tcp",
+        "deny-from-client": "run:  ufw insert 1 allow 8080/tcp",
+    }[variant] in r.stdout
     assert packet(pair) == "accept"
     u = wsltui(pair, tmp_path, "undo", "--yes", binds=ufw.binds)
     assert u.returncode == 0, u.stderr + u.stdout
@@ -218,19 +247,23 @@ def test_refusals_change_nothing(pair, tmp_path):
 
 def _trace(pair: NetnsPair, port: int = 8080, proto: str = "tcp"):
     snap = capture(NETFILTER_PROBES)
-    sc = Scenario("custom", port, proto, ipaddress.ip_address(pair.cli_ip), ipaddress.ip_address(pair.srv_ip), pair.srv_if)
+    sc = Scenario(
+        "custom", port, proto, ipaddress.ip_address(pair.cli_ip), ipaddress.ip_address(pair.srv_ip), pair.srv_if
+    )
     return simulate(World.from_facts(build_facts(snap)), sc)
 
 
 def _plan(pair, port=8080, proto="tcp") -> Plan:
-    return plan_for_trace(_trace(pair, port, proto), {"name": "custom", "src": pair.cli_ip, "dst": pair.srv_ip,
-                                                      "in_iface": pair.srv_if})
+    return plan_for_trace(
+        _trace(pair, port, proto), {"name": "custom", "src": pair.cli_ip, "dst": pair.srv_ip, "in_iface": pair.srv_if}
+    )
 
 
 def _verifier(pair, plan):
     def verify():
         t = _trace(pair, plan.port, plan.proto)
         return (not t.blockers, "blocked" if t.blockers else "gets through")
+
     return verify
 
 
@@ -252,8 +285,18 @@ def test_failure_mid_apply_restores(pair, tmp_path, case):
         r1 = apply(broken, base=tmp_path)
         # 2) a second fix that fails after the first one fully applied
         two = _plan(pair)
-        two.fixes.append(PlannedFix("bad", good.front_end, [[good.argv[0][0], "-A", "NOPE"] if "tables" in good.argv[0][0]
-                                                            else ["nft", "add", "rule", "inet", "nope", "x", "accept"]], [["true"]]))
+        two.fixes.append(
+            PlannedFix(
+                "bad",
+                good.front_end,
+                [
+                    [good.argv[0][0], "-A", "NOPE"]
+                    if "tables" in good.argv[0][0]
+                    else ["nft", "add", "rule", "inet", "nope", "x", "accept"]
+                ],
+                [["true"]],
+            )
+        )
         r2 = apply(two, base=tmp_path)
         # 3) everything ran, but the verification says the packet is still blocked
         r3 = apply(_plan(pair), base=tmp_path, verify=lambda: (False, "injected"))
@@ -262,14 +305,18 @@ def test_failure_mid_apply_restores(pair, tmp_path, case):
 
         def flaky(job):
             from wsltui.probes.runner import run
+
             calls.append(job.argv)
             if job.name == "fix.0.1" or (job.name.startswith("fix.1")):
                 from wsltui.snapshot import Record
+
                 return Record(job.name, job.argv, "", exit_code=None, error="killed by signal 9")
             return run(job)
 
         doubled = _plan(pair)
-        doubled.fixes.append(PlannedFix("again", good.front_end, [list(a) for a in good.argv], [list(a) for a in good.undo_argv]))
+        doubled.fixes.append(
+            PlannedFix("again", good.front_end, [list(a) for a in good.argv], [list(a) for a in good.undo_argv])
+        )
         r4 = apply(doubled, base=tmp_path, runner=flaky)
     for r in (r1, r2, r3, r4):
         assert not r.ok and r.result == "rolled-back", r.message

@@ -30,8 +30,17 @@ import pytest
 from oracle import in_netns, listening_pair, probe_many
 from realtools import RULE_DUMPS, Firewalld, NetnsPair, Ufw, ns_run, strip_counters
 
-from wsltui.actions import (ActionError, FirewalldItem, add_allow_plan, apply, delete_plan, disable_plan, disabled_rules,
-                            enable_plan, undo)
+from wsltui.actions import (
+    ActionError,
+    FirewalldItem,
+    add_allow_plan,
+    apply,
+    delete_plan,
+    disable_plan,
+    disabled_rules,
+    enable_plan,
+    undo,
+)
 from wsltui.actions import rules as rules_mod
 from wsltui.actions import state as st
 from wsltui.facts import build_facts
@@ -44,9 +53,13 @@ pytestmark = pytest.mark.realtools
 
 PORTS = [22, 2222, 7, 8080, 8081, 8082, 8083, 8084, 8085]
 # What each front end's panel shows (the facts the rows come from).
-RECORDS = {"iptables-legacy": ["nf.iptables-legacy", "nf.ip6tables-legacy", "nf.legacy-tables", "nf.legacy6-tables"],
-           "iptables-nft": ["nf.iptables-nft", "nf.ip6tables-nft"], "nft": ["nf.nft"], "ufw": ["ufw.status"],
-           "firewalld": ["firewalld.zones", "firewalld.default-zone"]}
+RECORDS = {
+    "iptables-legacy": ["nf.iptables-legacy", "nf.ip6tables-legacy", "nf.legacy-tables", "nf.legacy6-tables"],
+    "iptables-nft": ["nf.iptables-nft", "nf.ip6tables-nft"],
+    "nft": ["nf.nft"],
+    "ufw": ["ufw.status"],
+    "firewalld": ["firewalld.zones", "firewalld.default-zone"],
+}
 # Sequences per front end (firewall-cmd and ufw take 0.3-0.6 s a call: fewer there), and actions
 # per sequence. WSLTUI_ACTION_SEQUENCES multiplies the sequences, for a longer run by hand.
 SEQUENCES = {"iptables-legacy": 8, "iptables-nft": 6, "nft": 6, "ufw": 3, "firewalld": 1}
@@ -88,7 +101,9 @@ class World:
         jobs = {argv[0]: (lambda a=argv: strip_counters(self.dump(a), self.unordered)) for argv in RULE_DUMPS}
         if self.fw is not None:
             for perm in ([], ["--permanent"]):
-                jobs["firewall-cmd" + "".join(perm)] = lambda p=perm: strip_counters(self.fw.cmd(*p, "--list-all-zones").stdout, True)
+                jobs["firewall-cmd" + "".join(perm)] = lambda p=perm: strip_counters(
+                    self.fw.cmd(*p, "--list-all-zones").stdout, True
+                )
         with ThreadPoolExecutor(len(jobs)) as pool:
             out = dict(zip(jobs, pool.map(lambda f: f(), jobs.values())))
         for p in [*self.files, *sorted(x for x in self.root.rglob("*"))]:
@@ -178,20 +193,28 @@ def setup_ufw(w: World, tmp_path: Path, monkeypatch) -> None:
     apps.mkdir(exist_ok=True)
     (apps / "wsltui-test").write_text("[WsltuiWeb]\ntitle=test web\ndescription=test\nports=8086,8087/tcp\n")
     ufw.cmd("--force", "enable")
-    for args in (["allow", "22/tcp"], ["deny", "8081/tcp"], ["deny", "proto", "tcp", "from", w.pair.cli_ip, "to", "any",
-                                                            "port", "8082"],
-                 ["allow", "8083/udp"], ["reject", "8084/tcp"], ["deny", "from", "fd00::/8"],
-                 ["allow", "in", "log", "5353/udp", "comment", "mdns, logged"], ["allow", "WsltuiWeb"],
-                 ["route", "allow", "in", "on", "lo", "out", "on", w.pair.srv_if, "to", "any", "port", "3000", "proto", "tcp"]):
+    for args in (
+        ["allow", "22/tcp"],
+        ["deny", "8081/tcp"],
+        ["deny", "proto", "tcp", "from", w.pair.cli_ip, "to", "any", "port", "8082"],
+        ["allow", "8083/udp"],
+        ["reject", "8084/tcp"],
+        ["deny", "from", "fd00::/8"],
+        ["allow", "in", "log", "5353/udp", "comment", "mdns, logged"],
+        ["allow", "WsltuiWeb"],
+        ["route", "allow", "in", "on", "lo", "out", "on", w.pair.srv_if, "to", "any", "port", "3000", "proto", "tcp"],
+    ):
         ufw.cmd(*args)
     ufw.cmd("reload")  # ufw fills in rules its enable left out at the first reload
     wd = ufw.workdir
     wrapper = tmp_path / "bin" / "ufw"
     wrapper.parent.mkdir()
     # Every ufw wsltui starts gets its own mount namespace with the test's copies (never the host's).
-    wrapper.write_text("#!/bin/sh\nexec unshare -m --propagation private sh -c '"
-                       'mount --bind "$0/etc-ufw" /etc/ufw && mount --bind "$0/default-ufw" /etc/default/ufw && '
-                       f'mount --bind "$0/run" /run && exec /usr/sbin/ufw "$@"\' "{wd}" "$@"\n')
+    wrapper.write_text(
+        "#!/bin/sh\nexec unshare -m --propagation private sh -c '"
+        'mount --bind "$0/etc-ufw" /etc/ufw && mount --bind "$0/default-ufw" /etc/default/ufw && '
+        f'mount --bind "$0/run" /run && exec /usr/sbin/ufw "$@"\' "{wd}" "$@"\n'
+    )
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(st, "UFW_FILES", (str(wd / "etc-ufw" / "user.rules"), str(wd / "etc-ufw" / "user6.rules")))
@@ -203,8 +226,12 @@ def setup_firewalld(w: World, tmp_path: Path, monkeypatch) -> None:
     fw = Firewalld(w.pair.srv, workdir=tmp_path / "fw")
     w.fw = fw
     fw.cmd("--permanent", "--zone=public", "--add-port=9090/tcp")
-    fw.cmd("--permanent", "--zone=public", "--add-rich-rule",
-           f'rule family="ipv4" source address="{w.pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"')
+    fw.cmd(
+        "--permanent",
+        "--zone=public",
+        "--add-rich-rule",
+        f'rule family="ipv4" source address="{w.pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"',
+    )
     fw.cmd("--permanent", "--zone=public", "--add-forward-port=port=2222:proto=tcp:toport=22")
     fw.cmd("--permanent", "--zone=public", "--add-icmp-block=echo-request")
     fw.cmd("--reload")
@@ -227,23 +254,39 @@ def candidates(w: World, facts) -> list[tuple[str, object]]:
     fe = w.front_end
     if fe.startswith("iptables-"):
         backend = fe.split("-")[1]
-        return [(f"{t.name} {r.target}", r) for rs in facts.iptables.rulesets() if rs.backend == backend and rs.unknown is None
-                for t in rs.tables for c in t.chains for r in c.rules]
+        return [
+            (f"{t.name} {r.target}", r)
+            for rs in facts.iptables.rulesets()
+            if rs.backend == backend and rs.unknown is None
+            for t in rs.tables
+            for c in t.chains
+            for r in c.rules
+        ]
     if fe == "nft":
-        return [(f"{t.family} {r.text.split()[-1] if r.text else ''}", r) for t in facts.nft.tables
-                if not t.managed_by_iptables for c in t.chains for r in c.rules]
+        return [
+            (f"{t.family} {r.text.split()[-1] if r.text else ''}", r)
+            for t in facts.nft.tables
+            if not t.managed_by_iptables
+            for c in t.chains
+            for r in c.rules
+        ]
     if fe == "ufw":
         return [("app" if r.dst.app else f"{r.action} {r.direction}", r) for r in facts.ufw.rules]
     z = facts.firewalld.zone("public")
-    return [*(("port", r) for r in z.ports), *(("rich-rule", r) for r in z.rich_rules),
-            *(("forward-port", r) for r in z.forward_ports), *(("source-port", r) for r in z.source_ports),
-            *(("service", FirewalldItem("public", "service", s)) for s in z.services),
-            *(("icmp-block", FirewalldItem("public", "icmp-block", b)) for b in z.icmp_blocks)]
+    return [
+        *(("port", r) for r in z.ports),
+        *(("rich-rule", r) for r in z.rich_rules),
+        *(("forward-port", r) for r in z.forward_ports),
+        *(("source-port", r) for r in z.source_ports),
+        *(("service", FirewalldItem("public", "service", s)) for s in z.services),
+        *(("icmp-block", FirewalldItem("public", "icmp-block", b)) for b in z.icmp_blocks),
+    ]
 
 
 def add_action(w: World, rng: random.Random, facts):
-    for port, proto in rng.sample([(8080, "tcp"), (8081, "tcp"), (8082, "tcp"), (8083, "tcp"), (8084, "tcp"),
-                                   (8085, "udp"), (8080, "udp")], 7):
+    for port, proto in rng.sample(
+        [(8080, "tcp"), (8081, "tcp"), (8082, "tcp"), (8083, "tcp"), (8084, "tcp"), (8085, "udp"), (8080, "udp")], 7
+    ):
         try:
             return _add(w, rng, facts, port, proto)
         except ActionError as e:
@@ -261,10 +304,19 @@ def _add(w: World, rng: random.Random, facts, port: int, proto: str):
         target_fe = ("ip6tables-" if v6 else "iptables-") + fe.split("-")[1]
         return add_allow_plan(target_fe, port, proto, facts=facts, persist=rng.random() < 0.3), port, proto, v6
     if fe == "nft":
-        chains = [c for t in facts.nft.tables if not t.managed_by_iptables for c in t.chains
-                  if c.base and c.hook == "input" and t.family in ("inet", "ip") and t.name == "t"]
-        return add_allow_plan("nft", port, proto, facts=facts, at=rng.choice([None, *chains]),
-                              persist=rng.random() < 0.3), port, proto, False
+        chains = [
+            c
+            for t in facts.nft.tables
+            if not t.managed_by_iptables
+            for c in t.chains
+            if c.base and c.hook == "input" and t.family in ("inet", "ip") and t.name == "t"
+        ]
+        return (
+            add_allow_plan("nft", port, proto, facts=facts, at=rng.choice([None, *chains]), persist=rng.random() < 0.3),
+            port,
+            proto,
+            False,
+        )
     if fe == "firewalld":
         port = rng.choice([8080, 8082, 8083, 8084])  # 8081 stays rejected by the rich rule from the client
         return add_allow_plan("firewalld", port, proto, facts=facts, persist=rng.random() < 0.5), port, proto, False

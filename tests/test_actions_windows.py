@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from wsltui.actions import (ActionError, Plan, apply, clipboard_text, copy_to_clipboard, hyperv_allow_plan, undo,
-                            windows_allow_plan, windows_rule_plan)
+from wsltui.actions import (
+    ActionError,
+    Plan,
+    apply,
+    clipboard_text,
+    copy_to_clipboard,
+    hyperv_allow_plan,
+    undo,
+    windows_allow_plan,
+    windows_rule_plan,
+)
 from wsltui.actions import windows as win
 from wsltui.cli import main
 from wsltui.facts.windows import FwRule
@@ -122,9 +131,14 @@ def test_declined_uac_is_a_clear_refusal_not_an_error(windows, monkeypatch, caps
     assert windows.rules()["{B10C}"]["enabled"] == 1
 
 
-@pytest.mark.parametrize("mode, says", [("denied", "Windows refused: Access is denied."),
-                                        ("noresult", "wrote no result"),
-                                        ("hang", "no answer to the UAC prompt")])
+@pytest.mark.parametrize(
+    "mode, says",
+    [
+        ("denied", "Windows refused: Access is denied."),
+        ("noresult", "wrote no result"),
+        ("hang", "no answer to the UAC prompt"),
+    ],
+)
 def test_failures_say_why_and_change_nothing(windows, monkeypatch, mode, says):
     monkeypatch.setenv("STANDIN_UAC", mode)
     monkeypatch.setattr(win, "ELEVATION_TIMEOUT", 1.0)
@@ -166,8 +180,12 @@ def test_a_local_allow_where_group_policy_ignores_local_rules_is_refused():
 
     from wsltui.facts.windows import ProfileSettings
 
-    facts = SimpleNamespace(profiles={"Public": ProfileSettings("Public", allow_local_rules=False),
-                                      "Private": ProfileSettings("Private", allow_local_rules=None)})
+    facts = SimpleNamespace(
+        profiles={
+            "Public": ProfileSettings("Public", allow_local_rules=False),
+            "Private": ProfileSettings("Private", allow_local_rules=None),
+        }
+    )
     with pytest.raises(ActionError, match="Group Policy does not apply local firewall rules on the Public profile"):
         refuse_ignored_local_rule(facts, "Public", 8080, "tcp")
     refuse_ignored_local_rule(facts, "Private", 8080, "tcp")  # not configured: local rules apply
@@ -176,9 +194,11 @@ def test_a_local_allow_where_group_policy_ignores_local_rules_is_refused():
 
 def test_add_allow_rules_and_remove_them_again(windows):
     plan = windows_allow_plan(8080, "tcp", profile="Public", interface="vEthernet (WSL)")
-    assert plan.fixes[0].script == ("New-NetFirewallRule -Name 'wsltui-in-tcp-8080' -DisplayName 'wsltui: allow TCP 8080' "
-                                    "-Direction Inbound -Action Allow -Protocol TCP -LocalPort 8080 -Profile Public "
-                                    "-InterfaceAlias 'vEthernet (WSL)'")
+    assert plan.fixes[0].script == (
+        "New-NetFirewallRule -Name 'wsltui-in-tcp-8080' -DisplayName 'wsltui: allow TCP 8080' "
+        "-Direction Inbound -Action Allow -Protocol TCP -LocalPort 8080 -Profile Public "
+        "-InterfaceAlias 'vEthernet (WSL)'"
+    )
     assert plan.fixes[0].undo_script == "Remove-NetFirewallRule -Name 'wsltui-in-tcp-8080'"
     assert apply(plan).ok
     assert windows.rules()["wsltui-in-tcp-8080"]["script"] == "$null = " + plan.fixes[0].script
@@ -230,11 +250,24 @@ def test_a_trace_s_windows_fixes_run_elevated_on_the_live_machine(windows):
     from wsltui.simulation.trace import Hop, Trace
 
     pkt = sim.WinPacket("in", "tcp", 8080, interface="vEthernet (WSL)")
-    hops = [Hop("windows-firewall", "drop", "a block rule", rule="x", fixes=[sim._disable_rule_fix(rule("node's block"))]),
-            Hop("windows-firewall", "drop", "default block", rule="y", fixes=[sim._allow_rule_fix(pkt, "Public")]),
-            Hop("portproxy", "drop", "no portproxy", rule="z",
-                fixes=[sim.Fix("Forward port 8080", ["netsh interface portproxy add v4tov4 listenport=8080"],
-                               ["netsh interface portproxy delete v4tov4 listenport=8080"], "windows")])]
+    hops = [
+        Hop("windows-firewall", "drop", "a block rule", rule="x", fixes=[sim._disable_rule_fix(rule("node's block"))]),
+        Hop("windows-firewall", "drop", "default block", rule="y", fixes=[sim._allow_rule_fix(pkt, "Public")]),
+        Hop(
+            "portproxy",
+            "drop",
+            "no portproxy",
+            rule="z",
+            fixes=[
+                sim.Fix(
+                    "Forward port 8080",
+                    ["netsh interface portproxy add v4tov4 listenport=8080"],
+                    ["netsh interface portproxy delete v4tov4 listenport=8080"],
+                    "windows",
+                )
+            ],
+        ),
+    ]
     trace = Trace("lan-to-windows", "nat", "tcp", 8080, hops=hops)
     trace.blockers = hops
     assert not plan_for_trace(trace).fixes  # without elevation: all three need a person
@@ -242,7 +275,8 @@ def test_a_trace_s_windows_fixes_run_elevated_on_the_live_machine(windows):
     assert [f.script for f in plan.fixes] == [
         "New-NetFirewallRule -Name 'wsltui-in-tcp-8080' -DisplayName 'wsltui: allow TCP 8080' -Direction Inbound "
         "-Action Allow -Protocol TCP -LocalPort 8080 -Profile Public -InterfaceAlias 'vEthernet (WSL)'",
-        "Disable-NetFirewallRule -Name 'node''s block'"]
+        "Disable-NetFirewallRule -Name 'node''s block'",
+    ]
     assert [m.commands for m in plan.manual] == [["netsh interface portproxy add v4tov4 listenport=8080"]]
     plan.manual = []
     r = apply(plan)

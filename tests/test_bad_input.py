@@ -30,13 +30,13 @@ def mutated(draw, text: str) -> str:
         return text[: draw(st.integers(0, len(text)))]
     if kind == "drop" and lines:
         i = draw(st.integers(0, len(lines) - 1))
-        return "".join(lines[:i] + lines[i + 1:])
+        return "".join(lines[:i] + lines[i + 1 :])
     if kind == "double" and lines:
         i = draw(st.integers(0, len(lines) - 1))
         return "".join(lines[: i + 1] + lines[i:])
     if kind == "flip" and text:
         i = draw(st.integers(0, len(text) - 1))
-        return text[:i] + draw(st.characters()) + text[i + 1:]
+        return text[:i] + draw(st.characters()) + text[i + 1 :]
     if kind == "insert":
         i = draw(st.integers(0, len(text)))
         return text[:i] + draw(st.text(max_size=40)) + text[i:]
@@ -49,8 +49,15 @@ def broken_snapshot(draw):
     snap = snapshot.Snapshot(records=dict(base.records))
     for name in draw(st.lists(st.sampled_from(RECORDS), min_size=1, max_size=4, unique=True)):
         rec = snap.records.get(name) or Record(name, (), "")
-        snap.add(Record(name, rec.argv, draw(mutated(rec.stdout)), exit_code=draw(st.sampled_from([0, 0, 0, 1, 252, None])),
-                        stderr=draw(st.text(max_size=30))))
+        snap.add(
+            Record(
+                name,
+                rec.argv,
+                draw(mutated(rec.stdout)),
+                exit_code=draw(st.sampled_from([0, 0, 0, 1, 252, None])),
+                stderr=draw(st.text(max_size=30)),
+            )
+        )
     return snap
 
 
@@ -60,8 +67,14 @@ def test_mutated_outputs_never_raise(snap, scenario, port, proto):
     facts = build_facts(snap)
     assert facts.failures == {}, facts.failures
     facts.to_json()
-    sc = Scenario(scenario, port, proto, ipaddress.ip_address("10.0.0.2") if scenario == "custom" else None,
-                  ipaddress.ip_address("10.0.0.1") if scenario == "custom" else None, "eth0" if scenario == "custom" else None)
+    sc = Scenario(
+        scenario,
+        port,
+        proto,
+        ipaddress.ip_address("10.0.0.2") if scenario == "custom" else None,
+        ipaddress.ip_address("10.0.0.1") if scenario == "custom" else None,
+        "eth0" if scenario == "custom" else None,
+    )
     trace = simulate(World.from_facts(facts), sc)
     trace.to_json()
 
@@ -92,8 +105,12 @@ FEEDS = {
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(sorted(FEEDS)), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120)
-       .filter(lambda t: t.strip() != ""))
+@given(
+    st.sampled_from(sorted(FEEDS)),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120).filter(
+        lambda t: t.strip() != ""
+    ),
+)
 def test_garbage_is_reported(name, garbage):
     base = demos.load("nat-firewalld-reject")
     snap = snapshot.Snapshot(records=dict(base.records))

@@ -29,8 +29,10 @@ def _everything(snap: snapshot.Snapshot, port: int = 8080, with_report: bool = T
     world = World.from_facts(facts)
     for sc in SCENARIOS:
         simulate(world, Scenario(sc, port)).to_json()
-    simulate(world, Scenario("custom", port, "tcp", ipaddress.ip_address("10.0.0.2"), ipaddress.ip_address("10.0.0.1"),
-                             "eth0")).to_json()
+    simulate(
+        world,
+        Scenario("custom", port, "tcp", ipaddress.ip_address("10.0.0.2"), ipaddress.ip_address("10.0.0.1"), "eth0"),
+    ).to_json()
     if not with_report:
         return
     rep = report.build(snap, facts=facts)
@@ -71,9 +73,14 @@ def _cases(demo: str, record: str, every: int):
 
 # Every place of the bigger records is too slow for a unit test: a deterministic sample of
 # places (every n-th), each with every odd value. /tmp fuzzing of every place found the same bugs.
-JSON_RECORDS = [("nat-firewalld-reject", "nf.nft", 41), ("nat-healthy", "net.addr", 2), ("nat-healthy", "net.route", 2),
-                ("lan-stale-portproxy", "net.addr", 5), ("nat-healthy", "win.powershell", 17),
-                ("mirrored-hyperv-lan", "win.powershell", 19)]
+JSON_RECORDS = [
+    ("nat-firewalld-reject", "nf.nft", 41),
+    ("nat-healthy", "net.addr", 2),
+    ("nat-healthy", "net.route", 2),
+    ("lan-stale-portproxy", "net.addr", 5),
+    ("nat-healthy", "win.powershell", 17),
+    ("mirrored-hyperv-lan", "win.powershell", 19),
+]
 
 
 @pytest.mark.parametrize("demo,record,every", JSON_RECORDS, ids=[f"{d}:{r}" for d, r, _ in JSON_RECORDS])
@@ -130,7 +137,7 @@ def test_every_rule_line_cut_short_never_raises(golden):
         rules = [i for i, line in enumerate(lines) if line.startswith("-A ")]
         for i in rules[:: max(1, len(rules) // 12)]:
             for cut in range(3, len(lines[i]), 4):
-                cut_lines = lines[:i] + [lines[i][:cut]] + lines[i + 1:]
+                cut_lines = lines[:i] + [lines[i][:cut]] + lines[i + 1 :]
                 snap = snapshot.Snapshot(records=dict(base.records), meta=dict(base.meta))
                 snap.add(Record(name, rec.argv, "\n".join(cut_lines) + "\n"))
                 try:
@@ -145,30 +152,40 @@ ODD_TEXT = {
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m multiport --dports 1:{HUGE},{HUGE} -j ACCEPT\nCOMMIT\n",
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.0.0.0/{HUGE} -d ::/{HUGE} -j ACCEPT\nCOMMIT\n",
         f"*filter\n:INPUT DROP [0:0]\n-A INPUT -p {HUGE} -m mark --mark {HUGE}/{HUGE} -j ACCEPT\nCOMMIT\n",
-        "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate \"\" -j REJECT --reject-with \"\"\nCOMMIT\n",
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate "" -j REJECT --reject-with ""\nCOMMIT\n',
         f"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 1.2.3.4:{HUGE}\nCOMMIT\n",
         f"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j REDIRECT --to-ports {HUGE}-1\nCOMMIT\n",
-        "*filter\n:INPUT DROP [0:0]\n-A INPUT -i \"\" -p \"\" --dport \"\" -j \"\"\nCOMMIT\n",
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -i "" -p "" --dport "" -j ""\nCOMMIT\n',
         f"[{HUGE}:1] -A INPUT -j ACCEPT\n*filter\n:INPUT DROP [0:0]\n[-1:-1] -A INPUT -j DROP\nCOMMIT\n",
     ],
     "net.sockets": [
         f"tcp LISTEN 0 128 0.0.0.0:{HUGE} 0.0.0.0:* ino:{HUGE} uid:{HUGE} sk:1 <->\n",
-        f"tcp LISTEN {HUGE} {HUGE} [::]:8080 [::]:* users:((\"\",pid={HUGE},fd={HUGE})) v6only:{HUGE} <->\n",
+        f'tcp LISTEN {HUGE} {HUGE} [::]:8080 [::]:* users:(("",pid={HUGE},fd={HUGE})) v6only:{HUGE} <->\n',
         "tcp LISTEN 0 128 :8080 0.0.0.0:*\ntcp LISTEN 0 128 []:8080 *:*\ntcp LISTEN 0 128 %:8080 *:*\n",
     ],
-    "ufw.status": [f"Status: active\n\nTo                         Action      From\n--                         ------      ----\n"
-                   f"{HUGE}/tcp ALLOW IN Anywhere\n8080:{HUGE}/udp ALLOW IN Anywhere\n8080/tcp ALLOW IN 10.0.0.0/{HUGE}\n"
-                   f"[{HUGE}] 22 DENY IN Anywhere\n"],
-    "firewalld.zones": [f"public (active)\n  target: default\n  interfaces: eth0\n  ports: {HUGE}/tcp 8080-{HUGE}/udp /tcp 80/\n"
-                        f"  rich rules: \n\trule family=\"ipv4\" source address=\"10.0.0.0/{HUGE}\" port port=\"{HUGE}\" "
-                        f"protocol=\"tcp\" accept\n\trule priority=\"{HUGE}\" family=\"ipv4\" accept\n"],
+    "ufw.status": [
+        f"Status: active\n\nTo                         Action      From\n--                         ------      ----\n"
+        f"{HUGE}/tcp ALLOW IN Anywhere\n8080:{HUGE}/udp ALLOW IN Anywhere\n8080/tcp ALLOW IN 10.0.0.0/{HUGE}\n"
+        f"[{HUGE}] 22 DENY IN Anywhere\n"
+    ],
+    "firewalld.zones": [
+        f"public (active)\n  target: default\n  interfaces: eth0\n  ports: {HUGE}/tcp 8080-{HUGE}/udp /tcp 80/\n"
+        f'  rich rules: \n\trule family="ipv4" source address="10.0.0.0/{HUGE}" port port="{HUGE}" '
+        f'protocol="tcp" accept\n\trule priority="{HUGE}" family="ipv4" accept\n'
+    ],
     "wsl.version": [f"WSL version: {HUGE}.{HUGE}.0\nKernel version: \nWindows version: 10.0.{HUGE}\n", ""],
-    "wsl.wslconfig": [f"[wsl2]\nnetworkingMode=\nignoredPorts={HUGE},-1,,x\nlocalhostForwarding=\n",
-                      "[experimental]\nhostAddressLoopback=\n[wsl2\n"],
-    "win.excluded-tcp4": [f"\r\nProtocol tcp Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n"
-                          f"{HUGE}  {HUGE}\r\n  8080  \r\n     -1     -5 *\r\n"],
-    "win.portproxy": [f"HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v4tov4\\tcp\r\n"
-                      f"    0.0.0.0/{HUGE}    REG_SZ    172.28.0.2/{HUGE}\r\n    /    REG_SZ    /\r\n"],
+    "wsl.wslconfig": [
+        f"[wsl2]\nnetworkingMode=\nignoredPorts={HUGE},-1,,x\nlocalhostForwarding=\n",
+        "[experimental]\nhostAddressLoopback=\n[wsl2\n",
+    ],
+    "win.excluded-tcp4": [
+        f"\r\nProtocol tcp Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n"
+        f"{HUGE}  {HUGE}\r\n  8080  \r\n     -1     -5 *\r\n"
+    ],
+    "win.portproxy": [
+        f"HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v4tov4\\tcp\r\n"
+        f"    0.0.0.0/{HUGE}    REG_SZ    172.28.0.2/{HUGE}\r\n    /    REG_SZ    /\r\n"
+    ],
 }
 
 

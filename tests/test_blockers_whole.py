@@ -25,13 +25,15 @@ def test_lan_behind_a_missing_portproxy_lists_the_linux_firewall_too():
     assert [b.layer for b in t.blockers] == ["windows-firewall", "portproxy", "netfilter"]
     assert t.first_blocker.layer == "windows-firewall" and t.symptom == "timeout"  # the machine as it is
     proxy = t.blockers[1]
-    past = t.hops[t.hops.index(proxy) + 1:]
+    past = t.hops[t.hops.index(proxy) + 1 :]
     assert [h.layer for h in past] == ["hyperv-firewall", "netfilter", "socket"]
     assert all(h.assumes_fix == proxy.fixes[0].title for h in past) and all(t.fix_number(h) == 2 for h in past)
-    assert all(h.assumes_fix is None for h in t.hops[:t.hops.index(proxy) + 1])
+    assert all(h.assumes_fix is None for h in t.hops[: t.hops.index(proxy) + 1])
     firewalld = t.blockers[2].fixes[0]
-    assert firewalld.commands == ["firewall-cmd --zone=public --add-port=8080/tcp",
-                                  "firewall-cmd --permanent --zone=public --add-port=8080/tcp"]
+    assert firewalld.commands == [
+        "firewall-cmd --zone=public --add-port=8080/tcp",
+        "firewall-cmd --permanent --zone=public --add-port=8080/tcp",
+    ]
     # behind portproxy (a proxy that accepts first) the client may see an accepted-then-closed connection
     assert "empty reply" in t.blockers[2].alternatives
     doc = t.to_json()
@@ -51,7 +53,7 @@ def test_a_stale_portproxy_is_fixed_whole_and_the_path_behind_it_is_traced():
 def test_a_relay_that_cannot_bind_is_traced_past():
     t = trace("nat-excluded-port", "windows-localhost-v4", 50000)
     relay = next(h for h in t.hops if h.layer == "localhost-relay")
-    past = t.hops[t.hops.index(relay) + 1:]
+    past = t.hops[t.hops.index(relay) + 1 :]
     assert [h.layer for h in past] == ["netfilter", "socket"] and all(h.assumes_fix for h in past)
     assert [b.layer for b in t.blockers] == ["excluded-ports"] and t.symptom == "refused"
 

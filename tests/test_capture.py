@@ -39,8 +39,12 @@ def test_snapshot_with_firewalld_iptables_and_listeners(pair, tmp_path, capsys):
             listeners = Listeners([8080, 9090])
         try:
             pair.snapshot(tmp_path / "dir", env=fw.env, binds=fw.binds)
-            ns_run(pair.srv, [sys.executable, "-m", "wsltui", "snapshot", "-o", str(tmp_path / "snap.json")],
-                   env={"PYTHONPATH": str(REPO), **fw.env}, binds=fw.binds)
+            ns_run(
+                pair.srv,
+                [sys.executable, "-m", "wsltui", "snapshot", "-o", str(tmp_path / "snap.json")],
+                env={"PYTHONPATH": str(REPO), **fw.env},
+                binds=fw.binds,
+            )
         finally:
             with in_netns(pair.srv):
                 listeners.close()
@@ -71,9 +75,12 @@ def test_snapshot_with_firewalld_iptables_and_listeners(pair, tmp_path, capsys):
 def test_snapshot_without_system_bus_or_interop(pair, tmp_path):
     """firewalld is not asked when there is no system bus; Windows records say why they are missing."""
     out = tmp_path / "s.json"
-    r = subprocess.run(["ip", "netns", "exec", pair.srv, sys.executable, "-m", "wsltui", "snapshot", "-o", str(out)],
-                       env={**os.environ, "PYTHONPATH": str(REPO), "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/bus"},
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["ip", "netns", "exec", pair.srv, sys.executable, "-m", "wsltui", "snapshot", "-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(REPO), "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/bus"},
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     snap = snapshot.load(out)
     state = snap.get("firewalld.state")

@@ -12,13 +12,23 @@ from tests.test_windows_scenarios import DUAL_STACK, case, check, ps
 from wsltui.facts.windows import parse_firewall_products
 from wsltui.simulation.caveats import REGRESSIONS, VPN_ADAPTERS, version_tuple
 
-WIFI = {"alias": "Wi-Fi", "ifIndex": 12, "guid": "{6B1D2A10-0C3E-4F53-9A71-1B1C2D3E4F50}", "type": 71,
-        "desc": "Intel(R) Wi-Fi 6 AX201 160MHz"}
+WIFI = {
+    "alias": "Wi-Fi",
+    "ifIndex": 12,
+    "guid": "{6B1D2A10-0C3E-4F53-9A71-1B1C2D3E4F50}",
+    "type": 71,
+    "desc": "Intel(R) Wi-Fi 6 AX201 160MHz",
+}
 
 
 def adapter(alias: str, desc: str, index: int = 20) -> dict:
-    return {"alias": alias, "ifIndex": index, "guid": "{0F2C4B7A-1D2E-4C3B-8A9F-00112233445" + str(index % 10) + "}",
-            "type": 53, "desc": desc}
+    return {
+        "alias": alias,
+        "ifIndex": index,
+        "guid": "{0F2C4B7A-1D2E-4C3B-8A9F-00112233445" + str(index % 10) + "}",
+        "type": 53,
+        "desc": desc,
+    }
 
 
 def caveats_of(capsys, d, *extra) -> list[str]:
@@ -49,24 +59,27 @@ def test_a_vpn_adapter(capsys, tmp_path):
     assert any("Tailscale ('Tailscale')" in c for c in got)
 
 
-@pytest.mark.parametrize("desc,vpn", [
-    ("Cisco AnyConnect Secure Mobility Client Virtual Miniport Adapter for Windows x64", "Cisco"),
-    ("PANGP Virtual Ethernet Adapter Secure", "GlobalProtect"),
-    ("Fortinet SSL VPN Virtual Ethernet Adapter", "FortiClient"),
-    ("WireGuard Tunnel", "WireGuard"),
-    ("TAP-Windows Adapter V9", "OpenVPN"),
-    ("Wintun Userspace Tunnel", "Wintun"),
-    ("Zscaler Network Adapter 1.0.2.0", "Zscaler"),
-    ("NordLynx Tunnel", "NordVPN"),
-    ("Tailscale Tunnel", "Tailscale"),
-    ("Intel(R) Wi-Fi 6 AX201 160MHz", None),
-    ("Hyper-V Virtual Ethernet Adapter", None),
-    ("Realtek PCIe GbE Family Controller", None),
-    ("Microsoft Wi-Fi Direct Virtual Adapter #2", None),
-    ("Bluetooth Device (Personal Area Network)", None),
-    ("Microsoft Teredo Tunneling Adapter", None),
-    ("Microsoft ISATAP Adapter #2", None),
-])
+@pytest.mark.parametrize(
+    "desc,vpn",
+    [
+        ("Cisco AnyConnect Secure Mobility Client Virtual Miniport Adapter for Windows x64", "Cisco"),
+        ("PANGP Virtual Ethernet Adapter Secure", "GlobalProtect"),
+        ("Fortinet SSL VPN Virtual Ethernet Adapter", "FortiClient"),
+        ("WireGuard Tunnel", "WireGuard"),
+        ("TAP-Windows Adapter V9", "OpenVPN"),
+        ("Wintun Userspace Tunnel", "Wintun"),
+        ("Zscaler Network Adapter 1.0.2.0", "Zscaler"),
+        ("NordLynx Tunnel", "NordVPN"),
+        ("Tailscale Tunnel", "Tailscale"),
+        ("Intel(R) Wi-Fi 6 AX201 160MHz", None),
+        ("Hyper-V Virtual Ethernet Adapter", None),
+        ("Realtek PCIe GbE Family Controller", None),
+        ("Microsoft Wi-Fi Direct Virtual Adapter #2", None),
+        ("Bluetooth Device (Personal Area Network)", None),
+        ("Microsoft Teredo Tunneling Adapter", None),
+        ("Microsoft ISATAP Adapter #2", None),
+    ],
+)
 def test_vpn_descriptions(desc, vpn):
     import re
 
@@ -90,18 +103,29 @@ def test_parse_firewall_products():
     assert parse_firewall_products(None) == []
 
 
-@pytest.mark.parametrize("mode,stdout,exit_code,said", [
-    ("mirrored", "active\n", 0, True),
-    ("mirrored", "inactive\n", 3, False),
-    ("nat", "active\n", 0, False),  # NAT does not mind NetworkManager
-    ("mirrored", "", 1, False),  # no systemd: unknown, no signal
-])
+@pytest.mark.parametrize(
+    "mode,stdout,exit_code,said",
+    [
+        ("mirrored", "active\n", 0, True),
+        ("mirrored", "inactive\n", 3, False),
+        ("nat", "active\n", 0, False),  # NAT does not mind NetworkManager
+        ("mirrored", "", 1, False),  # no systemd: unknown, no signal
+    ],
+)
 def test_networkmanager_in_mirrored_mode(capsys, tmp_path, mode, stdout, exit_code, said):
     d = case(tmp_path, mode=mode)
     (d / "systemd.networkmanager.txt").write_text(stdout)
-    (d / "systemd.networkmanager.meta.json").write_text(json.dumps({
-        "argv": ["systemctl", "is-active", "NetworkManager"], "exit_code": exit_code,
-        "stderr": "" if stdout else "System has not been booted with systemd as init system (PID 1). Can't operate.\n"}))
+    (d / "systemd.networkmanager.meta.json").write_text(
+        json.dumps(
+            {
+                "argv": ["systemctl", "is-active", "NetworkManager"],
+                "exit_code": exit_code,
+                "stderr": ""
+                if stdout
+                else "System has not been booted with systemd as init system (PID 1). Can't operate.\n",
+            }
+        )
+    )
     got = caveats_of(capsys, d)
     assert any("NetworkManager" in c and "#10632" in c for c in got) == said
 
@@ -121,10 +145,19 @@ def test_network_manager_fact(tmp_path):
     assert isinstance(parse_unit_state(None, "systemd.networkmanager"), Unknown)
 
 
-@pytest.mark.parametrize("version,source", [
-    ("2.7.8", "#41137"), ("2.8.0.0", "#41137"), ("2.9.4", "#41137"), ("2.9.5", None), ("2.7.7", None),
-    ("1.2.0", "#9969"), ("0.65.1", "#8679"), ("2.3.26", None),
-])
+@pytest.mark.parametrize(
+    "version,source",
+    [
+        ("2.7.8", "#41137"),
+        ("2.8.0.0", "#41137"),
+        ("2.9.4", "#41137"),
+        ("2.9.5", None),
+        ("2.7.7", None),
+        ("1.2.0", "#9969"),
+        ("0.65.1", "#8679"),
+        ("2.3.26", None),
+    ],
+)
 def test_wsl_versions_with_known_regressions(capsys, tmp_path, version, source):
     d = case(tmp_path)
     (d / "wsl.version.txt").write_text(version + "\n")
@@ -139,7 +172,9 @@ def test_regression_table():
 
 
 def test_idle_timeouts(capsys, tmp_path):
-    got = caveats_of(capsys, case(tmp_path, wslconfig="[wsl2]\nvmIdleTimeout=60000\n[general]\ninstanceIdleTimeout=15000\n"))
+    got = caveats_of(
+        capsys, case(tmp_path, wslconfig="[wsl2]\nvmIdleTimeout=60000\n[general]\ninstanceIdleTimeout=15000\n")
+    )
     assert any("vmIdleTimeout=60000" in c and "60 s" in c for c in got)
     assert any("instanceIdleTimeout=15000" in c and "the distro" in c for c in got)
     assert not any("IdleTimeout" in c for c in caveats_of(capsys, case(tmp_path / "none", wslconfig="[wsl2]\n")))
@@ -147,8 +182,11 @@ def test_idle_timeouts(capsys, tmp_path):
 
 def test_localhost_meaning_two_paths(capsys, tmp_path):
     # a dual-stack [::] listener gets only an IPv6 relay in NAT: [::1] connects, 127.0.0.1 is refused
-    d = case(tmp_path, sockets=DUAL_STACK, powershell=ps(listeners=[{"addr": "::1", "port": 8080, "pid": 5120,
-                                                                       "process": "wslrelay"}]))
+    d = case(
+        tmp_path,
+        sockets=DUAL_STACK,
+        powershell=ps(listeners=[{"addr": "::1", "port": 8080, "pid": 5120, "process": "wslrelay"}]),
+    )
     code, t = check(capsys, d)
     said = [c for c in t["caveats"] if c.startswith("'localhost'")]
     assert code == 1 and len(said) == 1

@@ -13,13 +13,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
-pytestmark = pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter is not installed (pip install -e '.[check]')")
+pytestmark = pytest.mark.skipif(
+    not LINT_IMPORTS.exists(), reason="import-linter is not installed (pip install -e '.[check]')"
+)
 
 
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -34,11 +37,14 @@ def test_the_repository_keeps_its_import_contracts(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-@pytest.mark.parametrize("module, upward", [
-    ("facts/base.py", "import wsltui.simulation.trace"),  # facts must not know the simulator
-    ("simulation/trace.py", "import wsltui.tui.app"),  # nor the simulator the app
-    ("probes/runner.py", "import wsltui.facts.base"),  # probes only write records
-])
+@pytest.mark.parametrize(
+    "module, upward",
+    [
+        ("facts/base.py", "import wsltui.simulation.trace"),  # facts must not know the simulator
+        ("simulation/trace.py", "import wsltui.tui.app"),  # nor the simulator the app
+        ("probes/runner.py", "import wsltui.facts.base"),  # probes only write records
+    ],
+)
 def test_a_deliberate_upward_import_fails_the_gate(tmp_path, module, upward):
     tree = _copy(tmp_path)
     path = tree / "wsltui" / module

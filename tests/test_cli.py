@@ -115,10 +115,27 @@ def test_facts_says_when_socket_owners_are_hidden(capsys):
     assert "owners not visible: ss names the processes only when run as root" in out
 
 
-GARBLED = ("net.addr", "net.route", "net.sockets", "nf.nft", "firewalld.state", "firewalld.zones", "firewalld.active",
-           "firewalld.default-zone", "ufw.status", "nf.iptables-nft", "nf.ip6tables-nft", "nf.iptables-legacy",
-           "nf.ip6tables-legacy", "nf.legacy-tables", "kernel.osrelease", "wsl.conf", "wsl.wslconfig",
-           "wsl.networking-mode", "wsl.version")
+GARBLED = (
+    "net.addr",
+    "net.route",
+    "net.sockets",
+    "nf.nft",
+    "firewalld.state",
+    "firewalld.zones",
+    "firewalld.active",
+    "firewalld.default-zone",
+    "ufw.status",
+    "nf.iptables-nft",
+    "nf.ip6tables-nft",
+    "nf.iptables-legacy",
+    "nf.ip6tables-legacy",
+    "nf.legacy-tables",
+    "kernel.osrelease",
+    "wsl.conf",
+    "wsl.wslconfig",
+    "wsl.networking-mode",
+    "wsl.version",
+)
 
 
 def garbage_dir(root: Path) -> Path:
@@ -252,17 +269,20 @@ def test_check_healthy_demo_has_no_blocker(capsys):
     assert t["first_blocker"] is None
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["check", "0"], "0 is not a port number"),
-    (["check", "70000"], "70000 is not a port number"),
-    (["check", "abc"], "'abc' is not a port number"),
-    (["check", "80", "--src", "1.2.3.4", "--dst", "::1"], "must both be IPv4 or both IPv6"),
-    (["check", "80", "--in-iface", "bad name!"], "is not an interface name"),
-    (["check", "80", "--src", "not-an-ip"], "is not an IPv4 or IPv6 address"),
-    (["check", "80", "--scenario", "nope"], "invalid choice"),
-    (["check"], "required: PORT"),
-    (["nope"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["check", "0"], "0 is not a port number"),
+        (["check", "70000"], "70000 is not a port number"),
+        (["check", "abc"], "'abc' is not a port number"),
+        (["check", "80", "--src", "1.2.3.4", "--dst", "::1"], "must both be IPv4 or both IPv6"),
+        (["check", "80", "--in-iface", "bad name!"], "is not an interface name"),
+        (["check", "80", "--src", "not-an-ip"], "is not an IPv4 or IPv6 address"),
+        (["check", "80", "--scenario", "nope"], "invalid choice"),
+        (["check"], "required: PORT"),
+        (["nope"], "invalid choice"),
+    ],
+)
 def test_check_usage_errors(capsys, argv, message):
     code, out, err = run(capsys, *argv, "--demo")
     assert code == 2
@@ -271,8 +291,9 @@ def test_check_usage_errors(capsys, argv, message):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("value, message", [("abc", "'abc' is not a number of seconds"),
-                                             ("0.5", "is not 0 (never) or 1 to 86400 seconds")])
+@pytest.mark.parametrize(
+    "value, message", [("abc", "'abc' is not a number of seconds"), ("0.5", "is not 0 (never) or 1 to 86400 seconds")]
+)
 def test_refresh_usage_errors(capsys, value, message):
     code, out, err = run(capsys, "--refresh", value, "--demo")
     assert code == 2 and out == "" and message in err

@@ -73,7 +73,12 @@ def test_core_never_imports_textual():
 
 def test_only_the_runner_starts_processes():
     allowed = {ROOT / "wsltui/probes/runner.py"}
-    pattern = re.compile(r"\b(subprocess|os\.system|os\.popen|os\.exec|os\.spawn|pty\.spawn)\b|^import sh\b|^from sh\b", re.M)
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "wsltui").rglob("*.py")
-                 if p not in allowed and pattern.search(p.read_text())]
+    pattern = re.compile(
+        r"\b(subprocess|os\.system|os\.popen|os\.exec|os\.spawn|pty\.spawn)\b|^import sh\b|^from sh\b", re.M
+    )
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "wsltui").rglob("*.py")
+        if p not in allowed and pattern.search(p.read_text())
+    ]
     assert offenders == []

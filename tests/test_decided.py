@@ -32,7 +32,13 @@ def test_firewalld_reject_names_the_nft_rule_the_hop_quotes():
     hop = trace.hops[d.hop - 1]
     assert hop.blocks and d.blocks and hop is trace.first_blocker
     k = d.key
-    assert (k.source, k.family, k.table, k.chain, k.verdict) == ("nft", "inet", "firewalld", "filter_IN_public", "reject")
+    assert (k.source, k.family, k.table, k.chain, k.verdict) == (
+        "nft",
+        "inet",
+        "firewalld",
+        "filter_IN_public",
+        "reject",
+    )
     assert (k.owner, k.zone, k.part) == ("firewalld", "public", None)
     # The key is the facts' own rule: the one the hop quotes verbatim.
     nft = build_facts(snap).nft
@@ -69,16 +75,39 @@ def test_windows_allow_rule_is_named_by_its_id():
 
 def test_ufw_rows_fit_exactly_one_status_line_per_user_rule():
     facts = build_facts(snapshot.load(GOLDEN_UFW))
-    expect = {("ipv4", 1): "8080/tcp", ("ipv4", 2): "8081/tcp", ("ipv4", 3): "22/tcp", ("ipv4", 8): "9000:9010/tcp",
-              ("ipv4", 9): "7000/udp on gip46-a", ("ipv6", 2): "22/tcp (v6)", ("ipv6", 7): "7000/udp (v6) on gip46-a"}
+    expect = {
+        ("ipv4", 1): "8080/tcp",
+        ("ipv4", 2): "8081/tcp",
+        ("ipv4", 3): "22/tcp",
+        ("ipv4", 8): "9000:9010/tcp",
+        ("ipv4", 9): "7000/udp on gip46-a",
+        ("ipv6", 2): "22/tcp (v6)",
+        ("ipv6", 7): "7000/udp (v6) on gip46-a",
+    }
     for (family, position), to in expect.items():
         chain = "ufw-user-input" if family == "ipv4" else "ufw6-user-input"
-        key = RuleKey("netfilter", "x", source="iptables-nft", family=family, table="filter", chain=chain,
-                      position=position, owner="ufw")
+        key = RuleKey(
+            "netfilter",
+            "x",
+            source="iptables-nft",
+            family=family,
+            table="filter",
+            chain=chain,
+            position=position,
+            owner="ufw",
+        )
         assert [r.dst.text for r in ufw_rows(facts, key)] == [to], (family, position)
     # limit rules are three iptables rules (recent --set, --update, accept): none names a status line by itself
-    limit = RuleKey("netfilter", "x", source="iptables-nft", family="ipv4", table="filter", chain="ufw-user-input",
-                    position=5, owner="ufw")
+    limit = RuleKey(
+        "netfilter",
+        "x",
+        source="iptables-nft",
+        family="ipv4",
+        table="filter",
+        chain="ufw-user-input",
+        position=5,
+        owner="ufw",
+    )
     assert ufw_rows(facts, limit) == []
 
 
@@ -98,16 +127,20 @@ def test_port_listeners_name_the_relay_portproxy_other_programs_and_idle_entries
     from wsltui.facts.base import Unknown
     from wsltui.simulation.windows import port_listeners
 
-    listeners = [{"addr": "127.0.0.1", "port": 8080, "pid": 5120, "process": "wslrelay"},
-                 {"addr": "0.0.0.0", "port": 8080, "pid": 3712, "process": "svchost"},
-                 {"addr": "::", "port": 8080, "pid": 77, "process": "node"},
-                 {"addr": "0.0.0.0", "port": 9090, "pid": 78, "process": "other"}]
+    listeners = [
+        {"addr": "127.0.0.1", "port": 8080, "pid": 5120, "process": "wslrelay"},
+        {"addr": "0.0.0.0", "port": 8080, "pid": 3712, "process": "svchost"},
+        {"addr": "::", "port": 8080, "pid": 77, "process": "node"},
+        {"addr": "0.0.0.0", "port": 9090, "pid": 78, "process": "other"},
+    ]
     d = case(tmp_path / "a", powershell=ps(listeners=listeners), portproxy=PORTPROXY.format(target=WSL_IP))
     win = build_facts(snapshot.load(str(d))).windows
     found = port_listeners(win, 8080)
     assert [(x.kind, x.where) for x in found] == [
-        ("relay", "127.0.0.1:8080 wslrelay (pid 5120)"), ("portproxy", "0.0.0.0:8080 svchost (pid 3712)"),
-        ("program", "[::]:8080 node (pid 77)")]
+        ("relay", "127.0.0.1:8080 wslrelay (pid 5120)"),
+        ("portproxy", "0.0.0.0:8080 svchost (pid 3712)"),
+        ("program", "[::]:8080 node (pid 77)"),
+    ]
     assert f"forwards 0.0.0.0:8080 to {WSL_IP}:8080" in found[1].meaning
     # The entry with nothing listening for it (iphlpsvc did not bind it) is said too.
     d = case(tmp_path / "b", powershell=ps(listeners=listeners[:1]), portproxy=PORTPROXY.format(target=WSL_IP))

@@ -58,7 +58,11 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "mirrored-hyperv-lan": {
         (8080, "lan-to-host"): ("hyperv-firewall", "drop", "timeout"),
         (8080, "windows-localhost-v4"): OK,  # loopback0, LoopbackEnabled, no Linux firewall
-        (8080, "windows-localhost-v6"): ("localhost-relay", "drop", "timeout"),  # mirrored: ::1 unsupported, times out (microsoft/WSL#10803)
+        (8080, "windows-localhost-v6"): (
+            "localhost-relay",
+            "drop",
+            "timeout",
+        ),  # mirrored: ::1 unsupported, times out (microsoft/WSL#10803)
     },
     "nat-old-wsl": {
         (8080, "windows-localhost-v4"): OK,  # wslhost.exe is WSL's relay; the mode is NAT by inference (no wslinfo)
@@ -68,7 +72,11 @@ EXPECTED: dict[str, dict[tuple[int, str], object]] = {
     "mirrored-docker-port": {
         # the Linux bind failed (EADDRINUSE): com.docker.backend answers, never "start the server"
         (8080, "windows-localhost-v4"): ("windows-listener", "no-listener", "wrong program"),
-        (8080, "lan-to-host"): ("windows-listener", "no-listener", "timeout"),  # no firewall rule lets the LAN reach Docker
+        (8080, "lan-to-host"): (
+            "windows-listener",
+            "no-listener",
+            "timeout",
+        ),  # no firewall rule lets the LAN reach Docker
         (8080, "windows-localhost-v6"): ("localhost-relay", "drop", "timeout"),
     },
     "nat-docker-user": {
@@ -119,7 +127,11 @@ def test_every_bundled_demo_has_expectations_and_a_story():
     assert sorted(EXPECTED) == demos.names()
     for name in demos.names():
         story, *rest = demos.describe(name).splitlines()
-        assert story and any(l.startswith("Real capture:") for l in rest) and any(l.startswith("Hand-written") for l in rest)
+        assert (
+            story
+            and any(l.startswith("Real capture:") for l in rest)
+            and any(l.startswith("Hand-written") for l in rest)
+        )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -128,8 +140,20 @@ def test_facts_parse_without_problems(name):
     assert facts.failures == {}
     win = facts.windows
     assert win.captured and win.problems == []
-    for part in ("local_policy", "gpo_policy", "portproxy", "excluded4", "excluded6", "powershell", "rules", "profiles",
-                 "connections", "hyperv", "listeners", "iphlpsvc"):
+    for part in (
+        "local_policy",
+        "gpo_policy",
+        "portproxy",
+        "excluded4",
+        "excluded6",
+        "powershell",
+        "rules",
+        "profiles",
+        "connections",
+        "hyperv",
+        "listeners",
+        "iphlpsvc",
+    ):
         assert not isinstance(getattr(win, part), Unknown), (part, getattr(win, part))
     # the registry and PowerShell views of the rules describe the same rules
     assert [r.id for r in win.local_policy.rules] == [r.id for r in win.rules]
@@ -180,7 +204,9 @@ def test_the_old_wsl_demo_is_nat_by_inference_with_wslhost_as_the_relay(capsys):
     assert not facts.windows.hyperv.available and [c.alias for c in facts.windows.connections][-1] == "vEthernet (WSL)"
     t = check(capsys, "nat-old-wsl", 8080, "windows-localhost-v4")
     path, relay = t["hops"][0], next(h for h in t["hops"] if h["layer"] == "localhost-relay")
-    assert (path["verdict"], path["assumption"]) == ("assumed", "networking mode NAT") and "older than 2.0" in path["explanation"]
+    assert (path["verdict"], path["assumption"]) == ("assumed", "networking mode NAT") and "older than 2.0" in path[
+        "explanation"
+    ]
     assert relay["explanation"].startswith("wslhost.exe listens on Windows 127.0.0.1:8080")
 
 

@@ -46,7 +46,17 @@ def test_default_config(golden):
     assert (f.running, f.state, f.unknown) == (True, "running", None)
     assert f.default_zone == "public"
     assert f.active_zones == [] and f.active_unknown is None  # nothing bound: no NetworkManager
-    assert [z.name for z in f.zones] == ["block", "dmz", "drop", "external", "home", "internal", "public", "trusted", "work"]
+    assert [z.name for z in f.zones] == [
+        "block",
+        "dmz",
+        "drop",
+        "external",
+        "home",
+        "internal",
+        "public",
+        "trusted",
+        "work",
+    ]
     assert f.zones_unknown is None and f.problems == []
     public = f.zone("public")
     assert public.services == ["dhcpv6-client", "ssh"]
@@ -66,20 +76,29 @@ def test_configured_zones(golden):
     f = load(golden, "configured")
     assert f.running is True and f.problems == []
     assert [(a.name, a.interfaces, a.sources) for a in f.active_zones] == [
-        ("public", ["gfw61-a"], []), ("work", [], ["10.99.0.0/16"]), ("wsl", [], ["10.77.61.0/24"])]
+        ("public", ["gfw61-a"], []),
+        ("work", [], ["10.99.0.0/16"]),
+        ("wsl", [], ["10.77.61.0/24"]),
+    ]
     assert "wsl" in [z.name for z in f.zones]
 
     public = f.zone("public")
     assert public.active and public.flags == ["active"]
     assert public.interfaces == ["gfw61-a"] and public.sources == []
     assert public.services == ["dhcpv6-client", "http", "https", "ssh"]
-    assert [(p.port, p.proto, p.low, p.high) for p in public.ports] == [("8080", "tcp", 8080, 8080), ("60000-61000", "udp", 60000, 61000)]
+    assert [(p.port, p.proto, p.low, p.high) for p in public.ports] == [
+        ("8080", "tcp", 8080, 8080),
+        ("60000-61000", "udp", 60000, 61000),
+    ]
     assert public.protocols == ["gre"]
     assert [p.text for p in public.source_ports] == ["5353/udp"]
     assert public.icmp_blocks == ["echo-request", "timestamp-request"]
     assert public.masquerade is True
     assert [(fp.port, fp.proto, fp.toport, fp.toaddr) for fp in public.forward_ports] == [
-        ("2222", "tcp", "22", ""), ("8000", "tcp", "80", "10.77.61.2"), ("5353", "udp", "", "10.77.61.2")]
+        ("2222", "tcp", "22", ""),
+        ("8000", "tcp", "80", "10.77.61.2"),
+        ("5353", "udp", "", "10.77.61.2"),
+    ]
     assert len(public.rich_rules) == 11 and all(r.parsed for r in public.rich_rules)
 
     wsl = f.zone("wsl")
@@ -109,16 +128,27 @@ def test_configured_rich_rules(golden):
     assert r.source.invert and r.source.address == "10.77.61.0/24"
     assert (r.element, r.service, r.action) == ("service", "ssh", "drop")
 
-    r = rules['rule priority="-10" family="ipv4" source address="192.168.50.0/24" log prefix="wsl-in " level="info" limit value="3/m" accept']
+    r = rules[
+        'rule priority="-10" family="ipv4" source address="192.168.50.0/24" log prefix="wsl-in " level="info" limit value="3/m" accept'
+    ]
     assert r.priority == -10 and r.action == "accept" and r.action_limit == ""
     assert [(l.kind, l.prefix, l.level, l.limit) for l in r.logs] == [("log", "wsl-in ", "info", "3/m")]
 
-    r = rules['rule priority="5" family="ipv6" destination address="fd77::/16" port port="9000-9010" protocol="udp" accept']
+    r = rules[
+        'rule priority="5" family="ipv6" destination address="fd77::/16" port port="9000-9010" protocol="udp" accept'
+    ]
     assert (r.priority, r.family, r.destination.address, r.source) == (5, "ipv6", "fd77::/16", None)
     assert (r.port.low, r.port.high, r.port.proto) == (9000, 9010, "udp")
 
     r = rules['rule family="ipv4" forward-port port="8443" protocol="tcp" to-port="443" to-addr="10.77.61.2"']
-    assert (r.element, r.port.port, r.port.proto, r.to_port, r.to_addr, r.action) == ("forward-port", "8443", "tcp", "443", "10.77.61.2", "")
+    assert (r.element, r.port.port, r.port.proto, r.to_port, r.to_addr, r.action) == (
+        "forward-port",
+        "8443",
+        "tcp",
+        "443",
+        "10.77.61.2",
+        "",
+    )
 
     r = rules['rule protocol value="gre" accept']
     assert (r.family, r.element, r.protocol, r.action) == ("", "protocol", "gre", "accept")
@@ -129,7 +159,9 @@ def test_configured_rich_rules(golden):
     r = rules['rule family="ipv4" source address="10.8.8.8" audit drop']
     assert [l.kind for l in r.logs] == ["audit"] and r.action == "drop"
 
-    r = rules['rule family="ipv6" source address="fd00::/8" destination NOT address="fd77::1" port port="5000" protocol="tcp" reject type="icmp6-adm-prohibited"']
+    r = rules[
+        'rule family="ipv6" source address="fd00::/8" destination NOT address="fd77::1" port port="5000" protocol="tcp" reject type="icmp6-adm-prohibited"'
+    ]
     assert r.destination.invert and not r.source.invert and r.reject_type == "icmp6-adm-prohibited"
 
     r = rules['rule family="ipv4" source address="10.5.5.5" mark set=0x1/0xff']
@@ -146,7 +178,10 @@ def test_configured_rich_rules(golden):
 def test_iptables_backend(golden):
     f = load(golden, "iptables")
     assert f.running is True and f.problems == []
-    assert [(a.name, a.interfaces, a.sources) for a in f.active_zones] == [("public", ["gfw62-a"], []), ("trusted", [], ["10.77.62.2/32"])]
+    assert [(a.name, a.interfaces, a.sources) for a in f.active_zones] == [
+        ("public", ["gfw62-a"], []),
+        ("trusted", [], ["10.77.62.2/32"]),
+    ]
     public = f.zone("public")
     assert [p.text for p in public.ports] == ["8080/tcp"] and public.rich_rules[0].reject_type == "tcp-reset"
     assert f.zone("trusted").target_action == "accept"
@@ -215,8 +250,14 @@ public (default, active)
 
 
 def test_firewalld_2x_text():
-    f = F.from_snapshot(snap(state=("running\n",), zones=(ZONES_2X,), default=("public\n",),
-                             active=("internal\n  interfaces: dummy0\npublic (default)\n  interfaces: eth0\n  sources: 192.0.2.0/24\n",)))
+    f = F.from_snapshot(
+        snap(
+            state=("running\n",),
+            zones=(ZONES_2X,),
+            default=("public\n",),
+            active=("internal\n  interfaces: dummy0\npublic (default)\n  interfaces: eth0\n  sources: 192.0.2.0/24\n",),
+        )
+    )
     assert f.problems == []
     internal, public = f.zones
     assert (internal.ingress_priority, internal.egress_priority, internal.default) == (-10, 100, False)
@@ -224,7 +265,12 @@ def test_firewalld_2x_text():
     assert public.sources == ["ipset:block_country", "192.0.2.0/24"]
     assert public.forward_ports[0].toaddr == "fd00::2"
     r1, r2, r3, r4 = public.rich_rules
-    assert r1.source.ipset == "block_country" and r1.logs[0].limit == "1/m" and r1.logs[0].burst == "5" and r1.action == "drop"
+    assert (
+        r1.source.ipset == "block_country"
+        and r1.logs[0].limit == "1/m"
+        and r1.logs[0].burst == "5"
+        and r1.action == "drop"
+    )
     assert r2.source.mac == "00:11:22:33:44:55" and r2.logs[0].kind == "nflog" and r2.logs[0].queue_size == "10"
     assert r2.action == "reject" and r2.action_limit == "2/s"
     assert (r3.priority, r3.element, r3.mss) == (-32768, "tcp-mss-clamp", "pmtu")
@@ -236,23 +282,54 @@ def test_firewalld_2x_text():
 # --- malformed input ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("record, running, state, reason_part", [
-    (("", 252, "not running\n"), False, "not-running", "not running"),
-    (("not running\n", 252, ""), False, "not-running", "not running"),
-    (("failed\n", 251, ""), True, "failed", "FAILED"),
-    (("", 36, "Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: No such file or directory\n"),
-     False, "no-bus", "no D-Bus system bus"),
-    (("", 36, "Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: Connection refused\n"),
-     False, "no-bus", "refuses connections"),
-    (("", 36, "Error: DBUS_ERROR: org.freedesktop.DBus.Error.AccessDenied: Rejected send message\n"),
-     None, "unknown", "D-Bus error"),
-    (("", 253, "Authorization failed.\n    Make sure polkit agent is running or run the application as superuser.\n"),
-     None, "unknown", "not authorized"),
-    (("garbage\n", 0, ""), None, "unknown", "unexpected output"),
-    (("", 0, ""), None, "unknown", "printed nothing"),
-    (("", 1, "Traceback (most recent call last):\n"), None, "unknown", "exit code 1"),
-    (("running\n", None, ""), None, "unknown", "exit code None"),
-])
+@pytest.mark.parametrize(
+    "record, running, state, reason_part",
+    [
+        (("", 252, "not running\n"), False, "not-running", "not running"),
+        (("not running\n", 252, ""), False, "not-running", "not running"),
+        (("failed\n", 251, ""), True, "failed", "FAILED"),
+        (
+            (
+                "",
+                36,
+                "Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: No such file or directory\n",
+            ),
+            False,
+            "no-bus",
+            "no D-Bus system bus",
+        ),
+        (
+            (
+                "",
+                36,
+                "Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: Connection refused\n",
+            ),
+            False,
+            "no-bus",
+            "refuses connections",
+        ),
+        (
+            ("", 36, "Error: DBUS_ERROR: org.freedesktop.DBus.Error.AccessDenied: Rejected send message\n"),
+            None,
+            "unknown",
+            "D-Bus error",
+        ),
+        (
+            (
+                "",
+                253,
+                "Authorization failed.\n    Make sure polkit agent is running or run the application as superuser.\n",
+            ),
+            None,
+            "unknown",
+            "not authorized",
+        ),
+        (("garbage\n", 0, ""), None, "unknown", "unexpected output"),
+        (("", 0, ""), None, "unknown", "printed nothing"),
+        (("", 1, "Traceback (most recent call last):\n"), None, "unknown", "exit code 1"),
+        (("running\n", None, ""), None, "unknown", "exit code None"),
+    ],
+)
 def test_state_variants(record, running, state, reason_part):
     f = F.from_snapshot(snap(state=record))
     assert (f.running, f.state) == (running, state)
@@ -261,9 +338,17 @@ def test_state_variants(record, running, state, reason_part):
 
 
 def test_state_record_errors():
-    f = F.from_snapshot(snap(state=Record(F.STATE, ("firewall-cmd", "--state"), "", exit_code=None, error="firewall-cmd: command not found")))
+    f = F.from_snapshot(
+        snap(
+            state=Record(
+                F.STATE, ("firewall-cmd", "--state"), "", exit_code=None, error="firewall-cmd: command not found"
+            )
+        )
+    )
     assert (f.running, f.state) == (False, "not-installed")
-    f = F.from_snapshot(snap(state=Record(F.STATE, ("firewall-cmd", "--state"), "", exit_code=None, error="timed out after 5 s")))
+    f = F.from_snapshot(
+        snap(state=Record(F.STATE, ("firewall-cmd", "--state"), "", exit_code=None, error="timed out after 5 s"))
+    )
     assert f.running is None and f.unknown.reason == "timed out after 5 s"
 
 
@@ -287,7 +372,7 @@ def test_running_but_other_records_fail():
 
 def test_garbage_and_truncated_zones(golden):
     text = (golden / "firewalld-configured" / "firewalld.zones.txt").read_text()
-    cut = text[: text.index("rule family=\"ipv4\" source address=\"10.9.9.9\"") + 40]  # inside a quoted value
+    cut = text[: text.index('rule family="ipv4" source address="10.9.9.9"') + 40]  # inside a quoted value
     f = F.from_snapshot(snap(state=("running\n",), zones=(cut,), default=("public\n",), active=("",)))
     assert f.zone("public") is not None and f.zone("wsl") is None
     assert f.zone("public").rich_rules[-1].parsed is False  # the cut rule: unbalanced quote
@@ -297,8 +382,15 @@ def test_garbage_and_truncated_zones(golden):
     assert f.zones == [] or all(z.name for z in f.zones)
     assert f.problems and f.zones_unknown is not None
 
-    f = F.from_snapshot(snap(state=("running\n",), zones=("public\n  target: WEIRD\n  forward: maybe\n  ports: 80 x/tcp 70000/tcp\n"
-                                                           "  ingress-priority: high\n  summary: Public\n  forward-ports: port=1\n",)))
+    f = F.from_snapshot(
+        snap(
+            state=("running\n",),
+            zones=(
+                "public\n  target: WEIRD\n  forward: maybe\n  ports: 80 x/tcp 70000/tcp\n"
+                "  ingress-priority: high\n  summary: Public\n  forward-ports: port=1\n",
+            ),
+        )
+    )
     z = f.zone("public")
     assert z.target == "WEIRD" and z.target_action == "" and z.forward is None
     # Kept verbatim, without a range: "80" has no protocol (dropped), "x" and 70000 are no ports.
@@ -309,31 +401,36 @@ def test_garbage_and_truncated_zones(golden):
 
 def test_active_zones_malformed():
     problems: list[str] = []
-    zones = F.parse_active_zones("  interfaces: eth0\npublic\n  colour: blue\n(bad line)\npublic\n  sources: 10.0.0.0/8\n", problems)
+    zones = F.parse_active_zones(
+        "  interfaces: eth0\npublic\n  colour: blue\n(bad line)\npublic\n  sources: 10.0.0.0/8\n", problems
+    )
     assert [z.name for z in zones] == ["public", "public"] and zones[1].sources == ["10.0.0.0/8"]
     assert len(problems) == 3
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("", "does not start with 'rule'"),
-    ("accept", "does not start with 'rule'"),
-    ('rule family="ipv4 source address="1.2.3.4" accept', "cannot split"),
-    ('rule family="ipv5" accept', "unknown family"),
-    ('rule priority="high" accept', "priority is not a number"),
-    ('rule priority="40000" accept', "priority out of range"),
-    ('rule source accept', "source without address"),
-    ('rule port port="80" accept', "port without port and protocol"),
-    ('rule port port="x" protocol="tcp" accept', "not a number or range"),
-    ('rule service name="ssh" port port="1" protocol="tcp" accept', "more than one element"),
-    ('rule accept drop', "more than one action"),
-    ('rule frobnicate accept', "unknown word"),
-    ('rule NOT source address="1.1.1.1" accept', "NOT outside"),
-    ('rule address="1.1.1.1" accept', "outside of any element"),
-    ('rule service nmae="ssh" accept', "unknown attribute"),
-    ('rule limit value="1/m" accept', "limit without"),
-    ('rule mark', "mark without set"),
-    ('rule =x accept', "attribute without a name"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "does not start with 'rule'"),
+        ("accept", "does not start with 'rule'"),
+        ('rule family="ipv4 source address="1.2.3.4" accept', "cannot split"),
+        ('rule family="ipv5" accept', "unknown family"),
+        ('rule priority="high" accept', "priority is not a number"),
+        ('rule priority="40000" accept', "priority out of range"),
+        ("rule source accept", "source without address"),
+        ('rule port port="80" accept', "port without port and protocol"),
+        ('rule port port="x" protocol="tcp" accept', "not a number or range"),
+        ('rule service name="ssh" port port="1" protocol="tcp" accept', "more than one element"),
+        ("rule accept drop", "more than one action"),
+        ("rule frobnicate accept", "unknown word"),
+        ('rule NOT source address="1.1.1.1" accept', "NOT outside"),
+        ('rule address="1.1.1.1" accept', "outside of any element"),
+        ('rule service nmae="ssh" accept', "unknown attribute"),
+        ('rule limit value="1/m" accept', "limit without"),
+        ("rule mark", "mark without set"),
+        ("rule =x accept", "attribute without a name"),
+    ],
+)
 def test_rich_rule_malformed(text, problem):
     r = F.parse_rich_rule(text)
     assert r.parsed is False and r.text == text.strip()
@@ -341,9 +438,15 @@ def test_rich_rule_malformed(text, problem):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list('rule family="ipv4" source NOT address port=80 protocol tcp accept\t\n:()-/%')
-                                + ["rich rules:", "  ", "\n\t", "public (active)\n", "  ports: ", "forward-ports:", "limit"]),
-                max_size=120).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list('rule family="ipv4" source NOT address port=80 protocol tcp accept\t\n:()-/%')
+            + ["rich rules:", "  ", "\n\t", "public (active)\n", "  ports: ", "forward-ports:", "limit"]
+        ),
+        max_size=120,
+    ).map("".join)
+)
 def test_parsers_never_raise(text):
     F.parse_rich_rule(text)
     F.parse_zones(text, [])
@@ -377,10 +480,18 @@ def test_real_firewalld_roundtrip(tmp_path):
     f = F.from_snapshot(snapshot_mod.load(out))
     assert (f.running, f.default_zone, f.problems) == (True, "work", [])
     assert {a.name: (a.interfaces, a.sources) for a in f.active_zones} == {
-        "public": ([pair.srv_if], []), "internal": ([], [f"{pair.cli_ip}/32"])}
+        "public": ([pair.srv_if], []),
+        "internal": ([], [f"{pair.cli_ip}/32"]),
+    }
     public = f.zone("public")
     assert [p.text for p in public.ports] == ["8080/tcp", "9000-9005/udp"]
     assert [(x.port, x.toport, x.toaddr) for x in public.forward_ports] == [("2222", "22", "")]
     (r,) = public.rich_rules
-    assert (r.text, r.source.invert, r.source.address, r.port.low, r.reject_type) == (rule, True, pair.cli_ip, 8081, "tcp-reset")
+    assert (r.text, r.source.invert, r.source.address, r.port.low, r.reject_type) == (
+        rule,
+        True,
+        pair.cli_ip,
+        8081,
+        "tcp-reset",
+    )
     assert f.zone("internal").active and not f.zone("work").active

@@ -99,8 +99,13 @@ def test_filter_v4(case: str, backend: str) -> None:
     assert [t.name for t in rs.tables] == ["filter"]
     filt = rs.table("filter")
     assert [(c.name, c.builtin, c.policy) for c in filt.chains] == [
-        ("INPUT", True, "DROP"), ("FORWARD", True, "DROP"), ("OUTPUT", True, "ACCEPT"),
-        ("LOGDROP", False, None), ("RATE", False, None), ("WSL-ALLOW", False, None)]
+        ("INPUT", True, "DROP"),
+        ("FORWARD", True, "DROP"),
+        ("OUTPUT", True, "ACCEPT"),
+        ("LOGDROP", False, None),
+        ("RATE", False, None),
+        ("WSL-ALLOW", False, None),
+    ]
     assert filt.chain("INPUT").counters is not None
     assert len(filt.chain("INPUT").rules) == 26
 
@@ -134,7 +139,7 @@ def test_filter_v4(case: str, backend: str) -> None:
     assert r.match("udp").options == [opt("dport", "53", negated=True)]
     assert r.match("addrtype").options == [opt("dst-type", "LOCAL"), opt("limit-iface-in")]
 
-    r = find(rs, "--log-prefix \"[WSL BLOCK] \"")
+    r = find(rs, '--log-prefix "[WSL BLOCK] "')
     assert r.match("tcp").options == [opt("dport", "1000:2000", negated=True), opt("tcp-flags", "SYN,ACK", "SYN")]
     assert port_ranges("1000:2000") == [(1000, 2000)]
     assert r.match("limit").options == [opt("limit", "5/min"), opt("limit-burst", "10")]
@@ -162,7 +167,9 @@ def test_filter_v4(case: str, backend: str) -> None:
 
     # quoting exactly as iptables-save writes it
     r = find(rs, "--dport 4000")
-    assert r.verbatim == '-A INPUT -p tcp -m tcp --dport 4000 -m comment --comment "say \\"hi\\" \\\\o/ it\\\'s" -j ACCEPT'
+    assert (
+        r.verbatim == '-A INPUT -p tcp -m tcp --dport 4000 -m comment --comment "say \\"hi\\" \\\\o/ it\\\'s" -j ACCEPT'
+    )
     assert r.match("comment").option("comment").value == 'say "hi" \\o/ it\'s'
     r = find(rs, "--dport 4001")
     assert r.match("comment").option("comment").value == "-j DROP" and r.target == "ACCEPT"
@@ -264,10 +271,22 @@ def test_docker_shapes() -> None:
     filt = rs.table("filter")
     assert filt.chain("FORWARD").policy == "DROP"
     assert {c.name: c.owner for c in filt.chains} == {
-        "INPUT": "iptables", "FORWARD": "iptables", "OUTPUT": "iptables", "DOCKER": "docker",
-        "DOCKER-ISOLATION-STAGE-1": "docker", "DOCKER-ISOLATION-STAGE-2": "docker", "DOCKER-USER": "docker"}
+        "INPUT": "iptables",
+        "FORWARD": "iptables",
+        "OUTPUT": "iptables",
+        "DOCKER": "docker",
+        "DOCKER-ISOLATION-STAGE-1": "docker",
+        "DOCKER-ISOLATION-STAGE-2": "docker",
+        "DOCKER-USER": "docker",
+    }
     assert [r.target for r in filt.chain("FORWARD").rules] == [
-        "DOCKER-USER", "DOCKER-ISOLATION-STAGE-1", "ACCEPT", "DOCKER", "ACCEPT", "ACCEPT"]
+        "DOCKER-USER",
+        "DOCKER-ISOLATION-STAGE-1",
+        "ACCEPT",
+        "DOCKER",
+        "ACCEPT",
+        "ACCEPT",
+    ]
     r = rule(rs, "filter", "DOCKER", 1)
     assert r.in_iface == Value("docker0", True) and r.out_iface == Value("docker0", False)
     assert r.destination == Value("172.17.0.2/32")
@@ -282,7 +301,11 @@ def test_docker_shapes() -> None:
     assert rs.table("nat").chain("DOCKER").owner == "docker"
     v6 = f.ip6tables_nft
     assert [r.target for r in v6.table("filter").chain("DOCKER-FORWARD").rules] == [
-        "DOCKER-CT", "DOCKER-ISOLATION-STAGE-1", "DOCKER-BRIDGE", "ACCEPT"]
+        "DOCKER-CT",
+        "DOCKER-ISOLATION-STAGE-1",
+        "DOCKER-BRIDGE",
+        "ACCEPT",
+    ]
     assert all(c.owner == "docker" for c in v6.table("filter").chains if not c.builtin)
 
 
@@ -345,8 +368,15 @@ def test_firewalld_iptables_backend() -> None:
     rs = facts("firewalld").iptables_nft
     filt = rs.table("filter")
     owners = {c.name: c.owner for c in filt.chains}
-    for name in ("INPUT_direct", "INPUT_ZONES", "INPUT_POLICIES_pre", "IN_public", "IN_public_allow",
-                 "FWD_public", "IN_trusted"):
+    for name in (
+        "INPUT_direct",
+        "INPUT_ZONES",
+        "INPUT_POLICIES_pre",
+        "IN_public",
+        "IN_public_allow",
+        "FWD_public",
+        "IN_trusted",
+    ):
         assert owners[name] == "firewalld", name
     assert owners["INPUT"] == "iptables"
     r = find(rs, "--dport 8080 -j ACCEPT")
@@ -371,18 +401,32 @@ def test_empty_namespace() -> None:
 # --- chain owners -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table,chain,owner", [
-    ("filter", "ufw-user-input", "ufw"), ("filter", "ufw6-before-input", "ufw"),
-    ("filter", "DOCKER", "docker"), ("nat", "DOCKER", "docker"), ("filter", "DOCKER-USER", "docker"),
-    ("filter", "DOCKER-ISOLATION-STAGE-2", "docker"), ("filter", "DOCKER-FORWARD", "docker"),
-    ("filter", "INPUT_direct", "firewalld"), ("filter", "INPUT_ZONES", "firewalld"),
-    ("filter", "IN_public_allow", "firewalld"), ("filter", "FWDI_public", "firewalld"),
-    ("filter", "FWDO_work_deny", "firewalld"), ("nat", "POST_public", "firewalld"),
-    ("filter", "FORWARD_IN_ZONES", "firewalld"), ("filter", "OUTPUT_POLICIES_pre", "firewalld"),
-    ("filter", "WSLOUTPUT", "wsl"), ("nat", "WSLPOSTROUTING", "wsl"),
-    ("filter", "INPUT", "iptables"), ("filter", "WSL-CHAIN", "iptables"), ("filter", "LOGDROP", "iptables"),
-    ("filter", "DOCKERFILE", "iptables"),
-])
+@pytest.mark.parametrize(
+    "table,chain,owner",
+    [
+        ("filter", "ufw-user-input", "ufw"),
+        ("filter", "ufw6-before-input", "ufw"),
+        ("filter", "DOCKER", "docker"),
+        ("nat", "DOCKER", "docker"),
+        ("filter", "DOCKER-USER", "docker"),
+        ("filter", "DOCKER-ISOLATION-STAGE-2", "docker"),
+        ("filter", "DOCKER-FORWARD", "docker"),
+        ("filter", "INPUT_direct", "firewalld"),
+        ("filter", "INPUT_ZONES", "firewalld"),
+        ("filter", "IN_public_allow", "firewalld"),
+        ("filter", "FWDI_public", "firewalld"),
+        ("filter", "FWDO_work_deny", "firewalld"),
+        ("nat", "POST_public", "firewalld"),
+        ("filter", "FORWARD_IN_ZONES", "firewalld"),
+        ("filter", "OUTPUT_POLICIES_pre", "firewalld"),
+        ("filter", "WSLOUTPUT", "wsl"),
+        ("nat", "WSLPOSTROUTING", "wsl"),
+        ("filter", "INPUT", "iptables"),
+        ("filter", "WSL-CHAIN", "iptables"),
+        ("filter", "LOGDROP", "iptables"),
+        ("filter", "DOCKERFILE", "iptables"),
+    ],
+)
 def test_chain_owner(table: str, chain: str, owner: str) -> None:
     assert chain_owner(table, chain) == owner
 
@@ -424,36 +468,48 @@ def test_hand_written_forms() -> None:
     assert [m.module for m in r.matches] == ["multiport", "tcp"]
 
 
-@pytest.mark.parametrize("text,expect", [
-    ("", []),
-    ("\n\n", []),
-    ("garbage\n", ["line 1: not understood"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dpo", ["unknown option --dpo", "no COMMIT"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport", ["--dport needs 1 value", "no COMMIT"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j\nCOMMIT\n", ["-j without a value"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A\nCOMMIT\n", ["rule without a chain"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"open\nCOMMIT\n", ["unterminated quote"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --bogus 1 -j ACCEPT\nCOMMIT\n", ["unknown option --bogus for this rule"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m tcp --dport 1 --sport 2 --nope -j ACCEPT\nCOMMIT\n", ["unknown option --nope for match tcp"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT --reject-with tcp-reset --weird\nCOMMIT\n", ["unknown option --weird for target REJECT"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOSUCHCHAIN\nCOMMIT\n", ["target NOSUCHCHAIN is neither"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A OUTPUT -j ACCEPT\nCOMMIT\n", ["undeclared chain OUTPUT"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! ! -s 1.1.1.1 -j ACCEPT\nCOMMIT\n", ["double '!'"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT foo -j ACCEPT\nCOMMIT\n", ["unexpected 'foo'"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT !\nCOMMIT\n", ["'!' at the end"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n[1:x] -A INPUT -j ACCEPT\nCOMMIT\n", ["malformed counters"]),
-    ("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n", ["unknown policy MAYBE"]),
-    ("*filter\n:INPUT\nCOMMIT\n", ["malformed chain line"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\nCOMMIT\n", ["declared twice"]),
-    ("-A INPUT -j ACCEPT\n", ["rule outside a table"]),
-    (":INPUT ACCEPT [0:0]\n", ["chain outside a table"]),
-    ("COMMIT\n", ["COMMIT outside a table"]),
-    ("*bogus\nCOMMIT\n", ["unknown table bogus"]),
-    ("*filter\n*nat\nCOMMIT\n", ["no COMMIT before *nat"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-I INPUT -j ACCEPT\nCOMMIT\n", ["not understood"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m -j ACCEPT\nCOMMIT\n", ["unexpected 'ACCEPT'"]),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT -j DROP\nCOMMIT\n", ["second target DROP"]),
-])
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("", []),
+        ("\n\n", []),
+        ("garbage\n", ["line 1: not understood"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dpo", ["unknown option --dpo", "no COMMIT"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport", ["--dport needs 1 value", "no COMMIT"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j\nCOMMIT\n", ["-j without a value"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A\nCOMMIT\n", ["rule without a chain"]),
+        ('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "open\nCOMMIT\n', ["unterminated quote"]),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --bogus 1 -j ACCEPT\nCOMMIT\n",
+            ["unknown option --bogus for this rule"],
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m tcp --dport 1 --sport 2 --nope -j ACCEPT\nCOMMIT\n",
+            ["unknown option --nope for match tcp"],
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT --reject-with tcp-reset --weird\nCOMMIT\n",
+            ["unknown option --weird for target REJECT"],
+        ),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOSUCHCHAIN\nCOMMIT\n", ["target NOSUCHCHAIN is neither"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A OUTPUT -j ACCEPT\nCOMMIT\n", ["undeclared chain OUTPUT"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! ! -s 1.1.1.1 -j ACCEPT\nCOMMIT\n", ["double '!'"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT foo -j ACCEPT\nCOMMIT\n", ["unexpected 'foo'"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT !\nCOMMIT\n", ["'!' at the end"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n[1:x] -A INPUT -j ACCEPT\nCOMMIT\n", ["malformed counters"]),
+        ("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n", ["unknown policy MAYBE"]),
+        ("*filter\n:INPUT\nCOMMIT\n", ["malformed chain line"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\nCOMMIT\n", ["declared twice"]),
+        ("-A INPUT -j ACCEPT\n", ["rule outside a table"]),
+        (":INPUT ACCEPT [0:0]\n", ["chain outside a table"]),
+        ("COMMIT\n", ["COMMIT outside a table"]),
+        ("*bogus\nCOMMIT\n", ["unknown table bogus"]),
+        ("*filter\n*nat\nCOMMIT\n", ["no COMMIT before *nat"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-I INPUT -j ACCEPT\nCOMMIT\n", ["not understood"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m -j ACCEPT\nCOMMIT\n", ["unexpected 'ACCEPT'"]),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT -j DROP\nCOMMIT\n", ["second target DROP"]),
+    ],
+)
 def test_malformed(text: str, expect: list[str]) -> None:
     rs = parse_iptables_save(text, backend="nft", family="ipv4")
     assert len(rs.problems) == len(expect), rs.problems
@@ -469,12 +525,17 @@ def test_unparsed_rule_is_kept() -> None:
     r = rs.table("filter").chain("INPUT").rules[0]
     assert r.unparsed == "--bogus 1 2" and r.target == "DROP" and r.source == Value("10.0.0.1")
     assert rs.problems == ["line 3: unknown option --bogus for this rule"]
-    rs = parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n[1:x] -A INPUT -j ACCEPT\nCOMMIT\n", backend="nft", family="ipv4")
+    rs = parse_iptables_save(
+        "*filter\n:INPUT ACCEPT [0:0]\n[1:x] -A INPUT -j ACCEPT\nCOMMIT\n", backend="nft", family="ipv4"
+    )
     r = rs.table("filter").chain("INPUT").rules[0]
     assert r.verbatim == "-A INPUT -j ACCEPT" and r.counters is None and r.target == "ACCEPT"
     # truncated in the middle: what was read is kept
-    rs = parse_iptables_save("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination",
-                             backend="nft", family="ipv4")
+    rs = parse_iptables_save(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination",
+        backend="nft",
+        family="ipv4",
+    )
     r = rs.table("nat").chain("PREROUTING").rules[0]
     assert r.target == "DNAT" and r.unparsed and r.match("tcp").option("dport").value == "80"
 
@@ -503,7 +564,7 @@ def test_fuzz_never_raises() -> None:
 def test_tokenize_like_iptables_restore() -> None:
     assert tokenize('-A X --comment "a b" -j Y') == (["-A", "X", "--comment", "a b", "-j", "Y"], {3}, None)
     assert tokenize('--comment "" -j Y')[0] == ["--comment", "", "-j", "Y"]
-    assert tokenize(r'--comment "a \"b\" \\c \'d" x')[0] == ["--comment", "a \"b\" \\c 'd", "x"]
+    assert tokenize(r'--comment "a \"b\" \\c \'d" x')[0] == ["--comment", 'a "b" \\c \'d', "x"]
     assert tokenize('a"b c"d')[0] == ["ab c", "d"]  # a closing quote ends the token
     assert tokenize('x "open')[2] == "unterminated quote"
 
@@ -520,12 +581,31 @@ def test_port_and_mark_helpers() -> None:
 
 def test_snapshot_unknowns() -> None:
     snap = Snapshot()
-    snap.add(Record("nf.iptables-nft", ("iptables-nft-save",), "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\nCOMMIT\n"))
-    snap.add(Record("nf.iptables-legacy", ("iptables-legacy-save",), "", exit_code=None, error="needs root (sudo -n failed)"))
-    snap.add(Record("nf.ip6tables-nft", ("ip6tables-nft-save",), "", exit_code=1, stderr="ip6tables-nft-save: no kernel support\n"))
+    snap.add(
+        Record("nf.iptables-nft", ("iptables-nft-save",), "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\nCOMMIT\n")
+    )
+    snap.add(
+        Record("nf.iptables-legacy", ("iptables-legacy-save",), "", exit_code=None, error="needs root (sudo -n failed)")
+    )
+    snap.add(
+        Record(
+            "nf.ip6tables-nft",
+            ("ip6tables-nft-save",),
+            "",
+            exit_code=1,
+            stderr="ip6tables-nft-save: no kernel support\n",
+        )
+    )
     snap.add(Record("nf.legacy-tables", ("cat", "/proc/net/ip_tables_names"), "filter\n"))
-    snap.add(Record("nf.legacy6-tables", ("cat", "/proc/net/ip6_tables_names"), "", exit_code=1,
-                    stderr="cat: /proc/net/ip6_tables_names: No such file or directory"))
+    snap.add(
+        Record(
+            "nf.legacy6-tables",
+            ("cat", "/proc/net/ip6_tables_names"),
+            "",
+            exit_code=1,
+            stderr="cat: /proc/net/ip6_tables_names: No such file or directory",
+        )
+    )
     f = from_snapshot(snap)
     assert f.iptables_nft.unknown is None and f.iptables_nft.rule_count() == 1
     assert f.iptables_legacy.unknown == Unknown("needs root (sudo -n failed)", "iptables-legacy-save")
@@ -544,8 +624,10 @@ def test_snapshot_unknowns() -> None:
 def test_parses_10k_rules() -> None:
     lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":U - [0:0]"]
     for k in range(10000):
-        lines.append(f"-A INPUT -s 10.{k % 256}.0.0/16 -p tcp -m multiport --dports {k},{k + 1} -m conntrack "
-                     f"--ctstate NEW -m comment --comment \"r {k}\" -j REJECT --reject-with tcp-reset")
+        lines.append(
+            f"-A INPUT -s 10.{k % 256}.0.0/16 -p tcp -m multiport --dports {k},{k + 1} -m conntrack "
+            f'--ctstate NEW -m comment --comment "r {k}" -j REJECT --reject-with tcp-reset'
+        )
     rs = parse_iptables_save("\n".join(lines + ["COMMIT", ""]), backend="nft", family="ipv4")
     assert rs.rule_count() == 10000 and rs.problems == []
     assert rs.table("filter").chain("INPUT").rules[9999].verbatim == lines[-1]

@@ -80,7 +80,13 @@ def find_rule(rs: NftRuleset, family: str, table: str, chain: str, text_start: s
 
 
 def test_goldens_present():
-    assert set(CASES) >= {"nft-inet-filter", "nft-nat-families", "nft-firewalld-shaped", "nft-iptables-nft", "nft-empty"}
+    assert set(CASES) >= {
+        "nft-inet-filter",
+        "nft-nat-families",
+        "nft-firewalld-shaped",
+        "nft-iptables-nft",
+        "nft-empty",
+    }
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -151,8 +157,18 @@ def test_inet_filter_tables_and_chains():
 
 def test_inet_filter_sets_and_maps():
     t = parsed("inet-filter").table("inet", "wsl")
-    assert [s.name for s in t.sets] == ["allowed_tcp", "trusted4", "trusted6", "pairs", "blocked_ports", "ifaces",
-                                        "dyn", "portmap", "port_verdicts", "marks"]
+    assert [s.name for s in t.sets] == [
+        "allowed_tcp",
+        "trusted4",
+        "trusted6",
+        "pairs",
+        "blocked_ports",
+        "ifaces",
+        "dyn",
+        "portmap",
+        "port_verdicts",
+        "marks",
+    ]
     s = t.set("allowed_tcp")
     assert (s.type, s.is_map, s.flags) == ("inet_service", False, [])
     assert [(e.key.kind, e.key.value) for e in s.elements] == [("value", 22), ("value", 8080)]
@@ -189,7 +205,10 @@ def test_inet_filter_sets_and_maps():
     v = t.set("port_verdicts")
     assert v.is_vmap
     assert [(e.key.value, e.data.kind, e.data.key, e.data.name) for e in v.elements] == [
-        (8083, "verdict", "accept", ""), (8084, "verdict", "drop", ""), (8085, "verdict", "jump", "web")]
+        (8083, "verdict", "accept", ""),
+        (8084, "verdict", "drop", ""),
+        (8085, "verdict", "jump", "web"),
+    ]
     assert [e.text for e in v.elements] == ["8083 : accept", "8084 : drop", "8085 : jump web"]
 
     marks = t.set("marks")
@@ -202,7 +221,13 @@ def test_inet_filter_match_structure():
     r = rule(rs, "inet", "wsl", "input", 1)
     assert r.handle == 18 and r.text == "ct state established,related accept"
     m = r.matches[0]
-    assert (m.op, m.left.kind, m.left.key, m.right.kind, m.right.value) == ("in", "ct", "state", "flags", ["established", "related"])
+    assert (m.op, m.left.kind, m.left.key, m.right.kind, m.right.value) == (
+        "in",
+        "ct",
+        "state",
+        "flags",
+        ["established", "related"],
+    )
     assert r.decision.kind == "verdict" and r.decision.verdict == "accept" and r.decision.is_terminal
 
     m = rule(rs, "inet", "wsl", "input", 3).matches[0]
@@ -228,11 +253,17 @@ def test_inet_filter_match_structure():
     assert m.right.kind == "range" and [i.value for i in m.right.items] == [3000, 3005]
 
     m = rule(rs, "inet", "wsl", "input", 10).matches[0]
-    assert m.left.kind == "concat" and [(p.protocol, p.field) for p in m.left.items] == [("ip", "saddr"), ("tcp", "dport")]
+    assert m.left.kind == "concat" and [(p.protocol, p.field) for p in m.left.items] == [
+        ("ip", "saddr"),
+        ("tcp", "dport"),
+    ]
     assert m.right.name == "pairs"
 
     m = rule(rs, "inet", "wsl", "input", 11).matches[0]
-    assert m.right.kind == "set" and [[p.value for p in i.items] for i in m.right.items] == [["10.77.50.4", 8086], ["10.77.50.5", 8087]]
+    assert m.right.kind == "set" and [[p.value for p in i.items] for i in m.right.items] == [
+        ["10.77.50.4", 8086],
+        ["10.77.50.5", 8087],
+    ]
 
     r = find_rule(rs, "inet", "wsl", "input", "fib daddr type local")
     f = r.matches[0].left
@@ -256,9 +287,19 @@ def test_inet_filter_statements():
     def decision(prefix: str):
         return find_rule(rs, "inet", "wsl", "input", prefix).decision
 
-    rejects = {p: (decision(f"{p} ").reject_type, decision(f"{p} ").reject_code) for p in (
-        "udp dport 9202", "tcp dport 9203", "tcp dport 9204", "tcp dport 9205", "tcp dport 9206", "tcp dport 9207",
-        "tcp dport 9208", "tcp dport 9209")}
+    rejects = {
+        p: (decision(f"{p} ").reject_type, decision(f"{p} ").reject_code)
+        for p in (
+            "udp dport 9202",
+            "tcp dport 9203",
+            "tcp dport 9204",
+            "tcp dport 9205",
+            "tcp dport 9206",
+            "tcp dport 9207",
+            "tcp dport 9208",
+            "tcp dport 9209",
+        )
+    }
     assert rejects == {
         "udp dport 9202": ("icmpx", "port-unreachable"),
         "tcp dport 9203": ("tcp reset", ""),
@@ -274,10 +315,17 @@ def test_inet_filter_statements():
     assert last.statements[0].params == {"packets": 0, "bytes": 0}
 
     vm = rule(rs, "inet", "wsl", "input", 12).statements[0]
-    assert vm.kind == "vmap" and vm.left.field == "dport" and vm.right.kind == "set_ref" and vm.right.name == "port_verdicts"
+    assert (
+        vm.kind == "vmap"
+        and vm.left.field == "dport"
+        and vm.right.kind == "set_ref"
+        and vm.right.name == "port_verdicts"
+    )
     vm = rule(rs, "inet", "wsl", "input", 13).statements[0]
     assert vm.right.kind == "set" and [(i.kind, i.items[0].value, i.items[1].key) for i in vm.right.items] == [
-        ("mapping", 8088, "accept"), ("mapping", 8089, "drop")]
+        ("mapping", 8088, "accept"),
+        ("mapping", 8089, "drop"),
+    ]
     assert rule(rs, "inet", "wsl", "input", 13).decision is vm
 
     jump = rule(rs, "inet", "wsl", "input", 14).decision
@@ -332,7 +380,10 @@ def test_nat_statements():
     assert (s.nat_type, s.addr, s.port) == ("redirect", None, None)
     s = nat("prer", 6)
     assert s.addr.kind == "map" and s.addr.items[1].kind == "set"
-    assert [(m.items[0].value, m.items[1].value) for m in s.addr.items[1].items] == [(5555, "10.77.51.1"), (5556, "10.77.51.2")]
+    assert [(m.items[0].value, m.items[1].value) for m in s.addr.items[1].items] == [
+        (5555, "10.77.51.1"),
+        (5556, "10.77.51.2"),
+    ]
     s = nat("prer", 7)
     assert s.nat_family == "ip" and s.addr.items[1].name == "fwdmap"
     fwdmap = rs.table("ip", "nat4").set("fwdmap")
@@ -353,8 +404,15 @@ def test_nat_statements():
 def test_families_priorities_and_ip6_rejects():
     rs = parsed("nat-families")
     assert [(t.family, t.name) for t in rs.tables] == [
-        ("ip", "nat4"), ("ip6", "nat6"), ("ip6", "filter"), ("inet", "nat46"), ("ip", "ipfilt"),
-        ("arp", "arpt"), ("bridge", "br"), ("netdev", "nd")]
+        ("ip", "nat4"),
+        ("ip6", "nat6"),
+        ("ip6", "filter"),
+        ("inet", "nat46"),
+        ("ip", "ipfilt"),
+        ("arp", "arpt"),
+        ("bridge", "br"),
+        ("netdev", "nd"),
+    ]
     prios = {(c.family, c.table, c.name): (c.priority, c.priority_text) for t in rs.tables for c in t.chains}
     assert prios[("ip", "nat4", "prer")] == (-100, "dstnat")
     assert prios[("ip", "nat4", "outp")] == (-100, "-100")  # dstnat is a name only on prerouting
@@ -381,12 +439,21 @@ def test_families_priorities_and_ip6_rejects():
 
     in6 = rs.chain("ip6", "filter", "in6")
     assert [(r.decision.reject_type, r.decision.reject_code) for r in in6.rules[:6]] == [
-        ("icmpv6", "port-unreachable"), ("icmpv6", "admin-prohibited"), ("icmpv6", "port-unreachable"),
-        ("tcp reset", ""), ("icmpv6", "no-route"), ("icmpv6", "addr-unreachable")]
+        ("icmpv6", "port-unreachable"),
+        ("icmpv6", "admin-prohibited"),
+        ("icmpv6", "port-unreachable"),
+        ("tcp reset", ""),
+        ("icmpv6", "no-route"),
+        ("icmpv6", "addr-unreachable"),
+    ]
     ipf = rs.chain("ip", "ipfilt", "input")
     assert [(r.decision.reject_type, r.decision.reject_code) for r in ipf.rules[:5]] == [
-        ("icmp", "port-unreachable"), ("icmp", "host-unreachable"), ("icmp", "port-unreachable"),
-        ("icmp", "net-unreachable"), ("icmp", "admin-prohibited")]
+        ("icmp", "port-unreachable"),
+        ("icmp", "host-unreachable"),
+        ("icmp", "port-unreachable"),
+        ("icmp", "net-unreachable"),
+        ("icmp", "admin-prohibited"),
+    ]
 
 
 # --- firewalld-shaped and iptables-nft ----------------------------------------------------
@@ -397,7 +464,13 @@ def test_firewalld_shaped_table():
     t = rs.table("inet", "firewalld")
     assert t.managed_by_iptables is False
     inp = t.chain("filter_INPUT")
-    assert (inp.base, inp.hook, inp.priority, inp.priority_text, inp.policy) == (True, "input", 10, "filter + 10", "accept")
+    assert (inp.base, inp.hook, inp.priority, inp.priority_text, inp.policy) == (
+        True,
+        "input",
+        10,
+        "filter + 10",
+        "accept",
+    )
     assert [r.text for r in inp.rules] == [
         "ct state { established, related } accept",
         "ct status dnat accept",
@@ -410,28 +483,55 @@ def test_firewalld_shaped_table():
     assert inp.rules[-1].decision.reject_code == "admin-prohibited"
     zones = t.chain("filter_INPUT_ZONES")
     assert [(r.decision.verdict, r.decision.target) for r in zones.rules] == [
-        ("goto", "filter_IN_trusted"), ("goto", "filter_IN_public"), ("goto", "filter_IN_public")]
+        ("goto", "filter_IN_trusted"),
+        ("goto", "filter_IN_public"),
+        ("goto", "filter_IN_public"),
+    ]
     pub = t.chain("filter_IN_public")
     assert [r.decision.target for r in pub.rules[:7]] == [
-        "filter_INPUT_POLICIES_pre", "filter_IN_public_pre", "filter_IN_public_log", "filter_IN_public_deny",
-        "filter_IN_public_allow", "filter_IN_public_post", "filter_INPUT_POLICIES_post"]
+        "filter_INPUT_POLICIES_pre",
+        "filter_IN_public_pre",
+        "filter_IN_public_log",
+        "filter_IN_public_deny",
+        "filter_IN_public_allow",
+        "filter_IN_public_post",
+        "filter_INPUT_POLICIES_post",
+    ]
     allow = t.chain("filter_IN_public_allow")
     assert [r.matches[0].right.value for r in allow.rules if r.matches[0].left.field == "dport"] == [22, 8080]
     fib = t.chain("filter_PREROUTING").rules[1].matches[1]
     assert fib.left.flags == ["saddr", "mark", "iif"] and fib.left.key == "oif" and fib.right.value is False
     hooks = [(c.hook, c.priority) for c in rs.base_chains()]
-    assert hooks == [("prerouting", -140), ("prerouting", -90), ("prerouting", 10), ("input", 10), ("forward", 10),
-                     ("output", 10), ("postrouting", 110)]
+    assert hooks == [
+        ("prerouting", -140),
+        ("prerouting", -90),
+        ("prerouting", 10),
+        ("input", 10),
+        ("forward", 10),
+        ("output", 10),
+        ("postrouting", 110),
+    ]
     dn = t.chain("nat_PRE_public_allow").rules[0].decision
-    assert (dn.kind, dn.nat_type, dn.nat_family, dn.addr.value, dn.port.value) == ("nat", "dnat", "ip", "10.77.52.1", 22)
+    assert (dn.kind, dn.nat_type, dn.nat_family, dn.addr.value, dn.port.value) == (
+        "nat",
+        "dnat",
+        "ip",
+        "10.77.52.1",
+        22,
+    )
     assert dn.is_terminal
 
 
 def test_iptables_nft_tables_are_marked_and_xt_is_opaque():
     rs = parsed("iptables-nft")
     managed = {(t.family, t.name): t.managed_by_iptables for t in rs.tables}
-    assert managed == {("ip", "filter"): True, ("ip", "nat"): True, ("ip6", "filter"): True,
-                       ("inet", "native"): False, ("ip", "raw"): False}
+    assert managed == {
+        ("ip", "filter"): True,
+        ("ip", "nat"): True,
+        ("ip6", "filter"): True,
+        ("inet", "native"): False,
+        ("ip", "raw"): False,
+    }
     assert "xt" in rs.table("ip", "filter").managed_reason
     assert "built-in chains" in rs.table("ip6", "filter").managed_reason  # no xt there, recognised by shape
     f = rs.table("ip", "filter")
@@ -448,7 +548,10 @@ def test_iptables_nft_tables_are_marked_and_xt_is_opaque():
     assert r.decision is None  # the REJECT target is opaque: no known decision
     assert inp.rules[3].decision.target == "WSL-CHAIN"
     nat = rs.table("ip", "nat")
-    assert [s.params["name"] for r in nat.chain("PREROUTING").rules for s in r.statements if s.kind == "xt"] == ["REDIRECT", "DNAT"]
+    assert [s.params["name"] for r in nat.chain("PREROUTING").rules for s in r.statements if s.kind == "xt"] == [
+        "REDIRECT",
+        "DNAT",
+    ]
     assert rs.problems == []  # xt is expected, not a problem
 
 
@@ -466,8 +569,15 @@ def test_from_snapshot_missing_and_failed_records():
     assert rs.unknown.command == "nft -j list ruleset" and "not captured" in rs.unknown.reason
 
     snap = Snapshot()
-    snap.add(Record("nf.nft", ("nft", "-j", "list", "ruleset"), "", exit_code=1,
-                    stderr="Error: Could not process rule: Operation not permitted\n"))
+    snap.add(
+        Record(
+            "nf.nft",
+            ("nft", "-j", "list", "ruleset"),
+            "",
+            exit_code=1,
+            stderr="Error: Could not process rule: Operation not permitted\n",
+        )
+    )
     rs = nft.from_snapshot(snap)
     assert rs.unknown is not None and "Operation not permitted" in rs.unknown.reason
 
@@ -482,10 +592,20 @@ def test_from_snapshot_missing_and_failed_records():
 
 
 def test_rule_text_helper_and_priority_text():
-    assert rule_text([{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8080}},
-                      {"accept": None}]) == "tcp dport 8080 accept"
+    assert (
+        rule_text(
+            [
+                {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8080}},
+                {"accept": None},
+            ]
+        )
+        == "tcp dport 8080 accept"
+    )
     assert rule_text([{"reject": {"type": "icmp", "expr": "port-unreachable"}}], "ip") == "reject"
-    assert rule_text([{"reject": {"type": "icmp", "expr": "port-unreachable"}}], "inet") == "reject with icmp port-unreachable"
+    assert (
+        rule_text([{"reject": {"type": "icmp", "expr": "port-unreachable"}}], "inet")
+        == "reject with icmp port-unreachable"
+    )
     assert rule_text([{"reject": None}], "ip6") == "reject"
     assert priority_text(10, "inet", "input") == "filter + 10"
     assert priority_text(-100, "ip", "output") == "-100"
@@ -495,16 +615,19 @@ def test_rule_text_helper_and_priority_text():
 # --- malformed input ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "   \n",
-    '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "na',
-    "[]",
-    '{"nftables": {}}',
-    '"just a string"',
-    "null",
-    "nft: command not found",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n",
+        '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "na',
+        "[]",
+        '{"nftables": {}}',
+        '"just a string"',
+        "null",
+        "nft: command not found",
+    ],
+)
 def test_unusable_output_is_unknown_with_problems(text):
     rs = parse_nft_json(text)
     assert rs.unknown is not None and rs.problems and rs.tables == []
@@ -525,38 +648,103 @@ def test_named_set_lookup_from_a_rule():
 
 
 def test_wrong_shapes_become_problems():
-    doc = {"nftables": [
-        {"metainfo": "weird"},
-        42,
-        {"table": "notadict"},
-        {"table": {"family": "inet", "name": "t", "handle": 1}, "extra": 1},
-        {"table": {"family": "inet", "name": "t", "handle": 1}},
-        {"table": {"family": "inet", "name": "t", "handle": 1}},  # listed twice
-        {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter", "hook": "input",
-                   "prio": "filter + 10", "policy": "drop"}},
-        {"chain": {"family": "inet", "table": "t", "name": "d", "handle": 2, "type": "filter", "hook": "input",
-                   "prio": {"odd": 1}}},
-        {"set": {"family": "inet", "table": "t", "name": "s", "type": "inet_service", "elem": "notalist"}},
-        {"map": {"family": "inet", "table": "t", "name": "m", "type": "inet_service", "map": "verdict",
-                 "elem": [[1, {"accept": None}], [2], "x"]}},
-        {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 5, "expr": [
-            {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}},
-            {"match": {"op": "==", "left": {"frobnicate": {"x": 1}}, "right": 1}},
-            {"teleport": {"to": "mars"}},
-            {"accept": None}]}},
-        {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 6, "expr": "drop"}},
-        {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 7, "expr": [None, [], {"a": 1, "b": 2},
-                                                                                      {"match": "x"}, {"jump": {}}]}},
-        {"rule": {"family": "inet", "table": "t", "chain": "nochain", "handle": 8, "expr": [{"drop": None}]}},
-        {"rule": {"family": "ip", "table": "notable", "chain": "x", "handle": 9, "expr": [{"drop": None}]}},
-        {"wormhole": {"family": "inet"}},
-    ]}
+    doc = {
+        "nftables": [
+            {"metainfo": "weird"},
+            42,
+            {"table": "notadict"},
+            {"table": {"family": "inet", "name": "t", "handle": 1}, "extra": 1},
+            {"table": {"family": "inet", "name": "t", "handle": 1}},
+            {"table": {"family": "inet", "name": "t", "handle": 1}},  # listed twice
+            {
+                "chain": {
+                    "family": "inet",
+                    "table": "t",
+                    "name": "c",
+                    "handle": 1,
+                    "type": "filter",
+                    "hook": "input",
+                    "prio": "filter + 10",
+                    "policy": "drop",
+                }
+            },
+            {
+                "chain": {
+                    "family": "inet",
+                    "table": "t",
+                    "name": "d",
+                    "handle": 2,
+                    "type": "filter",
+                    "hook": "input",
+                    "prio": {"odd": 1},
+                }
+            },
+            {"set": {"family": "inet", "table": "t", "name": "s", "type": "inet_service", "elem": "notalist"}},
+            {
+                "map": {
+                    "family": "inet",
+                    "table": "t",
+                    "name": "m",
+                    "type": "inet_service",
+                    "map": "verdict",
+                    "elem": [[1, {"accept": None}], [2], "x"],
+                }
+            },
+            {
+                "rule": {
+                    "family": "inet",
+                    "table": "t",
+                    "chain": "c",
+                    "handle": 5,
+                    "expr": [
+                        {
+                            "match": {
+                                "op": "==",
+                                "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                                "right": 22,
+                            }
+                        },
+                        {"match": {"op": "==", "left": {"frobnicate": {"x": 1}}, "right": 1}},
+                        {"teleport": {"to": "mars"}},
+                        {"accept": None},
+                    ],
+                }
+            },
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 6, "expr": "drop"}},
+            {
+                "rule": {
+                    "family": "inet",
+                    "table": "t",
+                    "chain": "c",
+                    "handle": 7,
+                    "expr": [None, [], {"a": 1, "b": 2}, {"match": "x"}, {"jump": {}}],
+                }
+            },
+            {"rule": {"family": "inet", "table": "t", "chain": "nochain", "handle": 8, "expr": [{"drop": None}]}},
+            {"rule": {"family": "ip", "table": "notable", "chain": "x", "handle": 9, "expr": [{"drop": None}]}},
+            {"wormhole": {"family": "inet"}},
+        ]
+    }
     rs = parse_nft_json(json.dumps(doc))
     assert rs.unknown is None
     text = "\n".join(rs.problems)
-    for needle in ("item 1", "item 2", "item 3", "listed twice", "priority", "elements are not a list",
-                   "not a [key, value] pair", "frobnicate", "teleport", "expr is not a list",
-                   "not an object with one key", "jump without a target", "nochain", "notable", "wormhole"):
+    for needle in (
+        "item 1",
+        "item 2",
+        "item 3",
+        "listed twice",
+        "priority",
+        "elements are not a list",
+        "not a [key, value] pair",
+        "frobnicate",
+        "teleport",
+        "expr is not a list",
+        "not an object with one key",
+        "jump without a target",
+        "nochain",
+        "notable",
+        "wormhole",
+    ):
         assert needle in text, needle
     c = rs.chain("inet", "t", "c")
     assert c.priority == 10 and c.priority_text == "filter + 10"

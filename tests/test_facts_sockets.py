@@ -68,7 +68,14 @@ def test_golden_every_bind_kind(case):
     assert set(got) == set(EXPECTED)
     for k, (family, address, bind, iface, v6only, dual) in EXPECTED.items():
         l = got[k]
-        assert (l.family, l.address, l.bind, l.interface, l.v6only, l.dual_stack) == (family, address, bind, iface, v6only, dual), k
+        assert (l.family, l.address, l.bind, l.interface, l.v6only, l.dual_stack) == (
+            family,
+            address,
+            bind,
+            iface,
+            v6only,
+            dual,
+        ), k
         assert l.uid == 0 and isinstance(l.inode, int)
         assert l.state == ("LISTEN" if l.proto == "tcp" else "UNCONN")
         if l.family == "ipv6":
@@ -120,20 +127,29 @@ def test_golden_wsl_nat_hand_written():
 
 
 def test_older_ss_and_odd_forms():
-    text = "\n".join([
-        "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess",
-        "tcp   LISTEN 0      128         [::]:80        [::]:*",          # no -e: v6only not stated
-        "tcp   LISTEN 0      128  [fe80::1]%eth0:22     [::]:* ino:5 sk:1 v6only:1 <->",
-        "tcp   LISTEN 0      128  [fe80::2%eth1]:23     [::]:*",          # scope inside the brackets
-        "tcp   LISTEN 0      128 [::ffff:127.0.0.1]:24   [::]:* v6only:0",
-        "udp   UNCONN 0      0    192.168.1.5:5353  0.0.0.0:* users:((\"Web Content\",pid=77,fd=9),(\"(sd-pam)\",pid=78,fd=10)) uid:1000 ino:9 sk:2 <->",
-        "tcp   LISTEN 0      128        0.0.0.0:22   0.0.0.0:* users:((\"sshd\",pid=1,fd=3))",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess",
+            "tcp   LISTEN 0      128         [::]:80        [::]:*",  # no -e: v6only not stated
+            "tcp   LISTEN 0      128  [fe80::1]%eth0:22     [::]:* ino:5 sk:1 v6only:1 <->",
+            "tcp   LISTEN 0      128  [fe80::2%eth1]:23     [::]:*",  # scope inside the brackets
+            "tcp   LISTEN 0      128 [::ffff:127.0.0.1]:24   [::]:* v6only:0",
+            'udp   UNCONN 0      0    192.168.1.5:5353  0.0.0.0:* users:(("Web Content",pid=77,fd=9),("(sd-pam)",pid=78,fd=10)) uid:1000 ino:9 sk:2 <->',
+            'tcp   LISTEN 0      128        0.0.0.0:22   0.0.0.0:* users:(("sshd",pid=1,fd=3))',
+            "",
+        ]
+    )
     f = parse(text)
     assert f.problems == []
     a, b, c, d, e, g = f.listeners
-    assert (a.address, a.v6only, a.v6only_stated, a.dual_stack, a.uid, a.inode) == ("::", False, False, True, None, None)
+    assert (a.address, a.v6only, a.v6only_stated, a.dual_stack, a.uid, a.inode) == (
+        "::",
+        False,
+        False,
+        True,
+        None,
+        None,
+    )
     assert (b.address, b.interface, b.v6only, b.bind) == ("fe80::1", "eth0", True, "specific")
     assert (c.address, c.interface) == ("fe80::2", "eth1")
     assert (d.address, d.bind, d.family) == ("::ffff:127.0.0.1", "loopback", "ipv6")
@@ -143,18 +159,21 @@ def test_older_ss_and_odd_forms():
     assert f.owners_visible
 
 
-@pytest.mark.parametrize("line,needle", [
-    ("LISTEN 0 128 0.0.0.0:22 0.0.0.0:*", "no Netid"),
-    ("raw UNCONN 0 0 0.0.0.0:255 0.0.0.0:*", "not tcp/udp"),
-    ("tcp LISTEN 0 128 0.0.0.0:http 0.0.0.0:*", "not a number"),
-    ("tcp LISTEN 0 128 0.0.0.0:99999 0.0.0.0:*", "not a number"),
-    ("tcp LISTEN 0 128 localhost:22 0.0.0.0:*", "not an IP address"),
-    ("tcp LISTEN 0 128 noport 0.0.0.0:*", "cannot read"),
-    ("tcp LISTEN 0 128 [::1:22 [::]:*", "cannot read"),
-    ("tcp LISTEN 0", "too few columns"),
-    ("tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(garbage)", "owners"),
-    ("tcp LISTEN 0 128 [::]:22 [::]:* v6only:maybe", "odd v6only"),
-])
+@pytest.mark.parametrize(
+    "line,needle",
+    [
+        ("LISTEN 0 128 0.0.0.0:22 0.0.0.0:*", "no Netid"),
+        ("raw UNCONN 0 0 0.0.0.0:255 0.0.0.0:*", "not tcp/udp"),
+        ("tcp LISTEN 0 128 0.0.0.0:http 0.0.0.0:*", "not a number"),
+        ("tcp LISTEN 0 128 0.0.0.0:99999 0.0.0.0:*", "not a number"),
+        ("tcp LISTEN 0 128 localhost:22 0.0.0.0:*", "not an IP address"),
+        ("tcp LISTEN 0 128 noport 0.0.0.0:*", "cannot read"),
+        ("tcp LISTEN 0 128 [::1:22 [::]:*", "cannot read"),
+        ("tcp LISTEN 0", "too few columns"),
+        ("tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(garbage)", "owners"),
+        ("tcp LISTEN 0 128 [::]:22 [::]:* v6only:maybe", "odd v6only"),
+    ],
+)
 def test_garbage_lines_become_problems(line, needle):
     f = parse("tcp LISTEN 0 128 127.0.0.1:1 0.0.0.0:*\n" + line + "\n")
     assert f.listeners[0].port == 1
@@ -178,10 +197,45 @@ def test_failed_or_missing_record_is_unknown():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from([
-    "tcp", "udp", "LISTEN", "UNCONN", "0", "128", "*:80", "[::]:443", "0.0.0.0:*", "[::]:*", "127.0.0.1%lo:53",
-    'users:(("a b",pid=1,fd=2))', "users:((", "))", "ino:1", "uid:x", "v6only:1", "v6only:0", "[", "]", "%", ":", "<->",
-    "[fe80::1]%eth0:22", "::1:5", "*", "x:y:z"]), max_size=10), max_size=6))
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "tcp",
+                    "udp",
+                    "LISTEN",
+                    "UNCONN",
+                    "0",
+                    "128",
+                    "*:80",
+                    "[::]:443",
+                    "0.0.0.0:*",
+                    "[::]:*",
+                    "127.0.0.1%lo:53",
+                    'users:(("a b",pid=1,fd=2))',
+                    "users:((",
+                    "))",
+                    "ino:1",
+                    "uid:x",
+                    "v6only:1",
+                    "v6only:0",
+                    "[",
+                    "]",
+                    "%",
+                    ":",
+                    "<->",
+                    "[fe80::1]%eth0:22",
+                    "::1:5",
+                    "*",
+                    "x:y:z",
+                ]
+            ),
+            max_size=10,
+        ),
+        max_size=6,
+    )
+)
 def test_never_raises(lines):
     f = parse("\n".join(" ".join(l) for l in lines))
     json.dumps(dataclasses.asdict(f))
@@ -209,6 +263,7 @@ def test_psutil_record_names_the_owners_ss_could_not():
     assert facts.listeners[0].processes == []  # the input is not modified
     me = filled.listeners[0].processes
     import psutil
+
     assert [(p.pid, p.name) for p in me] == [(os.getpid(), psutil.Process().name())]
     assert filled.listeners[1].processes[0].name == psutil.Process().name()  # the pid ss gave, named
     assert filled.listeners[2].processes == []
@@ -258,4 +313,6 @@ def test_real_capture_matches_psutil_and_ss(tmp_path):
     assert all(theirs[(l.proto, l.family, l.address, l.port)] in pids for l in facts.listeners)
     # ss -ltnup: same number of sockets and the same port/proto multiset
     rows = [line.split() for line in ss.splitlines()[1:] if line.strip()]
-    assert sorted((r[0], int(r[4].rsplit(":", 1)[1])) for r in rows) == sorted((l.proto, l.port) for l in facts.listeners)
+    assert sorted((r[0], int(r[4].rsplit(":", 1)[1])) for r in rows) == sorted(
+        (l.proto, l.port) for l in facts.listeners
+    )

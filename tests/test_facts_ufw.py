@@ -60,11 +60,25 @@ def test_active_rows(golden):
 
     r = f.rules[0]  # ufw insert 1 deny from 10.66.66.66 comment 'bad host'
     assert (r.action, r.direction, r.src.address, r.dst.anywhere, r.ports, r.proto, r.comment) == (
-        "deny", "in", "10.66.66.66", True, "", "", "bad host")
+        "deny",
+        "in",
+        "10.66.66.66",
+        True,
+        "",
+        "",
+        "bad host",
+    )
 
     r = f.rules[1]
     assert (r.action, r.ports, r.port_ranges, r.proto, r.src.anywhere, r.v6, r.comment) == (
-        "allow", "8080", [(8080, 8080)], "tcp", True, False, "web dev server")
+        "allow",
+        "8080",
+        [(8080, 8080)],
+        "tcp",
+        True,
+        False,
+        "web dev server",
+    )
 
     r = row(f, "8081/tcp")
     assert (r.action, r.src.address, r.proto) == ("deny", "10.77.65.2", "tcp")
@@ -92,7 +106,13 @@ def test_active_rows(golden):
 
     r = row(f, "10.77.65.1 6000/udp")
     assert (r.dst.address, r.ports, r.proto, r.src.address, r.src.ports, r.src.proto) == (
-        "10.77.65.1", "6000", "udp", "10.77.65.2", "5000", "udp")
+        "10.77.65.1",
+        "6000",
+        "udp",
+        "10.77.65.2",
+        "5000",
+        "udp",
+    )
     r = row(f, "10.77.65.1 7000")
     assert (r.dst.address, r.ports, r.proto) == ("10.77.65.1", "7000", "")
 
@@ -115,11 +135,16 @@ def test_active_rows(golden):
 
     out = [r for r in f.rules if r.direction == "out"]
     assert [(r.action, r.dst.address, r.ports, r.proto, r.v6) for r in out] == [
-        ("allow", "", "53", "udp", False), ("deny", "10.0.0.5", "25", "tcp", False), ("allow", "", "53", "udp", True)]
+        ("allow", "", "53", "udp", False),
+        ("deny", "10.0.0.5", "25", "tcp", False),
+        ("allow", "", "53", "udp", True),
+    ]
 
     fwd = [r for r in f.rules if r.direction == "fwd"]
     assert [(r.action, r.iface_in, r.iface_out, r.ports, r.v6) for r in fwd] == [
-        ("allow", "gfw65-a", "lo", "3000", False), ("allow", "gfw65-a", "lo", "3000", True)]
+        ("allow", "gfw65-a", "lo", "3000", False),
+        ("allow", "gfw65-a", "lo", "3000", True),
+    ]
 
 
 def test_inactive(golden):
@@ -232,8 +257,10 @@ def test_truncated_and_garbage_rows(golden):
     assert f.active is True and len(f.rules) == 6
     assert any("rule row not understood" in p for p in f.problems)
 
-    f = status("Status: active\nLogging: loud\nDefault: deny (incoming)\nWhat is this\n\nTo Action From\n-- ------ ----\n"
-               "!!! ALLOW IN ???\n22/tcp ALLOW IN\nsomething else\n1.2.3.4 abc  DENY IN  Anywhere\n")
+    f = status(
+        "Status: active\nLogging: loud\nDefault: deny (incoming)\nWhat is this\n\nTo Action From\n-- ------ ----\n"
+        "!!! ALLOW IN ???\n22/tcp ALLOW IN\nsomething else\n1.2.3.4 abc  DENY IN  Anywhere\n"
+    )
     assert f.active is True
     assert [r.action for r in f.rules] == ["allow", "allow", "deny"]
     assert len(f.problems) >= 6, f.problems  # logging, default, stray line, bad row, 2 bad cells...
@@ -244,10 +271,42 @@ def test_truncated_and_garbage_rows(golden):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["Status: active\n", "To Action From\n", " ", "  ", "\n", "ALLOW", "IN", "OUT", "FWD",
-                                 "LIMIT", "Anywhere", "(v6)", "on", "eth0", "22/tcp", "80,443", "1:2", "#", "(", ")",
-                                 "10.0.0.0/8", "::1", "/", "Default:", "(incoming)", "Logging:", "[ 1]"]),
-                max_size=80).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Status: active\n",
+                "To Action From\n",
+                " ",
+                "  ",
+                "\n",
+                "ALLOW",
+                "IN",
+                "OUT",
+                "FWD",
+                "LIMIT",
+                "Anywhere",
+                "(v6)",
+                "on",
+                "eth0",
+                "22/tcp",
+                "80,443",
+                "1:2",
+                "#",
+                "(",
+                ")",
+                "10.0.0.0/8",
+                "::1",
+                "/",
+                "Default:",
+                "(incoming)",
+                "Logging:",
+                "[ 1]",
+            ]
+        ),
+        max_size=80,
+    ).map("".join)
+)
 def test_parser_never_raises(text):
     f = status(text)
     json.dumps(dataclasses.asdict(f))
@@ -264,18 +323,29 @@ def test_real_ufw_roundtrip(tmp_path):
     with NetnsPair("gfw69", 69) as pair:
         ufw = Ufw(pair.srv)
         try:
-            for c in (["--force", "enable"], ["default", "deny", "outgoing"], ["logging", "high"],
-                      ["allow", "8080/tcp", "comment", "dev server"],
-                      ["deny", "proto", "tcp", "from", pair.cli_ip, "to", "any", "port", "8081"],
-                      ["limit", "22/tcp"], ["reject", "out", "25/tcp"],
-                      ["allow", "in", "on", pair.srv_if, "to", "any", "port", "9000:9100", "proto", "udp"]):
+            for c in (
+                ["--force", "enable"],
+                ["default", "deny", "outgoing"],
+                ["logging", "high"],
+                ["allow", "8080/tcp", "comment", "dev server"],
+                ["deny", "proto", "tcp", "from", pair.cli_ip, "to", "any", "port", "8081"],
+                ["limit", "22/tcp"],
+                ["reject", "out", "25/tcp"],
+                ["allow", "in", "on", pair.srv_if, "to", "any", "port", "9000:9100", "proto", "udp"],
+            ):
                 ufw.cmd(*c)
             out = pair.snapshot(tmp_path / "snap", binds=ufw.binds)
         finally:
             shutil.rmtree(ufw.workdir, ignore_errors=True)
     s = snapshot_mod.load(out)
     f = U.from_snapshot(s)
-    assert (f.active, f.problems, f.logging_level, f.default_incoming, f.default_outgoing) == (True, [], "high", "deny", "deny")
+    assert (f.active, f.problems, f.logging_level, f.default_incoming, f.default_outgoing) == (
+        True,
+        [],
+        "high",
+        "deny",
+        "deny",
+    )
     v4 = [(r.action, r.direction, r.ports, r.proto, r.src.address, r.iface_in, r.comment) for r in f.rules if not r.v6]
     assert v4 == [
         ("allow", "in", "8080", "tcp", "", "", "dev server"),

@@ -125,12 +125,15 @@ def test_golden_real_capture_not_wsl():
 # --- kind and mode ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("release,kind", [
-    ("5.15.167.4-microsoft-standard-WSL2\n", "wsl2"),
-    ("6.6.87.2-microsoft-standard-WSL2+", "wsl2"),
-    ("4.4.0-22621-Microsoft", "wsl1"),
-    ("6.1.0-18-amd64", "not-wsl"),
-])
+@pytest.mark.parametrize(
+    "release,kind",
+    [
+        ("5.15.167.4-microsoft-standard-WSL2\n", "wsl2"),
+        ("6.6.87.2-microsoft-standard-WSL2+", "wsl2"),
+        ("4.4.0-22621-Microsoft", "wsl1"),
+        ("6.1.0-18-amd64", "not-wsl"),
+    ],
+)
 def test_kind(release, kind):
     assert wsl.from_snapshot(snap(kernel_osrelease=rec("kernel.osrelease", release))).kind == kind
 
@@ -143,10 +146,19 @@ def test_kind_missing_or_empty_is_unknown():
     assert isinstance(wsl.from_snapshot(snap(kernel_osrelease=rec("kernel.osrelease", "  \n"))).kind, Unknown)
 
 
-@pytest.mark.parametrize("word,mode", [
-    ("nat", "nat"), ("mirrored\n", "mirrored"), ("bridged", "bridged"), ("none", "none"),
-    ("wsl1", "wsl1"), ("consomme", "consomme"), ("virtioproxy", "consomme"), ("VirtioProxy", "consomme"),
-])
+@pytest.mark.parametrize(
+    "word,mode",
+    [
+        ("nat", "nat"),
+        ("mirrored\n", "mirrored"),
+        ("bridged", "bridged"),
+        ("none", "none"),
+        ("wsl1", "wsl1"),
+        ("consomme", "consomme"),
+        ("virtioproxy", "consomme"),
+        ("VirtioProxy", "consomme"),
+    ],
+)
 def test_modes(word, mode):
     f = wsl.from_snapshot(snap(wsl_networking_mode=rec("wsl.networking-mode", word)))
     assert f.networking_mode == mode
@@ -158,24 +170,32 @@ def test_unknown_mode_word_is_kept_with_a_problem():
     assert f.networking_mode == "quantum" and any("quantum" in p for p in f.problems)
 
 
-@pytest.mark.parametrize("record", [
-    rec("wsl.networking-mode", "", exit_code=None, error="wslinfo: command not found"),
-    rec("wsl.networking-mode", "", exit_code=1, stderr="wslinfo: unrecognized option '--networking-mode'"),
-    rec("wsl.networking-mode", ""),
-    rec("wsl.networking-mode", "%%% garbage ###"),
-    rec("wsl.networking-mode", "", exit_code=None, error="timed out after 5 s"),
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        rec("wsl.networking-mode", "", exit_code=None, error="wslinfo: command not found"),
+        rec("wsl.networking-mode", "", exit_code=1, stderr="wslinfo: unrecognized option '--networking-mode'"),
+        rec("wsl.networking-mode", ""),
+        rec("wsl.networking-mode", "%%% garbage ###"),
+        rec("wsl.networking-mode", "", exit_code=None, error="timed out after 5 s"),
+    ],
+)
 def test_mode_failures_are_unknown(record):
-    f = wsl.from_snapshot(snap(wsl_networking_mode=record, wsl_wslconfig=rec("wsl.wslconfig", "[wsl2]\nnetworkingMode=nat\n")))
+    f = wsl.from_snapshot(
+        snap(wsl_networking_mode=record, wsl_wslconfig=rec("wsl.wslconfig", "[wsl2]\nnetworkingMode=nat\n"))
+    )
     assert isinstance(f.networking_mode, Unknown)
     assert f.mode_mismatch is None
 
 
-@pytest.mark.parametrize("text,version", [
-    ("2.4.13\n", "2.4.13"),
-    ("2.5.10.0", "2.5.10.0"),
-    ("WSL version: 2.3.26.0\nKernel version: 5.15.167.4-1\nWSLg version: 1.0.65\n", "2.3.26.0"),
-])
+@pytest.mark.parametrize(
+    "text,version",
+    [
+        ("2.4.13\n", "2.4.13"),
+        ("2.5.10.0", "2.5.10.0"),
+        ("WSL version: 2.3.26.0\nKernel version: 5.15.167.4-1\nWSLg version: 1.0.65\n", "2.3.26.0"),
+    ],
+)
 def test_version(text, version):
     assert wsl.from_snapshot(snap(wsl_version=rec("wsl.version", text))).version == version
 
@@ -189,15 +209,24 @@ def test_version_garbage_is_unknown():
 
 
 def test_wslconfig_absent_is_defaults_not_unknown():
-    f = wsl.from_snapshot(snap(wsl_wslconfig=absent("wsl.wslconfig", "/mnt/c/Users/bob/.wslconfig"),
-                               wsl_networking_mode=rec("wsl.networking-mode", "nat")))
+    f = wsl.from_snapshot(
+        snap(
+            wsl_wslconfig=absent("wsl.wslconfig", "/mnt/c/Users/bob/.wslconfig"),
+            wsl_networking_mode=rec("wsl.networking-mode", "nat"),
+        )
+    )
     assert f.wslconfig == wsl.WslConfig(present=False)
     assert f.mode_mismatch is None
 
 
 def test_wslconfig_unreadable_is_unknown():
-    r = Record("wsl.wslconfig", ("cat", "/mnt/c/Users/bob/.wslconfig"), "", exit_code=1,
-               stderr="cat: /mnt/c/Users/bob/.wslconfig: Permission denied")
+    r = Record(
+        "wsl.wslconfig",
+        ("cat", "/mnt/c/Users/bob/.wslconfig"),
+        "",
+        exit_code=1,
+        stderr="cat: /mnt/c/Users/bob/.wslconfig: Permission denied",
+    )
     u = wsl.from_snapshot(snap(wsl_wslconfig=r)).wslconfig
     assert isinstance(u, Unknown) and "Permission denied" in u.reason
     r = Record("wsl.wslconfig", ("cmd.exe",), "", exit_code=None, error="no Windows interop")
@@ -205,11 +234,13 @@ def test_wslconfig_unreadable_is_unknown():
 
 
 def test_wslconfig_tolerant_ini():
-    text = ("\ufeff; comment\r\n# another\r\n[WSL2]\r\n  NetworkingMode = \"Mirrored\"  # quoted\r\n"
-            "firewall=false\r\nfirewall=true\r\nlocalhostForwarding = maybe\r\n"
-            "dnsProxy=0\r\n[experimental]\r\nhostAddressLoopback=TRUE\r\nignoredPorts = 53, abc, 70000, 8080\r\n"
-            "garbage line\r\n[broken\r\n=novalue\r\nkey with space = 1\r\n[wsl2]\r\nhostAddressLoopback=true\r\n"
-            "[unknownsection]\r\nfoo=bar\r\n")
+    text = (
+        '\ufeff; comment\r\n# another\r\n[WSL2]\r\n  NetworkingMode = "Mirrored"  # quoted\r\n'
+        "firewall=false\r\nfirewall=true\r\nlocalhostForwarding = maybe\r\n"
+        "dnsProxy=0\r\n[experimental]\r\nhostAddressLoopback=TRUE\r\nignoredPorts = 53, abc, 70000, 8080\r\n"
+        "garbage line\r\n[broken\r\n=novalue\r\nkey with space = 1\r\n[wsl2]\r\nhostAddressLoopback=true\r\n"
+        "[unknownsection]\r\nfoo=bar\r\n"
+    )
     c = wsl.parse_wslconfig(text)
     assert c.networking_mode == "mirrored" and c.networking_mode_raw == "Mirrored"
     assert c.firewall is True  # the last duplicate wins
@@ -218,8 +249,17 @@ def test_wslconfig_tolerant_ini():
     assert c.host_address_loopback is True
     assert c.ignored_ports == [53, 8080]
     joined = "\n".join(c.problems)
-    for needle in ("set again", "maybe", "'abc'", "'70000'", "garbage line", "section header",
-                   "invalid key", "belongs in [experimental]", "[unknownsection]"):
+    for needle in (
+        "set again",
+        "maybe",
+        "'abc'",
+        "'70000'",
+        "garbage line",
+        "section header",
+        "invalid key",
+        "belongs in [experimental]",
+        "[unknownsection]",
+    ):
         assert needle in joined, needle
 
 
@@ -237,8 +277,10 @@ def test_wslconfig_modes_and_values():
     assert c.networking_mode == "nat" and any("turbo" in p for p in c.problems)
     c = wsl.parse_wslconfig("[experimental]\ndnsTunnelingIpAddress=10.0.0.999\n")
     assert c.dns_tunneling is False and c.problems
-    c = wsl.parse_wslconfig("[experimental]\ndnsTunnelingIpAddress=10.255.0.1\n[general]\ninstanceIdleTimeout=-1\n"
-                            "[wsl2]\nvmIdleTimeout=abc\nkernelCommandLine = ipv6.disable=1\n")
+    c = wsl.parse_wslconfig(
+        "[experimental]\ndnsTunnelingIpAddress=10.255.0.1\n[general]\ninstanceIdleTimeout=-1\n"
+        "[wsl2]\nvmIdleTimeout=abc\nkernelCommandLine = ipv6.disable=1\n"
+    )
     assert c.dns_tunneling_ip_address == "10.255.0.1" and c.instance_idle_timeout_ms == -1
     assert c.vm_idle_timeout_ms is None and any("vmIdleTimeout" in p for p in c.problems)
     assert c.kernel_command_line == "ipv6.disable=1"
@@ -258,10 +300,12 @@ def test_keys_outside_a_section():
 
 
 def test_wsl_conf_values_and_problems():
-    conf = wsl.parse_wsl_conf("[boot]\nsystemd = true\ncommand = \"service ssh start; iptables-restore < /etc/ipt\"\n"
-                              "[network]\ngenerateResolvConf=false\ngenerateHosts = false\nhostname=box\n"
-                              "[interop]\nenabled=false\nappendWindowsPath=false\n[automount]\nroot=/\n"
-                              "[user]\ndefault=root\n[boot]\nsystemd=yes\n[network]\nbogus=1\n")
+    conf = wsl.parse_wsl_conf(
+        '[boot]\nsystemd = true\ncommand = "service ssh start; iptables-restore < /etc/ipt"\n'
+        "[network]\ngenerateResolvConf=false\ngenerateHosts = false\nhostname=box\n"
+        "[interop]\nenabled=false\nappendWindowsPath=false\n[automount]\nroot=/\n"
+        "[user]\ndefault=root\n[boot]\nsystemd=yes\n[network]\nbogus=1\n"
+    )
     assert conf.boot_command == "service ssh start; iptables-restore < /etc/ipt"
     assert conf.generate_resolv_conf is False and conf.generate_hosts is False and conf.hostname == "box"
     assert conf.interop_enabled is False and conf.append_windows_path is False
@@ -311,10 +355,16 @@ def test_ini_never_raises(text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.sampled_from(["kernel.osrelease", "wsl.networking-mode", "wsl.version", "wsl.conf",
-                                        "wsl.wslconfig", "net.addr"]),
-                       st.tuples(st.text(max_size=60), st.sampled_from([0, 1, 2, None]),
-                                 st.sampled_from(["", "No such file or directory"]))))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["kernel.osrelease", "wsl.networking-mode", "wsl.version", "wsl.conf", "wsl.wslconfig", "net.addr"]
+        ),
+        st.tuples(
+            st.text(max_size=60), st.sampled_from([0, 1, 2, None]), st.sampled_from(["", "No such file or directory"])
+        ),
+    )
+)
 def test_from_snapshot_never_raises(records):
     s = Snapshot()
     for name, (out, code, err) in records.items():

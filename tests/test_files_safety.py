@@ -94,8 +94,16 @@ def test_app_w_and_f8_never_write_through_planted_links(tmp_path, monkeypatch, v
     where.mkdir()
     os.chmod(where, 0o1777)  # like /tmp: anyone may plant a link
     monkeypatch.setenv("WSLTUI_SCREENSHOT_DIR", str(where))
-    names = [n for s in stamps() for n in (f"wsltui-report-{s}.md", f"wsltui-report-{s}-redacted.md",
-                                           f"wsltui-snapshot-{s}.json", f"wsltui-status-{s}.svg")]
+    names = [
+        n
+        for s in stamps()
+        for n in (
+            f"wsltui-report-{s}.md",
+            f"wsltui-report-{s}-redacted.md",
+            f"wsltui-snapshot-{s}.json",
+            f"wsltui-status-{s}.svg",
+        )
+    ]
     links = set(plant(where, names, victim))
 
     async def body(app, pilot):
@@ -189,10 +197,18 @@ def _write_plan(root: Path) -> tuple[Plan, Path]:
     """A real change wsltui can make without root: persistence writing /etc/wsl.conf under a root."""
     path = root / "etc" / "wsl.conf"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fix = PlannedFix("write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False,
-                     stdin=["text:[boot]\n"])
-    return Plan(0, "", {"name": "test"}, [fix], kind="persist", title="Write a file",
-                edits=[Edit(f"file:{path}", "content", "set", "[boot]\n", before=[])]), path
+    fix = PlannedFix(
+        "write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False, stdin=["text:[boot]\n"]
+    )
+    return Plan(
+        0,
+        "",
+        {"name": "test"},
+        [fix],
+        kind="persist",
+        title="Write a file",
+        edits=[Edit(f"file:{path}", "content", "set", "[boot]\n", before=[])],
+    ), path
 
 
 @pytest.fixture

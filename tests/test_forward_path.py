@@ -23,18 +23,35 @@ def _dnat_ipt(port: int, to: int, proto: str) -> str:
     return f"-A DOCKER ! -i @BR@ -p {proto} -m {proto} --dport {port} -j DNAT --to-destination @CTR@:{to}"
 
 
-NAT_CLASSIC = "\n".join(
-    ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]",
-     ":DOCKER - [0:0]",
-     "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-     "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
-     "-A POSTROUTING -s @CTRNET@ ! -o @BR@ -j MASQUERADE",
-     "-A DOCKER -i @BR@ -j RETURN"]
-    + [_dnat_ipt(p, to, proto) for p, to in ((8080, 80), (8081, 81), (8082, 80), (8083, 5353)) for proto in ("tcp", "udp")]
-    + ["COMMIT"]) + "\n"
+NAT_CLASSIC = (
+    "\n".join(
+        [
+            "*nat",
+            ":PREROUTING ACCEPT [0:0]",
+            ":INPUT ACCEPT [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            ":POSTROUTING ACCEPT [0:0]",
+            ":DOCKER - [0:0]",
+            "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+            "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+            "-A POSTROUTING -s @CTRNET@ ! -o @BR@ -j MASQUERADE",
+            "-A DOCKER -i @BR@ -j RETURN",
+        ]
+        + [
+            _dnat_ipt(p, to, proto)
+            for p, to in ((8080, 80), (8081, 81), (8082, 80), (8083, 5353))
+            for proto in ("tcp", "udp")
+        ]
+        + ["COMMIT"]
+    )
+    + "\n"
+)
 
-PUBLISHED = "\n".join(f"-A DOCKER -d @CTR@/32 ! -i @BR@ -o @BR@ -p {proto} -m {proto} --dport {to} -j ACCEPT"
-                      for to in (80, 81) for proto in ("tcp", "udp"))
+PUBLISHED = "\n".join(
+    f"-A DOCKER -d @CTR@/32 ! -i @BR@ -o @BR@ -p {proto} -m {proto} --dport {to} -j ACCEPT"
+    for to in (80, 81)
+    for proto in ("tcp", "udp")
+)
 DOCKER_USER = """
 -A DOCKER-USER -s @CLI@/32 -m conntrack --ctorigdstport 8082 -j DROP
 -A DOCKER-USER -j RETURN
@@ -52,35 +69,46 @@ DOCKER_HEAD = """:INPUT ACCEPT [0:0]
 -A FORWARD -j DOCKER-USER
 -A FORWARD -j DOCKER-ISOLATION-STAGE-1
 """
-DOCKER_TAIL = """-A DOCKER-ISOLATION-STAGE-1 -i @BR@ ! -o @BR@ -j DOCKER-ISOLATION-STAGE-2
+DOCKER_TAIL = (
+    """-A DOCKER-ISOLATION-STAGE-1 -i @BR@ ! -o @BR@ -j DOCKER-ISOLATION-STAGE-2
 -A DOCKER-ISOLATION-STAGE-1 -j RETURN
 -A DOCKER-ISOLATION-STAGE-2 -o @BR@ -j DROP
 -A DOCKER-ISOLATION-STAGE-2 -j RETURN
-""" + DOCKER_USER.strip() + "\nCOMMIT\n"
+"""
+    + DOCKER_USER.strip()
+    + "\nCOMMIT\n"
+)
 
-CLASSIC = NAT_CLASSIC + f"""*filter
+CLASSIC = (
+    NAT_CLASSIC
+    + f"""*filter
 {DOCKER_HEAD}-A FORWARD -o @BR@ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -o @BR@ -j DOCKER
 -A FORWARD -i @BR@ ! -o @BR@ -j ACCEPT
 -A FORWARD -i @BR@ -o @BR@ -j ACCEPT
 {PUBLISHED}
 {DOCKER_TAIL}"""
+)
 
 # Docker 28.0: the bridges' subnets in the ipset docker-ext-bridges-v4; the raw table drops
 # packets sent straight to a container's address from outside its bridge.
 IPSET28 = "create docker-ext-bridges-v4 hash:net family inet\nadd docker-ext-bridges-v4 @CTRNET@\n"
-DOCKER28 = NAT_CLASSIC + """*raw
+DOCKER28 = (
+    NAT_CLASSIC
+    + """*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A PREROUTING -d @CTR@/32 ! -i @BR@ -j DROP
 COMMIT
-""" + f"""*filter
+"""
+    + f"""*filter
 {DOCKER_HEAD}-A FORWARD -m set --match-set docker-ext-bridges-v4 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -m set --match-set docker-ext-bridges-v4 dst -j DOCKER
 -A FORWARD -i @BR@ -j ACCEPT
 {PUBLISHED}
 -A DOCKER ! -i @BR@ -o @BR@ -j DROP
 {DOCKER_TAIL}"""
+)
 
 # Docker 29 with firewall-backend=nftables: its own table, per-bridge chains reached through
 # verdict maps; no DOCKER-USER (a rule of your own goes in your own table, in a forward chain

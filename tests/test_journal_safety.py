@@ -41,10 +41,18 @@ def env(tmp_path, monkeypatch) -> dict:
 
 def _plan(env: dict, text: str = "[boot]\n") -> tuple[Plan, Path]:
     path = Path(env["WSLTUI_ROOT"]) / "etc" / "wsl.conf"
-    fix = PlannedFix("write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False,
-                     stdin=["text:" + text])
-    return Plan(0, "", {"name": "test"}, [fix], kind="persist", title="Write wsl.conf",
-                edits=[Edit(f"file:{path}", "content", "set", text, before=[])]), path
+    fix = PlannedFix(
+        "write it", "file", [["tee", str(path)]], [restore_of(str(path))], needs_root=False, stdin=["text:" + text]
+    )
+    return Plan(
+        0,
+        "",
+        {"name": "test"},
+        [fix],
+        kind="persist",
+        title="Write wsl.conf",
+        edits=[Edit(f"file:{path}", "content", "set", text, before=[])],
+    ), path
 
 
 def _applied(env: dict) -> tuple[dict, Path]:
@@ -55,8 +63,14 @@ def _applied(env: dict) -> tuple[dict, Path]:
 
 
 def _child(args: list[str], env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wsltui", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **env}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "wsltui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        **kw,
+    )
 
 
 # --- undo runs only what wsltui writes -------------------------------------------------------------
@@ -79,11 +93,30 @@ def _tampered(entry: dict, marker: Path) -> list[tuple[str, dict]]:
         ("rm of another file", {"undo": [["rm", "-f", "/etc/passwd"]]}),
         ("a line break", {"undo": [["ufw", "delete", "allow", "80/tcp\nsh"]]}),
         ("another backup", {"backup": str(marker.parent)}),
-        ("a restored file wsltui never writes", {"result": "pending", "plan": {**entry["plan"], "edits": [
-            {**entry["plan"]["edits"][0], "target": "file:/etc/sudoers"}]}}),
-        ("an nft table that is not one", {"result": "pending", "plan": {**entry["plan"], "fixes": [
-            *entry["plan"]["fixes"], {**entry["plan"]["fixes"][0], "front_end": "nft",
-                                      "argv": [["nft", "add", "rule", "inet", "t\nflush ruleset", "c", "accept"]]}]}}),
+        (
+            "a restored file wsltui never writes",
+            {
+                "result": "pending",
+                "plan": {**entry["plan"], "edits": [{**entry["plan"]["edits"][0], "target": "file:/etc/sudoers"}]},
+            },
+        ),
+        (
+            "an nft table that is not one",
+            {
+                "result": "pending",
+                "plan": {
+                    **entry["plan"],
+                    "fixes": [
+                        *entry["plan"]["fixes"],
+                        {
+                            **entry["plan"]["fixes"][0],
+                            "front_end": "nft",
+                            "argv": [["nft", "add", "rule", "inet", "t\nflush ruleset", "c", "accept"]],
+                        },
+                    ],
+                },
+            },
+        ),
     ]
 
 
@@ -118,9 +151,12 @@ def _windows_undos(monkeypatch) -> list[list[str]]:
     from wsltui.facts.windows import FwRule
 
     monkeypatch.setattr(win, "windows_temp", lambda runner=None: TEMP)
-    plans = [win.rule_plan(FwRule("{B10C}", "It’s ‘mine’", "unknown", True, "in"), enable=False),
-             win.rule_plan(FwRule("x'y", "x'y", "unknown", False, "in", source="hyperv"), enable=True),
-             win.allow_plan(8080, "tcp", interface="vEthernet (WSL)"), win.hyperv_allow_plan(3000, "udp")]
+    plans = [
+        win.rule_plan(FwRule("{B10C}", "It’s ‘mine’", "unknown", True, "in"), enable=False),
+        win.rule_plan(FwRule("x'y", "x'y", "unknown", False, "in", source="hyperv"), enable=True),
+        win.allow_plan(8080, "tcp", interface="vEthernet (WSL)"),
+        win.hyperv_allow_plan(3000, "udp"),
+    ]
     return [p.fixes[0].undo_argv[0] for p in plans]
 
 
@@ -136,12 +172,17 @@ def _retamper(argv: list[str], edit) -> list[str]:
     return [*argv[:-1], win.encode(outer.replace(b64, win.encode(edit(win.decode(b64)))))]
 
 
-@pytest.mark.parametrize("edit", [
-    lambda s: s.replace("Enable-NetFirewallRule -Name '{B10C}'", "Enable-NetFirewallRule -Name '{B10C}'; Invoke-Evil"),
-    lambda s: s.replace("$result.after", "Invoke-Evil\n$result.after", 1),
-    lambda s: s.replace("'{B10C}'", "'x\u2019; Invoke-Evil; \u2018'"),
-    lambda s: s.replace("throw", "Invoke-Evil; throw"),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s.replace(
+            "Enable-NetFirewallRule -Name '{B10C}'", "Enable-NetFirewallRule -Name '{B10C}'; Invoke-Evil"
+        ),
+        lambda s: s.replace("$result.after", "Invoke-Evil\n$result.after", 1),
+        lambda s: s.replace("'{B10C}'", "'x\u2019; Invoke-Evil; \u2018'"),
+        lambda s: s.replace("throw", "Invoke-Evil; throw"),
+    ],
+)
 def test_a_tampered_elevated_undo_is_refused(monkeypatch, edit):
     argv = _windows_undos(monkeypatch)[0]
     bad = _retamper(argv, edit)
@@ -161,8 +202,13 @@ def test_an_elevated_step_writing_elsewhere_is_refused(monkeypatch):
 def _in_a_terminal(args: list[str], env: dict, answer: str) -> tuple[int, str]:
     """Run wsltui with a pseudo-terminal as stdin/stdout, answer the question, return (exit, output)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "wsltui", *args], stdin=slave, stdout=slave, stderr=slave,
-                         env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    p = subprocess.Popen(
+        [sys.executable, "-m", "wsltui", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+    )
     os.close(slave)
     out = b""
     deadline = time.monotonic() + 60
@@ -206,9 +252,17 @@ def test_corrupt_lines_are_skipped_with_a_message(env, capsys):
     base.mkdir(parents=True)
     _applied(env)
     good = (base / "journal.jsonl").read_text()
-    junk = ["not json", "[1, 2]", '{"id": 5}', '{"id": "../x", "result": "applied"}',
-            '{"id": "x1", "result": "applied", "undo": "rm -rf /"}', '{"id": "x2", "result": "applied", "undo": [[1]]}',
-            '{"id": "x3", "plan": "a string"}', "[" * 100_000, '{"id": "cut short", "resu']
+    junk = [
+        "not json",
+        "[1, 2]",
+        '{"id": 5}',
+        '{"id": "../x", "result": "applied"}',
+        '{"id": "x1", "result": "applied", "undo": "rm -rf /"}',
+        '{"id": "x2", "result": "applied", "undo": [[1]]}',
+        '{"id": "x3", "plan": "a string"}',
+        "[" * 100_000,
+        '{"id": "cut short", "resu',
+    ]
     (base / "journal.jsonl").write_text("\n".join(junk) + "\n" + good + '{"id": "the last line, cut short", "re')
     entries, skipped = Journal().read()
     assert len(entries) == 1 and len(skipped) == len(junk) + 1
@@ -250,8 +304,12 @@ with change_lock(Path(sys.argv[1])):
 
 
 def _holder(base: Path, seconds: float) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-c", HOLD, str(base), str(seconds)], stdout=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    p = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(base), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert p.stdout.readline().strip() == "held"
     return p
 
@@ -297,8 +355,12 @@ def test_two_fixes_at_once_apply_once(tmp_path):
         start = ruleset(pair.srv)
         environ = {**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(tmp_path / "state")}
         argv = ns_argv(pair.srv, [sys.executable, "-m", "wsltui", *fix_args(pair)], [])
-        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
-                                  stdin=subprocess.DEVNULL) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, stdin=subprocess.DEVNULL
+            )
+            for _ in range(2)
+        ]
         results = [(p.wait(timeout=120), p.stderr.read() + p.stdout.read()) for p in procs]
         assert sorted(code for code, _ in results) in ([0, 0], [0, 5]), results
         assert sum("verified" in out for _, out in results) == 1, results

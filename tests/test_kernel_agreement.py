@@ -21,10 +21,16 @@ HEADER = "*filter\n:INPUT {policy} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT 
 def ipt(rules: str, policy: str = "ACCEPT", chains: str = "", nat: str = "", mangle: str = "") -> str:
     text = HEADER.format(policy=policy) + chains + rules.strip() + "\nCOMMIT\n"
     if nat:
-        text += "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" + nat.strip() + "\nCOMMIT\n"
+        text += (
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+            + nat.strip()
+            + "\nCOMMIT\n"
+        )
     if mangle:
-        text += ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                 ":POSTROUTING ACCEPT [0:0]\n" + mangle.strip() + "\nCOMMIT\n")
+        text += (
+            "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            ":POSTROUTING ACCEPT [0:0]\n" + mangle.strip() + "\nCOMMIT\n"
+        )
     return text
 
 
@@ -36,19 +42,23 @@ IPT_CASES = {
 -A INPUT -p tcp -m tcp --dport 8082 -j REJECT --reject-with tcp-reset
 -A INPUT -p udp -m udp --dport 8082 -j REJECT --reject-with icmp-host-prohibited
 """),
-    "policy-drop-with-allows": ipt("""
+    "policy-drop-with-allows": ipt(
+        """
 -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A INPUT -i lo -j ACCEPT
 -A INPUT -p tcp -m multiport --dports 8080,8082 -j ACCEPT
 -A INPUT -p udp -m udp --dport 8080:8081 -j ACCEPT
-""", policy="DROP"),
+""",
+        policy="DROP",
+    ),
     "sources-interfaces-negation": ipt("""
 -A INPUT -s @CLI@/32 -p tcp -m tcp --dport 8080 -j REJECT --reject-with icmp-admin-prohibited
 -A INPUT ! -s @CLI@/32 -p tcp -m tcp --dport 8081 -j DROP
 -A INPUT -i @IFPREFIX@+ -p udp -m udp ! --dport 8080 -j REJECT --reject-with icmp-net-unreachable
 -A INPUT -i lo -p tcp -j DROP
 """),
-    "user-chains-jump-goto-return": ipt("""
+    "user-chains-jump-goto-return": ipt(
+        """
 -A INPUT -p tcp -j CHECK
 -A INPUT -p udp -g UDPCHK
 -A INPUT -p tcp -m tcp --dport 8082 -j REJECT --reject-with tcp-reset
@@ -56,7 +66,9 @@ IPT_CASES = {
 -A CHECK -p tcp -m tcp --dport 8081 -j DROP
 -A UDPCHK -p udp -m udp --dport 8081 -j RETURN
 -A UDPCHK -p udp -j DROP
-""", chains=":CHECK - [0:0]\n:UDPCHK - [0:0]\n"),
+""",
+        chains=":CHECK - [0:0]\n:UDPCHK - [0:0]\n",
+    ),
     "addrtype-iprange-conntrack-comment": ipt("""
 -A INPUT -m addrtype ! --dst-type LOCAL -j DROP
 -A INPUT -m iprange --src-range @CLI@-@CLI@ -p udp -m udp --dport 8080 -m comment --comment "wsl \\"quoted\\" test" -j DROP
@@ -64,22 +76,28 @@ IPT_CASES = {
 -A INPUT -p tcp -m state --state ESTABLISHED -j DROP
 -A INPUT -p tcp -m tcp --syn --dport 8082 -j DROP
 """),
-    "nat-redirect-dnat-then-filter": ipt("""
+    "nat-redirect-dnat-then-filter": ipt(
+        """
 -A INPUT -p tcp -m conntrack --ctstate DNAT -m tcp --dport 8081 -j DROP
 -A INPUT -p udp -m conntrack --ctstatus CONFIRMED -j DROP
 -A INPUT -p udp -m conntrack --ctorigdstport 2222 -j REJECT
-""", nat="""
+""",
+        nat="""
 -A PREROUTING -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports 8081
 -A PREROUTING -p udp -m udp --dport 2222 -j DNAT --to-destination @SRV@:8080
 -A PREROUTING -p tcp -m tcp --dport 8082 -j DNAT --to-destination @SRV@:8080
-"""),
-    "mark-set-then-matched": ipt("""
+""",
+    ),
+    "mark-set-then-matched": ipt(
+        """
 -A INPUT -m mark --mark 0x1/0xff -j DROP
 -A INPUT -p udp -m mark ! --mark 0x2 -m udp --dport 8081 -j REJECT
-""", mangle="""
+""",
+        mangle="""
 -A PREROUTING -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x1/0xffffffff
 -A PREROUTING -p udp -m udp --dport 8080 -j MARK --set-xmark 0x2/0xffffffff
-"""),
+""",
+    ),
 }
 
 
@@ -104,8 +122,11 @@ def test_iptables_case(pair, name, backend):
 
 def test_both_backends_see_the_packet(pair):
     """An ACCEPT in iptables-nft does not spare the packet from iptables-legacy's DROP."""
-    rs = Ruleset(nft4=ipt("-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT"),
-                 legacy4=ipt("-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n-A INPUT -p udp -j REJECT"), label="split")
+    rs = Ruleset(
+        nft4=ipt("-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT"),
+        legacy4=ipt("-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n-A INPUT -p udp -j REJECT"),
+        label="split",
+    )
     outcomes = _check(pair, rs)
     assert {(o.port, o.proto): o.kernel for o in outcomes}[(8080, "tcp")] == "drop"
 

@@ -39,8 +39,11 @@ def test_firewalld_zones_ports_rich_rules_forward_ports(pair, backend):
         assert default[(8080, "tcp", 4)].kernel != "accept"  # the public zone rejects it
         fw.cmd("--zone=public", "--add-port=8080/tcp")
         fw.cmd("--zone=public", "--add-port=8081/udp")
-        fw.cmd("--zone=public", "--add-rich-rule",
-               f'rule family="ipv4" source address="{pair.cli_ip}" port port="8082" protocol="tcp" reject type="tcp-reset"')
+        fw.cmd(
+            "--zone=public",
+            "--add-rich-rule",
+            f'rule family="ipv4" source address="{pair.cli_ip}" port port="8082" protocol="tcp" reject type="tcp-reset"',
+        )
         fw.cmd("--zone=public", "--add-rich-rule", 'rule family="ipv4" port port="8082" protocol="udp" drop')
         fw.cmd("--zone=public", "--add-forward-port=port=2222:proto=tcp:toport=8081")
         configured = agree(pair, V4, label=f"firewalld {backend} configured")
@@ -73,8 +76,13 @@ def test_firewalld_source_zone_and_target(pair):
 def test_ufw_allow_deny_reject_limit_defaults(pair):
     ufw = Ufw(pair.srv)
     ufw.cmd("--force", "enable")
-    for args in (("allow", "8080/tcp"), ("deny", "8081/udp"), ("reject", "8082/tcp"), ("limit", "8081/tcp"),
-                 ("allow", "proto", "udp", "from", pair.cli_ip, "to", "any", "port", "8080")):
+    for args in (
+        ("allow", "8080/tcp"),
+        ("deny", "8081/udp"),
+        ("reject", "8082/tcp"),
+        ("limit", "8081/tcp"),
+        ("allow", "proto", "udp", "from", pair.cli_ip, "to", "any", "port", "8080"),
+    ):
         ufw.cmd(*args)
     seen = agree(pair, V4 + V6, label="ufw")
     assert seen[(8080, "tcp", 4)].kernel == "accept"
@@ -90,14 +98,18 @@ def test_ufw_allow_deny_reject_limit_defaults(pair):
 
 
 def test_docker_shaped_chains(pair):
-    rules = ipt("""
+    rules = ipt(
+        """
 -A INPUT -j DOCKER-USER
 -A DOCKER-USER -p udp -m udp --dport 8081 -j DROP
 -A DOCKER-USER -j RETURN
-""", chains=":DOCKER-USER - [0:0]\n", nat="""
+""",
+        chains=":DOCKER-USER - [0:0]\n",
+        nat="""
 -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
 -A DOCKER -p tcp -m tcp --dport 2222 -j DNAT --to-destination @SRV@:8080
-""".replace("*nat", "")).replace(":POSTROUTING ACCEPT [0:0]\n", ":POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n")
+""".replace("*nat", ""),
+    ).replace(":POSTROUTING ACCEPT [0:0]\n", ":POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n")
     seen = agree(pair, V4, Ruleset(nft4=rules, label="docker"))
     first = seen[(8081, "udp", 4)].trace["first_blocker"]
     # a rule in DOCKER-USER is the user's own (Docker leaves that chain to them), fixed there
@@ -106,8 +118,10 @@ def test_docker_shaped_chains(pair):
 
 
 def test_ipv6_neighbor_discovery_blocked(pair):
-    rs = Ruleset(nft="table ip6 t {\n chain input { type filter hook input priority 0; policy drop; tcp dport 8080 accept; }\n}\n",
-                 label="nd blocked")
+    rs = Ruleset(
+        nft="table ip6 t {\n chain input { type filter hook input priority 0; policy drop; tcp dport 8080 accept; }\n}\n",
+        label="nd blocked",
+    )
     seen = agree(pair, V6, rs)
     trace = seen[(8080, "tcp", 6)].trace
     assert trace["symptom"] == "timeout" and "neighbor discovery" in trace["first_blocker"]["explanation"]

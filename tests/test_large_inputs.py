@@ -41,8 +41,9 @@ def test_every_trace_of_500_listeners_is_the_straightforward_one(tmp_path):
     assert len(facts.sockets.listeners) == 500
     indexed = World.from_facts(facts)
     scanned_facts = build_facts(snap)
-    scanned_facts.sockets = ScannedSockets(scanned_facts.sockets.listeners, scanned_facts.sockets.owners_visible,
-                                           scanned_facts.sockets.problems)
+    scanned_facts.sockets = ScannedSockets(
+        scanned_facts.sockets.listeners, scanned_facts.sockets.owners_visible, scanned_facts.sockets.problems
+    )
     scanned = World.from_facts(scanned_facts)
     ports = sorted({(l.proto, l.port) for l in facts.sockets.listeners}) + [("tcp", 1), ("udp", 65535)]
     verdicts = set()
@@ -82,12 +83,28 @@ class Int(int):
     pass
 
 
-scalars = (st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True)
-           | st.text() | st.sampled_from([math.inf, -math.inf, -0.0, 1e300, "\u2028", "\x00", "é✅𝄞", '"\\'])
-           | st.builds(Str, st.text(max_size=5)) | st.builds(Int, st.integers()))
-keys = st.text(max_size=8) | st.integers() | st.sampled_from([None, True, False, 1.5]) | st.builds(Str, st.text(max_size=3))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
-                      | st.dictionaries(keys, inner, max_size=4), max_leaves=30)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text()
+    | st.sampled_from([math.inf, -math.inf, -0.0, 1e300, "\u2028", "\x00", "é✅𝄞", '"\\'])
+    | st.builds(Str, st.text(max_size=5))
+    | st.builds(Int, st.integers())
+)
+keys = (
+    st.text(max_size=8)
+    | st.integers()
+    | st.sampled_from([None, True, False, 1.5])
+    | st.builds(Str, st.text(max_size=3))
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -54,21 +54,48 @@ def processes(pair) -> set[tuple[int, str]]:
 
 def live_argv(pair, port: int, *extra: str, proto: str = "tcp", binds=(), six: bool = False) -> list[str]:
     src, dst = (pair.cli_ip6, pair.srv_ip6) if six else (pair.cli_ip, pair.srv_ip)
-    return ns_argv(pair.srv, [sys.executable, "-m", "wsltui", *(["--read-only"] if "--read-only" in extra else []),
-                              "check", str(port), "--proto", proto, "--src", src, "--dst", dst,
-                              "--in-iface", pair.srv_if, "--live", "--client-netns", pair.cli, "--json",
-                              *(e for e in extra if e != "--read-only")], binds)
+    return ns_argv(
+        pair.srv,
+        [
+            sys.executable,
+            "-m",
+            "wsltui",
+            *(["--read-only"] if "--read-only" in extra else []),
+            "check",
+            str(port),
+            "--proto",
+            proto,
+            "--src",
+            src,
+            "--dst",
+            dst,
+            "--in-iface",
+            pair.srv_if,
+            "--live",
+            "--client-netns",
+            pair.cli,
+            "--json",
+            *(e for e in extra if e != "--read-only"),
+        ],
+        binds,
+    )
 
 
 def live_env(state: Path, env: dict | None = None) -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(state), **(env or {})}
 
 
-def check_live(pair, state, port: int, *extra: str, proto: str = "tcp", env=None, binds=(),
-               six: bool = False) -> tuple[int, dict, str]:
+def check_live(
+    pair, state, port: int, *extra: str, proto: str = "tcp", env=None, binds=(), six: bool = False
+) -> tuple[int, dict, str]:
     before_rules, before_procs = ruleset(pair), processes(pair)
-    r = subprocess.run(live_argv(pair, port, *extra, proto=proto, binds=binds, six=six), capture_output=True, cwd=REPO,
-                       env=live_env(state, env), timeout=60)
+    r = subprocess.run(
+        live_argv(pair, port, *extra, proto=proto, binds=binds, six=six),
+        capture_output=True,
+        cwd=REPO,
+        env=live_env(state, env),
+        timeout=60,
+    )
     assert r.stdout, r.stderr.decode()
     assert ruleset(pair) == before_rules, "the live test changed the ruleset"
     assert processes(pair) == before_procs, "the live test left a process behind"
@@ -78,16 +105,27 @@ def check_live(pair, state, port: int, *extra: str, proto: str = "tcp", env=None
 def agrees(doc: dict) -> None:
     """The client saw what the model predicts, and the kernel's rule is the model's blocker."""
     live, first = doc["live"], doc["first_blocker"]
-    symptom = {"refused": "refused", "timeout": "timeout", "host-unreachable": "no route to host",
-               "net-unreachable": "network unreachable", "denied": "permission denied"}.get(live["client"]["outcome"])
+    symptom = {
+        "refused": "refused",
+        "timeout": "timeout",
+        "host-unreachable": "no route to host",
+        "net-unreachable": "network unreachable",
+        "denied": "permission denied",
+    }.get(live["client"]["outcome"])
     assert live["linux"]["reached_linux"] is True, live
-    assert symptom in {doc["symptom"], *(first["symptom_alternatives"] if first else ())}, (doc["symptom"], live["client"])
+    assert symptom in {doc["symptom"], *(first["symptom_alternatives"] if first else ())}, (
+        doc["symptom"],
+        live["client"],
+    )
     assert live["linux"]["verdict"] == first["verdict"], live["linux"]
     assert live["linux"]["rule"] == first["location"], (live["linux"]["rule"], first["location"])
 
 
 def test_nft_accept_drop_and_each_reject(pair, state):
-    load(pair, Ruleset(nft="""table inet fw {
+    load(
+        pair,
+        Ruleset(
+            nft="""table inet fw {
  chain in { type filter hook input priority 0; policy accept;
   tcp dport 8081 drop
   tcp dport 8082 reject with icmpx admin-prohibited
@@ -95,7 +133,10 @@ def test_nft_accept_drop_and_each_reject(pair, state):
   tcp dport 8084 reject with icmp host-unreachable
  }
 }
-""", label="nft"))
+""",
+            label="nft",
+        ),
+    )
     try:
         rc, doc, err = check_live(pair, state, 8080, "--listen")
         live = doc["live"]
@@ -112,14 +153,20 @@ def test_nft_accept_drop_and_each_reject(pair, state):
 
 
 def test_udp_and_ipv6(pair, state):
-    load(pair, Ruleset(nft="""table inet fw {
+    load(
+        pair,
+        Ruleset(
+            nft="""table inet fw {
  chain in { type filter hook input priority 0; policy accept;
   udp dport 8081 drop
   udp dport 8082 reject
   tcp dport 8083 reject with icmpx admin-prohibited
  }
 }
-""", label="nft udp, ipv6"))
+""",
+            label="nft udp, ipv6",
+        ),
+    )
     try:
         _, doc, _ = check_live(pair, state, 8080, "--listen", proto="udp")
         live = doc["live"]
@@ -139,10 +186,17 @@ def test_udp_and_ipv6(pair, state):
 
 
 def test_iptables_nft_and_legacy(pair, state):
-    load(pair, Ruleset(nft4=ipt("-A INPUT -p tcp -m tcp --dport 8081 -j REJECT --reject-with icmp-port-unreachable\n"
-                                "-A INPUT -p tcp -m tcp --dport 8082 -j DROP"),
-                       legacy4=ipt("-A INPUT -p tcp -m tcp --dport 8083 -j REJECT --reject-with icmp-host-prohibited"),
-                       label="iptables nft+legacy"))
+    load(
+        pair,
+        Ruleset(
+            nft4=ipt(
+                "-A INPUT -p tcp -m tcp --dport 8081 -j REJECT --reject-with icmp-port-unreachable\n"
+                "-A INPUT -p tcp -m tcp --dport 8082 -j DROP"
+            ),
+            legacy4=ipt("-A INPUT -p tcp -m tcp --dport 8083 -j REJECT --reject-with icmp-host-prohibited"),
+            label="iptables nft+legacy",
+        ),
+    )
     try:
         for port in (8081, 8082):
             _, doc, _ = check_live(pair, state, port)
@@ -187,9 +241,19 @@ def test_ufw_reject_and_deny(pair, state):
 
 
 def test_temporary_listener_never_on_a_held_port_and_gone_after(pair, state):
-    held = subprocess.Popen(ns_argv(pair.srv, [sys.executable, "-c", "import socket,time; s=socket.socket(); "
-                                               "s.bind(('0.0.0.0', 8085)); s.listen(); print('up', flush=True); "
-                                               "time.sleep(60)"]), stdout=subprocess.PIPE)
+    held = subprocess.Popen(
+        ns_argv(
+            pair.srv,
+            [
+                sys.executable,
+                "-c",
+                "import socket,time; s=socket.socket(); "
+                "s.bind(('0.0.0.0', 8085)); s.listen(); print('up', flush=True); "
+                "time.sleep(60)",
+            ],
+        ),
+        stdout=subprocess.PIPE,
+    )
     try:
         assert held.stdout.readline() == b"up\n"
         _, doc, err = check_live(pair, state, 8085, "--listen")
@@ -205,7 +269,9 @@ def test_temporary_listener_never_on_a_held_port_and_gone_after(pair, state):
 
 def test_read_only_changes_nothing_and_names_what_it_skipped(pair, state):
     """No trace table, no listener: the watch is a packet capture, which sees packets, not rules."""
-    load(pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n"))
+    load(
+        pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n")
+    )
     try:
         _, doc, err = check_live(pair, state, 8087, "--read-only", "--listen")
         live = doc["live"]
@@ -241,11 +307,14 @@ def _client_runs(pair) -> bool:
 @pytest.mark.parametrize("moment", ["setup", "connect"])
 def test_sigint_in_the_middle_cleans_up(pair, state, moment):
     """ctrl+c while the watch is being set up, and while the client waits on a dropped SYN."""
-    load(pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n"))
+    load(
+        pair, Ruleset(nft="table inet fw {\n chain in { type filter hook input priority 0; tcp dport 8081 drop; }\n}\n")
+    )
     try:
         before_rules, before_procs = ruleset(pair), processes(pair)
-        proc = subprocess.Popen(live_argv(pair, 8081), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-                                env=live_env(state))
+        proc = subprocess.Popen(
+            live_argv(pair, 8081), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=live_env(state)
+        )
         assert _wait_for(lambda: _has_table(pair) if moment == "setup" else _client_runs(pair)), f"no {moment} seen"
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
@@ -258,14 +327,18 @@ def test_sigint_in_the_middle_cleans_up(pair, state, moment):
 
 def test_sigkill_then_the_startup_sweep_cleans_up(pair, state):
     before_rules, before_procs = ruleset(pair), processes(pair)
-    proc = subprocess.Popen(live_argv(pair, 8088, "--listen"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=REPO, env=live_env(state))
+    proc = subprocess.Popen(
+        live_argv(pair, 8088, "--listen"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=live_env(state)
+    )
     assert _wait_for(lambda: _has_table(pair))
     proc.kill()
     proc.wait()
     assert "wsltui_live_" in ns_run(pair.srv, ["nft", "list", "tables"]).stdout.decode()
-    sweep = ns_run(pair.srv, [sys.executable, "-c", "from wsltui.live import sweep_leftovers; "
-                              "print('\\n'.join(sweep_leftovers()))"], env=live_env(state))
+    sweep = ns_run(
+        pair.srv,
+        [sys.executable, "-c", "from wsltui.live import sweep_leftovers; print('\\n'.join(sweep_leftovers()))"],
+        env=live_env(state),
+    )
     assert "deleted the nft table" in sweep.stdout.decode()
     assert ruleset(pair) == before_rules
     assert processes(pair) == before_procs

@@ -15,8 +15,19 @@ from pathlib import Path
 import pytest
 
 from wsltui.facts import build_facts
-from wsltui.facts.live import (CONNECTED, DATA, ERROR, HOST_UNREACHABLE, OUTCOME_REFUSED, OUTCOME_TIMEOUT, ClientOutcome,
-                               LinuxWatch, Observation, parse_observation, to_record)
+from wsltui.facts.live import (
+    CONNECTED,
+    DATA,
+    ERROR,
+    HOST_UNREACHABLE,
+    OUTCOME_REFUSED,
+    OUTCOME_TIMEOUT,
+    ClientOutcome,
+    LinuxWatch,
+    Observation,
+    parse_observation,
+    to_record,
+)
 from wsltui.live import capture, client, plan, watch
 from wsltui.probes import live_records
 from wsltui.probes.runner import Background, Job, start
@@ -34,17 +45,37 @@ def answer(stdout: str, error: str | None = None) -> Record:
     return Record("live.client", ("powershell.exe",), stdout, exit_code=0 if error is None else None, error=error)
 
 
-@pytest.mark.parametrize("code,outcome", [(10061, OUTCOME_REFUSED), (10060, OUTCOME_TIMEOUT), (10065, HOST_UNREACHABLE),
-                                          (10013, "denied"), (10051, "net-unreachable"), (11001, ERROR)])
+@pytest.mark.parametrize(
+    "code,outcome",
+    [
+        (10061, OUTCOME_REFUSED),
+        (10060, OUTCOME_TIMEOUT),
+        (10065, HOST_UNREACHABLE),
+        (10013, "denied"),
+        (10051, "net-unreachable"),
+        (11001, ERROR),
+    ],
+)
 def test_winsock_codes_map_to_outcomes(code, outcome):
-    got = client.parse_client(answer(json.dumps({"outcome": "failed", "code": code, "elapsed_ms": 2010})), "windows",
-                              client.OUTCOME_OF_WINSOCK)
+    got = client.parse_client(
+        answer(json.dumps({"outcome": "failed", "code": code, "elapsed_ms": 2010})),
+        "windows",
+        client.OUTCOME_OF_WINSOCK,
+    )
     assert (got.outcome, got.code, got.elapsed_ms) == (outcome, code, 2010)
 
 
-@pytest.mark.parametrize("stdout,error", [("", None), ("not json\r\n", None), ("[1, 2]", None), ("{}", "timed out after 8 s"),
-                                          ('{"outcome": "teleported"}', None),
-                                          ('{"outcome": "connected", "after_connect": "bogus", "elapsed_ms": true}', None)])
+@pytest.mark.parametrize(
+    "stdout,error",
+    [
+        ("", None),
+        ("not json\r\n", None),
+        ("[1, 2]", None),
+        ("{}", "timed out after 8 s"),
+        ('{"outcome": "teleported"}', None),
+        ('{"outcome": "connected", "after_connect": "bogus", "elapsed_ms": true}', None),
+    ],
+)
 def test_a_broken_answer_is_an_error_or_read_without_guessing(stdout, error):
     got = client.parse_client(answer(stdout, error), "windows", client.OUTCOME_OF_WINSOCK)
     if stdout.startswith('{"outcome": "connected"'):
@@ -70,6 +101,7 @@ def test_the_stand_in_answers_the_script_and_misbehaves_on_request(monkeypatch):
     from wsltui.probes.powershell import encode_powershell
 
     import socket
+
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -99,7 +131,13 @@ class _World:
 def test_plans_per_scenario():
     nat = _World("nat", primary_address="172.20.1.2", default_gateway_v4="172.20.0.1", primary_interface="eth0")
     p = plan.plan(nat, Scenario("windows-to-wsl-ip", 8080))
-    assert (p.sent_from, p.target, p.flow.src, p.flow.iif, p.bind) == ("windows", "172.20.1.2", "172.20.0.1", "eth0", "0.0.0.0")
+    assert (p.sent_from, p.target, p.flow.src, p.flow.iif, p.bind) == (
+        "windows",
+        "172.20.1.2",
+        "172.20.0.1",
+        "eth0",
+        "0.0.0.0",
+    )
     p = plan.plan(nat, Scenario("windows-localhost-v6", 8080))
     assert (p.target, p.flow.iif, p.bind) == ("::1", "lo", "::")
     p = plan.plan(nat, Scenario("wsl-to-windows", 445))
@@ -107,14 +145,17 @@ def test_plans_per_scenario():
     assert "another machine" in plan.plan(nat, Scenario("lan-to-wsl-ip", 8080)).cannot
     assert "--dst" in plan.plan(nat, Scenario("lan-to-host", 8080)).cannot
     lan_to_host = Scenario("lan-to-host", 8080, dst=ipaddress.ip_address("192.168.1.20"))
-    via_portproxy = type("T", (), {"hops": [Hop("netfilter", "allow", "", packet="tcp 172.20.0.1:50000 -> 172.20.1.2:80 (in eth0)")]})()
+    via_portproxy = type(
+        "T", (), {"hops": [Hop("netfilter", "allow", "", packet="tcp 172.20.0.1:50000 -> 172.20.1.2:80 (in eth0)")]}
+    )()
     lan = plan.plan(nat, lan_to_host, trace=via_portproxy)
     assert lan.target == "192.168.1.20" and "loopback" in lan.untested[0]
     assert (lan.flow.src, lan.flow.dst, lan.flow.port, lan.flow.iif) == ("172.20.0.1", "172.20.1.2", 80, "eth0")
     assert plan.plan(nat, lan_to_host).flow is None  # no trace into Linux: nothing to watch
     assert "hostAddressLoopback" in plan.plan(_World("mirrored"), lan_to_host).cannot
-    custom = Scenario("custom", 8080, src=ipaddress.ip_address("10.0.0.2"), dst=ipaddress.ip_address("10.0.0.1"),
-                      in_iface="veth0")
+    custom = Scenario(
+        "custom", 8080, src=ipaddress.ip_address("10.0.0.2"), dst=ipaddress.ip_address("10.0.0.1"), in_iface="veth0"
+    )
     assert "--client-netns" in plan.plan(nat, custom).cannot
     p = plan.plan(nat, custom, "client")
     assert (p.sent_from, p.netns, p.flow.src, p.flow.iif) == ("netns:client", "client", "10.0.0.2", "veth0")
@@ -132,15 +173,36 @@ def test_the_trace_table_script_carries_only_checked_values():
 
 # --- the nft trace reader on real lines -----------------------------------------------------
 
-NFT_JSON = {"nftables": [
-    {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
-    {"table": {"family": "inet", "name": "fw", "handle": 3}},
-    {"chain": {"family": "inet", "table": "fw", "name": "in", "handle": 1, "type": "filter", "hook": "input",
-               "prio": 0, "policy": "accept"}},
-    {"rule": {"family": "inet", "table": "fw", "chain": "in", "handle": 2, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8081}},
-        {"drop": None}]}},
-]}
+NFT_JSON = {
+    "nftables": [
+        {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "fw", "handle": 3}},
+        {
+            "chain": {
+                "family": "inet",
+                "table": "fw",
+                "name": "in",
+                "handle": 1,
+                "type": "filter",
+                "hook": "input",
+                "prio": 0,
+                "policy": "accept",
+            }
+        },
+        {
+            "rule": {
+                "family": "inet",
+                "table": "fw",
+                "chain": "in",
+                "handle": 2,
+                "expr": [
+                    {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8081}},
+                    {"drop": None},
+                ],
+            }
+        },
+    ]
+}
 TABLE = "wsltui_live_16408_de6b97"
 # From `nft -a monitor trace` (nftables 1.0.6) while a SYN to a dropped port was sent twice.
 DROP_TRACE = f"""trace id 2cec3972 inet {TABLE} out packet: oif "lo" ip saddr 127.0.0.1 ip daddr 127.0.0.1 udp sport 5 udp dport 9
@@ -197,8 +259,12 @@ def test_replies_are_told_apart():
 
 
 def _ipv4(src: str, dst: str, proto: int, body: bytes) -> bytes:
-    return bytes([0x45, 0, 0, 20 + len(body), 0, 0, 0, 0, 64, proto, 0, 0]) + ipaddress.ip_address(src).packed + \
-        ipaddress.ip_address(dst).packed + body
+    return (
+        bytes([0x45, 0, 0, 20 + len(body), 0, 0, 0, 0, 64, proto, 0, 0])
+        + ipaddress.ip_address(src).packed
+        + ipaddress.ip_address(dst).packed
+        + body
+    )
 
 
 def _tcp(sport: int, dport: int, flags: int) -> bytes:
@@ -210,9 +276,15 @@ def test_the_capture_sees_the_request_the_reply_and_icmp_errors():
     rst = _ipv4("10.0.0.1", "10.0.0.2", 6, _tcp(8080, 40000, 0x14))
     icmp = _ipv4("10.0.0.1", "10.0.0.2", 1, bytes([3, 10, 0, 0, 0, 0, 0, 0]) + syn[:28])
     other = _ipv4("10.0.0.9", "10.0.0.1", 6, _tcp(40000, 22, 0x02))
-    lines = [capture.line_of(capture.parse(p, capture.ETH_P_IP), "tcp", 8080, "10.0.0.2") for p in (syn, rst, icmp, other)]
-    assert lines == ["req tcp 10.0.0.2:40000 > 10.0.0.1:8080 flags=0x02", "rep tcp 10.0.0.1:8080 > 10.0.0.2:40000 flags=0x14",
-                     "icmp 10.0.0.1 > 10.0.0.2 type=3 code=10", None]
+    lines = [
+        capture.line_of(capture.parse(p, capture.ETH_P_IP), "tcp", 8080, "10.0.0.2") for p in (syn, rst, icmp, other)
+    ]
+    assert lines == [
+        "req tcp 10.0.0.2:40000 > 10.0.0.1:8080 flags=0x02",
+        "rep tcp 10.0.0.1:8080 > 10.0.0.2:40000 flags=0x14",
+        "icmp 10.0.0.1 > 10.0.0.2 type=3 code=10",
+        None,
+    ]
     seen = watch.read_capture(["ready", *lines[:2]])
     assert (seen.method, seen.reached_linux, seen.reply, seen.rule) == ("af-packet", True, "rst", None)
     assert "not rules" in seen.rule_unknown
@@ -224,8 +296,14 @@ def test_the_capture_sees_the_request_the_reply_and_icmp_errors():
 
 
 def _observation(port: int = 8080) -> Observation:
-    return Observation("custom", "tcp", port, "2026-12-02T06:00:00+00:00", ClientOutcome("wsl", CONNECTED, 3, DATA),
-                       LinuxWatch("none", skipped="--read-only"))
+    return Observation(
+        "custom",
+        "tcp",
+        port,
+        "2026-12-02T06:00:00+00:00",
+        ClientOutcome("wsl", CONNECTED, 3, DATA),
+        LinuxWatch("none", skipped="--read-only"),
+    )
 
 
 def test_stored_records_come_back_in_a_whole_capture(tmp_path, monkeypatch):

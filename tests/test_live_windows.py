@@ -35,8 +35,13 @@ def pair():
 
 
 def windows_env(pair, state: Path) -> dict:
-    return {"PATH": f"{STANDINS}:{os.environ['PATH']}", "WSLTUI_INTEROP": "force", "STANDIN_MODE": "nat",
-            "WSLTUI_STANDIN_CLIENT_NETNS": pair.cli, "XDG_STATE_HOME": str(state)}
+    return {
+        "PATH": f"{STANDINS}:{os.environ['PATH']}",
+        "WSLTUI_INTEROP": "force",
+        "STANDIN_MODE": "nat",
+        "WSLTUI_STANDIN_CLIENT_NETNS": pair.cli,
+        "XDG_STATE_HOME": str(state),
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -47,9 +47,15 @@ def _step(s) -> tuple:
 
 def summary(trace) -> tuple:
     """Everything a NetfilterTrace says, as comparable values."""
-    return (trace.verdict, trace.packet, trace.decisive and _step(trace.decisive),
-            [(h.hook, h.verdict, h.packet, h.ambiguity, [_step(s) for s in h.steps], [_step(a) for a in h.alternatives])
-             for h in trace.hooks])
+    return (
+        trace.verdict,
+        trace.packet,
+        trace.decisive and _step(trace.decisive),
+        [
+            (h.hook, h.verdict, h.packet, h.ambiguity, [_step(s) for s in h.steps], [_step(a) for a in h.alternatives])
+            for h in trace.hooks
+        ],
+    )
 
 
 def resend_with_each_blocker_off(nf, pkt, host) -> list:
@@ -93,15 +99,22 @@ def packets(srv: str, cli: str, srv_if: str) -> list[Packet]:
     out = []
     for port in PORTS:
         for proto in ("tcp", "udp"):
-            out += [Packet(proto, c, s, port, iif=srv_if), Packet(proto, s, s, port, oif="lo", locally_generated=True),
-                    Packet(proto, c, s, port, iif="lo")]
+            out += [
+                Packet(proto, c, s, port, iif=srv_if),
+                Packet(proto, s, s, port, oif="lo", locally_generated=True),
+                Packet(proto, c, s, port, iif="lo"),
+            ]
     return out
 
 
 def scenarios(srv: str, cli: str, srv_if: str) -> list[Scenario]:
     s, c = ipaddress.ip_address(srv), ipaddress.ip_address(cli)
-    return [Scenario("custom", port, proto, src, s, iif) for port in PORTS for proto in ("tcp", "udp")
-            for src, iif in ((c, srv_if), (s, None))]
+    return [
+        Scenario("custom", port, proto, src, s, iif)
+        for port in PORTS
+        for proto in ("tcp", "udp")
+        for src, iif in ((c, srv_if), (s, None))
+    ]
 
 
 def compare(world: World, pkts: list[Packet], scs: list[Scenario]) -> int:
@@ -131,30 +144,58 @@ def compare(world: World, pkts: list[Packet], scs: list[Scenario]) -> int:
 # --- without root: iptables rulesets from rulegen, as records -------------------------------------
 
 # The addresses a NetnsPair would have, for kernel._fill, without creating namespaces.
-ADDRS = SimpleNamespace(index=5, srv_if="wt5-a", srv_ip="10.77.5.1", cli_ip="10.77.5.2", srv_ip6="fd77:5::1",
-                        cli_ip6="fd77:5::2")
+ADDRS = SimpleNamespace(
+    index=5, srv_if="wt5-a", srv_ip="10.77.5.1", cli_ip="10.77.5.2", srv_ip6="fd77:5::1", cli_ip6="fd77:5::2"
+)
 SRV, CLI, SRV6, CLI6, SRVIF = ADDRS.srv_ip, ADDRS.cli_ip, ADDRS.srv_ip6, ADDRS.cli_ip6, ADDRS.srv_if
 
 
 def _addr_record() -> str:
-    return json.dumps([
-        {"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP"], "operstate": "UNKNOWN", "link_type": "loopback",
-         "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host"},
-                       {"family": "inet6", "local": "::1", "prefixlen": 128, "scope": "host"}]},
-        {"ifindex": 2, "ifname": SRVIF, "flags": ["UP"], "operstate": "UP", "link_type": "ether",
-         "addr_info": [{"family": "inet", "local": SRV, "prefixlen": 24, "scope": "global"},
-                       {"family": "inet6", "local": SRV6, "prefixlen": 64, "scope": "global"}]}])
+    return json.dumps(
+        [
+            {
+                "ifindex": 1,
+                "ifname": "lo",
+                "flags": ["LOOPBACK", "UP"],
+                "operstate": "UNKNOWN",
+                "link_type": "loopback",
+                "addr_info": [
+                    {"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host"},
+                    {"family": "inet6", "local": "::1", "prefixlen": 128, "scope": "host"},
+                ],
+            },
+            {
+                "ifindex": 2,
+                "ifname": SRVIF,
+                "flags": ["UP"],
+                "operstate": "UP",
+                "link_type": "ether",
+                "addr_info": [
+                    {"family": "inet", "local": SRV, "prefixlen": 24, "scope": "global"},
+                    {"family": "inet6", "local": SRV6, "prefixlen": 64, "scope": "global"},
+                ],
+            },
+        ]
+    )
 
 
 def _sockets_record() -> str:
-    return "".join(f"{proto:5} {'LISTEN' if proto == 'tcp' else 'UNCONN'} 0 128 0.0.0.0:{port} 0.0.0.0:* "
-                   f"users:((\"srv\",pid=1,fd=3)) ino:1 sk:1 <->\n" for port in LISTENING for proto in ("tcp", "udp"))
+    return "".join(
+        f"{proto:5} {'LISTEN' if proto == 'tcp' else 'UNCONN'} 0 128 0.0.0.0:{port} 0.0.0.0:* "
+        f'users:(("srv",pid=1,fd=3)) ino:1 sk:1 <->\n'
+        for port in LISTENING
+        for proto in ("tcp", "udp")
+    )
 
 
 def world_from_iptables(rs: Ruleset) -> World:
     snap = Snapshot()
-    for name, text in (("nf.iptables-legacy", rs.legacy4), ("nf.ip6tables-legacy", rs.legacy6),
-                       ("nf.iptables-nft", rs.nft4), ("nf.ip6tables-nft", rs.nft6)):
+    for name, text in (
+        ("nf.iptables-legacy", rs.legacy4),
+        ("nf.ip6tables-legacy", rs.legacy6),
+        ("nf.iptables-nft", rs.nft4),
+        ("nf.ip6tables-nft", rs.nft6),
+    ):
         if text:
             snap.add(Record(name, (name,), _fill(text, ADDRS)))
     snap.add(Record("net.addr", ("ip", "-j", "addr", "show"), _addr_record()))
@@ -178,7 +219,8 @@ def test_generated_iptables_rulesets_without_root():
 def test_hand_written_iptables_paths_without_root():
     """A LOG under a rate limit (left in the view for its assumption), a mark set in a called
     chain (the caller's view is redone), a rate-limited drop met twice (the walk starts over)."""
-    rs = Ruleset(nft4="""*filter
+    rs = Ruleset(
+        nft4="""*filter
 :INPUT DROP [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -197,17 +239,20 @@ def test_hand_written_iptables_paths_without_root():
 -A SETTER -p udp -j MARK --set-xmark 0x5/0xffffffff
 -A SETTER -m mark --mark 0x5 -p udp -m udp --dport 8080 -j REJECT
 COMMIT
-""")
+"""
+    )
     world = world_from_iptables(rs)
     assert compare(world, packets(SRV, CLI, SRVIF), scenarios(SRV, CLI, SRVIF)) > 0
-    hop = simulate(world, Scenario("custom", 8080, "tcp", ipaddress.ip_address(CLI), ipaddress.ip_address(SRV),
-                                   SRVIF)).hops[0]
+    hop = simulate(
+        world, Scenario("custom", 8080, "tcp", ipaddress.ip_address(CLI), ipaddress.ip_address(SRV), SRVIF)
+    ).hops[0]
     assert hop.location == "iptables-nft (ipv4) table filter, chain INPUT, rule 4"
     assert "rate limit" in hop.assumption
 
 
 def test_a_walk_goes_on_past_several_blockers_in_one_go():
-    rs = Ruleset(nft4="""*filter
+    rs = Ruleset(
+        nft4="""*filter
 :INPUT DROP [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -218,21 +263,37 @@ def test_a_walk_goes_on_past_several_blockers_in_one_go():
 -A CHK -p tcp -m multiport --dports 8080,8081 -j REJECT
 -A CHK -p tcp -j RETURN
 COMMIT
-""")
+"""
+    )
     world = world_from_iptables(rs)
     pkt = Packet("tcp", ipaddress.ip_address(CLI), ipaddress.ip_address(SRV), 8080, iif=SRVIF)
     traces = list(deliver_past_blockers(world.netfilter, pkt, world.host))
-    decided = [(t.verdict, t.decisive and t.decisive.outcome.path[-1], t.decisive and t.decisive.outcome.rule and
-                t.decisive.outcome.rule.position) for t in traces]
-    assert decided == [("drop", "INPUT", 1), ("reject", "CHK", 1), ("reject", "INPUT", 3), ("drop", "INPUT", None),
-                       ("accept", None, None)]
+    decided = [
+        (
+            t.verdict,
+            t.decisive and t.decisive.outcome.path[-1],
+            t.decisive and t.decisive.outcome.rule and t.decisive.outcome.rule.position,
+        )
+        for t in traces
+    ]
+    assert decided == [
+        ("drop", "INPUT", 1),
+        ("reject", "CHK", 1),
+        ("reject", "INPUT", 3),
+        ("drop", "INPUT", None),
+        ("accept", None, None),
+    ]
     plain = resend_with_each_blocker_off(world.netfilter, pkt, world.host)
     assert [summary(t) for t in traces] == [summary(t) for t in plain]
-    hop = simulate(world, Scenario("custom", 8080, "tcp", ipaddress.ip_address(CLI), ipaddress.ip_address(SRV),
-                                   SRVIF)).hops[0]
+    hop = simulate(
+        world, Scenario("custom", 8080, "tcp", ipaddress.ip_address(CLI), ipaddress.ip_address(SRV), SRVIF)
+    ).hops[0]
     assert [h.location for h in (hop, *hop.behind)] == [
-        "iptables-nft (ipv4) table filter, chain INPUT, rule 1", "iptables-nft (ipv4) table filter, chain CHK, rule 1",
-        "iptables-nft (ipv4) table filter, chain INPUT, rule 3", "iptables-nft ipv4 filter INPUT (chain policy)"]
+        "iptables-nft (ipv4) table filter, chain INPUT, rule 1",
+        "iptables-nft (ipv4) table filter, chain CHK, rule 1",
+        "iptables-nft (ipv4) table filter, chain INPUT, rule 3",
+        "iptables-nft ipv4 filter INPUT (chain policy)",
+    ]
 
 
 # --- with root: every backend, loaded into a namespace ------------------------------------------
@@ -243,7 +304,8 @@ realtools = pytest.mark.realtools
 # walk must start over), a mark set in a called chain (the caller's view must be redone), a
 # drop in a NAT chain before the NAT rule, notrack, and chains of unknown order.
 HAND = {
-    "assumption-on-an-earlier-visit": Ruleset(nft="""
+    "assumption-on-an-earlier-visit": Ruleset(
+        nft="""
 table inet t {
   chain input { type filter hook input priority 0; policy drop;
     meta l4proto { icmp, ipv6-icmp } accept
@@ -253,8 +315,10 @@ table inet t {
     tcp dport 8081 drop
   }
   chain x { limit rate 100/second meta mark 0x1 tcp dport { 8080, 8081 } drop; }
-}"""),
-    "verdict-map-followed-then-blocking": Ruleset(nft="""
+}"""
+    ),
+    "verdict-map-followed-then-blocking": Ruleset(
+        nft="""
 table inet t {
   chain input { type filter hook input priority 0; policy accept;
     jump x
@@ -264,8 +328,10 @@ table inet t {
   }
   chain x { meta mark vmap { 0x0 : jump y, 0x1 : drop }; }
   chain y { tcp dport 8080 meta mark set 0x1; udp dport 8081 drop; }
-}"""),
-    "mark-set-in-a-called-chain": Ruleset(nft="""
+}"""
+    ),
+    "mark-set-in-a-called-chain": Ruleset(
+        nft="""
 table ip t {
   chain input { type filter hook input priority 0; policy accept;
     jump setter
@@ -274,8 +340,10 @@ table ip t {
     meta mark != 0x5 tcp dport 8081 drop
   }
   chain setter { tcp dport { 8080, 8082 } meta mark set 0x5; udp dport 8081 meta mark set 0x5 return; }
-}"""),
-    "drop-in-a-nat-chain-then-nat": Ruleset(nft="""
+}"""
+    ),
+    "drop-in-a-nat-chain-then-nat": Ruleset(
+        nft="""
 table ip nat {
   chain pre { type nat hook prerouting priority dstnat; policy accept;
     tcp dport 2222 drop
@@ -284,8 +352,10 @@ table ip nat {
 }
 table ip f {
   chain input { type filter hook input priority 0; policy accept; tcp dport 8081 ct status dnat reject; }
-}"""),
-    "notrack-then-ct-state": Ruleset(nft="""
+}"""
+    ),
+    "notrack-then-ct-state": Ruleset(
+        nft="""
 table ip raw {
   chain pre { type filter hook prerouting priority raw; policy accept; udp dport 8080 notrack; }
 }
@@ -295,8 +365,10 @@ table ip f {
     ct state untracked udp dport 8080 drop
     ct state new tcp dport { 8080, 8082 } accept
   }
-}"""),
-    "legacy-and-nft-at-one-priority": Ruleset(legacy4="""*filter
+}"""
+    ),
+    "legacy-and-nft-at-one-priority": Ruleset(
+        legacy4="""*filter
 :INPUT DROP [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -304,15 +376,18 @@ table ip f {
 -A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset
 -A INPUT -p udp -m udp --dport 8081 -j ACCEPT
 COMMIT
-""", nft="""
+""",
+        nft="""
 table ip t {
   chain input { type filter hook input priority 0; policy accept;
     tcp dport 8080 drop
     udp dport 8081 reject
     tcp dport 8082 reject with icmp type host-prohibited
   }
-}"""),
-    "nat-in-legacy-and-nft": Ruleset(legacy4="""*nat
+}""",
+    ),
+    "nat-in-legacy-and-nft": Ruleset(
+        legacy4="""*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -325,13 +400,15 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 -A INPUT -p tcp -m tcp --dport 8080 -j DROP
 COMMIT
-""", nft="""
+""",
+        nft="""
 table ip nat {
   chain pre { type nat hook prerouting priority dstnat; policy accept; tcp dport 2222 redirect to :8081; }
 }
 table ip f {
   chain input { type filter hook input priority 0; policy accept; tcp dport { 8080, 8081 } reject; }
-}"""),
+}""",
+    ),
 }
 
 

@@ -33,8 +33,10 @@ from wsltui.simulation import windows as sim
 from wsltui.simulation.trace import Fix, Hop, Trace, WinAction
 
 UAC = Path(__file__).resolve().parent / "standins" / "uac_windows.py"
-HOSTILE = ("'\u2018\u2019\u201a\u201b\"\u201c\u201d\u201e$()`;|&{}@#<>,=-. \t\n\r\x1b\x00\u0085\u00a0\u2028\u202e"
-           "aZ9\u00e9\u4e2d\U0001f600\\/")
+HOSTILE = (
+    "'\u2018\u2019\u201a\u201b\"\u201c\u201d\u201e$()`;|&{}@#<>,=-. \t\n\r\x1b\x00\u0085\u00a0\u2028\u202e"
+    "aZ9\u00e9\u4e2d\U0001f600\\/"
+)
 names = st.text(alphabet=st.sampled_from(HOSTILE), min_size=1, max_size=24) | st.text(min_size=1, max_size=24)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _BARE = re.compile(r"[A-Za-z0-9_.:=-]+")
@@ -140,7 +142,9 @@ def test_rule_toggles_name_exactly_the_rule(rid):
     fix = sim._disable_rule_fix(FwRule(rid, "label", "block", True, "in", source="local"))
     _check_ps_fix(fix, rid, [["Disable-NetFirewallRule", "-Name", rid], ["Enable-NetFirewallRule", "-Name", rid]])
     hv = wc.windows_fix("t", WinAction("disable-rule", rule_id=rid, hyperv=True))
-    _check_ps_fix(hv, rid, [["Disable-NetFirewallHyperVRule", "-Name", rid], ["Enable-NetFirewallHyperVRule", "-Name", rid]])
+    _check_ps_fix(
+        hv, rid, [["Disable-NetFirewallHyperVRule", "-Name", rid], ["Enable-NetFirewallHyperVRule", "-Name", rid]]
+    )
 
 
 @SETTINGS
@@ -149,18 +153,46 @@ def test_allow_rules_on_a_hostile_interface(alias, port, proto):
     pkt = sim.WinPacket("in", proto, port, interface="vEthernet (" + alias + ")")
     fix = sim._allow_rule_fix(pkt, "Public")
     name = f"wsltui-in-{proto}-{port}"
-    _check_ps_fix(fix, alias, [
-        ["New-NetFirewallRule", "-Name", name, "-DisplayName", f"wsltui: allow {proto.upper()} {port}", "-Direction",
-         "Inbound", "-Action", "Allow", "-Protocol", proto.upper(), "-LocalPort", str(port), "-Profile", "Public",
-         "-InterfaceAlias", pkt.interface],
-        ["Remove-NetFirewallRule", "-Name", name]])
+    _check_ps_fix(
+        fix,
+        alias,
+        [
+            [
+                "New-NetFirewallRule",
+                "-Name",
+                name,
+                "-DisplayName",
+                f"wsltui: allow {proto.upper()} {port}",
+                "-Direction",
+                "Inbound",
+                "-Action",
+                "Allow",
+                "-Protocol",
+                proto.upper(),
+                "-LocalPort",
+                str(port),
+                "-Profile",
+                "Public",
+                "-InterfaceAlias",
+                pkt.interface,
+            ],
+            ["Remove-NetFirewallRule", "-Name", name],
+        ],
+    )
 
 
-@pytest.mark.parametrize("action", [
-    WinAction("new-allow", port=53, proto="udp", direction="out", profile="Private"),
-    WinAction("new-hv-allow", port=8080, proto="tcp"), WinAction("new-hv-allow", port=9, proto="udp", direction="out"),
-    WinAction("profile-inbound-rules", profile="Domain"), WinAction("hv-loopback"),
-    WinAction("stop-process", pid=4242), WinAction("find-service", pid=1132)])
+@pytest.mark.parametrize(
+    "action",
+    [
+        WinAction("new-allow", port=53, proto="udp", direction="out", profile="Private"),
+        WinAction("new-hv-allow", port=8080, proto="tcp"),
+        WinAction("new-hv-allow", port=9, proto="udp", direction="out"),
+        WinAction("profile-inbound-rules", profile="Domain"),
+        WinAction("hv-loopback"),
+        WinAction("stop-process", pid=4242),
+        WinAction("find-service", pid=1132),
+    ],
+)
 def test_every_other_powershell_fix_parses(action):
     fix = wc.windows_fix("t", action)
     assert fix.windows == action and fix.commands
@@ -168,10 +200,17 @@ def test_every_other_powershell_fix_parses(action):
         ps_split(c)
 
 
-@pytest.mark.parametrize("bad", [
-    WinAction("new-allow", port=0, proto="tcp", profile="Public"), WinAction("new-allow", port=80, proto="tcp;x", profile="Public"),
-    WinAction("new-allow", port=80, proto="tcp", profile="Public; calc"), WinAction("stop-process", pid=None),
-    WinAction("new-hv-allow", port=True, proto="tcp"), WinAction("disable-rule", rule_id="")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        WinAction("new-allow", port=0, proto="tcp", profile="Public"),
+        WinAction("new-allow", port=80, proto="tcp;x", profile="Public"),
+        WinAction("new-allow", port=80, proto="tcp", profile="Public; calc"),
+        WinAction("stop-process", pid=None),
+        WinAction("new-hv-allow", port=True, proto="tcp"),
+        WinAction("disable-rule", rule_id=""),
+    ],
+)
 def test_values_that_are_not_what_they_claim_make_a_manual_fix(bad):
     fix = wc.windows_fix("t", bad)
     assert fix.manual.startswith("wsltui cannot write this command safely") and not fix.commands and fix.windows is None
@@ -181,16 +220,26 @@ def test_values_that_are_not_what_they_claim_make_a_manual_fix(bad):
 
 
 @SETTINGS
-@given(listen=names | st.ip_addresses().map(str), connect=names | st.ip_addresses().map(str) | st.just("db.corp.example"),
-       port=st.sampled_from(["8080", "1", "65535", "0", "70000", "80-90", "8080; del x"]))
+@given(
+    listen=names | st.ip_addresses().map(str),
+    connect=names | st.ip_addresses().map(str) | st.just("db.corp.example"),
+    port=st.sampled_from(["8080", "1", "65535", "0", "70000", "80-90", "8080; del x"]),
+)
 def test_portproxy_commands_carry_only_checked_values(listen, connect, port):
     fix = sim._delete_proxy_fix(PortProxy("v4tov4", listen, port, connect, port))
     if fix.manual:
         assert not fix.commands and "cannot write this netsh command safely" in fix.manual
         return
     rm, add = fix.commands[0].split(" "), fix.undo[0].split(" ")
-    assert rm == ["netsh", "interface", "portproxy", "delete", "v4tov4", f"listenport={int(port)}",
-                  f"listenaddress={wc.netsh_address(listen, wildcard=True)}"]
+    assert rm == [
+        "netsh",
+        "interface",
+        "portproxy",
+        "delete",
+        "v4tov4",
+        f"listenport={int(port)}",
+        f"listenaddress={wc.netsh_address(listen, wildcard=True)}",
+    ]
     assert add[:5] == ["netsh", "interface", "portproxy", "add", "v4tov4"] and len(add) == 9
     for word in rm + add:
         assert _BARE.fullmatch(word.replace("*", "")), word  # nothing cmd.exe or PowerShell reads as code
@@ -216,14 +265,19 @@ def test_a_listener_without_a_pid_is_not_stop_process_none():
 @given(zone=names)
 def test_firewalld_fixes_quote_the_zone(zone):
     step = SimpleNamespace(outcome=SimpleNamespace(rule=SimpleNamespace(text="rule"), verdict="drop"))
-    manual = attribution.netfilter_fixes(step, attribution.Attribution("firewalld", "zone", zone, "deny"), "tcp", 8080, 4)[0]
-    auto = attribution.netfilter_fixes(step, attribution.Attribution("firewalld", "zone", zone, "allow"), "tcp", 8080, 4)[0]
+    manual = attribution.netfilter_fixes(
+        step, attribution.Attribution("firewalld", "zone", zone, "deny"), "tcp", 8080, 4
+    )[0]
+    auto = attribution.netfilter_fixes(
+        step, attribution.Attribution("firewalld", "zone", zone, "allow"), "tcp", 8080, 4
+    )[0]
     if has_controls(zone):
         assert not manual.commands and not auto.commands and not auto.argv and auto.manual
         return
     assert [shlex.split(c) for c in manual.commands] == [
         ["firewall-cmd", f"--zone={zone}", "--list-rich-rules"],
-        ["firewall-cmd", f"--zone={zone}", "--remove-rich-rule=<the rule listed above that matches 8080/tcp>"]]
+        ["firewall-cmd", f"--zone={zone}", "--remove-rich-rule=<the rule listed above that matches 8080/tcp>"],
+    ]
     assert [shlex.split(c) for c in auto.commands] == auto.argv and auto.argv[0][1] == f"--zone={zone}"
     assert [shlex.split(c) for c in auto.undo] == auto.undo_argv
     # ... and the plan that runs it prints the same argv, run and undo.
@@ -232,7 +286,7 @@ def test_firewalld_fixes_quote_the_zone(zone):
     plan = planmod.plan_for_trace(trace)
     assert [shlex.split(c) for f in plan.fixes for c in f.commands] == auto.argv
     assert [shlex.split(c) for f in plan.fixes for c in f.undo] == list(reversed(auto.undo_argv))
-    run_lines = [l.strip()[len("run:"):].strip() for l in plan.describe().splitlines() if l.strip().startswith("run:")]
+    run_lines = [l.strip()[len("run:") :].strip() for l in plan.describe().splitlines() if l.strip().startswith("run:")]
     assert [shlex.split(l) for l in run_lines] == auto.argv
 
 
@@ -276,7 +330,9 @@ def _scripts(step: list[str]) -> tuple[str, str]:
     start = outer.index("-ArgumentList ") + len("-ArgumentList ")
     _, args = _literal(outer, outer.index("'", start) + 1)
     inner = base64.b64decode(args.split("-EncodedCommand ")[1]).decode("utf-16-le")
-    return re.sub(r"wsltui-[0-9a-f]{12}\.json", "wsltui-R.json", outer), re.sub(r"wsltui-[0-9a-f]{12}\.json", "wsltui-R.json", inner)
+    return re.sub(r"wsltui-[0-9a-f]{12}\.json", "wsltui-R.json", outer), re.sub(
+        r"wsltui-[0-9a-f]{12}\.json", "wsltui-R.json", inner
+    )
 
 
 def _same_code(plan, benign_plan, benign: str, name: str) -> None:
@@ -293,7 +349,8 @@ def _same_code(plan, benign_plan, benign: str, name: str) -> None:
                 assert code == ref_code
                 assert values == [v.replace(benign, name) for v in ref_values]
         assert [ps_split(c)[0] for c in f.script.splitlines()] == [
-            [t.replace(benign, name) for t in ps_split(c)[0]] for c in g.script.splitlines()]
+            [t.replace(benign, name) for t in ps_split(c)[0]] for c in g.script.splitlines()
+        ]
 
 
 BENIGN = "BENIGNNAME"
@@ -311,7 +368,9 @@ def test_elevated_rule_toggle_scripts(windows_temp, rid, hv, enable):
             win.rule_plan(rule, enable)
         return
     plan = win.rule_plan(rule, enable)
-    _same_code(plan, win.rule_plan(FwRule(BENIGN, "label", "block", not enable, "in", source=source), enable), BENIGN, rid)
+    _same_code(
+        plan, win.rule_plan(FwRule(BENIGN, "label", "block", not enable, "in", source=source), enable), BENIGN, rid
+    )
     assert win.clipboard_text(plan) == plan.fixes[0].script + "\n"
     # The trace's fix for the same rule runs that same script: the id comes from Fix.windows.
     fix = wc.windows_fix("t", WinAction("enable-rule" if enable else "disable-rule", rule_id=rid, hyperv=hv))
@@ -348,7 +407,9 @@ def test_hostile_rule_ids_through_the_cli(capsys, tmp_path):
     from test_windows_scenarios import PORTPROXY, WSL_IP, case, check, ps, rule
 
     rid = "x\u2019; Remove-Item -Recurse C:\\ ; \u2018'$(calc)`"
-    d = case(tmp_path, powershell=ps(rules=[rule(rid, "evil", "block", 8080)]), portproxy=PORTPROXY.format(target=WSL_IP))
+    d = case(
+        tmp_path, powershell=ps(rules=[rule(rid, "evil", "block", 8080)]), portproxy=PORTPROXY.format(target=WSL_IP)
+    )
     _, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
     fix = t["first_blocker"]["fixes"][0]
     assert ps_split(fix["commands"][0])[0] == ["Disable-NetFirewallRule", "-Name", rid]
@@ -356,10 +417,15 @@ def test_hostile_rule_ids_through_the_cli(capsys, tmp_path):
     assert ps_quote(rid) in fix["commands"][0] and json.dumps(fix)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: win.hyperv_allow_plan(8080, "tcp"), lambda: win.hyperv_allow_plan(53, "udp", direction="out"),
-    lambda: win.allow_plan(53, "udp", profile="Private", direction="out"),
-    lambda: win.rule_plan(FwRule("HV-1", "hv", "block", True, "in", source="hyperv"), False)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: win.hyperv_allow_plan(8080, "tcp"),
+        lambda: win.hyperv_allow_plan(53, "udp", direction="out"),
+        lambda: win.allow_plan(53, "udp", profile="Private", direction="out"),
+        lambda: win.rule_plan(FwRule("HV-1", "hv", "block", True, "in", source="hyperv"), False),
+    ],
+)
 def test_every_elevated_script_reads_as_meant(windows_temp, make):
     """Each script wsltui runs elevated: the model reads every line's literals, and what a person
     is shown (and copies) is exactly the command in the script."""
@@ -382,9 +448,11 @@ def test_no_command_is_assembled_from_data_outside_the_builders():
     about, so it fails here."""
     import ast
 
-    command = re.compile(r"^(?:(?:Disable|Enable|New|Set|Remove|Stop|Start|Get|Resolve)-[A-Z]\w+ |netsh |net (?:start|stop) |"
-                         r"firewall-cmd |ufw (?:allow|deny|reject|insert|delete) |nft (?:-\S+ )*(?:add|insert|delete|flush) |"
-                         r"ip6?tables\S* -)")
+    command = re.compile(
+        r"^(?:(?:Disable|Enable|New|Set|Remove|Stop|Start|Get|Resolve)-[A-Z]\w+ |netsh |net (?:start|stop) |"
+        r"firewall-cmd |ufw (?:allow|deny|reject|insert|delete) |nft (?:-\S+ )*(?:add|insert|delete|flush) |"
+        r"ip6?tables\S* -)"
+    )
     safe = {"ps_quote", "ps_arg", "posix", "display"}
     found = []
     for path in sorted((Path(__file__).resolve().parent.parent / "wsltui" / "simulation").rglob("*.py")):

@@ -19,28 +19,55 @@ from clirun import plain_env, run  # noqa: F401  (plain_env is an autouse fixtur
 OTHER_RULE = "nft inet filter chain input, rule 2 (handle 7)"
 
 
-def observation(scenario: str, outcome: str, *, after=None, reached=None, verdict=None, rule=None, reply=None,
-                method="nft-trace", started="2026-12-02T06:40:00+00:00") -> Observation:
-    return Observation(scenario=scenario, proto="tcp", port=8080, started=started,
-                       client=ClientOutcome("windows", outcome, elapsed_ms=12 if outcome != "timeout" else 3001,
-                                            after_connect=after),
-                       linux=LinuxWatch(method, reached_linux=reached, verdict=verdict, rule=rule, reply=reply,
-                                        lines=("trace id 9 inet wsltui_live prerouting packet: iif eth0",)))
+def observation(
+    scenario: str,
+    outcome: str,
+    *,
+    after=None,
+    reached=None,
+    verdict=None,
+    rule=None,
+    reply=None,
+    method="nft-trace",
+    started="2026-12-02T06:40:00+00:00",
+) -> Observation:
+    return Observation(
+        scenario=scenario,
+        proto="tcp",
+        port=8080,
+        started=started,
+        client=ClientOutcome("windows", outcome, elapsed_ms=12 if outcome != "timeout" else 3001, after_connect=after),
+        linux=LinuxWatch(
+            method,
+            reached_linux=reached,
+            verdict=verdict,
+            rule=rule,
+            reply=reply,
+            lines=("trace id 9 inet wsltui_live prerouting packet: iif eth0",),
+        ),
+    )
 
 
 # class -> (demo, scenario, observation, what check's text says)
 CASES = {
-    "never-reached-linux": ("nat-healthy", "windows-localhost-v4",
-                            observation("windows-localhost-v4", "timeout", reached=False, reply="none"),
-                            "never reached Linux"),
-    "different-rule": ("nat-firewalld-reject", "windows-to-wsl-ip",
-                       observation("windows-to-wsl-ip", "timeout", reached=True, verdict="drop", rule=OTHER_RULE,
-                                   reply="none"),
-                       "a different rule decided"),
-    "settled": ("nat-healthy", "windows-to-wsl-ip",
-                observation("windows-to-wsl-ip", "connected", after=DATA, reached=True, verdict="accept",
-                            reply="syn-ack"),
-                "hop 2 hyperv-firewall: assumed → observed: allowed"),
+    "never-reached-linux": (
+        "nat-healthy",
+        "windows-localhost-v4",
+        observation("windows-localhost-v4", "timeout", reached=False, reply="none"),
+        "never reached Linux",
+    ),
+    "different-rule": (
+        "nat-firewalld-reject",
+        "windows-to-wsl-ip",
+        observation("windows-to-wsl-ip", "timeout", reached=True, verdict="drop", rule=OTHER_RULE, reply="none"),
+        "a different rule decided",
+    ),
+    "settled": (
+        "nat-healthy",
+        "windows-to-wsl-ip",
+        observation("windows-to-wsl-ip", "connected", after=DATA, reached=True, verdict="accept", reply="syn-ack"),
+        "hop 2 hyperv-firewall: assumed → observed: allowed",
+    ),
 }
 
 
@@ -58,8 +85,10 @@ def snapshot_dir(root: Path, demo: str, *records: Record, taken: str | None = No
 @pytest.fixture(scope="module")
 def dirs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("live")
-    return {name: snapshot_dir(root / name, demo, to_record(obs, ("powershell.exe", "<live connect>"), 3.2))
-            for name, (demo, _, obs, _) in CASES.items()}
+    return {
+        name: snapshot_dir(root / name, demo, to_record(obs, ("powershell.exe", "<live connect>"), 3.2))
+        for name, (demo, _, obs, _) in CASES.items()
+    }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -72,8 +101,15 @@ def test_check_from_shows_the_class(capsys, dirs, name):
     assert observed["record"] == obs.record_name and observed["elapsed_ms"] == obs.client.elapsed_ms
     if name == "settled":
         assert observed["agrees"] is True and observed["disagreement"] is None
-        assert observed["settled"] == [{"hop": 2, "layer": "hyperv-firewall", "model": "assumed",
-                                        "observed": "allowed", "because": "the packet reached Linux"}]
+        assert observed["settled"] == [
+            {
+                "hop": 2,
+                "layer": "hyperv-firewall",
+                "model": "assumed",
+                "observed": "allowed",
+                "because": "the packet reached Linux",
+            }
+        ]
     else:
         assert observed["agrees"] is False and observed["disagreement"] == name
     if name == "different-rule":
@@ -103,9 +139,13 @@ def test_a_check_of_another_flow_shows_no_observation(capsys, dirs):
 
 def test_a_hand_broken_live_record_is_a_clear_unknown(capsys, tmp_path):
     broken = Record("live.tcp-8080-windows-to-wsl-ip", ("powershell.exe",), '{"version": 1, "client": []}')
-    path = snapshot_dir(tmp_path, "nat-healthy", broken,
-                        Record("live.tcp-8080-bogus", ("x",), "not json at all"),
-                        wrong_type("live.tcp-8080-windows-localhost-v4"))
+    path = snapshot_dir(
+        tmp_path,
+        "nat-healthy",
+        broken,
+        Record("live.tcp-8080-bogus", ("x",), "not json at all"),
+        wrong_type("live.tcp-8080-windows-localhost-v4"),
+    )
     code, out, err = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(path))
     assert code == 0 and "Traceback" not in err
     assert "Live test live.tcp-8080-windows-to-wsl-ip: unknown — the live observation could not be read" in out
@@ -128,7 +168,8 @@ def wrong_type(name: str) -> Record:
 
 def test_an_observation_older_than_the_snapshot_says_so(capsys, tmp_path):
     _, _, obs, _ = CASES["settled"]
-    path = snapshot_dir(tmp_path, "nat-healthy", to_record(obs, ("powershell.exe",), 1.0),
-                        taken="2026-12-02T09:45:00+00:00")
+    path = snapshot_dir(
+        tmp_path, "nat-healthy", to_record(obs, ("powershell.exe",), 1.0), taken="2026-12-02T09:45:00+00:00"
+    )
     _, out, _ = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(path))
     assert "observed 3 h 5 min before the snapshot was taken" in out

@@ -52,8 +52,7 @@ def replayed(capsys, snap_dir, tmp_path, obs) -> tuple[dict, str, dict]:
     return json.loads(out)["observed"], text, json.loads(report)
 
 
-def test_reaching_linux_settles_the_windows_hops_the_model_could_not_decide(capsys, pair, world, snap_dir,
-                                                                              tmp_path):
+def test_reaching_linux_settles_the_windows_hops_the_model_could_not_decide(capsys, pair, world, snap_dir, tmp_path):
     trace, obs = live(pair, world, listen=True)
     r = reconcile(trace, obs)
     undecided = [h.layer for h in trace.hops[:2] if h.verdict in ("unknown", "assumed")]

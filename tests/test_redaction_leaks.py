@@ -48,43 +48,120 @@ PRIVATE = {
 def _jane(tmp_path: Path) -> Path:
     d = tmp_path / "jane"
     shutil.copytree(Path(demos.__file__).parent / BLOCKED, d)
-    (d / "snapshot.json").write_text(json.dumps({"wsltui": "0.1.0", "taken": "2026-01-02T03:04:05+00:00",
-                                                 "host": "JANE-LAPTOP.corp.example.com", "user": "jdoe", "root": True}))
+    (d / "snapshot.json").write_text(
+        json.dumps(
+            {
+                "wsltui": "0.1.0",
+                "taken": "2026-01-02T03:04:05+00:00",
+                "host": "JANE-LAPTOP.corp.example.com",
+                "user": "jdoe",
+                "root": True,
+            }
+        )
+    )
     (d / "wsl.conf.txt").write_text("[boot]\nsystemd=true\n[network]\nhostname=JANE-LAPTOP\n[user]\ndefault=jdoe\n")
     ps = json.loads((d / "win.powershell.txt").read_text())
     ps["userProfile"] = "C:\\Users\\jdoe"
-    ps["conn"] = [{"alias": "Wi-Fi", "name": "DoeFamily-5G", "ifIndex": 12, "category": 1},
-                  {"alias": "Thunderbolt Dock (Jane)", "name": "corp.example.com", "ifIndex": 17, "category": 2}]
-    ps["adapters"] = [{"alias": "Wi-Fi", "ifIndex": 12, "guid": ADAPTER_GUID, "type": 71},
-                      {"alias": "Thunderbolt Dock (Jane)", "ifIndex": 17, "guid": "{0B4C3E9A-77D1-4E2B-9F10-5A6B7C8D9E0F}",
-                       "type": 6}]
-    ps["rules"].append({
-        "id": RULE_GUID, "name": f"Block jdoe-server (Jane Doe, {EMAIL}) on DoeFamily-5G", "group": "", "enabled": 1,
-        "dir": 1, "action": 4, "profile": 0, "edge": 0, "primary": 1, "enforce": "Enforced", "src": "PersistentStore",
-        "srcType": 1, "proto": "TCP", "lport": "8080", "rport": "Any", "icmp": "Any", "laddr": "Any", "raddr": "Any",
-        "program": "C:\\Users\\jdoe\\src\\acme-secret\\jdoe-server.exe", "package": "", "service": "Any",
-        "ifAlias": "Any", "ifType": "Any"})
-    ps["rules"].append({
-        "id": "{9F1A2B3C-4D5E-4F60-8172-839405A6B7C8}", "name": f"Printer {MACS[0]} / {MACS[1]} / MAC {MACS[2]} / {MACS[3]}",
-        "group": "", "enabled": 1, "dir": 1, "action": 2, "profile": 0, "edge": 0, "primary": 1, "enforce": "Enforced",
-        "src": "PersistentStore", "srcType": 1, "proto": "TCP", "lport": "9100", "rport": "Any", "icmp": "Any",
-        "laddr": "Any", "raddr": "Any", "program": "Any", "package": "", "service": "Any", "ifAlias": "Any",
-        "ifType": "Any"})
-    ps["listeners"].append({"addr": "0.0.0.0", "port": 9000, "pid": 7788, "process": "jdoe-sync",
-                            "path": "C:\\Users\\jdoe\\AppData\\Local\\jdoe-sync\\jdoe-sync.exe"})
+    ps["conn"] = [
+        {"alias": "Wi-Fi", "name": "DoeFamily-5G", "ifIndex": 12, "category": 1},
+        {"alias": "Thunderbolt Dock (Jane)", "name": "corp.example.com", "ifIndex": 17, "category": 2},
+    ]
+    ps["adapters"] = [
+        {"alias": "Wi-Fi", "ifIndex": 12, "guid": ADAPTER_GUID, "type": 71},
+        {
+            "alias": "Thunderbolt Dock (Jane)",
+            "ifIndex": 17,
+            "guid": "{0B4C3E9A-77D1-4E2B-9F10-5A6B7C8D9E0F}",
+            "type": 6,
+        },
+    ]
+    ps["rules"].append(
+        {
+            "id": RULE_GUID,
+            "name": f"Block jdoe-server (Jane Doe, {EMAIL}) on DoeFamily-5G",
+            "group": "",
+            "enabled": 1,
+            "dir": 1,
+            "action": 4,
+            "profile": 0,
+            "edge": 0,
+            "primary": 1,
+            "enforce": "Enforced",
+            "src": "PersistentStore",
+            "srcType": 1,
+            "proto": "TCP",
+            "lport": "8080",
+            "rport": "Any",
+            "icmp": "Any",
+            "laddr": "Any",
+            "raddr": "Any",
+            "program": "C:\\Users\\jdoe\\src\\acme-secret\\jdoe-server.exe",
+            "package": "",
+            "service": "Any",
+            "ifAlias": "Any",
+            "ifType": "Any",
+        }
+    )
+    ps["rules"].append(
+        {
+            "id": "{9F1A2B3C-4D5E-4F60-8172-839405A6B7C8}",
+            "name": f"Printer {MACS[0]} / {MACS[1]} / MAC {MACS[2]} / {MACS[3]}",
+            "group": "",
+            "enabled": 1,
+            "dir": 1,
+            "action": 2,
+            "profile": 0,
+            "edge": 0,
+            "primary": 1,
+            "enforce": "Enforced",
+            "src": "PersistentStore",
+            "srcType": 1,
+            "proto": "TCP",
+            "lport": "9100",
+            "rport": "Any",
+            "icmp": "Any",
+            "laddr": "Any",
+            "raddr": "Any",
+            "program": "Any",
+            "package": "",
+            "service": "Any",
+            "ifAlias": "Any",
+            "ifType": "Any",
+        }
+    )
+    ps["listeners"].append(
+        {
+            "addr": "0.0.0.0",
+            "port": 9000,
+            "pid": 7788,
+            "process": "jdoe-sync",
+            "path": "C:\\Users\\jdoe\\AppData\\Local\\jdoe-sync\\jdoe-sync.exe",
+        }
+    )
     (d / "win.powershell.txt").write_text(json.dumps(ps))
     policy = (d / "win.fw-policy.txt").read_text()
     policy = policy.replace(
         "\\FirewallRules\n",
         "\\FirewallRules\n    {7D3B1C2A-1E2F-4A5B-8C9D-0E1F2A3B4C5D}    REG_SZ    v2.31|Action=Block|Active=TRUE|Dir=In|"
         f"Protocol=6|LPort=8081|App=C:\\Users\\jdoe\\src\\acme-secret\\tool.exe|Name=Jane Doe's tool|LUOwn={SID}|"
-        f"LUAuth=O:LSD:(A;;CC;;;{AAD_SID})|\n", 1)
+        f"LUAuth=O:LSD:(A;;CC;;;{AAD_SID})|\n",
+        1,
+    )
     (d / "win.fw-policy.txt").write_text(policy)
     sockets = (d / "net.sockets.txt").read_text()
-    (d / "net.sockets.txt").write_text(sockets + 'tcp LISTEN 0 4096 0.0.0.0:9000 0.0.0.0:* users:(("jdoe-sync",pid=7788,fd=3)) '
-                                       "uid:1000 ino:4578997 sk:baee cgroup:/user.slice/user-1000.slice <->\n")
-    (d / "wsl.wslconfig.meta.json").write_text(json.dumps({"argv": ["cat", "/mnt/c/Users/jdoe/.wslconfig"], "exit_code": 1,
-                                                           "stderr": "cat: /mnt/c/Users/jdoe/.wslconfig: No such file"}))
+    (d / "net.sockets.txt").write_text(
+        sockets + 'tcp LISTEN 0 4096 0.0.0.0:9000 0.0.0.0:* users:(("jdoe-sync",pid=7788,fd=3)) '
+        "uid:1000 ino:4578997 sk:baee cgroup:/user.slice/user-1000.slice <->\n"
+    )
+    (d / "wsl.wslconfig.meta.json").write_text(
+        json.dumps(
+            {
+                "argv": ["cat", "/mnt/c/Users/jdoe/.wslconfig"],
+                "exit_code": 1,
+                "stderr": "cat: /mnt/c/Users/jdoe/.wslconfig: No such file",
+            }
+        )
+    )
     _live_record(d)
     return d
 
@@ -93,16 +170,38 @@ def _live_record(d: Path) -> None:
     """A live test of the blocked flow, with her names, addresses and a MAC in its free text."""
     from wsltui.facts.live import ClientOutcome, LinuxWatch, Observation, to_record
 
-    client = ClientOutcome(sent_from="windows", outcome="host-unreachable", elapsed_ms=14, code=10065,
-                           detail=f"jdoe-server on JANE-LAPTOP.corp.example.com ({EMAIL}) via Thunderbolt Dock (Jane)",
-                           src="172.28.160.1:50123", dst="172.28.165.23:8080")
+    client = ClientOutcome(
+        sent_from="windows",
+        outcome="host-unreachable",
+        elapsed_ms=14,
+        code=10065,
+        detail=f"jdoe-server on JANE-LAPTOP.corp.example.com ({EMAIL}) via Thunderbolt Dock (Jane)",
+        src="172.28.160.1:50123",
+        dst="172.28.165.23:8080",
+    )
     rule = "nft inet firewalld chain filter_IN_public, rule 9 (handle 72)"
-    line = (f"trace id 1a2b inet firewalld filter_IN_public packet: iif \"eth0\" ether saddr {MACS[3]} ip saddr "
-            "172.28.160.1 ip daddr 172.28.165.23 tcp dport 8080")
-    linux = LinuxWatch(method="nft-trace", reached_linux=True, reply="icmp", verdict="reject", chain="filter_IN_public",
-                       rule=rule, lines=(line,))
-    obs = Observation(scenario="windows-to-wsl-ip", proto="tcp", port=8080, started="2026-01-02T03:00:00+00:00",
-                      client=client, linux=linux, skipped=("C:\\Users\\jdoe\\src\\acme-secret: not searched",))
+    line = (
+        f'trace id 1a2b inet firewalld filter_IN_public packet: iif "eth0" ether saddr {MACS[3]} ip saddr '
+        "172.28.160.1 ip daddr 172.28.165.23 tcp dport 8080"
+    )
+    linux = LinuxWatch(
+        method="nft-trace",
+        reached_linux=True,
+        reply="icmp",
+        verdict="reject",
+        chain="filter_IN_public",
+        rule=rule,
+        lines=(line,),
+    )
+    obs = Observation(
+        scenario="windows-to-wsl-ip",
+        proto="tcp",
+        port=8080,
+        started="2026-01-02T03:00:00+00:00",
+        client=client,
+        linux=linux,
+        skipped=("C:\\Users\\jdoe\\src\\acme-secret: not searched",),
+    )
     rec = to_record(obs, ("powershell.exe", "-EncodedCommand", "<live connect>"), 0.4)
     (d / f"{rec.name}.txt").write_text(rec.stdout)
     meta = rec.to_json()
@@ -134,7 +233,9 @@ def jane(tmp_path_factory) -> Path:
 
 
 def test_the_case_really_carries_the_private_data(capsys, jane):
-    plain = _report(capsys, "--from", str(jane), "--format", "json") + _report(capsys, "--from", str(jane), "--format", "md")
+    plain = _report(capsys, "--from", str(jane), "--format", "json") + _report(
+        capsys, "--from", str(jane), "--format", "md"
+    )
     leaks = _leaks(plain)
     assert set(leaks) == set(PRIVATE), set(PRIVATE) - set(leaks)  # every token reaches an unredacted report
 
@@ -163,12 +264,15 @@ def test_the_redacted_report_still_explains_the_blocker(capsys, jane):
 
 def test_svg_is_rendered_from_redacted_data(capsys, jane, tmp_path):
     out = tmp_path / "status.svg"
-    code, _, err = run(capsys, "report", "--from", str(jane), "--format", "svg", "--redact", "-o", str(out),
-                       "--size", "160x50")
+    code, _, err = run(
+        capsys, "report", "--from", str(jane), "--format", "svg", "--redact", "-o", str(out), "--size", "160x50"
+    )
     assert code == 0, err
     svg = out.read_text(encoding="utf-8")
     plain_svg = tmp_path / "plain.svg"
-    assert run(capsys, "report", "--from", str(jane), "--format", "svg", "-o", str(plain_svg), "--size", "160x50")[0] == 0
+    assert (
+        run(capsys, "report", "--from", str(jane), "--format", "svg", "-o", str(plain_svg), "--size", "160x50")[0] == 0
+    )
     # What a person reads: the text of every line, its spans joined.
     shown = _svg_text(svg)
     assert _leaks(_svg_text(plain_svg.read_text(encoding="utf-8")))  # the screen does show private data
@@ -188,16 +292,25 @@ def test_redactor_notations():
     for mac in MACS:
         assert not re.search(PRIVATE["MAC"], r.text(f"MAC {mac} here")), mac
     assert r.text("link/ether d4:5d:64:12:34:56 brd ff:ff:ff:ff:ff:ff").endswith("brd ff:ff:ff:ff:ff:ff")
-    assert r.text("PermanentAddress D45D64123456") == "PermanentAddress " + r.mac("d4:5d:64:12:34:56").replace(":", "").upper()
+    assert (
+        r.text("PermanentAddress D45D64123456")
+        == "PermanentAddress " + r.mac("d4:5d:64:12:34:56").replace(":", "").upper()
+    )
     assert r.text("build 22631.4037 port 123456789012") == "build 22631.4037 port 123456789012"  # not a MAC: no context
     assert r.text(f"owner {SID} and S-1-5-18, S-1-5-32-544") == "owner sid-1 and S-1-5-18, S-1-5-32-544"
     assert r.text(f"VM {WSL_VM_CREATOR}, rule {RULE_GUID}") == f"VM {WSL_VM_CREATOR}, rule {{guid-1}}"
     assert r.text(f"WslCore-Allow-Inbound-ICMPv6-1-{RULE_GUID[1:-1]}") == "WslCore-Allow-Inbound-ICMPv6-1-guid-1"
     assert r.text(f"mail {EMAIL}.") == "mail email-1."
     assert r.text("db.corp.example.com and corp.example.com") == "host-2 and host-1" or "corp.example" not in r.text(
-        "db.corp.example.com and corp.example.com")
+        "db.corp.example.com and corp.example.com"
+    )
     assert r.text("jdoe-server and JDOE_tools") == "user-1-server and user-1_tools"
     assert r.text("JANE-LAPT… and corp.exa…") == "host-1… and host-2…"  # a name cut short by a table
-    assert r.text("see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL") == \
-        "see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL"
-    assert r.text("server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft") == "server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft"
+    assert (
+        r.text("see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL")
+        == "see learn.microsoft.com/windows/wsl and github.com/microsoft/WSL"
+    )
+    assert (
+        r.text("server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft")
+        == "server.exe, wsl.conf, wsltui.redact, 5.15.167.4-microsoft"
+    )

@@ -45,7 +45,9 @@ def test_each_format_on_each_demo(capsys, demo, fmt):
     assert ports, demo
     if fmt == "json":
         doc = json.loads(out)
-        assert {(s["proto"], s["port"]) for s in doc["summary"]} >= {(lst.proto, lst.port) for lst in facts.sockets.listeners}
+        assert {(s["proto"], s["port"]) for s in doc["summary"]} >= {
+            (lst.proto, lst.port) for lst in facts.sockets.listeners
+        }
     else:
         assert "\x1b" not in out  # not a terminal: no ANSI
         for p in ports:
@@ -55,28 +57,41 @@ def test_each_format_on_each_demo(capsys, demo, fmt):
 
 def test_default_format_is_text_on_stdout(capsys):
     out = report(capsys, "--demo", BLOCKED)
-    assert out.startswith("wsltui report") and "Blockers" in out and "firewall-cmd --zone=public --add-port=8080/tcp" in out
+    assert (
+        out.startswith("wsltui report")
+        and "Blockers" in out
+        and "firewall-cmd --zone=public --add-port=8080/tcp" in out
+    )
     # reuses the text views: the check trace and the facts summary
     assert ">>" in out and "Blocked at netfilter" in out and "Listening sockets" in out
 
 
 def test_markdown_structure(capsys):
     md = report(capsys, "--demo", BLOCKED, "--format", "md")
-    order = [md.index(s) for s in ("# wsltui report", "## Summary", "### Blockers", "## Traces",
-                                   "## The facts that decided", "## Details")]
+    order = [
+        md.index(s)
+        for s in (
+            "# wsltui report",
+            "## Summary",
+            "### Blockers",
+            "## Traces",
+            "## The facts that decided",
+            "## Details",
+        )
+    ]
     assert order == sorted(order)
-    summary = md[md.index("## Summary"):md.index("## Traces")]
+    summary = md[md.index("## Summary") : md.index("## Traces")]
     assert "<details>" not in summary and "**Networking mode:** nat" in summary
     assert "| **tcp/8080** |" in summary and "no route to host (netfilter)" in summary
     assert "`firewall-cmd --zone=public --add-port=8080/tcp`" in summary  # one-line fix
     for title in ("Full facts summary", "Raw records: commands and exit codes", "wsltui version and snapshot meta"):
         assert f"<details><summary>{title}</summary>\n\n" in md  # the blank line GitHub needs
     assert md.count("<details>") == md.count("</details>")
-    deciding = md[md.index("## The facts that decided"):md.index("## Details")]
+    deciding = md[md.index("## The facts that decided") : md.index("## Details")]
     assert "reject with icmpx admin-prohibited" in deciding  # the rule, verbatim
     assert "**firewalld zones**" in deciding and "| public |" in deciding  # the zones
     assert "`0.0.0.0:8080 main (wildcard, IPv4)`" in deciding  # the listener
-    raw = md[md.index("Raw records"):]
+    raw = md[md.index("Raw records") :]
     assert "| net.sockets | `ss -H -l -n -t -u -p -e` | 0 |" in raw
     assert '"demo": "nat-firewalld-reject"' in raw
 
@@ -92,7 +107,9 @@ def test_json_schema(capsys):
 
 
 def test_port_and_scenario_select_one_trace(capsys):
-    doc = json.loads(report(capsys, "--demo", BLOCKED, "--format", "json", "--port", "8080", "--scenario", "lan-to-host"))
+    doc = json.loads(
+        report(capsys, "--demo", BLOCKED, "--format", "json", "--port", "8080", "--scenario", "lan-to-host")
+    )
     assert [(t["port"], t["scenario"]) for t in doc["traces"]] == [(8080, "lan-to-host")]
     doc = json.loads(report(capsys, "--demo", BLOCKED, "--format", "json", "--port", "9999"))
     assert {t["port"] for t in doc["traces"]} == {9999} and len(doc["traces"]) == 4  # nobody listens: still traced
@@ -111,15 +128,18 @@ def test_output_file_and_where_on_stderr(capsys, tmp_path):
         assert "\x1b" not in body
 
 
-@pytest.mark.parametrize("argv", [
-    ("--format", "svg"),  # svg needs -o
-    ("--format", "pdf"),
-    ("--scenario", "custom"),  # needs addresses: use check
-    ("--port", "0"),
-    ("--port", "http"),
-    ("--demo", "no-such-demo"),
-    ("--from", "/nonexistent/snapshot.json"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--format", "svg"),  # svg needs -o
+        ("--format", "pdf"),
+        ("--scenario", "custom"),  # needs addresses: use check
+        ("--port", "0"),
+        ("--port", "http"),
+        ("--demo", "no-such-demo"),
+        ("--from", "/nonexistent/snapshot.json"),
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv):
     if "--demo" not in argv and "--from" not in argv:
         argv = ("--demo", BLOCKED, *argv)
@@ -133,8 +153,10 @@ def test_unwritable_output_is_a_usage_error(capsys, tmp_path):
 
 
 def test_report_modules_never_import_textual():
-    code = ("import sys\nimport wsltui.report, wsltui.redact\n"
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n")
+    code = (
+        "import sys\nimport wsltui.report, wsltui.redact\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == ""
 
@@ -179,10 +201,14 @@ def _sensitive(snap) -> dict[str, set]:
     wsl = facts.get("wsl") or {}
     addrs -= _addresses(" ".join(str(wsl.get(k) or "") for k in ("kernel_release", "version")))  # 5.15.167.4: a version
     macs = {m.lower() for s in _strings(facts) for m in _MAC.findall(s)} - {"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"}
-    raw = "\n".join([json.dumps(snap.meta)] + [r.stdout + " " + " ".join(r.argv) + " " + r.stderr for r in snap.records.values()])
+    raw = "\n".join(
+        [json.dumps(snap.meta)] + [r.stdout + " " + " ".join(r.argv) + " " + r.stderr for r in snap.records.values()]
+    )
     users = set(re.findall(r"(?i)(?:/home/|/mnt/[a-z]/Users/|[A-Z]:\\+Users\\+)([\w.-]+)", raw)) - {"Public", "Default"}
     hosts = {snap.meta[k] for k in ("host", "hostname") if snap.meta.get(k)}
-    hosts |= set(re.findall(r"(?im)^\s*hostname\s*=\s*(\S+)", (snap.get("wsl.conf").stdout if snap.get("wsl.conf") else "")))
+    hosts |= set(
+        re.findall(r"(?im)^\s*hostname\s*=\s*(\S+)", (snap.get("wsl.conf").stdout if snap.get("wsl.conf") else ""))
+    )
     return {"addresses": addrs, "macs": macs, "users": users, "hosts": hosts}
 
 
@@ -215,7 +241,7 @@ def test_redaction_leaves_no_original_value(capsys, demo):
 
 def test_redacted_report_still_explains_the_blocker(capsys):
     md = report(capsys, "--demo", BLOCKED, "--format", "md", "--redact")
-    summary = md[:md.index("## Traces")]
+    summary = md[: md.index("## Traces")]
     assert "**Networking mode:** nat" in summary
     assert "**WSL address:** 192.0.2.1 on eth0, gateway 192.0.2.2" in summary
     assert "no route to host (netfilter)" in summary
@@ -268,20 +294,51 @@ def _named_case(tmp_path: Path) -> Path:
     """The blocked demo as Jane's machine: host name, user name, Windows paths and a program rule."""
     d = tmp_path / "case"
     shutil.copytree(Path(demos.__file__).parent / BLOCKED, d)
-    (d / "snapshot.json").write_text(json.dumps({"wsltui": "0.1.0", "taken": "2025-01-02T03:04:05+00:00",
-                                                 "host": "JANE-LAPTOP", "root": True}))
-    (d / "wsl.conf.txt").write_text("[boot]\nsystemd=true\n[network]\nhostname=janes-devbox\n[user]\ndefault=jane.doe\n")
+    (d / "snapshot.json").write_text(
+        json.dumps({"wsltui": "0.1.0", "taken": "2025-01-02T03:04:05+00:00", "host": "JANE-LAPTOP", "root": True})
+    )
+    (d / "wsl.conf.txt").write_text(
+        "[boot]\nsystemd=true\n[network]\nhostname=janes-devbox\n[user]\ndefault=jane.doe\n"
+    )
     ps = json.loads((d / "win.powershell.txt").read_text())
     ps["userProfile"] = "C:\\Users\\jane.doe"
-    ps["rules"].append({"id": "{c0ffee}", "name": "Block test server", "group": "", "enabled": 1, "dir": 1,
-                        "action": 4, "profile": 0, "edge": 0, "primary": 1, "enforce": "Enforced",
-                        "src": "PersistentStore", "srcType": 1, "proto": "TCP", "lport": "8080", "rport": "Any",
-                        "icmp": "Any", "laddr": "Any", "raddr": "10.20.30.40-10.20.30.50",
-                        "program": "C:\\Users\\jane.doe\\src\\acme-secret\\server.exe", "package": "",
-                        "service": "Any", "ifAlias": "Any", "ifType": "Any"})
+    ps["rules"].append(
+        {
+            "id": "{c0ffee}",
+            "name": "Block test server",
+            "group": "",
+            "enabled": 1,
+            "dir": 1,
+            "action": 4,
+            "profile": 0,
+            "edge": 0,
+            "primary": 1,
+            "enforce": "Enforced",
+            "src": "PersistentStore",
+            "srcType": 1,
+            "proto": "TCP",
+            "lport": "8080",
+            "rport": "Any",
+            "icmp": "Any",
+            "laddr": "Any",
+            "raddr": "10.20.30.40-10.20.30.50",
+            "program": "C:\\Users\\jane.doe\\src\\acme-secret\\server.exe",
+            "package": "",
+            "service": "Any",
+            "ifAlias": "Any",
+            "ifType": "Any",
+        }
+    )
     (d / "win.powershell.txt").write_text(json.dumps(ps))
-    (d / "wsl.wslconfig.meta.json").write_text(json.dumps({"argv": ["cat", "/mnt/c/Users/jane.doe/.wslconfig"], "exit_code": 1,
-                                                           "stderr": "cat: /mnt/c/Users/jane.doe/.wslconfig: No such file"}))
+    (d / "wsl.wslconfig.meta.json").write_text(
+        json.dumps(
+            {
+                "argv": ["cat", "/mnt/c/Users/jane.doe/.wslconfig"],
+                "exit_code": 1,
+                "stderr": "cat: /mnt/c/Users/jane.doe/.wslconfig: No such file",
+            }
+        )
+    )
     return d
 
 
@@ -310,9 +367,13 @@ def test_redactor_unit():
     assert "172.28" not in a + b and "7c19" not in (a + b).lower() and "box" not in a + b
     assert a.startswith("from 192.0.2.1:8080 to [fe80::db8:1%eth0]:22 via 00:00:5e:00:53:01 on host-1")
     assert b == "192.0.2.1 again, MAC 00-00-5E-00-53-01, host host-1"
-    kept = "127.0.0.1 ::1 0.0.0.0 :: 255.255.240.0 ff02::1 10.255.255.254 fe80::/64 version: 2.3.26.0 5.15.167.4-microsoft"
+    kept = (
+        "127.0.0.1 ::1 0.0.0.0 :: 255.255.240.0 ff02::1 10.255.255.254 fe80::/64 version: 2.3.26.0 5.15.167.4-microsoft"
+    )
     assert r.text(kept) == kept
-    assert r.text("C:\\Users\\jane.doe\\go\\bin\\srv.exe and %SystemRoot%\\system32\\svchost.exe") == \
-        "C:\\Users\\user-1\\go\\bin\\file-1.exe and %SystemRoot%\\system32\\svchost.exe"
+    assert (
+        r.text("C:\\Users\\jane.doe\\go\\bin\\srv.exe and %SystemRoot%\\system32\\svchost.exe")
+        == "C:\\Users\\user-1\\go\\bin\\file-1.exe and %SystemRoot%\\system32\\svchost.exe"
+    )
     assert r.text("ff02::1:ffa3:7c19").startswith("2001:db8::")  # solicited-node: derived from an address
     assert r.text("10.0.0.1-10.0.0.9") == "192.0.2.2-192.0.2.3"  # a Windows address range is not a version

@@ -73,8 +73,15 @@ def test_independent_jobs_run_concurrently(tmp_path):
 
 
 def test_cwd_env_and_stdin():
-    r = run(Job("t", (PY, "-c", "import os,sys; print(os.getcwd(), os.environ['X'], sys.stdin.read())"),
-                cwd="/tmp", env={"X": "y"}, stdin=b"in"))
+    r = run(
+        Job(
+            "t",
+            (PY, "-c", "import os,sys; print(os.getcwd(), os.environ['X'], sys.stdin.read())"),
+            cwd="/tmp",
+            env={"X": "y"},
+            stdin=b"in",
+        )
+    )
     assert r.stdout == "/tmp y in\n"
 
 

@@ -49,7 +49,9 @@ def test_garbage_in_a_directory_becomes_error_records(tmp_path):
     assert "not a JSON object" in s.get("nf.nft").error
 
 
-@pytest.mark.parametrize("content", ["", "{", "[]", '{"format": "other"}', '{"format": "wsltui-snapshot", "records": 3}'])
+@pytest.mark.parametrize(
+    "content", ["", "{", "[]", '{"format": "other"}', '{"format": "wsltui-snapshot", "records": 3}']
+)
 def test_unusable_file_is_a_clear_error(tmp_path, content):
     p = tmp_path / "s.json"
     p.write_text(content)
@@ -64,7 +66,11 @@ def test_missing_path_is_a_clear_error(tmp_path):
 
 def test_bad_record_entries_in_a_file(tmp_path):
     p = tmp_path / "s.json"
-    p.write_text(json.dumps({"format": "wsltui-snapshot", "records": {"net.addr": 5, "ok.one": {"stdout": "x", "exit_code": "zero"}}}))
+    p.write_text(
+        json.dumps(
+            {"format": "wsltui-snapshot", "records": {"net.addr": 5, "ok.one": {"stdout": "x", "exit_code": "zero"}}}
+        )
+    )
     s = snapshot.load(p)
     assert s.get("net.addr").error == "malformed record in snapshot file"
     assert s.get("ok.one").exit_code is None and not s.get("ok.one").ok

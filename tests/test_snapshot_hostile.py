@@ -22,8 +22,13 @@ REPO = Path(__file__).resolve().parent.parent
 def _dir(tmp_path: Path) -> Path:
     """A real, small snapshot directory (one good record) to plant bad files in."""
     d = tmp_path / "snap"
-    Snapshot({"kernel.osrelease": Record("kernel.osrelease", ("cat", "/proc/sys/kernel/osrelease"),
-                                         "5.15.167.4-microsoft-standard-WSL2\n")}).save_dir(d)
+    Snapshot(
+        {
+            "kernel.osrelease": Record(
+                "kernel.osrelease", ("cat", "/proc/sys/kernel/osrelease"), "5.15.167.4-microsoft-standard-WSL2\n"
+            )
+        }
+    ).save_dir(d)
     return d
 
 
@@ -76,10 +81,17 @@ def test_a_fifo_is_an_error_quickly(tmp_path):
     (d / "kernel.osrelease.meta.json").unlink()
     os.mkfifo(d / "kernel.osrelease.meta.json")
     # In a child process with a timeout: a hang must fail the test, not block the suite.
-    code = ("import sys; from wsltui import snapshot; s = snapshot.load(sys.argv[1]); "
-            "print(s.get('net.addr').error); print(s.get('kernel.osrelease').error)")
-    r = subprocess.run([sys.executable, "-c", code, str(d)], capture_output=True, text=True, timeout=20,
-                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys; from wsltui import snapshot; s = snapshot.load(sys.argv[1]); "
+        "print(s.get('net.addr').error); print(s.get('kernel.osrelease').error)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(d)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("not a regular file (a FIFO)") == 2
 
@@ -88,8 +100,13 @@ def test_a_fifo_snapshot_file_is_refused(tmp_path):
     fifo = tmp_path / "snap.json"
     os.mkfifo(fifo)
     code = "import sys; from wsltui.cli import main; sys.exit(main(['facts', '--from', sys.argv[1]]))"
-    r = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=20,
-                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert r.returncode == 2 and "not a regular file (a FIFO)" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -178,6 +195,11 @@ async def go():
 asyncio.run(go())
 print("quit")
 """
-    r = subprocess.run([sys.executable, "-c", code, str(d)], capture_output=True, text=True, timeout=90,
-                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(d)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert r.returncode == 0 and "quit" in r.stdout, r.stderr[-2000:]

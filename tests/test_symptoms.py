@@ -15,8 +15,18 @@ from wsltui import demos
 from wsltui.simulation.simulate import SCENARIOS
 from wsltui.simulation.symptoms import accepted_first
 from wsltui.simulation.trace import (
-    CLIENT_OF, CLIENT_WORDS, EMPTY_REPLY, HANGS_THEN_CLOSED, LINUX, NO_ROUTE, REFUSED, SYMPTOMS, TIMEOUT, WINDOWS,
-    client_lines, client_words,
+    CLIENT_OF,
+    CLIENT_WORDS,
+    EMPTY_REPLY,
+    HANGS_THEN_CLOSED,
+    LINUX,
+    NO_ROUTE,
+    REFUSED,
+    SYMPTOMS,
+    TIMEOUT,
+    WINDOWS,
+    client_lines,
+    client_words,
 )
 
 FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n"
@@ -37,21 +47,29 @@ def first(t: dict) -> dict:
 # --- a Linux blocker behind WSL's localhost relay ----------------------------------------------------
 
 
-@pytest.mark.parametrize("target,seen,plain", [
-    ("REJECT --reject-with icmp-port-unreachable", EMPTY_REPLY, "refused"),
-    ("REJECT --reject-with icmp-host-prohibited", EMPTY_REPLY, "no route to host"),
-    ("DROP", HANGS_THEN_CLOSED, "timeout"),
-])
+@pytest.mark.parametrize(
+    "target,seen,plain",
+    [
+        ("REJECT --reject-with icmp-port-unreachable", EMPTY_REPLY, "refused"),
+        ("REJECT --reject-with icmp-host-prohibited", EMPTY_REPLY, "no route to host"),
+        ("DROP", HANGS_THEN_CLOSED, "timeout"),
+    ],
+)
 def test_linux_blocker_behind_the_relay(capsys, tmp_path, target, seen, plain):
     d = with_rules(case(tmp_path), f"-A INPUT -i lo -p tcp -m tcp --dport 8080 -j {target}")
     code, t = check(capsys, d)
     assert code == 1 and first(t)["layer"] == "netfilter" and t["symptom"] == seen
-    assert f"'{plain}' never reaches it" in first(t)["explanation"] and "accepted the Windows connection" in first(t)["explanation"]
+    assert (
+        f"'{plain}' never reaches it" in first(t)["explanation"]
+        and "accepted the Windows connection" in first(t)["explanation"]
+    )
     words = t["client_sees"]
     assert words["client"] == "windows" and words["symptom"] == seen
     if seen == EMPTY_REPLY:
         assert "(52) Empty reply from server" in words["words"]["curl"]
-        assert "ERR_EMPTY_RESPONSE" in words["words"]["chromium"] and "ERR_CONNECTION_RESET" in words["words"]["chromium"]
+        assert (
+            "ERR_EMPTY_RESPONSE" in words["words"]["chromium"] and "ERR_CONNECTION_RESET" in words["words"]["chromium"]
+        )
     else:
         assert "127 s" in first(t)["explanation"]
     # the same rule does not touch the WSL IP path: no relay there, the client connects
@@ -60,16 +78,21 @@ def test_linux_blocker_behind_the_relay(capsys, tmp_path, target, seen, plain):
 
 
 def test_the_relay_rewrites_the_blockers_behind_too(capsys, tmp_path):
-    d = with_rules(case(tmp_path), "-A INPUT -i lo -p tcp -m tcp --dport 8080 -j DROP",
-                   "-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset")
+    d = with_rules(
+        case(tmp_path),
+        "-A INPUT -i lo -p tcp -m tcp --dport 8080 -j DROP",
+        "-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset",
+    )
     _, t = check(capsys, d)
     assert [b["symptom"] for b in t["blockers"]] == [HANGS_THEN_CLOSED, EMPTY_REPLY]
 
 
 def test_mirrored_loopback_is_not_the_relay(capsys, tmp_path):
     # mirrored mode steers Windows loopback into the VM (no user-mode relay): Linux's symptom reaches the client
-    d = with_rules(case(tmp_path, mode="mirrored"), "-A INPUT -i loopback0 -p tcp -m tcp --dport 8080 -j REJECT "
-                   "--reject-with tcp-reset")
+    d = with_rules(
+        case(tmp_path, mode="mirrored"),
+        "-A INPUT -i loopback0 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset",
+    )
     code, t = check(capsys, d)
     assert code == 1 and first(t)["layer"] == "netfilter" and t["symptom"] == REFUSED, [h["layer"] for h in t["hops"]]
 
@@ -86,8 +109,10 @@ def test_no_relay_at_all_is_refused_after_about_two_seconds(capsys, tmp_path):
 
 
 def test_linux_blocker_behind_portproxy_gives_both_symptoms(capsys, tmp_path):
-    d = with_rules(case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy=PORTPROXY.format(target=WSL_IP)),
-                   "-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset")
+    d = with_rules(
+        case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy=PORTPROXY.format(target=WSL_IP)),
+        "-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset",
+    )
     code, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
     assert code == 1 and first(t)["layer"] == "netfilter"
     assert t["symptom"] == REFUSED and first(t)["symptom_alternatives"] == [EMPTY_REPLY]
@@ -107,14 +132,17 @@ def test_stale_portproxy_target_gives_both_symptoms(capsys, tmp_path):
 
 def test_stealth_mode_wsl_to_windows_times_out(capsys, tmp_path):
     rules = [rule("pub", "5432 on Public", "allow", 5432, profile=4)]
-    code, t = check(capsys, case(tmp_path, powershell=ps(rules=rules, listeners=[])), 5432, "--scenario", "wsl-to-windows")
+    code, t = check(
+        capsys, case(tmp_path, powershell=ps(rules=rules, listeners=[])), 5432, "--scenario", "wsl-to-windows"
+    )
     assert code == 1 and first(t)["layer"] == "windows-listener" and first(t)["verdict"] == "no-listener"
     assert t["symptom"] == TIMEOUT and "stealth mode" in first(t)["explanation"]
     assert t["client_sees"]["client"] == "linux" and "ETIMEDOUT" in t["client_sees"]["words"]["errno"]
     # a service on Windows 127.0.0.1 only: still nothing on the vEthernet address, still stealth
     local = [{"addr": "127.0.0.1", "port": 5432, "pid": 99, "process": "postgres"}]
-    _, t = check(capsys, case(tmp_path / "lo", powershell=ps(rules=rules, listeners=local)), 5432, "--scenario",
-                 "wsl-to-windows")
+    _, t = check(
+        capsys, case(tmp_path / "lo", powershell=ps(rules=rules, listeners=local)), 5432, "--scenario", "wsl-to-windows"
+    )
     assert first(t)["layer"] == "windows-listener" and t["symptom"] == TIMEOUT
 
 
@@ -130,8 +158,13 @@ def test_refused_when_the_profile_firewall_is_off(capsys, tmp_path):
 
 def test_refused_on_windows_loopback_in_mirrored_mode(capsys, tmp_path):
     rules = [rule("pub", "5432 on Public", "allow", 5432, profile=4)]
-    _, t = check(capsys, case(tmp_path, mode="mirrored", powershell=ps(rules=rules, listeners=[])), 5432,
-                 "--scenario", "wsl-to-windows")
+    _, t = check(
+        capsys,
+        case(tmp_path, mode="mirrored", powershell=ps(rules=rules, listeners=[])),
+        5432,
+        "--scenario",
+        "wsl-to-windows",
+    )
     assert first(t)["layer"] == "windows-listener" and t["symptom"] == REFUSED
     # ... except on the builds where the reset goes to the wrong port: both
     assert first(t)["symptom_alternatives"] == [TIMEOUT] and "#13327" in first(t)["explanation"]
@@ -139,30 +172,43 @@ def test_refused_on_windows_loopback_in_mirrored_mode(capsys, tmp_path):
 
 def test_mirrored_windows_to_ipv6_loopback_times_out(capsys, tmp_path):
     code, t = check(capsys, case(tmp_path, mode="mirrored"), 8080, "--scenario", "windows-localhost-v6")
-    assert code == 1 and first(t)["layer"] == "localhost-relay" and t["symptom"] == TIMEOUT and "#10803" in first(t)["explanation"]
+    assert (
+        code == 1
+        and first(t)["layer"] == "localhost-relay"
+        and t["symptom"] == TIMEOUT
+        and "#10803" in first(t)["explanation"]
+    )
     assert "WSAETIMEDOUT (10060)" in t["client_sees"]["words"]["winsock"]
 
 
 def test_stealth_mode_lan_without_a_portproxy_entry(capsys, tmp_path):
-    code, t = check(capsys, case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy=""), 8080, "--scenario",
-                    "lan-to-host")
+    code, t = check(
+        capsys, case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy=""), 8080, "--scenario", "lan-to-host"
+    )
     assert code == 1 and first(t)["layer"] == "portproxy" and t["symptom"] == TIMEOUT
     assert "Private firewall profile is on" in first(t)["explanation"]
     assert t["client_sees"]["client"] == "unknown" and t["client_sees"]["words"] == {}
 
 
 def test_disable_stealth_mode_in_the_registry_is_refused(capsys, tmp_path):
-    off = ("\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy"
-           "\\StandardProfile\n    DisableStealthMode    REG_DWORD    0x1\n")
+    off = (
+        "\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy"
+        "\\StandardProfile\n    DisableStealthMode    REG_DWORD    0x1\n"
+    )
     d = case(tmp_path, powershell=ps(rules=PRIVATE_8080), portproxy="", fw_policy=off)
     _, t = check(capsys, d, 8080, "--scenario", "lan-to-host")
     assert first(t)["layer"] == "portproxy" and t["symptom"] == REFUSED and first(t)["symptom_alternatives"] == []
 
 
 def test_lan_adapters_with_different_profiles_give_both(capsys, tmp_path):
-    doc = ps(rules=PRIVATE_8080, conn=[{"alias": "Wi-Fi", "ifIndex": 12, "category": 1},
-                                       {"alias": "Ethernet", "ifIndex": 7, "category": 0},
-                                       {"alias": "vEthernet (WSL (Hyper-V firewall))", "ifIndex": 40, "category": 0}])
+    doc = ps(
+        rules=PRIVATE_8080,
+        conn=[
+            {"alias": "Wi-Fi", "ifIndex": 12, "category": 1},
+            {"alias": "Ethernet", "ifIndex": 7, "category": 0},
+            {"alias": "vEthernet (WSL (Hyper-V firewall))", "ifIndex": 40, "category": 0},
+        ],
+    )
     for p in doc["profiles"]:
         if p["name"] == "Public":
             p["enabled"] = 0
@@ -176,9 +222,15 @@ def test_lan_adapters_with_different_profiles_give_both(capsys, tmp_path):
 
 def test_icmp_admin_prohibited_to_a_windows_client_is_open(capsys):
     _, t = check(capsys, Path(demos.__file__).parent / "nat-firewalld-reject", 8080, "--scenario", "windows-to-wsl-ip")
-    assert t["symptom"] == NO_ROUTE and TIMEOUT in first(t)["symptom_alternatives"] and "KB325122" in first(t)["explanation"]
+    assert (
+        t["symptom"] == NO_ROUTE
+        and TIMEOUT in first(t)["symptom_alternatives"]
+        and "KB325122" in first(t)["explanation"]
+    )
     sees = t["client_sees"]
-    assert "WSAEHOSTUNREACH (10065)" in sees["words"]["winsock"] and sees["words"]["chromium"] == "ERR_ADDRESS_UNREACHABLE"
+    assert (
+        "WSAEHOSTUNREACH (10065)" in sees["words"]["winsock"] and sees["words"]["chromium"] == "ERR_ADDRESS_UNREACHABLE"
+    )
     assert [a["symptom"] for a in sees["alternatives"]] == [TIMEOUT]
     assert "WSAETIMEDOUT (10060)" in sees["alternatives"][0]["words"]["winsock"]
 
@@ -189,7 +241,9 @@ def test_text_output_names_the_client_words(capsys, tmp_path):
     d = with_rules(case(tmp_path), "-A INPUT -i lo -p tcp -m tcp --dport 8080 -j REJECT")
     assert main(["check", "8080", "--from", str(d)]) == 1
     out = capsys.readouterr().out
-    assert "the client sees empty reply" in out and "a Windows client (empty reply)" in out and "ERR_EMPTY_RESPONSE" in out
+    assert (
+        "the client sees empty reply" in out and "a Windows client (empty reply)" in out and "ERR_EMPTY_RESPONSE" in out
+    )
 
 
 # --- the tables -------------------------------------------------------------------------------------
@@ -257,7 +311,10 @@ def test_the_flow_panel_shows_the_client_words():
     out = console.export_text()
     assert out.startswith("firewalld zone public")  # the explanation stays first
     assert "client  no route to host: Winsock: WSAEHOSTUNREACH (10065)" in out
-    assert "client  timeout: Winsock: WSAETIMEDOUT (10060)" in out and "the client sees no route to host (or timeout)" in out
+    assert (
+        "client  timeout: Winsock: WSAETIMEDOUT (10060)" in out
+        and "the client sees no route to host (or timeout)" in out
+    )
 
 
 def test_portproxy_to_a_host_name_with_iphlpsvcs_live_connection(capsys, tmp_path):
@@ -275,7 +332,9 @@ def test_portproxy_to_a_host_name_with_iphlpsvcs_live_connection(capsys, tmp_pat
     code, t = run("stale", [lan_leg, {"lport": 50100, "raddr": "172.17.17.232", "rport": 8080}])
     assert code == 1 and first(t)["layer"] == "portproxy" and first(t)["verdict"] == "drop"
     assert "172.17.17.232" in first(t)["explanation"] and WSL_IP in first(t)["explanation"]
-    assert "meant to reach WSL" in first(t)["assumption"] and first(t)["fixes"][0]["commands"] == ["Restart-Service iphlpsvc"]
+    assert "meant to reach WSL" in first(t)["assumption"] and first(t)["fixes"][0]["commands"] == [
+        "Restart-Service iphlpsvc"
+    ]
     assert t["symptom"] == TIMEOUT and first(t)["symptom_alternatives"] == [HANGS_THEN_CLOSED]
     code, t = run("idle", [lan_leg])
     hop = next(h for h in t["hops"] if h["layer"] == "portproxy")
@@ -285,7 +344,12 @@ def test_portproxy_to_a_host_name_with_iphlpsvcs_live_connection(capsys, tmp_pat
 def test_parse_iphlpsvc_connections():
     from wsltui.facts.windows import WinConnection, parse_connections
 
-    got = parse_connections([{"lport": 50100, "raddr": WSL_IP, "rport": 8080},
-                             {"LocalPort": 8080, "RemoteAddress": "192.168.1.50", "RemotePort": 51234},
-                             {"lport": "x"}, "junk"])
+    got = parse_connections(
+        [
+            {"lport": 50100, "raddr": WSL_IP, "rport": 8080},
+            {"LocalPort": 8080, "RemoteAddress": "192.168.1.50", "RemotePort": 51234},
+            {"lport": "x"},
+            "junk",
+        ]
+    )
     assert got == [WinConnection(50100, WSL_IP, 8080), WinConnection(8080, "192.168.1.50", 51234)]

@@ -14,7 +14,17 @@ import pytest
 from tests.clirun import plain_env, run  # noqa: F401 (fixture)
 from tests.test_actions_windows import windows  # noqa: F401 (the stand-in Windows fixture)
 
-FRAGMENT = ("Users", "tester", "AppData", "Local", "Microsoft", "Windows Terminal", "Fragments", "wsltui", "wsltui.json")
+FRAGMENT = (
+    "Users",
+    "tester",
+    "AppData",
+    "Local",
+    "Microsoft",
+    "Windows Terminal",
+    "Fragments",
+    "wsltui",
+    "wsltui.json",
+)
 
 
 @pytest.fixture
@@ -29,7 +39,7 @@ def test_writes_the_fragment_that_starts_wsltui_in_this_distro_and_removes_it(wi
     assert code == 0, err
     path = windows.c.joinpath(*FRAGMENT)
     assert str(path) in err
-    profile, = json.loads(path.read_text(encoding="utf-8"))["profiles"]
+    (profile,) = json.loads(path.read_text(encoding="utf-8"))["profiles"]
     assert profile["name"] == "wsltui (Ubuntu-24.04)"
     words = profile["commandline"].split(" ")
     assert words[:4] == ["wsl.exe", "-d", "Ubuntu-24.04", "--"] and os.path.isabs(words[4])
@@ -47,10 +57,13 @@ def test_writes_the_fragment_that_starts_wsltui_in_this_distro_and_removes_it(wi
 def test_print_only_prints(windows, distro, capsys):
     code, out, _ = run(capsys, "terminal-profile", "--print")
     assert code == 0 and json.loads(out)["profiles"][0]["commandline"].startswith("wsl.exe -d Ubuntu-24.04 -- /")
-    assert not windows.launches("cmd.exe") and not (windows.c / "Users" / "tester" / "AppData" / "Local" / "Microsoft").exists()
+    assert (
+        not windows.launches("cmd.exe")
+        and not (windows.c / "Users" / "tester" / "AppData" / "Local" / "Microsoft").exists()
+    )
 
 
-@pytest.mark.parametrize("name", ["", "Ubuntu 24.04", "a&calc", "x\"y", "-d", "ü"])
+@pytest.mark.parametrize("name", ["", "Ubuntu 24.04", "a&calc", 'x"y', "-d", "ü"])
 def test_a_distro_name_that_is_not_plain_is_refused(windows, monkeypatch, capsys, name):
     monkeypatch.setenv("WSL_DISTRO_NAME", name)
     code, out, err = run(capsys, "terminal-profile", "--print")

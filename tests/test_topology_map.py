@@ -68,7 +68,11 @@ def test_nat_blocker_is_marked_on_netfilter_and_the_gates_on_their_links():
     assert not m.link("relay").on_path and not m.box("lan").on_path
     assert m.box("vm").item("socket").verdict == "allow"
     assert [(h.number, h.where, h.first) for h in m.hops] == [
-        (1, "vEthernet (WSL (Hyper-V firewall))", False), (2, "the WSL VM", False), (3, "WSL2 VM", True), (4, "WSL2 VM", False)]
+        (1, "vEthernet (WSL (Hyper-V firewall))", False),
+        (2, "the WSL VM", False),
+        (3, "WSL2 VM", True),
+        (4, "WSL2 VM", False),
+    ]
     assert "blocked at netfilter: no route to host" in m.verdict.plain
 
 
@@ -84,7 +88,13 @@ def test_nat_localhost_goes_through_the_relay_and_hvsocket_to_lo():
 def test_lan_through_a_stale_portproxy_stops_at_the_portproxy():
     m = topo("lan-stale-portproxy", "lan-to-host")
     lan = m.link("lan")
-    assert (lan.on_path, lan.gate.hop, lan.gate.verdict, lan.gate.detail, lan.gate.at) == (True, 1, "allow", "Private", "Wi-Fi")
+    assert (lan.on_path, lan.gate.hop, lan.gate.verdict, lan.gate.detail, lan.gate.at) == (
+        True,
+        1,
+        "allow",
+        "Private",
+        "Wi-Fi",
+    )
     proxy = m.box("host").item("portproxy")
     assert proxy.first and proxy.verdict == "drop" and "172.23.188.236:8080" in proxy.text.plain
     # the path goes on to the VM, but the packet never gets there
@@ -98,21 +108,47 @@ def test_the_lan_wire_goes_to_the_adapter_whose_firewall_decided():
     ps = snap.records["win.powershell"]
     data = json.loads(ps.stdout)
     data["conn"].append({"alias": "Ethernet", "ifIndex": 7, "category": 0})
-    data["rules"].append({"id": "dev-8080", "name": "Dev 8080", "enabled": 1, "dir": 1, "action": 2, "profile": 2,
-                          "proto": "TCP", "lport": "8080", "rport": "Any", "laddr": "Any", "raddr": "Any",
-                          "program": "Any", "service": "Any", "ifAlias": "Any", "ifType": "Any", "src": "PersistentStore"})
+    data["rules"].append(
+        {
+            "id": "dev-8080",
+            "name": "Dev 8080",
+            "enabled": 1,
+            "dir": 1,
+            "action": 2,
+            "profile": 2,
+            "proto": "TCP",
+            "lport": "8080",
+            "rport": "Any",
+            "laddr": "Any",
+            "raddr": "Any",
+            "program": "Any",
+            "service": "Any",
+            "ifAlias": "Any",
+            "ifType": "Any",
+            "src": "PersistentStore",
+        }
+    )
     snap.add(dataclasses.replace(ps, stdout=json.dumps(data)))
     m = topo(snap, "lan-to-host")
     host = plain(m, "host")
     assert host[0].startswith("Wi-Fi · Private") and host[1].startswith("Ethernet · Public")
     lan = m.link("lan")
-    assert (lan.right, lan.gate.at, lan.gate.detail, lan.gate.verdict) == ((1, "adapter:1"), "Ethernet", "Public", "drop")
+    assert (lan.right, lan.gate.at, lan.gate.detail, lan.gate.verdict) == (
+        (1, "adapter:1"),
+        "Ethernet",
+        "Public",
+        "drop",
+    )
 
 
 def test_mirrored_map_has_mirrored_adapters_loopback0_and_the_hyperv_block():
     m = topo("mirrored-hyperv-lan", "lan-to-host")
     assert [b.key for b in m.boxes] == ["lan", "host", "hv", "vm"]
-    assert plain(m, "hv") == ["adapters mirrored into the VM", "ports Linux bound are steered in", "127.0.0.1 → loopback0"]
+    assert plain(m, "hv") == [
+        "adapters mirrored into the VM",
+        "ports Linux bound are steered in",
+        "127.0.0.1 → loopback0",
+    ]
     vm = plain(m, "vm")
     assert "eth0 192.168.1.23/24 (mirrored)" in vm and "loopback0 ← Windows 127.0.0.1" in vm
     host = plain(m, "host")
@@ -160,8 +196,10 @@ def test_a_docker_host_shows_a_few_interfaces_then_a_count():
     snap = demos.load("nat-healthy")
     addr = snap.records["net.addr"]
     links = json.loads(addr.stdout)
-    links += [{"ifindex": 10 + n, "ifname": f"veth{n:04x}", "flags": ["UP"], "operstate": "UP", "addr_info": []}
-              for n in range(20)]
+    links += [
+        {"ifindex": 10 + n, "ifname": f"veth{n:04x}", "flags": ["UP"], "operstate": "UP", "addr_info": []}
+        for n in range(20)
+    ]
     snap.add(dataclasses.replace(addr, stdout=json.dumps(links)))
     m = topo(snap, "windows-to-wsl-ip")
     vm = plain(m, "vm")
@@ -185,7 +223,9 @@ def test_without_windows_data_the_host_is_unknown_not_invented():
 
 def test_unknown_mode_draws_nat_as_an_assumption():
     snap = demos.load("nat-healthy")
-    snap.add(Record("wsl.networking-mode", ("wslinfo", "--networking-mode"), "", exit_code=None, error="wslinfo: not found"))
+    snap.add(
+        Record("wsl.networking-mode", ("wslinfo", "--networking-mode"), "", exit_code=None, error="wslinfo: not found")
+    )
     m = topo(snap, "windows-localhost-v4")
     assert m.mode == "unknown" and m.box("hv") is not None
     assert any("NAT layout is drawn as an assumption" in n.plain for n in m.notes)
@@ -201,8 +241,15 @@ def test_wsl1_has_no_map_only_words():
 # --- drawing --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("demo,scenario", [("nat-firewalld-reject", "windows-to-wsl-ip"), ("lan-stale-portproxy", "lan-to-host"),
-                                           ("mirrored-hyperv-lan", "lan-to-host"), ("consomme-lan", "lan-to-host")])
+@pytest.mark.parametrize(
+    "demo,scenario",
+    [
+        ("nat-firewalld-reject", "windows-to-wsl-ip"),
+        ("lan-stale-portproxy", "lan-to-host"),
+        ("mirrored-hyperv-lan", "lan-to-host"),
+        ("consomme-lan", "lan-to-host"),
+    ],
+)
 def test_wires_run_straight_and_every_line_fits(demo, scenario):
     m = topo(demo, scenario)
     console = Console(width=116)
@@ -268,7 +315,9 @@ def test_nothing_known_still_draws_and_invents_nothing(broken):
     a = analyze(Snapshot(meta={}) if broken == "nothing" else demos.load("nat-firewalld-reject"))
     facts = a.facts
     if broken == "parser-crash":  # what build_facts leaves when a parser raises: the section is None
-        facts = dataclasses.replace(facts, network=None, sockets=None, firewalld=None, ufw=None, iptables=None, nft=None)
+        facts = dataclasses.replace(
+            facts, network=None, sockets=None, firewalld=None, ufw=None, iptables=None, nft=None
+        )
     world = World.from_facts(facts)
     for scenario in FLOW_SCENARIOS:
         m = build_map(facts, world, a.trace(scenario, 8080) if broken == "nothing" else None)

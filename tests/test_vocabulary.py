@@ -33,14 +33,19 @@ BANNED = {
     "n/a (the dash says it)": re.compile(r"\bn/a\b"),
     "no blocker found": re.compile(r"no blocker found", re.I),
     # Scenario ids are words of the command line: in prose people read the scenario's description.
-    "a scenario id in prose": re.compile(r"\((?:see )?(?:windows-localhost-v[46]|windows-to-wsl-ip|windows-to-host-ip|"
-                                         r"lan-to-host|lan-to-wsl-ip|wsl-to-windows)\)"),
+    "a scenario id in prose": re.compile(
+        r"\((?:see )?(?:windows-localhost-v[46]|windows-to-wsl-ip|windows-to-host-ip|"
+        r"lan-to-host|lan-to-wsl-ip|wsl-to-windows)\)"
+    ),
 }
 
 
 def banned_forms(text: str) -> list[str]:
-    return [f"{what}: {m.group(0)!r} in {text[max(0, m.start() - 60):m.end() + 60]!r}"
-            for what, pattern in BANNED.items() for m in pattern.finditer(text)]
+    return [
+        f"{what}: {m.group(0)!r} in {text[max(0, m.start() - 60) : m.end() + 60]!r}"
+        for what, pattern in BANNED.items()
+        for m in pattern.finditer(text)
+    ]
 
 
 def check_outputs(name: str) -> str:
@@ -105,7 +110,16 @@ def test_every_panel_of_every_demo_uses_one_vocabulary(name):
 
 
 def test_the_scan_finds_what_it_bans():
-    for bad in ("NO-LISTENER", "unknown unknown: x", "? ?", "%%REJECT%%", "3 rule(s)", "no blocker found", "n/a",
-                "verdict no-listener", "(see windows-localhost-v4)"):
+    for bad in (
+        "NO-LISTENER",
+        "unknown unknown: x",
+        "? ?",
+        "%%REJECT%%",
+        "3 rule(s)",
+        "no blocker found",
+        "n/a",
+        "verdict no-listener",
+        "(see windows-localhost-v4)",
+    ):
         assert banned_forms(bad), bad
     assert not banned_forms("NO LISTENER · – · REJECT · 3 rules · wsltui check --scenario lan-to-host")

@@ -22,7 +22,8 @@ PRIVATE_8080 = rule("priv", "Dev (Private)", "allow", 8080, profile=2)  # the LA
 
 def conn(*aliases: str, wifi: int = 1) -> list[dict]:
     return [{"alias": "Wi-Fi", "ifIndex": 12, "category": wifi}] + [
-        {"alias": a, "ifIndex": 40 + i, "category": 0} for i, a in enumerate(aliases)]
+        {"alias": a, "ifIndex": 40 + i, "category": 0} for i, a in enumerate(aliases)
+    ]
 
 
 def hv(setting: dict | None = None, profiles: list | None = None, rules: list | None = None) -> dict:
@@ -31,9 +32,24 @@ def hv(setting: dict | None = None, profiles: list | None = None, rules: list | 
 
 
 def hv_rule(id_, action, port, priority=None, **extra) -> dict:
-    return {"id": id_, "name": id_, "enabled": 1, "dir": 1, "action": {"allow": 2, "block": 4}[action], "proto": "TCP",
-            "lport": str(port), "rport": "Any", "laddr": "Any", "raddr": "Any", "profile": 0, "priority": priority,
-            "creator": "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}", "enforce": "Enforced", "srcType": "Local", **extra}
+    return {
+        "id": id_,
+        "name": id_,
+        "enabled": 1,
+        "dir": 1,
+        "action": {"allow": 2, "block": 4}[action],
+        "proto": "TCP",
+        "lport": str(port),
+        "rport": "Any",
+        "laddr": "Any",
+        "raddr": "Any",
+        "profile": 0,
+        "priority": priority,
+        "creator": "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}",
+        "enforce": "Enforced",
+        "srcType": "Local",
+        **extra,
+    }
 
 
 def hop(t: dict, layer: str = "hyperv-firewall") -> dict:
@@ -62,12 +78,15 @@ def test_nat_with_the_firewall_attached_every_host_vm_leg_is_the_same_assumption
     assert code == 0 and hyperv_hops(lan) == [("hyperv-firewall", "assumed")], layers(lan)
     assert hop(lan)["assumption"] == hop(direct)["assumption"]
     assert layers(lan).index(("portproxy", "allow")) < layers(lan).index(("hyperv-firewall", "assumed"))
-    reverse = case(tmp_path / "rev", powershell=ps(hyperv=hv({"outb": 4}), listeners=POSTGRES,
-                                                  rules=[rule("pg", "pg", "allow", 5432, profile=4)]))
+    reverse = case(
+        tmp_path / "rev",
+        powershell=ps(hyperv=hv({"outb": 4}), listeners=POSTGRES, rules=[rule("pg", "pg", "allow", 5432, profile=4)]),
+    )
     code, back = check(capsys, reverse, *TO_WIN)
     assert code == 0 and hop(back)["verdict"] == "assumed" and hop(back)["assumption"] == hop(direct)["assumption"]
     # the text output and the report show it as an assumption, not as a plain "reachable"
     from wsltui.cli import main
+
     main(["check", "8080", "--from", str(plain), "--scenario", "windows-to-wsl-ip"])
     out = capsys.readouterr().out
     assert "Reachable if the assumptions hold" in out and "hyperv-firewall" in out
@@ -78,7 +97,9 @@ def test_loopback_off_or_a_hyperv_block_rule_decides_every_host_vm_leg(capsys, t
     rules = [] if extra else [hv_rule("hv-block-8080", "block", 8080)]
     code, direct = check(capsys, case(tmp_path / "direct", powershell=ps(hyperv=hv(extra, rules=rules))), *TO_WSL)
     first = direct["first_blocker"]
-    assert code == 1 and first["layer"] == "hyperv-firewall" and block in first["rule"] and first["symptom"] == "timeout"
+    assert (
+        code == 1 and first["layer"] == "hyperv-firewall" and block in first["rule"] and first["symptom"] == "timeout"
+    )
     code, lan = check(capsys, proxied(tmp_path, "lan", hyperv=hv(extra, rules=rules)), *LAN)
     assert code == 1 and lan["first_blocker"]["layer"] == "hyperv-firewall" and block in lan["first_blocker"]["rule"]
     # Linux is never reached; past the drop the trace goes on (as the direct path does), so a Linux
@@ -103,14 +124,21 @@ def test_registry_and_wslconfig_say_not_attached_without_the_adapter(capsys, tmp
     h = hop(t)
     assert code == 0 and h["verdict"] == "assumed" and "HyperVFirewallDisable=1" in h["assumption"]
     assert "Get-NetAdapter" in h["assumption"]  # what would confirm it
-    d = case(tmp_path / "cfg", powershell=ps(conn=no_adapter, hyperv=hv({"loopback": 0})),
-             wslconfig="[wsl2]\nfirewall=false\n")
+    d = case(
+        tmp_path / "cfg",
+        powershell=ps(conn=no_adapter, hyperv=hv({"loopback": 0})),
+        wslconfig="[wsl2]\nfirewall=false\n",
+    )
     code, t = check(capsys, d, *TO_WSL)
     assert code == 0 and hop(t)["verdict"] == "assumed" and "firewall=false" in hop(t)["assumption"]
     # the adapter says attached although .wslconfig says false: the adapter wins, the conflict is named
     d = case(tmp_path / "both", powershell=ps(hyperv=hv({"loopback": 0})), wslconfig="[wsl2]\nfirewall=false\n")
     code, t = check(capsys, d, *TO_WSL)
-    assert code == 1 and t["first_blocker"]["layer"] == "hyperv-firewall" and "next VM start" in t["first_blocker"]["assumption"]
+    assert (
+        code == 1
+        and t["first_blocker"]["layer"] == "hyperv-firewall"
+        and "next VM start" in t["first_blocker"]["assumption"]
+    )
 
 
 def test_no_evidence_a_block_is_unknown_not_a_blocker(capsys, tmp_path):
@@ -118,7 +146,9 @@ def test_no_evidence_a_block_is_unknown_not_a_blocker(capsys, tmp_path):
     code, t = check(capsys, case(tmp_path, powershell=doc), *TO_WSL)
     h = hop(t)
     assert code == 3 and h["verdict"] == "unknown" and t["first_blocker"] is None
-    assert "whether WSL attached it" in h["reason"] and h["explanation"].startswith("If the Hyper-V firewall is attached")
+    assert "whether WSL attached it" in h["reason"] and h["explanation"].startswith(
+        "If the Hyper-V firewall is attached"
+    )
 
 
 def test_unreadable_hyperv_settings_matter_only_where_it_is_attached(capsys, tmp_path):
@@ -140,8 +170,13 @@ def test_mirrored_ignores_wslconfig_firewall_false(capsys, tmp_path):
 
 @pytest.mark.parametrize("mode,args", [("bridged", TO_WSL), ("consomme", LAN), ("bridged", TO_WIN)])
 def test_bridged_and_consomme_never_have_it(capsys, tmp_path, mode, args):
-    d = case(tmp_path, mode=mode, powershell=ps(hyperv=hv({"loopback": 0, "outb": 4}), listeners=POSTGRES,
-                                                rules=[rule("pg", "pg", "allow", 5432)]))
+    d = case(
+        tmp_path,
+        mode=mode,
+        powershell=ps(
+            hyperv=hv({"loopback": 0, "outb": 4}), listeners=POSTGRES, rules=[rule("pg", "pg", "allow", 5432)]
+        ),
+    )
     _, t = check(capsys, d, *args)
     # The path of these modes has no Hyper-V hop at all (or a not-applicable one): settings that would
     # block (LoopbackEnabled off, outbound Block) never decide.
@@ -182,19 +217,32 @@ def test_the_profile_of_the_adapter_decides_and_notconfigured_falls_back(capsys,
 
 
 def test_host_profile_off_and_hyperv_notconfigured_enforces_nothing(capsys, tmp_path):
-    profiles = [{"name": n, "enabled": 0 if n == "Private" else 1, "inb": 4, "outb": 2, "allowInboundRules": 1,
-                 "allowLocal": 1, "disabledIf": None} for n in ("Domain", "Private", "Public")]
+    profiles = [
+        {
+            "name": n,
+            "enabled": 0 if n == "Private" else 1,
+            "inb": 4,
+            "outb": 2,
+            "allowInboundRules": 1,
+            "allowLocal": 1,
+            "disabledIf": None,
+        }
+        for n in ("Domain", "Private", "Public")
+    ]
     off = hv({"enabled": 2}, rules=[hv_rule("hv-block-8080", "block", 8080)])
     code, t = check(capsys, case(tmp_path / "nc", mode="mirrored", powershell=ps(profiles=profiles, hyperv=off)), *LAN)
     assert code == 0 and hop(t)["verdict"] == "allow" and "NotConfigured" in hop(t)["explanation"]
     # Enabled=True in ActiveStore may only be the displayed default there: open, so unknown
     shown_on = hv(rules=[hv_rule("hv-block-8080", "block", 8080)])
-    code, t = check(capsys, case(tmp_path / "on", mode="mirrored", powershell=ps(profiles=profiles, hyperv=shown_on)), *LAN)
+    code, t = check(
+        capsys, case(tmp_path / "on", mode="mirrored", powershell=ps(profiles=profiles, hyperv=shown_on)), *LAN
+    )
     assert code == 3 and hop(t)["verdict"] == "unknown" and "host Private profile is off" in hop(t)["reason"]
 
 
-@pytest.mark.parametrize("allow_prio,block_prio,verdict", [(1, 5, "allow"), (3, 3, "drop"), (None, None, "drop"),
-                                                            (4, 2, "drop")])
+@pytest.mark.parametrize(
+    "allow_prio,block_prio,verdict", [(1, 5, "allow"), (3, 3, "drop"), (None, None, "drop"), (4, 2, "drop")]
+)
 def test_rule_priority_lower_first_block_wins_only_among_equals(capsys, tmp_path, allow_prio, block_prio, verdict):
     rules = [hv_rule("hv-allow", "allow", 8080, allow_prio), hv_rule("hv-block", "block", 8080, block_prio)]
     _, t = check(capsys, case(tmp_path, mode="mirrored", powershell=ps(hyperv=hv(rules=rules))), *LAN)
@@ -253,9 +301,18 @@ def test_hyperv_local_rules_off_the_fix_is_not_a_local_hyperv_rule(capsys, tmp_p
 
 
 def gpo_profiles(allow_local_private: int) -> list[dict]:
-    return [{"name": n, "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1,
-             "allowLocal": allow_local_private if n == "Private" else 2, "disabledIf": None}
-            for n in ("Domain", "Private", "Public")]
+    return [
+        {
+            "name": n,
+            "enabled": 1,
+            "inb": 4,
+            "outb": 2,
+            "allowInboundRules": 1,
+            "allowLocal": allow_local_private if n == "Private" else 2,
+            "disabledIf": None,
+        }
+        for n in ("Domain", "Private", "Public")
+    ]
 
 
 def test_group_policy_ignores_local_rules_and_the_fix_is_for_the_administrator(capsys, tmp_path):
@@ -279,8 +336,16 @@ def test_group_policy_ignores_local_rules_and_the_fix_is_for_the_administrator(c
     assert "Group Policy host firewall rule" in first["fixes"][0]["title"] and first["fixes"][0]["commands"] == []
 
 
-@pytest.mark.parametrize("enforce,verdict", [("LocalFirewallRulesNotAllowed", "drop"), ("ProfileInactive", "drop"),
-                                             ("Enforced", "allow"), ("NotApplicable", "allow"), ("OptimizedOut", "assumed")])
+@pytest.mark.parametrize(
+    "enforce,verdict",
+    [
+        ("LocalFirewallRulesNotAllowed", "drop"),
+        ("ProfileInactive", "drop"),
+        ("Enforced", "allow"),
+        ("NotApplicable", "allow"),
+        ("OptimizedOut", "assumed"),
+    ],
+)
 def test_enforcement_status(capsys, tmp_path, enforce, verdict):
     d = proxied(tmp_path, "e", rules=[{**PRIVATE_8080, "enforce": enforce}])
     _, t = check(capsys, d, *LAN)
@@ -297,9 +362,11 @@ def test_not_enforced_hyperv_rule_never_allows(capsys, tmp_path):
 
 
 GPO_KEY = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
-LOCAL_RULES = ("\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\"
-               "FirewallRules\n    {D1}    REG_SZ    v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|"
-               "LPort=5432|Name=Dev|\n")
+LOCAL_RULES = (
+    "\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\"
+    "FirewallRules\n    {D1}    REG_SZ    v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|"
+    "LPort=5432|Name=Dev|\n"
+)
 
 
 def registry_only(tmp_path, name: str, gpo_text: str | None, gpo_meta: dict | None = None, reg_keys=None):
@@ -316,8 +383,10 @@ def registry_only(tmp_path, name: str, gpo_text: str | None, gpo_meta: dict | No
 
 
 def test_registry_allow_local_policy_merge_off_per_profile(capsys, tmp_path):
-    gpo = (f"\n{GPO_KEY}\\PrivateProfile\n    AllowLocalPolicyMerge    REG_DWORD    0x0\n"
-           f"\n{GPO_KEY}\\PublicProfile\n    EnableFirewall    REG_DWORD    0x1\n")
+    gpo = (
+        f"\n{GPO_KEY}\\PrivateProfile\n    AllowLocalPolicyMerge    REG_DWORD    0x0\n"
+        f"\n{GPO_KEY}\\PublicProfile\n    EnableFirewall    REG_DWORD    0x1\n"
+    )
     d = registry_only(tmp_path, "gpo", gpo)
     code, t = check(capsys, d, *LAN)
     first = t["first_blocker"]
@@ -331,11 +400,14 @@ def test_registry_allow_local_policy_merge_off_per_profile(capsys, tmp_path):
 GERMAN_DENIED = {"exit_code": 1, "stderr": "FEHLER: Zugriff verweigert"}
 
 
-@pytest.mark.parametrize("reg_keys,verdict,said", [
-    ({"gpoFirewall": True, "portProxy": True}, "unknown", "probably access denied"),  # the key exists: denied
-    ({"gpoFirewall": False, "portProxy": True}, "allow", None),  # the key does not exist: the local rule applies
-    (None, "assumed", "taken as"),  # an older capture: "absent" is an assumption, named
-])
+@pytest.mark.parametrize(
+    "reg_keys,verdict,said",
+    [
+        ({"gpoFirewall": True, "portProxy": True}, "unknown", "probably access denied"),  # the key exists: denied
+        ({"gpoFirewall": False, "portProxy": True}, "allow", None),  # the key does not exist: the local rule applies
+        (None, "assumed", "taken as"),  # an older capture: "absent" is an assumption, named
+    ],
+)
 def test_reg_exe_exit_1_in_any_language(capsys, tmp_path, reg_keys, verdict, said):
     d = registry_only(tmp_path, "denied", "", GERMAN_DENIED, reg_keys)
     _, t = check(capsys, d, *LAN)

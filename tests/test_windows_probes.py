@@ -33,9 +33,19 @@ def probes(timeout: float = TIMEOUT, short: str | None = None):
     """The Windows probes with ``timeout``; with ``short`` (a tool: REG, NETSH ...) only that
     tool's probes get the short TIMEOUT and the others OK_TIMEOUT."""
     wanted = [*WINDOWS_PROBES, BY_NAME["wsl.wslconfig"], BY_NAME["wsl.networking-mode"]]
-    tool = {"reg.exe": "REG", "netsh.exe": "NETSH", "powershell.exe": "POWERSHELL", "cmd.exe": "CMD", "wslinfo": "WSLINFO"}
-    return [dataclasses.replace(p, timeout=timeout if short is None else TIMEOUT if tool[p.argv[0]] == short else OK_TIMEOUT)
-            for p in wanted]
+    tool = {
+        "reg.exe": "REG",
+        "netsh.exe": "NETSH",
+        "powershell.exe": "POWERSHELL",
+        "cmd.exe": "CMD",
+        "wslinfo": "WSLINFO",
+    }
+    return [
+        dataclasses.replace(
+            p, timeout=timeout if short is None else TIMEOUT if tool[p.argv[0]] == short else OK_TIMEOUT
+        )
+        for p in wanted
+    ]
 
 
 @pytest.fixture
@@ -43,25 +53,53 @@ def standins(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()
     # The GPO store: the real reg.exe excerpt under its key header, as reg.exe prints it.
-    excerpt = (FIXTURES / "reg_query_HKLM_Software_Policies_Microsoft_WindowsFirewall_FirewallRules_excerpt.txt").read_text()
+    excerpt = (
+        FIXTURES / "reg_query_HKLM_Software_Policies_Microsoft_WindowsFirewall_FirewallRules_excerpt.txt"
+    ).read_text()
     (data / f"reg_{GPO_KEY}.txt").write_text(
-        "\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\FirewallRules\n    " + excerpt + "\n")
+        "\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\FirewallRules\n    " + excerpt + "\n"
+    )
     (data / "reg_SYSTEM_CurrentControlSet_Services_PortProxy.txt").write_text(
         "\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\PortProxy\\v4tov4\\tcp\n"
-        "    0.0.0.0/8080    REG_SZ    172.28.165.23/8080\n\n")
+        "    0.0.0.0/8080    REG_SZ    172.28.165.23/8080\n\n"
+    )
     (data / "reg_SYSTEM_CurrentControlSet_Services_SharedAccess_Parameters_FirewallPolicy.txt").write_text(
         "\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\FirewallRules\n"
         "    {D1}    REG_SZ    v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|Profile=Private|Name=开发服务器|\n\n"
         "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile\n"
-        "    EnableFirewall    REG_DWORD    0x1\n    DoNotAllowExceptions    REG_DWORD    0x0\n\n")
-    (data / "powershell.json").write_text(json.dumps({
-        "v": 2, "build": "22631.4037", "oemCodePage": 936, "userProfile": "C:\\Users\\dev",
-        "hvFirewallDisable": None, "regKeys": {"gpoFirewall": True, "portProxy": True},
-        "profiles": [{"name": "Public", "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1}],
-        "rules": [{"id": "{D1}", "name": "开发服务器", "enabled": 1, "dir": 1, "action": 2, "profile": 2, "proto": "TCP", "lport": "8080"}],
-        "conn": {"alias": "以太网", "ifIndex": 7, "category": 1},
-        "hyperv": {"available": False}, "listeners": [], "iphlpsvc": {"status": 4, "startType": 2},
-        "errors": {"hyperv": "Get-NetFirewallHyperVVMSetting is not available"}}, ensure_ascii=False))
+        "    EnableFirewall    REG_DWORD    0x1\n    DoNotAllowExceptions    REG_DWORD    0x0\n\n"
+    )
+    (data / "powershell.json").write_text(
+        json.dumps(
+            {
+                "v": 2,
+                "build": "22631.4037",
+                "oemCodePage": 936,
+                "userProfile": "C:\\Users\\dev",
+                "hvFirewallDisable": None,
+                "regKeys": {"gpoFirewall": True, "portProxy": True},
+                "profiles": [{"name": "Public", "enabled": 1, "inb": 4, "outb": 2, "allowInboundRules": 1}],
+                "rules": [
+                    {
+                        "id": "{D1}",
+                        "name": "开发服务器",
+                        "enabled": 1,
+                        "dir": 1,
+                        "action": 2,
+                        "profile": 2,
+                        "proto": "TCP",
+                        "lport": "8080",
+                    }
+                ],
+                "conn": {"alias": "以太网", "ifIndex": 7, "category": 1},
+                "hyperv": {"available": False},
+                "listeners": [],
+                "iphlpsvc": {"status": 4, "startType": 2},
+                "errors": {"hyperv": "Get-NetFirewallHyperVVMSetting is not available"},
+            },
+            ensure_ascii=False,
+        )
+    )
     log = tmp_path / "launches.log"
     monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("WSLTUI_INTEROP", "force")
@@ -81,8 +119,13 @@ def test_powershell_is_sent_encoded_and_the_script_is_package_data():
     assert "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}" in script
     # the console code page is read before the batch switches its own output to UTF-8
     assert script.index("$oem = [Console]::OutputEncoding.CodePage") < script.index("[Console]::OutputEncoding = ")
-    for cmdlet in ("Get-NetFirewallPortFilter", "Get-NetFirewallAddressFilter", "Get-NetFirewallApplicationFilter",
-                   "Get-NetFirewallInterfaceFilter", "Get-NetAdapter"):
+    for cmdlet in (
+        "Get-NetFirewallPortFilter",
+        "Get-NetFirewallAddressFilter",
+        "Get-NetFirewallApplicationFilter",
+        "Get-NetFirewallInterfaceFilter",
+        "Get-NetAdapter",
+    ):
         assert script.count(cmdlet) == 1  # once for the whole store, never per rule
     assert len(argv[4]) < 32000  # the Windows command-line limit
 
@@ -116,7 +159,8 @@ def use_spanish_windows(standins_data: Path, monkeypatch) -> None:
     (standins_data / "reg_SYSTEM_CurrentControlSet_Services_SharedAccess_Parameters_FirewallPolicy.txt").write_text(
         "\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\FirewallRules\n"
         "    {D1}    REG_SZ    v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|Name=Conexión del servidor|\n\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     doc = json.loads((standins_data / "powershell.json").read_text(encoding="utf-8"))
     (standins_data / "powershell.json").write_text(json.dumps({**doc, "oemCodePage": 850}), encoding="utf-8")
 
@@ -147,26 +191,33 @@ def test_without_a_code_page_the_structure_still_parses(standins, monkeypatch):
     assert not any("\udc80" <= ch <= "\udcff" for r in snap.records.values() for ch in r.stdout + r.stderr)
 
 
-@pytest.mark.parametrize("tool,mode,record,reason", [
-    ("REG", "hang", "win.fw-policy", f"timed out after {TIMEOUT:g} s"),
-    ("NETSH", "hang", "win.excluded-tcp4", f"timed out after {TIMEOUT:g} s"),
-    ("POWERSHELL", "hang", "win.powershell", f"timed out after {TIMEOUT:g} s"),
-    ("REG", "fail", "win.fw-policy", "exit code 87: ERROR: Invalid syntax."),
-    ("NETSH", "fail", "win.excluded-tcp6", "exit code 87: ERROR: Invalid syntax."),
-    ("POWERSHELL", "fail", "win.powershell", "exit code 87: ERROR: Invalid syntax."),
-    ("REG", "denied", "win.fw-policy", "(probably access denied): ERROR: Access is denied."),
-    ("POWERSHELL", "denied", "win.powershell", "exit code 1: ERROR: Access is denied."),
-    ("NETSH", "garbage", "win.excluded-tcp4", "netsh printed no port table"),
-    ("POWERSHELL", "garbage", "win.powershell", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "tool,mode,record,reason",
+    [
+        ("REG", "hang", "win.fw-policy", f"timed out after {TIMEOUT:g} s"),
+        ("NETSH", "hang", "win.excluded-tcp4", f"timed out after {TIMEOUT:g} s"),
+        ("POWERSHELL", "hang", "win.powershell", f"timed out after {TIMEOUT:g} s"),
+        ("REG", "fail", "win.fw-policy", "exit code 87: ERROR: Invalid syntax."),
+        ("NETSH", "fail", "win.excluded-tcp6", "exit code 87: ERROR: Invalid syntax."),
+        ("POWERSHELL", "fail", "win.powershell", "exit code 87: ERROR: Invalid syntax."),
+        ("REG", "denied", "win.fw-policy", "(probably access denied): ERROR: Access is denied."),
+        ("POWERSHELL", "denied", "win.powershell", "exit code 1: ERROR: Access is denied."),
+        ("NETSH", "garbage", "win.excluded-tcp4", "netsh printed no port table"),
+        ("POWERSHELL", "garbage", "win.powershell", "not JSON"),
+    ],
+)
 def test_each_failure_is_unknown_with_its_reason_within_the_timeout(standins, monkeypatch, tool, mode, record, reason):
     monkeypatch.setenv(f"STANDIN_{tool}", mode)
     start = time.monotonic()
     snap = cap.capture(probes(OK_TIMEOUT, short=tool if mode == "hang" else None))  # only a hang waits for a timeout
     assert time.monotonic() - start < HANG / 2  # a hanging tool is given up on, never waited for
     win = build_facts(snap).windows
-    part = {"win.fw-policy": win.local_policy, "win.excluded-tcp4": win.excluded4, "win.excluded-tcp6": win.excluded6,
-            "win.powershell": win.powershell}[record]
+    part = {
+        "win.fw-policy": win.local_policy,
+        "win.excluded-tcp4": win.excluded4,
+        "win.excluded-tcp6": win.excluded6,
+        "win.powershell": win.powershell,
+    }[record]
     assert isinstance(part, w.Unknown) and reason in part.reason, part
     assert len(part.command) < 300  # readable: never the base64 script
     if record == "win.powershell":

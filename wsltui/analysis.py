@@ -89,7 +89,9 @@ def targets(facts: Facts, ports: tuple[int, ...] = ()) -> tuple[list[Target], Un
     listeners = getattr(socks, "listeners", None)
     unknown = listeners if isinstance(listeners, Unknown) else None
     if socks is None:
-        unknown = facts.failures.get("sockets") or Unknown("the listening sockets could not be read", "ss -H -l -n -t -u -p -e")
+        unknown = facts.failures.get("sockets") or Unknown(
+            "the listening sockets could not be read", "ss -H -l -n -t -u -p -e"
+        )
     out: list[Target] = []
     for lst in listeners if isinstance(listeners, list) else []:
         procs = ",".join(dict.fromkeys(p.name or (f"pid {p.pid}" if p.pid else "?") for p in lst.processes))
@@ -123,5 +125,13 @@ def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str]
     from wsltui.simulation.reconcile import stored_tests
 
     traces = {(r.target.proto, r.target.port, sc): t for r in rows for sc, t in r.traces.items()}
-    return Analysis(snap, facts, world, tuple(rows), unknown, tuple(errors), dict(sources or {}),
-                    live=tuple(stored_tests(snap, world, traces)))
+    return Analysis(
+        snap,
+        facts,
+        world,
+        tuple(rows),
+        unknown,
+        tuple(errors),
+        dict(sources or {}),
+        live=tuple(stored_tests(snap, world, traces)),
+    )

@@ -10,8 +10,18 @@ import os
 import sys
 
 from wsltui import __version__, cli_actions
-from wsltui.cli_common import (SCENARIO_NAMES, UsageError, add_live_options, add_packet_options, add_source,
-                               exit_code, load_source, port_arg, scenario_from, seconds_arg)
+from wsltui.cli_common import (
+    SCENARIO_NAMES,
+    UsageError,
+    add_live_options,
+    add_packet_options,
+    add_source,
+    exit_code,
+    load_source,
+    port_arg,
+    scenario_from,
+    seconds_arg,
+)
 from wsltui.exit_codes import ExitCode
 from wsltui.snapshot import SnapshotError
 from wsltui.views.safe_text import json_text, shown
@@ -25,9 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=_version())
     add_source(p, top_level=True)
     p.add_argument("--read-only", action="store_true", help="never change anything (fix and undo refuse)")
-    p.add_argument("--refresh", type=seconds_arg, default=None, metavar="SECONDS",
-                   help="the app, live: read the Linux side again every SECONDS (default 10; 0: never); "
-                        "the Windows side only on r")
+    p.add_argument(
+        "--refresh",
+        type=seconds_arg,
+        default=None,
+        metavar="SECONDS",
+        help="the app, live: read the Linux side again every SECONDS (default 10; 0: never); "
+        "the Windows side only on r",
+    )
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     s = sub.add_parser("snapshot", help="capture every probe's raw output (for a ticket, or to replay)")
@@ -39,8 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     add_source(f)
     f.add_argument("--json", action="store_true", help="print the facts as JSON")
 
-    c = sub.add_parser("check", help="trace a connection to PORT through every layer and name what blocks it",
-                       description="Exit codes: 0 reachable, 1 blocked, 3 unknown, 2 usage error.")
+    c = sub.add_parser(
+        "check",
+        help="trace a connection to PORT through every layer and name what blocks it",
+        description="Exit codes: 0 reachable, 1 blocked, 3 unknown, 2 usage error.",
+    )
     add_packet_options(c)
     c.add_argument("--json", action="store_true", help="print the trace as JSON")
     add_live_options(c)
@@ -48,29 +66,53 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_actions.add_parsers(sub)  # fix, undo
 
-    t = sub.add_parser("terminal-profile", help="add a Windows Terminal profile that starts wsltui in this distro",
-                       description="Writes a Windows Terminal JSON fragment (%LOCALAPPDATA%\\Microsoft\\Windows "
-                                   "Terminal\\Fragments\\wsltui\\wsltui.json, through interop) whose profile runs "
-                                   "`wsl.exe -d <this distro> -- wsltui`.")
+    t = sub.add_parser(
+        "terminal-profile",
+        help="add a Windows Terminal profile that starts wsltui in this distro",
+        description="Writes a Windows Terminal JSON fragment (%LOCALAPPDATA%\\Microsoft\\Windows "
+        "Terminal\\Fragments\\wsltui\\wsltui.json, through interop) whose profile runs "
+        "`wsl.exe -d <this distro> -- wsltui`.",
+    )
     what = t.add_mutually_exclusive_group()
     what.add_argument("--remove", action="store_true", help="delete the fragment (the profile goes away)")
     what.add_argument("--print", action="store_true", help="only print the fragment; write nothing")
 
-    r = sub.add_parser("report", help="everything a support ticket needs: every port x scenario, the traces, the facts",
-                       description="Formats: text (terminal), md (a GitHub issue), json (tools), svg (the status "
-                                   "screen). Default: from the -o extension (.md .json .svg), else text.")
+    r = sub.add_parser(
+        "report",
+        help="everything a support ticket needs: every port x scenario, the traces, the facts",
+        description="Formats: text (terminal), md (a GitHub issue), json (tools), svg (the status "
+        "screen). Default: from the -o extension (.md .json .svg), else text.",
+    )
     r.add_argument("--format", choices=("text", "md", "json", "svg"), default=None, help="output format (default text)")
     r.add_argument("-o", "--output", metavar="FILE", help="write the report here (default stdout; svg needs it)")
-    r.add_argument("--port", type=port_arg, action="append", metavar="PORT",
-                   help="only this port (repeatable), even when nothing listens on it")
-    r.add_argument("--scenario", choices=[s for s in SCENARIO_NAMES if s != "custom"], default=None,
-                   help="only this scenario (default: the status screen's four)")
-    r.add_argument("--redact", action="store_true",
-                   help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
-                        "Windows paths (consistently) for a public ticket")
-    r.add_argument("--size", default="120x30", metavar="COLSxROWS",
-                   help="svg screen size (default 120x30; it grows taller until the whole content fits)")
-    r.add_argument("--chrome", action="store_true", help="svg: with the footer and the tabs (default: the content only)")
+    r.add_argument(
+        "--port",
+        type=port_arg,
+        action="append",
+        metavar="PORT",
+        help="only this port (repeatable), even when nothing listens on it",
+    )
+    r.add_argument(
+        "--scenario",
+        choices=[s for s in SCENARIO_NAMES if s != "custom"],
+        default=None,
+        help="only this scenario (default: the status screen's four)",
+    )
+    r.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace addresses, MACs, user, host, network and adapter names, e-mails, SIDs, GUIDs and "
+        "Windows paths (consistently) for a public ticket",
+    )
+    r.add_argument(
+        "--size",
+        default="120x30",
+        metavar="COLSxROWS",
+        help="svg screen size (default 120x30; it grows taller until the whole content fits)",
+    )
+    r.add_argument(
+        "--chrome", action="store_true", help="svg: with the footer and the tabs (default: the content only)"
+    )
     add_source(r)
     return p
 
@@ -145,8 +187,10 @@ def _snapshot(args: argparse.Namespace) -> int:
         print(f"wsltui: {e.filename or where}: {e.strerror}", file=sys.stderr)
         return ExitCode.USAGE
     failed = sum(1 for r in snap.records.values() if r.error)
-    _say(f"{len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
-         + (f" ({failed} could not be captured: see their error)" if failed else ""))
+    _say(
+        f"{len(snap.records)} records in {snap.meta.get('seconds', 0):.2f} s -> {where}"
+        + (f" ({failed} could not be captured: see their error)" if failed else "")
+    )
     return ExitCode.OK
 
 
@@ -236,7 +280,9 @@ def _terminal_profile(args: argparse.Namespace) -> int:
     try:
         if args.remove:
             gone = tp.remove(tp.local_app_data())
-            print(f"wsltui: removed {gone}" if gone else "wsltui: no wsltui profile fragment to remove", file=sys.stderr)
+            print(
+                f"wsltui: removed {gone}" if gone else "wsltui: no wsltui profile fragment to remove", file=sys.stderr
+            )
             return ExitCode.OK
         text = tp.fragment_text(tp.distro_name(), tp.wsltui_command())
         if args.print:
@@ -249,8 +295,10 @@ def _terminal_profile(args: argparse.Namespace) -> int:
     except OSError as e:
         _say(f"{e.filename or ''}: {e.strerror or e}")
         return ExitCode.USAGE
-    print(f"wsltui: Windows Terminal profile -> {path} (open a new Windows Terminal tab: 'wsltui ({tp.distro_name()})')",
-          file=sys.stderr)
+    print(
+        f"wsltui: Windows Terminal profile -> {path} (open a new Windows Terminal tab: 'wsltui ({tp.distro_name()})')",
+        file=sys.stderr,
+    )
     return ExitCode.OK
 
 
@@ -258,12 +306,15 @@ def _report(args: argparse.Namespace) -> int:
     from wsltui.demos import DemoError
 
     fmt = args.format or {".md": "md", ".json": "json", ".svg": "svg"}.get(
-        os.path.splitext(args.output or "")[1].lower(), "text")
+        os.path.splitext(args.output or "")[1].lower(), "text"
+    )
     if fmt != "svg":
         return _report_document(args, fmt)
     if args.scenario:
-        print("wsltui: --format svg is a screenshot of the status screen: no --scenario (use --format md or json)",
-              file=sys.stderr)
+        print(
+            "wsltui: --format svg is a screenshot of the status screen: no --scenario (use --format md or json)",
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
     if not args.output:
         print("wsltui: --format svg needs -o FILE", file=sys.stderr)
@@ -280,8 +331,16 @@ def _report(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     from wsltui.tui.report import render_status
 
-    error = render_status(sources, args.output, size=(cols, rows), ports=tuple(args.port or ()), demo=demo, label=label,
-                          redact=args.redact, chrome=args.chrome)
+    error = render_status(
+        sources,
+        args.output,
+        size=(cols, rows),
+        ports=tuple(args.port or ()),
+        demo=demo,
+        label=label,
+        redact=args.redact,
+        chrome=args.chrome,
+    )
     if error:
         _say(error)
         return ExitCode.USAGE

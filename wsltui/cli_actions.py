@@ -11,25 +11,34 @@ from wsltui.views.safe_text import json_text, shown
 
 
 def add_parsers(sub) -> None:
-    f = sub.add_parser("fix", help="apply the fixes for every blocker of PORT's trace (backed up, undoable)",
-                       description="Traces PORT like `check`, then applies the fix for every blocker after a backup; "
-                                   "a failed step or a fix that does not verify is rolled back. Exit codes: 0 applied "
-                                   "(or nothing to fix), 4 failed, 5 refused, 3 unknown, 2 usage error.")
+    f = sub.add_parser(
+        "fix",
+        help="apply the fixes for every blocker of PORT's trace (backed up, undoable)",
+        description="Traces PORT like `check`, then applies the fix for every blocker after a backup; "
+        "a failed step or a fix that does not verify is rolled back. Exit codes: 0 applied "
+        "(or nothing to fix), 4 failed, 5 refused, 3 unknown, 2 usage error.",
+    )
     add_packet_options(f)
     f.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     f.add_argument("--dry-run", action="store_true", help="print the plan (commands and undo) and change nothing")
-    f.add_argument("--persist", action="store_true",
-                   help="also make iptables/nft changes survive a restart, the distro's way (netfilter-persistent, "
-                        "nftables.service) or with a /etc/wsl.conf [boot] command (firewalld and ufw fixes always "
-                        "persist)")
+    f.add_argument(
+        "--persist",
+        action="store_true",
+        help="also make iptables/nft changes survive a restart, the distro's way (netfilter-persistent, "
+        "nftables.service) or with a /etc/wsl.conf [boot] command (firewalld and ufw fixes always "
+        "persist)",
+    )
     f.add_argument("--json", action="store_true", help="print the plan (and the result) as JSON")
     add_source(f)
 
-    u = sub.add_parser("undo", help="undo the last change wsltui made (or list the journal)",
-                       description="Undoes the last change wsltui applied: a fix, or a rule action from the TUI "
-                                   "(disable, enable, delete, add; Windows changes ask for elevation again). "
-                                   "Exit codes: 0 undone, 4 failed, 5 refused (nothing to undo, read-only, "
-                                   "UAC prompt declined).")
+    u = sub.add_parser(
+        "undo",
+        help="undo the last change wsltui made (or list the journal)",
+        description="Undoes the last change wsltui applied: a fix, or a rule action from the TUI "
+        "(disable, enable, delete, add; Windows changes ask for elevation again). "
+        "Exit codes: 0 undone, 4 failed, 5 refused (nothing to undo, read-only, "
+        "UAC prompt declined).",
+    )
     u.add_argument("--list", action="store_true", help="list the journal of changes")
     u.add_argument("--id", metavar="ID", help="undo this journal entry instead of the last one")
     u.add_argument("--yes", "-y", action="store_true", help="undo without asking")
@@ -82,9 +91,16 @@ def _fix(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     trace = simulate(World.from_facts(build_facts(load_source(args))), sc)
     # Windows fixes run elevated only on the live machine (a snapshot describes another one).
-    plan = plan_for_trace(trace, {"name": scenario, "src": str(args.src) if args.src else None,
-                                  "dst": str(args.dst) if args.dst else None, "in_iface": args.in_iface},
-                          elevate=not replay)
+    plan = plan_for_trace(
+        trace,
+        {
+            "name": scenario,
+            "src": str(args.src) if args.src else None,
+            "dst": str(args.dst) if args.dst else None,
+            "in_iface": args.in_iface,
+        },
+        elevate=not replay,
+    )
     if args.persist:
         from wsltui.actions.persist import add_to
 
@@ -100,8 +116,10 @@ def _fix(args: argparse.Namespace) -> int:
         if trace.reachable:
             print(f"{args.proto}/{args.port}: nothing to fix, it connects ({scenario})")
             return ExitCode.OK
-        _err(f"{args.proto}/{args.port}: nothing is known to block it, but some layer could not be decided "
-             f"(see `wsltui check {args.port}`): nothing to fix")
+        _err(
+            f"{args.proto}/{args.port}: nothing is known to block it, but some layer could not be decided "
+            f"(see `wsltui check {args.port}`): nothing to fix"
+        )
         return ExitCode.UNKNOWN
     if not args.json:
         print(shown(plan.describe(), multiline=True))
@@ -127,8 +145,13 @@ def _fix(args: argparse.Namespace) -> int:
         _err(f"refused: {e}")
         return ExitCode.REFUSED
     if args.json:
-        out["result"] = {"ok": result.ok, "result": result.result, "message": result.message, "id": result.id,
-                         "backup": result.backup}
+        out["result"] = {
+            "ok": result.ok,
+            "result": result.result,
+            "message": result.message,
+            "id": result.id,
+            "backup": result.backup,
+        }
         _dump(out)
     if result.ok:
         _err(f"{result.message} (journal id {result.id}; undo with `wsltui undo`; backup {result.backup})")
@@ -154,8 +177,11 @@ def _undo(args: argparse.Namespace) -> int:
         for e in entries:
             plan = e.get("plan") if isinstance(e.get("plan"), dict) else {}
             fixes = plan.get("fixes") if isinstance(plan.get("fixes"), list) else []
-            what = plan.get("title") or "; ".join(str(f.get("title")) for f in fixes if isinstance(f, dict)) or \
-                (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
+            what = (
+                plan.get("title")
+                or "; ".join(str(f.get("title")) for f in fixes if isinstance(f, dict))
+                or (f"undo of {e.get('undoes')}" if e.get("undoes") else "")
+            )
             print(shown(f"{e['id']}  {e.get('time', '')}  {e.get('action', ''):7}  {e.get('result', ''):19} {what}"))
         return ExitCode.OK
     if _read_only(args):

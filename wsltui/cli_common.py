@@ -8,8 +8,16 @@ import argparse
 import sys
 
 
-SCENARIO_NAMES = ("windows-localhost-v4", "windows-localhost-v6", "windows-to-wsl-ip", "lan-to-host", "wsl-to-windows",
-                  "windows-to-host-ip", "lan-to-wsl-ip", "custom")
+SCENARIO_NAMES = (
+    "windows-localhost-v4",
+    "windows-localhost-v6",
+    "windows-to-wsl-ip",
+    "lan-to-host",
+    "wsl-to-windows",
+    "windows-to-host-ip",
+    "lan-to-wsl-ip",
+    "custom",
+)
 
 
 class UsageError(Exception):
@@ -20,11 +28,22 @@ def add_packet_options(p: argparse.ArgumentParser) -> None:
     """PORT and the packet / scenario options `check` and `fix` share."""
     p.add_argument("port", type=port_arg, metavar="PORT")
     p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    p.add_argument("--scenario", choices=sorted(SCENARIO_NAMES), default=None,
-                   help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)")
+    p.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIO_NAMES),
+        default=None,
+        help="who connects (default: windows-localhost-v4, or custom when --src/--dst/--in-iface is given)",
+    )
     p.add_argument("--src", type=_address, metavar="ADDR", help="source address (custom scenario; LAN client)")
-    p.add_argument("--dst", type=_address, metavar="ADDR", help="destination address (custom; the address the client connects to in the other scenarios)")
-    p.add_argument("--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection")
+    p.add_argument(
+        "--dst",
+        type=_address,
+        metavar="ADDR",
+        help="destination address (custom; the address the client connects to in the other scenarios)",
+    )
+    p.add_argument(
+        "--in-iface", metavar="IFACE", type=_iface, help="input interface (custom scenario); none = a local connection"
+    )
 
 
 def scenario_from(args: argparse.Namespace):
@@ -39,8 +58,6 @@ def scenario_from(args: argparse.Namespace):
     if args.src and args.dst and args.src.version != args.dst.version:
         raise UsageError("--src and --dst must both be IPv4 or both IPv6")
     return Scenario(name, args.port, args.proto, args.src, args.dst, args.in_iface)
-
-
 
 
 def exit_code(trace) -> int:
@@ -92,12 +109,21 @@ def _iface(text: str) -> str:
 def add_source(p: argparse.ArgumentParser, top_level: bool = False) -> None:
     # Subcommands suppress their defaults so `wsltui --demo facts` keeps the top-level value.
     default = None if top_level else argparse.SUPPRESS
-    p.add_argument("--from", dest="source", metavar="PATH", default=default,
-                   help="read a snapshot file or directory instead of probing")
-    p.add_argument("--demo", nargs="?", const="", metavar="NAME", default=default,
-                   help="use a bundled demo snapshot (list them with --demo list)")
-
-
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="PATH",
+        default=default,
+        help="read a snapshot file or directory instead of probing",
+    )
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        default=default,
+        help="use a bundled demo snapshot (list them with --demo list)",
+    )
 
 
 def load_source(args: argparse.Namespace):
@@ -117,17 +143,32 @@ def load_source(args: argparse.Namespace):
 
 def add_live_options(p: argparse.ArgumentParser) -> None:
     """``check --live`` and what goes with it (wsltui.cli_live runs it)."""
-    p.add_argument("--live", action="store_true",
-                   help="also send the real connection from where its client is and watch Linux meanwhile (root: an "
-                        "nft trace of that one flow); at most 8 s; everything temporary is removed afterwards")
-    p.add_argument("--client-netns", metavar="NAME", type=_netns,
-                   help="--live, custom scenario: connect from this network namespace (/run/netns/NAME)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="also send the real connection from where its client is and watch Linux meanwhile (root: an "
+        "nft trace of that one flow); at most 8 s; everything temporary is removed afterwards",
+    )
+    p.add_argument(
+        "--client-netns",
+        metavar="NAME",
+        type=_netns,
+        help="--live, custom scenario: connect from this network namespace (/run/netns/NAME)",
+    )
     listen = p.add_mutually_exclusive_group()
-    listen.add_argument("--listen", dest="listen", action="store_true", default=None,
-                        help="--live: when nothing listens on the port, start a temporary listener for the test")
+    listen.add_argument(
+        "--listen",
+        dest="listen",
+        action="store_true",
+        default=None,
+        help="--live: when nothing listens on the port, start a temporary listener for the test",
+    )
     listen.add_argument("--no-listen", dest="listen", action="store_false", help="--live: never start a listener")
-    p.add_argument("--save", metavar="FILE",
-                   help="--live: also write a snapshot of this machine with the live test in it (for a ticket)")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        help="--live: also write a snapshot of this machine with the live test in it (for a ticket)",
+    )
 
 
 def _netns(text: str) -> str:

@@ -33,7 +33,7 @@ def _file(name: str, path: str, needs_root: bool = False) -> Probe:
 
 
 # %UserProfile%\.wslconfig: ask Windows where the profile is, then read it through /mnt/c.
-WSLCONFIG_COMMAND = "cat \"$(wslpath \"$(cmd.exe /d /c echo %USERPROFILE%)\")/.wslconfig\""
+WSLCONFIG_COMMAND = 'cat "$(wslpath "$(cmd.exe /d /c echo %USERPROFILE%)")/.wslconfig"'
 
 LINUX_PROBES: tuple[Probe, ...] = (
     _file("kernel.osrelease", "/proc/sys/kernel/osrelease"),
@@ -68,8 +68,12 @@ LINUX_PROBES: tuple[Probe, ...] = (
     # listens in the other network namespaces (containers) and on which addresses; which
     # containers Docker runs and the ports they publish.
     Probe("net.forwarding", ("sysctl", "-a", "-r", r"\.forwarding$")),
-    Probe("net.netns-sockets", ("cat", "/proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6}"), needs_root=True,
-          scans_netns=True),
+    Probe(
+        "net.netns-sockets",
+        ("cat", "/proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6}"),
+        needs_root=True,
+        scans_netns=True,
+    ),
     Probe("docker.ps", ("docker", "ps", "--no-trunc", "--format", "{{json .}}"), timeout=5.0),
     # Docker Engine in the distro, or Docker Desktop's WSL integration ("Docker Desktop 4.x")
     Probe("docker.version", ("docker", "version", "--format", "{{json .}}"), timeout=5.0),
@@ -98,13 +102,25 @@ INTEROP_PROBES: tuple[Probe, ...] = (
     Probe("win.fw-policy", ("reg.exe", "query", FW_POLICY_KEY, "/s"), needs_interop=True, timeout=10.0),
     Probe("win.fw-policy-gpo", ("reg.exe", "query", FW_POLICY_GPO_KEY, "/s"), needs_interop=True, timeout=10.0),
     Probe("win.portproxy", ("reg.exe", "query", PORTPROXY_KEY, "/s"), needs_interop=True, timeout=10.0),
-    Probe("win.excluded-tcp4", ("netsh.exe", "int", "ipv4", "show", "excludedportrange", "protocol=tcp"),
-          needs_interop=True, timeout=10.0),
-    Probe("win.excluded-tcp6", ("netsh.exe", "int", "ipv6", "show", "excludedportrange", "protocol=tcp"),
-          needs_interop=True, timeout=10.0),
+    Probe(
+        "win.excluded-tcp4",
+        ("netsh.exe", "int", "ipv4", "show", "excludedportrange", "protocol=tcp"),
+        needs_interop=True,
+        timeout=10.0,
+    ),
+    Probe(
+        "win.excluded-tcp6",
+        ("netsh.exe", "int", "ipv6", "show", "excludedportrange", "protocol=tcp"),
+        needs_interop=True,
+        timeout=10.0,
+    ),
     # argv[-1] is filled in at capture time from windows.ps1 (``wsltui.probes.powershell.argv_for``).
-    Probe("win.powershell", ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand",
-                             f"<{POWERSHELL_SCRIPT}>"), needs_interop=True, timeout=30.0),
+    Probe(
+        "win.powershell",
+        ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand", f"<{POWERSHELL_SCRIPT}>"),
+        needs_interop=True,
+        timeout=30.0,
+    ),
 )
 WINDOWS_PROBES: tuple[Probe, ...] = tuple(p for p in INTEROP_PROBES if p.name.startswith("win."))
 

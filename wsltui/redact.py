@@ -50,49 +50,192 @@ from typing import Any
 
 # --- what is kept ------------------------------------------------------------------------------
 
-_KEEP_V4 = {ipaddress.IPv4Address(a) for a in (
-    "0.0.0.0", "255.255.255.255", "10.255.255.254",  # WSL's DNS tunnelling address, the same everywhere
-    "10.0.0.0", "172.16.0.0", "192.168.0.0", "169.254.0.0", "100.64.0.0", "224.0.0.0", "240.0.0.0")}
-_KEEP_V6 = {ipaddress.IPv6Address(a) for a in ("::", "::1", "fe80::", "ff00::", "fc00::", "fd00::", "2000::", "::ffff:0:0")}
+_KEEP_V4 = {
+    ipaddress.IPv4Address(a)
+    for a in (
+        "0.0.0.0",
+        "255.255.255.255",
+        "10.255.255.254",  # WSL's DNS tunnelling address, the same everywhere
+        "10.0.0.0",
+        "172.16.0.0",
+        "192.168.0.0",
+        "169.254.0.0",
+        "100.64.0.0",
+        "224.0.0.0",
+        "240.0.0.0",
+    )
+}
+_KEEP_V6 = {
+    ipaddress.IPv6Address(a) for a in ("::", "::1", "fe80::", "ff00::", "fc00::", "fd00::", "2000::", "::ffff:0:0")
+}
 _LOCAL_MCAST_V4 = ipaddress.IPv4Network("224.0.0.0/24")
 
 # A user name that is also a word the tools print: replaced only where it is a user name.
-VOCABULARY = frozenset({
-    "dev", "root", "user", "users", "admin", "administrator", "public", "default", "home", "main", "local", "test",
-    "guest", "system", "all", "any", "none", "lo", "host", "src", "dst", "ip", "tcp", "udp", "in", "out", "allow",
-    "deny", "drop", "accept", "reject", "block", "filter", "nat", "input", "output", "forward", "docker", "node",
-    # the placeholders' own words
-    "file", "dir", "email", "sid", "guid", "network", "adapter", "domain",
-})
+VOCABULARY = frozenset(
+    {
+        "dev",
+        "root",
+        "user",
+        "users",
+        "admin",
+        "administrator",
+        "public",
+        "default",
+        "home",
+        "main",
+        "local",
+        "test",
+        "guest",
+        "system",
+        "all",
+        "any",
+        "none",
+        "lo",
+        "host",
+        "src",
+        "dst",
+        "ip",
+        "tcp",
+        "udp",
+        "in",
+        "out",
+        "allow",
+        "deny",
+        "drop",
+        "accept",
+        "reject",
+        "block",
+        "filter",
+        "nat",
+        "input",
+        "output",
+        "forward",
+        "docker",
+        "node",
+        # the placeholders' own words
+        "file",
+        "dir",
+        "email",
+        "sid",
+        "guid",
+        "network",
+        "adapter",
+        "domain",
+    }
+)
 # Adapter names Windows gives (kept: they say which link, not whose): Wi-Fi, Ethernet 2, vEthernet (WSL) ...
 _GENERIC_ADAPTER = re.compile(
     r"(?i)(?:wi-?fi|wlan|ethernet|lan|local area connection\*?|bluetooth network connection|mobile broadband|cellular|"
-    r"loopback pseudo-interface|vethernet \((?:wsl|wsl \(hyper-v firewall\)|default switch)\)|vpn)(?: ?\d+)?")
+    r"loopback pseudo-interface|vethernet \((?:wsl|wsl \(hyper-v firewall\)|default switch)\)|vpn)(?: ?\d+)?"
+)
 # GUIDs kept: the WSL VM's creator id (the Hyper-V firewall's key for WSL, the same everywhere) and nil.
 _KEEP_GUIDS = frozenset({"40e0ac32-46a5-438a-a0b2-2b479e8f2e90", "00000000-0000-0000-0000-000000000000"})
 # Public sites a report may cite (docs, issues): not the user's.
-_PUBLIC_DOMAINS = ("microsoft.com", "windows.com", "github.com", "githubusercontent.com", "aka.ms", "docker.com",
-                   "kernel.org", "netfilter.org", "ubuntu.com", "debian.org", "python.org", "firewalld.org", "wsltui.dev")
+_PUBLIC_DOMAINS = (
+    "microsoft.com",
+    "windows.com",
+    "github.com",
+    "githubusercontent.com",
+    "aka.ms",
+    "docker.com",
+    "kernel.org",
+    "netfilter.org",
+    "ubuntu.com",
+    "debian.org",
+    "python.org",
+    "firewalld.org",
+    "wsltui.dev",
+)
 # Top-level domains a host name in a report ends with (public and the usual private ones); a dotted
 # word ending otherwise (server.exe, wsl.conf, wsltui.redact) is not taken for a host name.
-_TLDS = frozenset("""com net org edu gov mil int io co uk de fr nl eu ch at be se no dk fi pl cz it es pt ie jp cn kr in
+_TLDS = frozenset(
+    """com net org edu gov mil int io co uk de fr nl eu ch at be se no dk fi pl cz it es pt ie jp cn kr in
     au nz ca us ru br mx za tw hk sg biz info name pro cloud online site tech local lan internal corp home homelan
-    localdomain intranet private test example invalid arpa""".split())
+    localdomain intranet private test example invalid arpa""".split()
+)
 # Profile folders every Windows has: not a person.
 _GENERIC_PROFILES = frozenset({"public", "default", "default user", "all users", "defaultuser0", "defaultapppool"})
 # Path segments every Windows machine has (lower case): kept so a path still says where it points.
-KEEP_SEGMENTS = frozenset({
-    "windows", "system32", "syswow64", "sysnative", "drivers", "etc", "program files", "program files (x86)",
-    "programdata", "users", "appdata", "local", "locallow", "roaming", "temp", "tmp", "microsoft", "windowsapps",
-    "windows nt", "wsl", "system", "documents", "desktop", "downloads", ".wslconfig", "wslconfig", "winsxs",
-    "nodejs", "go", "bin", "java", "dotnet", "python", "docker", "docker desktop", "resources", "git", "cmd",
-    "windowspowershell", "v1.0", "hosts",
-    "svchost.exe", "wslrelay.exe", "wslhost.exe", "wslservice.exe", "wsl.exe", "wslg.exe", "vmcompute.exe",
-    "vmmem", "vmwp.exe", "lsass.exe", "services.exe", "powershell.exe", "pwsh.exe", "cmd.exe", "reg.exe",
-    "netsh.exe", "clip.exe", "explorer.exe", "node.exe", "python.exe", "python3.exe", "java.exe", "javaw.exe",
-    "go.exe", "dotnet.exe", "docker.exe", "com.docker.backend.exe", "code.exe", "msedge.exe", "chrome.exe",
-    "firefox.exe", "nginx.exe", "httpd.exe", "spoolsv.exe", "mdnsresponder.exe",
-})
+KEEP_SEGMENTS = frozenset(
+    {
+        "windows",
+        "system32",
+        "syswow64",
+        "sysnative",
+        "drivers",
+        "etc",
+        "program files",
+        "program files (x86)",
+        "programdata",
+        "users",
+        "appdata",
+        "local",
+        "locallow",
+        "roaming",
+        "temp",
+        "tmp",
+        "microsoft",
+        "windowsapps",
+        "windows nt",
+        "wsl",
+        "system",
+        "documents",
+        "desktop",
+        "downloads",
+        ".wslconfig",
+        "wslconfig",
+        "winsxs",
+        "nodejs",
+        "go",
+        "bin",
+        "java",
+        "dotnet",
+        "python",
+        "docker",
+        "docker desktop",
+        "resources",
+        "git",
+        "cmd",
+        "windowspowershell",
+        "v1.0",
+        "hosts",
+        "svchost.exe",
+        "wslrelay.exe",
+        "wslhost.exe",
+        "wslservice.exe",
+        "wsl.exe",
+        "wslg.exe",
+        "vmcompute.exe",
+        "vmmem",
+        "vmwp.exe",
+        "lsass.exe",
+        "services.exe",
+        "powershell.exe",
+        "pwsh.exe",
+        "cmd.exe",
+        "reg.exe",
+        "netsh.exe",
+        "clip.exe",
+        "explorer.exe",
+        "node.exe",
+        "python.exe",
+        "python3.exe",
+        "java.exe",
+        "javaw.exe",
+        "go.exe",
+        "dotnet.exe",
+        "docker.exe",
+        "com.docker.backend.exe",
+        "code.exe",
+        "msedge.exe",
+        "chrome.exe",
+        "firefox.exe",
+        "nginx.exe",
+        "httpd.exe",
+        "spoolsv.exe",
+        "mdnsresponder.exe",
+    }
+)
 
 # --- patterns ----------------------------------------------------------------------------------
 
@@ -115,8 +258,10 @@ _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*
 # Machine and domain account SIDs (S-1-5-21-...) and Entra ID ones (S-1-12-1-...); well-known SIDs
 # (S-1-5-18, S-1-5-32-544) and app-container SIDs (the same on every machine) are kept.
 _SID = re.compile(r"(?i)(?<![\w-])S-1-(?:5-21|12-1)(?:-\d+){2,}(?![\w-])")
-_GUID = re.compile(r"(?i)(?<![0-9a-f])(\{)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?(1)\})"
-                   r"(?![0-9a-f])")
+_GUID = re.compile(
+    r"(?i)(?<![0-9a-f])(\{)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?(1)\})"
+    r"(?![0-9a-f])"
+)
 _MAC_CISCO = re.compile(r"^[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}$")  # 0015.5da3.7c19
 # A bare MAC (00155DA37C19) only where the text says it is one.
 _MAC_BARE = re.compile(r"(?i)\b((?:mac|physical|permanent|hardware|hw|bssid|ether)[\w ]{0,9}?\W{1,4})([0-9a-f]{12})\b")
@@ -165,8 +310,13 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class Redactor:
     """One per report: remembers which placeholder each value got."""
 
-    def __init__(self, users: tuple[str, ...] = (), hosts: tuple[str, ...] = (), networks: tuple[str, ...] = (),
-                 adapters: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        users: tuple[str, ...] = (),
+        hosts: tuple[str, ...] = (),
+        networks: tuple[str, ...] = (),
+        adapters: tuple[str, ...] = (),
+    ) -> None:
         self.v4: dict[ipaddress.IPv4Address, str] = {}
         self.v6: dict[ipaddress.IPv6Address, str] = {}
         self.macs: dict[str, str] = {}
@@ -200,8 +350,12 @@ class Redactor:
         for name in sorted(snap.records):
             r = snap.records[name]
             texts += [r.stdout, r.stderr, " ".join(r.argv), r.error or ""]
-        red = cls(users=tuple(find_users(snap, texts)), hosts=tuple(find_hosts(snap)),
-                  networks=tuple(find_networks(snap)), adapters=tuple(find_adapters(snap)))
+        red = cls(
+            users=tuple(find_users(snap, texts)),
+            hosts=tuple(find_hosts(snap)),
+            networks=tuple(find_networks(snap)),
+            adapters=tuple(find_adapters(snap)),
+        )
         for t in texts:
             red.text(t)
         return red
@@ -288,7 +442,7 @@ class Redactor:
         """A MAC in any notation (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, AABBCCDDEEFF), by its
         placeholder in the same notation."""
         digits = re.sub(r"[-:.]", "", text.lower())
-        key = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        key = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
         if key in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
             return text
         if key not in self.macs:
@@ -299,7 +453,7 @@ class Redactor:
             return out.upper().replace(":", "-")
         if "." in text:
             plain = out.replace(":", "")
-            return ".".join(plain[i:i + 4] for i in range(0, 12, 4))
+            return ".".join(plain[i : i + 4] for i in range(0, 12, 4))
         if ":" not in text:
             plain = out.replace(":", "")
             return plain.upper() if text.isupper() or text.isdigit() else plain
@@ -343,8 +497,9 @@ class Redactor:
         s = _WIN_PATH_FWD.sub(lambda m: self._path(m.group(), "/"), s)
         s = _MNT_PATH.sub(lambda m: self._path(m.group(), "/"), s)
         s = _HOME.sub(lambda m: "/home/" + self.user(m.group(1)), s)
-        s = _USER_CONTEXT.sub(lambda m: m.group(1) + (self.user(m.group(2)) if m.group(2).lower() in self.users
-                                                        else m.group(2)), s)
+        s = _USER_CONTEXT.sub(
+            lambda m: m.group(1) + (self.user(m.group(2)) if m.group(2).lower() in self.users else m.group(2)), s
+        )
         s = _TOKEN.sub(self._token, s)
         s = _MAC_DASHED.sub(lambda m: self.mac(m.group()), s)
         s = _MAC_BARE.sub(lambda m: m.group(1) + self.mac(m.group(2)), s)
@@ -412,7 +567,7 @@ class Redactor:
     def _token(self, m: re.Match[str]) -> str:
         tok = m.group()
         core = tok if parse_ip(tok) is not None else tok.rstrip(":.")  # "2002::" is whole; "at 10.1.2.3." is not
-        tail = tok[len(core):]
+        tail = tok[len(core) :]
         if not core:
             return tok
         addr = parse_ip(core)
@@ -442,10 +597,15 @@ class Redactor:
     @staticmethod
     def _is_version(s: str, start: int, end: int) -> bool:
         """A dotted quad that is a version number: "version: 2.3.26.0", "5.15.167.4-microsoft"."""
-        if _VERSION_BEFORE.search(s[max(0, start - 12):start]):
+        if _VERSION_BEFORE.search(s[max(0, start - 12) : start]):
             return True
-        rest = s[end:end + 20]
-        return rest.startswith("-") and not re.match(r"-\d{1,3}(\.\d{1,3}){3}", rest) and len(rest) > 1 and rest[1].isalnum()
+        rest = s[end : end + 20]
+        return (
+            rest.startswith("-")
+            and not re.match(r"-\d{1,3}(\.\d{1,3}){3}", rest)
+            and len(rest) > 1
+            and rest[1].isalnum()
+        )
 
     def _name_pattern(self) -> re.Pattern[str] | None:
         if self._names is None:
@@ -524,8 +684,11 @@ def find_users(snap, texts: list[str] | None = None) -> list[str]:
             found.append(snap.meta[key])
     for t in texts or []:  # jane.doe@corp.example.com: the local part is a person's name
         found += [m.group().split("@")[0] for m in _EMAIL.finditer(t)]
-    return [u for u in dict.fromkeys(f.strip() for f in found) if u and u.lower() not in _GENERIC_PROFILES
-            and not u.startswith("%")]
+    return [
+        u
+        for u in dict.fromkeys(f.strip() for f in found)
+        if u and u.lower() not in _GENERIC_PROFILES and not u.startswith("%")
+    ]
 
 
 def _powershell(snap) -> dict:
@@ -577,7 +740,7 @@ def _ini_values(text: str, section: str, key: str) -> list[str]:
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("[") and "]" in line:
-            current = line[1:line.index("]")].strip().lower()
+            current = line[1 : line.index("]")].strip().lower()
         elif current == section and "=" in line and line.split("=", 1)[0].strip().lower() == key:
             value = line.split("=", 1)[1].split("#")[0].strip().strip("\"'")
             if value:

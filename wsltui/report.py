@@ -104,7 +104,10 @@ class Report:
             port = re.compile(rf"\b{row.port}\b")  # once per row: thousands of ports overflow re's cache
             for sc, t in row.traces.items():
                 for hop in t.blockers:
-                    def generic(text: str | None, port=port) -> str:  # the same rule for another port is the same blocker
+
+                    def generic(
+                        text: str | None, port=port
+                    ) -> str:  # the same rule for another port is the same blocker
                         return port.sub("PORT", text or "")
 
                     key = (hop.layer, hop.verdict, generic(hop.rule), generic(hop.location), generic(hop.explanation))
@@ -114,7 +117,9 @@ class Report:
         return list(found.values())
 
 
-def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = None, facts: Facts | None = None) -> Report:
+def build(
+    snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = None, facts: Facts | None = None
+) -> Report:
     """The traces the Status screen shows (every listener x the status scenarios), or only
     ``ports`` (even when nothing listens on them) and only ``scenario``."""
     facts = facts if facts is not None else build_facts(snap)
@@ -135,12 +140,22 @@ def build(snap: Snapshot, ports: tuple[int, ...] = (), scenario: str | None = No
         if t.address:
             rows[key].listeners.append(t)
     traces = {(r.proto, r.port, sc): t for r in rows.values() for sc, t in r.traces.items()}
-    return Report(snap, facts, world, list(rows.values()), scenarios, tuple(ports), unknown, errors,
-                  stored_tests(snap, world, traces))
+    return Report(
+        snap,
+        facts,
+        world,
+        list(rows.values()),
+        scenarios,
+        tuple(ports),
+        unknown,
+        errors,
+        stored_tests(snap, world, traces),
+    )
 
 
-def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: tuple[int, ...] = (),
-                 redact: bool = False) -> list[str]:
+def write_ticket(
+    snap: Snapshot, facts: Facts, directory: str | Path, *, ports: tuple[int, ...] = (), redact: bool = False
+) -> list[str]:
     """A support ticket's files in ``directory`` (the app's `w`): the Markdown report and the
     snapshot it came from, which ``wsltui report --from`` replays. Redacted, only the report: a
     snapshot is the raw outputs, which cannot be redacted. Returns the paths; raises OSError."""
@@ -148,8 +163,13 @@ def write_ticket(snap: Snapshot, facts: Facts, directory: str | Path, *, ports: 
     text = render(build(snap, ports, facts=facts), "md", redact=redact)
     # New names only (a counter when one is taken), never through a link planted at the name;
     # unredacted files are the owner's alone, a redacted report is meant to be shared.
-    report = safe_files.create_unique(directory, f"wsltui-report-{stamp}{'-redacted' if redact else ''}", ".md", text,
-                                      safe_files.SHARED if redact else safe_files.PRIVATE)
+    report = safe_files.create_unique(
+        directory,
+        f"wsltui-report-{stamp}{'-redacted' if redact else ''}",
+        ".md",
+        text,
+        safe_files.SHARED if redact else safe_files.PRIVATE,
+    )
     if redact:
         return [str(report)]
     snapshot = safe_files.create_unique(directory, f"wsltui-snapshot-{stamp}", ".json", snap.dumps())
@@ -198,14 +218,29 @@ def _document(report: Report, redacted: bool, facts, traces: list) -> dict:
         "meta": dict(report.snapshot.meta),
         "redacted": redacted,
         "selection": {"ports": list(report.ports), "scenarios": list(report.scenarios)},
-        "summary": [{"proto": r.proto, "port": r.port, "scenario": sc, "reachable": t.reachable, "symptom": t.symptom,
-                     "blocked_at": t.first_blocker.layer if t.first_blocker else None}
-                    for r in report.rows for sc, t in r.traces.items()],
+        "summary": [
+            {
+                "proto": r.proto,
+                "port": r.port,
+                "scenario": sc,
+                "reachable": t.reachable,
+                "symptom": t.symptom,
+                "blocked_at": t.first_blocker.layer if t.first_blocker else None,
+            }
+            for r in report.rows
+            for sc, t in r.traces.items()
+        ],
         "errors": list(report.errors),
-        "live": [{"proto": t.trace.proto if t.trace else None, "port": t.trace.port if t.trace else None,
-                  "scenario": t.trace.scenario if t.trace else None, "observed": observed_json(t),
-                  "observation": asdict(t.result.obs) if isinstance(t.result, Reconciliation) else None}
-                 for t in report.live],
+        "live": [
+            {
+                "proto": t.trace.proto if t.trace else None,
+                "port": t.trace.port if t.trace else None,
+                "scenario": t.trace.scenario if t.trace else None,
+                "observed": observed_json(t),
+                "observation": asdict(t.result.obs) if isinstance(t.result, Reconciliation) else None,
+            }
+            for t in report.live
+        ],
         "facts": facts,
         "traces": traces,
     }
@@ -218,8 +253,12 @@ def _source(report: Report) -> str:
     meta = report.snapshot.meta
     if meta.get("demo"):
         return f"bundled demo {meta['demo']}"
-    parts = [f"taken {meta['taken']}" if meta.get("taken") else "", f"on {meta['host']}" if meta.get("host") else "",
-             f"by wsltui {meta['wsltui']}" if meta.get("wsltui") else "", "as root" if meta.get("root") else ""]
+    parts = [
+        f"taken {meta['taken']}" if meta.get("taken") else "",
+        f"on {meta['host']}" if meta.get("host") else "",
+        f"by wsltui {meta['wsltui']}" if meta.get("wsltui") else "",
+        "as root" if meta.get("root") else "",
+    ]
     return "snapshot " + " ".join(p for p in parts if p) if any(parts) else "snapshot"
 
 
@@ -295,10 +334,12 @@ def _what(trace: Trace) -> str:
 def _summary(report) -> list[tuple[str, str, str, bool]]:
     """(Markdown label, text label, value, is a warning) of the report's summary, shared by the
     text and Markdown forms."""
-    rows = [("Networking mode", "networking mode", _mode(report), False),
-            ("WSL address", "WSL address", _addresses(report), False),
-            ("Windows side", "Windows side", _windows(report), False),
-            ("Result", "result", _counts(report), False)]
+    rows = [
+        ("Networking mode", "networking mode", _mode(report), False),
+        ("WSL address", "WSL address", _addresses(report), False),
+        ("Windows side", "Windows side", _windows(report), False),
+        ("Result", "result", _counts(report), False),
+    ]
     if report.live:
         rows.append(("Live tests", "live tests", _live_counts(report), False))
     if report.listeners_unknown is not None:
@@ -311,16 +352,20 @@ def _counts(report: Report) -> str:
     traces = report.traces
     blocked = sum(1 for t in traces if t.reachable is False)
     unknown = sum(1 for t in traces if t.reachable is None)
-    return (f"{plural(len(report.rows), 'port')} x {plural(len(report.scenarios), 'scenario')}: "
-            f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown")
+    return (
+        f"{plural(len(report.rows), 'port')} x {plural(len(report.scenarios), 'scenario')}: "
+        f"{len(traces) - blocked - unknown} reachable, {blocked} blocked, {unknown} unknown"
+    )
 
 
 def _live_counts(report: Report) -> str:
     results = [t.result for t in report.live]
     agree = sum(1 for r in results if isinstance(r, Reconciliation) and r.agrees is True)
     differ = sum(1 for r in results if isinstance(r, Reconciliation) and r.agrees is False)
-    return (f"{len(results)} stored: {agree} agree with the model, {differ} disagree, "
-            f"{len(results) - agree - differ} observed nothing or could not be read (each beside its trace below)")
+    return (
+        f"{len(results)} stored: {agree} agree with the model, {differ} disagree, "
+        f"{len(results) - agree - differ} observed nothing or could not be read (each beside its trace below)"
+    )
 
 
 def _expanded(report: Report, t: Trace) -> bool:
@@ -372,7 +417,9 @@ def to_text(report: Report, color: bool = False, redacted: bool = False) -> str:
         p(f"[bold]Blockers[/] ({len(blockers)}):")
         for i, b in enumerate(blockers, 1):
             where = ", ".join(f"{row.label} {SHORT.get(sc, sc)}" for row, sc in b.where)
-            p(f"  {i}. [bold]{escape(b.hop.layer)}[/]: {escape(b.hop.rule or b.hop.explanation)}  [dim]({escape(where)})[/]")
+            p(
+                f"  {i}. [bold]{escape(b.hop.layer)}[/]: {escape(b.hop.rule or b.hop.explanation)}  [dim]({escape(where)})[/]"
+            )
             for f in b.fixes or [None]:
                 p(f"     fix: {escape(_fix_line(f))}")
     caveats = _caveats(report)
@@ -473,9 +520,15 @@ def to_markdown(report: Report, redacted: bool = False) -> str:
     out: list[str] = []
     w = out.append
     blocked = [t for t in report.traces if t.reachable is False]
-    title = (f"{len(blocked)} of {len(report.traces)} connections blocked" if blocked
-             else "every traced connection connects" if report.traces and all(t.reachable for t in report.traces)
-             else "nothing blocked, some layers unknown" if report.traces else "nothing to trace")
+    title = (
+        f"{len(blocked)} of {len(report.traces)} connections blocked"
+        if blocked
+        else "every traced connection connects"
+        if report.traces and all(t.reachable for t in report.traces)
+        else "nothing blocked, some layers unknown"
+        if report.traces
+        else "nothing to trace"
+    )
     w(f"# wsltui report: {title}")
     w("")
     w(f"wsltui {__version__} · {prose(_source(report))}" + (" · **redacted**" if redacted else ""))
@@ -533,14 +586,26 @@ def _md_trace(t: Trace, w) -> None:
     for i, h in enumerate(t.hops, 1):
         verdict = f"**{verdict_word(h.verdict)}**" if h.blocks else verdict_word(h.verdict)
         what = prose(h.explanation)
-        for label, value in (("after fix", h.assumes_fix and f"{h.assumes_fix} (traced as if it were done: not the "
-                                                           "current state)"), ("assumed", h.assumption), ("why", h.reason)):
+        for label, value in (
+            ("after fix", h.assumes_fix and f"{h.assumes_fix} (traced as if it were done: not the current state)"),
+            ("assumed", h.assumption),
+            ("why", h.reason),
+        ):
             if value:
                 what += f"<br>*{label}:* {prose(value)}"
-        where = " · ".join(x for x in (code(h.rule) if h.rule else "", prose(h.location or ""),
-                                         f"edit: {prose(h.edit)}" if h.edit else "") if x)
-        w(f"| {'**' + str(i) + '**' if h is first else i} | {h.layer} | {verdict} | {cell(what)} | "
-          f"{cell(code(h.packet)) if h.packet else ''} | {cell(where)} |")
+        where = " · ".join(
+            x
+            for x in (
+                code(h.rule) if h.rule else "",
+                prose(h.location or ""),
+                f"edit: {prose(h.edit)}" if h.edit else "",
+            )
+            if x
+        )
+        w(
+            f"| {'**' + str(i) + '**' if h is first else i} | {h.layer} | {verdict} | {cell(what)} | "
+            f"{cell(code(h.packet)) if h.packet else ''} | {cell(where)} |"
+        )
     w("")
     if first is not None and first.symptom:
         alternatives = f" (or {prose(' or '.join(first.alternatives))})" if first.alternatives else ""
@@ -630,9 +695,11 @@ def _md_deciding(report: Report, w) -> None:
         else:
             w(prose(h.explanation))
             w("")
-        items = [f"- {label}: {code(value) if label == 'packet' else prose(value)}"
-                 for label, value in (("where", h.location), ("owner", h.owner), ("edit", h.edit), ("packet", h.packet))
-                 if value]
+        items = [
+            f"- {label}: {code(value) if label == 'packet' else prose(value)}"
+            for label, value in (("where", h.location), ("owner", h.owner), ("edit", h.edit), ("packet", h.packet))
+            if value
+        ]
         if h.steps:
             items.append("- path through netfilter: " + "; ".join(prose(s) for s in h.steps))
         if items:
@@ -646,8 +713,11 @@ def _md_deciding(report: Report, w) -> None:
     if report.listeners_unknown is not None:
         w(prose(str(report.listeners_unknown)))
     for r in report.rows:
-        w(f"- {r.label}: " + "; ".join(code(_listener(t)) for t in r.listeners) if r.listeners
-          else f"- {r.label}: nobody listens")
+        w(
+            f"- {r.label}: " + "; ".join(code(_listener(t)) for t in r.listeners)
+            if r.listeners
+            else f"- {r.label}: nobody listens"
+        )
     w("")
 
 
@@ -665,11 +735,14 @@ def _md_zones(report: Report, w) -> None:
             continue
         az = active.get(z.name)
         bound = " ".join((az.interfaces + az.sources) if az else z.interfaces + z.sources) or (
-            "every interface (default zone)" if z.name == f.default_zone else "-")
+            "every interface (default zone)" if z.name == f.default_zone else "-"
+        )
         rich = "<br>".join(code(r.text) for r in z.rich_rules) or "-"
-        w(f"| {cell(prose(z.name))} | {cell(prose(bound))} | {cell(prose(z.target or '-'))} | "
-          f"{cell(prose(' '.join(z.services) or '-'))} | {cell(prose(' '.join(p.text for p in z.ports) or '-'))} | "
-          f"{cell(rich)} |")
+        w(
+            f"| {cell(prose(z.name))} | {cell(prose(bound))} | {cell(prose(z.target or '-'))} | "
+            f"{cell(prose(' '.join(z.services) or '-'))} | {cell(prose(' '.join(p.text for p in z.ports) or '-'))} | "
+            f"{cell(rich)} |"
+        )
     w("")
 
 
@@ -677,24 +750,34 @@ def _md_windows(report: Report, w) -> None:
     win = report.facts.windows
     if win is None or not getattr(win, "captured", False):
         return
-    if not any(b.hop.layer in ("windows-firewall", "hyperv-firewall", "portproxy", "excluded-ports", "windows-listener")
-               for b in report.blockers):
+    if not any(
+        b.hop.layer in ("windows-firewall", "hyperv-firewall", "portproxy", "excluded-ports", "windows-listener")
+        for b in report.blockers
+    ):
         return
     w("**Windows**")
     w("")
     if not isinstance(win.connections, Unknown):
         w("- network profiles: " + ", ".join(f"{prose(c.alias)} = {prose(str(c.category))}" for c in win.connections))
     if not isinstance(win.profiles, Unknown):
-        w("- firewall profiles: " + ", ".join(f"{prose(name)} {'on' if p.enabled else 'off'}, inbound {prose(str(p.default_inbound))}"
-                                              for name, p in win.profiles.items()))
+        w(
+            "- firewall profiles: "
+            + ", ".join(
+                f"{prose(name)} {'on' if p.enabled else 'off'}, inbound {prose(str(p.default_inbound))}"
+                for name, p in win.profiles.items()
+            )
+        )
     hv = win.hyperv
     setting = getattr(hv, "setting", None)
     if getattr(hv, "available", False) and setting is not None and not isinstance(setting, Unknown):
+
         def on(v) -> str:
             return "not configured" if v is None else "on" if v else "off"
 
-        w(f"- Hyper-V firewall for WSL: {on(setting.enabled)}, inbound {setting.default_inbound or 'not configured'}, "
-          f"loopback {on(setting.loopback)}")
+        w(
+            f"- Hyper-V firewall for WSL: {on(setting.enabled)}, inbound {setting.default_inbound or 'not configured'}, "
+            f"loopback {on(setting.loopback)}"
+        )
     w("")
 
 
@@ -718,8 +801,10 @@ def _md_details(report: Report, w) -> None:
     w("|---|---|---|---|---|")
     for name in sorted(report.snapshot.records):
         r = report.snapshot.records[name]
-        w(f"| {cell(prose(name))} | {cell(code(r.command)) if r.argv else '-'} | "
-          f"{'-' if r.exit_code is None else r.exit_code} | {r.seconds:.2f} | {cell(prose(r.error or ''))} |")
+        w(
+            f"| {cell(prose(name))} | {cell(code(r.command)) if r.argv else '-'} | "
+            f"{'-' if r.exit_code is None else r.exit_code} | {r.seconds:.2f} | {cell(prose(r.error or ''))} |"
+        )
     w("")
     w("</details>")
     w("")

@@ -32,6 +32,8 @@ def state_dir(environ=None) -> Path:
     env = os.environ if environ is None else environ
     base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "wsltui"
+
+
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _UNIQUE_TRIES = 100
 
@@ -43,7 +45,7 @@ def _bytes(data: str | bytes) -> bytes:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def create_new(path: str | os.PathLike, data: str | bytes, mode: int = PRIVATE, *, sync: bool = False) -> Path:
@@ -63,8 +65,7 @@ def create_new(path: str | os.PathLike, data: str | bytes, mode: int = PRIVATE, 
     return p
 
 
-def create_unique(directory: str | os.PathLike, stem: str, suffix: str, data: str | bytes,
-                  mode: int = PRIVATE) -> Path:
+def create_unique(directory: str | os.PathLike, stem: str, suffix: str, data: str | bytes, mode: int = PRIVATE) -> Path:
     """A new file ``<stem><suffix>`` in ``directory``, or ``<stem>-2<suffix>``, ``-3``...
     when that name is taken (by a file or a planted link alike)."""
     where = Path(directory)
@@ -119,8 +120,11 @@ def private_dir(path: str | os.PathLike) -> Path:
     try:
         st = os.fstat(fd)
         if st.st_uid != os.geteuid():
-            raise OSError(errno.EPERM, f"belongs to another user (uid {st.st_uid}): wsltui keeps its state only "
-                                       "in its own directory", str(p))
+            raise OSError(
+                errno.EPERM,
+                f"belongs to another user (uid {st.st_uid}): wsltui keeps its state only in its own directory",
+                str(p),
+            )
         if stat.S_IMODE(st.st_mode) != PRIVATE_DIR:
             os.fchmod(fd, PRIVATE_DIR)
     finally:

@@ -60,11 +60,22 @@ class Record:
     def from_json(cls, name: str, d: dict) -> Record:
         """Tolerant: a hand-edited meta file with wrong types still loads; what could not be
         read is said in ``error`` rather than guessed."""
-        argv, exit_code, seconds, error = d.get("argv") or (), d.get("exit_code", 0), d.get("seconds") or 0.0, d.get("error")
-        wrong = [key for key, ok in (("argv", isinstance(argv, (list, tuple))),
-                                     ("exit_code", exit_code is None or (isinstance(exit_code, int) and not isinstance(exit_code, bool))),
-                                     ("seconds", isinstance(seconds, (int, float)) and not isinstance(seconds, bool)),
-                                     ("error", error is None or isinstance(error, str))) if not ok]
+        argv, exit_code, seconds, error = (
+            d.get("argv") or (),
+            d.get("exit_code", 0),
+            d.get("seconds") or 0.0,
+            d.get("error"),
+        )
+        wrong = [
+            key
+            for key, ok in (
+                ("argv", isinstance(argv, (list, tuple))),
+                ("exit_code", exit_code is None or (isinstance(exit_code, int) and not isinstance(exit_code, bool))),
+                ("seconds", isinstance(seconds, (int, float)) and not isinstance(seconds, bool)),
+                ("error", error is None or isinstance(error, str)),
+            )
+            if not ok
+        ]
         if wrong and error is None or not isinstance(error, (str, type(None))):
             error = f"the record's {', '.join(wrong)} could not be read"
         return cls(
@@ -161,8 +172,17 @@ def _read_limited(name: str, cap: int, dir_fd: int | None = None) -> str:
 
 
 def _kind(mode: int) -> str:
-    return ("directory" if stat.S_ISDIR(mode) else "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode)
-            else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file")
+    return (
+        "directory"
+        if stat.S_ISDIR(mode)
+        else "FIFO"
+        if stat.S_ISFIFO(mode)
+        else "socket"
+        if stat.S_ISSOCK(mode)
+        else "device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "special file"
+    )
 
 
 def _json(text: str, name: str):
@@ -195,7 +215,7 @@ def load(path: str | os.PathLike) -> Snapshot:
     except _Unreadable as e:
         raise SnapshotError(f"{p}: not a wsltui snapshot ({e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("records"), dict):
-        raise SnapshotError(f"{p}: not a wsltui snapshot (expected a JSON object with \"format\": \"{FORMAT}\")")
+        raise SnapshotError(f'{p}: not a wsltui snapshot (expected a JSON object with "format": "{FORMAT}")')
     snap = Snapshot(meta=data.get("meta") if isinstance(data.get("meta"), dict) else {})
     for name, rd in data["records"].items():
         if not _RECORD_NAME.match(str(name)):
@@ -204,8 +224,15 @@ def load(path: str | os.PathLike) -> Snapshot:
         if not isinstance(rd, dict):
             snap.add(Record(name, (), "", exit_code=None, error="malformed record in snapshot file"))
         elif len(str(rd.get("stdout") or "")) > MAX_RECORD_BYTES:
-            snap.add(Record(name, (), "", exit_code=None, error=f"its output is more than the {MAX_RECORD_BYTES >> 20} "
-                                                               "MiB wsltui reads"))
+            snap.add(
+                Record(
+                    name,
+                    (),
+                    "",
+                    exit_code=None,
+                    error=f"its output is more than the {MAX_RECORD_BYTES >> 20} MiB wsltui reads",
+                )
+            )
         else:
             snap.add(Record.from_json(name, rd))
     return snap
@@ -230,8 +257,9 @@ def _load_dir_fd(dir_fd: int) -> Snapshot:
 
     def read(file: str) -> str:
         if left[0] <= 0:
-            raise _Unreadable(f"{file} is not read: the snapshot is larger than the {MAX_SNAPSHOT_BYTES >> 20} MiB "
-                              "wsltui reads")
+            raise _Unreadable(
+                f"{file} is not read: the snapshot is larger than the {MAX_SNAPSHOT_BYTES >> 20} MiB wsltui reads"
+            )
         text = _read_limited(file, min(MAX_RECORD_BYTES, left[0]), dir_fd)
         left[0] -= len(text)
         return text
@@ -244,8 +272,10 @@ def _load_dir_fd(dir_fd: int) -> Snapshot:
             snap.notes.append(str(e))
     for file in sorted(files):
         if not file.endswith(".txt"):
-            if not (file.endswith(".meta.json") and file[:-len(".meta.json")] + ".txt" in files) \
-                    and file not in ("snapshot.json", "ABOUT"):
+            if not (file.endswith(".meta.json") and file[: -len(".meta.json")] + ".txt" in files) and file not in (
+                "snapshot.json",
+                "ABOUT",
+            ):
                 snap.notes.append(f"ignored {file[:80]!r}: not a record file")
             continue
         name = file[: -len(".txt")]

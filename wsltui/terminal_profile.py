@@ -50,15 +50,18 @@ def wsltui_command() -> list[str]:
     argv = [os.path.abspath(script)] if script else [os.path.abspath(sys.executable), "-m", "wsltui"]
     for word in argv[:1]:
         if not PLAIN_PATH.fullmatch(word):
-            raise ProfileError(f"{word!r} has characters that would need quoting in Windows Terminal's command "
-                               "line: install wsltui under a plain path")
+            raise ProfileError(
+                f"{word!r} has characters that would need quoting in Windows Terminal's command "
+                "line: install wsltui under a plain path"
+            )
     return argv
 
 
 def fragment(distro: str, command: list[str]) -> dict:
     """The fragment: one new profile (Windows Terminal makes its GUID from its name)."""
-    return {"profiles": [{"name": f"wsltui ({distro})",
-                          "commandline": " ".join(["wsl.exe", "-d", distro, "--", *command])}]}
+    return {
+        "profiles": [{"name": f"wsltui ({distro})", "commandline": " ".join(["wsl.exe", "-d", distro, "--", *command])}]
+    }
 
 
 def fragment_text(distro: str, command: list[str]) -> str:

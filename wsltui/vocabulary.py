@@ -8,18 +8,43 @@ in lower case, and not-applicable as a muted dash (nothing to read there)."""
 from __future__ import annotations
 
 NOT_APPLICABLE = "–"  # U+2013: "this layer has no part in this connection"
-VERDICT_WORDS = {"allow": "ok", "drop": "DROP", "reject": "REJECT", "no-listener": "NO LISTENER", "unknown": "unknown",
-                 "not-applicable": NOT_APPLICABLE, "assumed": "assumed"}
-VERDICT_STYLES = {"allow": "green", "drop": "bold red", "reject": "bold red", "no-listener": "bold red",
-                  "unknown": "yellow", "not-applicable": "dim", "assumed": "cyan"}
+VERDICT_WORDS = {
+    "allow": "ok",
+    "drop": "DROP",
+    "reject": "REJECT",
+    "no-listener": "NO LISTENER",
+    "unknown": "unknown",
+    "not-applicable": NOT_APPLICABLE,
+    "assumed": "assumed",
+}
+VERDICT_STYLES = {
+    "allow": "green",
+    "drop": "bold red",
+    "reject": "bold red",
+    "no-listener": "bold red",
+    "unknown": "yellow",
+    "not-applicable": "dim",
+    "assumed": "cyan",
+}
 # The layers of a trace (``Hop.layer`` ids, as in JSON) by the names people know them by.
-LAYER_NAMES = {"windows-firewall": "Windows Defender Firewall", "hyperv-firewall": "Hyper-V firewall",
-               "excluded-ports": "excluded port ranges", "windows-listener": "Windows listener",
-               "localhost-relay": "localhost forwarding", "portproxy": "portproxy", "netfilter": "netfilter",
-               "socket": "socket", "path": "route"}
+LAYER_NAMES = {
+    "windows-firewall": "Windows Defender Firewall",
+    "hyperv-firewall": "Hyper-V firewall",
+    "excluded-ports": "excluded port ranges",
+    "windows-listener": "Windows listener",
+    "localhost-relay": "localhost forwarding",
+    "portproxy": "portproxy",
+    "netfilter": "netfilter",
+    "socket": "socket",
+    "path": "route",
+}
 # What a firewalld zone's target does with a packet no entry of the zone allows (by target_action).
-ZONE_TARGET_MEANINGS = {"default": "reject what is not allowed, allow ICMP", "accept": "accept everything",
-                        "reject": "reject everything not allowed", "drop": "drop everything not allowed"}
+ZONE_TARGET_MEANINGS = {
+    "default": "reject what is not allowed, allow ICMP",
+    "accept": "accept everything",
+    "reject": "reject everything not allowed",
+    "drop": "drop everything not allowed",
+}
 
 
 def verdict_word(verdict: str) -> str:

@@ -69,12 +69,18 @@ def case_firewalld_default(root: Path, index: int, timings: dict) -> None:
             out = pair.snapshot(root / "firewalld-default", env=fw.env, binds=fw.binds)
         finally:
             _stop(fw)
-    _write_case(out, """
+    _write_case(
+        out,
+        """
 firewalld 1.3.3, FirewallBackend=nftables, the Debian default configuration, untouched.
 No interface or source is bound (no NetworkManager, as in WSL), so --get-active-zones is empty
 and the default zone `public` applies to every interface. Zones: block dmz drop external home
 internal public trusted work.
-""", timings, "firewalld-default", started)
+""",
+        timings,
+        "firewalld-default",
+        started,
+    )
 
 
 def case_firewalld_configured(root: Path, index: int, timings: dict) -> None:
@@ -119,7 +125,9 @@ def case_firewalld_configured(root: Path, index: int, timings: dict) -> None:
         finally:
             _stop(fw)
     rules = "\n".join("    " + r.format(cli=pair.cli_ip, net=net) for r in RICH_RULES)
-    _write_case(out, f"""
+    _write_case(
+        out,
+        f"""
 firewalld 1.3.3, FirewallBackend=nftables, default zone public.
 
 Permanent, then --reload:
@@ -136,7 +144,11 @@ Runtime:
           port=8000:proto=tcp:toport=80:toaddr={pair.cli_ip}, port=5353:proto=udp:toaddr={pair.cli_ip}
   public rich rules:
 {rules}
-""", timings, "firewalld-configured", started)
+""",
+        timings,
+        "firewalld-configured",
+        started,
+    )
 
 
 def case_firewalld_iptables(root: Path, index: int, timings: dict) -> None:
@@ -147,16 +159,26 @@ def case_firewalld_iptables(root: Path, index: int, timings: dict) -> None:
             fw.cmd("--zone=public", f"--add-interface={pair.srv_if}")
             fw.cmd("--zone=public", "--add-port=8080/tcp")
             fw.cmd("--zone=trusted", f"--add-source={pair.cli_ip}/32")
-            fw.cmd("--zone=public", "--add-rich-rule=" + f'rule family="ipv4" source address="{pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"')
+            fw.cmd(
+                "--zone=public",
+                "--add-rich-rule="
+                + f'rule family="ipv4" source address="{pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"',
+            )
             out = pair.snapshot(root / "firewalld-iptables", env=fw.env, binds=fw.binds)
         finally:
             _stop(fw)
-    _write_case(out, f"""
+    _write_case(
+        out,
+        f"""
 firewalld 1.3.3, FirewallBackend=iptables (rules are in iptables-nft-save / ip6tables-nft-save).
 Runtime: public gets interface {pair.srv_if} and port 8080/tcp and the rich rule
   rule family="ipv4" source address="{pair.cli_ip}" port port="8081" protocol="tcp" reject type="tcp-reset"
 trusted gets source {pair.cli_ip}/32.
-""", timings, "firewalld-iptables", started)
+""",
+        timings,
+        "firewalld-iptables",
+        started,
+    )
 
 
 def case_firewalld_stopped(root: Path, index: int, timings: dict) -> None:
@@ -170,11 +192,17 @@ def case_firewalld_stopped(root: Path, index: int, timings: dict) -> None:
             out = pair.snapshot(root / "firewalld-stopped", env=fw.env, binds=fw.binds)
         finally:
             _stop(fw)
-    _write_case(out, """
+    _write_case(
+        out,
+        """
 A private system bus is running but firewalld is not (killed after start). firewall-cmd --state
 prints `not running` (to stderr) and exits 252; the other firewall-cmd commands print
 `FirewallD is not running` and exit 252.
-""", timings, "firewalld-stopped", started)
+""",
+        timings,
+        "firewalld-stopped",
+        started,
+    )
 
 
 def case_firewalld_nobus(root: Path, index: int, timings: dict) -> None:
@@ -187,12 +215,18 @@ def case_firewalld_nobus(root: Path, index: int, timings: dict) -> None:
             out = pair.snapshot(root / "firewalld-nobus", binds=[(str(work), "/run")])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _write_case(out, """
+    _write_case(
+        out,
+        """
 No D-Bus system bus at all (like WSL without systemd). firewall-cmd prints
 `Error: DBUS_ERROR: Failed to connect to socket /run/dbus/system_bus_socket: No such file or
 directory` (to stderr) and exits 36:
 firewalld cannot be running (it needs the system bus) and cannot be asked.
-""", timings, "firewalld-nobus", started)
+""",
+        timings,
+        "firewalld-nobus",
+        started,
+    )
 
 
 # --- ufw --------------------------------------------------------------------------------------
@@ -235,7 +269,20 @@ def case_ufw_active(root: Path, index: int, timings: dict) -> None:
             ["insert", "1", "deny", "from", "10.66.66.66", "comment", "bad host"],
             ["reject", "in", "on", ifc, "from", "any", "port", "53", "proto", "udp"],
             ["allow", "log", "8088/tcp"],
-            ["deny", "log-all", "from", "10.55.0.0/16", "to", "any", "port", "3306", "proto", "tcp", "comment", "no db"],
+            [
+                "deny",
+                "log-all",
+                "from",
+                "10.55.0.0/16",
+                "to",
+                "any",
+                "port",
+                "3306",
+                "proto",
+                "tcp",
+                "comment",
+                "no db",
+            ],
             ["allow", "proto", "gre", "from", "10.44.0.0/16"],
             ["allow", "from", "10.33.0.0/16", "to", "any", "app", "OpenSSH"],
         ]
@@ -246,11 +293,17 @@ def case_ufw_active(root: Path, index: int, timings: dict) -> None:
         finally:
             shutil.rmtree(ufw.workdir, ignore_errors=True)
     listing = "\n".join("  ufw " + " ".join(f"'{a}'" if " " in a else a for a in c) for c in commands)
-    _write_case(out, f"""
+    _write_case(
+        out,
+        f"""
 ufw 0.36.2 (iptables-nft backend), enabled, with a private OpenSSH app profile, forwarding on
 in the namespace. Commands:
 {listing}
-""", timings, "ufw-active", started)
+""",
+        timings,
+        "ufw-active",
+        started,
+    )
 
 
 def case_ufw_inactive(root: Path, index: int, timings: dict) -> None:
@@ -262,10 +315,16 @@ def case_ufw_inactive(root: Path, index: int, timings: dict) -> None:
             out = pair.snapshot(root / "ufw-inactive", binds=ufw.binds)
         finally:
             shutil.rmtree(ufw.workdir, ignore_errors=True)
-    _write_case(out, """
+    _write_case(
+        out,
+        """
 ufw 0.36.2 never enabled (`ufw allow 8080/tcp` was run, which only writes user.rules):
 `Status: inactive`, no ufw chains anywhere.
-""", timings, "ufw-inactive", started)
+""",
+        timings,
+        "ufw-inactive",
+        started,
+    )
 
 
 def case_ufw_legacy_trap(root: Path, index: int, timings: dict) -> None:
@@ -282,12 +341,18 @@ def case_ufw_legacy_trap(root: Path, index: int, timings: dict) -> None:
             out = pair.snapshot(root / "ufw-legacy-trap", binds=normal.binds)
         finally:
             shutil.rmtree(legacy.workdir, ignore_errors=True)
-    _write_case(out, """
+    _write_case(
+        out,
+        """
 ufw 0.36.2 enabled through the LEGACY iptables backend (xtables-legacy-multi bind-mounted over
 xtables-nft-multi), `ufw allow 8080/tcp`, `ufw deny 22/tcp`; then captured with the normal
 iptables-nft: `ufw status` says `Status: inactive` although iptables-legacy-save shows the ufw
 chains (default INPUT DROP) actively filtering. nf.legacy-tables lists `filter`.
-""", timings, "ufw-legacy-trap", started)
+""",
+        timings,
+        "ufw-legacy-trap",
+        started,
+    )
 
 
 CASES: dict[str, tuple[int, Callable[[Path, int, dict], None]]] = {

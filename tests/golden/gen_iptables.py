@@ -248,40 +248,101 @@ class Case:
     kind: str = "iptables"  # "iptables" | "ufw" | "ufw-legacy" | "firewalld"
 
 
-CASES: dict[str, Case] = {c.name: c for c in (
-    Case("filter-nft", 40, "INPUT/OUTPUT/FORWARD filter rules with many matches and targets, user chains with "
-         "jump/goto/return, quoted comments; IPv4 and IPv6; iptables-nft.", FILTER4 + FILTER6, "nft"),
-    Case("filter-legacy", 41, "The same rules as filter-nft, with iptables-legacy.", FILTER4 + FILTER6, "legacy"),
-    Case("nat", 42, "nat DNAT/REDIRECT/SNAT/MASQUERADE with a user chain, mangle MARK/CONNMARK/TCPMSS, "
-         "raw CT/NOTRACK, security; IPv4 and IPv6; iptables-nft.", NAT, "nft"),
-    Case("docker", 43, "Docker-shaped chains: Docker 26/27 layout (DOCKER-ISOLATION-STAGE-*) in IPv4, Docker 28 "
-         "layout (DOCKER-FORWARD/-BRIDGE/-CT) in IPv6, DOCKER-USER, nat DOCKER DNAT; iptables-nft.", DOCKER, "nft"),
-    Case("wsl", 44, "WSL's own native nft chains (WSLOUTPUT, WSLPOSTROUTING) in tables ip/ip6 filter and ip nat "
-         "beside iptables-nft rules (iptables-nft-save says the tables contain incompatible base chains), "
-         "plus a WSL-named chain in iptables-legacy.", WSL, "nft"),
-    Case("mixed", 45, "Rules for the same ports in both backends and both families (nft ACCEPT + legacy DROP "
-         "for 8080/tcp); iptables-nft-save warns on stderr that legacy tables are present.", MIXED, "nft"),
-    Case("ufw", 46, "Real ufw (private config copies) enabled with allow/deny/reject/limit/comment rules: "
-         "iptables-nft.", UFW, "nft", "ufw"),
-    Case("ufw-legacy", 47, "The same ufw rules with every iptables in ufw's mount namespace being "
-         "iptables-legacy (the 'ufw says inactive' trap: rules only in legacy).", UFW, "legacy", "ufw-legacy"),
-    Case("empty", 48, "A fresh namespace: no iptables rules in any backend.", "", "nft"),
-    Case("firewalld", 49, "Real firewalld with FirewallBackend=iptables (private D-Bus and config copy): "
-         "its INPUT_direct/INPUT_ZONES/IN_public* chains, a rich rule, a forward port, a direct rule.",
-         FIREWALLD, "nft", "firewalld"),
-)}
+CASES: dict[str, Case] = {
+    c.name: c
+    for c in (
+        Case(
+            "filter-nft",
+            40,
+            "INPUT/OUTPUT/FORWARD filter rules with many matches and targets, user chains with "
+            "jump/goto/return, quoted comments; IPv4 and IPv6; iptables-nft.",
+            FILTER4 + FILTER6,
+            "nft",
+        ),
+        Case("filter-legacy", 41, "The same rules as filter-nft, with iptables-legacy.", FILTER4 + FILTER6, "legacy"),
+        Case(
+            "nat",
+            42,
+            "nat DNAT/REDIRECT/SNAT/MASQUERADE with a user chain, mangle MARK/CONNMARK/TCPMSS, "
+            "raw CT/NOTRACK, security; IPv4 and IPv6; iptables-nft.",
+            NAT,
+            "nft",
+        ),
+        Case(
+            "docker",
+            43,
+            "Docker-shaped chains: Docker 26/27 layout (DOCKER-ISOLATION-STAGE-*) in IPv4, Docker 28 "
+            "layout (DOCKER-FORWARD/-BRIDGE/-CT) in IPv6, DOCKER-USER, nat DOCKER DNAT; iptables-nft.",
+            DOCKER,
+            "nft",
+        ),
+        Case(
+            "wsl",
+            44,
+            "WSL's own native nft chains (WSLOUTPUT, WSLPOSTROUTING) in tables ip/ip6 filter and ip nat "
+            "beside iptables-nft rules (iptables-nft-save says the tables contain incompatible base chains), "
+            "plus a WSL-named chain in iptables-legacy.",
+            WSL,
+            "nft",
+        ),
+        Case(
+            "mixed",
+            45,
+            "Rules for the same ports in both backends and both families (nft ACCEPT + legacy DROP "
+            "for 8080/tcp); iptables-nft-save warns on stderr that legacy tables are present.",
+            MIXED,
+            "nft",
+        ),
+        Case(
+            "ufw",
+            46,
+            "Real ufw (private config copies) enabled with allow/deny/reject/limit/comment rules: iptables-nft.",
+            UFW,
+            "nft",
+            "ufw",
+        ),
+        Case(
+            "ufw-legacy",
+            47,
+            "The same ufw rules with every iptables in ufw's mount namespace being "
+            "iptables-legacy (the 'ufw says inactive' trap: rules only in legacy).",
+            UFW,
+            "legacy",
+            "ufw-legacy",
+        ),
+        Case("empty", 48, "A fresh namespace: no iptables rules in any backend.", "", "nft"),
+        Case(
+            "firewalld",
+            49,
+            "Real firewalld with FirewallBackend=iptables (private D-Bus and config copy): "
+            "its INPUT_direct/INPUT_ZONES/IN_public* chains, a rich rule, a forward port, a direct rule.",
+            FIREWALLD,
+            "nft",
+            "firewalld",
+        ),
+    )
+}
 
 _TOOLS = {
-    ("IPT", "nft"): "iptables-nft", ("IP6T", "nft"): "ip6tables-nft",
-    ("IPT", "legacy"): "iptables-legacy", ("IP6T", "legacy"): "ip6tables-legacy",
+    ("IPT", "nft"): "iptables-nft",
+    ("IP6T", "nft"): "ip6tables-nft",
+    ("IPT", "legacy"): "iptables-legacy",
+    ("IP6T", "legacy"): "ip6tables-legacy",
 }
-_FIXED = {"IPT-NFT": "iptables-nft", "IPT-LEGACY": "iptables-legacy", "IP6T-NFT": "ip6tables-nft",
-          "IP6T-LEGACY": "ip6tables-legacy", "NFT": "nft", "ipset": "ipset"}
+_FIXED = {
+    "IPT-NFT": "iptables-nft",
+    "IPT-LEGACY": "iptables-legacy",
+    "IP6T-NFT": "ip6tables-nft",
+    "IP6T-LEGACY": "ip6tables-legacy",
+    "NFT": "nft",
+    "ipset": "ipset",
+}
 
 
 def _commands(case: Case, pair: NetnsPair) -> list[list[str]]:
-    script = case.script.format(S=pair.srv_ip, C=pair.cli_ip, S6=pair.srv_ip6, C6=pair.cli_ip6,
-                                IF=pair.srv_if, N=pair.index)
+    script = case.script.format(
+        S=pair.srv_ip, C=pair.cli_ip, S6=pair.srv_ip6, C6=pair.cli_ip6, IF=pair.srv_if, N=pair.index
+    )
     out = []
     for line in script.strip().splitlines():
         argv = shlex.split(line)
@@ -328,7 +389,9 @@ def build(case: Case, out_dir: Path) -> Path:
             f"# iptables-{case.name}\n\n{case.about}\n\nGenerated by tests/golden/gen_iptables.py in network "
             f"namespace {pair.srv} (server {pair.srv_ip} / {pair.srv_ip6} on {pair.srv_if}, client "
             f"{pair.cli_ip} / {pair.cli_ip6}), then `python -m wsltui snapshot --dir` inside it.\n\n"
-            "```\n" + "\n".join(done) + ("\n" if done else "") + "```\n", encoding="utf-8")
+            "```\n" + "\n".join(done) + ("\n" if done else "") + "```\n",
+            encoding="utf-8",
+        )
         return snap
     finally:
         if firewalld is not None:

@@ -477,8 +477,13 @@ table ip raw {
 
 def _subst(text: str, pair: NetnsPair) -> str:
     net = pair.srv_ip.rsplit(".", 1)[0]
-    return (text.replace("%IF%", pair.srv_if).replace("%NET%", net).replace("%SRV6%", pair.srv_ip6)
-            .replace("%SRV%", pair.srv_ip).replace("%CLI%", pair.cli_ip))
+    return (
+        text.replace("%IF%", pair.srv_if)
+        .replace("%NET%", net)
+        .replace("%SRV6%", pair.srv_ip6)
+        .replace("%SRV%", pair.srv_ip)
+        .replace("%CLI%", pair.cli_ip)
+    )
 
 
 def _nft(pair: NetnsPair, ruleset: str) -> None:

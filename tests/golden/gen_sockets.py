@@ -29,7 +29,7 @@ from realtools import NetnsPair, ns_argv, ns_run  # noqa: E402
 PREFIX = "gso"
 
 # port -> what the helper binds there (kept in one place: tests read it back).
-HELPER = r'''
+HELPER = r"""
 import ctypes, json, os, socket, sys, time
 SRV4, SRV6, DEV = sys.argv[1], sys.argv[2], sys.argv[3]
 socks = []
@@ -71,7 +71,7 @@ if child == 0:
 print(json.dumps({"pid": os.getpid(), "child": child}), flush=True)
 while True:
     time.sleep(60)
-'''
+"""
 
 
 class Helper:
@@ -80,8 +80,12 @@ class Helper:
     def __init__(self, pair: NetnsPair) -> None:
         self.script = Path(tempfile.mkdtemp(prefix="gso-")) / "helper.py"
         self.script.write_text(HELPER)
-        self.proc = subprocess.Popen(ns_argv(pair.srv, [sys.executable, str(self.script), pair.srv_ip, pair.srv_ip6, pair.srv_if]),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            ns_argv(pair.srv, [sys.executable, str(self.script), pair.srv_ip, pair.srv_ip6, pair.srv_if]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait()
@@ -111,8 +115,8 @@ class Helper:
 
 CASES = {
     "sockets-listeners": "Real `ss -H -l -n -t -u -p -e` as root in namespace gso-s (veth gso-a, 10.77.70.1/24, "
-                         "fd77:46::1/64): one listener of every kind (see HELPER in gen_sockets.py); every socket "
-                         "is shared by the helper and a forked child named \"gso (worker) 1\" (ss cuts comm at ')').",
+    "fd77:46::1/64): one listener of every kind (see HELPER in gen_sockets.py); every socket "
+    "is shared by the helper and a forked child named \"gso (worker) 1\" (ss cuts comm at ')').",
     "sockets-nonroot": "The same sockets; `ss` retaken as uid 65534: no users:(...), so no owners.",
     "sockets-empty": "A fresh namespace with no listener: ss prints nothing and exits 0.",
 }
@@ -138,8 +142,23 @@ def generate(root: Path | str = HERE) -> list[Path]:
         # As nobody: ss sees the same sockets but no owners (no users:(...)). Only the ss
         # record is retaken as uid 65534 (the interpreter's site-packages may be unreadable
         # for nobody); the other records are the root capture's.
-        r = ns_run(pair.srv, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                              "ss", "-H", "-l", "-n", "-t", "-u", "-p", "-e"])
+        r = ns_run(
+            pair.srv,
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "ss",
+                "-H",
+                "-l",
+                "-n",
+                "-t",
+                "-u",
+                "-p",
+                "-e",
+            ],
+        )
         dest = root / "sockets-nonroot"
         if dest.exists():
             shutil.rmtree(dest)

@@ -121,8 +121,14 @@ def wsl() -> None:
 
 
 # errno of the real Linux connect -> the Winsock error Windows reports for it (WinError.h)
-_WINSOCK = {"ECONNREFUSED": 10061, "ETIMEDOUT": 10060, "EHOSTUNREACH": 10065, "ENETUNREACH": 10051,
-            "EACCES": 10013, "EPERM": 10013}
+_WINSOCK = {
+    "ECONNREFUSED": 10061,
+    "ETIMEDOUT": 10060,
+    "EHOSTUNREACH": 10065,
+    "ENETUNREACH": 10051,
+    "EACCES": 10013,
+    "EPERM": 10013,
+}
 
 
 def live_connect(script: str) -> None:
@@ -149,8 +155,13 @@ def live_connect(script: str) -> None:
     ns = os.environ.get("WSLTUI_STANDIN_CLIENT_NETNS")
     if ns:
         enter_netns(ns)
-    r = connect(value("target"), int(value("port")), value("proto"), int(value("timeoutMs")) / 1000,
-                int(value("settleMs")) / 1000)
+    r = connect(
+        value("target"),
+        int(value("port")),
+        value("proto"),
+        int(value("timeoutMs")) / 1000,
+        int(value("settleMs")) / 1000,
+    )
     if r["outcome"] == "failed":
         name = errno.errorcode.get(r["code"], "")
         r.update(code=_WINSOCK.get(name, 10022), detail=f"stand-in: {name}")

@@ -58,7 +58,9 @@ def model(inner: str) -> dict:
     """What the elevated script would report, against the rules model (updated in place)."""
     path = os.environ.get("STANDIN_UAC_RULES")
     rules = json.load(open(path, encoding="utf-8")) if path and os.path.exists(path) else {}
-    m = re.search(r"^\s*(?:\$null = )?(Enable|Disable|New|Remove)-NetFirewall(HyperV)?Rule -Name " + QUOTED, inner, re.M)
+    m = re.search(
+        r"^\s*(?:\$null = )?(Enable|Disable|New|Remove)-NetFirewall(HyperV)?Rule -Name " + QUOTED, inner, re.M
+    )
     if not m:
         return {"ok": False, "error": "the stand-in does not know this script"}
     verb, name = m.group(1), unquote(m.group(3))
@@ -76,7 +78,7 @@ def model(inner: str) -> dict:
     elif verb == "New":
         if name in rules:
             return {"ok": False, "error": f"a rule named {name} already exists"}
-        rules[name] = {"enabled": 1, "hyperv": bool(m.group(2)), "script": inner[m.start():].splitlines()[0].strip()}
+        rules[name] = {"enabled": 1, "hyperv": bool(m.group(2)), "script": inner[m.start() :].splitlines()[0].strip()}
         result.update(before=0, after=1)
     else:
         if name not in rules:
@@ -120,8 +122,10 @@ def main() -> None:
         powershell(args)
     elif tool == "cmd.exe":
         log({"tool": tool, "argv": args})
-        answers = {"echo %TEMP%": os.environ.get("STANDIN_TEMP", TEMP),
-                   "echo %LOCALAPPDATA%": os.environ.get("STANDIN_LOCALAPPDATA", LOCALAPPDATA)}
+        answers = {
+            "echo %TEMP%": os.environ.get("STANDIN_TEMP", TEMP),
+            "echo %LOCALAPPDATA%": os.environ.get("STANDIN_LOCALAPPDATA", LOCALAPPDATA),
+        }
         if args[:2] != ["/d", "/c"] or len(args) != 3 or args[2] not in answers:
             sys.exit(1)
         sys.stdout.buffer.write((answers[args[2]] + "\r\n").encode())

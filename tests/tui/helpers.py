@@ -22,8 +22,15 @@ def demo_app(name: str = BLOCKED, **kw):
 def unknown_app():
     """A snapshot where nothing could be captured: every fact is unknown."""
     snap = Snapshot(meta={"note": "nothing captured"})
-    snap.add(Record("net.sockets", ("ss", "-H", "-l", "-n", "-t", "-u", "-p", "-e"), "", exit_code=None,
-                    error="ss: command not found"))
+    snap.add(
+        Record(
+            "net.sockets",
+            ("ss", "-H", "-l", "-n", "-t", "-u", "-p", "-e"),
+            "",
+            exit_code=None,
+            error="ss: command not found",
+        )
+    )
     return make_app(lambda: snap, label="empty")
 
 
@@ -84,8 +91,12 @@ def _focus_placed(app, panel) -> bool:
         main = panel.main_widget()
     except NoMatches:  # its children are still mounting
         return False
-    if main is not None and main.display and main.focusable and (
-            app.focused is None or panel not in app.focused.ancestors_with_self):
+    if (
+        main is not None
+        and main.display
+        and main.focusable
+        and (app.focused is None or panel not in app.focused.ancestors_with_self)
+    ):
         return False
     if app.active_key != "flow" or getattr(panel, "trace", None) is None or panel.trace.first_blocker is None:
         return True
@@ -118,10 +129,25 @@ def with_many_rules(n: int, name: str = WINDOWS) -> Snapshot:
     record = snap.records["win.powershell"]
     data = json.loads(record.stdout)
     for i in range(n):
-        data["rules"].append({
-            "id": f"Generated-{i:05d}", "name": f"Generated rule {i:05d}", "enabled": 1, "dir": 1,
-            "action": 4 if i % 3 == 0 else 2, "profile": 0, "proto": "TCP", "lport": str(20000 + i),
-            "rport": "Any", "laddr": "Any", "raddr": "Any", "program": "C:\\apps\\app.exe" if i % 5 == 0 else "Any",
-            "service": "Any", "ifAlias": "Any", "ifType": "Any", "src": "PersistentStore"})
+        data["rules"].append(
+            {
+                "id": f"Generated-{i:05d}",
+                "name": f"Generated rule {i:05d}",
+                "enabled": 1,
+                "dir": 1,
+                "action": 4 if i % 3 == 0 else 2,
+                "profile": 0,
+                "proto": "TCP",
+                "lport": str(20000 + i),
+                "rport": "Any",
+                "laddr": "Any",
+                "raddr": "Any",
+                "program": "C:\\apps\\app.exe" if i % 5 == 0 else "Any",
+                "service": "Any",
+                "ifAlias": "Any",
+                "ifType": "Any",
+                "src": "PersistentStore",
+            }
+        )
     snap.add(Record(record.name, record.argv, json.dumps(data), exit_code=record.exit_code))
     return snap

@@ -26,8 +26,11 @@ def static_text(app, selector: str) -> str:
     from rich.console import Console
 
     console = Console(width=200, record=True, file=open(os.devnull, "w"))
-    console.print(app.query_one(selector, Static).renderable if hasattr(app.query_one(selector, Static), "renderable")
-                  else app.query_one(selector, Static).content)
+    console.print(
+        app.query_one(selector, Static).renderable
+        if hasattr(app.query_one(selector, Static), "renderable")
+        else app.query_one(selector, Static).content
+    )
     return console.export_text()
 
 
@@ -141,6 +144,7 @@ def test_flow_focuses_the_first_blocker_and_keys_change_the_trace():
 
 def test_every_demo_flow_points_at_a_first_blocker_with_a_fix():
     for name in demos.names():
+
         async def body(app, pilot):
             await pilot.press("2")
             await settle(pilot)
@@ -217,9 +221,14 @@ def test_palette_lists_panels_actions_scenarios_and_demos():
         names = [n for n, _, _ in WslProvider(app.screen)._commands()]
         for p in PANELS:
             assert f"Panel: {p.TITLE}" in names
-        for action in ("Refresh: read the system again", "Screenshot (SVG) of this panel: content only",
-                       "Fix the blocker: its plan (commands and undo)", "Undo the last change wsltui made: its plan",
-                       "Help: every key", "Quit"):
+        for action in (
+            "Refresh: read the system again",
+            "Screenshot (SVG) of this panel: content only",
+            "Fix the blocker: its plan (commands and undo)",
+            "Undo the last change wsltui made: its plan",
+            "Help: every key",
+            "Quit",
+        ):
             assert action in names
         assert "Flow: Win→WSL IP tcp/8080" in names
         assert all(f"Demo: {d}" in names for d in demos.names())
@@ -286,18 +295,21 @@ def test_f8_is_the_content_only_no_toast_no_footer_unless_asked(tmp_path, monkey
         app.notify("A TOAST THAT MUST NOT BE IN THE IMAGE", timeout=30)
         await pilot.pause(0.1)
         await pilot.press("f8")
-        plain, = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*.svg")), "the screenshot")
+        (plain,) = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*.svg")), "the screenshot")
         text = _svg_text(plain)
         assert "demo nat-firewalld-reject" in text and "A TOAST" not in text
         assert "Help" not in text and "Topology" not in text  # no footer, no tabs
         footer = app.main_screen.query_one("Footer")
         assert footer.display  # shown again after the capture
         app.action_save_screenshot(chrome=True)
-        with_chrome, = await until(pilot, lambda: [p for p in tmp_path.glob("wsltui-status-*.svg") if p != plain],
-                                   "the screenshot with chrome")
+        (with_chrome,) = await until(
+            pilot, lambda: [p for p in tmp_path.glob("wsltui-status-*.svg") if p != plain], "the screenshot with chrome"
+        )
         assert "Topology" in _svg_text(with_chrome)
         app.action_save_screenshot(redact=True)
-        redacted, = await until(pilot, lambda: list(tmp_path.glob("wsltui-status-*-redacted.svg")), "the redacted one")
+        (redacted,) = await until(
+            pilot, lambda: list(tmp_path.glob("wsltui-status-*-redacted.svg")), "the redacted one"
+        )
         assert "nat-firewalld-reject" in _svg_text(redacted) and app.analysis.snapshot.meta
         assert oct(redacted.stat().st_mode & 0o777) == "0o644" and oct(plain.stat().st_mode & 0o777) == "0o600"
 
@@ -316,7 +328,7 @@ def test_w_writes_the_redacted_report_and_the_raw_one_with_its_snapshot_only_on_
             await pilot.pause(0.02)
             if any(n.message.startswith("Wrote") for n in app._notifications):
                 break
-        redacted, = tmp_path.glob("wsltui-report-*-redacted.md")
+        (redacted,) = tmp_path.glob("wsltui-report-*-redacted.md")
         assert not list(tmp_path.glob("wsltui-snapshot-*.json"))  # a snapshot cannot be redacted: not by default
         assert "--add-port=3000/tcp" in redacted.read_text()
         app.action_write_report(False)  # the command palette's raw entry
@@ -324,8 +336,8 @@ def test_w_writes_the_redacted_report_and_the_raw_one_with_its_snapshot_only_on_
             await pilot.pause(0.02)
             if list(tmp_path.glob("wsltui-snapshot-*.json")):
                 break
-        md, = (p for p in tmp_path.glob("wsltui-report-*.md") if "redacted" not in p.name)
-        snap, = tmp_path.glob("wsltui-snapshot-*.json")
+        (md,) = (p for p in tmp_path.glob("wsltui-report-*.md") if "redacted" not in p.name)
+        (snap,) = tmp_path.glob("wsltui-snapshot-*.json")
         text = md.read_text()
         assert "firewall-cmd --zone=public --add-port=3000/tcp" in text  # the demo's blocker and its fix
         # The snapshot is what the report came from: `wsltui report --from` it says the same.
@@ -355,7 +367,9 @@ def test_unknown_everywhere_never_crashes_and_says_why():
         for part in ("profiles", "adapters", "setting", "portproxy", "excluded tcp4", "excluded tcp6"):
             line = next(line for line in summary.splitlines() if line.strip().startswith(part))
             assert "unknown: not captured in this snapshot (run: " in line, line
-        assert static_text(app, "#windows-rules-note").startswith("rules: unknown: not captured in this snapshot (run: ")
+        assert static_text(app, "#windows-rules-note").startswith(
+            "rules: unknown: not captured in this snapshot (run: "
+        )
         assert not app.query_one("#windows-rules").display
         assert "unknown" in static_text(app, "#firewalld-body")
 

@@ -69,8 +69,11 @@ def test_rule_keys_on_a_demo_show_a_read_only_plan_without_reading_this_machine(
         await settle(pilot)
         panel = app.panel("netfilter")
         tree = panel.query_one("#netfilter-tree")
-        rule_line = next(line for line in range(tree.last_line + 1)
-                         if tree.get_node_at_line(line) is not None and tree.get_node_at_line(line).id in panel.rules)
+        rule_line = next(
+            line
+            for line in range(tree.last_line + 1)
+            if tree.get_node_at_line(line) is not None and tree.get_node_at_line(line).id in panel.rules
+        )
         tree.cursor_line = rule_line
         rule = panel.rules[tree.get_node_at_line(rule_line).id]
         text = await _preview(app, pilot, "space")
@@ -217,8 +220,11 @@ def test_firewalld_zone_entries_are_tree_leaves_and_space_plans_for_the_selected
         assert {("public", "service", s) for s in zone.services} <= items
         assert {("public", "port", p.text) for p in zone.ports} <= items
         tree = panel.query_one("#firewalld-tree")
-        line = next(n for n in range(tree.last_line + 1) if tree.get_node_at_line(n) is not None
-                    and tree.get_node_at_line(n).id in panel.items)
+        line = next(
+            n
+            for n in range(tree.last_line + 1)
+            if tree.get_node_at_line(n) is not None and tree.get_node_at_line(n).id in panel.items
+        )
         tree.cursor_line = line
         item = panel.items[tree.get_node_at_line(line).id]
         text = await _preview(app, pilot, "space")

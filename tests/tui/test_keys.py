@@ -70,7 +70,7 @@ def test_help_lists_the_current_panels_keys_first_then_the_global_ones():
         first_global = wheres.index("everywhere")
         assert set(wheres[:first_global]) == {"Windows"} and first_global >= 5
         assert "Windows" not in wheres[first_global:]  # all of it first (its enter and click rows too)
-        assert set(wheres[first_global:first_global + wheres.count("everywhere")]) == {"everywhere"}
+        assert set(wheres[first_global : first_global + wheres.count("everywhere")]) == {"everywhere"}
         # On a demo the change keys say they only show their plan.
         assert any(keys == "space" and "read-only here" in desc for where, keys, desc in rows if where == "Windows")
         await pilot.press("2")

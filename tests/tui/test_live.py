@@ -27,10 +27,14 @@ OTHER_RULE = "nft inet filter chain input, rule 2 (handle 7)"
 
 
 def observation(scenario: str, outcome: str, *, after=None, reached=None, verdict=None, rule=None, reply=None):
-    return Observation(scenario=scenario, proto="tcp", port=8080, started="2026-12-02T06:40:00+00:00",
-                       client=ClientOutcome("windows", outcome, elapsed_ms=12 if outcome != "timeout" else 3001,
-                                            after_connect=after),
-                       linux=LinuxWatch("nft-trace", reached_linux=reached, verdict=verdict, rule=rule, reply=reply))
+    return Observation(
+        scenario=scenario,
+        proto="tcp",
+        port=8080,
+        started="2026-12-02T06:40:00+00:00",
+        client=ClientOutcome("windows", outcome, elapsed_ms=12 if outcome != "timeout" else 3001, after_connect=after),
+        linux=LinuxWatch("nft-trace", reached_linux=reached, verdict=verdict, rule=rule, reply=reply),
+    )
 
 
 SETTLED = observation("windows-to-wsl-ip", "connected", after=DATA, reached=True, verdict="accept", reply="syn-ack")
@@ -91,8 +95,11 @@ def test_a_snapshot_with_live_records_shows_each_class_in_flow_and_status(tmp_pa
         assert titles["hyperv-firewall"].endswith("● observed: allowed")  # the assumed hop, settled
         assert "observed" not in titles["netfilter"]
         app.open_flow("windows-localhost-v4", 8080, "tcp")
-        text = await until(pilot, lambda: "never reached Linux" in _flow_live_text(app) and _flow_live_text(app),
-                            "the never-reached class")
+        text = await until(
+            pilot,
+            lambda: "never reached Linux" in _flow_live_text(app) and _flow_live_text(app),
+            "the never-reached class",
+        )
         assert "Model and reality disagree" in text and "VPN" in text
 
     run(_snapshot_app(tmp_path, SETTLED, NEVER, broken=True), body)
@@ -132,8 +139,11 @@ def test_l_runs_in_a_worker_shows_testing_then_the_observation():
         assert "testing…" in _status_text(app)
         await pilot.press("2")
         release.set()
-        text = await until(pilot, lambda: "Model and reality agree" in _flow_live_text(app) and _flow_live_text(app),
-                            "the reconciliation")
+        text = await until(
+            pilot,
+            lambda: "Model and reality agree" in _flow_live_text(app) and _flow_live_text(app),
+            "the reconciliation",
+        )
         assert "observed connects (connected, then data) after 12 ms" in text
         titles = {box.hop.layer: str(box.border_title) for box in app.query(HopBox)}
         assert titles["hyperv-firewall"].endswith("● observed: allowed")

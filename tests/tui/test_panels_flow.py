@@ -125,7 +125,11 @@ def test_b_says_so_when_the_panel_does_not_decide_the_flow_packet():
         await pilot.press("b")
         await pilot.pause()
         toasts = [n.message for n in app._notifications]
-        assert any("is not decided in ufw: the first blocker is hop 3, netfilter" in t for t in toasts), (toasts, app.focused, app.active_key)
+        assert any("is not decided in ufw: the first blocker is hop 3, netfilter" in t for t in toasts), (
+            toasts,
+            app.focused,
+            app.active_key,
+        )
         assert panel.main_widget() is not None
 
     run(demo_app(BLOCKED), body)

@@ -45,8 +45,9 @@ def changed(snap: Snapshot, record: str, edit) -> Snapshot:
     """``snap`` with one record's output passed through ``edit``."""
     out = Snapshot(meta=snap.meta)
     for r in snap.records.values():
-        out.add(Record(r.name, r.argv, edit(r.stdout), r.exit_code, r.stderr, r.seconds, r.error)
-                if r.name == record else r)
+        out.add(
+            Record(r.name, r.argv, edit(r.stdout), r.exit_code, r.stderr, r.seconds, r.error) if r.name == record else r
+        )
     assert out.records[record].stdout != snap.records[record].stdout
     return out
 
@@ -104,8 +105,11 @@ def test_refresh_waits_while_a_dialog_is_open_and_data_still_lands_behind_it():
 
 def test_no_periodic_refresh_for_demos_or_with_zero():
     linux, _ = split()
-    for source, make in ((Source(linux), lambda src: make_app({"linux": probing(src, periodic=True)}, refresh=0)),
-                         (Source(demos.load(BLOCKED)), lambda src: make_app(src, refresh=0.1))):
+    for source, make in (
+        (Source(linux), lambda src: make_app({"linux": probing(src, periodic=True)}, refresh=0)),
+        (Source(demos.load(BLOCKED)), lambda src: make_app(src, refresh=0.1)),
+    ):
+
         async def body(app, pilot):
             await pilot.pause(0.6)
             assert source.calls == 1
@@ -174,8 +178,11 @@ def needing_root(snap: Snapshot, record: str) -> Snapshot:
     """``snap`` as a non-root user without a sudo timestamp captures it: ``record`` needs root."""
     out = Snapshot(meta=snap.meta)
     for r in snap.records.values():
-        out.add(Record(r.name, r.argv, "", None, "sudo: a password is required", error=NEEDS_ROOT)
-                if r.name == record else r)
+        out.add(
+            Record(r.name, r.argv, "", None, "sudo: a password is required", error=NEEDS_ROOT)
+            if r.name == record
+            else r
+        )
     return out
 
 

@@ -67,8 +67,9 @@ def test_loading(snap_compare):
         await pilot.pause()
 
     try:
-        assert snap_compare(make_app({"linux": gate, "windows": Gate(HEALTHY)}), terminal_size=(100, 30),
-                            run_before=run_before)
+        assert snap_compare(
+            make_app({"linux": gate, "windows": Gate(HEALTHY)}), terminal_size=(100, 30), run_before=run_before
+        )
     finally:
         gate.event.set()
 
@@ -104,5 +105,6 @@ def test_sudo_dialog(snap_compare):
         pilot.app.screen.query_one("#sudo-password").cursor_blink = False  # a blink would race the snapshot
         await pilot.pause()
 
-    assert snap_compare(make_app({"linux": probing(lambda: snap, periodic=False)}), terminal_size=(100, 30),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app({"linux": probing(lambda: snap, periodic=False)}), terminal_size=(100, 30), run_before=run_before
+    )

@@ -55,11 +55,13 @@ def test_enter_on_a_blocker_line_opens_flow_at_that_hop_even_behind_a_missing_po
     async def body(app, pilot):
         panel = app.panel("status")
         # firewalld rejects 8080 on the LAN path too, once portproxy forwards it: "after" that fix
-        line = next(w for w in panel.query(BlockerLine)
-                    if w.blocker.target.port == 8080 and w.blocker.hop.layer == "netfilter")
+        line = next(
+            w for w in panel.query(BlockerLine) if w.blocker.target.port == 8080 and w.blocker.hop.layer == "netfilter"
+        )
         assert [sc for sc, _, _ in line.blocker.stops] == ["windows-to-wsl-ip", "lan-to-host"]
-        proxy = next(w for w in panel.query(BlockerLine)
-                     if w.blocker.target.port == 8080 and w.blocker.hop.layer == "portproxy")
+        proxy = next(
+            w for w in panel.query(BlockerLine) if w.blocker.target.port == 8080 and w.blocker.hop.layer == "portproxy"
+        )
         assert line.blocker.after == {"lan-to-host": proxy.blocker.number}
         assert f"LAN→host (after {proxy.blocker.number})" in plain(line.content)
         proxy.focus()
@@ -98,8 +100,10 @@ def test_f_opens_the_plan_of_the_selected_blocker_and_of_a_whole_cell():
             await pilot.pause(0.05)
         assert isinstance(app.screen, PlanScreen)
         shown = [" ".join(step) for fix in app.screen.plan.fixes for step in fix.argv]
-        assert shown == [f"firewall-cmd --zone=public --add-port={line.blocker.target.port}/tcp",
-                         f"firewall-cmd --permanent --zone=public --add-port={line.blocker.target.port}/tcp"]
+        assert shown == [
+            f"firewall-cmd --zone=public --add-port={line.blocker.target.port}/tcp",
+            f"firewall-cmd --permanent --zone=public --add-port={line.blocker.target.port}/tcp",
+        ]
         await pilot.press("escape")
         await pilot.pause()
         # a LAN cell: the plan holds every blocker of that cell (Windows firewall, portproxy, firewalld)
@@ -160,7 +164,9 @@ def test_the_stale_portproxy_fix_is_whole_on_screen():
         line = next(w for w in app.panel("status").query(BlockerLine) if w.blocker.hop.layer == "portproxy")
         text = plain(line.content)
         assert "netsh interface portproxy delete v4tov4" in text and "netsh interface portproxy add v4tov4" in text
-        assert not line.blocker.muted and "fix 1: Point the portproxy entry" in plain(app.query_one("#status-body").content)
+        assert not line.blocker.muted and "fix 1: Point the portproxy entry" in plain(
+            app.query_one("#status-body").content
+        )
 
     run(demo_app("lan-stale-portproxy"), body, SIZE)
 
@@ -187,6 +193,9 @@ def test_another_view_can_add_a_column_per_row(monkeypatch):
     async def body(app, pilot):
         table = app.query_one("#status-table")
         assert str(table.ordered_columns[-1].label) == "live"
-        assert [str(table.get_cell_at((r, len(table.columns) - 1))) for r in range(table.row_count)] == ["port 3000", "port 8080"]
+        assert [str(table.get_cell_at((r, len(table.columns) - 1))) for r in range(table.row_count)] == [
+            "port 3000",
+            "port 8080",
+        ]
 
     run(demo_app(), body, SIZE)

@@ -28,9 +28,16 @@ def svg_rows(path: Path) -> int:
 
 def test_headless_svg_is_the_content_only_and_chrome_on_request(tmp_path):
     plain, chrome = tmp_path / "plain.svg", tmp_path / "chrome.svg"
-    assert render_status(demo_source("nat-firewalld-reject"), str(plain), size=(120, 30), demo="nat-firewalld-reject") is None
-    assert render_status(demo_source("nat-firewalld-reject"), str(chrome), size=(120, 30), demo="nat-firewalld-reject",
-                         chrome=True) is None
+    assert (
+        render_status(demo_source("nat-firewalld-reject"), str(plain), size=(120, 30), demo="nat-firewalld-reject")
+        is None
+    )
+    assert (
+        render_status(
+            demo_source("nat-firewalld-reject"), str(chrome), size=(120, 30), demo="nat-firewalld-reject", chrome=True
+        )
+        is None
+    )
     text, with_chrome = svg_text(plain), svg_text(chrome)
     assert "demo nat-firewalld-reject" in text and "demo nat-firewalld-reject" in with_chrome
     for chrome_only in ("Topology", "Help", "Quit"):  # the tabs and the footer
@@ -101,7 +108,7 @@ def test_f8_on_a_panel_longer_than_the_screen_draws_all_of_it(tmp_path, monkeypa
                     break
 
     asyncio.run(main())
-    svg, = tmp_path.glob("wsltui-status-*.svg")
+    (svg,) = tmp_path.glob("wsltui-status-*.svg")
     wanted = {l.port for l in build_facts(snap).sockets.listeners if l.proto == "tcp"}
     assert svg_rows(svg) > 30 and wanted <= {int(p) for p in re.findall(r"tcp/(\d+)", svg_text(svg))}
     assert "Topology" not in svg_text(svg) and "many" in svg_text(svg)  # content only, the same source label

@@ -29,8 +29,11 @@ def _start(demo: str = "") -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
     cmd = f"{sys.executable} -m wsltui --demo {demo}; echo WSLTUI-EXITED-$?; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(ROOT),
-                    cmd], check=True, env=env)
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(ROOT), cmd],
+        check=True,
+        env=env,
+    )
     return session
 
 
@@ -110,7 +113,11 @@ def test_every_footer_fits_and_nothing_bleeds_into_the_last_column_at_120x30():
             while True:
                 lines = _tmux("capture-pane", "-p", "-t", session).split("\n")[:HEIGHT]
                 footer = lines[-1]
-                if all(k in footer for k in expected) and "loading" not in "".join(lines) or time.monotonic() > deadline:
+                if (
+                    all(k in footer for k in expected)
+                    and "loading" not in "".join(lines)
+                    or time.monotonic() > deadline
+                ):
                     break
                 time.sleep(0.2)
             missing = [k for k in expected if k not in footer]
@@ -119,7 +126,8 @@ def test_every_footer_fits_and_nothing_bleeds_into_the_last_column_at_120x30():
             for row, line in enumerate(lines):
                 last = line.ljust(WIDTH)[WIDTH - 1]
                 assert row == HEIGHT - 1 or _allowed_in_last_column(last), (
-                    f"{panel.KEY}: {last!r} in the last column of row {row}:\n" + "\n".join(lines))
+                    f"{panel.KEY}: {last!r} in the last column of row {row}:\n" + "\n".join(lines)
+                )
         _tmux("send-keys", "-t", session, "q")
         _wait_for(session, "WSLTUI-EXITED-0")
     finally:

@@ -94,10 +94,12 @@ def test_hyperv_rules_still_shown_when_the_windows_rules_are_unknown():
         await show_windows(pilot)
         note = static_text(app, "#windows-rules-note")
         assert note.startswith("Windows rules: unknown: ") and "4 rules" in note
-        assert {str(c) for c in names(app)} == {"WslCore Inbound ICMPv4 Default Allow Rule",
-                                                "WslCore Inbound ICMPv6 Default Allow Rule",
-                                                "WslCore Inbound IPv4 mDNS Default Allow Rule",
-                                                "WslCore Inbound IPv6 mDNS Default Allow Rule"}
+        assert {str(c) for c in names(app)} == {
+            "WslCore Inbound ICMPv4 Default Allow Rule",
+            "WslCore Inbound ICMPv6 Default Allow Rule",
+            "WslCore Inbound IPv4 mDNS Default Allow Rule",
+            "WslCore Inbound IPv6 mDNS Default Allow Rule",
+        }
 
     run(make_app(lambda: partial, label="no rules"), body)
 
@@ -133,8 +135,10 @@ def test_m_keeps_the_rules_that_could_match_and_follows_the_flow_port():
         await pilot.press("enter")
         await settle(pilot)
         await show_windows(pilot)
-        assert sorted(names(app)) == ["WslCore Inbound IPv4 mDNS Default Allow Rule",
-                                      "WslCore Inbound IPv6 mDNS Default Allow Rule"]
+        assert sorted(names(app)) == [
+            "WslCore Inbound IPv4 mDNS Default Allow Rule",
+            "WslCore Inbound IPv6 mDNS Default Allow Rule",
+        ]
         assert "2 could match udp/5353" in static_text(app, "#windows-rules-note")
         await pilot.press("m")
         await pilot.pause()
@@ -152,8 +156,11 @@ def test_relevance_is_the_simulators_matcher():
     win = build_facts(demos.load(WINDOWS)).windows
     for rule in [*win.rules, *win.hyperv.rules]:
         for proto in ("tcp", "udp"):
-            pkt = (WinPacket("in", proto, 8080) if rule.direction == "in"
-                   else WinPacket("out", proto, None, remote_port=8080))
+            pkt = (
+                WinPacket("in", proto, 8080)
+                if rule.direction == "in"
+                else WinPacket("out", proto, None, remote_port=8080)
+            )
             assert port_match(rule, proto, 8080) == rule_matches(rule, pkt, None)
 
 
@@ -323,7 +330,7 @@ def test_no_color_keeps_every_meaning_in_words(monkeypatch):
         await show_windows(pilot)
         svg = app.export_screenshot()
         for colour in set(re.findall(r"fill: #([0-9a-f]{6})", svg)):
-            r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+            r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
             assert max(r, g, b) - min(r, g, b) <= 4, colour
         table = app.query_one("#windows-rules", DataTable)
         cells = {str(c) for i in range(table.row_count) for c in table.get_row_at(i)[:2]}

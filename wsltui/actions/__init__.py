@@ -18,15 +18,55 @@ from wsltui.actions.apply import Result, UndoPreview, apply, undo, undo_preview
 from wsltui.actions.persist import detect as detect_persistence
 from wsltui.actions.persist import plan as persist_plan
 from wsltui.actions.plan import ActionError, Plan
-from wsltui.actions.rules import (DisabledRule, FirewalldItem, RuleRef, add_allow_plan, delete_plan, disable_plan,
-                                  disabled_rules, enable_plan, rule_ref)
+from wsltui.actions.rules import (
+    DisabledRule,
+    FirewalldItem,
+    RuleRef,
+    add_allow_plan,
+    delete_plan,
+    disable_plan,
+    disabled_rules,
+    enable_plan,
+    rule_ref,
+)
 from wsltui.actions.state import Journal, read_only, state_dir
 from wsltui.actions.windows import allow_plan as windows_allow_plan
-from wsltui.actions.windows import (clipboard_text, copy_to_clipboard, hyperv_allow_plan, plan_for_trace,
-                                    refuse_ignored_local_rule)
+from wsltui.actions.windows import (
+    clipboard_text,
+    copy_to_clipboard,
+    hyperv_allow_plan,
+    plan_for_trace,
+    refuse_ignored_local_rule,
+)
 from wsltui.actions.windows import rule_plan as windows_rule_plan
 
-__all__ = ["ActionError", "DisabledRule", "FirewalldItem", "Journal", "Plan", "Result", "RuleRef", "add_allow_plan",
-           "apply", "clipboard_text", "copy_to_clipboard", "delete_plan", "detect_persistence", "disable_plan",
-           "disabled_rules", "enable_plan", "hyperv_allow_plan", "persist_plan", "plan_for_trace", "read_only",
-           "refuse_ignored_local_rule", "rule_ref", "state_dir", "undo", "undo_preview", "UndoPreview", "windows_allow_plan", "windows_rule_plan"]
+__all__ = [
+    "ActionError",
+    "DisabledRule",
+    "FirewalldItem",
+    "Journal",
+    "Plan",
+    "Result",
+    "RuleRef",
+    "add_allow_plan",
+    "apply",
+    "clipboard_text",
+    "copy_to_clipboard",
+    "delete_plan",
+    "detect_persistence",
+    "disable_plan",
+    "disabled_rules",
+    "enable_plan",
+    "hyperv_allow_plan",
+    "persist_plan",
+    "plan_for_trace",
+    "read_only",
+    "refuse_ignored_local_rule",
+    "rule_ref",
+    "state_dir",
+    "undo",
+    "undo_preview",
+    "UndoPreview",
+    "windows_allow_plan",
+    "windows_rule_plan",
+]

@@ -31,8 +31,17 @@ from wsltui.probes.runner import Job, run
 from wsltui.simulation.trace import placeholder_step
 from wsltui.snapshot import Record
 
-__all__ = ["ActionError", "Result", "UndoPreview", "apply", "undo", "undo_preview", "trace_verifier",
-           "nft_table_block", "iptables_delta"]
+__all__ = [
+    "ActionError",
+    "Result",
+    "UndoPreview",
+    "apply",
+    "undo",
+    "undo_preview",
+    "trace_verifier",
+    "nft_table_block",
+    "iptables_delta",
+]
 
 STEP_TIMEOUT = 60.0
 _HANDLE_OUT = re.compile(r"#\s*handle\s+(\d+)")
@@ -52,8 +61,14 @@ class Result:
 
 
 def _step_record(rec) -> dict:
-    return {"argv": list(rec.argv), "exit_code": rec.exit_code, "error": rec.error,
-            "stdout": rec.stdout[-2000:], "stderr": rec.stderr[-2000:], "seconds": rec.seconds}
+    return {
+        "argv": list(rec.argv),
+        "exit_code": rec.exit_code,
+        "error": rec.error,
+        "stdout": rec.stdout[-2000:],
+        "stderr": rec.stderr[-2000:],
+        "seconds": rec.seconds,
+    }
 
 
 def _failed(rec) -> str | None:
@@ -80,8 +95,10 @@ def run_step(job: Job, runner=run):
 def _nft_handles_now(argv: list[str], as_root: bool, runner) -> tuple[list[str], str | None]:
     """Put the live handles in for ``<nft-handle-at:...>`` arguments (see scopes.nft_handle_at)."""
     i = argv.index("rule")
-    family, table, chain = argv[i + 1:i + 4]
-    rec = runner(Job("nft.handles", ("nft", "-a", "list", "chain", family, table, chain), STEP_TIMEOUT, as_root=as_root))
+    family, table, chain = argv[i + 1 : i + 4]
+    rec = runner(
+        Job("nft.handles", ("nft", "-a", "list", "chain", family, table, chain), STEP_TIMEOUT, as_root=as_root)
+    )
     if not rec.ok:
         return argv, f"cannot list nft chain {family} {table} {chain}: {rec.error or rec.stderr.strip()}"
     rows = nft_rule_handles(rec.stdout).get(nft_scope(family, table, chain), [])
@@ -103,9 +120,9 @@ def _stdin(spec: str | None, as_root: bool, runner) -> tuple[bytes | None, str |
     if spec is None:
         return None, None
     if spec.startswith("text:"):
-        return spec[len("text:"):].encode(), None
+        return spec[len("text:") :].encode(), None
     if spec.startswith("save:"):
-        saved = st.capture_state([spec[len("save:"):]], as_root)[spec[len("save:"):]]
+        saved = st.capture_state([spec[len("save:") :]], as_root)[spec[len("save:") :]]
         return (None, f"{spec[5:]}: {saved.error}") if saved.error else (saved.text.encode(), None)
     if spec == "nft-native":
         from wsltui.actions.persist import nft_native_conf
@@ -136,8 +153,9 @@ def _resolve(argv: list[str], handles: dict[int, str]) -> list[str] | None:
     return out
 
 
-def apply(plan: Plan, *, verify: Verifier | None = None, base: Path | None = None, read_only: bool = False,
-          runner=run) -> Result:
+def apply(
+    plan: Plan, *, verify: Verifier | None = None, base: Path | None = None, read_only: bool = False, runner=run
+) -> Result:
     """Apply every fix of ``plan``. Raises ActionError when it refuses before changing anything."""
     if read_only or st.read_only():
         raise ActionError("read-only: wsltui makes no changes (--read-only or WSLTUI_READ_ONLY)")
@@ -158,19 +176,34 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
     needed = _needed_targets(plan)
     missing = [f"{k}: {s.error}" for k, s in before.items() if s.error and k in needed]
     if missing:
-        raise ActionError("could not back up the state this plan changes, so nothing was changed: " + "; ".join(missing))
+        raise ActionError(
+            "could not back up the state this plan changes, so nothing was changed: " + "; ".join(missing)
+        )
     stale = stale_edits(plan, before)
     if stale:
-        raise ActionError("the rules changed since this plan was made, so nothing was changed (refresh and try "
-                          "again): " + "; ".join(stale))
-    entry = {"id": entry_id, "action": plan.kind, "time": st.now(), "started": st.now(), "plan": plan.to_json(),
-             "backup": str(backup), "result": "pending", "steps": [], "undo": []}
+        raise ActionError(
+            "the rules changed since this plan was made, so nothing was changed (refresh and try "
+            "again): " + "; ".join(stale)
+        )
+    entry = {
+        "id": entry_id,
+        "action": plan.kind,
+        "time": st.now(),
+        "started": st.now(),
+        "plan": plan.to_json(),
+        "backup": str(backup),
+        "result": "pending",
+        "steps": [],
+        "undo": [],
+    }
     try:  # the backup and the "pending" line before any change: a change the journal does not know never happens
         st.write_backup(backup, before, plan.to_json())
         journal.append(entry)
     except OSError as e:
-        raise ActionError(f"cannot write the backup or the journal ({e.filename or journal.path}: {e.strerror}), "
-                          "so nothing was changed") from None
+        raise ActionError(
+            f"cannot write the backup or the journal ({e.filename or journal.path}: {e.strerror}), "
+            "so nothing was changed"
+        ) from None
 
     undo_stack: list[list[str]] = []  # resolved undo argv of every step that ran, in apply order
     failure = None
@@ -188,14 +221,19 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
             why = _failed(rec)
             if why:
                 declined = rec.error == windows.DECLINED
-                failure = why if declined else f"step failed: {fix.commands[si] if not fix.elevated else fix.title}: {why}"
+                failure = (
+                    why if declined else f"step failed: {fix.commands[si] if not fix.elevated else fix.title}: {why}"
+                )
                 # It may have changed the rules before it failed (killed, timed out): its undo
                 # runs first in the rollback. Never for Windows: that would be another UAC prompt,
                 # and the elevated script changes nothing when it fails.
                 if not fix.elevated and si < len(fix.undo_argv):
                     undo_argv = fix.undo_argv[si]
-                    failed_undo = (_restore_argv(undo_argv[1], before, backup) if undo_argv[:1] == [RESTORE]
-                                   else _resolve(undo_argv, handles))
+                    failed_undo = (
+                        _restore_argv(undo_argv[1], before, backup)
+                        if undo_argv[:1] == [RESTORE]
+                        else _resolve(undo_argv, handles)
+                    )
                 break
             if "--handle" in argv and "--echo" in argv:
                 m = _HANDLE_OUT.search(rec.stdout)
@@ -203,8 +241,11 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
                     handles[si] = m.group(1)
             if si < len(fix.undo_argv):
                 undo_argv = fix.undo_argv[si]
-                resolved = (_restore_argv(undo_argv[1], before, backup) if undo_argv[:1] == [RESTORE]
-                            else _resolve(undo_argv, handles))
+                resolved = (
+                    _restore_argv(undo_argv[1], before, backup)
+                    if undo_argv[:1] == [RESTORE]
+                    else _resolve(undo_argv, handles)
+                )
                 if resolved is None:
                     failure = f"the command printed no rule handle, so its undo would not be exact: {' '.join(argv)}"
                     undo_stack.append(["nft", "-a", "list", "ruleset"])  # harmless; the backup restore follows
@@ -229,8 +270,11 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
         if after is None or verify is not None:
             after = st.capture_state(plan.backup_targets(), as_root)
         entry["after"] = {k: st.normalise(k, s.text, unordered(plan)) for k, s in after.items()}
-        entry.update(result="applied", message="applied" + (f"; verified: {entry['verify']}" if "verify" in entry else ""),
-                     time=st.now())
+        entry.update(
+            result="applied",
+            message="applied" + (f"; verified: {entry['verify']}" if "verify" in entry else ""),
+            time=st.now(),
+        )
         note = _record_end(journal, entry)
         return Result(True, "applied", entry["message"] + note, entry_id, str(backup), entry["steps"])
     diff = _roll_back(plan, undo_stack, before, backup, entry, as_root, runner, failed_undo)
@@ -238,8 +282,11 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
         result, message = "declined", failure
     else:
         result = "rolled-back" if not diff else "rollback-incomplete"
-        message = failure + ("; rolled back: the rules are as before" if not diff else
-                             f"; rollback incomplete, still different: {', '.join(diff)} (backup in {backup})")
+        message = failure + (
+            "; rolled back: the rules are as before"
+            if not diff
+            else f"; rollback incomplete, still different: {', '.join(diff)} (backup in {backup})"
+        )
     entry.update(result=result, message=message, time=st.now(), differences=diff)
     message += _record_end(journal, entry)
     return Result(False, result, message, entry_id, str(backup), entry["steps"], diff)
@@ -344,8 +391,16 @@ def _needed_targets(plan: Plan) -> set[str]:
     return need
 
 
-def _roll_back(plan: Plan, undo_stack: list[list[str]], before: dict, backup: Path, entry: dict, as_root: bool,
-               runner, failed_undo: list[str] | None = None) -> list[str]:
+def _roll_back(
+    plan: Plan,
+    undo_stack: list[list[str]],
+    before: dict,
+    backup: Path,
+    entry: dict,
+    as_root: bool,
+    runner,
+    failed_undo: list[str] | None = None,
+) -> list[str]:
     loose = unordered(plan)
     changed = undo_stack or st.differences(before, st.capture_state(plan.backup_targets(), as_root), loose)
     if failed_undo is not None and changed:
@@ -401,11 +456,11 @@ def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dic
             go("restore.nft", ("nft", "-f", "-"), script.encode())
     for key in diff:
         if key.startswith("file:"):
-            go(f"restore.{key}", tuple(_restore_argv(key[len("file:"):], before, backup)))
+            go(f"restore.{key}", tuple(_restore_argv(key[len("file:") :], before, backup)))
     ufw_changed = [k for k in diff if k.startswith("ufw:")]
     for key in ufw_changed:
         src = backup / st.backup_name(key)
-        go(f"restore.{key}", ("cp", str(src), key[len("ufw:"):]))
+        go(f"restore.{key}", ("cp", str(src), key[len("ufw:") :]))
     if ufw_changed:
         go("restore.ufw-reload", ("ufw", "reload"))
     zones = [k for k in diff if k.startswith("firewalld-zone")]
@@ -434,12 +489,20 @@ def _firewalld_tidy(before: dict, log: list, as_root: bool, runner) -> None:
     had = set(saved.text.split())
     for name in st.zone_files():
         if name not in had and name.endswith(".xml"):
-            rec = runner(Job("tidy.firewalld", ("firewall-cmd", "--permanent", f"--load-zone-defaults={name[:-4]}"),
-                             STEP_TIMEOUT, as_root=as_root))
+            rec = runner(
+                Job(
+                    "tidy.firewalld",
+                    ("firewall-cmd", "--permanent", f"--load-zone-defaults={name[:-4]}"),
+                    STEP_TIMEOUT,
+                    as_root=as_root,
+                )
+            )
             log.append(_step_record(rec))
     for name in st.zone_files():
         if name not in had and name.endswith(".xml.old"):
-            rec = runner(Job("tidy.firewalld", ("rm", "-f", f"{st.FIREWALLD_ZONES}/{name}"), STEP_TIMEOUT, as_root=as_root))
+            rec = runner(
+                Job("tidy.firewalld", ("rm", "-f", f"{st.FIREWALLD_ZONES}/{name}"), STEP_TIMEOUT, as_root=as_root)
+            )
             log.append(_step_record(rec))
 
 
@@ -493,8 +556,10 @@ class UndoPreview:
         if self.elevated:
             lines.append("  needs Windows elevation again (a UAC prompt)")
         if self.backup:
-            lines.append(f"  Then compared with the backup taken before the change ({self.backup}); whatever still "
-                         "differs is restored from it")
+            lines.append(
+                f"  Then compared with the backup taken before the change ({self.backup}); whatever still "
+                "differs is restored from it"
+            )
         return "\n".join(lines)
 
     def copy_text(self) -> str:
@@ -516,16 +581,19 @@ def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict, Pla
     else:
         entry = st.last_undoable(entries)
         if entry is None:
-            raise ActionError(f"nothing to undo: no applied change in {journal.path}"
-                              + (f" (skipped unreadable lines: {'; '.join(skipped)})" if skipped else ""))
+            raise ActionError(
+                f"nothing to undo: no applied change in {journal.path}"
+                + (f" (skipped unreadable lines: {'; '.join(skipped)})" if skipped else "")
+            )
     try:
         plan = Plan.from_json(entry["plan"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ActionError(f"journal entry {entry['id']} cannot be read: {type(e).__name__}: {e}") from None
     wrong = undo_check.problems(entry, plan, journal.base)
     if wrong:
-        raise ActionError(f"journal entry {entry['id']} is not what wsltui wrote, so nothing is undone: "
-                          + "; ".join(wrong))
+        raise ActionError(
+            f"journal entry {entry['id']} is not what wsltui wrote, so nothing is undone: " + "; ".join(wrong)
+        )
     return entry, plan
 
 
@@ -541,8 +609,15 @@ def undo_preview(*, base: Path | None = None, entry_id: str | None = None) -> Un
         else:  # an -EncodedCommand says nothing to a person: the undo as the plan wrote it
             commands += [f"(elevated PowerShell) {c}" for f in plan.fixes if f.elevated for c in f.undo]
     title = plan.title or f"the fix for {plan.proto}/{plan.port}"
-    return UndoPreview(entry["id"], title, entry.get("time", ""), tuple(dict.fromkeys(commands)), interrupted,
-                       plan.elevated, "" if not plan.backup_targets() else entry.get("backup", ""))
+    return UndoPreview(
+        entry["id"],
+        title,
+        entry.get("time", ""),
+        tuple(dict.fromkeys(commands)),
+        interrupted,
+        plan.elevated,
+        "" if not plan.backup_targets() else entry.get("backup", ""),
+    )
 
 
 def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bool = False, runner=run) -> Result:
@@ -568,8 +643,16 @@ def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
     loose = unordered(plan)
     drifted = after is not None and any(st.normalise(k, s.text, loose) != after.get(k) for k, s in current.items())
     uid = st.new_id()
-    rec_entry = {"id": uid, "action": "undo", "undoes": entry["id"], "time": st.now(), "started": st.now(),
-                 "backup": str(backup), "steps": [], "result": "pending"}
+    rec_entry = {
+        "id": uid,
+        "action": "undo",
+        "undoes": entry["id"],
+        "time": st.now(),
+        "started": st.now(),
+        "backup": str(backup),
+        "steps": [],
+        "result": "pending",
+    }
     try:
         journal.append(rec_entry)
     except OSError as e:
@@ -604,10 +687,13 @@ def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
     elif failures == [windows.DECLINED] and not diff:
         message, result = f"undo of {entry['id']} not done: {windows.DECLINED}", "declined"
     else:
-        message = (f"undo of {entry['id']} incomplete: " + "; ".join(failures)
-                   + (f"; differs from the backup: {', '.join(diff)}" if diff else "")
-                   + ("; the rules were changed by something else after the fix" if drifted else "")
-                   + f" (backup in {backup})")
+        message = (
+            f"undo of {entry['id']} incomplete: "
+            + "; ".join(failures)
+            + (f"; differs from the backup: {', '.join(diff)}" if diff else "")
+            + ("; the rules were changed by something else after the fix" if drifted else "")
+            + f" (backup in {backup})"
+        )
         result = "undo-failed"
     rec_entry.update(result=result, message=message, time=st.now(), differences=diff)
     message += _record_end(journal, rec_entry, _UNDO_LOST)
@@ -628,8 +714,14 @@ def trace_verifier(plan: Plan) -> Verifier:
 
         sc = plan.scenario
         addr = lambda v: ipaddress.ip_address(v) if v else None  # noqa: E731
-        scenario = Scenario(sc.get("name", "custom"), plan.port, plan.proto, addr(sc.get("src")), addr(sc.get("dst")),
-                            sc.get("in_iface"))
+        scenario = Scenario(
+            sc.get("name", "custom"),
+            plan.port,
+            plan.proto,
+            addr(sc.get("src")),
+            addr(sc.get("dst")),
+            sc.get("in_iface"),
+        )
         trace = simulate(World.from_facts(build_facts(capture())), scenario)
         fixed = [(b["layer"], b["owner"], b["rule"]) for b in plan.blockers]
         still = [b for b in trace.blockers if (b.layer, b.owner, b.rule) in fixed]
@@ -638,7 +730,11 @@ def trace_verifier(plan: Plan) -> Verifier:
             return False, "still blocked by " + "; ".join(f"{b.location}: {b.rule}" for b in still)
         if new:
             return False, "now blocked by " + "; ".join(f"{b.location}: {b.rule}" for b in new)
-        return True, ("the packet now gets through" if trace.reachable else
-                      "the fixed blockers are gone" + (f" (still: {trace.first_blocker.layer})" if trace.first_blocker else ""))
+        return True, (
+            "the packet now gets through"
+            if trace.reachable
+            else "the fixed blockers are gone"
+            + (f" (still: {trace.first_blocker.layer})" if trace.first_blocker else "")
+        )
 
     return verify

@@ -94,38 +94,61 @@ def detect(front_end: str, root: str | os.PathLike | None = None) -> Persistence
     if front_end in IPTABLES_FRONT_ENDS:
         v6 = front_end.startswith("ip6")
         backend = front_end.split("-")[1]
-        installed = Path(under(r, "/usr/sbin/netfilter-persistent")).exists() or \
-            Path(under(r, "/usr/share/netfilter-persistent/plugins.d")).is_dir()
+        installed = (
+            Path(under(r, "/usr/sbin/netfilter-persistent")).exists()
+            or Path(under(r, "/usr/share/netfilter-persistent/plugins.d")).is_dir()
+        )
         alt = _resolve(r, "/usr/sbin/ip6tables" if v6 else "/usr/sbin/iptables")
         alt_backend = "legacy" if "legacy" in alt else "nft" if ("nft" in alt or "xtables" in alt) else ""
         if installed and systemd and alt_backend == backend:
             f = "/etc/iptables/rules.v6" if v6 else "/etc/iptables/rules.v4"
-            return Persistence("netfilter-persistent", front_end, f, f"netfilter-persistent is installed and {why_systemd}; "
-                               f"it restores {f} at boot with the {backend} backend")
+            return Persistence(
+                "netfilter-persistent",
+                front_end,
+                f,
+                f"netfilter-persistent is installed and {why_systemd}; "
+                f"it restores {f} at boot with the {backend} backend",
+            )
         notes = []
         if installed and not systemd:
             notes.append(f"netfilter-persistent is installed but {why_systemd}")
         elif installed:
-            notes.append(f"netfilter-persistent would restore with the {alt_backend or 'unknown'} backend, these rules "
-                         f"live in {backend}")
+            notes.append(
+                f"netfilter-persistent would restore with the {alt_backend or 'unknown'} backend, these rules "
+                f"live in {backend}"
+            )
         return _wsl_boot(front_end, f"{WSLTUI_DIR}/{front_end}.rules", notes)
     if front_end == "nft":
         unit = any(Path(under(r, f"{d}/nftables.service")).exists() for d in NFT_UNIT_DIRS)
-        enabled = any(p.name == "nftables.service" for d in ("/etc/systemd/system",)
-                      for p in Path(under(r, d)).glob("*.wants/*"))
+        enabled = any(
+            p.name == "nftables.service" for d in ("/etc/systemd/system",) for p in Path(under(r, d)).glob("*.wants/*")
+        )
         conf = "/etc/nftables.conf"
         if unit and enabled and systemd and Path(under(r, conf)).is_file():
-            return Persistence("nftables.service", front_end, conf, f"nftables.service is enabled and {why_systemd}; "
-                               f"it loads {conf} at boot")
-        notes = [f"nftables.service is {'not enabled' if unit else 'not installed'}" + ("" if systemd else f", and {why_systemd}")]
+            return Persistence(
+                "nftables.service",
+                front_end,
+                conf,
+                f"nftables.service is enabled and {why_systemd}; it loads {conf} at boot",
+            )
+        notes = [
+            f"nftables.service is {'not enabled' if unit else 'not installed'}"
+            + ("" if systemd else f", and {why_systemd}")
+        ]
         return _wsl_boot(front_end, f"{WSLTUI_DIR}/nftables.conf", notes)
     raise ActionError(f"wsltui persists iptables and nft rules; {front_end} keeps its own")
 
 
 def _wsl_boot(front_end: str, rules_file: str, notes: list[str]) -> Persistence:
     command = f"nft -f {rules_file}" if front_end == "nft" else f"{_restorer(front_end)} {rules_file}"
-    return Persistence("wsl-boot", front_end, rules_file, "a [boot] command in /etc/wsl.conf restores it when WSL "
-                       "starts the distro", command, notes)
+    return Persistence(
+        "wsl-boot",
+        front_end,
+        rules_file,
+        "a [boot] command in /etc/wsl.conf restores it when WSL starts the distro",
+        command,
+        notes,
+    )
 
 
 def with_boot_command(text: str, command: str) -> str:
@@ -157,7 +180,9 @@ def _file_edit(path: str, op: str, item: str, as_root: bool) -> Edit:
     return Edit(f"file:{path}", "content", op, item, before=[] if missing else [text or ""])
 
 
-def fixes(front_end: str, root: str | os.PathLike | None = None, as_root: bool = True) -> tuple[list[PlannedFix], list[Edit]]:
+def fixes(
+    front_end: str, root: str | os.PathLike | None = None, as_root: bool = True
+) -> tuple[list[PlannedFix], list[Edit]]:
     """The steps that make ``front_end``'s current rules come back at boot, and their edits."""
     r = root_dir(root)
     p = detect(front_end, r)
@@ -187,13 +212,20 @@ def fixes(front_end: str, root: str | os.PathLike | None = None, as_root: bool =
             edits.append(e)
             note += f"; takes effect at the next start of the distro (wsl --shutdown); [boot] command: {p.boot_command}"
     title = f"Keep the {front_end} rules after a restart ({p.mechanism})"
-    return [PlannedFix(title, front_end, argv, undo, persistent=True, needs_root=as_root, note=note, stdin=stdin)], edits
+    return [
+        PlannedFix(title, front_end, argv, undo, persistent=True, needs_root=as_root, note=note, stdin=stdin)
+    ], edits
 
 
 def plan(front_ends: list[str], root: str | os.PathLike | None = None) -> Plan:
     """A plan that only makes the rules loaded now come back after a restart."""
-    out = Plan(0, "", {"name": "persist"}, kind="persist",
-               title="Keep the current " + ", ".join(front_ends) + " rules after a restart")
+    out = Plan(
+        0,
+        "",
+        {"name": "persist"},
+        kind="persist",
+        title="Keep the current " + ", ".join(front_ends) + " rules after a restart",
+    )
     for fe in front_ends:
         f, e = fixes(fe, root)
         out.fixes += f
@@ -212,7 +244,10 @@ def nft_native_conf(as_root: bool, runner=run) -> tuple[str, str | None]:
     for rec in (js, text):
         if not rec.ok:
             return "", rec.error or rec.stderr.strip() or f"{rec.command} exited {rec.exit_code}"
-    out = ["#!/usr/sbin/nft -f", "# Written by wsltui: the native nft tables that were loaded, each recreated as it was."]
+    out = [
+        "#!/usr/sbin/nft -f",
+        "# Written by wsltui: the native nft tables that were loaded, each recreated as it was.",
+    ]
     for t in parse_nft_json(js.stdout).tables:
         if t.managed_by_iptables or (t.family, t.name) == ("inet", "firewalld"):
             continue

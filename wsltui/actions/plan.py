@@ -47,11 +47,13 @@ def _step_text(argv: list[str], stdin: str | None) -> str:
             return f"{display(list(SAVERS[stdin[5:]]))} > {path}"
         if stdin == "nft-native":
             return f"nft -s list table ... > {path}  (every native nft table, each flushed and redefined)"
-        return f"write {path}:\n" + "\n".join(f"         | {l}" for l in stdin[len('text:'):].splitlines())
+        return f"write {path}:\n" + "\n".join(f"         | {l}" for l in stdin[len("text:") :].splitlines())
     words = []
     for a in argv:
         ref = nft_handle_ref(a)
-        words.append(f"<the handle of the rule {ref[2]}" + (f", now {ref[1]}>" if ref[1] else ">") if ref else display([a]))
+        words.append(
+            f"<the handle of the rule {ref[2]}" + (f", now {ref[1]}>" if ref[1] else ">") if ref else display([a])
+        )
     return " ".join(words)
 
 
@@ -165,19 +167,40 @@ class Plan:
         return list(dict.fromkeys(out))
 
     def to_json(self) -> dict:
-        return {"port": self.port, "proto": self.proto, "scenario": self.scenario,
-                "fixes": [asdict(f) for f in self.fixes], "manual": [asdict(m) for m in self.manual],
-                "blockers": self.blockers, "automatic": self.automatic, "persistent": self.persistent,
-                "needs_root": self.needs_root, "elevated": self.elevated, "backup": self.backup_targets(),
-                "kind": self.kind, "title": self.title, "edits": [e.to_json() for e in self.edits],
-                "ref": self.ref, "enables": self.enables}
+        return {
+            "port": self.port,
+            "proto": self.proto,
+            "scenario": self.scenario,
+            "fixes": [asdict(f) for f in self.fixes],
+            "manual": [asdict(m) for m in self.manual],
+            "blockers": self.blockers,
+            "automatic": self.automatic,
+            "persistent": self.persistent,
+            "needs_root": self.needs_root,
+            "elevated": self.elevated,
+            "backup": self.backup_targets(),
+            "kind": self.kind,
+            "title": self.title,
+            "edits": [e.to_json() for e in self.edits],
+            "ref": self.ref,
+            "enables": self.enables,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
-        return cls(data["port"], data["proto"], data.get("scenario") or {},
-                   [PlannedFix(**f) for f in data.get("fixes", [])], [Manual(**m) for m in data.get("manual", [])],
-                   data.get("blockers", []), data.get("kind", "fix"), data.get("title", ""),
-                   [Edit(**e) for e in data.get("edits", [])], data.get("ref"), data.get("enables", ""))
+        return cls(
+            data["port"],
+            data["proto"],
+            data.get("scenario") or {},
+            [PlannedFix(**f) for f in data.get("fixes", [])],
+            [Manual(**m) for m in data.get("manual", [])],
+            data.get("blockers", []),
+            data.get("kind", "fix"),
+            data.get("title", ""),
+            [Edit(**e) for e in data.get("edits", [])],
+            data.get("ref"),
+            data.get("enables", ""),
+        )
 
     def describe(self) -> str:
         """The plan as a person reads it: every command, every undo, what is backed up."""
@@ -197,11 +220,15 @@ class Plan:
             if f.note:
                 lines.append(f"     note: {f.note}")
         if self.edits:
-            lines.append("  Checked first: " + "; ".join(sorted({f"{e.target} {e.scope}" for e in self.edits}))
-                         + " must still be as read (else nothing changes); checked again after the change")
+            lines.append(
+                "  Checked first: "
+                + "; ".join(sorted({f"{e.target} {e.scope}" for e in self.edits}))
+                + " must still be as read (else nothing changes); checked again after the change"
+            )
         if self.fixes and self.backup_targets():
-            lines.append("  Before any change wsltui saves: " + ", ".join(self.backup_targets())
-                         + " (undo with `wsltui undo`)")
+            lines.append(
+                "  Before any change wsltui saves: " + ", ".join(self.backup_targets()) + " (undo with `wsltui undo`)"
+            )
         elif self.fixes:
             lines.append("  Undo with `wsltui undo` (runs the undo above, elevated again)")
         if self.manual:
@@ -215,8 +242,11 @@ class Plan:
 
 def blocker_label(hop: Hop) -> str:
     where = hop.location or hop.edit
-    return (f"{hop.layer} {verdict_word(hop.verdict)}" + (f" at {where}" if where else "")
-            + (f": {hop.rule}" if hop.rule else ""))
+    return (
+        f"{hop.layer} {verdict_word(hop.verdict)}"
+        + (f" at {where}" if where else "")
+        + (f": {hop.rule}" if hop.rule else "")
+    )
 
 
 def blocker_key(hop: Hop) -> dict:
@@ -235,8 +265,9 @@ def _why_manual(fix: Fix | None, hop: Hop) -> str:
     return "there is no exact command to run for it"
 
 
-def plan_for_trace(trace: Trace, scenario: dict | None = None, *,
-                   elevate: Callable[[Fix], PlannedFix | None] | None = None) -> Plan:
+def plan_for_trace(
+    trace: Trace, scenario: dict | None = None, *, elevate: Callable[[Fix], PlannedFix | None] | None = None
+) -> Plan:
     """One fix per blocker (the first automatic one), applied last blocker first, so positions
     named by earlier blockers' fixes are still right when those run. ``elevate``: how a Windows
     blocker's fix becomes an elevated step (``wsltui.actions.windows.elevated_fix``: None when it
@@ -259,15 +290,31 @@ def plan_for_trace(trace: Trace, scenario: dict | None = None, *,
                     plan.blockers.append(blocker_key(hop))
                     continue
                 why = problem or why
-            plan.manual.append(Manual(blocker_label(hop), first.title if first else hop.explanation,
-                                      why, list(first.commands) if first else []))
+            plan.manual.append(
+                Manual(
+                    blocker_label(hop),
+                    first.title if first else hop.explanation,
+                    why,
+                    list(first.commands) if first else [],
+                )
+            )
             continue
         key = tuple(map(tuple, fix.argv))
         if key in seen:
             continue
         seen.add(key)
-        chosen.append(PlannedFix(fix.title, fix.front_end, [list(a) for a in fix.argv], [list(a) for a in fix.undo_argv],
-                                 fix.persistent, fix.needs_root, fix.note, blocker_label(hop)))
+        chosen.append(
+            PlannedFix(
+                fix.title,
+                fix.front_end,
+                [list(a) for a in fix.argv],
+                [list(a) for a in fix.undo_argv],
+                fix.persistent,
+                fix.needs_root,
+                fix.note,
+                blocker_label(hop),
+            )
+        )
         plan.blockers.append(blocker_key(hop))
     plan.fixes = list(reversed(chosen))
     return plan
@@ -281,7 +328,10 @@ def _elevated(hop: Hop, elevate: Callable[[Fix], PlannedFix | None]) -> tuple[Pl
         try:
             out = elevate(f)
         except ActionError as e:
-            return None, f"a Windows change, and Windows cannot be reached from here ({e}): run it in an elevated PowerShell"
+            return (
+                None,
+                f"a Windows change, and Windows cannot be reached from here ({e}): run it in an elevated PowerShell",
+            )
         if out is not None:
             return out, None
     return None, None

@@ -25,16 +25,31 @@ from pathlib import Path
 from wsltui.actions import persist as persistence
 from wsltui.actions import state as st
 from wsltui.actions.plan import IPTABLES_FRONT_ENDS, ActionError, Plan, PlannedFix, iptables_target
-from wsltui.actions.scopes import (Edit, firewalld_scope, iptables_scope, nft_chains, nft_handle_at, nft_rule_handles,
-                                   nft_scope, nft_table_block, normalise_line, scopes, ufw_tuples)
+from wsltui.actions.scopes import (
+    Edit,
+    firewalld_scope,
+    iptables_scope,
+    nft_chains,
+    nft_handle_at,
+    nft_rule_handles,
+    nft_scope,
+    nft_table_block,
+    normalise_line,
+    scopes,
+    ufw_tuples,
+)
 from wsltui.actions.windows import port_number
 from wsltui.probes.runner import Job, resolve, run
 
 UFW_DEFAULTS = "/etc/default/ufw"
 FIREWALLD_KINDS = {  # kind -> (firewall-cmd option stem, scope in --list-all-zones)
-    "port": ("port", "ports"), "service": ("service", "services"), "protocol": ("protocol", "protocols"),
-    "source-port": ("source-port", "source-ports"), "forward-port": ("forward-port", "forward-ports"),
-    "icmp-block": ("icmp-block", "icmp-blocks"), "rich-rule": ("rich-rule", "rich rules"),
+    "port": ("port", "ports"),
+    "service": ("service", "services"),
+    "protocol": ("protocol", "protocols"),
+    "source-port": ("source-port", "source-ports"),
+    "forward-port": ("forward-port", "forward-ports"),
+    "icmp-block": ("icmp-block", "icmp-blocks"),
+    "rich-rule": ("rich-rule", "rich rules"),
 }
 
 
@@ -126,33 +141,53 @@ def rule_ref(rule, facts=None) -> RuleRef:
     from wsltui.facts.ufw import UfwRule
 
     if isinstance(rule, Rule):
-        for rs in (facts.iptables.rulesets() if facts is not None and facts.iptables is not None else ()):
+        for rs in facts.iptables.rulesets() if facts is not None and facts.iptables is not None else ():
             for t in rs.tables:
                 for c in t.chains:
                     for i, r in enumerate(c.rules):
                         if r is rule:
                             fe = f"{'ip6tables' if rs.family == 'ipv6' else 'iptables'}-{rs.backend}"
-                            return RuleRef(fe, r.verbatim, t.name, "", c.name, i + 1,
-                                           prev=c.rules[i - 1].verbatim if i else None,
-                                           next=c.rules[i + 1].verbatim if i + 1 < len(c.rules) else None)
+                            return RuleRef(
+                                fe,
+                                r.verbatim,
+                                t.name,
+                                "",
+                                c.name,
+                                i + 1,
+                                prev=c.rules[i - 1].verbatim if i else None,
+                                next=c.rules[i + 1].verbatim if i + 1 < len(c.rules) else None,
+                            )
         raise ActionError("this iptables rule is not in the facts given (pass the facts it came from)")
     if isinstance(rule, NftRule):
         chain = None
         if facts is not None and facts.nft is not None:
             t = facts.nft.table(rule.family, rule.table)
             if t is not None and t.managed_by_iptables:
-                raise ActionError(f"nft table {rule.family} {rule.table} belongs to iptables-nft: change it with "
-                                  "iptables-nft (its rules show in the iptables view)")
+                raise ActionError(
+                    f"nft table {rule.family} {rule.table} belongs to iptables-nft: change it with "
+                    "iptables-nft (its rules show in the iptables view)"
+                )
             chain = facts.nft.chain(rule.family, rule.table, rule.chain)
         if rule.opaque:
-            raise ActionError("this nft rule holds iptables-nft (xt) expressions nft cannot print back exactly; "
-                              "change it with iptables-nft")
+            raise ActionError(
+                "this nft rule holds iptables-nft (xt) expressions nft cannot print back exactly; "
+                "change it with iptables-nft"
+            )
         rules = chain.rules if chain is not None else [rule]
         i = next((k for k, r in enumerate(rules) if r is rule), 0)
-        return RuleRef("nft", normalise_line(rule.text), rule.table, rule.family, rule.chain, rule.position, rule.handle,
-                       normalise_line(rules[i - 1].text) if i else None,
-                       normalise_line(rules[i + 1].text) if i + 1 < len(rules) else None,
-                       rules[i - 1].handle if i else None, rules[i + 1].handle if i + 1 < len(rules) else None)
+        return RuleRef(
+            "nft",
+            normalise_line(rule.text),
+            rule.table,
+            rule.family,
+            rule.chain,
+            rule.position,
+            rule.handle,
+            normalise_line(rules[i - 1].text) if i else None,
+            normalise_line(rules[i + 1].text) if i + 1 < len(rules) else None,
+            rules[i - 1].handle if i else None,
+            rules[i + 1].handle if i + 1 < len(rules) else None,
+        )
     if isinstance(rule, UfwRule):
         return RuleRef("ufw", rule.text, family="v6" if rule.v6 else "v4", kind="row")  # resolved to a tuple live
     if isinstance(rule, FirewalldItem):
@@ -160,9 +195,13 @@ def rule_ref(rule, facts=None) -> RuleRef:
             raise ActionError(f"firewalld entries wsltui changes: {', '.join(FIREWALLD_KINDS)}")
         return RuleRef("firewalld", rule.value, zone=rule.zone, kind=rule.kind)
     if isinstance(rule, (Port, RichRule, ForwardPort)):
-        for z in (facts.firewalld.zones if facts is not None and facts.firewalld is not None else ()):
-            for kind, items in (("port", z.ports), ("source-port", z.source_ports), ("rich-rule", z.rich_rules),
-                                ("forward-port", z.forward_ports)):
+        for z in facts.firewalld.zones if facts is not None and facts.firewalld is not None else ():
+            for kind, items in (
+                ("port", z.ports),
+                ("source-port", z.source_ports),
+                ("rich-rule", z.rich_rules),
+                ("forward-port", z.forward_ports),
+            ):
                 if any(x is rule for x in items):
                     return RuleRef("firewalld", rule.text, zone=z.name, kind=kind)
         raise ActionError("this firewalld entry is not in the facts given (pass the facts it came from)")
@@ -207,8 +246,12 @@ def _ipt_remove(ref: RuleRef) -> tuple[PlannedFix, list[Edit], RuleRef]:
         raise ActionError(f"the rule is no longer rule {ref.index} of {ref.table} {ref.chain} (refresh): {ref.text}")
     i = ref.index
     ref = dataclasses.replace(ref, prev=lines[i - 2] if i > 1 else None, next=lines[i] if i < len(lines) else None)
-    fix = PlannedFix("", ref.front_end, [_ipt_delete_argv(ref, lines, i, tflag)],
-                     [[ref.front_end, *tflag, "-I", ref.chain, str(i), *_spec(line)]])
+    fix = PlannedFix(
+        "",
+        ref.front_end,
+        [_ipt_delete_argv(ref, lines, i, tflag)],
+        [[ref.front_end, *tflag, "-I", ref.chain, str(i), *_spec(line)]],
+    )
     return fix, [Edit(target, scope, "remove", line, i - 1, lines)], ref
 
 
@@ -230,8 +273,12 @@ def _ipt_insert(ref: RuleRef, line: str, at: int | None = None) -> tuple[Planned
     target, scope, lines, tflag = _ipt_chain(ref)
     i = _place(lines, ref) if at is None else at
     after = lines[:i] + [line] + lines[i:]
-    fix = PlannedFix("", ref.front_end, [[ref.front_end, *tflag, "-I", ref.chain, str(i + 1), *_spec(line)]],
-                     [_ipt_delete_argv(ref, after, i + 1, tflag)])
+    fix = PlannedFix(
+        "",
+        ref.front_end,
+        [[ref.front_end, *tflag, "-I", ref.chain, str(i + 1), *_spec(line)]],
+        [_ipt_delete_argv(ref, after, i + 1, tflag)],
+    )
     return fix, [Edit(target, scope, "insert", line, i, lines)]
 
 
@@ -262,15 +309,29 @@ def _nft_reads_back(ref: RuleRef, ruleset: str, runner) -> str | None:
     # Two nft runs in one throwaway namespace (a list inside the loading batch sees the chain
     # before the batch commits); the script is fixed, the names are its arguments.
     script = 'nft -f - && nft list chain "$1" "$2" "$3"'
-    rec = runner(Job("rules.nft-roundtrip", ("unshare", "--net", "sh", "-c", script, "sh", ref.family, ref.table, ref.chain),
-                     st.SAVE_TIMEOUT, as_root=True, stdin=block.encode()))
+    rec = runner(
+        Job(
+            "rules.nft-roundtrip",
+            ("unshare", "--net", "sh", "-c", script, "sh", ref.family, ref.table, ref.chain),
+            st.SAVE_TIMEOUT,
+            as_root=True,
+            stdin=block.encode(),
+        )
+    )
     if not rec.ok:
         return None  # cannot tell here (no unshare rights, a table that needs other tables): verified after the change
     again = [normalise_line(l) for l in nft_chains(rec.stdout).get(nft_scope(ref.family, ref.table, ref.chain), [])]
     if ref.text in again:
         return None
-    read = next((l for l in again if l not in [normalise_line(x) for x in nft_chains(ruleset).get(
-        nft_scope(ref.family, ref.table, ref.chain), [])]), "?")
+    read = next(
+        (
+            l
+            for l in again
+            if l
+            not in [normalise_line(x) for x in nft_chains(ruleset).get(nft_scope(ref.family, ref.table, ref.chain), [])]
+        ),
+        "?",
+    )
     return f"nft prints this rule as {ref.text!r} but reads that back as {read!r}"
 
 
@@ -293,7 +354,9 @@ def _nft_remove(ref: RuleRef, runner) -> tuple[PlannedFix, list[Edit], RuleRef]:
         back = ["nft", "insert", "rule", *where, "position", nft_handle_at(i, nxt[1], nxt[0]), ref.text]
     else:
         back = ["nft", "add", "rule", *where, ref.text]
-    fix = PlannedFix("", "nft", [["nft", "delete", "rule", *where, "handle", nft_handle_at(i, ref.handle, ref.text)]], [back])
+    fix = PlannedFix(
+        "", "nft", [["nft", "delete", "rule", *where, "handle", nft_handle_at(i, ref.handle, ref.text)]], [back]
+    )
     return fix, [Edit("nft", scope, "remove", ref.text, i, lines)], ref
 
 
@@ -304,9 +367,17 @@ def _nft_insert(ref: RuleRef, text: str, runner, at: int | None = None) -> tuple
     where = [ref.family, ref.table, ref.chain]
     handles = [h for _, h in rows]
     if at is None:
-        if ref.prev_handle is not None and ref.prev_handle in handles and rows[handles.index(ref.prev_handle)][0] == ref.prev:
+        if (
+            ref.prev_handle is not None
+            and ref.prev_handle in handles
+            and rows[handles.index(ref.prev_handle)][0] == ref.prev
+        ):
             at = handles.index(ref.prev_handle) + 1
-        elif ref.next_handle is not None and ref.next_handle in handles and rows[handles.index(ref.next_handle)][0] == ref.next:
+        elif (
+            ref.next_handle is not None
+            and ref.next_handle in handles
+            and rows[handles.index(ref.next_handle)][0] == ref.next
+        ):
             at = handles.index(ref.next_handle)
         else:
             at = _place(lines, ref)
@@ -317,7 +388,9 @@ def _nft_insert(ref: RuleRef, text: str, runner, at: int | None = None) -> tuple
     else:
         pos = ["add", "rule", *where]
     item = normalise_line(text)
-    fix = PlannedFix("", "nft", [["nft", *pos, text]], [["nft", "delete", "rule", *where, "handle", nft_handle_at(at, None, item)]])
+    fix = PlannedFix(
+        "", "nft", [["nft", *pos, text]], [["nft", "delete", "rule", *where, "handle", nft_handle_at(at, None, item)]]
+    )
     return fix, [Edit("nft", scope, "insert", item, at, lines)]
 
 
@@ -371,8 +444,23 @@ class UfwTuple:
             comment = bytes.fromhex(hexc.strip()).decode("utf-8") if hexc else ""
         except ValueError:
             comment = ""
-        return cls(text, route, action, log, w[1], w[2], w[3], w[4], w[5], dapp.replace("%20", " "),
-                   sapp.replace("%20", " "), d.split("_")[0], iface_in, iface_out, comment)
+        return cls(
+            text,
+            route,
+            action,
+            log,
+            w[1],
+            w[2],
+            w[3],
+            w[4],
+            w[5],
+            dapp.replace("%20", " "),
+            sapp.replace("%20", " "),
+            d.split("_")[0],
+            iface_in,
+            iface_out,
+            comment,
+        )
 
     def argv(self) -> list[str]:
         """The ufw words that make exactly this rule (explicit addresses keep it to one family)."""
@@ -385,7 +473,10 @@ class UfwTuple:
         else:
             out += [self.direction]
         out += [self.log] if self.log else []
-        for word, addr, app, port in (("from", self.src, self.sapp, self.sport), ("to", self.dst, self.dapp, self.dport)):
+        for word, addr, app, port in (
+            ("from", self.src, self.sapp, self.sport),
+            ("to", self.dst, self.dapp, self.dport),
+        ):
             out += [word, addr] + (["app", app] if app != "-" else ["port", port] if port != "any" else [])
         if self.proto != "any" and self.dapp == "-" and self.sapp == "-":
             out += ["proto", self.proto]
@@ -402,13 +493,21 @@ class UfwTuple:
             return "" if p == "any" else p
 
         direction = "fwd" if self.route else self.direction
-        return (row.action == self.action and row.direction == direction and (row.log or "") == self.log
-                and (row.comment or "") == self.comment and addr(self.dst) == row.dst.address
-                and addr(self.src) == row.src.address and ports(self.dport) == (row.ports or row.dst.ports)
-                and ports(self.sport) == row.src.ports and (self.dapp if self.dapp != "-" else "") == row.dst.app
-                and (self.sapp if self.sapp != "-" else "") == row.src.app
-                and (self.proto if self.proto != "any" else "") in ("", row.proto or row.dst.proto or row.src.proto)
-                and self.iface_in == (row.iface_in or "") and self.iface_out == (row.iface_out or ""))
+        return (
+            row.action == self.action
+            and row.direction == direction
+            and (row.log or "") == self.log
+            and (row.comment or "") == self.comment
+            and addr(self.dst) == row.dst.address
+            and addr(self.src) == row.src.address
+            and ports(self.dport) == (row.ports or row.dst.ports)
+            and ports(self.sport) == row.src.ports
+            and (self.dapp if self.dapp != "-" else "") == row.dst.app
+            and (self.sapp if self.sapp != "-" else "") == row.src.app
+            and (self.proto if self.proto != "any" else "") in ("", row.proto or row.dst.proto or row.src.proto)
+            and self.iface_in == (row.iface_in or "")
+            and self.iface_out == (row.iface_out or "")
+        )
 
 
 def _ufw_lists() -> dict[str, list[str]]:
@@ -421,7 +520,7 @@ def _ufw_row_to_ref(ref: RuleRef, facts) -> RuleRef:
     """A ``ufw status`` row -> the tuple it shows (index = 1-based in its family's file)."""
     lists = _ufw_lists()
     row = None
-    for r in (facts.ufw.rules if facts is not None and facts.ufw is not None else ()):
+    for r in facts.ufw.rules if facts is not None and facts.ufw is not None else ():
         if r.text == ref.text and bool(r.v6) == (ref.family == "v6"):
             row = r
             break
@@ -429,12 +528,20 @@ def _ufw_row_to_ref(ref: RuleRef, facts) -> RuleRef:
         raise ActionError("this ufw row is not in the facts given (pass the facts it came from)")
     found = [(i, t) for i, t in enumerate(lists[ref.family]) if UfwTuple.parse(t).matches_row(row)]
     if len(found) != 1:
-        raise ActionError(f"cannot tell which ufw rule the row {row.text.strip()!r} is ({len(found)} candidates); "
-                          "refresh, or use `ufw status numbered`")
+        raise ActionError(
+            f"cannot tell which ufw rule the row {row.text.strip()!r} is ({len(found)} candidates); "
+            "refresh, or use `ufw status numbered`"
+        )
     i, t = found[0]
     fam = lists[ref.family]
-    return RuleRef("ufw", t, family=ref.family, index=i + 1, prev=fam[i - 1] if i else None,
-                   next=fam[i + 1] if i + 1 < len(fam) else None)
+    return RuleRef(
+        "ufw",
+        t,
+        family=ref.family,
+        index=i + 1,
+        prev=fam[i - 1] if i else None,
+        next=fam[i + 1] if i + 1 < len(fam) else None,
+    )
 
 
 def _ufw_number(lists: dict[str, list[str]], family: str, index: int) -> int:
@@ -452,8 +559,9 @@ def _ufw_remove(ref: RuleRef) -> tuple[PlannedFix, list[Edit], RuleRef]:
     words = UfwTuple.parse(ref.text).argv()
     back = ["ufw", "insert", str(n), *words] if ref.index <= len(fam) - 1 else ["ufw", *words]
     target = f"ufw:{st.UFW_FILES[0 if ref.family == 'v4' else 1]}"
-    fix = PlannedFix("", "ufw", [["ufw", "--force", "delete", str(n)]], [back], persistent=True,
-                     note="ufw rules are persistent")
+    fix = PlannedFix(
+        "", "ufw", [["ufw", "--force", "delete", str(n)]], [back], persistent=True, note="ufw rules are persistent"
+    )
     return fix, [Edit(target, "tuples", "remove", ref.text, ref.index - 1, fam)], ref
 
 
@@ -464,15 +572,25 @@ def _ufw_insert(ref: RuleRef) -> tuple[PlannedFix, list[Edit]]:
     words = UfwTuple.parse(ref.text).argv()
     argv = ["ufw", "insert", str(_ufw_number(lists, ref.family, i + 1)), *words] if i < len(fam) else ["ufw", *words]
     target = f"ufw:{st.UFW_FILES[0 if ref.family == 'v4' else 1]}"
-    fix = PlannedFix("", "ufw", [argv], [["ufw", "--force", "delete", str(_ufw_number(lists, ref.family, i + 1))]],
-                     persistent=True, note="ufw rules are persistent")
+    fix = PlannedFix(
+        "",
+        "ufw",
+        [argv],
+        [["ufw", "--force", "delete", str(_ufw_number(lists, ref.family, i + 1))]],
+        persistent=True,
+        note="ufw rules are persistent",
+    )
     return fix, [Edit(target, "tuples", "insert", ref.text, i, fam)]
 
 
 def _ufw_ipv6() -> bool:
     """Does ufw manage IPv6 too (``IPV6=yes`` in /etc/default/ufw, its default)?"""
     text, _, _ = st.read_file(UFW_DEFAULTS, True)
-    values = [l.split("=", 1)[1].strip().strip('"').lower() for l in (text or "").splitlines() if l.strip().startswith("IPV6=")]
+    values = [
+        l.split("=", 1)[1].strip().strip('"').lower()
+        for l in (text or "").splitlines()
+        if l.strip().startswith("IPV6=")
+    ]
     return (values[-1] if values else "yes") == "yes"
 
 
@@ -486,7 +604,7 @@ def _fw_lists(ref: RuleRef) -> dict[str, list[str]]:
     for target in ("firewalld-runtime", "firewalld-permanent"):
         all_scopes = scopes(target, state[target].text)
         if firewalld_scope(ref.zone, ":settings") not in all_scopes:
-            raise ActionError(f"firewalld has no zone {ref.zone} ({target[len('firewalld-'):]} configuration)")
+            raise ActionError(f"firewalld has no zone {ref.zone} ({target[len('firewalld-') :]} configuration)")
         out[target] = all_scopes.get(scope, [])
     return out
 
@@ -502,16 +620,28 @@ def _fw_change(ref: RuleRef, add: bool, targets: list[str], lists: dict) -> tupl
         undo.append(["firewall-cmd", *perm, f"--zone={ref.zone}", f"--{back}-{stem}={ref.text}"])
         edits.append(Edit(target, scope, "insert" if add else "remove", ref.text, None, lists[target]))
     persistent = "firewalld-permanent" in targets
-    note = ("runtime and permanent configuration (no --reload: it would drop other runtime-only changes)" if persistent
-            else "runtime only: a reload or restart of firewalld brings the permanent configuration back")
+    note = (
+        "runtime and permanent configuration (no --reload: it would drop other runtime-only changes)"
+        if persistent
+        else "runtime only: a reload or restart of firewalld brings the permanent configuration back"
+    )
     return PlannedFix("", "firewalld", argv, undo, persistent=persistent, note=note), edits
 
 
 # --- plans ---------------------------------------------------------------------------------------
 
 
-def _finish(kind: str, title: str, fix: PlannedFix, edits: list[Edit], ref: RuleRef, persist: bool, root, port: int = 0,
-            proto: str = "") -> Plan:
+def _finish(
+    kind: str,
+    title: str,
+    fix: PlannedFix,
+    edits: list[Edit],
+    ref: RuleRef,
+    persist: bool,
+    root,
+    port: int = 0,
+    proto: str = "",
+) -> Plan:
     fix.title = title
     fixes, more = [fix], []
     if persist and ref.front_end in (*IPTABLES_FRONT_ENDS, "nft"):
@@ -538,7 +668,9 @@ def _remove(kind: str, rule, facts, persist: bool, root, runner) -> Plan:
         lists = _fw_lists(ref)
         if ref.text not in lists["firewalld-runtime"]:
             raise ActionError(f"{ref.label} is not in the runtime configuration now (refresh)")
-        targets = ["firewalld-runtime"] + (["firewalld-permanent"] if persist and ref.text in lists["firewalld-permanent"] else [])
+        targets = ["firewalld-runtime"] + (
+            ["firewalld-permanent"] if persist and ref.text in lists["firewalld-permanent"] else []
+        )
         ref = dataclasses.replace(ref, permanent="firewalld-permanent" in targets)
         fix, edits = _fw_change(ref, False, targets, lists)
     else:
@@ -590,8 +722,18 @@ def added_iptables_line(chain: str, port: int, proto: str) -> tuple[list[str], s
     return words, f'-A {chain} -p {proto} -m {proto} --dport {port} -m comment --comment "{comment}" -j ACCEPT'
 
 
-def add_allow_plan(front_end: str, port, proto: str = "tcp", *, at=None, zone: str | None = None, facts=None,
-                   persist: bool = False, root=None, runner=run) -> Plan:
+def add_allow_plan(
+    front_end: str,
+    port,
+    proto: str = "tcp",
+    *,
+    at=None,
+    zone: str | None = None,
+    facts=None,
+    persist: bool = False,
+    root=None,
+    runner=run,
+) -> Plan:
     """Accept ``proto/port`` in ``front_end``.
 
     - iptables (all four): ``at`` = a facts Rule (insert just before it) or None (filter INPUT,
@@ -658,8 +800,16 @@ def _nft_target(at, facts) -> tuple[RuleRef, int | None]:
     chain = at if isinstance(at, NftChain) else None
     if chain is None and facts is not None and facts.nft is not None:
         managed = {(t.family, t.name) for t in facts.nft.tables if t.managed_by_iptables}
-        chain = next((c for c in facts.nft.base_chains("input") if c.type == "filter" and (c.family, c.table) not in managed
-                      and (c.family, c.table) != ("inet", "firewalld")), None)
+        chain = next(
+            (
+                c
+                for c in facts.nft.base_chains("input")
+                if c.type == "filter"
+                and (c.family, c.table) not in managed
+                and (c.family, c.table) != ("inet", "firewalld")
+            ),
+            None,
+        )
     if chain is None:
         raise ActionError("no native nft filter input chain to add the allow to (pick a chain)")
     if facts is not None and facts.nft is not None:
@@ -699,11 +849,23 @@ def _ufw_allow(port: int, proto: str) -> Plan:
             raise ActionError(f"ufw has different rules for {spec} per family: change them with ufw")
         for e in edits:
             e.op, e.item = "replace", e.item.replace(same[0], "allow", 1)
-        fix = PlannedFix(f"Change the ufw rule for {spec} from {same[0]} to allow", "ufw", [["ufw", "allow", spec]],
-                         [["ufw", same[0], spec]], persistent=True, note="ufw updates the rule where it is")
+        fix = PlannedFix(
+            f"Change the ufw rule for {spec} from {same[0]} to allow",
+            "ufw",
+            [["ufw", "allow", spec]],
+            [["ufw", same[0], spec]],
+            persistent=True,
+            note="ufw updates the rule where it is",
+        )
     else:
-        fix = PlannedFix(f"Allow {spec} in ufw, ahead of every other rule", "ufw", [["ufw", "prepend", "allow", spec]],
-                         [["ufw", "delete", "allow", spec]], persistent=True, note="ufw rules are persistent")
+        fix = PlannedFix(
+            f"Allow {spec} in ufw, ahead of every other rule",
+            "ufw",
+            [["ufw", "prepend", "allow", spec]],
+            [["ufw", "delete", "allow", spec]],
+            persistent=True,
+            note="ufw rules are persistent",
+        )
     return Plan(port, proto, {"name": "add"}, [fix], kind="add", title=fix.title, edits=edits, ref=ref.to_json())
 
 
@@ -714,7 +876,9 @@ def disabled_rules(base: Path | None = None) -> list[DisabledRule]:
     """Linux rules disabled with wsltui and not enabled again (nor the disable undone), oldest
     first. (A disabled Windows rule stays in Windows, Enabled=False: the facts show it.)"""
     entries = st.Journal(base).entries()
-    enabled = {e["plan"].get("enables") for e in entries if e.get("action") == "enable" and e.get("result") == "applied"}
+    enabled = {
+        e["plan"].get("enables") for e in entries if e.get("action") == "enable" and e.get("result") == "applied"
+    }
     out = []
     for e in entries:
         plan = e.get("plan") or {}
@@ -723,6 +887,9 @@ def disabled_rules(base: Path | None = None) -> list[DisabledRule]:
             continue
         if ref.get("front_end") in ("windows-firewall", "hyperv-firewall"):
             continue
-        out.append(DisabledRule(e["id"], e.get("time", ""), plan.get("title", ""), RuleRef.from_json(ref),
-                                bool(plan.get("persistent"))))
+        out.append(
+            DisabledRule(
+                e["id"], e.get("time", ""), plan.get("title", ""), RuleRef.from_json(ref), bool(plan.get("persistent"))
+            )
+        )
     return out

@@ -150,7 +150,7 @@ def nft_table_block(ruleset: str, family: str, name: str) -> str:
         if line.strip() == head or line.startswith(head + " "):
             for j in range(i + 1, len(lines)):
                 if lines[j] == "}":
-                    return "\n".join(lines[i:j + 1])
+                    return "\n".join(lines[i : j + 1])
     return ""
 
 
@@ -162,13 +162,22 @@ TUPLE_PREFIX = "### tuple ###"
 def ufw_tuples(text: str) -> list[str]:
     """The rule tuples of a ufw rules file, in order (``allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in``):
     what ufw reads back as its rules; the ``-A`` lines below each are derived from them."""
-    return [l[len(TUPLE_PREFIX):].strip() for l in text.splitlines() if l.startswith(TUPLE_PREFIX)]
+    return [l[len(TUPLE_PREFIX) :].strip() for l in text.splitlines() if l.startswith(TUPLE_PREFIX)]
 
 
 # --- firewall-cmd --list-all-zones ---------------------------------------------------------------
 
-FIREWALLD_ITEMS = ("services", "ports", "protocols", "source-ports", "forward-ports", "icmp-blocks", "rich rules",
-                   "interfaces", "sources")
+FIREWALLD_ITEMS = (
+    "services",
+    "ports",
+    "protocols",
+    "source-ports",
+    "forward-ports",
+    "icmp-blocks",
+    "rich rules",
+    "interfaces",
+    "sources",
+)
 
 
 def firewalld_scope(zone: str, kind: str) -> str:
@@ -180,14 +189,25 @@ def _firewalld_scopes(text: str) -> dict[str, list[str]]:
 
     out: dict[str, list[str]] = {}
     for z in parse_zones(text):
-        values = {"services": z.services, "ports": [p.text for p in z.ports], "protocols": z.protocols,
-                  "source-ports": [p.text for p in z.source_ports], "forward-ports": [f.text for f in z.forward_ports],
-                  "icmp-blocks": z.icmp_blocks, "rich rules": [r.text for r in z.rich_rules],
-                  "interfaces": z.interfaces, "sources": z.sources}
+        values = {
+            "services": z.services,
+            "ports": [p.text for p in z.ports],
+            "protocols": z.protocols,
+            "source-ports": [p.text for p in z.source_ports],
+            "forward-ports": [f.text for f in z.forward_ports],
+            "icmp-blocks": z.icmp_blocks,
+            "rich rules": [r.text for r in z.rich_rules],
+            "interfaces": z.interfaces,
+            "sources": z.sources,
+        }
         for kind, items in values.items():
             out[firewalld_scope(z.name, kind)] = sorted(items)  # sets: firewalld keeps no order
-        out[firewalld_scope(z.name, ":settings")] = [f"target {z.target}", f"masquerade {z.masquerade}",
-                                                      f"forward {z.forward}", f"icmp-block-inversion {z.icmp_block_inversion}"]
+        out[firewalld_scope(z.name, ":settings")] = [
+            f"target {z.target}",
+            f"masquerade {z.masquerade}",
+            f"forward {z.forward}",
+            f"icmp-block-inversion {z.icmp_block_inversion}",
+        ]
     return out
 
 
@@ -253,20 +273,26 @@ class Edit:
         """What is wrong with ``after`` for this edit (None: exactly the edit happened)."""
         after = after or []
         if self.op == "mirror":
-            source = (all_after or {}).get("nft" if self.item == "nft-native" else self.item[len("save:"):], "")
-            ok = bool(after) and (nft_conf_matches(after[0], source) if self.item == "nft-native"
-                                  else normalised_text("", after[0]) == normalised_text("", source))
+            source = (all_after or {}).get("nft" if self.item == "nft-native" else self.item[len("save:") :], "")
+            ok = bool(after) and (
+                nft_conf_matches(after[0], source)
+                if self.item == "nft-native"
+                else normalised_text("", after[0]) == normalised_text("", source)
+            )
             return None if ok else f"{self.target} does not hold the rules loaded now"
         want = self.expected()
         if want is not None:
             return None if after == want else f"{self.target} {self.scope} is not as planned after the change"
         if self.op == "insert":
             ok = len(after) == len(self.before) + 1 and any(
-                after[i] == self.item and after[:i] + after[i + 1:] == self.before for i in range(len(after)))
+                after[i] == self.item and after[:i] + after[i + 1 :] == self.before for i in range(len(after))
+            )
             return None if ok else f"{self.target} {self.scope}: {self.item!r} was not added as planned"
         if self.op == "remove":
             ok = len(after) + 1 == len(self.before) and any(
-                self.before[i] == self.item and self.before[:i] + self.before[i + 1:] == after for i in range(len(self.before)))
+                self.before[i] == self.item and self.before[:i] + self.before[i + 1 :] == after
+                for i in range(len(self.before))
+            )
             return None if ok else f"{self.target} {self.scope}: {self.item!r} was not removed as planned"
         return f"unknown edit {self.op}"
 
@@ -280,8 +306,10 @@ _TABLE_HEAD = re.compile(r"^table (\S+) (\S+) \{")
 def nft_conf_matches(conf: str, ruleset: str) -> bool:
     """Every table an nftables.conf defines is exactly as ``nft list ruleset`` shows it."""
     heads = [m.groups() for m in map(_TABLE_HEAD.match, conf.splitlines()) if m]
-    return all(normalised_text("nft", nft_table_block(conf, f, n)) == normalised_text("nft", nft_table_block(ruleset, f, n))
-               for f, n in heads)
+    return all(
+        normalised_text("nft", nft_table_block(conf, f, n)) == normalised_text("nft", nft_table_block(ruleset, f, n))
+        for f, n in heads
+    )
 
 
 def normalised_text(target: str, text: str) -> str:

@@ -83,7 +83,9 @@ def change_lock(base: Path | None = None, wait: float | None = None):
     try:
         path = _private_dir(base or state_dir()) / "lock"
     except OSError as e:
-        raise ActionError(f"cannot use the state directory ({e.filename}: {e.strerror}), so nothing was changed") from None
+        raise ActionError(
+            f"cannot use the state directory ({e.filename}: {e.strerror}), so nothing was changed"
+        ) from None
     key = (str(path), threading.get_ident())
     if key in _held:
         _held[key] += 1
@@ -105,8 +107,10 @@ def change_lock(base: Path | None = None, wait: float | None = None):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = re.sub(r"\D", "", os.pread(fd, 32, 0).decode("ascii", "replace"))
-                    raise ActionError(f"another wsltui change is running (pid {holder or 'unknown'}); nothing was "
-                                      "changed: try again when it has finished") from None
+                    raise ActionError(
+                        f"another wsltui change is running (pid {holder or 'unknown'}); nothing was "
+                        "changed: try again when it has finished"
+                    ) from None
                 time.sleep(0.1)
         try:
             os.ftruncate(fd, 0)
@@ -195,8 +199,18 @@ def last_undoable(entries: list[dict]) -> dict | None:
     return None
 
 
-_ENTRY_TYPES = {"id": str, "action": str, "time": str, "result": str, "backup": str, "plan": dict, "undo": list,
-                "steps": list, "after": dict, "message": str}
+_ENTRY_TYPES = {
+    "id": str,
+    "action": str,
+    "time": str,
+    "result": str,
+    "backup": str,
+    "plan": dict,
+    "undo": list,
+    "steps": list,
+    "after": dict,
+    "message": str,
+}
 
 
 def _entry_problem(e) -> str | None:
@@ -206,8 +220,11 @@ def _entry_problem(e) -> str | None:
     if not isinstance(e.get("id"), str) or not re.fullmatch(r"[0-9A-Za-z-]{1,64}", e["id"]):
         return "has no valid id"
     wrong = [k for k, t in _ENTRY_TYPES.items() if k in e and e[k] is not None and not isinstance(e[k], t)]
-    if "undo" in e and isinstance(e["undo"], list) and not all(
-            isinstance(a, list) and all(isinstance(w, str) for w in a) for a in e["undo"]):
+    if (
+        "undo" in e
+        and isinstance(e["undo"], list)
+        and not all(isinstance(a, list) and all(isinstance(w, str) for w in a) for a in e["undo"])
+    ):
         wrong.append("undo")
     return f"has fields of the wrong type: {', '.join(wrong)}" if wrong else None
 
@@ -283,7 +300,7 @@ def capture_state(targets: list[str], as_root: bool = True) -> dict[str, Saved]:
         out[t] = Saved(t, rec.stdout, err)
     for t in targets:
         if t.startswith("file:"):
-            text, err, missing = read_file(t[len("file:"):], as_root)
+            text, err, missing = read_file(t[len("file:") :], as_root)
             out[t] = Saved(t, text or "", err, missing)
         elif t == "ufw-rules":
             for path in UFW_FILES:
@@ -317,8 +334,11 @@ def differences(before: dict[str, Saved], after: dict[str, Saved], unordered: bo
             continue
         if b.error and a.error:
             continue
-        if (b.error is None) != (a.error is None) or b.missing != a.missing or \
-                normalise(key, b.text, unordered) != normalise(key, a.text, unordered):
+        if (
+            (b.error is None) != (a.error is None)
+            or b.missing != a.missing
+            or normalise(key, b.text, unordered) != normalise(key, a.text, unordered)
+        ):
             diff.append(key)
     return diff
 

@@ -28,9 +28,11 @@ _NFT_FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 _NFT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]{0,63}$")
 _UFW_VERBS = ("allow", "deny", "reject", "limit", "delete", "insert", "prepend", "route")
 _UFW_WORD = re.compile(r"^[A-Za-z0-9_.:/,*-]{1,100}$")
-_FIREWALLD_ARG = re.compile(r"^(--permanent|--reload|--zone=[A-Za-z0-9_-]{1,64}|--load-zone-defaults=[A-Za-z0-9_-]{1,64}"
-                            r"|--(add|remove)-(port|service|source|source-port|protocol|icmp-block|interface|forward-port"
-                            r"|rich-rule|masquerade)(=[^\n\r]*)?)$")
+_FIREWALLD_ARG = re.compile(
+    r"^(--permanent|--reload|--zone=[A-Za-z0-9_-]{1,64}|--load-zone-defaults=[A-Za-z0-9_-]{1,64}"
+    r"|--(add|remove)-(port|service|source|source-port|protocol|icmp-block|interface|forward-port"
+    r"|rich-rule|masquerade)(=[^\n\r]*)?)$"
+)
 # The files persistence writes (as the booted system names them; see wsltui.actions.persist).
 _PERSIST_FILES = re.compile(r"^/etc/(iptables/rules\.v[46]|nftables\.conf|wsl\.conf|wsltui/[A-Za-z0-9_.-]+)$")
 
@@ -38,14 +40,17 @@ _PERSIST_FILES = re.compile(r"^/etc/(iptables/rules\.v[46]|nftables\.conf|wsl\.c
 def problems(entry: dict, plan: Plan, base: Path) -> list[str]:
     """Why ``entry``'s undo is not wsltui's own (empty: it is). ``plan``: the entry's plan, read;
     ``base``: the state directory."""
-    out = [f"it restores nft table {family!r} {name!r}, not a table name"
-           for family, name in plan.nft_tables() if family not in _NFT_FAMILIES or not _NFT_NAME.match(name)]
+    out = [
+        f"it restores nft table {family!r} {name!r}, not a table name"
+        for family, name in plan.nft_tables()
+        if family not in _NFT_FAMILIES or not _NFT_NAME.match(name)
+    ]
     backup = base / "backups" / str(entry.get("id"))
     if Path(str(entry.get("backup", ""))) != backup:
         out.append(f"its backup {entry.get('backup')!r} is not {backup}")
     for target in plan.backup_targets():
-        if target.startswith("file:") and not _persist_path(target[len("file:"):]):
-            out.append(f"it restores {target[len('file:'):]!r}, a file wsltui never writes")
+        if target.startswith("file:") and not _persist_path(target[len("file:") :]):
+            out.append(f"it restores {target[len('file:') :]!r}, a file wsltui never writes")
     for argv in entry.get("undo") or []:
         why = command_problem(argv, backup)
         if why:
@@ -93,8 +98,13 @@ def _nft(args: list[str]) -> str | None:
         return None  # the harmless placeholder apply records for a step whose handle it lost
     while args[:1] and args[0] in _NFT_FLAGS:
         args = args[1:]
-    if len(args) < 5 or args[0] not in _NFT_VERBS or args[1] != "rule" or args[2] not in _NFT_FAMILIES \
-            or not (_NFT_NAME.match(args[3]) and _NFT_NAME.match(args[4])):
+    if (
+        len(args) < 5
+        or args[0] not in _NFT_VERBS
+        or args[1] != "rule"
+        or args[2] not in _NFT_FAMILIES
+        or not (_NFT_NAME.match(args[3]) and _NFT_NAME.match(args[4]))
+    ):
         return "not an nft rule add, insert, replace or delete"
     rest = [a for a in args[5:] if nft_handle_ref(a) is None]
     if any(";" in a or "include" in a.split() or a.startswith("-") for a in rest):
@@ -116,7 +126,7 @@ def _persist_path(path: str) -> bool:
     from wsltui.actions.persist import root_dir
 
     root = str(root_dir())
-    booted = "/" + path[len(root):].lstrip("/") if root != "/" and path.startswith(root.rstrip("/") + "/") else path
+    booted = "/" + path[len(root) :].lstrip("/") if root != "/" and path.startswith(root.rstrip("/") + "/") else path
     return ".." not in Path(booted).parts and bool(_PERSIST_FILES.match(booted) or booted == "/etc/wsltui")
 
 
@@ -126,8 +136,12 @@ def _file_step(argv: list[str], backup: Path) -> str | None:
         return None
     if tool == "rm" and len(args) == 2 and args[0] == "-f" and _persist_path(args[1]):
         return None
-    if tool == "cp" and len(args) == 2 and _persist_path(args[1]) \
-            and args[0] == str(backup / st.backup_name(f"file:{args[1]}")):
+    if (
+        tool == "cp"
+        and len(args) == 2
+        and _persist_path(args[1])
+        and args[0] == str(backup / st.backup_name(f"file:{args[1]}"))
+    ):
         return None
     return "not a file wsltui writes, or not put back from this change's backup"
 
@@ -142,8 +156,11 @@ def _elevated(argv: list[str]) -> str | None:
     # The result file: a wsltui name, and the WSL path is the Windows one through the drive mount
     # (whatever the mount root), so undo never reads or deletes another file.
     m = re.fullmatch(r"([A-Za-z]):\\(.*\\wsltui-[0-9a-f]{12}\.json)", win)
-    if m is None or ".." in m.group(2).split("\\") \
-            or not wsl.endswith(f"/{m.group(1).lower()}/" + m.group(2).replace("\\", "/")):
+    if (
+        m is None
+        or ".." in m.group(2).split("\\")
+        or not wsl.endswith(f"/{m.group(1).lower()}/" + m.group(2).replace("\\", "/"))
+    ):
         return "its result file is not a wsltui file in %TEMP%"
     outer = windows.decode(argv[-1])
     m = re.search(r"-EncodedCommand ([A-Za-z0-9+/=]+)'", outer)
@@ -179,8 +196,13 @@ def _undo_bodies(inner: str) -> list[str]:
     out = []
     for m in _TOGGLE.finditer(inner):
         name = windows.quote(_unquote(m.group(3)))
-        out.append(windows._state_body(f"Get-{m.group(2)} -Name {name}", f"{m.group(1)}-{m.group(2)} -Name {name}",
-                                       1 if m.group(1) == "Enable" else 2))
+        out.append(
+            windows._state_body(
+                f"Get-{m.group(2)} -Name {name}",
+                f"{m.group(1)}-{m.group(2)} -Name {name}",
+                1 if m.group(1) == "Enable" else 2,
+            )
+        )
     for m in _REMOVE.finditer(inner):
         name = windows.quote(_unquote(m.group(2)))
         if re.fullmatch(r"'wsltui-(in|hv)-(tcp|udp)-\d{1,5}'", name):

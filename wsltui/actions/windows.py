@@ -88,34 +88,38 @@ def protocol(proto: str) -> str:
 
 
 def _inner(body: str, result_win: str) -> str:
-    return "\n".join([
-        "$ErrorActionPreference = 'Stop'",
-        "$result = [ordered]@{ ok = $false }",
-        "try {",
-        *(f"  {l}" for l in body.splitlines()),
-        "  $result.ok = $true",
-        "} catch {",
-        "  $result.error = [string]$_.Exception.Message",
-        "  $result.code = $_.Exception.HResult",
-        "}",
-        "$json = ConvertTo-Json -InputObject $result -Depth 4 -Compress",
-        f"[IO.File]::WriteAllText({quote(result_win)}, $json, (New-Object Text.UTF8Encoding $false))",
-    ])
+    return "\n".join(
+        [
+            "$ErrorActionPreference = 'Stop'",
+            "$result = [ordered]@{ ok = $false }",
+            "try {",
+            *(f"  {l}" for l in body.splitlines()),
+            "  $result.ok = $true",
+            "} catch {",
+            "  $result.error = [string]$_.Exception.Message",
+            "  $result.code = $_.Exception.HResult",
+            "}",
+            "$json = ConvertTo-Json -InputObject $result -Depth 4 -Compress",
+            f"[IO.File]::WriteAllText({quote(result_win)}, $json, (New-Object Text.UTF8Encoding $false))",
+        ]
+    )
 
 
 def _outer(inner: str, result_win: str, result_wsl: str) -> str:
     args = f"-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encode(inner)}"
-    return "\n".join([
-        f"# wsltui-elevated result={result_win} wsl={result_wsl}",
-        "$ErrorActionPreference = 'Stop'",
-        "try {",
-        f"  $p = Start-Process -FilePath powershell.exe -Verb RunAs -Wait -PassThru -WindowStyle Hidden -ArgumentList {quote(args)}",
-        "} catch {",
-        f"  exit {EXIT_CANCELLED}",
-        "}",
-        f"if ($null -eq $p.ExitCode) {{ exit {EXIT_UNKNOWN} }}",
-        "exit $p.ExitCode",
-    ])
+    return "\n".join(
+        [
+            f"# wsltui-elevated result={result_win} wsl={result_wsl}",
+            "$ErrorActionPreference = 'Stop'",
+            "try {",
+            f"  $p = Start-Process -FilePath powershell.exe -Verb RunAs -Wait -PassThru -WindowStyle Hidden -ArgumentList {quote(args)}",
+            "} catch {",
+            f"  exit {EXIT_CANCELLED}",
+            "}",
+            f"if ($null -eq $p.ExitCode) {{ exit {EXIT_UNKNOWN} }}",
+            "exit $p.ExitCode",
+        ]
+    )
 
 
 def elevated_argv(body: str, temp: tuple[str, str]) -> list[str]:
@@ -133,7 +137,7 @@ def elevated_argv(body: str, temp: tuple[str, str]) -> list[str]:
 def elevated_paths(argv) -> tuple[str, str] | None:
     """(Windows path, WSL path) of the result file of an elevated step; None for any other argv."""
     argv = list(argv)
-    if len(argv) != len(POWERSHELL) + 1 or tuple(argv[:len(POWERSHELL)]) != POWERSHELL:
+    if len(argv) != len(POWERSHELL) + 1 or tuple(argv[: len(POWERSHELL)]) != POWERSHELL:
         return None
     try:
         m = _MARKER.search(decode(argv[-1]))
@@ -153,17 +157,28 @@ def run_elevated(job: Job, runner=run) -> Record:
     result = Path(wsl)
     links = interop.detect()
     result.unlink(missing_ok=True)
-    rec = runner(dataclasses.replace(job, timeout=ELEVATION_TIMEOUT, as_root=False,
-                                     cwd=job.cwd or links.cwd, search_path=job.search_path or interop.SYSTEM32_DIRS))
+    rec = runner(
+        dataclasses.replace(
+            job,
+            timeout=ELEVATION_TIMEOUT,
+            as_root=False,
+            cwd=job.cwd or links.cwd,
+            search_path=job.search_path or interop.SYSTEM32_DIRS,
+        )
+    )
     data, problem = _read_result(result)
     result.unlink(missing_ok=True)
 
     def out(error: str | None, code: int | None = rec.exit_code) -> Record:
-        return Record(job.name, job.argv, json.dumps(data) if data is not None else "", code, rec.stderr, rec.seconds, error)
+        return Record(
+            job.name, job.argv, json.dumps(data) if data is not None else "", code, rec.stderr, rec.seconds, error
+        )
 
     if rec.error:
         timed_out = "timed out" in rec.error
-        return out(f"{rec.error}: no answer to the UAC prompt, or the elevated PowerShell hung" if timed_out else rec.error)
+        return out(
+            f"{rec.error}: no answer to the UAC prompt, or the elevated PowerShell hung" if timed_out else rec.error
+        )
     if rec.exit_code in CANCELLED_CODES and data is None:
         return out(DECLINED)
     if data is None:
@@ -209,14 +224,17 @@ def windows_dir(variable: str, runner=run) -> tuple[str, str]:
     rec = runner(Job(f"windows.{name}", ("cmd.exe", "/d", "/c", f"echo %{variable}%"), **where))
     win = rec.stdout.strip().splitlines()[-1].strip() if rec.ok and rec.stdout.strip() else ""
     if not win or "%" in win or not re.match(r"^[A-Za-z]:\\", win):
-        raise WindowsUnavailable(f"cannot tell the Windows %{variable}% directory "
-                                 f"({rec.error or rec.stderr.strip() or win!r})")
+        raise WindowsUnavailable(
+            f"cannot tell the Windows %{variable}% directory ({rec.error or rec.stderr.strip() or win!r})"
+        )
     conv = runner(Job(f"windows.{name}.wslpath", ("wslpath", "-u", win), timeout=PROBE_TIMEOUT))
     wsl = conv.stdout.strip() if conv.ok else ""
     if not wsl:
         wsl = interop.windows_to_wsl_path(win) or ""
     if not wsl or not Path(wsl).is_dir():
-        raise WindowsUnavailable(f"the Windows %{variable}% directory {win} is not reachable from WSL ({wsl or 'no path'})")
+        raise WindowsUnavailable(
+            f"the Windows %{variable}% directory {win} is not reachable from WSL ({wsl or 'no path'})"
+        )
     return win, wsl
 
 
@@ -227,13 +245,16 @@ def copy_to_clipboard(text: str, runner=run) -> Record:
     if not links.available:
         return Record("windows.clip", ("clip.exe",), "", None, error=links.reason)
     data = b"\xff\xfe" + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-16-le")
-    return runner(Job("windows.clip", ("clip.exe",), PROBE_TIMEOUT, cwd=links.cwd, stdin=data,
-                      search_path=interop.SYSTEM32_DIRS))
+    return runner(
+        Job("windows.clip", ("clip.exe",), PROBE_TIMEOUT, cwd=links.cwd, stdin=data, search_path=interop.SYSTEM32_DIRS)
+    )
 
 
 def clipboard_text(plan: Plan, undo: bool = False) -> str:
     """What a person pastes into an elevated PowerShell to apply (or undo) a Windows plan."""
-    scripts = [f.undo_script if undo else f.script for f in (reversed(plan.fixes) if undo else plan.fixes) if f.elevated]
+    scripts = [
+        f.undo_script if undo else f.script for f in (reversed(plan.fixes) if undo else plan.fixes) if f.elevated
+    ]
     return "\n".join(scripts) + "\n"
 
 
@@ -244,19 +265,41 @@ def _state_body(get: str, change: str, want: int) -> str:
     """Read the rule's Enabled (1 True, 2 False), refuse when it is already ``want`` (its undo
     would then change a rule this action never touched), change it, read it again."""
     word = "enabled" if want == 1 else "disabled"
-    return "\n".join([
-        f"$r = {get}",
-        "$result.before = [int]$r.Enabled",
-        f"if ([int]$r.Enabled -eq {want}) {{ throw 'the rule is already {word}' }}",
-        change,
-        f"$result.after = [int]({get}).Enabled",
-    ])
+    return "\n".join(
+        [
+            f"$r = {get}",
+            "$result.before = [int]$r.Enabled",
+            f"if ([int]$r.Enabled -eq {want}) {{ throw 'the rule is already {word}' }}",
+            change,
+            f"$result.after = [int]({get}).Enabled",
+        ]
+    )
 
 
-def _plan(kind: str, title: str, front_end: str, command: str, undo_command: str, body: str, undo_body: str,
-          note: str, temp: tuple[str, str], ref: dict) -> Plan:
-    fix = PlannedFix(title, front_end, [elevated_argv(body, temp)], [elevated_argv(undo_body, temp)], persistent=True,
-                     needs_root=False, note=note, elevated=True, script=command, undo_script=undo_command)
+def _plan(
+    kind: str,
+    title: str,
+    front_end: str,
+    command: str,
+    undo_command: str,
+    body: str,
+    undo_body: str,
+    note: str,
+    temp: tuple[str, str],
+    ref: dict,
+) -> Plan:
+    fix = PlannedFix(
+        title,
+        front_end,
+        [elevated_argv(body, temp)],
+        [elevated_argv(undo_body, temp)],
+        persistent=True,
+        needs_root=False,
+        note=note,
+        elevated=True,
+        script=command,
+        undo_script=undo_command,
+    )
     return Plan(0, "", {"name": "windows"}, [fix], kind=kind, title=title, ref=ref)
 
 
@@ -275,8 +318,10 @@ def rule_action(rule, enable: bool) -> tuple[WinAction, str]:
     Hyper-V firewall rule (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows.
     Raises ActionError for a rule wsltui cannot change."""
     if rule.source == "gpo" or "group policy" in (rule.store or "").lower():
-        raise ActionError(f"'{rule.label}' comes from Group Policy: it cannot be changed on this computer "
-                         "(ask the administrator; a local change is overwritten at the next policy refresh)")
+        raise ActionError(
+            f"'{rule.label}' comes from Group Policy: it cannot be changed on this computer "
+            "(ask the administrator; a local change is overwritten at the next policy refresh)"
+        )
     if not rule.id:
         raise ActionError("the rule has no Name (InstanceID), so it cannot be addressed exactly")
     action = WinAction("enable-rule" if enable else "disable-rule", rule_id=rule.id, hyperv=rule.source == "hyperv")
@@ -300,19 +345,29 @@ def _toggle_plan(action: WinAction, label: str, runner=run) -> Plan:
     verb = "Enable" if enable else "Disable"
     want = 1 if enable else 2
     front_end = "hyperv-firewall" if action.hyperv else "windows-firewall"
-    return _plan(verb.lower(), _toggle_title(action, label), front_end, command, undo_command,
-                 _state_body(get, command, want), _state_body(get, undo_command, 3 - want),
-                 f"checks the rule is not already {verb.lower()}d first; persistent (Windows keeps it)",
-                 windows_temp(runner), {"front_end": front_end, "id": action.rule_id, "name": label})
+    return _plan(
+        verb.lower(),
+        _toggle_title(action, label),
+        front_end,
+        command,
+        undo_command,
+        _state_body(get, command, want),
+        _state_body(get, undo_command, 3 - want),
+        f"checks the rule is not already {verb.lower()}d first; persistent (Windows keeps it)",
+        windows_temp(runner),
+        {"front_end": front_end, "id": action.rule_id, "name": label},
+    )
 
 
 def _new_rule_body(new: str, get: str, remove_name: str) -> str:
-    return "\n".join([
-        f"if ({get} -ErrorAction SilentlyContinue) {{ throw {quote('a rule named ' + remove_name + ' already exists')} }}",
-        "$result.before = 0",
-        f"$null = {new}",
-        f"$result.after = [int]({get}).Enabled",
-    ])
+    return "\n".join(
+        [
+            f"if ({get} -ErrorAction SilentlyContinue) {{ throw {quote('a rule named ' + remove_name + ' already exists')} }}",
+            "$result.before = 0",
+            f"$null = {new}",
+            f"$result.after = [int]({get}).Enabled",
+        ]
+    )
 
 
 def _remove_rule_body(remove: str, get: str) -> str:
@@ -323,13 +378,23 @@ def _new_rule_plan(action: WinAction, title: str, noun: str, runner=run) -> Plan
     new, remove, get = _commands(action)
     name = rule_name(action)
     front_end = "hyperv-firewall" if action.kind == "new-hv-allow" else "windows-firewall"
-    return _plan("add", title, front_end, new, remove, _new_rule_body(new, get, name), _remove_rule_body(remove, get),
-                 f"a new {noun} named {name}; persistent", windows_temp(runner),
-                 {"front_end": front_end, "id": name, "name": display_name(action)})
+    return _plan(
+        "add",
+        title,
+        front_end,
+        new,
+        remove,
+        _new_rule_body(new, get, name),
+        _remove_rule_body(remove, get),
+        f"a new {noun} named {name}; persistent",
+        windows_temp(runner),
+        {"front_end": front_end, "id": name, "name": display_name(action)},
+    )
 
 
-def allow_action(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
-                 direction: str = "in") -> tuple[WinAction, str]:
+def allow_action(
+    port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None, direction: str = "in"
+) -> tuple[WinAction, str]:
     """(the action, its title) of a new Windows Defender Firewall allow rule for ``proto/port``
     on ``profile`` (inbound: optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``;
     outbound: to that remote port)."""
@@ -338,11 +403,21 @@ def allow_action(port, proto: str = "tcp", *, profile: str = "Public", interface
         raise ActionError(f"profile must be one of {', '.join(PROFILES)}")
     action = WinAction("new-allow", port=p, proto=pr.lower(), direction=direction, profile=profile, interface=interface)
     where = ", ".join([f"{profile} profile", *([interface] if interface else [])])
-    return action, f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} in Windows Defender Firewall ({where})"
+    return (
+        action,
+        f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} in Windows Defender Firewall ({where})",
+    )
 
 
-def allow_plan(port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None,
-               direction: str = "in", runner=run) -> Plan:
+def allow_plan(
+    port,
+    proto: str = "tcp",
+    *,
+    profile: str = "Public",
+    interface: str | None = None,
+    direction: str = "in",
+    runner=run,
+) -> Plan:
     """The plan of :func:`allow_action`."""
     action, title = allow_action(port, proto, profile=profile, interface=interface, direction=direction)
     return _new_rule_plan(action, title, "rule", runner)
@@ -354,9 +429,11 @@ def refuse_ignored_local_rule(windows_facts, profile: str, port, proto: str = "t
     profiles = getattr(windows_facts, "profiles", None)
     settings = profiles.get(profile) if isinstance(profiles, dict) else None
     if settings is not None and settings.allow_local_rules is False:
-        raise ActionError(f"Group Policy does not apply local firewall rules on the {profile} profile "
-                          f"(AllowLocalFirewallRules=False): a rule added here would be listed but ignored. Ask your "
-                          f"administrator for a Group Policy rule allowing {protocol(proto)} {port_number(port)} inbound.")
+        raise ActionError(
+            f"Group Policy does not apply local firewall rules on the {profile} profile "
+            f"(AllowLocalFirewallRules=False): a rule added here would be listed but ignored. Ask your "
+            f"administrator for a Group Policy rule allowing {protocol(proto)} {port_number(port)} inbound."
+        )
 
 
 def hyperv_allow_action(port, proto: str = "tcp", *, direction: str = "in") -> tuple[WinAction, str]:
@@ -364,7 +441,10 @@ def hyperv_allow_action(port, proto: str = "tcp", *, direction: str = "in") -> t
     WSL VM (mirrored mode, or NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""
     p, pr = port_number(port), protocol(proto)
     action = WinAction("new-hv-allow", port=p, proto=pr.lower(), direction=direction)
-    return action, f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} through the Hyper-V firewall for WSL"
+    return (
+        action,
+        f"Allow {'inbound' if direction == 'in' else 'outbound'} {pr} {p} through the Hyper-V firewall for WSL",
+    )
 
 
 def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
@@ -388,8 +468,9 @@ def elevated_fix(fix, runner=run) -> PlannedFix | None:
     if a.kind in ("disable-rule", "enable-rule"):
         plan = _toggle_plan(a, a.rule_id or "", runner)
     elif a.kind == "new-allow":
-        plan = allow_plan(a.port, a.proto or "", profile=a.profile or "", interface=a.interface, direction=a.direction,
-                          runner=runner)
+        plan = allow_plan(
+            a.port, a.proto or "", profile=a.profile or "", interface=a.interface, direction=a.direction, runner=runner
+        )
     elif a.kind == "new-hv-allow":
         plan = hyperv_allow_plan(a.port, a.proto or "", direction=a.direction, runner=runner)
     else:

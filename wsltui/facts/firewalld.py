@@ -262,7 +262,9 @@ def _set_range(port: Port, problems: list[str] | None) -> None:
         problems.append(f"port is not a number or range: {port.text!r}")
 
 
-_FORWARD_PORT = re.compile(r"^port=(?P<port>[^:]*):proto=(?P<proto>[^:]*):toport=(?P<toport>[^:]*):toaddr=(?P<toaddr>.*)$")
+_FORWARD_PORT = re.compile(
+    r"^port=(?P<port>[^:]*):proto=(?P<proto>[^:]*):toport=(?P<toport>[^:]*):toaddr=(?P<toaddr>.*)$"
+)
 
 
 def parse_forward_port(text: str, problems: list[str] | None = None) -> ForwardPort | None:
@@ -278,7 +280,9 @@ def parse_forward_port(text: str, problems: list[str] | None = None) -> ForwardP
 # --- state ------------------------------------------------------------------------------------
 
 _DBUS_ERROR = re.compile(r"DBUS_ERROR|org\.freedesktop\.DBus\.Error|Failed to connect to socket|dbus", re.I)
-_NO_BUS = re.compile(r"Failed to connect to socket (?P<sock>\S+?):\s*(?P<why>No such file or directory|Connection refused)", re.I)
+_NO_BUS = re.compile(
+    r"Failed to connect to socket (?P<sock>\S+?):\s*(?P<why>No such file or directory|Connection refused)", re.I
+)
 
 
 def parse_state(record: Record | None) -> FirewalldState:
@@ -286,14 +290,20 @@ def parse_state(record: Record | None) -> FirewalldState:
     cmd = command_for(STATE)
     if record is None:
         u = Unknown("not captured in this snapshot", cmd)
-        return FirewalldState(None, "unknown", "It is not known whether firewalld runs: firewall-cmd --state was not captured.", u)
+        return FirewalldState(
+            None, "unknown", "It is not known whether firewalld runs: firewall-cmd --state was not captured.", u
+        )
     rcmd = record.command or cmd
     if record.error:
         if "command not found" in record.error:
             return FirewalldState(False, "not-installed", "firewalld is not installed (there is no firewall-cmd).")
         if record.error.startswith("no system D-Bus"):  # wsltui.probes.capture did not ask: see why
-            return FirewalldState(False, "no-bus", f"firewalld is not running: {record.error}, and firewalld cannot "
-                                  "run without a system bus (usual in WSL without systemd).")
+            return FirewalldState(
+                False,
+                "no-bus",
+                f"firewalld is not running: {record.error}, and firewalld cannot "
+                "run without a system bus (usual in WSL without systemd).",
+            )
         u = Unknown(record.error, rcmd)
         return FirewalldState(None, "unknown", f"It is not known whether firewalld runs: {record.error}.", u)
     out = record.stdout.strip()
@@ -306,27 +316,41 @@ def parse_state(record: Record | None) -> FirewalldState:
     if code == EXIT_NOT_RUNNING or (word == "not running" and code not in (0, EXIT_DBUS_ERROR)):
         return FirewalldState(False, "not-running", "firewalld is not running (firewall-cmd --state: not running).")
     if code == EXIT_RUNNING_BUT_FAILED or (word == "failed" and code != 0):
-        return FirewalldState(True, "failed", "firewalld is running but in the FAILED state: it could not apply its "
-                              "configuration, so its rules may be missing or only partly loaded.")
+        return FirewalldState(
+            True,
+            "failed",
+            "firewalld is running but in the FAILED state: it could not apply its "
+            "configuration, so its rules may be missing or only partly loaded.",
+        )
     if code == EXIT_NOT_AUTHORIZED or "NotAuthorized" in both or "Authorization failed" in both:
         u = Unknown("firewall-cmd was not authorized to ask firewalld (run as root)", rcmd)
-        return FirewalldState(None, "unknown", "It is not known whether firewalld runs: firewall-cmd was not authorized.", u)
+        return FirewalldState(
+            None, "unknown", "It is not known whether firewalld runs: firewall-cmd was not authorized.", u
+        )
     nobus = _NO_BUS.search(both)
     if nobus:
         sock = nobus["sock"]
         why = nobus["why"].lower()
         detail = "does not exist" if why.startswith("no such") else "refuses connections"
-        return FirewalldState(False, "no-bus",
-                              f"firewalld is not running: there is no D-Bus system bus ({sock} {detail}), and "
-                              "firewalld cannot run without one (usual in WSL without systemd). Rules it may "
-                              "have left in the kernel would still show in the netfilter records.")
+        return FirewalldState(
+            False,
+            "no-bus",
+            f"firewalld is not running: there is no D-Bus system bus ({sock} {detail}), and "
+            "firewalld cannot run without one (usual in WSL without systemd). Rules it may "
+            "have left in the kernel would still show in the netfilter records.",
+        )
     if code == EXIT_DBUS_ERROR or (_DBUS_ERROR.search(both) and code != 0):
         detail = first_line(err) or first_line(out) or f"exit code {code}"
         u = Unknown(f"firewall-cmd could not reach firewalld over D-Bus: {detail}", rcmd)
         return FirewalldState(None, "unknown", f"It is not known whether firewalld runs: D-Bus error ({detail}).", u)
     detail = first_line(err) or first_line(out)
     if code == 0:
-        u = Unknown(f"unexpected output from firewall-cmd --state: {detail!r}" if detail else "firewall-cmd --state printed nothing", rcmd)
+        u = Unknown(
+            f"unexpected output from firewall-cmd --state: {detail!r}"
+            if detail
+            else "firewall-cmd --state printed nothing",
+            rcmd,
+        )
     else:
         u = Unknown(f"exit code {code}" + (f": {detail}" if detail else ""), rcmd)
     return FirewalldState(None, "unknown", f"It is not known whether firewalld runs: {u.reason}.", u)
@@ -410,7 +434,9 @@ def parse_zones(text: str, problems: list[str] | None = None) -> list[Zone]:
                 continue
             if line.startswith("\t"):
                 if zone is None or last_key not in ("forward-ports", "rich rules"):
-                    problems.append(f"zones: continuation line without a forward-ports/rich rules key: {line.strip()[:120]!r}")
+                    problems.append(
+                        f"zones: continuation line without a forward-ports/rich rules key: {line.strip()[:120]!r}"
+                    )
                     continue
                 _add_value(zone, last_key, line.strip(), problems)
                 continue
@@ -502,8 +528,17 @@ class _prefixed(list):
 
 # --- rich rules -------------------------------------------------------------------------------
 
-_ELEMENTS = ("service", "port", "protocol", "icmp-block", "icmp-type", "masquerade", "forward-port",
-             "source-port", "tcp-mss-clamp")
+_ELEMENTS = (
+    "service",
+    "port",
+    "protocol",
+    "icmp-block",
+    "icmp-type",
+    "masquerade",
+    "forward-port",
+    "source-port",
+    "tcp-mss-clamp",
+)
 _ACTIONS = ("accept", "reject", "drop", "mark")
 _ELEMENT_ATTRS = {
     "service": ("name",),
@@ -595,7 +630,9 @@ def _parse_rich(rule: RichRule) -> None:
         addr = getattr(rule, addr_name)
         if addr is not None and not (addr.address or addr.mac or addr.ipset):
             problems.append(f"{addr_name} without address, mac or ipset")
-    if rule.element in ("port", "source-port", "forward-port") and (rule.port is None or not rule.port.port or not rule.port.proto):
+    if rule.element in ("port", "source-port", "forward-port") and (
+        rule.port is None or not rule.port.port or not rule.port.proto
+    ):
         problems.append(f"{rule.element} without port and protocol")
     if rule.element == "service" and not rule.service:
         problems.append("service without name")
@@ -737,8 +774,12 @@ def _compose(snapshot, facts: FirewalldFacts) -> None:
         text = _record_for(snapshot, ZONES).stdout
         facts.zones = parse_zones(text, facts.problems)
         if not facts.zones:
-            u = Unknown("firewall-cmd --list-all-zones listed no zone" if not text.strip()
-                        else "firewall-cmd --list-all-zones: no zone block understood", command_for(ZONES))
+            u = Unknown(
+                "firewall-cmd --list-all-zones listed no zone"
+                if not text.strip()
+                else "firewall-cmd --list-all-zones: no zone block understood",
+                command_for(ZONES),
+            )
     facts.zones_unknown = u
 
     # Cross-checks between the records.
@@ -750,5 +791,7 @@ def _compose(snapshot, facts: FirewalldFacts) -> None:
             facts.problems.append(f"active zone {az.name!r} is not among the listed zones")
     shown_default = [z.name for z in facts.zones if z.default]
     if facts.default_zone and shown_default and shown_default != [facts.default_zone]:
-        facts.problems.append(f"--list-all-zones marks {', '.join(shown_default)} as default, "
-                              f"--get-default-zone says {facts.default_zone}")
+        facts.problems.append(
+            f"--list-all-zones marks {', '.join(shown_default)} as default, "
+            f"--get-default-zone says {facts.default_zone}"
+        )

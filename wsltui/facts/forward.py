@@ -64,15 +64,19 @@ class ForwardFacts:
             return self.namespaces
         found = [ns for ns in self.namespaces if str(address) in ns.addresses]
         if len(found) > 1:
-            return Unknown(f"{len(found)} network namespaces hold {address} "
-                           f"({', '.join(ns.netns for ns in found[:4])})")
+            return Unknown(
+                f"{len(found)} network namespaces hold {address} ({', '.join(ns.netns for ns in found[:4])})"
+            )
         return found[0] if found else None
 
     def published(self, host_port: int, container_port: int, proto: str) -> list[Container]:
         if isinstance(self.containers, Unknown):
             return []
-        return [c for c in self.containers if any(
-            (p.host_port, p.container_port, p.proto) == (host_port, container_port, proto) for p in c.ports)]
+        return [
+            c
+            for c in self.containers
+            if any((p.host_port, p.container_port, p.proto) == (host_port, container_port, proto) for p in c.ports)
+        ]
 
 
 _SYSCTL = re.compile(r"net\.(ipv4|ipv6)\.conf\.(\S+)\.forwarding\s*=\s*([01])")
@@ -92,8 +96,15 @@ def parse_namespaces(text: str) -> list[Namespace] | Unknown:
         data = json.loads(text)
         out = []
         for n in data["namespaces"]:
-            out.append(Namespace(str(n["netns"]), int(n["pid"]), str(n["comm"]), tuple(_addr(a) for a in n["addresses"]),
-                                 tuple((str(s["proto"]), _addr(s["address"]), int(s["port"])) for s in n["sockets"])))
+            out.append(
+                Namespace(
+                    str(n["netns"]),
+                    int(n["pid"]),
+                    str(n["comm"]),
+                    tuple(_addr(a) for a in n["addresses"]),
+                    tuple((str(s["proto"]), _addr(s["address"]), int(s["port"])) for s in n["sockets"]),
+                )
+            )
         return out
     except (ValueError, KeyError, TypeError) as e:
         return Unknown(f"cannot read the record ({type(e).__name__})")
@@ -103,7 +114,9 @@ def _addr(text) -> str:
     return str(ipaddress.ip_address(str(text)))
 
 
-_PORT = re.compile(r"(?:(?P<addr>\[[^\]]*\]|[^:,\s]+):(?P<hport>\d+)(?:-\d+)?->)?(?P<cport>\d+)(?:-\d+)?/(?P<proto>tcp|udp|sctp)")
+_PORT = re.compile(
+    r"(?:(?P<addr>\[[^\]]*\]|[^:,\s]+):(?P<hport>\d+)(?:-\d+)?->)?(?P<cport>\d+)(?:-\d+)?/(?P<proto>tcp|udp|sctp)"
+)
 
 
 def parse_docker_ps(text: str) -> list[Container] | Unknown:
@@ -147,5 +160,9 @@ def from_snapshot(snapshot) -> ForwardFacts:
         unknown = record_unknown(record, command_for(name))
         return unknown if unknown is not None else parse(record.stdout)
 
-    return ForwardFacts(use("net.forwarding", parse_forwarding), use("net.netns-sockets", parse_namespaces),
-                        use("docker.ps", parse_docker_ps), _docker_platform(snapshot.get("docker.version")))
+    return ForwardFacts(
+        use("net.forwarding", parse_forwarding),
+        use("net.netns-sockets", parse_namespaces),
+        use("docker.ps", parse_docker_ps),
+        _docker_platform(snapshot.get("docker.version")),
+    )

@@ -224,7 +224,8 @@ _FIREWALLD_CHAIN = re.compile(
     r"(?:PREROUTING|POSTROUTING|INPUT|FORWARD|OUTPUT)_(?:direct|ZONES|ZONES_SOURCE|POLICIES_pre|POLICIES_post"
     r"|IN_ZONES|OUT_ZONES|IN_ZONES_SOURCE|OUT_ZONES_SOURCE)"
     r"|(?:IN|OUT|FWD|FWDI|FWDO|PRE|POST)_[A-Za-z0-9][A-Za-z0-9_+.-]*"
-    r"|RFC3964_IPv4")
+    r"|RFC3964_IPv4"
+)
 _WSL_CHAIN = re.compile(r"WSL(?:INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING)")
 
 
@@ -250,19 +251,29 @@ def chain_owner(table: str, chain: str) -> str:
 # --- option tables: how many values each known option takes ----------------------------------
 
 _M: dict[str, dict[str, int]] = {
-    "tcp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1, "tcp-flags": 2,
-            "syn": 0, "tcp-option": 1},
+    "tcp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1, "tcp-flags": 2, "syn": 0, "tcp-option": 1},
     "udp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1},
     "udplite": {},
     "sctp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1, "chunk-types": 2},
-    "dccp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1, "dccp-types": 1,
-             "dccp-option": 1},
+    "dccp": {"sport": 1, "dport": 1, "source-port": 1, "destination-port": 1, "dccp-types": 1, "dccp-option": 1},
     "icmp": {"icmp-type": 1},
     "icmp6": {"icmpv6-type": 1},
     "multiport": {"sports": 1, "dports": 1, "ports": 1, "source-ports": 1, "destination-ports": 1},
-    "conntrack": {"ctstate": 1, "ctproto": 1, "ctorigsrc": 1, "ctorigdst": 1, "ctreplsrc": 1,
-                  "ctrepldst": 1, "ctorigsrcport": 1, "ctorigdstport": 1, "ctreplsrcport": 1,
-                  "ctrepldstport": 1, "ctstatus": 1, "ctexpire": 1, "ctdir": 1},
+    "conntrack": {
+        "ctstate": 1,
+        "ctproto": 1,
+        "ctorigsrc": 1,
+        "ctorigdst": 1,
+        "ctreplsrc": 1,
+        "ctrepldst": 1,
+        "ctorigsrcport": 1,
+        "ctorigdstport": 1,
+        "ctreplsrcport": 1,
+        "ctrepldstport": 1,
+        "ctstatus": 1,
+        "ctexpire": 1,
+        "ctdir": 1,
+    },
     "state": {"state": 1},
     "addrtype": {"src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0},
     "iprange": {"src-range": 1, "dst-range": 1},
@@ -271,18 +282,50 @@ _M: dict[str, dict[str, int]] = {
     "comment": {"comment": 1},
     "owner": {"uid-owner": 1, "gid-owner": 1, "socket-exists": 0, "suppl-groups": 0},
     "limit": {"limit": 1, "limit-burst": 1},
-    "hashlimit": {"hashlimit-upto": 1, "hashlimit-above": 1, "hashlimit-burst": 1, "hashlimit-mode": 1,
-                  "hashlimit-srcmask": 1, "hashlimit-dstmask": 1, "hashlimit-name": 1,
-                  "hashlimit-htable-size": 1, "hashlimit-htable-max": 1, "hashlimit-htable-expire": 1,
-                  "hashlimit-htable-gcinterval": 1, "hashlimit-rate-match": 0,
-                  "hashlimit-rate-interval": 1, "hashlimit": 1},
-    "recent": {"name": 1, "set": 0, "rcheck": 0, "update": 0, "remove": 0, "seconds": 1, "reap": 0,
-               "hitcount": 1, "rttl": 0, "rsource": 0, "rdest": 0, "mask": 1},
-    "set": {"match-set": 2, "set": 2, "return-nomatch": 0, "update-counters": 0,
-            "update-subcounters": 0, "packets-eq": 1, "packets-lt": 1, "packets-gt": 1,
-            "bytes-eq": 1, "bytes-lt": 1, "bytes-gt": 1},
-    "physdev": {"physdev-in": 1, "physdev-out": 1, "physdev-is-in": 0, "physdev-is-out": 0,
-                "physdev-is-bridged": 0},
+    "hashlimit": {
+        "hashlimit-upto": 1,
+        "hashlimit-above": 1,
+        "hashlimit-burst": 1,
+        "hashlimit-mode": 1,
+        "hashlimit-srcmask": 1,
+        "hashlimit-dstmask": 1,
+        "hashlimit-name": 1,
+        "hashlimit-htable-size": 1,
+        "hashlimit-htable-max": 1,
+        "hashlimit-htable-expire": 1,
+        "hashlimit-htable-gcinterval": 1,
+        "hashlimit-rate-match": 0,
+        "hashlimit-rate-interval": 1,
+        "hashlimit": 1,
+    },
+    "recent": {
+        "name": 1,
+        "set": 0,
+        "rcheck": 0,
+        "update": 0,
+        "remove": 0,
+        "seconds": 1,
+        "reap": 0,
+        "hitcount": 1,
+        "rttl": 0,
+        "rsource": 0,
+        "rdest": 0,
+        "mask": 1,
+    },
+    "set": {
+        "match-set": 2,
+        "set": 2,
+        "return-nomatch": 0,
+        "update-counters": 0,
+        "update-subcounters": 0,
+        "packets-eq": 1,
+        "packets-lt": 1,
+        "packets-gt": 1,
+        "bytes-eq": 1,
+        "bytes-lt": 1,
+        "bytes-gt": 1,
+    },
+    "physdev": {"physdev-in": 1, "physdev-out": 1, "physdev-is-in": 0, "physdev-is-out": 0, "physdev-is-bridged": 0},
     "mac": {"mac-source": 1},
     "pkttype": {"pkt-type": 1},
     "length": {"length": 1},
@@ -293,11 +336,26 @@ _M: dict[str, dict[str, int]] = {
     "string": {"algo": 1, "from": 1, "to": 1, "string": 1, "hex-string": 1, "icase": 0},
     "u32": {"u32": 1},
     "socket": {"transparent": 0, "nowildcard": 0, "restore-skmark": 0},
-    "policy": {"dir": 1, "pol": 1, "strict": 0, "reqid": 1, "spi": 1, "proto": 1, "mode": 1,
-               "tunnel-src": 1, "tunnel-dst": 1, "next": 0},
+    "policy": {
+        "dir": 1,
+        "pol": 1,
+        "strict": 0,
+        "reqid": 1,
+        "spi": 1,
+        "proto": 1,
+        "mode": 1,
+        "tunnel-src": 1,
+        "tunnel-dst": 1,
+        "next": 0,
+    },
     "rpfilter": {"loose": 0, "validmark": 0, "accept-local": 0, "invert": 0},
-    "connlimit": {"connlimit-upto": 1, "connlimit-above": 1, "connlimit-mask": 1,
-                  "connlimit-saddr": 0, "connlimit-daddr": 0},
+    "connlimit": {
+        "connlimit-upto": 1,
+        "connlimit-above": 1,
+        "connlimit-mask": 1,
+        "connlimit-saddr": 0,
+        "connlimit-daddr": 0,
+    },
     "connbytes": {"connbytes": 1, "connbytes-dir": 1, "connbytes-mode": 1},
     "helper": {"helper": 1},
     "tcpmss": {"mss": 1},
@@ -306,8 +364,17 @@ _M: dict[str, dict[str, int]] = {
     "statistic": {"mode": 1, "probability": 1, "every": 1, "packet": 1},
     "devgroup": {"src-group": 1, "dst-group": 1},
     "cgroup": {"path": 1, "cgroup": 1},
-    "time": {"datestart": 1, "datestop": 1, "timestart": 1, "timestop": 1, "monthdays": 1,
-             "weekdays": 1, "kerneltz": 0, "utc": 0, "contiguous": 0},
+    "time": {
+        "datestart": 1,
+        "datestop": 1,
+        "timestart": 1,
+        "timestop": 1,
+        "monthdays": 1,
+        "weekdays": 1,
+        "kerneltz": 0,
+        "utc": 0,
+        "contiguous": 0,
+    },
     "quota": {"quota": 1},
     "esp": {"espspi": 1},
     "ah": {"ahspi": 1},
@@ -321,29 +388,64 @@ _M: dict[str, dict[str, int]] = {
 MATCH_OPTIONS = _M
 
 TARGET_OPTIONS: dict[str, dict[str, int]] = {
-    "ACCEPT": {}, "DROP": {}, "RETURN": {}, "QUEUE": {},
+    "ACCEPT": {},
+    "DROP": {},
+    "RETURN": {},
+    "QUEUE": {},
     "REJECT": {"reject-with": 1},
     "DNAT": {"to-destination": 1, "random": 0, "persistent": 0},
     "SNAT": {"to-source": 1, "random": 0, "random-fully": 0, "persistent": 0},
     "MASQUERADE": {"to-ports": 1, "random": 0, "random-fully": 0},
     "REDIRECT": {"to-ports": 1, "random": 0},
     "NETMAP": {"to": 1},
-    "LOG": {"log-level": 1, "log-prefix": 1, "log-tcp-sequence": 0, "log-tcp-options": 0,
-            "log-ip-options": 0, "log-uid": 0, "log-macdecode": 0},
-    "NFLOG": {"nflog-group": 1, "nflog-prefix": 1, "nflog-range": 1, "nflog-size": 1,
-              "nflog-threshold": 1},
+    "LOG": {
+        "log-level": 1,
+        "log-prefix": 1,
+        "log-tcp-sequence": 0,
+        "log-tcp-options": 0,
+        "log-ip-options": 0,
+        "log-uid": 0,
+        "log-macdecode": 0,
+    },
+    "NFLOG": {"nflog-group": 1, "nflog-prefix": 1, "nflog-range": 1, "nflog-size": 1, "nflog-threshold": 1},
     "MARK": {"set-xmark": 1, "set-mark": 1, "and-mark": 1, "or-mark": 1, "xor-mark": 1},
-    "CONNMARK": {"set-xmark": 1, "set-mark": 1, "save-mark": 0, "restore-mark": 0, "nfmask": 1,
-                 "ctmask": 1, "mask": 1, "and-mark": 1, "or-mark": 1, "xor-mark": 1},
-    "CT": {"notrack": 0, "helper": 1, "ctevents": 1, "expevents": 1, "zone": 1, "zone-orig": 1,
-           "zone-reply": 1, "timeout": 1},
-    "NOTRACK": {}, "TRACE": {},
+    "CONNMARK": {
+        "set-xmark": 1,
+        "set-mark": 1,
+        "save-mark": 0,
+        "restore-mark": 0,
+        "nfmask": 1,
+        "ctmask": 1,
+        "mask": 1,
+        "and-mark": 1,
+        "or-mark": 1,
+        "xor-mark": 1,
+    },
+    "CT": {
+        "notrack": 0,
+        "helper": 1,
+        "ctevents": 1,
+        "expevents": 1,
+        "zone": 1,
+        "zone-orig": 1,
+        "zone-reply": 1,
+        "timeout": 1,
+    },
+    "NOTRACK": {},
+    "TRACE": {},
     "TCPMSS": {"set-mss": 1, "clamp-mss-to-pmtu": 0},
     "TPROXY": {"on-port": 1, "on-ip": 1, "tproxy-mark": 1},
-    "NFQUEUE": {"queue-num": 1, "queue-balance": 1, "queue-bypass": 0, "fail-open": 0,
-                "queue-cpu-fanout": 0},
-    "SET": {"add-set": 2, "del-set": 2, "map-set": 2, "timeout": 1, "exist": 0, "map-mark": 0,
-            "map-prio": 0, "map-queue": 0},
+    "NFQUEUE": {"queue-num": 1, "queue-balance": 1, "queue-bypass": 0, "fail-open": 0, "queue-cpu-fanout": 0},
+    "SET": {
+        "add-set": 2,
+        "del-set": 2,
+        "map-set": 2,
+        "timeout": 1,
+        "exist": 0,
+        "map-mark": 0,
+        "map-prio": 0,
+        "map-queue": 0,
+    },
     "CHECKSUM": {"checksum-fill": 0},
     "CLASSIFY": {"set-class": 1},
     "DSCP": {"set-dscp": 1, "set-dscp-class": 1},
@@ -360,23 +462,51 @@ _FAST_T = {t: {"--" + k: (k, a) for k, a in opts.items()} for t, opts in TARGET_
 
 # protocol (as -p prints it, or its number) -> the match module iptables loads implicitly
 PROTOCOL_MODULES: dict[str, str] = {
-    "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
-    "ipv6-icmp": "icmp6", "icmpv6": "icmp6", "icmp6": "icmp6", "58": "icmp6",
-    "sctp": "sctp", "132": "sctp", "dccp": "dccp", "33": "dccp", "udplite": "udplite", "136": "udplite",
-    "esp": "esp", "50": "esp", "ah": "ah", "51": "ah",
+    "tcp": "tcp",
+    "6": "tcp",
+    "udp": "udp",
+    "17": "udp",
+    "icmp": "icmp",
+    "1": "icmp",
+    "ipv6-icmp": "icmp6",
+    "icmpv6": "icmp6",
+    "icmp6": "icmp6",
+    "58": "icmp6",
+    "sctp": "sctp",
+    "132": "sctp",
+    "dccp": "dccp",
+    "33": "dccp",
+    "udplite": "udplite",
+    "136": "udplite",
+    "esp": "esp",
+    "50": "esp",
+    "ah": "ah",
+    "51": "ah",
 }
 
 _GENERIC = {
-    "-s": "source", "--source": "source", "--src": "source",
-    "-d": "destination", "--destination": "destination", "--dst": "destination",
-    "-i": "in_iface", "--in-interface": "in_iface",
-    "-o": "out_iface", "--out-interface": "out_iface",
-    "-p": "protocol", "--protocol": "protocol",
-    "-f": "fragment", "--fragment": "fragment",
-    "-m": "match", "--match": "match",
-    "-j": "jump", "--jump": "jump",
-    "-g": "goto", "--goto": "goto",
-    "-c": "counters", "--set-counters": "counters",
+    "-s": "source",
+    "--source": "source",
+    "--src": "source",
+    "-d": "destination",
+    "--destination": "destination",
+    "--dst": "destination",
+    "-i": "in_iface",
+    "--in-interface": "in_iface",
+    "-o": "out_iface",
+    "--out-interface": "out_iface",
+    "-p": "protocol",
+    "--protocol": "protocol",
+    "-f": "fragment",
+    "--fragment": "fragment",
+    "-m": "match",
+    "--match": "match",
+    "-j": "jump",
+    "--jump": "jump",
+    "-g": "goto",
+    "--goto": "goto",
+    "-c": "counters",
+    "--set-counters": "counters",
     "!": "not",
 }
 
@@ -605,8 +735,14 @@ def _parse_chain(line: str, lineno: int, table: Table, chains: dict[str, Chain],
     if existing is not None:
         problems.append(f"line {lineno}: chain {name} declared twice")
         return
-    chain = Chain(name=name, builtin=builtin, policy=policy if builtin else None, counters=counters,
-                  owner=chain_owner(table.name, name), line=lineno)
+    chain = Chain(
+        name=name,
+        builtin=builtin,
+        policy=policy if builtin else None,
+        counters=counters,
+        owner=chain_owner(table.name, name),
+        line=lineno,
+    )
     chains[name] = chain
     table.chains.append(chain)
 
@@ -615,12 +751,15 @@ def _check_targets(table: Table, chains: dict[str, Chain], problems: list[str]) 
     for chain in table.chains:
         for rule in chain.rules:
             if rule.target_kind == "chain" and rule.target not in chains:
-                problems.append(f"line {rule.line}: target {rule.target} is neither a chain of table "
-                                f"{table.name} nor a known target")
+                problems.append(
+                    f"line {rule.line}: target {rule.target} is neither a chain of table "
+                    f"{table.name} nor a known target"
+                )
 
 
-def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str],
-                shared: dict) -> None:
+def _parse_rule(
+    line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str], shared: dict
+) -> None:
     counters = None
     verbatim = line
     if line[0] == "[":
@@ -630,8 +769,8 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
             return
         counters = _counters(line[: end + 1])
         if counters is None:
-            problems.append(f"line {lineno}: malformed counters {line[:end + 1][:40]}")
-        verbatim = line[end + 1:].lstrip()
+            problems.append(f"line {lineno}: malformed counters {line[: end + 1][:40]}")
+        verbatim = line[end + 1 :].lstrip()
     if '"' in verbatim:
         tokens, quoted, err = tokenize(verbatim)
     else:  # the common case, inlined
@@ -648,12 +787,35 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
     if chain is None:
         problems.append(f"line {lineno}: rule for undeclared chain {chain_name}")
         builtin = chain_name in BUILTIN_CHAINS.get(table.name, ())
-        chain = Chain(name=chain_name, builtin=builtin, policy=None, counters=None,
-                      owner=chain_owner(table.name, chain_name), line=0)
+        chain = Chain(
+            name=chain_name,
+            builtin=builtin,
+            policy=None,
+            counters=None,
+            owner=chain_owner(table.name, chain_name),
+            line=0,
+        )
         chains[chain_name] = chain
         table.chains.append(chain)
-    rule = Rule(table.name, chain_name, len(chain.rules) + 1, lineno, verbatim, counters,
-                None, None, None, None, None, None, [], None, False, "", [])
+    rule = Rule(
+        table.name,
+        chain_name,
+        len(chain.rules) + 1,
+        lineno,
+        verbatim,
+        counters,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        [],
+        None,
+        False,
+        "",
+        [],
+    )
     chain.rules.append(rule)
     unparsed: list[str] = []
     if err:
@@ -726,17 +888,18 @@ def _parse_rule(line: str, lineno: int, table: Table, chains: dict[str, Chain], 
                         start = i
                     if i + arity > n:
                         problems.append(f"line {lineno}: {tok} needs {plural(arity, 'value')}")
-                        unparsed.append(" ".join(tokens[start - 1:]))
+                        unparsed.append(" ".join(tokens[start - 1 :]))
                         neg = False
                         break
                     i += arity
                 if dest is None:
                     where = f"target {rule.target}" if in_target else (f"match {cur.module}" if cur else "this rule")
                     problems.append(f"line {lineno}: unknown option {tok} for {where}")
-                    unparsed.append(" ".join((["!"] if neg else []) + tokens[start - 1:i]))
+                    unparsed.append(" ".join((["!"] if neg else []) + tokens[start - 1 : i]))
                 else:
-                    dest.append(Option(shared.setdefault(name, name), [shared.setdefault(v, v) for v in tokens[start:i]],
-                                       neg))
+                    dest.append(
+                        Option(shared.setdefault(name, name), [shared.setdefault(v, v) for v in tokens[start:i]], neg)
+                    )
                 neg = False
                 continue
             problems.append(f"line {lineno}: unexpected {tok!r}")
@@ -894,23 +1057,37 @@ def from_snapshot(snapshot) -> IptablesFacts:
         facts.legacy_loaded = False
     facts.ipsets = _ipsets_from_record(snapshot)
     w = facts.warnings
-    nft_active = [rs.record for rs in (facts.iptables_nft, facts.ip6tables_nft) if rs.unknown is None and rs.is_active()]
-    legacy_active = [rs.record for rs in (facts.iptables_legacy, facts.ip6tables_legacy)
-                     if rs.unknown is None and rs.is_active()]
+    nft_active = [
+        rs.record for rs in (facts.iptables_nft, facts.ip6tables_nft) if rs.unknown is None and rs.is_active()
+    ]
+    legacy_active = [
+        rs.record for rs in (facts.iptables_legacy, facts.ip6tables_legacy) if rs.unknown is None and rs.is_active()
+    ]
     if nft_active and legacy_active:
-        w.append("iptables rules are loaded in both backends (nft: " + ", ".join(nft_active) + "; legacy: "
-                 + ", ".join(legacy_active) + "). The kernel runs both: a packet must pass both, and "
-                 "`iptables` shows only one of them (`iptables -V` says which).")
+        w.append(
+            "iptables rules are loaded in both backends (nft: "
+            + ", ".join(nft_active)
+            + "; legacy: "
+            + ", ".join(legacy_active)
+            + "). The kernel runs both: a packet must pass both, and "
+            "`iptables` shows only one of them (`iptables -V` says which)."
+        )
     for rs in facts.rulesets():
         for t in rs.incompatible_tables:
-            w.append(f"{rs.record}: table {t} also holds nft base chains that iptables-nft cannot show "
-                     f"(e.g. WSL's WSLOUTPUT); only `nft list ruleset` lists them.")
-    for rs, names, nft in ((facts.iptables_legacy, facts.legacy_tables, facts.iptables_nft),
-                           (facts.ip6tables_legacy, facts.legacy6_tables, facts.ip6tables_nft)):
+            w.append(
+                f"{rs.record}: table {t} also holds nft base chains that iptables-nft cannot show "
+                f"(e.g. WSL's WSLOUTPUT); only `nft list ruleset` lists them."
+            )
+    for rs, names, nft in (
+        (facts.iptables_legacy, facts.legacy_tables, facts.iptables_nft),
+        (facts.ip6tables_legacy, facts.legacy6_tables, facts.ip6tables_nft),
+    ):
         if rs.unknown is not None and (names or nft.legacy_tables_present):
             what = f"legacy tables {', '.join(names)} are" if names else "legacy tables are"
-            w.append(f"{what} loaded in the kernel but {rs.record} could not be read "
-                     f"({rs.unknown.reason}); their rules still filter packets.")
+            w.append(
+                f"{what} loaded in the kernel but {rs.record} could not be read "
+                f"({rs.unknown.reason}); their rules still filter packets."
+            )
     return facts
 
 

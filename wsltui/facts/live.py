@@ -31,14 +31,21 @@ NET_UNREACHABLE_OUTCOME = "net-unreachable"
 DENIED = "denied"
 ERROR = "error"  # the test itself failed (the detail says why); says nothing about the path
 NOT_SENT = "not-sent"  # nothing was sent (the reason is in ``detail``)
-OUTCOMES = (CONNECTED, OUTCOME_REFUSED, OUTCOME_TIMEOUT, HOST_UNREACHABLE, NET_UNREACHABLE_OUTCOME, DENIED, ERROR,
-            NOT_SENT)
+OUTCOMES = (
+    CONNECTED,
+    OUTCOME_REFUSED,
+    OUTCOME_TIMEOUT,
+    HOST_UNREACHABLE,
+    NET_UNREACHABLE_OUTCOME,
+    DENIED,
+    ERROR,
+    NOT_SENT,
+)
 
 # After a connect succeeded (``ClientOutcome.after_connect``): bytes came back; the peer closed
 # at once without data (a proxy whose own connect was refused); the peer closed only after a
 # wait; the connection stayed open and silent until the client stopped waiting.
 DATA, CLOSED_AT_ONCE, CLOSED_AFTER_WAIT, OPEN_SILENT = "data", "closed-at-once", "closed-after-wait", "open"
-
 
 
 @dataclass(frozen=True)
@@ -159,8 +166,19 @@ def _problem(obs: Observation) -> str | None:
     if obs.linux.reached_linux not in (True, False, None):
         return "reached_linux is not true, false or null"
     strings = (obs.scenario, obs.started, obs.client.sent_from, obs.client.detail, obs.linux.method, obs.listener)
-    optional = (obs.src, obs.dst, obs.in_iface, obs.client.after_connect, obs.client.src, obs.client.dst,
-                obs.linux.reply, obs.linux.verdict, obs.linux.chain, obs.linux.rule, obs.linux.skipped)
+    optional = (
+        obs.src,
+        obs.dst,
+        obs.in_iface,
+        obs.client.after_connect,
+        obs.client.src,
+        obs.client.dst,
+        obs.linux.reply,
+        obs.linux.verdict,
+        obs.linux.chain,
+        obs.linux.rule,
+        obs.linux.skipped,
+    )
     if not all(isinstance(s, str) for s in strings) or not all(s is None or isinstance(s, str) for s in optional):
         return "the live observation has a field of the wrong type"
     return None

@@ -206,15 +206,17 @@ def parse_addr(data: list, problems: list[str]) -> list[Interface]:
             if not _is_ip(local, 4 if fam == "inet" else 6):
                 problems.append(f"ip -j addr show: {iface.name}: {local[:60]!r} is not an {fam} address, skipped")
                 continue
-            iface.addresses.append(Address(
-                family="ipv4" if fam == "inet" else "ipv6",
-                address=local,
-                prefix=_i(a.get("prefixlen")),
-                scope=_s(a.get("scope")),
-                label=_s(a.get("label")),
-                broadcast=_s(a.get("broadcast")),
-                peer=_s(a.get("address")) if _s(a.get("address")) != local else None,
-            ))
+            iface.addresses.append(
+                Address(
+                    family="ipv4" if fam == "inet" else "ipv6",
+                    address=local,
+                    prefix=_i(a.get("prefixlen")),
+                    scope=_s(a.get("scope")),
+                    label=_s(a.get("label")),
+                    broadcast=_s(a.get("broadcast")),
+                    peer=_s(a.get("address")) if _s(a.get("address")) != local else None,
+                )
+            )
         out.append(iface)
     return out
 
@@ -259,19 +261,23 @@ def parse_routes(data: list, problems: list[str]) -> list[Route]:
             if isinstance(nh, dict):
                 nexthops.append(f"{nh.get('gateway') or ''}@{nh.get('dev') or ''}")
         table = item.get("table")
-        out.append(Route(
-            family=_route_family(item),
-            dst=item["dst"],
-            gateway=gateway,
-            dev=_s(item.get("dev")),
-            table=str(table) if isinstance(table, (str, int)) and table != "" else "main",
-            type=_s(item.get("type")) or "unicast",
-            protocol=_s(item.get("protocol")) if not isinstance(item.get("protocol"), int) else str(item.get("protocol")),
-            scope=_s(item.get("scope")),
-            metric=_i(item.get("metric")),
-            prefsrc=_s(item.get("prefsrc")),
-            nexthops=nexthops,
-        ))
+        out.append(
+            Route(
+                family=_route_family(item),
+                dst=item["dst"],
+                gateway=gateway,
+                dev=_s(item.get("dev")),
+                table=str(table) if isinstance(table, (str, int)) and table != "" else "main",
+                type=_s(item.get("type")) or "unicast",
+                protocol=_s(item.get("protocol"))
+                if not isinstance(item.get("protocol"), int)
+                else str(item.get("protocol")),
+                scope=_s(item.get("scope")),
+                metric=_i(item.get("metric")),
+                prefsrc=_s(item.get("prefsrc")),
+                nexthops=nexthops,
+            )
+        )
     return out
 
 
@@ -281,7 +287,12 @@ def parse_routes(data: list, problems: list[str]) -> list[Route]:
 def _default_route(routes: list[Route], family: str) -> Route | None:
     best: Route | None = None
     for r in routes:
-        if r.family != family or r.table != "main" or r.type != "unicast" or r.dst not in ("default", "0.0.0.0/0", "::/0"):
+        if (
+            r.family != family
+            or r.table != "main"
+            or r.type != "unicast"
+            or r.dst not in ("default", "0.0.0.0/0", "::/0")
+        ):
             continue
         if best is None or (r.metric or 0) < (best.metric or 0):
             best = r

@@ -288,8 +288,12 @@ class NftRuleset:
     def base_chains(self, hook: str | None = None, families: tuple[str, ...] | None = None) -> list[NftChain]:
         """Base chains (optionally of one hook / some families) in the order the kernel runs
         them on a hook: ascending priority (ties in listing order)."""
-        out = [c for t in self.tables for c in t.chains
-               if c.base and (hook is None or c.hook == hook) and (families is None or c.family in families)]
+        out = [
+            c
+            for t in self.tables
+            for c in t.chains
+            if c.base and (hook is None or c.hook == hook) and (families is None or c.family in families)
+        ]
         return sorted(out, key=lambda c: c.priority if c.priority is not None else 0)
 
     @property
@@ -358,7 +362,7 @@ def _parse(text: str, rs: NftRuleset) -> None:
         if not isinstance(item, dict) or len(item) != 1:
             rs.problems.append(f"item {i}: expected an object with one key, got {_short(item)}")
             continue
-        (kind, body), = item.items()
+        ((kind, body),) = item.items()
         if kind == "metainfo":
             if isinstance(body, dict):
                 rs.version = _str(body.get("version"))
@@ -408,15 +412,29 @@ def _parse(text: str, rs: NftRuleset) -> None:
         t.managed_by_iptables, t.managed_reason = _managed(t)
 
 
-_OBJECT_KINDS = {"counter", "quota", "ct helper", "limit", "ct timeout", "ct expectation", "secmark",
-                 "synproxy", "flowtable", "element"}
+_OBJECT_KINDS = {
+    "counter",
+    "quota",
+    "ct helper",
+    "limit",
+    "ct timeout",
+    "ct expectation",
+    "secmark",
+    "synproxy",
+    "flowtable",
+    "element",
+}
 
 # --- chains, sets ------------------------------------------------------------------------
 
 
 def _chain(body: dict, rs: NftRuleset) -> NftChain:
-    c = NftChain(family=_str(body.get("family")), table=_str(body.get("table")), name=_str(body.get("name")),
-                 handle=_int(body.get("handle")))
+    c = NftChain(
+        family=_str(body.get("family")),
+        table=_str(body.get("table")),
+        name=_str(body.get("name")),
+        handle=_int(body.get("handle")),
+    )
     if "hook" in body:
         c.base = True
         c.type = _str(body.get("type"))
@@ -438,8 +456,13 @@ def _chain(body: dict, rs: NftRuleset) -> NftChain:
 
 
 def _set(kind: str, body: dict, rs: NftRuleset) -> NftSet:
-    s = NftSet(family=_str(body.get("family")), table=_str(body.get("table")), name=_str(body.get("name")),
-               handle=_int(body.get("handle")), is_map=(kind == "map"))
+    s = NftSet(
+        family=_str(body.get("family")),
+        table=_str(body.get("table")),
+        name=_str(body.get("name")),
+        handle=_int(body.get("handle")),
+        is_map=(kind == "map"),
+    )
     typ = body.get("type")
     s.type_parts = [typ] if isinstance(typ, str) else _strlist(typ)
     s.type = " . ".join(s.type_parts)
@@ -497,8 +520,14 @@ class _Ctx:
 
 def _rule(body: dict, position: int, rs: NftRuleset) -> NftRule:
     fam = _str(body.get("family"))
-    r = NftRule(family=fam, table=_str(body.get("table")), chain=_str(body.get("chain")),
-                handle=_int(body.get("handle")), position=position, comment=_str(body.get("comment")))
+    r = NftRule(
+        family=fam,
+        table=_str(body.get("table")),
+        chain=_str(body.get("chain")),
+        handle=_int(body.get("handle")),
+        position=position,
+        comment=_str(body.get("comment")),
+    )
     ctx = _Ctx(rs, f"rule {fam} {r.table} {r.chain} handle {r.handle}", fam)
     exprs = body.get("expr")
     if not isinstance(exprs, list):
@@ -523,7 +552,7 @@ def _statement(raw: Any, ctx: _Ctx) -> NftStatement:
     if not isinstance(raw, dict) or len(raw) != 1:
         ctx.problem(f"statement {_short(raw)} is not an object with one key")
         return NftStatement(kind="unknown", raw=raw, opaque=True, text=f"<? {_short(raw)}>")
-    (kind, body), = raw.items()
+    ((kind, body),) = raw.items()
     st = NftStatement(kind=kind, raw=raw)
     try:
         if kind == "match":
@@ -602,8 +631,21 @@ def _statement(raw: Any, ctx: _Ctx) -> NftStatement:
     return st
 
 
-_KNOWN_OTHER_STATEMENTS = {"flow", "dup", "fwd", "tproxy", "synproxy", "secmark", "ct helper",
-                           "ct timeout", "ct expectation", "meter", "map", "last", "inner"}
+_KNOWN_OTHER_STATEMENTS = {
+    "flow",
+    "dup",
+    "fwd",
+    "tproxy",
+    "synproxy",
+    "secmark",
+    "ct helper",
+    "ct timeout",
+    "ct expectation",
+    "meter",
+    "map",
+    "last",
+    "inner",
+}
 
 
 def _match(st: NftStatement, body: Any, ctx: _Ctx) -> None:
@@ -619,9 +661,16 @@ def _match(st: NftStatement, body: Any, ctx: _Ctx) -> None:
         st.opaque = True
     # nft 1.0.6 prints "tcp flags syn / syn,ack" for (tcp flags & (syn|ack)) == syn
     left = st.left
-    if (st.op == "==" and left.kind == "binop" and left.op == "&" and len(left.items) == 2
-            and left.items[0].kind == "payload" and left.items[0].field == "flags"
-            and left.items[1].kind in ("flags", "value") and st.right.kind in ("flags", "value")):
+    if (
+        st.op == "=="
+        and left.kind == "binop"
+        and left.op == "&"
+        and len(left.items) == 2
+        and left.items[0].kind == "payload"
+        and left.items[0].field == "flags"
+        and left.items[1].kind in ("flags", "value")
+        and st.right.kind in ("flags", "value")
+    ):
         mask = left.items[1]
         mask_text = ",".join(mask.value) if mask.kind == "flags" else mask.text
         st.text = f"{left.items[0].text} {st.right.text} / {mask_text}"
@@ -734,10 +783,41 @@ def _generic_text(kind: str, body: Any) -> str:
 
 # --- expressions ---------------------------------------------------------------------------
 
-KEY_KINDS = {"payload", "meta", "ct", "fib", "tcp option", "ip option", "exthdr", "sctp chunk", "dccp option",
-             "rt", "socket", "osf", "numgen", "jhash", "symhash", "ipsec", "binop", "concat", "map"}
-_OTHER_KEYS = ("tcp option", "ip option", "exthdr", "sctp chunk", "dccp option", "rt", "socket", "osf",
-               "numgen", "jhash", "symhash", "ipsec")
+KEY_KINDS = {
+    "payload",
+    "meta",
+    "ct",
+    "fib",
+    "tcp option",
+    "ip option",
+    "exthdr",
+    "sctp chunk",
+    "dccp option",
+    "rt",
+    "socket",
+    "osf",
+    "numgen",
+    "jhash",
+    "symhash",
+    "ipsec",
+    "binop",
+    "concat",
+    "map",
+}
+_OTHER_KEYS = (
+    "tcp option",
+    "ip option",
+    "exthdr",
+    "sctp chunk",
+    "dccp option",
+    "rt",
+    "socket",
+    "osf",
+    "numgen",
+    "jhash",
+    "symhash",
+    "ipsec",
+)
 _BINOPS = ("&", "|", "^", "<<", ">>")
 _UNQUALIFIED_META = {"iif", "oif", "iifname", "oifname", "iifgroup", "oifgroup"}
 _IFNAME_KEYS = {"iif", "oif", "iifname", "oifname", "ibrname", "obrname", "ibriport", "obriport", "sdifname"}
@@ -782,14 +862,18 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
         return _unknown(raw, ctx, "list")
     if not isinstance(raw, dict) or len(raw) != 1:
         return _unknown(raw, ctx, "expression")
-    (kind, body), = raw.items()
+    ((kind, body),) = raw.items()
     if kind == "payload" and isinstance(body, dict):
         if "protocol" in body:
             e = NftExpr(kind="payload", raw=raw, protocol=_str(body.get("protocol")), field=_str(body.get("field")))
             e.text = f"{e.protocol} {e.field}"
         else:
-            e = NftExpr(kind="payload", raw=raw, protocol=_str(body.get("base")),
-                        field=f"{body.get('offset')},{body.get('len')}")
+            e = NftExpr(
+                kind="payload",
+                raw=raw,
+                protocol=_str(body.get("base")),
+                field=f"{body.get('offset')},{body.get('len')}",
+            )
             e.text = f"@{e.protocol},{e.field}"
         return e
     if kind == "meta" and isinstance(body, dict):
@@ -842,8 +926,13 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
             text += f' comment "{opts["comment"]}"'
         return NftExpr(kind="elem", raw=raw, items=[val], options=opts, text=text)
     if kind in _OTHER_KEYS and isinstance(body, dict):
-        e = NftExpr(kind=kind, raw=raw, protocol=_str(body.get("name") or body.get("protocol")),
-                    field=_str(body.get("field")), key=_str(body.get("key")))
+        e = NftExpr(
+            kind=kind,
+            raw=raw,
+            protocol=_str(body.get("name") or body.get("protocol")),
+            field=_str(body.get("field")),
+            key=_str(body.get("key")),
+        )
         e.text = _other_key_text(kind, body)
         return e
     return _unknown(raw, ctx, "expression")
@@ -856,7 +945,9 @@ def _other_key_text(kind: str, body: dict) -> str:
     if kind == "exthdr":
         return " ".join(str(x) for x in (body.get("name", ""), body.get("field", "")) if x != "")
     if kind in ("rt", "socket", "osf", "ipsec"):
-        return " ".join(str(x) for x in (kind, body.get("family", "") if kind == "rt" else "", body.get("key", "")) if x != "")
+        return " ".join(
+            str(x) for x in (kind, body.get("family", "") if kind == "rt" else "", body.get("key", "")) if x != ""
+        )
     return _generic_text(kind, body)
 
 
@@ -888,10 +979,20 @@ def _fmt_time(seconds: int) -> str:
 
 # nft's standard priority names (nftables src/rule.c std_prios / bridge_std_prios), with the
 # hooks where nft prints them by name.
-_STD_PRIOS = (("raw", -300, None), ("mangle", -150, None), ("dstnat", -100, ("prerouting",)),
-              ("filter", 0, None), ("security", 50, None), ("srcnat", 100, ("postrouting",)))
-_BRIDGE_PRIOS = (("dstnat", -300, ("prerouting",)), ("filter", -200, None), ("out", 100, ("output",)),
-                 ("srcnat", 300, ("postrouting",)))
+_STD_PRIOS = (
+    ("raw", -300, None),
+    ("mangle", -150, None),
+    ("dstnat", -100, ("prerouting",)),
+    ("filter", 0, None),
+    ("security", 50, None),
+    ("srcnat", 100, ("postrouting",)),
+)
+_BRIDGE_PRIOS = (
+    ("dstnat", -300, ("prerouting",)),
+    ("filter", -200, None),
+    ("out", 100, ("output",)),
+    ("srcnat", 300, ("postrouting",)),
+)
 _FILTER_ONLY = (("filter", 0, None),)
 
 
@@ -947,8 +1048,13 @@ _XT_TABLES = {
     "arp": {"filter"},
     "bridge": {"filter", "nat", "broute"},
 }
-_BUILTIN_CHAIN = {"prerouting": "PREROUTING", "input": "INPUT", "forward": "FORWARD", "output": "OUTPUT",
-                  "postrouting": "POSTROUTING"}
+_BUILTIN_CHAIN = {
+    "prerouting": "PREROUTING",
+    "input": "INPUT",
+    "forward": "FORWARD",
+    "output": "OUTPUT",
+    "postrouting": "POSTROUTING",
+}
 
 
 def _managed(t: NftTable) -> tuple[bool, str]:

@@ -123,14 +123,17 @@ def with_psutil_owners(facts: SocketFacts, record: Record | None) -> SocketFacts
             if name:
                 names[pid] = name
             fd = r.get("fd") if isinstance(r.get("fd"), int) else None
-            owners.setdefault(_owner_key(str(r["proto"]), str(r["family"]), str(r["address"]), int(r["port"])),
-                              []).append(SocketProcess(name=name, pid=pid, fd=fd))
+            owners.setdefault(
+                _owner_key(str(r["proto"]), str(r["family"]), str(r["address"]), int(r["port"])), []
+            ).append(SocketProcess(name=name, pid=pid, fd=fd))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         return dataclasses.replace(facts, problems=[*facts.problems, f"net.psutil-listeners not understood ({e})"])
     filled: list[Listener] = []
     for l in facts.listeners:
         procs = [dataclasses.replace(p, name=p.name or names.get(p.pid or -1)) for p in l.processes]
-        filled.append(dataclasses.replace(l, processes=procs or owners.get(_owner_key(l.proto, l.family, l.address, l.port), [])))
+        filled.append(
+            dataclasses.replace(l, processes=procs or owners.get(_owner_key(l.proto, l.family, l.address, l.port), []))
+        )
     return dataclasses.replace(facts, listeners=filled, owners_visible=any(l.processes for l in filled))
 
 
@@ -142,8 +145,21 @@ def _owner_key(proto: str, family: str, address: str, port: int) -> tuple:
     return proto, family, address, port
 
 
-_STATES = {"LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-           "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN"}
+_STATES = {
+    "LISTEN",
+    "UNCONN",
+    "ESTAB",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "CLOSING",
+    "CLOSED",
+    "UNKNOWN",
+}
 _PROC = re.compile(r'\("(.*?)",pid=(\d+),fd=(\d+)\)')
 
 
@@ -298,7 +314,21 @@ def _parse_line(line: str, n: int, problems: list[str]) -> Listener | None:
         uid = 0  # ss -e prints uid only when it is not 0
 
     return Listener(
-        proto=proto, family=family, address=address, port=port, bind=bind, interface=iface,
-        v6only=v6only, v6only_stated=stated, dual_stack=dual_stack, state=state, processes=processes,
-        uid=uid, inode=inode, recv_q=_int(recv_q), send_q=_int(send_q), address_raw=local, line=n,
+        proto=proto,
+        family=family,
+        address=address,
+        port=port,
+        bind=bind,
+        interface=iface,
+        v6only=v6only,
+        v6only_stated=stated,
+        dual_stack=dual_stack,
+        state=state,
+        processes=processes,
+        uid=uid,
+        inode=inode,
+        recv_q=_int(recv_q),
+        send_q=_int(send_q),
+        address_raw=local,
+        line=n,
     )

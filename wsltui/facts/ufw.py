@@ -118,7 +118,8 @@ class UfwFacts:
 # --- parsing ----------------------------------------------------------------------------------
 
 _ROW = re.compile(
-    r"^(?:\[\s*(?P<num>\d+)\]\s)?(?P<to>\S.*?)\s+(?P<action>ALLOW|DENY|REJECT|LIMIT)(?: (?P<dir>IN|OUT|FWD))?(?:\s+(?P<rest>.*))?$")
+    r"^(?:\[\s*(?P<num>\d+)\]\s)?(?P<to>\S.*?)\s+(?P<action>ALLOW|DENY|REJECT|LIMIT)(?: (?P<dir>IN|OUT|FWD))?(?:\s+(?P<rest>.*))?$"
+)
 _PORTS = re.compile(r"^(?P<ports>\d+(?::\d+)?(?:,\d+(?::\d+)?)*)(?:/(?P<proto>[a-z][a-z0-9]*))?$")
 _PROTO_SUFFIX = re.compile(r"^(?P<addr>.+)/(?P<proto>[a-z][a-z0-9]*)$")
 _IFACE = re.compile(r"^(?P<rest>.*?)\s+on\s+(?P<iface>\S+)$")
@@ -148,8 +149,14 @@ def parse_endpoint(cell: str, problems: list[str] | None = None) -> UfwEndpoint:
         _problem(problems, f"empty address/port cell {cell.strip()!r}")
         return ep
     first = words[0]
-    if len(words) >= 2 and not ep.app and not _is_address(first) and first != "Anywhere" \
-            and not _PORTS.match(first) and all(re.match(r"^[\w.+-]+$", w) for w in words):
+    if (
+        len(words) >= 2
+        and not ep.app
+        and not _is_address(first)
+        and first != "Anywhere"
+        and not _PORTS.match(first)
+        and all(re.match(r"^[\w.+-]+$", w) for w in words)
+    ):
         # ``ufw status`` without ``verbose`` shows an app profile by its name: "WWW Full".
         ep.app = " ".join(words)
         return ep
@@ -222,7 +229,7 @@ def parse_rule_row(line: str, position: int, problems: list[str] | None = None) 
     if rest.startswith("# "):
         hash_at = -1  # a From cell is never empty; keep the text as From and let it fail below
     if hash_at >= 0:
-        rest, comment = rest[:hash_at], rest[hash_at + 3:]
+        rest, comment = rest[:hash_at], rest[hash_at + 3 :]
     log = ""
     # Attributes after From: " (log)", " (log-all)"; ``status numbered`` adds "out": " (log, out)".
     lm = re.search(r"\s\(((?:log|log-all|out)(?:, (?:log|log-all|out))*)\)\s*$", rest)
@@ -233,10 +240,20 @@ def parse_rule_row(line: str, position: int, problems: list[str] | None = None) 
     dst = parse_endpoint(m["to"], sub)
     src = parse_endpoint(rest, sub)
     direction = (m["dir"] or "IN").lower()
-    rule = UfwRule(position=position, text=row.strip(), action=m["action"].lower(), direction=direction,
-                   dst=dst, src=src, ports=dst.ports, port_ranges=list(dst.port_ranges),
-                   proto=dst.proto or src.proto, log=log, comment=comment,
-                   number=int(m["num"]) if m["num"] else None)
+    rule = UfwRule(
+        position=position,
+        text=row.strip(),
+        action=m["action"].lower(),
+        direction=direction,
+        dst=dst,
+        src=src,
+        ports=dst.ports,
+        port_ranges=list(dst.port_ranges),
+        proto=dst.proto or src.proto,
+        log=log,
+        comment=comment,
+        number=int(m["num"]) if m["num"] else None,
+    )
     if direction == "fwd":
         rule.iface_in, rule.iface_out = src.iface, dst.iface
     else:
@@ -330,8 +347,10 @@ def from_snapshot(snapshot) -> UfwFacts:
         facts = parse_status(record.stdout)
         if facts.active is None:
             detail = first_line(record.stdout)
-            facts.unknown = Unknown("ufw status printed no 'Status:' line" + (f" (it printed {detail!r})" if detail else ""),
-                                    record.command or cmd)
+            facts.unknown = Unknown(
+                "ufw status printed no 'Status:' line" + (f" (it printed {detail!r})" if detail else ""),
+                record.command or cmd,
+            )
             facts.reason = f"It is not known whether ufw is active: {facts.unknown.reason}."
         elif facts.active:
             facts.reason = f"ufw is active with {plural(len(facts.rules), 'rule row')}."
@@ -339,8 +358,10 @@ def from_snapshot(snapshot) -> UfwFacts:
             facts.reason = "ufw says it is inactive (its chains are not loaded in the iptables backend it uses)."
         return facts
     except Exception as e:  # a parser never raises
-        return UfwFacts(unknown=Unknown(f"wsltui could not parse ufw status ({type(e).__name__}: {e})", cmd),
-                        problems=[f"internal parser error: {type(e).__name__}: {e}"])
+        return UfwFacts(
+            unknown=Unknown(f"wsltui could not parse ufw status ({type(e).__name__}: {e})", cmd),
+            problems=[f"internal parser error: {type(e).__name__}: {e}"],
+        )
 
 
 # --- the legacy-backend trap ------------------------------------------------------------------

@@ -77,13 +77,19 @@ class FwRule:
     def is_local(self) -> bool:
         """A rule of the local store (the ones Group Policy can switch off), not a Group Policy,
         MDM or dynamic rule. A Hyper-V rule merged from a local host rule counts too."""
-        return (self.source == "local" or self.store_type in ("Local", "HostFirewallLocal")
-                or (not self.store_type and self.store.lower() == "persistentstore"))
+        return (
+            self.source == "local"
+            or self.store_type in ("Local", "HostFirewallLocal")
+            or (not self.store_type and self.store.lower() == "persistentstore")
+        )
 
     @property
     def from_group_policy(self) -> bool:
-        return (self.source == "gpo" or "grouppolicy" in self.store_type.lower()
-                or any(w in self.store.lower() for w in ("group policy", "gpo")))
+        return (
+            self.source == "gpo"
+            or "grouppolicy" in self.store_type.lower()
+            or any(w in self.store.lower() for w in ("group policy", "gpo"))
+        )
 
     @property
     def merged_from_host(self) -> bool:
@@ -164,7 +170,9 @@ class PortProxy:
         def at(addr: str, port: str) -> str:
             return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
-        return f"{self.kind} {at(self.listen_address, self.listen_port)} -> {at(self.connect_address, self.connect_port)}"
+        return (
+            f"{self.kind} {at(self.listen_address, self.listen_port)} -> {at(self.connect_address, self.connect_port)}"
+        )
 
 
 @dataclass
@@ -354,9 +362,17 @@ def values(v: Any) -> list[str]:
 # Address keywords: [MS-GPFAS] RA4/RA6 and RA42/RA62 spellings and PowerShell's names (which may
 # end in 4 or 6 to limit them to one family) -> the canonical (PowerShell) name.
 _ADDRESS_KEYWORDS = {
-    "localsubnet": "LocalSubnet", "dns": "DNS", "dhcp": "DHCP", "wins": "WINS", "defaultgateway": "DefaultGateway",
-    "intranet": "Intranet", "internet": "Internet", "intranetremoteaccess": "IntranetRemoteAccess",
-    "rmtintranet": "IntranetRemoteAccess", "playtodevice": "PlayToDevice", "ply2renders": "PlayToDevice",
+    "localsubnet": "LocalSubnet",
+    "dns": "DNS",
+    "dhcp": "DHCP",
+    "wins": "WINS",
+    "defaultgateway": "DefaultGateway",
+    "intranet": "Intranet",
+    "internet": "Internet",
+    "intranetremoteaccess": "IntranetRemoteAccess",
+    "rmtintranet": "IntranetRemoteAccess",
+    "playtodevice": "PlayToDevice",
+    "ply2renders": "PlayToDevice",
     "captiveportal": "CaptivePortal",
 }
 
@@ -388,8 +404,15 @@ _ACTION_NAMES = {"allow": "allow", "block": "block", "allowbypass": "bypass", "b
 _DIRECTION = {1: "in", 2: "out"}
 _DIRECTION_NAMES = {"inbound": "in", "outbound": "out", "in": "in", "out": "out"}
 _CATEGORY = {0: "Public", 1: "Private", 2: "DomainAuthenticated"}
-_SERVICE_STATUS = {1: "stopped", 2: "start-pending", 3: "stop-pending", 4: "running", 5: "continue-pending",
-                   6: "pause-pending", 7: "paused"}
+_SERVICE_STATUS = {
+    1: "stopped",
+    2: "start-pending",
+    3: "stop-pending",
+    4: "running",
+    5: "continue-pending",
+    6: "pause-pending",
+    7: "paused",
+}
 _START_TYPE = {0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled"}
 _PROTO_NAMES = {"tcp": 6, "udp": 17, "icmpv4": 1, "icmpv6": 58, "gre": 47}
 
@@ -431,7 +454,11 @@ def profiles_of(v: Any) -> list[str]:
     """Rule ``Profile``: bitmask (0 any, 1 Domain, 2 Private, 4 Public) or "Domain, Private"."""
     n = _int(v)
     if n is not None:
-        return [] if n == 0 or n >= 0x7FFFFFFF or n & 7 == 7 else [p for bit, p in ((1, "Domain"), (2, "Private"), (4, "Public")) if n & bit]
+        return (
+            []
+            if n == 0 or n >= 0x7FFFFFFF or n & 7 == 7
+            else [p for bit, p in ((1, "Domain"), (2, "Private"), (4, "Public")) if n & bit]
+        )
     words = [w.strip().capitalize() for w in str(v or "").split(",") if w.strip()]
     if not words or any(w.lower() in ("any", "all") for w in words):
         return []
@@ -458,8 +485,18 @@ def enforcement_state(text: str) -> str:
 # (HostFirewallLocal, HostFirewallGroupPolicy, MDM ...). The integers follow [MS-FASP] 2.2.32
 # FW_RULE_ORIGIN_TYPE (learn.microsoft.com/openspecs/windows_protocols/ms-fasp); 1 Local and
 # 2 GroupPolicy are confirmed by fixtures.
-_STORE_TYPES = {1: "Local", 2: "GroupPolicy", 3: "Dynamic", 4: "Generated", 5: "Hardcoded", 6: "MDM",
-                8: "HostFirewallLocal", 9: "HostFirewallGroupPolicy", 10: "HostFirewallDynamic", 11: "HostFirewallMDM"}
+_STORE_TYPES = {
+    1: "Local",
+    2: "GroupPolicy",
+    3: "Dynamic",
+    4: "Generated",
+    5: "Hardcoded",
+    6: "MDM",
+    8: "HostFirewallLocal",
+    9: "HostFirewallGroupPolicy",
+    10: "HostFirewallDynamic",
+    11: "HostFirewallMDM",
+}
 
 
 def store_type_of(v: Any) -> str:
@@ -471,7 +508,7 @@ def store_type_of(v: Any) -> str:
 
 
 def protocols_of(v: Any) -> list[int] | None:
-    """"TCP", "6", 6, "Any" -> [6] / [] (any). None: not understood."""
+    """ "TCP", "6", 6, "Any" -> [6] / [] (any). None: not understood."""
     out = []
     for t in values(v):
         n = _int(t)
@@ -520,9 +557,25 @@ def dword(data: str) -> int | None:
         return None
 
 
-_RULE_KEYS_UNMODELLED = {"Security", "Security2", "Security2_9", "RMAuth", "RUAuth", "LUAuth", "LUAuth2_24",
-                         "LUOwn", "AppPkgId", "TTK", "TTK2_22", "TTK2_27", "TTK2_28", "NNm", "SecurityRealmId",
-                         "Platform2", "PCross"}
+_RULE_KEYS_UNMODELLED = {
+    "Security",
+    "Security2",
+    "Security2_9",
+    "RMAuth",
+    "RUAuth",
+    "LUAuth",
+    "LUAuth2_24",
+    "LUOwn",
+    "AppPkgId",
+    "TTK",
+    "TTK2_22",
+    "TTK2_27",
+    "TTK2_28",
+    "NNm",
+    "SecurityRealmId",
+    "Platform2",
+    "PCross",
+}
 
 
 def parse_rule_string(rule_id: str, text: str, source: str = "") -> tuple[FwRule | None, str | None]:
@@ -559,11 +612,24 @@ def parse_rule_string(rule_id: str, text: str, source: str = "") -> tuple[FwRule
     if fields.get("ICMP4") or fields.get("ICMP6"):
         other += [f"ICMP={v}" for v in fields.get("ICMP4", []) + fields.get("ICMP6", [])]
     rule = FwRule(
-        id=rule_id, name=one("Name") or rule_id, action=act, enabled=(one("Active") or "FALSE").upper() == "TRUE",
-        direction=dirn, protocols=protos, local_ports=lports, remote_ports=rports,
-        local_addresses=laddrs, remote_addresses=raddrs, programs=fields.get("App", []),
-        services=[s for s in fields.get("Svc", [])], profiles=[p for p in fields.get("Profile", []) if p in PROFILES],
-        interfaces=fields.get("IF", []), interface_types=fields.get("IFType", []), source=source, other=other, raw=t,
+        id=rule_id,
+        name=one("Name") or rule_id,
+        action=act,
+        enabled=(one("Active") or "FALSE").upper() == "TRUE",
+        direction=dirn,
+        protocols=protos,
+        local_ports=lports,
+        remote_ports=rports,
+        local_addresses=laddrs,
+        remote_addresses=raddrs,
+        programs=fields.get("App", []),
+        services=[s for s in fields.get("Svc", [])],
+        profiles=[p for p in fields.get("Profile", []) if p in PROFILES],
+        interfaces=fields.get("IF", []),
+        interface_types=fields.get("IFType", []),
+        source=source,
+        other=other,
+        raw=t,
     )
     return rule, problem
 
@@ -584,15 +650,26 @@ def parse_fw_policy(text: str, source: str = "local") -> RegistryPolicy:
                 if problem:
                     pol.problems.append(problem)
             continue
-        profile = {"domainprofile": "Domain", "standardprofile": "Standard", "privateprofile": "Private",
-                   "publicprofile": "Public"}.get(leaf.lower())
+        profile = {
+            "domainprofile": "Domain",
+            "standardprofile": "Standard",
+            "privateprofile": "Private",
+            "publicprofile": "Public",
+        }.get(leaf.lower())
         if profile:
             pol.profiles[profile] = {name: data for name, (typ, data) in vals.items()}
     return pol
 
 
-_PROFILE_VALUES = ("EnableFirewall", "DefaultInboundAction", "DefaultOutboundAction", "DoNotAllowExceptions",
-                   "DisabledInterfaces", "AllowLocalPolicyMerge", "DisableStealthMode")
+_PROFILE_VALUES = (
+    "EnableFirewall",
+    "DefaultInboundAction",
+    "DefaultOutboundAction",
+    "DoNotAllowExceptions",
+    "DisabledInterfaces",
+    "AllowLocalPolicyMerge",
+    "DisableStealthMode",
+)
 
 
 def profile_from_values(name: str, *layers: dict[str, str]) -> ProfileSettings:
@@ -634,7 +711,13 @@ def registry_profiles(local: RegistryPolicy | None, gpo: RegistryPolicy | None) 
     for name in PROFILES:
         local_vals = lp.get(name) or (lp.get("Standard") if name == "Private" else None) or {}
         gpo_vals = gp.get(name)
-        if gpo_vals is None and "Standard" in gp and name in ("Private", "Public") and "Private" not in gp and "Public" not in gp:
+        if (
+            gpo_vals is None
+            and "Standard" in gp
+            and name in ("Private", "Public")
+            and "Private" not in gp
+            and "Public" not in gp
+        ):
             gpo_vals = gp["Standard"]
         # AllowLocalPolicyMerge takes effect only when Group Policy sets it (docs/windows-firewall.md §1.3).
         local_vals = {k: v for k, v in local_vals.items() if k != "AllowLocalPolicyMerge"}
@@ -744,8 +827,13 @@ def parse_netsh_allprofiles(text: str) -> dict[str, ProfileSettings]:
     is translated, so it is not read (``enabled`` stays the default)."""
     out = {}
     for name, m in zip(PROFILES, _POLICY_PAIR.finditer(text or "")):
-        out[name] = ProfileSettings(name, default_inbound=m.group(1).lower(), default_outbound=m.group(3).lower(),
-                                    shielded=bool(m.group(2)), explicit=["DefaultInboundAction", "DefaultOutboundAction"])
+        out[name] = ProfileSettings(
+            name,
+            default_inbound=m.group(1).lower(),
+            default_outbound=m.group(3).lower(),
+            shielded=bool(m.group(2)),
+            explicit=["DefaultInboundAction", "DefaultOutboundAction"],
+        )
     return out
 
 
@@ -784,7 +872,7 @@ def parse_format_table(text: str) -> list[dict[str, str]]:
             spans = [m.span() for m in re.finditer(r"-+", line)]
             header = lines[i - 1]
             rows = []
-            for row in lines[i + 1:]:
+            for row in lines[i + 1 :]:
                 if not row.strip():
                     break
                 rec = {}
@@ -798,8 +886,10 @@ def parse_format_table(text: str) -> list[dict[str, str]]:
 
 def parse_hyperv_setting(obj: dict) -> HyperVSetting:
     """Get-NetFirewallHyperVVMSetting (JSON with ints, or Format-List words)."""
+
     def act(v):
         return action(v) if v is not None else None
+
     g = {k.lower(): v for k, v in obj.items()}
     return HyperVSetting(
         enabled=gpo_bool(g.get("enabled")),
@@ -822,8 +912,13 @@ def parse_connection_profiles(items: Any) -> list[ConnectionProfile]:
         category = _CATEGORY.get(n, "unknown") if n is not None else (str(cat).strip() if cat else "unknown")
         if category not in ("Public", "Private", "DomainAuthenticated"):
             category = "unknown"
-        out.append(ConnectionProfile(str(g.get("alias", g.get("interfacealias")) or ""),
-                                     _int(g.get("ifindex", g.get("interfaceindex"))), category))
+        out.append(
+            ConnectionProfile(
+                str(g.get("alias", g.get("interfacealias")) or ""),
+                _int(g.get("ifindex", g.get("interfaceindex"))),
+                category,
+            )
+        )
     return out
 
 
@@ -874,19 +969,26 @@ def parse_ps_rule(it: dict, source: str = "active") -> FwRule | None:
         other.append(f"package {pkg[0]}")
     act = action(g.get("action")) or "unknown"
     return FwRule(
-        id=rid, name=_text(g.get("displayname", g.get("name") if "id" in g else None)) or rid,
-        action=act, enabled=enabled(g.get("enabled")), direction=direction(g.get("dir", g.get("direction"))),
-        protocols=protos, local_ports=values(g.get("lport", g.get("localport", g.get("localports")))),
+        id=rid,
+        name=_text(g.get("displayname", g.get("name") if "id" in g else None)) or rid,
+        action=act,
+        enabled=enabled(g.get("enabled")),
+        direction=direction(g.get("dir", g.get("direction"))),
+        protocols=protos,
+        local_ports=values(g.get("lport", g.get("localport", g.get("localports")))),
         remote_ports=values(g.get("rport", g.get("remoteport", g.get("remoteports")))),
         local_addresses=values(g.get("laddr", g.get("localaddress", g.get("localaddresses")))),
         remote_addresses=values(g.get("raddr", g.get("remoteaddress", g.get("remoteaddresses")))),
-        programs=values(g.get("program")), services=svc,
+        programs=values(g.get("program")),
+        services=svc,
         profiles=profiles_of(g.get("profile", g.get("profiles"))),
         interfaces=values(g.get("ifalias", g.get("interfacealias"))),
         interface_types=values(g.get("iftype", g.get("interfacetype"))),
-        source=source, store=_text(g.get("src", g.get("policystoresource"))) or "",
+        source=source,
+        store=_text(g.get("src", g.get("policystoresource"))) or "",
         enforcement=", ".join(values(g.get("enforce", g.get("enforcementstatus")))),
-        priority=_int(g.get("priority", g.get("rulepriority"))), other=other,
+        priority=_int(g.get("priority", g.get("rulepriority"))),
+        other=other,
         store_type=store_type_of(g.get("srctype", g.get("policystoresourcetype"))),
     )
 
@@ -901,7 +1003,8 @@ def parse_ps_rules(rules: Any, filters: Any = None, source: str = "active") -> t
             for row in as_list(filters.get(part)):
                 if isinstance(row, dict) and row.get("InstanceID"):
                     joined.setdefault(str(row["InstanceID"]), {}).update(
-                        {k: v for k, v in row.items() if k != "InstanceID"})
+                        {k: v for k, v in row.items() if k != "InstanceID"}
+                    )
     out = []
     for it in as_list(rules):
         if not isinstance(it, dict):
@@ -929,8 +1032,15 @@ def parse_listeners(items: Any) -> list[WinListener]:
         addr = _text(it.get("addr", it.get("LocalAddress")))
         if port is None or not addr or not 0 < port <= 65535:
             continue
-        out.append(WinListener(addr, port, _int(it.get("pid", it.get("OwningProcess"))), _text(it.get("process")),
-                               _text(it.get("path")) or None))
+        out.append(
+            WinListener(
+                addr,
+                port,
+                _int(it.get("pid", it.get("OwningProcess"))),
+                _text(it.get("process")),
+                _text(it.get("path")) or None,
+            )
+        )
     return out
 
 
@@ -945,9 +1055,15 @@ def parse_adapters(items: Any) -> list[Adapter]:
         alias = _text(g.get("alias", g.get("name", g.get("interfacealias"))))
         if not alias or not re.fullmatch(r"\{[0-9A-F-]{36}\}", guid):
             continue
-        out.append(Adapter(alias, _int(g.get("ifindex", g.get("interfaceindex"))), guid,
-                           _int(g.get("type", g.get("interfacetype"))),
-                           _text(g.get("desc", g.get("interfacedescription"))) or ""))
+        out.append(
+            Adapter(
+                alias,
+                _int(g.get("ifindex", g.get("interfaceindex"))),
+                guid,
+                _int(g.get("type", g.get("interfacetype"))),
+                _text(g.get("desc", g.get("interfacedescription"))) or "",
+            )
+        )
     return out
 
 
@@ -988,7 +1104,9 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
     raw = (text or "").strip().lstrip("\ufeff")
     start = raw.find("{")
     if start < 0:
-        return Unknown(f"PowerShell printed no JSON: {first_line(raw)[:80]!r}" if raw else "PowerShell printed nothing", command)
+        return Unknown(
+            f"PowerShell printed no JSON: {first_line(raw)[:80]!r}" if raw else "PowerShell printed nothing", command
+        )
     try:
         data = json.loads(raw[start:])
     except (ValueError, RecursionError) as e:
@@ -1016,36 +1134,63 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
     hv: HyperV | Unknown
     hv_raw = data.get("hyperv")
     if not isinstance(hv_raw, dict):
-        hv = Unknown(f"PowerShell: {errors['hyperv']}" if "hyperv" in errors else "PowerShell printed no 'hyperv'", command)
+        hv = Unknown(
+            f"PowerShell: {errors['hyperv']}" if "hyperv" in errors else "PowerShell printed no 'hyperv'", command
+        )
     elif not hv_raw.get("available"):
         hv = HyperV(False, why_unavailable=str(errors.get("hyperv") or "no Hyper-V firewall cmdlets on this Windows"))
     elif "hyperv" in errors or not isinstance(hv_raw.get("setting"), dict):
         # The cmdlets exist but could not be read (often: access denied without elevation).
-        hv = HyperV(True, setting=Unknown(f"PowerShell: {errors.get('hyperv', 'no Hyper-V VM setting printed')}", command),
-                    rules=Unknown("the Hyper-V rules could not be read", command))
+        hv = HyperV(
+            True,
+            setting=Unknown(f"PowerShell: {errors.get('hyperv', 'no Hyper-V VM setting printed')}", command),
+            rules=Unknown("the Hyper-V rules could not be read", command),
+        )
     else:
         hrules, probs = parse_ps_rules(hv_raw.get("rules"), source="hyperv")
         problems.extend(probs)
-        hv = HyperV(True, setting=parse_hyperv_setting(hv_raw["setting"]),
-                    profiles={str(p.get("name", "")).capitalize(): parse_hyperv_setting(p)
-                              for p in as_list(hv_raw.get("profiles")) if isinstance(p, dict)},
-                    rules=hrules, merged_published=(_int(data.get("v")) or 1) >= 2)
-    svc = part("iphlpsvc", lambda v: parse_service(v) or Unknown("PowerShell printed an unreadable iphlpsvc state", command))
+        hv = HyperV(
+            True,
+            setting=parse_hyperv_setting(hv_raw["setting"]),
+            profiles={
+                str(p.get("name", "")).capitalize(): parse_hyperv_setting(p)
+                for p in as_list(hv_raw.get("profiles"))
+                if isinstance(p, dict)
+            },
+            rules=hrules,
+            merged_published=(_int(data.get("v")) or 1) >= 2,
+        )
+    svc = part(
+        "iphlpsvc", lambda v: parse_service(v) or Unknown("PowerShell printed an unreadable iphlpsvc state", command)
+    )
     return PowerShellData(
-        build=_text(data.get("build")), oem_codepage=_int(data.get("oemCodePage")),
-        profiles=profiles, rules=part("rules", rules), connections=part("conn", parse_connection_profiles),
-        hyperv=hv, listeners=part("listeners", parse_listeners), iphlpsvc=svc,
-        adapters=part("adapters", parse_adapters), problems=problems,
-        firewall_products=(part("firewallProducts", parse_firewall_products)
-                           if "firewallProducts" in data or "firewallProducts" in errors else None),
-        iphlpsvc_connections=(part("iphlpsvcConns", parse_connections)
-                              if "iphlpsvcConns" in data or "iphlpsvcConns" in errors else None),
-        hyperv_disable=_hyperv_disable(data, errors, command), reg_keys=_reg_keys(data.get("regKeys"), command),
+        build=_text(data.get("build")),
+        oem_codepage=_int(data.get("oemCodePage")),
+        profiles=profiles,
+        rules=part("rules", rules),
+        connections=part("conn", parse_connection_profiles),
+        hyperv=hv,
+        listeners=part("listeners", parse_listeners),
+        iphlpsvc=svc,
+        adapters=part("adapters", parse_adapters),
+        problems=problems,
+        firewall_products=(
+            part("firewallProducts", parse_firewall_products)
+            if "firewallProducts" in data or "firewallProducts" in errors
+            else None
+        ),
+        iphlpsvc_connections=(
+            part("iphlpsvcConns", parse_connections) if "iphlpsvcConns" in data or "iphlpsvcConns" in errors else None
+        ),
+        hyperv_disable=_hyperv_disable(data, errors, command),
+        reg_keys=_reg_keys(data.get("regKeys"), command),
     )
 
 
-HV_DISABLE_CMD = ("powershell.exe (Get-ItemProperty 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MpsSvc\\Parameters')"
-                  ".HyperVFirewallDisable")
+HV_DISABLE_CMD = (
+    "powershell.exe (Get-ItemProperty 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MpsSvc\\Parameters')"
+    ".HyperVFirewallDisable"
+)
 
 
 def _hyperv_disable(data: dict, errors: dict, command: str) -> int | None | Unknown:
@@ -1056,13 +1201,17 @@ def _hyperv_disable(data: dict, errors: dict, command: str) -> int | None | Unkn
     if "hvFirewallDisable" not in data:
         return Unknown("this snapshot's PowerShell batch did not read HyperVFirewallDisable", HV_DISABLE_CMD)
     v = data["hvFirewallDisable"]
-    return None if v is None else (_int(v) if _int(v) is not None else Unknown(f"HyperVFirewallDisable is {v!r}", HV_DISABLE_CMD))
+    return (
+        None
+        if v is None
+        else (_int(v) if _int(v) is not None else Unknown(f"HyperVFirewallDisable is {v!r}", HV_DISABLE_CMD))
+    )
 
 
 def _reg_keys(obj: Any, command: str) -> dict[str, bool | Unknown]:
     """``regKeys``: true (the key exists), false (it does not), or the error that reading it gave."""
     out: dict[str, bool | Unknown] = {}
-    for name, v in (obj.items() if isinstance(obj, dict) else ()):
+    for name, v in obj.items() if isinstance(obj, dict) else ():
         out[str(name)] = v if isinstance(v, bool) else Unknown(f"PowerShell could not open the key: {v}", command)
     return out
 
@@ -1077,7 +1226,7 @@ def parse_firewall_log(text: str) -> tuple[list[dict[str, str]], list[str]]:
     rows, problems = [], []
     for n, line in enumerate((text or "").splitlines(), 1):
         if line.startswith("#Fields:"):
-            fields = line[len("#Fields:"):].split()
+            fields = line[len("#Fields:") :].split()
             continue
         if line.startswith("#") or not line.strip():
             continue
@@ -1100,8 +1249,9 @@ def _reg_failed(record: Record | None) -> bool:
     return record is not None and record.error is None and record.exit_code == 1 and not record.stdout.strip()
 
 
-def _reg_record(record: Record | None, name: str, source: str,
-                key_exists: bool | Unknown | None = None) -> RegistryPolicy | Unknown:
+def _reg_record(
+    record: Record | None, name: str, source: str, key_exists: bool | Unknown | None = None
+) -> RegistryPolicy | Unknown:
     """A registry policy record. ``key_exists``: whether PowerShell found the key (None: not
     told), which turns reg.exe's exit 1 into "absent" or "could not be read" in any language."""
     cmd = command_for(name)
@@ -1112,11 +1262,16 @@ def _reg_record(record: Record | None, name: str, source: str,
             return RegistryPolicy(present=False)
         if key_exists is True or isinstance(key_exists, Unknown) or source == "local":
             # The local policy key exists on every Windows; the others exist as PowerShell says.
-            return Unknown(f"reg.exe could not read the key, which exists (probably access denied): {said}",
-                           record.command or cmd)
-        return RegistryPolicy(present=False, assumption=(
-            f"reg.exe exited 1 without output ({said}), taken as 'the key does not exist'; if reading it "
-            "was denied instead, its settings are missing (a capture with PowerShell would tell)"))
+            return Unknown(
+                f"reg.exe could not read the key, which exists (probably access denied): {said}", record.command or cmd
+            )
+        return RegistryPolicy(
+            present=False,
+            assumption=(
+                f"reg.exe exited 1 without output ({said}), taken as 'the key does not exist'; if reading it "
+                "was denied instead, its settings are missing (a capture with PowerShell would tell)"
+            ),
+        )
     why = record_unknown(record, cmd)
     if why is not None:
         return why
@@ -1142,8 +1297,11 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     if _reg_failed(rec) and not (keys.get("portProxy") is True or isinstance(keys.get("portProxy"), Unknown)):
         portproxy = PortProxies()  # no PortProxy key: no entries
     elif _reg_failed(rec):
-        portproxy = Unknown(f"reg.exe could not read the key, which exists (probably access denied): "
-                            f"{first_line(rec.stderr) or 'no message'}", rec.command or command_for("win.portproxy"))  # type: ignore[union-attr]
+        portproxy = Unknown(
+            f"reg.exe could not read the key, which exists (probably access denied): "
+            f"{first_line(rec.stderr) or 'no message'}",
+            rec.command or command_for("win.portproxy"),
+        )  # type: ignore[union-attr]
     else:
         why = record_unknown(rec, command_for("win.portproxy"))
         portproxy = why if why is not None else parse_portproxy_registry(rec.stdout)  # type: ignore[union-attr]
@@ -1188,7 +1346,12 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     if isinstance(ps, Unknown):
         facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = facts.hyperv_disable = ps
     else:
-        facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = ps.connections, ps.hyperv, ps.listeners, ps.iphlpsvc
+        facts.connections, facts.hyperv, facts.listeners, facts.iphlpsvc = (
+            ps.connections,
+            ps.hyperv,
+            ps.listeners,
+            ps.iphlpsvc,
+        )
         facts.adapters, facts.build, facts.hyperv_disable = ps.adapters, ps.build, ps.hyperv_disable
         facts.firewall_products, facts.iphlpsvc_connections = ps.firewall_products, ps.iphlpsvc_connections
     return facts

@@ -141,18 +141,24 @@ class WslFacts:
     def before_2_0(self) -> bool:
         """No ``wslinfo`` at all: the inbox WSL or a Store build before 2.0 (wslinfo --networking-mode
         came with 2.0), which has only NAT and bridged networking and whose relay is wslhost.exe."""
-        return all(isinstance(v, Unknown) and "command not found" in v.reason for v in (self.networking_mode, self.version))
+        return all(
+            isinstance(v, Unknown) and "command not found" in v.reason for v in (self.networking_mode, self.version)
+        )
 
     def assumed_mode(self) -> str:
         """Why NAT is traced when the effective mode is unknown: what the facts say for it, and against."""
         if not self.before_2_0:
             return "the effective mode is unknown, and NAT is the default"
-        said = ["wslinfo is missing, so this WSL is older than 2.0 (inbox or an early Store build), which has no mirrored "
-                "or consomme mode"]
+        said = [
+            "wslinfo is missing, so this WSL is older than 2.0 (inbox or an early Store build), which has no mirrored "
+            "or consomme mode"
+        ]
         if isinstance(self.wslconfig, WslConfig) and self.wslconfig.networking_mode == "bridged":
             said.append(".wslconfig asks for bridged, which such a WSL supports: the mode may be bridged")
         elif isinstance(self.wslconfig, WslConfig) and self.wslconfig.networking_mode_raw is not None:
-            said.append(f".wslconfig asks for networkingMode={self.wslconfig.networking_mode_raw}, which it does not have")
+            said.append(
+                f".wslconfig asks for networkingMode={self.wslconfig.networking_mode_raw}, which it does not have"
+            )
         if self.mode_hint:
             said.append(self.mode_hint)
         return "; ".join(said)
@@ -255,8 +261,10 @@ def parse_version(record: Record | None) -> str | Unknown:
     m = _VERSION.search(first_line(text))
     if m:
         return m.group(1)
-    return Unknown(f"no version number in {first_line(text)[:80]!r}" if text.strip() else "wslinfo --version printed nothing",
-                   record.command or cmd)
+    return Unknown(
+        f"no version number in {first_line(text)[:80]!r}" if text.strip() else "wslinfo --version printed nothing",
+        record.command or cmd,
+    )
 
 
 _UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "maintenance", "refreshing")
@@ -352,8 +360,10 @@ def _bool(entry: ConfigEntry | None, default: bool, problems: list[str]) -> bool
         return True
     if v in ("false", "0"):
         return False
-    problems.append(f"line {entry.line}: [{entry.section}] {entry.raw_key}={entry.value!r} is not true/false; "
-                    f"WSL skips it, so the default ({str(default).lower()}) applies")
+    problems.append(
+        f"line {entry.line}: [{entry.section}] {entry.raw_key}={entry.value!r} is not true/false; "
+        f"WSL skips it, so the default ({str(default).lower()}) applies"
+    )
     return default
 
 
@@ -363,7 +373,9 @@ def _int(entry: ConfigEntry | None, problems: list[str]) -> int | None:
     try:
         return int(entry.value.strip(), 0)
     except ValueError:
-        problems.append(f"line {entry.line}: [{entry.section}] {entry.raw_key}={entry.value!r} is not a number, ignored")
+        problems.append(
+            f"line {entry.line}: [{entry.section}] {entry.raw_key}={entry.value!r} is not a number, ignored"
+        )
         return None
 
 
@@ -377,7 +389,7 @@ def _str(entry: ConfigEntry | None) -> str | None:
 
 
 def _file_absent(record: Record) -> bool:
-    return (record.error is None and record.exit_code == 1 and "no such file or directory" in record.stderr.lower())
+    return record.error is None and record.exit_code == 1 and "no such file or directory" in record.stderr.lower()
 
 
 def _config_file(record: Record | None, name: str, parse, absent):
@@ -398,18 +410,63 @@ def parse_wslconfig_record(record: Record | None) -> WslConfig | Unknown:
 
 # Keys WSL reads (lower-case) per section, to flag the ones it will ignore.
 _WSL2_KEYS = {
-    "kernel", "kernelcommandline", "kernelmodules", "memory", "processors", "debugconsole", "earlybootlogging",
-    "swap", "swapfile", "localhostforwarding", "nestedvirtualization", "virtio9p", "virtiofs", "kerneldebugport",
-    "gpusupport", "guiapplications", "systemdistro", "telemetry", "vmidletimeout", "debugconsolelogfile",
-    "kernelboottimeout", "distributionstarttimeout", "virtio", "hostfilesystemaccess", "mountdevicetimeout",
-    "hardwareperformancecounters", "vmswitch", "macaddress", "dhcp", "dhcptimeout", "ipv6", "dnsproxy", "safemode",
-    "defaultvhdsize", "crashdumpfolder", "maxcrashdumpcount", "loaddefaultkernelmodules", "loadkernelmodules",
-    "networkingmode", "dnstunneling", "firewall", "autoproxy", "pagereporting",
+    "kernel",
+    "kernelcommandline",
+    "kernelmodules",
+    "memory",
+    "processors",
+    "debugconsole",
+    "earlybootlogging",
+    "swap",
+    "swapfile",
+    "localhostforwarding",
+    "nestedvirtualization",
+    "virtio9p",
+    "virtiofs",
+    "kerneldebugport",
+    "gpusupport",
+    "guiapplications",
+    "systemdistro",
+    "telemetry",
+    "vmidletimeout",
+    "debugconsolelogfile",
+    "kernelboottimeout",
+    "distributionstarttimeout",
+    "virtio",
+    "hostfilesystemaccess",
+    "mountdevicetimeout",
+    "hardwareperformancecounters",
+    "vmswitch",
+    "macaddress",
+    "dhcp",
+    "dhcptimeout",
+    "ipv6",
+    "dnsproxy",
+    "safemode",
+    "defaultvhdsize",
+    "crashdumpfolder",
+    "maxcrashdumpcount",
+    "loaddefaultkernelmodules",
+    "loadkernelmodules",
+    "networkingmode",
+    "dnstunneling",
+    "firewall",
+    "autoproxy",
+    "pagereporting",
 }
 _EXPERIMENTAL_KEYS = {
-    "networkingmode", "dnstunneling", "firewall", "autoproxy", "automemoryreclaim", "sparsevhd",
-    "besteffortdnsparsing", "dnstunnelingipaddress", "initialautoproxytimeout", "ignoredports",
-    "hostaddressloopback", "setversiondebug",
+    "networkingmode",
+    "dnstunneling",
+    "firewall",
+    "autoproxy",
+    "automemoryreclaim",
+    "sparsevhd",
+    "besteffortdnsparsing",
+    "dnstunnelingipaddress",
+    "initialautoproxytimeout",
+    "ignoredports",
+    "hostaddressloopback",
+    "setversiondebug",
 }
 _GENERAL_KEYS = {"distributioninstallpath", "instanceidletimeout"}
 # Keys that moved from [experimental] to [wsl2]: both spellings are honoured (one key in WSL).
@@ -466,8 +523,9 @@ def parse_wslconfig(text: str) -> WslConfig:
         ):
             cfg.dns_tunneling_ip_address = ip.value.strip()
         else:
-            problems.append(f"line {ip.line}: dnsTunnelingIpAddress={ip.value!r} is not an IPv4 address; "
-                            "WSL disables DNS tunneling")
+            problems.append(
+                f"line {ip.line}: dnsTunnelingIpAddress={ip.value!r} is not an IPv4 address; WSL disables DNS tunneling"
+            )
             cfg.dns_tunneling = False
 
     ports = ini.get("experimental", "ignoredPorts")
@@ -541,21 +599,28 @@ def mode_mismatch(wslconfig: WslConfig | Unknown, effective: str | Unknown, kind
     requested = wslconfig.networking_mode
     if requested == effective:
         return None
-    asked = (f".wslconfig asks for networkingMode={wslconfig.networking_mode_raw}"
-             if wslconfig.networking_mode_raw is not None else "no networkingMode is set (default nat)")
+    asked = (
+        f".wslconfig asks for networkingMode={wslconfig.networking_mode_raw}"
+        if wslconfig.networking_mode_raw is not None
+        else "no networkingMode is set (default nat)"
+    )
     why = ""
     if requested == "mirrored" and effective == "nat":
-        why = (" WSL falls back to NAT when mirrored mode is unsupported: Windows 10 or a Windows 11 build "
-               "before 22H2 (22621.2428), IPv6 disabled via DisabledComponents=0xFF, or a kernel older than 5.10.")
+        why = (
+            " WSL falls back to NAT when mirrored mode is unsupported: Windows 10 or a Windows 11 build "
+            "before 22H2 (22621.2428), IPv6 disabled via DisabledComponents=0xFF, or a kernel older than 5.10."
+        )
     elif requested == "nat" and effective == "consomme":
         why = " WSL falls back to Consomme (virtioproxy) when it cannot create the NAT network."
     elif effective == "none":
         why = " Mode none means networking failed to start or safeMode is on."
     elif requested == "consomme" and effective == "nat":
         why = " Consomme needs [wsl2] virtio=true."
-    return (f"{asked}, but the effective mode (wslinfo --networking-mode) is {effective}.{why} "
-            "A machine policy (HKLM\\SOFTWARE\\Policies\\WSL) can also override the mode, and .wslconfig "
-            "changes apply only after `wsl --shutdown`.")
+    return (
+        f"{asked}, but the effective mode (wslinfo --networking-mode) is {effective}.{why} "
+        "A machine policy (HKLM\\SOFTWARE\\Policies\\WSL) can also override the mode, and .wslconfig "
+        "changes apply only after `wsl --shutdown`."
+    )
 
 
 def mode_hint(addr_json: str | None) -> str | None:
@@ -579,7 +644,11 @@ def mode_hint(addr_json: str | None) -> str | None:
     if eth0 is not None:
         mac = str(eth0.get("address") or "").lower()
         addr_info = eth0.get("addr_info")
-        v4 = [a for a in addr_info if isinstance(a, dict) and a.get("family") == "inet"] if isinstance(addr_info, list) else []
+        v4 = (
+            [a for a in addr_info if isinstance(a, dict) and a.get("family") == "inet"]
+            if isinstance(addr_info, list)
+            else []
+        )
         others = [n for n in names if n not in ("lo", "eth0") and not n.startswith(("docker", "br-", "veth"))]
         if mac.startswith("00:15:5d") and v4 and not others:
             return "heuristic: one eth0 with a Hyper-V MAC (00:15:5d) and no loopback0, which suggests NAT networking"

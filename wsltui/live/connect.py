@@ -42,8 +42,15 @@ def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> 
     """Connect once; {outcome, code, elapsed_ms, after_connect, src, dst, detail}."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    out = {"outcome": ERROR, "code": None, "elapsed_ms": None, "after_connect": None, "src": None,
-           "dst": _endpoint((host, port)), "detail": ""}
+    out = {
+        "outcome": ERROR,
+        "code": None,
+        "elapsed_ms": None,
+        "after_connect": None,
+        "src": None,
+        "dst": _endpoint((host, port)),
+        "detail": "",
+    }
     start = time.monotonic()
     with socket.socket(family, kind) as s:
         s.settimeout(timeout)
@@ -61,11 +68,12 @@ def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> 
         except TimeoutError:
             out["outcome"] = TIMEOUT
             if proto == "udp":
-                out["detail"] = (f"no UDP reply within {timeout:g} s: the datagram was dropped, or a listener got it "
-                                 "and did not answer")
+                out["detail"] = (
+                    f"no UDP reply within {timeout:g} s: the datagram was dropped, or a listener got it "
+                    "and did not answer"
+                )
         except OSError as e:
-            out.update(outcome=FAILED, code=e.errno,
-                       detail=f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}")
+            out.update(outcome=FAILED, code=e.errno, detail=f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}")
         try:
             out["src"] = out["src"] or _endpoint(s.getsockname())
         except OSError:

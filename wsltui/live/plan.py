@@ -70,8 +70,9 @@ def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePl
         flow = Flow(proto, port, dst.version, str(gw) if gw and mode == "nat" else None, str(dst), iface)
         return LivePlan(WINDOWS, str(dst), port, proto, flow, bind=_wildcard(dst))
     if name == "wsl-to-windows":
-        dst = scenario.dst or (ipaddress.ip_address("127.0.0.1") if mode == "mirrored"
-                               else _addr(getattr(net, "default_gateway_v4", None)))
+        dst = scenario.dst or (
+            ipaddress.ip_address("127.0.0.1") if mode == "mirrored" else _addr(getattr(net, "default_gateway_v4", None))
+        )
         if dst is None:
             return no("the Windows host's address is not known (ip -j route show table all); pass --dst", WSL)
         flow = Flow(proto, port, dst.version, None, str(dst), None, outbound=True)
@@ -83,10 +84,14 @@ def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePl
         if name == "windows-to-host-ip":
             return LivePlan(WINDOWS, str(dst), port, proto, None)
         if mode == "mirrored":
-            return no("in mirrored mode a connection from Windows to its own LAN address takes the host's loopback "
-                      "path (hostAddressLoopback), not the LAN's: test from a LAN device")
-        untested = ("the Windows Defender Firewall inbound rule for the LAN: this test connects from Windows to its "
-                    "own LAN address, which is loopback for Windows and not filtered; test from a LAN device for it",)
+            return no(
+                "in mirrored mode a connection from Windows to its own LAN address takes the host's loopback "
+                "path (hostAddressLoopback), not the LAN's: test from a LAN device"
+            )
+        untested = (
+            "the Windows Defender Firewall inbound rule for the LAN: this test connects from Windows to its "
+            "own LAN address, which is loopback for Windows and not filtered; test from a LAN device for it",
+        )
         # NAT: the same path as from the LAN from the portproxy on: it connects into Linux as the trace says.
         return LivePlan(WINDOWS, str(dst), port, proto, _linux_packet(trace), untested=untested)
     return no(f"{name} starts on another machine: wsltui cannot send it from here (test from a LAN device)")
@@ -95,19 +100,33 @@ def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePl
 def _custom(world, scenario, client_netns: str | None) -> LivePlan:
     src, dst = scenario.src, scenario.dst
     sent_from = f"netns:{client_netns}" if client_netns else WSL
-    target = dst or (ipaddress.ip_address("::1") if src is not None and src.version == 6
-                     else ipaddress.ip_address("127.0.0.1"))
+    target = dst or (
+        ipaddress.ip_address("::1") if src is not None and src.version == 6 else ipaddress.ip_address("127.0.0.1")
+    )
     if scenario.in_iface and not client_netns:
-        return LivePlan(sent_from, None, scenario.port, scenario.proto, None,
-                        cannot=f"a connection from this namespace does not arrive on {scenario.in_iface}: pass "
-                               "--client-netns NAME (a namespace on the other side of that interface)")
+        return LivePlan(
+            sent_from,
+            None,
+            scenario.port,
+            scenario.proto,
+            None,
+            cannot=f"a connection from this namespace does not arrive on {scenario.in_iface}: pass "
+            "--client-netns NAME (a namespace on the other side of that interface)",
+        )
     untested = ()
     if src is not None and not client_netns:
         untested = (f"the source address {src}: the connection is made from this machine's own address",)
-    flow = Flow(scenario.proto, scenario.port, target.version, str(src) if src and client_netns else None,
-                str(target), scenario.in_iface)
-    return LivePlan(sent_from, str(target), scenario.port, scenario.proto, flow, bind=_wildcard(target),
-                    untested=untested)
+    flow = Flow(
+        scenario.proto,
+        scenario.port,
+        target.version,
+        str(src) if src and client_netns else None,
+        str(target),
+        scenario.in_iface,
+    )
+    return LivePlan(
+        sent_from, str(target), scenario.port, scenario.proto, flow, bind=_wildcard(target), untested=untested
+    )
 
 
 _PACKET = re.compile(r"^(tcp|udp) \[?([0-9a-fA-F.:]+)\]?:\d+ -> \[?([0-9a-fA-F.:]+)\]?:(\d+)(?: \(in ([^,)]+)\))?")

@@ -69,11 +69,18 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
     from a worker thread in the app."""
     began, started = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     p = plan(world, scenario, options.client_netns, trace)
-    base = Observation(scenario.name, scenario.proto, scenario.port, started,
-                       ClientOutcome(p.sent_from, NOT_SENT, detail=p.cannot or ""), LinuxWatch("none"),
-                       src=str(scenario.src) if scenario.src else None,
-                       dst=str(scenario.dst) if scenario.dst else None, in_iface=scenario.in_iface,
-                       skipped=p.untested)
+    base = Observation(
+        scenario.name,
+        scenario.proto,
+        scenario.port,
+        started,
+        ClientOutcome(p.sent_from, NOT_SENT, detail=p.cannot or ""),
+        LinuxWatch("none"),
+        src=str(scenario.src) if scenario.src else None,
+        dst=str(scenario.dst) if scenario.dst else None,
+        in_iface=scenario.in_iface,
+        skipped=p.untested,
+    )
     if p.cannot:
         obs = replace(base, linux=LinuxWatch("none", skipped=p.cannot))
         return LiveResult(obs, to_record(obs, (), round(time.monotonic() - began, 3)))
@@ -122,16 +129,41 @@ def _listener(p: LivePlan, trace, options: LiveOptions, leftovers: _Leftovers):
         return None, "existing", None
     known = verdict == "no-listener"
     absent = "none" if known else "existing"
-    what = (f"nothing listens on {p.proto}/{p.port}" if known else
-            f"whether something listens on {p.proto}/{p.port} is not known (the socket hop says why)")
+    what = (
+        f"nothing listens on {p.proto}/{p.port}"
+        if known
+        else f"whether something listens on {p.proto}/{p.port} is not known (the socket hop says why)"
+    )
     if options.read_only:
         return None, absent, f"{what}: --read-only starts no temporary listener"
     if options.listen is not True:
-        return None, absent, (f"{what}: no temporary listener was started (pass --listen to test the path before "
-                              "the service exists; it starts only on a free port)" if options.listen is None
-                              else f"{what}: --no-listen")
-    job = Job("live.listener", (_python(), "-m", "wsltui.live.listener", "--address", p.bind, "--port", str(p.port),
-                                "--proto", p.proto, "--seconds", f"{TOTAL_BUDGET:g}"), timeout=TOTAL_BUDGET + 1)
+        return (
+            None,
+            absent,
+            (
+                f"{what}: no temporary listener was started (pass --listen to test the path before "
+                "the service exists; it starts only on a free port)"
+                if options.listen is None
+                else f"{what}: --no-listen"
+            ),
+        )
+    job = Job(
+        "live.listener",
+        (
+            _python(),
+            "-m",
+            "wsltui.live.listener",
+            "--address",
+            p.bind,
+            "--port",
+            str(p.port),
+            "--proto",
+            p.proto,
+            "--seconds",
+            f"{TOTAL_BUDGET:g}",
+        ),
+        timeout=TOTAL_BUDGET + 1,
+    )
     bg = start(job)
     if not isinstance(bg, Background):
         return None, absent, f"{what}: the temporary listener could not start: {bg.error}"
@@ -261,4 +293,3 @@ def sweep_leftovers() -> list[str]:
             if m and (int(m[1]) == os.getpid() or not _alive(int(m[1]))) and watching.delete_table(name):
                 done.append(f"deleted the nft table inet {name} a killed live test left")
     return done
-

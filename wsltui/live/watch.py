@@ -67,15 +67,20 @@ def table_script(name: str, flow: Flow) -> str:
         icmp = f"{ip} daddr {flow.src} meta l4proto {'icmp' if flow.family == 4 else 'ipv6-icmp'}"
     else:
         reply = f"meta nfproto {'ipv4' if flow.family == 4 else 'ipv6'} meta l4proto {flow.proto} th sport {flow.port}"
-        icmp = ("meta l4proto icmp icmp type destination-unreachable" if flow.family == 4
-                else "meta l4proto ipv6-icmp icmpv6 type destination-unreachable")
+        icmp = (
+            "meta l4proto icmp icmp type destination-unreachable"
+            if flow.family == 4
+            else "meta l4proto ipv6-icmp icmpv6 type destination-unreachable"
+        )
     rules = [(" ".join(request), REQUEST), (reply, REPLY), (icmp, ICMP_ERROR)]
-    body = "".join(f"  {match} meta nftrace set 1 comment \"{tag}\"\n" for match, tag in rules)
-    marker = f"  ip daddr 127.0.0.1 udp dport {MARKER_PORT} meta nftrace set 1 comment \"{MARKER}\"\n"
-    return (f"table inet {name} {{\n"
-            f" chain pre {{\n  type filter hook prerouting priority -350; policy accept;\n{body} }}\n"
-            f" chain out {{\n  type filter hook output priority -350; policy accept;\n{body}{marker} }}\n"
-            "}\n")
+    body = "".join(f'  {match} meta nftrace set 1 comment "{tag}"\n' for match, tag in rules)
+    marker = f'  ip daddr 127.0.0.1 udp dport {MARKER_PORT} meta nftrace set 1 comment "{MARKER}"\n'
+    return (
+        f"table inet {name} {{\n"
+        f" chain pre {{\n  type filter hook prerouting priority -350; policy accept;\n{body} }}\n"
+        f" chain out {{\n  type filter hook output priority -350; policy accept;\n{body}{marker} }}\n"
+        "}\n"
+    )
 
 
 def _check(flow: Flow) -> None:
@@ -114,8 +119,15 @@ class NftWatch(_Watch):
 
     def _open(self, budget: float, started) -> bool:
         self.table_made = True  # from now on ``close`` deletes it (nft -f is atomic: all or nothing)
-        made = run(Job("live.nft-table", ("nft", "-f", "-"), timeout=2.0, as_root=True,
-                       stdin=table_script(self.name, self.flow).encode()))
+        made = run(
+            Job(
+                "live.nft-table",
+                ("nft", "-f", "-"),
+                timeout=2.0,
+                as_root=True,
+                stdin=table_script(self.name, self.flow).encode(),
+            )
+        )
         if made.error or made.exit_code != 0:
             self.table_made = False
             self.skipped = f"the nft trace table could not be made: {made.error or made.stderr.strip()[:200]}"
@@ -165,8 +177,17 @@ class CaptureWatch(_Watch):
         self.skipped: str | None = None
 
     def _open(self, budget: float, started) -> bool:
-        argv = [sys.executable, "-m", "wsltui.live.capture", "--proto", self.flow.proto, "--port", str(self.flow.port),
-                "--seconds", f"{budget:g}"]
+        argv = [
+            sys.executable,
+            "-m",
+            "wsltui.live.capture",
+            "--proto",
+            self.flow.proto,
+            "--port",
+            str(self.flow.port),
+            "--seconds",
+            f"{budget:g}",
+        ]
         if self.flow.iif:
             argv += ["--iface", self.flow.iif]
         if self.flow.src:
@@ -181,8 +202,10 @@ class CaptureWatch(_Watch):
         if answer != "ready":
             self.process = None
             record = bg.stop()
-            self.skipped = (f"{self.why_not_nft}; the packet capture could not start: "
-                            f"{answer or record.error or record.stderr.strip()[-200:] or 'no answer'}")
+            self.skipped = (
+                f"{self.why_not_nft}; the packet capture could not start: "
+                f"{answer or record.error or record.stderr.strip()[-200:] or 'no answer'}"
+            )
             return False
         return True
 
@@ -201,8 +224,9 @@ class CaptureWatch(_Watch):
 
 
 AF_PACKET = "af-packet"
-NO_RULE = ("a packet capture sees packets, not rules: run as root without --read-only for the nft trace that names "
-           "the rule")
+NO_RULE = (
+    "a packet capture sees packets, not rules: run as root without --read-only for the nft trace that names the rule"
+)
 
 
 def read_capture(lines: list[str], outbound: bool = False) -> LinuxWatch:
@@ -213,8 +237,13 @@ def read_capture(lines: list[str], outbound: bool = False) -> LinuxWatch:
         if any(_reply_kind(l) == kind for l in flow_lines):
             reply = kind
             break
-    return LinuxWatch(AF_PACKET, reached_linux=None if outbound else reached, reply=reply, lines=flow_lines,
-                      rule_unknown=NO_RULE if reached else None)
+    return LinuxWatch(
+        AF_PACKET,
+        reached_linux=None if outbound else reached,
+        reply=reply,
+        lines=flow_lines,
+        rule_unknown=NO_RULE if reached else None,
+    )
 
 
 def _reply_kind(line: str) -> str | None:
@@ -255,8 +284,10 @@ def _send_marker() -> None:
 _LINE = re.compile(r"^trace id (?P<id>\S+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) (?P<what>.*?)\s*$")
 # A rule the monitor knew when it started prints as "rule TEXT # handle N (verdict V)"; one added
 # since as "unknown rule handle N (verdict V)" (its text then comes from the snapshot).
-_RULE = re.compile(r"^(?:rule (?P<text>.*?)(?: # handle (?P<handle>\d+))?|unknown rule handle (?P<unknown>\d+))"
-                   r" \(verdict (?P<verdict>\w+)(?: (?P<target>\S+))?\)$")
+_RULE = re.compile(
+    r"^(?:rule (?P<text>.*?)(?: # handle (?P<handle>\d+))?|unknown rule handle (?P<unknown>\d+))"
+    r" \(verdict (?P<verdict>\w+)(?: (?P<target>\S+))?\)$"
+)
 _FIELD = re.compile(r"\b(?P<key>saddr|daddr|sport|dport|iif|oif) (?P<value>\"[^\"]*\"|\S+)")
 
 
@@ -276,14 +307,22 @@ def read_trace(lines: list[str], flow: Flow, world, own_table: str, *, started_l
     packets = _packets(lines, own_table)
     requests = [p for p in packets.values() if p.role == REQUEST]
     sports = {p.fields.get("sport") for p in requests}
-    replies = [p for p in packets.values() if p.role in (REPLY, ICMP_ERROR)
-               and (p.role == ICMP_ERROR or p.fields.get("dport") in sports or not flow.src)]
+    replies = [
+        p
+        for p in packets.values()
+        if p.role in (REPLY, ICMP_ERROR) and (p.role == ICMP_ERROR or p.fields.get("dport") in sports or not flow.src)
+    ]
     kept = tuple(l for p in (*requests, *replies) for l in p.lines)[:MAX_LINES]
     reply = _reply(replies, flow.proto)
     if not requests:
         why = "the trace may have started after the first packet" if started_late else None
-        return LinuxWatch(NFT_TRACE, reached_linux=None if (started_late or flow.outbound) else False, reply=reply,
-                          lines=kept, skipped=why)
+        return LinuxWatch(
+            NFT_TRACE,
+            reached_linux=None if (started_late or flow.outbound) else False,
+            reply=reply,
+            lines=kept,
+            skipped=why,
+        )
     legacy = _legacy_rules(world)
     decided = _decision(requests, world)
     verdict, chain, rule, unknown = decided
@@ -292,10 +331,20 @@ def read_trace(lines: list[str], flow: Flow, world, own_table: str, *, started_l
             verdict, rule = "accept", None
         else:
             verdict, rule = None, None
-            unknown = (f"iptables-legacy rules ({legacy}) run outside nf_tables, where the nft trace cannot see them; "
-                       "their counters tell: iptables-legacy -L -v -n -x")
-    return LinuxWatch(NFT_TRACE, reached_linux=None if flow.outbound else True, reply=reply, verdict=verdict,
-                      chain=chain, rule=rule, lines=kept, rule_unknown=unknown)
+            unknown = (
+                f"iptables-legacy rules ({legacy}) run outside nf_tables, where the nft trace cannot see them; "
+                "their counters tell: iptables-legacy -L -v -n -x"
+            )
+    return LinuxWatch(
+        NFT_TRACE,
+        reached_linux=None if flow.outbound else True,
+        reply=reply,
+        verdict=verdict,
+        chain=chain,
+        rule=rule,
+        lines=kept,
+        rule_unknown=unknown,
+    )
 
 
 def _packets(lines: list[str], own_table: str) -> dict[str, _Packet]:
@@ -385,8 +434,12 @@ def _is_iptables_nft(world, family: str, table: str) -> bool:
     facts = getattr(world.facts, "nft", None)
     t = facts.table(family, table) if facts is not None and facts.unknown is None else None
     fam = {"ip": "ipv4", "ip6": "ipv6"}.get(family)
-    return bool(t is not None and t.managed_by_iptables and fam and any(
-        x.source == "iptables-nft" and x.family == fam and x.name == table for x in world.netfilter.tables))
+    return bool(
+        t is not None
+        and t.managed_by_iptables
+        and fam
+        and any(x.source == "iptables-nft" and x.family == fam and x.name == table for x in world.netfilter.tables)
+    )
 
 
 def _chain_label(world, family: str, table: str, chain: str) -> str:
@@ -404,8 +457,14 @@ def _location(world, family: str, table: str, chain: str, handle: int | None) ->
     c = facts.chain(family, table, chain) if facts is not None and facts.unknown is None else None
     rule = next((r for r in c.rules if r.handle == handle), None) if c is not None and handle is not None else None
     if rule is None:
-        return None, (f"rule handle {handle} of nft {family} {table} chain {chain} is not in the snapshot (the ruleset "
-                      "changed since it was read, or nft -j list ruleset was not captured)"), ""
+        return (
+            None,
+            (
+                f"rule handle {handle} of nft {family} {table} chain {chain} is not in the snapshot (the ruleset "
+                "changed since it was read, or nft -j list ruleset was not captured)"
+            ),
+            "",
+        )
     if _is_iptables_nft(world, family, table):
         fam = "ipv4" if family == "ip" else "ipv6"
         return RuleRef("iptables-nft", fam, table, chain, rule.position, rule.text).location(), None, rule.text
@@ -419,6 +478,7 @@ def _legacy_rules(world) -> str:
         if t.source != "iptables-legacy":
             continue
         if any(len(c) for c in t.chains.values()) or any(
-                b.table is t and b.policy != "accept" for b in world.netfilter.base_chains):
+            b.table is t and b.policy != "accept" for b in world.netfilter.base_chains
+        ):
             names.append(f"{t.family} {t.name}")
     return ", ".join(names)

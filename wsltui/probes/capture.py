@@ -32,8 +32,11 @@ def capture(probes: Iterable[Probe] = ALL_PROBES) -> Snapshot:
     jobs: list[Job] = []
     for probe in probes:
         if probe.scans_netns:
-            snap.add(netns_scan.read(probe.name, probe.argv) if is_root() else
-                     Record(probe.name, probe.argv, "", exit_code=None, error="needs root"))
+            snap.add(
+                netns_scan.read(probe.name, probe.argv)
+                if is_root()
+                else Record(probe.name, probe.argv, "", exit_code=None, error="needs root")
+            )
             continue
         if probe.library:
             snap.add(libraries.read(probe))
@@ -91,7 +94,7 @@ def _no_system_bus() -> str | None:
         if part.startswith("unix:") and "abstract=" in part:
             return None
         if part.startswith("unix:path="):
-            path = part[len("unix:path="):].split(",")[0]
+            path = part[len("unix:path=") :].split(",")[0]
             return None if os.path.exists(path) else f"{NO_SYSTEM_BUS}: {path} does not exist"
     for path in ("/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"):
         if os.path.exists(path):
@@ -103,8 +106,14 @@ def _job(probe: Probe, links: interop.Interop) -> Job:
     if probe.needs_interop:
         # reg.exe/netsh.exe/cmd.exe write the console's OEM code page, which the PowerShell
         # batch reports: their bytes are kept until then (interop.UNDECIDED, interop.settle).
-        return Job(probe.name, argv_for(probe), probe.timeout, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS,
-                   encoding=interop.UNDECIDED)
+        return Job(
+            probe.name,
+            argv_for(probe),
+            probe.timeout,
+            cwd=links.cwd,
+            search_path=interop.SYSTEM32_DIRS,
+            encoding=interop.UNDECIDED,
+        )
     return Job(probe.name, probe.argv, probe.timeout, as_root=probe.needs_root)
 
 
@@ -141,15 +150,24 @@ def _read_wslconfig(where: Record) -> Record:
     profile = where.stdout.strip().splitlines()[-1] if where.stdout.strip() else ""
     linux_path = interop.windows_to_wsl_path(profile, _automount_root())
     if linux_path is None:
-        return Record(where.name, argv, "", exit_code=None, stderr=where.stdout, seconds=where.seconds,
-                      error=f"cmd.exe printed no usable %USERPROFILE% path: {profile[:80]!r}")
+        return Record(
+            where.name,
+            argv,
+            "",
+            exit_code=None,
+            stderr=where.stdout,
+            seconds=where.seconds,
+            error=f"cmd.exe printed no usable %USERPROFILE% path: {profile[:80]!r}",
+        )
     path = f"{linux_path}/.wslconfig"
     argv = ("cat", path)
     try:
         with open(path, "rb") as f:
             return Record(where.name, argv, decode(f.read()), seconds=where.seconds)
     except FileNotFoundError:
-        return Record(where.name, argv, "", exit_code=1, stderr=f"cat: {path}: No such file or directory", seconds=where.seconds)
+        return Record(
+            where.name, argv, "", exit_code=1, stderr=f"cat: {path}: No such file or directory", seconds=where.seconds
+        )
     except OSError as e:
         return Record(where.name, argv, "", exit_code=1, stderr=f"cat: {path}: {e.strerror}", seconds=where.seconds)
 
@@ -176,5 +194,3 @@ def run_probe(probe: Probe) -> Record:
     """One probe on its own (the TUI refreshes sources one by one)."""
     snap = capture((probe,))
     return snap.records[probe.name]
-
-

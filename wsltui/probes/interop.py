@@ -51,7 +51,11 @@ def detect(environ: dict[str, str] | None = None) -> Interop:
         return Interop(True, "forced by WSLTUI_INTEROP=force", _windows_cwd())
     binfmt = next((p for p in BINFMT_ENTRIES if Path(p).exists()), None)
     if binfmt is None:
-        return Interop(False, "no Windows interop: the WSLInterop binfmt entry is missing (not WSL, or [interop] enabled=false)", None)
+        return Interop(
+            False,
+            "no Windows interop: the WSLInterop binfmt entry is missing (not WSL, or [interop] enabled=false)",
+            None,
+        )
     try:
         if Path(binfmt).read_text().splitlines()[0].strip() == "disabled":
             return Interop(False, f"no Windows interop: {binfmt} is disabled", None)
@@ -88,9 +92,11 @@ _KEPT = re.compile("[\udc80-\udcff]")
 def _undecided(name: str) -> codecs.CodecInfo | None:
     if name != UNDECIDED:
         return None
-    return codecs.CodecInfo(name=UNDECIDED,
-                            encode=lambda text, errors="strict": codecs.utf_8_encode(text, "surrogateescape"),
-                            decode=lambda data, errors="strict": codecs.utf_8_decode(data, "surrogateescape", True))
+    return codecs.CodecInfo(
+        name=UNDECIDED,
+        encode=lambda text, errors="strict": codecs.utf_8_encode(text, "surrogateescape"),
+        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "surrogateescape", True),
+    )
 
 
 codecs.register(_undecided)

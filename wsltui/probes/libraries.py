@@ -20,8 +20,14 @@ def read(probe: Probe) -> Record:
     try:
         data = readers[probe.library or ""]()
     except Exception as e:  # an unknown library, a missing module, a denied /proc: say it, never raise
-        return Record(probe.name, probe.argv, "", exit_code=None, error=f"{probe.library}: {type(e).__name__}: {e}",
-                      seconds=round(time.monotonic() - started, 4))
+        return Record(
+            probe.name,
+            probe.argv,
+            "",
+            exit_code=None,
+            error=f"{probe.library}: {type(e).__name__}: {e}",
+            seconds=round(time.monotonic() - started, 4),
+        )
     text = json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
     return Record(probe.name, probe.argv, text, seconds=round(time.monotonic() - started, 4))
 
@@ -37,11 +43,17 @@ def _psutil_listeners() -> list[dict]:
             continue
         if c.pid is not None and c.pid not in names:
             names[c.pid] = _process_name(psutil, c.pid)
-        out.append({"proto": "tcp" if c.type == socket.SOCK_STREAM else "udp",
-                    "family": "ipv4" if c.family == socket.AF_INET else "ipv6",
-                    "address": c.laddr.ip, "port": c.laddr.port, "pid": c.pid,
-                    "name": names.get(c.pid) if c.pid is not None else None,
-                    "fd": c.fd if isinstance(c.fd, int) and c.fd >= 0 else None})
+        out.append(
+            {
+                "proto": "tcp" if c.type == socket.SOCK_STREAM else "udp",
+                "family": "ipv4" if c.family == socket.AF_INET else "ipv6",
+                "address": c.laddr.ip,
+                "port": c.laddr.port,
+                "pid": c.pid,
+                "name": names.get(c.pid) if c.pid is not None else None,
+                "fd": c.fd if isinstance(c.fd, int) and c.fd >= 0 else None,
+            }
+        )
     return out
 
 
@@ -59,7 +71,9 @@ def _netifaces_addresses() -> dict[str, dict]:
     out: dict[str, dict] = {}
     for name in netifaces.interfaces():
         addrs = netifaces.ifaddresses(name)
-        out[name] = {"ipv4": [d.get("addr") for d in addrs.get(netifaces.AF_INET, []) if isinstance(d, dict)],
-                     "ipv6": [d.get("addr") for d in addrs.get(netifaces.AF_INET6, []) if isinstance(d, dict)],
-                     "mac": next((d.get("addr") for d in addrs.get(netifaces.AF_LINK, []) if isinstance(d, dict)), None)}
+        out[name] = {
+            "ipv4": [d.get("addr") for d in addrs.get(netifaces.AF_INET, []) if isinstance(d, dict)],
+            "ipv6": [d.get("addr") for d in addrs.get(netifaces.AF_INET6, []) if isinstance(d, dict)],
+            "mac": next((d.get("addr") for d in addrs.get(netifaces.AF_LINK, []) if isinstance(d, dict)), None),
+        }
     return out

@@ -52,8 +52,11 @@ def _namespace(pid: int, ns: str) -> dict | None:
     try:
         with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
             comm = f.read().strip()
-        sockets = [s for proto, v6 in (("tcp", False), ("tcp6", True), ("udp", False), ("udp6", True))
-                   for s in _sockets(f"{base}/{proto}", proto[:3], v6)]
+        sockets = [
+            s
+            for proto, v6 in (("tcp", False), ("tcp6", True), ("udp", False), ("udp6", True))
+            for s in _sockets(f"{base}/{proto}", proto[:3], v6)
+        ]
         addresses = _fib_local(f"{base}/fib_trie") + _inet6(f"{base}/if_inet6")
     except OSError:
         return None
@@ -82,7 +85,7 @@ def _sockets(path: str, proto: str, v6: bool) -> list[dict]:
 def _address(text: str, v6: bool) -> str:
     """/proc/net/tcp prints the address as the 32-bit words it holds in memory (network byte
     order bytes), each printed as a host-order integer."""
-    packed = b"".join(struct.pack("=I", int(text[i:i + 8], 16)) for i in range(0, len(text), 8))
+    packed = b"".join(struct.pack("=I", int(text[i : i + 8], 16)) for i in range(0, len(text), 8))
     if len(packed) != (16 if v6 else 4):
         raise ValueError(text)
     return str(ipaddress.ip_address(packed))

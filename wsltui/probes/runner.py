@@ -68,7 +68,9 @@ def run(job: Job) -> Record:
     """Run one job. Never raises (except KeyboardInterrupt)."""
     start = time.monotonic()
 
-    def record(stdout: bytes = b"", stderr: bytes = b"", exit_code: int | None = None, error: str | None = None) -> Record:
+    def record(
+        stdout: bytes = b"", stderr: bytes = b"", exit_code: int | None = None, error: str | None = None
+    ) -> Record:
         return Record(
             name=job.name,
             argv=tuple(job.argv),
@@ -124,8 +126,9 @@ def run(job: Job) -> Record:
         raise
     except sh.ErrorReturnCode as e:  # killed by a signal (negative exit code): by our timer or not
         if timed_out.is_set():
-            return record(e.stdout or b"", e.stderr or b"", exit_code=e.exit_code,
-                          error=f"timed out after {job.timeout:g} s")
+            return record(
+                e.stdout or b"", e.stderr or b"", exit_code=e.exit_code, error=f"timed out after {job.timeout:g} s"
+            )
         return record(e.stdout or b"", e.stderr or b"", exit_code=e.exit_code, error=f"killed by signal {-e.exit_code}")
     except OSError as e:
         return record(error=f"{job.argv[0]}: {e.strerror or e}")
@@ -167,8 +170,13 @@ def sudo_validate(password: bytes, timeout: float = SUDO_TIMEOUT) -> Record:
     find the fresh timestamp."""
     sudo = resolve("sudo")
     if sudo is None:
-        return Record(name="sudo.validate", argv=("sudo", "-S", "-p", "", "-v"), stdout="", exit_code=None,
-                      error="sudo is not installed")
+        return Record(
+            name="sudo.validate",
+            argv=("sudo", "-S", "-p", "", "-v"),
+            stdout="",
+            exit_code=None,
+            error="sudo is not installed",
+        )
     return run(Job("sudo.validate", (sudo, "-S", "-p", "", "-v"), timeout=timeout, stdin=password + b"\n"))
 
 
@@ -192,7 +200,11 @@ def decode(data: bytes, encoding: str | None = None) -> str:
     if not data:
         return ""
     text: str | None = None
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if data.startswith(bom):
             text = data[len(bom) :].decode(codec, errors="replace")
             break
@@ -319,9 +331,15 @@ class Background:
             stream.close()
         code = self._proc.returncode
         error = f"timed out after {self.job.timeout:g} s" if self.timed_out else None
-        return Record(name=self.job.name, argv=tuple(self.job.argv), stdout="".join(l + "\n" for l in self.lines),
-                      stderr=decode(self._err, self.job.encoding), exit_code=code,
-                      seconds=round(time.monotonic() - self._start, 4), error=error)
+        return Record(
+            name=self.job.name,
+            argv=tuple(self.job.argv),
+            stdout="".join(l + "\n" for l in self.lines),
+            stderr=decode(self._err, self.job.encoding),
+            exit_code=code,
+            seconds=round(time.monotonic() - self._start, 4),
+            error=error,
+        )
 
 
 def _own_group_dying_with_us() -> None:
@@ -352,24 +370,45 @@ def start(job: Job) -> Background | Record:
 
     program = resolve(job.argv[0], job.search_path) if job.argv else None
     if program is None:
-        return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
-                      error=f"{job.argv[0] if job.argv else ''}: command not found" if job.argv else "empty command")
+        return Record(
+            name=job.name,
+            argv=tuple(job.argv),
+            stdout="",
+            exit_code=None,
+            error=f"{job.argv[0] if job.argv else ''}: command not found" if job.argv else "empty command",
+        )
     argv = [program, *job.argv[1:]]
     if job.as_root and not is_root():
         sudo = resolve("sudo")
         if sudo is None:
-            return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
-                          error="needs root: not running as root and sudo is not installed")
+            return Record(
+                name=job.name,
+                argv=tuple(job.argv),
+                stdout="",
+                exit_code=None,
+                error="needs root: not running as root and sudo is not installed",
+            )
         argv = [sudo, "-n", "--", *argv]
     _libc()  # loaded here, not in the child between fork and exec
     with _Deferred() as deferred:  # a ctrl+c now would leave the process running, unknown to anyone
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    cwd=job.cwd, env={**os.environ, **_LINUX_LOCALE, **job.env},
-                                    preexec_fn=_own_group_dying_with_us)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=job.cwd,
+                env={**os.environ, **_LINUX_LOCALE, **job.env},
+                preexec_fn=_own_group_dying_with_us,
+            )
         except OSError as e:
-            return Record(name=job.name, argv=tuple(job.argv), stdout="", exit_code=None,
-                          error=f"{job.argv[0]}: {e.strerror or e}")
+            return Record(
+                name=job.name,
+                argv=tuple(job.argv),
+                stdout="",
+                exit_code=None,
+                error=f"{job.argv[0]}: {e.strerror or e}",
+            )
         bg = Background(job, proc, argv)
         _running.add(bg)
     if deferred.signals:  # it came meanwhile: stop what was started, then let it act

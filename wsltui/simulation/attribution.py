@@ -17,14 +17,23 @@ from wsltui.simulation.netfilter.evaluate import Step
 from wsltui.simulation.trace import Fix, handle_of
 
 # filter_IN_public, filter_IN_public_allow (nft backend); IN_public_deny (iptables backend)
-_FWD_ZONE_CHAIN = re.compile(r"^(?:(?:filter|nat|mangle|raw)_)?(?:IN|FWD|FWDI|FWDO|PRE|POST|OUT)_(?!policy_)(?P<zone>[^_].*?)"
-                             r"(?:_(?P<part>pre|log|deny|allow|post|rule))?$")
-_FWD_POLICY_CHAIN = re.compile(r"^(?:filter|nat|mangle|raw)_(?:IN|FWD|OUT|PRE|POST)_policy_(?P<policy>.+?)(?:_(?:pre|log|deny|allow|post))?$")
+_FWD_ZONE_CHAIN = re.compile(
+    r"^(?:(?:filter|nat|mangle|raw)_)?(?:IN|FWD|FWDI|FWDO|PRE|POST|OUT)_(?!policy_)(?P<zone>[^_].*?)"
+    r"(?:_(?P<part>pre|log|deny|allow|post|rule))?$"
+)
+_FWD_POLICY_CHAIN = re.compile(
+    r"^(?:filter|nat|mangle|raw)_(?:IN|FWD|OUT|PRE|POST)_policy_(?P<policy>.+?)(?:_(?:pre|log|deny|allow|post))?$"
+)
 
 
 # What decides in each part of a firewalld zone (its sub-chains); no part: the zone's target.
-ZONE_PARTS = {"deny": "a rich rule (deny)", "allow": "a port, service or rich rule (allow)",
-              "pre": "a rich rule (priority < 0)", "post": "a rich rule (priority > 0)", "log": "a rich rule (log)"}
+ZONE_PARTS = {
+    "deny": "a rich rule (deny)",
+    "allow": "a port, service or rich rule (allow)",
+    "pre": "a rich rule (priority < 0)",
+    "post": "a rich rule (priority > 0)",
+    "log": "a rich rule (log)",
+}
 
 
 @dataclass
@@ -93,11 +102,18 @@ def _docker_attribution(step: Step, path: list[str], last: str) -> Attribution |
             return Attribution("docker", f"Docker's nft table {table.name} (chain {last})", docker="chain")
         return None
     if DOCKER_USER in path:
-        return Attribution(table.source, f"Your rule in {DOCKER_USER} (Docker runs that chain first and leaves it to you)",
-                           docker="user")
+        return Attribution(
+            table.source,
+            f"Your rule in {DOCKER_USER} (Docker runs that chain first and leaves it to you)",
+            docker="user",
+        )
     if rule is None and step.base.hook == "forward" and DOCKER_USER in table.chains:
-        return Attribution("docker", "FORWARD's policy DROP, set by Docker: none of Docker's rules lets this connection "
-                           "through (the port is not published to this container)", docker="policy")
+        return Attribution(
+            "docker",
+            "FORWARD's policy DROP, set by Docker: none of Docker's rules lets this connection "
+            "through (the port is not published to this container)",
+            docker="policy",
+        )
     if last.startswith("DOCKER-ISOLATION"):
         return Attribution("docker", f"Docker's isolation between networks (chain {last})", docker="isolation")
     if chain_owner(rule.table if rule else table.name, last) == "docker":
@@ -145,51 +161,114 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
         zone = attr.zone
         if attr.part in ("deny", "pre", "post", "log") and rule is not None:
             zone = zone or "public"
-            return [Fix(f"Remove the firewalld rich rule in zone {zone} that matches {spec}",
-                        [posix(["firewall-cmd", f"--zone={zone}", "--list-rich-rules"]),
-                         posix(["firewall-cmd", f"--zone={zone}",
-                                f"--remove-rich-rule=<the rule listed above that matches {spec}>"])],
-                        [posix(["firewall-cmd", f"--zone={zone}", "--add-rich-rule=<the same rule>"])], "firewalld",
-                        note="runtime change; add --permanent (then firewall-cmd --reload) to keep it",
-                        manual="pick the rich rule that matches from the list; nftables does not tell which one it was")]
+            return [
+                Fix(
+                    f"Remove the firewalld rich rule in zone {zone} that matches {spec}",
+                    [
+                        posix(["firewall-cmd", f"--zone={zone}", "--list-rich-rules"]),
+                        posix(
+                            [
+                                "firewall-cmd",
+                                f"--zone={zone}",
+                                f"--remove-rich-rule=<the rule listed above that matches {spec}>",
+                            ]
+                        ),
+                    ],
+                    [posix(["firewall-cmd", f"--zone={zone}", "--add-rich-rule=<the same rule>"])],
+                    "firewalld",
+                    note="runtime change; add --permanent (then firewall-cmd --reload) to keep it",
+                    manual="pick the rich rule that matches from the list; nftables does not tell which one it was",
+                )
+            ]
         zone_note = "" if zone else " (the zone the interface is in; check with firewall-cmd --get-active-zones)"
-        argv = [["firewall-cmd", f"--zone={zone or 'public'}", f"--add-port={spec}"],
-                ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--add-port={spec}"]]
-        undo = [["firewall-cmd", f"--zone={zone or 'public'}", f"--remove-port={spec}"],
-                ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--remove-port={spec}"]]
-        return [Fix(f"Open {spec} in firewalld zone {zone or 'public'}{zone_note}", front_end="firewalld",
-                    note="the first command opens it now, the second keeps it after a reload or reboot",
-                    argv=argv, undo_argv=undo, persistent=True,
-                    manual="" if zone else "the zone is a guess: check it with firewall-cmd --get-active-zones")]
+        argv = [
+            ["firewall-cmd", f"--zone={zone or 'public'}", f"--add-port={spec}"],
+            ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--add-port={spec}"],
+        ]
+        undo = [
+            ["firewall-cmd", f"--zone={zone or 'public'}", f"--remove-port={spec}"],
+            ["firewall-cmd", "--permanent", f"--zone={zone or 'public'}", f"--remove-port={spec}"],
+        ]
+        return [
+            Fix(
+                f"Open {spec} in firewalld zone {zone or 'public'}{zone_note}",
+                front_end="firewalld",
+                note="the first command opens it now, the second keeps it after a reload or reboot",
+                argv=argv,
+                undo_argv=undo,
+                persistent=True,
+                manual="" if zone else "the zone is a guess: check it with firewall-cmd --get-active-zones",
+            )
+        ]
     if attr.owner == "ufw":
-        plain = re.fullmatch(rf"-A ufw6?-user-input -p {proto} -m {proto} --dport {port} -j (DROP|REJECT)\b.*", rule.text) \
-            if attr.edit == "a ufw rule" and rule is not None else None
+        plain = (
+            re.fullmatch(rf"-A ufw6?-user-input -p {proto} -m {proto} --dport {port} -j (DROP|REJECT)\b.*", rule.text)
+            if attr.edit == "a ufw rule" and rule is not None
+            else None
+        )
         if plain:
             # ufw sees "allow 8080/tcp" as the same rule as "deny 8080/tcp": it updates it in place
             # (and skips an insert of it), so the exact fix and undo are an update each way.
             was = "deny" if plain.group(1) == "DROP" else "reject"
-            return [Fix(f"Change the ufw rule for {spec} from {was} to allow", front_end="ufw",
-                        note="ufw rules are persistent; ufw updates the rule where it is",
-                        argv=[["ufw", "allow", spec]], undo_argv=[["ufw", was, spec]], persistent=True)]
+            return [
+                Fix(
+                    f"Change the ufw rule for {spec} from {was} to allow",
+                    front_end="ufw",
+                    note="ufw rules are persistent; ufw updates the rule where it is",
+                    argv=[["ufw", "allow", spec]],
+                    undo_argv=[["ufw", was, spec]],
+                    persistent=True,
+                )
+            ]
         if attr.edit == "a ufw rule" and rule is not None:
-            fixes = [Fix(f"Allow {spec} in ufw ahead of the rule that blocks it", front_end="ufw",
-                         note="ufw rules are persistent", argv=[["ufw", "insert", "1", "allow", spec]],
-                         undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
+            fixes = [
+                Fix(
+                    f"Allow {spec} in ufw ahead of the rule that blocks it",
+                    front_end="ufw",
+                    note="ufw rules are persistent",
+                    argv=[["ufw", "insert", "1", "allow", spec]],
+                    undo_argv=[["ufw", "delete", "allow", spec]],
+                    persistent=True,
+                )
+            ]
             if port_specific(rule.text, port):
-                fixes.append(Fix(f"Delete the ufw rule that blocks {spec}",
-                                 ["ufw status numbered",
-                                  posix(["ufw", "delete", f"<the number of the rule that denies or rejects {spec}>"])],
-                                 [posix(["ufw", "insert", "<that number>", "deny", spec])], "ufw",
-                                 manual="pick the rule's number from ufw status numbered"))
+                fixes.append(
+                    Fix(
+                        f"Delete the ufw rule that blocks {spec}",
+                        [
+                            "ufw status numbered",
+                            posix(["ufw", "delete", f"<the number of the rule that denies or rejects {spec}>"]),
+                        ],
+                        [posix(["ufw", "insert", "<that number>", "deny", spec])],
+                        "ufw",
+                        manual="pick the rule's number from ufw status numbered",
+                    )
+                )
             return fixes
-        return [Fix(f"Allow {spec} in ufw", front_end="ufw", note="ufw rules are persistent",
-                    argv=[["ufw", "allow", spec]], undo_argv=[["ufw", "delete", "allow", spec]], persistent=True)]
+        return [
+            Fix(
+                f"Allow {spec} in ufw",
+                front_end="ufw",
+                note="ufw rules are persistent",
+                argv=[["ufw", "allow", spec]],
+                undo_argv=[["ufw", "delete", "allow", spec]],
+                persistent=True,
+            )
+        ]
     if attr.docker is not None:
         return docker_fixes(step, attr, proto, port)
     if attr.owner == "wsl":
-        return [Fix("This chain belongs to WSL itself; do not edit it", [], [], "wsl", needs_root=False,
-                    note="WSL recreates it; check the mode and .wslconfig instead",
-                    manual="WSL owns this chain and recreates it")]
+        return [
+            Fix(
+                "This chain belongs to WSL itself; do not edit it",
+                [],
+                [],
+                "wsl",
+                needs_root=False,
+                note="WSL recreates it; check the mode and .wslconfig instead",
+                manual="WSL owns this chain and recreates it",
+            )
+        ]
     source, table = step.base.table.source, step.base.table
     if source == "nft":
         cmd_base = f"nft {table.family} {table.name}"
@@ -198,15 +277,26 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
         match = ["tcp" if proto == "tcp" else "udp", "dport", str(port)]
         note = "runtime change; persist it in /etc/nftables.conf"
         if rule is not None and rule.handle is not None and port_specific(rule.text, port):
-            return [Fix(f"Delete the nft rule that blocks {spec} (handle {rule.handle})", front_end="nft", note=note,
-                        argv=[["nft", "delete", "rule", *where, "handle", str(rule.handle)]],
-                        undo_argv=[_nft_readd(table, chain, rule)])]
+            return [
+                Fix(
+                    f"Delete the nft rule that blocks {spec} (handle {rule.handle})",
+                    front_end="nft",
+                    note=note,
+                    argv=[["nft", "delete", "rule", *where, "handle", str(rule.handle)]],
+                    undo_argv=[_nft_readd(table, chain, rule)],
+                )
+            ]
         pos = ["position", str(rule.handle)] if rule is not None and rule.handle is not None else []
         verb = "insert" if pos else "add"
-        return [Fix(f"Accept {spec} in {cmd_base} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
-                    front_end="nft", note=note,
-                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos, *match, "accept"]],
-                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
+        return [
+            Fix(
+                f"Accept {spec} in {cmd_base} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
+                front_end="nft",
+                note=note,
+                argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos, *match, "accept"]],
+                undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]],
+            )
+        ]
     tool = _iptables_tool(source, table.family)
     chain = rule.chain if rule else step.base.chain.name
     tflag = [] if (rule.table if rule else table.name) == "filter" else ["-t", rule.table if rule else table.name]
@@ -214,14 +304,26 @@ def netfilter_fixes(step: Step, attr: Attribution, proto: str, port: int, family
     if rule is not None and port_specific(rule.text, port):
         spec_words = _iptables_spec(rule.text)
         if spec_words is not None:
-            return [Fix(f"Delete the {tool} rule that blocks {spec}", front_end=tool, note=_persist_note(tool),
-                        argv=[[tool, *tflag, "-D", chain, *spec_words]],
-                        undo_argv=[[tool, *tflag, "-I", chain, str(rule.position), *spec_words]])]
+            return [
+                Fix(
+                    f"Delete the {tool} rule that blocks {spec}",
+                    front_end=tool,
+                    note=_persist_note(tool),
+                    argv=[[tool, *tflag, "-D", chain, *spec_words]],
+                    undo_argv=[[tool, *tflag, "-I", chain, str(rule.position), *spec_words]],
+                )
+            ]
     pos = [str(rule.position)] if rule is not None else []
     verb = "-I" if rule is not None else "-A"
-    return [Fix(f"Accept {spec} in {tool} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
-                front_end=tool, note=_persist_note(tool),
-                argv=[[tool, *tflag, verb, chain, *pos, *accept]], undo_argv=[[tool, *tflag, "-D", chain, *accept]])]
+    return [
+        Fix(
+            f"Accept {spec} in {tool} chain {chain} before it is {'dropped' if out.verdict == 'drop' else 'rejected'}",
+            front_end=tool,
+            note=_persist_note(tool),
+            argv=[[tool, *tflag, verb, chain, *pos, *accept]],
+            undo_argv=[[tool, *tflag, "-D", chain, *accept]],
+        )
+    ]
 
 
 def docker_fixes(step: Step, attr: Attribution, proto: str, port: int) -> list[Fix]:
@@ -229,9 +331,13 @@ def docker_fixes(step: Step, attr: Attribution, proto: str, port: int) -> list[F
     starts or a container changes, so an edit there does not last), or the ``-p`` binding."""
     table, rule, pkt = step.base.table, step.outcome.rule, step.before
     host_port = pkt.orig_dport if pkt.orig_dport is not None else port
-    publish = Fix(f"Publish the port with Docker: docker run -p {host_port}:{port}/{proto} … (compose: ports: "
-                  f"[\"{host_port}:{port}/{proto}\"]); Docker then adds the rules itself",
-                  front_end="docker", needs_root=False, manual="the container is recreated with its -p binding")
+    publish = Fix(
+        f"Publish the port with Docker: docker run -p {host_port}:{port}/{proto} … (compose: ports: "
+        f'["{host_port}:{port}/{proto}"]); Docker then adds the rules itself',
+        front_end="docker",
+        needs_root=False,
+        manual="the container is recreated with its -p binding",
+    )
     if table.source == "nft" or DOCKER_USER not in table.chains:
         return [publish]
     tool = _iptables_tool(table.source, table.family)
@@ -239,23 +345,46 @@ def docker_fixes(step: Step, attr: Attribution, proto: str, port: int) -> list[F
     by_port = ["-p", proto, "-m", "conntrack", "--ctorigdstport", str(host_port)]
     if attr.docker == "user":
         fixes = []
-        if rule is not None and rule.chain == DOCKER_USER and (port_specific(rule.text, host_port) or port_specific(rule.text, port)):
+        if (
+            rule is not None
+            and rule.chain == DOCKER_USER
+            and (port_specific(rule.text, host_port) or port_specific(rule.text, port))
+        ):
             spec_words = _iptables_spec(rule.text)
             if spec_words is not None:
-                fixes.append(Fix(f"Delete your {DOCKER_USER} rule that blocks published port {host_port}/{proto}",
-                                 front_end=tool, note=note, argv=[[tool, "-D", DOCKER_USER, *spec_words]],
-                                 undo_argv=[[tool, "-I", DOCKER_USER, str(rule.position), *spec_words]]))
+                fixes.append(
+                    Fix(
+                        f"Delete your {DOCKER_USER} rule that blocks published port {host_port}/{proto}",
+                        front_end=tool,
+                        note=note,
+                        argv=[[tool, "-D", DOCKER_USER, *spec_words]],
+                        undo_argv=[[tool, "-I", DOCKER_USER, str(rule.position), *spec_words]],
+                    )
+                )
         pos = [str(rule.position)] if rule is not None and rule.chain == DOCKER_USER else ["1"]
         # RETURN, not ACCEPT: the connection goes on to Docker's own rules, which accept published ports.
-        fixes.append(Fix(f"Let published port {host_port}/{proto} through {DOCKER_USER} before your rule stops it",
-                         front_end=tool, note=note, argv=[[tool, "-I", DOCKER_USER, *pos, *by_port, "-j", "RETURN"]],
-                         undo_argv=[[tool, "-D", DOCKER_USER, *by_port, "-j", "RETURN"]]))
+        fixes.append(
+            Fix(
+                f"Let published port {host_port}/{proto} through {DOCKER_USER} before your rule stops it",
+                front_end=tool,
+                note=note,
+                argv=[[tool, "-I", DOCKER_USER, *pos, *by_port, "-j", "RETURN"]],
+                undo_argv=[[tool, "-D", DOCKER_USER, *by_port, "-j", "RETURN"]],
+            )
+        )
         return fixes
     dest = ["-d", str(pkt.dst)] if pkt.dst is not None else []
     accept = [*dest, *by_port, "-j", "ACCEPT"]
-    return [publish, Fix(f"Accept port {host_port}/{proto} to {pkt.dst}:{port} in {DOCKER_USER}, ahead of Docker's rules",
-                         front_end=tool, note=note + "; an ACCEPT there also skips Docker's isolation for this connection",
-                         argv=[[tool, "-I", DOCKER_USER, "1", *accept]], undo_argv=[[tool, "-D", DOCKER_USER, *accept]])]
+    return [
+        publish,
+        Fix(
+            f"Accept port {host_port}/{proto} to {pkt.dst}:{port} in {DOCKER_USER}, ahead of Docker's rules",
+            front_end=tool,
+            note=note + "; an ACCEPT there also skips Docker's isolation for this connection",
+            argv=[[tool, "-I", DOCKER_USER, "1", *accept]],
+            undo_argv=[[tool, "-D", DOCKER_USER, *accept]],
+        ),
+    ]
 
 
 def _iptables_spec(text: str) -> list[str] | None:
@@ -293,14 +422,40 @@ def established_fixes(step: Step) -> list[Fix]:
         pos = ["position", str(first)] if first is not None else []
         verb = "insert" if pos else "add"
         where = [table.family, table.name, chain]
-        return [Fix("Accept packets of established connections first", front_end="nft",
-                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos, "ct", "state", "established,related", "accept"]],
-                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
+        return [
+            Fix(
+                "Accept packets of established connections first",
+                front_end="nft",
+                argv=[
+                    [
+                        "nft",
+                        "--echo",
+                        "--handle",
+                        verb,
+                        "rule",
+                        *where,
+                        *pos,
+                        "ct",
+                        "state",
+                        "established,related",
+                        "accept",
+                    ]
+                ],
+                undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]],
+            )
+        ]
     tool = _iptables_tool(table.source, table.family)
     tflag = [] if table.name == "filter" else ["-t", table.name]
     spec = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
-    return [Fix("Accept packets of established connections first", front_end=tool, note=_persist_note(tool),
-                argv=[[tool, *tflag, "-I", chain, "1", *spec]], undo_argv=[[tool, *tflag, "-D", chain, *spec]])]
+    return [
+        Fix(
+            "Accept packets of established connections first",
+            front_end=tool,
+            note=_persist_note(tool),
+            argv=[[tool, *tflag, "-I", chain, "1", *spec]],
+            undo_argv=[[tool, *tflag, "-D", chain, *spec]],
+        )
+    ]
 
 
 def nd_fixes(step: Step) -> list[Fix]:
@@ -311,17 +466,38 @@ def nd_fixes(step: Step) -> list[Fix]:
         pos = ["position", str(rule.handle)] if rule is not None and rule.handle is not None else []
         verb = "insert" if pos else "add"
         where = [table.family, table.name, chain]
-        return [Fix("Accept IPv6 neighbor discovery before it is stopped", front_end="nft",
-                    argv=[["nft", "--echo", "--handle", verb, "rule", *where, *pos,
-                           "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"]],
-                    undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]])]
+        return [
+            Fix(
+                "Accept IPv6 neighbor discovery before it is stopped",
+                front_end="nft",
+                argv=[
+                    [
+                        "nft",
+                        "--echo",
+                        "--handle",
+                        verb,
+                        "rule",
+                        *where,
+                        *pos,
+                        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+                    ]
+                ],
+                undo_argv=[["nft", "delete", "rule", *where, "handle", handle_of(0)]],
+            )
+        ]
     tool = _iptables_tool(table.source, table.family)
     pos = [str(rule.position)] if rule is not None else []
     verb = "-I" if rule is not None else "-A"
     types = ("neighbour-solicitation", "neighbour-advertisement")
-    return [Fix("Accept IPv6 neighbor discovery before it is stopped", front_end=tool, note=_persist_note(tool),
-                argv=[[tool, verb, chain, *pos, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types],
-                undo_argv=[[tool, "-D", chain, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types])]
+    return [
+        Fix(
+            "Accept IPv6 neighbor discovery before it is stopped",
+            front_end=tool,
+            note=_persist_note(tool),
+            argv=[[tool, verb, chain, *pos, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types],
+            undo_argv=[[tool, "-D", chain, "-p", "ipv6-icmp", "--icmpv6-type", t, "-j", "ACCEPT"] for t in types],
+        )
+    ]
 
 
 def _iptables_tool(source: str, family: str) -> str:
@@ -330,8 +506,10 @@ def _iptables_tool(source: str, family: str) -> str:
 
 
 def _persist_note(tool: str) -> str:
-    return (f"runtime change; to keep it, save with {tool}-save into your distro's rules file, or add the command "
-            "to the [boot] command of /etc/wsl.conf")
+    return (
+        f"runtime change; to keep it, save with {tool}-save into your distro's rules file, or add the command "
+        "to the [boot] command of /etc/wsl.conf"
+    )
 
 
 def port_specific(text: str, port: int) -> bool:

@@ -33,8 +33,12 @@ VPN_ADAPTERS = (
 # WSL package versions with a known networking regression: (first, last, what, source).
 REGRESSIONS = (
     ((0, 65, 1), (0, 65, 1), "a localhost relay regression", "microsoft/WSL#8679"),
-    ((1, 2, 0), (1, 2, 0), "networking broken together with Windows update KB5025239 (if it is installed)",
-     "microsoft/WSL#9969"),
+    (
+        (1, 2, 0),
+        (1, 2, 0),
+        "networking broken together with Windows update KB5025239 (if it is installed)",
+        "microsoft/WSL#9969",
+    ),
     ((2, 7, 8), (2, 9, 4), "a networking regression", "microsoft/WSL#41137"),
 )
 
@@ -76,28 +80,37 @@ def vpn_caveats(win, mode: str) -> list[str]:
     if not found:
         return []
     names = ", ".join(f"{vpn} ('{alias}'{', connected' if on else ''})" for vpn, alias, on in found)
-    effect = ("VPN clients can break mirrored networking (microsoft/WSL#10380, #13776)" if mode == "mirrored" else
-              "VPN clients can take over routes so WSL's NAT subnet, or the LAN, is no longer reachable (microsoft/WSL#4277; "
-              "the WSL troubleshooting docs)")
-    return [f"VPN adapter on Windows: {names}. {effect}: if the trace says reachable but it is not, disconnect the VPN "
-            "and try again."]
+    effect = (
+        "VPN clients can break mirrored networking (microsoft/WSL#10380, #13776)"
+        if mode == "mirrored"
+        else "VPN clients can take over routes so WSL's NAT subnet, or the LAN, is no longer reachable (microsoft/WSL#4277; "
+        "the WSL troubleshooting docs)"
+    )
+    return [
+        f"VPN adapter on Windows: {names}. {effect}: if the trace says reachable but it is not, disconnect the VPN "
+        "and try again."
+    ]
 
 
 def firewall_product_caveats(win) -> list[str]:
     products = getattr(win, "firewall_products", None)
     if not products or isinstance(products, Unknown):
         return []
-    return [f"Third-party firewall registered with Windows Security Center: {', '.join(products)}. Its own filters "
-            "(WFP) are not in the Windows Defender Firewall rules wsltui reads and can block what the trace lets through "
-            "(henrypp/simplewall#699, microsoft/WSL#12747)."]
+    return [
+        f"Third-party firewall registered with Windows Security Center: {', '.join(products)}. Its own filters "
+        "(WFP) are not in the Windows Defender Firewall rules wsltui reads and can block what the trace lets through "
+        "(henrypp/simplewall#699, microsoft/WSL#12747)."
+    ]
 
 
 def networkmanager_caveats(wsl, mode: str) -> list[str]:
     state = getattr(wsl, "network_manager", None)
     if mode != "mirrored" or state != "active":
         return []
-    return ["NetworkManager is active in the distro, which mirrored networking does not support: it can rewrite the "
-            "mirrored addresses and routes (microsoft/WSL#10632). Disable it: sudo systemctl disable --now NetworkManager."]
+    return [
+        "NetworkManager is active in the distro, which mirrored networking does not support: it can rewrite the "
+        "mirrored addresses and routes (microsoft/WSL#10632). Disable it: sudo systemctl disable --now NetworkManager."
+    ]
 
 
 def version_tuple(text: str) -> tuple[int, ...] | None:
@@ -115,8 +128,11 @@ def regression_caveats(wsl) -> list[str]:
     v = version_tuple(version)
     if v is None:
         return []
-    return [f"WSL {version} has {what} ({source}): update WSL (wsl.exe --update) if the trace and reality disagree."
-            for first, last, what, source in REGRESSIONS if first <= v <= last]
+    return [
+        f"WSL {version} has {what} ({source}): update WSL (wsl.exe --update) if the trace and reality disagree."
+        for first, last, what, source in REGRESSIONS
+        if first <= v <= last
+    ]
 
 
 def idle_caveats(wsl) -> list[str]:
@@ -124,11 +140,15 @@ def idle_caveats(wsl) -> list[str]:
     if cfg is None or isinstance(cfg, Unknown):
         return []
     out = []
-    for key, ms, what in (("[wsl2] vmIdleTimeout", cfg.vm_idle_timeout_ms, "the VM"),
-                          ("[general] instanceIdleTimeout", cfg.instance_idle_timeout_ms, "the distro")):
+    for key, ms, what in (
+        ("[wsl2] vmIdleTimeout", cfg.vm_idle_timeout_ms, "the VM"),
+        ("[general] instanceIdleTimeout", cfg.instance_idle_timeout_ms, "the distro"),
+    ):
         if ms is not None and ms >= 0:
-            out.append(f".wslconfig {key}={ms}: WSL stops {what} after {ms / 1000:g} s without activity, and every "
-                       "server in it stops with it; a client then finds nothing until WSL starts again.")
+            out.append(
+                f".wslconfig {key}={ms}: WSL stops {what} after {ms / 1000:g} s without activity, and every "
+                "server in it stops with it; a client then finds nothing until WSL starts again."
+            )
     return out
 
 
@@ -140,8 +160,10 @@ def localhost_caveats(sc, trace, other) -> list[str]:
     v4, v6 = (trace, other) if sc.name.endswith("v4") else (other, trace)
     good, bad = (v4, v6) if v4.reachable else (v6, v4)
     good_addr, bad_addr = ("127.0.0.1", "[::1]") if good is v4 else ("[::1]", "127.0.0.1")
-    wait = (" A fallback waits for the failed attempt first (a timeout: about 21 s)." if bad.symptom == "timeout" else "")
-    return [f"'localhost' means two paths here: {good_addr}:{sc.port} connects, {bad_addr}:{sc.port} does not "
-            f"({bad.symptom}). Windows resolves localhost to [::1] first; curl, browsers and .NET's HttpClient try both "
-            f"addresses in turn, Node 17-19 (and later with autoSelectFamily off) uses only the first (microsoft/WSL#4851, #10665, #7641).{wait} "
-            f"Use {good_addr} in the client's URL."]
+    wait = " A fallback waits for the failed attempt first (a timeout: about 21 s)." if bad.symptom == "timeout" else ""
+    return [
+        f"'localhost' means two paths here: {good_addr}:{sc.port} connects, {bad_addr}:{sc.port} does not "
+        f"({bad.symptom}). Windows resolves localhost to [::1] first; curl, browsers and .NET's HttpClient try both "
+        f"addresses in turn, Node 17-19 (and later with autoSelectFamily off) uses only the first (microsoft/WSL#4851, #10665, #7641).{wait} "
+        f"Use {good_addr} in the client's URL."
+    ]

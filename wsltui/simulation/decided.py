@@ -35,8 +35,12 @@ def decisions(trace: Trace | None, firewall: str | None = None) -> list[Decision
     (netfilter | windows | hyperv)."""
     if trace is None:
         return []
-    return [Decision(n, key, hop.layer, hop.verdict) for n, hop in enumerate(trace.hops, 1)
-            for key in hop.decided_by if firewall is None or key.firewall == firewall]
+    return [
+        Decision(n, key, hop.layer, hop.verdict)
+        for n, hop in enumerate(trace.hops, 1)
+        for key in hop.decided_by
+        if firewall is None or key.firewall == firewall
+    ]
 
 
 def netfilter_keys(nft: NetfilterTrace, firewalld_facts) -> tuple[RuleKey, ...]:
@@ -60,16 +64,25 @@ def _key(step: Step, firewalld_facts) -> RuleKey:
     where = dict(source=table.source, family=table.family, table=table.name)
     if rule is not None:
         where.update(source=rule.source, family=rule.family, table=rule.table)
-    return RuleKey("netfilter", out.verdict, chain=rule.chain if rule is not None else step.base.chain.name,
-                   position=rule.position if rule is not None else None,
-                   zone=zone if attr.owner == "firewalld" else None, part=attr.part, owner=attr.owner, **where)
+    return RuleKey(
+        "netfilter",
+        out.verdict,
+        chain=rule.chain if rule is not None else step.base.chain.name,
+        position=rule.position if rule is not None else None,
+        zone=zone if attr.owner == "firewalld" else None,
+        part=attr.part,
+        owner=attr.owner,
+        **where,
+    )
 
 
-def windows_key(firewall: str, verdict: str, rule=None, *, profile: str | None = None,
-                setting: str | None = None) -> tuple[RuleKey, ...]:
+def windows_key(
+    firewall: str, verdict: str, rule=None, *, profile: str | None = None, setting: str | None = None
+) -> tuple[RuleKey, ...]:
     """``decided_by`` for a Windows or Hyper-V firewall hop: a rule (``rule.id``) or a setting."""
-    return (RuleKey(firewall, verdict, rule_id=rule.id if rule is not None else None, profile=profile,
-                    setting=setting),)
+    return (
+        RuleKey(firewall, verdict, rule_id=rule.id if rule is not None else None, profile=profile, setting=setting),
+    )
 
 
 # --- ufw: which line of `ufw status` a rule of ufw-user-input is ----------------------------------
@@ -92,11 +105,18 @@ def ufw_rows(facts, key: RuleKey) -> list:
         return []
     proto = rule.protocol.value if rule.protocol is not None and not rule.protocol.negated else ""
     ports = _dports(rule)
-    return [row for row in ufw.rules
-            if row.direction == "in" and row.v6 == (key.family == "ipv6") and row.action == _UFW_ACTION[rule.target]
-            and row.proto in ("", proto) and sorted(row.port_ranges) == ports
-            and _same_net(row.src.address, rule.source) and _same_net(row.dst.address, rule.destination)
-            and row.iface_in == (rule.in_iface.value if rule.in_iface is not None else "")]
+    return [
+        row
+        for row in ufw.rules
+        if row.direction == "in"
+        and row.v6 == (key.family == "ipv6")
+        and row.action == _UFW_ACTION[rule.target]
+        and row.proto in ("", proto)
+        and sorted(row.port_ranges) == ports
+        and _same_net(row.src.address, rule.source)
+        and _same_net(row.dst.address, rule.destination)
+        and row.iface_in == (rule.in_iface.value if rule.in_iface is not None else "")
+    ]
 
 
 def _iptables_rule(iptables, key: RuleKey):
@@ -136,6 +156,7 @@ def _same_net(ufw_address: str, value) -> bool:
         return not ufw_address and value is None
     try:
         return bool(ufw_address) and ipaddress.ip_network(ufw_address, strict=False) == ipaddress.ip_network(
-            value.value, strict=False)
+            value.value, strict=False
+        )
     except ValueError:
         return False

@@ -19,8 +19,10 @@ from wsltui.simulation.packet import Packet
 from wsltui.simulation.trace import NET_UNREACHABLE, REFUSED, TIMEOUT, Fix, Hop
 
 NS_COMMAND = "cat /proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6} (wsltui snapshot, as root)"
-CONTAINER_FIREWALL = ("the container's own network namespace has no firewall of its own (wsltui reads its sockets, "
-                      "not its rules; a container rarely has any)")
+CONTAINER_FIREWALL = (
+    "the container's own network namespace has no firewall of its own (wsltui reads its sockets, "
+    "not its rules; a container rarely has any)"
+)
 
 
 def routing_hop(stop: str, pkt: Packet) -> Hop:
@@ -28,20 +30,46 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
     where = pkt.describe()
     if stop == FORWARDING_OFF:
         key = "net.ipv6.conf.all.forwarding" if pkt.family == 6 else f"net.ipv4.conf.{pkt.iif}.forwarding"
-        fix = Fix(f"Turn on forwarding ({key})", front_end="sysctl",
-                  argv=[["sysctl", "-w", f"{key}=1"]], undo_argv=[["sysctl", "-w", f"{key}=0"]],
-                  note="Until reboot; persist it in /etc/sysctl.d/. Docker turns it on when it starts.")
-        return Hop("netfilter", "drop", f"After NAT the packet goes to {pkt.dst}, another host, but this machine does "
-                   f"not forward packets ({key} = 0): the kernel drops it without an answer.", packet=where,
-                   rule=f"{key} = 0", location="kernel routing (sysctl)", owner="kernel", edit=key, symptom=TIMEOUT,
-                   fixes=[fix])
+        fix = Fix(
+            f"Turn on forwarding ({key})",
+            front_end="sysctl",
+            argv=[["sysctl", "-w", f"{key}=1"]],
+            undo_argv=[["sysctl", "-w", f"{key}=0"]],
+            note="Until reboot; persist it in /etc/sysctl.d/. Docker turns it on when it starts.",
+        )
+        return Hop(
+            "netfilter",
+            "drop",
+            f"After NAT the packet goes to {pkt.dst}, another host, but this machine does "
+            f"not forward packets ({key} = 0): the kernel drops it without an answer.",
+            packet=where,
+            rule=f"{key} = 0",
+            location="kernel routing (sysctl)",
+            owner="kernel",
+            edit=key,
+            symptom=TIMEOUT,
+            fixes=[fix],
+        )
     if stop == NO_ROUTE:
-        return Hop("netfilter", "reject", f"After NAT the packet goes to {pkt.dst}, but this machine has no route "
-                   "there: the kernel answers ICMP network unreachable.", packet=where, rule=f"no route to {pkt.dst}",
-                   location="kernel routing (ip route)", owner="kernel", edit="the routing table",
-                   symptom=NET_UNREACHABLE)
-    return Hop("netfilter", "unknown", f"After NAT the packet goes to {pkt.dst}, another host: wsltui cannot tell "
-               "how this machine routes it.", packet=where, reason=stop)
+        return Hop(
+            "netfilter",
+            "reject",
+            f"After NAT the packet goes to {pkt.dst}, but this machine has no route "
+            "there: the kernel answers ICMP network unreachable.",
+            packet=where,
+            rule=f"no route to {pkt.dst}",
+            location="kernel routing (ip route)",
+            owner="kernel",
+            edit="the routing table",
+            symptom=NET_UNREACHABLE,
+        )
+    return Hop(
+        "netfilter",
+        "unknown",
+        f"After NAT the packet goes to {pkt.dst}, another host: wsltui cannot tell how this machine routes it.",
+        packet=where,
+        reason=stop,
+    )
 
 
 def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
@@ -51,14 +79,28 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
     found = facts.namespace_of(fwd.dst) if facts is not None else Unknown("the forward facts could not be read")
     where = fwd.describe()
     if isinstance(found, Unknown):
-        return [Hop("socket", "unknown", f"The packet is forwarded to {fwd.dst} (out {fwd.oif}); wsltui cannot tell "
-                    "whether something there listens.", packet=where,
-                    reason=f"the other network namespaces were not read ({found.reason}): {NS_COMMAND}")]
+        return [
+            Hop(
+                "socket",
+                "unknown",
+                f"The packet is forwarded to {fwd.dst} (out {fwd.oif}); wsltui cannot tell "
+                "whether something there listens.",
+                packet=where,
+                reason=f"the other network namespaces were not read ({found.reason}): {NS_COMMAND}",
+            )
+        ]
     if found is None:
-        return [Hop("socket", "unknown", f"The packet leaves this machine for {fwd.dst} (out {fwd.oif}), an address "
-                    "no network namespace here holds: another machine or a VM. wsltui does not follow it past "
-                    "this host.", packet=where,
-                    reason=f"the host past {fwd.oif} is not in the snapshot (test from here: nc -zv {fwd.dst} {fwd.dport})")]
+        return [
+            Hop(
+                "socket",
+                "unknown",
+                f"The packet leaves this machine for {fwd.dst} (out {fwd.oif}), an address "
+                "no network namespace here holds: another machine or a VM. wsltui does not follow it past "
+                "this host.",
+                packet=where,
+                reason=f"the host past {fwd.oif} is not in the snapshot (test from here: nc -zv {fwd.dst} {fwd.dport})",
+            )
+        ]
     listens, assumption = _listens(found, fwd)
     name = f"{found.comm} (pid {found.pid}, {found.netns})"
     hops: list[Hop] = []
@@ -71,8 +113,10 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         if after.verdict != "accept":
             hop = netfilter_hop(after, fwd.proto, fwd.dport)
             if hop.blocks:
-                hop.explanation = ("The connection opens, but the client's next packet (conntrack state established) "
-                                   f"is stopped on its way to the container: {hop.explanation}")
+                hop.explanation = (
+                    "The connection opens, but the client's next packet (conntrack state established) "
+                    f"is stopped on its way to the container: {hop.explanation}"
+                )
                 hop.symptom, hop.alternatives = TIMEOUT if hop.verdict == "drop" else hop.symptom, []
                 if after.decisive is not None:
                     hop.fixes = established_fixes(after.decisive) + hop.fixes
@@ -81,16 +125,38 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
                 return hops
     assumed = "; ".join(a for a in (CONTAINER_FIREWALL, assumption) if a)
     if listens:
-        hops.append(Hop("socket", "assumed", f"A socket listens on {fwd.proto} port {fwd.dport} in the network namespace "
-                        f"of {name}, which holds {fwd.dst}.", packet=where, assumption=assumed))
+        hops.append(
+            Hop(
+                "socket",
+                "assumed",
+                f"A socket listens on {fwd.proto} port {fwd.dport} in the network namespace "
+                f"of {name}, which holds {fwd.dst}.",
+                packet=where,
+                assumption=assumed,
+            )
+        )
     else:
         what = "resets the connection" if fwd.proto == "tcp" else "answers ICMP port unreachable"
-        hops.append(Hop("socket", "no-listener", f"Nothing listens on {fwd.proto} port {fwd.dport} in the network "
-                        f"namespace of {name}, which holds {fwd.dst}: its kernel {what}.", packet=where,
-                        symptom=REFUSED, assumption=assumed,
-                        fixes=[Fix(f"Start the service in that namespace on {fwd.proto} port {fwd.dport}, listening on "
-                                   f"{fwd.dst} or on every address", front_end="socket", needs_root=False,
-                                   manual="the service is started where it lives")]))
+        hops.append(
+            Hop(
+                "socket",
+                "no-listener",
+                f"Nothing listens on {fwd.proto} port {fwd.dport} in the network "
+                f"namespace of {name}, which holds {fwd.dst}: its kernel {what}.",
+                packet=where,
+                symptom=REFUSED,
+                assumption=assumed,
+                fixes=[
+                    Fix(
+                        f"Start the service in that namespace on {fwd.proto} port {fwd.dport}, listening on "
+                        f"{fwd.dst} or on every address",
+                        front_end="socket",
+                        needs_root=False,
+                        manual="the service is started where it lives",
+                    )
+                ],
+            )
+        )
     return hops
 
 
@@ -110,12 +176,12 @@ def _listens(ns, pkt: Packet) -> tuple[bool, str | None]:
 
 
 def _answer_stopped(reply, fwd: Packet, netfilter_hop, listens: bool) -> Hop:
-    what = ("its answer" if listens else
-            "its reset" if fwd.proto == "tcp" else "its ICMP port unreachable")
+    what = "its answer" if listens else "its reset" if fwd.proto == "tcp" else "its ICMP port unreachable"
     hop = netfilter_hop(reply, reply.packet.proto, reply.packet.dport)
     if hop.blocks:
-        hop.explanation = (f"The packet reaches {fwd.dst}, but {what} is stopped on its way back to the client: "
-                           f"{hop.explanation}")
+        hop.explanation = (
+            f"The packet reaches {fwd.dst}, but {what} is stopped on its way back to the client: {hop.explanation}"
+        )
         hop.symptom, hop.alternatives = TIMEOUT, []  # whatever stops the answer, the client hears nothing
         if reply.decisive is not None:
             hop.fixes = established_fixes(reply.decisive)
@@ -123,7 +189,7 @@ def _answer_stopped(reply, fwd: Packet, netfilter_hop, listens: bool) -> Hop:
 
 
 def published_by_docker(world, nft) -> str | None:
-    """"Published by Docker: host port → container:port" when Docker's NAT rule rewrote the packet."""
+    """ "Published by Docker: host port → container:port" when Docker's NAT rule rewrote the packet."""
     for hook in nft.hooks:
         for step in hook.steps:
             rule = step.outcome.rule
@@ -133,8 +199,10 @@ def published_by_docker(world, nft) -> str | None:
             facts = getattr(world.facts, "forward", None)
             names = [c.name for c in facts.published(before.dport, after.dport, before.proto)] if facts else []
             who = f"container {', '.join(names)}" if names else "a container"
-            return (f"Published by Docker: host port {before.dport}/{before.proto} → {who} at "
-                    f"{_endpoint(after.dst, after.dport)}.")
+            return (
+                f"Published by Docker: host port {before.dport}/{before.proto} → {who} at "
+                f"{_endpoint(after.dst, after.dport)}."
+            )
     return None
 
 
@@ -159,10 +227,12 @@ def docker_desktop_note(world, proto: str, port: int) -> str | None:
     names = [c.name for c in containers if any(p.host_port == port and p.proto == proto for p in c.ports)]
     if not names:
         return None
-    return (f"{platform} publishes {proto}/{port} (container {', '.join(names)}): Docker Desktop's WSL integration runs "
-            "its containers in its own VM and opens published ports with its own proxy on Windows (localhost), not "
-            "with rules or sockets of this distro, so the Linux layers traced here are not on that path. "
-            f"Test from Windows: curl http://localhost:{port}/ (or Test-NetConnection localhost -Port {port}).")
+    return (
+        f"{platform} publishes {proto}/{port} (container {', '.join(names)}): Docker Desktop's WSL integration runs "
+        "its containers in its own VM and opens published ports with its own proxy on Windows (localhost), not "
+        "with rules or sockets of this distro, so the Linux layers traced here are not on that path. "
+        f"Test from Windows: curl http://localhost:{port}/ (or Test-NetConnection localhost -Port {port})."
+    )
 
 
 def docker_proxy(world, pkt: Packet, sock: Hop) -> str | None:
@@ -178,10 +248,19 @@ def docker_proxy(world, pkt: Packet, sock: Hop) -> str | None:
         return None
     if sock.blocks:
         where = ", ".join(sorted({l.address for l in proxies}))
-        sock.fixes.insert(0, Fix(f"Publish the port on every address: docker run -p {pkt.dport}:<container port> (it is "
-                                 f"published on {where} only)", front_end="docker", needs_root=False,
-                                 manual="the container is recreated with its -p binding"))
+        sock.fixes.insert(
+            0,
+            Fix(
+                f"Publish the port on every address: docker run -p {pkt.dport}:<container port> (it is "
+                f"published on {where} only)",
+                front_end="docker",
+                needs_root=False,
+                manual="the container is recreated with its -p binding",
+            ),
+        )
         return None
-    return (f"docker-proxy (Docker's userland-proxy) answers {pkt.proto}/{pkt.dport} here and connects to the container "
-            "from this machine: this path skips FORWARD and DOCKER-USER, which still decide the connections Docker's "
-            "DNAT rules take (to this machine's other addresses: the WSL IP, the LAN through portproxy).")
+    return (
+        f"docker-proxy (Docker's userland-proxy) answers {pkt.proto}/{pkt.dport} here and connects to the container "
+        "from this machine: this path skips FORWARD and DOCKER-USER, which still decide the connections Docker's "
+        "DNAT rules take (to this machine's other addresses: the WSL IP, the LAN through portproxy)."
+    )

@@ -13,17 +13,53 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.live import (CLOSED_AFTER_WAIT, CLOSED_AT_ONCE, CONNECTED, DATA, DENIED, ERROR, HOST_UNREACHABLE,
-                               NET_UNREACHABLE_OUTCOME, NOT_SENT, OPEN_SILENT, OUTCOME_REFUSED, OUTCOME_TIMEOUT,
-                               ClientOutcome, Observation, from_snapshot, record_name)
-from wsltui.simulation.trace import (CONNECTS, EMPTY_REPLY, HANGS_THEN_CLOSED, NET_UNREACHABLE, NO_ROUTE,
-                                     PERMISSION_DENIED, REFUSED, TIMEOUT, WINDOWS, WRONG_PROGRAM, Hop, Trace)
+from wsltui.facts.live import (
+    CLOSED_AFTER_WAIT,
+    CLOSED_AT_ONCE,
+    CONNECTED,
+    DATA,
+    DENIED,
+    ERROR,
+    HOST_UNREACHABLE,
+    NET_UNREACHABLE_OUTCOME,
+    NOT_SENT,
+    OPEN_SILENT,
+    OUTCOME_REFUSED,
+    OUTCOME_TIMEOUT,
+    ClientOutcome,
+    Observation,
+    from_snapshot,
+    record_name,
+)
+from wsltui.simulation.trace import (
+    CONNECTS,
+    EMPTY_REPLY,
+    HANGS_THEN_CLOSED,
+    NET_UNREACHABLE,
+    NO_ROUTE,
+    PERMISSION_DENIED,
+    REFUSED,
+    TIMEOUT,
+    WINDOWS,
+    WRONG_PROGRAM,
+    Hop,
+    Trace,
+)
 from wsltui.snapshot import Snapshot
 
-_SYMPTOM_OF_OUTCOME = {OUTCOME_REFUSED: REFUSED, OUTCOME_TIMEOUT: TIMEOUT, HOST_UNREACHABLE: NO_ROUTE,
-                       NET_UNREACHABLE_OUTCOME: NET_UNREACHABLE, DENIED: PERMISSION_DENIED}
-_SYMPTOM_AFTER_CONNECT = {DATA: CONNECTS, OPEN_SILENT: CONNECTS, CLOSED_AT_ONCE: EMPTY_REPLY,
-                          CLOSED_AFTER_WAIT: HANGS_THEN_CLOSED}
+_SYMPTOM_OF_OUTCOME = {
+    OUTCOME_REFUSED: REFUSED,
+    OUTCOME_TIMEOUT: TIMEOUT,
+    HOST_UNREACHABLE: NO_ROUTE,
+    NET_UNREACHABLE_OUTCOME: NET_UNREACHABLE,
+    DENIED: PERMISSION_DENIED,
+}
+_SYMPTOM_AFTER_CONNECT = {
+    DATA: CONNECTS,
+    OPEN_SILENT: CONNECTS,
+    CLOSED_AT_ONCE: EMPTY_REPLY,
+    CLOSED_AFTER_WAIT: HANGS_THEN_CLOSED,
+}
 
 # The disagreement classes (``Reconciliation.disagreement``; None: model and reality agree).
 NEVER_REACHED_LINUX = "never-reached-linux"  # every hop before Linux allowed it, yet it never arrived
@@ -38,12 +74,16 @@ LINUX_LAYERS = frozenset({"netfilter", "socket"})
 _UNSETTLED = frozenset({"assumed", "unknown"})
 _KERNEL_VERDICT = {"accept": "allow", "drop": "drop", "reject": "reject"}
 # What a watch on the client's side of a drop cannot see, by the client's OS.
-UNSEEN_WINDOWS = ("a VPN client (or its split-tunnel / kill-switch rules), a third-party firewall or an endpoint "
-                  "security agent: their filters live in the Windows Filtering Platform, which `netsh wfp show "
-                  "state` lists (run it in an elevated prompt; it writes wfpstate.xml)")
+UNSEEN_WINDOWS = (
+    "a VPN client (or its split-tunnel / kill-switch rules), a third-party firewall or an endpoint "
+    "security agent: their filters live in the Windows Filtering Platform, which `netsh wfp show "
+    "state` lists (run it in an elevated prompt; it writes wfpstate.xml)"
+)
 UNSEEN_OTHER = "a filter on the client's own host or network namespace, or a router between it and Linux"
-TICKET = ("a model bug: attach the snapshot with this live record (`wsltui report -o ticket.md`, or the app's `w`) "
-          "to a wsltui issue")
+TICKET = (
+    "a model bug: attach the snapshot with this live record (`wsltui report -o ticket.md`, or the app's `w`) "
+    "to a wsltui issue"
+)
 
 
 def observed_symptom(client: ClientOutcome) -> str | None:
@@ -69,8 +109,13 @@ class Settled:
         return f"observed: {self.observed}"
 
     def to_json(self) -> dict:
-        return {"hop": self.index, "layer": self.layer, "model": self.model, "observed": self.observed,
-                "because": self.because}
+        return {
+            "hop": self.index,
+            "layer": self.layer,
+            "model": self.model,
+            "observed": self.observed,
+            "because": self.because,
+        }
 
 
 @dataclass(frozen=True)
@@ -93,14 +138,28 @@ class Reconciliation:
     def to_json(self) -> dict:
         """The ``observed`` object of ``check --live --json`` (README: "The observed object")."""
         c, linux = self.obs.client, self.obs.linux
-        return {"symptom": self.symptom, "reachable": self.reachable, "reached_linux": self.reached_linux,
-                "deciding_rule": self.deciding_rule, "agrees": self.agrees, "elapsed_ms": c.elapsed_ms,
-                "disagreement": self.disagreement, "meaning": self.meaning, "model_symptom": self.model_symptom,
-                "settled": [s.to_json() for s in self.settled], "sent_from": c.sent_from, "method": linux.method,
-                "started": self.obs.started, "outcome": c.outcome, "code": c.code, "after_connect": c.after_connect,
-                "detail": c.detail,
-                "reply": linux.reply, "listener": self.obs.listener,
-                "skipped": [*self.obs.skipped, *([f"Linux watch: {linux.skipped}"] if linux.skipped else [])]}
+        return {
+            "symptom": self.symptom,
+            "reachable": self.reachable,
+            "reached_linux": self.reached_linux,
+            "deciding_rule": self.deciding_rule,
+            "agrees": self.agrees,
+            "elapsed_ms": c.elapsed_ms,
+            "disagreement": self.disagreement,
+            "meaning": self.meaning,
+            "model_symptom": self.model_symptom,
+            "settled": [s.to_json() for s in self.settled],
+            "sent_from": c.sent_from,
+            "method": linux.method,
+            "started": self.obs.started,
+            "outcome": c.outcome,
+            "code": c.code,
+            "after_connect": c.after_connect,
+            "detail": c.detail,
+            "reply": linux.reply,
+            "listener": self.obs.listener,
+            "skipped": [*self.obs.skipped, *([f"Linux watch: {linux.skipped}"] if linux.skipped else [])],
+        }
 
 
 def reconcile(trace: Trace, obs: Observation) -> Reconciliation:
@@ -110,9 +169,18 @@ def reconcile(trace: Trace, obs: Observation) -> Reconciliation:
     rule = deciding_rule(trace, obs)
     if symptom is None or obs.client.outcome in (ERROR, NOT_SENT):
         why = obs.client.detail or obs.client.outcome
-        return Reconciliation(trace, obs, None, None, None, rule, None, NO_EVIDENCE,
-                              f"Nothing was observed ({why}): this test says nothing about the path either way.",
-                              expected)
+        return Reconciliation(
+            trace,
+            obs,
+            None,
+            None,
+            None,
+            rule,
+            None,
+            NO_EVIDENCE,
+            f"Nothing was observed ({why}): this test says nothing about the path either way.",
+            expected,
+        )
     reachable = symptom == CONNECTS
     reached = obs.linux.reached_linux
     settled = _settled(trace, obs, symptom)
@@ -121,8 +189,9 @@ def reconcile(trace: Trace, obs: Observation) -> Reconciliation:
         kind, meaning = None, "Model and reality agree" + _settled_words(settled) + "."
     else:
         kind, meaning = judged
-    return Reconciliation(trace, obs, symptom, reachable, reached, rule, kind is None, kind, meaning, expected,
-                          tuple(settled))
+    return Reconciliation(
+        trace, obs, symptom, reachable, reached, rule, kind is None, kind, meaning, expected, tuple(settled)
+    )
 
 
 def deciding_rule(trace: Trace, obs: Observation) -> dict | None:
@@ -136,8 +205,13 @@ def deciding_rule(trace: Trace, obs: Observation) -> dict | None:
         if hop.get("location") == where:
             return hop
     verdict = _KERNEL_VERDICT.get(obs.linux.verdict or "", obs.linux.verdict) or "unknown"
-    alone = Hop("netfilter", verdict, f"the kernel's trace names this rule ({obs.linux.chain or 'chain not named'}); "
-                                      "the model's trace does not reach it", location=where)
+    alone = Hop(
+        "netfilter",
+        verdict,
+        f"the kernel's trace names this rule ({obs.linux.chain or 'chain not named'}); "
+        "the model's trace does not reach it",
+        location=where,
+    )
     return trace.hop_json(alone)
 
 
@@ -157,7 +231,9 @@ def _expected(trace: Trace, obs: Observation) -> tuple[str | None, Hop | None]:
 
 def _stands_in(trace: Trace, obs: Observation) -> bool:
     """Is the only thing the model could not decide the socket the temporary listener replaces?"""
-    undecided = [h for h in trace.hops if h.verdict == "unknown" or (h.layer == "path" and h.verdict == "not-applicable")]
+    undecided = [
+        h for h in trace.hops if h.verdict == "unknown" or (h.layer == "path" and h.verdict == "not-applicable")
+    ]
     return obs.listener == "temporary" and bool(undecided) and all(h.layer == "socket" for h in undecided)
 
 
@@ -202,14 +278,17 @@ def _linux_side(trace: Trace, obs: Observation, blocker: Hop | None) -> tuple[st
         if unsure:
             return NEVER_REACHED_LINUX, (
                 f"The packet never reached Linux. The model could not decide {_and(unsure)}, so that layer may have "
-                f"stopped it; otherwise something wsltui cannot see stopped it on the client's side: {unseen}.")
+                f"stopped it; otherwise something wsltui cannot see stopped it on the client's side: {unseen}."
+            )
         return NEVER_REACHED_LINUX, (
             "The packet never reached Linux although every layer before Linux was predicted to let it through: "
-            f"something wsltui cannot see stopped it on the client's side. Check {unseen}.")
+            f"something wsltui cannot see stopped it on the client's side. Check {unseen}."
+        )
     if reached is True and stopped_before is not None:
         return WINDOWS_HOP_DIFFERS, (
             f"The model says {stopped_before.layer} stops it before Linux, but it reached Linux: the Windows side "
-            f"may have changed since the snapshot (refresh it), or the model is wrong: {TICKET}.")
+            f"may have changed since the snapshot (refresh it), or the model is wrong: {TICKET}."
+        )
     # A verdict without "reached": a connection Linux sends (wsl-to-windows) passes its chains too.
     return _kernel_differs(trace, obs) if reached is True or obs.linux.verdict else None
 
@@ -227,30 +306,42 @@ def _kernel_differs(trace: Trace, obs: Observation) -> tuple[str, str] | None:
     if model == verdict and (model == "allow" or same_rule):
         return None
     linux = obs.linux
-    kernel = linux.verdict + (f" by {linux.rule}" if linux.rule else f" in {linux.chain} (the rule is not known)"
-                              if linux.chain else "")
+    kernel = linux.verdict + (
+        f" by {linux.rule}" if linux.rule else f" in {linux.chain} (the rule is not known)" if linux.chain else ""
+    )
     predicted = hop.verdict + (f" by {hop.location}" if hop.location and model != "allow" else "")
-    return DIFFERENT_RULE, (f"It reached Linux and the kernel decided otherwise than the model: {kernel}, where the "
-                            f"model predicted {predicted}. This is {TICKET}.")
+    return DIFFERENT_RULE, (
+        f"It reached Linux and the kernel decided otherwise than the model: {kernel}, where the "
+        f"model predicted {predicted}. This is {TICKET}."
+    )
 
 
-def _client_side(trace: Trace, obs: Observation, symptom: str, expected: str | None,
-                 blocker: Hop | None) -> tuple[str, str] | None:
+def _client_side(
+    trace: Trace, obs: Observation, symptom: str, expected: str | None, blocker: Hop | None
+) -> tuple[str, str] | None:
     if expected is None or _compatible(symptom, expected, blocker, obs.client):
         return None
     reached = obs.linux.reached_linux
-    where = ("Linux's verdict agrees with the model, so the difference is past Linux"
-             if reached is None and obs.linux.verdict else
-             {True: "Linux saw the packet and agrees with the model, so the difference is on the client's side",
-              False: "the packet never reached Linux",
-              None: "Linux was not watched, so where it stopped is not known"}[reached])
+    where = (
+        "Linux's verdict agrees with the model, so the difference is past Linux"
+        if reached is None and obs.linux.verdict
+        else {
+            True: "Linux saw the packet and agrees with the model, so the difference is on the client's side",
+            False: "the packet never reached Linux",
+            None: "Linux was not watched, so where it stopped is not known",
+        }[reached]
+    )
     why = ""
     if symptom in (EMPTY_REPLY, HANGS_THEN_CLOSED):
-        why = (" A proxy in front (WSL's localhost relay, or portproxy) accepted the connection and then could not "
-               "connect on.")
+        why = (
+            " A proxy in front (WSL's localhost relay, or portproxy) accepted the connection and then could not "
+            "connect on."
+        )
     elif expected in (EMPTY_REPLY, HANGS_THEN_CLOSED):
-        why = (f" The model expected a proxy in front (WSL's localhost relay, or portproxy) to accept first; the "
-               f"client saw '{symptom}' instead, so no such proxy answered the way the model expects.")
+        why = (
+            f" The model expected a proxy in front (WSL's localhost relay, or portproxy) to accept first; the "
+            f"client saw '{symptom}' instead, so no such proxy answered the way the model expects."
+        )
     return CLIENT_DIFFERS, f"The model predicted '{expected}', the client saw '{symptom}'; {where}.{why}"
 
 
@@ -264,18 +355,35 @@ def _settled(trace: Trace, obs: Observation, symptom: str) -> list[Settled]:
     out: list[Settled] = []
     if linux.reached_linux is True or through:
         because = "the packet reached Linux" if linux.reached_linux else "data came back end to end"
-        out += [Settled(i, h.layer, h.verdict, "allowed", because)
-                for i, h in _before_linux(trace) if h.verdict in _UNSETTLED or h.blocks]
+        out += [
+            Settled(i, h.layer, h.verdict, "allowed", because)
+            for i, h in _before_linux(trace)
+            if h.verdict in _UNSETTLED or h.blocks
+        ]
     found = _netfilter(trace)
     if found is not None and found[1].verdict in _UNSETTLED:
         i, hop = found
         verdict = _KERNEL_VERDICT.get(linux.verdict or "")
         if verdict is not None:
-            out.append(Settled(i, hop.layer, hop.verdict, "allowed" if verdict == "allow" else verdict,
-                               "the kernel's trace" + (f": {linux.rule}" if linux.rule else "")))
+            out.append(
+                Settled(
+                    i,
+                    hop.layer,
+                    hop.verdict,
+                    "allowed" if verdict == "allow" else verdict,
+                    "the kernel's trace" + (f": {linux.rule}" if linux.rule else ""),
+                )
+            )
         elif linux.reply == "syn-ack" or through:
-            out.append(Settled(i, hop.layer, hop.verdict, "allowed",
-                               "a SYN-ACK left Linux" if linux.reply == "syn-ack" else "data came back end to end"))
+            out.append(
+                Settled(
+                    i,
+                    hop.layer,
+                    hop.verdict,
+                    "allowed",
+                    "a SYN-ACK left Linux" if linux.reply == "syn-ack" else "data came back end to end",
+                )
+            )
     socket = next(((i, h) for i, h in enumerate(trace.hops, 1) if h.layer == "socket"), None)
     if socket is not None and socket[1].verdict in _UNSETTLED and (linux.reply == "syn-ack" or through):
         out.append(Settled(socket[0], "socket", socket[1].verdict, "allowed", "a listener answered"))
@@ -374,8 +482,9 @@ def stored_test_for(snap: Snapshot, world, scenario, trace: Trace) -> StoredTest
     name = record_name(scenario.proto, scenario.port, scenario.name)
     if name not in snap.records:
         return None
-    test = next(t for t in stored_tests(snap, world, {(trace.proto, trace.port, trace.scenario): trace})
-                if t.name == name)
+    test = next(
+        t for t in stored_tests(snap, world, {(trace.proto, trace.port, trace.scenario): trace}) if t.name == name
+    )
     if isinstance(test.result, Reconciliation) and scenario.name == "custom":
         obs = test.result.obs
         planned = tuple(str(x) if x is not None else None for x in (scenario.src, scenario.dst, scenario.in_iface))
@@ -390,6 +499,16 @@ def observed_json(test: StoredTest) -> dict:
     if isinstance(test.result, Reconciliation):
         doc = test.result.to_json()
         return {**doc, "record": test.name, "older": test.older}
-    return {"symptom": None, "reachable": None, "reached_linux": None, "deciding_rule": None, "agrees": None,
-            "elapsed_ms": None, "disagreement": NO_EVIDENCE, "meaning": f"The live record could not be read: {test.result.reason}",
-            "settled": [], "record": test.name, "unknown": test.result.reason}
+    return {
+        "symptom": None,
+        "reachable": None,
+        "reached_linux": None,
+        "deciding_rule": None,
+        "agrees": None,
+        "elapsed_ms": None,
+        "disagreement": NO_EVIDENCE,
+        "meaning": f"The live record could not be read: {test.result.reason}",
+        "settled": [],
+        "record": test.name,
+        "unknown": test.result.reason,
+    }

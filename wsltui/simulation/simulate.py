@@ -20,7 +20,13 @@ from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.decided import netfilter_keys
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
-from wsltui.simulation.netfilter.evaluate import NetfilterTrace, deliver, deliver_established, deliver_past_blockers, run_hook
+from wsltui.simulation.netfilter.evaluate import (
+    NetfilterTrace,
+    deliver,
+    deliver_established,
+    deliver_past_blockers,
+    run_hook,
+)
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
 from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, Trace, reject_symptom
 
@@ -119,26 +125,51 @@ def _walk(world: World, sc: Scenario) -> Trace:
     if mode == "unknown":
         wsl = world.facts.wsl
         why = wsl.assumed_mode() if wsl is not None else "the WSL facts could not be read"
-        trace.hops.append(Hop("path", "assumed", f"The networking mode is unknown, so the NAT path is traced: {why}.",
-                              assumption="networking mode NAT", reason=world.mode_reason))
+        trace.hops.append(
+            Hop(
+                "path",
+                "assumed",
+                f"The networking mode is unknown, so the NAT path is traced: {why}.",
+                assumption="networking mode NAT",
+                reason=world.mode_reason,
+            )
+        )
         mode = "nat"
     if mode == "not-wsl":
-        trace.hops.append(Hop("path", "not-applicable", "This machine is not WSL: there is no Windows side. "
-                              "Use --scenario custom to trace a packet through this machine's firewall.",
-                              reason="the kernel release does not say microsoft"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                "This machine is not WSL: there is no Windows side. "
+                "Use --scenario custom to trace a packet through this machine's firewall.",
+                reason="the kernel release does not say microsoft",
+            )
+        )
         return _finish(trace)
     if mode == "none":
-        trace.hops.append(Hop("path", "drop", "WSL runs with networkingMode=none: the VM has no network.",
-                              symptom="timeout"))
+        trace.hops.append(
+            Hop("path", "drop", "WSL runs with networkingMode=none: the VM has no network.", symptom="timeout")
+        )
         return _finish(trace)
     if mode == "wsl1":
-        trace.hops.append(Hop("path", "not-applicable", "WSL1 shares the Windows network stack: Linux programs are "
-                              "Windows sockets here, and only the Windows firewall applies.", reason=NO_WINDOWS_DATA))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                "WSL1 shares the Windows network stack: Linux programs are "
+                "Windows sockets here, and only the Windows firewall applies.",
+                reason=NO_WINDOWS_DATA,
+            )
+        )
         return _finish(trace)
     build = {
-        "windows-localhost-v4": _localhost, "windows-localhost-v6": _localhost,
-        "windows-to-wsl-ip": _to_wsl_ip, "lan-to-host": _lan, "wsl-to-windows": _to_windows,
-        "windows-to-host-ip": _to_host_ip, "lan-to-wsl-ip": _lan_to_wsl_ip,
+        "windows-localhost-v4": _localhost,
+        "windows-localhost-v6": _localhost,
+        "windows-to-wsl-ip": _to_wsl_ip,
+        "lan-to-host": _lan,
+        "wsl-to-windows": _to_windows,
+        "windows-to-host-ip": _to_host_ip,
+        "lan-to-wsl-ip": _lan_to_wsl_ip,
     }[sc.name]
     build(world, trace, sc, mode)
     return _finish(trace)
@@ -181,8 +212,9 @@ def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = 
     """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
     wsl = world.facts.wsl
     cfg = getattr(wsl, "wslconfig", None) if wsl is not None else None
-    return winsim.hyperv(win, pkt, what=what, mode=mode, host_to_vm=host_to_vm,
-                         wslconfig=None if isinstance(cfg, Unknown) else cfg)
+    return winsim.hyperv(
+        win, pkt, what=what, mode=mode, host_to_vm=host_to_vm, wslconfig=None if isinstance(cfg, Unknown) else cfg
+    )
 
 
 def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
@@ -192,8 +224,14 @@ def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, w
     if isinstance(adapters, Unknown) or not adapters:
         pkt = winsim.WinPacket("in", sc.proto, sc.port, src, program=program, service=service)
         return winsim.firewall(win, pkt, what=what)
-    hops = [winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, src, interface=a.alias, program=program,
-                                                  service=service), what=what) for a in adapters]
+    hops = [
+        winsim.firewall(
+            win,
+            winsim.WinPacket("in", sc.proto, sc.port, src, interface=a.alias, program=program, service=service),
+            what=what,
+        )
+        for a in adapters
+    ]
     return next((h for h in hops if h.blocks), next((h for h in hops if h.verdict == "unknown"), hops[0]))
 
 
@@ -204,13 +242,23 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     loop = ipaddress.ip_address("::1" if sc.name.endswith("v6") else "127.0.0.1")
     dst = sc.dst or loop
     if not dst.is_loopback or dst.version != loop.version:
-        trace.hops.append(Hop("path", "not-applicable", f"{dst} is not an IPv{loop.version} loopback address: this scenario "
-                              f"is a Windows app connecting to {loop} (windows-to-host-ip and windows-to-wsl-ip take other "
-                              "addresses).", reason=f"--dst {dst} does not fit {sc.name}"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                f"{dst} is not an IPv{loop.version} loopback address: this scenario "
+                f"is a Windows app connecting to {loop} (windows-to-host-ip and windows-to-wsl-ip take other "
+                "addresses).",
+                reason=f"--dst {dst} does not fit {sc.name}",
+            )
+        )
         return
-    trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic."))
+    trace.hops.append(
+        Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic.")
+    )
     {"nat": _relay_localhost, "bridged": _relay_localhost, "consomme": _consomme_localhost}.get(
-        mode, _mirrored_localhost)(world, trace, sc, dst)
+        mode, _mirrored_localhost
+    )(world, trace, sc, dst)
 
 
 def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
@@ -225,8 +273,9 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(taker)
         if proxied:  # portproxy, not the relay, holds the address: the connection follows its entry
             net = world.facts.network
-            hop, target, cport = winsim.portproxy(win, sc.port, getattr(net, "primary_address", None), sc.proto,
-                                                  dst=str(dst), family=dst.version)
+            hop, target, cport = winsim.portproxy(
+                win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
+            )
             trace.hops.append(hop)
             _through_portproxy(world, trace, sc, hop, target, cport)
             return
@@ -235,14 +284,31 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
                 _relay_leg(world, trace, sc.proto, sc.port, dst)
             return
     else:
-        trace.hops.append(windows_unknown("excluded-ports", f"If port {sc.port} is in a Windows excluded port range, "
-                                          "the relay cannot bind it (silently).", "netsh.exe int ipv4 show excludedportrange protocol=tcp"))
-        trace.hops.append(windows_unknown("windows-listener", f"A Windows program already listening on {sc.port} would "
-                                          "answer instead of WSL.", "netstat.exe -ano"))
+        trace.hops.append(
+            windows_unknown(
+                "excluded-ports",
+                f"If port {sc.port} is in a Windows excluded port range, the relay cannot bind it (silently).",
+                "netsh.exe int ipv4 show excludedportrange protocol=tcp",
+            )
+        )
+        trace.hops.append(
+            windows_unknown(
+                "windows-listener",
+                f"A Windows program already listening on {sc.port} would answer instead of WSL.",
+                "netstat.exe -ano",
+            )
+        )
     if not relay_address:
-        trace.hops.append(Hop("localhost-relay", "no-listener", f"{name} listens on Windows 127.0.0.1 and [::1] only, never "
-                              f"on {dst}: nothing of WSL's answers {dst}:{sc.port}.", symptom=REFUSED,
-                              fixes=[_fix_note(f"Connect to 127.0.0.1:{sc.port} (or localhost) instead of {dst}")]))
+        trace.hops.append(
+            Hop(
+                "localhost-relay",
+                "no-listener",
+                f"{name} listens on Windows 127.0.0.1 and [::1] only, never "
+                f"on {dst}: nothing of WSL's answers {dst}:{sc.port}.",
+                symptom=REFUSED,
+                fixes=[_fix_note(f"Connect to 127.0.0.1:{sc.port} (or localhost) instead of {dst}")],
+            )
+        )
         return
     _relay_leg(world, trace, sc.proto, sc.port, dst)
 
@@ -252,8 +318,15 @@ def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
     Windows listener table, when read, says where the relay listens; the Linux binds otherwise."""
     win, v6 = winsim.captured(world.facts), loop.version == 6
     seen = winsim.relay_on(win, port, str(loop))
-    linux_side = socket_hop.relay(world.facts.sockets, world.facts.wsl, proto, port, v6, name=winsim.relay_name(win),
-                                  seen=None if isinstance(seen, Unknown) else seen is not None)
+    linux_side = socket_hop.relay(
+        world.facts.sockets,
+        world.facts.wsl,
+        proto,
+        port,
+        v6,
+        name=winsim.relay_name(win),
+        seen=None if isinstance(seen, Unknown) else seen is not None,
+    )
     relay = winsim.relay_binds(win, linux_side, proto, port, v6)
     trace.hops.append(relay)
     inner = socket_hop.relay_target(world.facts.sockets, port, v6)
@@ -275,10 +348,16 @@ def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     """Consomme: a Windows loopback socket per Linux loopback/unspecified bind, in its own family
     (microsoft/WSL ConsommeNetworking.cpp); no Hyper-V firewall, no excluded-range or ignoredPorts step."""
     if dst not in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")):
-        trace.hops.append(Hop("localhost-relay", "unknown", f"Consomme opens Windows loopback sockets for Linux listeners; "
-                              f"whether it opens them on {dst} too is not documented.",
-                              reason=f"unknown: undocumented (test from Windows: Test-NetConnection -ComputerName {dst} "
-                                     f"-Port {sc.port})"))
+        trace.hops.append(
+            Hop(
+                "localhost-relay",
+                "unknown",
+                f"Consomme opens Windows loopback sockets for Linux listeners; "
+                f"whether it opens them on {dst} too is not documented.",
+                reason=f"unknown: undocumented (test from Windows: Test-NetConnection -ComputerName {dst} "
+                f"-Port {sc.port})",
+            )
+        )
         return
     hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
     trace.hops.append(hop)
@@ -289,14 +368,27 @@ def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
 def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     """Mirrored: Windows 127.0.0.1 is steered into the VM's loopback0 for ports Linux reserved."""
     if dst.version == 6:
-        trace.hops.append(Hop("localhost-relay", "drop", "Mirrored networking does not carry Windows [::1] into WSL: the "
-                              "connection times out, it is not refused (microsoft/WSL#10803).", symptom=TIMEOUT,
-                              fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")]))
+        trace.hops.append(
+            Hop(
+                "localhost-relay",
+                "drop",
+                "Mirrored networking does not carry Windows [::1] into WSL: the "
+                "connection times out, it is not refused (microsoft/WSL#10803).",
+                symptom=TIMEOUT,
+                fixes=[_fix_note("Connect to 127.0.0.1 instead of [::1] (or make the client try IPv4 for localhost)")],
+            )
+        )
         return
     if dst != ipaddress.ip_address("127.0.0.1"):
-        trace.hops.append(Hop("localhost-relay", "unknown", f"Mirrored mode steers Windows 127.0.0.1 into the VM; whether it "
-                              f"steers {dst} is not documented.", reason="unknown: undocumented (test from Windows: "
-                              f"Test-NetConnection -ComputerName {dst} -Port {sc.port})"))
+        trace.hops.append(
+            Hop(
+                "localhost-relay",
+                "unknown",
+                f"Mirrored mode steers Windows 127.0.0.1 into the VM; whether it steers {dst} is not documented.",
+                reason="unknown: undocumented (test from Windows: "
+                f"Test-NetConnection -ComputerName {dst} -Port {sc.port})",
+            )
+        )
         return
     win = winsim.captured(world.facts)
     reserved = _mirrored_port(world, sc, win, dst, loopback=True)
@@ -304,12 +396,24 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(reserved)
         return
     if win is not None:
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
-                                  what=f"Windows to 127.0.0.1:{sc.port}", mode="mirrored"))
+        trace.hops.append(
+            _hyperv(
+                world,
+                win,
+                winsim.WinPacket("in", sc.proto, sc.port, "127.0.0.1", loopback=True),
+                what=f"Windows to 127.0.0.1:{sc.port}",
+                mode="mirrored",
+            )
+        )
     else:
-        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
-                                          "by default) lets Windows reach WSL on 127.0.0.1.",
-                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+        trace.hops.append(
+            windows_unknown(
+                "hyperv-firewall",
+                "The Hyper-V firewall's loopback setting (LoopbackEnabled, on "
+                "by default) lets Windows reach WSL on 127.0.0.1.",
+                "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore",
+            )
+        )
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
@@ -318,23 +422,43 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
 
 def _mirrored_port(world: World, sc: Scenario, win, dst, *, loopback: bool) -> Hop:
     """Mirrored mode's steering of ``sc.port`` into Linux, with what Windows holds on that port."""
-    reservation = socket_hop.mirrored_reservation(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=loopback)
-    return winsim.steering_binds(win, reservation, sc.proto, sc.port, dst.version == 6, dst=str(dst),
-                                 linux_bound=socket_hop.bound(world.facts.sockets, sc.proto, sc.port))
+    reservation = socket_hop.mirrored_reservation(
+        world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=loopback
+    )
+    return winsim.steering_binds(
+        win,
+        reservation,
+        sc.proto,
+        sc.port,
+        dst.version == 6,
+        dst=str(dst),
+        linux_bound=socket_hop.bound(world.facts.sockets, sc.proto, sc.port),
+    )
 
 
 def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     net = world.facts.network
     if mode in ("mirrored", "consomme"):
-        trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: Windows apps use "
-                              "127.0.0.1 or the host's own IP instead."))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                f"In {mode} mode WSL has no separate IP: Windows apps use 127.0.0.1 or the host's own IP instead.",
+            )
+        )
         return
     dst = sc.dst or _addr(getattr(net, "primary_address", None))
     iface = getattr(net, "primary_interface", None) or "eth0"
     win = winsim.captured(world.facts)
     if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
-        trace.hops.append(Hop("path", "not-applicable", f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address "
-                              "on WSL's NAT network.", reason=f"--dst {dst} does not fit {sc.name}"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address on WSL's NAT network.",
+                reason=f"--dst {dst} does not fit {sc.name}",
+            )
+        )
         return
     if mode == "bridged":
         # The VM has its own address on the LAN, through the external switch: no Hyper-V firewall, and the
@@ -344,28 +468,62 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
             return
         src = sc.src or LAN_CLIENT
         trace.notes.append(f"bridged: the Windows host's LAN address is not known; traced from {src} (pass --src)")
-        trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port),
-                                          what=f"a Windows app connecting to {dst}:{sc.port}"))
+        trace.hops.append(
+            winsim.firewall(
+                win,
+                winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port),
+                what=f"a Windows app connecting to {dst}:{sc.port}",
+            )
+        )
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
         return
     gw = _addr(getattr(net, "default_gateway_v4", None))
     if dst is None or gw is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet "
-                              "address) to trace this path.", reason="net.addr / net.route missing: run ip -j addr show"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "unknown",
+                "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet address) to trace this path.",
+                reason="net.addr / net.route missing: run ip -j addr show",
+            )
+        )
         return
     if win is not None:
         alias = winsim.wsl_adapter(win)
         what = f"a Windows app connecting to {dst}:{sc.port}"
         onlink = winsim.subnets(net, (iface,))  # the WSL NAT subnet: vEthernet (WSL)'s LocalSubnet
-        trace.hops.append(winsim.firewall(win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                                interface=alias, onlink=onlink), what=what))
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias,
-                                                               onlink=onlink), what=what, mode=mode, host_to_vm=True))
+        trace.hops.append(
+            winsim.firewall(
+                win,
+                winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port, interface=alias, onlink=onlink),
+                what=what,
+            )
+        )
+        trace.hops.append(
+            _hyperv(
+                world,
+                win,
+                winsim.WinPacket("in", sc.proto, sc.port, str(gw), interface=alias, onlink=onlink),
+                what=what,
+                mode=mode,
+                host_to_vm=True,
+            )
+        )
     else:
-        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall outbound (allows by default).",
-                                          "powershell.exe Get-NetFirewallProfile"))
-        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall for the WSL VM, when enabled, may block "
-                                          "host-to-VM traffic.", "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+        trace.hops.append(
+            windows_unknown(
+                "windows-firewall",
+                "Windows Defender Firewall outbound (allows by default).",
+                "powershell.exe Get-NetFirewallProfile",
+            )
+        )
+        trace.hops.append(
+            windows_unknown(
+                "hyperv-firewall",
+                "The Hyper-V firewall for the WSL VM, when enabled, may block host-to-VM traffic.",
+                "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore",
+            )
+        )
     pkt = Packet(sc.proto, gw, dst, sc.port, iif=iface)
     _linux(world, trace, pkt)
 
@@ -384,19 +542,37 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         what = f"{sc.proto.upper()} {sc.port} from the LAN to portproxy"
         trace.hops.append(_lan_firewall(win, sc, winsim.SVCHOST, "iphlpsvc", what))
         trace.hops.append(winsim.excluded(win, sc.proto, sc.port, family == 6, who="portproxy (iphlpsvc)"))
-        hop, target, cport = winsim.portproxy(win, sc.port, str(dst) if dst is not None else None, sc.proto,
-                                              dst=str(sc.dst) if sc.dst is not None else None, family=family)
+        hop, target, cport = winsim.portproxy(
+            win,
+            sc.port,
+            str(dst) if dst is not None else None,
+            sc.proto,
+            dst=str(sc.dst) if sc.dst is not None else None,
+            family=family,
+        )
         trace.hops.append(hop)
         _through_portproxy(world, trace, sc, hop, target, cport)
         return
     if mode == "nat":
-        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
-                                          "profile needs an allow rule for the port.", "powershell.exe Get-NetFirewallRule"))
-        trace.hops.append(windows_unknown("portproxy", "In NAT mode the LAN reaches WSL only through `netsh interface "
-                                          "portproxy` to the WSL IP.", "netsh.exe interface portproxy show all"))
+        trace.hops.append(
+            windows_unknown(
+                "windows-firewall",
+                "Windows Defender Firewall inbound on the LAN adapter's profile needs an allow rule for the port.",
+                "powershell.exe Get-NetFirewallRule",
+            )
+        )
+        trace.hops.append(
+            windows_unknown(
+                "portproxy",
+                "In NAT mode the LAN reaches WSL only through `netsh interface portproxy` to the WSL IP.",
+                "netsh.exe interface portproxy show all",
+            )
+        )
         gw = _addr(getattr(net, "default_gateway_v4", None))
         if dst is None or gw is None:
-            trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+            trace.hops.append(
+                Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
+            )
             return
         # portproxy opens a new connection from the host's vEthernet address.
         _linux(world, trace, Packet(sc.proto, gw, dst, sc.port, iif=iface))
@@ -404,8 +580,14 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     dst = sc.dst or dst
     src = sc.src or LAN_CLIENT
     if dst is None:
-        trace.hops.append(Hop("path", "unknown", f"wsltui needs the {'VM' if mode == 'bridged' else 'host'}'s LAN IP.",
-                              reason="run ip -j addr show, or pass --dst"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "unknown",
+                f"wsltui needs the {'VM' if mode == 'bridged' else 'host'}'s LAN IP.",
+                reason="run ip -j addr show, or pass --dst",
+            )
+        )
         return
     if mode == "bridged":  # the VM's own LAN address: only Linux filters (no Hyper-V firewall on a bridged VM)
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
@@ -419,12 +601,24 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         return
     if win is not None:
         # Mirrored Linux interfaces carry the Windows adapters' addresses: their prefixes are LocalSubnet.
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(src), onlink=winsim.subnets(net)),
-                                  what=f"{sc.proto.upper()} {sc.port} from the LAN", mode=mode))
+        trace.hops.append(
+            _hyperv(
+                world,
+                win,
+                winsim.WinPacket("in", sc.proto, sc.port, str(src), onlink=winsim.subnets(net)),
+                what=f"{sc.proto.upper()} {sc.port} from the LAN",
+                mode=mode,
+            )
+        )
     else:
-        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
-                                          "default (DefaultInboundAction Block) unless a rule allows the port.",
-                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
+        trace.hops.append(
+            windows_unknown(
+                "hyperv-firewall",
+                "The Hyper-V firewall blocks inbound LAN traffic to WSL by "
+                "default (DefaultInboundAction Block) unless a rule allows the port.",
+                "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore",
+            )
+        )
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
@@ -454,8 +648,13 @@ def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface
     if win is not None:
         trace.hops.append(_lan_firewall(win, sc, None, None, what))
     else:
-        trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the LAN adapter's "
-                                          "profile needs an allow rule for the port.", "powershell.exe Get-NetFirewallRule"))
+        trace.hops.append(
+            windows_unknown(
+                "windows-firewall",
+                "Windows Defender Firewall inbound on the LAN adapter's profile needs an allow rule for the port.",
+                "powershell.exe Get-NetFirewallRule",
+            )
+        )
     hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
     trace.hops.append(hop)
     if hop.verdict == "allow":
@@ -465,22 +664,49 @@ def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface
 def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     """A LAN device sends to the WSL IP itself: in NAT that address lives on a network inside Windows."""
     if mode in ("mirrored", "consomme"):
-        trace.hops.append(Hop("path", "not-applicable", f"In {mode} mode WSL has no separate IP: LAN devices connect to the "
-                              "Windows host's IP instead."))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                f"In {mode} mode WSL has no separate IP: LAN devices connect to the Windows host's IP instead.",
+            )
+        )
         return
     if mode == "bridged":
         _lan(world, trace, sc, mode)
         return
     dst = sc.dst or _addr(getattr(world.facts.network, "primary_address", None))
-    fixes = [Fix("Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
-                 front_end="wsl", needs_root=False)]
+    fixes = [
+        Fix(
+            "Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+            front_end="wsl",
+            needs_root=False,
+        )
+    ]
     if sc.proto == "tcp":  # portproxy carries TCP only
-        fixes.insert(0, Fix(f"Connect to the Windows host's LAN IP instead and forward port {sc.port} to WSL with portproxy "
-                            "(wsltui check --scenario lan-to-host shows the command)", front_end="windows", needs_root=False))
-    trace.hops.append(Hop("path", "drop", f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
-                          "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
-                          "never arrive.", symptom=TIMEOUT, alternatives=[NO_ROUTE], owner="wsl", edit="networkingMode (NAT)",
-                          fixes=fixes))
+        fixes.insert(
+            0,
+            Fix(
+                f"Connect to the Windows host's LAN IP instead and forward port {sc.port} to WSL with portproxy "
+                "(wsltui check --scenario lan-to-host shows the command)",
+                front_end="windows",
+                needs_root=False,
+            ),
+        )
+    trace.hops.append(
+        Hop(
+            "path",
+            "drop",
+            f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
+            "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
+            "never arrive.",
+            symptom=TIMEOUT,
+            alternatives=[NO_ROUTE],
+            owner="wsl",
+            edit="networkingMode (NAT)",
+            fixes=fixes,
+        )
+    )
 
 
 def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
@@ -489,21 +715,40 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     own = _addr(getattr(net, "primary_address", None)) if mode in ("mirrored", "consomme") else None
     dst = sc.dst or own
     if dst is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the Windows host's LAN address for this scenario.",
-                              reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "unknown",
+                "wsltui needs the Windows host's LAN address for this scenario.",
+                reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR",
+            )
+        )
         return
     if dst.is_loopback:
-        trace.hops.append(Hop("path", "not-applicable", f"{dst} is a loopback address: see windows-localhost-v4/v6.",
-                              reason=f"--dst {dst} does not fit {sc.name}"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "not-applicable",
+                f"{dst} is a loopback address: see windows-localhost-v4/v6.",
+                reason=f"--dst {dst} does not fit {sc.name}",
+            )
+        )
         return
-    trace.hops.append(Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter a connection "
-                          "to the host's own address (loopback traffic)."))
+    trace.hops.append(
+        Hop(
+            "windows-firewall",
+            "not-applicable",
+            "Windows Defender Firewall does not filter a connection to the host's own address (loopback traffic).",
+        )
+    )
     win = winsim.captured(world.facts)
     if mode == "consomme":
         hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
         trace.hops.append(hop)
         if hop.verdict == "allow":
-            _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif=getattr(net, "primary_interface", None) or "eth0"))
+            _linux(
+                world, trace, Packet(sc.proto, dst, dst, sc.port, iif=getattr(net, "primary_interface", None) or "eth0")
+            )
         return
     if mode == "mirrored":
         _mirrored_host_ip(world, trace, sc, win, dst)
@@ -513,8 +758,9 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(taker)
     if taker.blocks or taker.verdict == "unknown" and not proxied:
         return
-    hop, target, cport = winsim.portproxy(win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst),
-                                          family=dst.version)
+    hop, target, cport = winsim.portproxy(
+        win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
+    )
     trace.hops.append(hop)
     _through_portproxy(world, trace, sc, hop, target, cport)
 
@@ -525,15 +771,32 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     and with it says how the crossing is traced (``assumption``: it is not documented)."""
     config = getattr(world.facts.wsl, "wslconfig", None)
     if config is None or isinstance(config, Unknown):
-        return Hop("path", "unknown", f"Windows and WSL reach each other at the host's address {dst} only with "
-                   "hostAddressLoopback=true.", reason=f"{config or 'unknown: the WSL facts could not be read'} "
-                   "(.wslconfig [experimental] hostAddressLoopback)")
+        return Hop(
+            "path",
+            "unknown",
+            f"Windows and WSL reach each other at the host's address {dst} only with hostAddressLoopback=true.",
+            reason=f"{config or 'unknown: the WSL facts could not be read'} "
+            "(.wslconfig [experimental] hostAddressLoopback)",
+        )
     if not config.host_address_loopback:
-        return Hop("path", "no-listener", f"In mirrored mode {dst} is both Windows' and Linux's address; without "
-                   f"hostAddressLoopback=true {keeps}.", symptom=REFUSED, owner="wsl", edit=".wslconfig [experimental]",
-                   fixes=[Fix("Set hostAddressLoopback=true under [experimental] in %UserProfile%\\.wslconfig, then "
-                              "wsl --shutdown", front_end="wsl", needs_root=False, note="an experimental setting"),
-                          _fix_note(f"Or connect to 127.0.0.1:{port} instead")])
+        return Hop(
+            "path",
+            "no-listener",
+            f"In mirrored mode {dst} is both Windows' and Linux's address; without hostAddressLoopback=true {keeps}.",
+            symptom=REFUSED,
+            owner="wsl",
+            edit=".wslconfig [experimental]",
+            fixes=[
+                Fix(
+                    "Set hostAddressLoopback=true under [experimental] in %UserProfile%\\.wslconfig, then "
+                    "wsl --shutdown",
+                    front_end="wsl",
+                    needs_root=False,
+                    note="an experimental setting",
+                ),
+                _fix_note(f"Or connect to 127.0.0.1:{port} instead"),
+            ],
+        )
     return Hop("path", "assumed", steered, assumption=assumption, owner="wsl")
 
 
@@ -542,16 +805,27 @@ def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> Non
     if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
         trace.hops.append(reserved)
         return
-    crossing = _host_address_hop(world, dst, sc.port, keeps="Windows keeps the connection: WSL never sees it",
-                                 steered="hostAddressLoopback=true: Windows steers connections to its own address into "
-                                         "the VM.", assumption="they arrive on loopback0 like Windows' 127.0.0.1 (the "
-                                                               "interface is not documented)")
+    crossing = _host_address_hop(
+        world,
+        dst,
+        sc.port,
+        keeps="Windows keeps the connection: WSL never sees it",
+        steered="hostAddressLoopback=true: Windows steers connections to its own address into the VM.",
+        assumption="they arrive on loopback0 like Windows' 127.0.0.1 (the interface is not documented)",
+    )
     trace.hops.append(crossing)
     if crossing.verdict != "assumed":
         return
     if win is not None:
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
-                                  what=f"Windows to {dst}:{sc.port}", mode="mirrored"))
+        trace.hops.append(
+            _hyperv(
+                world,
+                win,
+                winsim.WinPacket("in", sc.proto, sc.port, str(dst), loopback=True),
+                what=f"Windows to {dst}:{sc.port}",
+                mode="mirrored",
+            )
+        )
     trace.hops.append(reserved)
     if reserved.blocks or reserved.verdict == "unknown":
         return
@@ -587,21 +861,42 @@ def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cpo
     iface = getattr(net, "primary_interface", None) or "eth0"
     if win is not None:
         # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
-        trace.hops.append(_hyperv(world, win, winsim.WinPacket("in", sc.proto, cport, str(gw), interface=winsim.wsl_adapter(win),
-                                                               onlink=winsim.subnets(net, (iface,))),
-                                  what=f"portproxy connecting to {dst}:{cport}", mode=world.mode, host_to_vm=True))
+        trace.hops.append(
+            _hyperv(
+                world,
+                win,
+                winsim.WinPacket(
+                    "in",
+                    sc.proto,
+                    cport,
+                    str(gw),
+                    interface=winsim.wsl_adapter(win),
+                    onlink=winsim.subnets(net, (iface,)),
+                ),
+                what=f"portproxy connecting to {dst}:{cport}",
+                mode=world.mode,
+                host_to_vm=True,
+            )
+        )
     _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
 
 
 def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
     """A Linux connection to a loopback address that WSL does not carry to Windows: only mirrored
     mode sends 127.0.0.1 to Windows (127.0.0.2 and up, and ::1, stay in Linux: microsoft/WSL#11766)."""
-    local = socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo", locally_generated=True))
-    where = ("the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1")
-    return Hop("path", "no-listener", f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
-               f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
-               symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED, owner="wsl",
-               fixes=[_fix_note(f"Connect to {where} instead of {dst}")])
+    local = socket_hop.listener(
+        world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo", locally_generated=True)
+    )
+    where = "the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1"
+    return Hop(
+        "path",
+        "no-listener",
+        f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
+        f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
+        symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED,
+        owner="wsl",
+        fixes=[_fix_note(f"Connect to {where} instead of {dst}")],
+    )
 
 
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
@@ -617,23 +912,40 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         dst = sc.dst or _addr(getattr(net, "default_gateway_v4", None))
     src = _addr(getattr(net, "primary_address", None)) or ipaddress.ip_address("0.0.0.0")
     if dst is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the Windows host's address.",
-                              reason="run ip -j route show table all" if mode != "bridged" else
-                              "unknown: in bridged mode the default gateway is the LAN's router: pass --dst with the "
-                              "Windows host's LAN address"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "unknown",
+                "wsltui needs the Windows host's address.",
+                reason="run ip -j route show table all"
+                if mode != "bridged"
+                else "unknown: in bridged mode the default gateway is the LAN's router: pass --dst with the "
+                "Windows host's LAN address",
+            )
+        )
         return
     if dst.is_loopback and not (mode == "mirrored" and dst == ipaddress.ip_address("127.0.0.1")):
         trace.hops.append(_stays_in_linux(world, sc, src, dst, mode))
         return
     own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
     if own:
-        crossing = _host_address_hop(world, dst, sc.port, keeps="Linux keeps the connection to itself: Windows never "
-                                     "sees it", steered="hostAddressLoopback=true: Linux's connections to the host's "
-                                     "address go to Windows.", assumption="Windows treats them like WSL's 127.0.0.1 "
-                                     "(host-VM loopback: not filtered by the Windows Defender Firewall; the Hyper-V "
-                                     "firewall's LoopbackEnabled applies)")
-        if crossing.blocks and socket_hop.listener(world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo",
-                                                                               locally_generated=True)).verdict == "allow":
+        crossing = _host_address_hop(
+            world,
+            dst,
+            sc.port,
+            keeps="Linux keeps the connection to itself: Windows never sees it",
+            steered="hostAddressLoopback=true: Linux's connections to the host's address go to Windows.",
+            assumption="Windows treats them like WSL's 127.0.0.1 "
+            "(host-VM loopback: not filtered by the Windows Defender Firewall; the Hyper-V "
+            "firewall's LoopbackEnabled applies)",
+        )
+        if (
+            crossing.blocks
+            and socket_hop.listener(
+                world.facts.sockets, Packet(sc.proto, src, dst, sc.port, oif="lo", locally_generated=True)
+            ).verdict
+            == "allow"
+        ):
             crossing.symptom = WRONG_PROGRAM  # a Linux server on that port answers instead of Windows
         trace.hops.append(crossing)
         if crossing.verdict != "assumed":
@@ -644,12 +956,20 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         res = run_hook(world.netfilter, hook, pkt, world.host)
         pkt = res.packet
         if res.verdict != "accept":
-            trace.hops.append(_netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world))
+            trace.hops.append(
+                _netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world)
+            )
             return
     trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
     if mode == "consomme":
-        trace.hops.append(Hop("path", "unknown", "How consomme carries a Linux connection to Windows is not documented.",
-                              reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)"))
+        trace.hops.append(
+            Hop(
+                "path",
+                "unknown",
+                "How consomme carries a Linux connection to Windows is not documented.",
+                reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)",
+            )
+        )
         return
     win = winsim.captured(world.facts)
     if win is not None:
@@ -660,27 +980,75 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         alias = None if loopback or mode == "bridged" else winsim.wsl_adapter(win)
         if mode != "bridged":  # a bridged VM has no Hyper-V firewall
             # VM -> host in NAT is the reverse of the host -> VM leg: the same open question, the same answer.
-            trace.hops.append(_hyperv(world, win, winsim.WinPacket("out", sc.proto, None, str(dst), remote_port=sc.port,
-                                                                   interface=alias, loopback=loopback, onlink=onlink),
-                                      what=what, mode=mode, host_to_vm=not loopback))
+            trace.hops.append(
+                _hyperv(
+                    world,
+                    win,
+                    winsim.WinPacket(
+                        "out",
+                        sc.proto,
+                        None,
+                        str(dst),
+                        remote_port=sc.port,
+                        interface=alias,
+                        loopback=loopback,
+                        onlink=onlink,
+                    ),
+                    what=what,
+                    mode=mode,
+                    host_to_vm=not loopback,
+                )
+            )
         program, service = winsim.listener_for(win, sc.port, str(dst))
-        trace.hops.append(winsim.firewall(win, winsim.WinPacket("in", sc.proto, sc.port, str(src), interface=alias,
-                                                                program=program, service=service, loopback=loopback,
-                                                                onlink=onlink), what=what))
+        trace.hops.append(
+            winsim.firewall(
+                win,
+                winsim.WinPacket(
+                    "in",
+                    sc.proto,
+                    sc.port,
+                    str(src),
+                    interface=alias,
+                    program=program,
+                    service=service,
+                    loopback=loopback,
+                    onlink=onlink,
+                ),
+                what=what,
+            )
+        )
         listener = winsim.service_listener(win, sc.proto, sc.port, str(dst))
         if mode == "mirrored" and dst.is_loopback and listener.symptom == REFUSED:
             listener.alternatives = [TIMEOUT]
-            listener.explanation += (" On affected WSL builds the connection hangs instead: the reset goes to the wrong "
-                                     "port (microsoft/WSL#10855, #13327).")
+            listener.explanation += (
+                " On affected WSL builds the connection hangs instead: the reset goes to the wrong "
+                "port (microsoft/WSL#10855, #13327)."
+            )
         trace.hops.append(listener)
         return
     if mode != "bridged":
-        trace.hops.append(windows_unknown("hyperv-firewall", "The Hyper-V firewall may filter WSL's traffic to the host.",
-                                          "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore"))
-    trace.hops.append(windows_unknown("windows-firewall", "Windows Defender Firewall inbound on the vEthernet (WSL) "
-                                      "adapter, whose profile is Public, must allow the port.", "powershell.exe Get-NetFirewallRule"))
-    trace.hops.append(windows_unknown("windows-listener", "A Windows program must listen on 0.0.0.0 or the vEthernet "
-                                      "address (not only 127.0.0.1).", "netstat.exe -ano"))
+        trace.hops.append(
+            windows_unknown(
+                "hyperv-firewall",
+                "The Hyper-V firewall may filter WSL's traffic to the host.",
+                "powershell.exe Get-NetFirewallHyperVVMSetting -PolicyStore ActiveStore",
+            )
+        )
+    trace.hops.append(
+        windows_unknown(
+            "windows-firewall",
+            "Windows Defender Firewall inbound on the vEthernet (WSL) "
+            "adapter, whose profile is Public, must allow the port.",
+            "powershell.exe Get-NetFirewallRule",
+        )
+    )
+    trace.hops.append(
+        windows_unknown(
+            "windows-listener",
+            "A Windows program must listen on 0.0.0.0 or the vEthernet address (not only 127.0.0.1).",
+            "netstat.exe -ano",
+        )
+    )
 
 
 # --- Linux hops ------------------------------------------------------------------------------
@@ -749,8 +1117,9 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
     # fixes would let it (so the list of blockers is whole, as for a socket of this machine).
     onward = nft if nft.verdict == "forwarded" else past if past is not None and past.verdict == "forwarded" else None
     if onward is not None and onward.packet.oif and not pkt.locally_generated:
-        trace.hops += forward_hop.destination(world, pkt, onward.packet,
-                                              lambda after, proto, port: _netfilter_hop(after, proto, port, world))
+        trace.hops += forward_hop.destination(
+            world, pkt, onward.packet, lambda after, proto, port: _netfilter_hop(after, proto, port, world)
+        )
         return
     if nft.verdict == "forwarded" or any(h.ambiguity for h in nft.hooks):
         return  # where the packet goes next is not known
@@ -765,8 +1134,10 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
         if after.verdict != "accept":
             hop = _netfilter_hop(after, pkt.proto, pkt.dport, world)
             if hop.blocks:
-                hop.explanation = ("The connection opens, but the client's next packet (conntrack state established) "
-                                   f"is stopped: {hop.explanation}")
+                hop.explanation = (
+                    "The connection opens, but the client's next packet (conntrack state established) "
+                    f"is stopped: {hop.explanation}"
+                )
                 if hop.verdict == "drop":
                     hop.symptom = "timeout"
                 hop.fixes = established_fixes(after.decisive) + hop.fixes
@@ -778,8 +1149,17 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
     """Over IPv6 the client first asks for the server's link address with a neighbor
     solicitation (ICMPv6 135, untracked by conntrack). If the firewall stops it, nothing else
     gets through, whatever the rules for the port say. None when it passes."""
-    ns = Packet("ipv6-icmp", pkt.src, solicited_node(pkt.dst), 0, sport=0, iif=pkt.iif, ct_state="untracked",
-                icmp_type=135, hop_limit=255)
+    ns = Packet(
+        "ipv6-icmp",
+        pkt.src,
+        solicited_node(pkt.dst),
+        0,
+        sport=0,
+        iif=pkt.iif,
+        ct_state="untracked",
+        icmp_type=135,
+        hop_limit=255,
+    )
     nd = deliver(world.netfilter, ns, world.host)
     if nd.verdict not in ("drop", "reject", "unknown"):
         return None
@@ -789,8 +1169,10 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
         return hop
     hop.symptom = "timeout"
     hop.alternatives = []
-    hop.explanation = (f"IPv6 neighbor discovery from the client is stopped ({hop.edit}), so the client never learns "
-                       "this machine's link address: every IPv6 connection times out, whatever the rules for the port say.")
+    hop.explanation = (
+        f"IPv6 neighbor discovery from the client is stopped ({hop.edit}), so the client never learns "
+        "this machine's link address: every IPv6 connection times out, whatever the rules for the port say."
+    )
     hop.fixes = nd_fixes(nd.decisive)
     return hop
 
@@ -809,27 +1191,55 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
             decided = f"rule {o.rule.position}" if o.rule else "policy"
             steps.append(f"{hook.hook}: {s.base.label} -> {o.verdict} ({decided})")
     pkt = nft.packet
-    assumed = "; ".join(dict.fromkeys(a for hook in nft.hooks for s in hook.steps for a in s.outcome.assumptions)) or None
+    assumed = (
+        "; ".join(dict.fromkeys(a for hook in nft.hooks for s in hook.steps for a in s.outcome.assumptions)) or None
+    )
     if nft.verdict == "accept":
         if assumed:
-            return Hop("netfilter", "assumed", "Every Linux firewall table lets the packet in, under an assumption.",
-                       packet=pkt.describe(), steps=steps, assumption=assumed)
-        return Hop("netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps)
+            return Hop(
+                "netfilter",
+                "assumed",
+                "Every Linux firewall table lets the packet in, under an assumption.",
+                packet=pkt.describe(),
+                steps=steps,
+                assumption=assumed,
+            )
+        return Hop(
+            "netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps
+        )
     if nft.verdict == "forwarded" and pkt.oif and not pkt.locally_generated:
-        return Hop("netfilter", "assumed" if assumed else "allow", f"Every Linux firewall table lets the packet through: "
-                   f"it is forwarded to {pkt.dst} out {pkt.oif}.", packet=pkt.describe(), steps=steps, assumption=assumed)
+        return Hop(
+            "netfilter",
+            "assumed" if assumed else "allow",
+            f"Every Linux firewall table lets the packet through: it is forwarded to {pkt.dst} out {pkt.oif}.",
+            packet=pkt.describe(),
+            steps=steps,
+            assumption=assumed,
+        )
     if nft.verdict == "forwarded":
-        return Hop("netfilter", "unknown", f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
-                   "machine: it leaves it, and wsltui does not follow it further.", packet=pkt.describe(),
-                   reason=f"a connection from this machine to another host ({pkt.dst}) is not followed", steps=steps)
+        return Hop(
+            "netfilter",
+            "unknown",
+            f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
+            "machine: it leaves it, and wsltui does not follow it further.",
+            packet=pkt.describe(),
+            reason=f"a connection from this machine to another host ({pkt.dst}) is not followed",
+            steps=steps,
+        )
     step = nft.decisive
     if step is None and nft.stop is not None:
         hop = forward_hop.routing_hop(nft.stop, pkt)
         hop.steps = steps
         return hop
     if step is None:
-        return Hop("netfilter", "unknown", "wsltui cannot tell whether this address is local.", packet=pkt.describe(),
-                   reason="the interface addresses are unknown (ip -j addr show)", steps=steps)
+        return Hop(
+            "netfilter",
+            "unknown",
+            "wsltui cannot tell whether this address is local.",
+            packet=pkt.describe(),
+            reason="the interface addresses are unknown (ip -j addr show)",
+            steps=steps,
+        )
     o = step.outcome
     attr = attribute(step)
     if attr.owner == "firewalld" and attr.zone is None:
@@ -837,24 +1247,47 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     rule_text = o.rule.text if o.rule else step.base.policy_text or f"policy {step.base.policy}"
     location = o.rule.location() if o.rule else f"{step.base.label} (chain policy)"
     if o.verdict == "unknown":
-        return Hop("netfilter", "unknown", f"wsltui cannot evaluate a rule in {step.base.label}.", packet=step.before.describe(),
-                   rule=rule_text, location=location, owner=attr.owner, edit=attr.edit,
-                   reason=f"{o.reason}", steps=steps)
+        return Hop(
+            "netfilter",
+            "unknown",
+            f"wsltui cannot evaluate a rule in {step.base.label}.",
+            packet=step.before.describe(),
+            rule=rule_text,
+            location=location,
+            owner=attr.owner,
+            edit=attr.edit,
+            reason=f"{o.reason}",
+            steps=steps,
+        )
     fixes = netfilter_fixes(step, attr, pkt.proto, pkt.dport, pkt.family)
     symptom = _symptom(o, pkt.family)
     if o.verdict == "drop":
         sentence = f"{attr.edit} drops it: the client waits until it times out."
     else:
         sentence = f"{attr.edit} rejects it ({o.reject_with or 'default'}): the client sees '{symptom}'."
-    hop = Hop("netfilter", o.verdict, sentence, packet=step.before.describe(), rule=rule_text, location=location,
-              owner=attr.owner, edit=attr.edit, symptom=symptom, fixes=fixes, steps=steps, assumption=assumed)
+    hop = Hop(
+        "netfilter",
+        o.verdict,
+        sentence,
+        packet=step.before.describe(),
+        rule=rule_text,
+        location=location,
+        owner=attr.owner,
+        edit=attr.edit,
+        symptom=symptom,
+        fixes=fixes,
+        steps=steps,
+        assumption=assumed,
+    )
     alternatives = [a for hook in nft.hooks for a in hook.alternatives]
     if alternatives:
         hop.alternatives = sorted({_symptom(a.outcome, pkt.family) for a in alternatives} - {symptom})
         others = ", ".join(a.base.label for a in alternatives)
-        hop.explanation += (f" {others} at the same priority would stop it too; iptables-legacy and nf_tables chains "
-                            "run in the order their tables were created, which no snapshot tells, so the client may "
-                            f"see {' or '.join(hop.alternatives)} instead.")
+        hop.explanation += (
+            f" {others} at the same priority would stop it too; iptables-legacy and nf_tables chains "
+            "run in the order their tables were created, which no snapshot tells, so the client may "
+            f"see {' or '.join(hop.alternatives)} instead."
+        )
     return hop
 
 

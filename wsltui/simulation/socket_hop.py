@@ -57,35 +57,80 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
     listeners = _listeners(sockets_facts, pkt.proto, pkt.dport)
     where = pkt.describe()
     if isinstance(listeners, Unknown):
-        return Hop("socket", "unknown", "wsltui does not know which sockets are listening.", packet=where,
-                   reason=str(listeners))
+        return Hop(
+            "socket",
+            "unknown",
+            "wsltui does not know which sockets are listening.",
+            packet=where,
+            reason=str(listeners),
+        )
     for l in listeners:
         if accepts(l, pkt):
-            return Hop("socket", "allow", f"{_who(l)} listens on {_show(l)} and gets the connection.", packet=where,
-                       rule=_show(l), owner=_who(l))
+            return Hop(
+                "socket",
+                "allow",
+                f"{_who(l)} listens on {_show(l)} and gets the connection.",
+                packet=where,
+                rule=_show(l),
+                owner=_who(l),
+            )
     same_port = [l for l in listeners if l.proto == pkt.proto and l.port == pkt.dport]
     fixes: list[Fix] = []
     if same_port:
         bound = ", ".join(f"{_show(l)} ({_who(l)})" for l in same_port)
         why = f"Something listens on port {pkt.dport}, but not on an address this packet can reach: {bound}."
         wildcard = "::" if pkt.family == 6 else "0.0.0.0"
-        fixes.append(Fix(f"Bind the server to {wildcard} (all addresses) instead of {same_port[0].address}",
-                         [], [], "socket", needs_root=False,
-                         note=f"e.g. --host {wildcard} / listen(\"{wildcard}:{pkt.dport}\"); then restart it"))
+        fixes.append(
+            Fix(
+                f"Bind the server to {wildcard} (all addresses) instead of {same_port[0].address}",
+                [],
+                [],
+                "socket",
+                needs_root=False,
+                note=f'e.g. --host {wildcard} / listen("{wildcard}:{pkt.dport}"); then restart it',
+            )
+        )
     else:
         why = f"Nothing listens on {pkt.proto} port {pkt.dport}."
-        fixes.append(Fix(f"Start the server on port {pkt.dport} ({pkt.proto}), bound to 0.0.0.0", [], [], "socket",
-                         needs_root=False))
+        fixes.append(
+            Fix(
+                f"Start the server on port {pkt.dport} ({pkt.proto}), bound to 0.0.0.0",
+                [],
+                [],
+                "socket",
+                needs_root=False,
+            )
+        )
     symptom = "refused"
-    return Hop("socket", "no-listener", why + (" The kernel answers with a TCP reset." if pkt.proto == "tcp"
-                                               else " The kernel answers with ICMP port unreachable."),
-               packet=where, symptom=symptom, fixes=fixes)
+    return Hop(
+        "socket",
+        "no-listener",
+        why
+        + (
+            " The kernel answers with a TCP reset."
+            if pkt.proto == "tcp"
+            else " The kernel answers with ICMP port unreachable."
+        ),
+        packet=where,
+        symptom=symptom,
+        fixes=fixes,
+    )
 
 
 def _forwarding_off(what: str) -> Hop:
-    return Hop("localhost-relay", "no-listener", f"localhostForwarding=false in .wslconfig: {what}.", symptom="refused",
-               fixes=[Fix("Set localhostForwarding=true under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
-                          front_end="wsl", needs_root=False)])
+    return Hop(
+        "localhost-relay",
+        "no-listener",
+        f"localhostForwarding=false in .wslconfig: {what}.",
+        symptom="refused",
+        fixes=[
+            Fix(
+                "Set localhostForwarding=true under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+                front_end="wsl",
+                needs_root=False,
+            )
+        ],
+    )
 
 
 _RELAY_BINDS = {6: ("::", "::1"), 4: ("0.0.0.0", "127.0.0.1")}
@@ -108,7 +153,9 @@ def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | 
     if isinstance(listeners, Unknown):
         return own
     tcp = [l for l in listeners if not l.interface]
-    if any(l.address in _RELAY_BINDS[own.version] for l in tcp) or not any(l.address in _RELAY_BINDS[other.version] for l in tcp):
+    if any(l.address in _RELAY_BINDS[own.version] for l in tcp) or not any(
+        l.address in _RELAY_BINDS[other.version] for l in tcp
+    ):
         return own
     return other
 
@@ -124,48 +171,89 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
         return _forwarding_off("WSL does not forward localhost to the VM")
     if proto != "tcp":
-        return Hop("localhost-relay", "no-listener", f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} "
-                   "never reaches WSL.", symptom="refused",
-                   fixes=[Fix("Send the UDP traffic to the WSL VM's IP instead, or switch to networkingMode=mirrored",
-                              front_end="wsl", needs_root=False)])
+        return Hop(
+            "localhost-relay",
+            "no-listener",
+            f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} never reaches WSL.",
+            symptom="refused",
+            fixes=[
+                Fix(
+                    "Send the UDP traffic to the WSL VM's IP instead, or switch to networkingMode=mirrored",
+                    front_end="wsl",
+                    needs_root=False,
+                )
+            ],
+        )
     listed = f"{name} listens on Windows {win}:{port} (Get-NetTCPConnection)"
     listeners = _listeners(sockets_facts, "tcp", port)
     if isinstance(listeners, Unknown):
         if seen:
             return Hop("localhost-relay", "allow", f"{listed}; which Linux socket it serves is not known.", owner="wsl")
-        return Hop("localhost-relay", "unknown", "The relay forwards only for some Linux bind addresses; wsltui does "
-                   "not know the listening sockets.", reason=str(listeners))
+        return Hop(
+            "localhost-relay",
+            "unknown",
+            "The relay forwards only for some Linux bind addresses; wsltui does not know the listening sockets.",
+            reason=str(listeners),
+        )
     wanted = _RELAY_BINDS[6 if v6 else 4]
     mine = [l for l in listeners if l.proto == "tcp" and l.port == port and l.address in wanted and not l.interface]
     if mine:
-        return Hop("localhost-relay", "allow", f"{name} listens on Windows {win}:{port} for {_show(mine[0])} "
-                   f"({_who(mine[0])}) and connects to it from inside the VM over lo.", rule=_show(mine[0]),
-                   owner="wsl")
+        return Hop(
+            "localhost-relay",
+            "allow",
+            f"{name} listens on Windows {win}:{port} for {_show(mine[0])} "
+            f"({_who(mine[0])}) and connects to it from inside the VM over lo.",
+            rule=_show(mine[0]),
+            owner="wsl",
+        )
     others = [l for l in listeners if l.proto == "tcp" and l.port == port]
     got = ", ".join(_show(l) for l in others)
     if seen and others:
-        return Hop("localhost-relay", "assumed", f"{listed} although Linux binds only {got}: some WSL versions relay "
-                   "both loopback addresses (microsoft/WSL#11740), and Windows' listener table is the truth.",
-                   rule=got, owner="wsl", assumption=f"the relay connects to {_show(others[0])} inside the VM")
+        return Hop(
+            "localhost-relay",
+            "assumed",
+            f"{listed} although Linux binds only {got}: some WSL versions relay "
+            "both loopback addresses (microsoft/WSL#11740), and Windows' listener table is the truth.",
+            rule=got,
+            owner="wsl",
+            assumption=f"the relay connects to {_show(others[0])} inside the VM",
+        )
     if seen:
-        return Hop("localhost-relay", "allow", f"{listed}, but no Linux TCP socket listens on port {port}: the relay has "
-                   "nothing to connect to inside the VM.", owner="wsl")
+        return Hop(
+            "localhost-relay",
+            "allow",
+            f"{listed}, but no Linux TCP socket listens on port {port}: the relay has "
+            "nothing to connect to inside the VM.",
+            owner="wsl",
+        )
     if others:
         if v6:
-            fix = Fix(f"Bind the server to :: (dual-stack) or ::1, or connect to 127.0.0.1:{port} instead", front_end="socket",
-                      needs_root=False)
+            fix = Fix(
+                f"Bind the server to :: (dual-stack) or ::1, or connect to 127.0.0.1:{port} instead",
+                front_end="socket",
+                needs_root=False,
+            )
         elif any(l.address == "::" and l.dual_stack for l in others):
-            fix = Fix(f"Connect to localhost or [::1]:{port} instead of 127.0.0.1, or bind the server to 0.0.0.0 as well",
-                      front_end="socket", needs_root=False,
-                      note="a dual-stack [::] listener (Go, Node, Java) gets only an IPv6 relay in NAT mode")
+            fix = Fix(
+                f"Connect to localhost or [::1]:{port} instead of 127.0.0.1, or bind the server to 0.0.0.0 as well",
+                front_end="socket",
+                needs_root=False,
+                note="a dual-stack [::] listener (Go, Node, Java) gets only an IPv6 relay in NAT mode",
+            )
         else:
             fix = Fix("Bind the server to 0.0.0.0 or 127.0.0.1", front_end="socket", needs_root=False)
-        why = (f"The relay only forwards {win}:{port} for a Linux listener on {' or '.join(wanted)}; "
-               f"this port is bound as {got}, so Windows {win}:{port} has nobody listening.")
+        why = (
+            f"The relay only forwards {win}:{port} for a Linux listener on {' or '.join(wanted)}; "
+            f"this port is bound as {got}, so Windows {win}:{port} has nobody listening."
+        )
         return Hop("localhost-relay", "no-listener", why, symptom="refused", fixes=[fix])
-    return Hop("localhost-relay", "no-listener", f"No Linux TCP listener on port {port}, so {name} does not "
-               f"listen on Windows {win}:{port}.", symptom="refused",
-               fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
+    return Hop(
+        "localhost-relay",
+        "no-listener",
+        f"No Linux TCP listener on port {port}, so {name} does not listen on Windows {win}:{port}.",
+        symptom="refused",
+        fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
+    )
 
 
 def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loopback: bool) -> Hop:
@@ -174,21 +262,38 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     config = getattr(wsl_facts, "wslconfig", None)
     ignored = [] if config is None or isinstance(config, Unknown) else list(config.ignored_ports)
     if port == 53 or port in ignored:
-        return Hop("localhost-relay", "no-listener", f"Port {port} is not reserved for Linux in mirrored mode "
-                   f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
-                   symptom="refused")
+        return Hop(
+            "localhost-relay",
+            "no-listener",
+            f"Port {port} is not reserved for Linux in mirrored mode "
+            f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
+            symptom="refused",
+        )
     listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
-        return Hop("localhost-relay", "unknown", "Mirrored mode forwards only ports a Linux socket bound; wsltui does "
-                   "not know the listening sockets.", reason=str(listeners))
+        return Hop(
+            "localhost-relay",
+            "unknown",
+            "Mirrored mode forwards only ports a Linux socket bound; wsltui does not know the listening sockets.",
+            reason=str(listeners),
+        )
     wanted = {"0.0.0.0", "127.0.0.1", "::"} if loopback else None
     mine = [l for l in listeners if l.proto == proto and l.port == port and (wanted is None or l.address in wanted)]
     if mine:
-        return Hop("localhost-relay", "allow", f"{_show(mine[0])} ({_who(mine[0])}) reserved port {port} on Windows, "
-                   "so Windows steers it into the VM.", rule=_show(mine[0]), owner="wsl")
-    return Hop("localhost-relay", "no-listener", f"No Linux socket bound {proto} port {port}, so mirrored networking "
-               "does not steer it into the VM.", symptom="refused",
-               fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)])
+        return Hop(
+            "localhost-relay",
+            "allow",
+            f"{_show(mine[0])} ({_who(mine[0])}) reserved port {port} on Windows, so Windows steers it into the VM.",
+            rule=_show(mine[0]),
+            owner="wsl",
+        )
+    return Hop(
+        "localhost-relay",
+        "no-listener",
+        f"No Linux socket bound {proto} port {port}, so mirrored networking does not steer it into the VM.",
+        symptom="refused",
+        fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
+    )
 
 
 def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) -> Hop:
@@ -205,8 +310,12 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
         return _forwarding_off("consomme opens no Windows loopback socket for Linux listeners")
     listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
-        return Hop(layer, "unknown", "Consomme forwards only ports a Linux socket bound; wsltui does not know the listening "
-                   "sockets.", reason=str(listeners))
+        return Hop(
+            layer,
+            "unknown",
+            "Consomme forwards only ports a Linux socket bound; wsltui does not know the listening sockets.",
+            reason=str(listeners),
+        )
     same = [l for l in listeners if l.proto == proto and l.port == port and not l.interface]
     wildcard = _RELAY_BINDS[family][0]
     if loopback:
@@ -217,19 +326,43 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
         where = f"the Windows host's {dst}:{port}"
     mine = [l for l in same if l.address in wanted]
     if mine:
-        return Hop(layer, "allow", f"Consomme opened {where} for {_show(mine[0])} ({_who(mine[0])}) and forwards it into "
-                   "the VM.", rule=_show(mine[0]), owner="wsl")
+        return Hop(
+            layer,
+            "allow",
+            f"Consomme opened {where} for {_show(mine[0])} ({_who(mine[0])}) and forwards it into the VM.",
+            rule=_show(mine[0]),
+            owner="wsl",
+        )
     if family == 4 and not loopback and any(l.address == "::" and l.dual_stack for l in same):
-        return Hop(layer, "unknown", f"Linux binds {proto} [::]:{port} (dual-stack); consomme opens the host socket in the "
-                   "bind's own family, and whether that socket takes IPv4 is not documented.", rule=f"[::]:{port}",
-                   owner="wsl", reason="unknown: undocumented: consomme's host socket for a dual-stack [::] bind "
-                   f"(test from the LAN: Test-NetConnection -Port {port}, or bind 0.0.0.0)")
+        return Hop(
+            layer,
+            "unknown",
+            f"Linux binds {proto} [::]:{port} (dual-stack); consomme opens the host socket in the "
+            "bind's own family, and whether that socket takes IPv4 is not documented.",
+            rule=f"[::]:{port}",
+            owner="wsl",
+            reason="unknown: undocumented: consomme's host socket for a dual-stack [::] bind "
+            f"(test from the LAN: Test-NetConnection -Port {port}, or bind 0.0.0.0)",
+        )
     if same:
         got = ", ".join(_show(l) for l in same)
-        fix = Fix(f"Bind the server to {wildcard}" + (" or its loopback address" if loopback else ""), front_end="socket",
-                  needs_root=False, note="consomme opens a Windows socket in the bind's own family and scope")
-        return Hop(layer, "no-listener", f"Consomme opens {where} only for a Linux bind to {' or '.join(wanted)}; this "
-                   f"port is bound as {got}.", symptom="refused", fixes=[fix])
-    return Hop(layer, "no-listener", f"No Linux socket bound {proto} port {port}, so consomme opens nothing on {where}.",
-               symptom="refused",
-               fixes=[Fix(f"Start the server on port {port}, bound to {wildcard}", front_end="socket", needs_root=False)])
+        fix = Fix(
+            f"Bind the server to {wildcard}" + (" or its loopback address" if loopback else ""),
+            front_end="socket",
+            needs_root=False,
+            note="consomme opens a Windows socket in the bind's own family and scope",
+        )
+        return Hop(
+            layer,
+            "no-listener",
+            f"Consomme opens {where} only for a Linux bind to {' or '.join(wanted)}; this port is bound as {got}.",
+            symptom="refused",
+            fixes=[fix],
+        )
+    return Hop(
+        layer,
+        "no-listener",
+        f"No Linux socket bound {proto} port {port}, so consomme opens nothing on {where}.",
+        symptom="refused",
+        fixes=[Fix(f"Start the server on port {port}, bound to {wildcard}", front_end="socket", needs_root=False)],
+    )

@@ -24,8 +24,19 @@ from wsltui.facts.base import Unknown
 from wsltui.facts.windows import registry_profiles
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.trace import (
-    ANY_OS, CLIENT_OF, EMPTY_REPLY, HANGS_THEN_CLOSED, NET_UNREACHABLE, NO_ROUTE, PERMISSION_DENIED,
-    PROTOCOL_UNAVAILABLE, REFUSED, TIMEOUT, WINDOWS, Hop, Trace,
+    ANY_OS,
+    CLIENT_OF,
+    EMPTY_REPLY,
+    HANGS_THEN_CLOSED,
+    NET_UNREACHABLE,
+    NO_ROUTE,
+    PERMISSION_DENIED,
+    PROTOCOL_UNAVAILABLE,
+    REFUSED,
+    TIMEOUT,
+    WINDOWS,
+    Hop,
+    Trace,
 )
 
 LINUX_LAYERS = ("netfilter", "socket")
@@ -80,17 +91,24 @@ def _through_relay(hop: Hop) -> None:
     plain = hop.symptom
     hop.symptom = accepted_first(plain)
     hop.alternatives = sorted({accepted_first(a) for a in hop.alternatives} - {hop.symptom})
-    then = ("waits until the relay's connect inside the VM gives up (about 127 s at tcp_syn_retries=6) and is then closed"
-            if plain == TIMEOUT else "is closed without a reply")
-    hop.explanation += (f" WSL's localhost relay accepted the Windows connection before connecting inside the VM, so the "
-                        f"Windows client's connect succeeds and the connection {then}; Linux's '{plain}' never reaches it.")
+    then = (
+        "waits until the relay's connect inside the VM gives up (about 127 s at tcp_syn_retries=6) and is then closed"
+        if plain == TIMEOUT
+        else "is closed without a reply"
+    )
+    hop.explanation += (
+        f" WSL's localhost relay accepted the Windows connection before connecting inside the VM, so the "
+        f"Windows client's connect succeeds and the connection {then}; Linux's '{plain}' never reaches it."
+    )
 
 
 def _through_portproxy(hop: Hop) -> None:
     other = accepted_first(hop.symptom)
     hop.alternatives = sorted(set(hop.alternatives) | {other})
-    hop.explanation += (f" portproxy (iphlpsvc) relays the connection: whether the client sees '{hop.symptom}' or a "
-                        f"connection that is accepted and then closed ('{other}') is not documented.")
+    hop.explanation += (
+        f" portproxy (iphlpsvc) relays the connection: whether the client sees '{hop.symptom}' or a "
+        f"connection that is accepted and then closed ('{other}') is not documented."
+    )
 
 
 # --- Windows answering for a port nobody listens on ----------------------------------------------
@@ -105,8 +123,11 @@ def _stealth(world, scenario: str, trace: Trace) -> None:
         aliases = ("wsl",)
     else:
         return  # loopback (refused stays right), or a path where Linux, not Windows, answers
-    nobody = [b for b in trace.blockers
-              if b.layer in ("portproxy", "excluded-ports", "windows-listener") and b.symptom == REFUSED]
+    nobody = [
+        b
+        for b in trace.blockers
+        if b.layer in ("portproxy", "excluded-ports", "windows-listener") and b.symptom == REFUSED
+    ]
     win = winsim.captured(world.facts)
     if not nobody or win is None:
         return
@@ -114,12 +135,16 @@ def _stealth(world, scenario: str, trace: Trace) -> None:
     for hop in nobody:
         if on is True:
             hop.symptom = TIMEOUT
-            hop.explanation += (f" Nothing answers, and {why}: Windows drops the SYN silently (stealth mode), so the "
-                                "client times out instead of being refused.")
+            hop.explanation += (
+                f" Nothing answers, and {why}: Windows drops the SYN silently (stealth mode), so the "
+                "client times out instead of being refused."
+            )
         elif on is None:
             hop.alternatives = sorted(set(hop.alternatives) | {TIMEOUT})
-            hop.explanation += (f" Whether the client is refused or times out depends on Windows' stealth mode, which "
-                                f"drops the SYN silently while the firewall is on: {why}.")
+            hop.explanation += (
+                f" Whether the client is refused or times out depends on Windows' stealth mode, which "
+                f"drops the SYN silently while the firewall is on: {why}."
+            )
 
 
 def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
@@ -141,7 +166,6 @@ def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
 
 def _receiving_profiles(win, aliases) -> tuple[list[str] | None, str]:
     if aliases == ("wsl",):
-
         aliases = (winsim.wsl_adapter(win),)
     else:
         adapters = winsim.lan_adapters(win)
@@ -165,8 +189,10 @@ def _stealth_of(win, profile: str) -> tuple[bool | None, str]:
         return False, f"the {profile} firewall profile is off"
     # DisableStealthMode is a registry value only (Get-NetFirewallProfile does not show it).
     if isinstance(win.local_policy, Unknown) or isinstance(win.gpo_policy, Unknown):
-        return True, (f"the {profile} firewall profile is on (assumed: stealth mode not turned off; the firewall registry "
-                      "was not read)")
+        return True, (
+            f"the {profile} firewall profile is on (assumed: stealth mode not turned off; the firewall registry "
+            "was not read)"
+        )
     if not registry_profiles(win.local_policy, win.gpo_policy)[profile].stealth:
         return False, f"DisableStealthMode=1 on the {profile} profile"
     return True, f"the {profile} firewall profile is on"
@@ -184,8 +210,10 @@ def _mirrored_loopback(scenario: str, trace: Trace) -> None:
             hop.explanation += " Nothing answers either: the client times out (microsoft/WSL#10803)."
         elif scenario == "wsl-to-windows" and hop.layer == "windows-listener" and hop.symptom == REFUSED:
             hop.alternatives = sorted(set(hop.alternatives) | {TIMEOUT})
-            hop.explanation += (" On affected WSL builds the reset goes to the wrong port and the Linux client hangs "
-                                "instead (microsoft/WSL#13327, #10855).")
+            hop.explanation += (
+                " On affected WSL builds the reset goes to the wrong port and the Linux client hangs "
+                "instead (microsoft/WSL#13327, #10855)."
+            )
 
 
 # --- an ICMP error to a Windows client -------------------------------------------------------------
@@ -196,5 +224,7 @@ def _icmp_to_windows(trace: Trace) -> None:
     if first is None or first.layer not in LINUX_LAYERS or first.symptom not in ICMP_ERRORS:
         return
     first.alternatives = sorted(set(first.alternatives) | {TIMEOUT})
-    first.explanation += (" A Windows client may retry the connection after this ICMP error (KB325122) and report a "
-                          "timeout instead: which one it reports is not documented.")
+    first.explanation += (
+        " A Windows client may retry the connection after this ICMP error (KB325122) and report a "
+        "timeout instead: which one it reports is not documented."
+    )

@@ -9,8 +9,17 @@ from dataclasses import dataclass, field, fields
 from wsltui.quoting import has_controls
 
 # Layer ids (documented in the README).
-LAYERS = ("windows-firewall", "hyperv-firewall", "excluded-ports", "windows-listener", "localhost-relay", "portproxy",
-          "netfilter", "socket", "path")
+LAYERS = (
+    "windows-firewall",
+    "hyperv-firewall",
+    "excluded-ports",
+    "windows-listener",
+    "localhost-relay",
+    "portproxy",
+    "netfilter",
+    "socket",
+    "path",
+)
 
 BLOCKING = frozenset({"drop", "reject", "no-listener"})
 
@@ -29,51 +38,97 @@ WRONG_PROGRAM = "wrong program"  # connect() succeeds, but another program than 
 # only then connects on: when that second connection fails, the client's connect has succeeded.
 EMPTY_REPLY = "empty reply"  # accepted, then closed without data (the proxy's connect was refused)
 HANGS_THEN_CLOSED = "hangs, then closed"  # accepted, then nothing until the proxy's connect gives up
-SYMPTOMS = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE, CONNECTS, WRONG_PROGRAM,
-            EMPTY_REPLY, HANGS_THEN_CLOSED)
+SYMPTOMS = (
+    TIMEOUT,
+    REFUSED,
+    NO_ROUTE,
+    NET_UNREACHABLE,
+    PERMISSION_DENIED,
+    PROTOCOL_UNAVAILABLE,
+    CONNECTS,
+    WRONG_PROGRAM,
+    EMPTY_REPLY,
+    HANGS_THEN_CLOSED,
+)
 
 # Who connects, per scenario: the words a client prints depend on its OS.
 WINDOWS, LINUX, ANY_OS = "windows", "linux", "unknown"
-CLIENT_OF = {"windows-localhost-v4": WINDOWS, "windows-localhost-v6": WINDOWS, "windows-to-wsl-ip": WINDOWS,
-             "windows-to-host-ip": WINDOWS, "wsl-to-windows": LINUX, "lan-to-host": ANY_OS, "lan-to-wsl-ip": ANY_OS,
-             "custom": ANY_OS}
+CLIENT_OF = {
+    "windows-localhost-v4": WINDOWS,
+    "windows-localhost-v6": WINDOWS,
+    "windows-to-wsl-ip": WINDOWS,
+    "windows-to-host-ip": WINDOWS,
+    "wsl-to-windows": LINUX,
+    "lan-to-host": ANY_OS,
+    "lan-to-wsl-ip": ANY_OS,
+    "custom": ANY_OS,
+}
 
 # (symptom, client OS) -> what the client prints, by program. Winsock codes: WinError.h; the
 # Windows connect gives up after about 21 s (2 SYN retransmissions, nmap/nmap#2113) and retries
 # the SYN after a reset before it reports "refused" (KB175523); Linux gives up after ~127 s at
 # the default tcp_syn_retries=6. curl's wording differs a little between versions.
 _CURL_CONNECT = "(7) Failed to connect to <host> port <port>"
-_EMPTY = {"curl": "(52) Empty reply from server, or (56) Recv failure: Connection was reset",
-          "chromium": "ERR_EMPTY_RESPONSE or ERR_CONNECTION_RESET"}
+_EMPTY = {
+    "curl": "(52) Empty reply from server, or (56) Recv failure: Connection was reset",
+    "chromium": "ERR_EMPTY_RESPONSE or ERR_CONNECTION_RESET",
+}
 CLIENT_WORDS: dict[tuple[str, str], dict[str, str]] = {
-    (REFUSED, WINDOWS): {"winsock": "WSAECONNREFUSED (10061), after about 2 s: Windows retries the SYN after a reset",
-                         "curl": f"{_CURL_CONNECT} after about 2000 ms: Couldn't connect to server",
-                         "chromium": "ERR_CONNECTION_REFUSED"},
-    (TIMEOUT, WINDOWS): {"winsock": "WSAETIMEDOUT (10060), after about 21 s",
-                         "curl": f"{_CURL_CONNECT} after about 21000 ms: Couldn't connect to server (Timed out)",
-                         "chromium": "ERR_CONNECTION_TIMED_OUT"},
-    (NO_ROUTE, WINDOWS): {"winsock": "WSAEHOSTUNREACH (10065)", "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
-                          "chromium": "ERR_ADDRESS_UNREACHABLE"},
-    (NET_UNREACHABLE, WINDOWS): {"winsock": "WSAENETUNREACH (10051)", "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
-                                 "chromium": "ERR_ADDRESS_UNREACHABLE"},
-    (EMPTY_REPLY, WINDOWS): {"winsock": "connect() succeeds; recv() returns 0 (closed) or WSAECONNRESET (10054)", **_EMPTY},
-    (HANGS_THEN_CLOSED, WINDOWS): {"winsock": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
-                                   "curl": "waits, then (52) Empty reply from server",
-                                   "chromium": "the page keeps loading, then ERR_EMPTY_RESPONSE"},
-    (REFUSED, LINUX): {"errno": "ECONNREFUSED (Connection refused), at once",
-                       "curl": f"{_CURL_CONNECT}: Connection refused"},
-    (TIMEOUT, LINUX): {"errno": "ETIMEDOUT (Connection timed out), after about 127 s at tcp_syn_retries=6",
-                       "curl": f"{_CURL_CONNECT}: Connection timed out"},
+    (REFUSED, WINDOWS): {
+        "winsock": "WSAECONNREFUSED (10061), after about 2 s: Windows retries the SYN after a reset",
+        "curl": f"{_CURL_CONNECT} after about 2000 ms: Couldn't connect to server",
+        "chromium": "ERR_CONNECTION_REFUSED",
+    },
+    (TIMEOUT, WINDOWS): {
+        "winsock": "WSAETIMEDOUT (10060), after about 21 s",
+        "curl": f"{_CURL_CONNECT} after about 21000 ms: Couldn't connect to server (Timed out)",
+        "chromium": "ERR_CONNECTION_TIMED_OUT",
+    },
+    (NO_ROUTE, WINDOWS): {
+        "winsock": "WSAEHOSTUNREACH (10065)",
+        "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
+        "chromium": "ERR_ADDRESS_UNREACHABLE",
+    },
+    (NET_UNREACHABLE, WINDOWS): {
+        "winsock": "WSAENETUNREACH (10051)",
+        "curl": f"{_CURL_CONNECT}: Couldn't connect to server",
+        "chromium": "ERR_ADDRESS_UNREACHABLE",
+    },
+    (EMPTY_REPLY, WINDOWS): {
+        "winsock": "connect() succeeds; recv() returns 0 (closed) or WSAECONNRESET (10054)",
+        **_EMPTY,
+    },
+    (HANGS_THEN_CLOSED, WINDOWS): {
+        "winsock": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+        "curl": "waits, then (52) Empty reply from server",
+        "chromium": "the page keeps loading, then ERR_EMPTY_RESPONSE",
+    },
+    (REFUSED, LINUX): {
+        "errno": "ECONNREFUSED (Connection refused), at once",
+        "curl": f"{_CURL_CONNECT}: Connection refused",
+    },
+    (TIMEOUT, LINUX): {
+        "errno": "ETIMEDOUT (Connection timed out), after about 127 s at tcp_syn_retries=6",
+        "curl": f"{_CURL_CONNECT}: Connection timed out",
+    },
     (NO_ROUTE, LINUX): {"errno": "EHOSTUNREACH (No route to host)", "curl": f"{_CURL_CONNECT}: No route to host"},
-    (NET_UNREACHABLE, LINUX): {"errno": "ENETUNREACH (Network is unreachable)",
-                               "curl": f"{_CURL_CONNECT}: Network is unreachable"},
+    (NET_UNREACHABLE, LINUX): {
+        "errno": "ENETUNREACH (Network is unreachable)",
+        "curl": f"{_CURL_CONNECT}: Network is unreachable",
+    },
     (PERMISSION_DENIED, LINUX): {"errno": "EACCES (Permission denied)", "curl": f"{_CURL_CONNECT}: Permission denied"},
-    (PROTOCOL_UNAVAILABLE, LINUX): {"errno": "ENOPROTOOPT (Protocol not available)",
-                                    "curl": f"{_CURL_CONNECT}: Protocol not available"},
-    (EMPTY_REPLY, LINUX): {"errno": "connect() succeeds; recv() returns 0 (closed) or ECONNRESET",
-                           "curl": "(52) Empty reply from server, or (56) Recv failure: Connection reset by peer"},
-    (HANGS_THEN_CLOSED, LINUX): {"errno": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
-                                 "curl": "waits, then (52) Empty reply from server"},
+    (PROTOCOL_UNAVAILABLE, LINUX): {
+        "errno": "ENOPROTOOPT (Protocol not available)",
+        "curl": f"{_CURL_CONNECT}: Protocol not available",
+    },
+    (EMPTY_REPLY, LINUX): {
+        "errno": "connect() succeeds; recv() returns 0 (closed) or ECONNRESET",
+        "curl": "(52) Empty reply from server, or (56) Recv failure: Connection reset by peer",
+    },
+    (HANGS_THEN_CLOSED, LINUX): {
+        "errno": "connect() succeeds; recv() waits until the proxy gives up, then returns 0 (closed)",
+        "curl": "waits, then (52) Empty reply from server",
+    },
 }
 
 
@@ -156,11 +211,16 @@ class Fix:
             self.commands = [display(a) for a in self.argv]
         if self.undo_argv and not self.undo:
             self.undo = [display(a) for a in self.undo_argv]
-        if any(has_controls(w) for w in (*self.commands, *self.undo, *(a for c in (*self.argv, *self.undo_argv) for a in c))):
+        if any(
+            has_controls(w)
+            for w in (*self.commands, *self.undo, *(a for c in (*self.argv, *self.undo_argv) for a in c))
+        ):
             # A newline or an escape sequence in a value: no quoting makes a pasted command safe.
             self.commands, self.undo, self.argv, self.undo_argv, self.windows = [], [], [], [], None
-            self.manual = ("a name in this fix holds control characters, which no quoting makes safe to paste "
-                           "or run: make the change by hand")
+            self.manual = (
+                "a name in this fix holds control characters, which no quoting makes safe to paste "
+                "or run: make the change by hand"
+            )
 
     @property
     def automatic(self) -> bool:
@@ -168,10 +228,20 @@ class Fix:
         return bool(self.argv) and bool(self.undo_argv) and not self.manual
 
     def to_json(self) -> dict:
-        return {"title": self.title, "commands": self.commands, "undo": self.undo, "front_end": self.front_end,
-                "needs_root": self.needs_root, "note": self.note, "argv": self.argv, "undo_argv": self.undo_argv,
-                "persistent": self.persistent, "automatic": self.automatic, "manual": self.manual,
-                "windows": self.windows.to_json() if self.windows else None}
+        return {
+            "title": self.title,
+            "commands": self.commands,
+            "undo": self.undo,
+            "front_end": self.front_end,
+            "needs_root": self.needs_root,
+            "note": self.note,
+            "argv": self.argv,
+            "undo_argv": self.undo_argv,
+            "persistent": self.persistent,
+            "automatic": self.automatic,
+            "manual": self.manual,
+            "windows": self.windows.to_json() if self.windows else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -257,7 +327,9 @@ class Trace:
         """For a hop traced under an assumed fix: the 1-based number of the blocker that fix belongs to."""
         if hop.assumes_fix is None:
             return None
-        return next((i for i, b in enumerate(self.blockers, 1) if any(f.title == hop.assumes_fix for f in b.fixes)), None)
+        return next(
+            (i for i, b in enumerate(self.blockers, 1) if any(f.title == hop.assumes_fix for f in b.fixes)), None
+        )
 
     @property
     def reachable(self) -> bool | None:
@@ -277,10 +349,21 @@ class Trace:
     def hop_json(self, h: Hop) -> dict:
         """One hop as ``check --json`` shows it (``first_blocker``, each of ``blockers`` and ``hops``)."""
         return {
-            "layer": h.layer, "verdict": h.verdict, "rule": h.rule, "location": h.location, "owner": h.owner,
-            "edit": h.edit, "explanation": h.explanation, "packet": h.packet, "assumption": h.assumption,
-            "reason": h.reason, "symptom": h.symptom, "symptom_alternatives": h.alternatives, "steps": h.steps,
-            "fixes": [f.to_json() for f in h.fixes], "assumes_fix": h.assumes_fix,
+            "layer": h.layer,
+            "verdict": h.verdict,
+            "rule": h.rule,
+            "location": h.location,
+            "owner": h.owner,
+            "edit": h.edit,
+            "explanation": h.explanation,
+            "packet": h.packet,
+            "assumption": h.assumption,
+            "reason": h.reason,
+            "symptom": h.symptom,
+            "symptom_alternatives": h.alternatives,
+            "steps": h.steps,
+            "fixes": [f.to_json() for f in h.fixes],
+            "assumes_fix": h.assumes_fix,
             "client_sees": self.client_sees(h.symptom, h.alternatives) if h.symptom else None,
         }
 
@@ -288,20 +371,30 @@ class Trace:
         hop = self.hop_json
         first = self.first_blocker
         return {
-            "scenario": self.scenario, "mode": self.mode, "proto": self.proto, "port": self.port,
-            "reachable": self.reachable, "symptom": self.symptom,
+            "scenario": self.scenario,
+            "mode": self.mode,
+            "proto": self.proto,
+            "port": self.port,
+            "reachable": self.reachable,
+            "symptom": self.symptom,
             "first_blocker": hop(first) if first else None,
             "blockers": [hop(b) for b in self.blockers],
             "hops": [hop(h) for h in self.hops],
             "notes": self.notes,
-            "client_sees": self.client_sees(self.symptom, first.alternatives if first else []) if self.symptom else None,
+            "client_sees": self.client_sees(self.symptom, first.alternatives if first else [])
+            if self.symptom
+            else None,
             "caveats": self.caveats,
         }
 
     def client_sees(self, symptom: str, alternatives: list[str]) -> dict:
         """The symptom in the words this trace's client prints (``words`` empty: only the portable word)."""
-        return {"client": self.client, "symptom": symptom, "words": client_words(symptom, self.client),
-                "alternatives": [{"symptom": a, "words": client_words(a, self.client)} for a in alternatives]}
+        return {
+            "client": self.client,
+            "symptom": symptom,
+            "words": client_words(symptom, self.client),
+            "alternatives": [{"symptom": a, "words": client_words(a, self.client)} for a in alternatives],
+        }
 
 
 def reject_symptom(reject_with: str | None, family: int) -> str:

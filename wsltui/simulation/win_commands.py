@@ -22,8 +22,10 @@ from wsltui.simulation.trace import Fix, WinAction
 PROFILES = ("Domain", "Private", "Public", "Any")
 PORTPROXY_KINDS = ("v4tov4", "v4tov6", "v6tov4", "v6tov6")
 # RFC 1123 host names: letters, digits and inner hyphens, dot-separated labels of 1-63 characters.
-_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 WSL_IP_PLACEHOLDER = "<WSL IP>"  # a portproxy fix when the WSL address is not known: a person fills it in
 
 
@@ -121,24 +123,32 @@ def ps_commands(a: WinAction) -> tuple[str, str | None]:
     if a.kind == "new-allow":
         name, d, p, pr = ps_quote(rule_name(a)), _direction(a), port(a.port), proto(a.proto).upper()
         iface = f" -InterfaceAlias {ps_quote(a.interface)}" if a.interface else ""
-        new = (f"New-NetFirewallRule -Name {name} -DisplayName {ps_quote(display_name(a))} "
-               f"-Direction {'Inbound' if d == 'in' else 'Outbound'} -Action Allow -Protocol {pr} "
-               f"-{'LocalPort' if d == 'in' else 'RemotePort'} {p} -Profile {profile(a.profile)}{iface}")
+        new = (
+            f"New-NetFirewallRule -Name {name} -DisplayName {ps_quote(display_name(a))} "
+            f"-Direction {'Inbound' if d == 'in' else 'Outbound'} -Action Allow -Protocol {pr} "
+            f"-{'LocalPort' if d == 'in' else 'RemotePort'} {p} -Profile {profile(a.profile)}{iface}"
+        )
         return new, f"Remove-NetFirewallRule -Name {name}"
     if a.kind == "new-hv-allow":
         name, d, p, pr = ps_quote(rule_name(a)), _direction(a), port(a.port), proto(a.proto).upper()
-        new = (f"New-NetFirewallHyperVRule -Name {name} -DisplayName {ps_quote(display_name(a))} "
-               f"-Direction {'Inbound' if d == 'in' else 'Outbound'} -VMCreatorId {ps_quote(WSL_VM_CREATOR)} "
-               f"-Protocol {pr} -{'LocalPorts' if d == 'in' else 'RemotePorts'} {p} -Action Allow")
+        new = (
+            f"New-NetFirewallHyperVRule -Name {name} -DisplayName {ps_quote(display_name(a))} "
+            f"-Direction {'Inbound' if d == 'in' else 'Outbound'} -VMCreatorId {ps_quote(WSL_VM_CREATOR)} "
+            f"-Protocol {pr} -{'LocalPorts' if d == 'in' else 'RemotePorts'} {p} -Action Allow"
+        )
         return new, f"Remove-NetFirewallHyperVRule -Name {name}"
     if a.kind == "profile-inbound-rules":
         p = profile(a.profile)
-        return (f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules True",
-                f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules False")
+        return (
+            f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules True",
+            f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules False",
+        )
     if a.kind == "hv-loopback":
         vm = ps_quote(WSL_VM_CREATOR)
-        return (f"Set-NetFirewallHyperVVMSetting -Name {vm} -LoopbackEnabled True",
-                f"Set-NetFirewallHyperVVMSetting -Name {vm} -LoopbackEnabled False")
+        return (
+            f"Set-NetFirewallHyperVVMSetting -Name {vm} -LoopbackEnabled True",
+            f"Set-NetFirewallHyperVVMSetting -Name {vm} -LoopbackEnabled False",
+        )
     if a.kind == "stop-process":
         return f"Stop-Process -Id {pid(a.pid)}", None
     if a.kind == "find-service":
@@ -146,15 +156,23 @@ def ps_commands(a: WinAction) -> tuple[str, str | None]:
     raise UnsafeValue(f"no PowerShell for a {a.kind!r} action")
 
 
-def windows_fix(title: str, action: WinAction, *, note: str = "", needs_root: bool = True,
-                manual_note: str = "") -> Fix:
+def windows_fix(
+    title: str, action: WinAction, *, note: str = "", needs_root: bool = True, manual_note: str = ""
+) -> Fix:
     """A Windows fix whose commands are built from ``action``; a manual fix (no command, the
     reason in ``manual``) when a value cannot go into a command safely."""
     try:
         command, undo = ps_commands(action)
     except UnsafeValue as e:
-        return Fix(title, [], [], "windows", needs_root=needs_root, note=note,
-                   manual=f"wsltui cannot write this command safely ({e}){manual_note}: make the change by hand")
+        return Fix(
+            title,
+            [],
+            [],
+            "windows",
+            needs_root=needs_root,
+            note=note,
+            manual=f"wsltui cannot write this command safely ({e}){manual_note}: make the change by hand",
+        )
     return Fix(title, [command], [undo] if undo else [], "windows", needs_root=needs_root, note=note, windows=action)
 
 
@@ -162,14 +180,18 @@ def windows_fix(title: str, action: WinAction, *, note: str = "", needs_root: bo
 
 
 def portproxy_add(kind: str, listen_port, listen_address: str, connect_port, connect_address: str) -> str:
-    return (f"netsh interface portproxy add {_kind(kind)} listenport={port(listen_port)} "
-            f"listenaddress={netsh_address(listen_address, wildcard=True)} connectport={port(connect_port)} "
-            f"connectaddress={_connect(connect_address)}")
+    return (
+        f"netsh interface portproxy add {_kind(kind)} listenport={port(listen_port)} "
+        f"listenaddress={netsh_address(listen_address, wildcard=True)} connectport={port(connect_port)} "
+        f"connectaddress={_connect(connect_address)}"
+    )
 
 
 def portproxy_delete(kind: str, listen_port, listen_address: str) -> str:
-    return (f"netsh interface portproxy delete {_kind(kind)} listenport={port(listen_port)} "
-            f"listenaddress={netsh_address(listen_address, wildcard=True)}")
+    return (
+        f"netsh interface portproxy delete {_kind(kind)} listenport={port(listen_port)} "
+        f"listenaddress={netsh_address(listen_address, wildcard=True)}"
+    )
 
 
 def _kind(kind: str) -> str:
@@ -189,8 +211,10 @@ def excluded_range(verb: str, family: str, start=None, count=None, *, persistent
         raise UnsafeValue(f"not an excludedportrange command: {verb} {family}")
     if verb == "show":
         return f"netsh int {family} show excludedportrange protocol=tcp"
-    return (f"netsh int {family} {verb} excludedportrange protocol=tcp startport={port(start)} "
-            f"numberofports={port(count)}" + (" store=persistent" if persistent else ""))
+    return (
+        f"netsh int {family} {verb} excludedportrange protocol=tcp startport={port(start)} "
+        f"numberofports={port(count)}" + (" store=persistent" if persistent else "")
+    )
 
 
 def netsh_fix(title: str, build, *, note: str = "") -> Fix:
@@ -199,8 +223,14 @@ def netsh_fix(title: str, build, *, note: str = "") -> Fix:
     try:
         commands, undo = build()
     except UnsafeValue as e:
-        return Fix(title, [], [], "windows", note=note,
-                   manual=f"wsltui cannot write this netsh command safely ({e}): make the change by hand")
+        return Fix(
+            title,
+            [],
+            [],
+            "windows",
+            note=note,
+            manual=f"wsltui cannot write this netsh command safely ({e}): make the change by hand",
+        )
     return Fix(title, commands, undo, "windows", note=note)
 
 

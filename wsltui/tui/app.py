@@ -111,16 +111,29 @@ def run_live_test(world, scenario, trace, read_only: bool):
     return result
 
 
-def make_app(source: Source | Mapping[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-             label: str = "", refresh: float | None = None, read_only: bool = False) -> WslTuiApp:
+def make_app(
+    source: Source | Mapping[str, Source],
+    *,
+    demo: str | None = None,
+    ports: tuple[int, ...] = (),
+    label: str = "",
+    refresh: float | None = None,
+    read_only: bool = False,
+) -> WslTuiApp:
     """The app over ``source``: one callable returning a Snapshot, or ``{name: callable}`` for
     sources that load independently (live: linux + windows). ``demo`` names the bundled demo
     being shown (enables switching demos); ``ports`` adds ports nobody may listen on;
     ``refresh`` is the seconds between runs of the periodic sources (None: ``LIVE_REFRESH``;
     0: never)."""
     sources = dict(source) if isinstance(source, Mapping) else {"snapshot": source}
-    return WslTuiApp(sources, demo=demo, ports=tuple(ports), label=label,
-                     refresh=LIVE_REFRESH if refresh is None else refresh, read_only=read_only)
+    return WslTuiApp(
+        sources,
+        demo=demo,
+        ports=tuple(ports),
+        label=label,
+        refresh=LIVE_REFRESH if refresh is None else refresh,
+        read_only=read_only,
+    )
 
 
 def __getattr__(name: str):
@@ -160,20 +173,39 @@ class WslProvider(Provider):
             cmds.append((f"Panel: {info.title}", partial(app.action_panel, info.key), f"key {i}"))
         cmds += [
             ("Refresh: read the system again", app.action_refresh, "key r"),
-            *([("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
-              if app.needs_root else []),
-            ("Fix the blocker: its plan (commands and undo)", partial(app.panel_action, "flow", "fix"), "key f in Flow"),
+            *(
+                [("sudo: enter the password for the probes that need root", app.action_sudo, "key R")]
+                if app.needs_root
+                else []
+            ),
+            (
+                "Fix the blocker: its plan (commands and undo)",
+                partial(app.panel_action, "flow", "fix"),
+                "key f in Flow",
+            ),
             ("Undo the last change wsltui made: its plan", app.action_undo_last, "key u"),
             ("Screenshot (SVG) of this panel: content only", app.action_save_screenshot, "key f8 / ctrl+s"),
-            ("Screenshot (SVG), redacted", partial(app.action_save_screenshot, redact=True),
-             "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
+            (
+                "Screenshot (SVG), redacted",
+                partial(app.action_save_screenshot, redact=True),
+                "addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced",
+            ),
             ("Screenshot (SVG) with the footer and tabs", partial(app.action_save_screenshot, chrome=True), ""),
-            ("Write the report for a ticket (Markdown, redacted)", app.action_write_report,
-             "key w: addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced"),
-            ("Write the raw report and snapshot (unredacted: for you, not a ticket)",
-             partial(app.action_write_report, False), "the snapshot replays with `wsltui report --from`"),
-            ("Live test: send the real connection of the Flow port and scenario", app.action_live_test,
-             "key l (Flow, Status): compare the trace with what really happens"),
+            (
+                "Write the report for a ticket (Markdown, redacted)",
+                app.action_write_report,
+                "key w: addresses, MACs, names, e-mails, SIDs, GUIDs, Windows paths replaced",
+            ),
+            (
+                "Write the raw report and snapshot (unredacted: for you, not a ticket)",
+                partial(app.action_write_report, False),
+                "the snapshot replays with `wsltui report --from`",
+            ),
+            (
+                "Live test: send the real connection of the Flow port and scenario",
+                app.action_live_test,
+                "key l (Flow, Status): compare the trace with what really happens",
+            ),
             ("Help: every key", app.action_help, "key ?"),
             ("Search / filter this panel's list", partial(app.action_filter), "key /"),
             ("Quit", app.action_quit, "key q"),
@@ -214,8 +246,13 @@ def panel_key_commands(app) -> list[tuple[str, Callable, str]]:
     for panel in PANELS:
         for b in panel.BINDINGS:
             if isinstance(b, Binding) and b.description and b.key != "escape":
-                out.append((f"{panel.TITLE}: {b.description}", partial(app.panel_action, panel.KEY, b.action),
-                            f"key {key_name(b)} in {panel.TITLE}" + (f": {b.tooltip}" if b.tooltip else "")))
+                out.append(
+                    (
+                        f"{panel.TITLE}: {b.description}",
+                        partial(app.panel_action, panel.KEY, b.action),
+                        f"key {key_name(b)} in {panel.TITLE}" + (f": {b.tooltip}" if b.tooltip else ""),
+                    )
+                )
     return out
 
 
@@ -226,8 +263,10 @@ class WslTuiApp(App):
     TITLE = "wsltui"
     COMMANDS = App.COMMANDS | {WslProvider}
     BINDINGS = [
-        *(Binding(str(i), f"panel('{p.key}')", p.title, show=False, id=f"panel-{p.key}")
-          for i, p in enumerate(PANEL_INFO, 1)),
+        *(
+            Binding(str(i), f"panel('{p.key}')", p.title, show=False, id=f"panel-{p.key}")
+            for i, p in enumerate(PANEL_INFO, 1)
+        ),
         Binding("tab", "next_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
         Binding("shift+tab", "next_panel(-1)", "Prev panel", show=False, priority=True, id="prev-panel"),
         Binding("right_square_bracket", "next_panel(1)", "Next panel", show=False, key_display="]"),
@@ -238,18 +277,42 @@ class WslTuiApp(App):
         # apply): at 120 columns the rest would be cut. ? and the palette list every key.
         Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("f8,ctrl+s", "save_screenshot", "Screenshot", key_display="f8", show=False, id="screenshot"),
-        Binding("w", "write_report", "Write report", show=False, id="write-report",
-                tooltip="Write a redacted Markdown report for a support ticket (the raw one: command palette)"),
-        Binding("R", "sudo", "sudo", id="sudo",
-                tooltip="Some probes need root: give sudo your password once, then wsltui reads them"),
-        Binding("u", "undo_last", "Undo", id="undo",
-                tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it"),
+        Binding(
+            "w",
+            "write_report",
+            "Write report",
+            show=False,
+            id="write-report",
+            tooltip="Write a redacted Markdown report for a support ticket (the raw one: command palette)",
+        ),
+        Binding(
+            "R",
+            "sudo",
+            "sudo",
+            id="sudo",
+            tooltip="Some probes need root: give sudo your password once, then wsltui reads them",
+        ),
+        Binding(
+            "u",
+            "undo_last",
+            "Undo",
+            id="undo",
+            tooltip="Undo the last change wsltui made (from here or `wsltui fix`): the plan first, y runs it",
+        ),
         Binding("n", "next_demo", "Next demo", show=False, id="next-demo"),
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
     ]
 
-    def __init__(self, sources: dict[str, Source], *, demo: str | None = None, ports: tuple[int, ...] = (),
-                 label: str = "", refresh: float = 0.0, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        sources: dict[str, Source],
+        *,
+        demo: str | None = None,
+        ports: tuple[int, ...] = (),
+        label: str = "",
+        refresh: float = 0.0,
+        read_only: bool = False,
+    ) -> None:
         super().__init__()
         self.sources = sources
         self.read_only = read_only
@@ -276,13 +339,21 @@ class WslTuiApp(App):
         self.live_notes: dict[tuple, str] = {}
         self.live_runner = run_live_test
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
-               markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity="information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every notification (a widget's ``notify`` comes here too) is plain text with control
         characters escaped, whatever ``markup`` says: most quote data (an error, a path, a rule
         name) that Textual would otherwise parse as markup, and a terminal would obey."""
-        super().notify(shown(message, multiline=True), title=shown(title), severity=severity, timeout=timeout,
-                       markup=False)
+        super().notify(
+            shown(message, multiline=True), title=shown(title), severity=severity, timeout=timeout, markup=False
+        )
 
     # --- layout --------------------------------------------------------------------------
 
@@ -321,7 +392,13 @@ class WslTuiApp(App):
         if a is not None:
             t.append(f" mode {a.world.mode} ", style="bold")
         for name, state in self.states.items():
-            mark = "…" if state == "loading" else "↻" if name in self.refreshing else ("✓" if state.startswith("ok") else "✗")
+            mark = (
+                "…"
+                if state == "loading"
+                else "↻"
+                if name in self.refreshing
+                else ("✓" if state.startswith("ok") else "✗")
+            )
             t.append(f" {name} {mark}", style=state_style(state))  # (seconds: in the loading lines)
         if self.refresh_every and any(getattr(fn, "periodic", False) for fn in self.sources.values()):
             if any(getattr(self.sources.get(name), "periodic", False) for name in self.needs_root):
@@ -365,8 +442,9 @@ class WslTuiApp(App):
             if not get_current_worker().is_cancelled:
                 self.post_message(SourceLoaded(name, generation, snap, error, time.monotonic() - started))
 
-        self.run_worker(job, name=f"source:{name}", group=f"source:{name}", thread=True, exclusive=True,
-                        exit_on_error=False)
+        self.run_worker(
+            job, name=f"source:{name}", group=f"source:{name}", thread=True, exclusive=True, exit_on_error=False
+        )
 
     @on(SourceLoaded)
     def _source_loaded(self, msg: SourceLoaded) -> None:
@@ -384,10 +462,16 @@ class WslTuiApp(App):
             self._loaded[msg.name] = msg.snapshot
             self._note_needs_root(msg.name, msg.snapshot)
             if msg.snapshot.notes:  # what loading a snapshot ignored (names repr()-quoted)
-                self.notify("\n".join(msg.snapshot.notes[:5]), title=f"{msg.name}: ignored", severity="warning",
-                            markup=False)
+                self.notify(
+                    "\n".join(msg.snapshot.notes[:5]), title=f"{msg.name}: ignored", severity="warning", markup=False
+                )
         self._refresh_states()
-        unchanged = background and previous is not None and msg.snapshot is not None and record_outputs(previous) == record_outputs(msg.snapshot)
+        unchanged = (
+            background
+            and previous is not None
+            and msg.snapshot is not None
+            and record_outputs(previous) == record_outputs(msg.snapshot)
+        )
         if self._loaded and not unchanged:
             self._analyze(dict(self._loaded), dict(self.states))
         self._arm_refresh(msg.name)
@@ -428,9 +512,14 @@ class WslTuiApp(App):
             self.needs_root.pop(name, None)
         if needing and not self._told_needs_root:
             self._told_needs_root = True
-            self.notify(f"{plural(len(needing), 'probe')} {'needs' if len(needing) == 1 else 'need'} root: "
-                        f"{', '.join(needing)}. Press R to give sudo your "
-                        "password once (wsltui does not keep it).", title="Needs root", timeout=10, markup=False)
+            self.notify(
+                f"{plural(len(needing), 'probe')} {'needs' if len(needing) == 1 else 'need'} root: "
+                f"{', '.join(needing)}. Press R to give sudo your "
+                "password once (wsltui does not keep it).",
+                title="Needs root",
+                timeout=10,
+                markup=False,
+            )
 
     def _analyze(self, loaded: dict, states: dict[str, str]) -> None:
         ports, live, tested = self.ports, self.live, dict(self.live_records)
@@ -467,8 +556,12 @@ class WslTuiApp(App):
         if self.closing or msg.generation != self._analysis_generation:
             return
         if msg.error is not None:
-            self.notify(f"wsltui could not analyse this snapshot ({msg.error}); please report it",
-                        title="Analysis failed", severity="error", markup=False)
+            self.notify(
+                f"wsltui could not analyse this snapshot ({msg.error}); please report it",
+                title="Analysis failed",
+                severity="error",
+                markup=False,
+            )
             return
         self.analysis = msg.analysis
         self._shown = msg.generation
@@ -479,8 +572,12 @@ class WslTuiApp(App):
                 try:
                     panel.set_analysis(msg.analysis)
                 except Exception as e:  # a rendering bug in one panel must not take the others down
-                    self.notify(f"{panel.TITLE}: {type(e).__name__}: {e}", title="Display problem",
-                                severity="error", markup=False)
+                    self.notify(
+                        f"{panel.TITLE}: {type(e).__name__}: {e}",
+                        title="Display problem",
+                        severity="error",
+                        markup=False,
+                    )
         self._refresh_states()
         if self.focused is None and self.screen is self.main_screen:
             self.focus_active()
@@ -489,8 +586,9 @@ class WslTuiApp(App):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.name}: {event.worker.error}", title="Worker failed", severity="error",
-                        markup=False)
+            self.notify(
+                f"{event.worker.name}: {event.worker.error}", title="Worker failed", severity="error", markup=False
+            )
 
     # --- panels --------------------------------------------------------------------------
 
@@ -625,7 +723,9 @@ class WslTuiApp(App):
         from wsltui.tui.changes import Preview, build_plan_worker
 
         if reads_live and not self.live:
-            build = preview or (lambda: Preview(what, [f"builds its plan from the live rules: {self.change_refusal()}"]))
+            build = preview or (
+                lambda: Preview(what, [f"builds its plan from the live rules: {self.change_refusal()}"])
+            )
         build_plan_worker(self, build, what)
 
     def action_undo_last(self) -> None:
@@ -665,7 +765,12 @@ class WslTuiApp(App):
             return
         from wsltui.actions import read_only
 
-        world, trace, runner, quiet = a.world, a.trace(scenario, port, proto), self.live_runner, self.read_only or read_only()
+        world, trace, runner, quiet = (
+            a.world,
+            a.trace(scenario, port, proto),
+            self.live_runner,
+            self.read_only or read_only(),
+        )
 
         def job() -> None:
             try:
@@ -751,8 +856,7 @@ class WslTuiApp(App):
 
     def _sudo_done(self, validated: bool | None) -> None:
         if validated:
-            self.notify("sudo accepted the password; reading the probes that need root again", title="sudo",
-                        timeout=4)
+            self.notify("sudo accepted the password; reading the probes that need root again", title="sudo", timeout=4)
             self.start_sources(list(self.needs_root))
 
     def action_help(self) -> None:
@@ -796,8 +900,17 @@ class WslTuiApp(App):
             return snap
 
         same_data.live = self.live  # the copy says what this app says (live or not, read-only or not)
-        options = dict(size=(width, self.size.height), ports=self.ports, demo=self.demo, label=self.label,
-                       panel=panel, redact=redact, chrome=chrome, flow=self.flow_target(), read_only=self.read_only)
+        options = dict(
+            size=(width, self.size.height),
+            ports=self.ports,
+            demo=self.demo,
+            label=self.label,
+            panel=panel,
+            redact=redact,
+            chrome=chrome,
+            flow=self.flow_target(),
+            read_only=self.read_only,
+        )
 
         def job() -> None:
             from wsltui.tui.report import render_svg
@@ -818,7 +931,9 @@ class WslTuiApp(App):
         where = os.environ.get(SCREENSHOT_DIR_ENV) or os.getcwd()
         stem = f"wsltui-{self.active_key}-{datetime.now().strftime('%Y%m%d-%H%M%S')}{'-redacted' if redact else ''}"
         try:  # a new name (never over a file or through a link planted there); 0600 unless redacted
-            path = safe_files.create_unique(where, stem, ".svg", svg, safe_files.SHARED if redact else safe_files.PRIVATE)
+            path = safe_files.create_unique(
+                where, stem, ".svg", svg, safe_files.SHARED if redact else safe_files.PRIVATE
+            )
         except OSError as e:
             self.notify(f"Could not save the screenshot in {where}: {e.strerror}", severity="error", markup=False)
             return
@@ -886,11 +1001,17 @@ def live_refusal(demo: str | None, label: str, scenario: str, port: int, proto: 
     from wsltui.simulation.trace import CLIENT_OF, LINUX, WINDOWS
     from wsltui.views.scenarios import scenario_text
 
-    where = ("demo: read-only — nothing will run" if demo is not None
-             else f"snapshot {label or ''}: read-only — nothing will run (it is not the live system)".replace("  ", " "))
+    where = (
+        "demo: read-only — nothing will run"
+        if demo is not None
+        else f"snapshot {label or ''}: read-only — nothing will run (it is not the live system)".replace("  ", " ")
+    )
     client = CLIENT_OF.get(scenario)
     sender = {WINDOWS: "from Windows (one powershell.exe)", LINUX: "from WSL"}.get(
-        client, "— it starts on another machine, so only what can be sent from here")
-    return (f"{where}. On the live system, l sends the real connection ({scenario_text(scenario, port)}, {proto}) "
-            f"{sender}, watches Linux with a temporary nft trace table (as root) and sets the result beside this trace. "
-            "Skipped here: the connection, the trace table, any temporary listener.")
+        client, "— it starts on another machine, so only what can be sent from here"
+    )
+    return (
+        f"{where}. On the live system, l sends the real connection ({scenario_text(scenario, port)}, {proto}) "
+        f"{sender}, watches Linux with a temporary nft trace table (as root) and sets the result beside this trace. "
+        "Skipped here: the connection, the trace table, any temporary listener."
+    )

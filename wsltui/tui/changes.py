@@ -69,11 +69,13 @@ def removal_preview(kind: str, rule, facts) -> Preview:
     ref = rule_ref(rule, facts)  # from the facts alone; refuses what wsltui never changes
     verb = "Disable" if kind == "disable" else "Delete"
     label = f"ufw rule: {ref.text}" if ref.kind == "row" else ref.label  # its number: from the live rules files
-    steps = [f"reads the live {ref.front_end} rules and checks this is still the same rule at the same place "
-             "(else it changes nothing and asks for a refresh)",
-             "shows the exact command (by rule number or nft handle, from the live rules) and its exact undo; "
-             "nothing runs without y",
-             "saves the rules first, removes the rule, and checks that exactly this rule went"]
+    steps = [
+        f"reads the live {ref.front_end} rules and checks this is still the same rule at the same place "
+        "(else it changes nothing and asks for a refresh)",
+        "shows the exact command (by rule number or nft handle, from the live rules) and its exact undo; "
+        "nothing runs without y",
+        "saves the rules first, removes the rule, and checks that exactly this rule went",
+    ]
     if kind == "disable":
         steps.append("remembers where the rule was: the Netfilter panel lists it, space puts it back")
     steps.append("`wsltui undo` (or u) restores it")
@@ -83,16 +85,21 @@ def removal_preview(kind: str, rule, facts) -> Preview:
 def allow_preview(front_end: str, port: int, proto: str, at=None, facts=None) -> Preview:
     """``a`` in a Linux firewall panel where nothing runs."""
     where = {"firewalld": "in the default zone", "ufw": "ahead of every other ufw rule"}.get(
-        front_end, "first in its input chain")
+        front_end, "first in its input chain"
+    )
     if at is not None:
         from wsltui.actions import rule_ref
 
         where = f"just before {rule_ref(at, facts).label}"
-    return Preview(f"Allow {proto}/{port} in {front_end}", [
-        f"reads the live {front_end} rules, then adds an accept for {proto}/{port} {where} "
-        "(the exact command comes from the live rules)",
-        "saves the rules first and checks afterwards that exactly this rule came",
-        "`wsltui undo` (or u) removes it again"])
+    return Preview(
+        f"Allow {proto}/{port} in {front_end}",
+        [
+            f"reads the live {front_end} rules, then adds an accept for {proto}/{port} {where} "
+            "(the exact command comes from the live rules)",
+            "saves the rules first and checks afterwards that exactly this rule came",
+            "`wsltui undo` (or u) removes it again",
+        ],
+    )
 
 
 def windows_preview(action, title: str) -> Preview:
@@ -105,17 +112,28 @@ def windows_preview(action, title: str) -> Preview:
         command, undo = ps_commands(action)
     except UnsafeValue as e:
         return Preview(title, [f"wsltui cannot write this command safely ({e}): make the change by hand"])
-    return Preview(title, ["runs in an elevated PowerShell (a UAC prompt), after checking the rule's state; "
-                           "Windows keeps the change (persistent)", "`wsltui undo` (or u) runs the undo"],
-                   [command], [undo] if undo else [])
+    return Preview(
+        title,
+        [
+            "runs in an elevated PowerShell (a UAC prompt), after checking the rule's state; "
+            "Windows keeps the change (persistent)",
+            "`wsltui undo` (or u) runs the undo",
+        ],
+        [command],
+        [undo] if undo else [],
+    )
 
 
 def undo_preview_here(refusal: str) -> Preview:
     """``u`` where nothing was changed from here."""
-    return Preview("Undo the last change", [
-        f"nothing to undo here: {refusal}",
-        "live, u shows the last change wsltui made on this machine (from here or `wsltui fix`) with its exact "
-        "undo; y runs it"])
+    return Preview(
+        "Undo the last change",
+        [
+            f"nothing to undo here: {refusal}",
+            "live, u shows the last change wsltui made on this machine (from here or `wsltui fix`) with its exact "
+            "undo; y runs it",
+        ],
+    )
 
 
 def flow_port(app) -> tuple[int, str]:
@@ -130,9 +148,11 @@ def propose_allow(panel, front_end: str, *, at=None) -> None:
 
     port, proto = flow_port(panel.app)
     facts = panel.analysis.facts
-    panel.app.propose(lambda: add_allow_plan(front_end, port, proto, at=at, facts=facts),
-                      f"allow {proto}/{port} in {front_end}",
-                      preview=lambda: allow_preview(front_end, port, proto, at, facts))
+    panel.app.propose(
+        lambda: add_allow_plan(front_end, port, proto, at=at, facts=facts),
+        f"allow {proto}/{port} in {front_end}",
+        preview=lambda: allow_preview(front_end, port, proto, at, facts),
+    )
 
 
 def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
@@ -141,13 +161,19 @@ def propose_removal(panel, kind: str, rule, what: str, **options) -> None:
 
     build = disable_plan if kind == "disable" else delete_plan
     facts = panel.analysis.facts
-    panel.app.propose(lambda: build(rule, facts, **options), f"{kind} {what}",
-                      preview=lambda: removal_preview(kind, rule, facts))
+    panel.app.propose(
+        lambda: build(rule, facts, **options), f"{kind} {what}", preview=lambda: removal_preview(kind, rule, facts)
+    )
 
 
 def allow_binding(panel: str, where: str) -> Binding:
-    return Binding("a", "add_allow", "Allow", id=f"{panel}-allow",
-                   tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it")
+    return Binding(
+        "a",
+        "add_allow",
+        "Allow",
+        id=f"{panel}-allow",
+        tooltip=f"Accept the Flow panel's port/protocol in {where}: the plan first, y applies it",
+    )
 
 
 COPY_HINT = " copy the commands (j/k: select one to copy alone)   "
@@ -156,8 +182,10 @@ COPY_HINT = " copy the commands (j/k: select one to copy alone)   "
 class PlanText(CommandBox):
     """The plan as ``describe`` words it; j/k select one of its commands (``c`` then copies it alone)."""
 
-    BINDINGS = [Binding("j,down", "move(1)", "Next command", show=False),
-                Binding("k,up", "move(-1)", "Previous command", show=False)]
+    BINDINGS = [
+        Binding("j,down", "move(1)", "Next command", show=False),
+        Binding("k,up", "move(-1)", "Previous command", show=False),
+    ]
 
     def __init__(self, described: str) -> None:
         draw, commands = command_lines(described)
@@ -199,23 +227,39 @@ class PlanScreen(ModalScreen[bool]):
         self.what = what
         self.undoing = isinstance(plan, UndoPreview)
         self.marked = refusal  # shown in the title: the whole dialog is read-only
-        self.refusal = refusal or (None if self.undoing or plan.fixes else "nothing wsltui can apply: see the manual steps")
+        self.refusal = refusal or (
+            None if self.undoing or plan.fixes else "nothing wsltui can apply: see the manual steps"
+        )
         self.busy = False
 
     def compose(self):
         with Vertical(id="plan-box"):
-            title = Text(("Undo" if self.undoing else "Change plan") + (f": {self.what}" if self.what else ""),
-                         style="bold")
+            title = Text(
+                ("Undo" if self.undoing else "Change plan") + (f": {self.what}" if self.what else ""), style="bold"
+            )
             if self.marked:
                 title.append(f"  {self.marked}", style="bold black on yellow")
             yield SafeStatic(title, id="plan-title")
             with VerticalScroll(id="plan-body"):
                 yield PlanText(self.plan.describe())
-            hint = Text.assemble(("y", "bold"), " undo   " if self.undoing else " apply   ",
-                                 ("c", "bold"), COPY_HINT, ("esc", "bold"), " cancel")
+            hint = Text.assemble(
+                ("y", "bold"),
+                " undo   " if self.undoing else " apply   ",
+                ("c", "bold"),
+                COPY_HINT,
+                ("esc", "bold"),
+                " cancel",
+            )
             if self.refusal:
-                hint = Text.assemble(("cannot apply here: ", "bold yellow"), self.refusal, "   ", ("c", "bold"),
-                                     COPY_HINT, ("esc", "bold"), " close")
+                hint = Text.assemble(
+                    ("cannot apply here: ", "bold yellow"),
+                    self.refusal,
+                    "   ",
+                    ("c", "bold"),
+                    COPY_HINT,
+                    ("esc", "bold"),
+                    " close",
+                )
             yield SafeStatic(hint, id="plan-status")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -247,7 +291,9 @@ class PlanScreen(ModalScreen[bool]):
                 self.post_message(self.Done(False, f"nothing was changed: {e}"))
                 return
             except Exception as e:  # a bug: the journal and backup say what happened; never a traceback
-                self.post_message(self.Done(False, f"internal error {type(e).__name__}: {e} (see `wsltui undo --list`)"))
+                self.post_message(
+                    self.Done(False, f"internal error {type(e).__name__}: {e} (see `wsltui undo --list`)")
+                )
                 return
             self.post_message(self.Done(result.ok, result.message, applied=result.ok))
 
@@ -266,8 +312,12 @@ class PlanScreen(ModalScreen[bool]):
         elif any(f.elevated for f in self.plan.fixes):
             text = clipboard_text(self.plan)
         else:
-            text = "\n".join([c for f in self.plan.fixes for c in f.commands]
-                             + [c for m in self.plan.manual for c in m.commands]) + "\n"
+            text = (
+                "\n".join(
+                    [c for f in self.plan.fixes for c in f.commands] + [c for m in self.plan.manual for c in m.commands]
+                )
+                + "\n"
+            )
         if not text.strip():
             self.notify("nothing to copy: the commands come from the live rules", timeout=4)
             return

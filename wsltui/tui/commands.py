@@ -33,8 +33,10 @@ def command_line(prefix: str, command: str, selected: bool = False, style: str =
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1)
     mark = MARK if selected else " "
-    grid.add_row(Text(mark + prefix[1:] if prefix.startswith(" ") else prefix),
-                 Text(command, style=SELECTED_STYLE if selected else style))
+    grid.add_row(
+        Text(mark + prefix[1:] if prefix.startswith(" ") else prefix),
+        Text(command, style=SELECTED_STYLE if selected else style),
+    )
     return grid
 
 
@@ -50,11 +52,17 @@ def command_lines(described: str) -> tuple[Callable[[int | None], RenderableType
         prefix = next((p for p in COMMAND_PREFIXES if line.startswith(p)), None)
         if prefix is not None:
             where[n] = (prefix, len(commands))
-            commands.append(line[len(prefix):])
+            commands.append(line[len(prefix) :])
 
     def draw(selected: int | None) -> Group:
-        return Group(*(command_line(where[n][0], commands[where[n][1]], selected == where[n][1], style="")
-                       if n in where else Text(line) for n, line in enumerate(lines)))
+        return Group(
+            *(
+                command_line(where[n][0], commands[where[n][1]], selected == where[n][1], style="")
+                if n in where
+                else Text(line)
+                for n, line in enumerate(lines)
+            )
+        )
 
     return draw, commands
 
@@ -63,8 +71,11 @@ class CommandBox(SafeStatic, can_focus=True):
     """A focusable box drawn by ``draw(selected)`` (the index of the selected command among
     ``commands``, or None), so that the selection is drawn where the command is."""
 
-    BINDINGS = [Binding("c", "copy", "Copy", id="copy-command",
-                        tooltip="Copy the selected command (j/k select one) as one line")]
+    BINDINGS = [
+        Binding(
+            "c", "copy", "Copy", id="copy-command", tooltip="Copy the selected command (j/k select one) as one line"
+        )
+    ]
 
     def __init__(self, draw: Callable[[int | None], RenderableType], commands: list[str], **kwargs) -> None:
         super().__init__(draw(None), **kwargs)
@@ -160,5 +171,6 @@ def finish_copy(app, msg: Copied) -> None:
         app.notify(f"copied to the Windows clipboard: {what}", title="Copy", timeout=4)
         return
     app.copy_to_clipboard(msg.text)
-    app.notify(f"copied through the terminal (OSC 52; clip.exe: {msg.why or 'not available'}): {what}",
-               title="Copy", timeout=6)
+    app.notify(
+        f"copied through the terminal (OSC 52; clip.exe: {msg.why or 'not available'}): {what}", title="Copy", timeout=6
+    )

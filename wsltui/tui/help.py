@@ -10,10 +10,12 @@ from textual.screen import ModalScreen
 
 from wsltui.tui.safe_static import SafeStatic
 
-ABOUT = ("wsltui explains why Windows or the LAN cannot reach a service in WSL2. Each panel renders "
-         "what the probes read; Flow traces one connection hop by hop. 'unknown: reason (run: command)' "
-         "means the data is missing and says which command would tell. Live, the Linux probes run again "
-         "every few seconds (--refresh N; 0: never); the Windows probes, which are slow, only on r.")
+ABOUT = (
+    "wsltui explains why Windows or the LAN cannot reach a service in WSL2. Each panel renders "
+    "what the probes read; Flow traces one connection hop by hop. 'unknown: reason (run: command)' "
+    "means the data is missing and says which command would tell. Live, the Linux probes run again "
+    "every few seconds (--refresh N; 0: never); the Windows probes, which are slow, only on r."
+)
 
 
 def key_name(b: Binding) -> str:
@@ -41,22 +43,41 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
                 if read_only and b.action in changes:
                     desc += " (read-only here: shows the plan)"
                 rows.append((where, key_name(b), desc))
+
     add("everywhere", type(app).BINDINGS, {"undo_last"})
     rows.append(("everywhere", "ctrl+p", "command palette: every action, panel, panel key, scenario and demo"))
     for panel in PANELS:
         add(panel.TITLE, panel.BINDINGS, panel.CHANGE_ACTIONS | {"fix"})
     add("Sockets", [Binding("enter", "", "trace the selected listener in Flow")])
-    add("Windows", [Binding("enter", "", "all about the selected rule, and whether it could match the Flow port"),
-                    Binding("click", "", "a column header sorts by it (again: reverse)")])
-    add("sudo password", [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"),
-                          Binding("escape", "", "cancel")])
-    add("change plan", [Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
-                        Binding("c", "", "copy the commands (Windows: paste into an elevated PowerShell); "
-                                         "j/k select one: c copies it alone"),
-                        Binding("escape,n", "", "cancel: nothing runs without y")])
+    add(
+        "Windows",
+        [
+            Binding("enter", "", "all about the selected rule, and whether it could match the Flow port"),
+            Binding("click", "", "a column header sorts by it (again: reverse)"),
+        ],
+    )
+    add(
+        "sudo password",
+        [Binding("enter", "", "send the password to `sudo -S -v` (never kept)"), Binding("escape", "", "cancel")],
+    )
+    add(
+        "change plan",
+        [
+            Binding("y", "", "apply: backup first, verified after; undo with u or `wsltui undo`"),
+            Binding(
+                "c",
+                "",
+                "copy the commands (Windows: paste into an elevated PowerShell); j/k select one: c copies it alone",
+            ),
+            Binding("escape,n", "", "cancel: nothing runs without y"),
+        ],
+    )
     add("Flow", [*HopBox.BINDINGS, *CommandBox.BINDINGS])
     add("tables", VimTable.BINDINGS)
-    add("trees", [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")])
+    add(
+        "trees",
+        [*VimTree.BINDINGS, Binding("space", "", "expand / collapse"), Binding("enter", "", "expand / collapse")],
+    )
     add("scrolling", VimScroll.BINDINGS)
     here = next((p.TITLE for p in PANELS if p.KEY == getattr(app, "active_key", None)), None)
     order = {here: 0, "everywhere": 1}

@@ -13,8 +13,15 @@ from wsltui.vocabulary import NOT_APPLICABLE
 from wsltui.vocabulary import VERDICT_STYLES as VERDICT_STYLE
 from wsltui.vocabulary import VERDICT_WORDS as VERDICT_MARK
 
-VERDICT_CLASS = {"allow": "-allow", "drop": "-block", "reject": "-block", "no-listener": "-block",
-                 "unknown": "-unknown", "not-applicable": "-na", "assumed": "-assumed"}
+VERDICT_CLASS = {
+    "allow": "-allow",
+    "drop": "-block",
+    "reject": "-block",
+    "no-listener": "-block",
+    "unknown": "-unknown",
+    "not-applicable": "-na",
+    "assumed": "-assumed",
+}
 
 
 def is_unknown(value) -> bool:
@@ -63,9 +70,16 @@ def cell(trace, width: int | None = None) -> Text:
 
 # Shorter words for the symptoms and verdicts that do not fit a narrow column (the Flow panel
 # and the legend say them in full).
-SHORTER = {"no route to host": "no route", "network unreachable": "net unreach.", "permission denied": "denied",
-           "protocol not available": "no protocol", "hangs, then closed": "hangs", "wrong program": "wrong prog.",
-           "empty reply": "empty", "no-listener": "no listener"}
+SHORTER = {
+    "no route to host": "no route",
+    "network unreachable": "net unreach.",
+    "permission denied": "denied",
+    "protocol not available": "no protocol",
+    "hangs, then closed": "hangs",
+    "wrong program": "wrong prog.",
+    "empty reply": "empty",
+    "no-listener": "no listener",
+}
 
 
 def shorter(text: str) -> str:
@@ -97,8 +111,15 @@ def columns_width(table) -> int:
     return max(0, table.size.width - styles.gutter.width - styles.scrollbar_size_vertical)
 
 
-def fit_widths(natural: list[int], preferred: list[int], minimum: list[int], priority: list[int],
-               available: int, gap: int = 2, protect: int | None = None) -> list[int]:
+def fit_widths(
+    natural: list[int],
+    preferred: list[int],
+    minimum: list[int],
+    priority: list[int],
+    available: int,
+    gap: int = 2,
+    protect: int | None = None,
+) -> list[int]:
     """Column widths for a table ``available`` cells wide (each column also takes ``gap``).
 
     Each column starts at its ``preferred`` width (its longest cell, capped). Free width goes to
@@ -159,5 +180,8 @@ def state_style(state: str) -> str:
 def record_outputs(snapshot, prefix: str = "") -> dict:
     """What the records named ``prefix…`` said (not how long they took): two snapshots with the
     same outputs give the same facts, so a refresh that read the same can leave a view alone."""
-    return {n: (r.argv, r.stdout, r.stderr, r.exit_code, r.error)
-            for n, r in snapshot.records.items() if n.startswith(prefix)}
+    return {
+        n: (r.argv, r.stdout, r.stderr, r.exit_code, r.error)
+        for n, r in snapshot.records.items()
+        if n.startswith(prefix)
+    }

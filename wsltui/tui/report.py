@@ -73,8 +73,19 @@ def content_cut(app) -> bool:
     return panel is not None and any(w.max_scroll_y > 0 for w in (panel, *panel.query("*")) if w.display)
 
 
-def render_svg(sources, *, size=(120, 30), ports=(), demo=None, label="", panel="status", redact: bool = False,
-               chrome: bool = False, flow: tuple | None = None, read_only: bool = False) -> str:
+def render_svg(
+    sources,
+    *,
+    size=(120, 30),
+    ports=(),
+    demo=None,
+    label="",
+    panel="status",
+    redact: bool = False,
+    chrome: bool = False,
+    flow: tuple | None = None,
+    read_only: bool = False,
+) -> str:
     """The ``panel`` screen of the app over ``sources`` as an SVG: the content only (with the
     footer and tabs when ``chrome``), ``size`` wide and as tall as it needs, redacted with
     ``redact``; ``flow``: the (scenario, port, proto) the Flow panel shows. Raises ValueError
@@ -125,8 +136,16 @@ def redacted_screenshot(app, redactor, title: str) -> str:
     from wsltui.views.console import make_console
 
     width, height = app.size
-    console = make_console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
-                           record=True, legacy_windows=False, safe_box=False)
+    console = make_console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     segments: list = []
     for n, line in enumerate(update.strips):

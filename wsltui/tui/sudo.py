@@ -40,11 +40,13 @@ class SudoScreen(ModalScreen[bool]):
 
     def compose(self):
         with Vertical(id="sudo-box"):
-            yield SafeStatic(Text.assemble(
-                ("sudo password\n\n", "bold"),
-                f"These probes need root and sudo would ask for a password: {', '.join(self.probes)}.\n",
-                ("wsltui gives it to `sudo -S -v` once, to refresh sudo's timestamp, and does not keep it.",
-                 "dim")))
+            yield SafeStatic(
+                Text.assemble(
+                    ("sudo password\n\n", "bold"),
+                    f"These probes need root and sudo would ask for a password: {', '.join(self.probes)}.\n",
+                    ("wsltui gives it to `sudo -S -v` once, to refresh sudo's timestamp, and does not keep it.", "dim"),
+                )
+            )
             yield Input(password=True, placeholder="password (enter: send, esc: cancel)", id="sudo-password")
             yield SafeStatic(id="sudo-status")
 

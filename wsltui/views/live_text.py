@@ -8,14 +8,25 @@ Every string comes from a record anyone can edit, so each passes ``shown``."""
 from __future__ import annotations
 
 from wsltui.facts.base import Unknown
-from wsltui.simulation.reconcile import (CLIENT_DIFFERS, DIFFERENT_RULE, NEVER_REACHED_LINUX, NO_EVIDENCE,
-                                         WINDOWS_HOP_DIFFERS, Reconciliation, StoredTest)
+from wsltui.simulation.reconcile import (
+    CLIENT_DIFFERS,
+    DIFFERENT_RULE,
+    NEVER_REACHED_LINUX,
+    NO_EVIDENCE,
+    WINDOWS_HOP_DIFFERS,
+    Reconciliation,
+    StoredTest,
+)
 from wsltui.views.safe_text import shown
 
 # The disagreement classes in words (the headline).
-CLASS_WORDS = {NEVER_REACHED_LINUX: "never reached Linux", WINDOWS_HOP_DIFFERS: "a Windows hop differs",
-               DIFFERENT_RULE: "a different rule decided", CLIENT_DIFFERS: "the client saw something else",
-               NO_EVIDENCE: "nothing observed"}
+CLASS_WORDS = {
+    NEVER_REACHED_LINUX: "never reached Linux",
+    WINDOWS_HOP_DIFFERS: "a Windows hop differs",
+    DIFFERENT_RULE: "a different rule decided",
+    CLIENT_DIFFERS: "the client saw something else",
+    NO_EVIDENCE: "nothing observed",
+}
 SENT_FROM = {"windows": "Windows", "wsl": "WSL"}
 MAX_TRACE_LINES = 8  # of the kernel's trace lines, in a report (the record keeps them all)
 
@@ -24,8 +35,11 @@ def headline(rec: Reconciliation) -> str:
     """One line: agree, or the class and what it means."""
     if rec.disagreement is None:
         return shown(rec.meaning)
-    return shown(f"Model and reality disagree ({CLASS_WORDS.get(rec.disagreement, rec.disagreement)}): {rec.meaning}"
-                 if rec.disagreement != NO_EVIDENCE else rec.meaning)
+    return shown(
+        f"Model and reality disagree ({CLASS_WORDS.get(rec.disagreement, rec.disagreement)}): {rec.meaning}"
+        if rec.disagreement != NO_EVIDENCE
+        else rec.meaning
+    )
 
 
 def short(rec: Reconciliation) -> str:
@@ -76,8 +90,10 @@ def _sent(rec: Reconciliation) -> str:
         bits.append(f"(the client's socket: {c.src})")
     if obs.in_iface:
         bits.append(f"arriving on {obs.in_iface}")
-    listener = {"temporary": "a temporary listener stood in for the service",
-                "none": "nothing listened on the port"}.get(obs.listener)
+    listener = {
+        "temporary": "a temporary listener stood in for the service",
+        "none": "nothing listened on the port",
+    }.get(obs.listener)
     return " ".join(bits) + (f"; {listener}" if listener else "")
 
 
@@ -95,8 +111,10 @@ def _model(rec: Reconciliation) -> str:
 
 def _observed(rec: Reconciliation) -> str:
     c = rec.obs.client
-    how = [c.outcome if c.outcome != rec.symptom else ""] + [f"then {c.after_connect}" if c.after_connect else "",
-                                                             f"code {c.code}" if c.code is not None else ""]
+    how = [c.outcome if c.outcome != rec.symptom else ""] + [
+        f"then {c.after_connect}" if c.after_connect else "",
+        f"code {c.code}" if c.code is not None else "",
+    ]
     how = ", ".join(h for h in how if h)
     ms = f" after {c.elapsed_ms} ms" if c.elapsed_ms is not None else ""
     return f"{rec.symptom or 'nothing'}{f' ({how})' if how else ''}{ms}"
@@ -111,8 +129,11 @@ def _linux(rec: Reconciliation) -> str:
     if linux.reached_linux is False:
         return f"the packet never reached Linux ({linux.method})"
     unknown_rule = getattr(linux, "rule_unknown", None) or "the rule is not known"
-    decided = f"{linux.verdict}" + (f" by {linux.rule}" if linux.rule else f" ({unknown_rule})") \
-        if linux.verdict else "the verdict was not seen (a capture sees packets, not rules)"
+    decided = (
+        f"{linux.verdict}" + (f" by {linux.rule}" if linux.rule else f" ({unknown_rule})")
+        if linux.verdict
+        else "the verdict was not seen (a capture sees packets, not rules)"
+    )
     reply = f"; reply: {linux.reply}" if linux.reply else ""
     return f"reached Linux; {decided}{reply} ({linux.method})"
 
@@ -120,6 +141,9 @@ def _linux(rec: Reconciliation) -> str:
 def print_lines(lines: list[str], console) -> None:
     """``live_lines`` / ``stored_lines`` on a Rich console (markup off: the lines are data)."""
     for i, line in enumerate(lines):
-        style = ("bold green" if "Model and reality agree" in line else "bold red" if "disagree" in line
-                 else "bold yellow") if i == 0 else None
+        style = (
+            ("bold green" if "Model and reality agree" in line else "bold red" if "disagree" in line else "bold yellow")
+            if i == 0
+            else None
+        )
         console.print(line, markup=False, style=style)

@@ -40,8 +40,15 @@ from wsltui.vocabulary import LAYER_NAMES as LAYER_NAME
 from wsltui.vocabulary import VERDICT_STYLES as STYLE
 from wsltui.vocabulary import VERDICT_WORDS as WORD
 
-MARK = {"allow": "✓", "drop": "✗", "reject": "✗", "no-listener": "✗", "unknown": "?", "assumed": "✓",
-        "not-applicable": "–"}
+MARK = {
+    "allow": "✓",
+    "drop": "✗",
+    "reject": "✗",
+    "no-listener": "✗",
+    "unknown": "?",
+    "assumed": "✓",
+    "not-applicable": "–",
+}
 MODE_TITLE = {"nat": "NAT", "mirrored": "mirrored", "consomme": "consomme", "bridged": "bridged"}
 ADDRESSES_CMD = "powershell.exe Get-NetIPAddress"
 PATH_TEXT = "bold"  # an item on the path
@@ -138,8 +145,13 @@ def build_map(facts, world, trace: Trace | None) -> TopologyMap:
     drawn = "nat" if mode == "unknown" else mode
     out = TopologyMap(mode, _heading(mode, trace), verdict_words(trace) if trace is not None else Text())
     if mode == "unknown":
-        out.notes.append(Text(f"The networking mode is unknown ({shown(str(world.mode_reason or 'not read'))}): the NAT "
-                              "layout is drawn as an assumption.", style=STYLE["assumed"]))
+        out.notes.append(
+            Text(
+                f"The networking mode is unknown ({shown(str(world.mode_reason or 'not read'))}): the NAT "
+                "layout is drawn as an assumption.",
+                style=STYLE["assumed"],
+            )
+        )
     mismatch = getattr(facts.wsl, "mode_mismatch", None) if facts.wsl is not None else None
     if mismatch:
         out.notes.append(Text(shown(mismatch), style="yellow"))
@@ -156,9 +168,11 @@ def build_map(facts, world, trace: Trace | None) -> TopologyMap:
 
 
 def _no_map(mode: str) -> str:
-    return {"wsl1": "WSL1 shares the Windows network stack: there is no VM network to draw.",
-            "not-wsl": "This machine is not WSL: there is no Windows side to draw.",
-            "none": "networkingMode=none: the VM has no network."}.get(mode, f"No map for networking mode {shown(mode)}.")
+    return {
+        "wsl1": "WSL1 shares the Windows network stack: there is no VM network to draw.",
+        "not-wsl": "This machine is not WSL: there is no Windows side to draw.",
+        "none": "networkingMode=none: the VM has no network.",
+    }.get(mode, f"No map for networking mode {shown(mode)}.")
 
 
 def _heading(mode: str, trace: Trace | None) -> Text:
@@ -183,8 +197,10 @@ def verdict_words(trace: Trace) -> Text:
             return Text("✓ reachable, on assumptions", style="bold " + STYLE["assumed"])
         return Text("✓ reachable", style="bold green")
     if first is not None:
-        return Text(f"✗ blocked at {LAYER_NAME.get(first.layer, first.layer)}: {first.symptom or first.verdict}",
-                    style="bold red")
+        return Text(
+            f"✗ blocked at {LAYER_NAME.get(first.layer, first.layer)}: {first.symptom or first.verdict}",
+            style="bold red",
+        )
     open_hop = next((h for h in trace.hops if h.verdict == "unknown"), None)
     if open_hop is not None:
         return Text(f"? undecided at {LAYER_NAME.get(open_hop.layer, open_hop.layer)}", style="bold yellow")
@@ -267,8 +283,12 @@ class _Sketch:
             key = "adapter" if n == 0 else f"adapter:{n}"
             self.lan_adapters.append((key, a.alias, profile))
             out.append(Item(key, text))
-        self.notes.append(Text(f"The Windows adapters' addresses are not in the snapshot (would tell: {ADDRESSES_CMD}).",
-                               style=OFF_STYLE))
+        self.notes.append(
+            Text(
+                f"The Windows adapters' addresses are not in the snapshot (would tell: {ADDRESSES_CMD}).",
+                style=OFF_STYLE,
+            )
+        )
         return out
 
     def _excluded(self) -> Item:
@@ -318,7 +338,9 @@ class _Sketch:
         if not entries:
             return Item("portproxy", Text("portproxy: none", style=OFF_STYLE))
         text = Text("portproxy ")
-        text.append(shown("; ".join(e.text for e in entries[:2])) + (f" +{len(entries) - 2}" if len(entries) > 2 else ""))
+        text.append(
+            shown("; ".join(e.text for e in entries[:2])) + (f" +{len(entries) - 2}" if len(entries) > 2 else "")
+        )
         svc = win.iphlpsvc
         if not isinstance(svc, Unknown) and not svc.running:
             text.append(f" (iphlpsvc {shown(svc.status)})", style="bold red")
@@ -341,8 +363,9 @@ class _Sketch:
                     others = [i for i in rest if i not in primary]
                     items += [self._iface(i) for i in primary + others[:MAX_OTHER_IFACES]]
                     if len(others) > MAX_OTHER_IFACES:
-                        items.append(Item("if:more", Text(f"+{len(others) - MAX_OTHER_IFACES} more interfaces",
-                                                          style=OFF_STYLE)))
+                        items.append(
+                            Item("if:more", Text(f"+{len(others) - MAX_OTHER_IFACES} more interfaces", style=OFF_STYLE))
+                        )
                 elif name in named:
                     items.append(self._iface(named[name]))
                 elif name == "loopback0":
@@ -352,15 +375,19 @@ class _Sketch:
         return items
 
     def _iface(self, i) -> Item:
-        addrs = [f"{a.address}/{a.prefix}" if a.prefix is not None else a.address for a in i.addresses
-                 if a.scope != "link"]
+        addrs = [
+            f"{a.address}/{a.prefix}" if a.prefix is not None else a.address for a in i.addresses if a.scope != "link"
+        ]
         text = Text(shown(i.name), style="bold")
         if i.name == "loopback0":
             text.append(" ← Windows 127.0.0.1")
         elif addrs:
             shown_addrs = 1 if i.name == "lo" else 2
-            text.append(" " + shown(" ".join(addrs[:shown_addrs]))
-                        + (f" +{len(addrs) - shown_addrs}" if len(addrs) > shown_addrs else ""))
+            text.append(
+                " "
+                + shown(" ".join(addrs[:shown_addrs]))
+                + (f" +{len(addrs) - shown_addrs}" if len(addrs) > shown_addrs else "")
+            )
         if not i.up:
             text.append(" down", style="yellow")
         if self.mode == "mirrored" and _MIRRORED_NIC.match(i.name) and addrs:  # WSL names them ethN; docker0 is not one
@@ -433,23 +460,39 @@ class _Sketch:
         veth.append(f" · {profile or '?'}", style="" if profile else "yellow")
         host_items.append(Item("vethernet", veth))
         host = self._add("host", "Windows host", host_items)
-        hv = self._add("hv", "Hyper-V", [Item("hvsocket", Text("hvsocket (no IP)")),
-                                         Item("switch", Text("internal switch + WinNAT")),
-                                         Item("subnet", Text(self._subnet() or "subnet ?", style="" if self._subnet() else "yellow"))])
+        hv = self._add(
+            "hv",
+            "Hyper-V",
+            [
+                Item("hvsocket", Text("hvsocket (no IP)")),
+                Item("switch", Text("internal switch + WinNAT")),
+                Item("subnet", Text(self._subnet() or "subnet ?", style="" if self._subnet() else "yellow")),
+            ],
+        )
         vm = self._add("vm", "WSL2 VM", self._vm_items(("lo", "eth0", "*")))
         self._link("lan", (lan, "client"), (host, "adapter"), gate=self._lan_gate())
         self._link("relay", (host, "relay"), (hv, "hvsocket"))
-        self._link("veth", (host, "vethernet"), (hv, "switch"),
-                   gate=Gate("WinFW", profile or "?", f"Windows Defender Firewall on {shown(alias)}", shown(alias)))
+        self._link(
+            "veth",
+            (host, "vethernet"),
+            (hv, "switch"),
+            gate=Gate("WinFW", profile or "?", f"Windows Defender Firewall on {shown(alias)}", shown(alias)),
+        )
         self._link("lo", (hv, "hvsocket"), (vm, "if:lo"))
         self._link("hv", (hv, "switch"), (vm, self._nic(vm)), gate=self._hyperv_gate())
 
     def _mirrored(self) -> None:
         lan = self._lan_box()
         host = self._add("host", "Windows host", self._host_items(relay=False, portproxy=False))
-        hv = self._add("hv", "Hyper-V", [Item("mirror", Text("adapters mirrored into the VM")),
-                                                    Item("steer", Text("ports Linux bound are steered in")),
-                                                    Item("loop", Text("127.0.0.1 → loopback0"))])
+        hv = self._add(
+            "hv",
+            "Hyper-V",
+            [
+                Item("mirror", Text("adapters mirrored into the VM")),
+                Item("steer", Text("ports Linux bound are steered in")),
+                Item("loop", Text("127.0.0.1 → loopback0")),
+            ],
+        )
         vm = self._add("vm", "WSL2 VM", self._vm_items(("*", "loopback0", "lo")))
         first_if = self._nic(vm)
         self._link("lan", (lan, "client"), (host, "adapter"))
@@ -461,9 +504,15 @@ class _Sketch:
     def _consomme(self) -> None:
         lan = self._lan_box()
         host = self._add("host", "Windows host", self._host_items(relay=False, portproxy=False, consomme=True))
-        link = self._add("cm", "virtio-net", [Item("loop", Text("loopback forward")),
-                                              Item("nic", Text("consomme user-mode NAT")),
-                                              Item("nohv", Text("no Hyper-V firewall", style=OFF_STYLE))])
+        link = self._add(
+            "cm",
+            "virtio-net",
+            [
+                Item("loop", Text("loopback forward")),
+                Item("nic", Text("consomme user-mode NAT")),
+                Item("nohv", Text("no Hyper-V firewall", style=OFF_STYLE)),
+            ],
+        )
         vm = self._add("vm", "WSL2 VM", self._vm_items(("loopback0", "lo", "*")))
         self._link("lan", (lan, "client"), (host, "adapter"), gate=self._lan_gate())
         self._link("loop-in", (host, "consomme-lo"), (link, "loop"))
@@ -476,16 +525,30 @@ class _Sketch:
         items = [Item("apps", Text("Windows apps")), self._excluded(), self._relay(), self._windows_listeners()]
         items += self._adapters()
         host = self._add("host", "Windows host", items)
-        sw = self._add("hv", "Hyper-V", [Item("hvsocket", Text("hvsocket (no IP)")),
-                                         Item("switch", Text("external switch (the LAN)")),
-                                         Item("nohv", Text("no Hyper-V firewall", style=OFF_STYLE))])
+        sw = self._add(
+            "hv",
+            "Hyper-V",
+            [
+                Item("hvsocket", Text("hvsocket (no IP)")),
+                Item("switch", Text("external switch (the LAN)")),
+                Item("nohv", Text("no Hyper-V firewall", style=OFF_STYLE)),
+            ],
+        )
         vm = self._add("vm", "WSL2 VM", self._vm_items(("lo", "eth0", "*")))
         self._link("lan", (lan, "client"), (host, "adapter"))
         self._link("relay", (host, "relay"), (sw, "hvsocket"))
         # Which host adapter sits on the external switch is not in the facts.
-        self._link("ext", (host, "adapter"), (sw, "switch"),
-                   gate=Gate("WinFW", "?", "Windows Defender Firewall on the host's adapter on the external switch",
-                             "the host's adapter on the external switch"))
+        self._link(
+            "ext",
+            (host, "adapter"),
+            (sw, "switch"),
+            gate=Gate(
+                "WinFW",
+                "?",
+                "Windows Defender Firewall on the host's adapter on the external switch",
+                "the host's adapter on the external switch",
+            ),
+        )
         self._link("lo", (sw, "hvsocket"), (vm, "if:lo"))
         self._link("hv", (sw, "switch"), (vm, self._nic(vm)))
 
@@ -493,7 +556,9 @@ class _Sketch:
         """The VM's item for its network adapter: the primary interface (eth0, else the default
         route's), else the first that is not a loopback."""
         primary = getattr(self.facts.network, "primary_interface", None)
-        keys = [i.key for i in self.boxes[vm].items if i.key.startswith("if:") and i.key not in ("if:lo", "if:loopback0")]
+        keys = [
+            i.key for i in self.boxes[vm].items if i.key.startswith("if:") and i.key not in ("if:lo", "if:loopback0")
+        ]
         return f"if:{primary}" if primary and f"if:{primary}" in keys else (keys[0] if keys else "if:eth0")
 
     def _subnet(self) -> str | None:
@@ -526,8 +591,13 @@ class _Sketch:
         if presence.assumed:
             detail = "assumed"
         if detail and not loopback:  # how sure the map is that the firewall is there at all
-            self.notes.append(Text(f"Hyper-V firewall {presence.state}{' (assumed)' if presence.assumed else ''}: "
-                                   f"{shown(presence.text)}", style="yellow" if detail != "absent" else OFF_STYLE))
+            self.notes.append(
+                Text(
+                    f"Hyper-V firewall {presence.state}{' (assumed)' if presence.assumed else ''}: "
+                    f"{shown(presence.text)}",
+                    style="yellow" if detail != "absent" else OFF_STYLE,
+                )
+            )
         return Gate("Hyper-V", detail, f"{name} ({presence.state})", "the WSL VM")
 
     # --- the trace on it --------------------------------------------------------------------
@@ -627,8 +697,9 @@ class _Sketch:
                 return lan
             return lan + ["veth", "hv"]
         if self.mode == "mirrored":
-            loop = entry == "loopback0" or (entry is None and sc in ("windows-localhost-v4", "windows-localhost-v6",
-                                                                      "wsl-to-windows"))
+            loop = entry == "loopback0" or (
+                entry is None and sc in ("windows-localhost-v4", "windows-localhost-v6", "wsl-to-windows")
+            )
             return lan + (["loop-in", "loop-vm"] if loop else ["mirror-in", "mirror-vm"])
         loop = entry == "loopback0" or (entry is None and sc.startswith("windows-localhost"))
         return lan + (["loop-in", "loop-vm"] if loop else ["nic-in", "nic-vm"])
@@ -719,9 +790,11 @@ OTHER_WIDTH = (24, 64)
 PATH_BORDER = "bold cyan"
 FIRST_STYLE = "bold reverse red"
 BEYOND_STYLE = "cyan"  # the path past the first blocker: where the packet would go (dashed)
-LEGEND = ("✓ passes (in the assumed colour: on an assumption)  ✗ stops  ? unknown  – does not apply  "
-          "┨·┠ a firewall this connection does not cross  ▶ the path  ╌▶ the path past the first blocker  "
-          "N: hop N in Flow")
+LEGEND = (
+    "✓ passes (in the assumed colour: on an assumption)  ✗ stops  ? unknown  – does not apply  "
+    "┨·┠ a firewall this connection does not cross  ▶ the path  ╌▶ the path past the first blocker  "
+    "N: hop N in Flow"
+)
 
 
 class MapView:
@@ -774,8 +847,10 @@ def fit_widths(boxes: list[Box], width: int) -> list[int] | None:
     least = [_bounds(b)[0] for b in boxes]
     if sum(least) > room:
         return None
-    wanted = [min(_bounds(b)[1], max(lo, cell_len(b.title) + 6, *(item_text(i).cell_len + 4 for i in b.items)))
-              for b, lo in zip(boxes, least)]
+    wanted = [
+        min(_bounds(b)[1], max(lo, cell_len(b.title) + 6, *(item_text(i).cell_len + 4 for i in b.items)))
+        for b, lo in zip(boxes, least)
+    ]
     while sum(wanted) > room:  # take from the widest until it fits
         i = max(range(len(wanted)), key=lambda k: wanted[k] - least[k])
         wanted[i] -= 1
@@ -914,8 +989,9 @@ def _stacked_wire(link: Link) -> Text:
         return text
     mark = MARK.get(gate.verdict, "?") if gate.verdict else "·"
     text.append(f"┨{mark}┠ ", style=_gate_style(link))
-    text.append((f"{gate.hop}. " if gate.hop else "") + (gate.full or gate.name),
-                style=PATH_TEXT if link.on_path else OFF_STYLE)
+    text.append(
+        (f"{gate.hop}. " if gate.hop else "") + (gate.full or gate.name), style=PATH_TEXT if link.on_path else OFF_STYLE
+    )
     if gate.detail:
         text.append(f" · {gate.detail}", style=OFF_STYLE)
     return text
@@ -928,8 +1004,10 @@ def hop_list(topo: TopologyMap, width: int) -> list[Text]:
     for line in topo.hops:
         hop = line.hop
         text = Text(f"{line.number:>2} ")
-        text.append(f"{MARK.get(hop.verdict, '?')} {WORD.get(hop.verdict, hop.verdict)}",
-                    style=FIRST_STYLE if line.first else STYLE.get(hop.verdict, ""))
+        text.append(
+            f"{MARK.get(hop.verdict, '?')} {WORD.get(hop.verdict, hop.verdict)}",
+            style=FIRST_STYLE if line.first else STYLE.get(hop.verdict, ""),
+        )
         text.append(f"  {LAYER_NAME.get(hop.layer, hop.layer)}", style="bold")
         if hop.blocks and hop.symptom:
             text.append(f" → {shown(hop.symptom)}", style="bold red")

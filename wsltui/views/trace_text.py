@@ -12,7 +12,6 @@ from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
 from wsltui.vocabulary import VERDICT_STYLES, plural, verdict_word
 
 
-
 def print_trace(trace: Trace, console: Console | None = None) -> None:
     console = console or make_console()
     what = SCENARIOS.get(trace.scenario, trace.scenario).replace("PORT", str(trace.port))
@@ -25,26 +24,34 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
     console.print()
     assumed = [h.layer for h in trace.hops if h.verdict == "assumed"]
     if trace.reachable is True and assumed:
-        console.print(f"[bold cyan]Reachable if the assumptions hold[/] ({escape(', '.join(dict.fromkeys(assumed)))}): "
-                      "see 'assumed:' above.")
+        console.print(
+            f"[bold cyan]Reachable if the assumptions hold[/] ({escape(', '.join(dict.fromkeys(assumed)))}): "
+            "see 'assumed:' above."
+        )
     elif trace.reachable is True:
         console.print("[bold green]Reachable[/]: every layer lets the connection through.")
     elif trace.reachable is False:
         alternatives = f" (or {escape(' or '.join(first.alternatives))})" if first.alternatives else ""
-        console.print(f"[bold red]Blocked[/] at [bold]{first.layer}[/]: the client sees [bold]{escape(str(first.symptom))}[/]"
-                      f"{alternatives}.")
+        console.print(
+            f"[bold red]Blocked[/] at [bold]{first.layer}[/]: the client sees [bold]{escape(str(first.symptom))}[/]"
+            f"{alternatives}."
+        )
         _client_words(console, trace, first)
         others = trace.blockers[1:]
         if others:
             console.print(f"Also in the way ({len(others)}):")
             for b in others:
-                console.print(f"  - {b.layer}: {escape(b.rule or b.explanation)}" + (f"  [dim]({escape(b.location)})[/]" if b.location else ""))
+                console.print(
+                    f"  - {b.layer}: {escape(b.rule or b.explanation)}"
+                    + (f"  [dim]({escape(b.location)})[/]" if b.location else "")
+                )
                 for fix in b.fixes:
                     _fix(console, fix, indent="      ")
     else:
         unknown = [h for h in trace.hops if h.verdict == "unknown"]
-        console.print(f"[bold yellow]Unknown[/]: {plural(len(unknown), 'layer')} could not be decided; "
-                      "see the reasons above.")
+        console.print(
+            f"[bold yellow]Unknown[/]: {plural(len(unknown), 'layer')} could not be decided; see the reasons above."
+        )
     for caveat in trace.caveats:
         console.print(f"[magenta]caveat:[/] {escape(caveat)}")
 
@@ -63,16 +70,22 @@ def _client_words(console: Console, trace: Trace, first: Hop) -> None:
 def _hop(console: Console, i: int, hop: Hop, first: bool) -> None:
     style = VERDICT_STYLES.get(hop.verdict, "")
     marker = ">>" if first else "  "
-    console.print(f"{marker}{i:>2}. [{style}]{verdict_word(hop.verdict):<11}[/] [bold]{hop.layer:<17}[/] {escape(hop.explanation)}")
+    console.print(
+        f"{marker}{i:>2}. [{style}]{verdict_word(hop.verdict):<11}[/] [bold]{hop.layer:<17}[/] {escape(hop.explanation)}"
+    )
     pad = " " * 18
     if hop.assumes_fix:
-        console.print(f"{pad}[magenta]after fix:[/] {escape(hop.assumes_fix)} (traced as if it were done: not the current state)")
+        console.print(
+            f"{pad}[magenta]after fix:[/] {escape(hop.assumes_fix)} (traced as if it were done: not the current state)"
+        )
     if hop.packet:
         console.print(f"{pad}[dim]packet:[/] {escape(hop.packet)}")
     if hop.rule and hop.verdict != "allow":
         console.print(f"{pad}[dim]rule:[/]   {escape(hop.rule)}")
     if hop.location and hop.verdict != "allow":
-        console.print(f"{pad}[dim]where:[/]  {escape(hop.location)}" + (f"  [dim]edit:[/] {escape(hop.edit)}" if hop.edit else ""))
+        console.print(
+            f"{pad}[dim]where:[/]  {escape(hop.location)}" + (f"  [dim]edit:[/] {escape(hop.edit)}" if hop.edit else "")
+        )
     if hop.assumption:
         console.print(f"{pad}[dim]assumed:[/] {escape(hop.assumption)}")
     if hop.reason:

@@ -27,7 +27,9 @@ def build_netfilter(iptables_facts, nft_facts) -> Netfilter:
     else:
         nf.unknown_sources.append("iptables: the facts could not be read")
     if nft_facts is None or nft_facts.unknown is not None:
-        nf.unknown_sources.append(f"nf.nft: {nft_facts.unknown if nft_facts is not None else 'the facts could not be read'}")
+        nf.unknown_sources.append(
+            f"nf.nft: {nft_facts.unknown if nft_facts is not None else 'the facts could not be read'}"
+        )
     else:
         # iptables-nft tables appear in both listings: read their rules from iptables-nft-save,
         # which keeps the xt details nft -j drops, and only their extra native chains from nft.
@@ -100,5 +102,12 @@ def build_host(network_facts, forward_facts=None) -> HostView:
                         except ValueError:
                             pass
     routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-    return HostView(frozenset(local), per_iface, index, tuple(routes), known=True, forwarding=forwarding,
-                    other_route_tables=tuple(sorted(other_tables)))
+    return HostView(
+        frozenset(local),
+        per_iface,
+        index,
+        tuple(routes),
+        known=True,
+        forwarding=forwarding,
+        other_route_tables=tuple(sorted(other_tables)),
+    )

@@ -23,7 +23,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import Action, Assume, BaseChain, Chain, ChainView, Netfilter, Rule, RuleRef, mark_value
+from wsltui.simulation.netfilter.ir import (
+    Action,
+    Assume,
+    BaseChain,
+    Chain,
+    ChainView,
+    Netfilter,
+    Rule,
+    RuleRef,
+    mark_value,
+)
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -100,8 +110,9 @@ def _view(views: dict, chain: Chain, pkt: Packet) -> ChainView:
     return view
 
 
-def _walk(base: BaseChain, pkt: Packet, host: HostView, off: Disabled,
-          touched: set) -> Iterator[tuple[ChainOutcome, Packet]]:
+def _walk(
+    base: BaseChain, pkt: Packet, host: HostView, off: Disabled, touched: set
+) -> Iterator[tuple[ChainOutcome, Packet]]:
     """Yields how ``base`` ends for ``pkt``, and the packet then. After a drop or a reject the
     caller may switch that rule (or the policy) off in ``off`` and take the next outcome: the walk
     goes on from the blocker, as a new walk with that switch would go. ``touched`` gets the rules
@@ -275,7 +286,9 @@ def _vmap(act: Action, pkt: Packet, host: HostView):
 
 
 def _nat(act: Action, pkt: Packet, host: HostView) -> Packet:
-    orig = dict(orig_dst=pkt.orig_dst or pkt.dst, orig_dport=pkt.orig_dport if pkt.orig_dport is not None else pkt.dport)
+    orig = dict(
+        orig_dst=pkt.orig_dst or pkt.dst, orig_dport=pkt.orig_dport if pkt.orig_dport is not None else pkt.dport
+    )
     status = pkt.ct_status | {"dnat"}
     port = pkt.dport if act.nat_port is None else act.nat_port[0]
     if act.kind == "redirect":
@@ -296,8 +309,16 @@ def _loopback(family: int):
     return ipaddress.ip_address("127.0.0.1" if family == 4 else "::1")
 
 
-def run_hook(nf: Netfilter, hook: str, pkt: Packet, host: HostView, *, nat_done: bool = False,
-             off: Disabled = Disabled(), translated: Packet | None = None) -> HookResult:
+def run_hook(
+    nf: Netfilter,
+    hook: str,
+    pkt: Packet,
+    host: HostView,
+    *,
+    nat_done: bool = False,
+    off: Disabled = Disabled(),
+    translated: Packet | None = None,
+) -> HookResult:
     """``translated``: for a packet of a connection NATed earlier, conntrack rewrites it at the
     nat priority (-100) without running the nat chains; chains from there on see this."""
     return next(_hook_walk(nf, hook, pkt, host, nat_done, off, translated, _Notes()))
@@ -316,8 +337,16 @@ class _Notes:
         return not self.nat_checked and blocker not in self.touched
 
 
-def _hook_walk(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bool, off: Disabled,
-               translated: Packet | None, notes: _Notes) -> Iterator[HookResult]:
+def _hook_walk(
+    nf: Netfilter,
+    hook: str,
+    pkt: Packet,
+    host: HostView,
+    nat_done: bool,
+    off: Disabled,
+    translated: Packet | None,
+    notes: _Notes,
+) -> Iterator[HookResult]:
     """Yields the hook's result; after a drop or a reject, the next result goes on past the
     blocker once the caller switched it off (see _walk)."""
     steps: list[Step] = []
@@ -342,8 +371,9 @@ def _hook_walk(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: 
                         return
             if outcome.verdict not in ("drop", "reject"):
                 break
-            yield HookResult(hook, steps + [step], outcome.verdict, translated or pkt,
-                             _alternatives(chains, step, host, off))
+            yield HookResult(
+                hook, steps + [step], outcome.verdict, translated or pkt, _alternatives(chains, step, host, off)
+            )
             # resumed: the walk goes on past the blocker
         steps.append(step)
         if outcome.verdict != "accept":
@@ -354,8 +384,11 @@ def _hook_walk(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: 
 
 def _order_unknown_peers(chains: list[BaseChain], base: BaseChain, which) -> list[BaseChain]:
     """Chains at the same priority as ``base`` whose order relative to it is unknown."""
-    return [b for b in chains if b is not base and b.priority == base.priority and which(b)
-            and (b.order is None) != (base.order is None)]
+    return [
+        b
+        for b in chains
+        if b is not base and b.priority == base.priority and which(b) and (b.order is None) != (base.order is None)
+    ]
 
 
 def _alternatives(chains: list[BaseChain], step: Step, host: HostView, off: Disabled) -> list[Step]:
@@ -363,7 +396,9 @@ def _alternatives(chains: list[BaseChain], step: Step, host: HostView, off: Disa
     for other in _order_unknown_peers(chains, step.base, lambda b: b.type != "nat"):
         outcome, after = run_chain(other, step.before, host, off)
         if outcome.verdict in ("drop", "reject") and (outcome.verdict, outcome.reject_with) != (
-                step.outcome.verdict, step.outcome.reject_with):
+            step.outcome.verdict,
+            step.outcome.reject_with,
+        ):
             alts.append(Step(other, step.before, after, outcome))
     return alts
 
@@ -372,8 +407,10 @@ def _nat_ambiguity(chains: list[BaseChain], step: Step, host: HostView, off: Dis
     for other in _order_unknown_peers(chains, step.base, lambda b: b.type == "nat"):
         outcome, after = run_chain(other, step.before, host, off)
         if outcome.nat and (after.dst, after.dport) != (step.after.dst, step.after.dport):
-            return (f"two NAT rules at the same priority rewrite this packet differently ({step.base.label} and "
-                    f"{other.label}); the kernel uses the table created last, which no snapshot tells")
+            return (
+                f"two NAT rules at the same priority rewrite this packet differently ({step.base.label} and "
+                f"{other.label}); the kernel uses the table created last, which no snapshot tells"
+            )
     return None
 
 
@@ -452,8 +489,16 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
     yield NetfilterTrace(hooks, "accept", pkt, None)
 
 
-def _through(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bool, off: Disabled, notes: _Notes,
-             hooks: list[HookResult]):
+def _through(
+    nf: Netfilter,
+    hook: str,
+    pkt: Packet,
+    host: HostView,
+    nat_done: bool,
+    off: Disabled,
+    notes: _Notes,
+    hooks: list[HookResult],
+):
     """One hook of a walk: yields a trace each time the hook stops the packet (after a drop or
     a reject, the walk goes on past the blocker once the caller switched it off); then adds the
     hook to ``hooks`` and returns the packet after it, or None when the walk ends here."""
@@ -467,14 +512,20 @@ def _through(nf: Netfilter, hook: str, pkt: Packet, host: HostView, nat_done: bo
     return res.packet
 
 
-def _forward_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes,
-                  hooks: list[HookResult]) -> Iterator[NetfilterTrace]:
+def _forward_walk(
+    nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, notes: _Notes, hooks: list[HookResult]
+) -> Iterator[NetfilterTrace]:
     """A packet NATed (or sent) to an address of another machine: routed (ip_route_input),
     then the forward and postrouting hooks. Verdict "forwarded" when it leaves through ``oif``."""
     dev, stop = route_forward(pkt, host)
     if stop is not None:
-        yield NetfilterTrace(hooks, "drop" if stop == FORWARDING_OFF else "reject" if stop == NO_ROUTE else "unknown",
-                             pkt, None, stop=stop)
+        yield NetfilterTrace(
+            hooks,
+            "drop" if stop == FORWARDING_OFF else "reject" if stop == NO_ROUTE else "unknown",
+            pkt,
+            None,
+            stop=stop,
+        )
         return
     pkt = pkt.with_(oif=dev)
     for hook in ("forward", "postrouting"):
@@ -492,8 +543,10 @@ def route_forward(pkt: Packet, host: HostView) -> tuple[str | None, str | None]:
     if not forwards:
         return None, FORWARDING_OFF
     if host.other_route_tables:
-        return None, (f"routing tables besides main hold routes (table {', '.join(host.other_route_tables)}): which "
-                      "table the routing policy sends this packet to is not in the snapshot (ip rule show)")
+        return None, (
+            f"routing tables besides main hold routes (table {', '.join(host.other_route_tables)}): which "
+            "table the routing policy sends this packet to is not in the snapshot (ip rule show)"
+        )
     dev = host.route_dev(pkt.dst)
     if dev is False:
         return None, "the routes are unknown (ip -j route show table all)"
@@ -502,16 +555,34 @@ def route_forward(pkt: Packet, host: HostView) -> tuple[str | None, str | None]:
     return dev, None
 
 
-def deliver_reply(nf: Netfilter, first: Packet, forwarded: Packet, host: HostView, *, related: bool = False,
-                  off: Disabled = Disabled()) -> NetfilterTrace:
+def deliver_reply(
+    nf: Netfilter,
+    first: Packet,
+    forwarded: Packet,
+    host: HostView,
+    *,
+    related: bool = False,
+    off: Disabled = Disabled(),
+) -> NetfilterTrace:
     """The destination's answer to a forwarded packet on its way back to the client (the SYN-ACK,
     a reset, a UDP reply; ``related``: an ICMP error): conntrack state established (related), no
     nat chain runs. A ruleset that forwards only one way stops it, and the client waits."""
-    reply = Packet("icmp" if related else forwarded.proto, forwarded.dst, first.src, first.sport,
-                   sport=forwarded.dport, iif=forwarded.oif, mark=0, ct_mark=forwarded.ct_mark, ct_reply=True,
-                   ct_state="related" if related else "established", ct_status=forwarded.ct_status,
-                   orig_dst=forwarded.orig_dst, orig_dport=forwarded.orig_dport,
-                   icmp_type=3 if related and first.family == 4 else 1 if related else None)
+    reply = Packet(
+        "icmp" if related else forwarded.proto,
+        forwarded.dst,
+        first.src,
+        first.sport,
+        sport=forwarded.dport,
+        iif=forwarded.oif,
+        mark=0,
+        ct_mark=forwarded.ct_mark,
+        ct_reply=True,
+        ct_state="related" if related else "established",
+        ct_status=forwarded.ct_status,
+        orig_dst=forwarded.orig_dst,
+        orig_dport=forwarded.orig_dport,
+        icmp_type=3 if related and first.family == 4 else 1 if related else None,
+    )
     hooks: list[HookResult] = []
     pkt = reply
     for name in ("prerouting", "forward", "postrouting"):
@@ -528,8 +599,9 @@ def deliver_reply(nf: Netfilter, first: Packet, forwarded: Packet, host: HostVie
     return NetfilterTrace(hooks, "accept", pkt, None)
 
 
-def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: HostView,
-                        off: Disabled = Disabled()) -> NetfilterTrace:
+def deliver_established(
+    nf: Netfilter, first: Packet, delivered: Packet, host: HostView, off: Disabled = Disabled()
+) -> NetfilterTrace:
     """The client's next packet of a TCP connection whose first packet got through (the ACK
     of the handshake): ct state established, NATed by conntrack, no nat chain runs. A ruleset
     that accepts only NEW packets and stops the rest breaks the connection right after it opens."""
@@ -538,16 +610,26 @@ def deliver_established(nf: Netfilter, first: Packet, delivered: Packet, host: H
     forwarded = delivered.oif is not None and not first.locally_generated
     after = delivered.with_(ct_state="established", mark=0, oif=None)
     hooks: list[HookResult] = []
-    names = ("output", "postrouting", "prerouting", "input") if first.locally_generated else (
-        ("prerouting", "forward", "postrouting") if forwarded else ("prerouting", "input"))
+    names = (
+        ("output", "postrouting", "prerouting", "input")
+        if first.locally_generated
+        else (("prerouting", "forward", "postrouting") if forwarded else ("prerouting", "input"))
+    )
     pkt, pending = est, (after if (after.dst, after.dport) != (est.dst, est.dport) else None)
     for name in names:
         if name == "prerouting" and first.locally_generated:
             pkt, pending = pkt.with_(iif="lo"), None
         if name == "forward":
             pkt = pkt.with_(oif=delivered.oif)
-        res = run_hook(nf, name, pkt, host, nat_done=True, off=off,
-                       translated=pending if name in ("prerouting", "output") else None)
+        res = run_hook(
+            nf,
+            name,
+            pkt,
+            host,
+            nat_done=True,
+            off=off,
+            translated=pending if name in ("prerouting", "output") else None,
+        )
         if name in ("prerouting", "output"):
             pending = None
         hooks.append(res)

@@ -8,17 +8,64 @@ from functools import lru_cache, partial
 from wsltui.facts import iptables as ipt
 from wsltui.facts.base import Unknown
 from wsltui.simulation.netfilter.ir import (
-    BUILTIN_HOOKS, CONTINUE, ICMPV6_TYPES, KEYS, NAT_SRC_PRIORITY, TABLE_PRIORITY, Action, Assumed, BaseChain, Chain, Compare,
-    Cond, Const,
-    Glob, Interval, Masked, Rule, RuleRef, Table, Undecidable, net_ints,
+    BUILTIN_HOOKS,
+    CONTINUE,
+    ICMPV6_TYPES,
+    KEYS,
+    NAT_SRC_PRIORITY,
+    TABLE_PRIORITY,
+    Action,
+    Assumed,
+    BaseChain,
+    Chain,
+    Compare,
+    Cond,
+    Const,
+    Glob,
+    Interval,
+    Masked,
+    Rule,
+    RuleRef,
+    Table,
+    Undecidable,
+    net_ints,
 )
 
-PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "132": "sctp", "136": "udplite",
-                 "icmpv6": "ipv6-icmp", "ipv6-icmp": "ipv6-icmp"}
+PROTO_NUMBERS = {
+    "6": "tcp",
+    "17": "udp",
+    "1": "icmp",
+    "58": "ipv6-icmp",
+    "132": "sctp",
+    "136": "udplite",
+    "icmpv6": "ipv6-icmp",
+    "ipv6-icmp": "ipv6-icmp",
+}
 PORT_PROTOS = frozenset({"tcp", "udp", "sctp", "udplite", "dccp"})
-NON_TERMINAL_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "TOS", "DSCP", "TTL", "HL",
-                                  "CLASSIFY", "CHECKSUM", "SECMARK", "CONNSECMARK", "SET", "IDLETIMER", "LED",
-                                  "RATEEST", "TEE", "CONNMARK"})
+NON_TERMINAL_TARGETS = frozenset(
+    {
+        "LOG",
+        "NFLOG",
+        "ULOG",
+        "TRACE",
+        "AUDIT",
+        "TCPMSS",
+        "TOS",
+        "DSCP",
+        "TTL",
+        "HL",
+        "CLASSIFY",
+        "CHECKSUM",
+        "SECMARK",
+        "CONNSECMARK",
+        "SET",
+        "IDLETIMER",
+        "LED",
+        "RATEEST",
+        "TEE",
+        "CONNMARK",
+    }
+)
 ADDRTYPES = {"LOCAL": "local", "UNICAST": "unicast", "BROADCAST": "broadcast", "MULTICAST": "multicast"}
 
 _L4 = KEYS["meta l4proto"]
@@ -34,7 +81,9 @@ def compile_ruleset(rs: ipt.IptablesRuleset, ipsets=None) -> tuple[list[Table], 
         table = Table(source, rs.family, t.name)
         build = partial(_rule, source=source, family=rs.family, shared={}, ipsets=ipsets)
         for c in t.chains:
-            table.chains[c.name] = Chain(c.name, sources=c.rules, build=build, prefilter=[_prefilter(r) for r in c.rules])
+            table.chains[c.name] = Chain(
+                c.name, sources=c.rules, build=build, prefilter=[_prefilter(r) for r in c.rules]
+            )
         for c in t.chains:
             hook = BUILTIN_HOOKS.get(t.name, {}).get(c.name) if c.builtin else None
             if hook is None:
@@ -43,8 +92,17 @@ def compile_ruleset(rs: ipt.IptablesRuleset, ipsets=None) -> tuple[list[Table], 
             if t.name == "nat" and hook in ("postrouting", "input"):
                 prio = NAT_SRC_PRIORITY
             policy = (c.policy or "ACCEPT").lower()
-            bases.append(BaseChain(table, table.chains[c.name], hook, prio, "nat" if t.name == "nat" else "filter",
-                                   "drop" if policy == "drop" else "accept", f":{c.name} {c.policy}"))
+            bases.append(
+                BaseChain(
+                    table,
+                    table.chains[c.name],
+                    hook,
+                    prio,
+                    "nat" if t.name == "nat" else "filter",
+                    "drop" if policy == "drop" else "accept",
+                    f":{c.name} {c.policy}",
+                )
+            )
         tables.append(table)
     return tables, bases
 
@@ -97,8 +155,12 @@ def _rule(r: ipt.Rule, source: str, family: str, shared: dict, ipsets=None) -> R
         if name not in ("all", "0") and not p.negated:
             proto = name
         conds += _shared(shared, ("-p", p.value, p.negated), _protocol, p, name, family)
-    for value, key, flag in ((r.source, "saddr", "-s"), (r.destination, "daddr", "-d"),
-                             (r.in_iface, "meta iifname", "-i"), (r.out_iface, "meta oifname", "-o")):
+    for value, key, flag in (
+        (r.source, "saddr", "-s"),
+        (r.destination, "daddr", "-d"),
+        (r.in_iface, "meta iifname", "-i"),
+        (r.out_iface, "meta oifname", "-o"),
+    ):
         if value is not None:
             conds.append(_shared(shared, (flag, value.value, value.negated), _address_or_iface, value, key, flag))
     if r.fragment is not None:
@@ -111,11 +173,22 @@ def _rule(r: ipt.Rule, source: str, family: str, shared: dict, ipsets=None) -> R
             comment = " ".join(opt.values) if opt else None
             continue
         for opt in m.options:
-            conds.append(_shared(shared, (module, opt.name, opt.negated, tuple(opt.values), proto), _option,
-                                 module, opt, proto, family, ipsets))
+            conds.append(
+                _shared(
+                    shared,
+                    (module, opt.name, opt.negated, tuple(opt.values), proto),
+                    _option,
+                    module,
+                    opt,
+                    proto,
+                    family,
+                    ipsets,
+                )
+            )
         if not m.options and module not in ("tcp", "udp", "icmp", "icmp6", "state", "conntrack"):
-            conds.append(_shared(shared, ("-m", module), Undecidable, f"-m {module} is not evaluated by wsltui",
-                                 f"-m {module}"))
+            conds.append(
+                _shared(shared, ("-m", module), Undecidable, f"-m {module} is not evaluated by wsltui", f"-m {module}")
+            )
     if r.unparsed:
         conds.append(Undecidable("wsltui could not read part of this rule", r.unparsed))
     action = _target(r, family)
@@ -170,7 +243,7 @@ def _ports(values: list[str]) -> tuple | None:
 
 @lru_cache(maxsize=4096)
 def _ports_text(text: str) -> tuple | None:
-    """"80,1000:2000" -> (80, Interval(1000, 2000)); an open end (":1024", "1024:") is 0 / 65535."""
+    """ "80,1000:2000" -> (80, Interval(1000, 2000)); an open end (":1024", "1024:") is 0 / 65535."""
     out: list = []
     for part in text.split(","):
         lo, colon, hi = part.partition(":")
@@ -218,8 +291,9 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         if name in ("--sports", "--source-ports"):
             return Compare("sport", "not in" if neg else "in", ports, text, requires)
         if name == "--ports":
-            return _Either(Compare("dport", "in", ports, text, requires),
-                           Compare("sport", "in", ports, text, requires), neg, text)
+            return _Either(
+                Compare("dport", "in", ports, text, requires), Compare("sport", "in", ports, text, requires), neg, text
+            )
     if module in ("conntrack", "state"):
         if name in ("--ctstate", "--state"):
             states = {s.lower() for s in ",".join(values).split(",")}
@@ -282,7 +356,9 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         v = values[0].lower()
         return Compare("meta pkttype", "!=" if neg else "==", "host" if v == "unicast" else v, text)
     if module in ("hl", "ttl") and values and values[0].isdigit():
-        op = {"--hl-eq": "==", "--ttl-eq": "==", "--hl-lt": "<", "--ttl-lt": "<", "--hl-gt": ">", "--ttl-gt": ">"}.get(name)
+        op = {"--hl-eq": "==", "--ttl-eq": "==", "--hl-lt": "<", "--ttl-lt": "<", "--hl-gt": ">", "--ttl-gt": ">"}.get(
+            name
+        )
         if op:
             if neg:
                 op = {"==": "!=", "<": ">=", ">": "<="}[op]
@@ -306,7 +382,9 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         if name in ("--set", "--remove"):
             return Const(not neg, text)  # adds or removes the source and always matches
         if name in ("--update", "--rcheck"):
-            return Assumed(neg, "assumed the client is not on the recent list (it has not connected often lately)", text)
+            return Assumed(
+                neg, "assumed the client is not on the recent list (it has not connected often lately)", text
+            )
         return Const(True, text)  # --seconds, --hitcount, --name, --rsource … qualify --update/--rcheck
     return Undecidable(f"-m {module} {name} is not evaluated by wsltui", text)
 
@@ -535,8 +613,26 @@ def _target(r: ipt.Rule, family: str) -> Action:
 
 
 _VERDICTS = {"ACCEPT": Action("accept"), "DROP": Action("drop"), "RETURN": Action("return")}
-_EXTENSIONS = frozenset({"REJECT", "LOG", "MARK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "CT", "NOTRACK",
-                         "NFQUEUE", "TPROXY", "NETMAP", "QUEUE"}) | NON_TERMINAL_TARGETS
+_EXTENSIONS = (
+    frozenset(
+        {
+            "REJECT",
+            "LOG",
+            "MARK",
+            "DNAT",
+            "SNAT",
+            "MASQUERADE",
+            "REDIRECT",
+            "CT",
+            "NOTRACK",
+            "NFQUEUE",
+            "TPROXY",
+            "NETMAP",
+            "QUEUE",
+        }
+    )
+    | NON_TERMINAL_TARGETS
+)
 
 
 def _first_port(text: str):
@@ -567,6 +663,7 @@ def _connmark_target(r: ipt.Rule) -> Action:
     """CONNMARK as xt_connmark.c computes it: --set-xmark v/m sets ct = (ct & ~m) ^ v;
     --save-mark ct = (ct & ~ctmask) ^ (mark & nfmask); --restore-mark
     mark = (mark & ~nfmask) ^ (ct & ctmask). iptables-save always prints both masks."""
+
     def mask(name: str) -> int | None:
         opt = r.target_option(name)
         try:
@@ -578,11 +675,17 @@ def _connmark_target(r: ipt.Rule) -> Action:
     if nfmask is None or ctmask is None:
         return Action("unknown", reason="cannot read the CONNMARK masks")
     if r.target_option("save-mark"):
-        return Action("setmark", mark_key="ct mark",
-                      mark_expr=("^", ("&", "ct mark", ~ctmask & 0xFFFFFFFF), ("&", "meta mark", nfmask)))
+        return Action(
+            "setmark",
+            mark_key="ct mark",
+            mark_expr=("^", ("&", "ct mark", ~ctmask & 0xFFFFFFFF), ("&", "meta mark", nfmask)),
+        )
     if r.target_option("restore-mark"):
-        return Action("setmark", mark_key="meta mark",
-                      mark_expr=("^", ("&", "meta mark", ~nfmask & 0xFFFFFFFF), ("&", "ct mark", ctmask)))
+        return Action(
+            "setmark",
+            mark_key="meta mark",
+            mark_expr=("^", ("&", "meta mark", ~nfmask & 0xFFFFFFFF), ("&", "ct mark", ctmask)),
+        )
     for name in ("set-xmark", "set-mark"):
         opt = r.target_option(name)
         vm = ipt.value_and_mask(opt.values[0]) if opt and opt.values else None
@@ -604,8 +707,11 @@ def _mark_target(r: ipt.Rule) -> Action:
                 if name == "set-mark":  # --set-mark v/m == --set-xmark v/(v|m)
                     mask = mask | value
                 return Action("mark", mark=(value, mask))
-    for name, fn in (("and-mark", lambda v: (0, ~v & 0xFFFFFFFF)), ("or-mark", lambda v: (v, v)),
-                     ("xor-mark", lambda v: (v, 0))):
+    for name, fn in (
+        ("and-mark", lambda v: (0, ~v & 0xFFFFFFFF)),
+        ("or-mark", lambda v: (v, v)),
+        ("xor-mark", lambda v: (v, 0)),
+    ):
         opt = r.target_option(name)
         if opt and opt.values:
             try:

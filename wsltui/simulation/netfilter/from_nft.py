@@ -11,8 +11,24 @@ import ipaddress
 
 from wsltui.facts import nft as nftfacts
 from wsltui.simulation.netfilter.ir import (
-    CONTINUE, ICMPV6_TYPES, KEYS, UNKNOWN, Action, Assumed, BaseChain, Chain, Compare, Cond, Glob, Interval, Lookup, Masked, Rule,
-    RuleRef, Table, Undecidable,
+    CONTINUE,
+    ICMPV6_TYPES,
+    KEYS,
+    UNKNOWN,
+    Action,
+    Assumed,
+    BaseChain,
+    Chain,
+    Compare,
+    Cond,
+    Glob,
+    Interval,
+    Lookup,
+    Masked,
+    Rule,
+    RuleRef,
+    Table,
+    Undecidable,
 )
 
 _L4 = KEYS["meta l4proto"]
@@ -35,7 +51,9 @@ class NotCompiled(Exception):
     """An expression we do not evaluate; the message is the reason."""
 
 
-def compile_ruleset(rs: nftfacts.NftRuleset, *, skip_iptables_tables: set[tuple[str, str]] = frozenset()) -> tuple[list[Table], list[BaseChain]]:
+def compile_ruleset(
+    rs: nftfacts.NftRuleset, *, skip_iptables_tables: set[tuple[str, str]] = frozenset()
+) -> tuple[list[Table], list[BaseChain]]:
     """``skip_iptables_tables``: (family, name) of iptables-nft tables whose rules we read from
     iptables-nft-save instead; their non-iptables base chains (e.g. WSL's) are still compiled."""
     tables: list[Table] = []
@@ -51,18 +69,35 @@ def compile_ruleset(rs: nftfacts.NftRuleset, *, skip_iptables_tables: set[tuple[
                 continue
             table.chains[c.name] = Chain(c.name, [_rule(r, sets, t.family) for r in c.rules])
         for c in t.chains:
-            if c.base and c.name in table.chains and c.hook in ("prerouting", "input", "forward", "output", "postrouting"):
+            if (
+                c.base
+                and c.name in table.chains
+                and c.hook in ("prerouting", "input", "forward", "output", "postrouting")
+            ):
                 policy = c.policy or "accept"
-                bases.append(BaseChain(table, table.chains[c.name], c.hook, c.priority if c.priority is not None else 0,
-                                       c.type or "filter", policy,
-                                       f"type {c.type} hook {c.hook} priority {c.priority_text or c.priority}; policy {policy};"))
+                bases.append(
+                    BaseChain(
+                        table,
+                        table.chains[c.name],
+                        c.hook,
+                        c.priority if c.priority is not None else 0,
+                        c.type or "filter",
+                        policy,
+                        f"type {c.type} hook {c.hook} priority {c.priority_text or c.priority}; policy {policy};",
+                    )
+                )
         if table.chains:
             tables.append(table)
     return tables, bases
 
 
-_IPT_BUILTIN = {"prerouting": "PREROUTING", "input": "INPUT", "forward": "FORWARD", "output": "OUTPUT",
-                "postrouting": "POSTROUTING"}
+_IPT_BUILTIN = {
+    "prerouting": "PREROUTING",
+    "input": "INPUT",
+    "forward": "FORWARD",
+    "output": "OUTPUT",
+    "postrouting": "POSTROUTING",
+}
 
 
 def _is_iptables_builtin(c: nftfacts.NftChain) -> bool:
@@ -79,7 +114,7 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
         try:
             if not isinstance(raw, dict) or len(raw) != 1:
                 raise NotCompiled("an unreadable statement")
-            (kind, body), = raw.items()
+            ((kind, body),) = raw.items()
             if kind == "match":
                 if any(e.kind in ("mark", "setmark") for e in effects) and "mark" in st.text:
                     raise NotCompiled("a mark match after a mark is set in the same rule")
@@ -117,9 +152,13 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
             elif kind == "xt":
                 what = body.get("name", "?") if isinstance(body, dict) else "?"
                 if isinstance(body, dict) and body.get("type") == "target":
-                    action = Action("unknown", reason=f"an iptables-nft target ({what}) whose details nft -j does not show")
+                    action = Action(
+                        "unknown", reason=f"an iptables-nft target ({what}) whose details nft -j does not show"
+                    )
                 else:
-                    conds.append(Undecidable(f"an iptables-nft match ({what}) whose details nft -j does not show", st.text))
+                    conds.append(
+                        Undecidable(f"an iptables-nft match ({what}) whose details nft -j does not show", st.text)
+                    )
             elif kind == "queue":
                 action = Action("unknown", reason="the packet is queued to a user-space program")
             else:
@@ -171,8 +210,9 @@ def _match(body: dict, text: str, sets: dict) -> Cond:
     if op == "in":  # flag test: ct state established,related / ct status dnat
         flags = right if isinstance(right, list) else [right]
         return Compare(key, "in", [_scalar(f, key) for f in flags], text, requires)
-    if isinstance(right, (dict, str)) and (isinstance(right, str) and right.startswith("@") or
-                                          isinstance(right, dict) and "set" in right):
+    if isinstance(right, (dict, str)) and (
+        isinstance(right, str) and right.startswith("@") or isinstance(right, dict) and "set" in right
+    ):
         elements = _elements(right, sets, concat=False, keys=[key])
         return Compare(key, "not in" if op == "!=" else "in", [e[0] for e in elements], text, requires)
     if isinstance(right, list):  # flags written as a list
@@ -188,7 +228,7 @@ def _match(body: dict, text: str, sets: dict) -> Cond:
 def _key(left) -> tuple[str, tuple]:
     if not isinstance(left, dict) or len(left) != 1:
         raise NotCompiled("an expression wsltui does not evaluate")
-    (kind, body), = left.items()
+    ((kind, body),) = left.items()
     if kind == "payload" and isinstance(body, dict):
         proto, field = body.get("protocol"), body.get("field")
         if proto == "ip" and field in ("saddr", "daddr"):
@@ -334,9 +374,12 @@ def _vmap(body, text: str, sets: dict) -> Action:
     for k, verdict in pairs:
         if not isinstance(verdict, dict) or len(verdict) != 1:
             raise NotCompiled("a verdict map entry wsltui cannot read")
-        (vk, vb), = verdict.items()
-        act = Action(vk, target=vb.get("target") if isinstance(vb, dict) else None) if vk in (
-            "accept", "drop", "jump", "goto", "return", "continue") else Action("unknown", reason=f"verdict {vk}")
+        ((vk, vb),) = verdict.items()
+        act = (
+            Action(vk, target=vb.get("target") if isinstance(vb, dict) else None)
+            if vk in ("accept", "drop", "jump", "goto", "return", "continue")
+            else Action("unknown", reason=f"verdict {vk}")
+        )
         mapping.append((_value(k, key) if not isinstance(k, str) else _scalar(k, key), act))
     return Action("vmap", vmap_key=key, vmap=tuple(mapping), vmap_requires=requires)
 
@@ -380,7 +423,7 @@ def _mark_expr(value):
     if value in ({"meta": {"key": "mark"}}, {"ct": {"key": "mark"}}):
         return "meta mark" if "meta" in value else "ct mark"
     if isinstance(value, dict) and len(value) == 1:
-        (op, args), = value.items()
+        ((op, args),) = value.items()
         if op in ("&", "|", "^") and isinstance(args, list) and len(args) == 2:
             return (op, _mark_expr(args[0]), _mark_expr(args[1]))
     raise NotCompiled("a mark computed from an expression wsltui does not evaluate")

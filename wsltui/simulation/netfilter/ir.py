@@ -22,8 +22,13 @@ TABLE_PRIORITY = {"raw": -300, "mangle": -150, "nat": -100, "filter": 0, "securi
 NAT_SRC_PRIORITY = 100  # nat POSTROUTING / INPUT
 BUILTIN_HOOKS = {
     "raw": {"PREROUTING": "prerouting", "OUTPUT": "output"},
-    "mangle": {"PREROUTING": "prerouting", "INPUT": "input", "FORWARD": "forward", "OUTPUT": "output",
-               "POSTROUTING": "postrouting"},
+    "mangle": {
+        "PREROUTING": "prerouting",
+        "INPUT": "input",
+        "FORWARD": "forward",
+        "OUTPUT": "output",
+        "POSTROUTING": "postrouting",
+    },
     "nat": {"PREROUTING": "prerouting", "INPUT": "input", "OUTPUT": "output", "POSTROUTING": "postrouting"},
     "filter": {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"},
     "security": {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"},
@@ -194,11 +199,32 @@ KEYS = {
 # Keys read from the packet alone (the others look at the host: interface indexes, routes). A
 # condition on these gives the same answer for equal packets, so a chain decides it once per
 # packet (ChainView). A key missing here is only slower, never wrong.
-PACKET_KEYS = frozenset({
-    "meta l4proto", "meta nfproto", "meta iifname", "meta oifname", "meta iifname_exact", "meta oifname_exact",
-    "meta mark", "ct mark", "meta pkttype", "saddr", "daddr",
-    "sport", "dport", "ct state", "ct status", "ct direction", "ct original daddr", "ct original saddr", "ct original proto-dst",
-    "tcp flags", "icmpv6 type", "hop limit"})
+PACKET_KEYS = frozenset(
+    {
+        "meta l4proto",
+        "meta nfproto",
+        "meta iifname",
+        "meta oifname",
+        "meta iifname_exact",
+        "meta oifname_exact",
+        "meta mark",
+        "ct mark",
+        "meta pkttype",
+        "saddr",
+        "daddr",
+        "sport",
+        "dport",
+        "ct state",
+        "ct status",
+        "ct direction",
+        "ct original daddr",
+        "ct original saddr",
+        "ct original proto-dst",
+        "tcp flags",
+        "icmpv6 type",
+        "hop limit",
+    }
+)
 _PACKET_KEYFNS = frozenset(KEYS[k] for k in PACKET_KEYS)
 
 
@@ -325,6 +351,7 @@ def _fast_test(key: str, op: str, right):
         def ports(p):
             x = getattr(p, attr)
             return (x in exact or any(lo <= x <= hi for lo, hi in ranges)) != negate
+
         return ports
     if key in ("saddr", "daddr"):
         nets = net_ints(values)
@@ -335,6 +362,7 @@ def _fast_test(key: str, op: str, right):
         def addresses(p):
             x, v = getattr(p, which), p.family
             return any(ver == v and x & mask == net for ver, net, mask in nets) != negate
+
         return addresses
     if key in ("meta l4proto", "ct state", "meta iifname") and all(isinstance(v, str) for v in values):
         names = frozenset(values)
@@ -349,7 +377,14 @@ class Masked(Cond):
     __slots__ = ("key", "mask", "value", "negated", "keyname", "packet_only")
 
     def __init__(self, key: str, mask: int, value: int, negated: bool, text: str) -> None:
-        self.keyname, self.key, self.mask, self.value, self.negated, self.text = key, KEYS[key], mask, value, negated, text
+        self.keyname, self.key, self.mask, self.value, self.negated, self.text = (
+            key,
+            KEYS[key],
+            mask,
+            value,
+            negated,
+            text,
+        )
         self.packet_only = reads_packet_only((key,))
 
     def test(self, pkt, host):
@@ -485,7 +520,8 @@ class RuleRef:
     def location(self) -> str:
         if self.source == "nft":
             return f"nft {self.family} {self.table} chain {self.chain}, rule {self.position}" + (
-                f" (handle {self.handle})" if self.handle is not None else "")
+                f" (handle {self.handle})" if self.handle is not None else ""
+            )
         return f"{self.source} ({self.family}) table {self.table}, chain {self.chain}, rule {self.position}"
 
 
@@ -508,8 +544,15 @@ class Chain:
 
     __slots__ = ("name", "_sources", "_build", "_compiled", "prefilter", "_memo")
 
-    def __init__(self, name: str, rules: list[Rule] | None = None, *, sources: list | None = None, build=None,
-                 prefilter: list | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rules: list[Rule] | None = None,
+        *,
+        sources: list | None = None,
+        build=None,
+        prefilter: list | None = None,
+    ) -> None:
         self.name = name
         self._sources = sources if sources is not None else (rules or [])
         self._build = build  # source -> Rule; None when ``rules`` are already compiled
@@ -538,12 +581,14 @@ class Chain:
             proto, port, iif, v = pkt.proto, pkt.dport, pkt.iif, pkt.family
             s, d = int(pkt.src), int(pkt.dst)
             found = self._memo[key] = [
-                i for i, (protos, ports, srcs, dsts, iifs) in enumerate(self.prefilter)
+                i
+                for i, (protos, ports, srcs, dsts, iifs) in enumerate(self.prefilter)
                 if (protos is None or proto in protos)
                 and (ports is None or any(lo <= port <= hi for lo, hi in ports))
                 and (srcs is None or any(ver == v and s & mask == net for ver, net, mask in srcs))
                 and (dsts is None or any(ver == v and d & mask == net for ver, net, mask in dsts))
-                and (iifs is None or iif in iifs)]
+                and (iifs is None or iif in iifs)
+            ]
         return found
 
 
@@ -566,7 +611,7 @@ class ChainView:
         self.indexes: list[int] = []  # per rule: its index in the chain
         self._chain, self._pkt = chain, pkt
         todo = chain.candidates(pkt)
-        self._todo = todo if after < 0 else todo[bisect_right(todo, after):]  # the rest of a chain
+        self._todo = todo if after < 0 else todo[bisect_right(todo, after) :]  # the rest of a chain
         self._next = 0
 
     def more(self, host: HostView) -> bool:
@@ -746,10 +791,30 @@ class Netfilter:
         return chains
 
 
-ICMPV6_TYPES = {"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
-                "echo-request": 128, "echo-reply": 129, "mld-listener-query": 130, "mld-listener-report": 131,
-                "mld-listener-done": 132, "mld-listener-reduction": 132, "nd-router-solicit": 133,
-                "nd-router-advert": 134, "nd-neighbor-solicit": 135, "nd-neighbor-advert": 136, "nd-redirect": 137,
-                "router-solicitation": 133, "router-advertisement": 134, "neighbour-solicitation": 135,
-                "neighbor-solicitation": 135, "neighbour-advertisement": 136, "neighbor-advertisement": 136,
-                "redirect": 137, "mld2-listener-report": 143, "ind-neighbor-solicit": 141, "ind-neighbor-advert": 142}
+ICMPV6_TYPES = {
+    "destination-unreachable": 1,
+    "packet-too-big": 2,
+    "time-exceeded": 3,
+    "parameter-problem": 4,
+    "echo-request": 128,
+    "echo-reply": 129,
+    "mld-listener-query": 130,
+    "mld-listener-report": 131,
+    "mld-listener-done": 132,
+    "mld-listener-reduction": 132,
+    "nd-router-solicit": 133,
+    "nd-router-advert": 134,
+    "nd-neighbor-solicit": 135,
+    "nd-neighbor-advert": 136,
+    "nd-redirect": 137,
+    "router-solicitation": 133,
+    "router-advertisement": 134,
+    "neighbour-solicitation": 135,
+    "neighbor-solicitation": 135,
+    "neighbour-advertisement": 136,
+    "neighbor-advertisement": 136,
+    "redirect": 137,
+    "mld2-listener-report": 143,
+    "ind-neighbor-solicit": 141,
+    "ind-neighbor-advert": 142,
+}

@@ -52,8 +52,13 @@ class SearchBox(Input):
 
 def blocker_binding(key: str) -> Binding:
     """``b`` in a panel that lists rules: to the one deciding the Flow packet."""
-    return Binding("b", "jump_blocker", "Flow blocker", id=f"{key}-blocker",
-                   tooltip="Jump to what decides the Flow panel's packet here: the blocker, else what lets it through")
+    return Binding(
+        "b",
+        "jump_blocker",
+        "Flow blocker",
+        id=f"{key}-blocker",
+        tooltip="Jump to what decides the Flow panel's packet here: the blocker, else what lets it through",
+    )
 
 
 def decision_mark(d, hop: bool = True) -> Text:
@@ -289,11 +294,13 @@ class Panel(Vertical, can_focus=True):
                 if d.blocks:
                     return
                 if d.key.blocks or d.key.verdict == "unknown" or d.hop_verdict == "unknown":
-                    self.notify(f"{self._flow_words()}: wsltui cannot tell whether this stops it (hop {d.hop})",
-                                timeout=4)
+                    self.notify(
+                        f"{self._flow_words()}: wsltui cannot tell whether this stops it (hop {d.hop})", timeout=4
+                    )
                 else:
-                    self.notify(f"{self._flow_words()}: nothing here blocks it; this lets it through (hop {d.hop})",
-                                timeout=4)
+                    self.notify(
+                        f"{self._flow_words()}: nothing here blocks it; this lets it through (hop {d.hop})", timeout=4
+                    )
                 return
         self.notify(self._not_here(found), timeout=6)
 

@@ -21,8 +21,15 @@ from wsltui.vocabulary import zone_target
 
 
 # The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
-ENTRIES = (("service", "services"), ("port", "ports"), ("protocol", "protocols"), ("source-port", "source_ports"),
-           ("forward-port", "forward_ports"), ("icmp-block", "icmp_blocks"), ("rich-rule", "rich_rules"))
+ENTRIES = (
+    ("service", "services"),
+    ("port", "ports"),
+    ("protocol", "protocols"),
+    ("source-port", "source_ports"),
+    ("forward-port", "forward_ports"),
+    ("icmp-block", "icmp_blocks"),
+    ("rich-rule", "rich_rules"),
+)
 
 
 class FirewalldPanel(TreeSearch, Panel):
@@ -30,9 +37,15 @@ class FirewalldPanel(TreeSearch, Panel):
     FIREWALL = "netfilter"  # the decisions in chains firewalld owns name their zone
     CHANGE_ACTIONS = frozenset({"add_allow", "delete_entry"})  # space still folds a zone
     BINDINGS = [
-        Binding("space", "disable_entry", "Disable", id="firewalld-disable", priority=True,
-                tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
-                        "from the Netfilter panel's list; on a zone, space folds it"),
+        Binding(
+            "space",
+            "disable_entry",
+            "Disable",
+            id="firewalld-disable",
+            priority=True,
+            tooltip="Remove the selected zone entry (runtime and permanent), remembered to enable again "
+            "from the Netfilter panel's list; on a zone, space folds it",
+        ),
         allow_binding("firewalld", "firewalld"),
         Binding("d", "delete_entry", "Delete", id="firewalld-delete"),
         blocker_binding("firewalld"),
@@ -46,8 +59,10 @@ class FirewalldPanel(TreeSearch, Panel):
 
     def compose_body(self):
         yield SafeStatic(id="firewalld-body")
-        yield SearchBox(placeholder="find: zone, service, port, rich rule… (↑↓ previous/next, enter: go, esc clears)",
-                        id="firewalld-search")
+        yield SearchBox(
+            placeholder="find: zone, service, port, rich rule… (↑↓ previous/next, enter: go, esc clears)",
+            id="firewalld-search",
+        )
         tree = VimTree("zones", id="firewalld-tree")
         tree.show_root = False
         self.finder = TreeFinder(tree)
@@ -120,8 +135,10 @@ def build_zone_tree(root, fw, titles: dict) -> dict:
     if fw is None or fw.zones_unknown or not fw.zones:
         return items
     active_names = {z.name for z in fw.active_zones}
-    zones = sorted(fw.zones, key=lambda z: (not (z.active or z.name in active_names or z.default
-                                                 or z.name == fw.default_zone), z.name))
+    zones = sorted(
+        fw.zones,
+        key=lambda z: (not (z.active or z.name in active_names or z.default or z.name == fw.default_zone), z.name),
+    )
     quiet = []
     for z in zones:
         important = z.active or z.default or z.name in active_names or z.name == fw.default_zone
@@ -141,7 +158,9 @@ def build_zone_tree(root, fw, titles: dict) -> dict:
                 leaf = node.add_leaf(Text.assemble((f"{kind:<11}", "bold"), value))
                 items[leaf.id] = FirewalldItem(z.name, kind, value)
     if quiet:
-        root.add_leaf(Text("other zones (no interfaces, sources, ports or rich rules): " + ", ".join(quiet), style="dim"))
+        root.add_leaf(
+            Text("other zones (no interfaces, sources, ports or rich rules): " + ", ".join(quiet), style="dim")
+        )
     return items
 
 
@@ -167,14 +186,24 @@ def render_firewalld(fw) -> Group:
     if fw.reason:
         state.append(f"  ({fw.reason})", style="dim")
     head.add_row("state", state)
-    head.add_row("default zone", unknown_text(fw.default_zone_unknown) if fw.default_zone_unknown
-                 else Text(fw.default_zone or "-"))
+    head.add_row(
+        "default zone",
+        unknown_text(fw.default_zone_unknown) if fw.default_zone_unknown else Text(fw.default_zone or "-"),
+    )
     if fw.active_unknown:
         head.add_row("active zones", unknown_text(fw.active_unknown))
     else:
-        head.add_row("active zones", Text("; ".join(
-            f"{z.name}: " + ", ".join([*(f"interface {i}" for i in z.interfaces), *(f"source {s}" for s in z.sources)])
-            for z in fw.active_zones) or "none"))
+        head.add_row(
+            "active zones",
+            Text(
+                "; ".join(
+                    f"{z.name}: "
+                    + ", ".join([*(f"interface {i}" for i in z.interfaces), *(f"source {s}" for s in z.sources)])
+                    for z in fw.active_zones
+                )
+                or "none"
+            ),
+        )
     parts.append(head)
     for p in fw.problems:
         parts.append(Text(f"problem: {p}", style="yellow"))

@@ -109,8 +109,11 @@ def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = No
     if hop.reason:
         field("why", hop.reason, "yellow")  # the reason says "unknown: …" itself (as in check)
     if hop.blocks:
-        field("symptom", hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "")
-              if hop.symptom else None, "bold red")
+        field(
+            "symptom",
+            hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "") if hop.symptom else None,
+            "bold red",
+        )
         for symptom in (hop.symptom, *hop.alternatives) if hop.symptom else ():
             words = client_lines(symptom, client)
             if words:
@@ -128,8 +131,11 @@ def render_fix(fix, indent: str = "", start: int = 0, selected: int | None = Non
     out: list = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
     for i, cmd in enumerate(fix_commands(fix), start):
         undo = i - start >= len(fix.commands)
-        out.append(command_line(f"{indent}  undo: " if undo else f"{indent}  $ ", cmd, selected == i,
-                                style="dim" if undo else "bold"))
+        out.append(
+            command_line(
+                f"{indent}  undo: " if undo else f"{indent}  $ ", cmd, selected == i, style="dim" if undo else "bold"
+            )
+        )
     if fix.note:
         out.append(Text(f"{indent}  {fix.note}", style="dim"))
     return out
@@ -155,10 +161,20 @@ class FlowPanel(Panel):
         Binding("S", "scenario(-1)", "Prev scenario", show=False, id="flow-prev-scenario"),
         Binding("t", "toggle_proto", "tcp/udp", id="flow-proto"),
         Binding("p", "edit_port", "Port", id="flow-port"),
-        Binding("f", "fix", "Fix", id="flow-fix",
-                tooltip="The plan for the selected blocker (or the first): its commands and undo; y applies it"),
-        Binding("l", "live_test", "Live test", id="flow-live",
-                tooltip="Send the real connection of this port and scenario, watch Linux, and compare with the trace"),
+        Binding(
+            "f",
+            "fix",
+            "Fix",
+            id="flow-fix",
+            tooltip="The plan for the selected blocker (or the first): its commands and undo; y applies it",
+        ),
+        Binding(
+            "l",
+            "live_test",
+            "Live test",
+            id="flow-live",
+            tooltip="Send the real connection of this port and scenario, watch Linux, and compare with the trace",
+        ),
     ]
 
     class Changed(Message):
@@ -179,13 +195,19 @@ class FlowPanel(Panel):
     def compose_body(self):
         with Horizontal(id="flow-form"):
             yield Label("scenario ")
-            yield Select([(SHORT[s], s) for s in FLOW_SCENARIOS], value=self.scenario,
-                         allow_blank=False, id="flow-scenario", compact=True)
+            yield Select(
+                [(SHORT[s], s) for s in FLOW_SCENARIOS],
+                value=self.scenario,
+                allow_blank=False,
+                id="flow-scenario",
+                compact=True,
+            )
             yield Label(" port ")
             yield Input(placeholder="8080", id="flow-port", restrict=r"[0-9]*", max_length=5, compact=True)
             yield Label(" proto ")
-            yield Select([("tcp", "tcp"), ("udp", "udp")], value="tcp", allow_blank=False, id="flow-proto",
-                         compact=True)
+            yield Select(
+                [("tcp", "tcp"), ("udp", "udp")], value="tcp", allow_blank=False, id="flow-proto", compact=True
+            )
         yield SafeStatic(id="flow-summary")
         yield VimScroll(id="flow-hops")
 
@@ -215,8 +237,9 @@ class FlowPanel(Panel):
     def _pick_default(self, a) -> None:
         self.scenario, self.port, self.proto = default_target(a, self.scenario)
 
-    def select(self, scenario: str | None = None, port: int | None = None, proto: str | None = None,
-               hop: int | None = None) -> None:
+    def select(
+        self, scenario: str | None = None, port: int | None = None, proto: str | None = None, hop: int | None = None
+    ) -> None:
         self.chosen = True
         self.wanted_hop = hop
         if scenario:
@@ -261,8 +284,11 @@ class FlowPanel(Panel):
         # starts at its first blocker.
         # (Not while the previous draw still has to scroll to its first blocker: its scroll
         # position is not the one to keep.)
-        same_question = previous is not None and (previous.scenario, previous.proto, previous.port) == (
-            trace.scenario, trace.proto, trace.port) and not self._first_pending
+        same_question = (
+            previous is not None
+            and (previous.scenario, previous.proto, previous.port) == (trace.scenario, trace.proto, trace.port)
+            and not self._first_pending
+        )
         boxes = list(hops.query(FlowBox))
         focused = self.app.focused
         keep_index = boxes.index(focused) if same_question and focused in boxes else None
@@ -328,7 +354,9 @@ class FlowPanel(Panel):
             if index is not None and boxes:
                 self.focus_widget(boxes[min(index, len(boxes) - 1)], scroll_visible=False)
             hops.scroll_to(y=scroll_y, animate=False)
-        elif self.display and (focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY):
+        elif self.display and (
+            focused is None or self in focused.ancestors_with_self or self.app.active_key == self.KEY
+        ):
             # (the focus may still be in the panel shown before this one, when this one mounted)
             self._first_pending = True
             self.call_after_refresh(self._show_first_blocker)  # after the layout: it knows where the hops are
@@ -363,8 +391,9 @@ class FlowPanel(Panel):
         trace = self.trace
         key = (trace.scenario, trace.port, trace.proto) if trace is not None else None
         if key in self.app.live_testing:
-            return Text("live test: testing… (the real connection is being sent; a few seconds at most)",
-                        style="bold yellow")
+            return Text(
+                "live test: testing… (the real connection is being sent; a few seconds at most)", style="bold yellow"
+            )
         note = self.app.live_notes.get(key)
         if note:
             return Text(f"live test: {note}", style="yellow")
@@ -447,8 +476,11 @@ def propose_fix(app, trace, hop=None) -> None:
 
     only = trace if hop is None else dataclasses.replace(trace, blockers=[hop])
     live = app.change_refusal() is None
-    app.propose(lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
-                f"fix {hop.layer}" if hop is not None else f"fix {trace.proto}/{trace.port}", reads_live=False)
+    app.propose(
+        lambda: plan_for_trace(only, {"name": only.scenario}, elevate=live),
+        f"fix {hop.layer}" if hop is not None else f"fix {trace.proto}/{trace.port}",
+        reads_live=False,
+    )
 
 
 def _flow_widget(kind: str, args: tuple):

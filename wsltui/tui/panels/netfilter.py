@@ -17,8 +17,13 @@ from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import plural
 
 
-FRONT_END = {"nf.iptables-nft": "iptables-nft", "nf.ip6tables-nft": "ip6tables-nft",
-             "nf.iptables-legacy": "iptables-legacy", "nf.ip6tables-legacy": "ip6tables-legacy", "nf.nft": "nft"}
+FRONT_END = {
+    "nf.iptables-nft": "iptables-nft",
+    "nf.ip6tables-nft": "ip6tables-nft",
+    "nf.iptables-legacy": "iptables-legacy",
+    "nf.ip6tables-legacy": "ip6tables-legacy",
+    "nf.nft": "nft",
+}
 
 
 class NetfilterPanel(TreeSearch, Panel):
@@ -50,8 +55,10 @@ class NetfilterPanel(TreeSearch, Panel):
     def compose_body(self):
         yield SafeStatic(id="netfilter-warnings")
         yield SafeStatic(id="netfilter-flow")
-        yield SearchBox(placeholder="find: rule text, chain, table… (↑↓ previous/next, enter: go, esc clears)",
-                        id="netfilter-search")
+        yield SearchBox(
+            placeholder="find: rule text, chain, table… (↑↓ previous/next, enter: go, esc clears)",
+            id="netfilter-search",
+        )
         tree = VimTree("netfilter", id="netfilter-tree")
         tree.show_root = False
         tree.guide_depth = 3
@@ -101,14 +108,19 @@ class NetfilterPanel(TreeSearch, Panel):
         blocker = next((d for d in decisions if d.blocks or d.key.blocks), None)
         if blocker is not None:
             hop = self.flow_trace().hops[blocker.hop - 1]
-            return Text.assemble((f"{self._flow_words()}: hop {blocker.hop} ", "bold"),
-                                 (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", "bold red"),
-                                 ("  b: go to it", "dim"))
+            return Text.assemble(
+                (f"{self._flow_words()}: hop {blocker.hop} ", "bold"),
+                (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", "bold red"),
+                ("  b: go to it", "dim"),
+            )
         if not decisions:
             return Text(f"{self._flow_words()}: not decided in these rules", style="dim")
         hops = sorted({d.hop for d in decisions})
-        return Text(f"{self._flow_words()}: hop {', '.join(map(str, hops))} let through (rules and policies marked ✓)"
-                    "  b: go to the first", style="dim")
+        return Text(
+            f"{self._flow_words()}: hop {', '.join(map(str, hops))} let through (rules and policies marked ✓)"
+            "  b: go to the first",
+            style="dim",
+        )
 
     def jump_to(self, decision) -> bool:
         k = decision.key
@@ -120,8 +132,9 @@ class NetfilterPanel(TreeSearch, Panel):
         (ufw and firewalld ones too: this is the one list of them.)"""
         if not gone:
             return
-        node = root.add(Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled",
-                        expand=True)
+        node = root.add(
+            Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled", expand=True
+        )
         for d in gone:
             leaf = node.add_leaf(Text.assemble((f"{d.time}  ", "dim"), d.ref.label), data=f"disabled {d.id}")
             self.rules[leaf.id] = d
@@ -202,8 +215,11 @@ def render_warnings(a) -> Text:
     if nft is not None and nft.unknown is None and any(c.rules for tb in nft.tables for c in tb.chains):
         nft_rules.append("nf.nft")
     if legacy and nft_rules:
-        t.append(f"⚠ legacy and nft both hold rules ({', '.join(legacy)} and {', '.join(nft_rules)}): "
-                 "a packet must pass both\n", style="bold yellow")
+        t.append(
+            f"⚠ legacy and nft both hold rules ({', '.join(legacy)} and {', '.join(nft_rules)}): "
+            "a packet must pass both\n",
+            style="bold yellow",
+        )
     return t
 
 
@@ -237,8 +253,11 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
             for w in rs.problems:
                 src.add_leaf(Text(f"problem: {w}", style="yellow"))
             for table in rs.tables:
-                tn = src.add(Text(f"table {table.name}", style="bold"), data=f"table {table.name}",
-                             expand=_want(expanded, (rs.record, f"table {table.name}"), True))
+                tn = src.add(
+                    Text(f"table {table.name}", style="bold"),
+                    data=f"table {table.name}",
+                    expand=_want(expanded, (rs.record, f"table {table.name}"), True),
+                )
                 for chain in table.chains:
                     lab = Text(chain.name, style="bold")
                     if chain.policy:
@@ -248,13 +267,24 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                     path = (rs.record, f"table {table.name}", chain.name)
                     source = f"iptables-{rs.backend}"
                     if not chain.rules:
-                        nodes[rule_id(source, rs.family, table.name, chain.name, None)] = tn.add_leaf(lab, data=chain.name)
+                        nodes[rule_id(source, rs.family, table.name, chain.name, None)] = tn.add_leaf(
+                            lab, data=chain.name
+                        )
                         continue
-                    cn = tn.add(lab, data=chain.name, expand=_want(expanded, path, f"chain {chain.name}," in hot or (chain.builtin and chain.policy not in (None, 'ACCEPT'))))
+                    cn = tn.add(
+                        lab,
+                        data=chain.name,
+                        expand=_want(
+                            expanded,
+                            path,
+                            f"chain {chain.name}," in hot or (chain.builtin and chain.policy not in (None, "ACCEPT")),
+                        ),
+                    )
                     nodes[rule_id(source, rs.family, table.name, chain.name, None)] = cn
                     for r in chain.rules:
-                        leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim),
-                                           data=f"rule {r.position}")
+                        leaf = cn.add_leaf(
+                            Text.assemble((f"{r.position:>3} ", "dim"), r.verbatim), data=f"rule {r.position}"
+                        )
                         rules[leaf.id] = r
                         nodes[rule_id(source, rs.family, table.name, chain.name, r.position)] = leaf
     nft = f.nft
@@ -285,17 +315,26 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
             if not ch.rules:
                 nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = tn.add_leaf(lab, data=ch.name)
                 continue
-            cn = tn.add(lab, data=ch.name, expand=_want(expanded, ("nf.nft", tkey, ch.name), f"chain {ch.name}," in hot))
+            cn = tn.add(
+                lab, data=ch.name, expand=_want(expanded, ("nf.nft", tkey, ch.name), f"chain {ch.name}," in hot)
+            )
             nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = cn
             for r in ch.rules:
-                leaf = cn.add_leaf(Text.assemble((f"{r.position:>3} ", "dim"), r.text or "(rule)",
-                                                 (f"  # handle {r.handle}" if r.handle is not None else "", "dim")),
-                                   data=f"rule {r.position}")
+                leaf = cn.add_leaf(
+                    Text.assemble(
+                        (f"{r.position:>3} ", "dim"),
+                        r.text or "(rule)",
+                        (f"  # handle {r.handle}" if r.handle is not None else "", "dim"),
+                    ),
+                    data=f"rule {r.position}",
+                )
                 rules[leaf.id] = r
                 nodes[rule_id("nft", tb.family, tb.name, ch.name, r.position)] = leaf
         for s in tb.sets:
-            tn.add_leaf(Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {plural(len(s.elements), 'element')}", "dim")),
-                        data=f"set {s.name}")
+            tn.add_leaf(
+                Text.assemble(("set ", "dim"), s.name, (f"  {s.type}  {plural(len(s.elements), 'element')}", "dim")),
+                data=f"set {s.name}",
+            )
 
 
 def _want(expanded, path, default: bool) -> bool:

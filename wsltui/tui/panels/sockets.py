@@ -17,8 +17,14 @@ from wsltui.tui.panels.tables import VimTable
 from wsltui.tui.render import cell, columns_width, fit_widths, shorter, unknown_text
 from wsltui.vocabulary import plural
 
-COLUMNS = (("proto", "proto"), ("address", "address"), ("port", "port"), ("process", "process"),
-           ("bind", "bind"), ("v4/v6", "family")) + tuple((SHORT[s], s) for s in STATUS_SCENARIOS)
+COLUMNS = (
+    ("proto", "proto"),
+    ("address", "address"),
+    ("port", "port"),
+    ("process", "process"),
+    ("bind", "bind"),
+    ("v4/v6", "family"),
+) + tuple((SHORT[s], s) for s in STATUS_SCENARIOS)
 # Which columns give way when the table is narrow (lowest first); the verdicts go last.
 PRIORITY = {"bind": 1, "family": 2, "proto": 3, "address": 4, "process": 5, "port": 6}
 VERDICT_PRIORITY = 10

@@ -38,9 +38,13 @@ RELAY_MODES = ("nat", "bridged", "unknown")  # modes whose localhost path is WSL
 # Blocker lines drawn as widgets at most (a machine with thousands of listeners): the rest are counted.
 MAX_BLOCKERS = 60
 
-LEGEND = (({"ok"}, "✓ reachable"), ({"assumed"}, "✓ assumed: reachable if an assumption holds (Flow names it)"),
-          ({"blocked"}, "✗ blocked: what the client sees"), ({"off", "na"}, "– not set up, or not applicable"),
-          ({"undecided"}, "? undecided: the first layer without data"))
+LEGEND = (
+    ({"ok"}, "✓ reachable"),
+    ({"assumed"}, "✓ assumed: reachable if an assumption holds (Flow names it)"),
+    ({"blocked"}, "✗ blocked: what the client sees"),
+    ({"off", "na"}, "– not set up, or not applicable"),
+    ({"undecided"}, "? undecided: the first layer without data"),
+)
 
 # Extra columns after the scenarios: (header, cell of a row). Empty unless another view adds one.
 EXTRA_COLUMNS: list[tuple[str, Callable[[object, StatusRow], Text]]] = []
@@ -118,7 +122,9 @@ def classify(target, scenario: str, trace) -> Cell:
         if any(h.layer == "path" and h.verdict == "not-applicable" for h in trace.hops):
             return Cell(scenario, trace, "na", Text("–", style="dim"))
         unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
-        return Cell(scenario, trace, "undecided", Text(f"? {unknown.layer if unknown else 'undecided'}", style="yellow"))
+        return Cell(
+            scenario, trace, "undecided", Text(f"? {unknown.layer if unknown else 'undecided'}", style="yellow")
+        )
     off = not_offered(target, scenario, trace)
     if off is not None:
         return Cell(scenario, trace, "off", Text(f"– {off}", style="dim"))
@@ -188,8 +194,11 @@ def answer(rows: list[StatusRow], blockers: list[Blocker]) -> Text:
         by_kind.setdefault(c.kind, []).append(c)
     parts: list[Text] = []
     if "ok" in by_kind or "assumed" in by_kind:
-        names = [SHORT[c.scenario] + (" (assumed)" if c.kind == "assumed" else "") for c in row.cells
-                 if c.kind in ("ok", "assumed")]
+        names = [
+            SHORT[c.scenario] + (" (assumed)" if c.kind == "assumed" else "")
+            for c in row.cells
+            if c.kind in ("ok", "assumed")
+        ]
         parts.append(Text("✓ " + ", ".join(names), style="green"))
     if "blocked" in by_kind:
         parts.append(Text("✗ " + ", ".join(SHORT[c.scenario] for c in by_kind["blocked"]), style="red"))
@@ -303,10 +312,20 @@ def _table_class():
 class StatusPanel(Panel):
     BINDINGS = [
         Binding("enter", "drill", "Open in Flow", id="status-drill", show=False),
-        Binding("f", "fix", "Fix plan", id="status-fix",
-                tooltip="The plan for the selected blocker, or for every blocker of the selected cell; y applies it"),
-        Binding("l", "live_test", "Live test", id="status-live",
-                tooltip="Send the real connection of the selected port and scenario and compare with the trace"),
+        Binding(
+            "f",
+            "fix",
+            "Fix plan",
+            id="status-fix",
+            tooltip="The plan for the selected blocker, or for every blocker of the selected cell; y applies it",
+        ),
+        Binding(
+            "l",
+            "live_test",
+            "Live test",
+            id="status-live",
+            tooltip="Send the real connection of the selected port and scenario and compare with the trace",
+        ),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -363,8 +382,12 @@ class StatusPanel(Panel):
             table.add_column(name)
         for row in self.rows:
             process = row.target.process or "-"
-            table.add_row(row.target.endpoint, process if len(process) <= 12 else process[:11] + "…",
-                          *(c.text for c in row.cells), *row.extra)
+            table.add_row(
+                row.target.endpoint,
+                process if len(process) <= 12 else process[:11] + "…",
+                *(c.text for c in row.cells),
+                *row.extra,
+            )
 
     def _body(self, a) -> Group:
         parts: list = []
@@ -384,9 +407,12 @@ class StatusPanel(Panel):
         parts.append(Text())
         if self.blockers:
             head = Text("Blockers", style="bold")
-            head.append(f"  {red} {'stops' if red == 1 else 'stop'} a path that is there" if red
-                        else "  none stops a path that is there",
-                        style="bold red" if red else "green")
+            head.append(
+                f"  {red} {'stops' if red == 1 else 'stop'} a path that is there"
+                if red
+                else "  none stops a path that is there",
+                style="bold red" if red else "green",
+            )
             if muted:
                 head.append(f" · {muted} for paths not set up{' (below)' if red else ''}", style="dim")
             head.append("  enter: Flow · f: fix plan", style="dim")
@@ -401,8 +427,13 @@ class StatusPanel(Panel):
         parts: list = []
         hidden = len(self.blockers) - MAX_BLOCKERS
         if hidden > 0:
-            parts.append(Text(f"… and {hidden} more {'blocker' if hidden == 1 else 'blockers'}: wsltui report lists "
-                              "every one (w writes it)", style="yellow"))
+            parts.append(
+                Text(
+                    f"… and {hidden} more {'blocker' if hidden == 1 else 'blockers'}: wsltui report lists "
+                    "every one (w writes it)",
+                    style="yellow",
+                )
+            )
         for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
             # One line each: the Flow panel and the reports say it in full.
             parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
@@ -471,8 +502,11 @@ class StatusPanel(Panel):
         c = tables.first().cursor_coordinate
         row = self.rows[min(c.row, len(self.rows) - 1)]
         i = c.column - 2
-        cell = row.cells[i] if 0 <= i < len(row.cells) else next(
-            (x for x in row.cells if x.kind == "blocked"), row.cells[0] if row.cells else None)
+        cell = (
+            row.cells[i]
+            if 0 <= i < len(row.cells)
+            else next((x for x in row.cells if x.kind == "blocked"), row.cells[0] if row.cells else None)
+        )
         if cell is None:
             return row.target, None, None, None
         return row.target, cell.scenario, cell.trace, None
@@ -605,16 +639,26 @@ def observed_lines(a, app=None) -> list[Text]:
         out.append(Text(f"… {proto}/{port} {SHORT.get(scenario, scenario)}  testing…", style="yellow"))
     for test in a.live:
         if isinstance(test.result, Unknown):
-            out.append(Text(f"? {test.name}: unknown — {test.result.reason}", style="yellow", no_wrap=True,
-                            overflow="ellipsis"))
+            out.append(
+                Text(
+                    f"? {test.name}: unknown — {test.result.reason}", style="yellow", no_wrap=True, overflow="ellipsis"
+                )
+            )
             continue
         rec, obs = test.result, test.result.obs
-        line = Text(f"{'✓' if rec.reachable else '✗' if rec.reachable is False else '?'} ",
-                    style="green" if rec.reachable else "red" if rec.reachable is False else "yellow")
+        line = Text(
+            f"{'✓' if rec.reachable else '✗' if rec.reachable is False else '?'} ",
+            style="green" if rec.reachable else "red" if rec.reachable is False else "yellow",
+        )
         line.append(f"{obs.proto}/{obs.port} {SHORT.get(obs.scenario, obs.scenario)}  ", style="bold")
         line.append(short(rec))
-        verdict = ("model agrees" if rec.agrees else "nothing observed" if rec.agrees is None
-                   else f"model disagrees: {CLASS_WORDS.get(rec.disagreement, rec.disagreement)}")
+        verdict = (
+            "model agrees"
+            if rec.agrees
+            else "nothing observed"
+            if rec.agrees is None
+            else f"model disagrees: {CLASS_WORDS.get(rec.disagreement, rec.disagreement)}"
+        )
         line.append(f"  · {verdict}", style="green" if rec.agrees else "dim" if rec.agrees is None else "bold red")
         if test.older:
             line.append("  · older than the snapshot", style="dim")

@@ -83,8 +83,10 @@ class FastTable(VimTable):
             super()._update_dimensions(new_rows)
             return
         header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(sum(c.get_render_width(self) for c in columns) + self._row_label_column_width,
-                                 self._total_row_height + header)
+        self.virtual_size = Size(
+            sum(c.get_render_width(self) for c in columns) + self._row_label_column_width,
+            self._total_row_height + header,
+        )
 
 
 class VimTree(Tree):

@@ -89,8 +89,13 @@ def _state(a) -> Table:
         if is_unknown(req):
             t.add_row("requested mode", unknown_text(req))
         else:
-            t.add_row("requested mode", Text(f"{req.networking_mode} ({req.networking_mode_source}"
-                                             f"{', .wslconfig present' if req.present else ', no .wslconfig'})"))
+            t.add_row(
+                "requested mode",
+                Text(
+                    f"{req.networking_mode} ({req.networking_mode_source}"
+                    f"{', .wslconfig present' if req.present else ', no .wslconfig'})"
+                ),
+            )
             t.add_row("localhost fwd", bool_word(req.localhost_forwarding, "on", "off"))
             t.add_row("Hyper-V firewall", bool_word(req.firewall, "on", "off"))
         if wsl.mode_mismatch:
@@ -105,9 +110,15 @@ def _state(a) -> Table:
     if interop:
         t.add_row("interop (probe)", Text(str(interop)))
     fw = f.firewalld
-    t.add_row("firewalld", or_unknown(fw.unknown) if fw is None or fw.unknown else
-              Text.assemble(bool_word(fw.running, "running", "not running"),
-                            f"  default zone {fw.default_zone}" if fw.default_zone else ""))
+    t.add_row(
+        "firewalld",
+        or_unknown(fw.unknown)
+        if fw is None or fw.unknown
+        else Text.assemble(
+            bool_word(fw.running, "running", "not running"),
+            f"  default zone {fw.default_zone}" if fw.default_zone else "",
+        ),
+    )
     u = f.ufw
     t.add_row("ufw", or_unknown(u.unknown) if u is None or u.unknown else bool_word(u.active, "active", "inactive"))
     return t

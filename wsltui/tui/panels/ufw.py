@@ -26,8 +26,13 @@ class UfwPanel(Panel):
     FIREWALL = "netfilter"  # the decisions in chains ufw owns
     CHANGE_ACTIONS = frozenset({"add_allow", "disable_rule", "delete_rule"})
     BINDINGS = [
-        Binding("space", "disable_rule", "Disable", id="ufw-disable",
-                tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list"),
+        Binding(
+            "space",
+            "disable_rule",
+            "Disable",
+            id="ufw-disable",
+            tooltip="Remove the selected rule, remembered to enable again from the Netfilter panel's list",
+        ),
         allow_binding("ufw", "ufw"),
         Binding("d", "delete_rule", "Delete", id="ufw-delete"),
         blocker_binding("ufw"),
@@ -65,9 +70,16 @@ class UfwPanel(Panel):
             style = "green" if r.action == "allow" else "red" if r.action in ("deny", "reject") else ""
             key = str(i)
             decision = self._decided.get(key)
-            table.add_row(str(r.number or r.position), r.dst.text,
-                          Text(f"{r.action.upper()} {r.direction.upper()}", style=style), r.src.text,
-                          "v6" if r.v6 else "", r.comment, decision_mark(decision) if decision else "", key=key)
+            table.add_row(
+                str(r.number or r.position),
+                r.dst.text,
+                Text(f"{r.action.upper()} {r.direction.upper()}", style=style),
+                r.src.text,
+                "v6" if r.v6 else "",
+                r.comment,
+                decision_mark(decision) if decision else "",
+                key=key,
+            )
             self.rows[key] = r
         table.display = bool(self.rows)
         if self.rows:
@@ -89,8 +101,10 @@ class UfwPanel(Panel):
             if len(found) == 1:
                 row = found[0]
                 decided[str(next(i for i, r in enumerate(rules) if r is row))] = d
-                what = (f"rule {row.number or row.position} ({row.dst.text} {row.action.upper()} "
-                        f"{row.direction.upper()} {row.src.text}), marked below")
+                what = (
+                    f"rule {row.number or row.position} ({row.dst.text} {row.action.upper()} "
+                    f"{row.direction.upper()} {row.src.text}), marked below"
+                )
             elif d.key.position is None:
                 what = "ufw's default incoming policy"
             elif found:
@@ -161,8 +175,13 @@ def render_ufw(u, trap, flow: Text) -> Group:
     if u.reason:
         head.add_row("", Text(u.reason, style="dim"))
     if u.active:
-        head.add_row("default", Text(f"incoming {u.default_incoming or '?'}, outgoing {u.default_outgoing or '?'}, "
-                                     f"routed {u.default_routed or '?'}"))
+        head.add_row(
+            "default",
+            Text(
+                f"incoming {u.default_incoming or '?'}, outgoing {u.default_outgoing or '?'}, "
+                f"routed {u.default_routed or '?'}"
+            ),
+        )
         head.add_row("logging", Text(f"{u.logging or '?'}" + (f" ({u.logging_level})" if u.logging_level else "")))
     parts.append(head)
     for p in u.problems:

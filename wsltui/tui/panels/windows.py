@@ -100,15 +100,34 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "name", lambda r, fw: r.label, lambda row: row.rule.label.lower(), 40),
     Column("fw", "firewall", lambda r, fw: fw, lambda row: row.firewall, 8),
     Column("profiles", "profiles", lambda r, fw: _any(r.profiles), lambda row: row.rule.profiles, 16),
-    Column("remote", "remote address", lambda r, fw: _any(r.remote_addresses), lambda row: row.rule.remote_addresses, 20),
-    Column("program", "program", lambda r, fw: _any(r.programs + r.services), lambda row: (row.rule.programs, row.rule.services), 36),
+    Column(
+        "remote", "remote address", lambda r, fw: _any(r.remote_addresses), lambda row: row.rule.remote_addresses, 20
+    ),
+    Column(
+        "program",
+        "program",
+        lambda r, fw: _any(r.programs + r.services),
+        lambda row: (row.rule.programs, row.rule.services),
+        36,
+    ),
 )
 MATCH = "match"  # the first column: yes / maybe / - for the Flow port
 FIREWALL_OF = {"windows": "Windows", "hyperv": "Hyper-V"}  # decided.RuleKey.firewall -> RuleRow.firewall
 # Which columns give way when the table is narrow (lowest first): whether a rule could match, its
 # action, name and port last.
-PRIORITY = {MATCH: 10, "action": 9, "name": 8, "ports": 7, "dir": 6, "on": 5, "proto": 5, "fw": 4, "profiles": 3,
-            "remote": 2, "program": 1}
+PRIORITY = {
+    MATCH: 10,
+    "action": 9,
+    "name": 8,
+    "ports": 7,
+    "dir": 6,
+    "on": 5,
+    "proto": 5,
+    "fw": 4,
+    "profiles": 3,
+    "remote": 2,
+    "program": 1,
+}
 
 
 def all_rules(win) -> list[tuple[object, str]]:
@@ -128,8 +147,15 @@ def build_rows(rules: list[tuple[object, str]]) -> list[RuleRow]:
             key += "'"
         seen.add(key)
         texts = [c.cell(rule, fw) for c in COLUMNS]
-        cells = [Text(t, style=ACTION_STYLE.get(rule.action, "") if c.key == "action" else "", no_wrap=True,
-                      overflow="ellipsis") for c, t in zip(COLUMNS, texts)]
+        cells = [
+            Text(
+                t,
+                style=ACTION_STYLE.get(rule.action, "") if c.key == "action" else "",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+            for c, t in zip(COLUMNS, texts)
+        ]
         if not rule.enabled:
             for cell in cells:
                 cell.stylize("dim")
@@ -163,18 +189,38 @@ class WindowsPanel(Panel):
     BINDINGS = [
         # One meaning per letter across panels: s/p are Flow's scenario and port, so here m(atching),
         # o(rder) and v(iew).
-        Binding("m", "toggle_relevant", "This port", id="windows-relevant",
-                tooltip="Keep only the rules that could match the Flow panel's port and protocol"),
+        Binding(
+            "m",
+            "toggle_relevant",
+            "This port",
+            id="windows-relevant",
+            tooltip="Keep only the rules that could match the Flow panel's port and protocol",
+        ),
         Binding("o", "sort(1)", "Sort", id="windows-sort", tooltip="Order the rules by the next column"),
         Binding("O", "reverse_sort", "Reverse", show=False, id="windows-reverse", tooltip="Reverse the order"),
-        Binding("v", "overview", "Overview", id="windows-overview",
-                tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back"),
+        Binding(
+            "v",
+            "overview",
+            "Overview",
+            id="windows-overview",
+            tooltip="Give the whole panel to the overview (profiles, Hyper-V, portproxy, excluded ports), and back",
+        ),
         blocker_binding("windows"),
-        Binding("space", "toggle_rule", "On/off", id="windows-toggle",
-                tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first"),
+        Binding(
+            "space",
+            "toggle_rule",
+            "On/off",
+            id="windows-toggle",
+            tooltip="Enable or disable the selected rule through an elevated PowerShell (UAC): the plan first",
+        ),
         allow_binding("windows", "the Windows firewall"),
-        Binding("A", "add_hyperv_allow", "Hyper-V allow", id="windows-hyperv-allow",
-                tooltip="Allow the Flow panel's port/protocol in the Hyper-V firewall for WSL: the plan first"),
+        Binding(
+            "A",
+            "add_hyperv_allow",
+            "Hyper-V allow",
+            id="windows-hyperv-allow",
+            tooltip="Allow the Flow panel's port/protocol in the Hyper-V firewall for WSL: the plan first",
+        ),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -214,14 +260,19 @@ class WindowsPanel(Panel):
         rules = all_rules(win) if win is not None else []
         if rules != self._rules:  # a refresh that read the same rules keeps the rows (and the table)
             self._rules, self._rows, self._matches_for = rules, build_rows(rules), None
-            self._widths = [max((cell_len(row.cells[i].plain) for row in self._rows), default=0)
-                            for i, c in enumerate(COLUMNS)]
+            self._widths = [
+                max((cell_len(row.cells[i].plain) for row in self._rows), default=0) for i, c in enumerate(COLUMNS)
+            ]
         if win is None:
             failure = a.facts.failures.get("windows")
             summary.update(unknown_text(failure or "unknown: the Windows facts could not be read", "Windows: "))
         else:
-            summary.update(Group(render_flow(win, self.flow_trace(), self._decisions, self.target, self._flow_words()),
-                                 render_overview(win, a, self.target)))
+            summary.update(
+                Group(
+                    render_flow(win, self.flow_trace(), self._decisions, self.target, self._flow_words()),
+                    render_overview(win, a, self.target),
+                )
+            )
         self._fill()
         self.refresh_bindings()
 
@@ -243,8 +294,13 @@ class WindowsPanel(Panel):
     def show_marks(self, decisions: list) -> None:
         if decisions != self._decisions:
             self._decisions = decisions
-            self._decided = {row.key: d for d in decisions if d.key.rule_id is not None for row in self._rows
-                             if row.firewall == FIREWALL_OF[d.key.firewall] and row.rule.id == d.key.rule_id}
+            self._decided = {
+                row.key: d
+                for d in decisions
+                if d.key.rule_id is not None
+                for row in self._rows
+                if row.firewall == FIREWALL_OF[d.key.firewall] and row.rule.id == d.key.rule_id
+            }
             self.show(self.analysis)
 
     def jump_to(self, decision) -> bool:
@@ -308,15 +364,24 @@ class WindowsPanel(Panel):
             cols.append((MATCH, f"{self.target[0]}/{self.target[1]}", width, width))
         for c, width in zip(COLUMNS, self._widths):
             cols.append((c.key, c.label, width, min(width, c.max_width)))
-        labels = [label + (" ▼" if self.sort_reverse else " ▲") if key == self.sort_key else label
-                  for key, label, _, _ in cols]
+        labels = [
+            label + (" ▼" if self.sort_reverse else " ▲") if key == self.sort_key else label
+            for key, label, _, _ in cols
+        ]
         natural = [max(w, cell_len(label)) for (_, _, w, _), label in zip(cols, labels)]
         preferred = [max(w, cell_len(label)) for (_, _, _, w), label in zip(cols, labels)]
         minimum = [min(n, max(3, cell_len(label))) for n, label in zip(natural, labels)]
         table = self.query_one("#windows-rules", FastTable)
         priority = [PRIORITY.get(key, 0) for key, *_ in cols]
-        widths = fit_widths(natural, preferred, minimum, priority, columns_width(table), gap=2 * table.cell_padding,
-                            protect=PRIORITY["ports"])
+        widths = fit_widths(
+            natural,
+            preferred,
+            minimum,
+            priority,
+            columns_width(table),
+            gap=2 * table.cell_padding,
+            protect=PRIORITY["ports"],
+        )
         return [(key, label, width) for (key, *_), label, width in zip(cols, labels, widths) if width]
 
     def _fill(self) -> None:
@@ -354,8 +419,15 @@ class WindowsPanel(Panel):
             shown_keys = {key for key, _, _ in columns}  # the columns too narrow a terminal left out go
             keep = [i for i, c in enumerate(COLUMNS) if c.key in shown_keys]
             if self.target is not None:
-                table.replace_rows([(row.key, (match_cell(matches[row.key], self._decided.get(row.key)), *(row.cells[i] for i in keep)))
-                                    for row in rows])
+                table.replace_rows(
+                    [
+                        (
+                            row.key,
+                            (match_cell(matches[row.key], self._decided.get(row.key)), *(row.cells[i] for i in keep)),
+                        )
+                        for row in rows
+                    ]
+                )
             else:
                 table.replace_rows([(row.key, tuple(row.cells[i] for i in keep)) for row in rows])
         self._shown = shown
@@ -453,8 +525,11 @@ class WindowsPanel(Panel):
             self.notify("select a rule first", timeout=3)
             return
         rule, enable = row.rule, not row.rule.enabled
-        self.app.propose(lambda: windows_rule_plan(rule, enable), "enable rule" if enable else "disable rule",
-                         preview=lambda: windows_preview(*rule_action(rule, enable)))
+        self.app.propose(
+            lambda: windows_rule_plan(rule, enable),
+            "enable rule" if enable else "disable rule",
+            preview=lambda: windows_preview(*rule_action(rule, enable)),
+        )
 
     def action_add_allow(self) -> None:
         from wsltui.actions import refuse_ignored_local_rule, windows_allow_plan
@@ -479,8 +554,11 @@ class WindowsPanel(Panel):
         from wsltui.actions.windows import hyperv_allow_action
 
         port, proto = flow_port(self.app)
-        self.app.propose(lambda: hyperv_allow_plan(port, proto), f"allow {proto}/{port} in the Hyper-V firewall",
-                         preview=lambda: windows_preview(*hyperv_allow_action(port, proto)))
+        self.app.propose(
+            lambda: hyperv_allow_plan(port, proto),
+            f"allow {proto}/{port} in the Hyper-V firewall",
+            preview=lambda: windows_preview(*hyperv_allow_action(port, proto)),
+        )
 
 
 def _cursor_key(table: DataTable) -> str | None:
@@ -529,13 +607,23 @@ def _word(value: bool | None, yes: str, no: str) -> str:
 
 
 def _hyperv_profile(s) -> str:
-    return ", ".join([_word(s.enabled, "on", "OFF"), f"inbound {s.default_inbound or 'not configured (block)'}",
-                      f"outbound {s.default_outbound or 'not configured (allow)'}"])
+    return ", ".join(
+        [
+            _word(s.enabled, "on", "OFF"),
+            f"inbound {s.default_inbound or 'not configured (block)'}",
+            f"outbound {s.default_outbound or 'not configured (allow)'}",
+        ]
+    )
 
 
 def _hyperv_setting(s) -> str:
-    return ", ".join([_hyperv_profile(s), f"loopback {_word(s.loopback, 'allowed', 'blocked')}",
-                      f"host rules {_word(s.host_merge, 'merged', 'not merged')}"])
+    return ", ".join(
+        [
+            _hyperv_profile(s),
+            f"loopback {_word(s.loopback, 'allowed', 'blocked')}",
+            f"host rules {_word(s.host_merge, 'merged', 'not merged')}",
+        ]
+    )
 
 
 LABEL_WIDTH = 14
@@ -547,11 +635,21 @@ def render_overview(win, a, target: tuple[str, int] | None) -> Group:
     if win.build:
         head.append(f"  Windows build {win.build}", style="dim")
     fw = _grid(LABEL_WIDTH)
-    fw.add_row("  profiles", unknown_text(win.profiles) if is_unknown(win.profiles) else _grouped(win.profiles, _profile))
-    fw.add_row("  adapters", unknown_text(win.connections) if is_unknown(win.connections)
-               else Text(" · ".join(f"{c.alias} → {c.category}" for c in win.connections) or "none"))
-    fw.add_row("  rules", unknown_text(win.rules) if is_unknown(win.rules)
-               else Text(f"{len(win.rules)}, from {win.rules_source or '?'}: in the table below"))
+    fw.add_row(
+        "  profiles", unknown_text(win.profiles) if is_unknown(win.profiles) else _grouped(win.profiles, _profile)
+    )
+    fw.add_row(
+        "  adapters",
+        unknown_text(win.connections)
+        if is_unknown(win.connections)
+        else Text(" · ".join(f"{c.alias} → {c.category}" for c in win.connections) or "none"),
+    )
+    fw.add_row(
+        "  rules",
+        unknown_text(win.rules)
+        if is_unknown(win.rules)
+        else Text(f"{len(win.rules)}, from {win.rules_source or '?'}: in the table below"),
+    )
 
     hv = win.hyperv
     hyperv = _grid(LABEL_WIDTH)
@@ -560,12 +658,20 @@ def render_overview(win, a, target: tuple[str, int] | None) -> Group:
     elif not hv.available:
         hyperv.add_row("  setting", Text(f"not on this Windows: {hv.why_unavailable}", style="dim"))
     else:
-        hyperv.add_row("  setting", unknown_text(hv.setting) if is_unknown(hv.setting) or hv.setting is None
-                       else Text(_hyperv_setting(hv.setting)))
+        hyperv.add_row(
+            "  setting",
+            unknown_text(hv.setting)
+            if is_unknown(hv.setting) or hv.setting is None
+            else Text(_hyperv_setting(hv.setting)),
+        )
         if hv.profiles:
             hyperv.add_row("  profiles", _grouped(hv.profiles, _hyperv_profile))
-        hyperv.add_row("  rules", unknown_text(hv.rules) if is_unknown(hv.rules)
-                       else Text(f"{len(hv.rules)}: in the table below (firewall Hyper-V)"))
+        hyperv.add_row(
+            "  rules",
+            unknown_text(hv.rules)
+            if is_unknown(hv.rules)
+            else Text(f"{len(hv.rules)}: in the table below (firewall Hyper-V)"),
+        )
 
     other = _grid(LABEL_WIDTH)
     other.add_row("portproxy", _portproxy(win, a))
@@ -642,9 +748,13 @@ def render_flow(win, trace, decisions: list, target: tuple[str, int] | None, flo
         for d in mine:
             k = d.key
             rule = rules.get((FIREWALL_OF[k.firewall], k.rule_id)) if k.rule_id is not None else None
-            line.append(f"rule '{rule.label}' (in the table below)" if rule is not None
-                        else f"rule {k.rule_id}" if k.rule_id is not None
-                        else f"{k.profile + ' profile: ' if k.profile else ''}{k.setting}")
+            line.append(
+                f"rule '{rule.label}' (in the table below)"
+                if rule is not None
+                else f"rule {k.rule_id}"
+                if k.rule_id is not None
+                else f"{k.profile + ' profile: ' if k.profile else ''}{k.setting}"
+            )
             line.append_text(decision_mark(d, hop=False))
         if not mine:  # not filtered here (loopback), or not known: the hop says why
             line.append_text(verdict_text(hop.verdict))
@@ -711,10 +821,17 @@ def render_rule(row: RuleRow, target: tuple[str, int] | None, match: bool | str 
     t.add_row("enabled", bool_word(r.enabled, "yes", "no (it matches nothing)"))
     t.add_row("direction", Text({"in": "inbound", "out": "outbound"}.get(r.direction, r.direction)))
     t.add_row("protocol", Text(_protocols(r)))
-    for label, values in (("local ports", r.local_ports), ("remote ports", r.remote_ports),
-                          ("local addresses", r.local_addresses), ("remote addresses", r.remote_addresses),
-                          ("programs", r.programs), ("services", r.services), ("profiles", r.profiles),
-                          ("interfaces", r.interfaces), ("interface types", r.interface_types)):
+    for label, values in (
+        ("local ports", r.local_ports),
+        ("remote ports", r.remote_ports),
+        ("local addresses", r.local_addresses),
+        ("remote addresses", r.remote_addresses),
+        ("programs", r.programs),
+        ("services", r.services),
+        ("profiles", r.profiles),
+        ("interfaces", r.interfaces),
+        ("interface types", r.interface_types),
+    ):
         t.add_row(label, Text(_any(values)))
     if r.priority is not None:
         t.add_row("priority", Text(str(r.priority)))
