@@ -7,24 +7,61 @@ in lower case, and not-applicable as a muted dash (nothing to read there)."""
 
 from __future__ import annotations
 
+from enum import Enum
+
 NOT_APPLICABLE = "–"  # U+2013: "this layer has no part in this connection"
-VERDICT_WORDS = {
-    "allow": "ok",
-    "drop": "DROP",
-    "reject": "REJECT",
-    "no-listener": "NO LISTENER",
-    "unknown": "unknown",
-    "not-applicable": NOT_APPLICABLE,
-    "assumed": "assumed",
+
+
+class Verdict(str, Enum):
+    """What one layer does with the packet: the one vocabulary of the trace.
+
+    A ``str`` enum (``enum.StrEnum`` needs Python 3.11): a member equals, hashes and serialises as
+    its id, so JSON, snapshots and comparisons with the plain ids keep working."""
+
+    ALLOW = "allow"
+    DROP = "drop"
+    REJECT = "reject"
+    NO_LISTENER = "no-listener"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not-applicable"
+    ASSUMED = "assumed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def word(self) -> str:
+        """What people read: blocking verdicts in capitals, not-applicable as a muted dash."""
+        return VERDICT_WORDS[self]
+
+    @property
+    def style(self) -> str:
+        """The Rich style the verdict is drawn in."""
+        return VERDICT_STYLES[self]
+
+    @property
+    def blocks(self) -> bool:
+        return self in BLOCKING
+
+
+BLOCKING = frozenset({Verdict.DROP, Verdict.REJECT, Verdict.NO_LISTENER})
+VERDICT_WORDS: dict[str, str] = {
+    Verdict.ALLOW: "ok",
+    Verdict.DROP: "DROP",
+    Verdict.REJECT: "REJECT",
+    Verdict.NO_LISTENER: "NO LISTENER",
+    Verdict.UNKNOWN: "unknown",
+    Verdict.NOT_APPLICABLE: NOT_APPLICABLE,
+    Verdict.ASSUMED: "assumed",
 }
-VERDICT_STYLES = {
-    "allow": "green",
-    "drop": "bold red",
-    "reject": "bold red",
-    "no-listener": "bold red",
-    "unknown": "yellow",
-    "not-applicable": "dim",
-    "assumed": "cyan",
+VERDICT_STYLES: dict[str, str] = {
+    Verdict.ALLOW: "green",
+    Verdict.DROP: "bold red",
+    Verdict.REJECT: "bold red",
+    Verdict.NO_LISTENER: "bold red",
+    Verdict.UNKNOWN: "yellow",
+    Verdict.NOT_APPLICABLE: "dim",
+    Verdict.ASSUMED: "cyan",
 }
 # The layers of a trace (``Hop.layer`` ids, as in JSON) by the names people know them by.
 LAYER_NAMES = {

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field, fields
 
 from wsltui.quoting import has_controls
+from wsltui.vocabulary import BLOCKING
 
 # Layer ids (documented in the README).
 LAYERS = (
@@ -20,8 +21,6 @@ LAYERS = (
     "socket",
     "path",
 )
-
-BLOCKING = frozenset({"drop", "reject", "no-listener"})
 
 # What the client sees (``Hop.symptom``, ``Trace.symptom``): the README's symptom vocabulary.
 # docs/design.md §4 names the first three; the next three are the other errors connect() reports for an
