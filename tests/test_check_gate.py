@@ -52,3 +52,17 @@ def test_a_deliberate_upward_import_fails_the_gate(tmp_path, module, upward):
     result = _lint_imports(tree)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
+
+
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+@pytest.mark.skipif(not RUFF.exists(), reason="ruff is not installed (pip install -e '.[check]')")
+def test_the_format_check_holds_and_catches_a_misformatted_file(tmp_path):
+    tree = _copy(tmp_path)
+    check = [str(RUFF), "format", "--check", "--no-cache", "wsltui"]
+    assert subprocess.run(check, cwd=tree, capture_output=True, timeout=120).returncode == 0
+    path = tree / "wsltui" / "quoting.py"
+    path.write_text(path.read_text() + "\nmisformatted = {  'a':1 }\n")
+    result = subprocess.run(check, cwd=tree, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "quoting.py" in result.stdout
