@@ -29,9 +29,12 @@ iptables-legacy tables present, use iptables-legacy-save to see them`` on stderr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from wsltui.facts.base import Unknown, building_many_objects, record_unknown
+from wsltui.facts.base import Unknown, building_many_objects, usable_record
+from wsltui.snapshot import Snapshot
 from wsltui.vocabulary import plural
 
 # --- model ---------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ class IptablesRuleset:
                 return t
         return None
 
-    def rules(self):
+    def rules(self) -> Iterator[Rule]:
         for t in self.tables:
             for c in t.chains:
                 yield from c.rules
@@ -188,7 +191,7 @@ class IptablesFacts:
     warnings: list[str] = field(default_factory=list)
     # record nf.ipset (``ipset save``): the sets ``-m set --match-set`` looks up, by name; Unknown
     # when they could not be read
-    ipsets: dict | Unknown = field(default_factory=dict)
+    ipsets: dict[str, IpSet] | Unknown = field(default_factory=dict)
 
     def rulesets(self) -> list[IptablesRuleset]:
         return [self.iptables_nft, self.ip6tables_nft, self.iptables_legacy, self.ip6tables_legacy]
@@ -642,7 +645,7 @@ def _parse(text: str, rs: IptablesRuleset) -> None:
     # ports, addresses: str -> itself) and for every repeated one-value option ((name, value,
     # negated) -> Option; parsed facts are never edited): a 50 MB ruleset otherwise keeps
     # millions of copies of them.
-    shared: dict = {}
+    shared: dict[Any, Any] = {}
     lineno = 0
     for raw in text.split("\n"):
         lineno += 1
@@ -758,7 +761,7 @@ def _check_targets(table: Table, chains: dict[str, Chain], problems: list[str]) 
 
 
 def _parse_rule(
-    line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str], shared: dict
+    line: str, lineno: int, table: Table, chains: dict[str, Chain], problems: list[str], shared: dict[Any, Any]
 ) -> None:
     counters = None
     verbatim = line
@@ -864,7 +867,7 @@ def _parse_rule(
                         arity = None
                 elif cur is not None and cur_opts is None:
                     arity, dest = None, cur.options  # unknown module: read greedily
-                elif cur is not None and name in cur_opts:
+                elif cur is not None and cur_opts is not None and name in cur_opts:
                     arity, dest = cur_opts[name], cur.options
                 else:
                     arity = None
@@ -1019,14 +1022,13 @@ def _implicit_owner(rule: Rule, name: str) -> Match | None:
 # --- snapshot --------------------------------------------------------------------------------
 
 
-def _ruleset_from_record(snapshot, name: str) -> IptablesRuleset:
+def _ruleset_from_record(snapshot: Snapshot, name: str) -> IptablesRuleset:
     from wsltui.records import command_for
 
     _, backend, family = RECORDS[name]
-    record = snapshot.get(name)
-    unknown = record_unknown(record, command_for(name))
-    if unknown is not None:
-        return IptablesRuleset(backend=backend, family=family, record=name, unknown=unknown)
+    record = usable_record(snapshot.get(name), command_for(name))
+    if isinstance(record, Unknown):
+        return IptablesRuleset(backend=backend, family=family, record=name, unknown=record)
     rs = parse_iptables_save(record.stdout, backend=backend, family=family)
     rs.record = name
     if _LEGACY_WARNING in (record.stderr or ""):
@@ -1034,7 +1036,7 @@ def _ruleset_from_record(snapshot, name: str) -> IptablesRuleset:
     return rs
 
 
-def _table_names(snapshot, name: str) -> list[str] | None:
+def _table_names(snapshot: Snapshot, name: str) -> list[str] | None:
     record = snapshot.get(name)
     if record is None or record.error:
         return None
@@ -1045,10 +1047,15 @@ def _table_names(snapshot, name: str) -> list[str] | None:
     return None
 
 
-def from_snapshot(snapshot) -> IptablesFacts:
+def from_snapshot(snapshot: Snapshot) -> IptablesFacts:
     """The four iptables views (nft/legacy x IPv4/IPv6) and which legacy tables the kernel has."""
-    rulesets = {name: _ruleset_from_record(snapshot, name) for name in RECORDS}
-    facts = IptablesFacts(**{RECORDS[name][0]: rs for name, rs in rulesets.items()})
+    rulesets = {RECORDS[name][0]: _ruleset_from_record(snapshot, name) for name in RECORDS}
+    facts = IptablesFacts(
+        iptables_nft=rulesets["iptables_nft"],
+        ip6tables_nft=rulesets["ip6tables_nft"],
+        iptables_legacy=rulesets["iptables_legacy"],
+        ip6tables_legacy=rulesets["ip6tables_legacy"],
+    )
     facts.legacy_tables = _table_names(snapshot, "nf.legacy-tables")
     facts.legacy6_tables = _table_names(snapshot, "nf.legacy6-tables")
     if facts.legacy_tables or facts.legacy6_tables:
@@ -1129,9 +1136,8 @@ def parse_ipset_save(text: str) -> dict[str, IpSet]:
     return sets
 
 
-def _ipsets_from_record(snapshot) -> dict | Unknown:
+def _ipsets_from_record(snapshot: Snapshot) -> dict[str, IpSet] | Unknown:
     from wsltui.records import command_for
 
-    record = snapshot.get("nf.ipset")
-    unknown = record_unknown(record, command_for("nf.ipset"))
-    return unknown if unknown is not None else parse_ipset_save(record.stdout)
+    record = usable_record(snapshot.get("nf.ipset"), command_for("nf.ipset"))
+    return record if isinstance(record, Unknown) else parse_ipset_save(record.stdout)

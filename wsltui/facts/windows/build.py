@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from wsltui.facts.base import Unknown, first_line, record_unknown
+from typing import TypeGuard
+
+from wsltui.facts.base import Unknown, first_line, usable_record
 from wsltui.facts.windows.model import ExcludedPorts, PortProxies, PowerShellData, RegistryPolicy, WindowsFacts
 from wsltui.facts.windows.netsh import parse_excluded_ranges, parse_portproxy_registry
 from wsltui.facts.windows.powershell import parse_powershell
@@ -13,7 +15,7 @@ from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
 
-def _reg_failed(record: Record | None) -> bool:
+def _reg_failed(record: Record | None) -> TypeGuard[Record]:
     """reg.exe exited 1 without printing a key: the key is missing, or reading it was denied.
     Which of the two, its message says only in the words of the Windows language."""
     return record is not None and record.error is None and record.exit_code == 1 and not record.stdout.strip()
@@ -26,7 +28,6 @@ def _reg_record(
     told), which turns reg.exe's exit 1 into "absent" or "could not be read" in any language."""
     cmd = command_for(name)
     if _reg_failed(record):
-        assert record is not None
         said = first_line(record.stderr) or "no message"
         if key_exists is False:
             return RegistryPolicy(present=False)
@@ -42,21 +43,19 @@ def _reg_record(
                 "was denied instead, its settings are missing (a capture with PowerShell would tell)"
             ),
         )
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return why
-    assert record is not None
-    return parse_fw_policy(record.stdout, source)
+    usable = usable_record(record, cmd)
+    return usable if isinstance(usable, Unknown) else parse_fw_policy(usable.stdout, source)
 
 
 def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     problems: list[str] = []
-    ps_rec = snapshot.get("win.powershell")
     ps_cmd = command_for("win.powershell")
-    why = record_unknown(ps_rec, ps_cmd)
-    if why is not None:
-        why = Unknown(why.reason, ps_cmd)  # the readable command, not 16 kB of base64
-    ps: PowerShellData | Unknown = why if why is not None else parse_powershell(ps_rec.stdout, ps_cmd)  # type: ignore[union-attr]
+    ps_rec = usable_record(snapshot.get("win.powershell"), ps_cmd)
+    ps: PowerShellData | Unknown = (
+        Unknown(ps_rec.reason, ps_cmd)  # the readable command, not 16 kB of base64
+        if isinstance(ps_rec, Unknown)
+        else parse_powershell(ps_rec.stdout, ps_cmd)
+    )
     keys = ps.reg_keys if isinstance(ps, PowerShellData) else {}
 
     local = _reg_record(snapshot.get("win.fw-policy"), "win.fw-policy", "local")
@@ -71,17 +70,15 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
             f"reg.exe could not read the key, which exists (probably access denied): "
             f"{first_line(rec.stderr) or 'no message'}",
             rec.command or command_for("win.portproxy"),
-        )  # type: ignore[union-attr]
+        )
     else:
-        why = record_unknown(rec, command_for("win.portproxy"))
-        portproxy = why if why is not None else parse_portproxy_registry(rec.stdout)  # type: ignore[union-attr]
+        usable = usable_record(rec, command_for("win.portproxy"))
+        portproxy = usable if isinstance(usable, Unknown) else parse_portproxy_registry(usable.stdout)
 
     def excluded(name: str) -> ExcludedPorts | Unknown:
-        r = snapshot.get(name)
-        why = record_unknown(r, command_for(name))
-        if why is not None:
-            return why
-        assert r is not None
+        r = usable_record(snapshot.get(name), command_for(name))
+        if isinstance(r, Unknown):
+            return r
         parsed = parse_excluded_ranges(r.stdout)
         if not parsed.ranges and re.search(r"\d+\s+\d+", r.stdout) is None and "---" not in r.stdout:
             return Unknown(f"netsh printed no port table: {first_line(r.stdout)[:80]!r}", r.command)
@@ -93,26 +90,26 @@ def from_snapshot(snapshot: Snapshot) -> WindowsFacts:
     for part in (local, gpo, portproxy, ex4, ex6, ps):
         if not isinstance(part, Unknown):
             problems.extend(part.problems)
-    # The effective view: ActiveStore when PowerShell could read it, else the registry.
+    # The effective view: ActiveStore when PowerShell could read it, else the registry (both trees).
+    registry = local if isinstance(local, Unknown) else gpo if isinstance(gpo, Unknown) else (local, gpo)
     if isinstance(ps, PowerShellData) and not isinstance(ps.rules, Unknown):
         facts.rules, facts.rules_source = ps.rules, "ActiveStore (PowerShell)"
-    elif not isinstance(local, Unknown) and not isinstance(gpo, Unknown):
+    elif isinstance(registry, Unknown):
+        facts.rules = registry
+    else:
+        local_policy, gpo_policy = registry
         # Local rules stay listed: the profile's allow_local_rules (GPO AllowLocalPolicyMerge)
         # tells the evaluator, per profile, that they are ignored.
-        merge_off = [n for n, v in gpo.profiles.items() if dword(v.get("AllowLocalPolicyMerge", "1")) == 0]
+        merge_off = [n for n, v in gpo_policy.profiles.items() if dword(v.get("AllowLocalPolicyMerge", "1")) == 0]
         if merge_off:
             problems.append(f"Group Policy turns local rules off (AllowLocalPolicyMerge=0) for {', '.join(merge_off)}")
-        facts.rules = list(gpo.rules) + list(local.rules)
+        facts.rules = list(gpo_policy.rules) + list(local_policy.rules)
         facts.rules_source = "registry (local + Group Policy)"
-        facts.rules_assumption = gpo.assumption or None
-    else:
-        facts.rules = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
+        facts.rules_assumption = gpo_policy.assumption or None
     if isinstance(ps, PowerShellData) and not isinstance(ps.profiles, Unknown):
         facts.profiles = ps.profiles
-    elif not isinstance(local, Unknown) and not isinstance(gpo, Unknown):
-        facts.profiles = registry_profiles(local, gpo)
     else:
-        facts.profiles = local if isinstance(local, Unknown) else gpo  # type: ignore[assignment]
+        facts.profiles = registry if isinstance(registry, Unknown) else registry_profiles(*registry)
     if isinstance(ps, Unknown):
         facts.connections = facts.hyperv = facts.listeners = facts.iphlpsvc = facts.adapters = facts.hyperv_disable = ps
     else:

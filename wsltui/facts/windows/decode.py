@@ -24,7 +24,7 @@ def unwrap(v: Any) -> Any:
     return v
 
 
-def as_list(v: Any) -> list:
+def as_list(v: Any) -> list[Any]:
     """A single object or an array (ConvertTo-Json prints one result bare) -> a list."""
     v = unwrap(v)
     if v is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from wsltui.facts.base import Unknown, first_line
 from wsltui.facts.windows.decode import (
@@ -33,6 +34,8 @@ from wsltui.facts.windows.model import (
     WinConnection,
     WinListener,
 )
+
+T = TypeVar("T")
 
 # Enum integers (docs/windows-firewall.md §2.2) and their names.
 _CATEGORY = {0: "Public", 1: "Private", 2: "DomainAuthenticated"}
@@ -90,10 +93,10 @@ def parse_format_table(text: str) -> list[dict[str, str]]:
     return []
 
 
-def parse_hyperv_setting(obj: dict) -> HyperVSetting:
+def parse_hyperv_setting(obj: dict[str, Any]) -> HyperVSetting:
     """Get-NetFirewallHyperVVMSetting (JSON with ints, or Format-List words)."""
 
-    def act(v):
+    def act(v: Any) -> str | None:
         return action(v) if v is not None else None
 
     g = {k.lower(): v for k, v in obj.items()}
@@ -159,7 +162,7 @@ def parse_ps_profiles(items: Any) -> dict[str, ProfileSettings]:
     return out
 
 
-def parse_ps_rule(it: dict, source: str = "active") -> FwRule | None:
+def parse_ps_rule(it: dict[str, Any], source: str = "active") -> FwRule | None:
     g = {k.lower(): v for k, v in it.items()}
     rid = as_text(g.get("id") or g.get("instanceid") or g.get("name"))
     if not rid:
@@ -202,7 +205,7 @@ def parse_ps_rule(it: dict, source: str = "active") -> FwRule | None:
 def parse_ps_rules(rules: Any, filters: Any = None, source: str = "active") -> tuple[list[FwRule], list[str]]:
     """Rules from the batch (filters already joined), or Get-NetFirewallRule JSON plus the six
     store-wide filter results ``{"Port": [...], "Address": [...], ...}`` joined by InstanceID."""
-    joined: dict[str, dict] = {}
+    joined: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     if isinstance(filters, dict):
         for part in ("Port", "Address", "Application", "Service", "InterfaceType", "Interface", "Security"):
@@ -298,8 +301,9 @@ def parse_service(obj: Any) -> Service | None:
         return None
     g = {k.lower(): v for k, v in obj.items()}
     st, sty = g.get("status"), g.get("starttype")
-    status = _SERVICE_STATUS.get(as_int(st), None) if as_int(st) is not None else (str(st).lower() if st else None)
-    start = _START_TYPE.get(as_int(sty), None) if as_int(sty) is not None else (str(sty).lower() if sty else "unknown")
+    n_st, n_sty = as_int(st), as_int(sty)
+    status = _SERVICE_STATUS.get(n_st) if n_st is not None else (str(st).lower() if st else None)
+    start = _START_TYPE.get(n_sty) if n_sty is not None else (str(sty).lower() if sty else "unknown")
     if status is None:
         return None
     return Service(status == "running", status, start or "unknown")
@@ -319,17 +323,18 @@ def parse_powershell(text: str, command: str = "") -> PowerShellData | Unknown:
         return Unknown(f"PowerShell printed something that is not JSON ({e})", command)
     if not isinstance(data, dict):
         return Unknown("PowerShell printed JSON that is not an object", command)
-    errors = data.get("errors") if isinstance(data.get("errors"), dict) else {}
+    errors_raw = data.get("errors")
+    errors: dict[str, Any] = errors_raw if isinstance(errors_raw, dict) else {}
     problems: list[str] = []
 
-    def part(key: str, parse, *, err_key: str | None = None):
-        if (err_key or key) in errors:
-            return Unknown(f"PowerShell: {errors[err_key or key]}", command)
+    def part(key: str, parse: Callable[[Any], T]) -> T | Unknown:
+        if key in errors:
+            return Unknown(f"PowerShell: {errors[key]}", command)
         if data.get(key) is None:
             return Unknown(f"PowerShell printed no {key!r}", command)
         return parse(data.get(key))
 
-    def rules(v):
+    def rules(v: Any) -> list[FwRule]:
         rs, probs = parse_ps_rules(v)
         problems.extend(probs)
         return rs
@@ -399,7 +404,7 @@ HV_DISABLE_CMD = (
 )
 
 
-def _hyperv_disable(data: dict, errors: dict, command: str) -> int | None | Unknown:
+def _hyperv_disable(data: dict[str, Any], errors: dict[str, Any], command: str) -> int | None | Unknown:
     """``hvFirewallDisable``: the DWORD, None when the value is not set; Unknown when it could
     not be read or the batch is older than the field."""
     if "hvFirewallDisable" in errors:
