@@ -92,7 +92,7 @@ class NftExpr:
     key: str = ""
     dir: str = ""
     flags: list[str] = _field(default_factory=list)
-    value: Any = None
+    value: bool | int | float | str | list[str] | None = None
     name: str = ""
     op: str = ""
     length: int | None = None
@@ -677,7 +677,7 @@ def _match(st: NftStatement, body: Any, ctx: _Ctx) -> None:
         and st.right.kind in ("flags", "value")
     ):
         mask = left.items[1]
-        mask_text = ",".join(mask.value) if mask.kind == "flags" else mask.text
+        mask_text = ",".join(mask.value) if isinstance(mask.value, list) else mask.text
         st.text = f"{left.items[0].text} {st.right.text} / {mask_text}"
     elif st.op in _NOT_SHOWN_OPS and not (left.kind == "binop"):
         st.text = f"{left.text} {st.right.text}"
@@ -910,7 +910,7 @@ def _expr(raw: Any, ctx: _Ctx, hint: Hint = "") -> NftExpr:
     if kind in _BINOPS and isinstance(body, list) and len(body) == 2:
         left = _expr(body[0], ctx)
         right = _expr(body[1], ctx, _hint_for(left))
-        if right.kind == "flags" and left.kind == "payload" and left.field == "flags":
+        if isinstance(right.value, list) and left.kind == "payload" and left.field == "flags":
             right.text = "(" + " | ".join(right.value) + ")"
         return NftExpr(kind="binop", raw=raw, op=kind, items=[left, right], text=f"{left.text} {kind} {right.text}")
     if kind == "map" and isinstance(body, dict):
