@@ -7,38 +7,52 @@ its section becomes ``unknown`` with the error, so a strange machine still gets 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from wsltui.facts import firewalld, forward, iptables, network, nft, sockets, ufw, windows, wsl
 from wsltui.facts.base import Unknown
+from wsltui.facts.firewalld import FirewalldFacts
+from wsltui.facts.forward import ForwardFacts
+from wsltui.facts.iptables import IptablesFacts
+from wsltui.facts.network import NetworkFacts
+from wsltui.facts.nft import NftRuleset
+from wsltui.facts.sockets import SocketFacts
+from wsltui.facts.ufw import UfwFacts
+from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.wsl import WslFacts
 from wsltui.snapshot import Snapshot
+
+T = TypeVar("T")
 
 
 @dataclass
 class Facts:
-    wsl: Any
-    network: Any
-    sockets: Any
-    iptables: Any
-    nft: Any
-    firewalld: Any
-    ufw: Any
-    ufw_trap: str | None
-    windows: Any  # WindowsFacts (each part may be Unknown: no interop, denied, timed out)
-    failures: dict[str, Unknown]  # section -> parser crash (should stay empty)
-    meta: dict
-    forward: Any = None  # ForwardFacts: forwarding switches, containers' namespaces, Docker
+    """Every section's facts; a section is None only when its parser crashed (see ``failures``)."""
 
-    def to_json(self) -> dict:
+    wsl: WslFacts | None
+    network: NetworkFacts | None
+    sockets: SocketFacts | None
+    iptables: IptablesFacts | None
+    nft: NftRuleset | None
+    firewalld: FirewalldFacts | None
+    ufw: UfwFacts | None
+    ufw_trap: str | None
+    windows: WindowsFacts | None  # each part may be Unknown: no interop, denied, timed out
+    failures: dict[str, Unknown]  # section -> parser crash (should stay empty)
+    meta: dict[str, Any]  # the snapshot's own: where, when and how it was taken
+    forward: ForwardFacts | None = None  # forwarding switches, containers' namespaces, Docker
+
+    def to_json(self) -> dict[str, Any]:
         return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 def build_facts(snap: Snapshot) -> Facts:
     failures: dict[str, Unknown] = {}
 
-    def section(name: str, parse):
+    def section(name: str, parse: Callable[[Snapshot], T]) -> T | None:
         try:
             return parse(snap)
         except Exception as e:  # a parser bug must not take the whole report down

@@ -25,9 +25,11 @@ class Unknown:
         return f"unknown: {self.reason}" + (f" (run: {self.command})" if self.command else "")
 
 
-def record_unknown(record: Record | None, command: str, *, accept_exit_codes: tuple[int, ...] = (0,)) -> Unknown | None:
-    """Why a record cannot be used, or None when it can. ``command`` is what a person would run
-    to get the record by hand (used when the record was not captured at all)."""
+def usable_record(
+    record: Record | None, command: str, *, accept_exit_codes: tuple[int, ...] = (0,)
+) -> Record | Unknown:
+    """The record when it can be used, else why not. ``command`` is what a person would run to
+    get the record by hand (used when the record was not captured at all)."""
     if record is None:
         return Unknown("not captured in this snapshot", command)
     cmd = record.command or command
@@ -36,7 +38,7 @@ def record_unknown(record: Record | None, command: str, *, accept_exit_codes: tu
     if record.exit_code not in accept_exit_codes:
         detail = first_line(record.stderr) or first_line(record.stdout)
         return Unknown(f"exit code {record.exit_code}" + (f": {detail}" if detail else ""), cmd)
-    return None
+    return record
 
 
 def lines(text: str) -> list[str]:

@@ -41,9 +41,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown, first_line, record_unknown
+from wsltui.facts.base import Unknown, first_line, usable_record
 from wsltui.records import command_for
-from wsltui.snapshot import Record
+from wsltui.snapshot import Record, Snapshot
 
 STATE = "firewalld.state"
 ZONES = "firewalld.zones"
@@ -515,7 +515,7 @@ def _add_value(zone: Zone, key: str, value: str, problems: list[str]) -> None:
         problems.extend(f"{where}: rich rule {value[:100]!r}: {p}" for p in rule.problems)
 
 
-class _prefixed(list):
+class _prefixed(list[str]):
     """A problems list that prefixes what is appended and forwards it to ``target``."""
 
     def __init__(self, target: list[str], prefix: str) -> None:
@@ -660,7 +660,9 @@ def _rich_attr(rule: RichRule, ctx: str, name: str, value: str, limit_owner: Ric
         return
     if ctx in ("source", "destination"):
         addr: RichAddress = getattr(rule, ctx)
-        allowed = ("address", "mac", "ipset", "invert") if ctx == "source" else ("address", "ipset", "invert")
+        allowed: tuple[str, ...] = (
+            ("address", "mac", "ipset", "invert") if ctx == "source" else ("address", "ipset", "invert")
+        )
         if name not in allowed:
             problems.append(f"{ctx}: unknown attribute {name!r}")
         elif name == "invert":
@@ -729,7 +731,7 @@ def _rich_attr(rule: RichRule, ctx: str, name: str, value: str, limit_owner: Ric
 # --- the whole fact -----------------------------------------------------------------------------
 
 
-def from_snapshot(snapshot) -> FirewalldFacts:
+def from_snapshot(snapshot: Snapshot) -> FirewalldFacts:
     """Compose the firewalld facts from the four records of ``snapshot``. Never raises."""
     facts = FirewalldFacts()
     try:
@@ -739,48 +741,51 @@ def from_snapshot(snapshot) -> FirewalldFacts:
     return facts
 
 
-def _record_for(snapshot, name: str) -> Record | None:
+def _record_for(snapshot: Snapshot, name: str) -> Record | None:
     try:
         return snapshot.get(name)
     except Exception:
         return None
 
 
-def _compose(snapshot, facts: FirewalldFacts) -> None:
+def _compose(snapshot: Snapshot, facts: FirewalldFacts) -> None:
     st = parse_state(_record_for(snapshot, STATE))
     facts.running, facts.state, facts.reason, facts.unknown = st.running, st.state, st.reason, st.unknown
 
-    def unusable(name: str) -> Unknown | None:
-        rec = _record_for(snapshot, name)
+    def usable(name: str) -> Record | Unknown:
         if facts.running is False:
             # The other commands fail the same way; say why once, in terms of the daemon.
             return Unknown(facts.reason, command_for(name))
-        return record_unknown(rec, command_for(name))
+        return usable_record(_record_for(snapshot, name), command_for(name))
 
-    u = unusable(DEFAULT_ZONE)
-    if u is None:
-        facts.default_zone = parse_default_zone(_record_for(snapshot, DEFAULT_ZONE).stdout, facts.problems)
+    rec = usable(DEFAULT_ZONE)
+    if isinstance(rec, Unknown):
+        facts.default_zone_unknown = rec
+    else:
+        facts.default_zone = parse_default_zone(rec.stdout, facts.problems)
         if facts.default_zone is None:
-            u = Unknown("firewall-cmd --get-default-zone printed no zone name", command_for(DEFAULT_ZONE))
-    facts.default_zone_unknown = u
+            facts.default_zone_unknown = Unknown(
+                "firewall-cmd --get-default-zone printed no zone name", command_for(DEFAULT_ZONE)
+            )
 
-    u = unusable(ACTIVE)
-    if u is None:
-        facts.active_zones = parse_active_zones(_record_for(snapshot, ACTIVE).stdout, facts.problems)
-    facts.active_unknown = u
+    rec = usable(ACTIVE)
+    if isinstance(rec, Unknown):
+        facts.active_unknown = rec
+    else:
+        facts.active_zones = parse_active_zones(rec.stdout, facts.problems)
 
-    u = unusable(ZONES)
-    if u is None:
-        text = _record_for(snapshot, ZONES).stdout
-        facts.zones = parse_zones(text, facts.problems)
+    rec = usable(ZONES)
+    if isinstance(rec, Unknown):
+        facts.zones_unknown = rec
+    else:
+        facts.zones = parse_zones(rec.stdout, facts.problems)
         if not facts.zones:
-            u = Unknown(
+            facts.zones_unknown = Unknown(
                 "firewall-cmd --list-all-zones listed no zone"
-                if not text.strip()
+                if not rec.stdout.strip()
                 else "firewall-cmd --list-all-zones: no zone block understood",
                 command_for(ZONES),
             )
-    facts.zones_unknown = u
 
     # Cross-checks between the records.
     names = {z.name for z in facts.zones}

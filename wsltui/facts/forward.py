@@ -12,9 +12,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from wsltui.facts.base import Unknown, record_unknown
+from wsltui.facts.base import Unknown, usable_record
+from wsltui.snapshot import Record, Snapshot
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,9 +49,9 @@ class Container:
 
 @dataclass
 class ForwardFacts:
-    forwarding: dict | Unknown  # "ipv4 all", "ipv4 eth0", "ipv6 all" … -> bool
-    namespaces: list | Unknown  # [Namespace]
-    containers: list | Unknown  # [Container]; Unknown when Docker is absent or did not answer
+    forwarding: dict[str, bool] | Unknown  # "ipv4 all", "ipv4 eth0", "ipv6 all" … -> on
+    namespaces: list[Namespace] | Unknown
+    containers: list[Container] | Unknown  # Unknown when Docker is absent or did not answer
     docker_platform: str | None | Unknown = None  # "Docker Engine - Community", "Docker Desktop 4.37.1 (178610)"
 
     def ipv4_forwarding(self, iif: str) -> bool | None:
@@ -57,7 +62,7 @@ class ForwardFacts:
     def ipv6_forwarding(self) -> bool | None:
         return None if isinstance(self.forwarding, Unknown) else self.forwarding.get("ipv6 all")
 
-    def namespace_of(self, address) -> Namespace | None | Unknown:
+    def namespace_of(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> Namespace | None | Unknown:
         """The namespace that owns ``address`` (None: no namespace on this machine does;
         Unknown: several do, and which one the route leads to is not in the snapshot)."""
         if isinstance(self.namespaces, Unknown):
@@ -82,7 +87,7 @@ class ForwardFacts:
 _SYSCTL = re.compile(r"net\.(ipv4|ipv6)\.conf\.(\S+)\.forwarding\s*=\s*([01])")
 
 
-def parse_forwarding(text: str) -> dict:
+def parse_forwarding(text: str) -> dict[str, bool]:
     out = {}
     for line in text.splitlines():
         m = _SYSCTL.fullmatch(line.strip())
@@ -110,7 +115,7 @@ def parse_namespaces(text: str) -> list[Namespace] | Unknown:
         return Unknown(f"cannot read the record ({type(e).__name__})")
 
 
-def _addr(text) -> str:
+def _addr(text: object) -> str:
     return str(ipaddress.ip_address(str(text)))
 
 
@@ -140,25 +145,24 @@ def parse_docker_ps(text: str) -> list[Container] | Unknown:
     return out
 
 
-def _docker_platform(record) -> str | None | Unknown:
-    unknown = record_unknown(record, "docker version --format '{{json .}}'")
-    if unknown is not None:
-        return unknown
+def _docker_platform(record: Record | None) -> str | None | Unknown:
+    usable = usable_record(record, "docker version --format '{{json .}}'")
+    if isinstance(usable, Unknown):
+        return usable
     try:
-        data = json.loads(record.stdout)
+        data = json.loads(usable.stdout)
         name = (data.get("Server") or {}).get("Platform", {}).get("Name")
     except (ValueError, AttributeError):
         return Unknown("docker version printed something that is not JSON")
     return str(name) if name else None
 
 
-def from_snapshot(snapshot) -> ForwardFacts:
+def from_snapshot(snapshot: Snapshot) -> ForwardFacts:
     from wsltui.records import command_for
 
-    def use(name: str, parse):
-        record = snapshot.get(name)
-        unknown = record_unknown(record, command_for(name))
-        return unknown if unknown is not None else parse(record.stdout)
+    def use(name: str, parse: Callable[[str], T | Unknown]) -> T | Unknown:
+        record = usable_record(snapshot.get(name), command_for(name))
+        return record if isinstance(record, Unknown) else parse(record.stdout)
 
     return ForwardFacts(
         use("net.forwarding", parse_forwarding),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from wsltui.facts.base import Unknown
 from wsltui.records import LIVE_RECORD_PREFIX as RECORD_PREFIX
@@ -122,8 +123,8 @@ def parse_observation(text: str) -> Observation | Unknown:
         if not isinstance(d, dict) or d.get("version") != VERSION:
             return Unknown(f"not a version-{VERSION} live observation")
         client = _only(ClientOutcome, d["client"])
-        linux = _only(LinuxWatch, d["linux"])
-        linux = LinuxWatch(**{**linux, "lines": tuple(str(l) for l in linux.get("lines") or ())})
+        linux_fields = _only(LinuxWatch, d["linux"])
+        linux = LinuxWatch(**{**linux_fields, "lines": tuple(str(l) for l in linux_fields.get("lines") or ())})
         rest = _only(Observation, d)
         rest["skipped"] = tuple(str(s) for s in rest.get("skipped") or ())
         obs = Observation(**{**rest, "client": ClientOutcome(**client), "linux": linux})
@@ -143,7 +144,7 @@ def from_snapshot(snap: Snapshot) -> dict[str, Observation | Unknown]:
     return out
 
 
-def _only(cls, d) -> dict:
+def _only(cls: type[Any], d: object) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise TypeError(f"{cls.__name__} is not an object")
     names = {f for f in cls.__dataclass_fields__}
@@ -159,8 +160,7 @@ def _problem(obs: Observation) -> str | None:
         return "the live observation names no valid protocol and port"
     if obs.client.outcome not in OUTCOMES:
         return f"unknown client outcome {str(obs.client.outcome)[:40]!r}"
-    for name in ("elapsed_ms", "code"):
-        value = getattr(obs.client, name)
+    for name, value in (("elapsed_ms", obs.client.elapsed_ms), ("code", obs.client.code)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             return f"the client's {name} is not a number"
     if obs.linux.reached_linux not in (True, False, None):

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsltui.facts.base import Unknown, record_unknown
+from wsltui.facts.base import Unknown, usable_record
 from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
@@ -126,21 +126,20 @@ def _norm(addr: str) -> str | None:
 # --- ip -j addr show ---------------------------------------------------------------------------
 
 
-def _load_json_list(record: Record | None, name: str) -> list | Unknown:
+def _load_json_list(record: Record | None, name: str) -> list[Any] | Unknown:
     cmd = command_for(name)
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return why
-    assert record is not None
-    text = record.stdout.strip()
+    usable = usable_record(record, cmd)
+    if isinstance(usable, Unknown):
+        return usable
+    text = usable.stdout.strip()
     if not text:
-        return Unknown(f"{cmd} printed nothing", record.command or cmd)
+        return Unknown(f"{cmd} printed nothing", usable.command or cmd)
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as e:
-        return Unknown(f"{cmd} did not print JSON ({str(e)[:80]})", record.command or cmd)
+        return Unknown(f"{cmd} did not print JSON ({str(e)[:80]})", usable.command or cmd)
     if not isinstance(data, list):
-        return Unknown(f"{cmd} printed JSON that is not a list", record.command or cmd)
+        return Unknown(f"{cmd} printed JSON that is not a list", usable.command or cmd)
     return data
 
 
@@ -166,7 +165,7 @@ def parse_addr_record(record: Record | None, problems: list[str]) -> list[Interf
     return parse_addr(data, problems)
 
 
-def parse_addr(data: list, problems: list[str]) -> list[Interface]:
+def parse_addr(data: list[Any], problems: list[str]) -> list[Interface]:
     out: list[Interface] = []
     for n, item in enumerate(data):
         if not isinstance(item, dict) or not _s(item.get("ifname")):
@@ -231,7 +230,7 @@ def parse_route_record(record: Record | None, problems: list[str]) -> list[Route
     return parse_routes(data, problems)
 
 
-def _route_family(item: dict) -> str:
+def _route_family(item: dict[str, Any]) -> str:
     for k in ("dst", "gateway", "prefsrc", "src"):
         v = item.get(k)
         if isinstance(v, str) and ":" in v:
@@ -244,7 +243,7 @@ def _route_family(item: dict) -> str:
     return "ipv4"
 
 
-def parse_routes(data: list, problems: list[str]) -> list[Route]:
+def parse_routes(data: list[Any], problems: list[str]) -> list[Route]:
     out: list[Route] = []
     for n, item in enumerate(data):
         if not isinstance(item, dict) or not _s(item.get("dst")):

@@ -43,9 +43,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import field as _field
-from typing import Any
+from typing import Any, TypeAlias
 
-from wsltui.facts.base import Unknown, record_unknown
+from wsltui.facts.base import Unknown, usable_record
+from wsltui.snapshot import Snapshot
 
 RECORD = "nf.nft"
 
@@ -91,12 +92,12 @@ class NftExpr:
     key: str = ""
     dir: str = ""
     flags: list[str] = _field(default_factory=list)
-    value: Any = None
+    value: bool | int | float | str | list[str] | None = None
     name: str = ""
     op: str = ""
     length: int | None = None
     items: list[NftExpr] = _field(default_factory=list)
-    options: dict = _field(default_factory=dict)
+    options: dict[str, Any] = _field(default_factory=dict)
 
     @property
     def is_key(self) -> bool:
@@ -147,7 +148,7 @@ class NftStatement:
     addr: NftExpr | None = None
     port: NftExpr | None = None
     flags: list[str] = _field(default_factory=list)
-    params: dict = _field(default_factory=dict)
+    params: dict[str, Any] = _field(default_factory=dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -220,7 +221,7 @@ class NftSetElement:
     key: NftExpr  # value / prefix / range / concat
     data: NftExpr | None = None  # maps: the mapped value; vmaps: a verdict NftExpr
     text: str = ""
-    options: dict = _field(default_factory=dict)  # timeout / expires / comment / counter
+    options: dict[str, Any] = _field(default_factory=dict)  # timeout / expires / comment / counter
 
 
 @dataclass
@@ -255,7 +256,7 @@ class NftTable:
     managed_reason: str = ""
     chains: list[NftChain] = _field(default_factory=list)
     sets: list[NftSet] = _field(default_factory=list)  # sets and maps, in listing order
-    objects: list[dict] = _field(default_factory=list)  # named counters/quotas/...: {"kind", "name", "raw"}
+    objects: list[dict[str, Any]] = _field(default_factory=list)  # named counters/quotas/...: {"kind", "name", "raw"}
 
     def chain(self, name: str) -> NftChain | None:
         return next((c for c in self.chains if c.name == name), None)
@@ -304,13 +305,12 @@ class NftRuleset:
 # --- entry points ------------------------------------------------------------------------
 
 
-def from_snapshot(snapshot) -> NftRuleset:
+def from_snapshot(snapshot: Snapshot | None) -> NftRuleset:
     from wsltui.records import command_for
 
-    record = snapshot.get(RECORD) if snapshot is not None else None
-    unknown = record_unknown(record, command_for(RECORD))
-    if unknown is not None:
-        return NftRuleset(unknown=unknown)
+    record = usable_record(snapshot.get(RECORD) if snapshot is not None else None, command_for(RECORD))
+    if isinstance(record, Unknown):
+        return NftRuleset(unknown=record)
     result = parse_nft_json(record.stdout)
     if result.unknown is not None and not result.unknown.command:
         result.unknown = Unknown(result.unknown.reason, record.command or command_for(RECORD))
@@ -357,7 +357,7 @@ def _parse(text: str, rs: NftRuleset) -> None:
             rs.tables.append(t)
         return t
 
-    pending_rules: list[tuple[int, dict]] = []
+    pending_rules: list[tuple[int, dict[str, Any]]] = []
     for i, item in enumerate(data["nftables"]):
         if not isinstance(item, dict) or len(item) != 1:
             rs.problems.append(f"item {i}: expected an object with one key, got {_short(item)}")
@@ -428,7 +428,7 @@ _OBJECT_KINDS = {
 # --- chains, sets ------------------------------------------------------------------------
 
 
-def _chain(body: dict, rs: NftRuleset) -> NftChain:
+def _chain(body: dict[str, Any], rs: NftRuleset) -> NftChain:
     c = NftChain(
         family=_str(body.get("family")),
         table=_str(body.get("table")),
@@ -455,7 +455,7 @@ def _chain(body: dict, rs: NftRuleset) -> NftChain:
     return c
 
 
-def _set(kind: str, body: dict, rs: NftRuleset) -> NftSet:
+def _set(kind: str, body: dict[str, Any], rs: NftRuleset) -> NftSet:
     s = NftSet(
         family=_str(body.get("family")),
         table=_str(body.get("table")),
@@ -498,10 +498,15 @@ def _set(kind: str, body: dict, rs: NftRuleset) -> NftSet:
     return s
 
 
-def _type_hint(parts: list[str]) -> Any:
+# How a constant is printed: "hex" (marks), "quote" (interface names), "" (as it is), or one hint
+# per part of a concatenation.
+Hint: TypeAlias = "str | list[Hint]"
+
+
+def _type_hint(parts: list[str]) -> Hint:
     """How to print constants of a set data type (the formatting nft uses): "hex" for marks,
     "quote" for interface names, a list of hints for a concatenated type."""
-    hints = ["hex" if p == "mark" else "quote" if p == "ifname" else "" for p in parts]
+    hints: list[Hint] = ["hex" if p == "mark" else "quote" if p == "ifname" else "" for p in parts]
     if len(hints) == 1:
         return hints[0]
     return hints if any(hints) else ""
@@ -518,7 +523,7 @@ class _Ctx:
         self.rs.problems.append(f"{self.where}: {msg}")
 
 
-def _rule(body: dict, position: int, rs: NftRuleset) -> NftRule:
+def _rule(body: dict[str, Any], position: int, rs: NftRuleset) -> NftRule:
     fam = _str(body.get("family"))
     r = NftRule(
         family=fam,
@@ -672,7 +677,7 @@ def _match(st: NftStatement, body: Any, ctx: _Ctx) -> None:
         and st.right.kind in ("flags", "value")
     ):
         mask = left.items[1]
-        mask_text = ",".join(mask.value) if mask.kind == "flags" else mask.text
+        mask_text = ",".join(mask.value) if isinstance(mask.value, list) else mask.text
         st.text = f"{left.items[0].text} {st.right.text} / {mask_text}"
     elif st.op in _NOT_SHOWN_OPS and not (left.kind == "binop"):
         st.text = f"{left.text} {st.right.text}"
@@ -721,7 +726,7 @@ def _nat(st: NftStatement, body: Any, ctx: _Ctx) -> None:
     st.text = text
 
 
-def _log_text(p: dict) -> str:
+def _log_text(p: dict[str, Any]) -> str:
     out = ["log"]
     if "prefix" in p:
         out.append(f'prefix "{p["prefix"]}"')
@@ -739,7 +744,7 @@ def _log_text(p: dict) -> str:
     return " ".join(out)
 
 
-def _limit_text(p: dict) -> str:
+def _limit_text(p: dict[str, Any]) -> str:
     rate_unit = p.get("rate_unit", "packets")
     text = "limit rate " + ("over " if p.get("inv") else "") + str(p.get("rate"))
     if rate_unit != "packets":
@@ -763,7 +768,7 @@ def _quota_text(body: Any) -> str:
     return text
 
 
-def _queue_text(p: dict) -> str:
+def _queue_text(p: dict[str, Any]) -> str:
     text = "queue"
     fl = p.get("flags")
     flags = [fl] if isinstance(fl, str) else _strlist(fl)
@@ -825,7 +830,7 @@ _HEX_KEYS = {"mark"}
 _VERDICT_KEYS = ("accept", "drop", "continue", "return", "jump", "goto", "queue")
 
 
-def _hint_for(left: NftExpr | None) -> Any:
+def _hint_for(left: NftExpr | None) -> Hint:
     """How the constants compared with ``left`` are printed: "hex" (marks), "quote" (interface
     names) or a list of hints for a concatenation."""
     if left is None:
@@ -842,7 +847,7 @@ def _hint_for(left: NftExpr | None) -> Any:
     return ""
 
 
-def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
+def _expr(raw: Any, ctx: _Ctx, hint: Hint = "") -> NftExpr:
     if isinstance(raw, bool):
         return NftExpr(kind="value", raw=raw, value=raw, text="exists" if raw else "missing")
     if isinstance(raw, (int, float)):
@@ -880,8 +885,8 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
         key = _str(body.get("key"))
         return NftExpr(kind="meta", raw=raw, key=key, text=key if key in _UNQUALIFIED_META else f"meta {key}")
     if kind == "ct" and isinstance(body, dict):
-        key, d = _str(body.get("key")), _str(body.get("dir"))
-        return NftExpr(kind="ct", raw=raw, key=key, dir=d, text="ct " + (f"{d} " if d else "") + key)
+        key, ct_dir = _str(body.get("key")), _str(body.get("dir"))
+        return NftExpr(kind="ct", raw=raw, key=key, dir=ct_dir, text="ct " + (f"{ct_dir} " if ct_dir else "") + key)
     if kind == "fib" and isinstance(body, dict):
         fl = body.get("flags")
         flags = [fl] if isinstance(fl, str) else _strlist(fl)
@@ -905,13 +910,13 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
     if kind in _BINOPS and isinstance(body, list) and len(body) == 2:
         left = _expr(body[0], ctx)
         right = _expr(body[1], ctx, _hint_for(left))
-        if right.kind == "flags" and left.kind == "payload" and left.field == "flags":
+        if isinstance(right.value, list) and left.kind == "payload" and left.field == "flags":
             right.text = "(" + " | ".join(right.value) + ")"
         return NftExpr(kind="binop", raw=raw, op=kind, items=[left, right], text=f"{left.text} {kind} {right.text}")
     if kind == "map" and isinstance(body, dict):
-        key = _expr(body.get("key"), ctx)
-        data = _expr(body.get("data"), ctx, _hint_for(key))
-        return NftExpr(kind="map", raw=raw, items=[key, data], text=f"{key.text} map {data.text}")
+        map_key = _expr(body.get("key"), ctx)
+        data = _expr(body.get("data"), ctx, _hint_for(map_key))
+        return NftExpr(kind="map", raw=raw, items=[map_key, data], text=f"{map_key.text} map {data.text}")
     if kind in _VERDICT_KEYS:
         target = _str(body.get("target")) if isinstance(body, dict) else ""
         return NftExpr(kind="verdict", raw=raw, key=kind, name=target, text=f"{kind} {target}" if target else kind)
@@ -919,9 +924,9 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
         val = _expr(body.get("val"), ctx, hint)
         opts = {k: v for k, v in body.items() if k != "val"}
         text = val.text
-        for k in ("timeout", "expires"):
-            if k in opts and isinstance(opts[k], int):
-                text += f" {k} {_fmt_time(opts[k])}"
+        for opt in ("timeout", "expires"):
+            if opt in opts and isinstance(opts[opt], int):
+                text += f" {opt} {_fmt_time(opts[opt])}"
         if "comment" in opts:
             text += f' comment "{opts["comment"]}"'
         return NftExpr(kind="elem", raw=raw, items=[val], options=opts, text=text)
@@ -938,7 +943,7 @@ def _expr(raw: Any, ctx: _Ctx, hint: Any = "") -> NftExpr:
     return _unknown(raw, ctx, "expression")
 
 
-def _other_key_text(kind: str, body: dict) -> str:
+def _other_key_text(kind: str, body: dict[str, Any]) -> str:
     if kind in ("tcp option", "ip option", "sctp chunk", "dccp option"):
         name = body.get("name", body.get("type", ""))
         return " ".join(str(x) for x in (kind, name, body.get("field", "")) if x != "")
@@ -956,7 +961,7 @@ def _unknown(raw: Any, ctx: _Ctx, what: str) -> NftExpr:
     return NftExpr(kind="unknown", raw=raw, text=f"<? {_short(raw)}>")
 
 
-def _fmt_const(v: Any, hint: Any) -> str:
+def _fmt_const(v: Any, hint: Hint) -> str:
     if hint == "hex" and isinstance(v, int) and not isinstance(v, bool):
         return f"0x{v:08x}"
     if hint == "quote" and isinstance(v, str):
@@ -978,8 +983,9 @@ def _fmt_time(seconds: int) -> str:
 # --- priorities ----------------------------------------------------------------------------
 
 # nft's standard priority names (nftables src/rule.c std_prios / bridge_std_prios), with the
-# hooks where nft prints them by name.
-_STD_PRIOS = (
+# hooks where nft prints them by name (None: all hooks).
+_Priority: TypeAlias = "tuple[str, int, tuple[str, ...] | None]"
+_STD_PRIOS: tuple[_Priority, ...] = (
     ("raw", -300, None),
     ("mangle", -150, None),
     ("dstnat", -100, ("prerouting",)),
@@ -987,16 +993,16 @@ _STD_PRIOS = (
     ("security", 50, None),
     ("srcnat", 100, ("postrouting",)),
 )
-_BRIDGE_PRIOS = (
+_BRIDGE_PRIOS: tuple[_Priority, ...] = (
     ("dstnat", -300, ("prerouting",)),
     ("filter", -200, None),
     ("out", 100, ("output",)),
     ("srcnat", 300, ("postrouting",)),
 )
-_FILTER_ONLY = (("filter", 0, None),)
+_FILTER_ONLY: tuple[_Priority, ...] = (("filter", 0, None),)
 
 
-def _prio_table(family: str):
+def _prio_table(family: str) -> tuple[_Priority, ...]:
     if family == "bridge":
         return _BRIDGE_PRIOS
     if family in ("netdev", "arp"):
@@ -1099,6 +1105,6 @@ def _short(v: Any, limit: int = 80) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def rule_text(expr: list, family: str = "inet") -> str:
+def rule_text(expr: list[Any], family: str = "inet") -> str:
     """The ``nft list ruleset`` line for a rule's JSON ``expr`` list (display helper)."""
     return _rule({"family": family, "expr": expr}, 1, NftRuleset()).text

@@ -25,8 +25,9 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
-from wsltui.facts.base import Unknown, lines, record_unknown
+from wsltui.facts.base import Unknown, lines, usable_record
 from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
@@ -79,30 +80,27 @@ class SocketFacts:
         """The listeners on ``port`` (and ``proto``), in their order in the record."""
         if isinstance(self.listeners, Unknown):
             return []
-        return [l for l in self._by_port().get(port, ()) if proto is None or l.proto == proto]
+        return [l for l in self._by_port(self.listeners).get(port, ()) if proto is None or l.proto == proto]
 
-    def _by_port(self) -> dict[int, list[Listener]]:
+    def _by_port(self, listeners: list[Listener]) -> dict[int, list[Listener]]:
         # A report asks about every port (x every scenario): without an index that is listeners^2
         # work (5,000 listeners: minutes). Kept outside the dataclass fields, so it is never part
         # of equality or the JSON; rebuilt if the list is replaced or grows (facts are not edited
         # in place otherwise).
-        key = (id(self.listeners), len(self.listeners))
+        key = (id(listeners), len(listeners))
         cached = self.__dict__.get("_port_index")
         if cached is None or cached[0] != key:
             index: dict[int, list[Listener]] = {}
-            for l in self.listeners:
+            for l in listeners:
                 index.setdefault(l.port, []).append(l)
             cached = self.__dict__["_port_index"] = (key, index)
         return cached[1]
 
 
 def from_snapshot(snapshot: Snapshot) -> SocketFacts:
-    record = snapshot.get("net.sockets")
-    cmd = command_for("net.sockets")
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return SocketFacts(listeners=why)
-    assert record is not None
+    record = usable_record(snapshot.get("net.sockets"), command_for("net.sockets"))
+    if isinstance(record, Unknown):
+        return SocketFacts(listeners=record)
     return with_psutil_owners(parse_ss(record.stdout), snapshot.get("net.psutil-listeners"))
 
 
@@ -113,7 +111,7 @@ def with_psutil_owners(facts: SocketFacts, record: Record | None) -> SocketFacts
         return facts
     try:
         rows = json.loads(record.stdout)
-        owners: dict[tuple, list[SocketProcess]] = {}
+        owners: dict[_OwnerKey, list[SocketProcess]] = {}
         names: dict[int, str] = {}
         for r in rows:
             pid = r.get("pid")
@@ -137,7 +135,11 @@ def with_psutil_owners(facts: SocketFacts, record: Record | None) -> SocketFacts
     return dataclasses.replace(facts, listeners=filled, owners_visible=any(l.processes for l in filled))
 
 
-def _owner_key(proto: str, family: str, address: str, port: int) -> tuple:
+# A listening socket as ss and psutil both name it: (proto, family, address, port).
+_OwnerKey: TypeAlias = "tuple[str, str, str, int]"
+
+
+def _owner_key(proto: str, family: str, address: str, port: int) -> _OwnerKey:
     try:
         address = str(ipaddress.ip_address(address.split("%", 1)[0]))
     except ValueError:

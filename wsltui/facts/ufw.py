@@ -33,9 +33,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown, first_line, record_unknown
+from wsltui.facts.base import Unknown, first_line, usable_record
 from wsltui.records import command_for
-from wsltui.snapshot import Record
+from wsltui.snapshot import Record, Snapshot
 from wsltui.vocabulary import plural
 
 STATUS = "ufw.status"
@@ -329,7 +329,7 @@ def _parse_status(text: str, facts: UfwFacts, problems: list[str]) -> None:
         problems.append("ufw says inactive but lists rules")
 
 
-def from_snapshot(snapshot) -> UfwFacts:
+def from_snapshot(snapshot: Snapshot) -> UfwFacts:
     """UfwFacts from record ``ufw.status`` of ``snapshot``. Never raises."""
     cmd = command_for(STATUS)
     try:
@@ -339,17 +339,18 @@ def from_snapshot(snapshot) -> UfwFacts:
     try:
         if record is not None and record.error and "command not found" in record.error:
             return UfwFacts(active=False, installed=False, reason="ufw is not installed.")
-        u = record_unknown(record, cmd)
-        if u is not None:
+        usable = usable_record(record, cmd)
+        if isinstance(usable, Unknown):
+            u = usable
             if record is not None and "need to be root" in (record.stderr + record.stdout):
                 u = Unknown("ufw status needs root", u.command)
             return UfwFacts(unknown=u, reason=f"It is not known whether ufw is active: {u.reason}.")
-        facts = parse_status(record.stdout)
+        facts = parse_status(usable.stdout)
         if facts.active is None:
-            detail = first_line(record.stdout)
+            detail = first_line(usable.stdout)
             facts.unknown = Unknown(
                 "ufw status printed no 'Status:' line" + (f" (it printed {detail!r})" if detail else ""),
-                record.command or cmd,
+                usable.command or cmd,
             )
             facts.reason = f"It is not known whether ufw is active: {facts.unknown.reason}."
         elif facts.active:

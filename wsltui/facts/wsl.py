@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from wsltui.facts.base import Unknown, first_line, record_unknown
+from wsltui.facts.base import Unknown, first_line, usable_record
 from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------------
 # models
@@ -206,11 +210,10 @@ def from_snapshot(snapshot: Snapshot, addr_json: str | None = None) -> WslFacts:
 
 def parse_osrelease(record: Record | None) -> tuple[str | Unknown, str | None]:
     cmd = command_for("kernel.osrelease")
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return why, None
-    assert record is not None
-    release = first_line(record.stdout)
+    usable = usable_record(record, cmd)
+    if isinstance(usable, Unknown):
+        return usable, None
+    release = first_line(usable.stdout)
     if not release:
         return Unknown("/proc/sys/kernel/osrelease was empty", cmd), None
     if "microsoft" in release:
@@ -227,20 +230,19 @@ def normalise_mode(word: str) -> str:
 
 def parse_networking_mode(record: Record | None, kind: str | Unknown = "wsl2") -> tuple[str | Unknown, str | None]:
     cmd = command_for("wsl.networking-mode")
-    why = record_unknown(record, cmd)
-    if why is not None:
+    usable = usable_record(record, cmd)
+    if isinstance(usable, Unknown):
         if kind == "not-wsl" and record is not None:
-            why = Unknown(f"not running under WSL ({why.reason})", why.command)
-        elif record is not None and (record.error or "").endswith("command not found"):
-            why = Unknown(f"{why.reason}: wslinfo --networking-mode needs WSL 2.0 or later", why.command)
-        return why, None
-    assert record is not None
-    raw = first_line(record.stdout)
+            return Unknown(f"not running under WSL ({usable.reason})", usable.command), None
+        if record is not None and (record.error or "").endswith("command not found"):
+            return Unknown(f"{usable.reason}: wslinfo --networking-mode needs WSL 2.0 or later", usable.command), None
+        return usable, None
+    raw = first_line(usable.stdout)
     if not raw:
-        return Unknown("wslinfo --networking-mode printed nothing", record.command or cmd), None
+        return Unknown("wslinfo --networking-mode printed nothing", usable.command or cmd), None
     word = raw.split()[0]
     if not re.fullmatch(r"[A-Za-z0-9_-]+", word):
-        return Unknown(f"wslinfo --networking-mode printed {raw[:80]!r}", record.command or cmd), raw
+        return Unknown(f"wslinfo --networking-mode printed {raw[:80]!r}", usable.command or cmd), raw
     return normalise_mode(word), word
 
 
@@ -249,11 +251,10 @@ _VERSION = re.compile(r"\b(\d+\.\d+(?:\.\d+){0,2})\b")
 
 def parse_version(record: Record | None) -> str | Unknown:
     cmd = command_for("wsl.version")
-    why = record_unknown(record, cmd)
-    if why is not None:
-        return why
-    assert record is not None
-    text = record.stdout
+    usable = usable_record(record, cmd)
+    if isinstance(usable, Unknown):
+        return usable
+    text = usable.stdout
     # ``wslinfo --version`` prints just "2.4.13"; a pasted ``wsl.exe --version`` says "WSL version: 2.4.13.0".
     m = re.search(r"WSL[^:\n]*:\s*(\d+(?:\.\d+)+)", text)
     if m:
@@ -263,7 +264,7 @@ def parse_version(record: Record | None) -> str | Unknown:
         return m.group(1)
     return Unknown(
         f"no version number in {first_line(text)[:80]!r}" if text.strip() else "wslinfo --version printed nothing",
-        record.command or cmd,
+        usable.command or cmd,
     )
 
 
@@ -274,15 +275,14 @@ def parse_unit_state(record: Record | None, name: str) -> str | Unknown:
     """``systemctl is-active UNIT``: the state word (exit 0 for active, 3 or 4 otherwise); Unknown
     without systemd ("System has not been booted with systemd") or without systemctl."""
     cmd = command_for(name)
-    why = record_unknown(record, cmd, accept_exit_codes=(0, 3, 4))
-    if why is not None:
-        return why
-    assert record is not None
-    word = first_line(record.stdout).lower()
+    usable = usable_record(record, cmd, accept_exit_codes=(0, 3, 4))
+    if isinstance(usable, Unknown):
+        return usable
+    word = first_line(usable.stdout).lower()
     if word in _UNIT_STATES:
         return word
-    detail = first_line(record.stderr) or word
-    return Unknown(f"systemctl printed no unit state{': ' + detail if detail else ''}", record.command or cmd)
+    detail = first_line(usable.stderr) or word
+    return Unknown(f"systemctl printed no unit state{': ' + detail if detail else ''}", usable.command or cmd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,16 +392,13 @@ def _file_absent(record: Record) -> bool:
     return record.error is None and record.exit_code == 1 and "no such file or directory" in record.stderr.lower()
 
 
-def _config_file(record: Record | None, name: str, parse, absent):
+def _config_file(record: Record | None, name: str, parse: Callable[[str], T], absent: T) -> T | Unknown:
     """A config file record: ``absent`` when the file does not exist (a normal state), unknown
     when it could not be read, else the parsed file."""
     if record is not None and _file_absent(record):
         return absent
-    why = record_unknown(record, command_for(name))
-    if why is not None:
-        return why
-    assert record is not None
-    return parse(record.stdout)
+    usable = usable_record(record, command_for(name))
+    return usable if isinstance(usable, Unknown) else parse(usable.stdout)
 
 
 def parse_wslconfig_record(record: Record | None) -> WslConfig | Unknown:
