@@ -205,7 +205,7 @@ def windows_unknown(layer: str, what: str, command: str) -> Hop:
     return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
 
 
-# --- Windows hops (wsltui/simulation/windows.py); windows_unknown when nothing was captured ------
+# --- Windows hops (wsltui.simulation.windows); windows_unknown when nothing was captured ------
 
 
 def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
