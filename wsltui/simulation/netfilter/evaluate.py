@@ -12,7 +12,7 @@
 - A condition that cannot be decided makes the verdict ``unknown`` naming it — unless the rule's
   action would not change the outcome anyway (a counter or LOG).
 
-A walk reads each chain through the packet's ``ChainView`` (ir.py), where the conditions on the
+A walk reads each chain through the packet's ``ChainView`` (walk.py), where the conditions on the
 packet alone are already decided, so a second trace of a packet only walks the rules left. To
 find the blockers behind the first, the walk goes on past each one (``deliver_past_blockers``)
 instead of starting over.
@@ -23,17 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import (
-    Action,
-    Assume,
-    BaseChain,
-    Chain,
-    ChainView,
-    Netfilter,
-    Rule,
-    RuleRef,
-    mark_value,
-)
+from wsltui.simulation.netfilter.data import Action, BaseChain, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import Assume, KEYS, UNKNOWN, mark_value, value_in
+from wsltui.simulation.netfilter.walk import ChainView, packet_views
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -120,7 +113,7 @@ def _walk(
     walk that skips one of them could differ before this point."""
     table = base.table
     chains = table.chains
-    views = table.views(pkt)
+    views = packet_views(table, pkt)
     off_rules = off.rules
     stack: list[tuple] = []  # (chain, view, position, packet) to resume after a jump
     assumed: list[str] = []
@@ -201,7 +194,7 @@ def _walk(
             changed = _changed(act, changed)
             if changed is not pkt:  # the rest of the walk sees another packet
                 pkt = changed
-                views = table.views(pkt)
+                views = packet_views(table, pkt)
                 view, pos = view.rest_after(pos, pkt), 0
                 rules, tests = view.rules, view.tests
         if kind == "continue" or kind == "mark" or kind == "setmark" or kind == "notrack":
@@ -266,8 +259,6 @@ def _policy(base: BaseChain, path: tuple[str, ...], off: Disabled) -> ChainOutco
 
 
 def _vmap(act: Action, pkt: Packet, host: HostView):
-    from wsltui.simulation.netfilter.ir import KEYS, UNKNOWN, value_in
-
     for required, allowed in act.vmap_requires:
         if required(pkt, host) not in allowed:
             return None, None

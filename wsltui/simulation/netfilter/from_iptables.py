@@ -7,26 +7,28 @@ from functools import lru_cache, partial
 
 from wsltui.facts import iptables as ipt
 from wsltui.facts.base import Unknown
-from wsltui.simulation.netfilter.ir import (
+from wsltui.simulation.netfilter.data import (
+    Action,
     BUILTIN_HOOKS,
+    BaseChain,
     CONTINUE,
     ICMPV6_TYPES,
-    KEYS,
     NAT_SRC_PRIORITY,
+    Rule,
+    RuleRef,
     TABLE_PRIORITY,
-    Action,
+    Table,
+)
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import (
     Assumed,
-    BaseChain,
-    Chain,
     Compare,
     Cond,
     Const,
     Glob,
     Interval,
+    KEYS,
     Masked,
-    Rule,
-    RuleRef,
-    Table,
     Undecidable,
     net_ints,
 )

@@ -10,24 +10,18 @@ from __future__ import annotations
 import ipaddress
 
 from wsltui.facts import nft as nftfacts
-from wsltui.simulation.netfilter.ir import (
-    CONTINUE,
-    ICMPV6_TYPES,
-    KEYS,
-    UNKNOWN,
-    Action,
+from wsltui.simulation.netfilter.data import Action, BaseChain, CONTINUE, ICMPV6_TYPES, Rule, RuleRef, Table
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import (
     Assumed,
-    BaseChain,
-    Chain,
     Compare,
     Cond,
     Glob,
     Interval,
+    KEYS,
     Lookup,
     Masked,
-    Rule,
-    RuleRef,
-    Table,
+    UNKNOWN,
     Undecidable,
 )
 
