@@ -17,6 +17,7 @@ from wsltui.simulation.attribution import established_fixes
 from wsltui.simulation.netfilter.evaluate import FORWARDING_OFF, NO_ROUTE, deliver_established, deliver_reply
 from wsltui.simulation.packet import Packet
 from wsltui.simulation.trace import NET_UNREACHABLE, REFUSED, TIMEOUT, Fix, Hop
+from wsltui.vocabulary import Verdict
 
 NS_COMMAND = "cat /proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6} (wsltui snapshot, as root)"
 CONTAINER_FIREWALL = (
@@ -39,7 +40,7 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
         )
         return Hop(
             "netfilter",
-            "drop",
+            Verdict.DROP,
             f"After NAT the packet goes to {pkt.dst}, another host, but this machine does "
             f"not forward packets ({key} = 0): the kernel drops it without an answer.",
             packet=where,
@@ -53,7 +54,7 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
     if stop == NO_ROUTE:
         return Hop(
             "netfilter",
-            "reject",
+            Verdict.REJECT,
             f"After NAT the packet goes to {pkt.dst}, but this machine has no route "
             "there: the kernel answers ICMP network unreachable.",
             packet=where,
@@ -65,7 +66,7 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
         )
     return Hop(
         "netfilter",
-        "unknown",
+        Verdict.UNKNOWN,
         f"After NAT the packet goes to {pkt.dst}, another host: wsltui cannot tell how this machine routes it.",
         packet=where,
         reason=stop,
@@ -82,7 +83,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         return [
             Hop(
                 "socket",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"The packet is forwarded to {fwd.dst} (out {fwd.oif}); wsltui cannot tell "
                 "whether something there listens.",
                 packet=where,
@@ -93,7 +94,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         return [
             Hop(
                 "socket",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"The packet leaves this machine for {fwd.dst} (out {fwd.oif}), an address "
                 "no network namespace here holds: another machine or a VM. wsltui does not follow it past "
                 "this host.",
@@ -128,7 +129,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         hops.append(
             Hop(
                 "socket",
-                "assumed",
+                Verdict.ASSUMED,
                 f"A socket listens on {fwd.proto} port {fwd.dport} in the network namespace "
                 f"of {name}, which holds {fwd.dst}.",
                 packet=where,
@@ -140,7 +141,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         hops.append(
             Hop(
                 "socket",
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"Nothing listens on {fwd.proto} port {fwd.dport} in the network "
                 f"namespace of {name}, which holds {fwd.dst}: its kernel {what}.",
                 packet=where,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from contextlib import contextmanager
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 
 from wsltui.facts.base import Unknown, building_many_objects
 from wsltui.simulation import caveats, forward_hop, socket_hop, symptoms
@@ -29,6 +29,7 @@ from wsltui.simulation.netfilter.evaluate import (
 )
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
 from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, Trace, reject_symptom
+from wsltui.vocabulary import Verdict
 
 SCENARIOS = {
     "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
@@ -128,7 +129,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
         trace.hops.append(
             Hop(
                 "path",
-                "assumed",
+                Verdict.ASSUMED,
                 f"The networking mode is unknown, so the NAT path is traced: {why}.",
                 assumption="networking mode NAT",
                 reason=world.mode_reason,
@@ -139,7 +140,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 "This machine is not WSL: there is no Windows side. "
                 "Use --scenario custom to trace a packet through this machine's firewall.",
                 reason="the kernel release does not say microsoft",
@@ -148,14 +149,14 @@ def _walk(world: World, sc: Scenario) -> Trace:
         return _finish(trace)
     if mode == "none":
         trace.hops.append(
-            Hop("path", "drop", "WSL runs with networkingMode=none: the VM has no network.", symptom="timeout")
+            Hop("path", Verdict.DROP, "WSL runs with networkingMode=none: the VM has no network.", symptom="timeout")
         )
         return _finish(trace)
     if mode == "wsl1":
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 "WSL1 shares the Windows network stack: Linux programs are "
                 "Windows sockets here, and only the Windows firewall applies.",
                 reason=NO_WINDOWS_DATA,
@@ -202,7 +203,7 @@ def _assumed_fix(blocker: Hop) -> str:
 
 
 def windows_unknown(layer: str, what: str, command: str) -> Hop:
-    return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
+    return Hop(layer, Verdict.UNKNOWN, what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
 
 
 # --- Windows hops (wsltui.simulation.windows); windows_unknown when nothing was captured ------
@@ -245,7 +246,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is not an IPv{loop.version} loopback address: this scenario "
                 f"is a Windows app connecting to {loop} (windows-to-host-ip and windows-to-wsl-ip take other "
                 "addresses).",
@@ -254,7 +255,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         )
         return
     trace.hops.append(
-        Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic.")
+        Hop("windows-firewall", Verdict.NOT_APPLICABLE, "Windows Defender Firewall does not filter loopback traffic.")
     )
     {"nat": _relay_localhost, "bridged": _relay_localhost, "consomme": _consomme_localhost}.get(
         mode, _mirrored_localhost
@@ -302,7 +303,7 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"{name} listens on Windows 127.0.0.1 and [::1] only, never "
                 f"on {dst}: nothing of WSL's answers {dst}:{sc.port}.",
                 symptom=REFUSED,
@@ -351,7 +352,7 @@ def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"Consomme opens Windows loopback sockets for Linux listeners; "
                 f"whether it opens them on {dst} too is not documented.",
                 reason=f"unknown: undocumented (test from Windows: Test-NetConnection -ComputerName {dst} "
@@ -371,7 +372,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "drop",
+                Verdict.DROP,
                 "Mirrored networking does not carry Windows [::1] into WSL: the "
                 "connection times out, it is not refused (microsoft/WSL#10803).",
                 symptom=TIMEOUT,
@@ -383,7 +384,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"Mirrored mode steers Windows 127.0.0.1 into the VM; whether it steers {dst} is not documented.",
                 reason="unknown: undocumented (test from Windows: "
                 f"Test-NetConnection -ComputerName {dst} -Port {sc.port})",
@@ -442,7 +443,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"In {mode} mode WSL has no separate IP: Windows apps use 127.0.0.1 or the host's own IP instead.",
             )
         )
@@ -454,7 +455,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address on WSL's NAT network.",
                 reason=f"--dst {dst} does not fit {sc.name}",
             )
@@ -464,7 +465,9 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         # The VM has its own address on the LAN, through the external switch: no Hyper-V firewall, and the
         # Windows host's own address on that LAN is not in the facts.
         if dst is None:
-            trace.hops.append(Hop("path", "unknown", "wsltui needs the VM's LAN IP.", reason="run ip -j addr show"))
+            trace.hops.append(
+                Hop("path", Verdict.UNKNOWN, "wsltui needs the VM's LAN IP.", reason="run ip -j addr show")
+            )
             return
         src = sc.src or LAN_CLIENT
         trace.notes.append(f"bridged: the Windows host's LAN address is not known; traced from {src} (pass --src)")
@@ -482,7 +485,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet address) to trace this path.",
                 reason="net.addr / net.route missing: run ip -j addr show",
             )
@@ -571,7 +574,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         gw = _addr(getattr(net, "default_gateway_v4", None))
         if dst is None or gw is None:
             trace.hops.append(
-                Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
+                Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
             )
             return
         # portproxy opens a new connection from the host's vEthernet address.
@@ -583,7 +586,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"wsltui needs the {'VM' if mode == 'bridged' else 'host'}'s LAN IP.",
                 reason="run ip -j addr show, or pass --dst",
             )
@@ -667,7 +670,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"In {mode} mode WSL has no separate IP: LAN devices connect to the Windows host's IP instead.",
             )
         )
@@ -696,7 +699,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(
         Hop(
             "path",
-            "drop",
+            Verdict.DROP,
             f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
             "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
             "never arrive.",
@@ -718,7 +721,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the Windows host's LAN address for this scenario.",
                 reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR",
             )
@@ -728,7 +731,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is a loopback address: see windows-localhost-v4/v6.",
                 reason=f"--dst {dst} does not fit {sc.name}",
             )
@@ -737,7 +740,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(
         Hop(
             "windows-firewall",
-            "not-applicable",
+            Verdict.NOT_APPLICABLE,
             "Windows Defender Firewall does not filter a connection to the host's own address (loopback traffic).",
         )
     )
@@ -773,7 +776,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     if config is None or isinstance(config, Unknown):
         return Hop(
             "path",
-            "unknown",
+            Verdict.UNKNOWN,
             f"Windows and WSL reach each other at the host's address {dst} only with hostAddressLoopback=true.",
             reason=f"{config or 'unknown: the WSL facts could not be read'} "
             "(.wslconfig [experimental] hostAddressLoopback)",
@@ -781,7 +784,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     if not config.host_address_loopback:
         return Hop(
             "path",
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"In mirrored mode {dst} is both Windows' and Linux's address; without hostAddressLoopback=true {keeps}.",
             symptom=REFUSED,
             owner="wsl",
@@ -797,7 +800,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
                 _fix_note(f"Or connect to 127.0.0.1:{port} instead"),
             ],
         )
-    return Hop("path", "assumed", steered, assumption=assumption, owner="wsl")
+    return Hop("path", Verdict.ASSUMED, steered, assumption=assumption, owner="wsl")
 
 
 def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> None:
@@ -856,7 +859,9 @@ def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cpo
         return
     dst, gw = _addr(getattr(net, "primary_address", None)), _addr(getattr(net, "default_gateway_v4", None))
     if dst is None or gw is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+        trace.hops.append(
+            Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
+        )
         return
     iface = getattr(net, "primary_interface", None) or "eth0"
     if win is not None:
@@ -890,7 +895,7 @@ def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
     where = "the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1"
     return Hop(
         "path",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
         f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
         symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED,
@@ -915,7 +920,7 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the Windows host's address.",
                 reason="run ip -j route show table all"
                 if mode != "bridged"
@@ -960,12 +965,12 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                 _netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world)
             )
             return
-    trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
+    trace.hops.append(Hop("netfilter", Verdict.ALLOW, "Linux lets the packet out.", packet=pkt.describe()))
     if mode == "consomme":
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "How consomme carries a Linux connection to Windows is not documented.",
                 reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)",
             )
@@ -1198,19 +1203,23 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
         if assumed:
             return Hop(
                 "netfilter",
-                "assumed",
+                Verdict.ASSUMED,
                 "Every Linux firewall table lets the packet in, under an assumption.",
                 packet=pkt.describe(),
                 steps=steps,
                 assumption=assumed,
             )
         return Hop(
-            "netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps
+            "netfilter",
+            Verdict.ALLOW,
+            "Every Linux firewall table lets the packet in.",
+            packet=pkt.describe(),
+            steps=steps,
         )
     if nft.verdict == "forwarded" and pkt.oif and not pkt.locally_generated:
         return Hop(
             "netfilter",
-            "assumed" if assumed else "allow",
+            Verdict.ASSUMED if assumed else Verdict.ALLOW,
             f"Every Linux firewall table lets the packet through: it is forwarded to {pkt.dst} out {pkt.oif}.",
             packet=pkt.describe(),
             steps=steps,
@@ -1219,7 +1228,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if nft.verdict == "forwarded":
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
             "machine: it leaves it, and wsltui does not follow it further.",
             packet=pkt.describe(),
@@ -1234,7 +1243,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if step is None:
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             "wsltui cannot tell whether this address is local.",
             packet=pkt.describe(),
             reason="the interface addresses are unknown (ip -j addr show)",
@@ -1249,7 +1258,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if o.verdict == "unknown":
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             f"wsltui cannot evaluate a rule in {step.base.label}.",
             packet=step.before.describe(),
             rule=rule_text,

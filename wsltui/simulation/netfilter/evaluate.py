@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from wsltui.simulation.netfilter.data import Action, BaseChain, Netfilter, Rule, RuleRef
 from wsltui.simulation.netfilter.index import Chain
-from wsltui.simulation.netfilter.match import Assume, KEYS, UNKNOWN, mark_value, value_in
+from wsltui.simulation.netfilter.match import KEYS, UNKNOWN, Assume, mark_value, value_in
 from wsltui.simulation.netfilter.walk import ChainView, packet_views
 from wsltui.simulation.packet import HostView, Packet
 

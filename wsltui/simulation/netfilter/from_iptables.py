@@ -8,26 +8,26 @@ from functools import lru_cache, partial
 from wsltui.facts import iptables as ipt
 from wsltui.facts.base import Unknown
 from wsltui.simulation.netfilter.data import (
-    Action,
     BUILTIN_HOOKS,
-    BaseChain,
     CONTINUE,
     ICMPV6_TYPES,
     NAT_SRC_PRIORITY,
+    TABLE_PRIORITY,
+    Action,
+    BaseChain,
     Rule,
     RuleRef,
-    TABLE_PRIORITY,
     Table,
 )
 from wsltui.simulation.netfilter.index import Chain
 from wsltui.simulation.netfilter.match import (
+    KEYS,
     Assumed,
     Compare,
     Cond,
     Const,
     Glob,
     Interval,
-    KEYS,
     Masked,
     Undecidable,
     net_ints,

@@ -10,18 +10,18 @@ from __future__ import annotations
 import ipaddress
 
 from wsltui.facts import nft as nftfacts
-from wsltui.simulation.netfilter.data import Action, BaseChain, CONTINUE, ICMPV6_TYPES, Rule, RuleRef, Table
+from wsltui.simulation.netfilter.data import CONTINUE, ICMPV6_TYPES, Action, BaseChain, Rule, RuleRef, Table
 from wsltui.simulation.netfilter.index import Chain
 from wsltui.simulation.netfilter.match import (
+    KEYS,
+    UNKNOWN,
     Assumed,
     Compare,
     Cond,
     Glob,
     Interval,
-    KEYS,
     Lookup,
     Masked,
-    UNKNOWN,
     Undecidable,
 )
 

@@ -10,7 +10,6 @@ from wsltui.facts.base import Unknown
 from wsltui.facts.windows import Adapter, ConnectionProfile, WindowsFacts
 from wsltui.simulation.windows.shared import ADAPTER_CMD
 
-
 _GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import WindowsFacts
 from wsltui.simulation import win_commands as wc
 from wsltui.simulation.trace import REFUSED, Fix, Hop
 from wsltui.simulation.windows.shared import EXCL_CMD, unknown_hop
+from wsltui.vocabulary import Verdict
 
 
 def excluded_table(win: WindowsFacts | None, v6: bool):
@@ -22,7 +22,9 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
     layer = "excluded-ports"
     if proto != "tcp":
         return Hop(
-            layer, "not-applicable", f"wsltui reads the TCP excluded ranges only; {who} does not carry {proto.upper()}."
+            layer,
+            Verdict.NOT_APPLICABLE,
+            f"wsltui reads the TCP excluded ranges only; {who} does not carry {proto.upper()}.",
         )
     table = excluded_table(win, v6)
     if isinstance(table, Unknown):
@@ -31,7 +33,7 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
         )
     r = table.containing(port)
     if r is None:
-        return Hop(layer, "allow", f"Port {port} is outside every Windows excluded port range.", owner="windows")
+        return Hop(layer, Verdict.ALLOW, f"Port {port} is outside every Windows excluded port range.", owner="windows")
     fam = "ipv6" if v6 else "ipv4"
     n = r.end - r.start + 1
     fixes = [
@@ -67,7 +69,7 @@ def excluded(win: WindowsFacts | None, proto: str, port: int, v6: bool, *, who: 
         )
     return Hop(
         layer,
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"Port {port} is in the Windows excluded port range {r.start}-{r.end}"
         f"{' (administered)' if r.administered else ' (reserved by Hyper-V/WinNAT)'}: {who} cannot bind it, "
         "and nothing tells you.",

@@ -8,7 +8,6 @@ administrator)."""
 
 from __future__ import annotations
 
-
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import ProfileSettings, WindowsFacts
 from wsltui.simulation import win_commands as wc
@@ -20,17 +19,18 @@ from wsltui.simulation.windows.rules import (
     gpo_rule_fix,
     ignored_note,
     not_in_force,
-    unsure_enforcement,
     rule_matches,
+    unsure_enforcement,
 )
 from wsltui.simulation.windows.shared import FW_CMD, PS, WinPacket, unknown_hop
+from wsltui.vocabulary import Verdict
 
 
 def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     """Windows Defender Firewall for ``pkt`` on ``pkt.interface``. ``what`` names the traffic."""
     layer = "windows-firewall"
     if pkt.loopback:
-        return Hop(layer, "not-applicable", "Windows Defender Firewall does not filter loopback traffic.")
+        return Hop(layer, Verdict.NOT_APPLICABLE, "Windows Defender Firewall does not filter loopback traffic.")
     if win is None:
         return unknown_hop(layer, f"Windows Defender Firewall ({what}).", "no Windows data in this snapshot", FW_CMD)
     if isinstance(win.profiles, Unknown):
@@ -50,7 +50,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if not settings.enabled:
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"The {profile} firewall profile is off, so nothing is filtered on {pkt.interface}.",
             location=where,
             owner="windows-firewall",
@@ -61,7 +61,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if off_here is True:
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"{pkt.interface} is excluded from the {profile} profile (DisabledInterfaceAliases): "
             "the firewall is off there.",
             location=where,
@@ -71,7 +71,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if isinstance(off_here, str):
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"The {profile} profile turns the firewall off on some interfaces "
             f"({', '.join(settings.disabled_interfaces)}), and wsltui cannot tell whether {pkt.interface} is one.",
             location=where,
@@ -106,7 +106,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         r = blocks[0]
         hop = Hop(
             layer,
-            "drop",
+            Verdict.DROP,
             f"The {direction} block rule '{r.label}' matches {what}; a block rule beats any "
             f"allow rule, so Windows drops it.",
             packet=packet,
@@ -122,7 +122,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
             hop.behind.append(
                 Hop(
                     layer,
-                    "drop",
+                    Verdict.DROP,
                     f"The block rule '{other.label}' matches too.",
                     rule=other.raw or other.label,
                     owner="windows-firewall",
@@ -135,7 +135,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if pkt.direction == "in" and settings.shielded:
         return Hop(
             layer,
-            "drop",
+            Verdict.DROP,
             f"The {profile} profile blocks all incoming connections (shields up), so allow rules "
             f"are ignored and {what} is dropped.",
             packet=packet,
@@ -158,7 +158,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         r = allows[0]
         return Hop(
             layer,
-            "assumed" if assumption else "allow",
+            Verdict.ASSUMED if assumption else Verdict.ALLOW,
             f"The {direction} allow rule '{r.label}' lets {what} through.",
             packet=packet,
             rule=r.raw or r.label,
@@ -173,7 +173,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         r, m = doubts_allow[0]
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"Only the allow rule '{r.label}' could let {what} through, and wsltui cannot check one of its conditions.",
             packet=packet,
             rule=r.raw or r.label,
@@ -184,7 +184,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
     if default == "allow":
         return Hop(
             layer,
-            "assumed" if assumption else "allow",
+            Verdict.ASSUMED if assumption else Verdict.ALLOW,
             f"No rule matches; the {profile} profile's default {direction} action is Allow.",
             packet=packet,
             rule=f"{profile} profile: Default{direction.capitalize()}Action=Allow",
@@ -209,7 +209,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         )
     return Hop(
         layer,
-        "drop",
+        Verdict.DROP,
         f"No Windows Defender Firewall rule allows {what} on the {profile} profile, whose default "
         f"{direction} action is Block.{ignored_allow}",
         packet=packet,

@@ -19,17 +19,17 @@ from wsltui.facts.wsl import WslConfig
 from wsltui.simulation import win_commands as wc
 from wsltui.simulation.decided import windows_key
 from wsltui.simulation.trace import TIMEOUT, Fix, Hop, WinAction
-from wsltui.simulation.windows.addresses import profile_name, lan_adapters, profile_for
+from wsltui.simulation.windows.addresses import lan_adapters, profile_for, profile_name
 from wsltui.simulation.windows.rules import (
     disable_rule_fix,
     gpo_rule_fix,
     ignored_note,
     not_in_force,
-    unsure_enforcement,
     rule_matches,
+    unsure_enforcement,
 )
 from wsltui.simulation.windows.shared import HV_CMD, WinPacket, unknown_hop
-
+from wsltui.vocabulary import Verdict
 
 HV_ADAPTER = "vEthernet (WSL (Hyper-V firewall))"  # WSL's NAT network with the firewall attached
 NAT_ADAPTER = "vEthernet (WSL)"  # ... and without it (WslCoreConfig.cpp NatNetworkName)
@@ -149,7 +149,7 @@ def hyperv(
         )
     presence = hyperv_presence(win, mode, wslconfig)
     if presence.state == "absent" and not presence.assumed:
-        return Hop(layer, "not-applicable", f"No Hyper-V firewall on this path: {presence.why}.")
+        return Hop(layer, Verdict.NOT_APPLICABLE, f"No Hyper-V firewall on this path: {presence.why}.")
     return _with_presence(_hv_hop(win, pkt, what, host_to_vm), presence)
 
 
@@ -162,7 +162,7 @@ def _hv_hop(win: WindowsFacts, pkt: WinPacket, what: str, host_to_vm: bool) -> H
     if not hv.available:  # mirrored without the cmdlets
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             "Mirrored mode needs the Hyper-V firewall, but this Windows has no Hyper-V firewall cmdlets.",
             reason=f"unknown: {hv.why_unavailable} (run: {HV_CMD})",
         )
@@ -186,7 +186,7 @@ def _with_presence(hop: Hop, presence: HyperVPresence) -> Hop:
     if presence.state == "absent":  # taken as absent on indirect evidence
         return Hop(
             hop.layer,
-            "assumed",
+            Verdict.ASSUMED,
             f"The Hyper-V firewall is taken as not attached: {presence.why}.",
             assumption=f"not attached: {presence.text}",
             owner="hyperv-firewall",
@@ -200,7 +200,7 @@ def _with_presence(hop: Hop, presence: HyperVPresence) -> Hop:
         return hop
     return dataclasses.replace(
         hop,
-        verdict="unknown",
+        verdict=Verdict.UNKNOWN,
         symptom=None,
         explanation=f"If the Hyper-V firewall is attached: {hop.explanation}",
         reason=f"unknown: {presence.text}",
@@ -247,7 +247,7 @@ def _hv_over_profiles(win: WindowsFacts, hv: HyperV, pkt: WinPacket, what: str, 
     first = next(h for h, _ in hops if h.blocks or h.verdict == "unknown")
     return Hop(
         "hyperv-firewall",
-        "unknown",
+        Verdict.UNKNOWN,
         f"The Hyper-V firewall treats {what} differently per network profile ({each}).",
         owner="hyperv-firewall",
         fixes=first.fixes,
@@ -343,7 +343,7 @@ def _hv_eval(
     if enabled is False:
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             "The Hyper-V firewall is off for the WSL VM.",
             location=loc,
             owner="hyperv-firewall",
@@ -355,7 +355,7 @@ def _hv_eval(
         # Hyper-V setting NotConfigured -> neither host nor Hyper-V rules are enforced.
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"The host {profile} firewall profile is off and the Hyper-V firewall's Enabled is "
             "NotConfigured, so it follows the host: nothing is filtered.",
             location=loc,
@@ -368,7 +368,7 @@ def _hv_eval(
         between = "over loopback" if pkt.loopback else "between the host and the VM"
         return Hop(
             layer,
-            "drop",
+            Verdict.DROP,
             f"The Hyper-V firewall's LoopbackEnabled is False: Windows and WSL cannot reach each other {between}.",
             rule="LoopbackEnabled=False",
             location=loc,
@@ -386,7 +386,7 @@ def _hv_eval(
         # Enabled=True there may be the displayed default (NotConfigured), which enforces nothing.
         return dataclasses.replace(
             hop,
-            verdict="unknown",
+            verdict=Verdict.UNKNOWN,
             symptom=None,
             reason=(
                 f"unknown: the host {profile} profile is off, and then Hyper-V rules are enforced only if the Hyper-V "
@@ -455,7 +455,7 @@ def _hv_verdict(
         r, m = d.doubt_allows[0]
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"The allow rule '{r.label}' comes before a matching block rule (RulePriority), "
             "and wsltui cannot check one of its conditions.",
             location=loc,
@@ -467,7 +467,7 @@ def _hv_verdict(
     if r is not None and r.action == "block":
         return Hop(
             layer,
-            "drop",
+            Verdict.DROP,
             f"The {_rule_kind(r)} block rule '{r.label}' drops {what}.",
             rule=r.label + (f" (RulePriority {r.priority})" if r.priority is not None else ""),
             location=loc,
@@ -481,7 +481,7 @@ def _hv_verdict(
     if pkt.loopback:
         return Hop(
             layer,
-            "assumed" if assumption else "allow",
+            Verdict.ASSUMED if assumption else Verdict.ALLOW,
             "LoopbackEnabled=True lets Windows reach WSL over loopback.",
             rule="LoopbackEnabled=True",
             location=loc,
@@ -492,7 +492,7 @@ def _hv_verdict(
     if r is not None:
         return Hop(
             layer,
-            "assumed" if assumption else "allow",
+            Verdict.ASSUMED if assumption else Verdict.ALLOW,
             f"The {_rule_kind(r)} allow rule '{r.label}' lets {what} through.",
             rule=r.label,
             location=loc,
@@ -507,7 +507,7 @@ def _hv_verdict(
     if default == "allow":
         return Hop(
             layer,
-            "assumed" if assumption else "allow",
+            Verdict.ASSUMED if assumption else Verdict.ALLOW,
             f"No Hyper-V rule matches; the default {direction} action is Allow.",
             rule=f"Default{direction.capitalize()}Action=Allow",
             location=loc,
@@ -520,7 +520,7 @@ def _hv_verdict(
     if host_to_vm:
         return Hop(
             layer,
-            "assumed",
+            Verdict.ASSUMED,
             f"No Hyper-V rule decides {what}, and LoopbackEnabled is True: the host-to-VM leg "
             "is taken to pass." + ignored_note(ignored, pkt, profile, win, "allow"),
             rule=f"LoopbackEnabled=True; Default{direction.capitalize()}Action=Block",
@@ -534,7 +534,7 @@ def _hv_verdict(
         r, m = d.doubt_allows[0]
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"Only the rule '{r.label}' could let {what} through the Hyper-V firewall, and "
             "wsltui cannot check one of its conditions.",
             reason=f"cannot evaluate: {m}",
@@ -544,7 +544,7 @@ def _hv_verdict(
     fix = gpo_rule_fix(pkt, profile, hyperv=True) if _hv_local_rules_off(win, hv, profile) else _hv_allow_fix(pkt)
     return Hop(
         layer,
-        "drop",
+        Verdict.DROP,
         f"No Hyper-V firewall rule allows {what}, and the WSL VM's default {direction} action is "
         f"Block: the packet is dropped before it reaches Linux.{ignored_note(ignored, pkt, profile, win, 'allow')}",
         rule=f"Default{direction.capitalize()}Action=Block",

@@ -13,7 +13,6 @@ from wsltui.simulation import win_commands as wc
 from wsltui.simulation.trace import Fix, WinAction
 from wsltui.simulation.windows.shared import LISTEN_CMD, PROXY_CMD, norm_program
 
-
 # WSL's localhost relay is wslrelay.exe in WSL from the Store (2.x) and wslhost.exe in the inbox
 # WSL of Windows 10/11 and Store builds before 2.0 (microsoft/WSL#5732, #9763): both are WSL's own.
 RELAY_PROCESSES = ("wslrelay", "wslhost")

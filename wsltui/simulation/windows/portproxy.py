@@ -11,6 +11,7 @@ from wsltui.simulation import win_commands as wc
 from wsltui.simulation.trace import REFUSED, TIMEOUT, Fix, Hop
 from wsltui.simulation.windows.listeners import same_address
 from wsltui.simulation.windows.shared import PROXY_CMD, unknown_hop
+from wsltui.vocabulary import Verdict
 
 
 def _covers(e: PortProxy, dst: str | None, family: int) -> bool | None:
@@ -59,7 +60,7 @@ def portproxy(
         return (
             Hop(
                 layer,
-                "no-listener",
+                Verdict.NO_LISTENER,
                 "netsh interface portproxy forwards TCP only: UDP from the LAN cannot reach WSL in NAT mode.",
                 symptom=TIMEOUT,
                 fixes=[Fix("Switch to networkingMode=mirrored (UDP works there)", [], [], "wsl", needs_root=False)],
@@ -93,7 +94,7 @@ def portproxy(
             return (
                 Hop(
                     layer,
-                    "unknown",
+                    Verdict.UNKNOWN,
                     f"portproxy listens on {e.listen_address}:{e.listen_port} only ({e.text}).",
                     rule=e.text,
                     reason="unknown: whether the client connects to Windows at that address (pass --dst "
@@ -107,7 +108,7 @@ def portproxy(
         return (
             Hop(
                 layer,
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"No portproxy entry listens on port {port}{where}: in NAT mode nothing on Windows "
                 "forwards LAN traffic to WSL.",
                 symptom=REFUSED,
@@ -133,7 +134,7 @@ def portproxy(
         )
         stopped = Hop(
             layer,
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"The IP Helper service (iphlpsvc), which runs portproxy, is {win.iphlpsvc.status}: "
             f"the entry {e.text} does nothing.",
             rule=e.text,
@@ -156,7 +157,7 @@ def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tupl
         return (
             Hop(
                 layer,
-                "unknown",
+                Verdict.UNKNOWN,
                 f"The entry {entry} uses a port range, which netsh accepts but which did not work in reports.",
                 rule=entry,
                 reason="unknown: portproxy port ranges (microsoft/WSL#8963)",
@@ -177,7 +178,7 @@ def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tupl
         return (
             Hop(
                 layer,
-                "allow",
+                Verdict.ALLOW,
                 f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
                 f"{e.connect_address}:{e.connect_port} on Windows loopback, where WSL's localhost relay should take it.",
                 rule=entry,
@@ -190,7 +191,7 @@ def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tupl
         return (
             Hop(
                 layer,
-                "unknown",
+                Verdict.UNKNOWN,
                 f"portproxy forwards {entry}, but the WSL IP is not known.",
                 rule=entry,
                 reason="unknown: the WSL address (run: ip -j addr show)",
@@ -221,7 +222,7 @@ def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tupl
         return (
             Hop(
                 layer,
-                "drop",
+                Verdict.DROP,
                 f"portproxy forwards to {e.connect_address}, but {why}, so its connections there go unanswered.",
                 rule=entry,
                 location=r"HKLM\SYSTEM\CurrentControlSet\Services\PortProxy",
@@ -242,7 +243,7 @@ def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tupl
     return (
         Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"portproxy (iphlpsvc) listens on {e.listen_address}:{port} and forwards to "
             f"{e.connect_address}:{e.connect_port}.",
             rule=entry,
@@ -291,7 +292,7 @@ def _to_host_name(win: WindowsFacts, e: PortProxy, name: str, wsl_ip: str | None
         if any(same_address(a, wsl_ip) for a in seen):
             return Hop(
                 layer,
-                "allow",
+                Verdict.ALLOW,
                 f"portproxy forwards {e.text} to the host name {name}; iphlpsvc's live connection "
                 f"goes to {wsl_ip}, WSL's address: the name resolved to it.",
                 rule=e.text,
@@ -299,7 +300,7 @@ def _to_host_name(win: WindowsFacts, e: PortProxy, name: str, wsl_ip: str | None
             ), wsl_ip
         return Hop(
             layer,
-            "drop",
+            Verdict.DROP,
             f"portproxy forwards {e.text} to the host name {name}, which iphlpsvc resolved once, "
             f"when it started: its live connection goes to {', '.join(seen)}, but WSL's address is now {wsl_ip}. "
             "iphlpsvc keeps the old address until it restarts.",
@@ -315,7 +316,7 @@ def _to_host_name(win: WindowsFacts, e: PortProxy, name: str, wsl_ip: str | None
     caught = " (no live connection of iphlpsvc in this snapshot)" if seen == [] else ""
     return Hop(
         layer,
-        "unknown",
+        Verdict.UNKNOWN,
         f"portproxy forwards {e.text} to the host name {name}. iphlpsvc resolved it once, "
         "when the service started, and keeps that address: if WSL's IP changed since (a WSL restart in NAT mode), "
         "portproxy still connects to the old one.",
@@ -336,7 +337,7 @@ def portproxy_loop(target: str, port: int) -> Hop:
     shown = f"[{target}]" if ":" in target else target
     return Hop(
         "portproxy",
-        "unknown",
+        Verdict.UNKNOWN,
         f"portproxy forwards to {shown}:{port}, where portproxy listens again instead of "
         "WSL's relay: the connection goes round in a loop and never reaches WSL.",
         rule=f"{shown}:{port}",

@@ -9,18 +9,19 @@ import ipaddress
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import WindowsFacts, WinListener
 from wsltui.simulation.trace import REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop
-from wsltui.simulation.windows.excluded import excluded_table, excluded
+from wsltui.simulation.windows.excluded import excluded, excluded_table
 from wsltui.simulation.windows.listeners import (
     WILDCARD,
     bracketed,
     is_relay,
-    same_address,
-    stop_fix,
     listener_name,
     relay_name,
     relay_on,
+    same_address,
+    stop_fix,
 )
 from wsltui.simulation.windows.shared import LISTEN_CMD
+from wsltui.vocabulary import Verdict
 
 
 def relay_excluded(win: WindowsFacts | None, proto: str, port: int, address: str) -> Hop:
@@ -33,7 +34,7 @@ def relay_excluded(win: WindowsFacts | None, proto: str, port: int, address: str
     start, end = (hop.rule or "? ?").split()[:2]
     return Hop(
         hop.layer,
-        "allow",
+        Verdict.ALLOW,
         f"Port {port} is in the Windows excluded port range {start}-{end}, but {listener_name(held)} already "
         "listens on it (it bound before the range was reserved): it works until WSL restarts, when the relay's bind "
         "fails.",
@@ -62,7 +63,7 @@ def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6:
     if isinstance(table, Unknown):
         return dataclasses.replace(
             relay,
-            verdict="assumed",
+            verdict=Verdict.ASSUMED,
             assumption="; ".join(
                 filter(
                     None,
@@ -77,7 +78,7 @@ def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6:
     if r is not None:
         return Hop(
             "localhost-relay",
-            "not-applicable",
+            Verdict.NOT_APPLICABLE,
             f"{name} would listen on Windows {shown}:{port} for "
             f"{relay.rule}, but port {port} is in the excluded range {r.start}-{r.end}: its bind fails (WSAEACCES, "
             "only logged), so the connection never reaches the VM (the excluded-ports hop has the fixes).",
@@ -88,7 +89,7 @@ def relay_binds(win: WindowsFacts | None, relay: Hop, proto: str, port: int, v6:
         return relay
     return Hop(
         "localhost-relay",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"{relay.rule} qualifies for the relay, but {name} does not listen "
         f"on Windows {shown}:{port} (Get-NetTCPConnection), so nothing answers there.",
         rule=relay.rule,
@@ -147,7 +148,7 @@ def steering_binds(
             return reservation
         return Hop(
             "localhost-relay",
-            "unknown",
+            Verdict.UNKNOWN,
             f"{reservation.rule} holds port {port}, but {held}; a mirrored-mode bind "
             "of a port Windows holds should have failed.",
             rule=reservation.rule,
@@ -207,7 +208,7 @@ def _mirrored_owner(win: WindowsFacts, owners: list[WinListener], port: int, dst
         client = f"nothing answers {shown}:{port}"
     return Hop(
         "windows-listener",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"{listener_name(owner)} listens on Windows {bracketed(owner.address)}:{port}. In mirrored "
         f"mode a Linux bind() reserves the port on Windows, so the Linux server's bind() fails with EADDRINUSE and "
         f"it never starts (no Linux socket holds port {port}): {client}. Starting the server again would fail the "

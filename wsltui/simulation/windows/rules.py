@@ -19,7 +19,6 @@ from wsltui.simulation.trace import Fix, WinAction
 from wsltui.simulation.windows.addresses import adapter_for, names_interface
 from wsltui.simulation.windows.shared import IPCONFIG_CMD, PROTO_NUM, WinPacket, norm_program
 
-
 _IF_TYPES = {"lan": 6, "wired": 6, "wireless": 71}  # firewall interface types -> IANA ifType
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import WSL_VM_CREATOR, WindowsFacts
 from wsltui.simulation.trace import Hop
-
+from wsltui.vocabulary import Verdict
 
 PS = "powershell.exe -NoProfile -NonInteractive -EncodedCommand <wsltui/probes/windows.ps1>"
 FW_CMD = "powershell.exe Get-NetFirewallRule -PolicyStore ActiveStore; Get-NetFirewallProfile -PolicyStore ActiveStore"
@@ -57,8 +57,8 @@ class WinPacket:
 
 def unknown_hop(layer: str, what: str, why: Unknown | str, command: str = "") -> Hop:
     if isinstance(why, Unknown):
-        return Hop(layer, "unknown", what, reason=str(why))
-    return Hop(layer, "unknown", what, reason=f"unknown: {why}" + (f" (run: {command})" if command else ""))
+        return Hop(layer, Verdict.UNKNOWN, what, reason=str(why))
+    return Hop(layer, Verdict.UNKNOWN, what, reason=f"unknown: {why}" + (f" (run: {command})" if command else ""))
 
 
 def captured(facts) -> WindowsFacts | None:

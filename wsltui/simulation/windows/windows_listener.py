@@ -3,21 +3,21 @@ portproxy or another program."""
 
 from __future__ import annotations
 
-
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import WindowsFacts
 from wsltui.simulation.trace import REFUSED, WRONG_PROGRAM, Fix, Hop
 from wsltui.simulation.windows.listeners import (
     delete_proxy_fix,
     is_relay,
+    listener_name,
     listeners_on,
     proxy_entries,
-    stop_fix,
-    listener_name,
     relay_name,
     relay_on,
+    stop_fix,
 )
 from wsltui.simulation.windows.shared import LISTEN_CMD, PROXY_CMD, unknown_hop
+from wsltui.vocabulary import Verdict
 
 
 def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str) -> tuple[Hop, bool]:
@@ -29,7 +29,7 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
     layer = "windows-listener"
     shown = f"[{address}]" if ":" in address else address
     if proto != "tcp":
-        return Hop(layer, "not-applicable", "wsltui reads Windows TCP listeners only."), False
+        return Hop(layer, Verdict.NOT_APPLICABLE, "wsltui reads Windows TCP listeners only."), False
     if win is None:
         return unknown_hop(
             layer,
@@ -53,7 +53,7 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
         )
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"{listener_name(relay)}, WSL's localhost relay, listens on Windows {shown}:{port}{beside}.",
             rule=f"{shown}:{port} {relay.process or name}",
             owner="wsl",
@@ -62,13 +62,13 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
         if dual:
             return Hop(
                 layer,
-                "unknown",
+                Verdict.UNKNOWN,
                 f"{listener_name(dual[0])} listens on [::]:{port}; if its socket is dual-stack it answers "
                 f"{shown}:{port} instead of WSL.",
                 rule=f"[::]:{port} {dual[0].process}",
                 reason=f"unknown: whether {dual[0].process} turned IPV6_V6ONLY off (Windows' default is on)",
             ), False
-        return Hop(layer, "allow", f"No other Windows program listens on {shown}:{port}.", owner="windows"), False
+        return Hop(layer, Verdict.ALLOW, f"No other Windows program listens on {shown}:{port}.", owner="windows"), False
     where = f"{taker.address}:{port} {taker.process}"
     if relay is not None:  # both on the same address
         where += f"; {shown}:{port} {relay.process} (pid {relay.pid})"
@@ -82,7 +82,7 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
     if isinstance(entries, str):
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"{listener_name(taker)} answers {shown}:{port} and {against}.",
             rule=where,
             reason=f"unknown: {entries} (run: {PROXY_CMD})",
@@ -90,7 +90,7 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
     if entries:
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"portproxy (iphlpsvc in {listener_name(taker)}) listens on {taker.address}:{port}, which covers "
             f"{shown}, and {against}: portproxy, not the relay, takes the connection.",
             rule=where,
@@ -99,7 +99,7 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
         ), True
     return Hop(
         layer,
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"{listener_name(taker)} listens on Windows {taker.address}:{port} and {against}: "
         f"{taker.process} answers {shown}:{port}, WSL never sees the connection.",
         rule=where,
@@ -116,7 +116,7 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
     listener (svchost for iphlpsvc) is not that service: it forwards the connection elsewhere."""
     layer = "windows-listener"
     if proto != "tcp":
-        return Hop(layer, "not-applicable", "wsltui reads Windows TCP listeners only.")
+        return Hop(layer, Verdict.NOT_APPLICABLE, "wsltui reads Windows TCP listeners only.")
     if win is None:
         return unknown_hop(
             layer, f"A Windows program listening on {port}.", "no Windows data in this snapshot", LISTEN_CMD
@@ -131,7 +131,7 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
         if isinstance(entries, str):
             return Hop(
                 layer,
-                "unknown",
+                Verdict.UNKNOWN,
                 f"{listener_name(taker)} listens on {taker.address}:{port}.",
                 rule=where,
                 reason=f"unknown: {entries} (run: {PROXY_CMD})",
@@ -140,7 +140,7 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
             e = entries[0]
             return Hop(
                 layer,
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"portproxy (iphlpsvc in {listener_name(taker)}) listens on {taker.address}:{port} and "
                 f"forwards to {e.connect_address}:{e.connect_port}: WSL reaches portproxy, not a Windows program of "
                 "yours.",
@@ -161,12 +161,16 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
                 ],
             )
         return Hop(
-            layer, "allow", f"{listener_name(taker)} listens on {taker.address}:{port}.", rule=where, owner="windows"
+            layer,
+            Verdict.ALLOW,
+            f"{listener_name(taker)} listens on {taker.address}:{port}.",
+            rule=where,
+            owner="windows",
         )
     if dual:
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"{listener_name(dual[0])} listens on [::]:{port} only.",
             rule=f"[::]:{port} {dual[0].process}",
             reason=f"unknown: whether {dual[0].process} turned IPV6_V6ONLY off (Windows' default is on), so that it "
@@ -177,14 +181,14 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
         l = elsewhere[0]
         return Hop(
             layer,
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"{listener_name(l)} listens on {l.address}:{port} only, which WSL cannot reach.",
             symptom=REFUSED,
             fixes=[Fix(f"Make the Windows service listen on 0.0.0.0:{port}", [], [], "windows", needs_root=False)],
         )
     return Hop(
         layer,
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"Nothing listens on Windows port {port}.",
         symptom=REFUSED,
         fixes=[Fix(f"Start the Windows service on port {port}, bound to 0.0.0.0", [], [], "windows", needs_root=False)],
