@@ -14,13 +14,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
+from wsltui.facts import Facts
 from wsltui.facts.base import Unknown, building_many_objects
+from wsltui.facts.network import NetworkFacts
+from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.wsl import WslConfig
 from wsltui.simulation import caveats, forward_hop, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.decided import netfilter_keys
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
+from wsltui.simulation.netfilter.data import Netfilter
 from wsltui.simulation.netfilter.evaluate import (
+    ChainOutcome,
     NetfilterTrace,
     deliver,
     deliver_established,
@@ -60,22 +66,22 @@ class Scenario:
 class World:
     """The facts the simulator reads, compiled once per snapshot (a trace is then cheap)."""
 
-    facts: object
-    netfilter: object
+    facts: Facts
+    netfilter: Netfilter
     host: HostView
     mode: str  # effective mode, or "unknown"
     mode_reason: str | None
     # Traces of the two localhost scenarios, each walked once (``_seen``); never handed out as such.
-    localhost_traces: dict = field(default_factory=dict, repr=False, compare=False)
+    localhost_traces: dict[tuple, Trace] = field(default_factory=dict, repr=False, compare=False)
     # The Linux hops per packet (``_linux``): windows-to-wsl-ip and portproxy's leg to the WSL IP
     # send the same packet into Linux. Handed out as copies (the symptom pass rewrites hops).
-    linux_legs: dict = field(default_factory=dict, repr=False, compare=False)
+    linux_legs: dict[Packet, list[Hop]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_facts(cls, facts) -> World:
+    def from_facts(cls, facts: Facts) -> World:
         with building_many_objects():
             nf = build_netfilter(facts.iptables, facts.nft)
-            host = build_host(facts.network, getattr(facts, "forward", None))
+            host = build_host(facts.network, facts.forward)
         mode, reason = "unknown", None
         wsl = facts.wsl
         if wsl is None:
@@ -89,6 +95,21 @@ class World:
         else:
             mode = wsl.networking_mode
         return cls(facts, nf, host, mode, reason)
+
+    @property
+    def network(self) -> NetworkFacts:
+        """The network facts; when they could not be read, none: no address, no interface."""
+        return self.facts.network if self.facts.network is not None else NO_NETWORK
+
+    @property
+    def wslconfig(self) -> WslConfig | Unknown | None:
+        """What .wslconfig asks for (None: the WSL facts could not be read)."""
+        return self.facts.wsl.wslconfig if self.facts.wsl is not None else None
+
+
+NO_NETWORK = NetworkFacts(
+    Unknown("the network facts could not be read"), Unknown("the network facts could not be read")
+)
 
 
 def simulate(world: World, sc: Scenario, *, with_caveats: bool = True) -> Trace:
@@ -117,7 +138,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
     trace = Trace(sc.name, mode, sc.proto, sc.port, notes=list(sc.notes))
     if world.netfilter.unknown_sources:
         trace.notes += [f"not read: {s}" for s in world.netfilter.unknown_sources]
-    mismatch = getattr(world.facts.wsl, "mode_mismatch", None) if world.facts.wsl is not None else None
+    mismatch = world.facts.wsl.mode_mismatch if world.facts.wsl is not None else None
     if mismatch:
         trace.notes.append(mismatch)
     if sc.name == "custom":
@@ -209,10 +230,11 @@ def windows_unknown(layer: str, what: str, command: str) -> Hop:
 # --- Windows hops (wsltui.simulation.windows); windows_unknown when nothing was captured ------
 
 
-def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
+def _hyperv(
+    world: World, win: WindowsFacts, pkt: winsim.WinPacket, *, what: str, mode: str, host_to_vm: bool = False
+) -> Hop:
     """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
-    wsl = world.facts.wsl
-    cfg = getattr(wsl, "wslconfig", None) if wsl is not None else None
+    cfg = world.wslconfig
     return winsim.hyperv(
         win, pkt, what=what, mode=mode, host_to_vm=host_to_vm, wslconfig=None if isinstance(cfg, Unknown) else cfg
     )
@@ -273,9 +295,9 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(dst))
         trace.hops.append(taker)
         if proxied:  # portproxy, not the relay, holds the address: the connection follows its entry
-            net = world.facts.network
+            net = world.network
             hop, target, cport = winsim.portproxy(
-                win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
+                win, sc.port, net.primary_address, sc.proto, dst=str(dst), family=dst.version
             )
             trace.hops.append(hop)
             _through_portproxy(world, trace, sc, hop, target, cport)
@@ -438,7 +460,7 @@ def _mirrored_port(world: World, sc: Scenario, win, dst, *, loopback: bool) -> H
 
 
 def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
+    net = world.network
     if mode in ("mirrored", "consomme"):
         trace.hops.append(
             Hop(
@@ -448,8 +470,8 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
             )
         )
         return
-    dst = sc.dst or _addr(getattr(net, "primary_address", None))
-    iface = getattr(net, "primary_interface", None) or "eth0"
+    dst = sc.dst or _addr(net.primary_address)
+    iface = net.primary_interface or "eth0"
     win = winsim.captured(world.facts)
     if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
         trace.hops.append(
@@ -480,7 +502,7 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         )
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
         return
-    gw = _addr(getattr(net, "default_gateway_v4", None))
+    gw = _addr(net.default_gateway_v4)
     if dst is None or gw is None:
         trace.hops.append(
             Hop(
@@ -532,9 +554,9 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 
 def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
-    iface = getattr(net, "primary_interface", None) or "eth0"
-    dst = _addr(getattr(net, "primary_address", None))
+    net = world.network
+    iface = net.primary_interface or "eth0"
+    dst = _addr(net.primary_address)
     win = winsim.captured(world.facts)
     if mode == "nat" and sc.proto != "tcp":
         # portproxy forwards TCP only: nothing on Windows carries UDP to WSL, whatever the firewall says.
@@ -571,7 +593,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                 "netsh.exe interface portproxy show all",
             )
         )
-        gw = _addr(getattr(net, "default_gateway_v4", None))
+        gw = _addr(net.default_gateway_v4)
         if dst is None or gw is None:
             trace.hops.append(
                 Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
@@ -678,7 +700,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if mode == "bridged":
         _lan(world, trace, sc, mode)
         return
-    dst = sc.dst or _addr(getattr(world.facts.network, "primary_address", None))
+    dst = sc.dst or _addr(world.network.primary_address)
     fixes = [
         Fix(
             "Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
@@ -714,8 +736,8 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     """A Windows app connects to the Windows host's own LAN address (mirrored: WSL shares it)."""
-    net = world.facts.network
-    own = _addr(getattr(net, "primary_address", None)) if mode in ("mirrored", "consomme") else None
+    net = world.network
+    own = _addr(net.primary_address) if mode in ("mirrored", "consomme") else None
     dst = sc.dst or own
     if dst is None:
         trace.hops.append(
@@ -749,9 +771,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
         trace.hops.append(hop)
         if hop.verdict == "allow":
-            _linux(
-                world, trace, Packet(sc.proto, dst, dst, sc.port, iif=getattr(net, "primary_interface", None) or "eth0")
-            )
+            _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif=net.primary_interface or "eth0"))
         return
     if mode == "mirrored":
         _mirrored_host_ip(world, trace, sc, win, dst)
@@ -761,9 +781,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(taker)
     if taker.blocks or taker.verdict == "unknown" and not proxied:
         return
-    hop, target, cport = winsim.portproxy(
-        win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
-    )
+    hop, target, cport = winsim.portproxy(win, sc.port, net.primary_address, sc.proto, dst=str(dst), family=dst.version)
     trace.hops.append(hop)
     _through_portproxy(world, trace, sc, hop, target, cport)
 
@@ -772,7 +790,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     """Mirrored mode: the host's own address crosses between Windows and WSL only with
     [experimental] hostAddressLoopback=true (microsoft/WSL#41284); the hop blocks without it,
     and with it says how the crossing is traced (``assumption``: it is not documented)."""
-    config = getattr(world.facts.wsl, "wslconfig", None)
+    config = world.wslconfig
     if config is None or isinstance(config, Unknown):
         return Hop(
             "path",
@@ -848,7 +866,7 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
 
 
 def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cport: int) -> None:
-    net, win = world.facts.network, winsim.captured(world.facts)
+    net, win = world.network, winsim.captured(world.facts)
     loop = ipaddress.ip_address(target)
     if loop.is_loopback:
         taker, proxied = winsim.relay_listener(win, sc.proto, cport, target)
@@ -857,13 +875,13 @@ def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cpo
             return
         _relay_leg(world, trace, sc.proto, cport, loop)
         return
-    dst, gw = _addr(getattr(net, "primary_address", None)), _addr(getattr(net, "default_gateway_v4", None))
+    dst, gw = _addr(net.primary_address), _addr(net.default_gateway_v4)
     if dst is None or gw is None:
         trace.hops.append(
             Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
         )
         return
-    iface = getattr(net, "primary_interface", None) or "eth0"
+    iface = net.primary_interface or "eth0"
     if win is not None:
         # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
         trace.hops.append(
@@ -905,8 +923,9 @@ def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
 
 
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
-    oif = getattr(net, "default_interface", None) or "eth0"
+    net = world.network
+    oif = net.default_interface or "eth0"
+    dst: Address | None
     if mode == "mirrored":
         dst = sc.dst or ipaddress.ip_address("127.0.0.1")
         if dst.is_loopback:
@@ -914,8 +933,8 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     elif mode == "bridged":
         dst = sc.dst  # the gateway is the LAN's router, not Windows
     else:
-        dst = sc.dst or _addr(getattr(net, "default_gateway_v4", None))
-    src = _addr(getattr(net, "primary_address", None)) or ipaddress.ip_address("0.0.0.0")
+        dst = sc.dst or _addr(net.default_gateway_v4)
+    src = _addr(net.primary_address) or ipaddress.ip_address("0.0.0.0")
     if dst is None:
         trace.hops.append(
             Hop(
@@ -932,7 +951,7 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if dst.is_loopback and not (mode == "mirrored" and dst == ipaddress.ip_address("127.0.0.1")):
         trace.hops.append(_stays_in_linux(world, sc, src, dst, mode))
         return
-    own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
+    own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst) is True
     if own:
         crossing = _host_address_hop(
             world,
@@ -1145,7 +1164,8 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
                 )
                 if hop.verdict == "drop":
                     hop.symptom = "timeout"
-                hop.fixes = established_fixes(after.decisive) + hop.fixes
+                if after.decisive is not None:
+                    hop.fixes = established_fixes(after.decisive) + hop.fixes
             trace.hops.append(hop)
     trace.hops.append(sock)
 
@@ -1178,7 +1198,8 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
         f"IPv6 neighbor discovery from the client is stopped ({hop.edit}), so the client never learns "
         "this machine's link address: every IPv6 connection times out, whatever the rules for the port say."
     )
-    hop.fixes = nd_fixes(nd.decisive)
+    if nd.decisive is not None:
+        hop.fixes = nd_fixes(nd.decisive)
     return hop
 
 
@@ -1276,7 +1297,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
         sentence = f"{attr.edit} rejects it ({o.reject_with or 'default'}): the client sees '{symptom}'."
     hop = Hop(
         "netfilter",
-        o.verdict,
+        Verdict(o.verdict),
         sentence,
         packet=step.before.describe(),
         rule=rule_text,
@@ -1300,11 +1321,11 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     return hop
 
 
-def _symptom(outcome, family: int) -> str:
+def _symptom(outcome: ChainOutcome, family: int) -> str:
     return "timeout" if outcome.verdict == "drop" else reject_symptom(outcome.reject_with, family)
 
 
-def _addr(text: str | None):
+def _addr(text: str | None) -> Address | None:
     if not text:
         return None
     try:
@@ -1313,5 +1334,5 @@ def _addr(text: str | None):
         return None
 
 
-def _fix_note(title: str):
+def _fix_note(title: str) -> Fix:
     return Fix(title, needs_root=False, front_end="client")

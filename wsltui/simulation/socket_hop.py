@@ -321,6 +321,7 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
         )
     same = [l for l in listeners if l.proto == proto and l.port == port and not l.interface]
     wildcard = _RELAY_BINDS[family][0]
+    wanted: tuple[str, ...]
     if loopback:
         wanted = _RELAY_BINDS[family]
         where = f"Windows {'[::1]' if family == 6 else '127.0.0.1'}:{port}"

@@ -276,11 +276,11 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         if name == "--syn":
             return Const(not neg, text)
         if name == "--tcp-flags" and len(values) >= 2:
-            mask = set(values[0].lower().split(","))
+            flags = set(values[0].lower().split(","))
             comp = set(values[1].lower().split(","))
-            if "all" in mask:
-                mask = {"fin", "syn", "rst", "psh", "ack", "urg"}
-            hit = ({"syn"} & mask) == (comp - {"none"})
+            if "all" in flags:
+                flags = {"fin", "syn", "rst", "psh", "ack", "urg"}
+            hit = ({"syn"} & flags) == (comp - {"none"})
             return Const(hit != neg, text)
         return Undecidable(f"{name} is not evaluated by wsltui", text)
     if module == "multiport":
@@ -342,8 +342,8 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
     if module in ("mark", "connmark") and name == "--mark" and values:
         vm = ipt.value_and_mask(values[0])
         if vm is not None:
-            value, mask = vm
-            return Masked("meta mark" if module == "mark" else "ct mark", mask, value & mask, neg, text)
+            mark, mask = vm
+            return Masked("meta mark" if module == "mark" else "ct mark", mask, mark & mask, neg, text)
     if module == "icmp":
         return Const(False, text)  # only our IPv6 neighbor discovery packet is ICMP
     if module == "icmp6" and name == "--icmpv6-type" and values:

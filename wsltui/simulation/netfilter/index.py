@@ -3,8 +3,11 @@ packet skip the rules it cannot match without compiling or testing them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from wsltui.simulation.netfilter.data import Rule
-from wsltui.simulation.netfilter.match import KEYS, Compare, Interval, net_ints
+from wsltui.simulation.netfilter.match import KEYS, Compare, Interval, NetInts, net_ints
 from wsltui.simulation.packet import Packet
 
 
@@ -24,16 +27,17 @@ class Chain:
         name: str,
         rules: list[Rule] | None = None,
         *,
-        sources: list | None = None,
-        build=None,
-        prefilter: list | None = None,
+        sources: list[Any] | None = None,
+        build: Callable[[Any], Rule] | None = None,
+        prefilter: list[Prefilter] | None = None,
     ) -> None:
         self.name = name
-        self._sources = sources if sources is not None else (rules or [])
+        self._sources: list[Any] = sources if sources is not None else (rules or [])
         self._build = build  # source -> Rule; None when ``rules`` are already compiled
-        self._compiled: list = list(rules) if rules is not None else [None] * len(self._sources)
-        self.prefilter = prefilter if prefilter is not None else [prefilter_of(r) for r in self._compiled]
-        self._memo: dict = {}
+        self._compiled: list[Rule | None] = list(rules) if rules is not None else [None] * len(self._sources)
+        # (sources come with their pre-filter: it is what saves compiling them)
+        self.prefilter = prefilter if prefilter is not None else [prefilter_of(r) for r in rules or ()]
+        self._memo: dict[tuple, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self._compiled)
@@ -41,6 +45,7 @@ class Chain:
     def rule(self, i: int) -> Rule:
         r = self._compiled[i]
         if r is None:
+            assert self._build is not None  # (only a chain built from sources has rules left to compile)
             r = self._compiled[i] = self._build(self._sources[i])
         return r
 
@@ -67,10 +72,20 @@ class Chain:
         return found
 
 
-def prefilter_of(rule: Rule) -> tuple:
+# (protocols, destination port ranges, source nets, destination nets, input interfaces); None: any
+Prefilter = tuple[
+    frozenset[str] | None, tuple[tuple[int, int], ...] | None, NetInts | None, NetInts | None, frozenset[str] | None
+]
+
+
+def prefilter_of(rule: Rule) -> Prefilter:
     """(protocols, destination port ranges, source nets, destination nets, input interfaces)
     from a compiled rule's positive conditions; None in a slot the rule does not constrain."""
-    protos = ports = srcs = dsts = iifs = None
+    protos: frozenset[str] | None = None
+    ports: tuple[tuple[int, int], ...] | None = None
+    srcs: NetInts | None = None
+    dsts: NetInts | None = None
+    iifs: frozenset[str] | None = None
     for c in rule.conds:
         if c.__class__ is not Compare or c.op not in ("in", "=="):
             continue
@@ -79,16 +94,15 @@ def prefilter_of(rule: Rule) -> tuple:
             if all(isinstance(v, str) for v in values):
                 protos = frozenset(values) if protos is None else protos & frozenset(values)
         elif c.keyname == "dport":
-            ranges = []
+            ranges: list[tuple[int, int]] = []
             for v in values:
                 if isinstance(v, int):
                     ranges.append((v, v))
-                elif isinstance(v, Interval) and isinstance(v.lo, int):
+                elif isinstance(v, Interval) and isinstance(v.lo, int) and isinstance(v.hi, int):
                     ranges.append((v.lo, v.hi))
                 else:
-                    ranges = None
-                    break
-            if ranges is not None:
+                    break  # a port the pre-filter cannot hold: any port
+            else:
                 ports = tuple(ranges)
             for keyfn, allowed in c.requires:  # "tcp dport" also needs the protocol
                 if keyfn is KEYS["meta l4proto"]:

@@ -7,6 +7,7 @@ the evaluator turns into an ``unknown`` verdict naming the expression instead of
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -245,6 +246,7 @@ class Glob:
 
 class Cond:
     __slots__ = ("text",)
+    text: str  # how the condition reads in the rule
     # True when test() reads nothing but the packet (not the host, no assumption): equal packets
     # get equal answers, so ChainView works it out once per packet instead of at every walk.
     packet_only = False
@@ -445,9 +447,13 @@ def mark_value(expr, pkt: Packet) -> int:
     return (a & b) if op == "&" else (a | b) if op == "|" else (a ^ b)
 
 
-def net_ints(nets) -> tuple | None:
+# Networks as (version, network int, mask int): what the pre-filter and the fast tests compare.
+NetInts = tuple[tuple[int, int, int], ...]
+
+
+def net_ints(nets: Iterable[object]) -> NetInts | None:
     """Networks and addresses as (version, network int, mask int), for the pre-filter."""
-    out = []
+    out: list[tuple[int, int, int]] = []
     for n in nets:
         if isinstance(n, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             out.append((n.version, int(n.network_address), int(n.netmask)))

@@ -9,7 +9,7 @@ administrator)."""
 from __future__ import annotations
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import ProfileSettings, WindowsFacts
+from wsltui.facts.windows import FwRule, ProfileSettings, WindowsFacts
 from wsltui.simulation import win_commands as wc
 from wsltui.simulation.decided import windows_key
 from wsltui.simulation.trace import TIMEOUT, Fix, Hop, WinAction
@@ -80,7 +80,11 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
         )
     if isinstance(win.rules, Unknown):
         return unknown_hop(layer, f"Windows Defender Firewall ({what}): the rules are not known.", win.rules)
-    blocks, allows, doubts_block, doubts_allow, ignored = [], [], [], [], []
+    blocks: list[FwRule] = []
+    allows: list[FwRule] = []
+    doubts_block: list[tuple[FwRule, str]] = []
+    doubts_allow: list[tuple[FwRule, str]] = []
+    ignored: list[tuple[FwRule, str]] = []
     local_off = settings.allow_local_rules is False
     for r in win.rules:
         m = rule_matches(r, pkt, profile, win)
@@ -93,7 +97,7 @@ def firewall(win: WindowsFacts | None, pkt: WinPacket, *, what: str) -> Hop:
             (doubts_block if r.action == "block" else doubts_allow).append((r, m))
     direction = "inbound" if pkt.direction == "in" else "outbound"
     packet = f"{pkt.proto} {direction} port {pkt.port} on {pkt.interface or '?'} ({profile})"
-    decider = (blocks or allows or [None])[0]
+    decider = next(iter(blocks or allows), None)
     unsure = unsure_enforcement(decider) if decider is not None else None
     assumption = (
         "; ".join(

@@ -451,6 +451,7 @@ def _hv_verdict(
 ) -> Hop:
     layer = "hyperv-firewall"
     assumption = "; ".join(d.assumptions) or None
+    r: FwRule | None
     if d.undecided:
         r, m = d.doubt_allows[0]
         return Hop(

@@ -200,6 +200,7 @@ def _mirrored_owner(win: WindowsFacts, owners: list[WinListener], port: int, dst
     covering = [l for l in owners if same_address(l.address, dst) or l.address == WILDCARD[family]]
     owner = (covering or owners)[0]
     where = "; ".join(f"{bracketed(l.address)}:{port} {l.process or '?'} (pid {l.pid})" for l in owners)
+    alternatives: list[str]
     if covering:
         symptom, alternatives = WRONG_PROGRAM, []
         client = f"{owner.process} answers {shown}:{port} instead"

@@ -4,7 +4,7 @@ portproxy or another program."""
 from __future__ import annotations
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.windows import WindowsFacts, WinListener
 from wsltui.simulation.trace import REFUSED, WRONG_PROGRAM, Fix, Hop
 from wsltui.simulation.windows.listeners import (
     delete_proxy_fix,
@@ -43,8 +43,9 @@ def relay_listener(win: WindowsFacts | None, proto: str, port: int, address: str
         ), False
     name = relay_name(win)
     exact, wild, dual = (list(filter(lambda l: not is_relay(l), ls)) for ls in listeners_on(win, port, address))
-    relay = relay_on(win, port, address)
-    taker = (exact or wild or [None])[0]
+    seen = relay_on(win, port, address)
+    relay = seen if isinstance(seen, WinListener) else None  # (the table was read: never Unknown here)
+    taker = next(iter(exact or wild), None)
     if relay is not None and not exact:
         beside = (
             f"; {listener_name(wild[0])} listens on {wild[0].address}:{port}, but a bind to {shown} beats a wildcard bind"
@@ -124,7 +125,7 @@ def service_listener(win: WindowsFacts | None, proto: str, port: int, address: s
     if isinstance(win.listeners, Unknown):
         return unknown_hop(layer, f"A Windows program listening on {port}.", win.listeners)
     exact, wild, dual = listeners_on(win, port, address)
-    taker = (exact or wild or [None])[0]
+    taker = next(iter(exact or wild), None)
     if taker is not None:
         where = f"{taker.address}:{port} {taker.process}"
         entries = proxy_entries(win, taker)
