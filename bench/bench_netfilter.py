@@ -463,13 +463,13 @@ def _per_call(fn, repeat: int, timer=time.perf_counter) -> tuple[float, int, lis
 
 def _count_rules(world) -> tuple[int, int]:
     """(pre-filter candidates decided, rules left to walk) in one deliver() on fresh packet views:
-    every candidate the walk reaches is decided once (ir.left_to_test), and only the rules left
+    every candidate the walk reaches is decided once (walk.left_to_test), and only the rules left
     are walked by the next trace of the packet. Views are decided 64 candidates at a time, so a
     walk that stops early may decide a few more than it reaches."""
-    from wsltui.simulation.netfilter import ir
+    from wsltui.simulation.netfilter import walk
     from wsltui.simulation.netfilter.evaluate import deliver
 
-    decide = ir.left_to_test
+    decide = walk.left_to_test
     counts = [0, 0]
 
     def counting(rule, pkt, host):
@@ -480,11 +480,11 @@ def _count_rules(world) -> tuple[int, int]:
 
     for table in world.netfilter.tables:
         table.forget_views()
-    ir.left_to_test = counting
+    walk.left_to_test = counting
     try:
         deliver(world.netfilter, _packet(), world.host)
     finally:
-        ir.left_to_test = decide
+        walk.left_to_test = decide
     return counts[0], counts[1]
 
 

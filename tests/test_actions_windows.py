@@ -247,19 +247,19 @@ def test_a_trace_s_windows_fixes_run_elevated_on_the_live_machine(windows):
     command wsltui cannot rebuild exactly stays a person's job."""
     from wsltui.actions import plan_for_trace
     from wsltui.simulation import windows as sim
-    from wsltui.simulation.trace import Hop, Trace
+    from wsltui.simulation.trace import Fix, Hop, Trace
 
     pkt = sim.WinPacket("in", "tcp", 8080, interface="vEthernet (WSL)")
     hops = [
-        Hop("windows-firewall", "drop", "a block rule", rule="x", fixes=[sim._disable_rule_fix(rule("node's block"))]),
-        Hop("windows-firewall", "drop", "default block", rule="y", fixes=[sim._allow_rule_fix(pkt, "Public")]),
+        Hop("windows-firewall", "drop", "a block rule", rule="x", fixes=[sim.disable_rule_fix(rule("node's block"))]),
+        Hop("windows-firewall", "drop", "default block", rule="y", fixes=[sim.allow_rule_fix(pkt, "Public")]),
         Hop(
             "portproxy",
             "drop",
             "no portproxy",
             rule="z",
             fixes=[
-                sim.Fix(
+                Fix(
                     "Forward port 8080",
                     ["netsh interface portproxy add v4tov4 listenport=8080"],
                     ["netsh interface portproxy delete v4tov4 listenport=8080"],

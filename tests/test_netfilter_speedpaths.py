@@ -1,6 +1,6 @@
 """The fast paths of the netfilter evaluator give the answers of the plain ones, field for field.
 
-- ``ChainView`` (ir.py) decides once per packet the conditions that read the packet alone; the
+- ``ChainView`` (netfilter/walk.py) decides once per packet the conditions that read the packet alone; the
   plain walk tests every condition of every candidate rule when it reaches it.
 - ``deliver_past_blockers`` (evaluate.py) walks once and goes on past each blocker; the plain way
   sends the packet again from the start with each blocker switched off (``deliver`` with a
@@ -29,7 +29,7 @@ from rulegen import PORTS, generate
 
 from wsltui.facts import build_facts
 from wsltui.probes.capture import capture
-from wsltui.simulation.netfilter import ir
+from wsltui.simulation.netfilter import walk
 from wsltui.simulation.netfilter.evaluate import Disabled, deliver, deliver_past_blockers
 from wsltui.simulation.packet import Packet
 from wsltui.simulation.simulate import Scenario, World, simulate
@@ -83,13 +83,13 @@ def _forget(world: World) -> None:
 @contextmanager
 def every_condition_tested_in_turn(world: World):
     """ChainView without its point: nothing decided in advance, no rule left out."""
-    saved = ir.left_to_test
-    ir.left_to_test = lambda rule, pkt, host: tuple(rule.conds)
+    saved = walk.left_to_test
+    walk.left_to_test = lambda rule, pkt, host: tuple(rule.conds)
     _forget(world)
     try:
         yield
     finally:
-        ir.left_to_test = saved
+        walk.left_to_test = saved
         _forget(world)
 
 

@@ -139,7 +139,7 @@ def _check_ps_fix(fix: Fix, name: str, expected: list[list[str]]) -> None:
 @example(rid="x\u2019; Remove-Item C:\\ -Recurse; \u2019")
 @example(rid="a\nStop-Computer")
 def test_rule_toggles_name_exactly_the_rule(rid):
-    fix = sim._disable_rule_fix(FwRule(rid, "label", "block", True, "in", source="local"))
+    fix = sim.disable_rule_fix(FwRule(rid, "label", "block", True, "in", source="local"))
     _check_ps_fix(fix, rid, [["Disable-NetFirewallRule", "-Name", rid], ["Enable-NetFirewallRule", "-Name", rid]])
     hv = wc.windows_fix("t", WinAction("disable-rule", rule_id=rid, hyperv=True))
     _check_ps_fix(
@@ -151,7 +151,7 @@ def test_rule_toggles_name_exactly_the_rule(rid):
 @given(alias=names, port=st.integers(1, 65535), proto=st.sampled_from(["tcp", "udp"]))
 def test_allow_rules_on_a_hostile_interface(alias, port, proto):
     pkt = sim.WinPacket("in", proto, port, interface="vEthernet (" + alias + ")")
-    fix = sim._allow_rule_fix(pkt, "Public")
+    fix = sim.allow_rule_fix(pkt, "Public")
     name = f"wsltui-in-{proto}-{port}"
     _check_ps_fix(
         fix,
@@ -226,7 +226,7 @@ def test_values_that_are_not_what_they_claim_make_a_manual_fix(bad):
     port=st.sampled_from(["8080", "1", "65535", "0", "70000", "80-90", "8080; del x"]),
 )
 def test_portproxy_commands_carry_only_checked_values(listen, connect, port):
-    fix = sim._delete_proxy_fix(PortProxy("v4tov4", listen, port, connect, port))
+    fix = sim.delete_proxy_fix(PortProxy("v4tov4", listen, port, connect, port))
     if fix.manual:
         assert not fix.commands and "cannot write this netsh command safely" in fix.manual
         return
@@ -254,7 +254,7 @@ def test_a_host_name_connect_address_must_be_a_host_name():
 
 
 def test_a_listener_without_a_pid_is_not_stop_process_none():
-    fix = sim._stop_fix(WinListener("127.0.0.1", 8080, None, "node"), 8080)
+    fix = sim.stop_fix(WinListener("127.0.0.1", 8080, None, "node"), 8080)
     assert fix.manual and not fix.commands
 
 
@@ -387,14 +387,14 @@ def test_elevated_allow_rule_scripts(windows_temp, alias):
         return
     plan = win.allow_plan(8080, "tcp", interface=alias)
     _same_code(plan, win.allow_plan(8080, "tcp", interface=BENIGN), BENIGN, alias)
-    fix = sim._allow_rule_fix(sim.WinPacket("in", "tcp", 8080, interface="vEthernet " + alias), "Public")
+    fix = sim.allow_rule_fix(sim.WinPacket("in", "tcp", 8080, interface="vEthernet " + alias), "Public")
     assert win.elevated_fix(fix).script == fix.commands[0]
 
 
 def test_display_text_no_longer_decides_what_runs(windows_temp):
     """A fix whose display text was changed after it was built still runs its own rule: the
     elevated step comes from Fix.windows; a Windows fix without one stays a person's job."""
-    fix = sim._disable_rule_fix(FwRule("HV-1", "label", "block", True, "in", source="local"))
+    fix = sim.disable_rule_fix(FwRule("HV-1", "label", "block", True, "in", source="local"))
     fix.commands = ["Disable-NetFirewallRule -Name 'SOMETHING-ELSE'"]
     assert "'HV-1'" in win.elevated_fix(fix).script
     assert win.elevated_fix(Fix("t", ["Disable-NetFirewallRule -Name 'x'"], [], "windows")) is None

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from wsltui.facts.live import LinuxWatch
 from wsltui.probes.runner import Background, Job, run, start
-from wsltui.simulation.netfilter.ir import RuleRef
+from wsltui.simulation.netfilter.data import RuleRef
 
 TABLE_PREFIX = "wsltui_live_"
 NFT_TRACE = "nft-trace"

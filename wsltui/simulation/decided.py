@@ -125,7 +125,7 @@ def _iptables_rule(iptables, key: RuleKey):
     for rs in iptables.rulesets():
         if f"iptables-{rs.backend}" == key.source and rs.family == key.family and rs.unknown is None:
             chain = rs.table(key.table).chain(key.chain) if rs.table(key.table) is not None else None
-            if chain is not None and 0 < key.position <= len(chain.rules):
+            if chain is not None and key.position is not None and 0 < key.position <= len(chain.rules):
                 return chain.rules[key.position - 1]
     return None
 

@@ -11,12 +11,29 @@ more. A ruleset that forwards one way only stops the answer, and the client wait
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from wsltui.facts.base import Unknown
+from wsltui.facts.forward import Namespace
 from wsltui.simulation.attribution import established_fixes
-from wsltui.simulation.netfilter.evaluate import FORWARDING_OFF, NO_ROUTE, deliver_established, deliver_reply
-from wsltui.simulation.packet import Packet
+from wsltui.simulation.netfilter.evaluate import (
+    FORWARDING_OFF,
+    NO_ROUTE,
+    NetfilterTrace,
+    deliver_established,
+    deliver_reply,
+)
+from wsltui.simulation.netfilter.data import RuleRef, Table
+from wsltui.simulation.packet import Address, Packet
 from wsltui.simulation.trace import NET_UNREACHABLE, REFUSED, TIMEOUT, Fix, Hop
+from wsltui.vocabulary import Verdict
+
+if TYPE_CHECKING:  # (simulate imports this module)
+    from wsltui.simulation.simulate import World
+
+# Turns a stopped walk (with its protocol and port) into a netfilter hop: simulate's, passed in.
+NetfilterHop = Callable[[NetfilterTrace, str, int], Hop]
 
 NS_COMMAND = "cat /proc/PID/net/{tcp,tcp6,udp,udp6,fib_trie,if_inet6} (wsltui snapshot, as root)"
 CONTAINER_FIREWALL = (
@@ -39,7 +56,7 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
         )
         return Hop(
             "netfilter",
-            "drop",
+            Verdict.DROP,
             f"After NAT the packet goes to {pkt.dst}, another host, but this machine does "
             f"not forward packets ({key} = 0): the kernel drops it without an answer.",
             packet=where,
@@ -53,7 +70,7 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
     if stop == NO_ROUTE:
         return Hop(
             "netfilter",
-            "reject",
+            Verdict.REJECT,
             f"After NAT the packet goes to {pkt.dst}, but this machine has no route "
             "there: the kernel answers ICMP network unreachable.",
             packet=where,
@@ -65,24 +82,24 @@ def routing_hop(stop: str, pkt: Packet) -> Hop:
         )
     return Hop(
         "netfilter",
-        "unknown",
+        Verdict.UNKNOWN,
         f"After NAT the packet goes to {pkt.dst}, another host: wsltui cannot tell how this machine routes it.",
         packet=where,
         reason=stop,
     )
 
 
-def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
+def destination(world: World, first: Packet, fwd: Packet, netfilter_hop: NetfilterHop) -> list[Hop]:
     """The hops after FORWARD: the answer on its way back, then the destination itself.
     ``netfilter_hop(trace, proto, port)`` turns a stopped answer into a netfilter hop."""
-    facts = getattr(world.facts, "forward", None)
+    facts = world.facts.forward
     found = facts.namespace_of(fwd.dst) if facts is not None else Unknown("the forward facts could not be read")
     where = fwd.describe()
     if isinstance(found, Unknown):
         return [
             Hop(
                 "socket",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"The packet is forwarded to {fwd.dst} (out {fwd.oif}); wsltui cannot tell "
                 "whether something there listens.",
                 packet=where,
@@ -93,7 +110,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         return [
             Hop(
                 "socket",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"The packet leaves this machine for {fwd.dst} (out {fwd.oif}), an address "
                 "no network namespace here holds: another machine or a VM. wsltui does not follow it past "
                 "this host.",
@@ -128,7 +145,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         hops.append(
             Hop(
                 "socket",
-                "assumed",
+                Verdict.ASSUMED,
                 f"A socket listens on {fwd.proto} port {fwd.dport} in the network namespace "
                 f"of {name}, which holds {fwd.dst}.",
                 packet=where,
@@ -140,7 +157,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
         hops.append(
             Hop(
                 "socket",
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"Nothing listens on {fwd.proto} port {fwd.dport} in the network "
                 f"namespace of {name}, which holds {fwd.dst}: its kernel {what}.",
                 packet=where,
@@ -160,7 +177,7 @@ def destination(world, first: Packet, fwd: Packet, netfilter_hop) -> list[Hop]:
     return hops
 
 
-def _listens(ns, pkt: Packet) -> tuple[bool, str | None]:
+def _listens(ns: Namespace, pkt: Packet) -> tuple[bool, str | None]:
     """Does a socket of ``ns`` take ``pkt``? An IPv6 wildcard takes IPv4 unless v6only, which
     /proc does not tell: assumed off (net.ipv6.bindv6only's default)."""
     dual = None
@@ -175,7 +192,7 @@ def _listens(ns, pkt: Packet) -> tuple[bool, str | None]:
     return (True, dual) if dual else (False, None)
 
 
-def _answer_stopped(reply, fwd: Packet, netfilter_hop, listens: bool) -> Hop:
+def _answer_stopped(reply: NetfilterTrace, fwd: Packet, netfilter_hop: NetfilterHop, listens: bool) -> Hop:
     what = "its answer" if listens else "its reset" if fwd.proto == "tcp" else "its ICMP port unreachable"
     hop = netfilter_hop(reply, reply.packet.proto, reply.packet.dport)
     if hop.blocks:
@@ -188,7 +205,7 @@ def _answer_stopped(reply, fwd: Packet, netfilter_hop, listens: bool) -> Hop:
     return hop
 
 
-def published_by_docker(world, nft) -> str | None:
+def published_by_docker(world: World, nft: NetfilterTrace) -> str | None:
     """ "Published by Docker: host port → container:port" when Docker's NAT rule rewrote the packet."""
     for hook in nft.hooks:
         for step in hook.steps:
@@ -196,7 +213,7 @@ def published_by_docker(world, nft) -> str | None:
             if not step.outcome.nat or rule is None or not _docker_owned(step.base.table, rule):
                 continue
             before, after = step.before, step.after
-            facts = getattr(world.facts, "forward", None)
+            facts = world.facts.forward
             names = [c.name for c in facts.published(before.dport, after.dport, before.proto)] if facts else []
             who = f"container {', '.join(names)}" if names else "a container"
             return (
@@ -206,22 +223,22 @@ def published_by_docker(world, nft) -> str | None:
     return None
 
 
-def _docker_owned(table, rule) -> bool:
+def _docker_owned(table: Table, rule: RuleRef) -> bool:
     if table.source == "nft":
         return table.name.startswith("docker")
     return rule.chain == "DOCKER" or rule.chain.startswith("DOCKER-")
 
 
-def _endpoint(addr, port: int) -> str:
+def _endpoint(addr: Address, port: int) -> str:
     return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
 
 
-def docker_desktop_note(world, proto: str, port: int) -> str | None:
+def docker_desktop_note(world: World, proto: str, port: int) -> str | None:
     """Docker Desktop's WSL integration runs the containers in its own VM: a port it publishes
     is opened by its proxy on Windows, not by rules or sockets of this distro."""
-    facts = getattr(world.facts, "forward", None)
-    platform = getattr(facts, "docker_platform", None)
-    if not isinstance(platform, str) or "docker desktop" not in platform.lower():
+    facts = world.facts.forward
+    platform = facts.docker_platform if facts is not None else None
+    if facts is None or not isinstance(platform, str) or "docker desktop" not in platform.lower():
         return None
     containers = facts.containers if not isinstance(facts.containers, Unknown) else []
     names = [c.name for c in containers if any(p.host_port == port and p.proto == proto for p in c.ports)]
@@ -235,12 +252,12 @@ def docker_desktop_note(world, proto: str, port: int) -> str | None:
     )
 
 
-def docker_proxy(world, pkt: Packet, sock: Hop) -> str | None:
+def docker_proxy(world: World, pkt: Packet, sock: Hop) -> str | None:
     """A published port held by docker-proxy (Docker's userland-proxy). When it answers, it
     connects to the container from this machine, a path that never crosses FORWARD or DOCKER-USER:
     the note returned says so. When it is bound where this packet does not arrive (``-p
     127.0.0.1:8080:80``), the fix is the ``-p`` binding, added to ``sock``."""
-    sockets = getattr(world.facts, "sockets", None)
+    sockets = world.facts.sockets
     if sockets is None or isinstance(sockets.listeners, Unknown):
         return None
     proxies = [l for l in sockets.on_port(pkt.dport, pkt.proto) if any(p.name == "docker-proxy" for p in l.processes)]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class Packet:
 
     @property
     def src_int(self) -> int:
-        return self.src._ip  # the integer ipaddress keeps (int(addr) without the call)
+        # the integer ipaddress keeps (int(addr) without the call); its stubs do not declare it
+        return self.src._ip  # type: ignore[union-attr]
 
     @property
     def dst_int(self) -> int:
-        return self.dst._ip
+        return self.dst._ip  # type: ignore[union-attr]
 
-    def with_(self, **changes) -> Packet:
+    def with_(self, **changes: Any) -> Packet:
         return replace(self, **changes)
 
     def describe(self) -> str:
@@ -77,17 +80,17 @@ class HostView:
     """What the evaluator needs to know about the host: its addresses and routes (for
     ``addrtype``/``fib``) and interface indexes (for nft ``iif``)."""
 
-    local_addresses: frozenset = frozenset()  # every address configured on any interface
-    interface_addresses: dict = field(default_factory=dict)  # ifname -> tuple of addresses
-    interface_index: dict = field(default_factory=dict)  # ifname -> ifindex
-    routes: tuple = ()  # (ipaddress network, dev) for the main table, longest prefix first
+    local_addresses: frozenset[Address] = frozenset()  # every address configured on any interface
+    interface_addresses: dict[str, tuple[Address, ...]] = field(default_factory=dict)  # ifname -> addresses
+    interface_index: dict[str, int] = field(default_factory=dict)  # ifname -> ifindex
+    routes: tuple[tuple[Network, str], ...] = ()  # (network, dev) for the main table, longest prefix first
     known: bool = True  # False when the network facts were unknown (addrtype/fib become unknown)
     # net.ipv4.conf.<if>.forwarding / net.ipv6.conf.all.forwarding: "ipv4 <if>", "ipv4 all",
     # "ipv6 all" -> bool; None when they were not read
-    forwarding: dict | None = None
+    forwarding: dict[str, bool] | None = None
     # Routing tables besides main and local that hold routes (Tailscale's 52, WSL mirrored's 127):
     # ``ip rule`` may send a forwarded packet there, and the rules are not in the snapshot.
-    other_route_tables: tuple = ()
+    other_route_tables: tuple[str, ...] = ()
 
     def forwards(self, pkt: Packet) -> bool | None:
         """Does the kernel forward ``pkt`` (IPv4: the input interface's switch; IPv6: ``all``)?"""
@@ -106,7 +109,7 @@ class HostView:
             return None
         return addr in self.local_addresses
 
-    def route_dev(self, addr: Address, via: str | None = None) -> str | None | bool:
+    def route_dev(self, addr: Address, via: str | None = None) -> str | None | Literal[False]:
         """Device the main table routes ``addr`` through (restricted to ``via`` when given);
         None when there is no route; False when routes are unknown."""
         if not self.known:

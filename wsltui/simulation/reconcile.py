@@ -46,6 +46,7 @@ from wsltui.simulation.trace import (
     Trace,
 )
 from wsltui.snapshot import Snapshot
+from wsltui.vocabulary import Verdict
 
 _SYMPTOM_OF_OUTCOME = {
     OUTCOME_REFUSED: REFUSED,
@@ -204,7 +205,8 @@ def deciding_rule(trace: Trace, obs: Observation) -> dict | None:
     for hop in (*doc["blockers"], *doc["hops"]):
         if hop.get("location") == where:
             return hop
-    verdict = _KERNEL_VERDICT.get(obs.linux.verdict or "", obs.linux.verdict) or "unknown"
+    # (a verdict the model has no word for, from a hand-edited snapshot: unknown)
+    verdict = Verdict(_KERNEL_VERDICT.get(obs.linux.verdict or "", "unknown"))
     alone = Hop(
         "netfilter",
         verdict,
@@ -306,7 +308,7 @@ def _kernel_differs(trace: Trace, obs: Observation) -> tuple[str, str] | None:
     if model == verdict and (model == "allow" or same_rule):
         return None
     linux = obs.linux
-    kernel = linux.verdict + (
+    kernel = (linux.verdict or "") + (
         f" by {linux.rule}" if linux.rule else f" in {linux.chain} (the rule is not known)" if linux.chain else ""
     )
     predicted = hop.verdict + (f" by {hop.location}" if hop.location and model != "allow" else "")

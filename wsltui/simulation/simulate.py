@@ -11,16 +11,22 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from contextlib import contextmanager
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 
+from wsltui.facts import Facts
 from wsltui.facts.base import Unknown, building_many_objects
+from wsltui.facts.network import NetworkFacts
+from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.wsl import WslConfig
 from wsltui.simulation import caveats, forward_hop, socket_hop, symptoms
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.attribution import attribute, established_fixes, firewalld_zone_for, nd_fixes, netfilter_fixes
 from wsltui.simulation.decided import netfilter_keys
 from wsltui.simulation.netfilter.build import build_host, build_netfilter
+from wsltui.simulation.netfilter.data import Netfilter
 from wsltui.simulation.netfilter.evaluate import (
+    ChainOutcome,
     NetfilterTrace,
     deliver,
     deliver_established,
@@ -29,6 +35,7 @@ from wsltui.simulation.netfilter.evaluate import (
 )
 from wsltui.simulation.packet import Address, HostView, Packet, solicited_node
 from wsltui.simulation.trace import NO_ROUTE, REFUSED, TIMEOUT, WRONG_PROGRAM, Fix, Hop, Trace, reject_symptom
+from wsltui.vocabulary import Verdict
 
 SCENARIOS = {
     "windows-localhost-v4": "a Windows app connects to 127.0.0.1:PORT",
@@ -59,22 +66,22 @@ class Scenario:
 class World:
     """The facts the simulator reads, compiled once per snapshot (a trace is then cheap)."""
 
-    facts: object
-    netfilter: object
+    facts: Facts
+    netfilter: Netfilter
     host: HostView
     mode: str  # effective mode, or "unknown"
     mode_reason: str | None
     # Traces of the two localhost scenarios, each walked once (``_seen``); never handed out as such.
-    localhost_traces: dict = field(default_factory=dict, repr=False, compare=False)
+    localhost_traces: dict[tuple, Trace] = field(default_factory=dict, repr=False, compare=False)
     # The Linux hops per packet (``_linux``): windows-to-wsl-ip and portproxy's leg to the WSL IP
     # send the same packet into Linux. Handed out as copies (the symptom pass rewrites hops).
-    linux_legs: dict = field(default_factory=dict, repr=False, compare=False)
+    linux_legs: dict[Packet, list[Hop]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_facts(cls, facts) -> World:
+    def from_facts(cls, facts: Facts) -> World:
         with building_many_objects():
             nf = build_netfilter(facts.iptables, facts.nft)
-            host = build_host(facts.network, getattr(facts, "forward", None))
+            host = build_host(facts.network, facts.forward)
         mode, reason = "unknown", None
         wsl = facts.wsl
         if wsl is None:
@@ -88,6 +95,21 @@ class World:
         else:
             mode = wsl.networking_mode
         return cls(facts, nf, host, mode, reason)
+
+    @property
+    def network(self) -> NetworkFacts:
+        """The network facts; when they could not be read, none: no address, no interface."""
+        return self.facts.network if self.facts.network is not None else NO_NETWORK
+
+    @property
+    def wslconfig(self) -> WslConfig | Unknown | None:
+        """What .wslconfig asks for (None: the WSL facts could not be read)."""
+        return self.facts.wsl.wslconfig if self.facts.wsl is not None else None
+
+
+NO_NETWORK = NetworkFacts(
+    Unknown("the network facts could not be read"), Unknown("the network facts could not be read")
+)
 
 
 def simulate(world: World, sc: Scenario, *, with_caveats: bool = True) -> Trace:
@@ -116,7 +138,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
     trace = Trace(sc.name, mode, sc.proto, sc.port, notes=list(sc.notes))
     if world.netfilter.unknown_sources:
         trace.notes += [f"not read: {s}" for s in world.netfilter.unknown_sources]
-    mismatch = getattr(world.facts.wsl, "mode_mismatch", None) if world.facts.wsl is not None else None
+    mismatch = world.facts.wsl.mode_mismatch if world.facts.wsl is not None else None
     if mismatch:
         trace.notes.append(mismatch)
     if sc.name == "custom":
@@ -128,7 +150,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
         trace.hops.append(
             Hop(
                 "path",
-                "assumed",
+                Verdict.ASSUMED,
                 f"The networking mode is unknown, so the NAT path is traced: {why}.",
                 assumption="networking mode NAT",
                 reason=world.mode_reason,
@@ -139,7 +161,7 @@ def _walk(world: World, sc: Scenario) -> Trace:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 "This machine is not WSL: there is no Windows side. "
                 "Use --scenario custom to trace a packet through this machine's firewall.",
                 reason="the kernel release does not say microsoft",
@@ -148,14 +170,14 @@ def _walk(world: World, sc: Scenario) -> Trace:
         return _finish(trace)
     if mode == "none":
         trace.hops.append(
-            Hop("path", "drop", "WSL runs with networkingMode=none: the VM has no network.", symptom="timeout")
+            Hop("path", Verdict.DROP, "WSL runs with networkingMode=none: the VM has no network.", symptom="timeout")
         )
         return _finish(trace)
     if mode == "wsl1":
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 "WSL1 shares the Windows network stack: Linux programs are "
                 "Windows sockets here, and only the Windows firewall applies.",
                 reason=NO_WINDOWS_DATA,
@@ -202,16 +224,17 @@ def _assumed_fix(blocker: Hop) -> str:
 
 
 def windows_unknown(layer: str, what: str, command: str) -> Hop:
-    return Hop(layer, "unknown", what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
+    return Hop(layer, Verdict.UNKNOWN, what, reason=f"{NO_WINDOWS_DATA} (would tell: {command})")
 
 
-# --- Windows hops (wsltui/simulation/windows.py); windows_unknown when nothing was captured ------
+# --- Windows hops (wsltui.simulation.windows); windows_unknown when nothing was captured ------
 
 
-def _hyperv(world: World, win, pkt, *, what: str, mode: str, host_to_vm: bool = False) -> Hop:
+def _hyperv(
+    world: World, win: WindowsFacts, pkt: winsim.WinPacket, *, what: str, mode: str, host_to_vm: bool = False
+) -> Hop:
     """The Hyper-V firewall hop; whether it is there at all also hangs on .wslconfig."""
-    wsl = world.facts.wsl
-    cfg = getattr(wsl, "wslconfig", None) if wsl is not None else None
+    cfg = world.wslconfig
     return winsim.hyperv(
         win, pkt, what=what, mode=mode, host_to_vm=host_to_vm, wslconfig=None if isinstance(cfg, Unknown) else cfg
     )
@@ -245,7 +268,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is not an IPv{loop.version} loopback address: this scenario "
                 f"is a Windows app connecting to {loop} (windows-to-host-ip and windows-to-wsl-ip take other "
                 "addresses).",
@@ -254,7 +277,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         )
         return
     trace.hops.append(
-        Hop("windows-firewall", "not-applicable", "Windows Defender Firewall does not filter loopback traffic.")
+        Hop("windows-firewall", Verdict.NOT_APPLICABLE, "Windows Defender Firewall does not filter loopback traffic.")
     )
     {"nat": _relay_localhost, "bridged": _relay_localhost, "consomme": _consomme_localhost}.get(
         mode, _mirrored_localhost
@@ -272,9 +295,9 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         taker, proxied = winsim.relay_listener(win, sc.proto, sc.port, str(dst))
         trace.hops.append(taker)
         if proxied:  # portproxy, not the relay, holds the address: the connection follows its entry
-            net = world.facts.network
+            net = world.network
             hop, target, cport = winsim.portproxy(
-                win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
+                win, sc.port, net.primary_address, sc.proto, dst=str(dst), family=dst.version
             )
             trace.hops.append(hop)
             _through_portproxy(world, trace, sc, hop, target, cport)
@@ -302,7 +325,7 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "no-listener",
+                Verdict.NO_LISTENER,
                 f"{name} listens on Windows 127.0.0.1 and [::1] only, never "
                 f"on {dst}: nothing of WSL's answers {dst}:{sc.port}.",
                 symptom=REFUSED,
@@ -351,7 +374,7 @@ def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"Consomme opens Windows loopback sockets for Linux listeners; "
                 f"whether it opens them on {dst} too is not documented.",
                 reason=f"unknown: undocumented (test from Windows: Test-NetConnection -ComputerName {dst} "
@@ -371,7 +394,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "drop",
+                Verdict.DROP,
                 "Mirrored networking does not carry Windows [::1] into WSL: the "
                 "connection times out, it is not refused (microsoft/WSL#10803).",
                 symptom=TIMEOUT,
@@ -383,7 +406,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         trace.hops.append(
             Hop(
                 "localhost-relay",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"Mirrored mode steers Windows 127.0.0.1 into the VM; whether it steers {dst} is not documented.",
                 reason="unknown: undocumented (test from Windows: "
                 f"Test-NetConnection -ComputerName {dst} -Port {sc.port})",
@@ -437,24 +460,24 @@ def _mirrored_port(world: World, sc: Scenario, win, dst, *, loopback: bool) -> H
 
 
 def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
+    net = world.network
     if mode in ("mirrored", "consomme"):
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"In {mode} mode WSL has no separate IP: Windows apps use 127.0.0.1 or the host's own IP instead.",
             )
         )
         return
-    dst = sc.dst or _addr(getattr(net, "primary_address", None))
-    iface = getattr(net, "primary_interface", None) or "eth0"
+    dst = sc.dst or _addr(net.primary_address)
+    iface = net.primary_interface or "eth0"
     win = winsim.captured(world.facts)
     if dst is not None and (dst.version != 4 or dst.is_loopback) and mode == "nat":
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is not a WSL IP: in NAT mode the VM has one IPv4 address on WSL's NAT network.",
                 reason=f"--dst {dst} does not fit {sc.name}",
             )
@@ -464,7 +487,9 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         # The VM has its own address on the LAN, through the external switch: no Hyper-V firewall, and the
         # Windows host's own address on that LAN is not in the facts.
         if dst is None:
-            trace.hops.append(Hop("path", "unknown", "wsltui needs the VM's LAN IP.", reason="run ip -j addr show"))
+            trace.hops.append(
+                Hop("path", Verdict.UNKNOWN, "wsltui needs the VM's LAN IP.", reason="run ip -j addr show")
+            )
             return
         src = sc.src or LAN_CLIENT
         trace.notes.append(f"bridged: the Windows host's LAN address is not known; traced from {src} (pass --src)")
@@ -477,12 +502,12 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         )
         _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
         return
-    gw = _addr(getattr(net, "default_gateway_v4", None))
+    gw = _addr(net.default_gateway_v4)
     if dst is None or gw is None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the WSL IP and the gateway (the Windows host's vEthernet address) to trace this path.",
                 reason="net.addr / net.route missing: run ip -j addr show",
             )
@@ -529,9 +554,9 @@ def _to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 
 def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
-    iface = getattr(net, "primary_interface", None) or "eth0"
-    dst = _addr(getattr(net, "primary_address", None))
+    net = world.network
+    iface = net.primary_interface or "eth0"
+    dst = _addr(net.primary_address)
     win = winsim.captured(world.facts)
     if mode == "nat" and sc.proto != "tcp":
         # portproxy forwards TCP only: nothing on Windows carries UDP to WSL, whatever the firewall says.
@@ -568,10 +593,10 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                 "netsh.exe interface portproxy show all",
             )
         )
-        gw = _addr(getattr(net, "default_gateway_v4", None))
+        gw = _addr(net.default_gateway_v4)
         if dst is None or gw is None:
             trace.hops.append(
-                Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
+                Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
             )
             return
         # portproxy opens a new connection from the host's vEthernet address.
@@ -583,7 +608,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 f"wsltui needs the {'VM' if mode == 'bridged' else 'host'}'s LAN IP.",
                 reason="run ip -j addr show, or pass --dst",
             )
@@ -667,7 +692,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"In {mode} mode WSL has no separate IP: LAN devices connect to the Windows host's IP instead.",
             )
         )
@@ -675,7 +700,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if mode == "bridged":
         _lan(world, trace, sc, mode)
         return
-    dst = sc.dst or _addr(getattr(world.facts.network, "primary_address", None))
+    dst = sc.dst or _addr(world.network.primary_address)
     fixes = [
         Fix(
             "Switch to networkingMode=mirrored under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
@@ -696,7 +721,7 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(
         Hop(
             "path",
-            "drop",
+            Verdict.DROP,
             f"{dst or 'the WSL IP'} is the VM's address on WSL's NAT network, which exists only "
             "inside Windows: no LAN device has a route to it, so the client's packets go to its router and "
             "never arrive.",
@@ -711,14 +736,14 @@ def _lan_to_wsl_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
 
 def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     """A Windows app connects to the Windows host's own LAN address (mirrored: WSL shares it)."""
-    net = world.facts.network
-    own = _addr(getattr(net, "primary_address", None)) if mode in ("mirrored", "consomme") else None
+    net = world.network
+    own = _addr(net.primary_address) if mode in ("mirrored", "consomme") else None
     dst = sc.dst or own
     if dst is None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the Windows host's LAN address for this scenario.",
                 reason="unknown: the host's LAN address is not in the facts in this mode: pass --dst ADDR",
             )
@@ -728,7 +753,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         trace.hops.append(
             Hop(
                 "path",
-                "not-applicable",
+                Verdict.NOT_APPLICABLE,
                 f"{dst} is a loopback address: see windows-localhost-v4/v6.",
                 reason=f"--dst {dst} does not fit {sc.name}",
             )
@@ -737,7 +762,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(
         Hop(
             "windows-firewall",
-            "not-applicable",
+            Verdict.NOT_APPLICABLE,
             "Windows Defender Firewall does not filter a connection to the host's own address (loopback traffic).",
         )
     )
@@ -746,9 +771,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
         hop = socket_hop.consomme_forward(world.facts.sockets, world.facts.wsl, sc.proto, sc.port, dst=dst)
         trace.hops.append(hop)
         if hop.verdict == "allow":
-            _linux(
-                world, trace, Packet(sc.proto, dst, dst, sc.port, iif=getattr(net, "primary_interface", None) or "eth0")
-            )
+            _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif=net.primary_interface or "eth0"))
         return
     if mode == "mirrored":
         _mirrored_host_ip(world, trace, sc, win, dst)
@@ -758,9 +781,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     trace.hops.append(taker)
     if taker.blocks or taker.verdict == "unknown" and not proxied:
         return
-    hop, target, cport = winsim.portproxy(
-        win, sc.port, getattr(net, "primary_address", None), sc.proto, dst=str(dst), family=dst.version
-    )
+    hop, target, cport = winsim.portproxy(win, sc.port, net.primary_address, sc.proto, dst=str(dst), family=dst.version)
     trace.hops.append(hop)
     _through_portproxy(world, trace, sc, hop, target, cport)
 
@@ -769,11 +790,11 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     """Mirrored mode: the host's own address crosses between Windows and WSL only with
     [experimental] hostAddressLoopback=true (microsoft/WSL#41284); the hop blocks without it,
     and with it says how the crossing is traced (``assumption``: it is not documented)."""
-    config = getattr(world.facts.wsl, "wslconfig", None)
+    config = world.wslconfig
     if config is None or isinstance(config, Unknown):
         return Hop(
             "path",
-            "unknown",
+            Verdict.UNKNOWN,
             f"Windows and WSL reach each other at the host's address {dst} only with hostAddressLoopback=true.",
             reason=f"{config or 'unknown: the WSL facts could not be read'} "
             "(.wslconfig [experimental] hostAddressLoopback)",
@@ -781,7 +802,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     if not config.host_address_loopback:
         return Hop(
             "path",
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"In mirrored mode {dst} is both Windows' and Linux's address; without hostAddressLoopback=true {keeps}.",
             symptom=REFUSED,
             owner="wsl",
@@ -797,7 +818,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
                 _fix_note(f"Or connect to 127.0.0.1:{port} instead"),
             ],
         )
-    return Hop("path", "assumed", steered, assumption=assumption, owner="wsl")
+    return Hop("path", Verdict.ASSUMED, steered, assumption=assumption, owner="wsl")
 
 
 def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> None:
@@ -845,7 +866,7 @@ def _through_portproxy(world: World, trace: Trace, sc: Scenario, hop: Hop, targe
 
 
 def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cport: int) -> None:
-    net, win = world.facts.network, winsim.captured(world.facts)
+    net, win = world.network, winsim.captured(world.facts)
     loop = ipaddress.ip_address(target)
     if loop.is_loopback:
         taker, proxied = winsim.relay_listener(win, sc.proto, cport, target)
@@ -854,11 +875,13 @@ def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cpo
             return
         _relay_leg(world, trace, sc.proto, cport, loop)
         return
-    dst, gw = _addr(getattr(net, "primary_address", None)), _addr(getattr(net, "default_gateway_v4", None))
+    dst, gw = _addr(net.primary_address), _addr(net.default_gateway_v4)
     if dst is None or gw is None:
-        trace.hops.append(Hop("path", "unknown", "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show"))
+        trace.hops.append(
+            Hop("path", Verdict.UNKNOWN, "wsltui needs the WSL IP and gateway.", reason="run ip -j addr show")
+        )
         return
-    iface = getattr(net, "primary_interface", None) or "eth0"
+    iface = net.primary_interface or "eth0"
     if win is not None:
         # portproxy's new connection is the host -> VM leg of windows-to-wsl-ip: the same Hyper-V answer.
         trace.hops.append(
@@ -890,7 +913,7 @@ def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
     where = "the Windows host's address (the default gateway)" if mode != "mirrored" else "127.0.0.1"
     return Hop(
         "path",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"{dst} inside WSL is Linux's own loopback in {mode} mode: the connection never "
         f"reaches Windows{'; a Linux program on that port answers instead' if local.verdict == 'allow' else ''}.",
         symptom=WRONG_PROGRAM if local.verdict == "allow" else REFUSED,
@@ -900,8 +923,9 @@ def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
 
 
 def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
-    net = world.facts.network
-    oif = getattr(net, "default_interface", None) or "eth0"
+    net = world.network
+    oif = net.default_interface or "eth0"
+    dst: Address | None
     if mode == "mirrored":
         dst = sc.dst or ipaddress.ip_address("127.0.0.1")
         if dst.is_loopback:
@@ -909,13 +933,13 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     elif mode == "bridged":
         dst = sc.dst  # the gateway is the LAN's router, not Windows
     else:
-        dst = sc.dst or _addr(getattr(net, "default_gateway_v4", None))
-    src = _addr(getattr(net, "primary_address", None)) or ipaddress.ip_address("0.0.0.0")
+        dst = sc.dst or _addr(net.default_gateway_v4)
+    src = _addr(net.primary_address) or ipaddress.ip_address("0.0.0.0")
     if dst is None:
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "wsltui needs the Windows host's address.",
                 reason="run ip -j route show table all"
                 if mode != "bridged"
@@ -927,7 +951,7 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     if dst.is_loopback and not (mode == "mirrored" and dst == ipaddress.ip_address("127.0.0.1")):
         trace.hops.append(_stays_in_linux(world, sc, src, dst, mode))
         return
-    own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst)
+    own = mode == "mirrored" and not dst.is_loopback and world.host.is_local(dst) is True
     if own:
         crossing = _host_address_hop(
             world,
@@ -960,12 +984,12 @@ def _to_windows(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
                 _netfilter_hop(NetfilterTrace([res], res.verdict, pkt, res.decisive), sc.proto, sc.port, world)
             )
             return
-    trace.hops.append(Hop("netfilter", "allow", "Linux lets the packet out.", packet=pkt.describe()))
+    trace.hops.append(Hop("netfilter", Verdict.ALLOW, "Linux lets the packet out.", packet=pkt.describe()))
     if mode == "consomme":
         trace.hops.append(
             Hop(
                 "path",
-                "unknown",
+                Verdict.UNKNOWN,
                 "How consomme carries a Linux connection to Windows is not documented.",
                 reason="unknown: consomme's WSL-to-Windows path (test from WSL: curl or nc to the address)",
             )
@@ -1140,7 +1164,8 @@ def _walk_linux(world: World, trace: Trace, pkt: Packet) -> None:
                 )
                 if hop.verdict == "drop":
                     hop.symptom = "timeout"
-                hop.fixes = established_fixes(after.decisive) + hop.fixes
+                if after.decisive is not None:
+                    hop.fixes = established_fixes(after.decisive) + hop.fixes
             trace.hops.append(hop)
     trace.hops.append(sock)
 
@@ -1173,7 +1198,8 @@ def _neighbor_discovery(world: World, pkt: Packet) -> Hop | None:
         f"IPv6 neighbor discovery from the client is stopped ({hop.edit}), so the client never learns "
         "this machine's link address: every IPv6 connection times out, whatever the rules for the port say."
     )
-    hop.fixes = nd_fixes(nd.decisive)
+    if nd.decisive is not None:
+        hop.fixes = nd_fixes(nd.decisive)
     return hop
 
 
@@ -1198,19 +1224,23 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
         if assumed:
             return Hop(
                 "netfilter",
-                "assumed",
+                Verdict.ASSUMED,
                 "Every Linux firewall table lets the packet in, under an assumption.",
                 packet=pkt.describe(),
                 steps=steps,
                 assumption=assumed,
             )
         return Hop(
-            "netfilter", "allow", "Every Linux firewall table lets the packet in.", packet=pkt.describe(), steps=steps
+            "netfilter",
+            Verdict.ALLOW,
+            "Every Linux firewall table lets the packet in.",
+            packet=pkt.describe(),
+            steps=steps,
         )
     if nft.verdict == "forwarded" and pkt.oif and not pkt.locally_generated:
         return Hop(
             "netfilter",
-            "assumed" if assumed else "allow",
+            Verdict.ASSUMED if assumed else Verdict.ALLOW,
             f"Every Linux firewall table lets the packet through: it is forwarded to {pkt.dst} out {pkt.oif}.",
             packet=pkt.describe(),
             steps=steps,
@@ -1219,7 +1249,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if nft.verdict == "forwarded":
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             f"After NAT the packet goes to {pkt.dst}, which is not an address of this "
             "machine: it leaves it, and wsltui does not follow it further.",
             packet=pkt.describe(),
@@ -1234,7 +1264,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if step is None:
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             "wsltui cannot tell whether this address is local.",
             packet=pkt.describe(),
             reason="the interface addresses are unknown (ip -j addr show)",
@@ -1249,7 +1279,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     if o.verdict == "unknown":
         return Hop(
             "netfilter",
-            "unknown",
+            Verdict.UNKNOWN,
             f"wsltui cannot evaluate a rule in {step.base.label}.",
             packet=step.before.describe(),
             rule=rule_text,
@@ -1267,7 +1297,7 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
         sentence = f"{attr.edit} rejects it ({o.reject_with or 'default'}): the client sees '{symptom}'."
     hop = Hop(
         "netfilter",
-        o.verdict,
+        Verdict(o.verdict),
         sentence,
         packet=step.before.describe(),
         rule=rule_text,
@@ -1291,11 +1321,11 @@ def _netfilter_verdict(nft: NetfilterTrace, proto: str, port: int, world: World)
     return hop
 
 
-def _symptom(outcome, family: int) -> str:
+def _symptom(outcome: ChainOutcome, family: int) -> str:
     return "timeout" if outcome.verdict == "drop" else reject_symptom(outcome.reject_with, family)
 
 
-def _addr(text: str | None):
+def _addr(text: str | None) -> Address | None:
     if not text:
         return None
     try:
@@ -1304,5 +1334,5 @@ def _addr(text: str | None):
         return None
 
 
-def _fix_note(title: str):
+def _fix_note(title: str) -> Fix:
     return Fix(title, needs_root=False, front_end="client")

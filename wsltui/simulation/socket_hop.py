@@ -8,6 +8,7 @@ import ipaddress
 from wsltui.facts.base import Unknown
 from wsltui.simulation.packet import Packet
 from wsltui.simulation.trace import Fix, Hop
+from wsltui.vocabulary import Verdict
 
 SS_COMMAND = "ss -H -l -n -t -u -p -e"
 
@@ -59,7 +60,7 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
     if isinstance(listeners, Unknown):
         return Hop(
             "socket",
-            "unknown",
+            Verdict.UNKNOWN,
             "wsltui does not know which sockets are listening.",
             packet=where,
             reason=str(listeners),
@@ -68,7 +69,7 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
         if accepts(l, pkt):
             return Hop(
                 "socket",
-                "allow",
+                Verdict.ALLOW,
                 f"{_who(l)} listens on {_show(l)} and gets the connection.",
                 packet=where,
                 rule=_show(l),
@@ -104,7 +105,7 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
     symptom = "refused"
     return Hop(
         "socket",
-        "no-listener",
+        Verdict.NO_LISTENER,
         why
         + (
             " The kernel answers with a TCP reset."
@@ -120,7 +121,7 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
 def _forwarding_off(what: str) -> Hop:
     return Hop(
         "localhost-relay",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"localhostForwarding=false in .wslconfig: {what}.",
         symptom="refused",
         fixes=[
@@ -173,7 +174,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if proto != "tcp":
         return Hop(
             "localhost-relay",
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"The NAT localhost relay forwards TCP only: UDP to {win}:{port} never reaches WSL.",
             symptom="refused",
             fixes=[
@@ -188,10 +189,12 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     listeners = _listeners(sockets_facts, "tcp", port)
     if isinstance(listeners, Unknown):
         if seen:
-            return Hop("localhost-relay", "allow", f"{listed}; which Linux socket it serves is not known.", owner="wsl")
+            return Hop(
+                "localhost-relay", Verdict.ALLOW, f"{listed}; which Linux socket it serves is not known.", owner="wsl"
+            )
         return Hop(
             "localhost-relay",
-            "unknown",
+            Verdict.UNKNOWN,
             "The relay forwards only for some Linux bind addresses; wsltui does not know the listening sockets.",
             reason=str(listeners),
         )
@@ -200,7 +203,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if mine:
         return Hop(
             "localhost-relay",
-            "allow",
+            Verdict.ALLOW,
             f"{name} listens on Windows {win}:{port} for {_show(mine[0])} "
             f"({_who(mine[0])}) and connects to it from inside the VM over lo.",
             rule=_show(mine[0]),
@@ -211,7 +214,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if seen and others:
         return Hop(
             "localhost-relay",
-            "assumed",
+            Verdict.ASSUMED,
             f"{listed} although Linux binds only {got}: some WSL versions relay "
             "both loopback addresses (microsoft/WSL#11740), and Windows' listener table is the truth.",
             rule=got,
@@ -221,7 +224,7 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     if seen:
         return Hop(
             "localhost-relay",
-            "allow",
+            Verdict.ALLOW,
             f"{listed}, but no Linux TCP socket listens on port {port}: the relay has "
             "nothing to connect to inside the VM.",
             owner="wsl",
@@ -246,10 +249,10 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
             f"The relay only forwards {win}:{port} for a Linux listener on {' or '.join(wanted)}; "
             f"this port is bound as {got}, so Windows {win}:{port} has nobody listening."
         )
-        return Hop("localhost-relay", "no-listener", why, symptom="refused", fixes=[fix])
+        return Hop("localhost-relay", Verdict.NO_LISTENER, why, symptom="refused", fixes=[fix])
     return Hop(
         "localhost-relay",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"No Linux TCP listener on port {port}, so {name} does not listen on Windows {win}:{port}.",
         symptom="refused",
         fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
@@ -264,7 +267,7 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     if port == 53 or port in ignored:
         return Hop(
             "localhost-relay",
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"Port {port} is not reserved for Linux in mirrored mode "
             f"({'port 53 never is' if port == 53 else 'it is in ignoredPorts'}): Windows keeps it.",
             symptom="refused",
@@ -273,7 +276,7 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     if isinstance(listeners, Unknown):
         return Hop(
             "localhost-relay",
-            "unknown",
+            Verdict.UNKNOWN,
             "Mirrored mode forwards only ports a Linux socket bound; wsltui does not know the listening sockets.",
             reason=str(listeners),
         )
@@ -282,14 +285,14 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     if mine:
         return Hop(
             "localhost-relay",
-            "allow",
+            Verdict.ALLOW,
             f"{_show(mine[0])} ({_who(mine[0])}) reserved port {port} on Windows, so Windows steers it into the VM.",
             rule=_show(mine[0]),
             owner="wsl",
         )
     return Hop(
         "localhost-relay",
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"No Linux socket bound {proto} port {port}, so mirrored networking does not steer it into the VM.",
         symptom="refused",
         fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
@@ -312,12 +315,13 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
     if isinstance(listeners, Unknown):
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             "Consomme forwards only ports a Linux socket bound; wsltui does not know the listening sockets.",
             reason=str(listeners),
         )
     same = [l for l in listeners if l.proto == proto and l.port == port and not l.interface]
     wildcard = _RELAY_BINDS[family][0]
+    wanted: tuple[str, ...]
     if loopback:
         wanted = _RELAY_BINDS[family]
         where = f"Windows {'[::1]' if family == 6 else '127.0.0.1'}:{port}"
@@ -328,7 +332,7 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
     if mine:
         return Hop(
             layer,
-            "allow",
+            Verdict.ALLOW,
             f"Consomme opened {where} for {_show(mine[0])} ({_who(mine[0])}) and forwards it into the VM.",
             rule=_show(mine[0]),
             owner="wsl",
@@ -336,7 +340,7 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
     if family == 4 and not loopback and any(l.address == "::" and l.dual_stack for l in same):
         return Hop(
             layer,
-            "unknown",
+            Verdict.UNKNOWN,
             f"Linux binds {proto} [::]:{port} (dual-stack); consomme opens the host socket in the "
             "bind's own family, and whether that socket takes IPv4 is not documented.",
             rule=f"[::]:{port}",
@@ -354,14 +358,14 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
         )
         return Hop(
             layer,
-            "no-listener",
+            Verdict.NO_LISTENER,
             f"Consomme opens {where} only for a Linux bind to {' or '.join(wanted)}; this port is bound as {got}.",
             symptom="refused",
             fixes=[fix],
         )
     return Hop(
         layer,
-        "no-listener",
+        Verdict.NO_LISTENER,
         f"No Linux socket bound {proto} port {port}, so consomme opens nothing on {where}.",
         symptom="refused",
         fixes=[Fix(f"Start the server on port {port}, bound to {wildcard}", front_end="socket", needs_root=False)],

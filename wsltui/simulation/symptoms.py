@@ -61,7 +61,7 @@ def client_view(world, sc, trace: Trace) -> Trace:
 # --- a proxy that accepts first ----------------------------------------------------------------
 
 
-def accepted_first(symptom: str) -> str:
+def accepted_first(symptom: str | None) -> str:
     """What the client of an accept-first proxy sees when the proxy's own connect fails with ``symptom``."""
     return HANGS_THEN_CLOSED if symptom == TIMEOUT else EMPTY_REPLY
 

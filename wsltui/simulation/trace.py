@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field, fields
 
 from wsltui.quoting import has_controls
-from wsltui.vocabulary import BLOCKING
+from wsltui.vocabulary import BLOCKING, Verdict
 
 # Layer ids (documented in the README).
 LAYERS = (
@@ -277,7 +277,7 @@ class RuleKey:
 @dataclass
 class Hop:
     layer: str
-    verdict: str  # allow drop reject no-listener unknown not-applicable assumed
+    verdict: Verdict  # a plain id ("drop") is taken too, and becomes the member
     explanation: str  # one plain sentence
     packet: str = ""  # the packet as this layer sees it (after NAT)
     rule: str | None = None  # the deciding rule, verbatim
@@ -298,6 +298,9 @@ class Hop:
     assumes_fix: str | None = None
     # The rules or settings that decided: the blocker, or every rule that let it through.
     decided_by: tuple[RuleKey, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.verdict = Verdict(self.verdict)
 
     @property
     def blocks(self) -> bool:
@@ -334,7 +337,10 @@ class Trace:
     def reachable(self) -> bool | None:
         if self.blockers:
             return False
-        if any(h.verdict == "unknown" or (h.layer == "path" and h.verdict == "not-applicable") for h in self.hops):
+        if any(
+            h.verdict == Verdict.UNKNOWN or (h.layer == "path" and h.verdict == Verdict.NOT_APPLICABLE)
+            for h in self.hops
+        ):
             return None  # undecided, or the scenario does not apply (WSL1, mirrored has no WSL IP …)
         return True
 
@@ -349,7 +355,7 @@ class Trace:
         """One hop as ``check --json`` shows it (``first_blocker``, each of ``blockers`` and ``hops``)."""
         return {
             "layer": h.layer,
-            "verdict": h.verdict,
+            "verdict": h.verdict.value,  # the id as a plain str: the JSON writer's fast path
             "rule": h.rule,
             "location": h.location,
             "owner": h.owner,

@@ -138,10 +138,10 @@ def ps_commands(a: WinAction) -> tuple[str, str | None]:
         )
         return new, f"Remove-NetFirewallHyperVRule -Name {name}"
     if a.kind == "profile-inbound-rules":
-        p = profile(a.profile)
+        which = profile(a.profile)
         return (
-            f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules True",
-            f"Set-NetFirewallProfile -Profile {p} -AllowInboundRules False",
+            f"Set-NetFirewallProfile -Profile {which} -AllowInboundRules True",
+            f"Set-NetFirewallProfile -Profile {which} -AllowInboundRules False",
         )
     if a.kind == "hv-loopback":
         vm = ps_quote(WSL_VM_CREATOR)

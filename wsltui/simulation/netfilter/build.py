@@ -6,7 +6,7 @@ import ipaddress
 
 from wsltui.facts.base import Unknown
 from wsltui.simulation.netfilter import from_iptables, from_nft
-from wsltui.simulation.netfilter.ir import Netfilter
+from wsltui.simulation.netfilter.data import Netfilter
 from wsltui.simulation.packet import HostView
 
 

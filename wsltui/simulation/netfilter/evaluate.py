@@ -12,7 +12,7 @@
 - A condition that cannot be decided makes the verdict ``unknown`` naming it — unless the rule's
   action would not change the outcome anyway (a counter or LOG).
 
-A walk reads each chain through the packet's ``ChainView`` (ir.py), where the conditions on the
+A walk reads each chain through the packet's ``ChainView`` (walk.py), where the conditions on the
 packet alone are already decided, so a second trace of a packet only walks the rules left. To
 find the blockers behind the first, the walk goes on past each one (``deliver_past_blockers``)
 instead of starting over.
@@ -20,20 +20,13 @@ instead of starting over.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from wsltui.simulation.netfilter.ir import (
-    Action,
-    Assume,
-    BaseChain,
-    Chain,
-    ChainView,
-    Netfilter,
-    Rule,
-    RuleRef,
-    mark_value,
-)
+from wsltui.simulation.netfilter.data import Action, BaseChain, Netfilter, Rule, RuleRef
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import KEYS, UNKNOWN, Assume, Cond, mark_value, value_in
+from wsltui.simulation.netfilter.walk import ChainView, packet_views
 from wsltui.simulation.packet import HostView, Packet
 
 NAT_DST_PRIORITY = -100
@@ -63,9 +56,9 @@ class Step:
 @dataclass
 class HookResult:
     hook: str
-    steps: list[Step] = field(default_factory=list)
-    verdict: str = "accept"
-    packet: Packet | None = None
+    steps: list[Step]
+    verdict: str
+    packet: Packet
     # Chains at the same priority whose order against the deciding one is unknown (legacy vs
     # nf_tables) and that would also stop the packet, differently: the kernel may use theirs.
     alternatives: list[Step] = field(default_factory=list)
@@ -93,17 +86,7 @@ def run_chain(base: BaseChain, pkt: Packet, host: HostView, off: Disabled = Disa
     return next(_walk(base, pkt, host, off, set()))
 
 
-class _Skipped:
-    """The rest of a chain after a ``return``: nothing left to walk."""
-
-    rules = tests = ()
-
-    @staticmethod
-    def more(host: HostView) -> bool:
-        return False
-
-
-def _view(views: dict, chain: Chain, pkt: Packet) -> ChainView:
+def _view(views: dict[Chain, ChainView], chain: Chain, pkt: Packet) -> ChainView:
     view = views.get(chain)
     if view is None:
         view = views[chain] = ChainView(chain, pkt)
@@ -111,7 +94,7 @@ def _view(views: dict, chain: Chain, pkt: Packet) -> ChainView:
 
 
 def _walk(
-    base: BaseChain, pkt: Packet, host: HostView, off: Disabled, touched: set
+    base: BaseChain, pkt: Packet, host: HostView, off: Disabled, touched: set[RuleRef]
 ) -> Iterator[tuple[ChainOutcome, Packet]]:
     """Yields how ``base`` ends for ``pkt``, and the packet then. After a drop or a reject the
     caller may switch that rule (or the policy) off in ``off`` and take the next outcome: the walk
@@ -120,13 +103,16 @@ def _walk(
     walk that skips one of them could differ before this point."""
     table = base.table
     chains = table.chains
-    views = table.views(pkt)
+    views = packet_views(table, pkt)
     off_rules = off.rules
-    stack: list[tuple] = []  # (chain, view, position, packet) to resume after a jump
+    stack: list[tuple[Chain, ChainView, int, Packet]] = []  # (chain, view, position, packet) to resume after a jump
     assumed: list[str] = []
     chain = base.chain
     view = _view(views, chain, pkt)
-    rules, tests, pos = view.rules, view.tests, 0
+    rules: Sequence[Rule] = view.rules
+    tests: Sequence[tuple[Cond, ...]] = view.tests
+    pos = 0
+    returned = False  # the rest of the chain is skipped (a ``return``): nothing left to walk
     steps = 0
 
     def here() -> tuple[str, ...]:
@@ -142,11 +128,12 @@ def _walk(
 
     while True:
         if pos >= len(rules):
-            if view.more(host):
+            if not returned and view.more(host):
                 continue
             if not stack:
                 break  # the base chain's policy
             chain, view, pos, seen = stack.pop()
+            returned = False
             if seen is not pkt:  # a rule changed the packet after the jump: see the rest anew
                 view, pos = view.rest_after(pos, pkt), 0
             rules, tests = view.rules, view.tests
@@ -201,7 +188,7 @@ def _walk(
             changed = _changed(act, changed)
             if changed is not pkt:  # the rest of the walk sees another packet
                 pkt = changed
-                views = table.views(pkt)
+                views = packet_views(table, pkt)
                 view, pos = view.rest_after(pos, pkt), 0
                 rules, tests = view.rules, view.tests
         if kind == "continue" or kind == "mark" or kind == "setmark" or kind == "notrack":
@@ -229,7 +216,7 @@ def _walk(
             yield decided(ChainOutcome("reject", rule.ref, here(), reject_with=act.reject_with)), pkt
             continue  # resumed: this rule is switched off now
         if kind == "return":
-            view, rules, tests, pos = _Skipped, (), (), 0
+            rules, tests, pos, returned = (), (), 0, True
             continue
         if kind in ("dnat", "redirect"):
             yield decided(ChainOutcome("accept", rule.ref, here(), nat=True)), _nat(act, pkt, host)
@@ -247,7 +234,7 @@ def _walk(
 
 def _changed(act: Action, pkt: Packet) -> Packet:
     """The packet after a ``mark``, ``setmark`` or ``notrack`` action or effect."""
-    if act.kind == "mark":
+    if act.kind == "mark" and act.mark is not None:
         value, mask = act.mark
         return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
     if act.kind == "setmark":
@@ -266,8 +253,6 @@ def _policy(base: BaseChain, path: tuple[str, ...], off: Disabled) -> ChainOutco
 
 
 def _vmap(act: Action, pkt: Packet, host: HostView):
-    from wsltui.simulation.netfilter.ir import KEYS, UNKNOWN, value_in
-
     for required, allowed in act.vmap_requires:
         if required(pkt, host) not in allowed:
             return None, None
@@ -444,7 +429,9 @@ def deliver_past_blockers(nf: Netfilter, pkt: Packet, host: HostView) -> Iterato
     the blocker was visited earlier in the walk with an effect besides missing (an assumption
     noted, a verdict map followed), or when NAT chains of unknown order were compared under the
     switches of then; in those cases it starts over."""
-    off = Disabled(set(), set())
+    rules_off: set[RuleRef] = set()
+    policies_off: set[str] = set()
+    off = Disabled(rules_off, policies_off)
     notes = _Notes()
     walk = _deliver_walk(nf, pkt, host, off, notes)
     while True:
@@ -455,9 +442,9 @@ def deliver_past_blockers(nf: Netfilter, pkt: Packet, host: HostView) -> Iterato
             return
         blocker = step.outcome.rule
         if blocker is not None:
-            off.rules.add(blocker)
+            rules_off.add(blocker)
         else:
-            off.policies.add(step.base.label)
+            policies_off.add(step.base.label)
         if not notes.can_go_past(blocker):
             notes = _Notes()
             walk = _deliver_walk(nf, pkt, host, off, notes)

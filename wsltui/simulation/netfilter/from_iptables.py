@@ -7,26 +7,28 @@ from functools import lru_cache, partial
 
 from wsltui.facts import iptables as ipt
 from wsltui.facts.base import Unknown
-from wsltui.simulation.netfilter.ir import (
+from wsltui.simulation.netfilter.data import (
     BUILTIN_HOOKS,
     CONTINUE,
     ICMPV6_TYPES,
-    KEYS,
     NAT_SRC_PRIORITY,
     TABLE_PRIORITY,
     Action,
-    Assumed,
     BaseChain,
-    Chain,
+    Rule,
+    RuleRef,
+    Table,
+)
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import (
+    KEYS,
+    Assumed,
     Compare,
     Cond,
     Const,
     Glob,
     Interval,
     Masked,
-    Rule,
-    RuleRef,
-    Table,
     Undecidable,
     net_ints,
 )
@@ -274,11 +276,11 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         if name == "--syn":
             return Const(not neg, text)
         if name == "--tcp-flags" and len(values) >= 2:
-            mask = set(values[0].lower().split(","))
+            flags = set(values[0].lower().split(","))
             comp = set(values[1].lower().split(","))
-            if "all" in mask:
-                mask = {"fin", "syn", "rst", "psh", "ack", "urg"}
-            hit = ({"syn"} & mask) == (comp - {"none"})
+            if "all" in flags:
+                flags = {"fin", "syn", "rst", "psh", "ack", "urg"}
+            hit = ({"syn"} & flags) == (comp - {"none"})
             return Const(hit != neg, text)
         return Undecidable(f"{name} is not evaluated by wsltui", text)
     if module == "multiport":
@@ -340,8 +342,8 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
     if module in ("mark", "connmark") and name == "--mark" and values:
         vm = ipt.value_and_mask(values[0])
         if vm is not None:
-            value, mask = vm
-            return Masked("meta mark" if module == "mark" else "ct mark", mask, value & mask, neg, text)
+            mark, mask = vm
+            return Masked("meta mark" if module == "mark" else "ct mark", mask, mark & mask, neg, text)
     if module == "icmp":
         return Const(False, text)  # only our IPv6 neighbor discovery packet is ICMP
     if module == "icmp6" and name == "--icmpv6-type" and values:

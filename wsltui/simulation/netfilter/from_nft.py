@@ -8,26 +8,21 @@ does not know still reaches us and becomes ``unknown`` here, with its text.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Set as AbstractSet
 
 from wsltui.facts import nft as nftfacts
-from wsltui.simulation.netfilter.ir import (
-    CONTINUE,
-    ICMPV6_TYPES,
+from wsltui.simulation.netfilter.data import CONTINUE, ICMPV6_TYPES, Action, BaseChain, Rule, RuleRef, Table
+from wsltui.simulation.netfilter.index import Chain
+from wsltui.simulation.netfilter.match import (
     KEYS,
     UNKNOWN,
-    Action,
     Assumed,
-    BaseChain,
-    Chain,
     Compare,
     Cond,
     Glob,
     Interval,
     Lookup,
     Masked,
-    Rule,
-    RuleRef,
-    Table,
     Undecidable,
 )
 
@@ -52,7 +47,7 @@ class NotCompiled(Exception):
 
 
 def compile_ruleset(
-    rs: nftfacts.NftRuleset, *, skip_iptables_tables: set[tuple[str, str]] = frozenset()
+    rs: nftfacts.NftRuleset, *, skip_iptables_tables: AbstractSet[tuple[str, str]] = frozenset()
 ) -> tuple[list[Table], list[BaseChain]]:
     """``skip_iptables_tables``: (family, name) of iptables-nft tables whose rules we read from
     iptables-nft-save instead; their non-iptables base chains (e.g. WSL's) are still compiled."""
@@ -405,12 +400,14 @@ def _mangle(body, text: str) -> Action:
     value = body.get("value") if isinstance(body, dict) else None
     if key == {"meta": {"key": "mark"}} and isinstance(value, int):
         return Action("mark", mark=(value, 0xFFFFFFFF))
-    target = {"meta": "meta mark", "ct": "ct mark"}.get(next(iter(key), None) if isinstance(key, dict) else None)
-    if target is not None and key[next(iter(key))] == {"key": "mark"}:
-        try:
-            return Action("setmark", mark_key=target, mark_expr=_mark_expr(value))
-        except NotCompiled as e:
-            return Action("unknown", reason=f"{e}: '{text}'")
+    if isinstance(key, dict) and key:
+        first = next(iter(key))
+        target = {"meta": "meta mark", "ct": "ct mark"}.get(first)
+        if target is not None and key[first] == {"key": "mark"}:
+            try:
+                return Action("setmark", mark_key=target, mark_expr=_mark_expr(value))
+            except NotCompiled as e:
+                return Action("unknown", reason=f"{e}: '{text}'")
     if isinstance(key, dict) and "ct" in key:
         return CONTINUE  # ct zone, ct label …: no effect on whether a connection passes
     return Action("unknown", reason=f"cannot evaluate '{text}'")
