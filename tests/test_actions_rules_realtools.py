@@ -218,7 +218,7 @@ def setup_ufw(w: World, tmp_path: Path, monkeypatch) -> None:
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(st, "UFW_FILES", (str(wd / "etc-ufw" / "user.rules"), str(wd / "etc-ufw" / "user6.rules")))
-    monkeypatch.setattr(rules_mod, "UFW_DEFAULTS", str(wd / "default-ufw"))
+    monkeypatch.setattr(rules_mod.ufw, "UFW_DEFAULTS", str(wd / "default-ufw"))
     w.files = [Path(p) for p in st.UFW_FILES]
 
 

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wsltui.actions import state as st
 from wsltui.actions import windows
 from wsltui.actions.plan import IPTABLES_FRONT_ENDS, RESTORE, ActionError, Plan, iptables_target
-from wsltui.actions.scopes import nft_handle_ref, nft_rule_handles, nft_scope, nft_table_block, parse_save, scopes
-from wsltui.probes.runner import Job, run
+from wsltui.actions.scopes import Edit, nft_handle_ref, nft_rule_handles, nft_scope, nft_table_block, parse_save, scopes
+from wsltui.probes.runner import Job, Runner, run
 from wsltui.simulation.trace import placeholder_step
 from wsltui.snapshot import Record
 
@@ -56,11 +57,11 @@ class Result:
     message: str
     id: str = ""
     backup: str = ""
-    steps: list[dict] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)  # what still differs from the backup
 
 
-def _step_record(rec) -> dict:
+def _step_record(rec: Record) -> dict[str, Any]:
     return {
         "argv": list(rec.argv),
         "exit_code": rec.exit_code,
@@ -71,7 +72,7 @@ def _step_record(rec) -> dict:
     }
 
 
-def _failed(rec) -> str | None:
+def _failed(rec: Record) -> str | None:
     if rec.error:
         return rec.error
     if rec.exit_code != 0:
@@ -79,7 +80,7 @@ def _failed(rec) -> str | None:
     return None
 
 
-def run_step(job: Job, runner=run):
+def run_step(job: Job, runner: Runner = run) -> Record:
     """One step: an elevated Windows step through wsltui.actions.windows, anything else through
     the runner (nft rules named by position get their handle from the live chain first)."""
     if windows.elevated_paths(job.argv) is not None:
@@ -92,7 +93,7 @@ def run_step(job: Job, runner=run):
     return runner(job)
 
 
-def _nft_handles_now(argv: list[str], as_root: bool, runner) -> tuple[list[str], str | None]:
+def _nft_handles_now(argv: list[str], as_root: bool, runner: Runner) -> tuple[list[str], str | None]:
     """Put the live handles in for ``<nft-handle-at:...>`` arguments (see scopes.nft_handle_at)."""
     i = argv.index("rule")
     family, table, chain = argv[i + 1 : i + 4]
@@ -115,7 +116,7 @@ def _nft_handles_now(argv: list[str], as_root: bool, runner) -> tuple[list[str],
     return out, None
 
 
-def _stdin(spec: str | None, as_root: bool, runner) -> tuple[bytes | None, str | None]:
+def _stdin(spec: str | None, as_root: bool, runner: Runner) -> tuple[bytes | None, str | None]:
     """The bytes a step reads (see PlannedFix.stdin), or why they could not be made."""
     if spec is None:
         return None, None
@@ -132,7 +133,7 @@ def _stdin(spec: str | None, as_root: bool, runner) -> tuple[bytes | None, str |
     return None, f"unknown input {spec!r}"
 
 
-def _restore_argv(path: str, before: dict, backup: Path) -> list[str]:
+def _restore_argv(path: str, before: dict[str, st.Saved], backup: Path) -> list[str]:
     """The undo of a step that wrote ``path``: its backup copy back, or remove it."""
     saved = before.get(f"file:{path}")
     if saved is None or saved.missing:
@@ -154,7 +155,12 @@ def _resolve(argv: list[str], handles: dict[int, str]) -> list[str] | None:
 
 
 def apply(
-    plan: Plan, *, verify: Verifier | None = None, base: Path | None = None, read_only: bool = False, runner=run
+    plan: Plan,
+    *,
+    verify: Verifier | None = None,
+    base: Path | None = None,
+    read_only: bool = False,
+    runner: Runner = run,
 ) -> Result:
     """Apply every fix of ``plan``. Raises ActionError when it refuses before changing anything."""
     if read_only or st.read_only():
@@ -167,7 +173,7 @@ def apply(
         return _apply_locked(plan, verify, base, runner)
 
 
-def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner) -> Result:
+def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner: Runner) -> Result:
     journal = st.Journal(base)
     entry_id = st.new_id()
     backup = journal.base / "backups" / entry_id
@@ -185,7 +191,7 @@ def _apply_locked(plan: Plan, verify: Verifier | None, base: Path | None, runner
             "the rules changed since this plan was made, so nothing was changed (refresh and try "
             "again): " + "; ".join(stale)
         )
-    entry = {
+    entry: dict[str, Any] = {
         "id": entry_id,
         "action": plan.kind,
         "time": st.now(),
@@ -296,7 +302,7 @@ _APPLY_LOST = "it still says the change was interrupted, so `wsltui undo` puts b
 _UNDO_LOST = "it may still list the change as applied (see `wsltui undo --list`)"
 
 
-def _record_end(journal: st.Journal, entry: dict, lost: str = _APPLY_LOST) -> str:
+def _record_end(journal: st.Journal, entry: dict[str, Any], lost: str = _APPLY_LOST) -> str:
     """Write how a change ended. When the full line cannot be written (a full disk after the
     change was made), a short one with what undo needs: the result and the undo commands.
     Returns what the message must add ("" when the full line was written; ``lost``, what the
@@ -306,7 +312,9 @@ def _record_end(journal: st.Journal, entry: dict, lost: str = _APPLY_LOST) -> st
         return ""
     except OSError as e:
         first = e.strerror or str(e)
-    short = {k: entry[k] for k in ("id", "result", "time", "undo", "differences", "undone_by") if k in entry}
+    short: dict[str, Any] = {
+        k: entry[k] for k in ("id", "result", "time", "undo", "differences", "undone_by") if k in entry
+    }
     short["message"] = f"{entry['result']} (the full record could not be written: {first})"
     try:
         journal.append(short)
@@ -315,7 +323,7 @@ def _record_end(journal: st.Journal, entry: dict, lost: str = _APPLY_LOST) -> st
         return f"; but the journal could not record it ({e.strerror or e}): {lost}"
 
 
-def _scope_now(edit, state: dict) -> list[str] | None:
+def _scope_now(edit: Edit, state: dict[str, st.Saved]) -> list[str] | None:
     """The edit's scope in ``state`` (None: its target could not be read)."""
     saved = state.get(edit.target)
     if saved is None or saved.error:
@@ -323,7 +331,7 @@ def _scope_now(edit, state: dict) -> list[str] | None:
     return scopes(edit.target, saved.text, saved.missing).get(edit.scope, [])
 
 
-def stale_edits(plan: Plan, before: dict) -> list[str]:
+def stale_edits(plan: Plan, before: dict[str, st.Saved]) -> list[str]:
     """Edits whose scope is no longer what the plan was made from."""
     out = []
     for e in plan.edits:
@@ -334,7 +342,7 @@ def stale_edits(plan: Plan, before: dict) -> list[str]:
     return out
 
 
-def wrong_edits(plan: Plan, before: dict, after: dict) -> list[str]:
+def wrong_edits(plan: Plan, before: dict[str, st.Saved], after: dict[str, st.Saved]) -> list[str]:
     """What differs from the plan after applying: each edit happened exactly, and every other
     scope of the targets the edits name is as it was."""
     out = []
@@ -394,11 +402,11 @@ def _needed_targets(plan: Plan) -> set[str]:
 def _roll_back(
     plan: Plan,
     undo_stack: list[list[str]],
-    before: dict,
+    before: dict[str, st.Saved],
     backup: Path,
-    entry: dict,
+    entry: dict[str, Any],
     as_root: bool,
-    runner,
+    runner: Runner,
     failed_undo: list[str] | None = None,
 ) -> list[str]:
     loose = unordered(plan)
@@ -426,7 +434,15 @@ def unordered(plan: Plan) -> bool:
     return "firewalld" in plan.front_ends
 
 
-def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dict, as_root: bool, runner) -> None:
+def _restore(
+    plan: Plan,
+    before: dict[str, st.Saved],
+    backup: Path,
+    diff: list[str],
+    entry: dict[str, Any],
+    as_root: bool,
+    runner: Runner,
+) -> None:
     """Put the saved state back, for what still differs."""
     log = entry.setdefault("restore", [])
 
@@ -478,7 +494,7 @@ def _restore(plan: Plan, before: dict, backup: Path, diff: list[str], entry: dic
         go("restore.firewalld-reload", ("firewall-cmd", "--reload"))
 
 
-def _firewalld_tidy(before: dict, log: list, as_root: bool, runner) -> None:
+def _firewalld_tidy(before: dict[str, st.Saved], log: list[dict[str, Any]], as_root: bool, runner: Runner) -> None:
     """``firewall-cmd --permanent`` writes a zone to /etc/firewalld/zones the first time it changes
     (and keeps a .xml.old copy); removing the port again leaves that file. Where the file was not
     there before, give the zone back to its shipped defaults and drop the copy, so the
@@ -566,7 +582,7 @@ class UndoPreview:
         return "\n".join(self.commands) + "\n"
 
 
-def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict, Plan]:
+def _entry_to_undo(journal: st.Journal, entry_id: str | None) -> tuple[dict[str, Any], Plan]:
     """The entry ``undo`` works on (``entry_id``, else the last applied change) and its plan,
     checked to be wsltui's own (see undo_check). Raises ActionError."""
     from wsltui.actions import undo_check
@@ -620,7 +636,9 @@ def undo_preview(*, base: Path | None = None, entry_id: str | None = None) -> Un
     )
 
 
-def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bool = False, runner=run) -> Result:
+def undo(
+    *, base: Path | None = None, entry_id: str | None = None, read_only: bool = False, runner: Runner = run
+) -> Result:
     """Undo the last applied change (or ``entry_id``): its recorded undo commands, then a
     comparison with the backup taken before it. Raises ActionError when there is nothing to undo."""
     if read_only or st.read_only():
@@ -629,7 +647,7 @@ def undo(*, base: Path | None = None, entry_id: str | None = None, read_only: bo
         return _undo_locked(base, entry_id, runner)
 
 
-def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
+def _undo_locked(base: Path | None, entry_id: str | None, runner: Runner) -> Result:
     journal = st.Journal(base)
     entry, plan = _entry_to_undo(journal, entry_id)
     backup = Path(entry["backup"])
@@ -643,7 +661,7 @@ def _undo_locked(base: Path | None, entry_id: str | None, runner) -> Result:
     loose = unordered(plan)
     drifted = after is not None and any(st.normalise(k, s.text, loose) != after.get(k) for k, s in current.items())
     uid = st.new_id()
-    rec_entry = {
+    rec_entry: dict[str, Any] = {
         "id": uid,
         "action": "undo",
         "undoes": entry["id"],

@@ -24,7 +24,7 @@ from pathlib import Path
 from wsltui.actions import state as st
 from wsltui.actions.plan import IPTABLES_FRONT_ENDS, ActionError, Plan, PlannedFix, iptables_target, restore_of
 from wsltui.actions.scopes import Edit, nft_table_block
-from wsltui.probes.runner import Job, run
+from wsltui.probes.runner import Job, Runner, run
 
 WSLTUI_DIR = "/etc/wsltui"
 WSL_CONF = "/etc/wsl.conf"
@@ -190,7 +190,7 @@ def fixes(
     spec = "nft-native" if front_end == "nft" else f"save:{iptables_target(front_end)}"
     argv: list[list[str]] = []
     undo: list[list[str]] = []
-    stdin: list = []
+    stdin: list[str | None] = []
     if p.mechanism == "wsl-boot" and not Path(under(r, WSLTUI_DIR)).is_dir():
         argv.append(["mkdir", "-m", "0755", under(r, WSLTUI_DIR)])
         undo.append(["rmdir", under(r, WSLTUI_DIR)])
@@ -233,7 +233,7 @@ def plan(front_ends: list[str], root: str | os.PathLike | None = None) -> Plan:
     return out
 
 
-def nft_native_conf(as_root: bool, runner=run) -> tuple[str, str | None]:
+def nft_native_conf(as_root: bool, runner: Runner = run) -> tuple[str, str | None]:
     """An nftables.conf that recreates every native nft table loaded now (not those iptables-nft
     or firewalld own: they restore their own) without touching any other table: each is
     declared, flushed and defined again."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from wsltui.actions.scopes import Edit, nft_handle_ref
 from wsltui.simulation.simulate import SCENARIOS
@@ -69,7 +70,7 @@ class PlannedFix:
     blocker: str = ""  # which blocker this fixes, as a person reads it
     # Per argv step, what goes to its stdin: None; "text:<content>"; "save:<target>" (what that
     # backup target's save command prints at that moment); "nft-native" (nftables.conf content).
-    stdin: list = field(default_factory=list)
+    stdin: list[str | None] = field(default_factory=list)
     elevated: bool = False  # Windows: argv runs an elevated PowerShell (a UAC prompt)
     script: str = ""  # Windows: the PowerShell that runs elevated (what a person reads or copies)
     undo_script: str = ""
@@ -104,14 +105,14 @@ class Manual:
 class Plan:
     port: int
     proto: str
-    scenario: dict  # name, src, dst, in_iface: enough to trace the same packet again
+    scenario: dict[str, Any]  # name, src, dst, in_iface: enough to trace the same packet again
     fixes: list[PlannedFix] = field(default_factory=list)  # in the order they are applied
     manual: list[Manual] = field(default_factory=list)
-    blockers: list[dict] = field(default_factory=list)  # (layer, owner, rule) of what the fixes remove
+    blockers: list[dict[str, str | None]] = field(default_factory=list)  # (layer, owner, rule) of what the fixes remove
     kind: str = "fix"  # fix | disable | enable | delete | add | persist | windows
     title: str = ""  # one line for a rule action ("Disable iptables-nft filter INPUT rule 3: ...")
     edits: list[Edit] = field(default_factory=list)  # checked before (stale plan) and after (verified)
-    ref: dict | None = None  # the rule a rule action is about (RuleRef.to_json()), kept for enable
+    ref: dict[str, Any] | None = None  # the rule a rule action is about (RuleRef.to_json()), kept for enable
     enables: str = ""  # an enable: the journal id of the disable it reverses
 
     @property
@@ -166,7 +167,7 @@ class Plan:
                     out.append((argv[i + 1], argv[i + 2]))
         return list(dict.fromkeys(out))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "port": self.port,
             "proto": self.proto,
@@ -187,7 +188,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Plan:
+    def from_json(cls, data: dict[str, Any]) -> Plan:
         return cls(
             data["port"],
             data["proto"],
@@ -249,7 +250,7 @@ def blocker_label(hop: Hop) -> str:
     )
 
 
-def blocker_key(hop: Hop) -> dict:
+def blocker_key(hop: Hop) -> dict[str, str | None]:
     return {"layer": hop.layer, "owner": hop.owner, "rule": hop.rule, "edit": hop.edit}
 
 
@@ -266,7 +267,7 @@ def _why_manual(fix: Fix | None, hop: Hop) -> str:
 
 
 def plan_for_trace(
-    trace: Trace, scenario: dict | None = None, *, elevate: Callable[[Fix], PlannedFix | None] | None = None
+    trace: Trace, scenario: dict[str, Any] | None = None, *, elevate: Callable[[Fix], PlannedFix | None] | None = None
 ) -> Plan:
     """One fix per blocker (the first automatic one), applied last blocker first, so positions
     named by earlier blockers' fixes are still right when those run. ``elevate``: how a Windows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypedDict
 
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
 _NFT_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
@@ -28,10 +29,18 @@ def normalise_line(line: str) -> str:
 # --- iptables-save ------------------------------------------------------------------------------
 
 
-def parse_save(text: str) -> dict:
+class SavedTable(TypedDict):
+    """One ``*table`` of iptables-save text: each chain's ``-A`` lines, and each chain's policy
+    (``-`` for a user chain)."""
+
+    chains: dict[str, list[str]]
+    policy: dict[str, str]
+
+
+def parse_save(text: str) -> dict[str, SavedTable]:
     """``iptables-save`` text -> {table: {"chains": {chain: ["-A ..." lines]}, "policy": {chain: policy}}}."""
-    tables: dict = {}
-    cur = None
+    tables: dict[str, SavedTable] = {}
+    cur: SavedTable | None = None
     for line in text.splitlines():
         if line.startswith("*"):
             cur = tables.setdefault(line[1:].strip(), {"chains": {}, "policy": {}})
@@ -126,11 +135,11 @@ def nft_handle_ref(arg: str) -> tuple[int, str, str] | None:
 
 def nft_rule_handles(text: str) -> dict[str, list[tuple[str, int | None]]]:
     """``nft -a list ...`` text -> every chain's rules as (normalised text, handle)."""
-    out = {}
+    out: dict[str, list[tuple[str, int | None]]] = {}
     for scope, lines in nft_chains(text).items():
         if scope.endswith((":decl", ":other")):
             continue
-        rows = []
+        rows: list[tuple[str, int | None]] = []
         for line in lines:
             rule, _, h = line.rpartition(" # handle ")
             rows.append((normalise_line(rule), int(h)) if h.isdigit() else (normalise_line(line), None))
@@ -269,7 +278,7 @@ class Edit:
             out[self.index] = self.item
         return out
 
-    def wrong(self, after: list[str] | None, all_after: dict | None = None) -> str | None:
+    def wrong(self, after: list[str] | None, all_after: dict[str, str] | None = None) -> str | None:
         """What is wrong with ``after`` for this edit (None: exactly the edit happened)."""
         after = after or []
         if self.op == "mirror":
@@ -296,7 +305,7 @@ class Edit:
             return None if ok else f"{self.target} {self.scope}: {self.item!r} was not removed as planned"
         return f"unknown edit {self.op}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,7 +136,7 @@ class Journal:
         self.base = base or state_dir()
         self.path = self.base / "journal.jsonl"
 
-    def append(self, entry: dict) -> None:
+    def append(self, entry: dict[str, Any]) -> None:
         """Raises OSError (e.g. ENOSPC) with the journal as it was."""
         _private_dir(self.base)
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
@@ -154,7 +155,7 @@ class Journal:
         finally:
             os.close(fd)
 
-    def read(self) -> tuple[list[dict], list[str]]:
+    def read(self) -> tuple[list[dict[str, Any]], list[str]]:
         """(latest state of every entry, oldest first; why each unreadable line was skipped).
         Entries are in the order they were first written (the file only grows; timestamps have
         one-second resolution, so two changes in one second would tie)."""
@@ -166,32 +167,32 @@ class Journal:
             return [], []
         with os.fdopen(fd, "rb") as f:
             text = f.read().decode("utf-8", errors="replace")
-        latest: dict[str, dict] = {}
+        latest: dict[str, dict[str, Any]] = {}
         skipped = []
         # Split at line feeds only: an entry may hold U+0085 or U+2028, where splitlines would cut it.
         for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
-                e = json.loads(line)
+                entry = json.loads(line)
             except (ValueError, RecursionError):
                 skipped.append(f"line {n} is not JSON")
                 continue
-            why = _entry_problem(e)
+            why = _entry_problem(entry)
             if why:
                 skipped.append(f"line {n} {why}")
                 continue
-            latest[e["id"]] = {**latest.get(e["id"], {}), **e}  # updates the entry where it first appeared
+            latest[entry["id"]] = {**latest.get(entry["id"], {}), **entry}  # updates the entry where it first appeared
         return list(latest.values()), skipped
 
-    def entries(self) -> list[dict]:
+    def entries(self) -> list[dict[str, Any]]:
         return self.read()[0]
 
-    def last_undoable(self) -> dict | None:
+    def last_undoable(self) -> dict[str, Any] | None:
         return last_undoable(self.entries())
 
 
-def last_undoable(entries: list[dict]) -> dict | None:
+def last_undoable(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last change in ``entries`` that is applied (or was interrupted) and not undone."""
     for e in reversed(entries):
         if e.get("action") != "undo" and e.get("result") in ("applied", "pending"):
@@ -343,7 +344,7 @@ def differences(before: dict[str, Saved], after: dict[str, Saved], unordered: bo
     return diff
 
 
-def write_backup(backup: Path, saved: dict[str, Saved], plan_json: dict) -> None:
+def write_backup(backup: Path, saved: dict[str, Saved], plan_json: dict[str, Any]) -> None:
     """A new backup directory (0700) of new files (0600): they may hold any rule or file."""
     _private_dir(backup.parent)
     backup.mkdir(mode=safe_files.PRIVATE_DIR)  # a new id: an existing directory is an error

@@ -11,6 +11,7 @@ Pure: reads nothing but the entry (the elevated step's script is decoded from it
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 
 from wsltui.actions import state as st
@@ -37,7 +38,7 @@ _FIREWALLD_ARG = re.compile(
 _PERSIST_FILES = re.compile(r"^/etc/(iptables/rules\.v[46]|nftables\.conf|wsl\.conf|wsltui/[A-Za-z0-9_.-]+)$")
 
 
-def problems(entry: dict, plan: Plan, base: Path) -> list[str]:
+def problems(entry: dict[str, Any], plan: Plan, base: Path) -> list[str]:
     """Why ``entry``'s undo is not wsltui's own (empty: it is). ``plan``: the entry's plan, read;
     ``base``: the state directory."""
     out = [

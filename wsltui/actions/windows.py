@@ -23,16 +23,21 @@ import dataclasses
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wsltui.actions.plan import ActionError, Plan, PlannedFix
 from wsltui.actions.plan import plan_for_trace as _plan_for_trace
 from wsltui.probes import interop
-from wsltui.probes.runner import Job, run
+from wsltui.probes.runner import Job, Runner, run
 from wsltui.quoting import UnsafeValue, ps_quote
-from wsltui.simulation.trace import WinAction
+from wsltui.simulation.trace import Fix, Trace, WinAction
 from wsltui.simulation.win_commands import PROFILES, display_name, get_command, ps_commands, rule_name
 from wsltui.snapshot import Record
+
+if TYPE_CHECKING:
+    from wsltui.facts.windows import FwRule, WindowsFacts
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
 POWERSHELL = ("powershell.exe", "-NoProfile", "-NonInteractive", "-EncodedCommand")
@@ -71,9 +76,10 @@ def quote(value: str) -> str:
         raise ActionError(str(e)) from None
 
 
-def port_number(port) -> int:
+def port_number(port: object) -> int:
+    """``port`` (whatever a person, a flag or a journal gave) as a port number; ActionError if it is not one."""
     try:
-        p = int(port)
+        p = int(str(port))  # the same outcome as int(port) for every value the check below accepts
     except (TypeError, ValueError):
         p = 0
     if isinstance(port, bool) or not 1 <= p <= 65535 or str(port).strip() != str(p):
@@ -134,7 +140,7 @@ def elevated_argv(body: str, temp: tuple[str, str]) -> list[str]:
     return [*POWERSHELL, encode(_outer(_inner(body, result_win), result_win, result_wsl))]
 
 
-def elevated_paths(argv) -> tuple[str, str] | None:
+def elevated_paths(argv: Sequence[str]) -> tuple[str, str] | None:
     """(Windows path, WSL path) of the result file of an elevated step; None for any other argv."""
     argv = list(argv)
     if len(argv) != len(POWERSHELL) + 1 or tuple(argv[: len(POWERSHELL)]) != POWERSHELL:
@@ -149,11 +155,14 @@ def elevated_paths(argv) -> tuple[str, str] | None:
 # --- running -----------------------------------------------------------------------------------
 
 
-def run_elevated(job: Job, runner=run) -> Record:
+def run_elevated(job: Job, runner: Runner = run) -> Record:
     """Run an elevated step and turn what came back into a Record: ``error`` says why it failed
     (DECLINED for a declined UAC prompt); ``stdout`` holds the result JSON (the rule's state
     before and after)."""
-    win, wsl = elevated_paths(job.argv)  # type: ignore[misc]
+    paths = elevated_paths(job.argv)
+    if paths is None:
+        raise ValueError(f"not an elevated step: {job.name}")
+    win, wsl = paths
     result = Path(wsl)
     links = interop.detect()
     result.unlink(missing_ok=True)
@@ -189,7 +198,7 @@ def run_elevated(job: Job, runner=run) -> Record:
     return out(None, 0)
 
 
-def _read_result(path: Path) -> tuple[dict | None, str | None]:
+def _read_result(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
@@ -206,22 +215,22 @@ def _read_result(path: Path) -> tuple[dict | None, str | None]:
 _temp_cache: dict[str, tuple[str, str]] = {}
 
 
-def windows_temp(runner=run) -> tuple[str, str]:
+def windows_temp(runner: Runner = run) -> tuple[str, str]:
     """The user's %TEMP% as (Windows path, path from WSL). Raises WindowsUnavailable."""
     if "temp" not in _temp_cache:
         _temp_cache["temp"] = windows_dir("TEMP", runner)
     return _temp_cache["temp"]
 
 
-def windows_dir(variable: str, runner=run) -> tuple[str, str]:
+def windows_dir(variable: str, runner: Runner = run) -> tuple[str, str]:
     """The directory in the Windows environment variable ``variable`` (TEMP, LOCALAPPDATA) as
     (Windows path, path from WSL), asked from cmd.exe through interop. Raises WindowsUnavailable."""
     links = interop.detect()
     if not links.available:
         raise WindowsUnavailable(links.reason)
-    where = dict(cwd=links.cwd, search_path=interop.SYSTEM32_DIRS, timeout=PROBE_TIMEOUT)
     name = variable.lower()
-    rec = runner(Job(f"windows.{name}", ("cmd.exe", "/d", "/c", f"echo %{variable}%"), **where))
+    echo = ("cmd.exe", "/d", "/c", f"echo %{variable}%")
+    rec = runner(Job(f"windows.{name}", echo, PROBE_TIMEOUT, cwd=links.cwd, search_path=interop.SYSTEM32_DIRS))
     win = rec.stdout.strip().splitlines()[-1].strip() if rec.ok and rec.stdout.strip() else ""
     if not win or "%" in win or not re.match(r"^[A-Za-z]:\\", win):
         raise WindowsUnavailable(
@@ -238,7 +247,7 @@ def windows_dir(variable: str, runner=run) -> tuple[str, str]:
     return win, wsl
 
 
-def copy_to_clipboard(text: str, runner=run) -> Record:
+def copy_to_clipboard(text: str, runner: Runner = run) -> Record:
     """Put ``text`` on the Windows clipboard (``clip.exe``), for a person to paste into an
     elevated PowerShell. UTF-16LE with a BOM, so clip.exe keeps non-ASCII rule names."""
     links = interop.detect()
@@ -286,7 +295,7 @@ def _plan(
     undo_body: str,
     note: str,
     temp: tuple[str, str],
-    ref: dict,
+    ref: dict[str, Any],
 ) -> Plan:
     fix = PlannedFix(
         title,
@@ -313,7 +322,7 @@ def _commands(action: WinAction) -> tuple[str, str, str]:
         raise ActionError(str(e)) from None
 
 
-def rule_action(rule, enable: bool) -> tuple[WinAction, str]:
+def rule_action(rule: FwRule, enable: bool) -> tuple[WinAction, str]:
     """(the action, its title) that enables or disables a Windows Defender Firewall rule, or a
     Hyper-V firewall rule (``rule.source == "hyperv"``): a ``FwRule`` from wsltui.facts.windows.
     Raises ActionError for a rule wsltui cannot change."""
@@ -328,7 +337,7 @@ def rule_action(rule, enable: bool) -> tuple[WinAction, str]:
     return action, _toggle_title(action, rule.label)
 
 
-def rule_plan(rule, enable: bool, *, runner=run) -> Plan:
+def rule_plan(rule: FwRule, enable: bool, *, runner: Runner = run) -> Plan:
     """Enable or disable a Windows Defender Firewall rule or a Hyper-V firewall rule (see rule_action)."""
     action, _ = rule_action(rule, enable)
     return _toggle_plan(action, rule.label, runner)
@@ -339,7 +348,7 @@ def _toggle_title(action: WinAction, label: str) -> str:
     return f"{verb} the {'Hyper-V firewall' if action.hyperv else 'Windows Defender Firewall'} rule '{label}'"
 
 
-def _toggle_plan(action: WinAction, label: str, runner=run) -> Plan:
+def _toggle_plan(action: WinAction, label: str, runner: Runner = run) -> Plan:
     command, undo_command, get = _commands(action)
     enable = action.kind == "enable-rule"
     verb = "Enable" if enable else "Disable"
@@ -374,7 +383,7 @@ def _remove_rule_body(remove: str, get: str) -> str:
     return "\n".join([f"$result.before = [int]({get}).Enabled", remove, "$result.after = 0"])
 
 
-def _new_rule_plan(action: WinAction, title: str, noun: str, runner=run) -> Plan:
+def _new_rule_plan(action: WinAction, title: str, noun: str, runner: Runner = run) -> Plan:
     new, remove, get = _commands(action)
     name = rule_name(action)
     front_end = "hyperv-firewall" if action.kind == "new-hv-allow" else "windows-firewall"
@@ -393,7 +402,7 @@ def _new_rule_plan(action: WinAction, title: str, noun: str, runner=run) -> Plan
 
 
 def allow_action(
-    port, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None, direction: str = "in"
+    port: object, proto: str = "tcp", *, profile: str = "Public", interface: str | None = None, direction: str = "in"
 ) -> tuple[WinAction, str]:
     """(the action, its title) of a new Windows Defender Firewall allow rule for ``proto/port``
     on ``profile`` (inbound: optionally only on adapter ``interface``, e.g. ``vEthernet (WSL)``;
@@ -410,20 +419,20 @@ def allow_action(
 
 
 def allow_plan(
-    port,
+    port: object,
     proto: str = "tcp",
     *,
     profile: str = "Public",
     interface: str | None = None,
     direction: str = "in",
-    runner=run,
+    runner: Runner = run,
 ) -> Plan:
     """The plan of :func:`allow_action`."""
     action, title = allow_action(port, proto, profile=profile, interface=interface, direction=direction)
     return _new_rule_plan(action, title, "rule", runner)
 
 
-def refuse_ignored_local_rule(windows_facts, profile: str, port, proto: str = "tcp") -> None:
+def refuse_ignored_local_rule(windows_facts: WindowsFacts, profile: str, port: object, proto: str = "tcp") -> None:
     """A local allow rule on a profile where Group Policy does not apply local rules would be
     listed but never enforced: refuse it (ActionError) and say who can help."""
     profiles = getattr(windows_facts, "profiles", None)
@@ -436,7 +445,7 @@ def refuse_ignored_local_rule(windows_facts, profile: str, port, proto: str = "t
         )
 
 
-def hyperv_allow_action(port, proto: str = "tcp", *, direction: str = "in") -> tuple[WinAction, str]:
+def hyperv_allow_action(port: object, proto: str = "tcp", *, direction: str = "in") -> tuple[WinAction, str]:
     """(the action, its title) of a new Hyper-V firewall rule that lets ``proto/port`` in to the
     WSL VM (mirrored mode, or NAT where the Hyper-V firewall applies), or out of it (``direction="out"``)."""
     p, pr = port_number(port), protocol(proto)
@@ -447,7 +456,7 @@ def hyperv_allow_action(port, proto: str = "tcp", *, direction: str = "in") -> t
     )
 
 
-def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner=run) -> Plan:
+def hyperv_allow_plan(port: object, proto: str = "tcp", *, direction: str = "in", runner: Runner = run) -> Plan:
     """The plan of :func:`hyperv_allow_action`."""
     action, title = hyperv_allow_action(port, proto, direction=direction)
     return _new_rule_plan(action, title, "Hyper-V rule", runner)
@@ -456,7 +465,7 @@ def hyperv_allow_plan(port, proto: str = "tcp", *, direction: str = "in", runner
 # --- a trace's Windows fixes -----------------------------------------------------------------------
 
 
-def elevated_fix(fix, runner=run) -> PlannedFix | None:
+def elevated_fix(fix: Fix, runner: Runner = run) -> PlannedFix | None:
     """The elevated step for a trace's Windows fix, built from the fix's structured action
     (``Fix.windows``: the data its shown command was built from, never the display text) by the
     builders above (validated, quoted, with the state check): a rule toggle or a wsltui allow
@@ -480,7 +489,7 @@ def elevated_fix(fix, runner=run) -> PlannedFix | None:
     return out
 
 
-def plan_for_trace(trace, scenario: dict | None = None, *, elevate: bool = False) -> Plan:
+def plan_for_trace(trace: Trace, scenario: dict[str, Any] | None = None, *, elevate: bool = False) -> Plan:
     """``wsltui.actions.plan.plan_for_trace``, with the Windows fixes run elevated when
     ``elevate`` (a live system with Windows interop; never for a snapshot of another machine)."""
     return _plan_for_trace(trace, scenario, elevate=elevated_fix if elevate else None)

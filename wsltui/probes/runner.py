@@ -16,7 +16,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -44,6 +44,10 @@ class Job:
     stdin: bytes | None = None
     encoding: str | None = None  # an expected legacy code page (e.g. "cp936"), tried after UTF-8
     search_path: tuple[str, ...] = ()  # extra directories to find argv[0] in (Windows tools)
+
+
+# What runs a Job: ``run`` itself, or a stand-in a test passes to a builder that takes ``runner=``.
+Runner = Callable[[Job], Record]
 
 
 def is_root() -> bool:
