@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+TESTS = Path(__file__).resolve().parent
+# The shared helpers (tests/support/) are imported by bare name (``from realtools import NetnsPair``),
+# and one test module borrows from another by its dotted name (``from tests.simulation.test_x import``).
+sys.path[:0] = [str(TESTS / "support"), str(TESTS.parent)]
 
 import realtools  # noqa: E402
 
@@ -76,7 +79,7 @@ def private_state_dir(tmp_path_factory):
         os.environ["XDG_STATE_HOME"] = saved
 
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = TESTS / "golden"
 
 
 @pytest.fixture
