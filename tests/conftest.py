@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from wsltui import demos, snapshot
+
 TESTS = Path(__file__).resolve().parent
 # The shared helpers (tests/support/) are imported by bare name (``from realtools import NetnsPair``),
 # and one test module borrows from another by its dotted name (``from tests.simulation.test_x import``).
@@ -90,6 +92,28 @@ def private_state_dir(tmp_path_factory):
         os.environ.pop("XDG_STATE_HOME", None)
     else:
         os.environ["XDG_STATE_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def snapshot_dir(tmp_path_factory):
+    """The one snapshot builder: ``snapshot_dir(base, *records, meta={...})`` writes a new snapshot
+    directory and returns its path. ``base`` is a bundled demo's name, a snapshot directory or file
+    (a Path), or a Snapshot; each record replaces the base's record of its name; ``meta`` is merged
+    into the base's (``taken``, ``host`` ...). Session-wide, so module fixtures can build with it."""
+
+    def build(base: str | Path | snapshot.Snapshot, *records: snapshot.Record, meta: dict | None = None) -> Path:
+        if isinstance(base, snapshot.Snapshot):
+            snap = snapshot.Snapshot(dict(base.records), dict(base.meta))
+        else:
+            snap = snapshot.load(base) if isinstance(base, Path) else demos.load(base)
+        for record in records:
+            snap.add(record)
+        snap.meta = {**snap.meta, **(meta or {})}
+        path = tmp_path_factory.mktemp("snapshot")
+        snap.save_dir(path)
+        return path
+
+    return build
 
 
 GOLDEN = TESTS / "golden"

@@ -7,14 +7,13 @@ byte for byte. The host's /etc is checked to be untouched."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 from oracle import in_netns
-from realtools import NetnsPair, ns_run
+from realtools import NetnsPair, netns_pair, ns_run
 
 from wsltui.actions import ActionError, apply, detect_persistence, disable_plan, persist_plan, undo
 from wsltui.actions.persist import with_boot_command
@@ -187,7 +186,7 @@ def test_persisted_rules_come_back_and_undo_restores_every_file(tmp_path, monkey
     monkeypatch.setenv("WSLTUI_ROOT", str(root))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     files_before = _tree(root)
-    with NetnsPair(f"wp{os.getpid() % 1000}{len(layout)}", 150 + len(layout) + len(front_end)) as pair:
+    with netns_pair("wp", 150 + len(layout) + len(front_end)) as pair:
         ns_run(pair.srv, ["iptables-nft-restore"], input=IPT)
         ns_run(pair.srv, ["nft", "-f", "-"], input=NFT)
         with in_netns(pair.srv):
@@ -245,7 +244,7 @@ def test_a_crash_while_writing_the_rules_file_puts_everything_back(tmp_path, mon
     monkeypatch.setenv("WSLTUI_ROOT", str(root))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     files_before = _tree(root)
-    with NetnsPair(f"wq{os.getpid() % 1000}", 171) as pair:
+    with netns_pair("wq", 171) as pair:
         ns_run(pair.srv, ["iptables-nft-restore"], input=IPT)
         start = ns_run(pair.srv, ["iptables-nft-save"]).stdout.decode()
         with in_netns(pair.srv):
@@ -282,7 +281,7 @@ def test_wsltui_fix_persist_from_the_shell(tmp_path, monkeypatch):
 
     root = make_root(tmp_path)
     files_before = _tree(root)
-    with NetnsPair(f"wf{os.getpid() % 1000}", 172) as pair:
+    with netns_pair("wf", 172) as pair:
         with in_netns(pair.srv):
             pair.listeners = Listeners([8080], v6=False)
         try:

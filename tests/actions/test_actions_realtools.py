@@ -18,7 +18,7 @@ import sys
 import pytest
 from kernel import NETFILTER_PROBES
 from oracle import in_netns, listening_pair, probe_many
-from realtools import REPO, RULE_DUMPS, Firewalld, NetnsPair, Ufw, ns_argv, ns_run, strip_counters
+from realtools import REPO, RULE_DUMPS, Firewalld, NetnsPair, Ufw, netns_pair, ns_argv, ns_run, strip_counters
 
 from wsltui.actions import apply, plan_for_trace, undo
 from wsltui.actions.plan import Plan, PlannedFix
@@ -35,9 +35,7 @@ _counter = [0]
 def pair():
     """A namespace pair whose server listens on 8080, 8081, 9005, 8000 and 22 (TCP and UDP)."""
     _counter[0] += 1
-    with listening_pair(
-        f"wa{os.getpid() % 1000}{_counter[0]}", 140 + (_counter[0] % 40), [8080, 8081, 9005, 8000, 22], v6=False
-    ) as p:
+    with listening_pair("wa", 140 + (_counter[0] % 40), [8080, 8081, 9005, 8000, 22], v6=False) as p:
         yield p
 
 
@@ -146,7 +144,7 @@ CASES = {
 
 
 def _legacy_ok() -> bool:
-    with NetnsPair(f"wl{os.getpid() % 1000}", 139) as p:
+    with netns_pair("wl", 139) as p:
         return ns_run(p.srv, ["iptables-legacy", "-L"], check=False).returncode == 0
 
 

@@ -73,7 +73,7 @@ _counter = [0]
 @pytest.fixture
 def pair():
     _counter[0] += 1
-    with listening_pair(f"wr{os.getpid() % 1000}{_counter[0]}", 110 + _counter[0] % 20, PORTS) as p:
+    with listening_pair("wr", 110 + _counter[0] % 20, PORTS) as p:
         yield p
 
 

@@ -461,9 +461,9 @@ def test_parsers_never_raise(text):
 
 @pytest.mark.realtools
 def test_real_firewalld_roundtrip(tmp_path):
-    from realtools import Firewalld, NetnsPair
+    from realtools import Firewalld, netns_pair
 
-    with NetnsPair("gfw68", 68) as pair:
+    with netns_pair("gfw", 68) as pair:
         fw = Firewalld(pair.srv)
         try:
             fw.cmd("--zone=public", f"--add-interface={pair.srv_if}")

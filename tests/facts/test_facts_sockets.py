@@ -296,9 +296,9 @@ print(json.dumps(rows))
 def test_real_capture_matches_psutil_and_ss(tmp_path):
     sys.path.insert(0, str(GOLDEN))
     from gen_sockets import Helper
-    from realtools import NetnsPair, ns_run
+    from realtools import netns_pair, ns_run
 
-    with NetnsPair("gso", 72) as pair, Helper(pair) as helper:
+    with netns_pair("gso", 72) as pair, Helper(pair) as helper:
         out = pair.snapshot(tmp_path / "snap")
         ps = json.loads(ns_run(pair.srv, [sys.executable, "-c", _PSUTIL]).stdout)
         ss = ns_run(pair.srv, ["ss", "-ltnup"]).stdout.decode()

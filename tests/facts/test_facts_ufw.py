@@ -318,9 +318,9 @@ def test_parser_never_raises(text):
 
 @pytest.mark.realtools
 def test_real_ufw_roundtrip(tmp_path):
-    from realtools import NetnsPair, Ufw
+    from realtools import Ufw, netns_pair
 
-    with NetnsPair("gfw69", 69) as pair:
+    with netns_pair("guf", 69) as pair:
         ufw = Ufw(pair.srv)
         try:
             for c in (

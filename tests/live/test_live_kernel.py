@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from kernel import Ruleset, load
-from realtools import REPO, RULE_DUMPS, Firewalld, NetnsPair, Ufw, ns_argv, ns_run, strip_counters
+from realtools import REPO, RULE_DUMPS, Firewalld, Ufw, netns_pair, ns_argv, ns_run, strip_counters
 from tests.simulation.test_kernel_agreement import ipt
 
 pytestmark = pytest.mark.realtools
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.realtools
 
 @pytest.fixture(scope="module")
 def pair():
-    with NetnsPair(f"lv{os.getpid() % 1000}", 140 + os.getpid() % 20) as p:
+    with netns_pair("lv", 140) as p:
         yield p
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from oracle import in_netns
-from realtools import NetnsPair, nft_table, ns_run
+from realtools import netns_pair, nft_table, ns_run
 
 from wsltui import snapshot
 from wsltui.facts import build_facts
@@ -29,7 +29,7 @@ WSL_KERNEL = "6.6.87.2-microsoft-standard-WSL2\n"
 
 @pytest.fixture(scope="module")
 def pair():
-    with NetnsPair(f"lw{os.getpid() % 1000}", 160 + os.getpid() % 20) as p:
+    with netns_pair("lw", 160) as p:
         ns_run(p.srv, ["ip", "route", "add", "default", "via", p.cli_ip])
         yield p
 

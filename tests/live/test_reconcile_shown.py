@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from wsltui import demos
 from wsltui.facts.live import DATA, ClientOutcome, LinuxWatch, Observation, to_record
 from wsltui.snapshot import Record
 
@@ -71,22 +70,10 @@ CASES = {
 }
 
 
-def snapshot_dir(root: Path, demo: str, *records: Record, taken: str | None = None) -> Path:
-    snap = demos.load(demo)
-    for rec in records:
-        snap.add(rec)
-    if taken:
-        snap.meta = {**snap.meta, "taken": taken}
-    path = root / demo
-    snap.save_dir(path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def dirs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("live")
+def dirs(snapshot_dir) -> dict[str, Path]:
     return {
-        name: snapshot_dir(root / name, demo, to_record(obs, ("powershell.exe", "<live connect>"), 3.2))
+        name: snapshot_dir(demo, to_record(obs, ("powershell.exe", "<live connect>"), 3.2))
         for name, (demo, _, obs, _) in CASES.items()
     }
 
@@ -137,10 +124,9 @@ def test_a_check_of_another_flow_shows_no_observation(capsys, dirs):
     assert "observed" not in json.loads(out)
 
 
-def test_a_hand_broken_live_record_is_a_clear_unknown(capsys, tmp_path):
+def test_a_hand_broken_live_record_is_a_clear_unknown(capsys, snapshot_dir):
     broken = Record("live.tcp-8080-windows-to-wsl-ip", ("powershell.exe",), '{"version": 1, "client": []}')
     path = snapshot_dir(
-        tmp_path,
         "nat-healthy",
         broken,
         Record("live.tcp-8080-bogus", ("x",), "not json at all"),
@@ -166,10 +152,10 @@ def wrong_type(name: str) -> Record:
     return Record(name, ("powershell.exe",), json.dumps(doc))
 
 
-def test_an_observation_older_than_the_snapshot_says_so(capsys, tmp_path):
+def test_an_observation_older_than_the_snapshot_says_so(capsys, snapshot_dir):
     _, _, obs, _ = CASES["settled"]
     path = snapshot_dir(
-        tmp_path, "nat-healthy", to_record(obs, ("powershell.exe",), 1.0), taken="2026-12-02T09:45:00+00:00"
+        "nat-healthy", to_record(obs, ("powershell.exe",), 1.0), meta={"taken": "2026-12-02T09:45:00+00:00"}
     )
     _, out, _ = run(capsys, "check", "8080", "--scenario", "windows-to-wsl-ip", "--from", str(path))
     assert "observed 3 h 5 min before the snapshot was taken" in out

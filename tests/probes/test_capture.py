@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from oracle import Listeners, in_netns
-from realtools import REPO, Firewalld, NetnsPair, ns_run
+from realtools import REPO, Firewalld, netns_pair, ns_run
 
 from wsltui import snapshot
 from wsltui.cli import main
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.realtools
 
 @pytest.fixture
 def pair():
-    with NetnsPair(f"wc{os.getpid() % 1000}", 120) as p:
+    with netns_pair("wc", 120) as p:
         yield p
 
 

@@ -575,9 +575,9 @@ def test_live_listener_named_with_osc52_by_nobody(tmp_path):
     import subprocess
     import sys
 
-    from realtools import REPO, NetnsPair, ns_argv
+    from realtools import REPO, netns_pair, ns_argv
 
-    with NetnsPair(f"wh{os.getpid() % 1000}", 193) as pair:
+    with netns_pair("wh", 193) as pair:
         listener = subprocess.Popen(
             ns_argv(
                 pair.srv,

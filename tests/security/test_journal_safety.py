@@ -350,7 +350,7 @@ def test_two_fixes_at_once_apply_once(tmp_path):
 
     from realtools import ns_argv
 
-    with listening_pair(f"wj{os.getpid() % 1000}", 188, [8080], v6=False) as pair:
+    with listening_pair("wj", 188, [8080], v6=False) as pair:
         load(pair, *CASES["nft-policy"])
         start = ruleset(pair.srv)
         environ = {**os.environ, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(tmp_path / "state")}

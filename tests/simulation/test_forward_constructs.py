@@ -5,11 +5,10 @@ decided and agree with the kernel (kernel.run_case fails on an ``unknown``)."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from kernel import Ruleset, report, run_case
-from realtools import NetnsPair
+from realtools import netns_pair
 from test_kernel_agreement import PORTS4, ipt
 
 pytestmark = pytest.mark.realtools
@@ -20,7 +19,7 @@ TARGETS = [(p, proto, 4) for p in (8080, 8081, 8082, 9090) for proto in ("tcp", 
 @pytest.fixture
 def pair(request):
     index = 60 + (abs(hash(request.node.name)) % 10)
-    with NetnsPair(f"fwd{os.getpid() % 1000}{index}", index) as p:
+    with netns_pair("fwc", index) as p:
         yield p
 
 

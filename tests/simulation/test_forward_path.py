@@ -212,7 +212,7 @@ CASES = {
 @pytest.fixture
 def net(request):
     index = 70 + (abs(hash(request.node.name)) % 10)
-    with behind(f"fwd{os.getpid() % 1000}{index}", index) as b:
+    with behind("fwd", index) as b:
         yield b
 
 
@@ -255,7 +255,7 @@ def test_generated_forward_rulesets():
     failures = []
     for i in range(count):
         rs, targets = generate_forward(rng, i)
-        with setup(f"fwg{os.getpid() % 1000}x{i % 5}", 50 + i % 5) as b:
+        with setup("fwg", 50 + i % 5) as b:
             for attr in ("legacy4", "nft4", "nft", "ipset"):
                 setattr(rs, attr, b.fill(getattr(rs, attr)))
             outcomes = run_case(b.pair, rs, targets, timeout=0.25, also_accepted=lambda: b.accepted)

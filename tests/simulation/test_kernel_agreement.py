@@ -8,7 +8,7 @@ import random
 
 import pytest
 from kernel import Ruleset, report, run_case
-from realtools import NetnsPair
+from realtools import netns_pair
 from rulegen import generate
 
 pytestmark = pytest.mark.realtools
@@ -104,7 +104,7 @@ IPT_CASES = {
 @pytest.fixture
 def pair(request):
     index = 80 + (abs(hash(request.node.name)) % 10)
-    with NetnsPair(f"wk{os.getpid() % 1000}{index}", index) as p:
+    with netns_pair("wk", index) as p:
         yield p
 
 
@@ -241,7 +241,7 @@ def test_generated_rulesets():
     failures = []
     for i in range(count):
         rs, targets = generate(rng, i)
-        with NetnsPair(f"wg{os.getpid() % 1000}x{i % 7}", 90 + i % 7) as pair:
+        with netns_pair("wg", 90 + i % 7) as pair:
             outcomes = run_case(pair, rs, targets, timeout=0.1)
         if not all(o.agree for o in outcomes):
             failures.append(report(rs, outcomes))

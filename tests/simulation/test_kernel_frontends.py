@@ -4,11 +4,10 @@ assumption or "unknown"."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from kernel import Ruleset, report, run_case
-from realtools import Firewalld, NetnsPair, Ufw
+from realtools import Firewalld, Ufw, netns_pair
 from test_kernel_agreement import PORTS4, ipt
 
 pytestmark = pytest.mark.realtools
@@ -20,7 +19,7 @@ V6 = [(p, proto, 6) for p in (8080, 8081, 8082) for proto in ("tcp", "udp")]
 @pytest.fixture
 def pair(request):
     index = 100 + (abs(hash(request.node.name)) % 20)
-    with NetnsPair(f"wf{os.getpid() % 1000}{index}", index) as p:
+    with netns_pair("wkf", index) as p:
         yield p
 
 

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import pytest
 from kernel import LISTENING, NETFILTER_PROBES, Ruleset, _fill, load, report, run_case
 from oracle import Listeners, in_netns
-from realtools import NetnsPair
+from realtools import NetnsPair, netns_pair
 from rulegen import PORTS, generate
 
 from wsltui.facts import build_facts
@@ -434,9 +434,9 @@ def _check_captured(pair: NetnsPair, rs: Ruleset, fam: int) -> int:
 def test_hand_written_paths(name):
     rs = HAND[name]
     rs.label = name
-    with NetnsPair(f"ws{os.getpid() % 1000}h", 88) as pair:
+    with netns_pair("wsh", 88) as pair:
         assert _check_captured(pair, rs, 4) > 0  # some blocker had another behind it
-    with NetnsPair(f"ws{os.getpid() % 1000}k", 88) as pair:
+    with netns_pair("wsk", 88) as pair:
         outcomes = run_case(pair, rs, [(p, proto, 4) for p in PORTS for proto in ("tcp", "udp")], timeout=0.1)
     assert all(o.agree for o in outcomes), report(rs, outcomes)
 
@@ -450,6 +450,6 @@ def test_generated_rulesets_every_backend():
     behind = 0
     for i in range(count):
         rs, targets = generate(rng, i)
-        with NetnsPair(f"ws{os.getpid() % 1000}x{i % 7}", 80 + i % 7) as pair:
+        with netns_pair("wsx", 80 + i % 7) as pair:
             behind += _check_captured(pair, rs, targets[0][2])
     assert behind > count // 2

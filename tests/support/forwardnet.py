@@ -15,7 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from realtools import NetnsPair, ip_batch, ns_run
+from realtools import NetnsPair, ip_batch, netns_pair, ns_run
 
 CONTAINER_PORTS = (80, 5353)
 
@@ -68,23 +68,23 @@ class Behind:
         )
 
 
-def behind(prefix: str, index: int):
-    """Context manager: a Behind, torn down with its namespaces and its listener process."""
-    return _Setup(prefix, index)
+def behind(tag: str, index: int):
+    """Context manager: a Behind (its pair from realtools.netns_pair), torn down with its namespaces
+    and its listener process."""
+    return _Setup(tag, index)
 
 
 class _Setup:
-    def __init__(self, prefix: str, index: int) -> None:
-        self.prefix, self.index = prefix, index
+    def __init__(self, tag: str, index: int) -> None:
+        self.tag, self.index = tag, index
 
     def __enter__(self) -> Behind:
-        pair = NetnsPair(self.prefix, self.index)
-        b = Behind(
-            pair, ctr=f"{self.prefix}-k", br=f"{self.prefix}-br", net=f"172.{16 + os.getpid() % 16}.{self.index}"
-        )
+        pair = netns_pair(self.tag, self.index)
+        prefix = pair.prefix
+        b = Behind(pair, ctr=f"{prefix}-k", br=f"{prefix}-br", net=f"172.{16 + os.getpid() % 16}.{self.index}")
         self.b, self.proc = b, None
         try:
-            host_if, ctr_if = f"{self.prefix}-h", f"{self.prefix}-v"
+            host_if, ctr_if = f"{prefix}-h", f"{prefix}-v"
             ip_batch(f"netns add {b.ctr}\n")
             ip_batch(
                 f"link add {b.br} type bridge\nlink add {host_if} type veth peer name {ctr_if} netns {b.ctr}\n"

@@ -243,11 +243,12 @@ class Listeners:
 
 
 @contextlib.contextmanager
-def listening_pair(prefix: str, index: int, ports, **listeners):
-    """A NetnsPair whose server listens on ``ports`` (``pair.listeners``), closed afterwards."""
-    from realtools import NetnsPair
+def listening_pair(tag: str, index: int, ports, **listeners):
+    """A namespace pair (realtools.netns_pair) whose server listens on ``ports`` (``pair.listeners``),
+    closed afterwards."""
+    from realtools import netns_pair
 
-    with NetnsPair(prefix, index) as pair:
+    with netns_pair(tag, index) as pair:
         with in_netns(pair.srv):
             pair.listeners = Listeners(ports, **listeners)
         try:

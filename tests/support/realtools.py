@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -167,6 +168,30 @@ class NetnsPair:
             binds=binds,
         )
         return Path(out_dir)
+
+
+_pairs_made = itertools.count()
+
+
+def netns_pair(tag: str, index: int) -> NetnsPair:
+    """The one way tests make a namespace pair (``with netns_pair("wk", 80) as pair:``): under a
+    name no other pair on this machine has, so xdist workers and other runs side by side never
+    meet. The name is ``tag`` (at most 3 letters), this process's id in 5 base-36 digits and a
+    count of the pairs this process made: at most 11 characters, leaving room for the interface
+    suffixes (``-br``) within the kernel's 15. ``index`` picks the subnet, 10.77.<index>.0/24."""
+    if not (tag.isalpha() and len(tag) <= 3):
+        raise ValueError(f"a pair's tag is 1 to 3 letters, not {tag!r}")
+    return NetnsPair(f"{tag}{_base36(os.getpid()):0>5}{_base36(next(_pairs_made))}", index)
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
 
 
 # --- firewalld with its own D-Bus --------------------------------------------------------
