@@ -5,6 +5,10 @@
   the run: a green CI must never hide a real-component test.
 - The host's own firewall (root namespace) and /etc/firewalld, /etc/ufw must be exactly as they
   were when the session started.
+- Under pytest-xdist (``scripts/test`` runs ``-n auto --dist loadgroup``) the root-free tests share
+  the workers, and the tests marked ``realtools`` or ``serial`` run one at a time in one xdist group:
+  the namespaces, firewalld and ufw instances and the xtables lock they use stay out of each other's
+  way, and one worker runs them while the others take the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wsltui import demos, snapshot
+
+TESTS = Path(__file__).resolve().parent
+# The shared helpers (tests/support/) are imported by bare name (``from realtools import NetnsPair``),
+# and one test module borrows from another by its dotted name (``from tests.simulation.test_x import``).
+sys.path[:0] = [str(TESTS / "support"), str(TESTS.parent)]
 
 import realtools  # noqa: E402
 
@@ -40,12 +49,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(f"real components unavailable: {reason}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist names the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("realtools") or item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         _skipped.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: its tallies go to the controller
+        session.config.workeroutput["tallies"] = _tallies()
     if IN_CI and _skipped and session.exitstatus == 0:
         print(f"\nCI: {len(_skipped)} test(s) skipped; in CI a skip is a failure:", *_skipped, sep="\n  ")
         session.exitstatus = 1
@@ -76,7 +94,29 @@ def private_state_dir(tmp_path_factory):
         os.environ["XDG_STATE_HOME"] = saved
 
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+@pytest.fixture(scope="session")
+def snapshot_dir(tmp_path_factory):
+    """The one snapshot builder: ``snapshot_dir(base, *records, meta={...})`` writes a new snapshot
+    directory and returns its path. ``base`` is a bundled demo's name, a snapshot directory or file
+    (a Path), or a Snapshot; each record replaces the base's record of its name; ``meta`` is merged
+    into the base's (``taken``, ``host`` ...). Session-wide, so module fixtures can build with it."""
+
+    def build(base: str | Path | snapshot.Snapshot, *records: snapshot.Record, meta: dict | None = None) -> Path:
+        if isinstance(base, snapshot.Snapshot):
+            snap = snapshot.Snapshot(dict(base.records), dict(base.meta))
+        else:
+            snap = snapshot.load(base) if isinstance(base, Path) else demos.load(base)
+        for record in records:
+            snap.add(record)
+        snap.meta = {**snap.meta, **(meta or {})}
+        path = tmp_path_factory.mktemp("snapshot")
+        snap.save_dir(path)
+        return path
+
+    return build
+
+
+GOLDEN = TESTS / "golden"
 
 
 @pytest.fixture
@@ -84,17 +124,40 @@ def golden() -> Path:
     return GOLDEN
 
 
+# Figures the real-component tests count, summed over the xdist workers (or this process alone).
+_worker_tallies: list[dict[str, dict[str, int]]] = []
+
+
+def _tallies() -> dict[str, dict[str, int]]:
+    found = {
+        "kernel": getattr(sys.modules.get("kernel"), "TALLY", None),
+        "actions": getattr(sys.modules.get("test_actions_rules_realtools"), "TALLY", None),
+    }
+    return {name: dict(tally) for name, tally in found.items() if tally}
+
+
+def pytest_testnodedown(node, error) -> None:
+    _worker_tallies.append(getattr(node, "workeroutput", {}).get("tallies", {}))
+
+
+def _summed(name: str) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for tallies in [_tallies(), *_worker_tallies]:
+        for key, count in tallies.get(name, {}).items():
+            total[key] = total.get(key, 0) + count
+    return total
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    kernel = sys.modules.get("kernel")
-    tally = getattr(kernel, "TALLY", None)
-    if tally and tally["packets"]:
+    tally = _summed("kernel")
+    if tally.get("packets"):
         decided = tally["packets"] - tally["unknown"]
         terminalreporter.write_line(
             f"kernel agreement: {tally['agree']}/{decided} packets agree with the kernel ({tally['rulesets']} rulesets; "
             f"{tally['unknown']} more predicted 'unknown', each checked by its own test)"
         )
-    actions = getattr(sys.modules.get("test_actions_rules_realtools"), "TALLY", None)
-    if actions and actions["sequences"]:
+    actions = _summed("actions")
+    if actions.get("sequences"):
         terminalreporter.write_line(
             f"rule actions: {actions['sequences']} seeded sequences of {actions['steps']} actions on the real tools, "
             f"{actions['undo']} undos, {actions['crash']} failures injected mid-apply, "

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "support"))
 
 from realtools import Firewalld, NetnsPair, Ufw, ns_run  # noqa: E402
 
@@ -365,7 +365,7 @@ CASES: dict[str, tuple[int, Callable[[Path, int, dict], None]]] = {
     "ufw-inactive": (66, case_ufw_inactive),
     "ufw-legacy-trap": (67, case_ufw_legacy_trap),
 }
-# 68 and 69 are used by the realtools tests in tests/test_facts_{firewalld,ufw}.py.
+# 68 and 69 are used by the realtools tests in tests/facts/test_facts_{firewalld,ufw}.py.
 
 
 def generate(root: Path, only: list[str] | None = None) -> dict[str, float]:

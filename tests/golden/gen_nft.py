@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "support"))
 
 from realtools import NetnsPair, ns_run  # noqa: E402
 
@@ -520,7 +520,7 @@ CASES = {
     "iptables-nft": (53, build_iptables_nft),
     "empty": (54, build_empty),
 }
-# 59 is used by the realtools test in tests/test_facts_nft.py.
+# 59 is used by the realtools test in tests/facts/test_facts_nft.py.
 
 
 def generate_case(root: Path, case: str, index: int | None = None) -> Path:

@@ -4,7 +4,7 @@ misbehave, chosen per tool by the environment:
 
     STANDIN_<TOOL>=ok|hang|fail|garbage|denied     (TOOL: REG, NETSH, POWERSHELL, CMD, WSLINFO)
     STANDIN_OEMCP=936                              (the console code page reg/netsh/cmd write in)
-    STANDIN_DATA=DIR                               (files the tools print; see tests/test_windows_probes.py)
+    STANDIN_DATA=DIR                               (files the tools print; see tests/probes/test_windows_probes.py)
     STANDIN_LOG=FILE                               (one line per launch: the tool and its argv)
     WSLTUI_STANDIN_CLIENT_NETNS=NAME               (powershell.exe, wsltui's live connect script: the
                                                     REAL connect is made from this network namespace)

@@ -8,7 +8,7 @@ from wsltui import demos
 from wsltui.tui.app import make_app
 from wsltui.tui.changes import PlanScreen
 
-from tests.test_actions_windows import windows  # noqa: F401 (the stand-in Windows fixture)
+from tests.actions.test_actions_windows import windows  # noqa: F401 (the stand-in Windows fixture)
 from tests.tui.helpers import BLOCKED, demo_app, run, settle
 
 

@@ -9,7 +9,6 @@ the probes they start and the plan's commands all run there (tests/oracle.in_net
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from oracle import in_netns, listening_pair, probe_many
@@ -57,7 +56,7 @@ def _live_source(ns: str):
 
 def test_space_y_disables_the_dropping_rule_then_u_y_puts_it_back(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    with listening_pair(f"wu{os.getpid() % 1000}", 201, [8080, 22], v6=False) as pair:
+    with listening_pair("wu", 201, [8080, 22], v6=False) as pair:
         ns_run(pair.srv, ["iptables-nft-restore"], input=RULES)
         start = _rules(pair.srv)
         assert _packet(pair) == "drop"

@@ -10,7 +10,7 @@ from wsltui.probes import interop
 from wsltui.tui.changes import PlanScreen, PlanText
 from wsltui.tui.panels.flow import HopBox
 
-from tests.test_actions_windows import windows  # noqa: F401  (the stand-in Windows tools, clip.exe among them)
+from tests.actions.test_actions_windows import windows  # noqa: F401  (the stand-in Windows tools, clip.exe among them)
 from tests.tui.helpers import WINDOWS, demo_app, run, settle
 
 STALE = WINDOWS  # its first blocker's fix is two commands: delete the stale entry, add the right one

@@ -70,18 +70,15 @@ def test_on_a_demo_l_says_what_it_would_do_and_runs_nothing():
     run(demo_app(), body)
 
 
-def _snapshot_app(tmp_path, *observations: Observation, broken: bool = False):
-    snap = demos.load(HEALTHY)
-    for obs in observations:
-        snap.add(to_record(obs, ("powershell.exe", "<live connect>"), 3.0))
+def _snapshot_app(snapshot_dir, *observations: Observation, broken: bool = False):
+    records = [to_record(obs, ("powershell.exe", "<live connect>"), 3.0) for obs in observations]
     if broken:
-        snap.add(Record("live.tcp-8080-windows-localhost-v6", ("powershell.exe",), "{not json"))
-    path = tmp_path / "snap"
-    snap.save_dir(path)
+        records.append(Record("live.tcp-8080-windows-localhost-v6", ("powershell.exe",), "{not json"))
+    path = snapshot_dir(HEALTHY, *records)
     return make_app(file_source(str(path)), label=str(path))
 
 
-def test_a_snapshot_with_live_records_shows_each_class_in_flow_and_status(tmp_path):
+def test_a_snapshot_with_live_records_shows_each_class_in_flow_and_status(snapshot_dir):
     async def body(app, pilot):
         status = _status_text(app)
         assert "Live tests" in status and "model agrees" in status
@@ -102,7 +99,7 @@ def test_a_snapshot_with_live_records_shows_each_class_in_flow_and_status(tmp_pa
         )
         assert "Model and reality disagree" in text and "VPN" in text
 
-    run(_snapshot_app(tmp_path, SETTLED, NEVER, broken=True), body)
+    run(_snapshot_app(snapshot_dir, SETTLED, NEVER, broken=True), body)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from wsltui.tui.app import make_app
 from wsltui.tui.panels.base import SearchBox
 
-from tests.test_decided import ufw_on_wsl
+from tests.simulation.test_decided import ufw_on_wsl
 from tests.tui.helpers import BLOCKED, demo_app, run, settle
 
 LIST_PANELS = {"4": "sockets", "5": "netfilter", "6": "firewalld", "7": "ufw", "8": "windows"}
@@ -198,8 +198,8 @@ def test_slash_filters_ufw_rules():
 
 
 def test_windows_panel_marks_a_hyperv_block_rule_row(tmp_path):
-    from tests.test_windows_hyperv_policy import hv, hv_rule
-    from tests.test_windows_scenarios import case, ps
+    from tests.simulation.test_windows_hyperv_policy import hv, hv_rule
+    from tests.simulation.test_windows_scenarios import case, ps
     from wsltui.tui.app import file_source
 
     rules = [hv_rule("Block dev 8080", "block", 8080), hv_rule("Allow dev 8080", "allow", 8080)]

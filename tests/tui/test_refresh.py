@@ -12,7 +12,7 @@ from wsltui.tui.help import HelpScreen
 from wsltui.tui.panels.flow import HopBox
 from wsltui.tui.sudo import SudoScreen
 
-from tests.test_runner import SUDO_PASSWORD, install_fake_sudo
+from tests.probes.test_runner import SUDO_PASSWORD, install_fake_sudo
 from tests.tui.helpers import BLOCKED, run, settle
 
 
