@@ -362,7 +362,7 @@ def test_unknown_everywhere_never_crashes_and_says_why():
         for i in range(1, 9):
             await pilot.press(str(i))
             await settle(pilot)
-        assert "unknown: ss: command not found" in static_text(app, "#status-body")
+        assert "unknown: ss: command not found" in static_text(app, "#status-head")
         summary = static_text(app, "#windows-summary")
         for part in ("profiles", "adapters", "setting", "portproxy", "excluded tcp4", "excluded tcp6"):
             line = next(line for line in summary.splitlines() if line.strip().startswith(part))

@@ -40,7 +40,8 @@ def test_c_copies_the_selected_fix_command_alone_through_clip_exe(windows):  # n
         await pilot.press("j", "j")  # the hop, then its first command, then its second
         assert box.selected_command() == box.commands[1]
         await pilot.press("c")
-        await _wait(pilot, lambda: windows.clip.exists())
+        # clip.exe has exited when the app says so (the file exists, empty, while it writes)
+        await _wait(pilot, lambda: any(n.title == "Copy" for n in app._notifications))
         copied = windows.clip.read_bytes().decode("utf-16")  # (UTF-16 with a BOM, as clip.exe wants it)
         assert copied == box.commands[1] and "\n" not in copied
         assert box.commands[1].startswith("netsh interface portproxy add v4tov4")

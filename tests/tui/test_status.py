@@ -13,6 +13,7 @@ from wsltui import demos
 from wsltui.tui.changes import PlanScreen
 from wsltui.tui.panels.flow import HopBox
 from wsltui.tui.panels.status import BlockerLine, classify
+from wsltui.tui.render import shorter
 
 from tests.tui.helpers import BLOCKED, HEALTHY, demo_app, run, settle
 
@@ -32,6 +33,60 @@ def panel_text(app) -> str:
     table = panel.query_one("#status-table")
     parts += [plain(table.get_cell_at((r, c))) for r in range(table.row_count) for c in range(len(table.columns))]
     return "\n".join(parts)
+
+
+def next_steps(app) -> list[str]:
+    table = app.query_one("#status-table")
+    column = [c.key.value for c in table.ordered_columns].index("next")
+    return [plain(table.get_cell_at((r, column))).strip() for r in range(table.row_count)]
+
+
+def kinds(srow) -> set[str]:
+    return {c.kind for c in srow.cells}
+
+
+def screen_words(app) -> str:
+    """What the terminal shows now (the visible region only), its words joined by single spaces:
+    a command that wraps under itself reads as one line again."""
+    return " ".join(" ".join(strip.text for strip in app.screen._compositor.render_strips()).split())
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("demo", demos.names())
+def test_at_120x30_the_answer_and_every_blocker_with_its_whole_fix_fit_without_scrolling(demo):
+    async def body(app, pilot):
+        panel = app.panel("status")
+        assert panel.query_one("#status-scroll").scroll_y == 0
+        shown = screen_words(app)
+        table = app.query_one("#status-table")
+        for r in range(table.row_count):  # every row whole: listener, every cell, the next step
+            assert words(" ".join(plain(table.get_cell_at((r, c))) for c in range(len(table.columns)))) in shown
+        for b in panel.blockers:
+            for fix in b.hop.fixes:
+                assert words(fix.title) in shown, (demo, b.number, fix.title)
+                for cmd in fix.commands:
+                    assert words(cmd) in shown, (demo, b.number, cmd)
+
+    run(demo_app(demo), body, SIZE)
+
+
+@pytest.mark.parametrize("demo", demos.names())
+def test_at_80x24_no_verdict_cell_is_cut(demo):
+    async def body(app, pilot):
+        panel = app.panel("status")
+        table = app.query_one("#status-table")
+        keys = [c.key.value for c in table.ordered_columns]
+        assert table.virtual_size.width <= table.size.width  # nothing scrolls out sideways
+        for r, srow in enumerate(panel.rows):
+            for cell in srow.cells:
+                shown = plain(table.get_cell_at((r, keys.index(cell.scenario)))).strip()
+                assert shown in (cell.text.plain, shorter(cell.text.plain)) and "…" not in shown, (demo, shown)
+            assert plain(table.get_cell_at((r, keys.index("next")))).strip() == next_steps(app)[r]
+
+    run(demo_app(demo), body, (80, 24))
 
 
 def test_enter_on_a_cell_opens_flow_on_that_port_scenario_and_its_blocker():
@@ -134,10 +189,14 @@ def test_every_blocker_of_every_cell_is_listed_with_every_command_of_its_fixes(d
                         assert fix.title in text, (demo, sc, fix.title)
                         for cmd in fix.commands:
                             assert cmd in text, (demo, sc, cmd)
-        # one answer line per port
-        body_text = plain(app.query_one("#status-body").content)
-        for proto, port in {(r.target.proto, r.target.port) for r in a.rows}:
-            assert sum(line.lstrip().startswith(f"{proto}/{port} ") for line in body_text.splitlines()) == 1
+        # one answer per row: its next step is the first fix of a path that is there
+        panel = app.panel("status")
+        for srow, step in zip(panel.rows, next_steps(app)):
+            port = (srow.target.proto, srow.target.port)
+            red = [b.number for b in panel.blockers if not b.muted and (b.target.proto, b.target.port) == port]
+            assert step == (
+                f"→ fix {red[0]}" if red else "→ enter on ?" if "undecided" in kinds(srow) else "nothing to do"
+            )
         # nothing contradicts Flow: a blocked cell says the trace's own symptom
         for srow in app.panel("status").rows:
             for cell in srow.cells:
@@ -151,7 +210,7 @@ def test_the_healthy_demo_shows_no_cross_and_opens_on_green():
     async def body(app, pilot):
         text = panel_text(app)
         assert "✗" not in text
-        assert "none stops a path that is there" in text and "nothing blocks what is set up" in text
+        assert "none stops a path that is there" in text and next_steps(app) == ["nothing to do"] * 2
         table = app.query_one("#status-table")
         row, col = table.cursor_coordinate
         assert app.panel("status").rows[row].cells[col - 2].kind == "ok"
@@ -164,9 +223,8 @@ def test_the_stale_portproxy_fix_is_whole_on_screen():
         line = next(w for w in app.panel("status").query(BlockerLine) if w.blocker.hop.layer == "portproxy")
         text = plain(line.content)
         assert "netsh interface portproxy delete v4tov4" in text and "netsh interface portproxy add v4tov4" in text
-        assert not line.blocker.muted and "fix 1: Point the portproxy entry" in plain(
-            app.query_one("#status-body").content
-        )
+        assert not line.blocker.muted and line.blocker.number == 1 and next_steps(app) == ["→ fix 1"]
+        assert "Point the portproxy entry" in text
 
     run(demo_app("lan-stale-portproxy"), body, SIZE)
 

@@ -185,3 +185,36 @@ def record_outputs(snapshot, prefix: str = "") -> dict:
         for n, r in snapshot.records.items()
         if n.startswith(prefix)
     }
+
+
+# Colours come from the running app's theme ($success, $error, $warning, $accent, $secondary), so
+# every theme draws verdicts in its own colours; outside an app (a Rich console in a test) the
+# named colours stand in. The headless outputs (check, report) use vocabulary.VERDICT_STYLES.
+TONES = {"ok": "success", "blocked": "error", "unknown": "warning", "assumed": "accent", "note": "secondary"}
+NAMED = {"success": "green", "error": "red", "warning": "yellow", "accent": "cyan", "secondary": "magenta"}
+VERDICT_TONES = {
+    "allow": "ok",
+    "drop": "blocked",
+    "reject": "blocked",
+    "no-listener": "blocked",
+    "unknown": "unknown",
+    "assumed": "assumed",
+}
+
+
+def tone(name: str, bold: bool = False) -> str:
+    """The Rich style of a tone (``TONES``: ok, blocked, unknown, assumed, note) in the theme."""
+    from textual._context import active_app
+
+    variable = TONES[name]
+    try:
+        color = active_app.get().theme_variables.get(variable) or NAMED[variable]
+    except LookupError:
+        color = NAMED[variable]
+    return f"bold {color}" if bold else color
+
+
+def verdict_style(verdict: str) -> str:
+    """A verdict's style in the theme: blocking verdicts bold, not-applicable muted."""
+    name = VERDICT_TONES.get(verdict)
+    return tone(name, bold=name == "blocked") if name else "dim"

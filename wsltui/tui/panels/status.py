@@ -21,14 +21,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
+from rich.cells import cell_len
 from rich.console import Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.panels.base import Panel, VimScroll
-from wsltui.tui.render import VERDICT_MARK, bool_word, is_unknown, or_unknown, unknown_text
+from wsltui.tui.render import (
+    VERDICT_MARK,
+    bool_word,
+    fit_widths,
+    fit_words,
+    is_unknown,
+    or_unknown,
+    shorter,
+    tone,
+    unknown_text,
+)
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.scenarios import SHORT, STATUS_SCENARIOS
 from wsltui.vocabulary import plural
@@ -37,6 +49,9 @@ LOCALHOST = ("windows-localhost-v4", "windows-localhost-v6")
 RELAY_MODES = ("nat", "bridged", "unknown")  # modes whose localhost path is WSL's relay (TCP only)
 # Blocker lines drawn as widgets at most (a machine with thousands of listeners): the rest are counted.
 MAX_BLOCKERS = 60
+# When the panel is narrow the process column goes first; then the listener shrinks to its
+# proto/port, the verdicts to their shorter words (never mid-word), the next step stays whole.
+PROCESS_PRIORITY, VERDICT_PRIORITY = 1, 10
 
 LEGEND = (
     ({"ok"}, "✓ reachable"),
@@ -116,20 +131,22 @@ def classify(target, scenario: str, trace) -> Cell:
         return Cell(scenario, None, "none", Text("-", style="dim"))
     if trace.reachable is True:
         if any(h.verdict == "assumed" for h in trace.hops):
-            return Cell(scenario, trace, "assumed", Text("✓ assumed", style="bold cyan"))
-        return Cell(scenario, trace, "ok", Text("✓ yes", style="bold green"))
+            return Cell(scenario, trace, "assumed", Text("✓ assumed", style=tone("assumed", bold=True)))
+        return Cell(scenario, trace, "ok", Text("✓ yes", style=tone("ok", bold=True)))
     if trace.reachable is None:
         if any(h.layer == "path" and h.verdict == "not-applicable" for h in trace.hops):
             return Cell(scenario, trace, "na", Text("–", style="dim"))
         unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
         return Cell(
-            scenario, trace, "undecided", Text(f"? {unknown.layer if unknown else 'undecided'}", style="yellow")
+            scenario, trace, "undecided", Text(f"? {unknown.layer if unknown else 'undecided'}", style=tone("unknown"))
         )
     off = not_offered(target, scenario, trace)
     if off is not None:
         return Cell(scenario, trace, "off", Text(f"– {off}", style="dim"))
     first = trace.first_blocker
-    return Cell(scenario, trace, "blocked", Text(f"✗ {first.symptom or first.verdict}", style="bold red"))
+    return Cell(
+        scenario, trace, "blocked", Text(f"✗ {first.symptom or first.verdict}", style=tone("blocked", bold=True))
+    )
 
 
 def status_rows(a) -> list[StatusRow]:
@@ -183,78 +200,86 @@ def port_blockers(rows: list[StatusRow]) -> list[Blocker]:
     return out
 
 
-def answer(rows: list[StatusRow], blockers: list[Blocker]) -> Text:
-    """One line for a port: reachable from where, blocked where, what is not set up, the next step."""
-    row = rows[0]
-    t = row.target
-    line = Text()
-    line.append(f"{t.proto}/{t.port}  ", style="bold")
-    by_kind: dict[str, list[Cell]] = {}
-    for c in row.cells:
-        by_kind.setdefault(c.kind, []).append(c)
-    parts: list[Text] = []
-    if "ok" in by_kind or "assumed" in by_kind:
-        names = [
-            SHORT[c.scenario] + (" (assumed)" if c.kind == "assumed" else "")
-            for c in row.cells
-            if c.kind in ("ok", "assumed")
-        ]
-        parts.append(Text("✓ " + ", ".join(names), style="green"))
-    if "blocked" in by_kind:
-        parts.append(Text("✗ " + ", ".join(SHORT[c.scenario] for c in by_kind["blocked"]), style="red"))
-    if "undecided" in by_kind:
-        parts.append(Text("? " + ", ".join(SHORT[c.scenario] for c in by_kind["undecided"]), style="yellow"))
-    if "off" in by_kind:
-        parts.append(Text("– " + ", ".join(SHORT[c.scenario] for c in by_kind["off"]), style="dim"))
-    line.append_text(Text("  ").join(parts) if parts else Text("nothing to answer", style="dim"))
-    mine = [b for b in blockers if (b.target.proto, b.target.port) == (t.proto, t.port)]
-    line.append("  → ", style="dim")
-    line.append_text(_next_step(by_kind, mine))
-    return line
+def _port(target) -> str:
+    return f"{target.proto}/{target.port}"
 
 
-def _next_step(by_kind: dict, mine: list[Blocker]) -> Text:
-    red = [b for b in mine if not b.muted]
+def next_step(row: StatusRow, blockers: list[Blocker]) -> Text:
+    """The row's answer after its cells: the single most useful next step (the first fix for a
+    path that is there; where a layer is undecided, the command that would tell; else nothing)."""
+    port = (row.target.proto, row.target.port)
+    red = [b for b in blockers if not b.muted and (b.target.proto, b.target.port) == port]
     if red:
-        first = red[0]
-        title = first.hop.fixes[0].title if first.hop.fixes else first.hop.explanation
-        return Text.assemble((f"fix {first.number}", "bold"), f": {title}")
-    if "undecided" in by_kind:
-        return Text("enter on a ? cell: the layer without data and the command that would tell", style="yellow")
-    if mine:  # (what setting up the rest takes is in the blocker list)
-        return Text("nothing blocks what is set up", style="green")
-    return Text("nothing to do", style="green")
+        return Text(f"→ fix {red[0].number}", style="bold")
+    if any(c.kind == "undecided" for c in row.cells):
+        return Text("→ enter on ?", style=tone("unknown"))
+    return Text("nothing to do", style=tone("ok"))
 
 
-def render_blocker(b: Blocker) -> Group:
-    """A blocker line, what it stops, and every fix whole (title and every command)."""
+class Fitting:
+    """The first of ``variants`` that fits on one line (the most detailed first); the last one,
+    wrapped, when none does. So a line drops its least useful words before it takes two rows."""
+
+    def __init__(self, *variants: Text) -> None:
+        self.variants = variants
+
+    def __rich_console__(self, console, options):
+        fits = (v for v in self.variants if v.cell_len <= options.max_width)
+        yield next(fits, self.variants[-1])
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        return Measurement(min(v.cell_len for v in self.variants), max(v.cell_len for v in self.variants))
+
+
+def _stops(b: Blocker) -> str:
+    return ", ".join(SHORT.get(sc, sc) + (f" (after {b.after[sc]})" if sc in b.after else "") for sc, _, _ in b.stops)
+
+
+def blocker_head(b: Blocker) -> Fitting:
+    """What to do first (the fix's title), then why (layer, verdict, the rule) and what it stops:
+    the rule's words go first when the line is short of room, then the layer's."""
     hop = b.hop
-    head = Text()
-    head.append(f"{b.number:>2} ")
-    head.append("– " if b.muted else "✗ ", style="dim" if b.muted else "bold red")
-    head.append(f"{b.target.proto}/{b.target.port} ", style="bold")
-    head.append(f"{hop.layer} ")
-    head.append(VERDICT_MARK.get(hop.verdict, hop.verdict), style="dim" if b.muted else "bold red")
+    title = Text.assemble((f"{_port(b.target)} ", "bold"))
+    if hop.fixes:
+        title.append(hop.fixes[0].title, style="" if b.muted else "bold")
+    else:
+        title.append(hop.explanation, style="dim")
+    verdict = Text.assemble(
+        (f" · {hop.layer} ", "dim"),
+        (VERDICT_MARK.get(hop.verdict, hop.verdict), "" if b.muted else tone("blocked", bold=True)),
+    )
     what = hop.edit or hop.rule
-    if what:
-        head.append(f"  {what}")
-    stops = ", ".join(SHORT.get(sc, sc) + (f" (after {b.after[sc]})" if sc in b.after else "") for sc, _, _ in b.stops)
-    head.append(f"  stops {stops}", style="dim")
-    lines: list = [head]
-    if not hop.fixes:
-        lines.append(Text(f"     {hop.explanation}", style="dim"))
-    for i, fix in enumerate(hop.fixes):
-        lines.append(Text.assemble(("     fix: " if i == 0 else "     or:  ", "bold cyan"), fix.title))
+    rule = Text(f" {what}", style="dim") if what else Text()
+    stops = Text(f" · stops {_stops(b)}", style="dim")
+    return Fitting(
+        Text.assemble(title, verdict, rule, stops),
+        Text.assemble(title, verdict, stops),
+        Text.assemble(title, stops),
+    )
+
+
+def render_blocker(b: Blocker) -> Table:
+    """A blocker: its number and mark, the fix's title with why and what it stops, then every
+    fix whole (every command, runtime and persistent; a long command wraps under itself, never
+    back to column 1)."""
+    grid = Table.grid()
+    grid.add_column(width=5, no_wrap=True)
+    grid.add_column()
+    mark = Text.assemble(f"{b.number:>2} ", ("– ", "dim") if b.muted else ("✗ ", tone("blocked", bold=True)))
+    grid.add_row(mark, blocker_head(b))
+    for i, fix in enumerate(b.hop.fixes):
+        if i:
+            grid.add_row(Text("  or ", style="dim"), Text(fix.title))
         if fix.commands:
-            grid = Table.grid()
-            grid.add_column(width=9, no_wrap=True)
-            grid.add_column()  # a long command wraps under itself, never back to column 1
+            commands = Table.grid()
+            commands.add_column(width=2, no_wrap=True)
+            commands.add_column()
             for cmd in fix.commands:
-                grid.add_row(Text("       $ ", style="dim"), Text(cmd, style="bold"))
-            lines.append(grid)
+                commands.add_row(Text("$ ", style="dim"), Text(cmd, style="bold"))
+            grid.add_row(Text(), commands)
         elif fix.manual:
-            lines.append(Text(f"       by hand: {fix.manual}", style="dim"))
-    return Group(*lines)
+            grid.add_row(Text(), Text(f"by hand: {fix.manual}", style="dim"))
+    return grid
 
 
 # --- widgets ----------------------------------------------------------------------------------
@@ -332,6 +357,7 @@ class StatusPanel(Panel):
         super().__init__(**kwargs)
         self.rows: list[StatusRow] = []
         self.blockers: list[Blocker] = []
+        self._layout: tuple[tuple[str, int], ...] = ()  # (column key, width) of the columns shown
 
     def compose_body(self):
         with VimScroll(id="status-scroll"):
@@ -350,7 +376,7 @@ class StatusPanel(Panel):
         focused_number = focused.blocker.number if isinstance(focused, BlockerLine) else None
         self.rows = status_rows(a) if a.listeners_unknown is None else []
         self.blockers = port_blockers(self.rows)
-        self.query_one("#status-head", Static).update(Group(_overview(a), Text()))
+        self.query_one("#status-head", Static).update(self._head(a))
         for old in self.query(BlockerLine):
             old.remove()
         self._fill_table(scroll)
@@ -362,11 +388,51 @@ class StatusPanel(Panel):
         had_focus = focused is None or focused is scroll or self in focused.ancestors_with_self
         self.call_after_refresh(self._restore, cursor, focused_number, had_focus)
 
+    def on_resize(self) -> None:
+        if self.rows and self._layout != self._widths():  # columns that fit the new width
+            self._fill_table(self.query_one("#status-scroll", VimScroll))
+
+    def _columns(self) -> list[tuple[str, str, list[Text]]]:
+        """(key, header, the cell of each row) of every column the table may show."""
+        columns = [
+            ("listener", "listener", [Text(r.target.endpoint) for r in self.rows]),
+            ("process", "process", [Text(r.target.process or "-") for r in self.rows]),
+        ]
+        for i, sc in enumerate(STATUS_SCENARIOS):
+            columns.append((sc, SHORT[sc], [r.cells[i].text for r in self.rows]))
+        columns.append(("next", "next", [next_step(r, self.blockers) for r in self.rows]))
+        for i, (name, _) in enumerate(EXTRA_COLUMNS):
+            columns.append((f"extra-{i}", name, [r.extra[i] for r in self.rows]))
+        return columns
+
+    def _widths(self) -> tuple[tuple[str, int], ...]:
+        """(column key, width) of the columns that fit the panel's width (``VERDICT_PRIORITY``)."""
+        natural, preferred, minimum, priority = [], [], [], []
+        for key, header, texts in self._columns():
+            longest = max(cell_len(t) for t in [header, *(x.plain for x in texts)])
+            natural.append(longest)
+            preferred.append(min(longest, 40))
+            if key == "process":
+                minimum.append(min(longest, max(8, cell_len(header))))
+                priority.append(PROCESS_PRIORITY)
+            elif key == "listener":
+                minimum.append(max(cell_len(header), *(cell_len(_port(r.target)) for r in self.rows)))
+                priority.append(VERDICT_PRIORITY)
+            else:
+                minimum.append(max(cell_len(t) for t in [header, *(shorter(x.plain) for x in texts)]))
+                priority.append(VERDICT_PRIORITY)
+        scroll = self.query_one("#status-scroll", VimScroll)
+        width = scroll.size.width or self.app.size.width
+        available = width - scroll.styles.gutter.width - scroll.styles.scrollbar_size_vertical
+        widths = fit_widths(natural, preferred, minimum, priority, available, gap=2)
+        return tuple((key, w) for (key, _, _), w in zip(self._columns(), widths) if w)
+
     def _fill_table(self, scroll) -> None:
         """The cells, in the table kept across refreshes (its cursor and focus stay)."""
         tables = self.query(_table_class())
         if not self.rows:
             tables.remove()
+            self._layout = ()
             return
         if tables:
             table = tables.first()
@@ -374,55 +440,53 @@ class StatusPanel(Panel):
         else:
             table = _table_class()(id="status-table", cursor_type="cell")
             scroll.mount(table, after=self.query_one("#status-head"))
-        table.add_column("listener")
-        table.add_column("process")
-        for sc in STATUS_SCENARIOS:
-            table.add_column(SHORT[sc])
-        for name, _ in EXTRA_COLUMNS:
-            table.add_column(name)
-        for row in self.rows:
-            process = row.target.process or "-"
-            table.add_row(
-                row.target.endpoint,
-                process if len(process) <= 12 else process[:11] + "…",
-                *(c.text for c in row.cells),
-                *row.extra,
-            )
+        self._layout = self._widths()
+        columns = {key: (header, texts) for key, header, texts in self._columns()}
+        for key, width in self._layout:
+            table.add_column(columns[key][0], key=key, width=width)
+        for r, row in enumerate(self.rows):
+            cells = []
+            for key, width in self._layout:
+                text = columns[key][1][r]
+                if key == "listener" and text.cell_len > width:
+                    text = Text(_port(row.target))  # the port is the question; the address goes first
+                cells.append(Text(fit_words(text.plain, width), style=text.style))
+            table.add_row(*cells)
+
+    def column_key(self, column: int) -> str | None:
+        """The key of the table's ``column``-th column shown (a scenario id, "listener", …)."""
+        return self._layout[column][0] if 0 <= column < len(self._layout) else None
+
+    def _head(self, a) -> Group:
+        if a.listeners_unknown is not None:
+            return Group(unknown_text(a.listeners_unknown, "listeners: "))
+        if not a.rows:
+            return Group(Text("No TCP or UDP listener: nothing in WSL waits for a connection.", style=tone("unknown")))
+        return Group()
 
     def _body(self, a) -> Group:
+        """What the blockers add up to (they follow, each a line of its own)."""
         parts: list = []
-        if a.listeners_unknown is not None:
-            parts.append(unknown_text(a.listeners_unknown, "listeners: "))
-        elif not a.rows:
-            parts.append(Text("No TCP or UDP listener: nothing in WSL waits for a connection.", style="yellow"))
-        by_port: dict[tuple, list[StatusRow]] = {}
-        for row in self.rows:
-            by_port.setdefault((row.target.proto, row.target.port), []).append(row)
-        if by_port:
-            parts.append(Text())
-        for rows in by_port.values():
-            parts.append(answer(rows, self.blockers))
         red = sum(not b.muted for b in self.blockers)
         muted = len(self.blockers) - red
-        parts.append(Text())
         if self.blockers:
             head = Text("Blockers", style="bold")
             head.append(
                 f"  {red} {'stops' if red == 1 else 'stop'} a path that is there"
                 if red
                 else "  none stops a path that is there",
-                style="bold red" if red else "green",
+                style=tone("blocked", bold=True) if red else tone("ok"),
             )
             if muted:
-                head.append(f" · {muted} for paths not set up{' (below)' if red else ''}", style="dim")
-            head.append("  enter: Flow · f: fix plan", style="dim")
-            parts.append(head)
+                head.append(f" · {muted} for paths not set up (–)", style="dim")
+            parts.append(Fitting(Text.assemble(head, ("  enter: Flow · f: fix plan", "dim")), head))
         elif self.rows and not any(c.kind == "undecided" for r in self.rows for c in r.cells):
-            parts.append(Text("No blocker: every path that is set up lets the connection through.", style="green"))
+            parts.append(Text("No blocker: every path that is set up lets the connection through.", style=tone("ok")))
         parts += observed_lines(a, self.app)
         return Group(*parts)
 
     def _foot(self, a) -> Group:
+        """Below the blockers: the machine (mode, addresses, firewalls), caveats, the legend."""
         f = a.facts
         parts: list = []
         hidden = len(self.blockers) - MAX_BLOCKERS
@@ -431,20 +495,21 @@ class StatusPanel(Panel):
                 Text(
                     f"… and {hidden} more {'blocker' if hidden == 1 else 'blockers'}: wsltui report lists "
                     "every one (w writes it)",
-                    style="yellow",
+                    style=tone("unknown"),
                 )
             )
+        parts += [Text(), _overview(a)]
         for caveat in dict.fromkeys(c for row in a.rows for t in row.traces.values() for c in t.caveats):
             # One line each: the Flow panel and the reports say it in full.
-            parts.append(Text(f"caveat: {caveat}", style="magenta", no_wrap=True, overflow="ellipsis"))
+            parts.append(Text(f"caveat: {caveat}", style=tone("note"), no_wrap=True, overflow="ellipsis"))
         kinds = {c.kind for r in self.rows for c in r.cells}
         legend = [words for kind, words in LEGEND if kind & kinds]
         if legend:  # the marks on this screen, only
             parts.append(Text("  ".join(legend), style="dim"))
         for err in a.errors:
-            parts.append(Text(f"error: {err}", style="bold red"))
+            parts.append(Text(f"error: {err}", style=tone("blocked", bold=True)))
         if f.ufw_trap:
-            parts.append(Text(f"ufw: {f.ufw_trap}", style="bold yellow"))
+            parts.append(Text(f"ufw: {f.ufw_trap}", style=tone("unknown", bold=True)))
         return Group(*parts)
 
     # --- the cursor ---------------------------------------------------------------------------
@@ -474,12 +539,13 @@ class StatusPanel(Panel):
             table.focus(scroll_visible=False)
 
     def _first_cell(self) -> tuple[int, int]:
+        shown = [key for key, _ in self._layout]
         for kind in ("blocked", "undecided", "ok", "assumed"):  # where it hurts; a healthy machine opens on green
             for r, row in enumerate(self.rows):
-                for c, cell in enumerate(row.cells):
-                    if cell.kind == kind:
-                        return r, c + 2
-        return 0, 2
+                for cell in row.cells:
+                    if cell.kind == kind and cell.scenario in shown:
+                        return r, shown.index(cell.scenario)
+        return 0, 0
 
     def focus_table(self, last_row: bool = False) -> None:
         tables = self.query(_table_class())
@@ -501,11 +567,10 @@ class StatusPanel(Panel):
             return None, None, None, None
         c = tables.first().cursor_coordinate
         row = self.rows[min(c.row, len(self.rows) - 1)]
-        i = c.column - 2
-        cell = (
-            row.cells[i]
-            if 0 <= i < len(row.cells)
-            else next((x for x in row.cells if x.kind == "blocked"), row.cells[0] if row.cells else None)
+        key = self.column_key(c.column)
+        cell = next(
+            (x for x in row.cells if x.scenario == key),  # else the row's first blocked cell
+            next((x for x in row.cells if x.kind == "blocked"), row.cells[0] if row.cells else None),
         )
         if cell is None:
             return row.target, None, None, None
