@@ -522,7 +522,7 @@ class _prefixed(list[str]):
         super().__init__()
         self._target, self._prefix = target, prefix
 
-    def append(self, item: str) -> None:  # type: ignore[override]
+    def append(self, item: str) -> None:
         self._target.append(f"{self._prefix}: {item}")
 
 
