@@ -41,7 +41,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown, first_line, usable_record
+from wsltui.facts.base import NOT_CAPTURED, Unknown, first_line, usable_record
 from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
@@ -289,7 +289,7 @@ def parse_state(record: Record | None) -> FirewalldState:
     """``firewall-cmd --state`` -> running True/False/None with a precise reason."""
     cmd = command_for(STATE)
     if record is None:
-        u = Unknown("not captured in this snapshot", cmd)
+        u = Unknown(NOT_CAPTURED, cmd)
         return FirewalldState(
             None, "unknown", "It is not known whether firewalld runs: firewall-cmd --state was not captured.", u
         )
