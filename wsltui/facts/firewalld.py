@@ -626,8 +626,7 @@ def _parse_rich(rule: RichRule) -> None:
     # Checks that need the whole rule.
     if rule.family not in ("", "ipv4", "ipv6"):
         problems.append(f"unknown family {rule.family!r}")
-    for addr_name in ("source", "destination"):
-        addr = getattr(rule, addr_name)
+    for addr_name, addr in (("source", rule.source), ("destination", rule.destination)):
         if addr is not None and not (addr.address or addr.mac or addr.ipset):
             problems.append(f"{addr_name} without address, mac or ipset")
     if rule.element in ("port", "source-port", "forward-port") and (
