@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from wsltui.snapshot import Record
 
 
+NOT_CAPTURED = "not captured in this snapshot"  # the reason of a record the snapshot does not hold
+
+
 @dataclass(frozen=True)
 class Unknown:
     reason: str
@@ -31,7 +34,7 @@ def usable_record(
     """The record when it can be used, else why not. ``command`` is what a person would run to
     get the record by hand (used when the record was not captured at all)."""
     if record is None:
-        return Unknown("not captured in this snapshot", command)
+        return Unknown(NOT_CAPTURED, command)
     cmd = record.command or command
     if record.error:
         return Unknown(record.error, cmd)

@@ -41,7 +41,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown, first_line, usable_record
+from wsltui.facts.base import NOT_CAPTURED, Unknown, first_line, usable_record
 from wsltui.records import command_for
 from wsltui.snapshot import Record, Snapshot
 
@@ -289,7 +289,7 @@ def parse_state(record: Record | None) -> FirewalldState:
     """``firewall-cmd --state`` -> running True/False/None with a precise reason."""
     cmd = command_for(STATE)
     if record is None:
-        u = Unknown("not captured in this snapshot", cmd)
+        u = Unknown(NOT_CAPTURED, cmd)
         return FirewalldState(
             None, "unknown", "It is not known whether firewalld runs: firewall-cmd --state was not captured.", u
         )
@@ -522,7 +522,7 @@ class _prefixed(list[str]):
         super().__init__()
         self._target, self._prefix = target, prefix
 
-    def append(self, item: str) -> None:  # type: ignore[override]
+    def append(self, item: str) -> None:
         self._target.append(f"{self._prefix}: {item}")
 
 
@@ -626,8 +626,7 @@ def _parse_rich(rule: RichRule) -> None:
     # Checks that need the whole rule.
     if rule.family not in ("", "ipv4", "ipv6"):
         problems.append(f"unknown family {rule.family!r}")
-    for addr_name in ("source", "destination"):
-        addr = getattr(rule, addr_name)
+    for addr_name, addr in (("source", rule.source), ("destination", rule.destination)):
         if addr is not None and not (addr.address or addr.mac or addr.ipset):
             problems.append(f"{addr_name} without address, mac or ipset")
     if rule.element in ("port", "source-port", "forward-port") and (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from wsltui.facts.base import Unknown
+from wsltui.facts.base import NOT_CAPTURED, Unknown
 from wsltui.facts.windows.matching import _in_port_token
 
 WSL_VM_CREATOR = "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}"
@@ -301,6 +301,3 @@ class WindowsFacts:
         """Whether the snapshot holds any Windows record at all (old snapshots and demos do not)."""
         parts = (self.local_policy, self.gpo_policy, self.portproxy, self.excluded4, self.excluded6, self.powershell)
         return any(not (isinstance(p, Unknown) and p.reason == NOT_CAPTURED) for p in parts)
-
-
-NOT_CAPTURED = "not captured in this snapshot"
