@@ -226,7 +226,11 @@ def value_in(v, element) -> bool:
     if isinstance(element, Interval):
         return element.contains(v)
     if isinstance(element, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return getattr(v, "version", None) == element.version and v in element
+        return (
+            isinstance(v, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+            and v.version == element.version
+            and v in element
+        )
     if isinstance(element, Glob):
         return isinstance(v, str) and element.matches(v)
     if isinstance(v, frozenset):  # flag sets (ct status, tcp flags): any bit in common
