@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from wsltui.simulation.netfilter.match import MarkExpr
 from wsltui.simulation.packet import Address
 
 if TYPE_CHECKING:  # (index imports this module: the chains are only named here)
@@ -49,7 +50,7 @@ class Action:
     # kind="setmark": ``mark_key`` ("meta mark" or "ct mark") becomes ``mark_expr`` evaluated on
     # the packet: an int, a key name, or (op, left, right) with op "&", "|", "^" (MarkExpr)
     mark_key: str | None = None
-    mark_expr: object = None
+    mark_expr: MarkExpr | None = None
 
     @property
     def terminal(self) -> bool:

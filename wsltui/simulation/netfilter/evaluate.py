@@ -238,7 +238,7 @@ def _changed(act: Action, pkt: Packet) -> Packet:
     if act.kind == "mark" and act.mark is not None:
         value, mask = act.mark
         return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
-    if act.kind == "setmark":
+    if act.kind == "setmark" and act.mark_expr is not None:
         value = mark_value(act.mark_expr, pkt) & 0xFFFFFFFF
         return pkt.with_(mark=value) if act.mark_key == "meta mark" else pkt.with_(ct_mark=value)
     if act.kind == "notrack":
