@@ -11,9 +11,12 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from wsltui.facts.firewalld import FirewalldFacts
 from wsltui.facts.iptables import chain_owner
 from wsltui.quoting import posix
+from wsltui.simulation.netfilter.data import RuleRef, Table
 from wsltui.simulation.netfilter.evaluate import Step
+from wsltui.simulation.packet import Packet
 from wsltui.simulation.trace import Fix, handle_of
 
 # filter_IN_public, filter_IN_public_allow (nft backend); IN_public_deny (iptables backend)
@@ -121,7 +124,7 @@ def _docker_attribution(step: Step, path: list[str], last: str) -> Attribution |
     return None
 
 
-def firewalld_zone_for(firewalld_facts, pkt) -> str | None:
+def firewalld_zone_for(firewalld_facts: FirewalldFacts | None, pkt: Packet) -> str | None:
     """The zone firewalld puts a packet in: a zone whose source matches, else one bound to the
     input interface, else the default zone (firewalld.zones(5)); None when unknown."""
     import ipaddress
@@ -400,7 +403,7 @@ def _iptables_spec(text: str) -> list[str] | None:
     return words[2:]
 
 
-def _nft_readd(table, chain: str, rule) -> list[str]:
+def _nft_readd(table: Table, chain: str, rule: RuleRef) -> list[str]:
     """argv that puts a deleted nft rule back at its place: after the rule before it, or before
     the rule after it (nft handles never change, so these still name the neighbours)."""
     rules = [r.ref for r in table.chains[chain].rules] if chain in table.chains else []

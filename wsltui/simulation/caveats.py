@@ -7,9 +7,17 @@ regression, an idle timeout, ``localhost`` meaning two different paths. Pure: fa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from wsltui.facts.base import Unknown
+from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.wsl import WslFacts
 from wsltui.simulation import windows as winsim
+from wsltui.simulation.trace import Trace
+
+if TYPE_CHECKING:  # (simulate imports this module)
+    from wsltui.simulation.simulate import Scenario, World
 
 LOCALHOST = {"windows-localhost-v4": "windows-localhost-v6", "windows-localhost-v6": "windows-localhost-v4"}
 
@@ -43,11 +51,11 @@ REGRESSIONS = (
 )
 
 
-def caveats(world, sc, trace, sibling) -> list[str]:
+def caveats(world: World, sc: Scenario, trace: Trace, sibling: Callable[[str], Trace]) -> list[str]:
     """The caveats for ``trace``; ``sibling(name)``: the trace of scenario ``name`` for the same port."""
     facts = world.facts
     win = winsim.captured(facts)
-    out = []
+    out: list[str] = []
     if win is not None:
         out += vpn_caveats(win, trace.mode)
         out += firewall_product_caveats(win)
@@ -59,23 +67,23 @@ def caveats(world, sc, trace, sibling) -> list[str]:
     return out
 
 
-def vpn_adapters(win) -> list[tuple[str, str, bool]]:
+def vpn_adapters(win: WindowsFacts) -> list[tuple[str, str, bool]]:
     """(VPN, adapter, connected) for every adapter whose description or name is a VPN client's."""
-    adapters = getattr(win, "adapters", None)
-    if adapters is None or isinstance(adapters, Unknown):
+    adapters = win.adapters
+    if isinstance(adapters, Unknown):
         return []
     conns = win.connections if not isinstance(win.connections, Unknown) else []
     connected = {c.alias.lower() for c in conns}
     out = []
     for a in adapters:
-        text = f"{getattr(a, 'desc', '') or ''} {a.alias}".lower()
+        text = f"{a.desc or ''} {a.alias}".lower()
         vpn = next((name for name, pattern in VPN_ADAPTERS if re.search(pattern, text)), None)
         if vpn is not None:
             out.append((vpn, a.alias, a.alias.lower() in connected))
     return out
 
 
-def vpn_caveats(win, mode: str) -> list[str]:
+def vpn_caveats(win: WindowsFacts, mode: str) -> list[str]:
     found = vpn_adapters(win)
     if not found:
         return []
@@ -92,8 +100,8 @@ def vpn_caveats(win, mode: str) -> list[str]:
     ]
 
 
-def firewall_product_caveats(win) -> list[str]:
-    products = getattr(win, "firewall_products", None)
+def firewall_product_caveats(win: WindowsFacts) -> list[str]:
+    products = win.firewall_products
     if not products or isinstance(products, Unknown):
         return []
     return [
@@ -103,8 +111,8 @@ def firewall_product_caveats(win) -> list[str]:
     ]
 
 
-def networkmanager_caveats(wsl, mode: str) -> list[str]:
-    state = getattr(wsl, "network_manager", None)
+def networkmanager_caveats(wsl: WslFacts | None, mode: str) -> list[str]:
+    state = wsl.network_manager if wsl is not None else None
     if mode != "mirrored" or state != "active":
         return []
     return [
@@ -121,8 +129,8 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     return nums + (0,) * (3 - len(nums))
 
 
-def regression_caveats(wsl) -> list[str]:
-    version = getattr(wsl, "version", None)
+def regression_caveats(wsl: WslFacts | None) -> list[str]:
+    version = wsl.version if wsl is not None else None
     if not isinstance(version, str):
         return []
     v = version_tuple(version)
@@ -135,8 +143,8 @@ def regression_caveats(wsl) -> list[str]:
     ]
 
 
-def idle_caveats(wsl) -> list[str]:
-    cfg = getattr(wsl, "wslconfig", None)
+def idle_caveats(wsl: WslFacts | None) -> list[str]:
+    cfg = wsl.wslconfig if wsl is not None else None
     if cfg is None or isinstance(cfg, Unknown):
         return []
     out = []
@@ -152,7 +160,7 @@ def idle_caveats(wsl) -> list[str]:
     return out
 
 
-def localhost_caveats(sc, trace, other) -> list[str]:
+def localhost_caveats(sc: Scenario, trace: Trace, other: Trace) -> list[str]:
     """``localhost`` is [::1] first on Windows: when 127.0.0.1 and [::1] differ for this port, what
     a client sees depends on whether it falls back to the other address."""
     if trace.reachable is None or other.reachable is None or trace.reachable == other.reachable:

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wsltui.facts import Facts
+from wsltui.facts.firewalld import FirewalldFacts
+from wsltui.facts.iptables import IptablesFacts, Value
+from wsltui.facts.iptables import Rule as IptablesRule
+from wsltui.facts.ufw import UfwRule
+from wsltui.facts.windows import FwRule
+
 from wsltui.simulation.attribution import attribute, firewalld_zone_for
 from wsltui.simulation.netfilter.evaluate import NetfilterTrace, Step
 from wsltui.simulation.trace import RuleKey, Trace
@@ -43,7 +50,7 @@ def decisions(trace: Trace | None, firewall: str | None = None) -> list[Decision
     ]
 
 
-def netfilter_keys(nft: NetfilterTrace, firewalld_facts) -> tuple[RuleKey, ...]:
+def netfilter_keys(nft: NetfilterTrace, firewalld_facts: FirewalldFacts | None) -> tuple[RuleKey, ...]:
     """The rules that decided a netfilter evaluation: the decisive base chain's rule (or policy)
     when it was stopped or undecided; every base chain's when it was let through."""
     if nft.verdict in ("drop", "reject", "unknown"):
@@ -53,7 +60,7 @@ def netfilter_keys(nft: NetfilterTrace, firewalld_facts) -> tuple[RuleKey, ...]:
     return tuple(dict.fromkeys(_key(s, firewalld_facts) for hook in nft.hooks for s in hook.steps))
 
 
-def _key(step: Step, firewalld_facts) -> RuleKey:
+def _key(step: Step, firewalld_facts: FirewalldFacts | None) -> RuleKey:
     table, out = step.base.table, step.outcome
     rule = out.rule
     attr = attribute(step)
@@ -77,7 +84,7 @@ def _key(step: Step, firewalld_facts) -> RuleKey:
 
 
 def windows_key(
-    firewall: str, verdict: str, rule=None, *, profile: str | None = None, setting: str | None = None
+    firewall: str, verdict: str, rule: FwRule | None = None, *, profile: str | None = None, setting: str | None = None
 ) -> tuple[RuleKey, ...]:
     """``decided_by`` for a Windows or Hyper-V firewall hop: a rule (``rule.id``) or a setting."""
     return (
@@ -91,7 +98,7 @@ _UFW_USER_CHAINS = ("ufw-user-input", "ufw6-user-input")
 _UFW_ACTION = {"ACCEPT": "allow", "DROP": "deny", "REJECT": "reject"}
 
 
-def ufw_rows(facts, key: RuleKey) -> list:
+def ufw_rows(facts: Facts, key: RuleKey) -> list[UfwRule]:
     """The rows of ``ufw status`` (facts.ufw.rules) that could have written the iptables rule
     ``key`` names: same direction, family, action, protocol, ports, addresses and interface.
     ufw writes each row as one or more rules of ufw-user-input without naming the row, so this
@@ -119,18 +126,19 @@ def ufw_rows(facts, key: RuleKey) -> list:
     ]
 
 
-def _iptables_rule(iptables, key: RuleKey):
+def _iptables_rule(iptables: IptablesFacts | None, key: RuleKey) -> IptablesRule | None:
     if iptables is None:
         return None
     for rs in iptables.rulesets():
         if f"iptables-{rs.backend}" == key.source and rs.family == key.family and rs.unknown is None:
-            chain = rs.table(key.table).chain(key.chain) if rs.table(key.table) is not None else None
+            table = rs.table(key.table)
+            chain = table.chain(key.chain) if table is not None else None
             if chain is not None and key.position is not None and 0 < key.position <= len(chain.rules):
                 return chain.rules[key.position - 1]
     return None
 
 
-def _dports(rule) -> list[tuple[int, int]] | None:
+def _dports(rule: IptablesRule) -> list[tuple[int, int]] | None:
     """The destination ports of an iptables rule as (low, high) ranges, sorted; [] for any port,
     None when they cannot be read (a negated or unreadable port match)."""
     out: list[tuple[int, int]] = []
@@ -148,7 +156,7 @@ def _dports(rule) -> list[tuple[int, int]] | None:
     return sorted(out)
 
 
-def _same_net(ufw_address: str, value) -> bool:
+def _same_net(ufw_address: str, value: Value | None) -> bool:
     """A ufw address cell ("" anywhere) and an iptables -s/-d value denote the same network."""
     import ipaddress
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from wsltui.facts.base import Unknown
 from wsltui.facts.live import (
@@ -47,6 +48,9 @@ from wsltui.simulation.trace import (
 )
 from wsltui.snapshot import Snapshot
 from wsltui.vocabulary import Verdict
+
+if TYPE_CHECKING:  # (simulate is imported where it is used: it imports much of the simulation)
+    from wsltui.simulation.simulate import Scenario, World
 
 _SYMPTOM_OF_OUTCOME = {
     OUTCOME_REFUSED: REFUSED,
@@ -424,7 +428,9 @@ class StoredTest:
         return (self.trace.proto, self.trace.port, self.trace.scenario) if self.trace is not None else None
 
 
-def stored_tests(snap: Snapshot, world, traces: dict[tuple[str, int, str], Trace] | None = None) -> list[StoredTest]:
+def stored_tests(
+    snap: Snapshot, world: World, traces: dict[tuple[str, int, str], Trace] | None = None
+) -> list[StoredTest]:
     """Every live test stored in ``snap`` (one per flow: a newer test replaced the older record),
     reconciled with its trace — taken from ``traces`` (proto, port, scenario) when the caller has
     it, else simulated in ``world``. A broken record is an ``Unknown`` with why, never an exception."""
@@ -449,7 +455,7 @@ def stored_tests(snap: Snapshot, world, traces: dict[tuple[str, int, str], Trace
     return out
 
 
-def _scenario_of(obs: Observation):
+def _scenario_of(obs: Observation) -> Scenario | Unknown:
     from wsltui.simulation.simulate import SCENARIOS, Scenario
 
     if obs.scenario not in SCENARIOS:
@@ -463,7 +469,7 @@ def _scenario_of(obs: Observation):
     return Scenario(obs.scenario, obs.port, obs.proto, src, dst, obs.in_iface)
 
 
-def _older(started: str, taken) -> str | None:
+def _older(started: str, taken: object) -> str | None:
     try:
         age = (_when(taken) - _when(started)).total_seconds()
     except (TypeError, ValueError):
@@ -474,12 +480,12 @@ def _older(started: str, taken) -> str | None:
     return f"observed {f'{hours} h ' if hours else ''}{rest} min before the snapshot was taken: the machine may have changed since"
 
 
-def _when(text) -> datetime:
+def _when(text: object) -> datetime:
     when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def stored_test_for(snap: Snapshot, world, scenario, trace: Trace) -> StoredTest | None:
+def stored_test_for(snap: Snapshot, world: World, scenario: Scenario, trace: Trace) -> StoredTest | None:
     """The live test ``snap`` holds of exactly this flow (``check --from``), or None."""
     name = record_name(scenario.proto, scenario.port, scenario.name)
     if name not in snap.records:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -203,7 +204,7 @@ def _finish(trace: Trace) -> Trace:
 
 
 @contextmanager
-def _assuming(trace: Trace, blocker: Hop):
+def _assuming(trace: Trace, blocker: Hop) -> Iterator[None]:
     """The hops appended inside are traced as if ``blocker``'s fix were in place (``Hop.assumes_fix``):
     the path past a missing piece, so the blockers behind it are named now, not after the user
     fixed the first one. The first blocker and the symptom stay those of the current state."""
@@ -240,7 +241,7 @@ def _hyperv(
     )
 
 
-def _lan_firewall(win, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
+def _lan_firewall(win: WindowsFacts, sc: Scenario, program: str | None, service: str | None, what: str) -> Hop:
     """Windows Defender Firewall inbound on the LAN adapter(s): the first that blocks, else the first."""
     adapters = winsim.lan_adapters(win)
     src = str(sc.src or LAN_CLIENT)
@@ -284,7 +285,7 @@ def _localhost(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     )(world, trace, sc, dst)
 
 
-def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst: Address) -> None:
     """NAT and bridged: WSL's relay on Windows loopback (wslrelay.exe, or wslhost.exe before WSL 2.0)."""
     win = winsim.captured(world.facts)
     name = winsim.relay_name(win)
@@ -336,7 +337,7 @@ def _relay_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     _relay_leg(world, trace, sc.proto, sc.port, dst)
 
 
-def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
+def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop: Address) -> None:
     """From Windows ``loop``:port through WSL's relay into the VM, where it connects over lo. The
     Windows listener table, when read, says where the relay listens; the Linux binds otherwise."""
     win, v6 = winsim.captured(world.facts), loop.version == 6
@@ -367,7 +368,7 @@ def _relay_leg(world: World, trace: Trace, proto: str, port: int, loop) -> None:
             _linux(world, trace, pkt)
 
 
-def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst: Address) -> None:
     """Consomme: a Windows loopback socket per Linux loopback/unspecified bind, in its own family
     (microsoft/WSL ConsommeNetworking.cpp); no Hyper-V firewall, no excluded-range or ignoredPorts step."""
     if dst not in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")):
@@ -388,7 +389,7 @@ def _consomme_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
         _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif="loopback0"))
 
 
-def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
+def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst: Address) -> None:
     """Mirrored: Windows 127.0.0.1 is steered into the VM's loopback0 for ports Linux reserved."""
     if dst.version == 6:
         trace.hops.append(
@@ -443,7 +444,7 @@ def _mirrored_localhost(world: World, trace: Trace, sc: Scenario, dst) -> None:
     _linux(world, trace, Packet(sc.proto, dst, dst, sc.port, iif="loopback0"))
 
 
-def _mirrored_port(world: World, sc: Scenario, win, dst, *, loopback: bool) -> Hop:
+def _mirrored_port(world: World, sc: Scenario, win: WindowsFacts | None, dst: Address, *, loopback: bool) -> Hop:
     """Mirrored mode's steering of ``sc.port`` into Linux, with what Windows holds on that port."""
     reservation = socket_hop.mirrored_reservation(
         world.facts.sockets, world.facts.wsl, sc.proto, sc.port, loopback=loopback
@@ -650,7 +651,7 @@ def _lan(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     _linux(world, trace, Packet(sc.proto, src, dst, sc.port, iif=iface))
 
 
-def _lan_meets_owner(win, sc: Scenario, owner: Hop, dst) -> Hop:
+def _lan_meets_owner(win: WindowsFacts | None, sc: Scenario, owner: Hop, dst: Address) -> Hop:
     """A Windows program holds the port a LAN client wants (mirrored): the client reaches it only
     through the Windows Defender Firewall's rules for that program."""
     if owner.symptom != WRONG_PROGRAM or win is None:
@@ -665,7 +666,9 @@ def _lan_meets_owner(win, sc: Scenario, owner: Hop, dst) -> Hop:
     return owner
 
 
-def _consomme_lan(world: World, trace: Trace, sc: Scenario, win, src, dst, iface: str) -> None:
+def _consomme_lan(
+    world: World, trace: Trace, sc: Scenario, win: WindowsFacts | None, src: Address, dst: Address, iface: str
+) -> None:
     """Consomme: a non-loopback Linux bind opens a socket on the host's interface, so the LAN meets
     the Windows Defender Firewall like any host program (which program holds those sockets is not
     in the facts, so program rules stay open); no Hyper-V firewall (microsoft/WSL ConsommeNetworking.cpp)."""
@@ -786,7 +789,7 @@ def _to_host_ip(world: World, trace: Trace, sc: Scenario, mode: str) -> None:
     _through_portproxy(world, trace, sc, hop, target, cport)
 
 
-def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str, assumption: str) -> Hop:
+def _host_address_hop(world: World, dst: Address, port: int, *, keeps: str, steered: str, assumption: str) -> Hop:
     """Mirrored mode: the host's own address crosses between Windows and WSL only with
     [experimental] hostAddressLoopback=true (microsoft/WSL#41284); the hop blocks without it,
     and with it says how the crossing is traced (``assumption``: it is not documented)."""
@@ -821,7 +824,7 @@ def _host_address_hop(world: World, dst, port: int, *, keeps: str, steered: str,
     return Hop("path", Verdict.ASSUMED, steered, assumption=assumption, owner="wsl")
 
 
-def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win, dst) -> None:
+def _mirrored_host_ip(world: World, trace: Trace, sc: Scenario, win: WindowsFacts | None, dst: Address) -> None:
     reserved = _mirrored_port(world, sc, win, dst, loopback=False)
     if reserved.layer != "localhost-relay":  # decided on Windows: a Windows program or range holds the port
         trace.hops.append(reserved)
@@ -904,7 +907,7 @@ def _portproxy_target(world: World, trace: Trace, sc: Scenario, target: str, cpo
     _linux(world, trace, Packet(sc.proto, gw, dst, cport, iif=iface))
 
 
-def _stays_in_linux(world: World, sc: Scenario, src, dst, mode: str) -> Hop:
+def _stays_in_linux(world: World, sc: Scenario, src: Address, dst: Address, mode: str) -> Hop:
     """A Linux connection to a loopback address that WSL does not carry to Windows: only mirrored
     mode sends 127.0.0.1 to Windows (127.0.0.2 and up, and ::1, stay in Linux: microsoft/WSL#11766)."""
     local = socket_hop.listener(

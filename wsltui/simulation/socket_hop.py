@@ -6,14 +6,16 @@ from __future__ import annotations
 import ipaddress
 
 from wsltui.facts.base import Unknown
-from wsltui.simulation.packet import Packet
+from wsltui.facts.sockets import Listener, SocketFacts
+from wsltui.facts.wsl import WslConfig, WslFacts
+from wsltui.simulation.packet import Address, Packet
 from wsltui.simulation.trace import Fix, Hop
 from wsltui.vocabulary import Verdict
 
 SS_COMMAND = "ss -H -l -n -t -u -p -e"
 
 
-def _listeners(sockets_facts, proto: str, port: int):
+def _listeners(sockets_facts: SocketFacts | None, proto: str, port: int) -> list[Listener] | Unknown:
     """The listening sockets on ``proto`` ``port`` (the only ones a hop looks at), or Unknown."""
     if sockets_facts is None:
         return Unknown("the socket facts could not be read", SS_COMMAND)
@@ -22,7 +24,7 @@ def _listeners(sockets_facts, proto: str, port: int):
     return sockets_facts.on_port(port, proto)
 
 
-def accepts(listener, pkt: Packet) -> bool:
+def accepts(listener: Listener, pkt: Packet) -> bool:
     """Would the kernel deliver ``pkt`` to this listening socket?"""
     if listener.proto != pkt.proto or listener.port != pkt.dport:
         return False
@@ -43,18 +45,18 @@ def accepts(listener, pkt: Packet) -> bool:
     return addr.version == 6 and (addr == dst or addr == ipaddress.IPv6Address("::"))
 
 
-def _who(listener) -> str:
+def _who(listener: Listener) -> str:
     names = [p.name or f"pid {p.pid}" for p in listener.processes if p.name or p.pid]
     return ", ".join(names) if names else "an unknown process"
 
 
-def _show(listener) -> str:
+def _show(listener: Listener) -> str:
     a = listener.address
     host = f"[{a}]" if ":" in a else a
     return f"{listener.proto} {host}:{listener.port}" + (f"%{listener.interface}" if listener.interface else "")
 
 
-def listener(sockets_facts, pkt: Packet) -> Hop:
+def listener(sockets_facts: SocketFacts | None, pkt: Packet) -> Hop:
     listeners = _listeners(sockets_facts, pkt.proto, pkt.dport)
     where = pkt.describe()
     if isinstance(listeners, Unknown):
@@ -118,6 +120,12 @@ def listener(sockets_facts, pkt: Packet) -> Hop:
     )
 
 
+def _config(wsl_facts: WslFacts | None) -> WslConfig | None:
+    """What .wslconfig says, or None when it (or the WSL facts) could not be read."""
+    config = wsl_facts.wslconfig if wsl_facts is not None else None
+    return None if isinstance(config, Unknown) else config
+
+
 def _forwarding_off(what: str) -> Hop:
     return Hop(
         "localhost-relay",
@@ -137,7 +145,7 @@ def _forwarding_off(what: str) -> Hop:
 _RELAY_BINDS = {6: ("::", "::1"), 4: ("0.0.0.0", "127.0.0.1")}
 
 
-def bound(sockets_facts, proto: str, port: int) -> bool | None:
+def bound(sockets_facts: SocketFacts | None, proto: str, port: int) -> bool | None:
     """Does any Linux socket listen on ``proto`` ``port``? None when the sockets are not known."""
     listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):
@@ -145,7 +153,7 @@ def bound(sockets_facts, proto: str, port: int) -> bool | None:
     return bool(listeners)
 
 
-def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def relay_target(sockets_facts: SocketFacts | None, port: int, v6: bool) -> Address:
     """The Linux loopback address the relay connects to for Windows [::1] (``v6``) or 127.0.0.1: its
     own family, unless only the other family's bind explains it (a relay the Windows listener table
     shows in the other family, microsoft/WSL#11740: it can only reach the listener that exists)."""
@@ -161,15 +169,24 @@ def relay_target(sockets_facts, port: int, v6: bool) -> ipaddress.IPv4Address | 
     return other
 
 
-def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: str, seen: bool | None = None) -> Hop:
+def relay(
+    sockets_facts: SocketFacts | None,
+    wsl_facts: WslFacts | None,
+    proto: str,
+    port: int,
+    v6: bool,
+    *,
+    name: str,
+    seen: bool | None = None,
+) -> Hop:
     """NAT's localhost relay (``name``: the process as Windows shows it): binds Windows 127.0.0.1:P
     for a Linux TCP listener on 0.0.0.0 or 127.0.0.1, and [::1]:P for one on :: or ::1 (a dual-stack
     [::] socket gets only [::1]). ``seen``: whether the Windows listener table shows the relay on
     that address (None: not read). The table is the truth: it wins over the bind rule above, which
     differs between WSL versions (microsoft/WSL#11740: 2.2.4 binds both for 0.0.0.0)."""
     win = "[::1]" if v6 else "127.0.0.1"
-    config = getattr(wsl_facts, "wslconfig", None)
-    if config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
+    config = _config(wsl_facts)
+    if config is not None and not config.localhost_forwarding:
         return _forwarding_off("WSL does not forward localhost to the VM")
     if proto != "tcp":
         return Hop(
@@ -259,11 +276,13 @@ def relay(sockets_facts, wsl_facts, proto: str, port: int, v6: bool, *, name: st
     )
 
 
-def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loopback: bool) -> Hop:
+def mirrored_reservation(
+    sockets_facts: SocketFacts | None, wsl_facts: WslFacts | None, proto: str, port: int, *, loopback: bool
+) -> Hop:
     """Mirrored mode steers a port into Linux only if a root-namespace socket bound it there;
     port 53 and ``ignoredPorts`` are never reserved."""
-    config = getattr(wsl_facts, "wslconfig", None)
-    ignored = [] if config is None or isinstance(config, Unknown) else list(config.ignored_ports)
+    config = _config(wsl_facts)
+    ignored = [] if config is None else list(config.ignored_ports)
     if port == 53 or port in ignored:
         return Hop(
             "localhost-relay",
@@ -299,7 +318,9 @@ def mirrored_reservation(sockets_facts, wsl_facts, proto: str, port: int, *, loo
     )
 
 
-def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) -> Hop:
+def consomme_forward(
+    sockets_facts: SocketFacts | None, wsl_facts: WslFacts | None, proto: str, port: int, *, dst: Address
+) -> Hop:
     """Consomme (virtioproxy) opens a host socket for each Linux bind (microsoft/WSL
     src/windows/common/ConsommeNetworking.cpp HandlePortNotification): a loopback or unspecified bind gets a Windows
     loopback socket in its own family (``[::]`` -> Windows [::1], not 127.0.0.1), when
@@ -308,8 +329,8 @@ def consomme_forward(sockets_facts, wsl_facts, proto: str, port: int, *, dst) ->
     layer = "localhost-relay"
     loopback = dst.is_loopback
     family = dst.version
-    config = getattr(wsl_facts, "wslconfig", None)
-    if loopback and config is not None and not isinstance(config, Unknown) and not config.localhost_forwarding:
+    config = _config(wsl_facts)
+    if loopback and config is not None and not config.localhost_forwarding:
         return _forwarding_off("consomme opens no Windows loopback socket for Linux listeners")
     listeners = _listeners(sockets_facts, proto, port)
     if isinstance(listeners, Unknown):

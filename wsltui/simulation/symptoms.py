@@ -20,8 +20,10 @@ between, or where Windows answers for a port nobody listens on:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import registry_profiles
+from wsltui.facts.windows import WindowsFacts, registry_profiles
 from wsltui.simulation import windows as winsim
 from wsltui.simulation.trace import (
     ANY_OS,
@@ -39,6 +41,9 @@ from wsltui.simulation.trace import (
     Trace,
 )
 
+if TYPE_CHECKING:  # (simulate imports this module)
+    from wsltui.simulation.simulate import Scenario, World
+
 LINUX_LAYERS = ("netfilter", "socket")
 # Modes whose localhost path is WSL's user-mode relay (mirrored and consomme steer the packet instead).
 RELAY_MODES = ("nat", "bridged", "unknown")
@@ -47,7 +52,7 @@ FAILURES = (TIMEOUT, REFUSED, NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROT
 ICMP_ERRORS = (NO_ROUTE, NET_UNREACHABLE, PERMISSION_DENIED, PROTOCOL_UNAVAILABLE)
 
 
-def client_view(world, sc, trace: Trace) -> Trace:
+def client_view(world: World, sc: Scenario, trace: Trace) -> Trace:
     """Set who connects, and rewrite the symptoms as that client sees them."""
     trace.client = CLIENT_OF.get(sc.name, ANY_OS)
     _behind_a_proxy(trace)
@@ -114,7 +119,7 @@ def _through_portproxy(hop: Hop) -> None:
 # --- Windows answering for a port nobody listens on ----------------------------------------------
 
 
-def _stealth(world, scenario: str, trace: Trace) -> None:
+def _stealth(world: World, scenario: str, trace: Trace) -> None:
     """A Windows-side "nothing listens here" on a non-loopback address: refused only when the
     receiving profile's firewall is off or its stealth mode is disabled."""
     if scenario == "lan-to-host" and trace.mode == "nat":
@@ -147,7 +152,7 @@ def _stealth(world, scenario: str, trace: Trace) -> None:
             )
 
 
-def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
+def stealth(win: WindowsFacts, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
     """Is stealth mode on for every adapter the connection may arrive on (``aliases`` None: the
     LAN adapters; ("wsl",): WSL's vEthernet)? (True/False, why) or (None, what is not known)."""
     profiles, why = _receiving_profiles(win, aliases)
@@ -164,7 +169,7 @@ def stealth(win, aliases: tuple[str, ...] | None) -> tuple[bool | None, str]:
     return None, "; ".join(f"{p}: {w}" for p, (_, w) in states.items())
 
 
-def _receiving_profiles(win, aliases) -> tuple[list[str] | None, str]:
+def _receiving_profiles(win: WindowsFacts, aliases: tuple[str, ...] | None) -> tuple[list[str] | None, str]:
     if aliases == ("wsl",):
         aliases = (winsim.wsl_adapter(win),)
     else:
@@ -181,8 +186,8 @@ def _receiving_profiles(win, aliases) -> tuple[list[str] | None, str]:
     return sorted({p for p, _ in found if p}), ""
 
 
-def _stealth_of(win, profile: str) -> tuple[bool | None, str]:
-    settings = win.profiles.get(profile)
+def _stealth_of(win: WindowsFacts, profile: str) -> tuple[bool | None, str]:
+    settings = None if isinstance(win.profiles, Unknown) else win.profiles.get(profile)
     if settings is None:
         return None, f"the {profile} profile's settings are not known"
     if not settings.enabled:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 from wsltui.facts.windows import WSL_VM_CREATOR
 from wsltui.quoting import UnsafeValue, ps_quote
@@ -32,7 +33,7 @@ WSL_IP_PLACEHOLDER = "<WSL IP>"  # a portproxy fix when the WSL address is not k
 # --- values ------------------------------------------------------------------------------------
 
 
-def port(value) -> int:
+def port(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
         raise UnsafeValue(f"not a port: {value!r}")
     p = int(value)
@@ -41,25 +42,25 @@ def port(value) -> int:
     return p
 
 
-def proto(value) -> str:
+def proto(value: object) -> str:
     if not isinstance(value, str) or value.lower() not in ("tcp", "udp"):
         raise UnsafeValue(f"protocol must be tcp or udp, not {value!r}")
     return value.lower()
 
 
-def profile(value) -> str:
-    if value not in PROFILES:
+def profile(value: object) -> str:
+    if not isinstance(value, str) or value not in PROFILES:
         raise UnsafeValue(f"not a firewall profile: {value!r} (one of {', '.join(PROFILES)})")
     return value
 
 
-def pid(value) -> int:
+def pid(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UnsafeValue(f"not a process id: {value!r}")
     return value
 
 
-def netsh_address(value, *, wildcard: bool = False) -> str:
+def netsh_address(value: object, *, wildcard: bool = False) -> str:
     """An address for a netsh argument: an IP address, ``*`` (``wildcard``), or a strict host
     name. netsh has no quoting, so anything else is refused."""
     text = str(value).strip()
@@ -179,7 +180,9 @@ def windows_fix(
 # --- netsh -------------------------------------------------------------------------------------
 
 
-def portproxy_add(kind: str, listen_port, listen_address: str, connect_port, connect_address: str) -> str:
+def portproxy_add(
+    kind: str, listen_port: object, listen_address: str, connect_port: object, connect_address: str
+) -> str:
     return (
         f"netsh interface portproxy add {_kind(kind)} listenport={port(listen_port)} "
         f"listenaddress={netsh_address(listen_address, wildcard=True)} connectport={port(connect_port)} "
@@ -187,7 +190,7 @@ def portproxy_add(kind: str, listen_port, listen_address: str, connect_port, con
     )
 
 
-def portproxy_delete(kind: str, listen_port, listen_address: str) -> str:
+def portproxy_delete(kind: str, listen_port: object, listen_address: str) -> str:
     return (
         f"netsh interface portproxy delete {_kind(kind)} listenport={port(listen_port)} "
         f"listenaddress={netsh_address(listen_address, wildcard=True)}"
@@ -204,7 +207,9 @@ def _connect(address: str) -> str:
     return address if address == WSL_IP_PLACEHOLDER else netsh_address(address)
 
 
-def excluded_range(verb: str, family: str, start=None, count=None, *, persistent: bool = False) -> str:
+def excluded_range(
+    verb: str, family: str, start: object = None, count: object = None, *, persistent: bool = False
+) -> str:
     """netsh's excludedportrange command: ``show`` the TCP ranges of ``family``, or ``add`` /
     ``delete`` the range of ``count`` ports from ``start``."""
     if verb not in ("add", "delete", "show") or family not in ("ipv4", "ipv6"):
@@ -217,7 +222,7 @@ def excluded_range(verb: str, family: str, start=None, count=None, *, persistent
     )
 
 
-def netsh_fix(title: str, build, *, note: str = "") -> Fix:
+def netsh_fix(title: str, build: Callable[[], tuple[list[str], list[str]]], *, note: str = "") -> Fix:
     """A Windows fix of netsh commands: ``build()`` returns (commands, undo) or raises
     UnsafeValue, which makes the fix manual with the reason."""
     try:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import ipaddress
 
 from wsltui.facts.base import Unknown
+from wsltui.facts.forward import ForwardFacts
+from wsltui.facts.iptables import IptablesFacts
+from wsltui.facts.network import NetworkFacts
+from wsltui.facts.nft import NftRuleset
 from wsltui.simulation.netfilter import from_iptables, from_nft
 from wsltui.simulation.netfilter.data import Netfilter
 from wsltui.simulation.packet import HostView
 
 
-def build_netfilter(iptables_facts, nft_facts) -> Netfilter:
+def build_netfilter(iptables_facts: IptablesFacts | None, nft_facts: NftRuleset | None) -> Netfilter:
     nf = Netfilter()
     readable_iptables_nft: set[tuple[str, str]] = set()
     if iptables_facts is not None:
@@ -41,7 +45,7 @@ def build_netfilter(iptables_facts, nft_facts) -> Netfilter:
     return nf
 
 
-def _registration_order(nf: Netfilter, nft_facts) -> None:
+def _registration_order(nf: Netfilter, nft_facts: NftRuleset) -> None:
     """Give every nf_tables base chain (native and iptables-nft) its creation order."""
     handles = {}
     for t in nft_facts.tables:
@@ -57,9 +61,9 @@ def _registration_order(nf: Netfilter, nft_facts) -> None:
             base.order = handles.get((family, table.name, base.chain.name))
 
 
-def build_host(network_facts, forward_facts=None) -> HostView:
-    forwarding = getattr(forward_facts, "forwarding", None)
-    forwarding = None if isinstance(forwarding, Unknown) else forwarding
+def build_host(network_facts: NetworkFacts | None, forward_facts: ForwardFacts | None = None) -> HostView:
+    switches = forward_facts.forwarding if forward_facts is not None else None
+    forwarding = None if isinstance(switches, Unknown) else switches
     if network_facts is None or isinstance(network_facts.interfaces, Unknown):
         return HostView(known=False, forwarding=forwarding)
     local, per_iface, index = set(), {}, {}

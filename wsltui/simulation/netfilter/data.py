@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from wsltui.simulation.netfilter.match import MarkExpr
+from wsltui.simulation.packet import Address
+
 if TYPE_CHECKING:  # (index imports this module: the chains are only named here)
     from wsltui.simulation.netfilter.index import Chain
 
@@ -37,7 +40,7 @@ class Action:
     kind: str  # accept drop reject jump goto return continue dnat redirect snat mark setmark notrack vmap unknown
     target: str | None = None  # chain for jump/goto
     reject_with: str | None = None  # tcp-reset, icmp-port-unreachable, admin-prohibited, …
-    nat_addr: object = None  # ipaddress or None (keep the address)
+    nat_addr: Address | None = None  # None: keep the address
     nat_port: tuple[int, int] | None = None
     mark: tuple[int, int] | None = None  # (value, mask): new = (old & ~mask) ^ value  (xt MARK --set-xmark)
     vmap_key: str | None = None
@@ -47,7 +50,7 @@ class Action:
     # kind="setmark": ``mark_key`` ("meta mark" or "ct mark") becomes ``mark_expr`` evaluated on
     # the packet: an int, a key name, or (op, left, right) with op "&", "|", "^" (MarkExpr)
     mark_key: str | None = None
-    mark_expr: object = None
+    mark_expr: MarkExpr | None = None
 
     @property
     def terminal(self) -> bool:

@@ -20,14 +20,14 @@ instead of starting over.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from wsltui.simulation.netfilter.data import Action, BaseChain, Netfilter, Rule, RuleRef
 from wsltui.simulation.netfilter.index import Chain
 from wsltui.simulation.netfilter.match import KEYS, UNKNOWN, Assume, Cond, mark_value, value_in
 from wsltui.simulation.netfilter.walk import ChainView, packet_views
-from wsltui.simulation.packet import HostView, Packet
+from wsltui.simulation.packet import Address, HostView, Packet
 
 NAT_DST_PRIORITY = -100
 MAX_DEPTH = 64
@@ -168,9 +168,10 @@ def _walk(
         act: Action = rule.action
         kind = act.kind
         if kind == "vmap" and unsure is None:
-            act, unsure = _vmap(act, pkt, host)
-            if act is None:
+            picked, unsure = _vmap(act, pkt, host)
+            if picked is None:
                 continue
+            act = picked
             touched.add(rule.ref)
             kind = act.kind
         if unsure is not None:
@@ -237,7 +238,7 @@ def _changed(act: Action, pkt: Packet) -> Packet:
     if act.kind == "mark" and act.mark is not None:
         value, mask = act.mark
         return pkt.with_(mark=(pkt.mark & ~mask & 0xFFFFFFFF) ^ value)
-    if act.kind == "setmark":
+    if act.kind == "setmark" and act.mark_expr is not None:
         value = mark_value(act.mark_expr, pkt) & 0xFFFFFFFF
         return pkt.with_(mark=value) if act.mark_key == "meta mark" else pkt.with_(ct_mark=value)
     if act.kind == "notrack":
@@ -252,7 +253,7 @@ def _policy(base: BaseChain, path: tuple[str, ...], off: Disabled) -> ChainOutco
     return ChainOutcome(policy, None, path)
 
 
-def _vmap(act: Action, pkt: Packet, host: HostView):
+def _vmap(act: Action, pkt: Packet, host: HostView) -> tuple[Action | None, str | None]:
     for required, allowed in act.vmap_requires:
         if required(pkt, host) not in allowed:
             return None, None
@@ -288,7 +289,7 @@ def _nat(act: Action, pkt: Packet, host: HostView) -> Packet:
     return pkt.with_(dst=dst, dport=port, ct_status=status, **orig)
 
 
-def _loopback(family: int):
+def _loopback(family: int) -> Address:
     import ipaddress
 
     return ipaddress.ip_address("127.0.0.1" if family == 4 else "::1")
@@ -367,7 +368,9 @@ def _hook_walk(
     yield HookResult(hook, steps, "accept", translated or pkt)
 
 
-def _order_unknown_peers(chains: list[BaseChain], base: BaseChain, which) -> list[BaseChain]:
+def _order_unknown_peers(
+    chains: list[BaseChain], base: BaseChain, which: Callable[[BaseChain], bool]
+) -> list[BaseChain]:
     """Chains at the same priority as ``base`` whose order relative to it is unknown."""
     return [
         b
@@ -470,9 +473,10 @@ def _deliver_walk(nf: Netfilter, pkt: Packet, host: HostView, off: Disabled, not
                 else:
                     yield from _forward_walk(nf, pkt, host, off, notes, hooks)
                 return
-        pkt = yield from _through(nf, hook, pkt, host, nat_done, off, notes, hooks)
-        if pkt is None:
+        after = yield from _through(nf, hook, pkt, host, nat_done, off, notes, hooks)
+        if after is None:
             return
+        pkt = after
     yield NetfilterTrace(hooks, "accept", pkt, None)
 
 
@@ -485,7 +489,7 @@ def _through(
     off: Disabled,
     notes: _Notes,
     hooks: list[HookResult],
-):
+) -> Generator[NetfilterTrace, None, Packet | None]:
     """One hook of a walk: yields a trace each time the hook stops the packet (after a drop or
     a reject, the walk goes on past the blocker once the caller switched it off); then adds the
     hook to ``hooks`` and returns the packet after it, or None when the walk ends here."""
@@ -516,9 +520,10 @@ def _forward_walk(
         return
     pkt = pkt.with_(oif=dev)
     for hook in ("forward", "postrouting"):
-        pkt = yield from _through(nf, hook, pkt, host, False, off, notes, hooks)
-        if pkt is None:
+        after = yield from _through(nf, hook, pkt, host, False, off, notes, hooks)
+        if after is None:
             return
+        pkt = after
     yield NetfilterTrace(hooks, "forwarded", pkt, None)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 from wsltui.facts import iptables as ipt
 from wsltui.facts.base import Unknown
@@ -22,6 +24,7 @@ from wsltui.simulation.netfilter.data import (
 from wsltui.simulation.netfilter.index import Chain
 from wsltui.simulation.netfilter.match import (
     KEYS,
+    Answer,
     Assumed,
     Compare,
     Cond,
@@ -32,6 +35,9 @@ from wsltui.simulation.netfilter.match import (
     Undecidable,
     net_ints,
 )
+from wsltui.simulation.packet import HostView, Network, Packet
+
+T = TypeVar("T")
 
 PROTO_NUMBERS = {
     "6": "tcp",
@@ -74,7 +80,9 @@ _L4 = KEYS["meta l4proto"]
 _REQUIRES = {p: ((_L4, frozenset({p})),) for p in PORT_PROTOS}  # shared: 100k rules, one tuple each
 
 
-def compile_ruleset(rs: ipt.IptablesRuleset, ipsets=None) -> tuple[list[Table], list[BaseChain]]:
+def compile_ruleset(
+    rs: ipt.IptablesRuleset, ipsets: dict[str, ipt.IpSet] | Unknown | None = None
+) -> tuple[list[Table], list[BaseChain]]:
     """``ipsets``: the facts' ``ipsets`` ({name: IpSet}, or Unknown when they could not be read)."""
     source = "iptables-nft" if rs.backend == "nft" else "iptables-legacy"
     tables: list[Table] = []
@@ -112,7 +120,7 @@ def compile_ruleset(rs: ipt.IptablesRuleset, ipsets=None) -> tuple[list[Table], 
 def _prefilter(r: ipt.Rule) -> tuple:
     """What the rule certainly needs — (protocols, destination port ranges, source nets,
     destination nets, input interfaces) — read from the facts without compiling the rule
-    (see ir.Chain); None where it could match any."""
+    (see index.Chain); None where it could match any."""
     protos = ports = srcs = dsts = iifs = None
     if r.source is not None and not r.source.negated:
         nets = _networks(r.source.value)
@@ -143,7 +151,13 @@ _PROTO_SETS = {name: frozenset({name}) for name in ("tcp", "udp", "ipv6-icmp", "
 _PROTO_SETS["icmp"] = frozenset({"icmp", "ipv6-icmp"})
 
 
-def _rule(r: ipt.Rule, source: str, family: str, shared: dict, ipsets=None) -> Rule:
+def _rule(
+    r: ipt.Rule,
+    source: str,
+    family: str,
+    shared: dict[tuple, Any],
+    ipsets: dict[str, ipt.IpSet] | Unknown | None = None,
+) -> Rule:
     """``shared``: the conditions compiled so far for this table, by what they are made of. A
     condition never changes once made, so the rules share them: a table repeats ``-p tcp``,
     ``-i eth0``, ``--ctstate NEW`` …, and a trace compiles thousands of its rules."""
@@ -198,7 +212,7 @@ def _rule(r: ipt.Rule, source: str, family: str, shared: dict, ipsets=None) -> R
     return Rule(tuple(conds), action, ref)
 
 
-def _shared(shared: dict, key: tuple, make, *args):
+def _shared(shared: dict[tuple, Any], key: tuple, make: Callable[..., T], *args: Any) -> T:
     """``make(*args)``, made once per ``key``."""
     made = shared.get(key)
     if made is None:
@@ -224,12 +238,12 @@ def _address_or_iface(value: ipt.Value, key: str, flag: str) -> Cond:
     return Compare(key, "not in" if value.negated else "in", nets, text)
 
 
-def _iface(name: str):
+def _iface(name: str) -> str | Glob:
     return Glob(name[:-1] + "*") if name.endswith("+") else name
 
 
 @lru_cache(maxsize=65536)
-def _networks(text: str):
+def _networks(text: str) -> tuple[Network, ...] | None:
     out = []
     for part in text.split(","):
         try:
@@ -262,7 +276,9 @@ def _opt_text(module: str, opt: ipt.Option) -> str:
     return f"-m {module} {'! ' if opt.negated else ''}--{opt.name.lstrip('-')} {' '.join(opt.values)}".strip()
 
 
-def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets=None) -> Cond:
+def _option(
+    module: str, opt: ipt.Option, proto: str | None, family: str, ipsets: dict[str, ipt.IpSet] | Unknown | None = None
+) -> Cond:
     text = _opt_text(module, opt)
     name, values, neg = "--" + opt.name.lstrip("-"), opt.values, opt.negated
     if module in ("tcp", "udp", "sctp", "udplite", "dccp"):
@@ -323,13 +339,14 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
         return Undecidable(f"{name} is not evaluated by wsltui", text)
     if module == "addrtype":
         if name in ("--src-type", "--dst-type"):
-            types = [ADDRTYPES.get(v.upper()) for v in ",".join(values).split(",")]
-            if None in types:
+            found = [ADDRTYPES.get(v.upper()) for v in ",".join(values).split(",")]
+            types = {t for t in found if t is not None}
+            if None in found:
                 return Undecidable("address types other than LOCAL, UNICAST, BROADCAST, MULTICAST", text)
             if family == "ipv6":
-                return _AddrType6(name == "--dst-type", set(types), neg, text)
+                return _AddrType6(name == "--dst-type", types, neg, text)
             key = "fib daddr type" if name == "--dst-type" else "fib saddr type"
-            return Compare(key, "not in" if neg else "in", set(types), text)
+            return Compare(key, "not in" if neg else "in", types, text)
         if name in ("--limit-iface-in", "--limit-iface-out"):
             return Undecidable("addrtype limited to an interface is not evaluated", text)
     if module == "iprange" and name in ("--src-range", "--dst-range") and values:
@@ -391,7 +408,9 @@ def _option(module: str, opt: ipt.Option, proto: str | None, family: str, ipsets
     return Undecidable(f"-m {module} {name} is not evaluated by wsltui", text)
 
 
-def _set_option(name: str, values: list[str], neg: bool, text: str, ipsets) -> Cond:
+def _set_option(
+    name: str, values: list[str], neg: bool, text: str, ipsets: dict[str, ipt.IpSet] | Unknown | None
+) -> Cond:
     if name in ("--update-counters", "--update-subcounters"):
         return Const(True, text)  # counting only
     if name not in ("--match-set", "--set") or len(values) != 2:
@@ -411,14 +430,14 @@ class _IpsetMatch(Cond):
 
     __slots__ = ("sets", "name", "flags", "neg")
 
-    def __init__(self, sets: dict, name: str, flags: list[str], neg: bool, text: str) -> None:
+    def __init__(self, sets: dict[str, ipt.IpSet], name: str, flags: list[str], neg: bool, text: str) -> None:
         self.sets, self.name, self.flags, self.neg, self.text = sets, name, flags, neg, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         hit = self._in(self.sets[self.name], pkt, depth=0)
         return hit if isinstance(hit, str) else hit != self.neg
 
-    def _in(self, s, pkt, depth: int):
+    def _in(self, s: ipt.IpSet, pkt: Packet, depth: int) -> bool | str:
         if s.type == "list:set":
             for (member,) in s.members:
                 inner = self.sets.get(member)
@@ -447,7 +466,7 @@ class _CannotRead(Exception):
     pass
 
 
-def _packet_side(dim: str, flag: str, pkt):
+def _packet_side(dim: str, flag: str, pkt: Packet) -> object:
     src = flag == "src"
     if dim in ("ip", "net"):
         return pkt.src if src else pkt.dst
@@ -458,7 +477,7 @@ def _packet_side(dim: str, flag: str, pkt):
     raise _CannotRead(f"the {dim} dimension is not evaluated by wsltui")
 
 
-def _best(members, dims: list[str], values: list, bare: str) -> int | None:
+def _best(members: list[tuple[str, ...]], dims: list[str], values: list[Any], bare: str) -> int | None:
     """The longest total prefix of a member matching ``values`` (hash:net picks the most
     specific entry, which decides between an entry and a ``nomatch`` one); None when none does."""
     best = None
@@ -474,7 +493,7 @@ def _best(members, dims: list[str], values: list, bare: str) -> int | None:
     return best
 
 
-def _member_part(dim: str, text: str, v, bare: str) -> int | None:
+def _member_part(dim: str, text: str, v: Any, bare: str) -> int | None:
     """How specific ``text`` (one dimension of a member) is when it matches ``v``, else None.
     ``bare``: the protocol of a port written without one ("tcp" in hash types; bitmap:port
     matches the port of any protocol with ports)."""
@@ -512,11 +531,11 @@ class _Either(Cond):
 
     __slots__ = ("a", "b", "neg", "packet_only")
 
-    def __init__(self, a, b, neg, text):
+    def __init__(self, a: Cond, b: Cond, neg: bool, text: str) -> None:
         self.a, self.b, self.neg, self.text = a, b, neg, text
         self.packet_only = a.packet_only and b.packet_only
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         ra, rb = self.a.test(pkt, host), self.b.test(pkt, host)
         if ra is True or rb is True:
             return not self.neg
@@ -532,10 +551,10 @@ class _AddrType6(Cond):
 
     __slots__ = ("dst", "types", "neg")
 
-    def __init__(self, dst, types, neg, text):
+    def __init__(self, dst: bool, types: set[str], neg: bool, text: str) -> None:
         self.dst, self.types, self.neg, self.text = dst, types, neg, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         addr = pkt.dst if self.dst else pkt.src
         if "multicast" in self.types and not addr.is_multicast:
             return self.neg
@@ -557,10 +576,10 @@ class _CtStateCond(Cond):
     __slots__ = ("states", "neg")
     packet_only = True
 
-    def __init__(self, states, neg, text):
+    def __init__(self, states: set[str], neg: bool, text: str) -> None:
         self.states, self.neg, self.text = states, neg, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         hit = pkt.ct_state in self.states or bool(self.states & pkt.ct_status)
         return hit != self.neg
 
@@ -570,10 +589,10 @@ class _RpFilter(Cond):
 
     __slots__ = ("invert",)
 
-    def __init__(self, invert, text):
+    def __init__(self, invert: bool, text: str) -> None:
         self.invert, self.text = invert, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         oif = KEYS["fib saddr iif oif"](pkt, host)
         if not isinstance(oif, str) and oif is not None:
             return "the routing table is unknown"
@@ -637,7 +656,7 @@ _EXTENSIONS = (
 )
 
 
-def _first_port(text: str):
+def _first_port(text: str) -> tuple[int, int] | None:
     lo = text.split("-", 1)[0]
     try:
         return (int(lo), int(lo))

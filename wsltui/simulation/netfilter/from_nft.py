@@ -8,6 +8,7 @@ does not know still reaches us and becomes ``unknown`` here, with its text.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from collections.abc import Set as AbstractSet
 
 from wsltui.facts import nft as nftfacts
@@ -23,9 +24,12 @@ from wsltui.simulation.netfilter.match import (
     Interval,
     Lookup,
     Masked,
+    MarkExpr,
     Undecidable,
 )
+from wsltui.simulation.packet import HostView, Packet
 
+Json = Any  # a value of ``nft -j list ruleset``, as json.loads gives it
 _L4 = KEYS["meta l4proto"]
 _NF = KEYS["meta nfproto"]
 V4 = ((_NF, frozenset({"ipv4"})),)
@@ -34,7 +38,7 @@ PORT_L4 = frozenset({"tcp", "udp", "sctp", "dccp", "udplite"})
 L4_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 136: "udplite"}
 
 
-def _fib_oif_exists(pkt, host):
+def _fib_oif_exists(pkt: Packet, host: HostView) -> object:
     dev = KEYS["fib saddr iif oif"](pkt, host)
     return UNKNOWN if dev is UNKNOWN else dev is not None
 
@@ -167,7 +171,7 @@ def _rule(r: nftfacts.NftRule, sets: dict, family: str) -> Rule:
     return Rule(tuple(conds), action, ref, tuple(effects))
 
 
-def _reject_with(body, family: str) -> str:
+def _reject_with(body: Json, family: str) -> str:
     if not isinstance(body, dict):
         return "icmpx-port-unreachable"  # inet default: port-unreachable of the packet's family
     rtype, expr = body.get("type"), body.get("expr")
@@ -220,7 +224,7 @@ def _match(body: dict, text: str, sets: dict) -> Cond:
     raise NotCompiled(f"the operator {op}")
 
 
-def _key(left) -> tuple[str, tuple]:
+def _key(left: Json) -> tuple[str, tuple]:
     if not isinstance(left, dict) or len(left) != 1:
         raise NotCompiled("an expression wsltui does not evaluate")
     ((kind, body),) = left.items()
@@ -281,7 +285,7 @@ def _key(left) -> tuple[str, tuple]:
     raise NotCompiled(f"the expression {kind}")
 
 
-def _iface_key(key: str, right) -> str:
+def _iface_key(key: str, right: Json) -> str:
     """``iif "lo"`` compares interface indexes; nft shows the name the index had when the
     ruleset was listed, the same moment ``ip -j addr`` gave the names, so comparing names then is
     comparing indexes (an index with no interface left is shown as a number, compared as one)."""
@@ -292,7 +296,7 @@ def _iface_key(key: str, right) -> str:
     return key
 
 
-def _value(v, key: str):
+def _value(v: Json, key: str) -> object:
     if isinstance(v, dict):
         if "prefix" in v:
             p = v["prefix"]
@@ -304,7 +308,7 @@ def _value(v, key: str):
     return _scalar(v, key)
 
 
-def _scalar(v, key: str):
+def _scalar(v: Json, key: str) -> object:
     if key in ("saddr", "daddr", "ct original daddr", "ct original saddr") and isinstance(v, str):
         try:
             return ipaddress.ip_address(v)
@@ -325,7 +329,7 @@ def _scalar(v, key: str):
     return v
 
 
-def _elements(right, sets: dict, *, concat: bool, keys: list[str]) -> list[tuple]:
+def _elements(right: Json, sets: dict, *, concat: bool, keys: list[str]) -> list[tuple]:
     if isinstance(right, str) and right.startswith("@"):
         s = sets.get(right[1:])
         if s is None:
@@ -353,7 +357,7 @@ def _elements(right, sets: dict, *, concat: bool, keys: list[str]) -> list[tuple
     return out
 
 
-def _vmap(body, text: str, sets: dict) -> Action:
+def _vmap(body: Json, text: str, sets: dict) -> Action:
     key, requires = _key(body.get("key"))
     data = body.get("data")
     if isinstance(data, str) and data.startswith("@"):
@@ -379,7 +383,7 @@ def _vmap(body, text: str, sets: dict) -> Action:
     return Action("vmap", vmap_key=key, vmap=tuple(mapping), vmap_requires=requires)
 
 
-def _nat(kind: str, body) -> Action:
+def _nat(kind: str, body: Json) -> Action:
     body = body or {}
     addr = body.get("addr")
     port = body.get("port")
@@ -395,7 +399,7 @@ def _nat(kind: str, body) -> Action:
     return Action("dnat" if kind == "dnat" else "redirect", nat_addr=address, nat_port=nat_port)
 
 
-def _mangle(body, text: str) -> Action:
+def _mangle(body: Json, text: str) -> Action:
     key = body.get("key") if isinstance(body, dict) else None
     value = body.get("value") if isinstance(body, dict) else None
     if key == {"meta": {"key": "mark"}} and isinstance(value, int):
@@ -413,8 +417,8 @@ def _mangle(body, text: str) -> Action:
     return Action("unknown", reason=f"cannot evaluate '{text}'")
 
 
-def _mark_expr(value):
-    """The value of ``meta mark set …`` / ``ct mark set …`` as ir.mark_value reads it."""
+def _mark_expr(value: Json) -> MarkExpr:
+    """The value of ``meta mark set …`` / ``ct mark set …`` as match.mark_value reads it."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if value in ({"meta": {"key": "mark"}}, {"ct": {"key": "mark"}}):

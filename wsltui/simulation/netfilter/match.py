@@ -7,100 +7,108 @@ the evaluator turns into an ``unknown`` verdict naming the expression instead of
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
-from wsltui.simulation.packet import HostView, Packet
+from wsltui.simulation.packet import Address, HostView, Packet
+
+# What a key reads from a packet (and the host): a value, or UNKNOWN.
+KeyFn = Callable[[Packet, HostView], object]
+# ``requires`` of a condition: (key, the values it allows), each a precondition for the packet.
+Requires = tuple[tuple[KeyFn, Collection[Any]], ...]
+# A mark a ``setmark`` sets: a number, a key ("meta mark", "ct mark"), or (op, left, right) with op & | ^.
+MarkExpr = int | str | tuple[str, "MarkExpr", "MarkExpr"]
 
 UNKNOWN = object()  # a key whose value cannot be known for this packet
 
 
-def _l4(pkt: Packet, host: HostView):
+def _l4(pkt: Packet, host: HostView) -> object:
     return pkt.proto
 
 
-def _nfproto(pkt: Packet, host: HostView):
+def _nfproto(pkt: Packet, host: HostView) -> object:
     return "ipv4" if pkt.family == 4 else "ipv6"
 
 
-def _iifname(pkt: Packet, host: HostView):
+def _iifname(pkt: Packet, host: HostView) -> object:
     return pkt.iif
 
 
-def _oifname(pkt: Packet, host: HostView):
+def _oifname(pkt: Packet, host: HostView) -> object:
     return pkt.oif
 
 
-def _iif_index(pkt: Packet, host: HostView):
+def _iif_index(pkt: Packet, host: HostView) -> object:
     return host.interface_index.get(pkt.iif, UNKNOWN) if pkt.iif else None
 
 
-def _oif_index(pkt: Packet, host: HostView):
+def _oif_index(pkt: Packet, host: HostView) -> object:
     return host.interface_index.get(pkt.oif, UNKNOWN) if pkt.oif else None
 
 
-def _saddr(pkt, host):
+def _saddr(pkt: Packet, host: HostView) -> object:
     return pkt.src
 
 
-def _daddr(pkt, host):
+def _daddr(pkt: Packet, host: HostView) -> object:
     return pkt.dst
 
 
-def _sport(pkt, host):
+def _sport(pkt: Packet, host: HostView) -> object:
     return pkt.sport
 
 
-def _dport(pkt, host):
+def _dport(pkt: Packet, host: HostView) -> object:
     return pkt.dport
 
 
-def _mark(pkt, host):
+def _mark(pkt: Packet, host: HostView) -> object:
     return pkt.mark
 
 
-def _ct_mark(pkt, host):
+def _ct_mark(pkt: Packet, host: HostView) -> object:
     return pkt.ct_mark
 
 
-def _ct_direction(pkt, host):
+def _ct_direction(pkt: Packet, host: HostView) -> object:
     return "reply" if pkt.ct_reply else "original"
 
 
-def _ct_state(pkt, host):
+def _ct_state(pkt: Packet, host: HostView) -> object:
     return pkt.ct_state
 
 
-def _ct_status(pkt, host):
+def _ct_status(pkt: Packet, host: HostView) -> object:
     return pkt.ct_status
 
 
-def _ct_orig_daddr(pkt, host):
+def _ct_orig_daddr(pkt: Packet, host: HostView) -> object:
     return pkt.orig_dst or pkt.dst
 
 
-def _ct_orig_dport(pkt, host):
+def _ct_orig_dport(pkt: Packet, host: HostView) -> object:
     return pkt.orig_dport if pkt.orig_dport is not None else pkt.dport
 
 
-def _ct_orig_saddr(pkt, host):
+def _ct_orig_saddr(pkt: Packet, host: HostView) -> object:
     return pkt.src
 
 
-def _icmpv6_type(pkt, host):
+def _icmpv6_type(pkt: Packet, host: HostView) -> object:
     return pkt.icmp_type
 
 
-def _hop_limit(pkt, host):
+def _hop_limit(pkt: Packet, host: HostView) -> object:
     return UNKNOWN if pkt.hop_limit is None else pkt.hop_limit
 
 
-def _tcp_flags(pkt, host):
+def _tcp_flags(pkt: Packet, host: HostView) -> object:
     return frozenset({"syn"})  # the first packet of a TCP connection
 
 
-def _pkttype(pkt, host):
+def _pkttype(pkt: Packet, host: HostView) -> object:
     if pkt.dst.is_multicast:
         return "multicast"
     if pkt.family == 4 and str(pkt.dst).endswith(".255"):
@@ -108,15 +116,15 @@ def _pkttype(pkt, host):
     return "host"
 
 
-def _fib_daddr_type(pkt, host):
+def _fib_daddr_type(pkt: Packet, host: HostView) -> object:
     return _addr_type(pkt.dst, host)
 
 
-def _fib_saddr_type(pkt, host):
+def _fib_saddr_type(pkt: Packet, host: HostView) -> object:
     return _addr_type(pkt.src, host)
 
 
-def _addr_type(addr, host: HostView):
+def _addr_type(addr: Address, host: HostView) -> object:
     if addr.is_multicast:
         return "multicast"
     local = host.is_local(addr)
@@ -129,7 +137,7 @@ def _addr_type(addr, host: HostView):
     return "unicast"
 
 
-def _fib_saddr_iif_oif(pkt, host):
+def _fib_saddr_iif_oif(pkt: Packet, host: HostView) -> object:
     """``fib saddr . iif oif``: the reverse-path lookup firewalld uses against spoofing."""
     if not pkt.iif:
         return UNKNOWN
@@ -204,29 +212,33 @@ PACKET_KEYS = frozenset(
 _PACKET_KEYFNS = frozenset(KEYS[k] for k in PACKET_KEYS)
 
 
-def reads_packet_only(keys, requires=()) -> bool:
+def reads_packet_only(keys: Iterable[str], requires: Requires = ()) -> bool:
     """Do these keys (names) and requirements ((keyfn, allowed), ...) read nothing but the packet?"""
     return all(k in PACKET_KEYS for k in keys) and all(fn in _PACKET_KEYFNS for fn, _ in requires)
 
 
 @dataclass(frozen=True)
 class Interval:
-    lo: object
-    hi: object
+    lo: Any  # comparable with the packet's value: ports, addresses
+    hi: Any
 
-    def contains(self, v) -> bool:
+    def contains(self, v: object) -> bool:
         try:
             return self.lo <= v <= self.hi
         except TypeError:
             return False
 
 
-def value_in(v, element) -> bool:
+def value_in(v: object, element: object) -> bool:
     """Does packet value ``v`` fall in one element (a value, a network, an Interval, a glob)?"""
     if isinstance(element, Interval):
         return element.contains(v)
     if isinstance(element, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return getattr(v, "version", None) == element.version and v in element
+        return (
+            isinstance(v, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+            and v.version == element.version
+            and v in element
+        )
     if isinstance(element, Glob):
         return isinstance(v, str) and element.matches(v)
     if isinstance(v, frozenset):  # flag sets (ct status, tcp flags): any bit in common
@@ -251,7 +263,7 @@ class Cond:
     # get equal answers, so ChainView works it out once per packet instead of at every walk.
     packet_only = False
 
-    def test(self, pkt: Packet, host: HostView):  # -> True | False | str (why unknown)
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         raise NotImplementedError
 
 
@@ -263,7 +275,7 @@ class Compare(Cond):
 
     __slots__ = ("key", "op", "right", "requires", "keyname", "need_proto", "fast", "packet_only")
 
-    def __init__(self, key: str, op: str, right, text: str, requires: tuple = ()) -> None:
+    def __init__(self, key: str, op: str, right: Any, text: str, requires: Requires = ()) -> None:
         self.keyname = key
         self.key = KEYS[key]
         self.op = op
@@ -278,7 +290,7 @@ class Compare(Cond):
             self.need_proto, self.requires = frozenset(requires[0][1]), ()
         self.fast = _fast_test(key, op, right)
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         if self.need_proto is not None and pkt.proto not in self.need_proto:
             return False
         if self.fast is not None:
@@ -304,7 +316,7 @@ class Compare(Cond):
             return f"cannot compare {self.keyname} {op} {self.right}"
 
 
-def _fast_test(key: str, op: str, right):
+def _fast_test(key: str, op: str, right: Any) -> Callable[[Packet], bool] | None:
     """A specialised ``pkt -> bool`` for the shapes most rules have, or None."""
     if op not in ("in", "not in", "==", "!="):
         return None
@@ -319,7 +331,7 @@ def _fast_test(key: str, op: str, right):
         if not ranges:
             return (lambda p: getattr(p, attr) not in exact) if negate else (lambda p: getattr(p, attr) in exact)
 
-        def ports(p):
+        def ports(p: Packet) -> bool:
             x = getattr(p, attr)
             return (x in exact or any(lo <= x <= hi for lo, hi in ranges)) != negate
 
@@ -330,7 +342,7 @@ def _fast_test(key: str, op: str, right):
             return None
         which = "src_int" if key == "saddr" else "dst_int"
 
-        def addresses(p):
+        def addresses(p: Packet) -> bool:
             x, v = getattr(p, which), p.family
             return any(ver == v and x & mask == net for ver, net, mask in nets) != negate
 
@@ -358,7 +370,7 @@ class Masked(Cond):
         )
         self.packet_only = reads_packet_only((key,))
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         v = self.key(pkt, host)
         if not isinstance(v, int):
             return f"cannot tell {self.keyname} for this packet"
@@ -379,7 +391,7 @@ class Lookup(Cond):
         self.text = text
         self.requires = requires
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         for keyfn, allowed in self.requires:
             if keyfn(pkt, host) not in allowed:
                 return False
@@ -400,13 +412,17 @@ class Assume:
         self.value, self.why = value, why
 
 
+# What a condition's test answers: True, False, an Assume, or why it cannot be told (a string).
+Answer = bool | str | Assume
+
+
 class Assumed(Cond):
     __slots__ = ("result",)
 
     def __init__(self, value: bool, why: str, text: str) -> None:
         self.result, self.text = Assume(value, why), text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         return self.result
 
 
@@ -417,7 +433,7 @@ class Const(Cond):
     def __init__(self, value: bool, text: str) -> None:
         self.value, self.text = value, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         return self.value
 
 
@@ -429,19 +445,17 @@ class Undecidable(Cond):
     def __init__(self, reason: str, text: str) -> None:
         self.reason, self.text = reason, text
 
-    def test(self, pkt, host):
+    def test(self, pkt: Packet, host: HostView) -> Answer:
         return self.reason
 
 
-def mark_value(expr, pkt: Packet) -> int:
+def mark_value(expr: MarkExpr, pkt: Packet) -> int:
     """A ``setmark`` expression's value for ``pkt``: ``meta mark set ct mark & 0xff0000``,
     CONNMARK --save-mark/--restore-mark with their masks."""
     if isinstance(expr, int):
         return expr
-    if expr == "meta mark":
-        return pkt.mark
-    if expr == "ct mark":
-        return pkt.ct_mark
+    if isinstance(expr, str):
+        return pkt.mark if expr == "meta mark" else pkt.ct_mark
     op, left, right = expr
     a, b = mark_value(left, pkt), mark_value(right, pkt)
     return (a & b) if op == "&" else (a | b) if op == "|" else (a ^ b)

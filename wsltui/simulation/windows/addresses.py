@@ -7,7 +7,9 @@ import ipaddress
 import re
 
 from wsltui.facts.base import Unknown
+from wsltui.facts.network import NetworkFacts
 from wsltui.facts.windows import Adapter, ConnectionProfile, WindowsFacts
+from wsltui.simulation.packet import Network
 from wsltui.simulation.windows.shared import ADAPTER_CMD
 
 _GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
@@ -70,15 +72,15 @@ def lan_adapters(win: WindowsFacts) -> list[ConnectionProfile] | Unknown:
     return [c for c in win.connections if not c.alias.lower().startswith(("vethernet", "loopback"))]
 
 
-def subnets(network, interfaces: tuple[str, ...] | None = None) -> tuple | None:
+def subnets(network: NetworkFacts | None, interfaces: tuple[str, ...] | None = None) -> tuple[Network, ...] | None:
     """On-link prefixes of Linux interfaces (``None``: every interface but lo and loopback0), as
     address keywords need them; None when the addresses are not known. In NAT mode the WSL
     adapter's prefix is the vEthernet (WSL) subnet; in mirrored mode Linux's interfaces carry
     the Windows adapters' addresses (docs/wsl-networking.md §1.2, §1.3)."""
-    ifaces = getattr(network, "interfaces", None)
+    ifaces = network.interfaces if network is not None else None
     if ifaces is None or isinstance(ifaces, Unknown):
         return None
-    nets = []
+    nets: list[Network] = []
     for i in ifaces:
         if (interfaces is None and i.name in ("lo", "loopback0")) or (
             interfaces is not None and i.name not in interfaces

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import WindowsFacts
+from wsltui.facts.windows import ExcludedPorts, WindowsFacts
 from wsltui.simulation import win_commands as wc
 from wsltui.simulation.trace import REFUSED, Fix, Hop
 from wsltui.simulation.windows.shared import EXCL_CMD, unknown_hop
 from wsltui.vocabulary import Verdict
 
 
-def excluded_table(win: WindowsFacts | None, v6: bool):
+def excluded_table(win: WindowsFacts | None, v6: bool) -> ExcludedPorts | Unknown:
     """The TCP excluded ranges of one family (``ExcludedPorts``), or Unknown."""
     if win is None:
         return Unknown("no Windows data in this snapshot", EXCL_CMD.replace("ipv4", "ipv6") if v6 else EXCL_CMD)

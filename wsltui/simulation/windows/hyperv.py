@@ -11,10 +11,12 @@ traffic in NAT with no rule deciding passes as an explicit assumption (the docs 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from wsltui.facts.base import Unknown
-from wsltui.facts.windows import PROFILES, WSL_VM_CREATOR, FwRule, HyperV, WindowsFacts
+from wsltui.facts.windows import PROFILES, WSL_VM_CREATOR, FwRule, HyperV, HyperVSetting, WindowsFacts
 from wsltui.facts.wsl import WslConfig
 from wsltui.simulation import win_commands as wc
 from wsltui.simulation.decided import windows_key
@@ -30,6 +32,8 @@ from wsltui.simulation.windows.rules import (
 )
 from wsltui.simulation.windows.shared import HV_CMD, WinPacket, unknown_hop
 from wsltui.vocabulary import Verdict
+
+T = TypeVar("T")
 
 HV_ADAPTER = "vEthernet (WSL (Hyper-V firewall))"  # WSL's NAT network with the firewall attached
 NAT_ADAPTER = "vEthernet (WSL)"  # ... and without it (WslCoreConfig.cpp NatNetworkName)
@@ -207,11 +211,14 @@ def _with_presence(hop: Hop, presence: HyperVPresence) -> Hop:
     )
 
 
-def _hv_value(hv: HyperV, profile: str | None, attr: str):
-    """A setting for one profile: the profile's value, else the VM-level one (NotConfigured
-    falls back), else None (Windows' default applies)."""
-    own = getattr(hv.profiles.get(profile), attr, None) if profile else None
-    return own if own is not None else getattr(hv.setting, attr, None)
+def _hv_value(hv: HyperV, profile: str | None, value: Callable[[HyperVSetting], T | None]) -> T | None:
+    """A setting (``value`` reads it) for one profile: the profile's value, else the VM-level one
+    (NotConfigured falls back), else None (Windows' default applies)."""
+    mine = hv.profiles.get(profile) if profile else None
+    own = value(mine) if mine is not None else None
+    if own is not None or not isinstance(hv.setting, HyperVSetting):
+        return own
+    return value(hv.setting)
 
 
 def _hv_profiles(win: WindowsFacts, hv: HyperV, pkt: WinPacket) -> list[tuple[str | None, str]]:
@@ -270,7 +277,7 @@ def _hv_rules(
     (ActiveStore, batch v2) when captured; else WSL's rules plus the host's IP/port rules when
     AllowHostPolicyMerge, re-derived (never program or interface rules)."""
     own = [] if isinstance(hv.rules, Unknown) else list(hv.rules)
-    merge = _hv_value(hv, profile, "host_merge") is not False and not host_off
+    merge = _hv_value(hv, profile, lambda s: s.host_merge) is not False and not host_off
     if not hv.merged_published and merge and not isinstance(win.rules, Unknown):
         own += [r for r in win.rules if not r.program_scoped and not r.interfaces]
     host = win.profiles.get(profile) if profile and not isinstance(win.profiles, Unknown) else None
@@ -282,7 +289,7 @@ def _hv_rules(
         local_off = (
             (host is not None and host.allow_local_rules is False)
             if from_host
-            else (_hv_value(hv, profile, "allow_local") is False)
+            else (_hv_value(hv, profile, lambda s: s.allow_local) is False)
         )
         why = not_in_force(r, local_off, profile)
         if why:
@@ -338,7 +345,7 @@ def _hv_eval(
 ) -> Hop:
     layer = "hyperv-firewall"
     loc = f"Hyper-V firewall, VMCreatorId {WSL_VM_CREATOR}" + (f", {profile} profile ({how})" if profile else "")
-    enabled = _hv_value(hv, profile, "enabled")
+    enabled = _hv_value(hv, profile, lambda s: s.enabled)
     host_off = _host_profile_off(win, profile)
     if enabled is False:
         return Hop(
@@ -363,7 +370,7 @@ def _hv_eval(
             rule=f"{profile} profile: Enabled=False; Hyper-V Enabled=NotConfigured",
             decided_by=windows_key("hyperv", "accept", profile=profile, setting="Enabled=NotConfigured"),
         )
-    loopback = _hv_value(hv, profile, "loopback")
+    loopback = _hv_value(hv, profile, lambda s: s.loopback)
     if (pkt.loopback or host_to_vm) and loopback is False:
         between = "over loopback" if pkt.loopback else "between the host and the VM"
         return Hop(
@@ -401,7 +408,7 @@ def _hv_local_rules_off(win: WindowsFacts, hv: HyperV, profile: str | None) -> b
     """Would a local Hyper-V rule (the fix wsltui offers) be ignored? When the profile says so, and
     when it is NotConfigured while Group Policy turns local host rules off, which the Hyper-V
     firewall may mirror (hyper-v-firewall.md): then only the administrator's rule is certain to help."""
-    own = _hv_value(hv, profile, "allow_local")
+    own = _hv_value(hv, profile, lambda s: s.allow_local)
     host = win.profiles.get(profile) if profile and not isinstance(win.profiles, Unknown) else None
     return own is False or (own is None and host is not None and host.allow_local_rules is False)
 
@@ -502,7 +509,7 @@ def _hv_verdict(
             decided_by=windows_key("hyperv", "accept", r),
         )
     direction = "inbound" if pkt.direction == "in" else "outbound"
-    default = _hv_value(hv, profile, "default_inbound" if pkt.direction == "in" else "default_outbound")
+    default = _hv_value(hv, profile, lambda s: s.default_inbound if pkt.direction == "in" else s.default_outbound)
     if default is None:  # not configured: documented defaults are inbound Block, outbound Allow
         default = "block" if pkt.direction == "in" else "allow"
     if default == "allow":

@@ -148,7 +148,7 @@ def portproxy(
     return hop, target, cport
 
 
-def _entry_forwards(win: WindowsFacts, e, port: int, wsl_ip: str | None) -> tuple[Hop, str | None, int]:
+def _entry_forwards(win: WindowsFacts, e: PortProxy, port: int, wsl_ip: str | None) -> tuple[Hop, str | None, int]:
     """Where the portproxy entry ``e`` forwards, as ``portproxy`` returns it (a stale entry blocks,
     with the address its fix points it at)."""
     layer = "portproxy"

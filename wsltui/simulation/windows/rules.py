@@ -15,6 +15,7 @@ import ipaddress
 
 from wsltui.facts.windows import FwRule, WindowsFacts, _in_port_token, address_keyword
 from wsltui.simulation import win_commands as wc
+from wsltui.simulation.packet import Address
 from wsltui.simulation.trace import Fix, WinAction
 from wsltui.simulation.windows.addresses import adapter_for, names_interface
 from wsltui.simulation.windows.shared import IPCONFIG_CMD, PROTO_NUM, WinPacket, norm_program
@@ -61,19 +62,19 @@ def _port_matches(tokens: list[str], port: int | None) -> bool | str:
     return f"port keyword {','.join(keywords)} does not cover {port}" if keywords else False
 
 
-def _literal_matches(token: str, a) -> bool | str:
+def _literal_matches(token: str, a: Address) -> bool | str:
     """An address, an ``a-b`` range or a subnet (``a/len`` or ``a/mask``)."""
     try:
         if "-" in token and "/" not in token:
             lo, hi = (ipaddress.ip_address(x.strip()) for x in token.split("-", 1))
-            return lo.version == a.version and lo <= a <= hi
+            return lo.version == a.version == hi.version and int(lo) <= int(a) <= int(hi)
         net = ipaddress.ip_network(token, strict=False)
         return net.version == a.version and a in net
     except ValueError:
         return f"address {token!r} not understood"
 
 
-def _keyword_matches(keyword: str, family: int | None, a, pkt: WinPacket) -> bool | str:
+def _keyword_matches(keyword: str, family: int | None, a: Address, pkt: WinPacket) -> bool | str:
     """A remote address keyword (docs/windows-firewall.md §1.2, §4.1): LocalSubnet is the on-link
     prefixes of the interface the packet crosses, DefaultGateway its gateways; DNS, DHCP, WINS are
     its configured servers and Internet, Intranet, IntranetRemoteAccess, PlayToDevice, CaptivePortal

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
 from wsltui.facts.windows import WSL_VM_CREATOR, WindowsFacts
 from wsltui.simulation.trace import Hop
@@ -61,10 +62,10 @@ def unknown_hop(layer: str, what: str, why: Unknown | str, command: str = "") ->
     return Hop(layer, Verdict.UNKNOWN, what, reason=f"unknown: {why}" + (f" (run: {command})" if command else ""))
 
 
-def captured(facts) -> WindowsFacts | None:
+def captured(facts: Facts) -> WindowsFacts | None:
     """The Windows facts, or None when the snapshot holds no Windows record at all."""
-    win = getattr(facts, "windows", None)
-    return win if win is not None and getattr(win, "captured", False) else None
+    win = facts.windows
+    return win if win is not None and win.captured else None
 
 
 def norm_program(p: str) -> str:
