@@ -86,7 +86,7 @@ class Analysis:
 
 def targets(facts: Facts, ports: tuple[int, ...] = ()) -> tuple[list[Target], Unknown | None]:
     socks = facts.sockets
-    listeners = getattr(socks, "listeners", None)
+    listeners = socks.listeners if socks is not None else None
     unknown = listeners if isinstance(listeners, Unknown) else None
     if socks is None:
         unknown = facts.failures.get("sockets") or Unknown(
@@ -124,7 +124,7 @@ def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str]
         rows.append(Row(t, traces))
     from wsltui.simulation.reconcile import stored_tests
 
-    traces = {(r.target.proto, r.target.port, sc): t for r in rows for sc, t in r.traces.items()}
+    by_flow = {(r.target.proto, r.target.port, sc): t for r in rows for sc, t in r.traces.items()}
     return Analysis(
         snap,
         facts,
@@ -133,5 +133,5 @@ def analyze(snap: Snapshot, ports: tuple[int, ...] = (), sources: dict[str, str]
         unknown,
         tuple(errors),
         dict(sources or {}),
-        live=tuple(stored_tests(snap, world, traces)),
+        live=tuple(stored_tests(snap, world, by_flow)),
     )

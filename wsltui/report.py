@@ -22,6 +22,8 @@ from pathlib import Path
 from wsltui import __version__, json_stream, safe_files
 from wsltui.facts import Facts, build_facts, jsonable_one_level
 from wsltui.facts.base import Unknown
+from wsltui.facts.windows import HyperV
+from wsltui.facts.wsl import WslConfig
 from wsltui.simulation.reconcile import Reconciliation, StoredTest, observed_json, stored_tests
 from wsltui.simulation.simulate import SCENARIOS, Scenario, World, simulate
 from wsltui.simulation.trace import CLIENT_NAMES, Hop, Trace, client_lines
@@ -265,7 +267,7 @@ def _source(report: Report) -> str:
 def _mode(report: Report) -> str:
     mode = report.world.mode
     wsl = report.facts.wsl
-    requested = getattr(getattr(wsl, "wslconfig", None), "networking_mode", None)
+    requested = wsl.wslconfig.networking_mode if wsl is not None and isinstance(wsl.wslconfig, WslConfig) else None
     text = mode + (f" (unknown: {report.world.mode_reason})" if mode == "unknown" and report.world.mode_reason else "")
     if isinstance(requested, str) and requested != mode:
         text += f"; .wslconfig requests {requested}"
@@ -277,10 +279,10 @@ def _addresses(report: Report) -> str:
     if n is None:
         return "unknown (the network facts could not be read)"
     bits = []
-    primary = ", ".join(a for a in (getattr(n, "primary_address", None), getattr(n, "primary_address6", None)) if a)
+    primary = ", ".join(a for a in (n.primary_address, n.primary_address6) if a)
     if primary:
-        bits.append(primary + (f" on {n.primary_interface}" if getattr(n, "primary_interface", None) else ""))
-    gw = getattr(n, "default_gateway_v4", None) or getattr(n, "default_gateway_v6", None)
+        bits.append(primary + (f" on {n.primary_interface}" if n.primary_interface else ""))
+    gw = n.default_gateway_v4 or n.default_gateway_v6
     if gw:
         bits.append(f"gateway {gw}")
     return ", ".join(bits) or "no global address"
@@ -288,9 +290,9 @@ def _addresses(report: Report) -> str:
 
 def _windows(report: Report) -> str:
     win = report.facts.windows
-    if win is None or not getattr(win, "captured", False):
+    if win is None or not win.captured:
         return "not captured (Windows layers are unknown)"
-    return "captured" + (f", Windows build {win.build}" if getattr(win, "build", None) else "")
+    return "captured" + (f", Windows build {win.build}" if win.build else "")
 
 
 def _cell(t: Trace | None) -> tuple[str, str]:
@@ -300,8 +302,9 @@ def _cell(t: Trace | None) -> tuple[str, str]:
     if t.reachable is True:
         assumed = [h.layer for h in t.hops if h.verdict == "assumed"]
         return MARK[True], "connects" + (f" (assumed: {', '.join(dict.fromkeys(assumed))})" if assumed else "")
-    if t.reachable is False:
-        return MARK[False], f"{t.symptom or 'blocked'} ({t.first_blocker.layer})"
+    blocker = t.first_blocker  # there is one exactly when the trace is not reachable
+    if blocker is not None:
+        return MARK[False], f"{t.symptom or 'blocked'} ({blocker.layer})"
     unknown = [h.layer for h in t.hops if h.verdict == "unknown"]
     return MARK[None], "unknown (" + ", ".join(dict.fromkeys(unknown)) + ")"
 
@@ -723,7 +726,7 @@ def _md_deciding(report: Report, w) -> None:
 
 def _md_zones(report: Report, w) -> None:
     f = report.facts.firewalld
-    if f is None or getattr(f, "running", False) is not True:
+    if f is None or f.running is not True:
         return
     active = {az.name: az for az in f.active_zones}
     w(f"**firewalld zones** (default zone {code(str(f.default_zone))})")
@@ -748,7 +751,7 @@ def _md_zones(report: Report, w) -> None:
 
 def _md_windows(report: Report, w) -> None:
     win = report.facts.windows
-    if win is None or not getattr(win, "captured", False):
+    if win is None or not win.captured:
         return
     if not any(
         b.hop.layer in ("windows-firewall", "hyperv-firewall", "portproxy", "excluded-ports", "windows-listener")
@@ -768,8 +771,8 @@ def _md_windows(report: Report, w) -> None:
             )
         )
     hv = win.hyperv
-    setting = getattr(hv, "setting", None)
-    if getattr(hv, "available", False) and setting is not None and not isinstance(setting, Unknown):
+    setting = hv.setting if isinstance(hv, HyperV) else None
+    if isinstance(hv, HyperV) and hv.available and setting is not None and not isinstance(setting, Unknown):
 
         def on(v) -> str:
             return "not configured" if v is None else "on" if v else "off"

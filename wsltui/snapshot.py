@@ -216,7 +216,8 @@ def load(path: str | os.PathLike) -> Snapshot:
         raise SnapshotError(f"{p}: not a wsltui snapshot ({e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("records"), dict):
         raise SnapshotError(f'{p}: not a wsltui snapshot (expected a JSON object with "format": "{FORMAT}")')
-    snap = Snapshot(meta=data.get("meta") if isinstance(data.get("meta"), dict) else {})
+    meta = data.get("meta")
+    snap = Snapshot(meta=meta if isinstance(meta, dict) else {})
     for name, rd in data["records"].items():
         if not _RECORD_NAME.match(str(name)):
             snap.notes.append(f"ignored a record whose name is not a record name: {str(name)[:80]!r}")

@@ -432,10 +432,12 @@ def allow_plan(
     return _new_rule_plan(action, title, "rule", runner)
 
 
-def refuse_ignored_local_rule(windows_facts: WindowsFacts, profile: str, port: object, proto: str = "tcp") -> None:
+def refuse_ignored_local_rule(
+    windows_facts: WindowsFacts | None, profile: str, port: object, proto: str = "tcp"
+) -> None:
     """A local allow rule on a profile where Group Policy does not apply local rules would be
     listed but never enforced: refuse it (ActionError) and say who can help."""
-    profiles = getattr(windows_facts, "profiles", None)
+    profiles = windows_facts.profiles if windows_facts is not None else None  # None: nothing known
     settings = profiles.get(profile) if isinstance(profiles, dict) else None
     if settings is not None and settings.allow_local_rules is False:
         raise ActionError(

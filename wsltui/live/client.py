@@ -230,7 +230,7 @@ def parse_client(record: Record, sent_from: str, codes: dict[int, str]) -> Clien
         )
     outcome, code, detail = d.get("outcome"), _int(d.get("code")), str(d.get("detail") or "")
     if outcome == "failed":  # the error code (Winsock, or errno) says which
-        outcome = codes.get(code, ERROR)
+        outcome = codes.get(code, ERROR) if code is not None else ERROR
         if outcome == ERROR:
             detail = f"error {code}: {detail}"
     if outcome not in OUTCOMES:

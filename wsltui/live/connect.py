@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import time
+from typing import Any
 
 CLONE_NEWNET = 0x40000000
 # A close within this long after the connect is "at once" (a proxy whose own connect was refused
@@ -38,11 +39,11 @@ def enter_netns(name: str) -> None:
         os.close(fd)
 
 
-def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> dict:
+def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> dict[str, Any]:
     """Connect once; {outcome, code, elapsed_ms, after_connect, src, dst, detail}."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    out = {
+    out: dict[str, Any] = {
         "outcome": ERROR,
         "code": None,
         "elapsed_ms": None,
@@ -73,7 +74,8 @@ def connect(host: str, port: int, proto: str, timeout: float, settle: float) -> 
                     "and did not answer"
                 )
         except OSError as e:
-            out.update(outcome=FAILED, code=e.errno, detail=f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}")
+            name = errno.errorcode.get(e.errno, "") if e.errno is not None else ""
+            out.update(outcome=FAILED, code=e.errno, detail=f"{name or e.errno}: {e.strerror}")
         try:
             out["src"] = out["src"] or _endpoint(s.getsockname())
         except OSError:

@@ -1,6 +1,6 @@
 """What a live test sends, from where, and what Linux will see: or exactly why it cannot be sent.
 
-Per scenario (the packet paths of DESIGN §3):
+Per scenario (the packet paths of docs/design.md §3):
 - the Windows scenarios connect from Windows through interop (one powershell.exe);
 - wsl-to-windows and a custom scenario without ``--client-netns`` connect from this namespace;
   a custom scenario with ``--client-netns NAME`` from that namespace;
@@ -15,8 +15,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wsltui.live.watch import Flow
+
+if TYPE_CHECKING:
+    from wsltui.simulation.simulate import Scenario, World
+    from wsltui.simulation.trace import Trace
 
 WINDOWS, WSL = "windows", "wsl"
 
@@ -37,7 +42,7 @@ class LivePlan:
         return self.sent_from.split(":", 1)[1] if self.sent_from.startswith("netns:") else None
 
 
-def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePlan:
+def plan(world: World, scenario: Scenario, client_netns: str | None = None, trace: Trace | None = None) -> LivePlan:
     """``trace``: the model's trace of the scenario; lan-to-host reads from it what the portproxy
     sends into Linux."""
     name, port, proto = scenario.name, scenario.port, scenario.proto
@@ -62,16 +67,18 @@ def plan(world, scenario, client_netns: str | None = None, trace=None) -> LivePl
             flow = Flow(proto, port, 6 if v6 else 4, None, addr, "loopback0")
         return LivePlan(WINDOWS, addr, port, proto, flow, bind="::" if v6 else "0.0.0.0")
     if name == "windows-to-wsl-ip":
-        dst = scenario.dst or _addr(getattr(net, "primary_address", None))
+        dst = scenario.dst or _addr(net.primary_address if net is not None else None)
         if dst is None:
             return no("the WSL address is not known (ip -j addr show)")
-        gw = _addr(getattr(net, "default_gateway_v4" if dst.version == 4 else "default_gateway_v6", None))
-        iface = getattr(net, "primary_interface", None) or "eth0"
+        gw = _addr(None if net is None else net.default_gateway_v4 if dst.version == 4 else net.default_gateway_v6)
+        iface = (net.primary_interface if net is not None else None) or "eth0"
         flow = Flow(proto, port, dst.version, str(gw) if gw and mode == "nat" else None, str(dst), iface)
         return LivePlan(WINDOWS, str(dst), port, proto, flow, bind=_wildcard(dst))
     if name == "wsl-to-windows":
         dst = scenario.dst or (
-            ipaddress.ip_address("127.0.0.1") if mode == "mirrored" else _addr(getattr(net, "default_gateway_v4", None))
+            ipaddress.ip_address("127.0.0.1")
+            if mode == "mirrored"
+            else _addr(net.default_gateway_v4 if net is not None else None)
         )
         if dst is None:
             return no("the Windows host's address is not known (ip -j route show table all); pass --dst", WSL)
@@ -113,7 +120,7 @@ def _custom(world, scenario, client_netns: str | None) -> LivePlan:
             cannot=f"a connection from this namespace does not arrive on {scenario.in_iface}: pass "
             "--client-netns NAME (a namespace on the other side of that interface)",
         )
-    untested = ()
+    untested: tuple[str, ...] = ()
     if src is not None and not client_netns:
         untested = (f"the source address {src}: the connection is made from this machine's own address",)
     flow = Flow(
@@ -132,10 +139,10 @@ def _custom(world, scenario, client_netns: str | None) -> LivePlan:
 _PACKET = re.compile(r"^(tcp|udp) \[?([0-9a-fA-F.:]+)\]?:\d+ -> \[?([0-9a-fA-F.:]+)\]?:(\d+)(?: \(in ([^,)]+)\))?")
 
 
-def _linux_packet(trace) -> Flow | None:
+def _linux_packet(trace: Trace | None) -> Flow | None:
     """The packet the trace's first netfilter hop sees (``Packet.describe``), as a Flow; None when
     the trace does not reach Linux."""
-    hop = next((h for h in getattr(trace, "hops", ()) if h.layer == "netfilter" and h.packet), None)
+    hop = next((h for h in (trace.hops if trace is not None else ()) if h.layer == "netfilter" and h.packet), None)
     m = _PACKET.match(hop.packet) if hop is not None else None
     if not m:
         return None

@@ -114,6 +114,8 @@ def run_live(world, scenario, trace, options: LiveOptions = LiveOptions()) -> Li
 
 
 def _send(p: LivePlan, limit: float) -> tuple[ClientOutcome, Record]:
+    if p.target is None:  # plan() gives every plan without a target a reason in ``cannot``: run stops there
+        raise ValueError("a live plan without a target cannot be sent")
     if p.sent_from == WINDOWS:
         return clients.from_windows(p.target, p.port, p.proto, CONNECT_TIMEOUT, SETTLE, limit)
     return clients.from_linux(p.target, p.port, p.proto, CONNECT_TIMEOUT, SETTLE, p.netns, limit)
@@ -192,7 +194,7 @@ def _open_watch(p: LivePlan, options: LiveOptions, leftovers: _Leftovers):
         leftovers.add_table(w.name)
         if w.open(TOTAL_BUDGET, leftovers.add_process):
             return w, None
-        why_not_nft = w.skipped
+        why_not_nft = w.skipped or "the nft trace could not be made (it gave no reason)"
     capture = watching.CaptureWatch(p.flow, why_not_nft)
     if capture.open(TOTAL_BUDGET, leftovers.add_process):
         return capture, None

@@ -22,6 +22,8 @@ import secrets
 import socket
 import sys
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from wsltui.facts.live import LinuxWatch
@@ -92,10 +94,14 @@ def _check(flow: Flow) -> None:
         raise ValueError("bad flow")
 
 
-class _Watch:
+# Told of each process a watch starts, at once: (pid, what it is).
+Started = Callable[[int, str], None]
+
+
+class _Watch(ABC):
     """What both watches share: ``open`` either succeeds or leaves nothing behind."""
 
-    def open(self, budget: float, started=lambda pid, what: None) -> bool:
+    def open(self, budget: float, started: Started = lambda pid, what: None) -> bool:
         """``started(pid, what)`` is told of each process at once (for the sweep after a SIGKILL);
         False (``skipped`` says why) when it cannot watch."""
         try:
@@ -103,6 +109,14 @@ class _Watch:
         except BaseException:  # ctrl+c while it was being set up: nothing of it stays
             self.close()
             raise
+
+    @abstractmethod
+    def _open(self, budget: float, started: Started) -> bool:
+        """Start watching; False (``skipped`` says why) when it cannot."""
+
+    @abstractmethod
+    def close(self) -> list[str]:
+        """Stop and remove everything ``_open`` made; the lines the watch read."""
 
 
 class NftWatch(_Watch):
@@ -117,7 +131,7 @@ class NftWatch(_Watch):
         self.skipped: str | None = None
         self.started_late = False
 
-    def _open(self, budget: float, started) -> bool:
+    def _open(self, budget: float, started: Started) -> bool:
         self.table_made = True  # from now on ``close`` deletes it (nft -f is atomic: all or nothing)
         made = run(
             Job(
@@ -176,7 +190,7 @@ class CaptureWatch(_Watch):
         self.process: Background | None = None
         self.skipped: str | None = None
 
-    def _open(self, budget: float, started) -> bool:
+    def _open(self, budget: float, started: Started) -> bool:
         argv = [
             sys.executable,
             "-m",
@@ -431,7 +445,7 @@ def _decision(requests: list[_Packet], world) -> tuple[str | None, str | None, s
 
 
 def _is_iptables_nft(world, family: str, table: str) -> bool:
-    facts = getattr(world.facts, "nft", None)
+    facts = world.facts.nft
     t = facts.table(family, table) if facts is not None and facts.unknown is None else None
     fam = {"ip": "ipv4", "ip6": "ipv6"}.get(family)
     return bool(
@@ -453,7 +467,7 @@ def _location(world, family: str, table: str, chain: str, handle: int | None) ->
     """(the rule's ``RuleRef.location`` or None, why not, its text in the snapshot)."""
     if handle is None:
         return None, f"the trace shows the verdict in nft {family} {table} chain {chain} without naming a rule", ""
-    facts = getattr(world.facts, "nft", None)
+    facts = world.facts.nft
     c = facts.chain(family, table, chain) if facts is not None and facts.unknown is None else None
     rule = next((r for r in c.rules if r.handle == handle), None) if c is not None and handle is not None else None
     if rule is None:

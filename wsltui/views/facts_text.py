@@ -18,6 +18,8 @@ from wsltui.views.console import make_console
 
 from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
+from wsltui.facts.firewalld import Zone
+from wsltui.facts.sockets import SocketFacts
 from wsltui.records import command_for
 from wsltui.vocabulary import NOT_APPLICABLE, ZONE_TARGET_MEANINGS, zone_target
 
@@ -25,6 +27,8 @@ KEY_WIDTH = 19
 MAX_PROBLEMS = 3  # problems shown per section (the count says how many there are)
 MAX_CHAINS = 5  # user chains named per owner group
 MAX_SET_ELEMENTS = 6
+# How the snapshot was taken, keyed by meta["root"] (absent: nothing said).
+_AS_ROOT: dict[object, str] = {True: "as root", False: "not as root (root-only records are unknown)"}
 
 STATE_STYLE = {
     "running": "green",
@@ -137,7 +141,7 @@ def _header(out: _Out, facts: Facts) -> None:
         bits = [
             f"host {meta['host']}" if meta.get("host") else "",
             f"taken {meta['taken']}" if meta.get("taken") else "",
-            {True: "as root", False: "not as root (root-only records are unknown)"}.get(meta.get("root"), ""),
+            _AS_ROOT.get(meta.get("root"), ""),
         ]
         source = ", ".join(b for b in bits if b) or "snapshot"
     out.print(_t(("wsltui facts", "bold"), _dim(f"  {source}")))
@@ -282,10 +286,10 @@ def _network(out: _Out, n, failure: Unknown | None) -> None:
 # --- sockets ----------------------------------------------------------------------------------
 
 
-def _sockets(out: _Out, s, failure: Unknown | None) -> None:
+def _sockets(out: _Out, s: SocketFacts | None, failure: Unknown | None) -> None:
     listeners = s.listeners if s is not None else None
     out.heading("Listening sockets", f"{len(listeners)}" if isinstance(listeners, list) else "")
-    if s is None:
+    if s is None or listeners is None:
         return out.failed(failure)
     if isinstance(listeners, Unknown):
         return out.kv("listeners", listeners)
@@ -495,7 +499,8 @@ def _firewalld(out: _Out, f, failure: Unknown | None) -> None:
     if f.zones_unknown:
         out.kv("zones", f.zones_unknown)
     active = {az.name for az in f.active_zones}
-    shown, others = [], []
+    shown: list[Zone] = []
+    others: list[Zone] = []
     for z in f.zones:
         (shown if z.active or z.default or z.name in active or z.name == f.default_zone else others).append(z)
     for z in shown:

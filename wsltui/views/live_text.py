@@ -111,11 +111,11 @@ def _model(rec: Reconciliation) -> str:
 
 def _observed(rec: Reconciliation) -> str:
     c = rec.obs.client
-    how = [c.outcome if c.outcome != rec.symptom else ""] + [
+    said = [c.outcome if c.outcome != rec.symptom else ""] + [
         f"then {c.after_connect}" if c.after_connect else "",
         f"code {c.code}" if c.code is not None else "",
     ]
-    how = ", ".join(h for h in how if h)
+    how = ", ".join(h for h in said if h)
     ms = f" after {c.elapsed_ms} ms" if c.elapsed_ms is not None else ""
     return f"{rec.symptom or 'nothing'}{f' ({how})' if how else ''}{ms}"
 
@@ -128,7 +128,7 @@ def _linux(rec: Reconciliation) -> str:
         return f"not watched ({linux.skipped or linux.method})"
     if linux.reached_linux is False:
         return f"the packet never reached Linux ({linux.method})"
-    unknown_rule = getattr(linux, "rule_unknown", None) or "the rule is not known"
+    unknown_rule = linux.rule_unknown or "the rule is not known"
     decided = (
         f"{linux.verdict}" + (f" by {linux.rule}" if linux.rule else f" ({unknown_rule})")
         if linux.verdict

@@ -30,9 +30,10 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
+from wsltui.facts import Facts
 from wsltui.facts.base import Unknown
 from wsltui.simulation import windows as winsim
-from wsltui.simulation.simulate import SCENARIOS
+from wsltui.simulation.simulate import SCENARIOS, World
 from wsltui.simulation.trace import Hop, Trace
 from wsltui.views.safe_rich import shown_text
 from wsltui.views.safe_text import shown
@@ -139,7 +140,7 @@ class TopologyMap:
 # --- building it ----------------------------------------------------------------------------
 
 
-def build_map(facts, world, trace: Trace | None) -> TopologyMap:
+def build_map(facts: Facts, world: World, trace: Trace | None) -> TopologyMap:
     """The map for ``world.mode`` with ``trace`` (the Flow panel's) on it."""
     mode = world.mode
     drawn = "nat" if mode == "unknown" else mode
@@ -152,7 +153,7 @@ def build_map(facts, world, trace: Trace | None) -> TopologyMap:
                 style=STYLE["assumed"],
             )
         )
-    mismatch = getattr(facts.wsl, "mode_mismatch", None) if facts.wsl is not None else None
+    mismatch = facts.wsl.mode_mismatch if facts.wsl is not None else None
     if mismatch:
         out.notes.append(Text(shown(mismatch), style="yellow"))
     if drawn not in MODE_TITLE:
@@ -223,7 +224,7 @@ def _interface_of(hop: Hop) -> str | None:
 class _Sketch:
     """Boxes and links for one mode, then the trace placed on them."""
 
-    def __init__(self, facts, world, mode: str, trace: Trace | None) -> None:
+    def __init__(self, facts: Facts, world: World, mode: str, trace: Trace | None) -> None:
         self.facts, self.world, self.mode, self.trace = facts, world, mode, trace
         self.win = winsim.captured(facts)
         self.port = trace.port if trace else None
@@ -350,7 +351,7 @@ class _Sketch:
         """The VM: its interfaces in ``order`` (names; "*" = every other one), netfilter, the front
         ends, the listeners on the port."""
         items: list[Item] = []
-        ifaces = getattr(self.facts.network, "interfaces", None)
+        ifaces = self.facts.network.interfaces if self.facts.network is not None else None
         if ifaces is None or isinstance(ifaces, Unknown):
             why = shown(str(ifaces)) if ifaces is not None else "the network facts could not be read"
             items.append(Item("if:eth0", Text(f"interfaces: {why}", style="yellow")))
@@ -359,7 +360,7 @@ class _Sketch:
             rest = [i for i in ifaces if i.name not in order]
             for name in order:
                 if name == "*":  # a Docker host has dozens (docker0, br-…, veth…): the first few, then a count
-                    primary = [i for i in rest if i.name == getattr(self.facts.network, "primary_interface", None)]
+                    primary = [i for i in rest if i.name == self._primary_interface()]
                     others = [i for i in rest if i not in primary]
                     items += [self._iface(i) for i in primary + others[:MAX_OTHER_IFACES]]
                     if len(others) > MAX_OTHER_IFACES:
@@ -426,7 +427,7 @@ class _Sketch:
         if nft is None or nft.unknown is not None:
             unknown = True
         else:
-            native = [t for t in nft.tables if not getattr(t, "managed_by_iptables", False)]
+            native = [t for t in nft.tables if not t.managed_by_iptables]
             if native:
                 counts.append(f"nft {len(native)} table{'s' if len(native) != 1 else ''}")
         if ipt is None:
@@ -436,7 +437,7 @@ class _Sketch:
         return Text(", ".join(counts)) if counts else Text("no rules", style=OFF_STYLE)
 
     def _sockets(self) -> Item:
-        socks = getattr(self.facts.sockets, "listeners", None)
+        socks = self.facts.sockets.listeners if self.facts.sockets is not None else None
         if socks is None or isinstance(socks, Unknown):
             return Item("socket", Text("listeners: unknown", style="yellow"))
         if self.port is None:
@@ -453,7 +454,7 @@ class _Sketch:
         lan = self._lan_box()
         host_items = self._host_items(relay=True, portproxy=True)
         alias = winsim.wsl_adapter(self.win) if self.win is not None else "vEthernet (WSL…)"
-        gw = getattr(self.facts.network, "default_gateway_v4", None)
+        gw = self.facts.network.default_gateway_v4 if self.facts.network is not None else None
         veth = Text(shown(alias), style="bold")
         veth.append(f" {shown(gw)}" if gw else " IP ?", style="" if gw else "yellow")
         profile = winsim.profile_for(self.win, alias)[0] if self.win is not None else None
@@ -552,10 +553,13 @@ class _Sketch:
         self._link("lo", (sw, "hvsocket"), (vm, "if:lo"))
         self._link("hv", (sw, "switch"), (vm, self._nic(vm)))
 
+    def _primary_interface(self) -> str | None:
+        return self.facts.network.primary_interface if self.facts.network is not None else None
+
     def _nic(self, vm: int) -> str:
         """The VM's item for its network adapter: the primary interface (eth0, else the default
         route's), else the first that is not a loopback."""
-        primary = getattr(self.facts.network, "primary_interface", None)
+        primary = self._primary_interface()
         keys = [
             i.key for i in self.boxes[vm].items if i.key.startswith("if:") and i.key not in ("if:lo", "if:loopback0")
         ]
@@ -563,8 +567,8 @@ class _Sketch:
 
     def _subnet(self) -> str | None:
         net = self.facts.network
-        iface = net.interface(getattr(net, "primary_interface", None) or "eth0") if hasattr(net, "interface") else None
-        for a in getattr(iface, "addresses", []):
+        iface = net.interface(net.primary_interface or "eth0") if net is not None else None
+        for a in iface.addresses if iface is not None else []:
             if a.family == "ipv4" and a.prefix is not None and a.scope == "global":
                 try:
                     return str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False))
@@ -575,7 +579,7 @@ class _Sketch:
     def _lan_gate(self) -> Gate:
         """Windows Defender Firewall at the (first) LAN adapter, with its profile."""
         adapters = winsim.lan_adapters(self.win) if self.win is not None else []
-        if isinstance(adapters, Unknown) or not adapters:
+        if self.win is None or isinstance(adapters, Unknown) or not adapters:
             return Gate("WinFW", "?", "Windows Defender Firewall on the LAN adapter", "the LAN adapter")
         alias = adapters[0].alias
         profile = winsim.profile_for(self.win, alias)[0] or "?"
@@ -585,7 +589,7 @@ class _Sketch:
         name = "Hyper-V firewall" + (", loopback" if loopback else "")
         if self.win is None:
             return Gate("Hyper-V", "?", f"{name}: no Windows data", "the WSL VM")
-        cfg = getattr(self.facts.wsl, "wslconfig", None) if self.facts.wsl is not None else None
+        cfg = self.facts.wsl.wslconfig if self.facts.wsl is not None else None
         presence = winsim.hyperv_presence(self.win, self.mode, None if isinstance(cfg, Unknown) else cfg)
         detail = {"attached": "", "absent": "absent", "unknown": "?"}[presence.state]
         if presence.assumed:
@@ -610,7 +614,7 @@ class _Sketch:
         first = trace.first_blocker
         placed: dict[int, str] = {}
         stop: float | None = None  # where the first blocker is: a box index, or a link's middle (k + 0.5)
-        lanes = self._lanes()
+        lanes = self._lanes(trace)
         for key in lanes:
             link = self._find_link(key)
             if link is not None:
@@ -620,15 +624,15 @@ class _Sketch:
             spot = self._spot(hop, lanes)
             if spot is None:
                 continue
-            kind, key = spot
-            if kind == "link":
-                link = self._find_link(key)
+            _, where = spot
+            if isinstance(where, str):  # on a link
+                link = self._find_link(where)
                 if link is None:
                     continue
                 gate = link.gate or Gate(_short(hop.layer), "", LAYER_NAME.get(hop.layer, hop.layer))
                 link.gate = gate
-                if key in ("lan", "mirror-in"):
-                    self._to_adapter_of(link, hop)
+                if where in ("lan", "mirror-in"):
+                    self._to_adapter_of(link, gate, hop)
                 gate.hop, gate.verdict, gate.first = n, hop.verdict, hop is first
                 if hop.verdict == "assumed":
                     gate.detail = "assumed"
@@ -637,7 +641,7 @@ class _Sketch:
                 if hop is first:
                     stop = link.left[0] + 0.5
             else:
-                box_key, item_key = key
+                box_key, item_key = where
                 box = self.box_of(box_key)
                 item = box.item(item_key) if box else None
                 if box is None or item is None:
@@ -653,19 +657,21 @@ class _Sketch:
         self._mark_ends(lanes)
         return placed
 
-    def _to_adapter_of(self, link: Link, hop: Hop) -> None:
+    def _to_adapter_of(self, link: Link, gate: Gate, hop: Hop) -> None:
         """The wire from the LAN to the adapter the firewall hop was decided on (the simulator tries
         every LAN adapter and reports the one that blocks), with that adapter's profile on the gate.
         Found by the adapters' own names in the hop's packet or location; else left as it is."""
         words = f"{hop.packet} {hop.location or ''}"
         for key, alias, profile in self.lan_adapters:
             if f"on {alias} (" in words or f"({alias} is on" in words:
-                host = self.boxes.index(self.box_of("host"))
+                host_box = self.box_of("host")
+                if host_box is None:
+                    return
+                host = self.boxes.index(host_box)
                 if link.left[0] == host:
                     link.left = (host, key)
                 else:
                     link.right = (host, key)
-                gate = link.gate
                 if gate.name == "WinFW" or not gate.detail:  # a Hyper-V gate keeps "assumed" / "?"
                     gate.detail = profile or "?"
                 gate.at = shown(alias)
@@ -683,9 +689,9 @@ class _Sketch:
         hop = next((h for h in self.trace.hops if h.layer == "netfilter"), None) if self.trace else None
         return _interface_of(hop) if hop is not None else None
 
-    def _lanes(self) -> list[str]:
+    def _lanes(self, trace: Trace) -> list[str]:
         """The links the trace's path runs along."""
-        sc, layers, entry = self.scenario, {h.layer for h in self.trace.hops}, self._entry()
+        sc, layers, entry = self.scenario, {h.layer for h in trace.hops}, self._entry()
         lan = ["lan"] if sc.startswith("lan-") else []
         if self.mode in ("nat", "bridged"):
             if entry == "lo" or (entry is None and "localhost-relay" in layers and "portproxy" not in layers):
@@ -704,7 +710,7 @@ class _Sketch:
         loop = entry == "loopback0" or (entry is None and sc.startswith("windows-localhost"))
         return lan + (["loop-in", "loop-vm"] if loop else ["nic-in", "nic-vm"])
 
-    def _spot(self, hop: Hop, lanes: list[str]) -> tuple[str, object] | None:
+    def _spot(self, hop: Hop, lanes: list[str]) -> tuple[str, str] | tuple[str, tuple[str, str]] | None:
         """Where ``hop`` is drawn: ("link", key) or ("item", (box, item)); None: only in the list."""
         layer, mode = hop.layer, self.mode
         if hop.verdict == "not-applicable" and layer in ("windows-firewall", "hyperv-firewall", "path"):

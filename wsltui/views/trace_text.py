@@ -30,7 +30,7 @@ def print_trace(trace: Trace, console: Console | None = None) -> None:
         )
     elif trace.reachable is True:
         console.print("[bold green]Reachable[/]: every layer lets the connection through.")
-    elif trace.reachable is False:
+    elif first is not None:  # a trace is blocked exactly when it has a blocker
         alternatives = f" (or {escape(' or '.join(first.alternatives))})" if first.alternatives else ""
         console.print(
             f"[bold red]Blocked[/] at [bold]{first.layer}[/]: the client sees [bold]{escape(str(first.symptom))}[/]"
