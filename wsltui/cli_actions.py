@@ -175,8 +175,10 @@ def _undo(args: argparse.Namespace) -> int:
         if not entries:
             print(f"(the journal is empty: {journal.path})")
         for e in entries:
-            plan = e.get("plan") if isinstance(e.get("plan"), dict) else {}
-            fixes = plan.get("fixes") if isinstance(plan.get("fixes"), list) else []
+            plan = e.get("plan")
+            plan = plan if isinstance(plan, dict) else {}
+            fixes = plan.get("fixes")
+            fixes = fixes if isinstance(fixes, list) else []
             what = (
                 plan.get("title")
                 or "; ".join(str(f.get("title")) for f in fixes if isinstance(f, dict))

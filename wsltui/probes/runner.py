@@ -10,6 +10,7 @@ OEM code page (cp437, cp850, cp936 …) are all handled.
 from __future__ import annotations
 
 import codecs
+import ctypes
 import os
 import re
 import shutil
@@ -354,16 +355,14 @@ def _own_group_dying_with_us() -> None:
     _libc().prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def _libc():
+def _libc() -> ctypes.CDLL:
     global _LIBC
     if _LIBC is None:
-        import ctypes
-
         _LIBC = ctypes.CDLL(None)
     return _LIBC
 
 
-_LIBC = None
+_LIBC: ctypes.CDLL | None = None
 
 
 def start(job: Job) -> Background | Record:
