@@ -28,6 +28,12 @@ sys.path[:0] = [str(TESTS / "support"), str(TESTS.parent)]
 
 import realtools  # noqa: E402
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist's workers get COLUMNS=80 LINES=24; a wsltui started from a test (in tmux, say) would take
+    # them for its terminal's size. A worker's tests see the environment a plain run sees.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _skipped: list[str] = []
 _cannot_run: str | None | bool = False  # False = not checked yet
