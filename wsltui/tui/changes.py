@@ -208,14 +208,13 @@ class PlanScreen(ModalScreen[bool]):
         Binding("escape,n", "cancel", "Cancel"),
     ]
 
+    @dataclass
     class Done(Message):
         """What applying (or copying) said."""
 
-        def __init__(self, ok: bool, message: str, applied: bool = False) -> None:
-            super().__init__()
-            self.ok = ok
-            self.message = message
-            self.applied = applied
+        ok: bool
+        message: str
+        applied: bool = False
 
     def __init__(self, plan, refusal: str | None = None, what: str = "") -> None:
         """``refusal``: why this plan cannot run here, said on top ("demo: read-only — nothing

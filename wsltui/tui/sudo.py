@@ -9,6 +9,8 @@ it. (A Python string cannot be wiped from memory; it is garbage once the call re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
@@ -26,13 +28,12 @@ class SudoScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    @dataclass
     class Checked(Message):
         """What ``sudo -S -v`` said (never the password)."""
 
-        def __init__(self, ok: bool, why: str) -> None:
-            super().__init__()
-            self.ok = ok
-            self.why = why
+        ok: bool
+        why: str
 
     def __init__(self, probes: list[str]) -> None:
         super().__init__()

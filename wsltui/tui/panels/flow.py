@@ -177,6 +177,7 @@ class FlowPanel(Panel):
         ),
     ]
 
+    @dataclasses.dataclass
     class Changed(Message):
         """The flow target changed (for the footer and tests)."""
 
