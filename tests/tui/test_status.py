@@ -257,3 +257,25 @@ def test_another_view_can_add_a_column_per_row(monkeypatch):
         ]
 
     run(demo_app(), body, SIZE)
+
+
+def test_verdict_colours_are_the_themes_and_follow_a_theme_change():
+    from rich.color import Color
+    from rich.style import Style
+
+    def colour_of(app, kind: str) -> Color:
+        panel = app.panel("status")
+        table = app.query_one("#status-table")
+        keys = [c.key.value for c in table.ordered_columns]
+        r, cell = next((r, c) for r, row in enumerate(panel.rows) for c in row.cells if c.kind == kind)
+        return Style.parse(str(table.get_cell_at((r, keys.index(cell.scenario))).style)).color
+
+    async def body(app, pilot):
+        for theme in ("textual-dark", "nord"):
+            app.theme = theme
+            await settle(pilot)
+            assert colour_of(app, "blocked") == Color.parse(app.theme_variables["error"]), theme
+            assert colour_of(app, "ok") == Color.parse(app.theme_variables["success"]), theme
+        assert Color.parse(app.theme_variables["error"]) != Color.parse(app.get_theme("textual-dark").error)
+
+    run(demo_app(), body, SIZE)

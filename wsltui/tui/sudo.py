@@ -9,6 +9,8 @@ it. (A Python string cannot be wiped from memory; it is garbage once the call re
 
 from __future__ import annotations
 
+from wsltui.tui.render import tone
+
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -62,7 +64,7 @@ class SudoScreen(ModalScreen[bool]):
         password = box.value.encode()
         box.value = ""  # the only copy left is the one on its way to sudo
         box.disabled = True
-        self.query_one("#sudo-status", Static).update(Text("asking sudo…", style="yellow"))
+        self.query_one("#sudo-status", Static).update(Text("asking sudo…", style=tone("unknown")))
         self._validate(password)
 
     def _validate(self, password: bytes) -> None:
@@ -87,7 +89,7 @@ class SudoScreen(ModalScreen[bool]):
         box = self.query_one("#sudo-password", Input)
         box.disabled = False
         box.focus()
-        self.query_one("#sudo-status", Static).update(Text(f"sudo said: {msg.why}", style="bold red"))
+        self.query_one("#sudo-status", Static).update(Text(f"sudo said: {msg.why}", style=tone("blocked", bold=True)))
 
     def action_cancel(self) -> None:
         self.dismiss(False)
