@@ -534,10 +534,10 @@ class StatusPanel(Panel):
         if number is not None:
             line = next((w for w in self.query(BlockerLine) if w.blocker.number == number), None)
             if line is not None:
-                line.focus(scroll_visible=False)
+                self.focus_widget(line, scroll_visible=False)
                 return
-        if had_focus and self.app.active_key == self.KEY:
-            table.focus(scroll_visible=False)
+        if had_focus:  # (focus_widget: now, and only while Status is the panel shown)
+            self.focus_widget(table, scroll_visible=False)
 
     def _first_cell(self) -> tuple[int, int]:
         shown = [key for key, _ in self._layout]
