@@ -236,7 +236,8 @@ def test_palette_lists_panels_actions_scenarios_and_demos():
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Demo: nat-healthy")
-        await pilot.pause(0.3)
+        # the palette searches in a task: enter picks what is first once the search has found it
+        await until(pilot, lambda: "Demo: nat-healthy" in _palette_first(app), "the palette's match")
         await pilot.press("enter")
         await settle(pilot)
         assert app.demo == HEALTHY and app.analysis.rows[0].target.proto == "udp"
@@ -285,6 +286,17 @@ def _svg_text(path) -> str:
     import re
 
     return html.unescape("".join(re.findall(r">([^<]*)</text>", path.read_text()))).replace("\xa0", " ")
+
+
+def _palette_first(app) -> str:
+    """The command palette's highlighted (else first) option, as text."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found or not found.first().option_count:
+        return ""
+    options = found.first()
+    return str(options.get_option_at_index(options.highlighted or 0).prompt)
 
 
 def test_f8_is_the_content_only_no_toast_no_footer_unless_asked(tmp_path, monkeypatch):
