@@ -455,3 +455,19 @@ def test_a_late_focus_from_a_panel_already_left_does_not_show_it_again():
         assert app.panel("sockets") in app.focused.ancestors_with_self
 
     run(demo_app(), body)
+
+
+def test_a_number_key_wins_over_a_focus_taken_just_before_in_the_panel_it_leaves():
+    """A panel focuses late (after a refresh); its tab pane reports that focus by a message of its
+    own, which may arrive after a number key chose another panel: the key must win."""
+
+    async def body(app, pilot):
+        table = app.query_one("#status-table")
+        app.screen.set_focus(None)
+        await pilot.pause()
+        app.screen.set_focus(table)  # the Status pane's "focused" message is on its way…
+        app.action_panel("flow")  # …when the key's action runs
+        await settle(pilot)
+        assert app.active_key == "flow" and app.panel("flow") in app.focused.ancestors_with_self
+
+    run(demo_app(), body)

@@ -144,6 +144,18 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+class PanelTabs(TabbedContent):
+    """The panels' tabs. TabbedContent shows the pane that takes the focus, by a message its pane
+    posts after the focus event; a number key handled in between has moved the focus away and
+    chosen another panel, and must win (else, on a loaded machine, the key seemed to do nothing:
+    a panel focusing its table after a refresh brought its own tab back)."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.prevent_default()  # the focus has left that pane since: stay where the key went
+
+
 class PanelSlot(Static):
     """Stands in for a panel until it is first shown: then its module is imported and the panel
     mounted in its place. (Textual's Lazy would mount every panel right after the first frame,
@@ -359,7 +371,7 @@ class WslTuiApp(App):
 
     def compose(self) -> ComposeResult:
         yield SafeStatic(self._topbar(), id="topbar")
-        with TabbedContent(id="panels"):
+        with PanelTabs(id="panels"):
             for i, info in enumerate(PANEL_INFO, 1):
                 with TabPane(f"{i} {info.title}", id=f"tab-{info.key}"):
                     # The first frame builds Status only; the others are imported and mounted
