@@ -236,7 +236,8 @@ def test_palette_lists_panels_actions_scenarios_and_demos():
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Demo: nat-healthy")
-        await pilot.pause(0.3)
+        # the palette searches in a task: enter picks what is first once the search has found it
+        await until(pilot, lambda: "Demo: nat-healthy" in _palette_first(app), "the palette's match")
         await pilot.press("enter")
         await settle(pilot)
         assert app.demo == HEALTHY and app.analysis.rows[0].target.proto == "udp"
@@ -285,6 +286,17 @@ def _svg_text(path) -> str:
     import re
 
     return html.unescape("".join(re.findall(r">([^<]*)</text>", path.read_text()))).replace("\xa0", " ")
+
+
+def _palette_first(app) -> str:
+    """The command palette's highlighted (else first) option, as text."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found or not found.first().option_count:
+        return ""
+    options = found.first()
+    return str(options.get_option_at_index(options.highlighted or 0).prompt)
 
 
 def test_f8_is_the_content_only_no_toast_no_footer_unless_asked(tmp_path, monkeypatch):
@@ -441,5 +453,21 @@ def test_a_late_focus_from_a_panel_already_left_does_not_show_it_again():
             await pilot.pause()
         assert tabs.active == "tab-sockets" and app.active_key == "sockets"
         assert app.panel("sockets") in app.focused.ancestors_with_self
+
+    run(demo_app(), body)
+
+
+def test_a_number_key_wins_over_a_focus_taken_just_before_in_the_panel_it_leaves():
+    """A panel focuses late (after a refresh); its tab pane reports that focus by a message of its
+    own, which may arrive after a number key chose another panel: the key must win."""
+
+    async def body(app, pilot):
+        table = app.query_one("#status-table")
+        app.screen.set_focus(None)
+        await pilot.pause()
+        app.screen.set_focus(table)  # the Status pane's "focused" message is on its way…
+        app.action_panel("flow")  # …when the key's action runs
+        await settle(pilot)
+        assert app.active_key == "flow" and app.panel("flow") in app.focused.ancestors_with_self
 
     run(demo_app(), body)

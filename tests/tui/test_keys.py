@@ -8,8 +8,9 @@ from textual.binding import Binding
 from tests.tui.helpers import BLOCKED, demo_app, run, settle
 
 
-async def _palette(app, pilot, query: str) -> list[str]:
-    """The palette's results for ``query`` (what a person sees after typing it)."""
+async def _palette(app, pilot, query: str, found) -> bool:
+    """Whether the palette's results for ``query`` (what a person sees after typing it) come to
+    satisfy ``found`` (the search streams them in: the first batch may not hold them all)."""
     from textual.command import CommandList, CommandPalette
 
     await pilot.press("ctrl+p")
@@ -18,27 +19,33 @@ async def _palette(app, pilot, query: str) -> list[str]:
         if isinstance(app.screen, CommandPalette):
             break
     await pilot.press(*query)
-    results: list[str] = []
-    for _ in range(150):
+    ok = False
+    for _ in range(250):
         await pilot.pause(0.02)
         options = app.screen.query_one(CommandList)
-        results = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        if results:
+        ok = found([str(options.get_option_at_index(i).prompt) for i in range(options.option_count)])
+        if ok:
             break
     await pilot.press("escape")
     await pilot.pause()
-    return results
+    return ok
 
 
 def test_the_palette_finds_fix_undo_report_screenshot_and_a_panels_keys():
     async def body(app, pilot):
         await settle(pilot)
-        assert any("Fix the blocker" in r for r in await _palette(app, pilot, "fix"))
-        assert any("Undo the last change" in r for r in await _palette(app, pilot, "undo"))
-        reports = await _palette(app, pilot, "report")
-        assert any("redacted" in r for r in reports) and any("raw report and snapshot" in r for r in reports)
-        assert any("Screenshot" in r for r in await _palette(app, pilot, "screenshot"))
-        assert any(r.startswith("Windows: Hyper-V allow") for r in await _palette(app, pilot, "hyper-v allow"))
+        assert await _palette(app, pilot, "fix", lambda rs: any("Fix the blocker" in r for r in rs))
+        assert await _palette(app, pilot, "undo", lambda rs: any("Undo the last change" in r for r in rs))
+        assert await _palette(
+            app,
+            pilot,
+            "report",
+            lambda rs: any("redacted" in r for r in rs) and any("raw report and snapshot" in r for r in rs),
+        )
+        assert await _palette(app, pilot, "screenshot", lambda rs: any("Screenshot" in r for r in rs))
+        assert await _palette(
+            app, pilot, "hyper-v allow", lambda rs: any(r.startswith("Windows: Hyper-V allow") for r in rs)
+        )
 
     run(demo_app(BLOCKED), body)
 

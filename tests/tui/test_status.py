@@ -56,24 +56,6 @@ def words(text: str) -> str:
 
 
 @pytest.mark.parametrize("demo", demos.names())
-def test_at_120x30_the_answer_and_every_blocker_with_its_whole_fix_fit_without_scrolling(demo):
-    async def body(app, pilot):
-        panel = app.panel("status")
-        assert panel.query_one("#status-scroll").scroll_y == 0
-        shown = screen_words(app)
-        table = app.query_one("#status-table")
-        for r in range(table.row_count):  # every row whole: listener, every cell, the next step
-            assert words(" ".join(plain(table.get_cell_at((r, c))) for c in range(len(table.columns)))) in shown
-        for b in panel.blockers:
-            for fix in b.hop.fixes:
-                assert words(fix.title) in shown, (demo, b.number, fix.title)
-                for cmd in fix.commands:
-                    assert words(cmd) in shown, (demo, b.number, cmd)
-
-    run(demo_app(demo), body, SIZE)
-
-
-@pytest.mark.parametrize("demo", demos.names())
 def test_at_80x24_no_verdict_cell_is_cut(demo):
     async def body(app, pilot):
         panel = app.panel("status")
@@ -178,7 +160,7 @@ def test_f_opens_the_plan_of_the_selected_blocker_and_of_a_whole_cell():
 
 
 @pytest.mark.parametrize("demo", demos.names())
-def test_every_blocker_of_every_cell_is_listed_with_every_command_of_its_fixes(demo):
+def test_every_blocker_of_every_cell_is_on_screen_at_120x30_with_every_command_of_its_fixes(demo):
     async def body(app, pilot):
         text = panel_text(app)
         a = app.analysis
@@ -202,7 +184,20 @@ def test_every_blocker_of_every_cell_is_listed_with_every_command_of_its_fixes(d
             for cell in srow.cells:
                 if cell.kind == "blocked":
                     assert cell.text.plain == f"✗ {cell.trace.symptom}"
+        # and at 120x30 all of it is on screen, without scrolling: every row whole (listener,
+        # every cell, the next step), every blocker's fix titles and commands
+        assert panel.query_one("#status-scroll").scroll_y == 0
+        shown = screen_words(app)
+        table = app.query_one("#status-table")
+        for r in range(table.row_count):
+            assert words(" ".join(plain(table.get_cell_at((r, c))) for c in range(len(table.columns)))) in shown
+        for b in panel.blockers:
+            for fix in b.hop.fixes:
+                assert words(fix.title) in shown, (demo, b.number, fix.title)
+                for cmd in fix.commands:
+                    assert words(cmd) in shown, (demo, b.number, cmd)
 
+    assert SIZE == (120, 30)  # Windows Terminal's default: the design size
     run(demo_app(demo), body, SIZE)
 
 
@@ -255,5 +250,27 @@ def test_another_view_can_add_a_column_per_row(monkeypatch):
             "port 3000",
             "port 8080",
         ]
+
+    run(demo_app(), body, SIZE)
+
+
+def test_verdict_colours_are_the_themes_and_follow_a_theme_change():
+    from rich.color import Color
+    from rich.style import Style
+
+    def colour_of(app, kind: str) -> Color:
+        panel = app.panel("status")
+        table = app.query_one("#status-table")
+        keys = [c.key.value for c in table.ordered_columns]
+        r, cell = next((r, c) for r, row in enumerate(panel.rows) for c in row.cells if c.kind == kind)
+        return Style.parse(str(table.get_cell_at((r, keys.index(cell.scenario))).style)).color
+
+    async def body(app, pilot):
+        for theme in ("textual-dark", "nord"):
+            app.theme = theme
+            await settle(pilot)
+            assert colour_of(app, "blocked") == Color.parse(app.theme_variables["error"]), theme
+            assert colour_of(app, "ok") == Color.parse(app.theme_variables["success"]), theme
+        assert Color.parse(app.theme_variables["error"]) != Color.parse(app.get_theme("textual-dark").error)
 
     run(demo_app(), body, SIZE)

@@ -21,6 +21,12 @@ def svg_text(path: Path) -> str:
     return html.unescape("".join(re.findall(r">([^<]*)</text>", path.read_text()))).replace("\xa0", " ")
 
 
+def svg_ports(path: Path) -> set[int]:
+    """The TCP ports the image names: as a blocker's or an answer's tcp/PORT, or a listener's
+    tcp ADDRESS:PORT."""
+    return {int(p) for p in re.findall(r"tcp(?:/| \S*:)(\d+)", svg_text(path))}
+
+
 def svg_rows(path: Path) -> int:
     """The number of terminal rows drawn (Rich writes one clip path per row)."""
     return len(re.findall(r'<clipPath id="[^"]*-line-\d+"', path.read_text()))
@@ -48,7 +54,7 @@ def test_headless_svg_grows_instead_of_cutting_a_long_list(tmp_path):
     snap = listeners_snapshot(tmp_path, 60)
     out = tmp_path / "many.svg"
     assert render_status(lambda: snap, str(out), size=(120, 30), label="many") is None
-    ports = sorted({int(p) for p in re.findall(r"tcp/(\d+)", svg_text(out))})
+    ports = sorted(svg_ports(out))
     assert svg_rows(out) > 30
     from wsltui.facts import build_facts
 
@@ -110,5 +116,5 @@ def test_f8_on_a_panel_longer_than_the_screen_draws_all_of_it(tmp_path, monkeypa
     asyncio.run(main())
     (svg,) = tmp_path.glob("wsltui-status-*.svg")
     wanted = {l.port for l in build_facts(snap).sockets.listeners if l.proto == "tcp"}
-    assert svg_rows(svg) > 30 and wanted <= {int(p) for p in re.findall(r"tcp/(\d+)", svg_text(svg))}
+    assert svg_rows(svg) > 30 and wanted <= svg_ports(svg)
     assert "Topology" not in svg_text(svg) and "many" in svg_text(svg)  # content only, the same source label

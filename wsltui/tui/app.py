@@ -41,7 +41,7 @@ from wsltui.tui.messages import Analyzed, Copied, LiveTested, OpenFlow, PlanBuil
 from wsltui.tui.panels import PANEL_INFO, PanelInfo
 from wsltui.tui.panels.base import Panel
 from wsltui.tui.panels.status import StatusPanel
-from wsltui.tui.render import record_outputs, state_style
+from wsltui.tui.render import record_outputs, state_style, tone
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.scenarios import FLOW_SCENARIOS, SHORT
 from wsltui.views.safe_text import shown
@@ -144,13 +144,25 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+class PanelTabs(TabbedContent):
+    """The panels' tabs. TabbedContent shows the pane that takes the focus, by a message its pane
+    posts after the focus event; a number key handled in between has moved the focus away and
+    chosen another panel, and must win (else, on a loaded machine, the key seemed to do nothing:
+    a panel focusing its table after a refresh brought its own tab back)."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.prevent_default()  # the focus has left that pane since: stay where the key went
+
+
 class PanelSlot(Static):
     """Stands in for a panel until it is first shown: then its module is imported and the panel
     mounted in its place. (Textual's Lazy would mount every panel right after the first frame,
     while the sources load.)"""
 
     def __init__(self, info: PanelInfo) -> None:
-        super().__init__(Text("loading…", style="yellow"))
+        super().__init__(Text("loading…", style=tone("unknown")))
         self.info = info
         self._replaced = False
 
@@ -359,7 +371,7 @@ class WslTuiApp(App):
 
     def compose(self) -> ComposeResult:
         yield SafeStatic(self._topbar(), id="topbar")
-        with TabbedContent(id="panels"):
+        with PanelTabs(id="panels"):
             for i, info in enumerate(PANEL_INFO, 1):
                 with TabPane(f"{i} {info.title}", id=f"tab-{info.key}"):
                     # The first frame builds Status only; the others are imported and mounted
@@ -370,6 +382,13 @@ class WslTuiApp(App):
     def on_mount(self) -> None:
         self.main_screen.query_one(Tabs).can_focus = False
         self._refresh_states()
+        self.theme_changed_signal.subscribe(self, self._redraw_in_theme)
+
+    def _redraw_in_theme(self, theme) -> None:
+        """The verdict colours are the theme's (render.tone): the panels draw again in the new one."""
+        for panel in self.main_screen.query(Panel):
+            if panel.analysis is not None:
+                panel.set_analysis(panel.analysis)
 
     def on_ready(self) -> None:
         """The first frame is on screen (the benchmark reads this): now start the sources."""
@@ -402,7 +421,7 @@ class WslTuiApp(App):
             t.append(f" {name} {mark}", style=state_style(state))  # (seconds: in the loading lines)
         if self.refresh_every and any(getattr(fn, "periodic", False) for fn in self.sources.values()):
             if any(getattr(self.sources.get(name), "periodic", False) for name in self.needs_root):
-                t.append("  auto-refresh paused: probes need root (R)", style="yellow")
+                t.append("  auto-refresh paused: probes need root (R)", style=tone("unknown"))
             else:
                 t.append(f"  every {self.refresh_every:g}s", style="dim")
         return t

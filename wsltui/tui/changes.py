@@ -5,6 +5,8 @@ both happen in worker threads that only post messages back."""
 
 from __future__ import annotations
 
+from wsltui.tui.render import tone
+
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
@@ -208,14 +210,13 @@ class PlanScreen(ModalScreen[bool]):
         Binding("escape,n", "cancel", "Cancel"),
     ]
 
+    @dataclass
     class Done(Message):
         """What applying (or copying) said."""
 
-        def __init__(self, ok: bool, message: str, applied: bool = False) -> None:
-            super().__init__()
-            self.ok = ok
-            self.message = message
-            self.applied = applied
+        ok: bool
+        message: str
+        applied: bool = False
 
     def __init__(self, plan, refusal: str | None = None, what: str = "") -> None:
         """``refusal``: why this plan cannot run here, said on top ("demo: read-only — nothing
@@ -252,7 +253,7 @@ class PlanScreen(ModalScreen[bool]):
             )
             if self.refusal:
                 hint = Text.assemble(
-                    ("cannot apply here: ", "bold yellow"),
+                    ("cannot apply here: ", tone("unknown", bold=True)),
                     self.refusal,
                     "   ",
                     ("c", "bold"),
@@ -275,7 +276,9 @@ class PlanScreen(ModalScreen[bool]):
             return
         self.busy = True
         self.refresh_bindings()
-        self._status(Text("undoing…" if self.undoing else "applying… (backup first; verified after)", style="yellow"))
+        self._status(
+            Text("undoing…" if self.undoing else "applying… (backup first; verified after)", style=tone("unknown"))
+        )
         plan, undoing = self.plan, self.undoing
 
         def job() -> None:
@@ -337,7 +340,7 @@ class PlanScreen(ModalScreen[bool]):
                 self.app.notify(msg.message + " (undo: u, or wsltui undo)", title="applied", timeout=8)
             self.dismiss(True)
             return
-        self._status(Text(msg.message, style="green" if msg.ok else "bold red"))
+        self._status(Text(msg.message, style=tone("ok") if msg.ok else tone("blocked", bold=True)))
 
     def action_cancel(self) -> None:
         if not self.busy:

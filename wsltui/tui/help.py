@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wsltui.tui.render import tone
+
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -94,7 +96,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):
         t = Table(title="wsltui keys", header_style="bold", expand=True, box=None, padding=(0, 1))
         t.add_column("where", style="dim", no_wrap=True)
-        t.add_column("key", style="bold cyan", no_wrap=True)
+        t.add_column("key", style=tone("key", bold=True), no_wrap=True)
         t.add_column("does")
         for where, keys, desc in binding_rows(self.app):
             t.add_row(where, keys, desc)

@@ -1,76 +1,81 @@
-"""Messages that worker threads post to the UI. Their payloads are never mutated afterwards."""
+"""Messages that worker threads post to the UI: dataclasses with typed fields (Textual calls a
+Message's ``__post_init__`` from the generated ``__init__``). Their payloads are never mutated
+afterwards."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
+if TYPE_CHECKING:  # (the UI's first frame does not wait for the core)
+    from wsltui.actions import Plan, UndoPreview
+    from wsltui.analysis import Analysis
+    from wsltui.facts.live import Observation
+    from wsltui.snapshot import Record, Snapshot
+    from wsltui.tui.changes import Preview
 
+
+@dataclass
 class SourceLoaded(Message):
     """One source (a demo, a file, the Linux probes, the Windows probes) finished."""
 
-    def __init__(self, name: str, generation: int, snapshot=None, error: str | None = None, seconds: float = 0.0):
-        super().__init__()
-        self.name = name
-        self.generation = generation
-        self.snapshot = snapshot
-        self.error = error
-        self.seconds = seconds
+    name: str
+    generation: int
+    snapshot: Snapshot | None = None
+    error: str | None = None
+    seconds: float = 0.0
 
 
+@dataclass
 class Analyzed(Message):
     """Facts and traces for the snapshots loaded so far."""
 
-    def __init__(self, generation: int, analysis=None, error: str | None = None):
-        super().__init__()
-        self.generation = generation
-        self.analysis = analysis
-        self.error = error
+    generation: int
+    analysis: Analysis | None = None
+    error: str | None = None
 
 
+@dataclass
 class OpenFlow(Message):
     """A listener was chosen (enter on the sockets table): trace it in the Flow panel."""
 
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
+    key: str
 
 
+@dataclass
 class PlanBuilt(Message):
     """A change plan to show (wsltui/tui/changes.py), or why none could be made (``error``)."""
 
-    def __init__(self, plan=None, error: str = "", what: str = "") -> None:
-        super().__init__()
-        self.plan = plan
-        self.error = error
-        self.what = what  # the action, for the dialog's title
+    plan: Plan | UndoPreview | Preview | None = None
+    error: str = ""
+    what: str = ""  # the action, for the dialog's title
 
 
+@dataclass
 class Written(Message):
     """Files the app wrote for a support ticket (`w`), or why it could not."""
 
-    def __init__(self, paths: list[str], error: str = "") -> None:
-        super().__init__()
-        self.paths = paths
-        self.error = error
+    paths: list[str]
+    error: str = ""
 
 
+@dataclass
 class LiveTested(Message):
     """A live test finished (``wsltui.live.run_live`` in a worker): its observation and record, or
-    why it could not run (``error``). ``key``: (scenario, port, proto)."""
+    why it could not run (``error``)."""
 
-    def __init__(self, key: tuple, observation=None, record=None, error: str = "") -> None:
-        super().__init__()
-        self.key = key
-        self.observation = observation
-        self.record = record
-        self.error = error
+    key: tuple[str, int, str]  # (scenario, port, proto)
+    observation: Observation | None = None
+    record: Record | None = None
+    error: str = ""
 
 
+@dataclass
 class Copied(Message):
     """A command was given to clip.exe (``ok``), or could not be (``why``): then OSC 52 takes it."""
 
-    def __init__(self, text: str, ok: bool, why: str = "") -> None:
-        super().__init__()
-        self.text = text
-        self.ok = ok
-        self.why = why
+    text: str
+    ok: bool
+    why: str = ""

@@ -10,7 +10,6 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from wsltui.vocabulary import NOT_APPLICABLE
-from wsltui.vocabulary import VERDICT_STYLES as VERDICT_STYLE
 from wsltui.vocabulary import VERDICT_WORDS as VERDICT_MARK
 
 VERDICT_CLASS = {
@@ -34,20 +33,20 @@ def is_unknown(value) -> bool:
 def unknown_text(value, prefix: str = "") -> Text:
     """``unknown: reason (run: command)`` in the unknown style."""
     text = Text(prefix, style="bold") if prefix else Text()
-    text.append(str(value), style="yellow")
+    text.append(str(value), style=tone("unknown"))
     return text
 
 
 def or_unknown(value, fmt=str) -> Text:
     if value is None:
-        return Text("unknown", style="yellow")
+        return Text("unknown", style=tone("unknown"))
     if is_unknown(value):
         return unknown_text(value)
     return Text(fmt(value))
 
 
 def verdict_text(verdict: str) -> Text:
-    return Text(VERDICT_MARK.get(verdict, verdict), style=VERDICT_STYLE.get(verdict, ""))
+    return Text(VERDICT_MARK.get(verdict, verdict), style=verdict_style(verdict))
 
 
 def cell(trace, width: int | None = None) -> Text:
@@ -57,15 +56,15 @@ def cell(trace, width: int | None = None) -> Text:
         return Text(NOT_APPLICABLE, style="dim")
     if trace.reachable is True:
         if any(h.verdict == "assumed" for h in trace.hops):
-            return Text("✓ assumed", style="bold cyan")  # passes only on an assumption the flow names
-        return Text("✓ yes", style="bold green")
+            return Text("✓ assumed", style=tone("assumed", bold=True))  # passes only on an assumption the flow names
+        return Text("✓ yes", style=tone("ok", bold=True))
     if trace.reachable is False:
         first = trace.first_blocker
-        return Text(fit_words(f"✗ {first.symptom or first.verdict}", width), style="bold red")
+        return Text(fit_words(f"✗ {first.symptom or first.verdict}", width), style=tone("blocked", bold=True))
     unknown = next((h for h in trace.hops if h.verdict == "unknown"), None)
     if unknown is None:  # undecided without an unknown layer: nothing on this path applies
         return Text(NOT_APPLICABLE, style="dim")
-    return Text(fit_words(f"? {unknown.layer}", width), style="yellow")
+    return Text(fit_words(f"? {unknown.layer}", width), style=tone("unknown"))
 
 
 # Shorter words for the symptoms and verdicts that do not fit a narrow column (the Flow panel
@@ -163,7 +162,7 @@ def fit_widths(
 
 def bool_word(value, yes: str = "yes", no: str = "no") -> Text:
     if value is True:
-        return Text(yes, style="green")
+        return Text(yes, style=tone("ok"))
     if value is False:
         return Text(no, style="dim")
     return or_unknown(value)
@@ -171,10 +170,10 @@ def bool_word(value, yes: str = "yes", no: str = "no") -> Text:
 
 def state_style(state: str) -> str:
     if state.startswith("ok"):
-        return "green"
+        return tone("ok")
     if state.startswith("error"):
-        return "bold red"
-    return "yellow"
+        return tone("blocked", bold=True)
+    return tone("unknown")
 
 
 def record_outputs(snapshot, prefix: str = "") -> dict:
@@ -187,11 +186,26 @@ def record_outputs(snapshot, prefix: str = "") -> dict:
     }
 
 
-# Colours come from the running app's theme ($success, $error, $warning, $accent, $secondary), so
-# every theme draws verdicts in its own colours; outside an app (a Rich console in a test) the
-# named colours stand in. The headless outputs (check, report) use vocabulary.VERDICT_STYLES.
-TONES = {"ok": "success", "blocked": "error", "unknown": "warning", "assumed": "accent", "note": "secondary"}
-NAMED = {"success": "green", "error": "red", "warning": "yellow", "accent": "cyan", "secondary": "magenta"}
+# Colours come from the running app's theme ($success, $error, $warning, $accent, $secondary,
+# $primary), so every theme draws verdicts in its own colours; outside an app (a Rich console in a
+# test) the named colours stand in. The headless outputs (check, report) use vocabulary.VERDICT_STYLES.
+TONES = {
+    "ok": "success",
+    "blocked": "error",
+    "unknown": "warning",
+    "assumed": "accent",
+    "key": "accent",  # a key or a label to act on ("fix:")
+    "note": "secondary",  # caveats, firewalld
+    "tag": "primary",
+}
+NAMED = {
+    "success": "green",
+    "error": "red",
+    "warning": "yellow",
+    "accent": "cyan",
+    "secondary": "magenta",
+    "primary": "blue",
+}
 VERDICT_TONES = {
     "allow": "ok",
     "drop": "blocked",
@@ -203,7 +217,7 @@ VERDICT_TONES = {
 
 
 def tone(name: str, bold: bool = False) -> str:
-    """The Rich style of a tone (``TONES``: ok, blocked, unknown, assumed, note) in the theme."""
+    """The Rich style of a tone (``TONES``) in the running app's theme."""
     from textual._context import active_app
 
     variable = TONES[name]

@@ -9,6 +9,10 @@ it. (A Python string cannot be wiped from memory; it is garbage once the call re
 
 from __future__ import annotations
 
+from wsltui.tui.render import tone
+
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
@@ -26,13 +30,12 @@ class SudoScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    @dataclass
     class Checked(Message):
         """What ``sudo -S -v`` said (never the password)."""
 
-        def __init__(self, ok: bool, why: str) -> None:
-            super().__init__()
-            self.ok = ok
-            self.why = why
+        ok: bool
+        why: str
 
     def __init__(self, probes: list[str]) -> None:
         super().__init__()
@@ -61,7 +64,7 @@ class SudoScreen(ModalScreen[bool]):
         password = box.value.encode()
         box.value = ""  # the only copy left is the one on its way to sudo
         box.disabled = True
-        self.query_one("#sudo-status", Static).update(Text("asking sudo…", style="yellow"))
+        self.query_one("#sudo-status", Static).update(Text("asking sudo…", style=tone("unknown")))
         self._validate(password)
 
     def _validate(self, password: bytes) -> None:
@@ -86,7 +89,7 @@ class SudoScreen(ModalScreen[bool]):
         box = self.query_one("#sudo-password", Input)
         box.disabled = False
         box.focus()
-        self.query_one("#sudo-status", Static).update(Text(f"sudo said: {msg.why}", style="bold red"))
+        self.query_one("#sudo-status", Static).update(Text(f"sudo said: {msg.why}", style=tone("blocked", bold=True)))
 
     def action_cancel(self) -> None:
         self.dismiss(False)

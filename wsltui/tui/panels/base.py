@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from wsltui.tui.panels import PANEL_INFO
-from wsltui.tui.render import state_style
+from wsltui.tui.render import state_style, tone
 from wsltui.tui.safe_static import SafeStatic
 
 
@@ -66,14 +66,14 @@ def decision_mark(d, hop: bool = True) -> Text:
     the blocker styled as Flow styles it, a rule that lets the packet through quietly."""
     it = f"Flow hop {d.hop}" if hop else "it"
     if d.blocks:
-        return Text(f"  ◀ blocks {it}", style="bold red")
+        return Text(f"  ◀ blocks {it}", style=tone("blocked", bold=True))
     if d.key.blocks:
-        return Text(f"  ◀ may block {it} (undecided)", style="yellow")
+        return Text(f"  ◀ may block {it} (undecided)", style=tone("unknown"))
     if d.key.verdict == "unknown" or d.hop_verdict == "unknown":
-        return Text(f"  ◀ undecided: {it}", style="yellow")
+        return Text(f"  ◀ undecided: {it}", style=tone("unknown"))
     if d.hop_verdict == "assumed":
-        return Text(f"  ✓ lets {it} through (assumed)", style="cyan")
-    return Text(f"  ✓ lets {it} through", style="green")
+        return Text(f"  ✓ lets {it} through (assumed)", style=tone("assumed"))
+    return Text(f"  ✓ lets {it} through", style=tone("ok"))
 
 
 class Panel(Vertical, can_focus=True):
@@ -109,7 +109,7 @@ class Panel(Vertical, can_focus=True):
         self._marked_for: tuple | None = None  # (analysis, Flow target) the marks show
 
     def compose(self):
-        yield SafeStatic(Text("loading…", style="yellow"), classes="loading")
+        yield SafeStatic(Text("loading…", style=tone("unknown")), classes="loading")
         yield from self.compose_body()
 
     def compose_body(self):

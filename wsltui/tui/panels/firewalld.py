@@ -15,7 +15,7 @@ from wsltui.simulation.attribution import ZONE_PARTS
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
-from wsltui.tui.render import bool_word, unknown_text
+from wsltui.tui.render import bool_word, tone, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import zone_target
 
@@ -165,7 +165,7 @@ def build_zone_tree(root, fw, titles: dict) -> dict:
 
 
 def _zone_title(z, default_zone) -> Text:
-    title = Text(f"zone {z.name}", style="bold magenta")
+    title = Text(f"zone {z.name}", style=tone("note", bold=True))
     flags = [f for f in ("default" if (z.default or z.name == default_zone) else "", "active" if z.active else "") if f]
     if flags:
         title.append(f"  ({', '.join(flags)})", style="bold")
@@ -177,7 +177,7 @@ def _zone_title(z, default_zone) -> Text:
 
 def render_firewalld(fw) -> Group:
     if fw is None:
-        return Group(Text("unknown: the firewalld facts could not be parsed", style="yellow"))
+        return Group(Text("unknown: the firewalld facts could not be parsed", style=tone("unknown")))
     parts: list = []
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
@@ -206,7 +206,7 @@ def render_firewalld(fw) -> Group:
         )
     parts.append(head)
     for p in fw.problems:
-        parts.append(Text(f"problem: {p}", style="yellow"))
+        parts.append(Text(f"problem: {p}", style=tone("unknown")))
     if fw.zones_unknown:
         parts.append(unknown_text(fw.zones_unknown, "zones: "))
     return Group(*parts)

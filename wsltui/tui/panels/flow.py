@@ -20,7 +20,7 @@ from wsltui.tui.commands import CommandBox, command_line
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.scenarios import FLOW_SCENARIOS, SHORT, scenario_text
 from wsltui.tui.panels.base import Panel, VimScroll
-from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, VERDICT_STYLE
+from wsltui.tui.render import VERDICT_CLASS, VERDICT_MARK, tone, verdict_style
 from wsltui.vocabulary import plural
 
 
@@ -98,21 +98,21 @@ def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = No
             lines.append(t)
 
     if hop.assumes_fix:
-        field("after", f"fix: {hop.assumes_fix} (traced as if it were done: not the current state)", "magenta")
+        field("after", f"fix: {hop.assumes_fix} (traced as if it were done: not the current state)", tone("note"))
     field("packet", hop.packet)
     if hop.verdict != "allow":
         field("rule", hop.rule, "bold")
         field("where", hop.location)
     field("owner", hop.owner)
     field("edit", hop.edit)
-    field("assumed", hop.assumption, "cyan")
+    field("assumed", hop.assumption, tone("assumed"))
     if hop.reason:
-        field("why", hop.reason, "yellow")  # the reason says "unknown: …" itself (as in check)
+        field("why", hop.reason, tone("unknown"))  # the reason says "unknown: …" itself (as in check)
     if hop.blocks:
         field(
             "symptom",
             hop.symptom + (f" (or {', '.join(hop.alternatives)})" if hop.alternatives else "") if hop.symptom else None,
-            "bold red",
+            tone("blocked", bold=True),
         )
         for symptom in (hop.symptom, *hop.alternatives) if hop.symptom else ():
             words = client_lines(symptom, client)
@@ -128,7 +128,7 @@ def render_hop(hop, first: bool, client: str = ANY_OS, selected: int | None = No
 def render_fix(fix, indent: str = "", start: int = 0, selected: int | None = None) -> list:
     """A fix: its title, each command and each undo command on its own logical line (``start``:
     the index of its first command among the box's; ``selected``: the selected one), its note."""
-    out: list = [Text.assemble((f"{indent}fix: ", "bold cyan"), fix.title)]
+    out: list = [Text.assemble((f"{indent}fix: ", tone("key", bold=True)), fix.title)]
     for i, cmd in enumerate(fix_commands(fix), start):
         undo = i - start >= len(fix.commands)
         out.append(
@@ -177,6 +177,7 @@ class FlowPanel(Panel):
         ),
     ]
 
+    @dataclasses.dataclass
     class Changed(Message):
         """The flow target changed (for the footer and tests)."""
 
@@ -312,9 +313,9 @@ class FlowPanel(Panel):
         if trace.blockers[1:]:
             wanted.append(("others", (trace.blockers[1:],)))
         if trace.notes:
-            wanted.append(("notes", (Text("\n".join(f"note: {n}" for n in trace.notes), style="yellow"),)))
+            wanted.append(("notes", (Text("\n".join(f"note: {n}" for n in trace.notes), style=tone("unknown")),)))
         if trace.caveats:
-            wanted.append(("caveats", (Text("\n".join(f"caveat: {c}" for c in trace.caveats), style="magenta"),)))
+            wanted.append(("caveats", (Text("\n".join(f"caveat: {c}" for c in trace.caveats), style=tone("note")),)))
         observed = self.observed()
         wanted.append(("live", (self._live_text(observed),)))
         present = list(hops.children)
@@ -392,11 +393,12 @@ class FlowPanel(Panel):
         key = (trace.scenario, trace.port, trace.proto) if trace is not None else None
         if key in self.app.live_testing:
             return Text(
-                "live test: testing… (the real connection is being sent; a few seconds at most)", style="bold yellow"
+                "live test: testing… (the real connection is being sent; a few seconds at most)",
+                style=tone("unknown", bold=True),
             )
         note = self.app.live_notes.get(key)
         if note:
-            return Text(f"live test: {note}", style="yellow")
+            return Text(f"live test: {note}", style=tone("unknown"))
         return render_live(observed) if observed is not None else ""
 
     def show_live(self) -> None:
@@ -506,20 +508,20 @@ def render_summary(trace) -> Text:
         if i:
             t.append(" → ", style="dim")
         t.append(hop.layer)
-        t.append(f" {VERDICT_MARK.get(hop.verdict, hop.verdict)}", style=VERDICT_STYLE.get(hop.verdict, ""))
+        t.append(f" {VERDICT_MARK.get(hop.verdict, hop.verdict)}", style=verdict_style(hop.verdict))
     t.append("\n")
     t.append(f"{trace.proto}/{trace.port}", style="bold")
     t.append(f"  {scenario_text(trace.scenario, trace.port)}  (mode {trace.mode})\n")
     assumed = [h.layer for h in trace.hops if h.verdict == "assumed"]
     if trace.reachable is True and assumed:
-        t.append("REACHABLE IF ASSUMED", style="bold cyan")
+        t.append("REACHABLE IF ASSUMED", style=tone("assumed", bold=True))
         t.append(f": {', '.join(dict.fromkeys(assumed))} passes only on the assumption shown below.")
     elif trace.reachable is True:
-        t.append("REACHABLE", style="bold green")
+        t.append("REACHABLE", style=tone("ok", bold=True))
         t.append(": every layer lets the connection through.")
     elif trace.reachable is False:
         first = trace.first_blocker
-        t.append("BLOCKED", style="bold red")
+        t.append("BLOCKED", style=tone("blocked", bold=True))
         t.append(f" at {first.layer}: the client sees ")
         t.append(str(first.symptom), style="bold")
         if first.alternatives:
@@ -528,7 +530,7 @@ def render_summary(trace) -> Text:
             t.append(f"  (+{plural(len(trace.blockers) - 1, 'more blocker')} below)")
     else:
         n = sum(1 for h in trace.hops if h.verdict == "unknown")
-        t.append("UNDECIDED", style="bold yellow")
+        t.append("UNDECIDED", style=tone("unknown", bold=True))
         t.append(f": {plural(n, 'layer')} could not be decided (no data); nothing known blocks it.")
     return t
 
@@ -537,8 +539,8 @@ def render_others(others, selected: int | None = None) -> Group:
     lines: list = [Text("Also in the way (fix these too):", style="bold")]
     start = 0
     for b in others:
-        t = Text("✗ ", style="bold red")
-        t.append(f"{b.layer} {VERDICT_MARK.get(b.verdict, b.verdict)}", style=VERDICT_STYLE.get(b.verdict, ""))
+        t = Text("✗ ", style=tone("blocked", bold=True))
+        t.append(f"{b.layer} {VERDICT_MARK.get(b.verdict, b.verdict)}", style=verdict_style(b.verdict))
         t.append(f"  {b.rule or b.explanation}")
         if b.location:
             t.append(f"  ({b.location})", style="dim")
@@ -564,10 +566,16 @@ def render_live(observed) -> Group:
     from wsltui.views.live_text import rows, stored_lines
 
     if isinstance(getattr(observed, "result", None), Unknown):
-        return Group(Text(stored_lines(observed)[0], style="yellow"))
+        return Group(Text(stored_lines(observed)[0], style=tone("unknown")))
     from wsltui.views.live_text import headline
 
-    style = "bold green" if observed.agrees else "bold yellow" if observed.agrees is None else "bold red"
+    style = (
+        tone("ok", bold=True)
+        if observed.agrees
+        else tone("unknown", bold=True)
+        if observed.agrees is None
+        else tone("blocked", bold=True)
+    )
     lines: list = [Text.assemble(("live test: ", "bold"), (headline(observed), style))]
     for label, value in rows(observed):
         lines.append(Text.assemble((f"  {label:<9}", "dim"), value))

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import TreeFinder, TreeSearch, VimTree
-from wsltui.tui.render import record_outputs, unknown_text
+from wsltui.tui.render import record_outputs, tone, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import plural
 
@@ -110,7 +110,7 @@ class NetfilterPanel(TreeSearch, Panel):
             hop = self.flow_trace().hops[blocker.hop - 1]
             return Text.assemble(
                 (f"{self._flow_words()}: hop {blocker.hop} ", "bold"),
-                (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", "bold red"),
+                (f"{'blocked' if blocker.blocks else 'maybe blocked'} by {hop.location}", tone("blocked", bold=True)),
                 ("  b: go to it", "dim"),
             )
         if not decisions:
@@ -133,7 +133,9 @@ class NetfilterPanel(TreeSearch, Panel):
         if not gone:
             return
         node = root.add(
-            Text("disabled by wsltui (space: enable again)", style="bold yellow"), data="disabled", expand=True
+            Text("disabled by wsltui (space: enable again)", style=tone("unknown", bold=True)),
+            data="disabled",
+            expand=True,
         )
         for d in gone:
             leaf = node.add_leaf(Text.assemble((f"{d.time}  ", "dim"), d.ref.label), data=f"disabled {d.id}")
@@ -206,10 +208,10 @@ def render_warnings(a) -> Text:
     ipt = f.iptables
     nft = f.nft
     if ipt is None:
-        t.append("iptables: unknown (parser failure)\n", style="yellow")
+        t.append("iptables: unknown (parser failure)\n", style=tone("unknown"))
         return t
     for w in ipt.warnings:
-        t.append(f"⚠ {w}\n", style="bold yellow")
+        t.append(f"⚠ {w}\n", style=tone("unknown", bold=True))
     legacy = [rs.record for rs in (ipt.iptables_legacy, ipt.ip6tables_legacy) if rs.unknown is None and rs.is_active()]
     nft_rules = [rs.record for rs in (ipt.iptables_nft, ipt.ip6tables_nft) if rs.unknown is None and rs.is_active()]
     if nft is not None and nft.unknown is None and any(c.rules for tb in nft.tables for c in tb.chains):
@@ -218,13 +220,13 @@ def render_warnings(a) -> Text:
         t.append(
             f"⚠ legacy and nft both hold rules ({', '.join(legacy)} and {', '.join(nft_rules)}): "
             "a packet must pass both\n",
-            style="bold yellow",
+            style=tone("unknown", bold=True),
         )
     return t
 
 
 def _owner(tag: str) -> Text:
-    style = {"firewalld": "magenta", "ufw": "cyan", "docker": "blue", "wsl": "green"}.get(tag, "dim")
+    style = {"firewalld": tone("note"), "ufw": tone("key"), "docker": tone("tag"), "wsl": tone("ok")}.get(tag, "dim")
     return Text(f" [{tag}]", style=style)
 
 
@@ -251,7 +253,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                 continue
             src = root.add(label, data=rs.record, expand=_want(expanded, (rs.record,), rs.is_active()))
             for w in rs.problems:
-                src.add_leaf(Text(f"problem: {w}", style="yellow"))
+                src.add_leaf(Text(f"problem: {w}", style=tone("unknown")))
             for table in rs.tables:
                 tn = src.add(
                     Text(f"table {table.name}", style="bold"),
@@ -261,7 +263,9 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
                 for chain in table.chains:
                     lab = Text(chain.name, style="bold")
                     if chain.policy:
-                        lab.append(f"  policy {chain.policy}", style="red" if chain.policy != "ACCEPT" else "dim")
+                        lab.append(
+                            f"  policy {chain.policy}", style=tone("blocked") if chain.policy != "ACCEPT" else "dim"
+                        )
                     lab.append_text(_owner(chain.owner))
                     lab.append(f"  {plural(len(chain.rules), 'rule')}", style="dim")
                     path = (rs.record, f"table {table.name}", chain.name)
@@ -290,7 +294,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
     nft = f.nft
     label = Text.assemble(("nft", "bold"), ("  (nf.nft: nft -j list ruleset)", "dim"))
     if nft is None:
-        root.add_leaf(label.append("  unknown: parser failure", style="yellow"), data="nf.nft")
+        root.add_leaf(label.append("  unknown: parser failure", style=tone("unknown")), data="nf.nft")
         return
     if nft.unknown is not None:
         root.add_leaf(label.append_text(Text("  ")).append_text(unknown_text(nft.unknown)), data="nf.nft")
@@ -310,7 +314,7 @@ def build_tree(root, a, expanded, rules: dict, nodes: dict) -> None:
             if ch.base:
                 lab.append(f"  {ch.type} hook {ch.hook} priority {ch.priority_text or ch.priority}", style="dim")
                 if ch.policy:
-                    lab.append(f" policy {ch.policy}", style="red" if ch.policy != "accept" else "dim")
+                    lab.append(f" policy {ch.policy}", style=tone("blocked") if ch.policy != "accept" else "dim")
             lab.append(f"  {plural(len(ch.rules), 'rule')}", style="dim")
             if not ch.rules:
                 nodes[rule_id("nft", tb.family, tb.name, ch.name, None)] = tn.add_leaf(lab, data=ch.name)

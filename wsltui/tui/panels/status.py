@@ -17,6 +17,8 @@ takes) are listed after the ones that stop a path that is there.
 
 from __future__ import annotations
 
+from wsltui.tui.render import tone
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,7 +40,6 @@ from wsltui.tui.render import (
     is_unknown,
     or_unknown,
     shorter,
-    tone,
     unknown_text,
 )
 from wsltui.tui.safe_static import SafeStatic
@@ -533,10 +534,10 @@ class StatusPanel(Panel):
         if number is not None:
             line = next((w for w in self.query(BlockerLine) if w.blocker.number == number), None)
             if line is not None:
-                line.focus(scroll_visible=False)
+                self.focus_widget(line, scroll_visible=False)
                 return
-        if had_focus and self.app.active_key == self.KEY:
-            table.focus(scroll_visible=False)
+        if had_focus:  # (focus_widget: now, and only while Status is the panel shown)
+            self.focus_widget(table, scroll_visible=False)
 
     def _first_cell(self) -> tuple[int, int]:
         shown = [key for key, _ in self._layout]
@@ -644,11 +645,11 @@ def _overview(a) -> Table:
         else:
             mode.append(f"  requested: {req.networking_mode} ({req.networking_mode_source})", style="dim")
         if wsl.mode_mismatch:
-            mode.append(f"  {wsl.mode_mismatch}", style="bold yellow")
+            mode.append(f"  {wsl.mode_mismatch}", style=tone("unknown", bold=True))
         version = or_unknown(wsl.version)
         mode.append("  WSL ").append_text(version)
     elif a.world.mode_reason:
-        mode.append(f"  ({a.world.mode_reason})", style="yellow")
+        mode.append(f"  ({a.world.mode_reason})", style=tone("unknown"))
     grid.add_row("mode", mode)
     net = f.network
     if net is None or is_unknown(getattr(net, "interfaces", None)):
@@ -701,19 +702,22 @@ def observed_lines(a, app=None) -> list[Text]:
         return []
     out = [Text(), Text("Live tests", style="bold")]
     for scenario, port, proto in testing:
-        out.append(Text(f"… {proto}/{port} {SHORT.get(scenario, scenario)}  testing…", style="yellow"))
+        out.append(Text(f"… {proto}/{port} {SHORT.get(scenario, scenario)}  testing…", style=tone("unknown")))
     for test in a.live:
         if isinstance(test.result, Unknown):
             out.append(
                 Text(
-                    f"? {test.name}: unknown — {test.result.reason}", style="yellow", no_wrap=True, overflow="ellipsis"
+                    f"? {test.name}: unknown — {test.result.reason}",
+                    style=tone("unknown"),
+                    no_wrap=True,
+                    overflow="ellipsis",
                 )
             )
             continue
         rec, obs = test.result, test.result.obs
         line = Text(
             f"{'✓' if rec.reachable else '✗' if rec.reachable is False else '?'} ",
-            style="green" if rec.reachable else "red" if rec.reachable is False else "yellow",
+            style=tone("ok") if rec.reachable else tone("blocked") if rec.reachable is False else tone("unknown"),
         )
         line.append(f"{obs.proto}/{obs.port} {SHORT.get(obs.scenario, obs.scenario)}  ", style="bold")
         line.append(short(rec))
@@ -724,7 +728,10 @@ def observed_lines(a, app=None) -> list[Text]:
             if rec.agrees is None
             else f"model disagrees: {CLASS_WORDS.get(rec.disagreement, rec.disagreement)}"
         )
-        line.append(f"  · {verdict}", style="green" if rec.agrees else "dim" if rec.agrees is None else "bold red")
+        line.append(
+            f"  · {verdict}",
+            style=tone("ok") if rec.agrees else "dim" if rec.agrees is None else tone("blocked", bold=True),
+        )
         if test.older:
             line.append("  · older than the snapshot", style="dim")
         line.no_wrap, line.overflow = True, "ellipsis"

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from wsltui.tui.panels.base import Panel, VimScroll
-from wsltui.tui.render import bool_word, is_unknown, or_unknown, unknown_text
+from wsltui.tui.render import bool_word, is_unknown, or_unknown, tone, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.views.scenarios import FLOW_SCENARIOS
 from wsltui.views.topology_map import MapView, build_map
@@ -81,7 +81,7 @@ def _state(a) -> Table:
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
     if wsl is None:
-        t.add_row("WSL", Text("unknown: the WSL facts could not be read", style="yellow"))
+        t.add_row("WSL", Text("unknown: the WSL facts could not be read", style=tone("unknown")))
     else:
         t.add_row("kind", or_unknown(wsl.kind))
         t.add_row("effective mode", Text(a.world.mode, style="bold"))
@@ -99,7 +99,7 @@ def _state(a) -> Table:
             t.add_row("localhost fwd", bool_word(req.localhost_forwarding, "on", "off"))
             t.add_row("Hyper-V firewall", bool_word(req.firewall, "on", "off"))
         if wsl.mode_mismatch:
-            t.add_row("mismatch", Text(wsl.mode_mismatch, style="bold yellow"))
+            t.add_row("mismatch", Text(wsl.mode_mismatch, style=tone("unknown", bold=True)))
         conf = wsl.wsl_conf
         if is_unknown(conf):
             t.add_row("wsl.conf", unknown_text(conf))

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from wsltui.tui.changes import allow_binding, propose_allow, propose_removal
 from wsltui.tui.panels.base import Panel, SearchBox, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import VimTable
-from wsltui.tui.render import bool_word, unknown_text
+from wsltui.tui.render import bool_word, tone, unknown_text
 from wsltui.tui.safe_static import SafeStatic
 
 
@@ -67,7 +67,7 @@ class UfwPanel(Panel):
         for i, r in enumerate(u.rules if u is not None else ()):
             if text and text not in r.text.lower():
                 continue
-            style = "green" if r.action == "allow" else "red" if r.action in ("deny", "reject") else ""
+            style = tone("ok") if r.action == "allow" else tone("blocked") if r.action in ("deny", "reject") else ""
             key = str(i)
             decision = self._decided.get(key)
             table.add_row(
@@ -160,10 +160,10 @@ class UfwPanel(Panel):
 
 def render_ufw(u, trap, flow: Text) -> Group:
     if u is None:
-        return Group(Text("unknown: the ufw facts could not be parsed", style="yellow"))
+        return Group(Text("unknown: the ufw facts could not be parsed", style=tone("unknown")))
     parts: list = [flow] if flow.plain else []
     if trap:
-        parts.append(Text(f"⚠ {trap}", style="bold yellow"))
+        parts.append(Text(f"⚠ {trap}", style=tone("unknown", bold=True)))
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
     head.add_column()
@@ -185,7 +185,7 @@ def render_ufw(u, trap, flow: Text) -> Group:
         head.add_row("logging", Text(f"{u.logging or '?'}" + (f" ({u.logging_level})" if u.logging_level else "")))
     parts.append(head)
     for p in u.problems:
-        parts.append(Text(f"problem: {p}", style="yellow"))
+        parts.append(Text(f"problem: {p}", style=tone("unknown")))
     if u.active and not u.rules:
         parts.append(Text("no rules", style="dim"))
     return Group(*parts)

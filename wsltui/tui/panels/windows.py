@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Static
 from wsltui.tui.changes import allow_binding, flow_port, windows_preview
 from wsltui.tui.panels.base import Panel, SearchBox, VimScroll, blocker_binding, decision_mark
 from wsltui.tui.panels.tables import FastTable
-from wsltui.tui.render import bool_word, columns_width, fit_widths, is_unknown, unknown_text, verdict_text
+from wsltui.tui.render import bool_word, columns_width, fit_widths, is_unknown, tone, unknown_text, verdict_text
 from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import LAYER_NAMES
 
@@ -68,7 +68,8 @@ def _first_port(tokens: list[str]) -> int:
     return int(head) if head.isdigit() else 1 << 20
 
 
-ACTION_STYLE = {"allow": "green", "block": "bold red"}
+def action_style(action: str) -> str:
+    return tone("ok") if action == "allow" else tone("blocked", bold=True) if action == "block" else ""
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def build_rows(rules: list[tuple[object, str]]) -> list[RuleRow]:
         cells = [
             Text(
                 t,
-                style=ACTION_STYLE.get(rule.action, "") if c.key == "action" else "",
+                style=action_style(rule.action) if c.key == "action" else "",
                 no_wrap=True,
                 overflow="ellipsis",
             )
@@ -168,14 +169,14 @@ def match_cell(result: bool | str, decision=None) -> Text:
     """Could the rule match the Flow port; for the rule that decides the Flow packet, which hop."""
     if decision is not None:
         if decision.blocks:
-            return Text(f"◀ blocks hop {decision.hop}", style="bold red")
+            return Text(f"◀ blocks hop {decision.hop}", style=tone("blocked", bold=True))
         if decision.key.verdict == "unknown" or decision.hop_verdict == "unknown":
-            return Text(f"? hop {decision.hop}", style="yellow")
-        return Text(f"✓ hop {decision.hop}", style="green")
+            return Text(f"? hop {decision.hop}", style=tone("unknown"))
+        return Text(f"✓ hop {decision.hop}", style=tone("ok"))
     if result is True:
         return Text("yes", style="bold")
     if isinstance(result, str):
-        return Text("maybe", style="yellow")
+        return Text("maybe", style=tone("unknown"))
     return Text("-", style="dim")
 
 
@@ -679,7 +680,7 @@ def render_overview(win, a, target: tuple[str, int] | None) -> Group:
         other.add_row(label, _excluded(table, target))
     parts: list = [head, fw, Text("Hyper-V firewall (the WSL VM)", style="bold"), hyperv, other]
     for p in win.problems:
-        parts.append(Text(f"problem: {p}", style="yellow"))
+        parts.append(Text(f"problem: {p}", style=tone("unknown")))
     return Group(*parts)
 
 
@@ -703,7 +704,7 @@ def _portproxy(win, a) -> Text:
     if pp.entries and wsl_ip:
         t.append(f"\nWSL's address now: {wsl_ip}", style="dim")
     for p in pp.problems:
-        t.append(f"\nproblem: {p}", style="yellow")
+        t.append(f"\nproblem: {p}", style=tone("unknown"))
     return t
 
 
@@ -719,9 +720,9 @@ def _excluded(table, target: tuple[str, int] | None) -> Text:
             t.append(", ")
         text = str(r.start) if r.start == r.end else f"{r.start}-{r.end}"
         holds = port is not None and port in r
-        t.append(text + ("*" if r.administered else ""), style="bold red" if holds else "")
+        t.append(text + ("*" if r.administered else ""), style=tone("blocked", bold=True) if holds else "")
         if holds:
-            t.append(f" ◀ holds {port}", style="bold red")
+            t.append(f" ◀ holds {port}", style=tone("blocked", bold=True))
     if any(r.administered for r in table.ranges):
         t.append("  (* added by an administrator)", style="dim")
     return t
@@ -779,7 +780,7 @@ def _port_listeners(win, proto: str, port: int) -> Text:
         if i:
             t.append("\n")
         t.append(l.where, style="bold")
-        t.append(f" — {l.meaning}", style="yellow" if l.kind in ("program", "entry") else "")
+        t.append(f" — {l.meaning}", style=tone("unknown") if l.kind in ("program", "entry") else "")
     return t
 
 
@@ -817,7 +818,7 @@ def render_rule(row: RuleRow, target: tuple[str, int] | None, match: bool | str 
     t.add_row("id", Text(r.id))
     firewall = "Hyper-V firewall (the WSL VM)" if row.firewall == "Hyper-V" else "Windows Defender Firewall"
     t.add_row("firewall", Text(firewall))
-    t.add_row("action", Text(r.action.upper(), style=ACTION_STYLE.get(r.action, "")))
+    t.add_row("action", Text(r.action.upper(), style=action_style(r.action)))
     t.add_row("enabled", bool_word(r.enabled, "yes", "no (it matches nothing)"))
     t.add_row("direction", Text({"in": "inbound", "out": "outbound"}.get(r.direction, r.direction)))
     t.add_row("protocol", Text(_protocols(r)))
@@ -839,7 +840,7 @@ def render_rule(row: RuleRow, target: tuple[str, int] | None, match: bool | str 
         if value:
             t.add_row(label, Text(value))
     if r.other:
-        t.add_row("not modelled", Text("; ".join(r.other), style="yellow"))
+        t.add_row("not modelled", Text("; ".join(r.other), style=tone("unknown")))
     if target is not None:
         proto, port = target
         if match is True:
@@ -847,7 +848,7 @@ def render_rule(row: RuleRow, target: tuple[str, int] | None, match: bool | str 
         elif isinstance(match, str):
             # rule_matches names what would make the rule NOT match ("rule 'X': the program is not …").
             unless = match.split("': ", 1)[1] if match.startswith("rule '") and "': " in match else match
-            verdict = Text(f"could match {proto}/{port}, unless {unless}", style="yellow")
+            verdict = Text(f"could match {proto}/{port}, unless {unless}", style=tone("unknown"))
         else:
             verdict = Text(f"cannot match {proto}/{port}", style="dim")
         t.add_row(f"{proto}/{port}", verdict)
