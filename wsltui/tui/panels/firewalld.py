@@ -20,7 +20,7 @@ from wsltui.tui.safe_static import SafeStatic
 from wsltui.vocabulary import zone_target
 
 
-# The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules.py).
+# The zone entries a person can select, as FirewalldItem kinds (wsltui/actions/rules/shared.py).
 ENTRIES = (
     ("service", "services"),
     ("port", "ports"),
