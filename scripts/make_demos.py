@@ -7,7 +7,7 @@ vEthernet address; mirrored: loopback0 plus an eth0 holding the host's own LAN a
 real firewall and real listening sockets. Only what cannot exist on Linux is written by hand on
 top — the records of WSL itself (kernel release, ``wslinfo``, ``.wslconfig``, ``/etc/wsl.conf``)
 and of the Windows host (``win.*``: the reg.exe, netsh.exe and PowerShell outputs, in the real
-formats of ../shared/fixtures/windows and README "Windows records") — and each demo's ABOUT says
+formats of tests/fixtures/windows and README "Windows records") — and each demo's ABOUT says
 which. The first line of ABOUT is the demo's story (``wsltui --demo list``).
 
 Run: ``sudo .venv/bin/python scripts/make_demos.py [NAME...]``

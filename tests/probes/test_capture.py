@@ -1,5 +1,5 @@
 """The live probe path end to end: `wsltui snapshot` inside a namespace with real firewalls and
-listeners, then `wsltui facts --from` on what it wrote (issue 2's "done when")."""
+listeners, then `wsltui facts --from` on what it wrote."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from wsltui.records import ALL_PROBES, command_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# DESIGN §2: these names and commands are fixed forever.
+# docs/design.md §2: these names and commands are fixed forever.
 FIXED = {
     "kernel.osrelease": "cat /proc/sys/kernel/osrelease",
     "wsl.networking-mode": "wslinfo --networking-mode",

@@ -1,4 +1,4 @@
-"""Stand-in Windows tools for the live probe path (DESIGN §6). Each tool emits the REAL fixture
+"""Stand-in Windows tools for the live probe path (docs/design.md §6). Each tool emits the REAL fixture
 bytes the way Windows writes them (CRLF, the OEM code page 936, UTF-16 for wsl.exe) and can also
 misbehave, chosen per tool by the environment:
 

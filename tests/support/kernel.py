@@ -1,4 +1,5 @@
-"""Run one ruleset past the kernel and past the simulator, and compare (the proof of issue 3).
+"""Run one ruleset past the kernel and past the simulator, and compare (the simulator is proven
+by agreeing with the kernel).
 
 The server namespace gets the ruleset (through the real iptables-legacy-restore,
 iptables-nft-restore, nft -f) and real listeners; wsltui's own probes capture it from inside the
