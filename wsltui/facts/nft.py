@@ -788,27 +788,6 @@ def _generic_text(kind: str, body: Any) -> str:
 
 # --- expressions ---------------------------------------------------------------------------
 
-KEY_KINDS = {
-    "payload",
-    "meta",
-    "ct",
-    "fib",
-    "tcp option",
-    "ip option",
-    "exthdr",
-    "sctp chunk",
-    "dccp option",
-    "rt",
-    "socket",
-    "osf",
-    "numgen",
-    "jhash",
-    "symhash",
-    "ipsec",
-    "binop",
-    "concat",
-    "map",
-}
 _OTHER_KEYS = (
     "tcp option",
     "ip option",
@@ -823,6 +802,7 @@ _OTHER_KEYS = (
     "symhash",
     "ipsec",
 )
+KEY_KINDS = {"payload", "meta", "ct", "fib", *_OTHER_KEYS, "binop", "concat", "map"}
 _BINOPS = ("&", "|", "^", "<<", ">>")
 _UNQUALIFIED_META = {"iif", "oif", "iifname", "oifname", "iifgroup", "oifgroup"}
 _IFNAME_KEYS = {"iif", "oif", "iifname", "oifname", "ibrname", "obrname", "ibriport", "obriport", "sdifname"}
