@@ -7,8 +7,7 @@ from __future__ import annotations
 
 
 import pytest
-from kernel import Ruleset, report, run_case
-from realtools import netns_pair
+from kernel import Ruleset, agreeing, run_case
 from test_kernel_agreement import PORTS4, ipt
 
 pytestmark = pytest.mark.realtools
@@ -16,17 +15,8 @@ pytestmark = pytest.mark.realtools
 TARGETS = [(p, proto, 4) for p in (8080, 8081, 8082, 9090) for proto in ("tcp", "udp")]
 
 
-@pytest.fixture
-def pair(request):
-    index = 60 + (abs(hash(request.node.name)) % 10)
-    with netns_pair("fwc", index) as p:
-        yield p
-
-
 def _check(pair, rs: Ruleset, targets=TARGETS):
-    outcomes = run_case(pair, rs, targets)
-    assert all(o.agree for o in outcomes), report(rs, outcomes)
-    return {(o.port, o.proto): o for o in outcomes}
+    return {(o.port, o.proto): o for o in agreeing(pair, rs, targets)}
 
 
 FW4 = """

@@ -7,7 +7,7 @@ import os
 import random
 
 import pytest
-from kernel import Ruleset, report, run_case
+from kernel import Ruleset, agreeing, report, run_case
 from realtools import netns_pair
 from rulegen import generate
 
@@ -101,17 +101,8 @@ IPT_CASES = {
 }
 
 
-@pytest.fixture
-def pair(request):
-    index = 80 + (abs(hash(request.node.name)) % 10)
-    with netns_pair("wk", index) as p:
-        yield p
-
-
 def _check(pair, rs: Ruleset, targets=PORTS4):
-    outcomes = run_case(pair, rs, targets)
-    assert all(o.agree for o in outcomes), report(rs, outcomes)
-    return outcomes
+    return agreeing(pair, rs, targets)
 
 
 @pytest.mark.parametrize("name", sorted(IPT_CASES))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 
 import pytest
-from kernel import Ruleset, report, run_case
-from realtools import Firewalld, Ufw, netns_pair
+from kernel import Ruleset, agreeing, run_case
+from realtools import Firewalld, Ufw
 from test_kernel_agreement import PORTS4, ipt
 
 pytestmark = pytest.mark.realtools
@@ -16,17 +16,8 @@ V4 = PORTS4
 V6 = [(p, proto, 6) for p in (8080, 8081, 8082) for proto in ("tcp", "udp")]
 
 
-@pytest.fixture
-def pair(request):
-    index = 100 + (abs(hash(request.node.name)) % 20)
-    with netns_pair("wkf", index) as p:
-        yield p
-
-
 def agree(pair, targets, rs: Ruleset | None = None, label: str = ""):
-    rs = rs or Ruleset(label=label)
-    outcomes = run_case(pair, rs, targets)
-    assert all(o.agree for o in outcomes), report(rs, outcomes)
+    outcomes = agreeing(pair, rs or Ruleset(label=label), targets)
     return {(o.port, o.proto, o.family): o for o in outcomes}
 
 

@@ -182,6 +182,13 @@ def run_case(
     return out
 
 
+def agreeing(pair: NetnsPair, rs: Ruleset, targets: list[tuple[int, str, int]]) -> list[Outcome]:
+    """``run_case``, failing with the report unless the simulator agrees with the kernel on every target."""
+    outcomes = run_case(pair, rs, targets)
+    assert all(o.agree for o in outcomes), report(rs, outcomes)
+    return outcomes
+
+
 def report(rs: Ruleset, outcomes: list[Outcome]) -> str:
     bad = [o for o in outcomes if not o.agree]
     lines = [f"ruleset {rs.label}:", rs.describe()]
