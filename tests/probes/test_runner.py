@@ -167,3 +167,18 @@ def test_sudo_validate_without_sudo(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     r = sudo_validate(b"x")
     assert r.error == "sudo is not installed" and not r.ok
+
+
+def test_a_child_whose_parent_died_before_its_prctl_ends_at_once():
+    """The race prctl(2) names: a parent SIGKILLed between the fork and PR_SET_PDEATHSIG leaves the
+    child reparented, and no signal would ever come. The child sees another parent id and ends."""
+    import subprocess
+
+    from wsltui.probes import runner as runner_module
+
+    gone = runner_module._own_group_dying_with(os.getpid() + 4_000_000)  # a parent that is not ours any more
+    proc = subprocess.Popen(["sleep", "30"], preexec_fn=gone)
+    try:
+        assert proc.wait(timeout=10) == 1
+    finally:
+        proc.kill()

@@ -347,12 +347,20 @@ class Background:
         )
 
 
-def _own_group_dying_with_us() -> None:
-    """In the child, before exec: its own process group, not session (sudo's timestamp is per
-    session), and SIGKILL when the thread that started it ends — so even a SIGKILLed wsltui
-    leaves no background process behind (prctl PR_SET_PDEATHSIG, Linux)."""
-    os.setpgrp()
-    _libc().prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+def _own_group_dying_with(parent: int) -> Callable[[], None]:
+    """What the child runs before exec: its own process group, not session (sudo's timestamp is
+    per session), and SIGKILL when the thread that started it ends — so even a SIGKILLed wsltui
+    leaves no background process behind (prctl PR_SET_PDEATHSIG, Linux). A parent that died
+    between the fork and the prctl is seen as a changed parent id: the child ends at once
+    (prctl(2) names this race)."""
+
+    def in_child() -> None:
+        os.setpgrp()
+        _libc().prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return in_child
 
 
 def _libc() -> ctypes.CDLL:
@@ -402,7 +410,7 @@ def start(job: Job) -> Background | Record:
                 stderr=subprocess.PIPE,
                 cwd=job.cwd,
                 env={**os.environ, **_LINUX_LOCALE, **job.env},
-                preexec_fn=_own_group_dying_with_us,
+                preexec_fn=_own_group_dying_with(os.getpid()),
             )
         except OSError as e:
             return Record(
