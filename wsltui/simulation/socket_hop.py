@@ -272,8 +272,13 @@ def relay(
         Verdict.NO_LISTENER,
         f"No Linux TCP listener on port {port}, so {name} does not listen on Windows {win}:{port}.",
         symptom="refused",
-        fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
+        fixes=[_start_server_fix(port)],
     )
+
+
+def _start_server_fix(port: int) -> Fix:
+    """Nothing listens yet: the fix is the user's own server, on every address."""
+    return Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)
 
 
 def mirrored_reservation(
@@ -314,7 +319,7 @@ def mirrored_reservation(
         Verdict.NO_LISTENER,
         f"No Linux socket bound {proto} port {port}, so mirrored networking does not steer it into the VM.",
         symptom="refused",
-        fixes=[Fix(f"Start the server on port {port}, bound to 0.0.0.0", front_end="socket", needs_root=False)],
+        fixes=[_start_server_fix(port)],
     )
 
 
